@@ -1,0 +1,47 @@
+# The two commands a fresh clone needs: `make run` and `make test`.
+# Everything is installed into the repository itself (.tools for uv, .venv for the project).
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced-stamp
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+.PHONY: install run test lint bench check-fresh clean
+
+install: $(STAMP)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	touch $(STAMP)
+
+uv.lock: pyproject.toml | $(UV)
+	$(UV) lock --python $(PYTHON)
+
+run: $(STAMP)
+	$(VENV)/bin/onestop serve
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check onestop tests scripts
+	$(VENV)/bin/ruff format --check onestop tests scripts
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m onestop.bench
+
+check-fresh:
+	rm -rf /tmp/onestop-fresh && git clone -q . /tmp/onestop-fresh && $(MAKE) -C /tmp/onestop-fresh test
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from onestop.cli import main
+
+raise SystemExit(main())

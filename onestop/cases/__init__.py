@@ -1,0 +1,1 @@
+"""Cases: the case document (domain, pure) and, later, its persistence and services."""

@@ -1,0 +1,557 @@
+"""The case document (`spec/application.md`) as typed models, parsed without ever crashing.
+
+`parse_case` turns any decoded JSON value into a `ParsedCase`: a typed `CaseDocument`
+plus the list of `FieldProblem`s found on the way. A field with the wrong type or an
+impossible value is reported and dropped, and the rest of the document is still read,
+so pre-review can report every problem at once (一次性告知). Only a value that is not a
+case document at all (not an object, no region) raises `UnreadableDocument`.
+
+Required-ness and codes that depend on reference data or the region's pack (hospital
+codes, ethnic groups, which sections an item needs) are judged later by pre-review;
+this module checks shapes, types, formats and enumerations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from onestop.core.clock import parse_time
+from onestop.core.errors import UnreadableDocument
+
+ITEM_CODES = (
+    "birth_certificate",
+    "vaccination_certificate",
+    "birth_registration",
+    "medical_insurance_enrolment",
+    "medical_insurance_payment",
+    "social_security_card",
+    "maternity_reimbursement",
+    "parenting_guidance",
+)
+
+MATERIAL_CODES = (
+    "mother_id_card",
+    "father_id_card",
+    "household_register",
+    "marriage_certificate",
+    "delivery_record_page",
+    "hospital_birth_record",
+    "authorization_letter",
+    "trustee_id_card",
+    "ethnicity_confirmation_form",
+    "birth_certificate",
+)
+
+Residency = Literal["mainland", "hong_kong", "macao", "taiwan", "overseas_chinese", "foreign"]
+ParentSide = Literal["father", "mother"]
+_PHONE_DIGITS = re.compile(r"^1[3-9]\d{9}$")
+_DIVISION = re.compile(r"^\d{6}$")
+
+
+def _as_text(value: Any) -> Any:
+    """Accept numbers where the spec has codes written as text (sex 1 → "1")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _time(value: Any) -> Any:
+    value = _blank_to_none(value)
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("时间应写成 ISO 8601 文本，例如 2026-11-20T09:30:00+08:00")
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise ValueError("时间格式无效或日期不存在，例如应写成 2026-11-20T09:30:00+08:00") from None
+
+
+def _date(value: Any) -> Any:
+    value = _blank_to_none(value)
+    if value is None or isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("日期应写成 2026-11-20 这样的文本")
+    try:
+        return parse_time(value).date()
+    except ValueError:
+        raise ValueError("日期格式无效或日期不存在，例如应写成 2026-11-20") from None
+
+
+def normalize_phone(value: str) -> str:
+    """Digits of a mainland mobile number: spaces and hyphens removed, +86 / 86 dropped."""
+    digits = re.sub(r"[\s\-()]", "", value)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def _phone(value: Any) -> Any:
+    value = _blank_to_none(_as_text(value))
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("手机号码应为11位数字")
+    digits = normalize_phone(value)
+    if not _PHONE_DIGITS.match(digits):
+        raise ValueError("手机号码应为以1开头的11位数字，例如 13800000000")
+    return digits
+
+
+def _division(value: Any) -> Any:
+    value = _blank_to_none(_as_text(value))
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DIVISION.match(value.strip()):
+        raise ValueError("行政区划代码应为6位数字，例如 450703")
+    return value.strip()
+
+
+def _strip(value: Any) -> Any:
+    value = _blank_to_none(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+Text = Annotated[str | None, BeforeValidator(_strip)]
+Code = Annotated[str | None, BeforeValidator(lambda v: _strip(_as_text(v)))]
+Time = Annotated[datetime | None, BeforeValidator(_time)]
+Day = Annotated[date | None, BeforeValidator(_date)]
+Phone = Annotated[str | None, BeforeValidator(_phone)]
+DivisionCode = Annotated[str | None, BeforeValidator(_division)]
+
+
+class _Section(BaseModel):
+    """A part of the document: unknown keys are kept out of the way, never an error."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+
+
+class Applicant(_Section):
+    role: Literal["mother", "father", "grandparent", "trustee"] | None = None
+    name: Text = None
+    id_number: Code = None
+    phone: Phone = None
+
+
+class Newborn(_Section):
+    name: Text = None
+    sex: Annotated[Literal["1", "2"] | None, BeforeValidator(lambda v: _strip(_as_text(v)))] = None
+    born_at: Time = None
+    gestational_weeks: Annotated[int, Field(ge=20, le=45)] | None = None
+    weight_g: Annotated[int, Field(ge=300, le=8000)] | None = None
+    length_cm: Annotated[float, Field(ge=20, le=70)] | None = None
+    hospital: Code = None
+    in_hospital: bool | None = None
+    record_number: Text = None
+    birth_attendant: Text = None
+    blood_type: Annotated[
+        Literal["A", "B", "O", "AB", "unknown"] | None,
+        BeforeValidator(
+            lambda v: _strip(v.upper()) if isinstance(v, str) and v != "unknown" else v
+        ),
+    ] = None
+    ethnicity_follows: ParentSide | None = None
+    native_place_follows: ParentSide | None = None
+
+
+class Parent(_Section):
+    known: Annotated[bool, BeforeValidator(lambda v: True if v is None else v)] = True
+    name: Text = None
+    id_number: Code = None
+    residency: Residency | None = None
+    ethnicity: Code = None
+    phone: Phone = None
+    hukou_division: DivisionCode = None
+    hukou_address: Text = None
+    residence_address: Text = None
+    employer: Text = None
+    marriage_certificate: Text = None
+    active_serviceman: bool | None = None
+
+    @property
+    def is_present(self) -> bool:
+        """Whether the document says anything about this parent's identity."""
+        return self.known and bool(self.name or self.id_number)
+
+
+class BirthRegistration(_Section):
+    follows: ParentSide | None = None
+    police_station: Code = None
+    hukou_type: (
+        Literal["family", "community_collective", "student_collective", "unit_collective"] | None
+    ) = None
+    householder_name: Text = None
+    householder_id_number: Code = None
+    relation_to_householder: Text = None
+    address: Text = None
+    bmc_number: Text = None
+
+
+class MedicalInsurance(_Section):
+    division: DivisionCode = None
+    year: Literal["current", "next"] | None = None
+    payment_channel: (
+        Literal["wechat", "city_service", "alipay", "bank_card", "hospital_scan"] | None
+    ) = None
+
+
+class Maternity(_Section):
+    plurality: Annotated[int, Field(ge=1, le=9)] | None = None
+    delivery_mode: Literal["natural", "difficult", "cesarean"] | None = None
+    payout: Literal["ssc", "bank"] | None = None
+    bank: Code = None
+    account_number: Annotated[
+        Annotated[str, Field(pattern=r"^\d{8,30}$")] | None,
+        BeforeValidator(lambda v: _strip(_as_text(v))),
+    ] = None
+
+
+class SocialSecurityCard(_Section):
+    bank: Code = None
+    branch: Text = None
+    applied_elsewhere: bool | None = None
+
+
+class DeliveryChoice(_Section):
+    method: Literal["pickup", "mail"] | None = None
+    by: ParentSide | None = None
+
+
+class PostalAddress(_Section):
+    recipient: Text = None
+    phone: Phone = None
+    address: Text = None
+
+
+class Delivery(_Section):
+    birth_certificate: DeliveryChoice | None = None
+    vaccination_certificate: DeliveryChoice | None = None
+    household_register: DeliveryChoice | None = None
+    social_security_card: DeliveryChoice | None = None
+    address: PostalAddress | None = None
+
+    def choice(self, result: str) -> DeliveryChoice | None:
+        value = getattr(self, result, None)
+        return value if isinstance(value, DeliveryChoice) else None
+
+
+class Trustee(_Section):
+    name: Text = None
+    id_number: Code = None
+    relation: Code = None
+
+
+class Authorization(_Section):
+    trustee: Trustee | None = None
+    items: list[Code] | None = None
+    valid_from: Day = None
+    valid_to: Day = None
+    signed_by_mother: bool | None = None
+
+
+class EthnicityConfirmation(_Section):
+    ethnicity: Code = None
+    signed_by_mother: bool | None = None
+    signed_by_father: bool | None = None
+
+
+class CaseDocument(_Section):
+    """One unified application (一表申报) for one birth event."""
+
+    region: str
+    channel: Literal["online", "counter"] | None = None
+    submitted_at: Time = None
+    applicant: Applicant | None = None
+    items: list[Code] = Field(default_factory=list)
+    marital_status: Literal["married", "unmarried", "divorced", "single"] | None = None
+    newborns: list[Newborn] = Field(default_factory=list)
+    mother: Parent | None = None
+    father: Parent | None = None
+    birth_registration: BirthRegistration | None = None
+    medical_insurance: MedicalInsurance | None = None
+    maternity: Maternity | None = None
+    social_security_card: SocialSecurityCard | None = None
+    delivery: Delivery | None = None
+    authorization: Authorization | None = None
+    ethnicity_confirmation: EthnicityConfirmation | None = None
+    materials: list[Code] = Field(default_factory=list)
+
+    def chosen_items(self) -> tuple[str, ...]:
+        """The chosen item codes, in document order, without blanks or repeats."""
+        return tuple(dict.fromkeys(code for code in self.items if code))
+
+    def provided_materials(self) -> frozenset[str]:
+        return frozenset(code for code in self.materials if code)
+
+    def parent(self, side: str) -> Parent | None:
+        if side == "mother":
+            return self.mother
+        if side == "father":
+            return self.father
+        return None
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One malformed field: its path (``newborns[0].born_at``), a machine code, Chinese text."""
+
+    path: str
+    problem: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ParsedCase:
+    document: CaseDocument
+    problems: tuple[FieldProblem, ...]
+
+
+# Chinese labels for the fields, keyed by path with list indexes removed.
+FIELD_LABELS: dict[str, str] = {
+    "region": "地区",
+    "channel": "申请渠道",
+    "submitted_at": "提交时间",
+    "applicant": "申请人信息",
+    "applicant.role": "申请人身份",
+    "applicant.name": "申请人姓名",
+    "applicant.id_number": "申请人身份证号码",
+    "applicant.phone": "申请人联系电话",
+    "items": "办理事项",
+    "marital_status": "婚姻状况",
+    "newborns": "新生儿信息",
+    "newborns.name": "新生儿姓名",
+    "newborns.sex": "新生儿性别",
+    "newborns.born_at": "新生儿出生时间",
+    "newborns.gestational_weeks": "出生孕周",
+    "newborns.weight_g": "出生体重（克）",
+    "newborns.length_cm": "出生身长（厘米）",
+    "newborns.hospital": "出生医疗机构",
+    "newborns.in_hospital": "是否住院分娩",
+    "newborns.record_number": "住院病历号",
+    "newborns.birth_attendant": "接生人员",
+    "newborns.blood_type": "血型",
+    "newborns.ethnicity_follows": "新生儿民族随父/随母",
+    "newborns.native_place_follows": "新生儿籍贯随父/随母",
+    "birth_registration": "出生登记信息",
+    "birth_registration.follows": "户口随父/随母申报",
+    "birth_registration.police_station": "入户派出所",
+    "birth_registration.hukou_type": "落户户口类型",
+    "birth_registration.householder_name": "户主姓名",
+    "birth_registration.householder_id_number": "户主身份证号码",
+    "birth_registration.relation_to_householder": "新生儿与户主关系",
+    "birth_registration.address": "落户地址",
+    "birth_registration.bmc_number": "出生医学证明编号",
+    "medical_insurance": "居民医保参保信息",
+    "medical_insurance.division": "医保参保地",
+    "medical_insurance.year": "参保年度",
+    "medical_insurance.payment_channel": "医保缴费方式",
+    "maternity": "生育医疗费用报销信息",
+    "maternity.plurality": "胎数",
+    "maternity.delivery_mode": "分娩方式",
+    "maternity.payout": "生育医疗费用发放方式",
+    "maternity.bank": "开户行",
+    "maternity.account_number": "银行账号",
+    "social_security_card": "社会保障卡信息",
+    "social_security_card.bank": "社会保障卡办理银行",
+    "social_security_card.branch": "领卡网点",
+    "social_security_card.applied_elsewhere": "是否已在其他渠道申领社会保障卡",
+    "delivery": "送达方式",
+    "delivery.address": "邮寄地址",
+    "delivery.address.recipient": "收件人",
+    "delivery.address.phone": "收件人联系电话",
+    "delivery.address.address": "邮寄地址",
+    "authorization": "授权委托书",
+    "authorization.trustee": "受托人",
+    "authorization.trustee.name": "受托人姓名",
+    "authorization.trustee.id_number": "受托人身份证号码",
+    "authorization.trustee.relation": "受托人与婴儿关系",
+    "authorization.items": "委托事项",
+    "authorization.valid_from": "委托期限起始日",
+    "authorization.valid_to": "委托期限截止日",
+    "authorization.signed_by_mother": "委托人（母亲）签名",
+    "ethnicity_confirmation": "确认民族成份申请书",
+    "ethnicity_confirmation.ethnicity": "确认的新生儿民族",
+    "ethnicity_confirmation.signed_by_mother": "母亲签名",
+    "ethnicity_confirmation.signed_by_father": "父亲签名",
+    "materials": "申请材料",
+}
+_PARENT_LABELS = {
+    "known": "身份是否明确",
+    "name": "姓名",
+    "id_number": "身份证号码",
+    "residency": "户籍/国籍类别",
+    "ethnicity": "民族",
+    "phone": "联系电话",
+    "hukou_division": "户籍所在地区划代码",
+    "hukou_address": "户籍地址",
+    "residence_address": "居住地址",
+    "employer": "工作单位",
+    "marriage_certificate": "结婚证字号",
+    "active_serviceman": "是否现役军人",
+}
+for _side, _zh in (("mother", "母亲"), ("father", "父亲")):
+    FIELD_LABELS[_side] = f"{_zh}信息"
+    for _key, _label in _PARENT_LABELS.items():
+        FIELD_LABELS[f"{_side}.{_key}"] = f"{_zh}{_label}"
+for _result, _zh in (
+    ("birth_certificate", "出生医学证明"),
+    ("vaccination_certificate", "预防接种证"),
+    ("household_register", "户口簿"),
+    ("social_security_card", "社会保障卡"),
+):
+    FIELD_LABELS[f"delivery.{_result}"] = f"{_zh}送达方式"
+    FIELD_LABELS[f"delivery.{_result}.method"] = f"{_zh}送达方式"
+    FIELD_LABELS[f"delivery.{_result}.by"] = f"{_zh}领取人"
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """``("newborns", 0, "born_at")`` → ``newborns[0].born_at``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def field_label(path: str) -> str:
+    """The Chinese label of a field path; falls back to the path itself."""
+    key = re.sub(r"\[\d+\]", "", path)
+    return FIELD_LABELS.get(key, path)
+
+
+def _problem_text(error: Any) -> tuple[str, str]:
+    kind = str(error.get("type", "invalid"))
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":
+        reason = str(ctx.get("error", error.get("msg", "")))
+        return "invalid_format", reason
+    if kind == "literal_error":
+        allowed = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
+        return "not_allowed", f"取值无效，允许的值为：{allowed}"
+    if kind in {"string_type", "string_unicode"}:
+        return "wrong_type", "应为文本"
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return "wrong_type", "应为整数"
+    if kind in {"float_type", "float_parsing"}:
+        return "wrong_type", "应为数字"
+    if kind in {"bool_type", "bool_parsing"}:
+        return "wrong_type", "应为是/否（true 或 false）"
+    if kind in {"list_type", "tuple_type"}:
+        return "wrong_type", "应为列表"
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return "wrong_type", "应为对象（键值结构）"
+    if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+        return "out_of_range", "超出合理范围"
+    if kind == "string_pattern_mismatch":
+        return "invalid_format", "格式不正确"
+    if kind == "missing":
+        return "required", "必须填写"
+    return "invalid_format", "格式不正确"
+
+
+_DROPPED = object()
+
+
+def _drop(data: Any, loc: tuple[int | str, ...]) -> bool:
+    """Remove the value at ``loc``; list elements are marked and filtered afterwards."""
+    if not loc:
+        return False
+    parent = data
+    for part in loc[:-1]:
+        in_dict = isinstance(parent, dict) and isinstance(part, str) and part in parent
+        in_list = isinstance(parent, list) and isinstance(part, int) and 0 <= part < len(parent)
+        if in_dict or in_list:
+            parent = parent[part]
+        else:
+            return False
+    last = loc[-1]
+    if isinstance(parent, dict) and isinstance(last, str) and last in parent:
+        del parent[last]
+        return True
+    if isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+        if parent[last] is _DROPPED:
+            return False
+        parent[last] = _DROPPED
+        return True
+    return False
+
+
+def _purge(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: _purge(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_purge(value) for value in data if value is not _DROPPED]
+    return data
+
+
+def _copy_json(value: Any, depth: int = 0) -> Any:
+    """A deep copy of decoded JSON; anything nested absurdly deep is cut off."""
+    if depth > 40:
+        return None
+    if isinstance(value, dict):
+        return {str(key): _copy_json(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item, depth + 1) for item in value]
+    return value
+
+
+def parse_case(raw: object) -> ParsedCase:
+    """Read a decoded JSON value as a case document, collecting every field problem.
+
+    Raises `UnreadableDocument` when ``raw`` is not an object or has no region code.
+    """
+    if not isinstance(raw, dict):
+        raise UnreadableDocument("案件文档应为 JSON 对象（{…}）")
+    region = raw.get("region")
+    if not isinstance(region, str) or not region.strip():
+        raise UnreadableDocument("案件文档缺少地区代码 region")
+    data = _copy_json(raw)
+    data["region"] = region.strip()
+    problems: list[FieldProblem] = []
+    for _attempt in range(50):
+        try:
+            document = CaseDocument.model_validate(data)
+        except ValidationError as exc:
+            progressed = False
+            for error in exc.errors():
+                loc = tuple(error["loc"])
+                path = format_path(loc)
+                problem, why = _problem_text(error)
+                problems.append(FieldProblem(path, problem, f"{field_label(path)}：{why}"))
+                progressed = _drop(data, loc) or progressed
+            data = _purge(data)
+            if not progressed:
+                raise UnreadableDocument("案件文档结构无法识别") from None
+            continue
+        return ParsedCase(document, tuple(problems))
+    raise UnreadableDocument("案件文档错误过多，无法识别")
+
+
+def parse_case_json(text: str | bytes) -> ParsedCase:
+    """Decode JSON text and parse it; undecodable text raises `UnreadableDocument`."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise UnreadableDocument(f"不是有效的 JSON：{exc}") from None
+    return parse_case(raw)

@@ -1,0 +1,232 @@
+"""The `onestop` command line (`spec/interfaces.md`).
+
+- ``onestop check CASE.json [--at T]``: pre-review; JSON on stdout; exit 0 for any
+  decision, 2 with a one-line error on stderr for an unreadable document.
+- ``onestop deadline --region R --item I --received T [--assume-weekends]``: the due time.
+- ``onestop demo``: pre-review of the shipped example cases, printed as a table.
+- ``onestop packs``: the loaded policy packs and their versions.
+- ``onestop serve``: the product; until the web application exists it runs the demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from onestop.core.clock import BEIJING, end_of_day, format_time, parse_time, to_beijing
+from onestop.core.errors import OnestopError, UnreadableDocument
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+class _Fail(Exception):
+    """Stop with exit status 2 and this one-line message on stderr."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise _Fail(message)
+
+
+def _time_arg(value: str) -> datetime:
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {value!r}: use ISO 8601, e.g. 2026-11-20T09:30:00+08:00"
+        ) from None
+
+
+def _data_dirs(args: argparse.Namespace) -> tuple[Path, ...]:
+    from onestop.policy.loader import extra_data_dirs_from_env
+
+    return extra_data_dirs_from_env() + tuple(Path(d) for d in args.data_dir or ())
+
+
+def _registries(args: argparse.Namespace) -> tuple[Any, Any]:
+    from onestop.policy.loader import load_packs
+    from onestop.reference.domain import load_reference
+
+    dirs = _data_dirs(args)
+    packs = load_packs(dirs)
+    reference = load_reference([d / "reference" for d in dirs if (d / "reference").is_dir()])
+    return packs, reference
+
+
+def _read_input(source: str) -> object:
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise _Fail(f"cannot read {source}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _Fail(f"{source} is not UTF-8 text") from None
+    if not text.strip():
+        raise _Fail(f"{source} is empty, not a case document")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise _Fail(f"{source} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _Fail(f"{source} is nested too deeply to be a case document") from None
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from onestop.eligibility.check import check_case
+
+    raw = _read_input(args.case)
+    packs, reference = _registries(args)
+    now = datetime.now(BEIJING)
+    documents = raw if isinstance(raw, list) else [raw]
+    results = []
+    for index, document in enumerate(documents):
+        try:
+            decision = check_case(document, packs=packs, reference=reference, now=now, at=args.at)
+        except UnreadableDocument as exc:
+            where = f"case [{index}]: " if isinstance(raw, list) else ""
+            raise _Fail(f"{where}not a readable case document: {exc.message}") from None
+        results.append(decision.as_json())
+    body: object = results if isinstance(raw, list) else results[0]
+    out.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def _cmd_deadline(args: argparse.Namespace, out: TextIO) -> int:
+    from onestop.calendar.clock_rules import ClockRule, due_time
+    from onestop.calendar.domain import load_default_calendar
+
+    packs, _reference = _registries(args)
+    received = to_beijing(args.received)
+    pack = packs.current(args.region, received)
+    if pack is None:
+        raise _Fail(f"unknown region {args.region!r} (known: {', '.join(packs.regions)})")
+    entry = pack.item(args.item)
+    if entry is None:
+        raise _Fail(
+            f"region {args.region} does not offer item {args.item!r} "
+            f"(offered: {', '.join(pack.offered)})"
+        )
+    limit = entry.time_limit
+    if limit.days is None:
+        raise _Fail(f"item {args.item} has no time limit in the {args.region} pack")
+    if limit.unit == "calendar_days":
+        due = end_of_day(received.date() + timedelta(days=limit.days))
+    else:
+        calendar = load_default_calendar(assume_weekends=args.assume_weekends)
+        due = due_time(calendar, ClockRule(pack.clock_rule), received, limit.days)
+    body = {
+        "due": format_time(due),
+        "region": pack.region,
+        "item": entry.item,
+        "received": format_time(received),
+        "time_limit_days": limit.days,
+        "unit": limit.unit,
+        "clock_rule": pack.clock_rule,
+        "pack_version": pack.version,
+    }
+    out.write(json.dumps(body, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
+    packs, _reference = _registries(args)
+    for region in packs.regions:
+        for pack in packs.versions[region]:
+            items = ", ".join(pack.offered)
+            out.write(f"{region}\t{pack.version}\t{pack.effective_from}\t{pack.name}\t{items}\n")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from onestop.eligibility.check import check_case
+
+    packs, reference = _registries(args)
+    now = datetime.now(BEIJING)
+    out.write("出生一件事 — pre-review of the example cases (onestop/examples)\n\n")
+    for path in sorted(EXAMPLES.glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        decision = check_case(raw, packs=packs, reference=reference, now=now)
+        codes = ", ".join(r.code for r in decision.reasons) or "-"
+        out.write(f"{path.stem:<40} {decision.outcome.value:<11} {codes}\n")
+        for reason in decision.reasons:
+            out.write(f"{'':<42}· {reason.message}\n")
+        if decision.outcome.value == "accept":
+            for planned in decision.plan:
+                after = ", ".join(planned.after) or "—"
+                limit = "—" if planned.time_limit_days is None else planned.time_limit_days
+                out.write(
+                    f"{'':<42}→ {planned.item} ({planned.department}; after {after}; "
+                    f"{limit} working days)\n"
+                )
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    out.write(
+        "The web application is not built yet (issue 3). "
+        "Showing the pre-review of the example cases instead.\n\n"
+    )
+    return _cmd_demo(args, out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="onestop", description="出生一件事: the newborn one-stop platform")
+    parser.add_argument(
+        "--data-dir",
+        action="append",
+        metavar="DIR",
+        help="extra data folder with packs/*.yaml and reference/*.csv (repeatable)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = commands.add_parser("check", help="pre-review case documents (JSON out)")
+    check.add_argument("case", help="case document file, or - for stdin")
+    check.add_argument("--at", type=_time_arg, help="evaluation time (ISO 8601)")
+    check.set_defaults(run=_cmd_check)
+
+    deadline = commands.add_parser("deadline", help="when an item received at a time is due")
+    deadline.add_argument("--region", required=True)
+    deadline.add_argument("--item", required=True)
+    deadline.add_argument("--received", required=True, type=_time_arg)
+    deadline.add_argument(
+        "--assume-weekends",
+        action="store_true",
+        help="for years the calendar has no data for, count Monday–Friday as working days",
+    )
+    deadline.set_defaults(run=_cmd_deadline)
+
+    packs = commands.add_parser("packs", help="list the loaded policy packs")
+    packs.set_defaults(run=_cmd_packs)
+
+    demo = commands.add_parser("demo", help="pre-review the shipped example cases")
+    demo.set_defaults(run=_cmd_demo)
+
+    serve = commands.add_parser("serve", help="run the product (demo until the web app exists)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", dest="serve_data_dir", default="./var")
+    serve.set_defaults(run=_cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.run(args, sys.stdout))
+    except _Fail as exc:
+        print(f"onestop: error: {exc}", file=sys.stderr)
+        return 2
+    except OnestopError as exc:
+        print(f"onestop: error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # never a traceback for a user: one line, exit 2
+        print(f"onestop: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Shared base of the pure domain cores: errors and Beijing time. Imports no Django."""

@@ -1,0 +1,105 @@
+"""Loading policy packs from YAML files: the packaged ones plus any extra data folders.
+
+A data folder holds ``packs/*.yaml`` (and ``reference/*.csv`` for the reference data of
+a new region). Several versions of one region's pack may exist; a case is judged by the
+version in force when it was submitted (the latest ``effective_from`` not after it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from onestop.core.clock import to_beijing
+from onestop.core.errors import PackError
+from onestop.policy.schema import PolicyPack
+
+PACKAGED_PACKS = Path(__file__).parent / "packs"
+DATA_DIRS_ENV = "ONESTOP_DATA_DIRS"
+
+
+def extra_data_dirs_from_env() -> tuple[Path, ...]:
+    """Extra data folders named by ``ONESTOP_DATA_DIRS`` (separated like PATH)."""
+    value = os.environ.get(DATA_DIRS_ENV, "")
+    return tuple(Path(part) for part in value.split(os.pathsep) if part.strip())
+
+
+def read_pack(path: Path) -> PolicyPack:
+    """Read and validate one pack file; any problem raises `PackError` naming the file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PackError(f"无法读取政策包 {path}: {exc}") from None
+    try:
+        return PolicyPack.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise PackError(f"政策包 {path.name} 无效: {problems}") from None
+
+
+@dataclass(frozen=True)
+class PackRegistry:
+    """Every known version of every region's pack."""
+
+    versions: dict[str, tuple[PolicyPack, ...]]
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(sorted(self.versions))
+
+    def current(self, region: str, at: datetime | date | None = None) -> PolicyPack | None:
+        """The version in force at ``at`` (the newest when ``at`` is None), or None."""
+        packs = self.versions.get(region)
+        if not packs:
+            return None
+        if at is None:
+            return packs[-1]
+        day = to_beijing(at).date() if isinstance(at, datetime) else at
+        in_force = [pack for pack in packs if pack.effective_from <= day]
+        # A case dated before the first version is judged by the first version.
+        return in_force[-1] if in_force else packs[0]
+
+    def version(self, region: str, version: str) -> PolicyPack | None:
+        for pack in self.versions.get(region, ()):
+            if pack.version == version:
+                return pack
+        return None
+
+
+def _pack_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+
+
+def load_packs(extra_dirs: Sequence[Path] = (), *, packaged: bool = True) -> PackRegistry:
+    """Load the packaged packs and those in ``<dir>/packs`` of each extra data folder."""
+    folders: list[Path] = [PACKAGED_PACKS] if packaged else []
+    folders += [Path(d) / "packs" for d in extra_dirs]
+    return PackRegistry(_group(read_pack(p) for f in folders if f.is_dir() for p in _pack_files(f)))
+
+
+def _group(packs: Iterable[PolicyPack]) -> dict[str, tuple[PolicyPack, ...]]:
+    grouped: dict[str, dict[str, PolicyPack]] = {}
+    for pack in packs:
+        versions = grouped.setdefault(pack.region, {})
+        if pack.version in versions:
+            raise PackError(f"政策包 {pack.region} 的版本 {pack.version} 重复")
+        versions[pack.version] = pack
+    return {
+        region: tuple(sorted(versions.values(), key=lambda p: (p.effective_from, p.version)))
+        for region, versions in grouped.items()
+    }
+
+
+@cache
+def default_packs() -> PackRegistry:
+    """The packaged packs plus the folders named by ``ONESTOP_DATA_DIRS`` (cached)."""
+    return load_packs(extra_data_dirs_from_env())

@@ -1,0 +1,338 @@
+"""The schema of a policy pack: one region's plan (方案) as validated data.
+
+A pack says which items are offered and in what dependency order, who may apply,
+the age window, the eligibility rules, the materials per item, the time limits,
+the clock rule, the channels and the delivery options. Every rule, item and
+material cites the sentence of the region's seed document it comes from.
+
+Rules are chosen from a fixed vocabulary (the ``rule`` field); a new region
+combines and parameterises them without Python changes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from graphlib import CycleError, TopologicalSorter
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ItemCode = Literal[
+    "birth_certificate",
+    "vaccination_certificate",
+    "birth_registration",
+    "medical_insurance_enrolment",
+    "medical_insurance_payment",
+    "social_security_card",
+    "maternity_reimbursement",
+    "parenting_guidance",
+]
+Department = Literal[
+    "hospital",
+    "health",
+    "cdc",
+    "police",
+    "medical_insurance",
+    "hrss",
+    "tax",
+    "data_bureau",
+    "service_center",
+]
+MaterialCode = Literal[
+    "mother_id_card",
+    "father_id_card",
+    "household_register",
+    "marriage_certificate",
+    "delivery_record_page",
+    "hospital_birth_record",
+    "authorization_letter",
+    "trustee_id_card",
+    "ethnicity_confirmation_form",
+    "birth_certificate",
+]
+ApplicantRole = Literal["mother", "father", "grandparent", "trustee"]
+Residency = Literal["mainland", "hong_kong", "macao", "taiwan", "overseas_chinese", "foreign"]
+MaritalStatus = Literal["married", "unmarried", "divorced", "single"]
+HukouType = Literal["family", "community_collective", "student_collective", "unit_collective"]
+ParentSide = Literal["father", "mother"]
+ReasonCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+DivisionPrefix = Annotated[str, Field(pattern=r"^\d{2,6}$")]
+Cite = Annotated[str, Field(min_length=4)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Conditions(_Strict):
+    """When a material (or rule) applies. Every condition given must hold."""
+
+    mother_known: bool | None = None
+    father_known: bool | None = None
+    married: bool | None = None
+    applicant_roles: list[ApplicantRole] | None = None
+    items_chosen: list[ItemCode] | None = Field(
+        default=None, description="at least one of these items is chosen"
+    )
+    items_not_chosen: list[ItemCode] | None = Field(
+        default=None, description="none of these items is chosen"
+    )
+    registering_parent: ParentSide | None = None
+    parents_ethnicities_differ: bool | None = None
+
+
+# --- eligibility rules --------------------------------------------------------------
+
+
+class _Rule(_Strict):
+    cite: Cite
+    items: list[ItemCode] | None = Field(
+        default=None, description="the rule applies only when one of these items is chosen"
+    )
+
+
+class AgeWindowRule(_Rule):
+    """The newborn's age on the evaluation date must be within ``months``."""
+
+    rule: Literal["age_window"]
+    months: Annotated[int, Field(ge=1, le=240)]
+    inclusive: bool = Field(
+        default=True,
+        description="以内/以下 include the limit day (民法典 第1259条); 未满 does not",
+    )
+    label: str = Field(description="the window in Chinese words, e.g. 出生1个月内")
+
+
+class HospitalInScopeRule(_Rule):
+    """The birth hospital must be a midwifery institution within these divisions."""
+
+    rule: Literal["hospital_in_scope"]
+    divisions: list[DivisionPrefix]
+    label: str = Field(description="the scope in Chinese words, e.g. 钦北区")
+
+
+class InHospitalBirthRule(_Rule):
+    rule: Literal["in_hospital_birth"]
+
+
+class MaritalBirthRule(_Rule):
+    """Which marital statuses are outside the bundle, and with which reason code."""
+
+    rule: Literal["marital_birth"]
+    reasons: dict[MaritalStatus, ReasonCode]
+
+
+class MotherKnownRule(_Rule):
+    rule: Literal["mother_known"]
+
+
+class ParentsResidencyRule(_Rule):
+    """Parents whose residency is in ``excluded`` make the case ineligible (foreign_parent)."""
+
+    rule: Literal["parents_residency"]
+    excluded: list[Residency]
+
+
+class LocalHukouRule(_Rule):
+    """Where the parents' household registers must be."""
+
+    rule: Literal["local_hukou"]
+    registering_parent_in: list[DivisionPrefix] | None = None
+    any_parent_in: list[DivisionPrefix] | None = None
+    label: str = Field(description="the scope in Chinese words, e.g. 兰州市")
+
+
+class NewbornNamedRule(_Rule):
+    rule: Literal["newborn_named"]
+    reason: ReasonCode = "newborn_unnamed"
+
+
+class AdmittedApplicant(_Strict):
+    role: ApplicantRole
+    needs_authorization: bool = False
+    trustee_relations: list[str] | None = Field(
+        default=None, description="allowed authorization.trustee.relation values"
+    )
+
+
+class ApplicantAdmittedRule(_Rule):
+    rule: Literal["applicant_admitted"]
+    admitted: list[AdmittedApplicant]
+    label: str = Field(description="who may apply, in Chinese words")
+
+
+class SscNotAppliedElsewhereRule(_Rule):
+    rule: Literal["ssc_not_applied_elsewhere"]
+
+
+class BmcIssuedRule(_Rule):
+    """The Birth Medical Certificate must already be issued (its number or the certificate)."""
+
+    rule: Literal["bmc_issued"]
+
+
+class HukouTypeRule(_Rule):
+    rule: Literal["hukou_type"]
+    allowed: list[HukouType]
+    reason: ReasonCode = "collective_hukou_not_supported"
+    message: str | None = Field(default=None, description="overrides the reason's message")
+
+
+class EthnicityConfirmationRule(_Rule):
+    """Parents of different ethnic groups both sign the child's ethnicity."""
+
+    rule: Literal["ethnicity_confirmation"]
+
+
+class CompleteChainRule(_Rule):
+    """A chosen item's direct prerequisites must be chosen too, or their result provided."""
+
+    rule: Literal["complete_chain"]
+
+
+class ServicemanParentRule(_Rule):
+    """A serviceman parent's child registers at the civilian parent's hukou."""
+
+    rule: Literal["serviceman_parent"]
+
+
+Rule = Annotated[
+    AgeWindowRule
+    | HospitalInScopeRule
+    | InHospitalBirthRule
+    | MaritalBirthRule
+    | MotherKnownRule
+    | ParentsResidencyRule
+    | LocalHukouRule
+    | NewbornNamedRule
+    | ApplicantAdmittedRule
+    | SscNotAppliedElsewhereRule
+    | BmcIssuedRule
+    | HukouTypeRule
+    | EthnicityConfirmationRule
+    | CompleteChainRule
+    | ServicemanParentRule,
+    Field(discriminator="rule"),
+]
+
+
+# --- items, materials, delivery -----------------------------------------------------
+
+
+class TimeLimit(_Strict):
+    days: Annotated[int, Field(ge=0, le=366)] | None = Field(
+        description="the promised limit; 0 = same visit / automatic; null = none stated"
+    )
+    unit: Literal["working_days", "calendar_days"] = "working_days"
+    starts: Literal["on_ready", "on_bank_choice"] = Field(
+        default="on_ready",
+        description="when the clock starts: when the department receives it, or when a later "
+        "choice is recorded (Fuzhou SSC: 3 working days after the bank is chosen)",
+    )
+    cite: Cite | None = None
+
+
+class ItemEntry(_Strict):
+    item: ItemCode
+    department: Department
+    after: list[ItemCode] = Field(default_factory=list)
+    time_limit: TimeLimit
+    automatic: bool = Field(
+        default=False, description="granted without application (免申即享) from shared data"
+    )
+    result_material: MaterialCode | None = Field(
+        default=None, description="the material this item's result stands for (证照免交)"
+    )
+    ordinary_channel: str = Field(description="where to go instead (原渠道), in Chinese")
+    cite: Cite
+
+
+class MaterialEntry(_Strict):
+    material: MaterialCode
+    items: list[ItemCode] | None = Field(
+        default=None, description="required when one of these items is chosen (null: always)"
+    )
+    when: Conditions = Field(default_factory=Conditions)
+    cite: Cite
+
+
+class DeliveryOption(_Strict):
+    methods: list[Literal["pickup", "mail"]]
+    pickup_by: list[ParentSide] | None = None
+    authorization_for: list[ParentSide] = Field(
+        default_factory=list, description="who may pick up only with the mother's authorization"
+    )
+    cite: Cite
+
+
+class ApplicantChannel(_Strict):
+    code: Literal["online", "counter"]
+    where: list[Literal["hospital", "service_center", "portal", "app"]]
+    label: str
+
+
+class ReasonEntry(_Strict):
+    decision: Literal["reject", "supplement"]
+    message: str
+
+
+class PolicyPack(_Strict):
+    region: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+    version: Annotated[str, Field(min_length=1)]
+    effective_from: date
+    name: str
+    name_en: str
+    level: Literal["province", "city", "county", "district"]
+    seed: str | None = Field(default=None, description="the seed document this pack cites")
+    clock_rule: Literal["standard", "fuzhou"]
+    clock_rule_cite: Cite | None = None
+    overall_time_limit: TimeLimit | None = None
+    channels: list[ApplicantChannel]
+    items: list[ItemEntry]
+    rules: list[Rule]
+    materials: list[MaterialEntry]
+    delivery: dict[
+        Literal[
+            "birth_certificate",
+            "vaccination_certificate",
+            "household_register",
+            "social_security_card",
+        ],
+        DeliveryOption,
+    ] = Field(default_factory=dict)
+    reasons: dict[ReasonCode, ReasonEntry] = Field(
+        default_factory=dict, description="reason codes this pack adds to the common set"
+    )
+    not_offered_note: str | None = None
+
+    @model_validator(mode="after")
+    def _items_form_a_graph(self) -> PolicyPack:
+        codes = [entry.item for entry in self.items]
+        if len(set(codes)) != len(codes):
+            raise ValueError("an item is listed twice")
+        offered = set(codes)
+        for entry in self.items:
+            for prerequisite in entry.after:
+                if prerequisite not in offered:
+                    raise ValueError(f"{entry.item} waits for {prerequisite}, which is not offered")
+                if prerequisite == entry.item:
+                    raise ValueError(f"{entry.item} waits for itself")
+        try:
+            TopologicalSorter({e.item: e.after for e in self.items}).prepare()
+        except CycleError as exc:
+            raise ValueError(f"the items' dependencies form a cycle: {exc.args[1]}") from None
+        for rule in self.rules:
+            for item in rule.items or ():
+                if item not in offered:
+                    raise ValueError(f"rule {rule.rule} names {item}, which is not offered")
+        return self
+
+    def item(self, code: str) -> ItemEntry | None:
+        for entry in self.items:
+            if entry.item == code:
+                return entry
+        return None
+
+    @property
+    def offered(self) -> tuple[str, ...]:
+        return tuple(entry.item for entry in self.items)
