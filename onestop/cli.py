@@ -46,7 +46,7 @@ def _time_arg(value: str) -> datetime:
 def _data_dirs(args: argparse.Namespace) -> tuple[Path, ...]:
     from onestop.policy.loader import extra_data_dirs_from_env
 
-    return extra_data_dirs_from_env() + tuple(Path(d) for d in args.data_dir or ())
+    return extra_data_dirs_from_env() + tuple(Path(d) for d in args.extra_data or ())
 
 
 def _registries(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -160,10 +160,14 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         if decision.outcome.value == "accept":
             for planned in decision.plan:
                 after = ", ".join(planned.after) or "—"
-                limit = "—" if planned.time_limit_days is None else planned.time_limit_days
+                unit = decision.time_limit_units.get(planned.item, "working_days")
+                limit = (
+                    "no time limit"
+                    if planned.time_limit_days is None
+                    else f"{planned.time_limit_days} {unit.replace('_', ' ')}"
+                )
                 out.write(
-                    f"{'':<42}→ {planned.item} ({planned.department}; after {after}; "
-                    f"{limit} working days)\n"
+                    f"{'':<42}→ {planned.item} ({planned.department}; after {after}; {limit})\n"
                 )
     return 0
 
@@ -179,7 +183,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="onestop", description="出生一件事: the newborn one-stop platform")
     parser.add_argument(
-        "--data-dir",
+        "--extra-data",
         action="append",
         metavar="DIR",
         help="extra data folder with packs/*.yaml and reference/*.csv (repeatable)",
@@ -211,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the product (demo until the web app exists)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--data-dir", dest="serve_data_dir", default="./var")
+    serve.add_argument("--data-dir", default="./var", help="SQLite database and uploads")
     serve.set_defaults(run=_cmd_serve)
     return parser
 

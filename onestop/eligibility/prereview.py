@@ -8,7 +8,7 @@ reported, each with a stable code, a Chinese message and a detail.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -61,6 +61,7 @@ class Decision:
     evaluated_at: datetime
     notes: tuple[str, ...] = ()
     ordinary_channels: tuple[str, ...] = ()
+    time_limit_units: Mapping[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """The shape `onestop check` prints (``spec/interfaces.md``)."""
@@ -73,6 +74,7 @@ class Decision:
                     "department": p.department,
                     "after": list(p.after),
                     "time_limit_days": p.time_limit_days,
+                    "time_limit_unit": self.time_limit_units.get(p.item, "working_days"),
                 }
                 for p in self.plan
             ],
@@ -84,6 +86,10 @@ class Decision:
         if self.outcome is Outcome.REJECT and self.ordinary_channels:
             body["ordinary_channels"] = list(self.ordinary_channels)
         return body
+
+
+def _item_specs(pack: ps.PolicyPack) -> list[ItemSpec]:
+    return [ItemSpec(e.item, e.department, tuple(e.after), e.time_limit.days) for e in pack.items]
 
 
 @dataclass
@@ -150,8 +156,7 @@ def pre_review(
     _check_delivery(review)
     _check_materials(review)
 
-    specs = [ItemSpec(e.item, e.department, tuple(e.after), e.time_limit.days) for e in pack.items]
-    plan = tuple(build_plan(specs, chosen))
+    plan = tuple(build_plan(_item_specs(pack), chosen))
     reasons = sorted(review.reasons, key=lambda r: 0 if r.decision == "reject" else 1)
     if any(r.decision == "reject" for r in reasons):
         outcome = Outcome.REJECT
@@ -173,6 +178,7 @@ def pre_review(
         review.at,
         tuple(review.notes),
         channels,
+        {e.item: e.time_limit.unit for e in pack.items},
     )
 
 
@@ -513,9 +519,7 @@ def _ethnicity_confirmation(review: _Review, rule: ps.EthnicityConfirmationRule)
 
 
 def _complete_chain(review: _Review, rule: ps.CompleteChainRule) -> None:
-    specs = [
-        ItemSpec(e.item, e.department, tuple(e.after), e.time_limit.days) for e in review.pack.items
-    ]
+    specs = _item_specs(review.pack)
     provided = review.doc.provided_materials()
     for item, missing in missing_prerequisites(specs, review.chosen).items():
         for prerequisite in missing:

@@ -22,12 +22,12 @@ from onestop.core.errors import PackError
 from onestop.policy.schema import PolicyPack
 
 PACKAGED_PACKS = Path(__file__).parent / "packs"
-DATA_DIRS_ENV = "ONESTOP_DATA_DIRS"
+EXTRA_DATA_ENV = "ONESTOP_EXTRA_DATA"
 
 
 def extra_data_dirs_from_env() -> tuple[Path, ...]:
-    """Extra data folders named by ``ONESTOP_DATA_DIRS`` (separated like PATH)."""
-    value = os.environ.get(DATA_DIRS_ENV, "")
+    """Extra data folders named by ``ONESTOP_EXTRA_DATA`` (separated like PATH)."""
+    value = os.environ.get(EXTRA_DATA_ENV, "")
     return tuple(Path(part) for part in value.split(os.pathsep) if part.strip())
 
 
@@ -101,5 +101,5 @@ def _group(packs: Iterable[PolicyPack]) -> dict[str, tuple[PolicyPack, ...]]:
 
 @cache
 def default_packs() -> PackRegistry:
-    """The packaged packs plus the folders named by ``ONESTOP_DATA_DIRS`` (cached)."""
+    """The packaged packs plus the folders named by ``ONESTOP_EXTRA_DATA`` (cached)."""
     return load_packs(extra_data_dirs_from_env())
