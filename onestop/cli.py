@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,8 +31,8 @@ class _Fail(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        raise _Fail(message)
+        # One line, like every other error: the usage is one `--help` away.
+        raise _Fail(f"{message} (see: {self.prog} --help)")
 
 
 def _time_arg(value: str) -> datetime:
@@ -46,7 +47,11 @@ def _time_arg(value: str) -> datetime:
 def _data_dirs(args: argparse.Namespace) -> tuple[Path, ...]:
     from onestop.policy.loader import extra_data_dirs_from_env
 
-    return extra_data_dirs_from_env() + tuple(Path(d) for d in args.extra_data or ())
+    dirs = extra_data_dirs_from_env() + tuple(Path(d) for d in args.extra_data or ())
+    for folder in dirs:
+        if not folder.is_dir():
+            raise _Fail(f"extra data folder {folder} does not exist")
+    return dirs
 
 
 def _registries(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -220,17 +225,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters written as escapes (``\\n``).
+
+    Error messages quote user input (a region code, a file name) that may hold a line break;
+    the error must still be one line on stderr.
+    """
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+        else ch
+        for ch in text
+    )
+
+
+def _error(text: str) -> int:
+    print(_one_line(text), file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         return int(args.run(args, sys.stdout))
     except _Fail as exc:
-        print(f"onestop: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(f"onestop: error: {exc}")
     except OnestopError as exc:
-        print(f"onestop: error: {exc.code}: {exc.message}", file=sys.stderr)
-        return 2
+        return _error(f"onestop: error: {exc.code}: {exc.message}")
     except Exception as exc:  # never a traceback for a user: one line, exit 2
-        print(f"onestop: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _error(f"onestop: internal error: {type(exc).__name__}: {exc}")

@@ -40,6 +40,13 @@ from onestop.reference.domain import ReferenceData
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
 from onestop.workflow.domain import ItemSpec, PlannedItem, build_plan, missing_prerequisites
 
+# authorization.trustee.relation codes (spec/application.md) in Chinese.
+RELATION_NAMES = {
+    "father": "新生儿父亲",
+    "paternal_grandparent": "祖父母",
+    "maternal_grandparent": "外祖父母",
+}
+
 # Which chosen item a delivered result belongs to.
 RESULT_ITEM = {
     "birth_certificate": "birth_certificate",
@@ -103,6 +110,7 @@ class _Review:
     reasons: list[Reason] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     waived_materials: set[str] = field(default_factory=set)
+    parse_paths: set[str] = field(default_factory=set)
 
     def add(
         self, code: str, detail: str | None = None, *, message: str | None = None, **fields: str
@@ -112,6 +120,8 @@ class _Review:
             self.reasons.append(reason)
 
     def invalid(self, path: str, why: str) -> None:
+        if path in self.parse_paths:
+            return  # already told how the field is malformed; "必须填写" would mislead
         self.add("field_invalid", path, text=f"{field_label(path)}：{why}")
 
     def has(self, code: str, detail: str | None = None) -> bool:
@@ -149,6 +159,7 @@ def pre_review(
 
     for problem in parsed.problems:
         review.add("field_invalid", problem.path, text=problem.message)
+        review.parse_paths.add(problem.path)
     _check_common(review)
     for rule in pack.rules:
         if review.chose_any(rule.items):
@@ -461,11 +472,16 @@ def _applicant_admitted(review: _Review, rule: ps.ApplicantAdmittedRule) -> None
     relation = auth.trustee.relation if auth and auth.trustee else None
     if entry.trustee_relations is not None and relation is not None:
         if relation not in entry.trustee_relations:
-            review.add("wrong_applicant", f"{role}:{relation}", admitted=rule.label, role=relation)
+            name = f"{ROLE_NAMES[role]}（与婴儿关系：{RELATION_NAMES.get(relation, relation)}）"
+            review.add("wrong_applicant", f"{role}:{relation}", admitted=rule.label, role=name)
             return
     why = authorization_problem(
         review, review.chosen, trustee_id=applicant.id_number if applicant else None
     )
+    if why is None and entry.trustee_relations is not None and relation is None:
+        # 授权委托书: "受托人与婴儿关系（限父亲、祖父母、外祖父母）" must be filled in.
+        allowed = "、".join(RELATION_NAMES.get(r, r) for r in entry.trustee_relations)
+        why = f"授权委托书未写明受托人与婴儿的关系（限{allowed}）"
     if why is not None:
         review.add("authorization_missing", "authorization", why=why)
         review.waived_materials.update({"authorization_letter", "trustee_id_card"})

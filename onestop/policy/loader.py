@@ -34,16 +34,31 @@ def extra_data_dirs_from_env() -> tuple[Path, ...]:
 def read_pack(path: Path) -> PolicyPack:
     """Read and validate one pack file; any problem raises `PackError` naming the file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise PackError(f"无法读取政策包 {path}: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PackError(f"无法读取政策包 {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PackError(f"政策包 {path} 不是 UTF-8 编码: {exc.reason}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PackError(f"政策包 {path} 不是有效的 YAML{_yaml_problem(exc)}") from None
     try:
         return PolicyPack.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(顶层)'}: {err['msg']}"
+            for err in exc.errors()
         )
-        raise PackError(f"政策包 {path.name} 无效: {problems}") from None
+        raise PackError(f"政策包 {path} 无效: {problems}") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where and what the YAML problem is, on one line (PyYAML's own text spans lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (第 {mark.line + 1} 行第 {mark.column + 1} 列)" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    return f"{where}: {problem}"
 
 
 @dataclass(frozen=True)
@@ -83,18 +98,27 @@ def load_packs(extra_dirs: Sequence[Path] = (), *, packaged: bool = True) -> Pac
     """Load the packaged packs and those in ``<dir>/packs`` of each extra data folder."""
     folders: list[Path] = [PACKAGED_PACKS] if packaged else []
     folders += [Path(d) / "packs" for d in extra_dirs]
-    return PackRegistry(_group(read_pack(p) for f in folders if f.is_dir() for p in _pack_files(f)))
+    files = (p for f in folders if f.is_dir() for p in _pack_files(f))
+    return PackRegistry(_group((path, read_pack(path)) for path in files))
 
 
-def _group(packs: Iterable[PolicyPack]) -> dict[str, tuple[PolicyPack, ...]]:
-    grouped: dict[str, dict[str, PolicyPack]] = {}
-    for pack in packs:
+def _group(packs: Iterable[tuple[Path, PolicyPack]]) -> dict[str, tuple[PolicyPack, ...]]:
+    grouped: dict[str, dict[str, tuple[Path, PolicyPack]]] = {}
+    for path, pack in packs:
         versions = grouped.setdefault(pack.region, {})
         if pack.version in versions:
-            raise PackError(f"政策包 {pack.region} 的版本 {pack.version} 重复")
-        versions[pack.version] = pack
+            first = versions[pack.version][0]
+            raise PackError(
+                f"政策包 {path} 无效: 地区 {pack.region} 的版本 {pack.version} 重复"
+                f"（{first} 中已有该版本）"
+            )
+        versions[pack.version] = (path, pack)
     return {
-        region: tuple(sorted(versions.values(), key=lambda p: (p.effective_from, p.version)))
+        region: tuple(
+            sorted(
+                (pack for _, pack in versions.values()), key=lambda p: (p.effective_from, p.version)
+            )
+        )
         for region, versions in grouped.items()
     }
 

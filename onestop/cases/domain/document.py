@@ -77,7 +77,7 @@ def _time(value: Any) -> Any:
         raise ValueError("时间应写成 ISO 8601 文本，例如 2026-11-20T09:30:00+08:00")
     try:
         return parse_time(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+14:00 in Beijing time
         raise ValueError("时间格式无效或日期不存在，例如应写成 2026-11-20T09:30:00+08:00") from None
 
 
@@ -89,7 +89,7 @@ def _date(value: Any) -> Any:
         raise ValueError("日期应写成 2026-11-20 这样的文本")
     try:
         return parse_time(value).date()
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError("日期格式无效或日期不存在，例如应写成 2026-11-20") from None
 
 
