@@ -1,0 +1,56 @@
+"""Model fields that encrypt at rest (`onestop.core.crypto`) with the configured keys."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from onestop.core.crypto import FieldCipher, blind_index
+
+
+@cache
+def _cipher(keys: tuple[str, ...]) -> FieldCipher:
+    return FieldCipher(keys)
+
+
+def cipher() -> FieldCipher:
+    return _cipher(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def index_of(value: str, *, purpose: str) -> str:
+    return blind_index(settings.BLIND_INDEX_KEY, value, purpose=purpose)
+
+
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+    """A text value stored as a Fernet token. Not searchable: pair with a blind index."""
+
+    description = "Encrypted text"
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
+        return None if value is None else cipher().decrypt(value)
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return cipher().encrypt(str(value))
+
+
+class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
+    """A JSON value stored encrypted (the whole document, e.g. a case document)."""
+
+    description = "Encrypted JSON"
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        return None if value is None else json.loads(cipher().decrypt(value))
+
+    def to_python(self, value: Any) -> Any:
+        return value
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return cipher().encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
