@@ -56,7 +56,9 @@ class User(AbstractUser):
     )
     display_name = models.CharField(_("姓名"), max_length=64, blank=True, default="")
     phone = EncryptedTextField(_("手机号码"), null=True, blank=True)
-    phone_index = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    phone_index = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("用户")

@@ -76,7 +76,9 @@ def cases_visible_to(user: User, qs: QuerySet[Case]) -> QuerySet[Case]:
         if not index:
             return qs.none()
         return qs.filter(
-            Q(applicant_phone_index=index) | Q(mother_phone_index=index) | Q(father_phone_index=index)
+            Q(applicant_phone_index=index)
+            | Q(mother_phone_index=index)
+            | Q(father_phone_index=index)
         )
     if user.role == Role.CLERK:
         if not user.jurisdiction_code:

@@ -39,7 +39,9 @@ class Case(models.Model):
     pack_version = models.CharField(_("政策包版本"), max_length=40)
     channel = models.CharField(_("渠道"), max_length=16)
     counter_kind = models.CharField(_("窗口类型"), max_length=16, blank=True, default="")
-    counter_code = models.CharField(_("受理窗口"), max_length=32, blank=True, default="", db_index=True)
+    counter_code = models.CharField(
+        _("受理窗口"), max_length=32, blank=True, default="", db_index=True
+    )
     clerk = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

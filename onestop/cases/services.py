@@ -93,11 +93,16 @@ def _registering_division(doc: Mapping[str, Any]) -> str:
     return ""
 
 
-def _jurisdiction(doc: Mapping[str, Any], department: str, case_division: str,
-                  hospital_division: str) -> tuple[str, str, str]:
+def _jurisdiction(
+    doc: Mapping[str, Any], department: str, case_division: str, hospital_division: str
+) -> tuple[str, str, str]:
     """(kind, code, division) of the office that works an item of ``department``."""
     newborns = doc.get("newborns")
-    first = newborns[0] if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict) else {}
+    first = (
+        newborns[0]
+        if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict)
+        else {}
+    )
     hospital = _str(first.get("hospital"))
     if department == "hospital" and hospital:
         return "hospital", hospital, hospital_division or case_division
@@ -146,7 +151,9 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
     for position, baby in enumerate(newborns if isinstance(newborns, list) else []):
         if not isinstance(baby, dict):
             continue
-        medical = {k: baby.get(k) for k in ("gestational_weeks", "weight_g", "length_cm", "blood_type")}
+        medical = {
+            k: baby.get(k) for k in ("gestational_weeks", "weight_g", "length_cm", "blood_type")
+        }
         Newborn.objects.create(
             case=case,
             position=position,
@@ -158,8 +165,13 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
         )
 
 
-def _materials(case: Case, doc: Mapping[str, Any], files: Mapping[str, UploadedFile],
-               actor: User | None, now: datetime) -> None:
+def _materials(
+    case: Case,
+    doc: Mapping[str, Any],
+    files: Mapping[str, UploadedFile[Any]],
+    actor: User | None,
+    now: datetime,
+) -> None:
     from onestop.cases.uploads import store_material
 
     declared = doc.get("materials")
@@ -168,18 +180,30 @@ def _materials(case: Case, doc: Mapping[str, Any], files: Mapping[str, UploadedF
         if code in files:
             continue
         Material.objects.create(
-            case=case, code=code, source=Material.Source.DECLARED, token=secrets.token_hex(16),
-            uploaded_at=now, uploaded_by=actor,
+            case=case,
+            code=code,
+            source=Material.Source.DECLARED,
+            token=secrets.token_hex(16),
+            uploaded_at=now,
+            uploaded_by=actor,
         )
     for code, upload in files.items():
-        store_material(case=case, code=code, upload=upload, actor=actor, now=now,
-                       source=Material.Source.UPLOAD)
+        store_material(
+            case=case, code=code, upload=upload, actor=actor, now=now, source=Material.Source.UPLOAD
+        )
 
 
-def _timeline(case: Case, at: datetime, kind: str, message: str, actor: User | None,
-              parent: bool = True) -> None:
-    TimelineEntry.objects.create(case=case, at=at, kind=kind, message=message,
-                                 actor_label=actor_label(actor), visible_to_parent=parent)
+def _timeline(
+    case: Case, at: datetime, kind: str, message: str, actor: User | None, parent: bool = True
+) -> None:
+    TimelineEntry.objects.create(
+        case=case,
+        at=at,
+        kind=kind,
+        message=message,
+        actor_label=actor_label(actor),
+        visible_to_parent=parent,
+    )
 
 
 DECISION_WORDS = {"accept": "予以受理", "supplement": "需要补正", "reject": "不予受理"}
@@ -195,7 +219,7 @@ def case_submit(
     actor: User | None,
     now: datetime | None = None,
     idempotency_key: str | None = None,
-    files: Mapping[str, UploadedFile] | None = None,
+    files: Mapping[str, UploadedFile[Any]] | None = None,
     counter: tuple[str, str] | None = None,
     signature: Mapping[str, Any] | None = None,
 ) -> Submission:
@@ -211,9 +235,17 @@ def case_submit(
     assert isinstance(document, dict)  # check_case raised otherwise
     try:
         with transaction.atomic():
-            case = _create(document, decision, actor=actor, now=now, digest=digest,
-                           idempotency_key=idempotency_key, files=files or {}, counter=counter,
-                           signature=signature)
+            case = _create(
+                document,
+                decision,
+                actor=actor,
+                now=now,
+                digest=digest,
+                idempotency_key=idempotency_key,
+                files=files or {},
+                counter=counter,
+                signature=signature,
+            )
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as for a replay.
         if idempotency_key:
@@ -230,9 +262,18 @@ def _replayed(existing: Case, digest: str) -> Submission:
     return Submission(case=existing, decision=existing.decision, created=False)
 
 
-def _create(document: dict[str, Any], decision: Decision, *, actor: User | None, now: datetime,
-            digest: str, idempotency_key: str | None, files: Mapping[str, UploadedFile],
-            counter: tuple[str, str] | None, signature: Mapping[str, Any] | None) -> Case:
+def _create(
+    document: dict[str, Any],
+    decision: Decision,
+    *,
+    actor: User | None,
+    now: datetime,
+    digest: str,
+    idempotency_key: str | None,
+    files: Mapping[str, UploadedFile[Any]],
+    counter: tuple[str, str] | None,
+    signature: Mapping[str, Any] | None,
+) -> Case:
     reference = current_reference()
     status = {
         Outcome.ACCEPT: CaseStatus.IN_PROGRESS,
@@ -240,14 +281,21 @@ def _create(document: dict[str, Any], decision: Decision, *, actor: User | None,
         Outcome.REJECT: CaseStatus.REJECTED,
     }[decision.outcome]
     newborns = document.get("newborns")
-    first = newborns[0] if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict) else {}
+    first = (
+        newborns[0]
+        if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict)
+        else {}
+    )
     hospital = _str(first.get("hospital"))
     hospital_inst = reference.hospitals.get(hospital)
     hospital_division = hospital_inst.division if hospital_inst else ""
     division = _registering_division(document) or hospital_division
     channel = _str(document.get("channel")) or "online"
     submitted_raw = document.get("submitted_at")
-    phones = {role: _str(_section(document, role).get("phone")) for role in ("applicant", "mother", "father")}
+    phones = {
+        role: _str(_section(document, role).get("phone"))
+        for role in ("applicant", "mother", "father")
+    }
     ids = {role: _str(_section(document, role).get("id_number")) for role in ("mother", "father")}
     case = Case.objects.create(
         number=case_number_next(decision.region, now),
@@ -261,9 +309,13 @@ def _create(document: dict[str, Any], decision: Decision, *, actor: User | None,
         decision=decision.as_json(),
         document=document,
         hospital_code=hospital[:32],
-        police_station_code=_str(_section(document, "birth_registration").get("police_station"))[:32],
+        police_station_code=_str(_section(document, "birth_registration").get("police_station"))[
+            :32
+        ],
         division=division,
-        applicant_phone_index=index_of(phones["applicant"], purpose="phone") if phones["applicant"] else "",
+        applicant_phone_index=index_of(phones["applicant"], purpose="phone")
+        if phones["applicant"]
+        else "",
         mother_phone_index=index_of(phones["mother"], purpose="phone") if phones["mother"] else "",
         father_phone_index=index_of(phones["father"], purpose="phone") if phones["father"] else "",
         mother_id_index=index_of(ids["mother"], purpose="id") if ids["mother"] else "",
@@ -280,11 +332,20 @@ def _create(document: dict[str, Any], decision: Decision, *, actor: User | None,
     where = "窗口" if counter else "网上"
     _timeline(case, now, "submitted", f"已通过{where}提交申请，办件编号 {case.number}", actor)
     _timeline(case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}", None)
-    audit_record(stream=case.number, at=now, actor=actor, actor_label=actor_label(actor),
-                 action="case_submitted", object_type="case", object_id=case.number,
-                 detail={"decision": decision.outcome.value,
-                         "reasons": [r.code for r in decision.reasons],
-                         "pack_version": decision.pack_version})
+    audit_record(
+        stream=case.number,
+        at=now,
+        actor=actor,
+        actor_label=actor_label(actor),
+        action="case_submitted",
+        object_type="case",
+        object_id=case.number,
+        detail={
+            "decision": decision.outcome.value,
+            "reasons": [r.code for r in decision.reasons],
+            "pack_version": decision.pack_version,
+        },
+    )
     if decision.outcome is Outcome.ACCEPT:
         pack = default_packs().version(decision.region, decision.pack_version)
         assert pack is not None
@@ -294,13 +355,21 @@ def _create(document: dict[str, Any], decision: Decision, *, actor: User | None,
     return case
 
 
-def _create_items(case: Case, decision: Decision, pack: PolicyPack, document: dict[str, Any],
-                  division: str, hospital_division: str) -> dict[str, CaseItem]:
+def _create_items(
+    case: Case,
+    decision: Decision,
+    pack: PolicyPack,
+    document: dict[str, Any],
+    division: str,
+    hospital_division: str,
+) -> dict[str, CaseItem]:
     rows: dict[str, CaseItem] = {}
     for position, planned in enumerate(decision.plan):
         entry = pack.item(planned.item)
         assert entry is not None
-        kind, code, item_division = _jurisdiction(document, planned.department, division, hospital_division)
+        kind, code, item_division = _jurisdiction(
+            document, planned.department, division, hospital_division
+        )
         rows[planned.item] = CaseItem.objects.create(
             case=case,
             item=planned.item,
@@ -322,20 +391,33 @@ def _create_items(case: Case, decision: Decision, pack: PolicyPack, document: di
 def _notify_decision(case: Case, decision: Decision, now: datetime) -> None:
     if decision.outcome is Outcome.ACCEPT:
         items = "、".join(ITEM_NAMES.get(p.item, p.item) for p in decision.plan)
-        body = f"【出生一件事】您的申请已受理，办件编号{case.number}，办理事项：{items}。可登录查看进度。"
+        body = (
+            f"【出生一件事】您的申请已受理，办件编号{case.number}，"
+            f"办理事项：{items}。可登录查看进度。"
+        )
     elif decision.outcome is Outcome.SUPPLEMENT:
-        body = (f"【出生一件事】您的申请（办件编号{case.number}）需要补正"
-                f"{len(decision.reasons)}项内容，请登录查看一次性告知并补正。")
+        body = (
+            f"【出生一件事】您的申请（办件编号{case.number}）需要补正"
+            f"{len(decision.reasons)}项内容，请登录查看一次性告知并补正。"
+        )
     else:
-        body = (f"【出生一件事】您的申请（办件编号{case.number}）不予受理，"
-                "请登录查看原因和可办理的原渠道。")
-    notification_queue(key=f"case:{case.number}:decided", phones=parent_phones(case), body=body,
-                       at=now, case=case)
+        body = (
+            f"【出生一件事】您的申请（办件编号{case.number}）不予受理，"
+            "请登录查看原因和可办理的原渠道。"
+        )
+    notification_queue(
+        key=f"case:{case.number}:decided", phones=parent_phones(case), body=body, at=now, case=case
+    )
 
 
-def case_supplement(*, case_id: int, actor: User | None, document: Mapping[str, Any] | None = None,
-                    files: Mapping[str, UploadedFile] | None = None,
-                    now: datetime | None = None) -> Case:
+def case_supplement(
+    *,
+    case_id: int,
+    actor: User | None,
+    document: Mapping[str, Any] | None = None,
+    files: Mapping[str, UploadedFile[Any]] | None = None,
+    now: datetime | None = None,
+) -> Case:
     """The applicant supplements.
 
     - A case waiting for a pre-review supplement is judged again on the corrected
@@ -353,8 +435,14 @@ def case_supplement(*, case_id: int, actor: User | None, document: Mapping[str, 
             for code, upload in (files or {}).items():
                 from onestop.cases.uploads import store_material
 
-                store_material(case=case, code=code, upload=upload, actor=actor, now=now,
-                               source=Material.Source.UPLOAD)
+                store_material(
+                    case=case,
+                    code=code,
+                    upload=upload,
+                    actor=actor,
+                    now=now,
+                    source=Material.Source.UPLOAD,
+                )
                 codes = new_document.get("materials")
                 codes = list(codes) if isinstance(codes, list) else []
                 if code not in codes:
@@ -366,7 +454,9 @@ def case_supplement(*, case_id: int, actor: User | None, document: Mapping[str, 
             case.decided_at = now
             case.version += 1
             _timeline(case, now, "supplemented", "已提交补正材料", actor)
-            _timeline(case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}", None)
+            _timeline(
+                case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}", None
+            )
             if decision.outcome is Outcome.ACCEPT:
                 case.status = CaseStatus.IN_PROGRESS
                 case.pack_version = decision.pack_version
@@ -381,22 +471,40 @@ def case_supplement(*, case_id: int, actor: User | None, document: Mapping[str, 
                 case.save()
             else:
                 case.save()
-            audit_record(stream=case.number, at=now, actor=actor, actor_label=actor_label(actor),
-                         action="case_supplemented", object_type="case", object_id=case.number,
-                         detail={"decision": decision.outcome.value,
-                                 "reasons": [r.code for r in decision.reasons]})
-            notification_queue(key=f"case:{case.number}:decided:{case.version}",
-                               phones=parent_phones(case),
-                               body=f"【出生一件事】已收到您的补正（办件编号{case.number}），"
-                                    f"预审结论：{DECISION_WORDS[decision.outcome.value]}。",
-                               at=now, case=case)
+            audit_record(
+                stream=case.number,
+                at=now,
+                actor=actor,
+                actor_label=actor_label(actor),
+                action="case_supplemented",
+                object_type="case",
+                object_id=case.number,
+                detail={
+                    "decision": decision.outcome.value,
+                    "reasons": [r.code for r in decision.reasons],
+                },
+            )
+            notification_queue(
+                key=f"case:{case.number}:decided:{case.version}",
+                phones=parent_phones(case),
+                body=f"【出生一件事】已收到您的补正（办件编号{case.number}），"
+                f"预审结论：{DECISION_WORDS[decision.outcome.value]}。",
+                at=now,
+                case=case,
+            )
             return case
         if case.status == CaseStatus.IN_PROGRESS:
             for code, upload in (files or {}).items():
                 from onestop.cases.uploads import store_material
 
-                store_material(case=case, code=code, upload=upload, actor=actor, now=now,
-                               source=Material.Source.UPLOAD)
+                store_material(
+                    case=case,
+                    code=code,
+                    upload=upload,
+                    actor=actor,
+                    now=now,
+                    source=Material.Source.UPLOAD,
+                )
             resumed = items_resume(case, actor=actor, now=now)
             if not resumed:
                 raise CaseStateError("该办件没有待补正的事项")
@@ -409,4 +517,4 @@ def department_label(code: str) -> str:
     return DEPARTMENT_NAMES.get(code, code)
 
 
-__all__: Sequence[str] = ["case_submit", "case_supplement", "IdempotencyConflict", "Submission"]
+__all__: Sequence[str] = ["IdempotencyConflict", "Submission", "case_submit", "case_supplement"]

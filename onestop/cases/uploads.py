@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -37,13 +38,15 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def check_upload(upload: UploadedFile) -> tuple[bytes, str]:
+def check_upload(upload: UploadedFile[Any]) -> tuple[bytes, str]:
     limit = settings.MATERIAL_MAX_BYTES
     size = upload.size or 0
     if size == 0:
         raise UploadRejected("上传的文件是空的，请重新选择")
     if size > limit:
-        raise UploadRejected(f"文件过大（{size / 1048576:.1f} MB），单个文件不能超过 {limit // 1048576} MB")
+        raise UploadRejected(
+            f"文件过大（{size / 1048576:.1f} MB），单个文件不能超过 {limit // 1048576} MB"
+        )
     data = upload.read(limit + 1)
     if len(data) > limit:
         raise UploadRejected(f"文件过大，单个文件不能超过 {limit // 1048576} MB")
@@ -53,15 +56,28 @@ def check_upload(upload: UploadedFile) -> tuple[bytes, str]:
     return data, content_type
 
 
-def store_material(*, case: Case, code: str, upload: UploadedFile, actor: User | None,
-                   now: datetime, source: str) -> Material:
+def store_material(
+    *,
+    case: Case,
+    code: str,
+    upload: UploadedFile[Any],
+    actor: User | None,
+    now: datetime,
+    source: str,
+) -> Material:
     if code not in MATERIAL_CODES:
         raise UploadRejected(f"未知的材料类型“{code}”")
     data, content_type = check_upload(upload)
     material = Material(
-        case=case, code=code, source=source, token=secrets.token_hex(16),
-        content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-        uploaded_at=now, uploaded_by=actor,
+        case=case,
+        code=code,
+        source=source,
+        token=secrets.token_hex(16),
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_at=now,
+        uploaded_by=actor,
     )
     material.file.save(material.token, ContentFile(data), save=False)
     material.save()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -25,10 +25,21 @@ def index_of(value: str, *, purpose: str) -> str:
     return blind_index(settings.BLIND_INDEX_KEY, value, purpose=purpose)
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    _TextBase = models.TextField[Any, Any]
+    _JSONBase = models.TextField[Any, Any]
+else:
+    _TextBase = _JSONBase = models.TextField
+
+
+class EncryptedTextField(_TextBase):
     """A text value stored as a Fernet token. Not searchable: pair with a blind index."""
 
     description = "Encrypted text"
+
+    if TYPE_CHECKING:
+        _pyi_private_set_type: Any
+        _pyi_private_get_type: Any
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         return None if value is None else cipher().decrypt(value)
@@ -39,8 +50,12 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         return cipher().encrypt(str(value))
 
 
-class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
+class EncryptedJSONField(_JSONBase):
     """A JSON value stored encrypted (the whole document, e.g. a case document)."""
+
+    if TYPE_CHECKING:
+        _pyi_private_set_type: Any
+        _pyi_private_get_type: Any
 
     description = "Encrypted JSON"
 

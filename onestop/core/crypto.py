@@ -35,7 +35,9 @@ class FieldCipher:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, ValueError) as exc:
-            raise DecryptionFailed("encrypted field cannot be decrypted with the configured keys") from exc
+            raise DecryptionFailed(
+                "encrypted field cannot be decrypted with the configured keys"
+            ) from exc
 
     def rotate(self, token: str) -> str:
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from onestop.cases.models import Case
 from onestop.common.fields import index_of
 from onestop.notifications.models import Notification
 from onestop.notifications.sms import SmsError, sms_backend
@@ -21,7 +22,8 @@ BASE_BACKOFF = timedelta(seconds=30)
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, … capped at 1 hour."""
-    return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), timedelta(hours=1))
+    delay: timedelta = BASE_BACKOFF * (2 ** max(attempts - 1, 0))
+    return min(delay, timedelta(hours=1))
 
 
 def notification_queue(
@@ -30,7 +32,7 @@ def notification_queue(
     phones: Iterable[str],
     body: str,
     at: datetime,
-    case: object | None = None,
+    case: Case | None = None,
     channels: Iterable[str] = (Notification.Channel.SMS, Notification.Channel.IN_APP),
 ) -> list[Notification]:
     """Queue a message to each phone on each channel. Call inside the change's transaction.
@@ -98,7 +100,9 @@ def _failed(notification: Notification, now: datetime, error: str) -> str:
     notification.last_error = error[:200]
     if notification.attempts >= MAX_ATTEMPTS:
         notification.status = Notification.Status.DEAD
-        log.warning("notification %s is dead after %s attempts", notification.pk, notification.attempts)
+        log.warning(
+            "notification %s is dead after %s attempts", notification.pk, notification.attempts
+        )
     else:
         notification.next_attempt_at = now + backoff(notification.attempts)
         deliver_notification.using(run_after=notification.next_attempt_at).enqueue(notification.pk)

@@ -61,7 +61,9 @@ class Institution(models.Model):
         verbose_name = _("机构")
         verbose_name_plural = _("机构（医疗机构、派出所、服务中心）")
         ordering = ["kind", "code"]
-        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="institution_kind_code")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "code"], name="institution_kind_code")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.code}）"

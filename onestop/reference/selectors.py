@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import cast
 
 from django.db.models import Count, Max
 
@@ -30,8 +31,9 @@ def _build() -> domain.ReferenceData:
         "service_center": {},
     }
     for row in Institution.objects.all():
-        kinds[row.kind][row.code] = domain.Institution(
-            row.code, row.name, row.division, row.kind, row.midwifery  # type: ignore[arg-type]
+        kind = cast(domain.InstitutionKind, row.kind)
+        kinds[kind][row.code] = domain.Institution(
+            row.code, row.name, row.division, kind, row.midwifery
         )
     return domain.ReferenceData(
         ethnic_groups={
@@ -39,7 +41,8 @@ def _build() -> domain.ReferenceData:
             for g in EthnicGroup.objects.all()
         },
         divisions={
-            d.code: domain.Division(d.code, d.name, d.parent or None) for d in Division.objects.all()
+            d.code: domain.Division(d.code, d.name, d.parent or None)
+            for d in Division.objects.all()
         },
         hospitals=kinds["hospital"],
         police_stations=kinds["police_station"],

@@ -38,6 +38,8 @@ def reference_seed(*, data: domain.ReferenceData | None = None) -> int:
                 )
             )
     Institution.objects.bulk_create(rows, ignore_conflicts=True)
-    Bank.objects.bulk_create([Bank(b.code, b.name) for b in data.banks.values()], ignore_conflicts=True)
+    Bank.objects.bulk_create(
+        [Bank(b.code, b.name) for b in data.banks.values()], ignore_conflicts=True
+    )
     after = sum(m.objects.count() for m in (EthnicGroup, Division, Institution, Bank))
     return after - before

@@ -11,7 +11,9 @@ from onestop.common.fields import index_of
 _seq = count(1)
 
 
-def staff(role: str, *, department: str = "", kind: str = "", code: str = "", name: str = "") -> User:
+def staff(
+    role: str, *, department: str = "", kind: str = "", code: str = "", name: str = ""
+) -> User:
     n = next(_seq)
     return User.objects.create_user(
         username=f"{role}-{department or 'x'}-{n}",

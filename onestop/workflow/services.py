@@ -8,6 +8,7 @@ after the other; the second finds the item no longer in the state it expected an
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,11 +109,24 @@ def _clock_started(case: Case, row: CaseItem) -> bool:
     return bool(isinstance(section, dict) and section.get("bank"))
 
 
-def _timeline(case: Case, at: datetime, kind: str, message: str, *, item: str = "",
-              actor: User | None = None, parent: bool = True) -> None:
+def _timeline(
+    case: Case,
+    at: datetime,
+    kind: str,
+    message: str,
+    *,
+    item: str = "",
+    actor: User | None = None,
+    parent: bool = True,
+) -> None:
     TimelineEntry.objects.create(
-        case=case, at=at, kind=kind, item=item, message=message,
-        actor_label=actor_label(actor), visible_to_parent=parent,
+        case=case,
+        at=at,
+        kind=kind,
+        item=item,
+        message=message,
+        actor_label=actor_label(actor),
+        visible_to_parent=parent,
     )
 
 
@@ -146,19 +160,30 @@ def _apply(
                 row.state = ItemState.READY
                 row.received_at = now
                 try:
-                    row.due_at = compute_due(row, now, calendar, clock_started=_clock_started(case, row))
+                    row.due_at = compute_due(
+                        row, now, calendar, clock_started=_clock_started(case, row)
+                    )
                 except CalendarNotCovered as exc:
                     row.due_at = None
-                    _timeline(case, now, "calendar_missing", exc.message, item=row.item, parent=False)
-                due = (
-                    f"，办理期限 {to_beijing(row.due_at):%Y-%m-%d %H:%M}" if row.due_at else ""
+                    _timeline(
+                        case, now, "calendar_missing", exc.message, item=row.item, parent=False
+                    )
+                due = f"，办理期限 {to_beijing(row.due_at):%Y-%m-%d %H:%M}" if row.due_at else ""
+                _timeline(
+                    case, now, "item_ready", f"{name}已推送至{department}办理{due}", item=row.item
                 )
-                _timeline(case, now, "item_ready", f"{name}已推送至{department}办理{due}", item=row.item)
             case domain.ItemClaimed():
                 row.state = ItemState.IN_PROGRESS
                 row.claimed_by = actor
                 row.claimed_at = now
-                _timeline(case, now, "item_claimed", f"{department}已开始办理{name}", item=row.item, actor=actor)
+                _timeline(
+                    case,
+                    now,
+                    "item_claimed",
+                    f"{department}已开始办理{name}",
+                    item=row.item,
+                    actor=actor,
+                )
             case domain.ItemCompleted(result=result):
                 row.state = ItemState.DONE
                 row.finished_at = now
@@ -177,7 +202,14 @@ def _apply(
                 row.paused_at = now
                 row.reasons = list(reasons)
                 text = "；".join(reasons)
-                _timeline(case, now, "item_returned", f"{name}需要补正：{text}", item=row.item, actor=actor)
+                _timeline(
+                    case,
+                    now,
+                    "item_returned",
+                    f"{name}需要补正：{text}",
+                    item=row.item,
+                    actor=actor,
+                )
                 notification_queue(
                     key=f"case:{case.number}:{row.item}:returned:{row.version}",
                     phones=parent_phones(case),
@@ -190,28 +222,32 @@ def _apply(
                 row.state_before_return = ""
                 if row.paused_at is not None:
                     if row.due_at is not None:
-                        try:
+                        with contextlib.suppress(CalendarNotCovered):
                             row.due_at = extend_for_pause(calendar, row.due_at, row.paused_at, now)
-                        except CalendarNotCovered:
-                            pass
                     row.pauses = [*row.pauses, [row.paused_at.isoformat(), now.isoformat()]]
                 row.paused_at = None
                 row.reasons = []
-                _timeline(case, now, "item_resumed", f"已补正，{name}恢复办理", item=row.item, actor=actor)
+                _timeline(
+                    case, now, "item_resumed", f"已补正，{name}恢复办理", item=row.item, actor=actor
+                )
             case domain.ItemRefused(reasons=reasons):
                 row.state = ItemState.REFUSED
                 row.finished_at = now
                 row.reasons = list(reasons)
                 row.paused_at = None
                 text = "；".join(reasons)
-                _timeline(case, now, "item_refused", f"{name}不予办理：{text}", item=row.item, actor=actor)
+                _timeline(
+                    case, now, "item_refused", f"{name}不予办理：{text}", item=row.item, actor=actor
+                )
             case domain.ItemCancelled(because=because):
                 row.state = ItemState.CANCELLED
                 row.cancelled_because = because
                 row.finished_at = now
                 row.paused_at = None
                 cause = ITEM_NAMES.get(because, because)
-                _timeline(case, now, "item_cancelled", f"因{cause}不予办理，{name}已取消", item=row.item)
+                _timeline(
+                    case, now, "item_cancelled", f"因{cause}不予办理，{name}已取消", item=row.item
+                )
         row.version += 1
         row.save()
 
@@ -226,8 +262,13 @@ def _lock(item_id: int) -> tuple[Case, dict[str, CaseItem], CaseItem]:
     return case, rows, target
 
 
-def _check(actor: User | None, row: CaseItem, expected: Iterable[str], action: str,
-           expected_version: int | None) -> None:
+def _check(
+    actor: User | None,
+    row: CaseItem,
+    expected: Iterable[str],
+    action: str,
+    expected_version: int | None,
+) -> None:
     if actor is not None and not can_work_item(actor, row):
         raise NotPermitted("您不是该事项所属部门和辖区的经办人员，不能办理")
     if expected_version is not None and row.version != expected_version:
@@ -247,7 +288,9 @@ def _check(actor: User | None, row: CaseItem, expected: Iterable[str], action: s
 
 
 def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime) -> None:
-    if all(r.state in (ItemState.DONE, ItemState.REFUSED, ItemState.CANCELLED) for r in rows.values()):
+    if all(
+        r.state in (ItemState.DONE, ItemState.REFUSED, ItemState.CANCELLED) for r in rows.values()
+    ):
         if case.status == CaseStatus.IN_PROGRESS:
             case.status = CaseStatus.COMPLETED
             case.completed_at = now
@@ -263,15 +306,29 @@ def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime
             )
 
 
-def _audit(case: Case, row: CaseItem, action: str, actor: User | None, now: datetime,
-           detail: dict[str, Any] | None = None) -> None:
+def _audit(
+    case: Case,
+    row: CaseItem,
+    action: str,
+    actor: User | None,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
     audit_record(
-        stream=case.number, at=now, actor=actor, actor_label=actor_label(actor), action=action,
-        object_type="case_item", object_id=row.item, detail={"state": row.state, **(detail or {})},
+        stream=case.number,
+        at=now,
+        actor=actor,
+        actor_label=actor_label(actor),
+        action=action,
+        object_type="case_item",
+        object_id=row.item,
+        detail={"state": row.state, **(detail or {})},
     )
 
 
-def items_start(case: Case, rows: dict[str, CaseItem], *, now: datetime, actor: User | None) -> None:
+def items_start(
+    case: Case, rows: dict[str, CaseItem], *, now: datetime, actor: User | None
+) -> None:
     """Dispatch the items without prerequisites of a just-accepted case (caller's transaction)."""
     statuses = _statuses(list(rows.values()))
     _, events = domain.CaseItems.start(statuses.plan, now)
@@ -279,8 +336,9 @@ def items_start(case: Case, rows: dict[str, CaseItem], *, now: datetime, actor: 
 
 
 @transaction.atomic
-def item_claim(*, item_id: int, actor: User, now: datetime | None = None,
-               expected_version: int | None = None) -> CaseItem:
+def item_claim(
+    *, item_id: int, actor: User, now: datetime | None = None, expected_version: int | None = None
+) -> CaseItem:
     now = now or timezone.now()
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY], "领取", expected_version)
@@ -291,15 +349,26 @@ def item_claim(*, item_id: int, actor: User, now: datetime | None = None,
 
 
 @transaction.atomic
-def item_complete(*, item_id: int, actor: User | None, result: Mapping[str, object],
-                  now: datetime | None = None, expected_version: int | None = None,
-                  automatic_reason: str = "") -> CaseItem:
+def item_complete(
+    *,
+    item_id: int,
+    actor: User | None,
+    result: Mapping[str, object],
+    now: datetime | None = None,
+    expected_version: int | None = None,
+    automatic_reason: str = "",
+) -> CaseItem:
     now = now or timezone.now()
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "办结", expected_version)
-    if (actor is not None and row.state == ItemState.IN_PROGRESS and row.claimed_by_id
-            and row.claimed_by_id != actor.pk):
-        raise TaskConflict(f"该事项已由{row.claimed_by.label() if row.claimed_by else '其他人员'}领取办理，不能由您办结")
+    if (
+        actor is not None
+        and row.state == ItemState.IN_PROGRESS
+        and row.claimed_by_id
+        and row.claimed_by_id != actor.pk
+    ):
+        holder = row.claimed_by.label() if row.claimed_by else "其他人员"
+        raise TaskConflict(f"该事项已由{holder}领取办理，不能由您办结")
     cleaned, problems = validate_result(row.item, result)
     if problems:
         raise ResultInvalid(problems)
@@ -342,8 +411,14 @@ def _issue_elicence(case: Case, row: CaseItem, now: datetime) -> ELicence:
 
 
 @transaction.atomic
-def item_return(*, item_id: int, actor: User, reasons: Sequence[str],
-                now: datetime | None = None, expected_version: int | None = None) -> CaseItem:
+def item_return(
+    *,
+    item_id: int,
+    actor: User,
+    reasons: Sequence[str],
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> CaseItem:
     now = now or timezone.now()
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "退回补正", expected_version)
@@ -363,12 +438,23 @@ class _Problem:
 
 
 @transaction.atomic
-def item_refuse(*, item_id: int, actor: User, reasons: Sequence[str],
-                now: datetime | None = None, expected_version: int | None = None) -> CaseItem:
+def item_refuse(
+    *,
+    item_id: int,
+    actor: User,
+    reasons: Sequence[str],
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> CaseItem:
     now = now or timezone.now()
     case, rows, row = _lock(item_id)
-    _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED], "不予办理",
-           expected_version)
+    _check(
+        actor,
+        row,
+        [ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED],
+        "不予办理",
+        expected_version,
+    )
     cleaned = [r.strip() for r in reasons if r and r.strip()]
     if not cleaned:
         raise ResultInvalid([_Problem("reasons", "请填写不予办理的原因")])
@@ -407,7 +493,9 @@ def _ordinary_channels(case: Case, items: Sequence[str]) -> list[str]:
 
 
 def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
-    """The applicant supplemented: every returned item resumes (caller's transaction, case locked)."""
+    """The applicant supplemented: every returned item resumes.
+
+    Runs in the caller's transaction, with the case row locked."""
     rows = {r.item: r for r in CaseItem.objects.filter(case=case).order_by("position")}
     returned = [r.item for r in rows.values() if r.state == ItemState.RETURNED]
     statuses = _statuses(list(rows.values()))

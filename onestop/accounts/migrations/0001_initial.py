@@ -3,65 +3,210 @@
 import django.contrib.auth.models
 import django.contrib.auth.validators
 import django.utils.timezone
-import onestop.common.fields
 from django.db import migrations, models
+
+import onestop.common.fields
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OneTimeCode',
+            name="OneTimeCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone_index', models.CharField(db_index=True, max_length=64)),
-                ('code_hash', models.CharField(max_length=128)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone_index", models.CharField(db_index=True, max_length=64)),
+                ("code_hash", models.CharField(max_length=128)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': '短信验证码',
-                'verbose_name_plural': '短信验证码',
+                "verbose_name": "短信验证码",
+                "verbose_name_plural": "短信验证码",
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('role', models.CharField(choices=[('parent', '家长'), ('clerk', '窗口工作人员'), ('officer', '部门经办人员'), ('supervisor', '监督管理人员'), ('admin', '系统管理员')], default='parent', max_length=16, verbose_name='角色')),
-                ('department', models.CharField(blank=True, choices=[('hospital', '助产机构'), ('cdc', '疾病预防控制中心'), ('police', '公安派出所'), ('medical_insurance', '医疗保障部门'), ('hrss', '人力资源和社会保障部门'), ('tax', '税务部门'), ('health', '卫生健康部门')], default='', max_length=24, verbose_name='部门')),
-                ('jurisdiction_kind', models.CharField(blank=True, choices=[('hospital', '医疗机构'), ('police_station', '派出所'), ('service_center', '政务服务中心'), ('division', '行政区划')], default='', max_length=16, verbose_name='辖区类型')),
-                ('jurisdiction_code', models.CharField(blank=True, default='', help_text='医疗机构/派出所/服务中心代码，或行政区划代码（前缀匹配，如 45 表示广西全区）', max_length=32, verbose_name='辖区代码')),
-                ('display_name', models.CharField(blank=True, default='', max_length=64, verbose_name='姓名')),
-                ('phone', onestop.common.fields.EncryptedTextField(blank=True, null=True, verbose_name='手机号码')),
-                ('phone_index', models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="last name"),
+                ),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="email address"),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("parent", "家长"),
+                            ("clerk", "窗口工作人员"),
+                            ("officer", "部门经办人员"),
+                            ("supervisor", "监督管理人员"),
+                            ("admin", "系统管理员"),
+                        ],
+                        default="parent",
+                        max_length=16,
+                        verbose_name="角色",
+                    ),
+                ),
+                (
+                    "department",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("hospital", "助产机构"),
+                            ("cdc", "疾病预防控制中心"),
+                            ("police", "公安派出所"),
+                            ("medical_insurance", "医疗保障部门"),
+                            ("hrss", "人力资源和社会保障部门"),
+                            ("tax", "税务部门"),
+                            ("health", "卫生健康部门"),
+                        ],
+                        default="",
+                        max_length=24,
+                        verbose_name="部门",
+                    ),
+                ),
+                (
+                    "jurisdiction_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("hospital", "医疗机构"),
+                            ("police_station", "派出所"),
+                            ("service_center", "政务服务中心"),
+                            ("division", "行政区划"),
+                        ],
+                        default="",
+                        max_length=16,
+                        verbose_name="辖区类型",
+                    ),
+                ),
+                (
+                    "jurisdiction_code",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="医疗机构/派出所/服务中心代码，或行政区划代码（前缀匹配，如 45 表示广西全区）",
+                        max_length=32,
+                        verbose_name="辖区代码",
+                    ),
+                ),
+                (
+                    "display_name",
+                    models.CharField(blank=True, default="", max_length=64, verbose_name="姓名"),
+                ),
+                (
+                    "phone",
+                    onestop.common.fields.EncryptedTextField(
+                        blank=True, null=True, verbose_name="手机号码"
+                    ),
+                ),
+                (
+                    "phone_index",
+                    models.CharField(
+                        blank=True, editable=False, max_length=64, null=True, unique=True
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '用户',
-                'verbose_name_plural': '用户',
+                "verbose_name": "用户",
+                "verbose_name_plural": "用户",
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
     ]

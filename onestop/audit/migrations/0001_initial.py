@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,42 +14,73 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AccessRecord',
+            name="AccessRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, verbose_name='时间')),
-                ('case_number', models.CharField(db_index=True, max_length=40, verbose_name='办件编号')),
-                ('what', models.CharField(max_length=64, verbose_name='查看内容')),
-                ('granted', models.BooleanField(default=True, verbose_name='允许')),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, verbose_name="时间")),
+                (
+                    "case_number",
+                    models.CharField(db_index=True, max_length=40, verbose_name="办件编号"),
+                ),
+                ("what", models.CharField(max_length=64, verbose_name="查看内容")),
+                ("granted", models.BooleanField(default=True, verbose_name="允许")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '查看记录',
-                'verbose_name_plural': '查看记录',
-                'ordering': ['-at'],
+                "verbose_name": "查看记录",
+                "verbose_name_plural": "查看记录",
+                "ordering": ["-at"],
             },
         ),
         migrations.CreateModel(
-            name='AuditRecord',
+            name="AuditRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, verbose_name='时间')),
-                ('stream', models.CharField(db_index=True, max_length=40, verbose_name='对象')),
-                ('seq', models.PositiveIntegerField(verbose_name='序号')),
-                ('actor_label', models.CharField(max_length=64, verbose_name='操作人')),
-                ('action', models.CharField(max_length=48, verbose_name='操作')),
-                ('object_type', models.CharField(max_length=32, verbose_name='对象类型')),
-                ('object_id', models.CharField(max_length=64, verbose_name='对象标识')),
-                ('detail', models.JSONField(default=dict, verbose_name='详情')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, verbose_name="时间")),
+                ("stream", models.CharField(db_index=True, max_length=40, verbose_name="对象")),
+                ("seq", models.PositiveIntegerField(verbose_name="序号")),
+                ("actor_label", models.CharField(max_length=64, verbose_name="操作人")),
+                ("action", models.CharField(max_length=48, verbose_name="操作")),
+                ("object_type", models.CharField(max_length=32, verbose_name="对象类型")),
+                ("object_id", models.CharField(max_length=64, verbose_name="对象标识")),
+                ("detail", models.JSONField(default=dict, verbose_name="详情")),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '审计记录',
-                'verbose_name_plural': '审计记录',
-                'ordering': ['stream', 'seq'],
-                'constraints': [models.UniqueConstraint(fields=('stream', 'seq'), name='audit_stream_seq')],
+                "verbose_name": "审计记录",
+                "verbose_name_plural": "审计记录",
+                "ordering": ["stream", "seq"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("stream", "seq"), name="audit_stream_seq")
+                ],
             },
         ),
     ]

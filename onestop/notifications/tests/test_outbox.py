@@ -40,8 +40,12 @@ def test_crash_after_sending_before_marking_sends_once(example, beijing, media_r
     case = submit(example, beijing)
     sms = Notification.objects.get(case=case, channel="sms")
     # The gateway accepted the message, then the worker died before recording it.
-    FileSmsBackend().send(message_id=sms.message_id, phone=sms.phone or "", body=sms.body,
-                          at=beijing("2026-11-20T09:31:00+08:00"))
+    FileSmsBackend().send(
+        message_id=sms.message_id,
+        phone=sms.phone or "",
+        body=sms.body,
+        at=beijing("2026-11-20T09:31:00+08:00"),
+    )
     run_queued_tasks()
     sms.refresh_from_db()
     assert sms.status == "sent"

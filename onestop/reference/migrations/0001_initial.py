@@ -4,73 +4,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Bank',
+            name="Bank",
             fields=[
-                ('code', models.CharField(max_length=32, primary_key=True, serialize=False, verbose_name='代码')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=32, primary_key=True, serialize=False, verbose_name="代码"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': '银行',
-                'verbose_name_plural': '银行',
-                'ordering': ['code'],
+                "verbose_name": "银行",
+                "verbose_name_plural": "银行",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Division',
+            name="Division",
             fields=[
-                ('code', models.CharField(max_length=6, primary_key=True, serialize=False, verbose_name='区划代码')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('parent', models.CharField(blank=True, default='', max_length=6, verbose_name='上级区划代码')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=6, primary_key=True, serialize=False, verbose_name="区划代码"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                (
+                    "parent",
+                    models.CharField(
+                        blank=True, default="", max_length=6, verbose_name="上级区划代码"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': '行政区划',
-                'verbose_name_plural': '行政区划',
-                'ordering': ['code'],
+                "verbose_name": "行政区划",
+                "verbose_name_plural": "行政区划",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='EthnicGroup',
+            name="EthnicGroup",
             fields=[
-                ('code', models.CharField(max_length=2, primary_key=True, serialize=False, verbose_name='代码')),
-                ('name', models.CharField(max_length=32, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, default='', max_length=64, verbose_name='英文名称')),
-                ('recognized', models.BooleanField(default=True, verbose_name='已识别民族')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=2, primary_key=True, serialize=False, verbose_name="代码"
+                    ),
+                ),
+                ("name", models.CharField(max_length=32, verbose_name="名称")),
+                (
+                    "name_en",
+                    models.CharField(
+                        blank=True, default="", max_length=64, verbose_name="英文名称"
+                    ),
+                ),
+                ("recognized", models.BooleanField(default=True, verbose_name="已识别民族")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': '民族',
-                'verbose_name_plural': '民族',
-                'ordering': ['code'],
+                "verbose_name": "民族",
+                "verbose_name_plural": "民族",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Institution',
+            name="Institution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('hospital', '医疗机构'), ('police_station', '派出所'), ('service_center', '政务服务中心')], max_length=16, verbose_name='类型')),
-                ('code', models.CharField(max_length=32, verbose_name='代码')),
-                ('name', models.CharField(max_length=64, verbose_name='名称')),
-                ('division', models.CharField(max_length=6, verbose_name='所在区划')),
-                ('midwifery', models.BooleanField(default=False, verbose_name='具备助产资质')),
-                ('address', models.CharField(blank=True, default='', max_length=128, verbose_name='地址')),
-                ('office_hours', models.CharField(blank=True, default='', max_length=64, verbose_name='办公时间')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hospital", "医疗机构"),
+                            ("police_station", "派出所"),
+                            ("service_center", "政务服务中心"),
+                        ],
+                        max_length=16,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, verbose_name="代码")),
+                ("name", models.CharField(max_length=64, verbose_name="名称")),
+                ("division", models.CharField(max_length=6, verbose_name="所在区划")),
+                ("midwifery", models.BooleanField(default=False, verbose_name="具备助产资质")),
+                (
+                    "address",
+                    models.CharField(blank=True, default="", max_length=128, verbose_name="地址"),
+                ),
+                (
+                    "office_hours",
+                    models.CharField(
+                        blank=True, default="", max_length=64, verbose_name="办公时间"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': '机构',
-                'verbose_name_plural': '机构（医疗机构、派出所、服务中心）',
-                'ordering': ['kind', 'code'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'code'), name='institution_kind_code')],
+                "verbose_name": "机构",
+                "verbose_name_plural": "机构（医疗机构、派出所、服务中心）",
+                "ordering": ["kind", "code"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "code"), name="institution_kind_code")
+                ],
             },
         ),
     ]

@@ -27,7 +27,9 @@ RESULT_FIELDS: Mapping[str, tuple[ResultField, ...]] = {
         ResultField("certificate_number", "预防接种证编号", r"[0-9A-Za-z-]{4,32}", "YF2026-0001"),
     ),
     "birth_registration": (
-        ResultField("hukou_entry", "户口登记（户籍页）编号", r"[0-9A-Za-z-]{4,32}", "HK450703-0001"),
+        ResultField(
+            "hukou_entry", "户口登记（户籍页）编号", r"[0-9A-Za-z-]{4,32}", "HK450703-0001"
+        ),
         ResultField("citizen_id_number", "新生儿公民身份号码", r"\d{17}[\dX]", required=False),
     ),
     "medical_insurance_enrolment": (
@@ -45,7 +47,9 @@ RESULT_FIELDS: Mapping[str, tuple[ResultField, ...]] = {
         ResultField("amount_yuan", "报销金额（元）", r"\d{1,7}(\.\d{1,2})?", "3200.00"),
     ),
     "parenting_guidance": (
-        ResultField("visit_arranged", "新生儿访视安排", None, "2026-11-28 上门访视", required=False),
+        ResultField(
+            "visit_arranged", "新生儿访视安排", None, "2026-11-28 上门访视", required=False
+        ),
     ),
 }
 
@@ -56,7 +60,9 @@ class ResultProblem:
     message: str
 
 
-def validate_result(item: str, data: Mapping[str, object]) -> tuple[dict[str, str], list[ResultProblem]]:
+def validate_result(
+    item: str, data: Mapping[str, object]
+) -> tuple[dict[str, str], list[ResultProblem]]:
     """The cleaned result (strings, trimmed; unknown keys dropped) and its problems."""
     cleaned: dict[str, str] = {}
     problems: list[ResultProblem] = []

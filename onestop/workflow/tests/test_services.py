@@ -64,15 +64,18 @@ def test_accepted_qinbei_case_dispatches_items_without_prerequisites(example, be
 
 
 def test_whole_qinbei_case_runs_to_completion(example, beijing, media_root):
-    case = case_submit(document=example("qinbei-accept"), actor=None,
-                       now=beijing("2026-11-20T09:30:00+08:00")).case
+    case = case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
     now = beijing("2026-11-20T10:00:00+08:00")
     for _ in range(10):
         ready = list(CaseItem.objects.filter(case=case, state=ItemState.READY))
         if not ready:
             break
         for item in ready:
-            item_complete(item_id=item.pk, actor=officer_for(item), result=RESULTS[item.item], now=now)
+            item_complete(
+                item_id=item.pk, actor=officer_for(item), result=RESULTS[item.item], now=now
+            )
     case.refresh_from_db()
     assert case.status == CaseStatus.COMPLETED
     assert set(states(case).values()) == {"done"}
@@ -80,11 +83,14 @@ def test_whole_qinbei_case_runs_to_completion(example, beijing, media_root):
 
 
 def test_refusal_cancels_exactly_the_dependents(example, beijing, media_root):
-    case = case_submit(document=example("qinbei-accept"), actor=None,
-                       now=beijing("2026-11-20T09:30:00+08:00")).case
+    case = case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
     now = beijing("2026-11-20T10:00:00+08:00")
     bmc = CaseItem.objects.get(case=case, item="birth_certificate")
-    item_complete(item_id=bmc.pk, actor=officer_for(bmc), result=RESULTS["birth_certificate"], now=now)
+    item_complete(
+        item_id=bmc.pk, actor=officer_for(bmc), result=RESULTS["birth_certificate"], now=now
+    )
     reg = CaseItem.objects.get(case=case, item="birth_registration")
     item_refuse(item_id=reg.pk, actor=officer_for(reg), reasons=["户籍信息核验不一致"], now=now)
     assert states(case) == {
@@ -96,19 +102,26 @@ def test_refusal_cancels_exactly_the_dependents(example, beijing, media_root):
         "social_security_card": "cancelled",
         "parenting_guidance": "ready",
     }
-    body = Notification.objects.filter(case=case, channel="sms").order_by("-pk").first().body
+    last = Notification.objects.filter(case=case, channel="sms").order_by("-pk").first()
+    assert last is not None
+    body = last.body
     assert "不予办理" in body and "原渠道" in body
 
 
 def test_return_pauses_and_supplement_resumes_the_clock(example, beijing, media_root):
     from onestop.cases.services import case_supplement
 
-    case = case_submit(document=example("qinbei-accept"), actor=None,
-                       now=beijing("2026-11-20T09:30:00+08:00")).case
+    case = case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
     bmc = CaseItem.objects.get(case=case, item="birth_certificate")
     assert bmc.due_at == beijing("2026-11-23T23:59:59+08:00")
-    item_return(item_id=bmc.pk, actor=officer_for(bmc), reasons=["产时记录页不清晰"],
-                now=beijing("2026-11-20T11:00:00+08:00"))
+    item_return(
+        item_id=bmc.pk,
+        actor=officer_for(bmc),
+        reasons=["产时记录页不清晰"],
+        now=beijing("2026-11-20T11:00:00+08:00"),
+    )
     bmc.refresh_from_db()
     assert bmc.state == ItemState.RETURNED
     # The applicant answers the following Wednesday: three working days (Mon–Wed) passed.
@@ -120,8 +133,9 @@ def test_return_pauses_and_supplement_resumes_the_clock(example, beijing, media_
 
 
 def test_two_officers_one_task_exactly_one_wins(example, beijing, media_root):
-    case = case_submit(document=example("qinbei-accept"), actor=None,
-                       now=beijing("2026-11-20T09:30:00+08:00")).case
+    case = case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
     bmc = CaseItem.objects.get(case=case, item="birth_certificate")
     first, second = officer_for(bmc), officer_for(bmc)
     item_claim(item_id=bmc.pk, actor=first, expected_version=bmc.version)
@@ -133,8 +147,9 @@ def test_two_officers_one_task_exactly_one_wins(example, beijing, media_root):
 
 
 def test_officer_of_another_station_cannot_act(example, beijing, media_root):
-    case = case_submit(document=example("qinbei-accept"), actor=None,
-                       now=beijing("2026-11-20T09:30:00+08:00")).case
+    case = case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
     bmc = CaseItem.objects.get(case=case, item="birth_certificate")
     stranger = officer("hospital", "hospital", "qinbei-people")
     with pytest.raises(NotPermitted):
