@@ -136,6 +136,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     # Uploaded materials live under DATA_DIR/media and are never served from a public path:
     # only views that check role and jurisdiction stream them.

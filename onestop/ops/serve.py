@@ -32,6 +32,7 @@ def prepare(data_dir: Path, out: TextIO) -> None:
 
     out.write(f"数据目录 data: {data_dir}\n")
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     counts = seed_demo()
     out.write("演示数据 demo data: " + ", ".join(f"{k} +{v}" for k, v in counts.items()) + "\n")
 
