@@ -28,12 +28,20 @@ uv.lock: pyproject.toml | $(UV)
 run: $(STAMP)
 	$(VENV)/bin/onestop serve
 
+# Every test on the embedded default (SQLite); then, where a PostgreSQL server answers (CI,
+# or ONESTOP_TEST_POSTGRES_URL), the database tests again on PostgreSQL.
+PG_URL ?= $(or $(ONESTOP_TEST_POSTGRES_URL),postgres://postgres@127.0.0.1:5432/postgres)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+	@if $(VENV)/bin/python -m onestop.ops.pgcheck "$(PG_URL)"; then \
+	  echo "== database tests on PostgreSQL =="; \
+	  DATABASE_URL="$(PG_URL)" $(VENV)/bin/python -m pytest -m django_db; \
+	else echo "== PostgreSQL not reachable: database tests ran on SQLite only =="; \
+	  if [ -n "$$CI" ]; then exit 1; fi; fi
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check onestop tests scripts
-	$(VENV)/bin/ruff format --check onestop tests scripts
+	$(VENV)/bin/ruff check onestop tests scripts conftest.py manage.py
+	$(VENV)/bin/ruff format --check onestop tests scripts conftest.py manage.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -5,7 +5,8 @@
 - ``onestop deadline --region R --item I --received T [--assume-weekends]``: the due time.
 - ``onestop demo``: pre-review of the shipped example cases, printed as a table.
 - ``onestop packs``: the loaded policy packs and their versions.
-- ``onestop serve``: the product; until the web application exists it runs the demo.
+- ``onestop serve``: the product (web server + worker) with demo data.
+- ``onestop worker``: the background worker alone.
 """
 
 from __future__ import annotations
@@ -178,11 +179,19 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    out.write(
-        "The web application is not built yet (issue 3). "
-        "Showing the pre-review of the example cases instead.\n\n"
-    )
-    return _cmd_demo(args, out)
+    from onestop.ops.serve import serve
+
+    return serve(host=args.host, port=args.port, data_dir=Path(args.data_dir), out=out)
+
+
+def _cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["onestop", "worker"])
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,11 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="pre-review the shipped example cases")
     demo.set_defaults(run=_cmd_demo)
 
-    serve = commands.add_parser("serve", help="run the product (demo until the web app exists)")
+    serve = commands.add_parser("serve", help="run the product: web server, worker, demo data")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", default="./var", help="SQLite database and uploads")
     serve.set_defaults(run=_cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the background worker (tasks, sweeps)")
+    worker.set_defaults(run=_cmd_worker)
     return parser
 
 

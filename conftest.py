@@ -1,0 +1,47 @@
+"""Shared pytest fixtures. Database tests use pytest-django's test database (SQLite in
+memory by default; PostgreSQL when DATABASE_URL points there)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EXAMPLES = Path(__file__).parent / "onestop" / "examples"
+
+
+@pytest.fixture
+def example() -> Callable[[str], dict[str, Any]]:
+    """A fresh copy of an example case document by name (without .json)."""
+
+    def load(name: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+        return copy.deepcopy(data)
+
+    return load
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    root = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root)},
+        },
+    }
+    settings.SMS_LOG = tmp_path / "sms.log"
+    return root
+
+
+@pytest.fixture
+def beijing() -> Callable[[str], datetime]:
+    from onestop.core.clock import parse_time
+
+    return parse_time

@@ -1,0 +1,87 @@
+"""Users, their role and their jurisdiction (辖区).
+
+Every staff object access is checked against both: an officer of one police station sees
+only the tasks of that station; a supervisor sees the cases of the region (or division
+prefix) they supervise. Parents sign in with a phone number and a one-time code.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from onestop.common.fields import EncryptedTextField
+
+
+class Role(models.TextChoices):
+    PARENT = "parent", _("家长")
+    CLERK = "clerk", _("窗口工作人员")
+    OFFICER = "officer", _("部门经办人员")
+    SUPERVISOR = "supervisor", _("监督管理人员")
+    ADMIN = "admin", _("系统管理员")
+
+
+class Department(models.TextChoices):
+    HOSPITAL = "hospital", _("助产机构")
+    CDC = "cdc", _("疾病预防控制中心")
+    POLICE = "police", _("公安派出所")
+    MEDICAL_INSURANCE = "medical_insurance", _("医疗保障部门")
+    HRSS = "hrss", _("人力资源和社会保障部门")
+    TAX = "tax", _("税务部门")
+    HEALTH = "health", _("卫生健康部门")
+
+
+class JurisdictionKind(models.TextChoices):
+    HOSPITAL = "hospital", _("医疗机构")
+    POLICE_STATION = "police_station", _("派出所")
+    SERVICE_CENTER = "service_center", _("政务服务中心")
+    DIVISION = "division", _("行政区划")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.PARENT)
+    department = models.CharField(
+        _("部门"), max_length=24, choices=Department.choices, blank=True, default=""
+    )
+    jurisdiction_kind = models.CharField(
+        _("辖区类型"), max_length=16, choices=JurisdictionKind.choices, blank=True, default=""
+    )
+    jurisdiction_code = models.CharField(
+        _("辖区代码"),
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("医疗机构/派出所/服务中心代码，或行政区划代码（前缀匹配，如 45 表示广西全区）"),
+    )
+    display_name = models.CharField(_("姓名"), max_length=64, blank=True, default="")
+    phone = EncryptedTextField(_("手机号码"), null=True, blank=True)
+    phone_index = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in {Role.CLERK, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN}
+
+    def label(self) -> str:
+        return self.display_name or self.username
+
+
+class OneTimeCode(models.Model):
+    """An SMS login code for a parent. Only a hash of the code is stored."""
+
+    phone_index = models.CharField(max_length=64, db_index=True)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("短信验证码")
+        verbose_name_plural = _("短信验证码")

@@ -1,0 +1,107 @@
+"""Who may see or act on what: role × jurisdiction, for every object.
+
+Views and services both ask these functions; querysets are narrowed by the selectors below
+so a guessed URL finds nothing rather than something it should not show.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+from onestop.accounts.models import JurisdictionKind, Role, User
+from onestop.common.fields import index_of
+
+if TYPE_CHECKING:
+    from onestop.cases.models import Case
+    from onestop.workflow.models import CaseItem
+
+
+def _division_prefix(user: User) -> str | None:
+    if user.jurisdiction_kind == JurisdictionKind.DIVISION and user.jurisdiction_code:
+        return user.jurisdiction_code
+    return None
+
+
+def item_in_jurisdiction(user: User, item: CaseItem) -> bool:
+    prefix = _division_prefix(user)
+    if prefix is not None:
+        return item.division.startswith(prefix)
+    return (
+        bool(user.jurisdiction_code)
+        and user.jurisdiction_kind == item.jurisdiction_kind
+        and user.jurisdiction_code == item.jurisdiction_code
+    )
+
+
+def can_work_item(user: User, item: CaseItem) -> bool:
+    """An officer of the item's department whose jurisdiction holds the item."""
+    return (
+        user.is_active
+        and user.role == Role.OFFICER
+        and user.department == item.department
+        and item_in_jurisdiction(user, item)
+    )
+
+
+def items_for_officer(user: User, qs: QuerySet[CaseItem]) -> QuerySet[CaseItem]:
+    if user.role != Role.OFFICER or not user.department:
+        return qs.none()
+    qs = qs.filter(department=user.department)
+    prefix = _division_prefix(user)
+    if prefix is not None:
+        return qs.filter(division__startswith=prefix)
+    if not user.jurisdiction_code:
+        return qs.none()
+    return qs.filter(
+        jurisdiction_kind=user.jurisdiction_kind, jurisdiction_code=user.jurisdiction_code
+    )
+
+
+def parent_phone_index(user: User) -> str | None:
+    if user.role != Role.PARENT or not user.phone:
+        return None
+    return user.phone_index or index_of(user.phone, purpose="phone")
+
+
+def cases_visible_to(user: User, qs: QuerySet[Case]) -> QuerySet[Case]:
+    """The cases a user may open at all (what they may see inside is a second question)."""
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.role == Role.ADMIN or user.is_superuser:
+        return qs
+    if user.role == Role.PARENT:
+        index = parent_phone_index(user)
+        if not index:
+            return qs.none()
+        return qs.filter(
+            Q(applicant_phone_index=index)
+            | Q(mother_phone_index=index)
+            | Q(father_phone_index=index)
+        )
+    if user.role == Role.CLERK:
+        if not user.jurisdiction_code:
+            return qs.none()
+        return qs.filter(counter_kind=user.jurisdiction_kind, counter_code=user.jurisdiction_code)
+    if user.role == Role.SUPERVISOR:
+        prefix = _division_prefix(user)
+        return qs.filter(division__startswith=prefix) if prefix else qs.none()
+    if user.role == Role.OFFICER:
+        from onestop.workflow.models import CaseItem
+
+        items = items_for_officer(user, CaseItem.objects.all())
+        return qs.filter(pk__in=items.values("case_id"))
+    return qs.none()
+
+
+def can_view_case(user: User, case: Case) -> bool:
+    from onestop.cases.models import Case as CaseModel
+
+    return cases_visible_to(user, CaseModel.objects.filter(pk=case.pk)).exists()
+
+
+def sees_full_personal_data(user: User) -> bool:
+    """Clerks (who enter and print the form) and officers (for their item's fields) see
+    numbers in full; supervisors and everyone else see them masked."""
+    return user.role in {Role.CLERK, Role.OFFICER}

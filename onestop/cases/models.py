@@ -1,0 +1,170 @@
+"""Cases (办件), the people in them, their materials and their timeline.
+
+Personal data is held encrypted: the whole case document, names, ID numbers and phone
+numbers. What must be searched (a parent's ID number or phone) has a keyed blind index;
+what must be filtered for jurisdiction (hospital, police station, division) is a code.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from onestop.common.fields import EncryptedJSONField, EncryptedTextField
+
+
+class CaseStatus(models.TextChoices):
+    SUPPLEMENT = "supplement", _("待补正")
+    REJECTED = "rejected", _("不予受理")
+    IN_PROGRESS = "in_progress", _("办理中")
+    COMPLETED = "completed", _("已办结")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class CaseNumberCounter(models.Model):
+    """The last case number issued per region and day (row-locked while issuing)."""
+
+    region = models.CharField(max_length=32)
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["region", "day"], name="case_counter_day")]
+
+
+class Case(models.Model):
+    number = models.CharField(_("办件编号"), max_length=40, unique=True)
+    region = models.CharField(_("地区"), max_length=32, db_index=True)
+    pack_version = models.CharField(_("政策包版本"), max_length=40)
+    channel = models.CharField(_("渠道"), max_length=16)
+    counter_kind = models.CharField(_("窗口类型"), max_length=16, blank=True, default="")
+    counter_code = models.CharField(
+        _("受理窗口"), max_length=32, blank=True, default="", db_index=True
+    )
+    clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entered_cases",
+        verbose_name=_("录入人"),
+    )
+    status = models.CharField(_("状态"), max_length=16, choices=CaseStatus.choices, db_index=True)
+    decision = EncryptedJSONField(_("预审结论"))
+    document = EncryptedJSONField(_("申请表"))
+    hospital_code = models.CharField(_("出生医疗机构"), max_length=32, blank=True, default="")
+    police_station_code = models.CharField(_("落户派出所"), max_length=32, blank=True, default="")
+    division = models.CharField(_("所属区划"), max_length=6, blank=True, default="", db_index=True)
+    applicant_phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    mother_phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    father_phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    mother_id_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    father_id_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    body_digest = models.CharField(max_length=64, blank=True, default="")
+    signature = EncryptedJSONField(_("电子签名"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("提交时间"))
+    decided_at = models.DateTimeField(_("预审时间"))
+    completed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("办件")
+        verbose_name_plural = _("办件")
+        ordering = ["-submitted_at"]
+        indexes = [models.Index(fields=["region", "status", "-submitted_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Person(models.Model):
+    """A parent, the applicant or a trustee of a case (names and numbers encrypted)."""
+
+    class Role(models.TextChoices):
+        MOTHER = "mother", _("母亲")
+        FATHER = "father", _("父亲")
+        APPLICANT = "applicant", _("申请人")
+        TRUSTEE = "trustee", _("受托人")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="people")
+    role = models.CharField(_("身份"), max_length=16, choices=Role.choices)
+    name = EncryptedTextField(_("姓名"), null=True, blank=True)
+    id_number = EncryptedTextField(_("身份证号码"), null=True, blank=True)
+    id_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    phone = EncryptedTextField(_("手机号码"), null=True, blank=True)
+    residency = models.CharField(_("居民身份"), max_length=24, blank=True, default="")
+    hukou_division = models.CharField(_("户籍地"), max_length=6, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("当事人")
+        verbose_name_plural = _("当事人")
+        constraints = [models.UniqueConstraint(fields=["case", "role"], name="person_case_role")]
+
+
+class Newborn(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="newborns")
+    position = models.PositiveSmallIntegerField(_("序号"))
+    name = EncryptedTextField(_("姓名"), null=True, blank=True)
+    sex = models.CharField(_("性别"), max_length=1, blank=True, default="")
+    born_at = EncryptedTextField(_("出生时间"), null=True, blank=True)
+    hospital_code = models.CharField(_("出生医疗机构"), max_length=32, blank=True, default="")
+    medical = EncryptedJSONField(_("出生医学信息"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("新生儿")
+        verbose_name_plural = _("新生儿")
+        ordering = ["case", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "position"], name="newborn_case_position")
+        ]
+
+
+def material_path(instance: Material, filename: str) -> str:
+    # Never the parent's file name: a random name under the case's folder.
+    return f"materials/{instance.case.region}/{instance.case.number}/{instance.token}"
+
+
+class Material(models.Model):
+    class Source(models.TextChoices):
+        UPLOAD = "upload", _("上传")
+        SCAN = "scan", _("窗口扫描")
+        ELICENCE = "elicence", _("电子证照")
+        DECLARED = "declared", _("申请表声明")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="materials")
+    code = models.CharField(_("材料"), max_length=40)
+    source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
+    token = models.CharField(max_length=40, unique=True)
+    file = models.FileField(_("文件"), upload_to=material_path, null=True, blank=True)
+    content_type = models.CharField(max_length=64, blank=True, default="")
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    elicence_serial = models.CharField(max_length=64, blank=True, default="")
+    uploaded_at = models.DateTimeField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("申请材料")
+        verbose_name_plural = _("申请材料")
+        ordering = ["case", "code", "uploaded_at"]
+
+
+class TimelineEntry(models.Model):
+    """One line of the case's history as people read it (Chinese, no personal data)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField(_("时间"))
+    kind = models.CharField(_("类型"), max_length=40)
+    item = models.CharField(_("事项"), max_length=40, blank=True, default="")
+    message = models.TextField(_("内容"))
+    actor_label = models.CharField(_("办理人"), max_length=64, blank=True, default="")
+    visible_to_parent = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("办件进程")
+        verbose_name_plural = _("办件进程")
+        ordering = ["case", "at", "pk"]

@@ -1,0 +1,520 @@
+"""Writes to cases: submission (pre-review, persistence, dispatch) and supplements.
+
+`case_submit` is one transaction: the case, its people, newborns, materials, decision,
+timeline, audit record, the accepted case's items with their first dispatch, and the
+messages to send — all or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from onestop.accounts.models import User
+from onestop.audit.services import audit_record
+from onestop.cases.models import (
+    Case,
+    CaseNumberCounter,
+    CaseStatus,
+    Material,
+    Newborn,
+    Person,
+    TimelineEntry,
+)
+from onestop.common.fields import index_of
+from onestop.core.clock import to_beijing
+from onestop.core.errors import OnestopError
+from onestop.eligibility.check import check_case
+from onestop.eligibility.prereview import Decision
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
+from onestop.notifications.services import notification_queue
+from onestop.policy.loader import default_packs
+from onestop.policy.schema import PolicyPack
+from onestop.reference.selectors import current_reference
+from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.services import actor_label, items_resume, items_start, parent_phones
+
+
+class IdempotencyConflict(OnestopError):
+    code = "idempotency_key_reused"
+
+
+class CaseStateError(OnestopError):
+    code = "case_state"
+
+
+@dataclass(frozen=True)
+class Submission:
+    case: Case
+    decision: dict[str, Any]
+    created: bool
+
+
+def body_digest(document: object) -> str:
+    canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def case_number_next(region: str, at: datetime) -> str:
+    """``QINBEI-20261120-0001``: region, Beijing date, sequence of the day (gap-free)."""
+    day = to_beijing(at).date()
+    counter, _ = CaseNumberCounter.objects.get_or_create(region=region, day=day)
+    counter = CaseNumberCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"{region.upper()}-{day:%Y%m%d}-{counter.last:04d}"
+
+
+def _section(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = doc.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _registering_division(doc: Mapping[str, Any]) -> str:
+    follows = _str(_section(doc, "birth_registration").get("follows"))
+    for side in (follows, "mother", "father"):
+        if side in ("mother", "father"):
+            division = _str(_section(doc, side).get("hukou_division"))
+            if len(division) == 6 and division.isdigit():
+                return division
+    return ""
+
+
+def _jurisdiction(
+    doc: Mapping[str, Any], department: str, case_division: str, hospital_division: str
+) -> tuple[str, str, str]:
+    """(kind, code, division) of the office that works an item of ``department``."""
+    newborns = doc.get("newborns")
+    first = (
+        newborns[0]
+        if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict)
+        else {}
+    )
+    hospital = _str(first.get("hospital"))
+    if department == "hospital" and hospital:
+        return "hospital", hospital, hospital_division or case_division
+    if department == "police":
+        station = _str(_section(doc, "birth_registration").get("police_station"))
+        reference = current_reference()
+        inst = reference.police_stations.get(station)
+        if inst is not None:
+            return "police_station", station, inst.division
+    if department in ("medical_insurance", "tax"):
+        division = _str(_section(doc, "medical_insurance").get("division"))
+        if len(division) == 6 and division.isdigit():
+            return "division", division, division
+    if department in ("cdc", "health") and hospital_division:
+        return "division", hospital_division, hospital_division
+    return "division", case_division, case_division
+
+
+def _people(case: Case, doc: Mapping[str, Any]) -> None:
+    for role in ("mother", "father", "applicant"):
+        section = _section(doc, role)
+        if not section:
+            continue
+        id_number = _str(section.get("id_number")) or None
+        Person.objects.create(
+            case=case,
+            role=role,
+            name=_str(section.get("name")) or None,
+            id_number=id_number,
+            id_index=index_of(id_number, purpose="id") if id_number else "",
+            phone=_str(section.get("phone")) or None,
+            residency=_str(section.get("residency")),
+            hukou_division=_str(section.get("hukou_division"))[:6],
+        )
+    trustee = _section(_section(doc, "authorization"), "trustee")
+    if trustee:
+        id_number = _str(trustee.get("id_number")) or None
+        Person.objects.create(
+            case=case,
+            role="trustee",
+            name=_str(trustee.get("name")) or None,
+            id_number=id_number,
+            id_index=index_of(id_number, purpose="id") if id_number else "",
+        )
+    newborns = doc.get("newborns")
+    for position, baby in enumerate(newborns if isinstance(newborns, list) else []):
+        if not isinstance(baby, dict):
+            continue
+        medical = {
+            k: baby.get(k) for k in ("gestational_weeks", "weight_g", "length_cm", "blood_type")
+        }
+        Newborn.objects.create(
+            case=case,
+            position=position,
+            name=_str(baby.get("name")) or None,
+            sex=_str(baby.get("sex"))[:1],
+            born_at=_str(baby.get("born_at")) or None,
+            hospital_code=_str(baby.get("hospital"))[:32],
+            medical=medical,
+        )
+
+
+def _materials(
+    case: Case,
+    doc: Mapping[str, Any],
+    files: Mapping[str, UploadedFile[Any]],
+    actor: User | None,
+    now: datetime,
+) -> None:
+    from onestop.cases.uploads import store_material
+
+    declared = doc.get("materials")
+    codes = [c for c in declared if isinstance(c, str)] if isinstance(declared, list) else []
+    for code in dict.fromkeys(codes):
+        if code in files:
+            continue
+        Material.objects.create(
+            case=case,
+            code=code,
+            source=Material.Source.DECLARED,
+            token=secrets.token_hex(16),
+            uploaded_at=now,
+            uploaded_by=actor,
+        )
+    for code, upload in files.items():
+        store_material(
+            case=case, code=code, upload=upload, actor=actor, now=now, source=Material.Source.UPLOAD
+        )
+
+
+def _timeline(
+    case: Case, at: datetime, kind: str, message: str, actor: User | None, parent: bool = True
+) -> None:
+    TimelineEntry.objects.create(
+        case=case,
+        at=at,
+        kind=kind,
+        message=message,
+        actor_label=actor_label(actor),
+        visible_to_parent=parent,
+    )
+
+
+DECISION_WORDS = {"accept": "予以受理", "supplement": "需要补正", "reject": "不予受理"}
+
+
+def _decide(document: object, now: datetime) -> Decision:
+    return check_case(document, packs=default_packs(), reference=current_reference(), now=now)
+
+
+def case_submit(
+    *,
+    document: object,
+    actor: User | None,
+    now: datetime | None = None,
+    idempotency_key: str | None = None,
+    files: Mapping[str, UploadedFile[Any]] | None = None,
+    counter: tuple[str, str] | None = None,
+    signature: Mapping[str, Any] | None = None,
+) -> Submission:
+    """Pre-review and store a case. Raises `UnreadableDocument` for a non-document and
+    `IdempotencyConflict` when the key was used with another body."""
+    now = now or timezone.now()
+    digest = body_digest(document)
+    if idempotency_key:
+        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replayed(existing, digest)
+    decision = _decide(document, now)
+    assert isinstance(document, dict)  # check_case raised otherwise
+    try:
+        with transaction.atomic():
+            case = _create(
+                document,
+                decision,
+                actor=actor,
+                now=now,
+                digest=digest,
+                idempotency_key=idempotency_key,
+                files=files or {},
+                counter=counter,
+                signature=signature,
+            )
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as for a replay.
+        if idempotency_key:
+            existing = Case.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return _replayed(existing, digest)
+        raise
+    return Submission(case=case, decision=case.decision, created=True)
+
+
+def _replayed(existing: Case, digest: str) -> Submission:
+    if existing.body_digest != digest:
+        raise IdempotencyConflict("该幂等键（Idempotency-Key）已用于另一份不同的申请，请使用新的键")
+    return Submission(case=existing, decision=existing.decision, created=False)
+
+
+def _create(
+    document: dict[str, Any],
+    decision: Decision,
+    *,
+    actor: User | None,
+    now: datetime,
+    digest: str,
+    idempotency_key: str | None,
+    files: Mapping[str, UploadedFile[Any]],
+    counter: tuple[str, str] | None,
+    signature: Mapping[str, Any] | None,
+) -> Case:
+    reference = current_reference()
+    status = {
+        Outcome.ACCEPT: CaseStatus.IN_PROGRESS,
+        Outcome.SUPPLEMENT: CaseStatus.SUPPLEMENT,
+        Outcome.REJECT: CaseStatus.REJECTED,
+    }[decision.outcome]
+    newborns = document.get("newborns")
+    first = (
+        newborns[0]
+        if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict)
+        else {}
+    )
+    hospital = _str(first.get("hospital"))
+    hospital_inst = reference.hospitals.get(hospital)
+    hospital_division = hospital_inst.division if hospital_inst else ""
+    division = _registering_division(document) or hospital_division
+    channel = _str(document.get("channel")) or "online"
+    submitted_raw = document.get("submitted_at")
+    phones = {
+        role: _str(_section(document, role).get("phone"))
+        for role in ("applicant", "mother", "father")
+    }
+    ids = {role: _str(_section(document, role).get("id_number")) for role in ("mother", "father")}
+    case = Case.objects.create(
+        number=case_number_next(decision.region, now),
+        region=decision.region,
+        pack_version=decision.pack_version,
+        channel=channel if channel in ("online", "counter") else "online",
+        counter_kind=counter[0] if counter else "",
+        counter_code=counter[1] if counter else "",
+        clerk=actor if counter else None,
+        status=status,
+        decision=decision.as_json(),
+        document=document,
+        hospital_code=hospital[:32],
+        police_station_code=_str(_section(document, "birth_registration").get("police_station"))[
+            :32
+        ],
+        division=division,
+        applicant_phone_index=index_of(phones["applicant"], purpose="phone")
+        if phones["applicant"]
+        else "",
+        mother_phone_index=index_of(phones["mother"], purpose="phone") if phones["mother"] else "",
+        father_phone_index=index_of(phones["father"], purpose="phone") if phones["father"] else "",
+        mother_id_index=index_of(ids["mother"], purpose="id") if ids["mother"] else "",
+        father_id_index=index_of(ids["father"], purpose="id") if ids["father"] else "",
+        idempotency_key=idempotency_key or None,
+        body_digest=digest,
+        signature=dict(signature) if signature else None,
+        submitted_at=now,
+        decided_at=now,
+    )
+    del submitted_raw
+    _people(case, document)
+    _materials(case, document, files, actor, now)
+    where = "窗口" if counter else "网上"
+    _timeline(case, now, "submitted", f"已通过{where}提交申请，办件编号 {case.number}", actor)
+    _timeline(case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}", None)
+    audit_record(
+        stream=case.number,
+        at=now,
+        actor=actor,
+        actor_label=actor_label(actor),
+        action="case_submitted",
+        object_type="case",
+        object_id=case.number,
+        detail={
+            "decision": decision.outcome.value,
+            "reasons": [r.code for r in decision.reasons],
+            "pack_version": decision.pack_version,
+        },
+    )
+    if decision.outcome is Outcome.ACCEPT:
+        pack = default_packs().version(decision.region, decision.pack_version)
+        assert pack is not None
+        rows = _create_items(case, decision, pack, document, division, hospital_division)
+        items_start(case, rows, now=now, actor=None)
+    _notify_decision(case, decision, now)
+    return case
+
+
+def _create_items(
+    case: Case,
+    decision: Decision,
+    pack: PolicyPack,
+    document: dict[str, Any],
+    division: str,
+    hospital_division: str,
+) -> dict[str, CaseItem]:
+    rows: dict[str, CaseItem] = {}
+    for position, planned in enumerate(decision.plan):
+        entry = pack.item(planned.item)
+        assert entry is not None
+        kind, code, item_division = _jurisdiction(
+            document, planned.department, division, hospital_division
+        )
+        rows[planned.item] = CaseItem.objects.create(
+            case=case,
+            item=planned.item,
+            position=position,
+            department=planned.department,
+            jurisdiction_kind=kind,
+            jurisdiction_code=code,
+            division=item_division,
+            after=list(planned.after),
+            state=ItemState.WAITING,
+            time_limit_days=planned.time_limit_days,
+            time_limit_unit=entry.time_limit.unit,
+            clock_rule=pack.clock_rule,
+            clock_start=entry.time_limit.starts,
+        )
+    return rows
+
+
+def _notify_decision(case: Case, decision: Decision, now: datetime) -> None:
+    if decision.outcome is Outcome.ACCEPT:
+        items = "、".join(ITEM_NAMES.get(p.item, p.item) for p in decision.plan)
+        body = (
+            f"【出生一件事】您的申请已受理，办件编号{case.number}，"
+            f"办理事项：{items}。可登录查看进度。"
+        )
+    elif decision.outcome is Outcome.SUPPLEMENT:
+        body = (
+            f"【出生一件事】您的申请（办件编号{case.number}）需要补正"
+            f"{len(decision.reasons)}项内容，请登录查看一次性告知并补正。"
+        )
+    else:
+        body = (
+            f"【出生一件事】您的申请（办件编号{case.number}）不予受理，"
+            "请登录查看原因和可办理的原渠道。"
+        )
+    notification_queue(
+        key=f"case:{case.number}:decided", phones=parent_phones(case), body=body, at=now, case=case
+    )
+
+
+def case_supplement(
+    *,
+    case_id: int,
+    actor: User | None,
+    document: Mapping[str, Any] | None = None,
+    files: Mapping[str, UploadedFile[Any]] | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """The applicant supplements.
+
+    - A case waiting for a pre-review supplement is judged again on the corrected
+      document; if it now passes it is accepted and dispatched under the same number.
+    - A case in progress with returned items: the materials are stored and every returned
+      item resumes with its paused clock.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        if case.status == CaseStatus.SUPPLEMENT:
+            new_document = dict(document) if document is not None else dict(case.document)
+            if new_document.get("region") != case.region:
+                raise CaseStateError("补正不能更改办件所属地区")
+            for code, upload in (files or {}).items():
+                from onestop.cases.uploads import store_material
+
+                store_material(
+                    case=case,
+                    code=code,
+                    upload=upload,
+                    actor=actor,
+                    now=now,
+                    source=Material.Source.UPLOAD,
+                )
+                codes = new_document.get("materials")
+                codes = list(codes) if isinstance(codes, list) else []
+                if code not in codes:
+                    codes.append(code)
+                new_document["materials"] = codes
+            decision = _decide(new_document, now)
+            case.document = new_document
+            case.decision = decision.as_json()
+            case.decided_at = now
+            case.version += 1
+            _timeline(case, now, "supplemented", "已提交补正材料", actor)
+            _timeline(
+                case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}", None
+            )
+            if decision.outcome is Outcome.ACCEPT:
+                case.status = CaseStatus.IN_PROGRESS
+                case.pack_version = decision.pack_version
+                case.save()
+                pack = default_packs().version(decision.region, decision.pack_version)
+                assert pack is not None
+                division = case.division
+                rows = _create_items(case, decision, pack, new_document, division, division)
+                items_start(case, rows, now=now, actor=None)
+            elif decision.outcome is Outcome.REJECT:
+                case.status = CaseStatus.REJECTED
+                case.save()
+            else:
+                case.save()
+            audit_record(
+                stream=case.number,
+                at=now,
+                actor=actor,
+                actor_label=actor_label(actor),
+                action="case_supplemented",
+                object_type="case",
+                object_id=case.number,
+                detail={
+                    "decision": decision.outcome.value,
+                    "reasons": [r.code for r in decision.reasons],
+                },
+            )
+            notification_queue(
+                key=f"case:{case.number}:decided:{case.version}",
+                phones=parent_phones(case),
+                body=f"【出生一件事】已收到您的补正（办件编号{case.number}），"
+                f"预审结论：{DECISION_WORDS[decision.outcome.value]}。",
+                at=now,
+                case=case,
+            )
+            return case
+        if case.status == CaseStatus.IN_PROGRESS:
+            for code, upload in (files or {}).items():
+                from onestop.cases.uploads import store_material
+
+                store_material(
+                    case=case,
+                    code=code,
+                    upload=upload,
+                    actor=actor,
+                    now=now,
+                    source=Material.Source.UPLOAD,
+                )
+            resumed = items_resume(case, actor=actor, now=now)
+            if not resumed:
+                raise CaseStateError("该办件没有待补正的事项")
+            _timeline(case, now, "supplemented", "已提交补正材料", actor)
+            return case
+        raise CaseStateError(f"办件状态为“{case.get_status_display()}”，不能补正")
+
+
+def department_label(code: str) -> str:
+    return DEPARTMENT_NAMES.get(code, code)
+
+
+__all__: Sequence[str] = ["IdempotencyConflict", "Submission", "case_submit", "case_supplement"]

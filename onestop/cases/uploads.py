@@ -1,0 +1,84 @@
+"""Storing uploaded materials through Django's storage API, after checking what they are.
+
+The type is decided from the file's first bytes (PDF, JPEG, PNG), never from its name or
+the browser's claim; an empty, oversized or disguised file is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+
+from onestop.accounts.models import User
+from onestop.cases.domain.document import MATERIAL_CODES
+from onestop.cases.models import Case, Material
+from onestop.core.errors import OnestopError
+
+SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+
+
+class UploadRejected(OnestopError):
+    code = "upload_invalid"
+
+
+def sniff(head: bytes) -> str | None:
+    for magic, content_type in SIGNATURES:
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+def check_upload(upload: UploadedFile[Any]) -> tuple[bytes, str]:
+    limit = settings.MATERIAL_MAX_BYTES
+    size = upload.size or 0
+    if size == 0:
+        raise UploadRejected("上传的文件是空的，请重新选择")
+    if size > limit:
+        raise UploadRejected(
+            f"文件过大（{size / 1048576:.1f} MB），单个文件不能超过 {limit // 1048576} MB"
+        )
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise UploadRejected(f"文件过大，单个文件不能超过 {limit // 1048576} MB")
+    content_type = sniff(data[:16])
+    if content_type is None:
+        raise UploadRejected("只能上传 PDF、JPG 或 PNG 格式的文件（文件内容与格式不符）")
+    return data, content_type
+
+
+def store_material(
+    *,
+    case: Case,
+    code: str,
+    upload: UploadedFile[Any],
+    actor: User | None,
+    now: datetime,
+    source: str,
+) -> Material:
+    if code not in MATERIAL_CODES:
+        raise UploadRejected(f"未知的材料类型“{code}”")
+    data, content_type = check_upload(upload)
+    material = Material(
+        case=case,
+        code=code,
+        source=source,
+        token=secrets.token_hex(16),
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_at=now,
+        uploaded_by=actor,
+    )
+    material.file.save(material.token, ContentFile(data), save=False)
+    material.save()
+    return material

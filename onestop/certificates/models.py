@@ -1,0 +1,35 @@
+"""E-licences (电子证照): each completed item's result as a document later items use.
+
+Issue 4 seals them (SM2/SM3); the payload is stored encrypted because it carries the
+child's data.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from onestop.common.fields import EncryptedJSONField
+
+
+class ELicence(models.Model):
+    serial = models.CharField(_("证照编号"), max_length=64, unique=True)
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="elicences")
+    item = models.OneToOneField(
+        "workflow.CaseItem", on_delete=models.CASCADE, related_name="elicence"
+    )
+    kind = models.CharField(_("证照类型"), max_length=40)
+    issuer_code = models.CharField(_("签发机构"), max_length=40)
+    issuer_name = models.CharField(_("签发机构名称"), max_length=64)
+    payload = EncryptedJSONField(_("证照内容"))
+    issued_at = models.DateTimeField(_("签发时间"))
+    signature = models.TextField(blank=True, default="")
+    key_id = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("电子证照")
+        verbose_name_plural = _("电子证照")
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return self.serial

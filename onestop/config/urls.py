@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from onestop.portal import views as portal_views
+
+urlpatterns = [
+    path("", portal_views.home, name="home"),
+    path("accounts/", include("onestop.accounts.urls")),
+    path("my/", include("onestop.portal.urls")),
+    path("work/", include("onestop.departments.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,86 @@
+"""Reads for the department workbench: the officer's queue and what one task may show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from onestop.accounts.models import User
+from onestop.accounts.permissions import items_for_officer
+from onestop.workflow.models import CaseItem, ItemState
+
+OPEN_STATES = (ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED)
+
+# The sections of the case document each item's department needs (least privilege).
+ITEM_SECTIONS: Mapping[str, tuple[str, ...]] = {
+    "birth_certificate": ("newborns", "mother", "father", "delivery"),
+    "vaccination_certificate": ("newborns", "mother"),
+    "birth_registration": (
+        "newborns",
+        "mother",
+        "father",
+        "birth_registration",
+        "ethnicity_confirmation",
+        "delivery",
+    ),
+    "medical_insurance_enrolment": ("newborns", "medical_insurance", "mother"),
+    "medical_insurance_payment": ("medical_insurance", "mother"),
+    "social_security_card": ("newborns", "social_security_card", "delivery", "mother"),
+    "maternity_reimbursement": ("newborns", "mother", "maternity"),
+    "parenting_guidance": ("newborns", "mother"),
+}
+# Fields never shown to any department task view beyond the item's need.
+PARENT_FIELDS_BY_ITEM: Mapping[str, tuple[str, ...]] = {
+    "birth_certificate": ("name", "id_number", "ethnicity", "residency", "hukou_address"),
+    "vaccination_certificate": ("name", "phone"),
+    "birth_registration": (
+        "name",
+        "id_number",
+        "ethnicity",
+        "residency",
+        "hukou_division",
+        "hukou_address",
+        "marriage_certificate",
+    ),
+    "medical_insurance_enrolment": ("name", "id_number", "phone"),
+    "medical_insurance_payment": ("name", "phone"),
+    "social_security_card": ("name", "phone"),
+    "maternity_reimbursement": ("name", "id_number", "employer"),
+    "parenting_guidance": ("name", "phone", "residence_address"),
+}
+
+
+def officer_queue(user: User, *, order: str = "due") -> QuerySet[CaseItem]:
+    qs = items_for_officer(user, CaseItem.objects.select_related("case", "claimed_by"))
+    qs = qs.filter(state__in=OPEN_STATES)
+    if order == "new":
+        return qs.order_by("-received_at")
+    return qs.order_by("due_at", "received_at")
+
+
+def urgency(item: CaseItem, now: datetime) -> str:
+    if item.due_at is None:
+        return "normal"
+    if item.due_at < now:
+        return "overdue"
+    if (item.due_at - now).total_seconds() < 24 * 3600:
+        return "warning"
+    return "normal"
+
+
+def task_view_data(item: CaseItem) -> dict[str, Any]:
+    """Only the parts of the case document this item's department needs."""
+    document: dict[str, Any] = item.case.document
+    sections = ITEM_SECTIONS.get(item.item, ())
+    parent_fields = PARENT_FIELDS_BY_ITEM.get(item.item, ("name",))
+    shown: dict[str, Any] = {}
+    for section in sections:
+        value = document.get(section)
+        if section in ("mother", "father") and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k in parent_fields}
+        if value not in (None, {}, []):
+            shown[section] = value
+    return shown

@@ -1,0 +1,107 @@
+"""The workbench over HTTP: queues by department and jurisdiction, actions, and refusals
+of every cross-jurisdiction request."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from onestop.audit.models import AccessRecord
+from onestop.cases.services import case_submit
+from onestop.testing.factories import officer, staff
+from onestop.workflow.models import CaseItem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def case(example, beijing, media_root):
+    return case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_hospital_officer_sees_and_completes_the_bmc(case):
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    user = officer("hospital", "hospital", "qinbei-mch", "韦敏")
+    client = client_for(user)
+    page = client.get("/work/")
+    assert page.status_code == 200
+    assert case.number in page.content.decode()
+    task = client.get(f"/work/tasks/{bmc.pk}/")
+    assert task.status_code == 200
+    body = task.content.decode()
+    assert "出生医学证明编号" in body
+    # Least privilege: the hospital's task does not show insurance or bank details.
+    assert "icbc" not in body and "payment_channel" not in body
+    done = client.post(
+        f"/work/tasks/{bmc.pk}/complete/", {"version": bmc.version, "bmc_number": "Q450123456"}
+    )
+    assert done.status_code == 302
+    bmc.refresh_from_db()
+    assert bmc.state == "done"
+    police = CaseItem.objects.get(case=case, item="birth_registration")
+    assert police.state == "ready"
+
+
+def test_police_task_shows_the_bmc_elicence_instead_of_paper(case):
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    client_for(officer("hospital", "hospital", "qinbei-mch")).post(
+        f"/work/tasks/{bmc.pk}/complete/", {"bmc_number": "Q450123456"}
+    )
+    reg = CaseItem.objects.get(case=case, item="birth_registration")
+    page = client_for(officer("police", "police_station", "qinbei-xintang")).get(
+        f"/work/tasks/{reg.pk}/"
+    )
+    assert page.status_code == 200
+    assert "Q450123456" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("department", "kind", "code"),
+    [
+        ("hospital", "hospital", "qinbei-people"),  # another hospital
+        ("police", "police_station", "qinbei-xintang"),  # right place, wrong department
+        ("hospital", "division", "6201"),  # another region
+    ],
+)
+def test_cross_jurisdiction_requests_are_refused_for_every_staff_view(case, department, kind, code):
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    client = client_for(officer(department, kind, code))
+    assert case.number not in client.get("/work/").content.decode()
+    assert client.get(f"/work/tasks/{bmc.pk}/").status_code == 404
+    for action in ("claim", "complete", "return", "refuse"):
+        response = client.post(f"/work/tasks/{bmc.pk}/{action}/", {"reasons": "x"})
+        assert response.status_code == 404
+    bmc.refresh_from_db()
+    assert bmc.state == "ready"
+    assert AccessRecord.objects.filter(granted=False).exists()
+
+
+def test_non_officers_cannot_open_the_workbench(case):
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    for user in (
+        staff("clerk", kind="hospital", code="qinbei-mch"),
+        staff("supervisor", kind="division", code="450703"),
+    ):
+        client = client_for(user)
+        assert client.get("/work/").status_code == 404
+        assert client.get(f"/work/tasks/{bmc.pk}/").status_code == 404
+
+
+def test_second_officer_sees_why_the_claim_failed(case):
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    first = client_for(officer("hospital", "hospital", "qinbei-mch", "韦敏"))
+    second = client_for(officer("hospital", "hospital", "qinbei-mch", "黄华"))
+    first.post(f"/work/tasks/{bmc.pk}/claim/", {"version": bmc.version})
+    response = second.post(f"/work/tasks/{bmc.pk}/claim/", {"version": bmc.version}, follow=True)
+    text = response.content.decode()
+    assert "韦敏" in text
+    bmc.refresh_from_db()
+    assert bmc.claimed_by is not None and bmc.claimed_by.display_name == "韦敏"

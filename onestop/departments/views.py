@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from onestop.accounts.models import Role, User
+from onestop.accounts.permissions import items_for_officer
+from onestop.audit.services import access_record
+from onestop.departments.selectors import officer_queue, task_view_data, urgency
+from onestop.eligibility.reasons import ITEM_NAMES
+from onestop.workflow.domain.results import RESULT_FIELDS
+from onestop.workflow.models import CaseItem
+from onestop.workflow.services import (
+    NotPermitted,
+    ResultInvalid,
+    TaskConflict,
+    item_claim,
+    item_complete,
+    item_refuse,
+    item_return,
+)
+
+
+def _officer(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or user.role != Role.OFFICER:
+        raise Http404("页面不存在")
+    return user
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    user = _officer(request)
+    order = request.GET.get("order", "due")
+    now = timezone.now()
+    rows = [
+        {"item": item, "name": ITEM_NAMES.get(item.item, item.item), "light": urgency(item, now)}
+        for item in officer_queue(user, order=order)[:200]
+    ]
+    return render(request, "departments/queue.html", {"rows": rows, "order": order})
+
+
+def _visible_item(user: User, item_id: int) -> CaseItem:
+    """The item if it is in the officer's department and jurisdiction; 404 otherwise, so a
+    guessed id reveals nothing."""
+    item = (
+        items_for_officer(user, CaseItem.objects.select_related("case", "claimed_by"))
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        access_record(
+            actor=user, case_number="-", what=f"task:{item_id}", at=timezone.now(), granted=False
+        )
+        raise Http404("事项不存在或不属于您的辖区")
+    return item
+
+
+@login_required
+def task(request: HttpRequest, item_id: int) -> HttpResponse:
+    user = _officer(request)
+    item = _visible_item(user, item_id)
+    access_record(
+        actor=user,
+        case_number=item.case.number,
+        what=f"task:{item.item}",
+        at=timezone.now(),
+        granted=True,
+    )
+    prior = [
+        {
+            "name": ITEM_NAMES.get(e.kind, e.kind),
+            "serial": e.serial,
+            "issuer": e.issuer_name,
+            "result": e.payload.get("result", {}),
+        }
+        for e in item.case.elicences.filter(kind__in=item.after)
+    ]
+    return render(
+        request,
+        "departments/task.html",
+        {
+            "item": item,
+            "name": ITEM_NAMES.get(item.item, item.item),
+            "data": task_view_data(item),
+            "fields": RESULT_FIELDS.get(item.item, ()),
+            "prior": prior,
+            "light": urgency(item, timezone.now()),
+        },
+    )
+
+
+@login_required
+@require_POST
+def task_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse:
+    user = _officer(request)
+    item = _visible_item(user, item_id)
+    version = int(request.POST.get("version", "0") or 0) or None
+    reasons = [r for r in request.POST.get("reasons", "").splitlines() if r.strip()]
+    try:
+        if action == "claim":
+            item_claim(item_id=item.pk, actor=user, expected_version=version)
+            messages.success(request, "已领取，请办理")
+        elif action == "complete":
+            result = {
+                f.name: request.POST.get(f.name, "") for f in RESULT_FIELDS.get(item.item, ())
+            }
+            item_complete(item_id=item.pk, actor=user, result=result, expected_version=version)
+            messages.success(request, "已办结，结果已生成电子证照")
+            return redirect("departments:queue")
+        elif action == "return":
+            item_return(item_id=item.pk, actor=user, reasons=reasons, expected_version=version)
+            messages.success(request, "已退回补正，办理时限暂停")
+            return redirect("departments:queue")
+        elif action == "refuse":
+            item_refuse(item_id=item.pk, actor=user, reasons=reasons, expected_version=version)
+            messages.success(request, "已不予办理，后续事项已取消并告知申请人")
+            return redirect("departments:queue")
+        else:
+            raise Http404("未知操作")
+    except (TaskConflict, ResultInvalid, NotPermitted) as exc:
+        messages.error(request, exc.message)
+    return redirect("departments:task", item_id=item.pk)

@@ -1,0 +1,65 @@
+"""The outbox: every SMS and in-app message is a row written in the transaction of the
+change that caused it, and sent afterwards by the worker (never inside the request).
+
+``dedup_key`` is unique, so the same event never queues two messages; the SMS gateway is
+given the row's ``message_id`` and receivers deduplicate on it, so a crash between
+sending and marking sent delivers the message once.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from onestop.common.fields import EncryptedTextField
+
+
+class Notification(models.Model):
+    class Channel(models.TextChoices):
+        SMS = "sms", _("短信")
+        IN_APP = "in_app", _("站内消息")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        DEAD = "dead", _("发送失败（待人工处理）")
+
+    message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    dedup_key = models.CharField(max_length=160, unique=True)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    phone = EncryptedTextField(_("手机号码"), null=True, blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    body = EncryptedTextField(_("内容"))
+    status = models.CharField(
+        _("状态"), max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试"), db_index=True)
+    last_error = models.CharField(_("最近错误"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("创建时间"))
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("消息")
+        verbose_name_plural = _("消息（发件箱）")
+        ordering = ["-created_at"]
+
+
+class SmsOutbox(models.Model):
+    """What the embedded SMS backend 'sent' (the stand-in for the operator's gateway)."""
+
+    message_id = models.UUIDField(unique=True)
+    phone = EncryptedTextField()
+    body = EncryptedTextField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("短信发件记录")
+        verbose_name_plural = _("短信发件记录")
+        ordering = ["-sent_at"]

@@ -1,0 +1,94 @@
+"""Messages leave through the outbox: none lost, none sent twice, whatever crashes when."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from onestop.cases.services import case_submit
+from onestop.notifications.models import Notification, SmsOutbox
+from onestop.notifications.services import notification_deliver, notifications_sweep
+from onestop.notifications.sms import FileSmsBackend
+from onestop.ops.worker import run_queued_tasks
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def submit(example, beijing):
+    return case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
+
+
+def test_nothing_is_sent_inside_the_request_and_everything_after(example, beijing, media_root):
+    case = submit(example, beijing)
+    queued = Notification.objects.filter(case=case)
+    assert queued.count() == 2
+    assert SmsOutbox.objects.count() == 0  # the request sent nothing
+    run_queued_tasks()
+    assert set(queued.values_list("status", flat=True)) == {"sent"}
+    assert SmsOutbox.objects.count() == 1
+    run_queued_tasks()
+    notifications_sweep(now=beijing("2026-11-20T10:30:00+08:00"))
+    run_queued_tasks()
+    assert SmsOutbox.objects.count() == 1
+
+
+def test_crash_after_sending_before_marking_sends_once(example, beijing, media_root):
+    case = submit(example, beijing)
+    sms = Notification.objects.get(case=case, channel="sms")
+    # The gateway accepted the message, then the worker died before recording it.
+    FileSmsBackend().send(
+        message_id=sms.message_id,
+        phone=sms.phone or "",
+        body=sms.body,
+        at=beijing("2026-11-20T09:31:00+08:00"),
+    )
+    run_queued_tasks()
+    sms.refresh_from_db()
+    assert sms.status == "sent"
+    assert SmsOutbox.objects.filter(message_id=sms.message_id).count() == 1
+
+
+def test_worker_killed_mid_task_is_recovered_by_the_sweep(example, beijing, media_root):
+    case = submit(example, beijing)
+    # The worker claimed the tasks and was killed: they stay RUNNING and never finish.
+    DBTaskResult.objects.update(status="RUNNING")
+    run_queued_tasks()
+    assert Notification.objects.filter(case=case, status="pending").count() == 2
+    requeued = notifications_sweep(now=beijing("2026-11-20T09:40:00+08:00"))
+    assert requeued == 2
+    run_queued_tasks()
+    assert Notification.objects.filter(case=case, status="sent").count() == 2
+    assert SmsOutbox.objects.count() == 1
+
+
+def test_gateway_down_retries_with_backoff_then_dead_letter(example, beijing, media_root, settings):
+    settings.SMS_BACKEND = "onestop.notifications.sms.FailingSmsBackend"
+    case = submit(example, beijing)
+    sms = Notification.objects.get(case=case, channel="sms")
+    now = beijing("2026-11-20T09:31:00+08:00")
+    for attempt in range(1, 9):
+        assert notification_deliver(sms.pk, now=now) in {"pending", "dead"}
+        sms.refresh_from_db()
+        assert sms.attempts == attempt
+        now = sms.next_attempt_at + timedelta(seconds=1)
+    assert sms.status == "dead"
+    settings.SMS_BACKEND = "onestop.notifications.sms.FileSmsBackend"
+    from onestop.notifications.services import notification_replay
+
+    notification_replay(sms.pk)
+    run_queued_tasks()
+    sms.refresh_from_db()
+    assert sms.status == "sent"
+    assert SmsOutbox.objects.filter(message_id=sms.message_id).count() == 1
+
+
+def test_sms_log_never_holds_the_full_phone_number(example, beijing, media_root, settings):
+    submit(example, beijing)
+    run_queued_tasks()
+    text = settings.SMS_LOG.read_text(encoding="utf-8")
+    assert "13800000000" not in text
+    assert "138****0000" in text

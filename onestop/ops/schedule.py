@@ -1,0 +1,35 @@
+"""Every periodic job of the platform, declared in one place.
+
+The worker runs each job when its interval has passed. Jobs are idempotent, so two
+workers running one at once, or a run repeated after a crash, do no harm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every: timedelta
+    run: Callable[[], object]
+    description: str
+
+
+def _notifications_sweep() -> object:
+    from onestop.notifications.services import notifications_sweep
+
+    return notifications_sweep()
+
+
+SCHEDULE: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        "notifications_sweep",
+        timedelta(minutes=1),
+        _notifications_sweep,
+        "重新排队因进程中断而未发送的消息",
+    ),
+)

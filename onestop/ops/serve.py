@@ -1,0 +1,122 @@
+"""`onestop serve`: the whole product on the embedded default.
+
+Migrates, loads demo data, then runs two children — the web server (gunicorn) and the
+background worker — and stops both cleanly on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+
+def _django(data_dir: Path) -> None:
+    os.environ["ONESTOP_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.config.settings")
+    import django
+
+    django.setup()
+
+
+def prepare(data_dir: Path, out: TextIO) -> None:
+    """Create the database and the demo data (idempotent)."""
+    _django(data_dir)
+    from django.core.management import call_command
+
+    from onestop.ops.demo import seed_demo
+
+    out.write(f"数据目录 data: {data_dir}\n")
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    counts = seed_demo()
+    out.write("演示数据 demo data: " + ", ".join(f"{k} +{v}" for k, v in counts.items()) + "\n")
+
+
+def logins_text() -> str:
+    from onestop.ops.demo import DEMO_PASSWORD, REGIONS
+
+    lines = [
+        f"演示账号 demo logins (password / 密码: {DEMO_PASSWORD}):",
+        "  admin                              系统管理员 (/admin/)",
+    ]
+    for region, *_ in REGIONS:
+        lines.append(
+            f"  {region}-clerk, {region}-hospital, {region}-police, {region}-medical-insurance, "
+            f"{region}-hrss, {region}-cdc, {region}-tax, {region}-health, {region}-supervisor"
+        )
+    lines.append(
+        "  家长 parents: 手机号 + 短信验证码 (phone + one-time code; codes in the SMS log)"
+    )
+    lines.append("    e.g. 13800000000 (qinbei), 13700001111 (lanzhou), 13500008888 (jilin)")
+    return "\n".join(lines)
+
+
+def serve(*, host: str, port: int, data_dir: Path, out: TextIO) -> int:
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    prepare(data_dir, out)
+    env = {
+        **os.environ,
+        "ONESTOP_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "onestop.config.settings",
+    }
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "onestop.config.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "10",
+        ],
+        env=env,
+    )
+    worker = subprocess.Popen([sys.executable, "-m", "django", "worker"], env=env)
+    children = {"web": web, "worker": worker}
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    out.write(f"\n出生一件事 已启动 running at http://{shown}:{port}/\n")
+    out.write(f"短信日志 SMS log: {data_dir / 'sms.log'}\n")
+    out.write(logins_text() + "\n按 Ctrl+C 停止 (Ctrl+C to stop)\n")
+    out.flush()
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                out.write(f"{name} process exited ({child.returncode}); stopping\n")
+                stopping = True
+                status = 1
+        time.sleep(0.3)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    out.write("已停止 stopped\n")
+    return status

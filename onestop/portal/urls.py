@@ -1,0 +1,9 @@
+from django.urls import path
+
+from onestop.portal import views
+
+app_name = "portal"
+urlpatterns = [
+    path("cases/", views.my_cases, name="cases"),
+    path("cases/<str:number>/", views.case_progress, name="case"),
+]

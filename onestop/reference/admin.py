@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from onestop.reference.models import Bank, Division, EthnicGroup, Institution
+
+
+@admin.register(Institution)
+class InstitutionAdmin(admin.ModelAdmin[Institution]):
+    list_display = ("code", "name", "kind", "division", "midwifery")
+    list_filter = ("kind", "midwifery")
+    search_fields = ("code", "name", "division")
+
+
+@admin.register(Division)
+class DivisionAdmin(admin.ModelAdmin[Division]):
+    list_display = ("code", "name", "parent")
+    search_fields = ("code", "name")
+
+
+@admin.register(EthnicGroup)
+class EthnicGroupAdmin(admin.ModelAdmin[EthnicGroup]):
+    list_display = ("code", "name", "name_en", "recognized")
+
+
+@admin.register(Bank)
+class BankAdmin(admin.ModelAdmin[Bank]):
+    list_display = ("code", "name")

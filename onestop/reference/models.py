@@ -1,0 +1,83 @@
+"""Reference tables in the database, editable in admin; seeded from the packaged CSV files.
+
+The pure `ReferenceData` the pre-review uses is built from these rows
+(`onestop.reference.selectors.current_reference`), so an administrator's change takes
+effect for the next case.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EthnicGroup(models.Model):
+    code = models.CharField(_("代码"), max_length=2, primary_key=True)
+    name = models.CharField(_("名称"), max_length=32)
+    name_en = models.CharField(_("英文名称"), max_length=64, blank=True, default="")
+    recognized = models.BooleanField(_("已识别民族"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("民族")
+        verbose_name_plural = _("民族")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Division(models.Model):
+    code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
+    name = models.CharField(_("名称"), max_length=64)
+    parent = models.CharField(_("上级区划代码"), max_length=6, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Institution(models.Model):
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", _("医疗机构")
+        POLICE_STATION = "police_station", _("派出所")
+        SERVICE_CENTER = "service_center", _("政务服务中心")
+
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    code = models.CharField(_("代码"), max_length=32)
+    name = models.CharField(_("名称"), max_length=64)
+    division = models.CharField(_("所在区划"), max_length=6)
+    midwifery = models.BooleanField(_("具备助产资质"), default=False)
+    address = models.CharField(_("地址"), max_length=128, blank=True, default="")
+    office_hours = models.CharField(_("办公时间"), max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("机构")
+        verbose_name_plural = _("机构（医疗机构、派出所、服务中心）")
+        ordering = ["kind", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "code"], name="institution_kind_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+class Bank(models.Model):
+    code = models.CharField(_("代码"), max_length=32, primary_key=True)
+    name = models.CharField(_("名称"), max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("银行")
+        verbose_name_plural = _("银行")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,71 @@
+"""Reads of the reference tables, as the pure `ReferenceData` the domain core uses."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import cast
+
+from django.db.models import Count, Max
+
+from onestop.reference import domain
+from onestop.reference.models import Bank, Division, EthnicGroup, Institution
+
+_lock = threading.Lock()
+_cached: tuple[tuple[object, ...], domain.ReferenceData] | None = None
+
+
+def _stamp() -> tuple[object, ...]:
+    parts: list[object] = []
+    for model in (EthnicGroup, Division, Institution, Bank):
+        agg = model.objects.aggregate(n=Count("pk"), at=Max("updated_at"))
+        at: datetime | None = agg["at"]
+        parts += [agg["n"], at]
+    return tuple(parts)
+
+
+def _build() -> domain.ReferenceData:
+    kinds: dict[str, dict[str, domain.Institution]] = {
+        "hospital": {},
+        "police_station": {},
+        "service_center": {},
+    }
+    for row in Institution.objects.all():
+        kind = cast(domain.InstitutionKind, row.kind)
+        kinds[kind][row.code] = domain.Institution(
+            row.code, row.name, row.division, kind, row.midwifery
+        )
+    return domain.ReferenceData(
+        ethnic_groups={
+            g.code: domain.EthnicGroup(g.code, g.name, g.name_en, g.recognized)
+            for g in EthnicGroup.objects.all()
+        },
+        divisions={
+            d.code: domain.Division(d.code, d.name, d.parent or None)
+            for d in Division.objects.all()
+        },
+        hospitals=kinds["hospital"],
+        police_stations=kinds["police_station"],
+        service_centers=kinds["service_center"],
+        banks={b.code: domain.Bank(b.code, b.name) for b in Bank.objects.all()},
+    )
+
+
+def current_reference() -> domain.ReferenceData:
+    """The reference data as now in the database (rebuilt only when a table changed).
+
+    An empty database (before seeding) falls back to the packaged CSV files.
+    """
+    global _cached
+    stamp = _stamp()
+    if stamp[0] == 0 and stamp[2] == 0:
+        return domain.default_reference()
+    with _lock:
+        if _cached is None or _cached[0] != stamp:
+            _cached = (stamp, _build())
+        return _cached[1]
+
+
+def institution_name(kind: str, code: str) -> str:
+    row = Institution.objects.filter(kind=kind, code=code).only("name").first()
+    return row.name if row else code

@@ -1,0 +1,69 @@
+"""The items of a case (事项) as department tasks, with their clocks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from onestop.common.fields import EncryptedJSONField
+
+
+class ItemState(models.TextChoices):
+    WAITING = "waiting", _("等待前置事项")
+    READY = "ready", _("待办理")
+    IN_PROGRESS = "in_progress", _("办理中")
+    DONE = "done", _("已办结")
+    RETURNED = "returned", _("待补正")
+    REFUSED = "refused", _("不予办理")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("正常")
+    WARNING = "warning", _("即将到期")
+    OVERDUE = "overdue", _("已超期")
+
+
+class CaseItem(models.Model):
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="items")
+    item = models.CharField(_("事项"), max_length=40)
+    position = models.PositiveSmallIntegerField()
+    department = models.CharField(_("部门"), max_length=24, db_index=True)
+    jurisdiction_kind = models.CharField(_("辖区类型"), max_length=16)
+    jurisdiction_code = models.CharField(_("辖区"), max_length=32, db_index=True)
+    division = models.CharField(_("所属区划"), max_length=6, db_index=True, default="")
+    after = models.JSONField(_("前置事项"), default=list)
+    state = models.CharField(_("状态"), max_length=16, choices=ItemState.choices, db_index=True)
+    state_before_return = models.CharField(max_length=16, blank=True, default="")
+    time_limit_days = models.IntegerField(_("办理时限"), null=True, blank=True)
+    time_limit_unit = models.CharField(max_length=16, default="working_days")
+    clock_rule = models.CharField(max_length=16, default="standard")
+    clock_start = models.CharField(max_length=16, default="on_ready")
+    received_at = models.DateTimeField(_("接收时间"), null=True, blank=True)
+    due_at = models.DateTimeField(_("办理期限"), null=True, blank=True, db_index=True)
+    paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
+    pauses = models.JSONField(default=list)
+    urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = EncryptedJSONField(_("办理结果"), null=True, blank=True)
+    reasons = models.JSONField(_("退回/不予办理原因"), default=list)
+    cancelled_because = models.CharField(max_length=40, blank=True, default="")
+    automatic = models.BooleanField(_("免申即享/秒批"), default=False)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("事项")
+        verbose_name_plural = _("事项")
+        ordering = ["case", "position"]
+        constraints = [models.UniqueConstraint(fields=["case", "item"], name="case_item_unique")]
+        indexes = [
+            models.Index(fields=["department", "jurisdiction_code", "state", "due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.item}"

@@ -1,0 +1,507 @@
+"""Writes to a case's items. Each public function is one transaction holding the state
+change, its audit record, its timeline entries and the messages to send after commit.
+
+Two officers acting on one item at once: both lock the case row first, so they run one
+after the other; the second finds the item no longer in the state it expected and gets a
+`TaskConflict` that says who did what and when.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from onestop.accounts.models import User
+from onestop.accounts.permissions import can_work_item
+from onestop.audit.services import audit_record
+from onestop.calendar.clock_rules import ClockRule, due_time, extend_for_pause
+from onestop.calendar.domain import WorkingCalendar
+from onestop.calendar.selectors import current_calendar
+from onestop.cases.models import Case, CaseStatus, TimelineEntry
+from onestop.certificates.models import ELicence
+from onestop.core.clock import end_of_day, to_beijing
+from onestop.core.errors import CalendarNotCovered, OnestopError
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.notifications.services import notification_queue
+from onestop.workflow import domain
+from onestop.workflow.domain.results import validate_result
+from onestop.workflow.models import CaseItem, ItemState
+
+
+class TaskConflict(OnestopError):
+    code = "task_conflict"
+
+
+class NotPermitted(OnestopError):
+    code = "forbidden"
+
+
+class ResultInvalid(OnestopError):
+    code = "result_invalid"
+
+    def __init__(self, problems: Sequence[Any]) -> None:
+        super().__init__("；".join(p.message for p in problems))
+        self.problems = list(problems)
+
+
+STATE_WORDS = {
+    "waiting": "等待前置事项",
+    "ready": "待办理",
+    "in_progress": "办理中",
+    "done": "已办结",
+    "returned": "待补正",
+    "refused": "不予办理",
+    "cancelled": "已取消",
+}
+
+
+def actor_label(user: User | None) -> str:
+    if user is None:
+        return "系统"
+    return user.label()
+
+
+# --- rows <-> domain --------------------------------------------------------------------
+
+
+def _statuses(rows: Sequence[CaseItem]) -> domain.CaseItems:
+    return domain.CaseItems(
+        tuple(
+            domain.ItemStatus(
+                item=row.item,
+                department=row.department,
+                after=tuple(row.after),
+                time_limit_days=row.time_limit_days,
+                state=domain.ItemState(row.state),
+                state_before_return=(
+                    domain.ItemState(row.state_before_return) if row.state_before_return else None
+                ),
+                officer=str(row.claimed_by_id) if row.claimed_by_id else None,
+                reasons=tuple(row.reasons),
+                cancelled_because=row.cancelled_because or None,
+                ready_at=row.received_at,
+            )
+            for row in rows
+        )
+    )
+
+
+def compute_due(
+    row: CaseItem, received: datetime, calendar: WorkingCalendar, *, clock_started: bool = True
+) -> datetime | None:
+    """When ``row`` is due if its department received it at ``received`` (None: no limit)."""
+    if row.time_limit_days is None or not clock_started:
+        return None
+    if row.time_limit_unit == "calendar_days":
+        return end_of_day(to_beijing(received).date() + timedelta(days=row.time_limit_days))
+    return due_time(calendar, ClockRule(row.clock_rule), received, row.time_limit_days)
+
+
+def _clock_started(case: Case, row: CaseItem) -> bool:
+    if row.clock_start != "on_bank_choice":
+        return True
+    section = case.document.get("social_security_card") or {}
+    return bool(isinstance(section, dict) and section.get("bank"))
+
+
+def _timeline(
+    case: Case,
+    at: datetime,
+    kind: str,
+    message: str,
+    *,
+    item: str = "",
+    actor: User | None = None,
+    parent: bool = True,
+) -> None:
+    TimelineEntry.objects.create(
+        case=case,
+        at=at,
+        kind=kind,
+        item=item,
+        message=message,
+        actor_label=actor_label(actor),
+        visible_to_parent=parent,
+    )
+
+
+def parent_phones(case: Case) -> list[str]:
+    """Who hears about the case: the applicant, and the mother if she is not the applicant."""
+    doc = case.document
+    phones: list[str] = []
+    for section in ("applicant", "mother"):
+        value = doc.get(section)
+        if isinstance(value, dict) and isinstance(value.get("phone"), str):
+            phones.append(value["phone"])
+    return phones
+
+
+def _apply(
+    case: Case,
+    rows: dict[str, CaseItem],
+    events: Iterable[domain.Event],
+    *,
+    now: datetime,
+    actor: User | None,
+    calendar: WorkingCalendar,
+) -> None:
+    """Write the domain events onto the rows, with timeline entries and messages."""
+    for event in events:
+        row = rows[event.item]
+        name = ITEM_NAMES.get(row.item, row.item)
+        department = DEPARTMENT_NAMES.get(row.department, row.department)
+        match event:
+            case domain.ItemBecameReady():
+                row.state = ItemState.READY
+                row.received_at = now
+                try:
+                    row.due_at = compute_due(
+                        row, now, calendar, clock_started=_clock_started(case, row)
+                    )
+                except CalendarNotCovered as exc:
+                    row.due_at = None
+                    _timeline(
+                        case, now, "calendar_missing", exc.message, item=row.item, parent=False
+                    )
+                due = f"，办理期限 {to_beijing(row.due_at):%Y-%m-%d %H:%M}" if row.due_at else ""
+                _timeline(
+                    case, now, "item_ready", f"{name}已推送至{department}办理{due}", item=row.item
+                )
+            case domain.ItemClaimed():
+                row.state = ItemState.IN_PROGRESS
+                row.claimed_by = actor
+                row.claimed_at = now
+                _timeline(
+                    case,
+                    now,
+                    "item_claimed",
+                    f"{department}已开始办理{name}",
+                    item=row.item,
+                    actor=actor,
+                )
+            case domain.ItemCompleted(result=result):
+                row.state = ItemState.DONE
+                row.finished_at = now
+                row.result = dict(result)
+                _timeline(case, now, "item_done", f"{name}已办结", item=row.item, actor=actor)
+                notification_queue(
+                    key=f"case:{case.number}:{row.item}:done",
+                    phones=parent_phones(case),
+                    body=f"【出生一件事】您的办件{case.number}：{name}已办结。",
+                    at=now,
+                    case=case,
+                )
+            case domain.ItemReturned(reasons=reasons):
+                row.state_before_return = row.state
+                row.state = ItemState.RETURNED
+                row.paused_at = now
+                row.reasons = list(reasons)
+                text = "；".join(reasons)
+                _timeline(
+                    case,
+                    now,
+                    "item_returned",
+                    f"{name}需要补正：{text}",
+                    item=row.item,
+                    actor=actor,
+                )
+                notification_queue(
+                    key=f"case:{case.number}:{row.item}:returned:{row.version}",
+                    phones=parent_phones(case),
+                    body=f"【出生一件事】您的办件{case.number}：{name}需要补正（{text}），请登录补正，办理时限暂停计算。",
+                    at=now,
+                    case=case,
+                )
+            case domain.ItemResumed():
+                row.state = row.state_before_return or ItemState.READY
+                row.state_before_return = ""
+                if row.paused_at is not None:
+                    if row.due_at is not None:
+                        with contextlib.suppress(CalendarNotCovered):
+                            row.due_at = extend_for_pause(calendar, row.due_at, row.paused_at, now)
+                    row.pauses = [*row.pauses, [row.paused_at.isoformat(), now.isoformat()]]
+                row.paused_at = None
+                row.reasons = []
+                _timeline(
+                    case, now, "item_resumed", f"已补正，{name}恢复办理", item=row.item, actor=actor
+                )
+            case domain.ItemRefused(reasons=reasons):
+                row.state = ItemState.REFUSED
+                row.finished_at = now
+                row.reasons = list(reasons)
+                row.paused_at = None
+                text = "；".join(reasons)
+                _timeline(
+                    case, now, "item_refused", f"{name}不予办理：{text}", item=row.item, actor=actor
+                )
+            case domain.ItemCancelled(because=because):
+                row.state = ItemState.CANCELLED
+                row.cancelled_because = because
+                row.finished_at = now
+                row.paused_at = None
+                cause = ITEM_NAMES.get(because, because)
+                _timeline(
+                    case, now, "item_cancelled", f"因{cause}不予办理，{name}已取消", item=row.item
+                )
+        row.version += 1
+        row.save()
+
+
+def _lock(item_id: int) -> tuple[Case, dict[str, CaseItem], CaseItem]:
+    case_id = CaseItem.objects.filter(pk=item_id).values_list("case_id", flat=True).first()
+    if case_id is None:
+        raise NotPermitted("事项不存在或无权访问")
+    case = Case.objects.select_for_update().get(pk=case_id)
+    rows = {r.item: r for r in CaseItem.objects.filter(case=case).order_by("position")}
+    target = next(r for r in rows.values() if r.pk == item_id)
+    return case, rows, target
+
+
+def _check(
+    actor: User | None,
+    row: CaseItem,
+    expected: Iterable[str],
+    action: str,
+    expected_version: int | None,
+) -> None:
+    if actor is not None and not can_work_item(actor, row):
+        raise NotPermitted("您不是该事项所属部门和辖区的经办人员，不能办理")
+    if expected_version is not None and row.version != expected_version:
+        who = row.claimed_by.label() if row.claimed_by else "其他人员"
+        raise TaskConflict(
+            f"该事项已被{who}更新（当前状态：{STATE_WORDS.get(row.state, row.state)}），"
+            f"请刷新后再{action}"
+        )
+    if row.state not in expected:
+        detail = ""
+        if row.state == ItemState.IN_PROGRESS and row.claimed_by is not None:
+            at = to_beijing(row.claimed_at).strftime("%H:%M") if row.claimed_at else ""
+            detail = f"，已由{row.claimed_by.label()}于{at}领取"
+        raise TaskConflict(
+            f"该事项当前状态为“{STATE_WORDS.get(row.state, row.state)}”{detail}，不能{action}"
+        )
+
+
+def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime) -> None:
+    if all(
+        r.state in (ItemState.DONE, ItemState.REFUSED, ItemState.CANCELLED) for r in rows.values()
+    ):
+        if case.status == CaseStatus.IN_PROGRESS:
+            case.status = CaseStatus.COMPLETED
+            case.completed_at = now
+            case.version += 1
+            case.save(update_fields=["status", "completed_at", "version"])
+            _timeline(case, now, "case_completed", "办件已全部办结")
+            notification_queue(
+                key=f"case:{case.number}:completed",
+                phones=parent_phones(case),
+                body=f"【出生一件事】您的办件{case.number}已全部办结，请登录查看结果和领取方式。",
+                at=now,
+                case=case,
+            )
+
+
+def _audit(
+    case: Case,
+    row: CaseItem,
+    action: str,
+    actor: User | None,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    audit_record(
+        stream=case.number,
+        at=now,
+        actor=actor,
+        actor_label=actor_label(actor),
+        action=action,
+        object_type="case_item",
+        object_id=row.item,
+        detail={"state": row.state, **(detail or {})},
+    )
+
+
+def items_start(
+    case: Case, rows: dict[str, CaseItem], *, now: datetime, actor: User | None
+) -> None:
+    """Dispatch the items without prerequisites of a just-accepted case (caller's transaction)."""
+    statuses = _statuses(list(rows.values()))
+    _, events = domain.CaseItems.start(statuses.plan, now)
+    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+
+
+@transaction.atomic
+def item_claim(
+    *, item_id: int, actor: User, now: datetime | None = None, expected_version: int | None = None
+) -> CaseItem:
+    now = now or timezone.now()
+    case, rows, row = _lock(item_id)
+    _check(actor, row, [ItemState.READY], "领取", expected_version)
+    _, events = _statuses(list(rows.values())).claim(row.item, now, str(actor.pk))
+    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+    _audit(case, row, "item_claimed", actor, now)
+    return row
+
+
+@transaction.atomic
+def item_complete(
+    *,
+    item_id: int,
+    actor: User | None,
+    result: Mapping[str, object],
+    now: datetime | None = None,
+    expected_version: int | None = None,
+    automatic_reason: str = "",
+) -> CaseItem:
+    now = now or timezone.now()
+    case, rows, row = _lock(item_id)
+    _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "办结", expected_version)
+    if (
+        actor is not None
+        and row.state == ItemState.IN_PROGRESS
+        and row.claimed_by_id
+        and row.claimed_by_id != actor.pk
+    ):
+        holder = row.claimed_by.label() if row.claimed_by else "其他人员"
+        raise TaskConflict(f"该事项已由{holder}领取办理，不能由您办结")
+    cleaned, problems = validate_result(row.item, result)
+    if problems:
+        raise ResultInvalid(problems)
+    _, events = _statuses(list(rows.values())).complete(row.item, now, cleaned)
+    if automatic_reason:
+        row.automatic = True
+        _timeline(case, now, "automatic", automatic_reason, item=row.item)
+    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+    _issue_elicence(case, row, now)
+    _audit(case, row, "item_completed", actor, now, {"fields": sorted(cleaned)})
+    _finish_case_if_done(case, rows, now)
+    return row
+
+
+def _issue_elicence(case: Case, row: CaseItem, now: datetime) -> ELicence:
+    from onestop.reference.selectors import institution_name
+
+    kind_names = {"hospital": "hospital", "police_station": "police_station"}
+    issuer = (
+        institution_name(kind_names[row.jurisdiction_kind], row.jurisdiction_code)
+        if row.jurisdiction_kind in kind_names
+        else DEPARTMENT_NAMES.get(row.department, row.department)
+    )
+    serial = f"{case.number}-{row.position + 1:02d}"
+    return ELicence.objects.create(
+        serial=serial,
+        case=case,
+        item=row,
+        kind=row.item,
+        issuer_code=row.jurisdiction_code or row.department,
+        issuer_name=issuer,
+        payload={
+            "case_number": case.number,
+            "item": row.item,
+            "result": row.result or {},
+            "issued_at": now.isoformat(),
+        },
+        issued_at=now,
+    )
+
+
+@transaction.atomic
+def item_return(
+    *,
+    item_id: int,
+    actor: User,
+    reasons: Sequence[str],
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> CaseItem:
+    now = now or timezone.now()
+    case, rows, row = _lock(item_id)
+    _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "退回补正", expected_version)
+    cleaned = [r.strip() for r in reasons if r and r.strip()]
+    if not cleaned:
+        raise ResultInvalid([_Problem("reasons", "请填写需要补正的内容")])
+    _, events = _statuses(list(rows.values())).return_for_supplement(row.item, now, cleaned)
+    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+    _audit(case, row, "item_returned", actor, now)
+    return row
+
+
+class _Problem:
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+
+
+@transaction.atomic
+def item_refuse(
+    *,
+    item_id: int,
+    actor: User,
+    reasons: Sequence[str],
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> CaseItem:
+    now = now or timezone.now()
+    case, rows, row = _lock(item_id)
+    _check(
+        actor,
+        row,
+        [ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED],
+        "不予办理",
+        expected_version,
+    )
+    cleaned = [r.strip() for r in reasons if r and r.strip()]
+    if not cleaned:
+        raise ResultInvalid([_Problem("reasons", "请填写不予办理的原因")])
+    _, events = _statuses(list(rows.values())).refuse(row.item, now, cleaned)
+    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+    cancelled = [e.item for e in events if isinstance(e, domain.ItemCancelled)]
+    channels = _ordinary_channels(case, [row.item, *cancelled])
+    name = ITEM_NAMES.get(row.item, row.item)
+    notification_queue(
+        key=f"case:{case.number}:{row.item}:refused",
+        phones=parent_phones(case),
+        body=(
+            f"【出生一件事】您的办件{case.number}：{name}不予办理（{'；'.join(cleaned)}）。"
+            f"可通过原渠道办理：{'；'.join(channels)}"
+        ),
+        at=now,
+        case=case,
+    )
+    _audit(case, row, "item_refused", actor, now, {"cancelled": cancelled})
+    _finish_case_if_done(case, rows, now)
+    return row
+
+
+def _ordinary_channels(case: Case, items: Sequence[str]) -> list[str]:
+    from onestop.policy.loader import default_packs
+
+    pack = default_packs().version(case.region, case.pack_version)
+    if pack is None:
+        return []
+    out = []
+    for code in items:
+        entry = pack.item(code)
+        if entry is not None and entry.ordinary_channel:
+            out.append(f"{ITEM_NAMES.get(code, code)}：{entry.ordinary_channel}")
+    return out
+
+
+def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
+    """The applicant supplemented: every returned item resumes.
+
+    Runs in the caller's transaction, with the case row locked."""
+    rows = {r.item: r for r in CaseItem.objects.filter(case=case).order_by("position")}
+    returned = [r.item for r in rows.values() if r.state == ItemState.RETURNED]
+    statuses = _statuses(list(rows.values()))
+    calendar = current_calendar()
+    for code in returned:
+        statuses, events = statuses.resume(code, now)
+        _apply(case, rows, events, now=now, actor=actor, calendar=calendar)
+        _audit(case, rows[code], "item_resumed", actor, now)
+    return returned
