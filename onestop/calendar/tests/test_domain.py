@@ -99,7 +99,7 @@ def test_assume_weekends_outside_the_table():
     lenient = load_default_calendar(assume_weekends=True)
     assert lenient is load_default_calendar(assume_weekends=True)
     assert lenient is not CAL
-    assert CAL == load_default_calendar()  # equal (another test may have cleared the cache)
+    assert load_default_calendar() == CAL  # equal (another test may have cleared the cache)
     assert not lenient.covers(D("2027-01-01"))
     assert lenient.is_working_day(D("2027-01-01"))  # Friday; 元旦 unknown without a table
     assert not lenient.is_working_day(D("2027-01-02"))  # Saturday
