@@ -49,3 +49,18 @@ def test_pages_are_chinese_by_default_and_english_on_request(db):
     assert "出生一件事" in client.get("/").content.decode()
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
+
+
+def test_parent_downloads_the_notice_pdf_of_their_case_only(example, beijing, media_root):
+    case = case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
+    owner = Client()
+    owner.force_login(parent("13800000000"))
+    response = owner.get(f"/my/cases/{case.number}/notice.pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    stranger = Client()
+    stranger.force_login(parent("13911113333"))
+    assert stranger.get(f"/my/cases/{case.number}/notice.pdf").status_code == 404
