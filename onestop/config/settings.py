@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "onestop.certificates",
     "onestop.portal",
     "onestop.departments",
+    "onestop.counter",
     "onestop.ops",
 ]
 

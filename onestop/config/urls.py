@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("onestop.accounts.urls")),
     path("my/", include("onestop.portal.urls")),
     path("work/", include("onestop.departments.urls")),
+    path("counter/", include("onestop.counter.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,280 @@
+"""The counter's entry form, declared once as paths into the case document.
+
+Each `Entry` names where its value goes in the document (``mother.id_number``), how it is
+labelled and which items need it. The Django form is built from this list and the
+document is assembled from the cleaned values, so the form and the document cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
+
+SEX = (("1", "男"), ("2", "女"))
+SIDES = (("father", "父亲"), ("mother", "母亲"))
+ROLES = (
+    ("mother", "母亲"),
+    ("father", "父亲"),
+    ("grandparent", "祖父母/外祖父母"),
+    ("trustee", "受托人"),
+)
+MARITAL = (("married", "已婚"), ("unmarried", "未婚"), ("divorced", "离异"), ("single", "单亲"))
+RESIDENCY = (
+    ("mainland", "内地居民"),
+    ("hong_kong", "香港居民"),
+    ("macao", "澳门居民"),
+    ("taiwan", "台湾居民"),
+    ("overseas_chinese", "华侨"),
+    ("foreign", "外国人"),
+)
+HUKOU_TYPES = (
+    ("family", "家庭户"),
+    ("community_collective", "社区集体户"),
+    ("student_collective", "学生集体户"),
+    ("unit_collective", "单位集体户"),
+)
+INSURANCE_YEAR = (("current", "当年"), ("next", "次年"))
+PAYMENT = (
+    ("wechat", "微信"),
+    ("city_service", "城市服务"),
+    ("alipay", "支付宝"),
+    ("bank_card", "银行卡"),
+    ("hospital_scan", "医院扫码"),
+)
+DELIVERY_MODE = (("natural", "顺产"), ("difficult", "难产"), ("cesarean", "剖宫产"))
+PAYOUT = (("ssc", "社会保障卡"), ("bank", "银行卡"))
+BANKS = (
+    ("boc", "中国银行"),
+    ("icbc", "工商银行"),
+    ("ccb", "建设银行"),
+    ("abc", "农业银行"),
+    ("psbc", "邮储银行"),
+    ("rural_commercial", "农商银行"),
+    ("other", "其他"),
+)
+METHODS = (("pickup", "自取"), ("mail", "邮寄"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    label: str
+    kind: str = "text"  # text | choice | bool | int | datetime
+    choices: tuple[tuple[str, str], ...] = ()
+    items: tuple[str, ...] = ()  # shown when any of these items is chosen; () = always
+    required: bool = False
+
+
+def _parent(side: str, zh: str) -> list[Entry]:
+    return [
+        Entry(f"{side}.name", f"{zh}姓名", required=side == "mother"),
+        Entry(f"{side}.id_number", f"{zh}身份证号码", required=side == "mother"),
+        Entry(f"{side}.residency", f"{zh}居民身份", "choice", RESIDENCY),
+        Entry(f"{side}.ethnicity", f"{zh}民族代码（如 01 汉族）"),
+        Entry(f"{side}.phone", f"{zh}手机号码"),
+        Entry(f"{side}.hukou_division", f"{zh}户籍地行政区划代码"),
+        Entry(f"{side}.hukou_address", f"{zh}户籍地址"),
+        Entry(f"{side}.marriage_certificate", f"{zh}结婚证号"),
+    ]
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry("applicant.role", "申请人身份", "choice", ROLES, required=True),
+    Entry("applicant.name", "申请人姓名", required=True),
+    Entry("applicant.id_number", "申请人身份证号码", required=True),
+    Entry("applicant.phone", "申请人手机号码", required=True),
+    Entry("marital_status", "父母婚姻状况", "choice", MARITAL, required=True),
+    *_parent("mother", "母亲"),
+    *_parent("father", "父亲"),
+    Entry("newborns.0.name", "新生儿姓名"),
+    Entry("newborns.0.sex", "新生儿性别", "choice", SEX),
+    Entry("newborns.0.born_at", "出生时间（如 2026-11-10 08:20）", "datetime", required=True),
+    Entry("newborns.0.hospital", "出生医疗机构代码", required=True),
+    Entry("newborns.0.in_hospital", "在医疗机构内分娩", "bool"),
+    Entry("newborns.0.record_number", "住院号"),
+    Entry("newborns.0.gestational_weeks", "孕周", "int", items=("birth_certificate",)),
+    Entry("newborns.0.weight_g", "体重（克）", "int", items=("birth_certificate",)),
+    Entry("newborns.0.length_cm", "身长（厘米）", "int", items=("birth_certificate",)),
+    Entry("newborns.0.birth_attendant", "接生人员", items=("birth_certificate",)),
+    Entry(
+        "newborns.0.ethnicity_follows",
+        "民族随",
+        "choice",
+        SIDES,
+        items=("birth_certificate", "birth_registration"),
+    ),
+    Entry("birth_registration.follows", "户口随", "choice", SIDES, items=("birth_registration",)),
+    Entry("birth_registration.police_station", "落户派出所代码", items=("birth_registration",)),
+    Entry(
+        "birth_registration.hukou_type",
+        "落户户口类型",
+        "choice",
+        HUKOU_TYPES,
+        items=("birth_registration",),
+    ),
+    Entry("birth_registration.householder_name", "户主姓名", items=("birth_registration",)),
+    Entry(
+        "birth_registration.householder_id_number", "户主身份证号码", items=("birth_registration",)
+    ),
+    Entry(
+        "birth_registration.relation_to_householder", "与户主关系", items=("birth_registration",)
+    ),
+    Entry("birth_registration.address", "落户地址", items=("birth_registration",)),
+    Entry(
+        "birth_registration.bmc_number", "已签发的出生医学证明编号", items=("birth_registration",)
+    ),
+    Entry(
+        "ethnicity_confirmation.ethnicity",
+        "确认的新生儿民族代码",
+        items=("birth_certificate", "birth_registration"),
+    ),
+    Entry(
+        "ethnicity_confirmation.signed_by_mother",
+        "母亲已签字确认民族",
+        "bool",
+        items=("birth_certificate", "birth_registration"),
+    ),
+    Entry(
+        "ethnicity_confirmation.signed_by_father",
+        "父亲已签字确认民族",
+        "bool",
+        items=("birth_certificate", "birth_registration"),
+    ),
+    Entry(
+        "medical_insurance.division",
+        "参保地行政区划代码",
+        items=("medical_insurance_enrolment", "medical_insurance_payment"),
+    ),
+    Entry(
+        "medical_insurance.year",
+        "参保年度",
+        "choice",
+        INSURANCE_YEAR,
+        items=("medical_insurance_enrolment", "medical_insurance_payment"),
+    ),
+    Entry(
+        "medical_insurance.payment_channel",
+        "缴费方式",
+        "choice",
+        PAYMENT,
+        items=("medical_insurance_payment", "medical_insurance_enrolment"),
+    ),
+    Entry("maternity.plurality", "胎数", "int", items=("maternity_reimbursement",)),
+    Entry(
+        "maternity.delivery_mode",
+        "分娩方式",
+        "choice",
+        DELIVERY_MODE,
+        items=("maternity_reimbursement",),
+    ),
+    Entry("maternity.payout", "报销款发放至", "choice", PAYOUT, items=("maternity_reimbursement",)),
+    Entry("maternity.bank", "开户行", "choice", BANKS, items=("maternity_reimbursement",)),
+    Entry("maternity.account_number", "银行账号", items=("maternity_reimbursement",)),
+    Entry(
+        "social_security_card.bank",
+        "社保卡合作银行",
+        "choice",
+        BANKS,
+        items=("social_security_card",),
+    ),
+    Entry("social_security_card.branch", "领卡网点", items=("social_security_card",)),
+    Entry(
+        "social_security_card.applied_elsewhere",
+        "已在其他渠道申领过社保卡",
+        "bool",
+        items=("social_security_card",),
+    ),
+    Entry(
+        "delivery.birth_certificate.method",
+        "出生医学证明送达方式",
+        "choice",
+        METHODS,
+        items=("birth_certificate",),
+    ),
+    Entry(
+        "delivery.household_register.method",
+        "户口簿送达方式",
+        "choice",
+        METHODS,
+        items=("birth_registration",),
+    ),
+    Entry(
+        "delivery.social_security_card.method",
+        "社保卡送达方式",
+        "choice",
+        METHODS,
+        items=("social_security_card",),
+    ),
+    Entry("delivery.address.recipient", "邮寄收件人"),
+    Entry("delivery.address.phone", "邮寄联系电话"),
+    Entry("delivery.address.address", "邮寄地址"),
+)
+
+ITEM_CHOICES = tuple(ITEM_NAMES.items())
+MATERIAL_CHOICES = tuple(MATERIAL_NAMES.items())
+
+
+def field_name(path: str) -> str:
+    return path.replace(".", "__")
+
+
+def build_document(
+    values: Mapping[str, Any], *, region: str, items: list[str], materials: list[str]
+) -> dict[str, Any]:
+    """The case document from cleaned form values (empty values are left out)."""
+    document: dict[str, Any] = {
+        "region": region,
+        "channel": "counter",
+        "items": items,
+        "materials": materials,
+    }
+    for entry in ENTRIES:
+        value = values.get(field_name(entry.path))
+        if value in (None, ""):
+            continue
+        if entry.items and not set(entry.items) & set(items):
+            continue
+        _put(document, entry.path.split("."), value)
+    mother = document.get("mother")
+    if isinstance(mother, dict):
+        mother.setdefault("known", True)
+    return document
+
+
+def _put(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    head, rest = parts[0], parts[1:]
+    if not rest:
+        target[head] = value
+        return
+    if rest[0].isdigit():
+        index = int(rest[0])
+        seq = target.setdefault(head, [])
+        while len(seq) <= index:
+            seq.append({})
+        if len(rest) == 1:
+            seq[index] = value
+        else:
+            _put(seq[index], rest[1:], value)
+        return
+    _put(target.setdefault(head, {}), rest, value)
+
+
+def flatten(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Form initial values from a document (for corrections and reprints)."""
+    out: dict[str, Any] = {}
+    for entry in ENTRIES:
+        node: Any = document
+        for part in entry.path.split("."):
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                node = node.get(part)
+            else:
+                node = None
+                break
+        if node is not None:
+            out[field_name(entry.path)] = node
+    return out

@@ -1,0 +1,70 @@
+"""The counter entry form, generated from `fields.ENTRIES`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import forms
+
+from onestop.counter.fields import ENTRIES, ITEM_CHOICES, MATERIAL_CHOICES, field_name
+from onestop.policy.loader import default_packs
+
+
+def _field(entry: Any) -> forms.Field:
+    if entry.kind == "choice":
+        return forms.ChoiceField(
+            label=entry.label, choices=(("", "—"), *entry.choices), required=entry.required
+        )
+    if entry.kind == "bool":
+        return forms.BooleanField(label=entry.label, required=False)
+    if entry.kind == "int":
+        return forms.IntegerField(
+            label=entry.label, required=entry.required, min_value=0, max_value=100000
+        )
+    if entry.kind == "datetime":
+        return forms.DateTimeField(
+            label=entry.label,
+            required=entry.required,
+            input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"],
+        )
+    return forms.CharField(label=entry.label, required=entry.required, max_length=200)
+
+
+class CounterCaseForm(forms.Form):
+    region = forms.ChoiceField(label="地区")
+    items = forms.MultipleChoiceField(
+        label="办理事项", choices=ITEM_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    materials = forms.MultipleChoiceField(
+        label="已核验原件的材料",
+        choices=MATERIAL_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        packs = default_packs()
+        regions = []
+        for code in packs.regions:
+            pack = packs.current(code)
+            if pack is not None and any(c.code == "counter" for c in pack.channels):
+                regions.append((code, pack.name))
+        self.fields["region"].choices = regions  # type: ignore[attr-defined]
+        for entry in ENTRIES:
+            field = _field(entry)
+            field.widget.attrs["data-items"] = " ".join(entry.items)
+            self.fields[field_name(entry.path)] = field
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in self.cleaned_data.items():
+            if isinstance(value, datetime):
+                out[name] = value.isoformat()
+            elif value is False:
+                # An unticked box is "no" only for the yes/no questions a clerk asks.
+                out[name] = False if name.endswith(("in_hospital", "applied_elsewhere")) else None
+            else:
+                out[name] = value
+        return out

@@ -1,0 +1,151 @@
+"""一窗受理: a clerk at a hospital or service-center window enters a case for the parents,
+scans the materials, and prints the filled form and the notices."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from onestop.accounts.models import Role, User
+from onestop.accounts.permissions import cases_visible_to
+from onestop.audit.services import access_record
+from onestop.cases.models import Case
+from onestop.cases.notices import render_notice
+from onestop.cases.services import case_submit
+from onestop.cases.uploads import UploadRejected
+from onestop.core.errors import OnestopError
+from onestop.counter.fields import MATERIAL_CHOICES, build_document
+from onestop.counter.forms import CounterCaseForm
+from onestop.counter.printing import render_unified_form
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.policy.loader import default_packs
+from onestop.portal.selectors import item_views
+from onestop.reference.selectors import institution_name
+
+
+def _clerk(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or user.role != Role.CLERK or not user.jurisdiction_code:
+        raise Http404("页面不存在")
+    return user
+
+
+def _case(user: User, number: str) -> Case:
+    case = cases_visible_to(user, Case.objects.all()).filter(number=number).first()
+    if case is None:
+        raise Http404("办件不存在或不是本窗口受理的")
+    access_record(
+        actor=user, case_number=case.number, what="counter_case", at=timezone.now(), granted=True
+    )
+    return case
+
+
+def _counter_name(user: User) -> str:
+    return institution_name(user.jurisdiction_kind, user.jurisdiction_code)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = _clerk(request)
+    cases = cases_visible_to(user, Case.objects.all()).order_by("-submitted_at")[:100]
+    return render(request, "counter/home.html", {"cases": cases, "counter": _counter_name(user)})
+
+
+@login_required
+def new_case(request: HttpRequest) -> HttpResponse:
+    user = _clerk(request)
+    form = CounterCaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        files: dict[str, UploadedFile[bytes]] = {}
+        for code, _name in MATERIAL_CHOICES:
+            upload = request.FILES.get(f"scan__{code}")
+            if upload is not None:
+                files[code] = upload
+        items = list(form.cleaned_data["items"])
+        materials = sorted(set(form.cleaned_data["materials"]) | set(files))
+        document = build_document(
+            form.values(), region=form.cleaned_data["region"], items=items, materials=materials
+        )
+        try:
+            submission = case_submit(
+                document=document,
+                actor=user,
+                files=files,
+                counter=(user.jurisdiction_kind, user.jurisdiction_code),
+            )
+        except (UploadRejected, OnestopError) as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已录入，办件编号 {submission.case.number}")
+            return redirect("counter:case", number=submission.case.number)
+    return render(
+        request,
+        "counter/new.html",
+        {
+            "form": form,
+            "materials": MATERIAL_CHOICES,
+            "counter": _counter_name(user),
+        },
+    )
+
+
+@login_required
+def case_page(request: HttpRequest, number: str) -> HttpResponse:
+    user = _clerk(request)
+    case = _case(user, number)
+    return render(
+        request,
+        "counter/case.html",
+        {
+            "case": case,
+            "items": item_views(case),
+            "reasons": case.decision.get("reasons", []),
+            "channels": case.decision.get("ordinary_channels", []),
+        },
+    )
+
+
+def _pdf(data: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def form_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    user = _clerk(request)
+    case = _case(user, number)
+    pack = default_packs().version(case.region, case.pack_version)
+    return _pdf(
+        render_unified_form(
+            case_number=case.number,
+            region_name=pack.name if pack else case.region,
+            document=case.document,
+            counter_name=_counter_name(user),
+            printed_at=timezone.now(),
+        ),
+        f"{case.number}-form.pdf",
+    )
+
+
+@login_required
+def notice_pdf(request: HttpRequest, number: str) -> HttpResponse:
+    user = _clerk(request)
+    case = _case(user, number)
+    pack = default_packs().version(case.region, case.pack_version)
+    return _pdf(
+        render_notice(
+            case_number=case.number,
+            region_name=pack.name if pack else case.region,
+            decision=case.decision,
+            decided_at=case.decided_at,
+            item_names=dict(ITEM_NAMES),
+            department_names=dict(DEPARTMENT_NAMES),
+        ),
+        f"{case.number}.pdf",
+    )
