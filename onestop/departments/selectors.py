@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import items_for_officer
+from onestop.cases.models import Material
 from onestop.workflow.models import CaseItem, ItemState
 
 OPEN_STATES = (ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED)
@@ -51,6 +52,46 @@ PARENT_FIELDS_BY_ITEM: Mapping[str, tuple[str, ...]] = {
     "maternity_reimbursement": ("name", "id_number", "employer"),
     "parenting_guidance": ("name", "phone", "residence_address"),
 }
+
+
+# The uploaded or declared materials each item's department may open.
+ITEM_MATERIALS: Mapping[str, tuple[str, ...]] = {
+    "birth_certificate": (
+        "mother_id_card",
+        "father_id_card",
+        "delivery_record_page",
+        "hospital_birth_record",
+        "authorization_letter",
+        "trustee_id_card",
+        "ethnicity_confirmation_form",
+    ),
+    "vaccination_certificate": ("mother_id_card", "delivery_record_page"),
+    "birth_registration": (
+        "mother_id_card",
+        "father_id_card",
+        "household_register",
+        "marriage_certificate",
+        "ethnicity_confirmation_form",
+        "birth_certificate",
+        "authorization_letter",
+        "trustee_id_card",
+    ),
+    "medical_insurance_enrolment": ("mother_id_card", "household_register"),
+    "medical_insurance_payment": ("mother_id_card",),
+    "social_security_card": ("mother_id_card", "father_id_card", "household_register"),
+    "maternity_reimbursement": (
+        "mother_id_card",
+        "marriage_certificate",
+        "delivery_record_page",
+        "hospital_birth_record",
+    ),
+    "parenting_guidance": (),
+}
+
+
+def task_materials(item: CaseItem) -> QuerySet[Material]:
+    allowed = ITEM_MATERIALS.get(item.item, ())
+    return Material.objects.filter(case=item.case, code__in=allowed).order_by("code", "uploaded_at")
 
 
 def officer_queue(user: User, *, order: str = "due") -> QuerySet[CaseItem]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
-from onestop.departments.selectors import officer_queue, task_view_data, urgency
-from onestop.eligibility.reasons import ITEM_NAMES
+from onestop.departments.selectors import officer_queue, task_materials, task_view_data, urgency
+from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import (
@@ -89,6 +89,16 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "data": task_view_data(item),
             "fields": RESULT_FIELDS.get(item.item, ()),
             "prior": prior,
+            "materials": [
+                {
+                    "code": m.code,
+                    "name": MATERIAL_NAMES.get(m.code, m.code),
+                    "token": m.token,
+                    "source": m.get_source_display(),
+                    "has_file": bool(m.file),
+                }
+                for m in task_materials(item)
+            ],
             "light": urgency(item, timezone.now()),
         },
     )
@@ -125,3 +135,25 @@ def task_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse
     except (TaskConflict, ResultInvalid, NotPermitted) as exc:
         messages.error(request, exc.message)
     return redirect("departments:task", item_id=item.pk)
+
+
+@login_required
+def task_material(request: HttpRequest, item_id: int, token: str) -> FileResponse:
+    """Stream one uploaded material the item's department may see (never a public URL)."""
+    user = _officer(request)
+    item = _visible_item(user, item_id)
+    material = task_materials(item).filter(token=token).first()
+    if material is None or not material.file:
+        raise Http404("材料不存在或本事项无权查看")
+    access_record(
+        actor=user,
+        case_number=item.case.number,
+        what=f"material:{material.code}",
+        at=timezone.now(),
+        granted=True,
+    )
+    response = FileResponse(material.file.open("rb"), content_type=material.content_type)
+    response["Content-Disposition"] = f'inline; filename="{material.code}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -105,3 +105,32 @@ def test_second_officer_sees_why_the_claim_failed(case):
     assert "韦敏" in text
     bmc.refresh_from_db()
     assert bmc.claimed_by is not None and bmc.claimed_by.display_name == "韦敏"
+
+
+def test_officer_opens_only_the_materials_of_their_item(example, beijing, media_root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from onestop.cases.models import Material
+
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    case = case_submit(
+        document=example("qinbei-accept"),
+        actor=None,
+        now=beijing("2026-11-20T09:30:00+08:00"),
+        files={
+            "marriage_certificate": SimpleUploadedFile("m.pdf", pdf),
+            "delivery_record_page": SimpleUploadedFile("d.pdf", pdf),
+        },
+    ).case
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    hospital = client_for(officer("hospital", "hospital", "qinbei-mch"))
+    page = hospital.get(f"/work/tasks/{bmc.pk}/").content.decode()
+    record = Material.objects.get(case=case, code="delivery_record_page")
+    marriage = Material.objects.get(case=case, code="marriage_certificate")
+    assert record.token in page and marriage.token not in page
+    got = hospital.get(f"/work/tasks/{bmc.pk}/materials/{record.token}/")
+    assert got.status_code == 200 and got.getvalue() == pdf
+    # The marriage certificate is for the police, not the hospital.
+    assert hospital.get(f"/work/tasks/{bmc.pk}/materials/{marriage.token}/").status_code == 404
+    stranger = client_for(officer("hospital", "hospital", "qinbei-people"))
+    assert stranger.get(f"/work/tasks/{bmc.pk}/materials/{record.token}/").status_code == 404
