@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "onestop.portal",
     "onestop.departments",
     "onestop.counter",
+    "onestop.supervision",
     "onestop.ops",
 ]
 

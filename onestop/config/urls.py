@@ -9,6 +9,7 @@ urlpatterns = [
     path("my/", include("onestop.portal.urls")),
     path("work/", include("onestop.departments.urls")),
     path("counter/", include("onestop.counter.urls")),
+    path("supervise/", include("onestop.supervision.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
