@@ -11,51 +11,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from onestop.cases.domain.labels import (
+    BANKS,
+    DELIVERY_MODE,
+    HUKOU_TYPES,
+    INSURANCE_YEAR,
+    MARITAL,
+    METHODS,
+    PAYMENT,
+    PAYOUT,
+    RESIDENCY,
+    ROLES,
+    SEX,
+    SIDES,
+)
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
-
-SEX = (("1", "男"), ("2", "女"))
-SIDES = (("father", "父亲"), ("mother", "母亲"))
-ROLES = (
-    ("mother", "母亲"),
-    ("father", "父亲"),
-    ("grandparent", "祖父母/外祖父母"),
-    ("trustee", "受托人"),
-)
-MARITAL = (("married", "已婚"), ("unmarried", "未婚"), ("divorced", "离异"), ("single", "单亲"))
-RESIDENCY = (
-    ("mainland", "内地居民"),
-    ("hong_kong", "香港居民"),
-    ("macao", "澳门居民"),
-    ("taiwan", "台湾居民"),
-    ("overseas_chinese", "华侨"),
-    ("foreign", "外国人"),
-)
-HUKOU_TYPES = (
-    ("family", "家庭户"),
-    ("community_collective", "社区集体户"),
-    ("student_collective", "学生集体户"),
-    ("unit_collective", "单位集体户"),
-)
-INSURANCE_YEAR = (("current", "当年"), ("next", "次年"))
-PAYMENT = (
-    ("wechat", "微信"),
-    ("city_service", "城市服务"),
-    ("alipay", "支付宝"),
-    ("bank_card", "银行卡"),
-    ("hospital_scan", "医院扫码"),
-)
-DELIVERY_MODE = (("natural", "顺产"), ("difficult", "难产"), ("cesarean", "剖宫产"))
-PAYOUT = (("ssc", "社会保障卡"), ("bank", "银行卡"))
-BANKS = (
-    ("boc", "中国银行"),
-    ("icbc", "工商银行"),
-    ("ccb", "建设银行"),
-    ("abc", "农业银行"),
-    ("psbc", "邮储银行"),
-    ("rural_commercial", "农商银行"),
-    ("other", "其他"),
-)
-METHODS = (("pickup", "自取"), ("mail", "邮寄"))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
+from onestop.cases.domain.labels import labelled_rows
 from onestop.departments.selectors import officer_queue, task_materials, task_view_data, urgency
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
@@ -86,7 +87,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
         {
             "item": item,
             "name": ITEM_NAMES.get(item.item, item.item),
-            "data": task_view_data(item),
+            "rows": labelled_rows(task_view_data(item)),
             "fields": RESULT_FIELDS.get(item.item, ()),
             "prior": prior,
             "materials": [

@@ -134,3 +134,11 @@ def test_officer_opens_only_the_materials_of_their_item(example, beijing, media_
     assert hospital.get(f"/work/tasks/{bmc.pk}/materials/{marriage.token}/").status_code == 404
     stranger = client_for(officer("hospital", "hospital", "qinbei-people"))
     assert stranger.get(f"/work/tasks/{bmc.pk}/materials/{record.token}/").status_code == 404
+
+
+def test_task_view_speaks_chinese_not_field_names(case):
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    page = client_for(officer("hospital", "hospital", "qinbei-mch")).get(f"/work/tasks/{bmc.pk}/")
+    text = page.content.decode()
+    assert "母亲姓名" in text and "新生儿出生时间" in text and "自取" in text
+    assert "id_number" not in text and "born_at" not in text

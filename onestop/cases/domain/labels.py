@@ -1,0 +1,106 @@
+"""Chinese labels for the coded values of the case document (application.md), shared by
+the forms, the printed form and the department task view. Pure data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from onestop.cases.domain.document import FIELD_LABELS
+
+SEX = (("1", "男"), ("2", "女"))
+SIDES = (("father", "父亲"), ("mother", "母亲"))
+ROLES = (
+    ("mother", "母亲"),
+    ("father", "父亲"),
+    ("grandparent", "祖父母/外祖父母"),
+    ("trustee", "受托人"),
+)
+MARITAL = (("married", "已婚"), ("unmarried", "未婚"), ("divorced", "离异"), ("single", "单亲"))
+RESIDENCY = (
+    ("mainland", "内地居民"),
+    ("hong_kong", "香港居民"),
+    ("macao", "澳门居民"),
+    ("taiwan", "台湾居民"),
+    ("overseas_chinese", "华侨"),
+    ("foreign", "外国人"),
+)
+HUKOU_TYPES = (
+    ("family", "家庭户"),
+    ("community_collective", "社区集体户"),
+    ("student_collective", "学生集体户"),
+    ("unit_collective", "单位集体户"),
+)
+INSURANCE_YEAR = (("current", "当年"), ("next", "次年"))
+PAYMENT = (
+    ("wechat", "微信"),
+    ("city_service", "城市服务"),
+    ("alipay", "支付宝"),
+    ("bank_card", "银行卡"),
+    ("hospital_scan", "医院扫码"),
+)
+DELIVERY_MODE = (("natural", "顺产"), ("difficult", "难产"), ("cesarean", "剖宫产"))
+PAYOUT = (("ssc", "社会保障卡"), ("bank", "银行卡"))
+BANKS = (
+    ("boc", "中国银行"),
+    ("icbc", "工商银行"),
+    ("ccb", "建设银行"),
+    ("abc", "农业银行"),
+    ("psbc", "邮储银行"),
+    ("rural_commercial", "农商银行"),
+    ("other", "其他"),
+)
+METHODS = (("pickup", "自取"), ("mail", "邮寄"))
+
+VALUE_LABELS: Mapping[str, Mapping[str, str]] = {
+    "applicant.role": dict(ROLES),
+    "marital_status": dict(MARITAL),
+    "mother.residency": dict(RESIDENCY),
+    "father.residency": dict(RESIDENCY),
+    "newborns.sex": dict(SEX),
+    "newborns.ethnicity_follows": dict(SIDES),
+    "newborns.native_place_follows": dict(SIDES),
+    "birth_registration.follows": dict(SIDES),
+    "birth_registration.hukou_type": dict(HUKOU_TYPES),
+    "medical_insurance.year": dict(INSURANCE_YEAR),
+    "medical_insurance.payment_channel": dict(PAYMENT),
+    "maternity.delivery_mode": dict(DELIVERY_MODE),
+    "maternity.payout": dict(PAYOUT),
+    "maternity.bank": dict(BANKS),
+    "social_security_card.bank": dict(BANKS),
+    "delivery.birth_certificate.method": dict(METHODS),
+    "delivery.vaccination_certificate.method": dict(METHODS),
+    "delivery.household_register.method": dict(METHODS),
+    "delivery.social_security_card.method": dict(METHODS),
+    "delivery.birth_certificate.by": dict(SIDES),
+}
+
+
+def labelled_rows(sections: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``{"mother": {"name": "黄丽"}}`` → ``[("母亲姓名", "黄丽")]``, in document order."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(value: Any, path: str, prefix: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{path}.{key}" if path else str(key), prefix)
+            return
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for index, inner in enumerate(value):
+                walk(inner, path, f"第{index + 1}名" if len(value) > 1 else prefix)
+            return
+        if value in (None, "", []):
+            return
+        label = FIELD_LABELS.get(path, path)
+        rows.append((prefix + label, display(path, value)))
+
+    walk(dict(sections), "", "")
+    return rows
+
+
+def display(path: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(display(path, v) for v in value)
+    return VALUE_LABELS.get(path, {}).get(str(value), str(value))
