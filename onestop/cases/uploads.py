@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from onestop.accounts.models import User
 from onestop.cases.domain.document import MATERIAL_CODES
 from onestop.cases.models import Case, Material
+from onestop.common.fields import cipher
 from onestop.core.errors import OnestopError
 
 SIGNATURES = (
@@ -79,6 +80,13 @@ def store_material(
         uploaded_at=now,
         uploaded_by=actor,
     )
-    material.file.save(material.token, ContentFile(data), save=False)
+    # Scans of ID cards and medical records are personal data: encrypted before storage.
+    material.file.save(material.token, ContentFile(cipher().encrypt_bytes(data)), save=False)
     material.save()
     return material
+
+
+def material_bytes(material: Material) -> bytes:
+    """The decrypted content of a stored material (after the caller checked access)."""
+    with material.file.open("rb") as handle:
+        return cipher().decrypt_bytes(handle.read())

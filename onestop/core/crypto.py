@@ -39,6 +39,17 @@ class FieldCipher:
                 "encrypted field cannot be decrypted with the configured keys"
             ) from exc
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        return self._fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except (InvalidToken, ValueError) as exc:
+            raise DecryptionFailed(
+                "encrypted file cannot be decrypted with the configured keys"
+            ) from exc
+
     def rotate(self, token: str) -> str:
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -11,6 +11,7 @@ from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
 from onestop.cases.domain.labels import labelled_rows
+from onestop.cases.uploads import material_bytes
 from onestop.departments.selectors import officer_queue, task_materials, task_view_data, urgency
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
@@ -139,7 +140,7 @@ def task_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse
 
 
 @login_required
-def task_material(request: HttpRequest, item_id: int, token: str) -> FileResponse:
+def task_material(request: HttpRequest, item_id: int, token: str) -> HttpResponse:
     """Stream one uploaded material the item's department may see (never a public URL)."""
     user = _officer(request)
     item = _visible_item(user, item_id)
@@ -153,7 +154,7 @@ def task_material(request: HttpRequest, item_id: int, token: str) -> FileRespons
         at=timezone.now(),
         granted=True,
     )
-    response = FileResponse(material.file.open("rb"), content_type=material.content_type)
+    response = HttpResponse(material_bytes(material), content_type=material.content_type)
     response["Content-Disposition"] = f'inline; filename="{material.code}"'
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

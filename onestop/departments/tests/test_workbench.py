@@ -129,7 +129,10 @@ def test_officer_opens_only_the_materials_of_their_item(example, beijing, media_
     marriage = Material.objects.get(case=case, code="marriage_certificate")
     assert record.token in page and marriage.token not in page
     got = hospital.get(f"/work/tasks/{bmc.pk}/materials/{record.token}/")
-    assert got.status_code == 200 and got.getvalue() == pdf
+    assert got.status_code == 200 and got.content == pdf
+    # At rest the file is encrypted: the storage never holds the plain scan.
+    with record.file.open("rb") as stored:
+        assert not stored.read().startswith(b"%PDF")
     # The marriage certificate is for the police, not the hospital.
     assert hospital.get(f"/work/tasks/{bmc.pk}/materials/{marriage.token}/").status_code == 404
     stranger = client_for(officer("hospital", "hospital", "qinbei-people"))
