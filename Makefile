@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: install run test lint bench check-fresh clean
+.PHONY: install run test lint bench check-fresh clean messages
 
 install: $(STAMP)
 
@@ -47,6 +47,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m onestop.bench
+
+# English translations: collect new source strings, translate them in
+# onestop/locale/en/LC_MESSAGES/django.po, then compile (the .mo is committed).
+messages: $(STAMP)
+	cd onestop && ../$(VENV)/bin/python -m django makemessages -l en --settings=onestop.config.settings
+	cd onestop && ../$(VENV)/bin/python -m django compilemessages -l en --settings=onestop.config.settings
 
 check-fresh:
 	rm -rf /tmp/onestop-fresh && git clone -q . /tmp/onestop-fresh && $(MAKE) -C /tmp/onestop-fresh test

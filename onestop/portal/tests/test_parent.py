@@ -49,6 +49,7 @@ def test_pages_are_chinese_by_default_and_english_on_request(db):
     assert "出生一件事" in client.get("/").content.decode()
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
+    assert "Newborn one-stop service" in page.content.decode()
 
 
 def test_parent_downloads_the_notice_pdf_of_their_case_only(example, beijing, media_root):
