@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "onestop.workflow",
     "onestop.notifications",
     "onestop.certificates",
+    "onestop.hospitals",
     "onestop.portal",
     "onestop.departments",
     "onestop.counter",

@@ -6,6 +6,7 @@ from onestop.portal import views as portal_views
 urlpatterns = [
     path("", portal_views.home, name="home"),
     path("accounts/", include("onestop.accounts.urls")),
+    path("my/messages/", include("onestop.notifications.urls")),
     path("my/", include("onestop.portal.urls")),
     path("work/", include("onestop.departments.urls")),
     path("counter/", include("onestop.counter.urls")),

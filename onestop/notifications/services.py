@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from onestop.accounts.models import User
 from onestop.cases.models import Case
 from onestop.common.fields import index_of
 from onestop.notifications.models import Notification
@@ -137,3 +138,12 @@ def notification_replay(notification_id: int, *, now: datetime | None = None) ->
         ).update(status=Notification.Status.PENDING, attempts=0, next_attempt_at=now)
         if updated:
             deliver_notification.enqueue(notification_id)
+
+
+def notifications_mark_read(*, user: User, ids: Iterable[int], now: datetime | None = None) -> int:
+    """Mark the parent's own in-app messages among ``ids`` as read (once: the first time
+    stays). Returns how many changed."""
+    from onestop.notifications.selectors import parent_messages
+
+    now = now or timezone.now()
+    return parent_messages(user).filter(pk__in=list(ids), read_at__isnull=True).update(read_at=now)

@@ -18,7 +18,10 @@ from django.utils import timezone
 from onestop.accounts.models import JurisdictionKind, Role, User
 from onestop.cases.models import Case
 from onestop.cases.services import case_submit
-from onestop.core.clock import format_time, parse_time
+from onestop.common.fields import index_of
+from onestop.core.clock import format_time, parse_time, to_beijing
+from onestop.hospitals.selectors import delivery_record_exists
+from onestop.hospitals.services import delivery_record_upsert
 from onestop.reference.services import reference_seed
 
 DEMO_PASSWORD = "onestop-demo-2026"
@@ -166,5 +169,109 @@ def shift_dates(document: dict[str, Any], now: datetime) -> None:
                 authorization[key] = (day + days).isoformat()
 
 
+def _newborn_and_mother(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    newborns = document.get("newborns")
+    baby = newborns[0] if isinstance(newborns, list) and newborns else None
+    mother = document.get("mother")
+    return (
+        baby if isinstance(baby, dict) else {},
+        mother if isinstance(mother, dict) else {},
+    )
+
+
+def delivery_data(baby: dict[str, Any], mother: dict[str, Any]) -> dict[str, Any]:
+    """What a hospital's delivery record holds about a newborn (and the mother's name)."""
+    data = {
+        key: baby.get(key)
+        for key in (
+            "born_at",
+            "sex",
+            "weight_g",
+            "length_cm",
+            "gestational_weeks",
+            "birth_attendant",
+            "blood_type",
+            "in_hospital",
+        )
+    }
+    data["mother_name"] = mother.get("name")
+    return data
+
+
+def _submitted_newborn(
+    hospital: str, record_number: str, mother_id: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The newborn as a stored demo case has it (dates already shifted), if any."""
+    cases = Case.objects.filter(mother_id_index=index_of(mother_id, purpose="id")).order_by(
+        "submitted_at"
+    )
+    for case in cases[:20]:
+        baby, mother = _newborn_and_mother(case.document)
+        if baby.get("hospital") == hospital and baby.get("record_number") == record_number:
+            return baby, mother
+    return None
+
+
+# A delivery record without a case, to try the online application with pre-filling:
+# the parent enters this mother's ID number, hospital and record number.
+FRESH_HOSPITAL = "qinbei-mch"
+FRESH_RECORD_NUMBER = "ZY2026-DEMO-0001"
+FRESH_MOTHER_ID = "450703199408180140"
+FRESH_DATA: dict[str, Any] = {
+    "sex": "2",
+    "weight_g": 3150,
+    "length_cm": 49,
+    "gestational_weeks": 39,
+    "birth_attendant": "韦敏",
+    "blood_type": "O",
+    "in_hospital": True,
+    "mother_name": "李娜",
+}
+
+
+def _delivery_records() -> int:
+    """A hospital delivery record for every example case's newborn (plus one fresh one),
+    matching the stored case; existing records are left alone."""
+    created = 0
+    now = timezone.now()
+    for path in sorted(EXAMPLES.glob("*.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        baby, mother = _newborn_and_mother(document)
+        hospital, number = baby.get("hospital"), baby.get("record_number")
+        mother_id = mother.get("id_number")
+        if not (isinstance(hospital, str) and isinstance(number, str)):
+            continue
+        if not isinstance(mother_id, str) or delivery_record_exists(hospital, number):
+            continue
+        stored = _submitted_newborn(hospital, number, mother_id)
+        if stored is None:
+            shift_dates(document, now)
+            stored = _newborn_and_mother(document)
+        delivery_record_upsert(
+            hospital=hospital,
+            record_number=number,
+            mother_id_number=mother_id,
+            data=delivery_data(*stored),
+            now=now,
+        )
+        created += 1
+    if not delivery_record_exists(FRESH_HOSPITAL, FRESH_RECORD_NUMBER):
+        born = to_beijing(now - timedelta(days=3)).replace(hour=9, minute=40, second=0)
+        delivery_record_upsert(
+            hospital=FRESH_HOSPITAL,
+            record_number=FRESH_RECORD_NUMBER,
+            mother_id_number=FRESH_MOTHER_ID,
+            data={**FRESH_DATA, "born_at": format_time(born)},
+            now=now,
+        )
+        created += 1
+    return created
+
+
 def seed_demo() -> dict[str, int]:
-    return {"reference": reference_seed(), "users": _users(), "cases": _cases()}
+    return {
+        "reference": reference_seed(),
+        "users": _users(),
+        "cases": _cases(),
+        "delivery_records": _delivery_records(),
+    }

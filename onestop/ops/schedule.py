@@ -25,11 +25,23 @@ def _notifications_sweep() -> object:
     return notifications_sweep()
 
 
+def _drafts_expire() -> object:
+    from onestop.portal.services import drafts_expire
+
+    return drafts_expire()
+
+
 SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "notifications_sweep",
         timedelta(minutes=1),
         _notifications_sweep,
         "重新排队因进程中断而未发送的消息",
+    ),
+    PeriodicJob(
+        "drafts_expire",
+        timedelta(hours=6),
+        _drafts_expire,
+        "删除30天未更新的在线申请草稿及其上传文件",
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,8 +12,15 @@ from django.db.models import QuerySet
 from onestop.accounts.models import User
 from onestop.accounts.permissions import cases_visible_to
 from onestop.cases.models import Case, TimelineEntry
+from onestop.eligibility.check import check_case
+from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
-from onestop.workflow.models import CaseItem
+from onestop.policy.loader import default_packs
+from onestop.policy.schema import PolicyPack
+from onestop.portal.fields import FormContext, Spec, build_document, sections
+from onestop.portal.models import Draft, DraftMaterial
+from onestop.reference.selectors import current_reference
+from onestop.workflow.models import CaseItem, ItemState
 
 
 def parent_cases(user: User) -> QuerySet[Case]:
@@ -53,3 +61,134 @@ def item_views(case: Case) -> list[ItemView]:
 
 def parent_timeline(case: Case) -> QuerySet[TimelineEntry]:
     return TimelineEntry.objects.filter(case=case, visible_to_parent=True).order_by("at", "pk")
+
+
+# --- the online application ---------------------------------------------------------------
+
+# Materials that settle a reason other than ``missing_material``.
+REASON_MATERIALS: dict[str, tuple[str, ...]] = {
+    "authorization_missing": ("authorization_letter", "trustee_id_card"),
+    "ethnicity_confirmation_missing": ("ethnicity_confirmation_form",),
+    "bmc_missing": ("birth_certificate",),
+}
+# Form sections that settle a reason (besides the field the reason names).
+REASON_SECTIONS: dict[str, str] = {
+    "authorization_missing": "authorization",
+    "ethnicity_confirmation_missing": "ethnicity_confirmation",
+}
+
+
+def online_pack(region: str) -> PolicyPack | None:
+    """The region's pack in force, if the region takes applications online."""
+    pack = default_packs().current(region)
+    if pack is None or not any(channel.code == "online" for channel in pack.channels):
+        return None
+    return pack
+
+
+def parent_draft(user: User, region: str) -> Draft | None:
+    return Draft.objects.filter(owner=user, region=region).first()
+
+
+def draft_context(draft: Draft) -> FormContext:
+    pack = default_packs().current(draft.region)
+    assert pack is not None, draft.region
+    return FormContext(pack, current_reference(), draft.document)
+
+
+def draft_document(draft: Draft, *, now: datetime) -> dict[str, Any]:
+    """The case document the draft would submit now."""
+    codes = list(draft.materials.values_list("code", flat=True))
+    return build_document(
+        draft_context(draft), phone=draft.owner.phone or "", materials=codes, now=now
+    )
+
+
+def draft_preview(draft: Draft, *, now: datetime) -> Decision:
+    """What the pre-review would decide on the draft now (shown before signing)."""
+    return check_case(
+        draft_document(draft, now=now),
+        packs=default_packs(),
+        reference=current_reference(),
+        now=now,
+    )
+
+
+def _codes_from(reasons: Sequence[Mapping[str, Any]]) -> list[str]:
+    codes: list[str] = []
+    for reason in reasons:
+        code, detail = reason.get("code"), reason.get("detail")
+        if code == "missing_material" and isinstance(detail, str):
+            codes.append(detail)
+        codes += REASON_MATERIALS.get(str(code), ())
+    return list(dict.fromkeys(codes))
+
+
+def materials_needed(draft: Draft, *, now: datetime) -> list[str]:
+    """The materials the pre-review asks for on this draft (before any upload), then any
+    others already uploaded."""
+    document = draft_document(draft, now=now)
+    document["materials"] = []
+    decision = check_case(document, packs=default_packs(), reference=current_reference(), now=now)
+    needed = _codes_from([r.as_json() for r in decision.reasons])
+    uploaded = list(draft.materials.values_list("code", flat=True))
+    return list(dict.fromkeys(needed + uploaded))
+
+
+def draft_uploads(draft: Draft) -> dict[str, DraftMaterial]:
+    return {m.code: m for m in draft.materials.all()}
+
+
+@dataclass(frozen=True)
+class SupplementPlan:
+    """What a parent can do about a case's 一次性告知: the fields to correct, the materials
+    to upload, and the reasons the page cannot settle (to be taken to a counter)."""
+
+    reasons: list[dict[str, Any]]
+    specs: list[Spec]
+    materials: list[str]
+    unresolved: list[str]
+    ctx: FormContext
+
+
+def case_context(case: Case) -> FormContext:
+    pack = default_packs().version(case.region, case.pack_version) or default_packs().current(
+        case.region
+    )
+    assert pack is not None, case.region
+    return FormContext(pack, current_reference(), case.document)
+
+
+def supplement_plan(case: Case) -> SupplementPlan:
+    ctx = case_context(case)
+    every = list(sections(ctx))
+    specs: dict[str, Spec] = {}
+    unresolved: list[str] = []
+    reasons = [dict(r) for r in case.decision.get("reasons", []) if isinstance(r, dict)]
+    for reason in reasons:
+        code, detail = str(reason.get("code")), reason.get("detail")
+        matched: list[Spec] = []
+        if isinstance(detail, str) and code in ("field_invalid", "authorization_missing"):
+            matched += [
+                spec
+                for section in every
+                for spec in section.specs
+                if spec.path == detail or spec.path.startswith((f"{detail}.", f"{detail}["))
+            ]
+        if code in REASON_SECTIONS:
+            matched += [
+                spec
+                for section in every
+                if section.key == REASON_SECTIONS[code]
+                for spec in section.specs
+            ]
+        for spec in matched:
+            specs.setdefault(spec.path, spec)
+        settled_by_upload = code == "missing_material" or code in REASON_MATERIALS
+        if not matched and not settled_by_upload:
+            unresolved.append(str(reason.get("message", "")))
+    return SupplementPlan(reasons, list(specs.values()), _codes_from(reasons), unresolved, ctx)
+
+
+def returned_items(case: Case) -> list[ItemView]:
+    return [view for view in item_views(case) if view.state == ItemState.RETURNED]

@@ -1,10 +1,16 @@
 from django.urls import path
 
-from onestop.portal import views
+from onestop.portal import apply_views, views
 
 app_name = "portal"
 urlpatterns = [
+    path("guide/", views.guide, name="guide"),
+    path("apply/", apply_views.apply_index, name="apply"),
+    path("apply/<slug:region>/", apply_views.apply_region, name="apply_region"),
+    path("apply/<slug:region>/discard/", apply_views.apply_discard, name="apply_discard"),
+    path("apply/<slug:region>/<slug:step>/", apply_views.apply_step, name="apply_step"),
     path("cases/", views.my_cases, name="cases"),
     path("cases/<str:number>/", views.case_progress, name="case"),
     path("cases/<str:number>/notice.pdf", views.case_notice, name="notice"),
+    path("cases/<str:number>/supplement/", apply_views.case_supplement_page, name="supplement"),
 ]

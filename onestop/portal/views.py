@@ -3,9 +3,17 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from onestop.accounts.models import User
+from onestop.cases.models import CaseStatus
+from onestop.core.clock import to_beijing
+from onestop.policy.loader import default_packs
+from onestop.portal.forms import GuideForm
+from onestop.portal.guide import guide_result, questions
 from onestop.portal.selectors import item_views, parent_cases, parent_timeline
+from onestop.reference.idnumber import mask_name
+from onestop.workflow.models import ItemState
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -18,6 +26,33 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
+def guide(request: HttpRequest) -> HttpResponse:
+    """智能导引: choose a region, answer a few questions, see the likely result and what to
+    prepare. Open to everyone (nothing personal is asked or kept)."""
+    registry = default_packs()
+    pack = registry.current(request.GET.get("region", ""))
+    if pack is None:
+        packs = [p for p in (registry.current(r) for r in registry.regions) if p is not None]
+        return render(request, "portal/guide_regions.html", {"packs": packs})
+    asked = questions(pack)
+    bound = "check" in request.GET
+    form = GuideForm(
+        request.GET if bound else None,
+        pack=pack,
+        questions=asked,
+        initial={"items": [e.item for e in pack.items if not e.automatic]},
+    )
+    result = None
+    if bound and form.is_valid():
+        result = guide_result(
+            pack,
+            form.cleaned_data["items"],
+            form.answers(),
+            today=to_beijing(timezone.now()).date(),
+        )
+    return render(request, "portal/guide.html", {"pack": pack, "form": form, "result": result})
+
+
 @login_required(login_url="accounts:parent_login")
 def my_cases(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/cases.html", {"cases": parent_cases(_user(request))})
@@ -28,15 +63,25 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
     case = parent_cases(_user(request)).filter(number=number).first()
     if case is None:
         raise Http404("办件不存在或无权查看")
+    items = item_views(case)
+    signed = case.signature if isinstance(case.signature, dict) else {}
     return render(
         request,
         "portal/case.html",
         {
             "case": case,
-            "items": item_views(case),
+            "items": items,
             "timeline": parent_timeline(case),
             "reasons": case.decision.get("reasons", []),
             "channels": case.decision.get("ordinary_channels", []),
+            "can_supplement": case.status == CaseStatus.SUPPLEMENT
+            or any(i.state == ItemState.RETURNED for i in items),
+            "signature": {
+                "name": mask_name(signed.get("signer_name")),
+                "at": str(signed.get("signed_at", "")).replace("T", " ")[:16],
+            }
+            if signed.get("signer_name")
+            else None,
         },
     )
 

@@ -69,3 +69,19 @@ def current_reference() -> domain.ReferenceData:
 def institution_name(kind: str, code: str) -> str:
     row = Institution.objects.filter(kind=kind, code=code).only("name").first()
     return row.name if row else code
+
+
+def institution_contact(kind: str, code: str) -> tuple[str, str, str] | None:
+    """(name, address, office hours) of an institution; the packaged name when the tables
+    have no row for it (an unseeded database); None when the code is unknown."""
+    row = (
+        Institution.objects.filter(kind=kind, code=code)
+        .only("name", "address", "office_hours")
+        .first()
+    )
+    if row is not None:
+        return row.name, row.address, row.office_hours
+    if kind not in ("hospital", "police_station", "service_center"):
+        return None
+    inst = current_reference().institution(cast(domain.InstitutionKind, kind), code)
+    return (inst.name, "", "") if inst is not None else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -29,6 +29,7 @@ from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.notifications.services import notification_queue
 from onestop.workflow import domain
+from onestop.workflow.domain import delivery
 from onestop.workflow.domain.results import validate_result
 from onestop.workflow.models import CaseItem, ItemState
 
@@ -189,13 +190,7 @@ def _apply(
                 row.finished_at = now
                 row.result = dict(result)
                 _timeline(case, now, "item_done", f"{name}已办结", item=row.item, actor=actor)
-                notification_queue(
-                    key=f"case:{case.number}:{row.item}:done",
-                    phones=parent_phones(case),
-                    body=f"【出生一件事】您的办件{case.number}：{name}已办结。",
-                    at=now,
-                    case=case,
-                )
+                _result_notice(case, row, now=now, calendar=calendar)
             case domain.ItemReturned(reasons=reasons):
                 row.state_before_return = row.state
                 row.state = ItemState.RETURNED
@@ -250,6 +245,129 @@ def _apply(
                 )
         row.version += 1
         row.save()
+
+
+# --- result delivery (结果送达) ------------------------------------------------------
+
+
+def _section(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _institution_place(kind: str, code: str) -> delivery.Place | None:
+    from onestop.reference.selectors import institution_contact
+
+    if not code:
+        return None
+    found = institution_contact(kind, code)
+    if found is None:
+        return None
+    name, address, hours = found
+    return delivery.Place(name, address, hours or delivery.DEFAULT_OFFICE_HOURS)
+
+
+def _birth_hospital(doc: Mapping[str, Any]) -> str:
+    newborns = doc.get("newborns")
+    if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict):
+        return _text(newborns[0].get("hospital"))
+    return ""
+
+
+def pickup_place(case: Case, row: CaseItem, result: str) -> delivery.Place:
+    """Where the parents collect ``row``'s result.
+
+    The hospital that issued the BMC; the birth hospital for the vaccination certificate;
+    the service center for a household register entered there (Jilin prints it on the
+    spot), otherwise the registering police station; the chosen bank branch for the card.
+    """
+    doc = case.document
+    place: delivery.Place | None = None
+    if result == "birth_certificate":
+        code = row.jurisdiction_code if row.jurisdiction_kind == "hospital" else ""
+        place = _institution_place("hospital", code or _birth_hospital(doc))
+    elif result == "vaccination_certificate":
+        place = _institution_place("hospital", _birth_hospital(doc))
+    elif result == "household_register":
+        if case.counter_kind == "service_center":
+            place = _institution_place("service_center", case.counter_code)
+        if place is None:
+            code = row.jurisdiction_code if row.jurisdiction_kind == "police_station" else ""
+            station = code or _text(_section(doc, "birth_registration").get("police_station"))
+            place = _institution_place("police_station", station)
+    elif result == "social_security_card":
+        from onestop.reference.models import Bank
+
+        section = _section(doc, "social_security_card")
+        bank_code = _text(section.get("bank"))
+        bank = Bank.objects.filter(code=bank_code).only("name").first() if bank_code else None
+        branch = (
+            _text((row.result or {}).get("pickup_place"))
+            or _text(section.get("branch"))
+            or (f"{bank.name}网点" if bank else "")
+        )
+        if branch:
+            place = delivery.Place(branch, "", delivery.BANK_OFFICE_HOURS)
+    if place is None:
+        department = DEPARTMENT_NAMES.get(row.department, row.department)
+        place = delivery.Place(f"{department}办理窗口", "", delivery.DEFAULT_OFFICE_HOURS)
+    return place
+
+
+def _first_pickup_day(calendar: WorkingCalendar, now: datetime) -> date | None:
+    try:
+        return calendar.next_working_day(to_beijing(now).date())
+    except CalendarNotCovered:
+        return None
+
+
+def _result_notice(case: Case, row: CaseItem, *, now: datetime, calendar: WorkingCalendar) -> None:
+    """Tell the parents the item is done; for a physical result, where and when to collect
+    it (or that it was posted), by SMS and in-app message, and on the timeline."""
+    name = ITEM_NAMES.get(row.item, row.item)
+    key = f"case:{case.number}:{row.item}:done"
+    phones = parent_phones(case)
+    result = delivery.result_of(row.item)
+    if result is None:
+        notification_queue(
+            key=key,
+            phones=phones,
+            body=f"【出生一件事】您的办件{case.number}：{name}已办结。",
+            at=now,
+            case=case,
+        )
+        return
+    section = _section(case.document, "delivery")
+    choice = section.get(result)
+    if delivery.method_of(choice) == "mail":
+        address = section.get("address")
+        notice = delivery.mail_notice(
+            case_number=case.number,
+            item_name=name,
+            result=result,
+            address=address if isinstance(address, dict) else None,
+        )
+        kind = "result_mailed"
+    else:
+        by = _text(choice.get("by")) if isinstance(choice, dict) else ""
+        notice = delivery.pickup_notice(
+            case_number=case.number,
+            item_name=name,
+            result=result,
+            place=pickup_place(case, row, result),
+            from_day=_first_pickup_day(calendar, now),
+            by=by or None,
+        )
+        kind = "pickup_notice"
+        if by == "father":
+            father = _text(_section(case.document, "father").get("phone"))
+            phones = [*phones, father] if father else phones
+    _timeline(case, now, kind, notice.timeline, item=row.item)
+    notification_queue(key=key, phones=phones, body=notice.sms, at=now, case=case)
 
 
 def _lock(item_id: int) -> tuple[Case, dict[str, CaseItem], CaseItem]:

@@ -1,0 +1,131 @@
+"""Parents' in-app messages: only their own, newest first, marked read when shown, and the
+unread count in the header."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from onestop.cases.services import case_submit
+from onestop.notifications.models import Notification
+from onestop.notifications.services import notification_deliver, notification_queue
+from onestop.testing.factories import officer, parent
+
+pytestmark = pytest.mark.django_db
+
+MOTHER = "13800000000"
+OTHER = "13711112222"
+
+
+def send_all() -> None:
+    for pk in Notification.objects.filter(status="pending").values_list("pk", flat=True):
+        notification_deliver(pk)
+
+
+@pytest.fixture
+def cases(example, beijing, media_root):
+    mine = case_submit(
+        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
+    doc = example("qinbei-accept")
+    doc["applicant"]["phone"] = OTHER
+    doc["mother"]["phone"] = OTHER
+    theirs = case_submit(document=doc, actor=None, now=beijing("2026-11-20T09:40:00+08:00")).case
+    send_all()
+    return mine, theirs
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def unread_badge(html: str) -> int:
+    match = re.search(r'class="nav-messages">[^<]*<span class="badge"[^>]*>(\d+)</span>', html)
+    return int(match.group(1)) if match else 0
+
+
+def test_a_parent_sees_only_their_own_sent_in_app_messages(cases, beijing):
+    mine, theirs = cases
+    # A message still waiting in the outbox is not shown yet.
+    notification_queue(
+        key="test:pending",
+        phones=[MOTHER],
+        body="尚未发送的消息",
+        at=beijing("2026-11-20T10:00:00+08:00"),
+    )
+    page = client_for(parent(MOTHER)).get("/my/messages/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert mine.number in text
+    assert theirs.number not in text
+    assert "尚未发送的消息" not in text
+    assert "验证码" not in text
+    assert len(page.context["rows"]) == 1  # one in-app message (the SMS copy is not listed)
+
+    other_page = client_for(parent(OTHER)).get("/my/messages/").content.decode()
+    assert theirs.number in other_page and mine.number not in other_page
+
+
+def test_viewing_marks_read_and_the_header_count_follows(cases, beijing):
+    mine, _ = cases
+    notification_queue(
+        key=f"case:{mine.number}:test",
+        phones=[MOTHER],
+        body="第二条消息",
+        at=beijing("2026-11-21T09:00:00+08:00"),
+        case=mine,
+    )
+    send_all()
+    client = client_for(parent(MOTHER))
+    assert unread_badge(client.get("/my/cases/").content.decode()) == 2
+    inbox = client.get("/my/messages/")
+    rows = inbox.context["rows"]
+    assert rows[0]["message"].body == "第二条消息"  # newest first
+    assert all(row["new"] for row in rows)  # shown as new this once
+    assert unread_badge(inbox.content.decode()) == 0
+    assert not Notification.objects.filter(
+        channel="in_app", case=mine, read_at__isnull=True
+    ).exists()
+    again = client.get("/my/messages/").context["rows"]
+    assert not any(row["new"] for row in again)
+
+
+def test_read_state_of_someone_elses_messages_is_untouched(cases):
+    _, theirs = cases
+    client_for(parent(MOTHER)).get("/my/messages/")
+    assert Notification.objects.filter(channel="in_app", case=theirs, read_at__isnull=True).count()
+
+
+def test_paging_keeps_older_messages_unread_until_shown(cases, beijing):
+    mine, _ = cases
+    start = beijing("2026-11-22T09:00:00+08:00")
+    for n in range(25):
+        notification_queue(
+            key=f"bulk:{n}",
+            phones=[MOTHER],
+            body=f"消息{n}",
+            at=start + timedelta(minutes=n),
+            case=mine,
+        )
+    send_all()
+    client = client_for(parent(MOTHER))
+    first = client.get("/my/messages/")
+    assert len(first.context["rows"]) == 20
+    assert unread_badge(first.content.decode()) == 6  # 5 older bulk + the acceptance message
+    second = client.get("/my/messages/?page=2")
+    assert len(second.context["rows"]) == 6
+    assert unread_badge(second.content.decode()) == 0
+
+
+def test_staff_and_anonymous_visitors_get_no_inbox(db):
+    assert (
+        client_for(officer("hospital", "hospital", "qinbei-mch")).get("/my/messages/").status_code
+        == 404
+    )
+    anonymous = Client().get("/my/messages/")
+    assert anonymous.status_code == 302 and "/accounts/parent/" in anonymous["Location"]

@@ -1,0 +1,32 @@
+"""The parents' in-app messages (站内消息): newest first, marked read when shown."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from onestop.accounts.models import Role, User
+from onestop.notifications.models import Notification
+from onestop.notifications.selectors import parent_messages
+from onestop.notifications.services import notifications_mark_read
+
+PAGE_SIZE = 20
+
+
+def _parent(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or user.role != Role.PARENT:
+        raise Http404("页面不存在")
+    return user
+
+
+@login_required(login_url="accounts:parent_login")
+def inbox(request: HttpRequest) -> HttpResponse:
+    user = _parent(request)
+    page = Paginator(parent_messages(user), PAGE_SIZE).get_page(request.GET.get("page"))
+    shown: list[Notification] = list(page.object_list)
+    rows = [{"message": m, "new": m.read_at is None} for m in shown]
+    notifications_mark_read(user=user, ids=[m.pk for m in shown])
+    return render(request, "notifications/inbox.html", {"page": page, "rows": rows})

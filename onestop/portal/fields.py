@@ -1,0 +1,720 @@
+"""The unified form (一表申报) as fields of the case document, in sections that appear only
+when the chosen items (and the answers so far) need them.
+
+Every field is a path into the case document (`spec/application.md`) and is labelled with
+the document's own Chinese labels (`FIELD_LABELS`), so the form, the pre-review's reasons
+(which name the same paths) and the supplement page speak of the same fields. What the
+pack offers (items, who may apply, delivery methods, authorization, the ethnicity rule) is
+read from the pack; there is no per-region code here.
+
+The form checks formats only (an ID number's check digit, a phone number, a date); whether
+the case is eligible and complete is the pre-review's judgement, made on submission.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from onestop.cases.domain.document import field_label
+from onestop.core.clock import format_time
+from onestop.eligibility.prereview import RESULT_ITEM
+from onestop.eligibility.reasons import HUKOU_TYPE_NAMES, ITEM_NAMES, RESIDENCY_NAMES, ROLE_NAMES
+from onestop.policy import schema as ps
+from onestop.reference.domain import Institution, ReferenceData
+from onestop.reference.idnumber import mask_id_number, mask_phone
+
+Kind = Literal[
+    "text", "choice", "yesno", "check", "int", "number", "datetime", "date", "id", "phone",
+    "division", "multi",
+]  # fmt: skip
+Label = str | Promise
+Choices = list[tuple[Any, Any]]
+
+# The steps of the online application, in order.
+STEPS: tuple[tuple[str, Label], ...] = (
+    ("items", _("办理事项")),
+    ("birth", _("出生信息")),
+    ("parents", _("父母信息")),
+    ("details", _("事项信息")),
+    ("materials", _("上传材料")),
+    ("confirm", _("确认签名")),
+)
+STEP_NAMES = tuple(code for code, _label in STEPS)
+
+SEXES: Choices = [("1", _("男")), ("2", _("女"))]
+SIDES: Choices = [("father", _("父亲")), ("mother", _("母亲"))]
+MARITAL: Choices = [
+    ("married", _("已婚（婚内生育）")),
+    ("unmarried", _("未婚")),
+    ("divorced", _("离异")),
+    ("single", _("单亲")),
+]
+YEARS: Choices = [("current", _("当年")), ("next", _("次年"))]
+PAYMENT_CHANNELS: Choices = [
+    ("wechat", _("微信")),
+    ("alipay", _("支付宝")),
+    ("city_service", _("城市服务")),
+    ("bank_card", _("银行卡")),
+    ("hospital_scan", _("在医院扫码缴费")),
+]
+DELIVERY_MODES: Choices = [
+    ("natural", _("顺产")),
+    ("difficult", _("难产")),
+    ("cesarean", _("剖宫产")),
+]
+PAYOUTS: Choices = [("ssc", _("发放至社会保障卡")), ("bank", _("发放至银行卡"))]
+BLOOD_TYPES: Choices = [
+    ("A", "A"),
+    ("B", "B"),
+    ("O", "O"),
+    ("AB", "AB"),
+    ("unknown", _("不详")),
+]
+METHOD_NAMES: dict[str, Label] = {"pickup": _("自行领取"), "mail": _("邮寄送达")}
+RELATIONS: dict[str, Label] = {
+    "father": _("新生儿父亲"),
+    "paternal_grandparent": _("祖父母"),
+    "maternal_grandparent": _("外祖父母"),
+}
+STATIC_CHOICES: dict[str, Choices] = {
+    "sex": SEXES,
+    "sides": SIDES,
+    "marital": MARITAL,
+    "residency": list(RESIDENCY_NAMES.items()),
+    "hukou_type": list(HUKOU_TYPE_NAMES.items()),
+    "year": YEARS,
+    "payment_channel": PAYMENT_CHANNELS,
+    "delivery_mode": DELIVERY_MODES,
+    "payout": PAYOUTS,
+    "blood_type": BLOOD_TYPES,
+}
+INSURANCE_ITEMS = ("medical_insurance_enrolment", "medical_insurance_payment")
+
+# --- paths into the document ------------------------------------------------------------
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def path_parts(path: str) -> list[str | int]:
+    """``newborns[0].born_at`` → ``["newborns", 0, "born_at"]``."""
+    return [int(index) if index else key for key, index in _PART.findall(path)]
+
+
+def get_path(document: Mapping[str, Any], path: str) -> Any:
+    node: Any = document
+    for part in path_parts(path):
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    return node
+
+
+def put_path(document: dict[str, Any], path: str, value: Any) -> None:
+    """Set a value; None or "" removes it. Missing sections (objects, list entries) are
+    created on the way."""
+    parts = path_parts(path)
+    node: Any = document
+    for position, part in enumerate(parts[:-1]):
+        following = parts[position + 1]
+        empty: Any = [] if isinstance(following, int) else {}
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                return
+            while len(node) <= part:
+                node.append({})
+            if not isinstance(node[part], dict | list):
+                node[part] = empty
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                return
+            if not isinstance(node.get(part), dict | list):
+                node[part] = empty
+            node = node[part]
+    last = parts[-1]
+    if isinstance(last, str) and isinstance(node, dict):
+        if value is None or value == "":
+            node.pop(last, None)
+        else:
+            node[last] = value
+
+
+def as_text(value: Any) -> str:
+    """How a document value compares with a choice: True → "true", 1 → "1"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+# --- fields and sections ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One form field: where its value goes in the case document and how it is entered."""
+
+    path: str
+    kind: Kind = "text"
+    source: str = ""  # name of the choice list (see `choices`)
+    required: bool = False  # for the parent's convenience only; pre-review judges the case
+    help: Label = ""
+    # Shown only when one of these (path, value) holds; toggled in the browser and pruned
+    # on the server when the document is built.
+    show_if: tuple[tuple[str, str], ...] = ()
+    # For an ID number: the path of the residency that says whether it is a resident ID.
+    residency: str = ""
+    label_text: Label = ""
+
+    @property
+    def name(self) -> str:
+        return re.sub(r"[.\[\]]+", "_", self.path).strip("_")
+
+    @property
+    def label(self) -> Label:
+        return self.label_text or field_label(self.path)
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: Label
+    step: str
+    specs: tuple[Spec, ...]
+    note: Label = ""
+
+
+@dataclass(frozen=True)
+class FormContext:
+    """What decides which fields appear: the region's pack, the reference data and the
+    document entered so far."""
+
+    pack: ps.PolicyPack
+    reference: ReferenceData
+    document: Mapping[str, Any]
+
+    @property
+    def chosen(self) -> tuple[str, ...]:
+        items = self.document.get("items")
+        codes = [c for c in items if isinstance(c, str)] if isinstance(items, list) else []
+        return tuple(code for code in dict.fromkeys(codes) if code in self.pack.offered)
+
+    @property
+    def role(self) -> str:
+        return as_text(get_path(self.document, "applicant.role")) or "mother"
+
+    def chose(self, *items: str) -> bool:
+        return any(item in self.chosen for item in items)
+
+    def value(self, path: str) -> Any:
+        return get_path(self.document, path)
+
+
+def _rules(pack: ps.PolicyPack, kind: type[Any]) -> list[Any]:
+    return [rule for rule in pack.rules if isinstance(rule, kind)]
+
+
+def admitted_roles(pack: ps.PolicyPack) -> list[ps.AdmittedApplicant]:
+    """Who may apply under the pack (everyone, when the pack has no such rule)."""
+    rules = _rules(pack, ps.ApplicantAdmittedRule)
+    if not rules:
+        return [ps.AdmittedApplicant(role=role) for role in ROLE_NAMES]
+    admitted: list[ps.AdmittedApplicant] = rules[0].admitted
+    return admitted
+
+
+def role_entry(pack: ps.PolicyPack, role: str) -> ps.AdmittedApplicant | None:
+    return next((entry for entry in admitted_roles(pack) if entry.role == role), None)
+
+
+def applicable_items(pack: ps.PolicyPack) -> list[ps.ItemEntry]:
+    """The items a parent chooses (those granted automatically need no application)."""
+    return [entry for entry in pack.items if not entry.automatic]
+
+
+def _rule_applies(rule: Any, ctx: FormContext) -> bool:
+    return rule.items is None or ctx.chose(*rule.items)
+
+
+def needs_role_authorization(ctx: FormContext) -> bool:
+    entry = role_entry(ctx.pack, ctx.role)
+    return entry is not None and entry.needs_authorization
+
+
+def pickup_authorization(ctx: FormContext) -> list[tuple[str, str]]:
+    """(result, side) pairs where a pickup by ``side`` needs the mother's authorization."""
+    pairs: list[tuple[str, str]] = []
+    for result, option in ctx.pack.delivery.items():
+        if RESULT_ITEM.get(result) in ctx.chosen and option.pickup_by:
+            pairs += [(result, side) for side in option.authorization_for]
+    return pairs
+
+
+def ethnicities_differ(ctx: FormContext) -> bool:
+    mother = as_text(ctx.value("mother.ethnicity"))
+    father = as_text(ctx.value("father.ethnicity"))
+    return bool(mother and father and mother != father)
+
+
+def needs_ethnicity_confirmation(ctx: FormContext) -> bool:
+    rules = _rules(ctx.pack, ps.EthnicityConfirmationRule)
+    return ethnicities_differ(ctx) and any(_rule_applies(rule, ctx) for rule in rules)
+
+
+def _birth_sections(ctx: FormContext) -> list[Section]:
+    medical = ctx.chose("birth_certificate")
+    newborn = [
+        Spec("newborns[0].name", help=_("已取名的请填写")),
+        Spec("newborns[0].sex", "choice", "sex", required=True),
+        Spec("newborns[0].born_at", "datetime", required=True),
+        Spec("newborns[0].in_hospital", "yesno", label_text=_("是否在医疗机构内住院分娩")),
+    ]
+    if medical:
+        newborn += [
+            Spec("newborns[0].gestational_weeks", "int"),
+            Spec("newborns[0].weight_g", "int"),
+            Spec("newborns[0].length_cm", "number"),
+            Spec("newborns[0].birth_attendant"),
+            Spec("newborns[0].blood_type", "choice", "blood_type"),
+        ]
+    return [
+        Section(
+            "mother_identity",
+            _("母亲身份"),
+            "birth",
+            (
+                Spec("mother.residency", "choice", "residency", required=True),
+                Spec("mother.id_number", "id", required=True, residency="mother.residency"),
+                Spec("mother.name", required=True),
+            ),
+        ),
+        Section(
+            "delivery_record",
+            _("分娩记录"),
+            "birth",
+            (
+                Spec("newborns[0].hospital", "choice", "hospitals", required=True),
+                Spec(
+                    "newborns[0].record_number",
+                    required=True,
+                    help=_("见出院小结或母子健康手册"),
+                ),
+            ),
+        ),
+        Section("newborn", _("新生儿"), "birth", tuple(newborn)),
+    ]
+
+
+def _parent_specs(side: str, ctx: FormContext) -> list[Spec]:
+    married = (("marital_status", "married"),)
+    specs = []
+    if side == "father":
+        specs += [
+            Spec("father.name"),
+            Spec("father.residency", "choice", "residency"),
+            Spec("father.id_number", "id", residency="father.residency"),
+        ]
+    specs += [
+        Spec(f"{side}.ethnicity", "choice", "ethnic_groups"),
+        Spec(f"{side}.phone", "phone"),
+        Spec(f"{side}.hukou_division", "division", help=_("6位行政区划代码，可输入地名查找")),
+        Spec(f"{side}.hukou_address"),
+        Spec(f"{side}.residence_address"),
+    ]
+    if side == "mother" and ctx.chose("maternity_reimbursement"):
+        specs.append(Spec("mother.employer"))
+    specs.append(Spec(f"{side}.marriage_certificate", show_if=married))
+    if side == "father" and any(
+        _rule_applies(r, ctx) for r in _rules(ctx.pack, ps.ServicemanParentRule)
+    ):
+        specs.append(Spec("father.active_serviceman", "yesno"))
+    return specs
+
+
+def _parents_sections(ctx: FormContext) -> list[Section]:
+    sections = [
+        Section(
+            "marriage",
+            _("婚姻状况"),
+            "parents",
+            (Spec("marital_status", "choice", "marital", True),),
+        ),
+        Section("mother", _("母亲信息"), "parents", tuple(_parent_specs("mother", ctx))),
+        Section(
+            "father",
+            _("父亲信息"),
+            "parents",
+            tuple(_parent_specs("father", ctx)),
+            note=_("婚内生育须填写父亲信息。"),
+        ),
+    ]
+    if ctx.chose("birth_certificate", "birth_registration"):
+        sections.append(
+            Section(
+                "origin",
+                _("新生儿民族和籍贯"),
+                "parents",
+                (
+                    Spec("newborns[0].ethnicity_follows", "choice", "sides"),
+                    Spec("newborns[0].native_place_follows", "choice", "sides"),
+                ),
+            )
+        )
+    if ctx.role not in ("mother", "father"):
+        sections.append(
+            Section(
+                "applicant",
+                _("申请人（受托人）信息"),
+                "parents",
+                (
+                    Spec("applicant.name", required=True),
+                    Spec("applicant.id_number", "id", required=True),
+                ),
+            )
+        )
+    return sections
+
+
+def _delivery_section(ctx: FormContext) -> Section | None:
+    specs: list[Spec] = []
+    mail: list[tuple[str, str]] = []
+    for result, option in ctx.pack.delivery.items():
+        if RESULT_ITEM.get(result) not in ctx.chosen:
+            continue
+        path = f"delivery.{result}"
+        specs.append(Spec(f"{path}.method", "choice", f"methods:{result}", required=True))
+        if option.pickup_by:
+            specs.append(
+                Spec(
+                    f"{path}.by",
+                    "choice",
+                    f"pickup_by:{result}",
+                    show_if=((f"{path}.method", "pickup"),),
+                )
+            )
+        if "mail" in option.methods:
+            mail.append((f"{path}.method", "mail"))
+    if not specs:
+        return None
+    if mail:
+        specs += [
+            Spec("delivery.address.recipient", show_if=tuple(mail)),
+            Spec("delivery.address.phone", "phone", show_if=tuple(mail)),
+            Spec("delivery.address.address", show_if=tuple(mail)),
+        ]
+    return Section("delivery", _("结果送达方式"), "details", tuple(specs))
+
+
+def _authorization_section(ctx: FormContext) -> Section | None:
+    role_needs = needs_role_authorization(ctx)
+    pickups = pickup_authorization(ctx)
+    if not role_needs and not pickups:
+        return None
+    show_if: tuple[tuple[str, str], ...] = ()
+    specs: list[Spec] = []
+    if role_needs:
+        specs.append(Spec("authorization.trustee.relation", "choice", "relations", required=True))
+    else:
+        show_if = tuple((f"delivery.{result}.by", side) for result, side in pickups)
+    specs += [
+        Spec("authorization.items", "multi", "chosen_items", show_if=show_if),
+        Spec("authorization.valid_from", "date", show_if=show_if),
+        Spec("authorization.valid_to", "date", show_if=show_if),
+        Spec(
+            "authorization.signed_by_mother",
+            "check",
+            show_if=show_if,
+            label_text=_("新生儿母亲已签署授权委托书（请在下一步上传）"),
+        ),
+    ]
+    note = (
+        _("由他人代为申请的，须有新生儿母亲签字的授权委托书，受托人即申请人。")
+        if role_needs
+        else _("由父亲代为领取证件的，须有新生儿母亲的授权委托。")
+    )
+    return Section("authorization", _("授权委托"), "details", tuple(specs), note=note)
+
+
+def _details_sections(ctx: FormContext) -> list[Section]:
+    sections: list[Section] = []
+    if ctx.chose("birth_registration"):
+        specs = [
+            Spec("birth_registration.follows", "choice", "sides", required=True),
+            Spec("birth_registration.police_station", "choice", "police_stations"),
+            Spec("birth_registration.hukou_type", "choice", "hukou_type"),
+            Spec("birth_registration.householder_name"),
+            Spec("birth_registration.householder_id_number", "id"),
+            Spec("birth_registration.relation_to_householder", help=_("如：子、女、孙子、孙女")),
+            Spec("birth_registration.address"),
+        ]
+        if not ctx.chose("birth_certificate"):
+            specs.append(Spec("birth_registration.bmc_number"))
+        sections.append(
+            Section("birth_registration", _("出生登记（户口）"), "details", tuple(specs))
+        )
+    if ctx.chose(*INSURANCE_ITEMS):
+        sections.append(
+            Section(
+                "medical_insurance",
+                _("居民医保"),
+                "details",
+                (
+                    Spec("medical_insurance.division", "division"),
+                    Spec("medical_insurance.year", "choice", "year"),
+                    Spec("medical_insurance.payment_channel", "choice", "payment_channel"),
+                ),
+            )
+        )
+    if ctx.chose("maternity_reimbursement"):
+        bank = (("maternity.payout", "bank"),)
+        sections.append(
+            Section(
+                "maternity",
+                _("生育医疗费用报销"),
+                "details",
+                (
+                    Spec("maternity.plurality", "int"),
+                    Spec("maternity.delivery_mode", "choice", "delivery_mode"),
+                    Spec("maternity.payout", "choice", "payout"),
+                    Spec("maternity.bank", "choice", "banks", show_if=bank),
+                    Spec("maternity.account_number", show_if=bank),
+                ),
+            )
+        )
+    if ctx.chose("social_security_card"):
+        sections.append(
+            Section(
+                "social_security_card",
+                _("社会保障卡"),
+                "details",
+                (
+                    Spec("social_security_card.bank", "choice", "banks"),
+                    Spec("social_security_card.branch"),
+                    Spec("social_security_card.applied_elsewhere", "yesno"),
+                ),
+            )
+        )
+    for section in (_delivery_section(ctx), _authorization_section(ctx)):
+        if section is not None:
+            sections.append(section)
+    if needs_ethnicity_confirmation(ctx):
+        sections.append(
+            Section(
+                "ethnicity_confirmation",
+                _("确认民族成份"),
+                "details",
+                (
+                    Spec("ethnicity_confirmation.ethnicity", "choice", "parents_ethnicity", True),
+                    Spec(
+                        "ethnicity_confirmation.signed_by_mother",
+                        "check",
+                        label_text=_("母亲确认新生儿的民族"),
+                    ),
+                    Spec(
+                        "ethnicity_confirmation.signed_by_father",
+                        "check",
+                        label_text=_("父亲确认新生儿的民族"),
+                    ),
+                ),
+                note=_("父母民族不同，须由父母双方共同确认新生儿的民族。"),
+            )
+        )
+    return sections
+
+
+def sections(ctx: FormContext, step: str | None = None) -> list[Section]:
+    """The sections the case needs (of one step, or of all)."""
+    every = _birth_sections(ctx) + _parents_sections(ctx) + _details_sections(ctx)
+    return [s for s in every if step is None or s.step == step]
+
+
+def visible(spec: Spec, document: Mapping[str, Any]) -> bool:
+    return not spec.show_if or any(
+        as_text(get_path(document, path)) == value for path, value in spec.show_if
+    )
+
+
+def all_specs(ctx: FormContext) -> Iterator[Spec]:
+    for section in sections(ctx):
+        yield from section.specs
+
+
+# --- choices ------------------------------------------------------------------------------
+
+
+def _grouped(
+    institutions: Sequence[Institution], prefixes: Sequence[str] | None, local: Label
+) -> Choices:
+    ordered = sorted(institutions, key=lambda i: (i.division, i.code))
+    if not prefixes:
+        return [(i.code, i.name) for i in ordered]
+    inside = [(i.code, i.name) for i in ordered if i.division.startswith(tuple(prefixes))]
+    outside = [(i.code, i.name) for i in ordered if not i.division.startswith(tuple(prefixes))]
+    return [(local, inside), (_("其他"), outside)] if inside else outside
+
+
+def choices(spec: Spec, ctx: FormContext) -> Choices:
+    source = spec.source
+    if source in STATIC_CHOICES:
+        return STATIC_CHOICES[source]
+    ref, pack = ctx.reference, ctx.pack
+    if source == "hospitals":
+        scope = _rules(pack, ps.HospitalInScopeRule)
+        hospitals = [h for h in ref.hospitals.values() if h.midwifery]
+        prefixes = scope[0].divisions if scope else None
+        return _grouped(hospitals, prefixes, _("本地助产机构"))
+    if source == "police_stations":
+        hukou = _rules(pack, ps.LocalHukouRule)
+        prefixes = hukou[0].registering_parent_in if hukou else None
+        return _grouped(list(ref.police_stations.values()), prefixes, _("本地派出所"))
+    if source == "banks":
+        return [(b.code, b.name) for b in ref.banks.values()]
+    if source == "ethnic_groups":
+        return [(g.code, g.name) for _code, g in sorted(ref.ethnic_groups.items())]
+    if source == "chosen_items":
+        return [(item, ITEM_NAMES.get(item, item)) for item in ctx.chosen]
+    if source == "relations":
+        entry = role_entry(pack, ctx.role)
+        allowed = entry.trustee_relations if entry and entry.trustee_relations else RELATIONS
+        return [(code, RELATIONS.get(code, code)) for code in allowed]
+    if source == "parents_ethnicity":
+        out: Choices = []
+        for side, word in (("father", _("随父亲")), ("mother", _("随母亲"))):
+            code = as_text(ctx.value(f"{side}.ethnicity"))
+            if code and code not in [c for c, _label in out]:
+                out.append((code, f"{ref.ethnic_group_name(code) or code}（{word}）"))
+        return out
+    kind, _sep, result = source.partition(":")
+    option = pack.delivery.get(result)  # type: ignore[call-overload]
+    if kind == "methods" and option is not None:
+        return [(m, METHOD_NAMES[m]) for m in option.methods]
+    if kind == "pickup_by" and option is not None:
+        return [(side, label) for side, label in SIDES if side in (option.pickup_by or ())]
+    return []
+
+
+def choice_label(spec: Spec, ctx: FormContext, value: str) -> str:
+    for code, label in choices(spec, ctx):
+        if isinstance(label, list):
+            for inner_code, inner_label in label:
+                if inner_code == value:
+                    return str(inner_label)
+        elif code == value:
+            return str(label)
+    return value
+
+
+# --- the document ---------------------------------------------------------------------------
+
+
+def build_document(
+    ctx: FormContext, *, phone: str, materials: Sequence[str], now: datetime
+) -> dict[str, Any]:
+    """The case document to submit: the values of the fields the case needs, and nothing
+    of sections that were filled in and then left (an item unchosen, pickup instead of
+    mail). The applicant's phone is the signed-in parent's."""
+    source = ctx.document
+    role = ctx.role
+    document: dict[str, Any] = {
+        "region": ctx.pack.region,
+        "channel": "online",
+        "submitted_at": format_time(now),
+        "applicant": {"role": role},
+        "items": list(ctx.chosen),
+        "mother": {"known": True},
+    }
+    for spec in all_specs(ctx):
+        value = get_path(source, spec.path)
+        if value is not None and value != "" and visible(spec, source):
+            put_path(document, spec.path, copy.deepcopy(value))
+    put_path(document, "applicant.phone", phone)
+    complete_derived(document, ctx, overwrite=True)
+    document["materials"] = list(dict.fromkeys(materials))
+    return document
+
+
+def complete_derived(document: dict[str, Any], ctx: FormContext, *, overwrite: bool) -> None:
+    """Fill what follows from other entries: the applicant's name and ID number when a
+    parent applies, the trustee of an authorization (the applicant, or the father who
+    picks up), the confirmed ethnicity from the side the child's ethnicity follows."""
+    role = as_text(get_path(document, "applicant.role"))
+
+    def fill(path: str, value: Any) -> None:
+        if value not in (None, "") and (overwrite or get_path(document, path) in (None, "")):
+            put_path(document, path, value)
+
+    if role in ("mother", "father"):
+        for key in ("name", "id_number"):
+            fill(f"applicant.{key}", get_path(document, f"{role}.{key}"))
+    if isinstance(document.get("authorization"), dict):
+        holder = "applicant" if needs_role_authorization(ctx) else "father"
+        for key in ("name", "id_number"):
+            fill(f"authorization.trustee.{key}", get_path(document, f"{holder}.{key}"))
+        if holder == "father":
+            fill("authorization.trustee.relation", "father")
+    if isinstance(document.get("ethnicity_confirmation"), dict):
+        follows = get_path(document, "newborns[0].ethnicity_follows")
+        if follows in ("father", "mother") and not get_path(
+            document, "ethnicity_confirmation.ethnicity"
+        ):
+            fill("ethnicity_confirmation.ethnicity", get_path(document, f"{follows}.ethnicity"))
+
+
+# --- showing what was entered ------------------------------------------------------------
+
+MASKED_PATHS = ("account_number", "marriage_certificate", "bmc_number")
+
+
+def display(spec: Spec, ctx: FormContext, value: Any) -> str:
+    """A value as the confirmation page shows it: personal numbers masked."""
+    if value is None or value == "":
+        return ""
+    if spec.kind == "id":
+        return mask_id_number(str(value))
+    if spec.kind == "phone":
+        return mask_phone(str(value))
+    if spec.path.endswith(MASKED_PATHS):
+        return mask_id_number(str(value))
+    if spec.kind in ("yesno", "check"):
+        return str(_("是")) if value is True else str(_("否"))
+    if spec.kind == "multi" and isinstance(value, list):
+        return "、".join(choice_label(spec, ctx, str(v)) for v in value)
+    if spec.kind == "choice":
+        return choice_label(spec, ctx, as_text(value))
+    if spec.kind == "datetime" and isinstance(value, str):
+        return value.replace("T", " ")[:16]
+    if spec.kind == "division":
+        name = ctx.reference.division_full_name(str(value))
+        return f"{value} {name}" if name else str(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    label: str
+    value: str
+
+
+def summary(ctx: FormContext, document: Mapping[str, Any]) -> list[tuple[str, list[SummaryRow]]]:
+    """The built document, section by section, as label–value rows (numbers masked)."""
+    shown = FormContext(ctx.pack, ctx.reference, document)
+    out = []
+    for section in sections(shown):
+        rows = [
+            SummaryRow(str(spec.label), display(spec, shown, get_path(document, spec.path)))
+            for spec in section.specs
+            if get_path(document, spec.path) not in (None, "")
+        ]
+        if rows:
+            out.append((str(section.title), rows))
+    return out

@@ -1,0 +1,169 @@
+"""Result delivery (结果送达): the pickup notice (time and place) or the mailing notice a
+parent receives when an item with a physical result is done. Pure; imports no Django.
+
+The service layer finds the place (the hospital, the police station, the service center,
+the bank branch) and the first day the result can be collected; this module only decides
+what the result is called, what to bring and how the message reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from onestop.reference.idnumber import mask_name, mask_phone
+
+Method = Literal["pickup", "mail"]
+
+# item code → the result key of `delivery.<result>` in the case document.
+RESULT_OF_ITEM: dict[str, str] = {
+    "birth_certificate": "birth_certificate",
+    "vaccination_certificate": "vaccination_certificate",
+    "birth_registration": "household_register",
+    "social_security_card": "social_security_card",
+}
+
+RESULT_NAMES: dict[str, str] = {
+    "birth_certificate": "《出生医学证明》",
+    "vaccination_certificate": "《预防接种证》",
+    "household_register": "新生儿户口登记页",
+    "social_security_card": "社会保障卡",
+}
+
+# What the person collecting brings, per result.
+BRING: dict[str, str] = {
+    "birth_certificate": "本人身份证原件",
+    "vaccination_certificate": "本人身份证原件",
+    "household_register": "落户方户口簿和本人身份证原件",
+    "social_security_card": "本人身份证原件和新生儿户口簿",
+}
+
+DEFAULT_OFFICE_HOURS = "工作日 8:30–17:30"
+BANK_OFFICE_HOURS = "工作日 9:00–17:00（以网点营业时间为准）"
+
+_WEEKDAYS = "一二三四五六日"
+_ADDRESS_STOPS = ("街道", "镇", "乡", "区", "县", "市")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a result is collected."""
+
+    name: str
+    address: str = ""
+    office_hours: str = ""
+
+    def describe(self) -> str:
+        return f"{self.name}（{self.address}）" if self.address else self.name
+
+
+@dataclass(frozen=True)
+class DeliveryNotice:
+    """A composed notice: the message to the parents and the line for the timeline."""
+
+    method: Method
+    result: str
+    sms: str
+    timeline: str
+
+
+def result_of(item: str) -> str | None:
+    """The physical result an item hands over (None: the item has none)."""
+    return RESULT_OF_ITEM.get(item)
+
+
+def method_of(choice: object) -> Method:
+    """The chosen method from a `delivery.<result>` section; pickup unless mail was chosen."""
+    if isinstance(choice, dict) and choice.get("method") == "mail":
+        return "mail"
+    return "pickup"
+
+
+def format_day(day: dt.date) -> str:
+    """2026-11-23 → 2026年11月23日（星期一）."""
+    return f"{day.year}年{day.month}月{day.day}日（星期{_WEEKDAYS[day.weekday()]}）"
+
+
+def mask_address(address: str | None) -> str:
+    """Keep the administrative part, hide the street and number.
+
+    钦州市钦北区新棠镇新棠街12号 → 钦州市钦北区新棠镇****. Never raises.
+    """
+    if not isinstance(address, str):
+        return ""
+    text = address.strip()
+    if not text:
+        return ""
+    cut = 0
+    for stop in _ADDRESS_STOPS:
+        at = text.rfind(stop, 0, max(len(text) - 1, 0))
+        if at >= 0:
+            cut = max(cut, at + len(stop))
+    if cut == 0:
+        cut = min(len(text) // 2, 6)
+    return text[:cut] + "****"
+
+
+def _who_and_bring(result: str, by: str | None) -> tuple[str, str]:
+    bring = BRING.get(result, "本人身份证原件")
+    if result == "birth_certificate":
+        if by == "father":
+            return "新生儿父亲", f"{bring}和母亲签署的授权委托书"
+        return "新生儿母亲", bring
+    if result == "vaccination_certificate":
+        return "新生儿监护人", bring
+    return "", bring
+
+
+def pickup_notice(
+    *,
+    case_number: str,
+    item_name: str,
+    result: str,
+    place: Place,
+    from_day: dt.date | None,
+    by: str | None = None,
+) -> DeliveryNotice:
+    """The notice for a result the parents collect: what, where, from when, opening hours."""
+    thing = RESULT_NAMES.get(result, result)
+    when = f"自{format_day(from_day)}起" if from_day else "自下一个工作日起"
+    hours = place.office_hours or DEFAULT_OFFICE_HOURS
+    who, bring = _who_and_bring(result, by)
+    action = f"请{who}{when}持{bring}到{place.describe()}领取{thing}"
+    sms = f"【出生一件事】您的办件{case_number}：{item_name}已办结，{action}，办公时间：{hours}。"
+    timeline = f"{thing}可领取：{place.describe()}，{when}，办公时间：{hours}"
+    return DeliveryNotice("pickup", result, sms, timeline)
+
+
+def mail_notice(
+    *,
+    case_number: str,
+    item_name: str,
+    result: str,
+    address: dict[str, object] | None,
+) -> DeliveryNotice:
+    """The notice for a result sent by post, with the address masked."""
+    thing = RESULT_NAMES.get(result, result)
+    section = address or {}
+    raw_address = section.get("address")
+    raw_name = section.get("recipient")
+    raw_phone = section.get("phone")
+    where = mask_address(raw_address if isinstance(raw_address, str) else None)
+    recipient = "，".join(
+        part
+        for part in (
+            mask_name(raw_name if isinstance(raw_name, str) else None),
+            mask_phone(raw_phone if isinstance(raw_phone, str) else None),
+        )
+        if part
+    )
+    to = where or "申请表填写的邮寄地址"
+    if recipient:
+        to = f"{to}（{recipient}）"
+    sms = (
+        f"【出生一件事】您的办件{case_number}：{item_name}已办结，{thing}已交寄，"
+        f"邮寄至{to}，请注意查收。"
+    )
+    timeline = f"{thing}已交寄，邮寄至{to}"
+    return DeliveryNotice("mail", result, sms, timeline)
