@@ -1,0 +1,94 @@
+"""A Jilin case at the service-center counter, through a real browser: the BMC is already
+issued, the clerk enters the case, scans the BMC, prints the form and the notice, and the
+departments finish every item."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onestop.cases.models import Case
+from onestop.counter.tests.test_counter import JILIN
+from onestop.reference.services import reference_seed
+from onestop.testing.factories import officer, staff
+from onestop.workflow.models import CaseItem
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "demo-pass-123"
+RESULTS = {
+    "birth_registration": {"hukou_entry": "HK220102-0001"},
+    "medical_insurance_enrolment": {"insurance_number": "YB2201020001"},
+    "medical_insurance_payment": {"payment_reference": "SW2026110001", "amount_yuan": "400"},
+    "social_security_card": {"card_number": "J22010212"},
+}
+OFFICES = {
+    "police": ("police_station", "jilin-ps"),
+    "medical_insurance": ("division", "22"),
+    "tax": ("division", "22"),
+    "hrss": ("division", "22"),
+}
+
+
+def staff_login(page: Any, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def test_jilin_counter_case_end_to_end(new_page, media_root, tmp_path: Path):
+    reference_seed()
+    clerk = staff("clerk", kind="service_center", code="jilin-sc", name="窗口刘")
+    scan = tmp_path / "bmc.pdf"
+    scan.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+
+    page = new_page()
+    staff_login(page, clerk.username)
+    page.click("nav >> text=一窗受理")
+    page.click("text=录入新办件")
+    page.wait_for_url("**/counter/new/")
+    page.select_option("[name='region']", "jilin")
+    for item in JILIN["items"]:
+        page.check(f"[name='items'][value='{item}']")
+    for material in JILIN["materials"]:
+        page.check(f"[name='materials'][value='{material}']")
+    for name, value in JILIN.items():
+        if name in ("region", "items", "materials"):
+            continue
+        field = page.locator(f"[name='{name}']")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(str(value))
+        elif field.get_attribute("type") == "checkbox":
+            field.check()
+        else:
+            field.fill(str(value))
+    page.set_input_files("[name='scan__birth_certificate']", str(scan))
+    page.click("button:has-text('提交预审')")
+    page.wait_for_url(re.compile(r"/counter/cases/JILIN-\d{8}-\d{4}/$"))
+    assert "办理中" in page.inner_text("h1")
+    case = Case.objects.get()
+    for link in ("form.pdf", "notice.pdf"):
+        printed = page.request.get(f"/counter/cases/{case.number}/{link}")
+        assert printed.status == 200 and printed.body().startswith(b"%PDF-")
+
+    # Birth registration is dispatched at once (no BMC item); the departments finish the rest.
+    officers = {dept: officer(dept, kind, code) for dept, (kind, code) in OFFICES.items()}
+    desk = new_page()
+    while CaseItem.objects.filter(case=case, state="ready").exists():
+        for item in CaseItem.objects.filter(case=case, state="ready").order_by("position"):
+            desk.context.clear_cookies()
+            staff_login(desk, officers[item.department].username)
+            desk.goto(f"/work/tasks/{item.pk}/")
+            for name, value in RESULTS[item.item].items():
+                desk.fill(f"#f-{name}", value)
+            desk.click("button:has-text('办结并生成电子证照')")
+            desk.wait_for_url("**/work/")
+    case.refresh_from_db()
+    assert case.status == "completed"
+    page.goto(f"/counter/cases/{case.number}/")
+    assert page.locator(".state.done").count() == 4
