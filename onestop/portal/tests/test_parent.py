@@ -47,7 +47,12 @@ def test_a_parent_cannot_open_someone_elses_case(example, beijing, media_root):
 def test_pages_are_chinese_by_default_and_english_on_request(db):
     client = Client()
     assert "出生一件事" in client.get("/").content.decode()
-    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    # An English-language browser still gets Chinese: the default of a Chinese service.
+    assert "出生一件事" in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The language switch sets the cookie; then the pages are English.
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert switched.status_code == 302
+    page = client.get("/")
     assert page.status_code == 200
     assert "Newborn one-stop service" in page.content.decode()
 
