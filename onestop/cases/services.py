@@ -36,6 +36,7 @@ from onestop.core.errors import OnestopError
 from onestop.eligibility.check import check_case
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
+from onestop.integration.events import case_event
 from onestop.notifications.services import notification_queue
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PolicyPack
@@ -346,6 +347,12 @@ def _create(
             "pack_version": decision.pack_version,
         },
     )
+    case_event(
+        case=case,
+        kind="case_decided",
+        at=now,
+        data={"decision": decision.outcome.value, "region": case.region},
+    )
     if decision.outcome is Outcome.ACCEPT:
         pack = default_packs().version(decision.region, decision.pack_version)
         assert pack is not None
@@ -384,6 +391,7 @@ def _create_items(
             time_limit_unit=entry.time_limit.unit,
             clock_rule=pack.clock_rule,
             clock_start=entry.time_limit.starts,
+            automatic=entry.automatic,
         )
     return rows
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "onestop.departments",
     "onestop.counter",
     "onestop.supervision",
+    "onestop.integration",
     "onestop.ops",
 ]
 

@@ -27,6 +27,7 @@ from onestop.certificates.models import ELicence
 from onestop.core.clock import end_of_day, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.integration.events import case_event
 from onestop.notifications.services import notification_queue
 from onestop.workflow import domain
 from onestop.workflow.domain import delivery
@@ -245,6 +246,15 @@ def _apply(
                 )
         row.version += 1
         row.save()
+        case_event(
+            case=case,
+            kind=event.kind,
+            at=now,
+            item=row.item,
+            department=row.department,
+            jurisdiction=(row.jurisdiction_kind, row.jurisdiction_code),
+            data={"state": row.state, "version": row.version},
+        )
 
 
 # --- result delivery (结果送达) ------------------------------------------------------
@@ -415,6 +425,7 @@ def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime
             case.version += 1
             case.save(update_fields=["status", "completed_at", "version"])
             _timeline(case, now, "case_completed", "办件已全部办结")
+            case_event(case=case, kind="case_completed", at=now, data={"status": case.status})
             notification_queue(
                 key=f"case:{case.number}:completed",
                 phones=parent_phones(case),
@@ -450,7 +461,10 @@ def items_start(
     """Dispatch the items without prerequisites of a just-accepted case (caller's transaction)."""
     statuses = _statuses(list(rows.values()))
     _, events = domain.CaseItems.start(statuses.plan, now)
-    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+    calendar = current_calendar()
+    _apply(case, rows, events, now=now, actor=actor, calendar=calendar)
+    _complete_automatic(case, rows, now=now, calendar=calendar)
+    _finish_case_if_done(case, rows, now)
 
 
 @transaction.atomic
@@ -494,38 +508,44 @@ def item_complete(
     if automatic_reason:
         row.automatic = True
         _timeline(case, now, "automatic", automatic_reason, item=row.item)
-    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+    calendar = current_calendar()
+    _apply(case, rows, events, now=now, actor=actor, calendar=calendar)
     _issue_elicence(case, row, now)
     _audit(case, row, "item_completed", actor, now, {"fields": sorted(cleaned)})
+    _complete_automatic(case, rows, now=now, calendar=calendar)
     _finish_case_if_done(case, rows, now)
     return row
 
 
 def _issue_elicence(case: Case, row: CaseItem, now: datetime) -> ELicence:
-    from onestop.reference.selectors import institution_name
+    from onestop.certificates.services import elicence_issue
 
-    kind_names = {"hospital": "hospital", "police_station": "police_station"}
-    issuer = (
-        institution_name(kind_names[row.jurisdiction_kind], row.jurisdiction_code)
-        if row.jurisdiction_kind in kind_names
-        else DEPARTMENT_NAMES.get(row.department, row.department)
-    )
-    serial = f"{case.number}-{row.position + 1:02d}"
-    return ELicence.objects.create(
-        serial=serial,
-        case=case,
-        item=row,
-        kind=row.item,
-        issuer_code=row.jurisdiction_code or row.department,
-        issuer_name=issuer,
-        payload={
-            "case_number": case.number,
-            "item": row.item,
-            "result": row.result or {},
-            "issued_at": now.isoformat(),
-        },
-        issued_at=now,
-    )
+    return elicence_issue(case=case, item=row, now=now)
+
+
+def _complete_automatic(
+    case: Case, rows: dict[str, CaseItem], *, now: datetime, calendar: WorkingCalendar
+) -> None:
+    """免申即享: ready items that the pack grants without application complete at once, from
+    the data already shared (the hospital's delivery data), with the reason on the timeline."""
+    while True:
+        ready = [r for r in rows.values() if r.state == ItemState.READY and r.automatic]
+        if not ready:
+            return
+        for row in ready:
+            name = ITEM_NAMES.get(row.item, row.item)
+            result = {"granted": "免申即享", "basis": "助产机构分娩数据共享核验"}
+            _, events = _statuses(list(rows.values())).complete(row.item, now, result)
+            _timeline(
+                case,
+                now,
+                "automatic",
+                f"{name}免申即享：依据助产机构分娩数据自动办结，无需申请",
+                item=row.item,
+            )
+            _apply(case, rows, events, now=now, actor=None, calendar=calendar)
+            _issue_elicence(case, row, now)
+            _audit(case, row, "item_completed_automatically", None, now)
 
 
 @transaction.atomic
