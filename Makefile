@@ -26,7 +26,7 @@ uv.lock: pyproject.toml | $(UV)
 	$(UV) lock --python $(PYTHON)
 
 run: $(STAMP)
-	$(VENV)/bin/onestop serve
+	$(VENV)/bin/onestop serve $(if $(SIMULATE),--simulate)
 
 # Every test on the embedded default (SQLite); then, where a PostgreSQL server answers (CI,
 # or ONESTOP_TEST_POSTGRES_URL), the database tests again on PostgreSQL.

@@ -5,8 +5,11 @@
 - ``onestop deadline --region R --item I --received T [--assume-weekends]``: the due time.
 - ``onestop demo``: pre-review of the shipped example cases, printed as a table.
 - ``onestop packs``: the loaded policy packs and their versions.
+- ``onestop verify QR_CONTENT [--keys keys.json|URL|DIR]``: offline e-seal verification;
+  JSON on stdout; exit 0 valid, 1 not valid, 2 unreadable input or keys.
 - ``onestop serve``: the product (web server + worker) with demo data.
 - ``onestop worker``: the background worker alone.
+- ``onestop simulate``: department systems working through the HTTP API and webhooks.
 """
 
 from __future__ import annotations
@@ -178,10 +181,40 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from onestop.certificates.offline import load_keys, verify_offline
+    from onestop.certificates.seal import SealFormatError, parse_content
+
+    content = sys.stdin.read() if args.content == "-" else args.content
+    try:
+        keys = load_keys(args.keys)
+    except (OSError, SealFormatError) as exc:
+        raise _Fail(f"cannot read the public keys {args.keys or ''}: {exc}") from None
+    try:
+        parse_content(content)
+    except (SealFormatError, ValueError):
+        raise _Fail("not the QR content of an e-licence (OS1.<document>.<signature>)") from None
+    body = verify_offline(content, keys)
+    out.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+    return 0 if body["valid"] else 1
+
+
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from onestop.ops.serve import serve
 
-    return serve(host=args.host, port=args.port, data_dir=Path(args.data_dir), out=out)
+    return serve(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data_dir),
+        out=out,
+        simulate=args.simulate,
+    )
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from onestop.simulate.runner import run
+
+    return run(args, out)
 
 
 def _cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
@@ -226,14 +259,36 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="pre-review the shipped example cases")
     demo.set_defaults(run=_cmd_demo)
 
+    verify = commands.add_parser("verify", help="verify an e-licence's seal offline (JSON out)")
+    verify.add_argument(
+        "content", help="the QR content (OS1.…) or its /verify/?c= URL; - for stdin"
+    )
+    verify.add_argument(
+        "--keys", help="published keys: keys.json file or URL, or a keys folder (default: local)"
+    )
+    verify.set_defaults(run=_cmd_verify)
+
     serve = commands.add_parser("serve", help="run the product: web server, worker, demo data")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--data-dir", default="./var", help="SQLite database and uploads")
+    serve.add_argument(
+        "--simulate",
+        action="store_true",
+        help="also run the simulated department systems (cases complete by themselves)",
+    )
     serve.set_defaults(run=_cmd_serve)
 
     worker = commands.add_parser("worker", help="run the background worker (tasks, sweeps)")
     worker.set_defaults(run=_cmd_worker)
+
+    from onestop.simulate.runner import add_arguments as simulate_arguments
+
+    simulate = commands.add_parser(
+        "simulate", help="simulated department systems over the HTTP API and webhooks"
+    )
+    simulate_arguments(simulate)
+    simulate.set_defaults(run=_cmd_simulate)
     return parser
 
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from onestop.accounts.models import User
 
@@ -20,7 +21,7 @@ class OnestopUserAdmin(UserAdmin[User]):
     fieldsets = (
         *(UserAdmin.fieldsets or ()),
         (
-            "角色与辖区",
+            _("角色与辖区"),
             {
                 "fields": (
                     "role",

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import OneTimeCode, Role, User
 from onestop.common.fields import index_of
@@ -33,7 +34,7 @@ def normalise_phone(raw: str) -> str:
     if phone.startswith("+86"):
         phone = phone[3:]
     if not MOBILE.fullmatch(phone):
-        raise OtpError("请输入11位手机号码，例如 13800000000", code="phone_invalid")
+        raise OtpError(_("请输入11位手机号码，例如 13800000000"), code="phone_invalid")
     return phone
 
 
@@ -51,9 +52,9 @@ def otp_request(*, phone: str, now: datetime | None = None) -> None:
         phone_index=index, created_at__gte=now - timedelta(hours=1)
     )
     if recent.filter(created_at__gte=now - RESEND_AFTER).exists():
-        raise OtpError("验证码已发送，请60秒后再试", code="otp_too_soon")
+        raise OtpError(_("验证码已发送，请60秒后再试"), code="otp_too_soon")
     if recent.count() >= MAX_CODES_PER_HOUR:
-        raise OtpError("验证码请求过于频繁，请一小时后再试", code="otp_throttled")
+        raise OtpError(_("验证码请求过于频繁，请一小时后再试"), code="otp_throttled")
     code = f"{secrets.randbelow(1_000_000):06d}"
     OneTimeCode.objects.create(
         phone_index=index, code_hash=_hash(code, index), created_at=now, expires_at=now + CODE_TTL
@@ -79,13 +80,13 @@ def otp_verify(*, phone: str, code: str, now: datetime | None = None) -> User:
         .first()
     )
     if candidate is None:
-        raise OtpError("验证码已过期或不存在，请重新获取")
+        raise OtpError(_("验证码已过期或不存在，请重新获取"))
     if candidate.attempts >= MAX_ATTEMPTS:
-        raise OtpError("验证码错误次数过多，请重新获取")
+        raise OtpError(_("验证码错误次数过多，请重新获取"))
     if not hmac.compare_digest(candidate.code_hash, _hash((code or "").strip(), index)):
         candidate.attempts += 1
         candidate.save(update_fields=["attempts"])
-        raise OtpError("验证码不正确")
+        raise OtpError(_("验证码不正确"))
     candidate.used_at = now
     candidate.save(update_fields=["used_at"])
     user = User.objects.filter(phone_index=index).first()

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.cases.domain.document import MATERIAL_CODES
@@ -43,17 +44,21 @@ def check_upload(upload: UploadedFile[Any]) -> tuple[bytes, str]:
     limit = settings.MATERIAL_MAX_BYTES
     size = upload.size or 0
     if size == 0:
-        raise UploadRejected("上传的文件是空的，请重新选择")
+        raise UploadRejected(_("上传的文件是空的，请重新选择"))
     if size > limit:
         raise UploadRejected(
-            f"文件过大（{size / 1048576:.1f} MB），单个文件不能超过 {limit // 1048576} MB"
+            _("文件过大（{size} MB），单个文件不能超过 {limit} MB").format(
+                size=f"{size / 1048576:.1f}", limit=limit // 1048576
+            )
         )
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise UploadRejected(f"文件过大，单个文件不能超过 {limit // 1048576} MB")
+        raise UploadRejected(
+            _("文件过大，单个文件不能超过 {limit} MB").format(limit=limit // 1048576)
+        )
     content_type = sniff(data[:16])
     if content_type is None:
-        raise UploadRejected("只能上传 PDF、JPG 或 PNG 格式的文件（文件内容与格式不符）")
+        raise UploadRejected(_("只能上传 PDF、JPG 或 PNG 格式的文件（文件内容与格式不符）"))
     return data, content_type
 
 
@@ -67,7 +72,7 @@ def store_material(
     source: str,
 ) -> Material:
     if code not in MATERIAL_CODES:
-        raise UploadRejected(f"未知的材料类型“{code}”")
+        raise UploadRejected(_("未知的材料类型“{code}”").format(code=code))
     data, content_type = check_upload(upload)
     material = Material(
         case=case,

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CertificatesConfig(AppConfig):
     name = "onestop.certificates"
     label = "certificates"
-    verbose_name = "电子证照"
+    verbose_name = _("电子证照")

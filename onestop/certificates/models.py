@@ -1,7 +1,7 @@
 """E-licences (电子证照): each completed item's result as a document later items use.
 
-Issue 4 seals them (SM2/SM3); the payload is stored encrypted because it carries the
-child's data.
+Each carries an e-seal (SM2 with SM3 by default, `onestop.certificates.seal`); the payload
+is stored encrypted because it carries the child's data, and the seal covers its SM3 digest.
 """
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ class ELicence(models.Model):
     issuer_name = models.CharField(_("签发机构名称"), max_length=64)
     payload = EncryptedJSONField(_("证照内容"))
     issued_at = models.DateTimeField(_("签发时间"))
-    signature = models.TextField(blank=True, default="")
-    key_id = models.CharField(max_length=64, blank=True, default="")
+    # The e-seal: the sealed document (canonical JSON, masked, public: what the QR code
+    # carries and the signature covers), the signature (base64url), its key and algorithm.
+    sealed = models.TextField(_("电子印章签署内容"), blank=True, default="")
+    signature = models.TextField(_("电子印章签名"), blank=True, default="")
+    key_id = models.CharField(_("签章密钥"), max_length=64, blank=True, default="")
+    algorithm = models.CharField(_("签章算法"), max_length=16, blank=True, default="")
 
     class Meta:
         verbose_name = _("电子证照")

@@ -1,14 +1,62 @@
-"""Issuing e-licences (电子证照): each completed item's result becomes a document that later
-items use instead of paper. Called inside the transaction that completes the item."""
+"""Issuing and verifying e-licences (电子证照): each completed item's result becomes a sealed
+document that later items use instead of paper (证照免交). Issuing is called inside the
+transaction that completes the item."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from onestop.cases.models import Case
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from onestop.cases.models import Case, Newborn
+from onestop.certificates.document import licence_payload, sealed_document
+from onestop.certificates.keystore import KeyStore
 from onestop.certificates.models import ELicence
-from onestop.eligibility.reasons import DEPARTMENT_NAMES
+from onestop.certificates.seal import (
+    PublicKey,
+    Sealed,
+    SealFormatError,
+    Verdict,
+    b64url,
+    b64url_decode,
+    parse_content,
+    payload_digest,
+    seal,
+    verify_sealed,
+)
+from onestop.core.clock import format_time, to_beijing
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
+
+# The reasons of `seal.REASONS`, for the translation catalogue.
+REASON_TEXT = {
+    "valid": gettext_lazy("电子印章有效：证照由签发机构签发，内容未被改动"),
+    "malformed": gettext_lazy("无法识别的证照内容"),
+    "unsealed": gettext_lazy("该证照没有电子印章"),
+    "unknown_key": gettext_lazy("找不到签章公钥，无法确认签发机构"),
+    "algorithm_mismatch": gettext_lazy("签章算法与公钥不符"),
+    "issuer_mismatch": gettext_lazy("签章公钥不属于证照上的签发机构"),
+    "key_revoked": gettext_lazy("签章密钥已被吊销"),
+    "bad_signature": gettext_lazy("电子印章无效：签名与证照内容不符，证照可能被篡改"),
+    "digest_mismatch": gettext_lazy("电子印章无效：证照存档内容已被改动"),
+    "registry_mismatch": gettext_lazy("电子印章无效：与平台登记的证照不一致"),
+    "not_registered": gettext_lazy("签名有效，但本平台未查到该证照的登记记录"),
+    "not_found": gettext_lazy("未查到该编号的证照"),
+}
+
+
+def keystore() -> KeyStore:
+    return KeyStore(settings.SEAL_KEYS_DIR, algorithm_name=settings.SEAL_ALGORITHM)
+
+
+def published_keys() -> dict[str, PublicKey]:
+    return keystore().public_keys()
 
 
 def issuer_of(item: CaseItem) -> tuple[str, str]:
@@ -25,20 +73,252 @@ def issuer_of(item: CaseItem) -> tuple[str, str]:
     return code, DEPARTMENT_NAMES.get(item.department, item.department)
 
 
+def _newborns(case: Case) -> list[dict[str, Any]]:
+    return [
+        {"name": n.name, "sex": n.sex, "born_at": n.born_at}
+        for n in Newborn.objects.filter(case=case).order_by("position")
+    ]
+
+
 def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
+    """The sealed e-licence of ``item``'s result."""
     issuer_code, issuer_name = issuer_of(item)
-    return ELicence.objects.create(
-        serial=f"{case.number}-{item.position + 1:02d}",
+    serial = f"{case.number}-{item.position + 1:02d}"
+    payload = licence_payload(
+        serial=serial,
+        case_number=case.number,
+        item=item.item,
+        item_name=ITEM_NAMES.get(item.item, item.item),
+        issuer_code=issuer_code,
+        issuer_name=issuer_name,
+        issued_at=now,
+        result=item.result or {},
+        newborns=_newborns(case),
+    )
+    licence = ELicence(
+        serial=serial,
         case=case,
         item=item,
         kind=item.item,
         issuer_code=issuer_code,
         issuer_name=issuer_name,
-        payload={
-            "case_number": case.number,
-            "item": item.item,
-            "result": item.result or {},
-            "issued_at": now.isoformat(),
-        },
+        payload=payload,
         issued_at=now,
     )
+    _apply_seal(licence, now=timezone.now())
+    licence.save()
+    return licence
+
+
+def _apply_seal(licence: ELicence, *, now: datetime) -> None:
+    signer = keystore().signer(licence.issuer_code, now=now)
+    sealed = seal(sealed_document(licence.payload), signer)
+    licence.sealed = sealed.document.decode("utf-8")
+    licence.signature = b64url(sealed.signature)
+    licence.key_id = signer.key_id
+    licence.algorithm = signer.algorithm
+
+
+def elicence_seal_missing(*, now: datetime | None = None) -> int:
+    """Seal the licences issued before sealing existed (their payload completed to the
+    current form). Returns how many were sealed."""
+    now = now or timezone.now()
+    count = 0
+    for licence in ELicence.objects.filter(sealed="").select_related("case", "item"):
+        old = licence.payload if isinstance(licence.payload, dict) else {}
+        licence.payload = licence_payload(
+            serial=licence.serial,
+            case_number=licence.case.number,
+            item=licence.kind,
+            item_name=ITEM_NAMES.get(licence.kind, licence.kind),
+            issuer_code=licence.issuer_code,
+            issuer_name=licence.issuer_name,
+            issued_at=licence.issued_at,
+            result=old.get("result") or licence.item.result or {},
+            newborns=_newborns(licence.case),
+        )
+        _apply_seal(licence, now=now)
+        licence.save(update_fields=["payload", "sealed", "signature", "key_id", "algorithm"])
+        count += 1
+    return count
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A verification answer as the public page and its JSON show it: nothing personal
+    beyond the masked summary of the sealed document."""
+
+    valid: bool
+    code: str
+    serial: str = ""
+    issuer_code: str = ""
+    issuer_name: str = ""
+    item: str = ""
+    item_name: str = ""
+    issued_at: str = ""
+    key_id: str = ""
+    algorithm: str = ""
+    # Shown only to whoever holds the QR content (it is in the content anyway).
+    summary: bool = False
+    case_number: str = ""
+    newborns: list[dict[str, str]] = field(default_factory=list)
+    result: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        text = REASON_TEXT.get(self.code)
+        return str(text) if text is not None else self.code
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "valid": self.valid,
+            "code": self.code,
+            "reason": self.reason,
+            "serial": self.serial or None,
+            "issuer": {"code": self.issuer_code, "name": self.issuer_name}
+            if self.issuer_code
+            else None,
+            "item": {"code": self.item, "name": self.item_name} if self.item else None,
+            "issued_at": self.issued_at or None,
+            "seal": {"key_id": self.key_id, "algorithm": self.algorithm} if self.key_id else None,
+        }
+        if self.summary:
+            body["summary"] = {
+                "case_number": self.case_number,
+                "newborns": self.newborns,
+                "result": self.result,
+            }
+        return body
+
+
+def _part(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    value = doc.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _result_labels(item: str) -> dict[str, str]:
+    labels = {f.name: _(f.label) for f in RESULT_FIELDS.get(item, ())}
+    return labels | {"granted": _("办理方式"), "basis": _("办理依据")}
+
+
+def _answer(verdict: Verdict, *, summary: bool) -> Verification:
+    doc = verdict.document or {}
+    if not verdict.signature_valid:
+        # Nothing a document claims is shown unless its signature checked out.
+        return Verification(valid=False, code=verdict.code)
+    issuer = _part(doc, "issuer")
+    item = _part(doc, "item")
+    subject = _part(doc, "subject")
+    item_code = str(item.get("code", ""))
+    labels = _result_labels(item_code)
+    result = _part(doc, "result")
+    issued = str(doc.get("issued_at", ""))
+    return Verification(
+        valid=verdict.valid,
+        code=verdict.code,
+        serial=str(doc.get("serial", "")),
+        issuer_code=str(issuer.get("code", "")),
+        issuer_name=str(issuer.get("name", "")),
+        item=item_code,
+        item_name=_(ITEM_NAMES[item_code]) if item_code in ITEM_NAMES else item_code,
+        issued_at=issued.replace("T", " ")[:19],
+        key_id=verdict.key.key_id if verdict.key else "",
+        algorithm=verdict.key.algorithm if verdict.key else "",
+        summary=summary and verdict.valid,
+        case_number=str(subject.get("case", "")),
+        newborns=[
+            {
+                "name": str(n.get("name", "")),
+                "sex": _(str(n.get("sex", ""))) if n.get("sex") else "",
+                "born": str(n.get("born", "")),
+            }
+            for n in subject.get("newborns", [])
+            if isinstance(n, dict)
+        ],
+        result=[
+            {"name": str(k), "label": labels.get(str(k), str(k)), "value": str(v)}
+            for k, v in result.items()
+        ],
+    )
+
+
+def stored_payload(licence: ELicence) -> object:
+    """The decrypted payload, or None when it cannot be read (its ciphertext was changed)."""
+    try:
+        return ELicence.objects.filter(pk=licence.pk).values_list("payload", flat=True).first()
+    except Exception:  # InvalidToken and friends: the stored bytes are not what was written
+        return None
+
+
+def verify_record(licence: ELicence, keys: dict[str, PublicKey] | None = None) -> Verdict:
+    """The seal of a stored licence: the signature over its sealed document, the sealed
+    document against the row, and the payload's SM3 against the sealed digest."""
+    if not licence.sealed or not licence.signature:
+        return Verdict(False, "unsealed")
+    try:
+        sealed = Sealed(licence.sealed.encode("utf-8"), b64url_decode(licence.signature))
+    except (SealFormatError, ValueError):
+        return Verdict(False, "bad_signature")
+    verdict = verify_sealed(sealed, published_keys() if keys is None else keys)
+    if not verdict.valid:
+        return verdict
+    doc = verdict.document or {}
+    item = _part(doc, "item")
+    issuer = _part(doc, "issuer")
+    if (
+        doc.get("serial") != licence.serial
+        or item.get("code") != licence.kind
+        or issuer.get("code") != licence.issuer_code
+        or doc.get("kid") != licence.key_id
+        or doc.get("issued_at") != format_time(to_beijing(licence.issued_at))
+    ):
+        return Verdict(False, "registry_mismatch", doc, verdict.key)
+    payload = stored_payload(licence)
+    if payload is None or payload_digest(payload) != doc.get("payload_digest"):
+        return Verdict(False, "digest_mismatch", doc, verdict.key)
+    return verdict
+
+
+def _unloaded() -> Any:
+    # The payload is read (and checked) on its own in verify_record.
+    return ELicence.objects.defer("payload")
+
+
+def elicence_verify(*, content: str | None = None, serial: str | None = None) -> Verification:
+    """Verify a licence from its QR content (or the URL carrying it), or by serial.
+
+    From QR content the answer includes the masked summary the content carries; by serial
+    alone (serials are guessable) it says only whether the licence is valid, who issued it,
+    for which item and when.
+    """
+    keys = published_keys()
+    if content is not None:
+        try:
+            sealed = parse_content(content)
+        except (SealFormatError, ValueError):
+            return Verification(valid=False, code="malformed")
+        verdict = verify_sealed(sealed, keys)
+        if verdict.valid:
+            doc = verdict.document or {}
+            licence = _unloaded().filter(serial=str(doc.get("serial", ""))).first()
+            if licence is None:
+                verdict = Verdict(False, "not_registered", doc, verdict.key)
+            elif licence.sealed.encode("utf-8") != sealed.document or licence.signature != b64url(
+                sealed.signature
+            ):
+                verdict = Verdict(False, "registry_mismatch", doc, verdict.key)
+            else:
+                verdict = verify_record(licence, keys)
+        return _answer(verdict, summary=True)
+    licence = _unloaded().filter(serial=(serial or "").strip()).first()
+    if licence is None:
+        return Verification(valid=False, code="not_found", serial=(serial or "")[:64])
+    return _answer(verify_record(licence, keys), summary=False)
+
+
+def qr_content(licence: ELicence) -> str:
+    """The QR content of a sealed licence (``OS1.<document>.<signature>``)."""
+    return Sealed(licence.sealed.encode("utf-8"), b64url_decode(licence.signature)).content

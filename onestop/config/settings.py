@@ -31,6 +31,10 @@ FIELD_ENCRYPTION_KEYS = secret_from_env_or_file(
 ).split(",")
 # Key for the keyed blind indexes of searchable encrypted fields (HMAC-SHA256).
 BLIND_INDEX_KEY = secret_from_env_or_file("ONESTOP_INDEX_KEY", DATA_DIR / "index_key", kind="hex")
+# E-licence seals (电子印章): keys per issuing body, made on first use in this folder
+# (private keys mode 0600), rotated with `manage.py seal_keys rotate`. SM2-SM3 or Ed25519.
+SEAL_KEYS_DIR = Path(os.environ.get("ONESTOP_SEAL_KEYS_DIR") or DATA_DIR / "seal-keys").resolve()
+SEAL_ALGORITHM = os.environ.get("ONESTOP_SEAL_ALGORITHM", "SM2-SM3")
 
 ALLOWED_HOSTS = [h for h in os.environ.get("ONESTOP_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [
@@ -46,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the API docs' Swagger UI files locally (no CDN)
     "onestop.accounts",
     "onestop.reference",
     "onestop.calendar",

@@ -1,16 +1,22 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from onestop.integration.api import api as integration_api
 from onestop.portal import views as portal_views
+from onestop.supervision import deadline_views, urge_views
 
 urlpatterns = [
     path("", portal_views.home, name="home"),
     path("accounts/", include("onestop.accounts.urls")),
     path("my/messages/", include("onestop.notifications.urls")),
+    path("my/cases/<str:number>/urge/<slug:item>/", urge_views.urge, name="item_urge"),
     path("my/", include("onestop.portal.urls")),
+    path("work/messages/", deadline_views.staff_messages, name="staff_messages"),
     path("work/", include("onestop.departments.urls")),
     path("counter/", include("onestop.counter.urls")),
     path("supervise/", include("onestop.supervision.urls")),
+    path("", include("onestop.certificates.urls")),  # /verify/ (public), e-licence PDFs
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", integration_api.urls),
 ]

@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
+from onestop.cases.label_i18n import choices
 from onestop.counter.fields import ENTRIES, ITEM_CHOICES, MATERIAL_CHOICES, field_name
 from onestop.policy.loader import default_packs
 
@@ -14,7 +16,10 @@ from onestop.policy.loader import default_packs
 def _field(entry: Any) -> forms.Field:
     if entry.kind == "choice":
         return forms.ChoiceField(
-            label=entry.label, choices=(("", "—"), *entry.choices), required=entry.required
+            label=entry.label,
+            # The labels translated now, in the request's language (labels.py is Chinese).
+            choices=(("", "—"), *choices(entry.choices)),
+            required=entry.required,
         )
     if entry.kind == "bool":
         return forms.BooleanField(label=entry.label, required=False)
@@ -32,12 +37,12 @@ def _field(entry: Any) -> forms.Field:
 
 
 class CounterCaseForm(forms.Form):
-    region = forms.ChoiceField(label="地区")
+    region = forms.ChoiceField(label=_("地区"))
     items = forms.MultipleChoiceField(
-        label="办理事项", choices=ITEM_CHOICES, widget=forms.CheckboxSelectMultiple
+        label=_("办理事项"), choices=ITEM_CHOICES, widget=forms.CheckboxSelectMultiple
     )
     materials = forms.MultipleChoiceField(
-        label="已核验原件的材料",
+        label=_("已核验原件的材料"),
         choices=MATERIAL_CHOICES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -52,6 +57,8 @@ class CounterCaseForm(forms.Form):
             if pack is not None and any(c.code == "counter" for c in pack.channels):
                 regions.append((code, pack.name))
         self.fields["region"].choices = regions  # type: ignore[attr-defined]
+        self.fields["items"].choices = choices(ITEM_CHOICES)  # type: ignore[attr-defined]
+        self.fields["materials"].choices = choices(MATERIAL_CHOICES)  # type: ignore[attr-defined]
         for entry in ENTRIES:
             field = _field(entry)
             field.widget.attrs["data-items"] = " ".join(entry.items)

@@ -1,4 +1,6 @@
-"""The filled unified form (一表申报) as a PDF for the parents' signatures at the counter."""
+"""The filled unified form (一表申报) as a PDF for the parents' signatures at the counter.
+
+The form is a Chinese paper document whatever language the clerk's pages are in."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+from django.conf import settings
+from django.utils import translation
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -72,7 +76,9 @@ def render_unified_form(
         value = _value(document, entry.path)
         if value in (None, ""):
             continue
-        rows.append([p(entry.label), p(_text(entry, value))])
+        with translation.override(settings.LANGUAGE_CODE):  # the labels are lazy
+            label = str(entry.label)
+        rows.append([p(label), p(_text(entry, value))])
     table = Table(rows, colWidths=[60 * mm, 110 * mm])
     table.setStyle(
         TableStyle(

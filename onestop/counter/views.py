@@ -9,10 +9,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to
 from onestop.audit.services import access_record
+from onestop.cases.label_i18n import choices
 from onestop.cases.models import Case
 from onestop.cases.notices import render_notice
 from onestop.cases.services import case_submit
@@ -30,14 +32,14 @@ from onestop.reference.selectors import institution_name
 def _clerk(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User) or user.role != Role.CLERK or not user.jurisdiction_code:
-        raise Http404("页面不存在")
+        raise Http404(_("页面不存在"))
     return user
 
 
 def _case(user: User, number: str) -> Case:
     case = cases_visible_to(user, Case.objects.all()).filter(number=number).first()
     if case is None:
-        raise Http404("办件不存在或不是本窗口受理的")
+        raise Http404(_("办件不存在或不是本窗口受理的"))
     access_record(
         actor=user, case_number=case.number, what="counter_case", at=timezone.now(), granted=True
     )
@@ -80,14 +82,16 @@ def new_case(request: HttpRequest) -> HttpResponse:
         except (UploadRejected, OnestopError) as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"已录入，办件编号 {submission.case.number}")
+            messages.success(
+                request, _("已录入，办件编号 {number}").format(number=submission.case.number)
+            )
             return redirect("counter:case", number=submission.case.number)
     return render(
         request,
         "counter/new.html",
         {
             "form": form,
-            "materials": MATERIAL_CHOICES,
+            "materials": choices(MATERIAL_CHOICES),
             "counter": _counter_name(user),
         },
     )

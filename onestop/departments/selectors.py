@@ -10,7 +10,12 @@ from django.db.models import QuerySet
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import items_for_officer
+from onestop.calendar.domain import WorkingCalendar
+from onestop.calendar.selectors import current_calendar
 from onestop.cases.models import Material
+from onestop.core.errors import CalendarNotCovered
+from onestop.supervision.selectors import urge_count
+from onestop.workflow.domain.urgency import classify
 from onestop.workflow.models import CaseItem, ItemState
 
 OPEN_STATES = (ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED)
@@ -95,21 +100,26 @@ def task_materials(item: CaseItem) -> QuerySet[Material]:
 
 
 def officer_queue(user: User, *, order: str = "due") -> QuerySet[CaseItem]:
+    """The open items of the officer's department and jurisdiction, each with ``urge_total``
+    (how many times the parents urged it, 催办)."""
     qs = items_for_officer(user, CaseItem.objects.select_related("case", "claimed_by"))
-    qs = qs.filter(state__in=OPEN_STATES)
+    qs = qs.filter(state__in=OPEN_STATES).annotate(urge_total=urge_count())
     if order == "new":
         return qs.order_by("-received_at")
     return qs.order_by("due_at", "received_at")
 
 
-def urgency(item: CaseItem, now: datetime) -> str:
-    if item.due_at is None:
+def urgency(item: CaseItem, now: datetime, calendar: WorkingCalendar | None = None) -> str:
+    """The item's light now, by the working-day rules of ``workflow.domain.urgency``
+    (less than one working day left: warning). A returned item's clock is paused: no light."""
+    if item.due_at is None or item.state == ItemState.RETURNED:
         return "normal"
     if item.due_at < now:
         return "overdue"
-    if (item.due_at - now).total_seconds() < 24 * 3600:
-        return "warning"
-    return "normal"
+    try:
+        return classify(calendar or current_calendar(), item.due_at, now).value
+    except CalendarNotCovered:
+        return "normal"
 
 
 def task_view_data(item: CaseItem) -> dict[str, Any]:

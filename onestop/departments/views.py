@@ -5,13 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
+from onestop.calendar.selectors import current_calendar
 from onestop.cases.domain.labels import labelled_rows
 from onestop.cases.uploads import material_bytes
+from onestop.certificates.selectors import prior_elicences
 from onestop.departments.selectors import officer_queue, task_materials, task_view_data, urgency
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
@@ -30,7 +33,7 @@ from onestop.workflow.services import (
 def _officer(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User) or user.role != Role.OFFICER:
-        raise Http404("页面不存在")
+        raise Http404(_("页面不存在"))
     return user
 
 
@@ -39,11 +42,16 @@ def queue(request: HttpRequest) -> HttpResponse:
     user = _officer(request)
     order = request.GET.get("order", "due")
     now = timezone.now()
+    calendar = current_calendar()
     rows = [
-        {"item": item, "name": ITEM_NAMES.get(item.item, item.item), "light": urgency(item, now)}
+        {"item": item, "name": _item_name(item.item), "light": urgency(item, now, calendar)}
         for item in officer_queue(user, order=order)[:200]
     ]
     return render(request, "departments/queue.html", {"rows": rows, "order": order})
+
+
+def _item_name(code: str) -> str:
+    return _(ITEM_NAMES[code]) if code in ITEM_NAMES else code
 
 
 def _visible_item(user: User, item_id: int) -> CaseItem:
@@ -58,7 +66,7 @@ def _visible_item(user: User, item_id: int) -> CaseItem:
         access_record(
             actor=user, case_number="-", what=f"task:{item_id}", at=timezone.now(), granted=False
         )
-        raise Http404("事项不存在或不属于您的辖区")
+        raise Http404(_("事项不存在或不属于您的辖区"))
     return item
 
 
@@ -73,28 +81,24 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
         at=timezone.now(),
         granted=True,
     )
-    prior = [
-        {
-            "name": ITEM_NAMES.get(e.kind, e.kind),
-            "serial": e.serial,
-            "issuer": e.issuer_name,
-            "result": e.payload.get("result", {}),
-        }
-        for e in item.case.elicences.filter(kind__in=item.after)
-    ]
+    prior = prior_elicences(item)  # 证照免交: earlier items' e-licences, seals checked
     return render(
         request,
         "departments/task.html",
         {
             "item": item,
-            "name": ITEM_NAMES.get(item.item, item.item),
-            "rows": labelled_rows(task_view_data(item)),
-            "fields": RESULT_FIELDS.get(item.item, ()),
+            "name": _item_name(item.item),
+            # The pure labels module gives Chinese; the labels are translated here.
+            "rows": labelled_rows(task_view_data(item), translate=_),
+            "fields": [
+                {"name": f.name, "label": _(f.label), "example": f.example, "required": f.required}
+                for f in RESULT_FIELDS.get(item.item, ())
+            ],
             "prior": prior,
             "materials": [
                 {
                     "code": m.code,
-                    "name": MATERIAL_NAMES.get(m.code, m.code),
+                    "name": _(MATERIAL_NAMES[m.code]) if m.code in MATERIAL_NAMES else m.code,
                     "token": m.token,
                     "source": m.get_source_display(),
                     "has_file": bool(m.file),
@@ -116,24 +120,24 @@ def task_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse
     try:
         if action == "claim":
             item_claim(item_id=item.pk, actor=user, expected_version=version)
-            messages.success(request, "已领取，请办理")
+            messages.success(request, _("已领取，请办理"))
         elif action == "complete":
             result = {
                 f.name: request.POST.get(f.name, "") for f in RESULT_FIELDS.get(item.item, ())
             }
             item_complete(item_id=item.pk, actor=user, result=result, expected_version=version)
-            messages.success(request, "已办结，结果已生成电子证照")
+            messages.success(request, _("已办结，结果已生成电子证照"))
             return redirect("departments:queue")
         elif action == "return":
             item_return(item_id=item.pk, actor=user, reasons=reasons, expected_version=version)
-            messages.success(request, "已退回补正，办理时限暂停")
+            messages.success(request, _("已退回补正，办理时限暂停"))
             return redirect("departments:queue")
         elif action == "refuse":
             item_refuse(item_id=item.pk, actor=user, reasons=reasons, expected_version=version)
-            messages.success(request, "已不予办理，后续事项已取消并告知申请人")
+            messages.success(request, _("已不予办理，后续事项已取消并告知申请人"))
             return redirect("departments:queue")
         else:
-            raise Http404("未知操作")
+            raise Http404(_("未知操作"))
     except (TaskConflict, ResultInvalid, NotPermitted) as exc:
         messages.error(request, exc.message)
     return redirect("departments:task", item_id=item.pk)
@@ -146,7 +150,7 @@ def task_material(request: HttpRequest, item_id: int, token: str) -> HttpRespons
     item = _visible_item(user, item_id)
     material = task_materials(item).filter(token=token).first()
     if material is None or not material.file:
-        raise Http404("材料不存在或本事项无权查看")
+        raise Http404(_("材料不存在或本事项无权查看"))
     access_record(
         actor=user,
         case_number=item.case.number,

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IntegrationConfig(AppConfig):
     name = "onestop.integration"
     label = "integration"
-    verbose_name = "系统对接"
+    verbose_name = _("系统对接")

@@ -27,5 +27,14 @@ def case_event(
     ``jurisdiction``; ``item_completed``; ``case_decided``; …). ``data`` must hold no
     personal data: codes, states and times only.
     """
-    # Webhook subscriptions and deliveries are added by the integration API (issue 4).
-    return None
+    from onestop.integration.services import webhooks_queue
+
+    webhooks_queue(
+        case=case,
+        kind=kind,
+        at=at,
+        item=item,
+        department=department,
+        jurisdiction=jurisdiction,
+        data=data,
+    )

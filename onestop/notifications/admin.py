@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from onestop.notifications.models import Notification
 from onestop.notifications.services import notification_replay
@@ -32,7 +33,7 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
     exclude = ("phone", "phone_index", "body")
     actions = ["replay"]
 
-    @admin.action(description="重新发送（死信）")
+    @admin.action(description=_("重新发送（死信）"))
     def replay(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         for notification in queryset.filter(status=Notification.Status.DEAD):
             notification_replay(notification.pk)

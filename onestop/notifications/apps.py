@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
     name = "onestop.notifications"
     label = "notifications"
-    verbose_name = "消息通知"
+    verbose_name = _("消息通知")

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
 from onestop.notifications.models import Notification
@@ -18,7 +19,7 @@ PAGE_SIZE = 20
 def _parent(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User) or user.role != Role.PARENT:
-        raise Http404("页面不存在")
+        raise Http404(_("页面不存在"))
     return user
 
 

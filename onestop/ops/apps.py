@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OpsConfig(AppConfig):
     name = "onestop.ops"
     label = "ops"
-    verbose_name = "运行维护"
+    verbose_name = _("运行维护")

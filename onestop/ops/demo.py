@@ -287,10 +287,36 @@ def _delivery_records() -> int:
     return created
 
 
+def _api_clients() -> int:
+    """One API client per region and department for `onestop simulate`, with the known demo
+    secrets of `onestop.simulate.credentials` (demo only) and webhooks to its receivers."""
+    from onestop.integration.models import ApiClient
+    from onestop.integration.services import api_client_create
+    from onestop.simulate.credentials import demo_credentials, hook_port
+
+    created = 0
+    for cred in demo_credentials():
+        if ApiClient.objects.filter(key_id=cred.key_id).exists():
+            continue
+        api_client_create(
+            name=cred.name,
+            department=cred.department,
+            jurisdiction_kind=cred.jurisdiction_kind,
+            jurisdiction_code=cred.jurisdiction_code,
+            webhook_url=f"http://127.0.0.1:{hook_port(cred.department)}/webhook",
+            key_id=cred.key_id,
+            secret=cred.secret,
+            webhook_secret=cred.webhook_secret,
+        )
+        created += 1
+    return created
+
+
 def seed_demo() -> dict[str, int]:
     return {
         "reference": reference_seed(),
         "users": _users(),
+        "api_clients": _api_clients(),
         "cases": _cases(),
         "delivery_records": _delivery_records(),
     }

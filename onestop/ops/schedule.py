@@ -25,10 +25,22 @@ def _notifications_sweep() -> object:
     return notifications_sweep()
 
 
+def _webhooks_sweep() -> object:
+    from onestop.integration.services import webhooks_sweep
+
+    return webhooks_sweep()
+
+
 def _drafts_expire() -> object:
     from onestop.portal.services import drafts_expire
 
     return drafts_expire()
+
+
+def _deadlines_sweep() -> object:
+    from onestop.supervision.services import deadlines_sweep
+
+    return deadlines_sweep().as_dict()
 
 
 SCHEDULE: tuple[PeriodicJob, ...] = (
@@ -39,9 +51,21 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         "重新排队因进程中断而未发送的消息",
     ),
     PeriodicJob(
+        "webhooks_sweep",
+        timedelta(minutes=1),
+        _webhooks_sweep,
+        "重新排队因进程中断而未投递的部门系统回调",
+    ),
+    PeriodicJob(
         "drafts_expire",
         timedelta(hours=6),
         _drafts_expire,
         "删除30天未更新的在线申请草稿及其上传文件",
+    ),
+    PeriodicJob(
+        "deadlines_sweep",
+        timedelta(minutes=5),
+        _deadlines_sweep,
+        "时限监督：标记即将到期和已超期事项，通知部门和监管人员，超期升级督办",
     ),
 )

@@ -56,7 +56,7 @@ def logins_text() -> str:
     return "\n".join(lines)
 
 
-def serve(*, host: str, port: int, data_dir: Path, out: TextIO) -> int:
+def serve(*, host: str, port: int, data_dir: Path, out: TextIO, simulate: bool = False) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     prepare(data_dir, out)
@@ -87,6 +87,11 @@ def serve(*, host: str, port: int, data_dir: Path, out: TextIO) -> int:
     worker = subprocess.Popen([sys.executable, "-m", "django", "worker"], env=env)
     children = {"web": web, "worker": worker}
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if simulate:  # department systems over HTTP: demo cases complete by themselves
+        children["simulate"] = subprocess.Popen(
+            [sys.executable, "-m", "onestop", "simulate", "--base-url", f"http://{shown}:{port}"],
+            env=env,
+        )
     out.write(f"\n出生一件事 已启动 running at http://{shown}:{port}/\n")
     out.write(f"短信日志 SMS log: {data_dir / 'sms.log'}\n")
     out.write(logins_text() + "\n按 Ctrl+C 停止 (Ctrl+C to stop)\n")

@@ -232,6 +232,17 @@ class TimeLimit(_Strict):
     cite: Cite | None = None
 
 
+class InstantApproval(_Strict):
+    """秒批: the platform completes the item without a human when shared data verifies it.
+
+    ``delivery_record_matches``: the hospital's delivery record (hospital, record number and
+    the mother's ID number) exists and its birth time and sex agree with the case.
+    """
+
+    when: Literal["delivery_record_matches"]
+    cite: Cite
+
+
 class ItemEntry(_Strict):
     item: ItemCode
     department: Department
@@ -240,11 +251,20 @@ class ItemEntry(_Strict):
     automatic: bool = Field(
         default=False, description="granted without application (免申即享) from shared data"
     )
+    instant_approval: InstantApproval | None = Field(
+        default=None, description="straight-through approval (秒批) when shared data verifies"
+    )
     result_material: MaterialCode | None = Field(
         default=None, description="the material this item's result stands for (证照免交)"
     )
     ordinary_channel: str = Field(description="where to go instead (原渠道), in Chinese")
     cite: Cite
+
+    @model_validator(mode="after")
+    def _instant_approval_fits(self) -> ItemEntry:
+        if self.instant_approval is not None and self.item != "birth_certificate":
+            raise ValueError(f"{self.item}: instant_approval is defined for birth_certificate only")
+        return self
 
 
 class MaterialEntry(_Strict):

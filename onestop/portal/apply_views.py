@@ -59,6 +59,7 @@ from onestop.portal.services import (
 from onestop.reference.selectors import current_reference
 
 LOGIN = "accounts:parent_login"
+FILE_KINDS = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPG"}
 LOOKUP_FIELDS = ("mother.id_number", "newborns[0].hospital", "newborns[0].record_number")
 
 
@@ -280,9 +281,13 @@ def _materials(request: HttpRequest, draft: Draft, pack: PolicyPack) -> HttpResp
                 messages.success(request, _("已上传 {n} 份材料").format(n=stored))
             return redirect(_step_url(pack.region, "materials"))
     uploads = draft_uploads(draft)
-    rows = [
-        {"code": code, "field": form[f"file_{code}"], "upload": uploads.get(code)} for code in codes
-    ]
+    rows: list[dict[str, Any]] = []
+    for code in codes:
+        stored_upload = uploads.get(code)
+        kind = FILE_KINDS.get(stored_upload.content_type, "JPG") if stored_upload else ""
+        rows.append(
+            {"code": code, "field": form[f"file_{code}"], "upload": stored_upload, "kind": kind}
+        )
     return _page(
         request,
         "portal/apply/materials.html",

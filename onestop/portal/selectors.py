@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import cases_visible_to
@@ -38,10 +39,12 @@ class ItemView:
     finished_at: datetime | None
     reasons: list[str]
     result: dict[str, Any]
+    overdue: bool = False  # open and past its due time: the parents may urge it (催办)
 
 
 def item_views(case: Case) -> list[ItemView]:
     out = []
+    now = timezone.now()
     for row in CaseItem.objects.filter(case=case).order_by("position"):
         out.append(
             ItemView(
@@ -54,6 +57,9 @@ def item_views(case: Case) -> list[ItemView]:
                 finished_at=row.finished_at,
                 reasons=list(row.reasons),
                 result=dict(row.result or {}) if row.state == "done" else {},
+                overdue=row.state in (ItemState.READY, ItemState.IN_PROGRESS)
+                and row.due_at is not None
+                and row.due_at < now,
             )
         )
     return out

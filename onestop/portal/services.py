@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.audit.services import access_record
@@ -40,6 +41,7 @@ from onestop.portal.selectors import case_context, draft_document
 
 MAX_LOOKUPS = 10
 DRAFT_LIFETIME = timedelta(days=30)
+# Stored with the e-signature (a record in Chinese, not shown as interface text).
 PROMISE = "本人承诺所填信息真实"
 # Delivery-record fields and where they go in the case document.
 PREFILL_PATHS = {
@@ -70,7 +72,7 @@ def draft_open(
         return draft
     pack = default_packs().current(region, now)
     if pack is None:
-        raise DraftError("未知的地区")
+        raise DraftError(_("未知的地区"))
     offered = [entry.item for entry in applicable_items(pack)]
     wanted = [item for item in items if item in offered]
     roles = [entry.role for entry in admitted_roles(pack)]
@@ -227,7 +229,7 @@ def draft_submit(
         document = draft_document(draft, now=now)
         applicant = get_path(document, "applicant.name")
         if not isinstance(applicant, str) or not same_name(signer_name, applicant):
-            raise SignatureMismatch("签名姓名与申请人姓名不一致，请输入申请人本人的姓名")
+            raise SignatureMismatch(_("签名姓名与申请人姓名不一致，请输入申请人本人的姓名"))
         materials = list(draft.materials.all())
         files: dict[str, UploadedFile[Any]] = {}
         for material in materials:

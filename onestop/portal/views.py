@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.cases.models import CaseStatus
@@ -62,7 +63,7 @@ def my_cases(request: HttpRequest) -> HttpResponse:
 def case_progress(request: HttpRequest, number: str) -> HttpResponse:
     case = parent_cases(_user(request)).filter(number=number).first()
     if case is None:
-        raise Http404("办件不存在或无权查看")
+        raise Http404(_("办件不存在或无权查看"))
     items = item_views(case)
     signed = case.signature if isinstance(case.signature, dict) else {}
     return render(
@@ -95,7 +96,7 @@ def case_notice(request: HttpRequest, number: str) -> HttpResponse:
 
     case = parent_cases(_user(request)).filter(number=number).first()
     if case is None:
-        raise Http404("办件不存在或无权查看")
+        raise Http404(_("办件不存在或无权查看"))
     pack = default_packs().version(case.region, case.pack_version)
     pdf = render_notice(
         case_number=case.number,

@@ -1,9 +1,11 @@
 from django.urls import path
 
-from onestop.supervision import views
+from onestop.supervision import deadline_views, views
 
 app_name = "supervision"
 urlpatterns = [
     path("", views.cases, name="cases"),
     path("cases/<str:number>/", views.case, name="case"),
+    path("deadlines/", deadline_views.deadlines, name="deadlines"),
+    path("efficiency/", deadline_views.efficiency, name="efficiency"),
 ]

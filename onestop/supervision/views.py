@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
 from onestop.audit.services import access_record
@@ -15,7 +16,7 @@ from onestop.supervision.selectors import find_cases, masked_people
 def _supervisor(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User) or user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Http404("页面不存在")
+        raise Http404(_("页面不存在"))
     return user
 
 
@@ -32,7 +33,7 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
     user = _supervisor(request)
     found = find_cases(user).filter(number=number).first()
     if found is None:
-        raise Http404("办件不存在或不在您的监管范围")
+        raise Http404(_("办件不存在或不在您的监管范围"))
     access_record(
         actor=user,
         case_number=found.number,

@@ -527,10 +527,22 @@ def _complete_automatic(
     case: Case, rows: dict[str, CaseItem], *, now: datetime, calendar: WorkingCalendar
 ) -> None:
     """免申即享: ready items that the pack grants without application complete at once, from
-    the data already shared (the hospital's delivery data), with the reason on the timeline."""
+    the data already shared (the hospital's delivery data), with the reason on the timeline.
+
+    秒批: an item the pack approves straight through (``instant_approval``) is checked once,
+    when it has just been dispatched; it completes without a human when the shared data
+    verifies it, otherwise a staff-only note says why it stays with the officer."""
+    checked: set[str] = set()
     while True:
         ready = [r for r in rows.values() if r.state == ItemState.READY and r.automatic]
-        if not ready:
+        fresh = [
+            r
+            for r in rows.values()
+            if r.state == ItemState.READY and r.received_at == now and r.item not in checked
+        ]
+        checked.update(r.item for r in fresh)
+        approved = [r for r in fresh if _complete_instant(case, rows, r, now, calendar)]
+        if not ready and not approved:
             return
         for row in ready:
             name = ITEM_NAMES.get(row.item, row.item)
@@ -546,6 +558,33 @@ def _complete_automatic(
             _apply(case, rows, events, now=now, actor=None, calendar=calendar)
             _issue_elicence(case, row, now)
             _audit(case, row, "item_completed_automatically", None, now)
+
+
+def _complete_instant(
+    case: Case, rows: dict[str, CaseItem], row: CaseItem, now: datetime, calendar: WorkingCalendar
+) -> bool:
+    """秒批 of one just-dispatched item, if its pack allows it; whether it completed."""
+    from onestop.workflow.instant import instant_check, instant_rule
+
+    rule = None if row.automatic else instant_rule(case, row.item)
+    if rule is None:
+        return False
+    name = ITEM_NAMES.get(row.item, row.item)
+    verdict = instant_check(case, row.item, rule)
+    if not verdict.approved:
+        department = DEPARTMENT_NAMES.get(row.department, row.department)
+        note = f"{name}未能秒批：{verdict.reason}，转{department}人工办理"
+        _timeline(case, now, "instant_declined", note, item=row.item, parent=False)
+        return False
+    row.automatic = True
+    _, events = _statuses(list(rows.values())).complete(row.item, now, verdict.result)
+    issued = "、".join(verdict.result.values())
+    note = f"{name}秒批：{verdict.reason}，自动签发（编号 {issued}）"
+    _timeline(case, now, "automatic", note, item=row.item)
+    _apply(case, rows, events, now=now, actor=None, calendar=calendar)
+    _issue_elicence(case, row, now)
+    _audit(case, row, "item_completed_instantly", None, now, {"basis": rule.when})
+    return True
 
 
 @transaction.atomic

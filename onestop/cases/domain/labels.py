@@ -1,9 +1,13 @@
 """Chinese labels for the coded values of the case document (application.md), shared by
-the forms, the printed form and the department task view. Pure data."""
+the forms, the printed form and the department task view. Pure data.
+
+The labels are Chinese; the Django side translates them (the literals are listed for the
+catalogue in `onestop.cases.label_i18n`), e.g. by passing ``translate=gettext`` to
+`labelled_rows`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from onestop.cases.domain.document import FIELD_LABELS
@@ -76,8 +80,17 @@ VALUE_LABELS: Mapping[str, Mapping[str, str]] = {
 }
 
 
-def labelled_rows(sections: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``{"mother": {"name": "黄丽"}}`` → ``[("母亲姓名", "黄丽")]``, in document order."""
+def _same(text: str) -> str:
+    return text
+
+
+def labelled_rows(
+    sections: Mapping[str, Any], *, translate: Callable[[str], str] = _same
+) -> list[tuple[str, str]]:
+    """``{"mother": {"name": "黄丽"}}`` → ``[("母亲姓名", "黄丽")]``, in document order.
+
+    ``translate`` maps each Chinese label (and the words put around them) to the language
+    shown; by default they stay Chinese."""
     rows: list[tuple[str, str]] = []
 
     def walk(value: Any, path: str, prefix: str) -> None:
@@ -87,20 +100,23 @@ def labelled_rows(sections: Mapping[str, Any]) -> list[tuple[str, str]]:
             return
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for index, inner in enumerate(value):
-                walk(inner, path, f"第{index + 1}名" if len(value) > 1 else prefix)
+                nth = translate("第{n}名").format(n=index + 1)
+                walk(inner, path, nth if len(value) > 1 else prefix)
             return
         if value in (None, "", []):
             return
-        label = FIELD_LABELS.get(path, path)
-        rows.append((prefix + label, display(path, value)))
+        label = translate(FIELD_LABELS.get(path, path))
+        rows.append((prefix + label, display(path, value, translate=translate)))
 
     walk(dict(sections), "", "")
     return rows
 
 
-def display(path: str, value: Any) -> str:
+def display(path: str, value: Any, *, translate: Callable[[str], str] = _same) -> str:
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return translate("是") if value else translate("否")
     if isinstance(value, list):
-        return "、".join(display(path, v) for v in value)
-    return VALUE_LABELS.get(path, {}).get(str(value), str(value))
+        return translate("、").join(display(path, v, translate=translate) for v in value)
+    labels = VALUE_LABELS.get(path, {})
+    text = str(value)
+    return translate(labels[text]) if text in labels else text

@@ -1,0 +1,68 @@
+"""Reads of e-licences for the people allowed to see them in full."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from onestop.accounts.models import Role, User
+from onestop.accounts.permissions import cases_visible_to, items_for_officer
+from onestop.cases.models import Case
+from onestop.certificates.models import ELicence
+from onestop.certificates.services import published_keys, stored_payload, verify_record
+from onestop.eligibility.reasons import ITEM_NAMES
+from onestop.workflow.models import CaseItem
+
+
+def _item_name(code: str) -> str:
+    return _(ITEM_NAMES[code]) if code in ITEM_NAMES else code
+
+
+def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
+    """The e-licences of the items ``item`` waits for (证照免交), each with its seal checked:
+    the later department reads the verified result instead of asking for paper."""
+    keys = published_keys()
+    out = []
+    rows = item.case.elicences.filter(kind__in=list(item.after)).defer("payload")
+    for licence in rows.order_by("issued_at"):
+        verdict = verify_record(licence, keys)
+        payload = stored_payload(licence) if verdict.valid else None
+        out.append(
+            {
+                "name": _item_name(licence.kind),
+                "serial": licence.serial,
+                "issuer": licence.issuer_name,
+                "issued_at": licence.issued_at,
+                # Only a verified result stands in for the paper certificate.
+                "result": payload.get("result", {}) if isinstance(payload, dict) else {},
+                "valid": verdict.valid,
+                "reason": verdict.reason,
+            }
+        )
+    return out
+
+
+def case_elicences(case: Case) -> list[ELicence]:
+    return list(case.elicences.defer("payload").order_by("issued_at"))
+
+
+def elicence_for_parent(user: User, serial: str) -> ELicence | None:
+    """A licence of one of the signed-in parent's own cases."""
+    if user.role != Role.PARENT:
+        return None
+    cases = cases_visible_to(user, Case.objects.all())
+    return ELicence.objects.filter(serial=serial, case__in=cases).first()
+
+
+def elicence_for_officer(user: User, serial: str) -> ELicence | None:
+    """A licence the officer works with: one their item issued, or one an item of theirs in
+    the same case waits for."""
+    licence = ELicence.objects.filter(serial=serial).select_related("case").first()
+    if licence is None or user.role != Role.OFFICER:
+        return None
+    mine = items_for_officer(user, CaseItem.objects.filter(case=licence.case))
+    for row in mine.only("pk", "after"):
+        if row.pk == licence.item_id or licence.kind in (row.after or []):
+            return licence
+    return None

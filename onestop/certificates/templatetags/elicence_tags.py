@@ -1,0 +1,32 @@
+"""``{% case_elicences_card case %}``: the e-licences of a case with their PDF and verification
+links, for the parents' case page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext as _
+
+from onestop.cases.models import Case
+from onestop.certificates.selectors import case_elicences
+from onestop.certificates.services import qr_content
+from onestop.eligibility.reasons import ITEM_NAMES
+
+register = template.Library()
+
+
+@register.inclusion_tag("certificates/case_elicences.html")
+def case_elicences_card(case: Case) -> dict[str, Any]:
+    return {
+        "elicences": [
+            {
+                "serial": e.serial,
+                "name": _(ITEM_NAMES[e.kind]) if e.kind in ITEM_NAMES else e.kind,
+                "issuer": e.issuer_name,
+                "issued_at": e.issued_at,
+                "content": qr_content(e) if e.sealed and e.signature else "",
+            }
+            for e in case_elicences(case)
+        ]
+    }

@@ -1,0 +1,263 @@
+"""Request and response shapes of the integration API (OpenAPI at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ninja import Field, Schema
+from pydantic import field_validator
+
+EXAMPLE_CASE: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent.parent / "examples" / "qinbei-accept.json").read_text(
+        encoding="utf-8"
+    )
+)
+
+ITEMS = [
+    "birth_certificate",
+    "vaccination_certificate",
+    "birth_registration",
+    "medical_insurance_enrolment",
+    "medical_insurance_payment",
+    "social_security_card",
+    "maternity_reimbursement",
+    "parenting_guidance",
+]
+_PERSON = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "id_number": {"type": "string"},
+        "phone": {"type": "string"},
+        "residency": {
+            "type": "string",
+            "enum": ["mainland", "hong_kong", "macao", "taiwan", "overseas_chinese", "foreign"],
+        },
+        "ethnicity": {"type": "string"},
+        "hukou_division": {"type": "string"},
+        "known": {"type": "boolean"},
+    },
+}
+# The case document (docs/spec/application.md) as far as a generator of examples needs it:
+# the server accepts any JSON object and reports what is missing or wrong as pre-review
+# reasons (a "supplement" or "reject" decision), or 422 `unreadable_document`.
+CASE_DOCUMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "统一申请表（一表申报）JSON，见 docs/spec/application.md",
+    "required": ["region"],
+    "properties": {
+        "region": {"type": "string", "enum": ["qinbei", "lanzhou", "yuanling", "fuzhou", "jilin"]},
+        "channel": {"type": "string", "enum": ["online", "counter"]},
+        "submitted_at": {"type": "string", "format": "date-time"},
+        "applicant": {
+            "type": "object",
+            "properties": {
+                "role": {"type": "string", "enum": ["mother", "father", "grandparent", "trustee"]},
+                "name": {"type": "string"},
+                "phone": {"type": "string"},
+            },
+        },
+        "items": {"type": "array", "items": {"type": "string", "enum": ITEMS}},
+        "marital_status": {
+            "type": "string",
+            "enum": ["married", "unmarried", "divorced", "single"],
+        },
+        "newborns": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "sex": {"type": "string", "enum": ["0", "1", "2", "9"]},
+                    "born_at": {"type": "string", "format": "date-time"},
+                    "hospital": {"type": "string"},
+                    "gestational_weeks": {"type": "integer"},
+                    "weight_g": {"type": "integer"},
+                },
+            },
+        },
+        "mother": _PERSON,
+        "father": _PERSON,
+        "birth_registration": {
+            "type": "object",
+            "properties": {
+                "follows": {"type": "string", "enum": ["father", "mother"]},
+                "police_station": {"type": "string"},
+                "hukou_type": {"type": "string"},
+            },
+        },
+        "materials": {"type": "array", "items": {"type": "string"}},
+    },
+    "example": EXAMPLE_CASE,
+}
+
+
+class ErrorOut(Schema):
+    code: str = Field(description="稳定的英文错误代码，如 task_conflict")
+    message: str = Field(description="中文说明")
+    problems: list[dict[str, Any]] | None = None
+
+
+class JurisdictionOut(Schema):
+    kind: str
+    code: str
+
+
+class ClientOut(Schema):
+    key_id: str
+    name: str
+    department: str
+    jurisdiction: JurisdictionOut
+    may_submit_cases: bool
+    webhook_url: str
+    events: list[str]
+
+
+class ReasonOut(Schema):
+    code: str
+    message: str
+    detail: str | None = None
+
+
+class DecisionOut(Schema):
+    decision: Literal["accept", "supplement", "reject"]
+    reasons: list[ReasonOut]
+    plan: list[dict[str, Any]]
+    region: str
+    pack_version: str
+
+
+class CaseItemOut(Schema):
+    item: str
+    department: str
+    state: str
+    version: int
+    received_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+    elicence_serial: str | None = None
+    task_id: int | None = Field(None, description="本客户端可办理时给出")
+
+
+class CaseOut(Schema):
+    number: str
+    region: str
+    status: str
+    decision: DecisionOut
+    submitted_at: datetime
+    decided_at: datetime
+    completed_at: datetime | None
+    items: list[CaseItemOut]
+
+
+class SubmissionOut(CaseOut):
+    created: bool = Field(description="false：同一 Idempotency-Key 的重放，返回原办件")
+
+
+class TimelineEntryOut(Schema):
+    at: datetime
+    kind: str
+    item: str
+    message: str
+
+
+class TimelineOut(Schema):
+    number: str
+    entries: list[TimelineEntryOut]
+
+
+class TaskOut(Schema):
+    id: int
+    case_number: str
+    region: str
+    item: str
+    department: str
+    jurisdiction: JurisdictionOut
+    state: str
+    version: int
+    received_at: datetime | None
+    due_at: datetime | None
+    claimed_by_me: bool
+    elicence_serial: str | None = None
+
+
+class TaskListOut(Schema):
+    tasks: list[TaskOut]
+    next_after: int | None = Field(None, description="下一页：作为 after 参数")
+
+
+class ResultFieldOut(Schema):
+    name: str
+    label: str
+    pattern: str | None
+    example: str
+    required: bool
+
+
+class ELicenceOut(Schema):
+    serial: str
+    kind: str
+    issuer_code: str
+    issuer_name: str
+    issued_at: datetime
+    result: dict[str, Any]
+
+
+class TaskDetailOut(TaskOut):
+    after: list[str]
+    data: dict[str, Any] = Field(description="本事项所需的申请表字段（最小必要）")
+    materials: list[str]
+    result_fields: list[ResultFieldOut]
+    prior_elicences: list[ELicenceOut]
+    result: dict[str, Any] | None = None
+    reasons: list[str]
+
+
+def _storable(text: str) -> str:
+    """Text a database column can hold: no NUL, no lone surrogates."""
+    if "\x00" in text:
+        raise ValueError("不允许的控制字符（NUL）")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("无效的 Unicode 字符") from None
+    return text
+
+
+class ClaimIn(Schema):
+    expected_version: int | None = Field(None, ge=1, le=2_000_000_000)
+
+
+class CompleteIn(Schema):
+    result: dict[str, str | int | float | None] = Field(
+        default_factory=dict, description="按 result_fields 填写的办理结果"
+    )
+    expected_version: int | None = Field(None, ge=1, le=2_000_000_000)
+
+    @field_validator("result")
+    @classmethod
+    def _result_storable(
+        cls, value: dict[str, str | int | float | None]
+    ) -> dict[str, str | int | float | None]:
+        for key, item in value.items():
+            _storable(key)
+            if isinstance(item, str):
+                _storable(item)
+        return value
+
+
+class ReasonsIn(Schema):
+    reasons: list[str] = Field(min_length=1, max_length=20)
+    expected_version: int | None = Field(None, ge=1, le=2_000_000_000)
+
+    @field_validator("reasons")
+    @classmethod
+    def _reasons_storable(cls, value: list[str]) -> list[str]:
+        for reason in value:
+            _storable(reason)
+            if len(reason) > 500:
+                raise ValueError("每条原因不超过500字")
+        return value

@@ -1,0 +1,436 @@
+"""Writes of the integration app: API credentials, webhook deliveries (the outbox for
+department systems) and their delivery, retry, dead letters and replay.
+
+Credentials: ``Bearer <key_id>.<secret>``. The secret is 256 random bits, so a plain
+SHA-256 of it is enough to store (a slow password hash would only slow every request).
+
+Webhooks: `webhooks_queue` runs inside the transaction of the change (via
+`onestop.integration.events.case_event`) and writes one `WebhookDelivery` row per
+subscribed client with a django-tasks task to send it, so the delivery commits or rolls
+back with the change. `webhook_deliver` sends outside any transaction (no lock is held
+while a department system answers), marks the row delivered, or backs off exponentially
+(30 s … 1 h) and after `MAX_ATTEMPTS` marks it dead for staff to replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from onestop.accounts.models import JurisdictionKind, Role, User
+from onestop.core.signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    webhook_signature,
+)
+from onestop.integration.models import EVENT_TYPES, ApiClient, WebhookDelivery
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "osk_"
+MAX_ATTEMPTS = 15  # 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: dead after about 9 hours
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=1)
+LEASE = timedelta(minutes=2)  # a sender holds a due delivery this long (> HTTP timeout)
+HTTP_TIMEOUT = 10.0
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+# --- credentials ---------------------------------------------------------------------
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedCredentials:
+    client: ApiClient
+    token: str  # "<key_id>.<secret>": shown once, never stored
+    webhook_secret: str
+
+
+def _service_user(client_name: str, key_id: str, department: str, kind: str, code: str) -> User:
+    user = User(
+        username=f"api-{key_id}",
+        role=Role.OFFICER,
+        department=department,
+        jurisdiction_kind=kind,
+        jurisdiction_code=code,
+        display_name=client_name[:64],
+    )
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def _check_jurisdiction(department: str, kind: str, code: str) -> None:
+    from onestop.accounts.models import Department
+
+    if department not in Department.values:
+        raise ValueError(f"unknown department {department!r}")
+    if kind not in JurisdictionKind.values:
+        raise ValueError(f"unknown jurisdiction kind {kind!r}")
+    if not code or len(code) > 32:
+        raise ValueError("jurisdiction code must be 1–32 characters")
+
+
+@transaction.atomic
+def api_client_create(
+    *,
+    name: str,
+    department: str,
+    jurisdiction_kind: str,
+    jurisdiction_code: str,
+    webhook_url: str = "",
+    events: list[str] | None = None,
+    may_submit_cases: bool | None = None,
+    now: datetime | None = None,
+    key_id: str | None = None,
+    secret: str | None = None,
+    webhook_secret: str | None = None,
+) -> IssuedCredentials:
+    """Create a client with its service account. ``key_id``/``secret`` are generated unless
+    given (the demo data gives known ones)."""
+    _check_jurisdiction(department, jurisdiction_kind, jurisdiction_code)
+    now = now or timezone.now()
+    key_id = key_id or KEY_PREFIX + secrets.token_hex(8)
+    secret = secret or secrets.token_urlsafe(32)
+    webhook_secret = webhook_secret or "whsec_" + secrets.token_urlsafe(24)
+    unknown = [e for e in events or [] if e not in EVENT_TYPES]
+    if unknown:
+        raise ValueError(f"unknown event types: {', '.join(unknown)}")
+    user = _service_user(name, key_id, department, jurisdiction_kind, jurisdiction_code)
+    client = ApiClient.objects.create(
+        name=name,
+        department=department,
+        jurisdiction_kind=jurisdiction_kind,
+        jurisdiction_code=jurisdiction_code,
+        key_id=key_id,
+        secret_hash=secret_hash(secret),
+        user=user,
+        may_submit_cases=(department == "hospital")
+        if may_submit_cases is None
+        else may_submit_cases,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        events=list(events) if events is not None else list(EVENT_TYPES),
+        created_at=now,
+    )
+    return IssuedCredentials(client, f"{key_id}.{secret}", webhook_secret)
+
+
+@transaction.atomic
+def api_client_rotate_secret(*, client_id: int) -> IssuedCredentials:
+    """A new API secret and webhook secret; the old ones stop working at once."""
+    client = ApiClient.objects.select_for_update().get(pk=client_id)
+    secret = secrets.token_urlsafe(32)
+    client.secret_hash = secret_hash(secret)
+    client.webhook_secret = "whsec_" + secrets.token_urlsafe(24)
+    client.save(update_fields=["secret_hash", "webhook_secret"])
+    return IssuedCredentials(client, f"{client.key_id}.{secret}", client.webhook_secret)
+
+
+def api_client_sync_user(client: ApiClient) -> None:
+    """Keep the service account's department, jurisdiction and activity equal to the
+    client's (after an edit in the admin)."""
+    User.objects.filter(pk=client.user_id).update(
+        role=Role.OFFICER,
+        department=client.department,
+        jurisdiction_kind=client.jurisdiction_kind,
+        jurisdiction_code=client.jurisdiction_code,
+        display_name=client.name[:64],
+        is_active=client.active,
+    )
+
+
+def api_client_authenticate(token: str, *, now: datetime | None = None) -> ApiClient | None:
+    """The active client whose ``<key_id>.<secret>`` this is, else None."""
+    key_id, _, secret = token.strip().partition(".")
+    if not key_id.startswith(KEY_PREFIX) or not secret or len(token) > 200:
+        return None
+    client = ApiClient.objects.select_related("user").filter(key_id=key_id, active=True).first()
+    if client is None or not hmac.compare_digest(client.secret_hash, secret_hash(secret)):
+        return None
+    if not client.user.is_active:
+        return None
+    now = now or timezone.now()
+    if client.last_used_at is None or now - client.last_used_at > LAST_USED_GRANULARITY:
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        client.last_used_at = now
+    return client
+
+
+# --- webhooks: queueing (inside the change's transaction) ------------------------------
+
+ITEM_EVENT_PREFIX = "item_"
+CASE_EVENTS = {"case_decided": "case.decided", "case_completed": "case.completed"}
+SUBMITTED_BY_PREFIX = "api:"
+
+
+def submitted_key(client: ApiClient, key: str) -> str:
+    """The case's stored idempotency key for a key a client sent: namespaced per client."""
+    return f"{SUBMITTED_BY_PREFIX}{client.key_id}:{key}"
+
+
+def submitter_key_id(case_key: str | None) -> str | None:
+    if not case_key or not case_key.startswith(SUBMITTED_BY_PREFIX):
+        return None
+    key_id, sep, _ = case_key[len(SUBMITTED_BY_PREFIX) :].partition(":")
+    return key_id if sep else None
+
+
+def _covers(client: ApiClient, kind: str, code: str, division: str) -> bool:
+    if client.jurisdiction_kind == JurisdictionKind.DIVISION:
+        return bool(division) and division.startswith(client.jurisdiction_code)
+    return client.jurisdiction_kind == kind and client.jurisdiction_code == code
+
+
+def webhooks_queue(
+    *,
+    case: Any,
+    kind: str,
+    at: datetime,
+    item: str = "",
+    department: str = "",
+    jurisdiction: tuple[str, str] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> list[WebhookDelivery]:
+    """Queue the deliveries of one case event (call inside the change's transaction)."""
+    if kind.startswith(ITEM_EVENT_PREFIX) and item and department:
+        event = "task.created" if kind == "item_became_ready" else "task.updated"
+        candidates = [
+            c
+            for c in ApiClient.objects.filter(active=True, department=department).exclude(
+                webhook_url=""
+            )
+            if event in (c.events or [])
+        ]
+        if not candidates:
+            return []
+        from onestop.workflow.models import CaseItem
+
+        row = (
+            CaseItem.objects.filter(case=case, item=item)
+            .values("pk", "division", "jurisdiction_kind", "jurisdiction_code")
+            .first()
+        )
+        if row is None:
+            return []
+        j_kind, j_code = jurisdiction or (row["jurisdiction_kind"], row["jurisdiction_code"])
+        targets = [c for c in candidates if _covers(c, j_kind, j_code, row["division"])]
+        body: dict[str, Any] = {
+            "task": {
+                "id": row["pk"],
+                "item": item,
+                "department": department,
+                "jurisdiction": {"kind": j_kind, "code": j_code},
+                **{k: v for k, v in (data or {}).items() if k in ("state", "version")},
+            },
+            "change": kind,
+        }
+    elif kind in CASE_EVENTS:
+        event = CASE_EVENTS[kind]
+        key_id = submitter_key_id(getattr(case, "idempotency_key", None))
+        if key_id is None:
+            return []
+        targets = [
+            c
+            for c in ApiClient.objects.filter(key_id=key_id, active=True).exclude(webhook_url="")
+            if event in (c.events or [])
+        ]
+        body = {"case": {"status": getattr(case, "status", ""), **(data or {})}, "change": kind}
+    else:
+        return []
+    from onestop.integration.tasks import deliver_webhook
+
+    created: list[WebhookDelivery] = []
+    for client in targets:
+        delivery = WebhookDelivery(
+            client=client,
+            event=event,
+            case_number=case.number,
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at=at,
+            created_at=at,
+            payload={},
+        )
+        delivery.payload = {
+            "delivery_id": str(delivery.delivery_id),
+            "event": event,
+            "occurred_at": at.isoformat(),
+            "case_number": case.number,
+            "region": getattr(case, "region", ""),
+            **body,
+        }
+        delivery.save()
+        deliver_webhook.enqueue(delivery.pk)
+        created.append(delivery)
+    return created
+
+
+# --- webhooks: sending (in the worker) ----------------------------------------------------
+
+
+class TransportError(Exception):
+    """The receiver could not be reached (connection refused, timeout, …)."""
+
+
+Transport = Callable[[str, bytes, Mapping[str, str], float], int]
+
+
+def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    """POST ``body``; the HTTP status (any), or `TransportError` when there is none."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=dict(headers))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise TransportError(str(getattr(exc, "reason", exc))) from exc
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at 1 hour."""
+    delay: timedelta = BASE_BACKOFF * (2 ** max(attempts - 1, 0))
+    return min(delay, MAX_BACKOFF)
+
+
+def webhook_request(delivery: WebhookDelivery, now: datetime) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        delivery.payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    ).encode()
+    timestamp = str(int(now.timestamp()))
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "onestop-webhooks/1",
+        DELIVERY_HEADER: str(delivery.delivery_id),
+        TIMESTAMP_HEADER: timestamp,
+        EVENT_HEADER: delivery.event,
+        KEY_ID_HEADER: delivery.client.key_id,
+        SIGNATURE_HEADER: webhook_signature(delivery.client.webhook_secret or "", timestamp, body),
+    }
+    return body, headers
+
+
+def webhook_deliver(
+    delivery_pk: int, *, now: datetime | None = None, transport: Transport | None = None
+) -> str:
+    """Send one due delivery; returns its status afterwards.
+
+    A short lease (``next_attempt_at`` moved forward by a conditional update) lets only one
+    sender attempt a delivery at a time; the HTTP request runs outside any transaction.
+    A receiver that took the delivery but whose answer was lost gets it again: receivers
+    deduplicate on ``X-Onestop-Delivery``.
+    """
+    now = now or timezone.now()
+    transport = transport or http_post
+    leased = WebhookDelivery.objects.filter(
+        pk=delivery_pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + LEASE)
+    if not leased:
+        status = (
+            WebhookDelivery.objects.filter(pk=delivery_pk).values_list("status", flat=True).first()
+        )
+        return "not_due" if status == WebhookDelivery.Status.PENDING else (status or "missing")
+    delivery = WebhookDelivery.objects.select_related("client").get(pk=delivery_pk)
+    code: int | None = None
+    error = ""
+    if not delivery.client.active or not delivery.client.webhook_url:
+        error = "client inactive or without webhook URL"
+    else:
+        body, headers = webhook_request(delivery, now)
+        try:
+            code = transport(delivery.client.webhook_url, body, headers, HTTP_TIMEOUT)
+        except TransportError as exc:
+            error = str(exc) or "unreachable"
+        except Exception as exc:  # a receiver must never break the worker
+            error = f"{type(exc).__name__}: {exc}"
+        if code is not None and not 200 <= code < 300:
+            error = f"HTTP {code}"
+    return _record_attempt(delivery_pk, now=now, code=code, error=error)
+
+
+def _record_attempt(delivery_pk: int, *, now: datetime, code: int | None, error: str) -> str:
+    from onestop.integration.tasks import deliver_webhook
+
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_pk)
+        if delivery.status != WebhookDelivery.Status.PENDING:
+            return delivery.status
+        delivery.attempts += 1
+        delivery.last_status_code = code
+        delivery.last_error = error[:200]
+        if not error:
+            delivery.status = WebhookDelivery.Status.DELIVERED
+            delivery.delivered_at = now
+        elif delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = WebhookDelivery.Status.DEAD
+            log.warning("webhook %s is dead after %s attempts", delivery.pk, delivery.attempts)
+        else:
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+            deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "last_status_code",
+                "last_error",
+                "status",
+                "delivered_at",
+                "next_attempt_at",
+            ]
+        )
+        return delivery.status
+
+
+def webhooks_due(now: datetime, *, limit: int = 500) -> list[int]:
+    return list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def webhooks_sweep(*, now: datetime | None = None) -> int:
+    """Re-queue pending deliveries whose time is long past and that no task holds (a worker
+    killed mid-run). Sending is leased, so a double queue sends once."""
+    from onestop.integration.tasks import deliver_webhook
+
+    now = now or timezone.now()
+    stale = webhooks_due(now - timedelta(minutes=2))
+    for pk in stale:
+        deliver_webhook.enqueue(pk)
+    return len(stale)
+
+
+def webhook_replay(delivery_pk: int, *, now: datetime | None = None) -> bool:
+    """Staff put a dead delivery back in the queue (same delivery id: receivers that did
+    get it after all deduplicate)."""
+    from onestop.integration.tasks import deliver_webhook
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = WebhookDelivery.objects.filter(
+            pk=delivery_pk, status=WebhookDelivery.Status.DEAD
+        ).update(status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at=now)
+        if updated:
+            deliver_webhook.enqueue(delivery_pk)
+    return bool(updated)

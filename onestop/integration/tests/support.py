@@ -1,0 +1,70 @@
+"""Helpers for the integration API tests: API clients, requests and case documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+from django.utils import timezone
+
+from onestop.integration.services import IssuedCredentials, api_client_create
+from onestop.ops.demo import shift_dates
+
+RESULTS = {
+    "birth_certificate": {"bmc_number": "Q450123456"},
+    "vaccination_certificate": {"certificate_number": "YF2026-0001"},
+    "birth_registration": {"hukou_entry": "HK450703-0001"},
+    "medical_insurance_enrolment": {"insurance_number": "YB4507030001"},
+    "maternity_reimbursement": {"amount_yuan": "3200.00"},
+    "social_security_card": {"card_number": "A45070312"},
+    "parenting_guidance": {},
+    "medical_insurance_payment": {"payment_reference": "SW2026110001", "amount_yuan": "400"},
+}
+
+
+def issue(department: str, kind: str, code: str, **extra: Any) -> IssuedCredentials:
+    return api_client_create(
+        name=f"{department}:{code}",
+        department=department,
+        jurisdiction_kind=kind,
+        jurisdiction_code=code,
+        **extra,
+    )
+
+
+def hospital(code: str = "qinbei-mch", **extra: Any) -> IssuedCredentials:
+    return issue("hospital", "hospital", code, **extra)
+
+
+def current(document: dict[str, Any]) -> dict[str, Any]:
+    """The example document as if submitted now (ages and intervals kept)."""
+    shift_dates(document, timezone.now())
+    return document
+
+
+class Api:
+    """The Django test client speaking JSON with one client's token."""
+
+    def __init__(self, token: str | None) -> None:
+        self.client = Client()
+        self.token = token
+
+    def _headers(self, key: str | None) -> dict[str, str]:
+        headers = {}
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return headers
+
+    def get(self, path: str) -> Any:
+        return self.client.get(f"/api/v1{path}", headers=self._headers(None))
+
+    def post(self, path: str, body: Any = None, *, key: str | None = None) -> Any:
+        return self.client.post(
+            f"/api/v1{path}",
+            data=json.dumps({} if body is None else body, ensure_ascii=False),
+            content_type="application/json",
+            headers=self._headers(key),
+        )

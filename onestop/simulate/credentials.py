@@ -1,0 +1,108 @@
+"""Credentials of the simulated department systems.
+
+The demo data (`onestop serve`) creates one API client per region and department with the
+known secrets below — **for the demo only**, like the demo password. A real deployment's
+clients are created with ``manage.py api_client create`` and handed to the simulator as a
+JSON file (``--credentials FILE``: a list of objects with ``department``, ``key_id``,
+``token`` and ``webhook_secret``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The departments, in the order that gives each its webhook port (base + index).
+DEPARTMENTS = ("hospital", "police", "cdc", "medical_insurance", "hrss", "tax", "health")
+ABBREVIATIONS = {
+    "hospital": "hosp",
+    "police": "police",
+    "cdc": "cdc",
+    "medical_insurance": "mi",
+    "hrss": "hrss",
+    "tax": "tax",
+    "health": "health",
+}
+# (region, hospital, police station, division): the demo jurisdictions (onestop.ops.demo).
+DEMO_JURISDICTIONS = (
+    ("qinbei", "qinbei-mch", "qinbei-xintang", "450703"),
+    ("lanzhou", "lanzhou-mch", "lanzhou-ps", "6201"),
+    ("yuanling", "yuanling-people", "yuanling-ps", "431222"),
+    ("fuzhou", "fujian-mch", "fuzhou-ps", "3501"),
+    ("jilin", "changchun-mch", "jilin-ps", "22"),
+)
+# The first webhook receiver port; `onestop serve` and `onestop simulate` both read it.
+HOOK_PORT_ENV = "ONESTOP_SIMULATE_HOOK_PORT"
+DEFAULT_HOOK_PORT = 8100
+
+
+def hook_port_base() -> int:
+    return int(os.environ.get(HOOK_PORT_ENV) or DEFAULT_HOOK_PORT)
+
+
+DEMO_SECRET_SUFFIX = "onestop-demo-2026"
+
+
+@dataclass(frozen=True)
+class Credential:
+    department: str
+    key_id: str
+    token: str  # "<key_id>.<secret>"
+    webhook_secret: str
+    jurisdiction_kind: str = ""
+    jurisdiction_code: str = ""
+    name: str = ""
+
+    @property
+    def secret(self) -> str:
+        return self.token.partition(".")[2]
+
+
+def hook_port(department: str, base: int | None = None) -> int:
+    return (hook_port_base() if base is None else base) + DEPARTMENTS.index(department)
+
+
+def demo_credentials() -> list[Credential]:
+    out = []
+    for region, hospital, station, division in DEMO_JURISDICTIONS:
+        for department in DEPARTMENTS:
+            kind, code = {
+                "hospital": ("hospital", hospital),
+                "police": ("police_station", station),
+            }.get(department, ("division", division))
+            key_id = f"osk_{region}_{ABBREVIATIONS[department]}"
+            out.append(
+                Credential(
+                    department=department,
+                    key_id=key_id,
+                    token=f"{key_id}.demo-{key_id}-{DEMO_SECRET_SUFFIX}",
+                    webhook_secret=f"whsec_demo_{key_id}",
+                    jurisdiction_kind=kind,
+                    jurisdiction_code=code,
+                    name=f"{region} {department} 模拟系统",
+                )
+            )
+    return out
+
+
+def load_credentials(path: Path) -> list[Credential]:
+    raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}: expected a JSON list of credentials")
+    out = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise ValueError(f"{path}: each credential is a JSON object")
+        token = str(entry["token"])
+        out.append(
+            Credential(
+                department=str(entry["department"]),
+                key_id=str(entry.get("key_id") or token.partition(".")[0]),
+                token=token,
+                webhook_secret=str(entry.get("webhook_secret", "")),
+            )
+        )
+    return out

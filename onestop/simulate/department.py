@@ -1,0 +1,299 @@
+"""One simulated department system: its webhook receiver plus a worker that takes tasks
+(from webhooks, and by polling as a fallback), claims them, waits the configured delay and
+completes them with valid result data — or refuses some, at the configured rate.
+
+Every write carries an Idempotency-Key and the version it saw, so a retry after a lost
+answer repeats nothing and two systems never both win a task.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from onestop.simulate.credentials import Credential
+from onestop.simulate.receiver import Inbox, WebhookReceiver
+from onestop.simulate.session import ApiSession, Unreachable
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    delay: float = 0.0  # seconds between claiming and completing a task
+    refusal_rate: float = 0.0  # 0..1
+    outages: tuple[tuple[float, float], ...] = ()  # (start, end) seconds after start
+    poll: float = 2.0  # seconds between polls of the task list
+    idle_exit: float | None = None  # --once: stop after this long without work
+    seed: int | None = None
+
+
+@dataclass
+class Counters:
+    completed: int = 0
+    refused: int = 0
+    conflicts: int = 0
+    errors: int = 0
+    webhooks: int = 0
+    seen: set[int] = field(default_factory=set)
+
+
+def parse_outages(text: str) -> tuple[tuple[float, float], ...]:
+    """``"10-20,60-90"`` → ((10, 20), (60, 90)) seconds after the start."""
+    windows = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        start, sep, end = part.partition("-")
+        if not sep:
+            raise ValueError(f"outage window {part!r}: use START-END in seconds")
+        a, b = float(start), float(end)
+        if b <= a or a < 0:
+            raise ValueError(f"outage window {part!r}: END must be after START")
+        windows.append((a, b))
+    return tuple(windows)
+
+
+def result_value(spec: dict[str, Any], task_id: int) -> str | None:
+    """A value for one result field that satisfies its pattern, unique per task where the
+    field is a number or reference."""
+    example = str(spec.get("example") or "")
+    pattern = spec.get("pattern")
+    name = str(spec.get("name", ""))
+    if not example:
+        return "模拟系统已安排" if spec.get("required") else None
+    if pattern and "amount" not in name:
+        match = re.search(r"\d+(?!.*\d)", example)
+        if match:
+            width = len(match.group())
+            digits = str(task_id).rjust(width, "0")[-width:]
+            candidate = example[: match.start()] + digits + example[match.end() :]
+            if re.fullmatch(str(pattern), candidate):
+                return candidate
+    return example
+
+
+def build_result(fields: Sequence[dict[str, Any]], task_id: int) -> dict[str, str]:
+    out = {}
+    for spec in fields:
+        value = result_value(spec, task_id)
+        if value is not None:
+            out[str(spec["name"])] = value
+    return out
+
+
+class DepartmentSystem:
+    def __init__(
+        self,
+        *,
+        department: str,
+        base_url: str,
+        credentials: Sequence[Credential],
+        behaviour: Behaviour,
+        hook_port: int | None = None,
+        out: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.department = department
+        self.credentials = list(credentials)
+        self.sessions = {c.key_id: ApiSession(base_url, c.token) for c in credentials}
+        self.behaviour = behaviour
+        self.clock = clock
+        self.started = clock()
+        self.random = random.Random(behaviour.seed)
+        self.counters = Counters()
+        self.out = out
+        self.inbox = Inbox(
+            {c.key_id: c.webhook_secret for c in credentials if c.webhook_secret},
+            down=self.in_outage,
+        )
+        self.receiver = (
+            WebhookReceiver(self.inbox, port=hook_port) if hook_port is not None else None
+        )
+        self.stopping = threading.Event()
+
+    # --- state --------------------------------------------------------------------------
+
+    def in_outage(self) -> bool:
+        elapsed = self.clock() - self.started
+        return any(a <= elapsed < b for a, b in self.behaviour.outages)
+
+    def log(self, text: str) -> None:
+        if self.out is not None:
+            self.out.write(f"[{self.department}] {text}\n")
+            self.out.flush()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(self) -> Counters:
+        if self.receiver is not None:
+            self.receiver.start()
+            self.log(f"webhooks at {self.receiver.url}")
+        last_work = self.clock()
+        next_poll = 0.0
+        try:
+            while not self.stopping.is_set():
+                if self.in_outage():
+                    self.stopping.wait(0.2)
+                    last_work = self.clock()
+                    continue
+                worked = self._drain_webhooks()
+                if self.clock() >= next_poll:
+                    worked = self._poll() or worked
+                    next_poll = self.clock() + self.behaviour.poll
+                if worked:
+                    last_work = self.clock()
+                elif (
+                    self.behaviour.idle_exit is not None
+                    and self.clock() - last_work >= self.behaviour.idle_exit
+                ):
+                    break
+                else:
+                    self._wait_for_webhook(min(self.behaviour.poll, 0.5))
+        finally:
+            if self.receiver is not None:
+                self.receiver.stop()
+        c = self.counters
+        self.log(
+            f"stopped: {c.completed} completed, {c.refused} refused, {c.conflicts} conflicts, "
+            f"{c.errors} errors, {c.webhooks} webhooks"
+        )
+        return self.counters
+
+    def _wait_for_webhook(self, seconds: float) -> None:
+        try:
+            event = self.inbox.events.get(timeout=seconds)
+        except queue.Empty:
+            return
+        self.inbox.events.put(event)
+
+    def _drain_webhooks(self) -> bool:
+        worked = False
+        while True:
+            try:
+                event = self.inbox.events.get_nowait()
+            except queue.Empty:
+                return worked
+            self.counters.webhooks += 1
+            task = event.get("task")
+            if (
+                event.get("event") == "task.created"
+                and isinstance(task, dict)
+                and isinstance(task.get("id"), int)
+            ):
+                where = task.get("jurisdiction")
+                worked = self._work(int(task["id"]), self._sessions_for(where)) or worked
+
+    def _sessions_for(self, where: object) -> list[ApiSession]:
+        """This system's sessions, the one whose jurisdiction holds the task first."""
+        kind = code = ""
+        if isinstance(where, dict):
+            kind, code = str(where.get("kind", "")), str(where.get("code", ""))
+
+        def fits(c: Credential) -> bool:
+            if c.jurisdiction_kind == "division" and kind == "division":
+                return code.startswith(c.jurisdiction_code)
+            return (c.jurisdiction_kind, c.jurisdiction_code) == (kind, code)
+
+        matching = [c.key_id for c in self.credentials if fits(c)]
+        if matching:
+            return [self.sessions[k] for k in matching]
+        return list(self.sessions.values())
+
+    def _poll(self) -> bool:
+        worked = False
+        for session in self.sessions.values():
+            try:
+                answer = session.get("/tasks?state=open&limit=100")
+            except Unreachable as exc:
+                self.log(f"platform unreachable: {exc}")
+                return False
+            if not answer.ok or not isinstance(answer.body, dict):
+                self.counters.errors += 1
+                continue
+            for task in answer.body.get("tasks", []):
+                if task.get("state") == "ready" or (
+                    task.get("state") == "in_progress" and task.get("claimed_by_me")
+                ):
+                    worked = self._work(int(task["id"]), [session]) or worked
+        return worked
+
+    # --- one task -------------------------------------------------------------------------
+
+    def _work(self, task_id: int, sessions: Sequence[ApiSession]) -> bool:
+        """Claim and complete (or refuse) one task. True if it was ours to act on."""
+        for candidate in sessions:
+            try:
+                detail = candidate.get(f"/tasks/{task_id}")
+            except Unreachable:
+                return False
+            if detail.status == 404:
+                continue
+            if not detail.ok or not isinstance(detail.body, dict):
+                self.counters.errors += 1
+                return False
+            return self._act(candidate, detail.body)
+        return False
+
+    def _act(self, session: ApiSession, task: dict[str, Any]) -> bool:
+        task_id = int(task["id"])
+        state = task.get("state")
+        label = f"{task.get('case_number')} {task.get('item')}"
+        if state not in ("ready", "in_progress") or (
+            state == "in_progress" and not task.get("claimed_by_me")
+        ):
+            return False
+        try:
+            if self.random.random() < self.behaviour.refusal_rate:
+                answer = session.post(
+                    f"/tasks/{task_id}/refuse",
+                    {
+                        "reasons": ["模拟部门系统：材料不符合要求，请到原渠道办理"],
+                        "expected_version": task["version"],
+                    },
+                    key=f"{task_id}-refuse",
+                )
+                return self._outcome(answer.status, answer.code, "refused", label)
+            version = int(task["version"])
+            if state == "ready":
+                answer = session.post(
+                    f"/tasks/{task_id}/claim",
+                    {"expected_version": version},
+                    key=f"{task_id}-claim",
+                )
+                if not answer.ok:
+                    return self._outcome(answer.status, answer.code, "claimed", label)
+                version = int(answer.body["version"])
+            if self.behaviour.delay > 0:
+                self.stopping.wait(self.behaviour.delay)
+            result = build_result(task.get("result_fields", []), task_id)
+            answer = session.post(
+                f"/tasks/{task_id}/complete",
+                {"result": result, "expected_version": version},
+                key=f"{task_id}-complete",
+            )
+            return self._outcome(answer.status, answer.code, "completed", label)
+        except Unreachable as exc:
+            self.log(f"platform unreachable: {exc}")
+            return False
+
+    def _outcome(self, status: int, code: str, done: str, label: str) -> bool:
+        if 200 <= status < 300:
+            if done == "completed":
+                self.counters.completed += 1
+            elif done == "refused":
+                self.counters.refused += 1
+            if done != "claimed":
+                self.log(f"{label}: {done}")
+            return True
+        if status in (404, 409):
+            self.counters.conflicts += 1
+            return False
+        self.counters.errors += 1
+        self.log(f"{label}: {done} failed: HTTP {status} {code}")
+        return False

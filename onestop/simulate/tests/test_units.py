@@ -1,0 +1,68 @@
+"""The simulator's own logic, without a server: valid results, outage windows, options,
+and the demo credentials matching the demo data."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from onestop.simulate.credentials import DEMO_JURISDICTIONS, DEPARTMENTS, demo_credentials
+from onestop.simulate.department import build_result, parse_outages
+from onestop.simulate.runner import add_arguments
+from onestop.workflow.domain.results import RESULT_FIELDS, validate_result
+
+
+@pytest.mark.parametrize("item", sorted(RESULT_FIELDS))
+@pytest.mark.parametrize("task_id", [1, 42, 987654321])
+def test_built_results_satisfy_the_result_fields(item, task_id):
+    fields = [
+        {
+            "name": f.name,
+            "label": f.label,
+            "pattern": f.pattern,
+            "example": f.example,
+            "required": f.required,
+        }
+        for f in RESULT_FIELDS[item]
+    ]
+    result = build_result(fields, task_id)
+    cleaned, problems = validate_result(item, result)
+    assert problems == []
+    assert cleaned == result
+
+
+def test_results_differ_per_task():
+    fields = [{"name": "bmc_number", "pattern": r"[A-Z]\d{9}", "example": "Q450123456"}]
+    assert build_result(fields, 7) != build_result(fields, 8)
+
+
+def test_outage_windows():
+    assert parse_outages("10-20, 60-90.5") == ((10.0, 20.0), (60.0, 90.5))
+    assert parse_outages("") == ()
+    for bad in ("10", "20-10", "x-y"):
+        with pytest.raises(ValueError):
+            parse_outages(bad)
+
+
+def test_options():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(
+        ["--departments", "police,cdc", "--refusal-rate", "0.25", "--outage", "5-10", "--once"]
+    )
+    assert args.departments == ["police", "cdc"]
+    assert args.outage == ((5.0, 10.0),) and args.once
+    for bad in (["--refusal-rate", "2"], ["--departments", "army"], ["--outage", "9-1"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+
+
+def test_demo_credentials_cover_every_demo_jurisdiction():
+    from onestop.ops.demo import REGIONS
+
+    assert [(r, h, s, d) for r, h, s, _c, d in REGIONS] == list(DEMO_JURISDICTIONS)
+    creds = demo_credentials()
+    assert len(creds) == len(REGIONS) * len(DEPARTMENTS)
+    assert len({c.key_id for c in creds}) == len(creds)
+    assert all(len(c.key_id) <= 32 and c.token.startswith(c.key_id + ".") for c in creds)

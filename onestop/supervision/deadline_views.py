@@ -1,0 +1,173 @@
+"""Supervisors' time-limit pages: overdue and near-due items, and the efficiency report per
+department and jurisdiction; and the staff message inbox (工作消息) for every staff role."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from onestop.accounts.models import Department, Role, User
+from onestop.calendar.selectors import current_calendar
+from onestop.core.clock import BEIJING, to_beijing
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.supervision.models import StaffMessage
+from onestop.supervision.selectors import (
+    OPEN_STATES,
+    deadline_items,
+    efficiency_report,
+    jurisdiction_label,
+    supervised_prefix,
+)
+from onestop.supervision.services import staff_messages_mark_read
+from onestop.workflow.models import CaseItem
+
+PAGE_SIZE = 30
+WHICH = ("all", "overdue", "warning")
+
+
+def _supervisor(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Http404(_("页面不存在"))
+    return user
+
+
+def _name(names: dict[str, str], code: str) -> str:
+    return _(names[code]) if code in names else code
+
+
+def _department_choices() -> list[tuple[str, str]]:
+    return [(str(value), str(label)) for value, label in Department.choices]
+
+
+@login_required
+def deadlines(request: HttpRequest) -> HttpResponse:
+    user = _supervisor(request)
+    now = timezone.now()
+    which = request.GET.get("which", "all")
+    which = which if which in WHICH else "all"
+    department = request.GET.get("department", "")
+    jurisdiction = request.GET.get("jurisdiction", "").strip()
+    prefix = supervised_prefix(user) or ""
+    found = deadline_items(
+        user,
+        now=now,
+        calendar=current_calendar(),
+        which=which,
+        department=department,
+        jurisdiction=jurisdiction,
+    )
+    rows = [
+        {
+            "row": r,
+            "name": _name(ITEM_NAMES, r.item.item),
+            "department": _name(DEPARTMENT_NAMES, r.item.department),
+            "jurisdiction": jurisdiction_label(r.item.jurisdiction_kind, r.item.jurisdiction_code),
+        }
+        for r in found
+    ]
+    places = (
+        CaseItem.objects.filter(state__in=OPEN_STATES, division__startswith=prefix)
+        .order_by("jurisdiction_code")
+        .values_list("jurisdiction_kind", "jurisdiction_code")
+        .distinct()[:200]
+    )
+    return render(
+        request,
+        "supervision/deadlines.html",
+        {
+            "rows": rows,
+            "which": which,
+            "department": department,
+            "jurisdiction": jurisdiction,
+            "departments": _department_choices(),
+            "places": [(code, jurisdiction_label(kind, code)) for kind, code in places],
+            "overdue": sum(1 for r in found if r.light == "overdue"),
+            "warning": sum(1 for r in found if r.light == "warning"),
+        },
+    )
+
+
+def _day(value: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return default
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), BEIJING)
+
+
+@login_required
+def efficiency(request: HttpRequest) -> HttpResponse:
+    """The period is [from, to) in Beijing dates; by default this month up to today."""
+    user = _supervisor(request)
+    now = timezone.now()
+    today = to_beijing(now).date()
+    start = _day(request.GET.get("from"), today.replace(day=1))
+    end = _day(request.GET.get("to"), today + timedelta(days=1))
+    error = ""
+    if end <= start:
+        error = _("结束日期必须晚于开始日期")
+        end = start + timedelta(days=1)
+    department = request.GET.get("department", "")
+    report = efficiency_report(
+        user,
+        start=_midnight(start),
+        end=_midnight(end),
+        now=now,
+        calendar=current_calendar(),
+        department=department,
+    )
+    rows = [
+        {
+            "row": r,
+            "department": _name(DEPARTMENT_NAMES, r.department),
+            "jurisdiction": jurisdiction_label(r.jurisdiction_kind, r.jurisdiction_code),
+            "rate": f"{r.on_time_rate * 100:.1f}%" if r.on_time_rate is not None else "—",
+        }
+        for r in report
+    ]
+    finished = sum(r.finished for r in report)
+    with_limit = sum(r.with_limit for r in report)
+    on_time = sum(r.on_time for r in report)
+    return render(
+        request,
+        "supervision/efficiency.html",
+        {
+            "rows": rows,
+            "start": start,
+            "end": end,
+            "error": error,
+            "department": department,
+            "departments": _department_choices(),
+            "totals": {
+                "finished": finished,
+                "automatic": sum(r.automatic for r in report),
+                "rate": f"{on_time / with_limit * 100:.1f}%" if with_limit else "—",
+                "open_overdue": sum(r.open_overdue for r in report),
+            },
+        },
+    )
+
+
+@login_required
+def staff_messages(request: HttpRequest) -> HttpResponse:
+    """Work messages (deadline warnings, overdue notices, escalations, urges), newest
+    first; shown ones are marked read."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_staff_role:
+        raise Http404(_("页面不存在"))
+    qs = StaffMessage.objects.filter(user=user).select_related("case", "item")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown: list[StaffMessage] = list(page.object_list)
+    rows = [{"message": m, "new": m.read_at is None} for m in shown]
+    staff_messages_mark_read(user=user, ids=[m.pk for m in shown])
+    return render(request, "supervision/staff_messages.html", {"page": page, "rows": rows})

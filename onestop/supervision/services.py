@@ -1,0 +1,410 @@
+"""Time-limit supervision writes: the deadline sweep, the parents' urges (催办), staff messages.
+
+The sweep (``deadlines_sweep``, run by the worker from ``onestop.ops.schedule``):
+
+1. sets every open item's light (``CaseItem.urgency``) with a few SQL updates, from the
+   thresholds the pure ``onestop.workflow.domain.urgency`` computes for *now*; returned
+   items (clock paused) have no light;
+2. records each transition once — warning, overdue, and the escalations after
+   ``ESCALATE_AFTER`` working days overdue — as a ``DeadlineEvent`` keyed by (item, kind,
+   due time), with a staff-only timeline entry, an audit record and in-app messages to the
+   department's officers and the supervisors, all in one transaction with the case row
+   locked. A second run finds the events and changes and sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from onestop.accounts.models import Role, User
+from onestop.accounts.permissions import can_view_case
+from onestop.audit.services import audit_record
+from onestop.calendar.domain import WorkingCalendar
+from onestop.calendar.selectors import current_calendar
+from onestop.cases.models import Case, CaseStatus, TimelineEntry
+from onestop.core.clock import to_beijing
+from onestop.core.errors import CalendarNotCovered, OnestopError
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.supervision.models import DeadlineEvent, ItemUrge, StaffMessage
+from onestop.supervision.selectors import (
+    OPEN_STATES,
+    item_officers,
+    jurisdiction_label,
+    supervisor_levels,
+)
+from onestop.workflow.domain import urgency
+from onestop.workflow.models import CaseItem, ItemState, Urgency
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "系统"
+
+
+# --- staff messages ---------------------------------------------------------------------
+
+
+def staff_message_send(
+    *,
+    users: Iterable[User],
+    key: str,
+    kind: str,
+    body: str,
+    at: datetime,
+    case: Case | None = None,
+    item: CaseItem | None = None,
+) -> int:
+    """Queue an in-app message to each user (inside the caller's transaction); the same key
+    never reaches a user twice. Returns how many were new."""
+    rows = [
+        StaffMessage(
+            user=user,
+            dedup_key=f"{key}:{user.pk}",
+            kind=kind,
+            case=case,
+            item=item,
+            body=body,
+            created_at=at,
+        )
+        for user in dict.fromkeys(users)
+    ]
+    if not rows:
+        return 0
+    keys = [row.dedup_key for row in rows]
+    existing = set(
+        StaffMessage.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True)
+    )
+    fresh = [row for row in rows if row.dedup_key not in existing]
+    StaffMessage.objects.bulk_create(fresh, ignore_conflicts=True)
+    return len(fresh)
+
+
+def staff_messages_mark_read(*, user: User, ids: Iterable[int], now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return StaffMessage.objects.filter(user=user, pk__in=list(ids), read_at__isnull=True).update(
+        read_at=now
+    )
+
+
+# --- the deadline sweep -----------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    lights: dict[str, int] = field(default_factory=dict)  # rows whose light changed, per light
+    events: dict[str, int] = field(default_factory=dict)  # transitions recorded, per kind
+    messages: int = 0
+    calendar_missing: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "lights": dict(self.lights),
+            "events": dict(self.events),
+            "messages": self.messages,
+            "calendar_missing": self.calendar_missing,
+        }
+
+
+def _fmt(moment: datetime) -> str:
+    return f"{to_beijing(moment):%Y-%m-%d %H:%M}"
+
+
+def _relight(qs: QuerySet[CaseItem], light: str, batch_size: int) -> int:
+    """Set ``light`` on the rows of ``qs`` that have another one, in batches. The update
+    repeats the selection's conditions, so a row that changed meanwhile is left alone."""
+    ids = list(qs.exclude(urgency=light).values_list("pk", flat=True))
+    changed = 0
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        changed += qs.filter(pk__in=batch).exclude(urgency=light).update(urgency=light)
+    return changed
+
+
+def _unrecorded(qs: QuerySet[CaseItem], kind: str) -> QuerySet[CaseItem]:
+    recorded = DeadlineEvent.objects.filter(
+        item=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at")
+    )
+    return qs.filter(~Exists(recorded))
+
+
+class _Recipients:
+    """Officers and supervisors per jurisdiction, looked up once per sweep."""
+
+    def __init__(self) -> None:
+        self._officers: dict[tuple[str, str, str, str], list[User]] = {}
+        self._supervisors: dict[str, list[list[User]]] = {}
+
+    def officers(self, item: CaseItem) -> list[User]:
+        key = (item.department, item.jurisdiction_kind, item.jurisdiction_code, item.division)
+        if key not in self._officers:
+            self._officers[key] = item_officers(item)
+        return self._officers[key]
+
+    def supervisors(self, item: CaseItem) -> list[list[User]]:
+        if item.division not in self._supervisors:
+            self._supervisors[item.division] = supervisor_levels(item.division)
+        return self._supervisors[item.division]
+
+
+MESSAGE_KINDS = {
+    DeadlineEvent.Kind.WARNING: StaffMessage.Kind.WARNING,
+    DeadlineEvent.Kind.OVERDUE: StaffMessage.Kind.OVERDUE,
+    DeadlineEvent.Kind.ESCALATED_1: StaffMessage.Kind.ESCALATED,
+    DeadlineEvent.Kind.ESCALATED_2: StaffMessage.Kind.ESCALATED,
+}
+ESCALATION_KINDS = (DeadlineEvent.Kind.ESCALATED_1, DeadlineEvent.Kind.ESCALATED_2)
+
+
+def _transition(
+    kind: str, item: CaseItem, case: Case, recipients: _Recipients
+) -> tuple[list[User], str, str]:
+    """(who hears, the staff message, the timeline line) for one transition."""
+    name = ITEM_NAMES.get(item.item, item.item)
+    department = DEPARTMENT_NAMES.get(item.department, item.department)
+    assert item.due_at is not None
+    due = _fmt(item.due_at)
+    officers = recipients.officers(item)
+    levels = recipients.supervisors(item)
+    nearest = levels[0] if levels else []
+    where = f"{jurisdiction_label(item.jurisdiction_kind, item.jurisdiction_code)}{department}"
+    subject = f"办件{case.number}的{name}（{where}）"
+    if kind == DeadlineEvent.Kind.WARNING:
+        return (
+            officers,
+            f"【即将到期】{subject}将于{due}到期，剩余不足1个工作日，请抓紧办理。",
+            f"{name}即将到期（办理期限 {due}，剩余不足1个工作日），已提醒{department}",
+        )
+    if kind == DeadlineEvent.Kind.OVERDUE:
+        return (
+            [*officers, *nearest],
+            f"【已超期】{subject}已超过办理期限（{due}），请立即办理。",
+            f"{name}已超过办理期限（{due}），已通知{department}和监管人员",
+        )
+    days = urgency.ESCALATE_AFTER[ESCALATION_KINDS.index(kind)]
+    if kind == DeadlineEvent.Kind.ESCALATED_1:
+        return (
+            [*officers, *nearest],
+            f"【超期督办】{subject}超期已满{days}个工作日仍未办结（办理期限 {due}），请督促办理。",
+            f"{name}超期已满{days}个工作日仍未办结，已向监管人员督办",
+        )
+    upper = levels[1] if len(levels) > 1 else nearest
+    return (
+        [*upper, *nearest],
+        f"【超期上报】{subject}超期已满{days}个工作日仍未办结（办理期限 {due}），已上报上级监管。",
+        f"{name}超期已满{days}个工作日仍未办结，已上报上级监管人员",
+    )
+
+
+def _record(
+    item_id: int, due: datetime, kind: str, now: datetime, recipients: _Recipients
+) -> int | None:
+    """Record one transition once, in one transaction with the case row locked. Returns the
+    number of messages queued, or None when it was already recorded or no longer holds."""
+    case_id = CaseItem.objects.filter(pk=item_id).values_list("case_id", flat=True).first()
+    if case_id is None:
+        return None
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        item = CaseItem.objects.get(pk=item_id)
+        if item.state not in OPEN_STATES or item.due_at != due:
+            return None
+        _, created = DeadlineEvent.objects.get_or_create(
+            item=item, kind=kind, due_at=due, defaults={"case": case, "at": now}
+        )
+        if not created:
+            return None
+        users, body, line = _transition(kind, item, case, recipients)
+        TimelineEntry.objects.create(
+            case=case,
+            at=now,
+            kind=f"deadline_{kind}",
+            item=item.item,
+            message=line,
+            actor_label=SYSTEM,
+            visible_to_parent=False,
+        )
+        audit_record(
+            stream=case.number,
+            at=now,
+            actor=None,
+            actor_label=SYSTEM,
+            action=f"item_deadline_{kind}",
+            object_type="case_item",
+            object_id=item.item,
+            detail={"due_at": due.isoformat(), "recipients": sorted(u.pk for u in users)},
+        )
+        return staff_message_send(
+            users=users,
+            key=f"deadline:{item.pk}:{kind}:{int(due.timestamp())}",
+            kind=MESSAGE_KINDS[DeadlineEvent.Kind(kind)],
+            body=body,
+            at=now,
+            case=case,
+            item=item,
+        )
+
+
+def deadlines_sweep(now: datetime | None = None, *, batch_size: int = 500) -> SweepReport:
+    """Mark warnings and overdue items, notify, escalate. Idempotent (see the module doc).
+
+    Each kind of transition records at most ``batch_size`` items per run; the rest follow
+    in the next run."""
+    now = now or timezone.now()
+    calendar = current_calendar()
+    report = SweepReport()
+    open_items = CaseItem.objects.filter(state__in=OPEN_STATES, due_at__isnull=False)
+    try:
+        cutoff: datetime | None = urgency.warning_cutoff(calendar, now)
+    except CalendarNotCovered as exc:
+        cutoff = None
+        report.calendar_missing = True
+        log.warning("deadline sweep: %s; only overdue items are marked", exc.message)
+
+    # 1. Lights, in SQL.
+    paused = CaseItem.objects.filter(state=ItemState.RETURNED)
+    report.lights["paused"] = _relight(paused, Urgency.NORMAL, batch_size)
+    report.lights[Urgency.OVERDUE] = _relight(
+        open_items.filter(due_at__lt=now), Urgency.OVERDUE, batch_size
+    )
+    if cutoff is not None:
+        warning = open_items.filter(due_at__gte=now, due_at__lt=cutoff)
+        report.lights[Urgency.WARNING] = _relight(warning, Urgency.WARNING, batch_size)
+        normal = open_items.filter(due_at__gte=cutoff)
+        report.lights[Urgency.NORMAL] = _relight(normal, Urgency.NORMAL, batch_size)
+
+    # 2. Transitions, each recorded once.
+    recipients = _Recipients()
+    pending: list[tuple[str, QuerySet[CaseItem]]] = []
+    if cutoff is not None:
+        pending.append(
+            (DeadlineEvent.Kind.WARNING, open_items.filter(due_at__gte=now, due_at__lt=cutoff))
+        )
+    pending.append((DeadlineEvent.Kind.OVERDUE, open_items.filter(due_at__lt=now)))
+    for escalation, days in zip(ESCALATION_KINDS, urgency.ESCALATE_AFTER, strict=True):
+        # Working time never exceeds calendar time: a cheap necessary condition in SQL.
+        pending.append((escalation, open_items.filter(due_at__lt=now - timedelta(days=days))))
+    for kind, qs in pending:
+        recorded = 0
+        for item_id, due in (
+            _unrecorded(qs, kind).order_by("due_at", "pk").values_list("pk", "due_at")[:batch_size]
+        ):
+            assert due is not None
+            if kind in ESCALATION_KINDS and not _escalation_reached(calendar, kind, due, now):
+                continue
+            sent = _record(item_id, due, kind, now, recipients)
+            if sent is not None:
+                recorded += 1
+                report.messages += sent
+        report.events[kind] = recorded
+    return report
+
+
+def _escalation_reached(calendar: WorkingCalendar, kind: str, due: datetime, now: datetime) -> bool:
+    level = ESCALATION_KINDS.index(kind) + 1
+    try:
+        return urgency.escalation_level(calendar, due, now) >= level
+    except CalendarNotCovered:
+        return False
+
+
+# --- urging (催办) ------------------------------------------------------------------------
+
+
+class UrgeRefused(OnestopError):
+    """The urge is not accepted; ``code`` says why (stable for machines)."""
+
+    code = "urge_refused"
+
+
+def _urge_day(calendar: WorkingCalendar, now: datetime) -> tuple[date, date | None]:
+    """(the working day an urge at ``now`` counts for, the one after it): an urge on a rest
+    day counts for the next working day, when the department sees it. Outside the calendar
+    table the calendar date is used (the once-a-day limit then counts calendar days)."""
+    day = to_beijing(now).date()
+    try:
+        bucket = calendar.working_day_on_or_after(day)
+        return bucket, calendar.next_working_day(bucket)
+    except CalendarNotCovered:
+        return day, None
+
+
+@transaction.atomic
+def item_urge(
+    *, case: Case, item: CaseItem | str, parent: User, now: datetime | None = None
+) -> ItemUrge:
+    """A parent urges an overdue item of their own case, at most once per working day. The
+    department's officers get a message; the timeline shows it to both sides."""
+    now = now or timezone.now()
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if parent.role != Role.PARENT or not can_view_case(parent, locked):
+        raise UrgeRefused("只能催办本人的办件", code="urge_forbidden")
+    code = item if isinstance(item, str) else item.item
+    row = CaseItem.objects.filter(case=locked, item=code).first()
+    if row is None:
+        raise UrgeRefused("办件中没有该事项", code="urge_item_unknown")
+    if locked.status != CaseStatus.IN_PROGRESS or row.state not in OPEN_STATES:
+        if row.state == ItemState.RETURNED:
+            raise UrgeRefused("该事项正等待您补正，办理时限暂停计算，请先补正", code="urge_paused")
+        raise UrgeRefused("该事项不在办理中，无需催办", code="urge_not_open")
+    if row.due_at is None or now <= row.due_at:
+        raise UrgeRefused("该事项尚未超过办理期限，超期后才可催办", code="urge_not_overdue")
+    calendar = current_calendar()
+    bucket, following = _urge_day(calendar, now)
+    if ItemUrge.objects.filter(item=row, working_day=bucket).exists():
+        raise _too_soon(following)
+    try:
+        with transaction.atomic():
+            urge = ItemUrge.objects.create(
+                item=row, case=locked, parent=parent, at=now, working_day=bucket
+            )
+    except IntegrityError:
+        raise _too_soon(following) from None
+    count = ItemUrge.objects.filter(item=row).count()
+    name = ITEM_NAMES.get(row.item, row.item)
+    department = DEPARTMENT_NAMES.get(row.department, row.department)
+    TimelineEntry.objects.create(
+        case=locked,
+        at=now,
+        kind="item_urged",
+        item=row.item,
+        message=f"申请人催办{name}（第{count}次），已通知{department}",
+        actor_label="申请人",
+        visible_to_parent=True,
+    )
+    audit_record(
+        stream=locked.number,
+        at=now,
+        actor=parent,
+        actor_label="申请人",
+        action="item_urged",
+        object_type="case_item",
+        object_id=row.item,
+        detail={"count": count, "working_day": bucket.isoformat()},
+    )
+    staff_message_send(
+        users=item_officers(row),
+        key=f"urge:{urge.pk}",
+        kind=StaffMessage.Kind.URGED,
+        body=(
+            f"【家长催办】办件{locked.number}的{name}已超过办理期限（{_fmt(row.due_at)}），"
+            f"申请人第{count}次催办，请尽快办理。"
+        ),
+        at=now,
+        case=locked,
+        item=row,
+    )
+    return urge
+
+
+def _too_soon(following: date | None) -> UrgeRefused:
+    when = f"（{following:%Y-%m-%d}）" if following is not None else ""
+    return UrgeRefused(
+        f"今天已催办过该事项，每个工作日只能催办一次，请下一个工作日{when}再催办",
+        code="urge_too_soon",
+    )

@@ -1,0 +1,267 @@
+"""The deadline sweep with frozen time (every call is given its ``now``) across National Day
+2026: Thu 1 – Wed 7 October off, Thu 8 and Fri 9 working, Sat 10 a make-up working day,
+Sun 11 off. Items are received on 29 and 30 September with 1–2 working-day limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from onestop.audit.models import AuditRecord
+from onestop.cases.models import TimelineEntry
+from onestop.cases.services import case_submit
+from onestop.ops.demo import shift_dates
+from onestop.supervision.models import DeadlineEvent, StaffMessage
+from onestop.supervision.services import deadlines_sweep
+from onestop.testing.factories import officer, staff
+from onestop.workflow.models import CaseItem
+from onestop.workflow.services import item_complete, item_return
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def submit(example, beijing, media_root):
+    def go(name: str, at: str):
+        now = beijing(at)
+        document = example(name)
+        shift_dates(document, now)
+        case = case_submit(document=document, actor=None, now=now).case
+        assert case.status == "in_progress", case.decision
+        return case
+
+    return go
+
+
+@pytest.fixture
+def people(db):
+    return {
+        "hospital": officer("hospital", "hospital", "qinbei-mch"),
+        "cdc": officer("cdc", "division", "450703"),
+        "police": officer("police", "police_station", "qinbei-xintang"),
+        "fz_hospital": officer("hospital", "hospital", "fujian-mch"),
+        "district": staff("supervisor", kind="division", code="450703"),
+        "city": staff("supervisor", kind="division", code="4507"),
+        "province": staff("supervisor", kind="division", code="45"),
+        "other": staff("supervisor", kind="division", code="6201"),
+    }
+
+
+@pytest.fixture
+def week(submit, beijing, people):
+    """Four cases received around the holiday, with their items as the tests expect."""
+    q1 = submit("qinbei-accept", "2026-09-29T10:00:00+08:00")
+    q2 = submit("qinbei-accept", "2026-09-30T10:00:00+08:00")
+    bmc2 = CaseItem.objects.get(case=q2, item="birth_certificate")
+    item_complete(
+        item_id=bmc2.pk,
+        actor=people["hospital"],
+        result={"bmc_number": "Q450123456"},
+        now=beijing("2026-09-30T11:00:00+08:00"),
+    )
+    q3 = submit("qinbei-accept", "2026-09-30T10:00:00+08:00")
+    item_return(
+        item_id=CaseItem.objects.get(case=q3, item="birth_certificate").pk,
+        actor=people["hospital"],
+        reasons=["出生时间与分娩记录不一致"],
+        now=beijing("2026-09-30T15:00:00+08:00"),
+    )
+    f1 = submit("fuzhou-accept", "2026-09-30T09:00:00+08:00")
+    return {"q1": q1, "q2": q2, "q3": q3, "f1": f1}
+
+
+def lights(case) -> dict[str, str]:
+    return {
+        i.item: i.urgency
+        for i in CaseItem.objects.filter(case=case, due_at__isnull=False)
+        .exclude(state__in=["done", "waiting"])
+        .order_by("position")
+    }
+
+
+def test_the_week_has_the_due_times_the_clock_rules_give(week, beijing):
+    def due(case, item):
+        return CaseItem.objects.get(case=case, item=item).due_at
+
+    assert due(week["q1"], "birth_certificate") == beijing("2026-09-30T23:59:59+08:00")
+    assert due(week["q2"], "vaccination_certificate") == beijing("2026-10-08T23:59:59+08:00")
+    assert due(week["q2"], "birth_registration") == beijing("2026-10-09T23:59:59+08:00")
+    assert due(week["f1"], "birth_certificate") == beijing("2026-10-08T12:00:00+08:00")
+
+
+# (instant, {case: {item: light}}): q3's returned BMC never gets a light.
+TIMELINE = [
+    (
+        "2026-09-30T16:00:00+08:00",
+        {
+            "q1": {"birth_certificate": "warning", "vaccination_certificate": "warning"},
+            "q2": {"vaccination_certificate": "normal", "birth_registration": "normal"},
+            "q3": {"birth_certificate": "normal", "vaccination_certificate": "normal"},
+            # Fuzhou, received 09:00 → due 12:00 on 8 Oct; after noon less than a day is left
+            "f1": {"birth_certificate": "warning", "vaccination_certificate": "warning"},
+        },
+    ),
+    (
+        "2026-10-03T10:00:00+08:00",  # in the holiday
+        {
+            "q1": {"birth_certificate": "overdue", "vaccination_certificate": "overdue"},
+            "q2": {"vaccination_certificate": "normal", "birth_registration": "normal"},
+            "q3": {"birth_certificate": "normal", "vaccination_certificate": "normal"},
+            "f1": {"birth_certificate": "warning"},
+        },
+    ),
+    (
+        "2026-10-08T09:00:00+08:00",  # first working day after the holiday
+        {
+            "q1": {"birth_certificate": "overdue"},
+            "q2": {"vaccination_certificate": "warning", "birth_registration": "normal"},
+            "q3": {"birth_certificate": "normal", "vaccination_certificate": "warning"},
+            "f1": {"birth_certificate": "warning"},
+        },
+    ),
+    (
+        "2026-10-08T12:00:01+08:00",
+        {"f1": {"birth_certificate": "overdue", "vaccination_certificate": "overdue"}},
+    ),
+    (
+        "2026-10-09T08:00:00+08:00",
+        {
+            "q2": {"vaccination_certificate": "overdue", "birth_registration": "warning"},
+            "q3": {"birth_certificate": "normal", "vaccination_certificate": "overdue"},
+        },
+    ),
+    (
+        "2026-10-10T10:00:00+08:00",  # Saturday, a make-up working day
+        {
+            "q2": {"birth_registration": "overdue"},
+            "q3": {"birth_certificate": "normal"},
+        },
+    ),
+]
+
+
+def test_lights_across_the_holiday_week(week, beijing):
+    for at, expected in TIMELINE:
+        deadlines_sweep(beijing(at))
+        for key, items in expected.items():
+            got = lights(week[key])
+            assert {k: got[k] for k in items} == items, (at, key)
+    returned = CaseItem.objects.get(case=week["q3"], item="birth_certificate")
+    assert returned.state == "returned"
+    assert not DeadlineEvent.objects.filter(item=returned).exists()
+
+
+def test_the_sweep_records_each_transition_once_and_a_second_run_changes_nothing(
+    week, beijing, people
+):
+    at = beijing("2026-10-08T09:00:00+08:00")
+    first = deadlines_sweep(at)
+    assert first.events["overdue"] == 2  # q1's BMC and vaccination
+    assert first.events["warning"] == 4  # q2 vaccination, q3 vaccination, f1 BMC + vaccination
+    counts = (
+        DeadlineEvent.objects.count(),
+        StaffMessage.objects.count(),
+        TimelineEntry.objects.count(),
+        AuditRecord.objects.count(),
+    )
+    again = deadlines_sweep(at)
+    assert sum(again.events.values()) == 0 and again.messages == 0
+    assert sum(again.lights.values()) == 0
+    later = deadlines_sweep(beijing("2026-10-08T10:00:00+08:00"))
+    assert sum(later.events.values()) == 0 and later.messages == 0
+    assert counts == (
+        DeadlineEvent.objects.count(),
+        StaffMessage.objects.count(),
+        TimelineEntry.objects.count(),
+        AuditRecord.objects.count(),
+    )
+
+
+def test_transitions_are_on_the_staff_timeline_and_reach_the_right_people(week, beijing, people):
+    deadlines_sweep(beijing("2026-10-03T10:00:00+08:00"))
+    q1 = week["q1"]
+    entries = TimelineEntry.objects.filter(case=q1, kind="deadline_overdue")
+    assert entries.count() == 2
+    assert all(not e.visible_to_parent for e in entries)
+    assert "已超过办理期限" in entries[0].message
+    assert AuditRecord.objects.filter(stream=q1.number, action="item_deadline_overdue").count() == 2
+    overdue = StaffMessage.objects.filter(kind="overdue", case=q1)
+    # the hospital's officer hears about the BMC, the CDC officer about the vaccination, and
+    # the district supervisor about both; nobody else
+    assert sorted((m.user.username, m.item.item if m.item else "") for m in overdue) == sorted(
+        [
+            (people["hospital"].username, "birth_certificate"),
+            (people["cdc"].username, "vaccination_certificate"),
+            (people["district"].username, "birth_certificate"),
+            (people["district"].username, "vaccination_certificate"),
+        ]
+    )
+    warned = StaffMessage.objects.filter(kind="warning", case=week["f1"])
+    assert {m.user_id for m in warned} == {people["fz_hospital"].pk}
+    assert "即将到期" in warned[0].body
+    assert not StaffMessage.objects.filter(user=people["other"]).exists()
+    assert not StaffMessage.objects.filter(user=people["police"]).exists()
+
+
+def test_escalation_after_one_and_three_working_days_overdue(week, beijing, people):
+    q1 = week["q1"]  # due at the end of 30 Sep; overdue from 1 Oct, the holiday not counting
+    bmc = CaseItem.objects.get(case=q1, item="birth_certificate")
+
+    def kinds() -> list[str]:
+        return sorted(DeadlineEvent.objects.filter(item=bmc).values_list("kind", flat=True))
+
+    deadlines_sweep(beijing("2026-10-07T20:00:00+08:00"))
+    assert kinds() == ["overdue"]
+    deadlines_sweep(beijing("2026-10-08T23:00:00+08:00"))
+    assert kinds() == ["overdue"]
+    deadlines_sweep(beijing("2026-10-09T00:00:00+08:00"))  # all of 8 Oct has passed
+    assert kinds() == ["escalated_1", "overdue"]
+    supervised = StaffMessage.objects.filter(item=bmc, kind="escalated")
+    assert {m.user_id for m in supervised} == {people["district"].pk, people["hospital"].pk}
+    deadlines_sweep(beijing("2026-10-10T23:00:00+08:00"))
+    assert kinds() == ["escalated_1", "overdue"]
+    deadlines_sweep(beijing("2026-10-11T00:00:00+08:00"))  # 8, 9 and Sat 10 Oct
+    assert kinds() == ["escalated_1", "escalated_2", "overdue"]
+    upward = StaffMessage.objects.filter(item=bmc, kind="escalated", body__contains="上报")
+    # one level up from the district (450703) is the city (4507), not the province
+    assert {m.user_id for m in upward} == {people["city"].pk, people["district"].pk}
+    assert TimelineEntry.objects.filter(case=q1, kind="deadline_escalated_2").count() == 2
+
+
+def test_a_returned_item_is_paused_and_a_resumed_one_is_judged_on_its_new_due_time(
+    week, beijing, people
+):
+    from onestop.cases.services import case_supplement
+
+    q3 = week["q3"]
+    bmc = CaseItem.objects.get(case=q3, item="birth_certificate")
+    deadlines_sweep(beijing("2026-10-09T10:00:00+08:00"))
+    bmc.refresh_from_db()
+    assert (bmc.state, bmc.urgency) == ("returned", "normal")
+    # the parents supplement on Fri 9 Oct: the BMC was due at the end of 8 Oct; the two
+    # working days paused (8, 9 Oct) move it to the end of Sat 10 Oct, a make-up working day
+    case_supplement(case_id=q3.pk, actor=None, now=beijing("2026-10-09T10:00:00+08:00"))
+    bmc.refresh_from_db()
+    assert bmc.state == "ready"
+    assert bmc.due_at == beijing("2026-10-10T23:59:59+08:00")
+    for at, light in [
+        ("2026-10-09T10:05:00+08:00", "normal"),
+        ("2026-10-10T00:00:01+08:00", "warning"),
+        ("2026-10-11T00:00:00+08:00", "overdue"),
+    ]:
+        deadlines_sweep(beijing(at))
+        bmc.refresh_from_db()
+        assert bmc.urgency == light, at
+
+
+def test_finished_items_are_left_alone(week, beijing, people):
+    q1 = week["q1"]
+    bmc = CaseItem.objects.get(case=q1, item="birth_certificate")
+    item_complete(
+        item_id=bmc.pk,
+        actor=people["hospital"],
+        result={"bmc_number": "Q450123457"},
+        now=beijing("2026-09-30T17:00:00+08:00"),
+    )
+    deadlines_sweep(beijing("2026-10-09T10:00:00+08:00"))
+    assert not DeadlineEvent.objects.filter(item=bmc).exists()
+    assert DeadlineEvent.objects.filter(case=q1, item__item="vaccination_certificate").exists()

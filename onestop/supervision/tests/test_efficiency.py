@@ -1,0 +1,221 @@
+"""The supervisor's efficiency report (on-time rate, median working time) and the overdue /
+near-due list, with the numbers worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from onestop.calendar.domain import load_default_calendar
+from onestop.cases.services import case_submit, case_supplement
+from onestop.core.clock import parse_time
+from onestop.ops.demo import shift_dates
+from onestop.supervision.selectors import deadline_items, efficiency_report, item_working_time
+from onestop.testing.factories import officer, staff
+from onestop.workflow.models import CaseItem
+from onestop.workflow.services import item_complete, item_return
+
+pytestmark = pytest.mark.django_db
+
+CAL = load_default_calendar()
+
+
+def t(text: str):
+    return parse_time(text)
+
+
+@pytest.fixture
+def submit(example, media_root):
+    def go(at: str):
+        document = example("qinbei-accept")
+        shift_dates(document, t(at))
+        case = case_submit(document=document, actor=None, now=t(at)).case
+        assert case.status == "in_progress", case.decision
+        return case
+
+    return go
+
+
+@pytest.fixture
+def hospital(db):
+    return officer("hospital", "hospital", "qinbei-mch")
+
+
+@pytest.fixture
+def cdc(db):
+    return officer("cdc", "division", "450703")
+
+
+def finish(case, item, who, at, result):
+    row = CaseItem.objects.get(case=case, item=item)
+    item_complete(item_id=row.pk, actor=who, result=result, now=t(at))
+
+
+@pytest.fixture
+def november(submit, hospital, cdc):
+    """Two qinbei cases in November 2026 (Mon 16 – Wed 25, no holidays).
+
+    - case 1, received Mon 16 09:00: BMC done Mon 16 15:00 (on time, 6 h = 0.25 working
+      days); vaccination done Wed 18 10:00 (due end of Tue 17: late, 49 h = 2.04 days).
+    - case 2, received Fri 20 16:00: BMC done Mon 23 10:00 (on time; Fri 8 h + Mon 10 h =
+      0.75 days); vaccination returned Mon 23 10:00, supplemented Wed 25 10:00, done Wed 25
+      12:00 (due moved to the end of Wed 25: on time; 68 h less 48 h paused = 0.83 days).
+    """
+    one = submit("2026-11-16T09:00:00+08:00")
+    finish(
+        one,
+        "birth_certificate",
+        hospital,
+        "2026-11-16T15:00:00+08:00",
+        {"bmc_number": "Q450000001"},
+    )
+    finish(
+        one,
+        "vaccination_certificate",
+        cdc,
+        "2026-11-18T10:00:00+08:00",
+        {"certificate_number": "YF2026-0001"},
+    )
+    two = submit("2026-11-20T16:00:00+08:00")
+    finish(
+        two,
+        "birth_certificate",
+        hospital,
+        "2026-11-23T10:00:00+08:00",
+        {"bmc_number": "Q450000002"},
+    )
+    vaccination = CaseItem.objects.get(case=two, item="vaccination_certificate")
+    item_return(
+        item_id=vaccination.pk, actor=cdc, reasons=["请补充"], now=t("2026-11-23T10:00:00+08:00")
+    )
+    case_supplement(case_id=two.pk, actor=None, now=t("2026-11-25T10:00:00+08:00"))
+    vaccination.refresh_from_db()
+    assert vaccination.due_at == t("2026-11-25T23:59:59+08:00")
+    finish(
+        two,
+        "vaccination_certificate",
+        cdc,
+        "2026-11-25T12:00:00+08:00",
+        {"certificate_number": "YF2026-0002"},
+    )
+    return one, two
+
+
+def by_department(rows):
+    return {r.department: r for r in rows}
+
+
+def test_working_time_less_pauses():
+    received, finished = t("2026-11-20T16:00:00+08:00"), t("2026-11-25T12:00:00+08:00")
+    pauses = [["2026-11-23T02:00:00+00:00", "2026-11-25T02:00:00+00:00"]]
+    spent = item_working_time(CAL, received, finished, pauses)
+    assert spent.total_seconds() == 20 * 3600
+    # across National Day: received Wed 30 Sep 10:00, done Thu 8 Oct 10:00 = one working day
+    assert (
+        item_working_time(
+            CAL, t("2026-09-30T10:00:00+08:00"), t("2026-10-08T10:00:00+08:00"), []
+        ).total_seconds()
+        == 24 * 3600
+    )
+
+
+def test_efficiency_per_department_and_jurisdiction(november):
+    supervisor = staff("supervisor", kind="division", code="4507")
+    now = t("2026-11-30T10:00:00+08:00")
+    rows = by_department(
+        efficiency_report(
+            supervisor,
+            start=t("2026-11-01T00:00:00+08:00"),
+            end=t("2026-12-01T00:00:00+08:00"),
+            now=now,
+            calendar=CAL,
+        )
+    )
+    hospital = rows["hospital"]
+    assert (hospital.jurisdiction_kind, hospital.jurisdiction_code) == ("hospital", "qinbei-mch")
+    assert (hospital.finished, hospital.with_limit, hospital.on_time) == (2, 2, 2)
+    assert hospital.on_time_rate == 1.0
+    assert hospital.median_working_days == 0.5  # (0.25 + 0.75) / 2
+    cdc = rows["cdc"]
+    assert (cdc.jurisdiction_kind, cdc.jurisdiction_code) == ("division", "450703")
+    assert (cdc.finished, cdc.with_limit, cdc.on_time) == (2, 2, 1)
+    assert cdc.on_time_rate == 0.5
+    assert cdc.median_working_days == round((49 / 24 + 20 / 24) / 2, 2)  # 1.44
+    # both police registrations are open (ready since the BMCs were issued): case 1's was
+    # due at the end of Wed 18 Nov, case 2's at the end of Wed 25 Nov
+    police = rows["police"]
+    assert (police.finished, police.open_total, police.open_overdue) == (0, 2, 2)
+    assert police.median_working_days is None and police.on_time_rate is None
+
+
+def test_the_period_is_half_open(november):
+    supervisor = staff("supervisor", kind="division", code="450703")
+    rows = by_department(
+        efficiency_report(
+            supervisor,
+            start=t("2026-11-16T00:00:00+08:00"),
+            end=t("2026-11-25T00:00:00+08:00"),  # before case 2's vaccination finished
+            now=t("2026-11-24T10:00:00+08:00"),
+            calendar=CAL,
+        )
+    )
+    assert (rows["cdc"].finished, rows["cdc"].on_time) == (1, 0)
+    assert rows["cdc"].median_working_days == round(49 / 24, 2)
+    assert (rows["hospital"].finished, rows["hospital"].on_time) == (2, 2)
+
+
+def test_other_divisions_and_officers_see_nothing(november):
+    now = t("2026-11-30T10:00:00+08:00")
+    kwargs = {
+        "start": t("2026-11-01T00:00:00+08:00"),
+        "end": t("2026-12-01T00:00:00+08:00"),
+        "now": now,
+        "calendar": CAL,
+    }
+    assert efficiency_report(staff("supervisor", kind="division", code="6201"), **kwargs) == []
+    assert efficiency_report(officer("police", "police_station", "qinbei-xintang"), **kwargs) == []
+
+
+def test_overdue_and_near_due_list(november):
+    supervisor = staff("supervisor", kind="division", code="4507")
+    # Wed 25 Nov 09:00: case 1's registration is overdue, case 2's is due tonight
+    now = t("2026-11-25T09:00:00+08:00")
+    rows = deadline_items(supervisor, now=now, calendar=CAL)
+    got = [(r.item.case_id, r.item.item, r.light) for r in rows]
+    one, two = november
+    assert got == [
+        (one.pk, "birth_registration", "overdue"),
+        (two.pk, "birth_registration", "warning"),
+    ]
+    assert rows[0].overdue_days == 4.38  # Thu 19, Fri 20, Mon 23, Tue 24 and 9 h of Wed 25
+    assert [
+        r.light for r in deadline_items(supervisor, now=now, calendar=CAL, which="overdue")
+    ] == ["overdue"]
+    assert deadline_items(supervisor, now=now, calendar=CAL, department="hospital") == []
+    assert (
+        deadline_items(staff("supervisor", kind="division", code="6201"), now=now, calendar=CAL)
+        == []
+    )
+
+
+def test_the_supervisor_pages(november, monkeypatch):
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "now", lambda: t("2026-11-25T09:00:00+08:00"))
+    client = Client()
+    client.force_login(staff("supervisor", kind="division", code="450703"))
+    one, two = november
+    listing = client.get("/supervise/deadlines/").content.decode()
+    assert one.number in listing and two.number in listing
+    assert 'data-light="overdue"' in listing and 'data-light="warning"' in listing
+    only = client.get("/supervise/deadlines/", {"which": "overdue"}).content.decode()
+    assert one.number in only and two.number not in only
+    report = client.get("/supervise/efficiency/", {"from": "2026-11-01", "to": "2026-12-01"})
+    text = report.content.decode()
+    assert 'data-department="cdc"' in text and "50.0%" in text and "100.0%" in text
+    bad = client.get("/supervise/efficiency/", {"from": "2026-11-10", "to": "2026-11-01"})
+    assert "结束日期必须晚于开始日期" in bad.content.decode()
+    police = Client()
+    police.force_login(officer("police", "police_station", "qinbei-xintang"))
+    assert police.get("/supervise/deadlines/").status_code == 404
+    assert police.get("/supervise/efficiency/").status_code == 404

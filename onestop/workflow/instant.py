@@ -1,0 +1,93 @@
+"""秒批 (straight-through approval): whether the shared data verifies an item its pack lets
+the platform approve without a human, and the result it then records.
+
+Fuzhou's birth certificate (seed 003): "服务平台即时审核申请人相关信息……自动调取产妇分娩信息
+进行核对。核对一致的，生成《出生医学证明》". The check: the birth hospital's delivery record
+found by hospital, record number and the mother's ID number together (as the form's
+pre-filling finds it), whose birth time (to the minute) and sex agree with the case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from onestop.cases.models import Case
+from onestop.core.clock import parse_time
+from onestop.hospitals.selectors import delivery_record_lookup
+from onestop.policy.loader import default_packs
+from onestop.policy.schema import InstantApproval
+
+CHECKED = "助产机构、住院病历号、母亲身份证号码、出生时间、性别"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    approved: bool
+    reason: str
+    result: dict[str, str] = field(default_factory=dict)
+
+
+def instant_rule(case: Case, item: str) -> InstantApproval | None:
+    """The item's ``instant_approval`` in the pack version the case is pinned to."""
+    pack = default_packs().version(case.region, case.pack_version)
+    entry = pack.item(item) if pack is not None else None
+    return entry.instant_approval if entry is not None else None
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _code(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _section(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _same_minute(a: object, b: object) -> bool:
+    try:
+        first, second = parse_time(str(a)), parse_time(str(b))
+    except ValueError:
+        return False
+    return first.replace(second=0, microsecond=0) == second.replace(second=0, microsecond=0)
+
+
+def bmc_number(case: Case) -> str:
+    """A platform-issued BMC number in the result pattern ``[A-Z]\\d{9}``: the region's
+    initial and the case's row number (unique, and the same on a retry)."""
+    letter = (case.region[:1] or "Z").upper()
+    return f"{letter}{case.pk % 1_000_000_000:09d}"
+
+
+def instant_check(case: Case, item: str, rule: InstantApproval) -> Verdict:
+    """Whether the shared data verifies ``item`` of ``case`` under ``rule``."""
+    if rule.when != "delivery_record_matches" or item != "birth_certificate":
+        return Verdict(False, "该事项没有可用的自动核对规则")
+    doc = case.document
+    newborns = doc.get("newborns")
+    if not isinstance(newborns, list) or len(newborns) != 1 or not isinstance(newborns[0], dict):
+        return Verdict(False, "多胞胎或新生儿信息不完整，需人工核对")
+    baby = newborns[0]
+    mother_id = _text(_section(doc, "mother").get("id_number"))
+    hospital, number = _text(baby.get("hospital")), _text(baby.get("record_number"))
+    if not (hospital and number and mother_id):
+        return Verdict(False, "申请未提供助产机构、住院病历号或母亲身份证号码")
+    record = delivery_record_lookup(hospital, number, mother_id)
+    if record is None:
+        return Verdict(False, "未找到助产机构、住院病历号和母亲身份证号码均一致的分娩记录")
+    if not _same_minute(record.get("born_at"), baby.get("born_at")):
+        return Verdict(False, "分娩记录的出生时间与申请不一致")
+    sex = _code(record.get("sex"))
+    if not sex or sex != _code(baby.get("sex")):
+        return Verdict(False, "分娩记录的性别与申请不一致")
+    number_issued = bmc_number(case)
+    return Verdict(
+        True,
+        f"服务平台自动调取产妇分娩信息（{CHECKED}）核对一致",
+        {"bmc_number": number_issued},
+    )
