@@ -38,7 +38,12 @@ from onestop.core.signing import (
     TIMESTAMP_HEADER,
     webhook_signature,
 )
-from onestop.integration.models import EVENT_TYPES, ApiClient, WebhookDelivery
+from onestop.integration.models import (
+    EVENT_TYPES,
+    ApiClient,
+    IdempotentResponse,
+    WebhookDelivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -434,3 +439,21 @@ def webhook_replay(delivery_pk: int, *, now: datetime | None = None) -> bool:
         if updated:
             deliver_webhook.enqueue(delivery_pk)
     return bool(updated)
+
+
+IDEMPOTENCY_RETENTION = timedelta(days=7)
+DELIVERED_RETENTION = timedelta(days=30)
+
+
+def integration_records_prune(*, now: datetime | None = None) -> dict[str, int]:
+    """Retention: stored idempotent answers older than 7 days (a client replays within
+    minutes or hours, not weeks) and webhook deliveries delivered more than 30 days ago.
+    Dead and pending deliveries are kept: staff must see and replay them."""
+    now = now or timezone.now()
+    answers, _ = IdempotentResponse.objects.filter(
+        created_at__lt=now - IDEMPOTENCY_RETENTION
+    ).delete()
+    deliveries, _ = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.DELIVERED, delivered_at__lt=now - DELIVERED_RETENTION
+    ).delete()
+    return {"idempotent_responses": answers, "webhook_deliveries": deliveries}

@@ -37,6 +37,12 @@ def _drafts_expire() -> object:
     return drafts_expire()
 
 
+def _integration_prune() -> object:
+    from onestop.integration.services import integration_records_prune
+
+    return integration_records_prune()
+
+
 def _deadlines_sweep() -> object:
     from onestop.supervision.services import deadlines_sweep
 
@@ -61,6 +67,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(hours=6),
         _drafts_expire,
         "删除30天未更新的在线申请草稿及其上传文件",
+    ),
+    PeriodicJob(
+        "integration_prune",
+        timedelta(hours=12),
+        _integration_prune,
+        "清理过期的幂等应答记录和30天前已送达的回调记录（死信保留）",
     ),
     PeriodicJob(
         "deadlines_sweep",

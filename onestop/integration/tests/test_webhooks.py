@@ -242,3 +242,31 @@ def test_the_worker_delivers_signed_webhooks_over_http(example, media_root):
     assert inbox.stats.rejected == 0
     events = sorted(inbox.events.get_nowait()["event"] for _ in range(2))
     assert events == ["case.decided", "task.created"]
+
+
+def test_old_answers_and_delivered_webhooks_are_pruned_dead_letters_kept(example, media_root):
+    from onestop.integration.models import IdempotentResponse
+    from onestop.integration.services import integration_records_prune
+
+    submitter = hospital(webhook_url=HOOK)
+    Api(submitter.token).post("/cases", current(example("qinbei-accept")), key="p1")
+    deliveries = list(WebhookDelivery.objects.order_by("pk"))
+    assert len(deliveries) >= 2
+    long_ago = datetime.fromisoformat("2026-01-01T00:00:00+08:00")
+    delivered, dead = deliveries[0], deliveries[1]
+    WebhookDelivery.objects.filter(pk=delivered.pk).update(
+        status=WebhookDelivery.Status.DELIVERED, delivered_at=long_ago
+    )
+    WebhookDelivery.objects.filter(pk=dead.pk).update(status=WebhookDelivery.Status.DEAD)
+    IdempotentResponse.objects.create(
+        client=submitter.client,
+        key="old",
+        request_digest="0" * 64,
+        status_code=201,
+        body={},
+        created_at=long_ago,
+    )
+    pruned = integration_records_prune(now=datetime.fromisoformat("2026-11-20T10:00:00+08:00"))
+    assert pruned == {"idempotent_responses": 1, "webhook_deliveries": 1}
+    assert not WebhookDelivery.objects.filter(pk=delivered.pk).exists()
+    assert WebhookDelivery.objects.filter(pk=dead.pk).exists()
