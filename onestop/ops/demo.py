@@ -289,10 +289,11 @@ def _delivery_records() -> int:
 
 def _api_clients() -> int:
     """One API client per region and department for `onestop simulate`, with the known demo
-    secrets of `onestop.simulate.credentials` (demo only) and webhooks to its receivers."""
+    secrets of `onestop.simulate.credentials` (demo only). Their webhooks point at the
+    simulators' receivers only while the simulators run (`demo_webhooks`)."""
     from onestop.integration.models import ApiClient
     from onestop.integration.services import api_client_create
-    from onestop.simulate.credentials import demo_credentials, hook_port
+    from onestop.simulate.credentials import demo_credentials
 
     created = 0
     for cred in demo_credentials():
@@ -303,13 +304,31 @@ def _api_clients() -> int:
             department=cred.department,
             jurisdiction_kind=cred.jurisdiction_kind,
             jurisdiction_code=cred.jurisdiction_code,
-            webhook_url=f"http://127.0.0.1:{hook_port(cred.department)}/webhook",
+            webhook_url="",  # set by demo_webhooks() when the simulators run
             key_id=cred.key_id,
             secret=cred.secret,
             webhook_secret=cred.webhook_secret,
         )
         created += 1
     return created
+
+
+def demo_webhooks(*, enabled: bool) -> int:
+    """Point the demo API clients' webhooks at the simulators' receivers (``enabled``) or
+    switch them off, so a demo run without simulators queues no deliveries that can only
+    fail. Returns the number of clients changed."""
+    from onestop.integration.models import ApiClient
+    from onestop.simulate.credentials import demo_credentials, hook_port
+
+    changed = 0
+    for cred in demo_credentials():
+        url = f"http://127.0.0.1:{hook_port(cred.department)}/webhook" if enabled else ""
+        changed += (
+            ApiClient.objects.filter(key_id=cred.key_id)
+            .exclude(webhook_url=url)
+            .update(webhook_url=url)
+        )
+    return changed
 
 
 def seed_demo() -> dict[str, int]:

@@ -23,17 +23,18 @@ def _django(data_dir: Path) -> None:
     django.setup()
 
 
-def prepare(data_dir: Path, out: TextIO) -> None:
-    """Create the database and the demo data (idempotent)."""
+def prepare(data_dir: Path, out: TextIO, *, simulate: bool = False) -> None:
+    """Create the database and the demo data (idempotent); demo webhooks on or off."""
     _django(data_dir)
     from django.core.management import call_command
 
-    from onestop.ops.demo import seed_demo
+    from onestop.ops.demo import demo_webhooks, seed_demo
 
     out.write(f"数据目录 data: {data_dir}\n")
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     counts = seed_demo()
+    demo_webhooks(enabled=simulate)
     out.write("演示数据 demo data: " + ", ".join(f"{k} +{v}" for k, v in counts.items()) + "\n")
 
 
@@ -59,7 +60,7 @@ def logins_text() -> str:
 def serve(*, host: str, port: int, data_dir: Path, out: TextIO, simulate: bool = False) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    prepare(data_dir, out)
+    prepare(data_dir, out, simulate=simulate)
     env = {
         **os.environ,
         "ONESTOP_DATA_DIR": str(data_dir),
