@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max
-
 from onestop.calendar import domain
 from onestop.calendar.models import CalendarYear, SpecialDay
 
 
 def current_calendar() -> domain.WorkingCalendar:
     calendar = domain.load_default_calendar()
-    years = list(
-        CalendarYear.objects.filter(published=True)
-        .annotate(n=Count("days"), at=Max("updated_at"))
-        .order_by("year")
-    )
+    years = list(CalendarYear.objects.filter(published=True).order_by("year"))
     for entry in years:
         if calendar.first_year <= entry.year <= calendar.last_year:
             continue  # the shipped table already has it

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,7 @@ from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
 from onestop.eligibility.check import check_case
 from onestop.eligibility.prereview import Decision
-from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
+from onestop.eligibility.reasons import ITEM_NAMES, Outcome
 from onestop.integration.events import case_event
 from onestop.notifications.services import notification_queue
 from onestop.policy.loader import default_packs
@@ -94,17 +94,24 @@ def _registering_division(doc: Mapping[str, Any]) -> str:
     return ""
 
 
+def _hospital(doc: Mapping[str, Any]) -> str:
+    """The (first) newborn's hospital code."""
+    newborns = doc.get("newborns")
+    if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict):
+        return _str(newborns[0].get("hospital"))
+    return ""
+
+
+def _hospital_division(doc: Mapping[str, Any]) -> str:
+    inst = current_reference().hospitals.get(_hospital(doc))
+    return inst.division if inst else ""
+
+
 def _jurisdiction(
     doc: Mapping[str, Any], department: str, case_division: str, hospital_division: str
 ) -> tuple[str, str, str]:
     """(kind, code, division) of the office that works an item of ``department``."""
-    newborns = doc.get("newborns")
-    first = (
-        newborns[0]
-        if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict)
-        else {}
-    )
-    hospital = _str(first.get("hospital"))
+    hospital = _hospital(doc)
     if department == "hospital" and hospital:
         return "hospital", hospital, hospital_division or case_division
     if department == "police":
@@ -173,8 +180,6 @@ def _materials(
     actor: User | None,
     now: datetime,
 ) -> None:
-    from onestop.cases.uploads import store_material
-
     declared = doc.get("materials")
     codes = [c for c in declared if isinstance(c, str)] if isinstance(declared, list) else []
     for code in dict.fromkeys(codes):
@@ -188,6 +193,14 @@ def _materials(
             uploaded_at=now,
             uploaded_by=actor,
         )
+    _store_uploads(case, files, actor, now)
+
+
+def _store_uploads(
+    case: Case, files: Mapping[str, UploadedFile[Any]], actor: User | None, now: datetime
+) -> None:
+    from onestop.cases.uploads import store_material
+
     for code, upload in files.items():
         store_material(
             case=case, code=code, upload=upload, actor=actor, now=now, source=Material.Source.UPLOAD
@@ -275,24 +288,15 @@ def _create(
     counter: tuple[str, str] | None,
     signature: Mapping[str, Any] | None,
 ) -> Case:
-    reference = current_reference()
     status = {
         Outcome.ACCEPT: CaseStatus.IN_PROGRESS,
         Outcome.SUPPLEMENT: CaseStatus.SUPPLEMENT,
         Outcome.REJECT: CaseStatus.REJECTED,
     }[decision.outcome]
-    newborns = document.get("newborns")
-    first = (
-        newborns[0]
-        if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict)
-        else {}
-    )
-    hospital = _str(first.get("hospital"))
-    hospital_inst = reference.hospitals.get(hospital)
-    hospital_division = hospital_inst.division if hospital_inst else ""
+    hospital = _hospital(document)
+    hospital_division = _hospital_division(document)
     division = _registering_division(document) or hospital_division
     channel = _str(document.get("channel")) or "online"
-    submitted_raw = document.get("submitted_at")
     phones = {
         role: _str(_section(document, role).get("phone"))
         for role in ("applicant", "mother", "father")
@@ -327,7 +331,6 @@ def _create(
         submitted_at=now,
         decided_at=now,
     )
-    del submitted_raw
     _people(case, document)
     _materials(case, document, files, actor, now)
     where = "窗口" if counter else "网上"
@@ -354,12 +357,21 @@ def _create(
         data={"decision": decision.outcome.value, "region": case.region},
     )
     if decision.outcome is Outcome.ACCEPT:
-        pack = default_packs().version(decision.region, decision.pack_version)
-        assert pack is not None
-        rows = _create_items(case, decision, pack, document, division, hospital_division)
-        items_start(case, rows, now=now, actor=None)
+        _items_dispatch(case, decision, document, now)
     _notify_decision(case, decision, now)
     return case
+
+
+def _items_dispatch(
+    case: Case, decision: Decision, document: Mapping[str, Any], now: datetime
+) -> None:
+    """An accepted case: its item rows from the plan, then the first dispatch."""
+    pack = default_packs().version(decision.region, decision.pack_version)
+    assert pack is not None
+    rows = _create_items(
+        case, decision, pack, dict(document), case.division, _hospital_division(document)
+    )
+    items_start(case, rows, now=now, actor=None)
 
 
 def _create_items(
@@ -440,22 +452,10 @@ def case_supplement(
             new_document = dict(document) if document is not None else dict(case.document)
             if new_document.get("region") != case.region:
                 raise CaseStateError("补正不能更改办件所属地区")
-            for code, upload in (files or {}).items():
-                from onestop.cases.uploads import store_material
-
-                store_material(
-                    case=case,
-                    code=code,
-                    upload=upload,
-                    actor=actor,
-                    now=now,
-                    source=Material.Source.UPLOAD,
-                )
-                codes = new_document.get("materials")
-                codes = list(codes) if isinstance(codes, list) else []
-                if code not in codes:
-                    codes.append(code)
-                new_document["materials"] = codes
+            _store_uploads(case, files or {}, actor, now)
+            codes = new_document.get("materials")
+            codes = list(codes) if isinstance(codes, list) else []
+            new_document["materials"] = list(dict.fromkeys([*codes, *(files or {})]))
             decision = _decide(new_document, now)
             case.document = new_document
             case.decision = decision.as_json()
@@ -469,11 +469,7 @@ def case_supplement(
                 case.status = CaseStatus.IN_PROGRESS
                 case.pack_version = decision.pack_version
                 case.save()
-                pack = default_packs().version(decision.region, decision.pack_version)
-                assert pack is not None
-                division = case.division
-                rows = _create_items(case, decision, pack, new_document, division, division)
-                items_start(case, rows, now=now, actor=None)
+                _items_dispatch(case, decision, new_document, now)
             elif decision.outcome is Outcome.REJECT:
                 case.status = CaseStatus.REJECTED
                 case.save()
@@ -502,27 +498,10 @@ def case_supplement(
             )
             return case
         if case.status == CaseStatus.IN_PROGRESS:
-            for code, upload in (files or {}).items():
-                from onestop.cases.uploads import store_material
-
-                store_material(
-                    case=case,
-                    code=code,
-                    upload=upload,
-                    actor=actor,
-                    now=now,
-                    source=Material.Source.UPLOAD,
-                )
+            _store_uploads(case, files or {}, actor, now)
             resumed = items_resume(case, actor=actor, now=now)
             if not resumed:
                 raise CaseStateError("该办件没有待补正的事项")
             _timeline(case, now, "supplemented", "已提交补正材料", actor)
             return case
         raise CaseStateError(f"办件状态为“{case.get_status_display()}”，不能补正")
-
-
-def department_label(code: str) -> str:
-    return DEPARTMENT_NAMES.get(code, code)
-
-
-__all__: Sequence[str] = ["IdempotencyConflict", "Submission", "case_submit", "case_supplement"]

@@ -95,6 +95,16 @@ class Decision:
         return body
 
 
+def ordinary_channels(pack: ps.PolicyPack, items: Iterable[str]) -> list[str]:
+    """Where to go instead (原渠道) for each of ``items`` the pack offers, in Chinese."""
+    out = []
+    for code in items:
+        entry = pack.item(code)
+        if entry is not None and entry.ordinary_channel:
+            out.append(f"{ITEM_NAMES.get(code, code)}：{entry.ordinary_channel}")
+    return out
+
+
 def _item_specs(pack: ps.PolicyPack) -> list[ItemSpec]:
     return [ItemSpec(e.item, e.department, tuple(e.after), e.time_limit.days) for e in pack.items]
 
@@ -176,9 +186,7 @@ def pre_review(
     else:
         outcome = Outcome.ACCEPT
     channels = tuple(
-        f"{ITEM_NAMES[e.item]}：{e.ordinary_channel}"
-        for e in pack.items
-        if e.item in chosen or not chosen
+        ordinary_channels(pack, [e.item for e in pack.items if e.item in chosen or not chosen])
     )
     return Decision(
         outcome,

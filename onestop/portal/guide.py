@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from django.utils.translation import gettext as _
 
-from onestop.eligibility.prereview import add_months
+from onestop.eligibility.prereview import add_months, ordinary_channels
 from onestop.eligibility.reasons import (
     HUKOU_TYPE_NAMES,
     ITEM_NAMES,
@@ -455,9 +455,7 @@ def guide_result(
         channels=tuple(channel.label for channel in pack.channels),
         online=any(channel.code == "online" for channel in pack.channels),
         ordinary_channels=tuple(
-            f"{ITEM_NAMES.get(e.item, e.item)}：{e.ordinary_channel}"
-            for e in pack.items
-            if e.item in chosen
+            ordinary_channels(pack, [e.item for e in pack.items if e.item in chosen])
         ),
         items=chosen,
     )

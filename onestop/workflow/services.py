@@ -31,7 +31,7 @@ from onestop.integration.events import case_event
 from onestop.notifications.services import notification_queue
 from onestop.workflow import domain
 from onestop.workflow.domain import delivery
-from onestop.workflow.domain.results import validate_result
+from onestop.workflow.domain.results import ResultProblem, validate_result
 from onestop.workflow.models import CaseItem, ItemState
 
 
@@ -587,6 +587,13 @@ def _complete_instant(
     return True
 
 
+def _clean_reasons(reasons: Sequence[str], missing: str) -> list[str]:
+    cleaned = [r.strip() for r in reasons if r and r.strip()]
+    if not cleaned:
+        raise ResultInvalid([ResultProblem("reasons", missing)])
+    return cleaned
+
+
 @transaction.atomic
 def item_return(
     *,
@@ -599,19 +606,11 @@ def item_return(
     now = now or timezone.now()
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "退回补正", expected_version)
-    cleaned = [r.strip() for r in reasons if r and r.strip()]
-    if not cleaned:
-        raise ResultInvalid([_Problem("reasons", "请填写需要补正的内容")])
+    cleaned = _clean_reasons(reasons, "请填写需要补正的内容")
     _, events = _statuses(list(rows.values())).return_for_supplement(row.item, now, cleaned)
     _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
     _audit(case, row, "item_returned", actor, now)
     return row
-
-
-class _Problem:
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
 
 
 @transaction.atomic
@@ -632,9 +631,7 @@ def item_refuse(
         "不予办理",
         expected_version,
     )
-    cleaned = [r.strip() for r in reasons if r and r.strip()]
-    if not cleaned:
-        raise ResultInvalid([_Problem("reasons", "请填写不予办理的原因")])
+    cleaned = _clean_reasons(reasons, "请填写不予办理的原因")
     _, events = _statuses(list(rows.values())).refuse(row.item, now, cleaned)
     _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
     cancelled = [e.item for e in events if isinstance(e, domain.ItemCancelled)]
@@ -656,17 +653,11 @@ def item_refuse(
 
 
 def _ordinary_channels(case: Case, items: Sequence[str]) -> list[str]:
+    from onestop.eligibility.prereview import ordinary_channels
     from onestop.policy.loader import default_packs
 
     pack = default_packs().version(case.region, case.pack_version)
-    if pack is None:
-        return []
-    out = []
-    for code in items:
-        entry = pack.item(code)
-        if entry is not None and entry.ordinary_channel:
-            out.append(f"{ITEM_NAMES.get(code, code)}：{entry.ordinary_channel}")
-    return out
+    return ordinary_channels(pack, items) if pack is not None else []
 
 
 def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
