@@ -27,6 +27,7 @@ from onestop.certificates.services import (
     stored_payload,
     verify_record,
 )
+from onestop.common.http import pdf_response
 from onestop.eligibility.reasons import ITEM_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
 
@@ -136,10 +137,7 @@ def _pdf(request: HttpRequest, licence: ELicence, user: User) -> HttpResponse:
             "可用 onestop verify 离线验证。",
         ],
     )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{licence.serial}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_response(pdf, f"{licence.serial}.pdf")
 
 
 def _user(request: HttpRequest) -> User:

@@ -28,6 +28,7 @@ from onestop.cases.domain.labels import (
     SEX,
     SIDES,
 )
+from onestop.cases.domain.paths import put_path
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 
 Label = str | Promise
@@ -244,44 +245,8 @@ def build_document(
             continue
         if entry.items and not set(entry.items) & set(items):
             continue
-        _put(document, entry.path.split("."), value)
+        put_path(document, entry.path, value)
     mother = document.get("mother")
     if isinstance(mother, dict):
         mother.setdefault("known", True)
     return document
-
-
-def _put(target: dict[str, Any], parts: list[str], value: Any) -> None:
-    head, rest = parts[0], parts[1:]
-    if not rest:
-        target[head] = value
-        return
-    if rest[0].isdigit():
-        index = int(rest[0])
-        seq = target.setdefault(head, [])
-        while len(seq) <= index:
-            seq.append({})
-        if len(rest) == 1:
-            seq[index] = value
-        else:
-            _put(seq[index], rest[1:], value)
-        return
-    _put(target.setdefault(head, {}), rest, value)
-
-
-def flatten(document: Mapping[str, Any]) -> dict[str, Any]:
-    """Form initial values from a document (for corrections and reprints)."""
-    out: dict[str, Any] = {}
-    for entry in ENTRIES:
-        node: Any = document
-        for part in entry.path.split("."):
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            elif isinstance(node, dict):
-                node = node.get(part)
-            else:
-                node = None
-                break
-        if node is not None:
-            out[field_name(entry.path)] = node
-    return out

@@ -16,22 +16,11 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from onestop.cases.domain.paths import get_path
 from onestop.cases.notices import cjk_font
 from onestop.core.clock import to_beijing
 from onestop.counter.fields import ENTRIES
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
-
-
-def _value(document: dict[str, Any], path: str) -> Any:
-    node: Any = document
-    for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            return None
-    return node
 
 
 def _text(entry: Any, value: Any) -> str:
@@ -73,7 +62,7 @@ def render_unified_form(
     for entry in ENTRIES:
         if entry.items and not set(entry.items) & set(items):
             continue
-        value = _value(document, entry.path)
+        value = get_path(document, entry.path)
         if value in (None, ""):
             continue
         with translation.override(settings.LANGUAGE_CODE):  # the labels are lazy

@@ -16,14 +16,14 @@ from onestop.accounts.permissions import cases_visible_to
 from onestop.audit.services import access_record
 from onestop.cases.label_i18n import choices
 from onestop.cases.models import Case
-from onestop.cases.notices import render_notice
+from onestop.cases.printing import case_notice_pdf
 from onestop.cases.services import case_submit
 from onestop.cases.uploads import UploadRejected
+from onestop.common.http import pdf_response
 from onestop.core.errors import OnestopError
 from onestop.counter.fields import MATERIAL_CHOICES, build_document
 from onestop.counter.forms import CounterCaseForm
 from onestop.counter.printing import render_unified_form
-from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.policy.loader import default_packs
 from onestop.portal.selectors import item_views
 from onestop.reference.selectors import institution_name
@@ -113,19 +113,12 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
-def _pdf(data: bytes, name: str) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{name}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 @login_required
 def form_pdf(request: HttpRequest, number: str) -> HttpResponse:
     user = _clerk(request)
     case = _case(user, number)
     pack = default_packs().version(case.region, case.pack_version)
-    return _pdf(
+    return pdf_response(
         render_unified_form(
             case_number=case.number,
             region_name=pack.name if pack else case.region,
@@ -141,15 +134,4 @@ def form_pdf(request: HttpRequest, number: str) -> HttpResponse:
 def notice_pdf(request: HttpRequest, number: str) -> HttpResponse:
     user = _clerk(request)
     case = _case(user, number)
-    pack = default_packs().version(case.region, case.pack_version)
-    return _pdf(
-        render_notice(
-            case_number=case.number,
-            region_name=pack.name if pack else case.region,
-            decision=case.decision,
-            decided_at=case.decided_at,
-            item_names=dict(ITEM_NAMES),
-            department_names=dict(DEPARTMENT_NAMES),
-        ),
-        f"{case.number}.pdf",
-    )
+    return pdf_response(case_notice_pdf(case), f"{case.number}.pdf")

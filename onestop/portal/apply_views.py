@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onestop.accounts.models import Role, User
+from onestop.cases.domain.paths import get_path
 from onestop.cases.models import Case, CaseStatus
 from onestop.cases.services import DECISION_WORDS, CaseStateError
 from onestop.cases.uploads import UploadRejected
@@ -28,7 +29,6 @@ from onestop.portal.fields import (
     STEP_NAMES,
     STEPS,
     Section,
-    get_path,
     sections,
     summary,
 )

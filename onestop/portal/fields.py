@@ -24,6 +24,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from onestop.cases.domain.document import field_label
+from onestop.cases.domain.paths import get_path, put_path
 from onestop.core.clock import format_time
 from onestop.eligibility.prereview import RESULT_ITEM
 from onestop.eligibility.reasons import HUKOU_TYPE_NAMES, ITEM_NAMES, RESIDENCY_NAMES, ROLE_NAMES
@@ -99,55 +100,6 @@ STATIC_CHOICES: dict[str, Choices] = {
 INSURANCE_ITEMS = ("medical_insurance_enrolment", "medical_insurance_payment")
 
 # --- paths into the document ------------------------------------------------------------
-
-_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def path_parts(path: str) -> list[str | int]:
-    """``newborns[0].born_at`` → ``["newborns", 0, "born_at"]``."""
-    return [int(index) if index else key for key, index in _PART.findall(path)]
-
-
-def get_path(document: Mapping[str, Any], path: str) -> Any:
-    node: Any = document
-    for part in path_parts(path):
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
-        else:
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
-            return None
-    return node
-
-
-def put_path(document: dict[str, Any], path: str, value: Any) -> None:
-    """Set a value; None or "" removes it. Missing sections (objects, list entries) are
-    created on the way."""
-    parts = path_parts(path)
-    node: Any = document
-    for position, part in enumerate(parts[:-1]):
-        following = parts[position + 1]
-        empty: Any = [] if isinstance(following, int) else {}
-        if isinstance(part, int):
-            if not isinstance(node, list):
-                return
-            while len(node) <= part:
-                node.append({})
-            if not isinstance(node[part], dict | list):
-                node[part] = empty
-            node = node[part]
-        else:
-            if not isinstance(node, dict):
-                return
-            if not isinstance(node.get(part), dict | list):
-                node[part] = empty
-            node = node[part]
-    last = parts[-1]
-    if isinstance(last, str) and isinstance(node, dict):
-        if value is None or value == "":
-            node.pop(last, None)
-        else:
-            node[last] = value
 
 
 def as_text(value: Any) -> str:

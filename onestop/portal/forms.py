@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from onestop.cases.domain.document import normalize_phone
+from onestop.cases.domain.paths import get_path
 from onestop.cases.uploads import UploadRejected, check_upload
 from onestop.core.clock import format_time, parse_time, to_beijing
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES, ROLE_NAMES
@@ -32,7 +33,6 @@ from onestop.portal.fields import (
     applicable_items,
     as_text,
     choices,
-    get_path,
 )
 from onestop.portal.guide import Question
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id

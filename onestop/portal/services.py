@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.audit.services import access_record
+from onestop.cases.domain.paths import get_path, put_path
 from onestop.cases.models import Case, CaseStatus
 from onestop.cases.services import Submission, body_digest, case_submit, case_supplement
 from onestop.cases.uploads import check_upload
@@ -32,8 +33,6 @@ from onestop.portal.fields import (
     admitted_roles,
     applicable_items,
     complete_derived,
-    get_path,
-    put_path,
 )
 from onestop.portal.forms import same_name
 from onestop.portal.models import Draft, DraftMaterial

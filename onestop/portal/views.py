@@ -90,23 +90,10 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
 @login_required(login_url="accounts:parent_login")
 def case_notice(request: HttpRequest, number: str) -> HttpResponse:
     """The decision notice (受理通知书 / 一次性告知书 / 不予受理通知书) as a PDF."""
-    from onestop.cases.notices import render_notice
-    from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
-    from onestop.policy.loader import default_packs
+    from onestop.cases.printing import case_notice_pdf
+    from onestop.common.http import pdf_response
 
     case = parent_cases(_user(request)).filter(number=number).first()
     if case is None:
         raise Http404(_("办件不存在或无权查看"))
-    pack = default_packs().version(case.region, case.pack_version)
-    pdf = render_notice(
-        case_number=case.number,
-        region_name=pack.name if pack else case.region,
-        decision=case.decision,
-        decided_at=case.decided_at,
-        item_names=dict(ITEM_NAMES),
-        department_names=dict(DEPARTMENT_NAMES),
-    )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{case.number}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_response(case_notice_pdf(case), f"{case.number}.pdf")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from onestop.cases.domain.paths import get_path, put_path
 from onestop.eligibility.check import check_case
 from onestop.policy.loader import default_packs
 from onestop.portal.fields import (
     FormContext,
     build_document,
     choices,
-    get_path,
-    put_path,
     sections,
 )
 from onestop.portal.tests.support import NOW

@@ -1,0 +1,20 @@
+"""The decision notice of a stored case, rendered on demand (portal and counter)."""
+
+from __future__ import annotations
+
+from onestop.cases.models import Case
+from onestop.cases.notices import render_notice
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.policy.loader import default_packs
+
+
+def case_notice_pdf(case: Case) -> bytes:
+    pack = default_packs().version(case.region, case.pack_version)
+    return render_notice(
+        case_number=case.number,
+        region_name=pack.name if pack else case.region,
+        decision=case.decision,
+        decided_at=case.decided_at,
+        item_names=dict(ITEM_NAMES),
+        department_names=dict(DEPARTMENT_NAMES),
+    )
