@@ -10,6 +10,20 @@ from onestop.common.fields import index_of
 
 _seq = count(1)
 
+STAFF_PASSWORD = "demo-pass-123"
+
+# A valid result for each item (RESULT_FIELDS), for tests that complete items.
+SAMPLE_RESULTS: dict[str, dict[str, str]] = {
+    "birth_certificate": {"bmc_number": "Q450123456"},
+    "vaccination_certificate": {"certificate_number": "YF2026-0001"},
+    "birth_registration": {"hukou_entry": "HK450703-0001"},
+    "medical_insurance_enrolment": {"insurance_number": "YB4507030001"},
+    "maternity_reimbursement": {"amount_yuan": "3200.00"},
+    "social_security_card": {"card_number": "A45070312"},
+    "parenting_guidance": {},
+    "medical_insurance_payment": {"payment_reference": "SW2026110001", "amount_yuan": "400"},
+}
+
 
 def staff(
     role: str, *, department: str = "", kind: str = "", code: str = "", name: str = ""
@@ -17,7 +31,7 @@ def staff(
     n = next(_seq)
     return User.objects.create_user(
         username=f"{role}-{department or 'x'}-{n}",
-        password="demo-pass-123",
+        password=STAFF_PASSWORD,
         role=role,
         department=department,
         jurisdiction_kind=kind,

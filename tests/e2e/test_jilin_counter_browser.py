@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,10 +14,10 @@ from onestop.counter.tests.test_counter import JILIN
 from onestop.reference.services import reference_seed
 from onestop.testing.factories import officer, staff
 from onestop.workflow.models import CaseItem
+from tests.e2e.helpers import staff_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "demo-pass-123"
 RESULTS = {
     "birth_registration": {"hukou_entry": "HK220102-0001"},
     "medical_insurance_enrolment": {"insurance_number": "YB2201020001"},
@@ -31,14 +30,6 @@ OFFICES = {
     "tax": ("division", "22"),
     "hrss": ("division", "22"),
 }
-
-
-def staff_login(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def test_jilin_counter_case_end_to_end(new_page, media_root, tmp_path: Path):

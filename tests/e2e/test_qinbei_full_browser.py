@@ -14,22 +14,14 @@ from onestop.cases.models import Case
 from onestop.notifications.models import Notification
 from onestop.portal.tests.support import BIRTH, DETAILS, PARENTS, QINBEI_ITEMS, delivery_record
 from onestop.reference.services import reference_seed
+from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer
 from onestop.workflow.models import CaseItem
+from tests.e2e.helpers import staff_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "demo-pass-123"
 MOTHER_PHONE = "13800000000"
-RESULTS = {
-    "birth_certificate": {"bmc_number": "Q450123456"},
-    "vaccination_certificate": {"certificate_number": "YF2026-0001"},
-    "birth_registration": {"hukou_entry": "HK450703-0001"},
-    "medical_insurance_enrolment": {"insurance_number": "YB4507030001"},
-    "maternity_reimbursement": {"amount_yuan": "3200.00"},
-    "social_security_card": {"card_number": "A45070312"},
-    "parenting_guidance": {},
-}
 # Who works each item of a qinbei case (department, jurisdiction kind, code).
 OFFICES = {
     "hospital": ("hospital", "qinbei-mch"),
@@ -79,14 +71,6 @@ def parent_login(page: Any) -> None:
     page.fill("#code", sms_code(last))
     page.click("button:has-text('登录')")
     page.wait_for_url("**/my/cases/")
-
-
-def staff_login(page: Any, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def progress(page: Any, number: str) -> dict[str, str]:

@@ -14,20 +14,12 @@ from onestop.notifications.services import notification_deliver
 from onestop.reference.services import reference_seed
 from onestop.testing.factories import officer
 from onestop.workflow.models import CaseItem
+from tests.e2e.helpers import staff_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "demo-pass-123"  # onestop.testing.factories.staff
 BMC_NUMBER = "Q450123456"
 MOTHER_PHONE = "13800000000"
-
-
-def staff_login(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def queue_numbers(page) -> list[str]:

@@ -11,17 +11,6 @@ from django.utils import timezone
 from onestop.integration.services import IssuedCredentials, api_client_create
 from onestop.ops.demo import shift_dates
 
-RESULTS = {
-    "birth_certificate": {"bmc_number": "Q450123456"},
-    "vaccination_certificate": {"certificate_number": "YF2026-0001"},
-    "birth_registration": {"hukou_entry": "HK450703-0001"},
-    "medical_insurance_enrolment": {"insurance_number": "YB4507030001"},
-    "maternity_reimbursement": {"amount_yuan": "3200.00"},
-    "social_security_card": {"card_number": "A45070312"},
-    "parenting_guidance": {},
-    "medical_insurance_payment": {"payment_reference": "SW2026110001", "amount_yuan": "400"},
-}
-
 
 def issue(department: str, kind: str, code: str, **extra: Any) -> IssuedCredentials:
     return api_client_create(

@@ -11,7 +11,8 @@ from django.db import connection
 from onestop.cases.models import Case
 from onestop.integration.models import ApiClient
 from onestop.integration.services import api_client_rotate_secret, secret_hash
-from onestop.integration.tests.support import RESULTS, Api, current, hospital, issue
+from onestop.integration.tests.support import Api, current, hospital, issue
+from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db

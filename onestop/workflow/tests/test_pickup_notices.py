@@ -11,22 +11,12 @@ from onestop.cases.services import case_submit
 from onestop.notifications.models import Notification
 from onestop.reference.models import Institution
 from onestop.reference.services import reference_seed
+from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import item_complete
 
 pytestmark = pytest.mark.django_db
-
-RESULTS = {
-    "birth_certificate": {"bmc_number": "Q450123456"},
-    "vaccination_certificate": {"certificate_number": "YF2026-0001"},
-    "birth_registration": {"hukou_entry": "HK450703-0001"},
-    "medical_insurance_enrolment": {"insurance_number": "YB4507030001"},
-    "maternity_reimbursement": {"amount_yuan": "3200.00"},
-    "social_security_card": {"card_number": "A45070312"},
-    "parenting_guidance": {},
-    "medical_insurance_payment": {"payment_reference": "SW2026110001", "amount_yuan": "400"},
-}
 
 
 def complete(case, code: str, at: str, beijing, **result):
