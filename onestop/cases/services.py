@@ -40,6 +40,7 @@ from onestop.integration.events import case_event
 from onestop.notifications.services import notification_queue
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PolicyPack
+from onestop.reference.domain import ReferenceData
 from onestop.reference.selectors import current_reference
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.services import actor_label, items_resume, items_start, parent_phones
@@ -102,13 +103,17 @@ def _hospital(doc: Mapping[str, Any]) -> str:
     return ""
 
 
-def _hospital_division(doc: Mapping[str, Any]) -> str:
-    inst = current_reference().hospitals.get(_hospital(doc))
+def _hospital_division(doc: Mapping[str, Any], reference: ReferenceData) -> str:
+    inst = reference.hospitals.get(_hospital(doc))
     return inst.division if inst else ""
 
 
 def _jurisdiction(
-    doc: Mapping[str, Any], department: str, case_division: str, hospital_division: str
+    doc: Mapping[str, Any],
+    department: str,
+    case_division: str,
+    hospital_division: str,
+    reference: ReferenceData,
 ) -> tuple[str, str, str]:
     """(kind, code, division) of the office that works an item of ``department``."""
     hospital = _hospital(doc)
@@ -116,7 +121,6 @@ def _jurisdiction(
         return "hospital", hospital, hospital_division or case_division
     if department == "police":
         station = _str(_section(doc, "birth_registration").get("police_station"))
-        reference = current_reference()
         inst = reference.police_stations.get(station)
         if inst is not None:
             return "police_station", station, inst.division
@@ -223,8 +227,8 @@ def _timeline(
 DECISION_WORDS = {"accept": "予以受理", "supplement": "需要补正", "reject": "不予受理"}
 
 
-def _decide(document: object, now: datetime) -> Decision:
-    return check_case(document, packs=default_packs(), reference=current_reference(), now=now)
+def _decide(document: object, now: datetime, reference: ReferenceData) -> Decision:
+    return check_case(document, packs=default_packs(), reference=reference, now=now)
 
 
 def case_submit(
@@ -245,7 +249,8 @@ def case_submit(
         existing = Case.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return _replayed(existing, digest)
-    decision = _decide(document, now)
+    reference = current_reference()  # read once per submission, used by every step
+    decision = _decide(document, now, reference)
     assert isinstance(document, dict)  # check_case raised otherwise
     try:
         with transaction.atomic():
@@ -259,6 +264,7 @@ def case_submit(
                 files=files or {},
                 counter=counter,
                 signature=signature,
+                reference=reference,
             )
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as for a replay.
@@ -287,6 +293,7 @@ def _create(
     files: Mapping[str, UploadedFile[Any]],
     counter: tuple[str, str] | None,
     signature: Mapping[str, Any] | None,
+    reference: ReferenceData,
 ) -> Case:
     status = {
         Outcome.ACCEPT: CaseStatus.IN_PROGRESS,
@@ -294,7 +301,7 @@ def _create(
         Outcome.REJECT: CaseStatus.REJECTED,
     }[decision.outcome]
     hospital = _hospital(document)
-    hospital_division = _hospital_division(document)
+    hospital_division = _hospital_division(document, reference)
     division = _registering_division(document) or hospital_division
     channel = _str(document.get("channel")) or "online"
     phones = {
@@ -357,19 +364,29 @@ def _create(
         data={"decision": decision.outcome.value, "region": case.region},
     )
     if decision.outcome is Outcome.ACCEPT:
-        _items_dispatch(case, decision, document, now)
+        _items_dispatch(case, decision, document, now, reference)
     _notify_decision(case, decision, now)
     return case
 
 
 def _items_dispatch(
-    case: Case, decision: Decision, document: Mapping[str, Any], now: datetime
+    case: Case,
+    decision: Decision,
+    document: Mapping[str, Any],
+    now: datetime,
+    reference: ReferenceData,
 ) -> None:
     """An accepted case: its item rows from the plan, then the first dispatch."""
     pack = default_packs().version(decision.region, decision.pack_version)
     assert pack is not None
     rows = _create_items(
-        case, decision, pack, dict(document), case.division, _hospital_division(document)
+        case,
+        decision,
+        pack,
+        dict(document),
+        case.division,
+        _hospital_division(document, reference),
+        reference,
     )
     items_start(case, rows, now=now, actor=None)
 
@@ -381,13 +398,14 @@ def _create_items(
     document: dict[str, Any],
     division: str,
     hospital_division: str,
+    reference: ReferenceData,
 ) -> dict[str, CaseItem]:
     rows: dict[str, CaseItem] = {}
     for position, planned in enumerate(decision.plan):
         entry = pack.item(planned.item)
         assert entry is not None
         kind, code, item_division = _jurisdiction(
-            document, planned.department, division, hospital_division
+            document, planned.department, division, hospital_division, reference
         )
         rows[planned.item] = CaseItem.objects.create(
             case=case,
@@ -456,7 +474,8 @@ def case_supplement(
             codes = new_document.get("materials")
             codes = list(codes) if isinstance(codes, list) else []
             new_document["materials"] = list(dict.fromkeys([*codes, *(files or {})]))
-            decision = _decide(new_document, now)
+            reference = current_reference()
+            decision = _decide(new_document, now, reference)
             case.document = new_document
             case.decision = decision.as_json()
             case.decided_at = now
@@ -469,7 +488,7 @@ def case_supplement(
                 case.status = CaseStatus.IN_PROGRESS
                 case.pack_version = decision.pack_version
                 case.save()
-                _items_dispatch(case, decision, new_document, now)
+                _items_dispatch(case, decision, new_document, now, reference)
             elif decision.outcome is Outcome.REJECT:
                 case.status = CaseStatus.REJECTED
                 case.save()
