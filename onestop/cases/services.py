@@ -28,7 +28,6 @@ from onestop.cases.models import (
     Material,
     Newborn,
     Person,
-    TimelineEntry,
 )
 from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
@@ -43,7 +42,13 @@ from onestop.policy.schema import PolicyPack
 from onestop.reference.domain import ReferenceData
 from onestop.reference.selectors import current_reference
 from onestop.workflow.models import CaseItem, ItemState
-from onestop.workflow.services import actor_label, items_resume, items_start, parent_phones
+from onestop.workflow.services import (
+    actor_label,
+    items_resume,
+    items_start,
+    parent_phones,
+    timeline_add,
+)
 
 
 class IdempotencyConflict(OnestopError):
@@ -211,19 +216,6 @@ def _store_uploads(
         )
 
 
-def _timeline(
-    case: Case, at: datetime, kind: str, message: str, actor: User | None, parent: bool = True
-) -> None:
-    TimelineEntry.objects.create(
-        case=case,
-        at=at,
-        kind=kind,
-        message=message,
-        actor_label=actor_label(actor),
-        visible_to_parent=parent,
-    )
-
-
 DECISION_WORDS = {"accept": "予以受理", "supplement": "需要补正", "reject": "不予受理"}
 
 
@@ -341,8 +333,10 @@ def _create(
     _people(case, document)
     _materials(case, document, files, actor, now)
     where = "窗口" if counter else "网上"
-    _timeline(case, now, "submitted", f"已通过{where}提交申请，办件编号 {case.number}", actor)
-    _timeline(case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}", None)
+    timeline_add(
+        case, now, "submitted", f"已通过{where}提交申请，办件编号 {case.number}", actor=actor
+    )
+    timeline_add(case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}")
     audit_record(
         stream=case.number,
         at=now,
@@ -480,9 +474,9 @@ def case_supplement(
             case.decision = decision.as_json()
             case.decided_at = now
             case.version += 1
-            _timeline(case, now, "supplemented", "已提交补正材料", actor)
-            _timeline(
-                case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}", None
+            timeline_add(case, now, "supplemented", "已提交补正材料", actor=actor)
+            timeline_add(
+                case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}"
             )
             if decision.outcome is Outcome.ACCEPT:
                 case.status = CaseStatus.IN_PROGRESS
@@ -521,6 +515,6 @@ def case_supplement(
             resumed = items_resume(case, actor=actor, now=now)
             if not resumed:
                 raise CaseStateError("该办件没有待补正的事项")
-            _timeline(case, now, "supplemented", "已提交补正材料", actor)
+            timeline_add(case, now, "supplemented", "已提交补正材料", actor=actor)
             return case
         raise CaseStateError(f"办件状态为“{case.get_status_display()}”，不能补正")

@@ -200,19 +200,9 @@ def _newborn_and_mother(document: dict[str, Any]) -> tuple[dict[str, Any], dict[
 
 def delivery_data(baby: dict[str, Any], mother: dict[str, Any]) -> dict[str, Any]:
     """What a hospital's delivery record holds about a newborn (and the mother's name)."""
-    data = {
-        key: baby.get(key)
-        for key in (
-            "born_at",
-            "sex",
-            "weight_g",
-            "length_cm",
-            "gestational_weeks",
-            "birth_attendant",
-            "blood_type",
-            "in_hospital",
-        )
-    }
+    from onestop.hospitals.selectors import DELIVERY_FIELDS
+
+    data = {key: baby.get(key) for key in DELIVERY_FIELDS if key != "mother_name"}
     data["mother_name"] = mother.get("name")
     return data
 

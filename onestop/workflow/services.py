@@ -111,7 +111,7 @@ def _clock_started(case: Case, row: CaseItem) -> bool:
     return bool(isinstance(section, dict) and section.get("bank"))
 
 
-def _timeline(
+def timeline_add(
     case: Case,
     at: datetime,
     kind: str,
@@ -167,18 +167,18 @@ def _apply(
                     )
                 except CalendarNotCovered as exc:
                     row.due_at = None
-                    _timeline(
+                    timeline_add(
                         case, now, "calendar_missing", exc.message, item=row.item, parent=False
                     )
                 due = f"，办理期限 {to_beijing(row.due_at):%Y-%m-%d %H:%M}" if row.due_at else ""
-                _timeline(
+                timeline_add(
                     case, now, "item_ready", f"{name}已推送至{department}办理{due}", item=row.item
                 )
             case domain.ItemClaimed():
                 row.state = ItemState.IN_PROGRESS
                 row.claimed_by = actor
                 row.claimed_at = now
-                _timeline(
+                timeline_add(
                     case,
                     now,
                     "item_claimed",
@@ -190,7 +190,7 @@ def _apply(
                 row.state = ItemState.DONE
                 row.finished_at = now
                 row.result = dict(result)
-                _timeline(case, now, "item_done", f"{name}已办结", item=row.item, actor=actor)
+                timeline_add(case, now, "item_done", f"{name}已办结", item=row.item, actor=actor)
                 _result_notice(case, row, now=now, calendar=calendar)
             case domain.ItemReturned(reasons=reasons):
                 row.state_before_return = row.state
@@ -198,7 +198,7 @@ def _apply(
                 row.paused_at = now
                 row.reasons = list(reasons)
                 text = "；".join(reasons)
-                _timeline(
+                timeline_add(
                     case,
                     now,
                     "item_returned",
@@ -223,7 +223,7 @@ def _apply(
                     row.pauses = [*row.pauses, [row.paused_at.isoformat(), now.isoformat()]]
                 row.paused_at = None
                 row.reasons = []
-                _timeline(
+                timeline_add(
                     case, now, "item_resumed", f"已补正，{name}恢复办理", item=row.item, actor=actor
                 )
             case domain.ItemRefused(reasons=reasons):
@@ -232,7 +232,7 @@ def _apply(
                 row.reasons = list(reasons)
                 row.paused_at = None
                 text = "；".join(reasons)
-                _timeline(
+                timeline_add(
                     case, now, "item_refused", f"{name}不予办理：{text}", item=row.item, actor=actor
                 )
             case domain.ItemCancelled(because=because):
@@ -241,7 +241,7 @@ def _apply(
                 row.finished_at = now
                 row.paused_at = None
                 cause = ITEM_NAMES.get(because, because)
-                _timeline(
+                timeline_add(
                     case, now, "item_cancelled", f"因{cause}不予办理，{name}已取消", item=row.item
                 )
         row.version += 1
@@ -376,7 +376,7 @@ def _result_notice(case: Case, row: CaseItem, *, now: datetime, calendar: Workin
         if by == "father":
             father = _text(_section(case.document, "father").get("phone"))
             phones = [*phones, father] if father else phones
-    _timeline(case, now, kind, notice.timeline, item=row.item)
+    timeline_add(case, now, kind, notice.timeline, item=row.item)
     notification_queue(key=key, phones=phones, body=notice.sms, at=now, case=case)
 
 
@@ -424,7 +424,7 @@ def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime
             case.completed_at = now
             case.version += 1
             case.save(update_fields=["status", "completed_at", "version"])
-            _timeline(case, now, "case_completed", "办件已全部办结")
+            timeline_add(case, now, "case_completed", "办件已全部办结")
             case_event(case=case, kind="case_completed", at=now, data={"status": case.status})
             notification_queue(
                 key=f"case:{case.number}:completed",
@@ -507,7 +507,7 @@ def item_complete(
     _, events = _statuses(list(rows.values())).complete(row.item, now, cleaned)
     if automatic_reason:
         row.automatic = True
-        _timeline(case, now, "automatic", automatic_reason, item=row.item)
+        timeline_add(case, now, "automatic", automatic_reason, item=row.item)
     calendar = current_calendar()
     _apply(case, rows, events, now=now, actor=actor, calendar=calendar)
     _issue_elicence(case, row, now)
@@ -548,7 +548,7 @@ def _complete_automatic(
             name = ITEM_NAMES.get(row.item, row.item)
             result = {"granted": "免申即享", "basis": "助产机构分娩数据共享核验"}
             _, events = _statuses(list(rows.values())).complete(row.item, now, result)
-            _timeline(
+            timeline_add(
                 case,
                 now,
                 "automatic",
@@ -574,13 +574,13 @@ def _complete_instant(
     if not verdict.approved:
         department = DEPARTMENT_NAMES.get(row.department, row.department)
         note = f"{name}未能秒批：{verdict.reason}，转{department}人工办理"
-        _timeline(case, now, "instant_declined", note, item=row.item, parent=False)
+        timeline_add(case, now, "instant_declined", note, item=row.item, parent=False)
         return False
     row.automatic = True
     _, events = _statuses(list(rows.values())).complete(row.item, now, verdict.result)
     issued = "、".join(verdict.result.values())
     note = f"{name}秒批：{verdict.reason}，自动签发（编号 {issued}）"
-    _timeline(case, now, "automatic", note, item=row.item)
+    timeline_add(case, now, "automatic", note, item=row.item)
     _apply(case, rows, events, now=now, actor=None, calendar=calendar)
     _issue_elicence(case, row, now)
     _audit(case, row, "item_completed_instantly", None, now, {"basis": rule.when})
