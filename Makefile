@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: install run test lint bench check-fresh clean messages
+.PHONY: install run test lint bench reliability check-fresh clean messages
 
 install: $(STAMP)
 
@@ -47,6 +47,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m onestop.bench
+
+# Attack and fault tests, and a table of what they tried and what got through (SQLite, then
+# PostgreSQL where it answers). The latest figures are kept in docs/security.md.
+reliability: $(STAMP)
+	$(VENV)/bin/python -m onestop.ops.reliability --postgres "$(PG_URL)"
 
 # English translations: collect new source strings, translate them in
 # onestop/locale/en/LC_MESSAGES/django.po, then compile (the .mo is committed).
