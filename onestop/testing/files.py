@@ -186,3 +186,48 @@ def pdf_with_launch_annotation() -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def hostile_refused() -> dict[str, tuple[str, bytes, str]]:
+    """Files that must be refused: name -> (upload file name, bytes, expected code)."""
+    html = b"<html><body><script>fetch('/my/cases/').then(r=>r.text())</script></body></html>"
+    return {
+        "png_30000x30000": (
+            "id.png",
+            png_header_only(30_000, 30_000, idat=b"x"),
+            "upload_image_too_large",
+        ),
+        "png_bomb_900mb": ("id.png", png_bomb(), "upload_image_too_large"),
+        "png_50_megapixels": ("id.png", png_bomb(10_000, 5_000), "upload_image_too_large"),
+        "png_truncated": ("id.png", png_bytes()[:-30], "upload_image_invalid"),
+        "jpeg_garbage_after_header": ("id.jpg", b"\xff\xd8\xff\xe0" + html, "upload_image_invalid"),
+        "pdf_openaction_javascript": (
+            "id.pdf",
+            pdf_with_open_action_js_only(),
+            "upload_pdf_active_content",
+        ),
+        "pdf_javascript_name_tree": ("id.pdf", pdf_with_javascript(), "upload_pdf_active_content"),
+        "pdf_launch_action": ("id.pdf", pdf_with_launch_annotation(), "upload_pdf_active_content"),
+        "pdf_embedded_file": ("id.pdf", pdf_with_embedded_file(), "upload_pdf_embedded_file"),
+        "pdf_truncated": ("id.pdf", pdf_bytes()[:-80], "upload_pdf_invalid"),
+        "pdf_header_then_html": (
+            "id.pdf",
+            b"%PDF-1.7\n" + html + b"\n%%EOF\n",
+            "upload_pdf_invalid",
+        ),
+        "html_named_pdf": ("id.pdf", html, "upload_type_unsupported"),
+        "empty": ("id.pdf", b"", "empty"),
+    }
+
+
+def hostile_neutralised() -> dict[str, tuple[str, bytes, bytes]]:
+    """Files accepted only in a cleaned form: name -> (file name, bytes, what must not be
+    in the stored copy)."""
+    html = b"<html><script>alert(document.cookie)</script></html>"
+    return {
+        "jpeg_with_gps_exif": ("photo.jpg", jpeg_bytes(exif=gps_exif()), b"SpyCam"),
+        "jpeg_zip_polyglot": ("photo.jpg", jpeg_bytes() + zip_payload(), b"PK\x03\x04"),
+        "jpeg_html_polyglot": ("photo.jpg", jpeg_bytes() + html, b"<script"),
+        "png_html_polyglot": ("scan.png", png_bytes() + html, b"<script"),
+        "pdf_zip_polyglot": ("scan.pdf", pdf_bytes() + zip_payload(), b"PK\x03\x04"),
+    }
