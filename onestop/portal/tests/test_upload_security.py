@@ -68,7 +68,8 @@ def field_codes(response, field: str) -> list[str]:
     return [error.code for error in errors]
 
 
-def on_disk(media_root: Path, name: str) -> Path:
+def on_disk(media_root: Path, name: str | None) -> Path:
+    assert name
     return media_root / name
 
 
@@ -305,8 +306,8 @@ def test_plaintext_draft_files_of_older_versions_are_encrypted_in_place(monkeypa
     draft = Draft.objects.get()
     legacy = {}
     for material in draft.materials.all():  # turn them back into what version 0.x stored
-        default_storage.delete(material.file.name)
-        default_storage.save(material.file.name, ContentFile(PDF))
+        default_storage.delete(str(material.file.name))
+        default_storage.save(str(material.file.name), ContentFile(PDF))
         material.checks = {}
         material.save(update_fields=["checks"])
         legacy[material.code] = on_disk(media_root, material.file.name)
@@ -322,13 +323,13 @@ def test_plaintext_draft_files_of_older_versions_are_encrypted_in_place(monkeypa
     assert "draft materials: encrypted 0, already encrypted 5" in out.getvalue()
     # Something that is neither ciphertext nor a known type is left alone and reported.
     odd = DraftMaterial.objects.get(code="household_register")
-    default_storage.delete(odd.file.name)
-    default_storage.save(odd.file.name, ContentFile(b"who knows"))
+    default_storage.delete(str(odd.file.name))
+    default_storage.save(str(odd.file.name), ContentFile(b"who knows"))
     with pytest.raises(CommandError):
         call_command("uploads_encrypt", stdout=io.StringIO())
     assert on_disk(media_root, odd.file.name).read_bytes() == b"who knows"
-    default_storage.delete(odd.file.name)
-    default_storage.save(odd.file.name, ContentFile(cipher().encrypt_bytes(PDF)))
+    default_storage.delete(str(odd.file.name))
+    default_storage.save(str(odd.file.name), ContentFile(cipher().encrypt_bytes(PDF)))
     post(client, step("qinbei", "confirm"), {"signer_name": "黄丽", "promise": "on"})
     case = Case.objects.get()
     assert Material.objects.filter(case=case).exclude(file="").count() == 5
