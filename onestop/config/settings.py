@@ -174,7 +174,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# FILE_UPLOAD_MAX_MEMORY_SIZE and FILE_UPLOAD_TEMP_DIR: see "Uploads" below.
 
 # Uploaded materials: what we accept (checked by content, not by name).
 MATERIAL_MAX_BYTES = int(os.environ.get("ONESTOP_MATERIAL_MAX_BYTES", 10 * 1024 * 1024))
@@ -198,6 +198,13 @@ CLAMD_TIMEOUT = float(os.environ.get("ONESTOP_CLAMD_TIMEOUT", "30"))
 # Stored files (encrypted materials) are readable by the service account only.
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# While a request is read, its uploads stay in memory up to this size (a page of several
+# 10 MB scans), so the plaintext never touches the disk; a larger request is spooled to a
+# private folder (0700, files 0600, deleted at the end of the request).
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("ONESTOP_UPLOAD_MEMORY_BYTES", 32 * 1024 * 1024))
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "upload-tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
+Path(FILE_UPLOAD_TEMP_DIR).chmod(0o700)
 # --- end of uploads ----------------------------------------------------------------------
 
 # SMS: "outbox" writes each message to the outbox table and to DATA_DIR/sms.log (the

@@ -103,3 +103,20 @@ def encrypt_in_place(storage: Storage, names: Iterable[str | None]) -> Counts:
             counts.unknown += 1
         _tighten(storage, name)
     return counts
+
+
+def tighten_tree(storage: Storage) -> int:
+    """Folders 0700 and files 0600 under a local storage's root (older versions left
+    0755/0644); returns how many entries were changed."""
+    root = _local_path(storage, "")
+    if root is None or not root.exists():
+        return 0
+    changed = 0
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        wanted = 0o700 if path.is_dir() else 0o600
+        if path.stat().st_mode & 0o777 != wanted:
+            path.chmod(wanted)
+            changed += 1
+    return changed

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import stat
 from pathlib import Path
 
 import pytest
@@ -319,9 +320,14 @@ def test_plaintext_draft_files_of_older_versions_are_encrypted_in_place(monkeypa
     migration.encrypt_draft_files(django_apps, None)
     for path in legacy.values():
         assert cipher().decrypt_bytes(assert_sealed(path, PDF)) == PDF
+    media_root.chmod(0o755)  # as older versions left the folders and files
+    some = next(iter(legacy.values()))
+    some.chmod(0o644)
     out = io.StringIO()
-    call_command("uploads_encrypt", stdout=out)  # again: nothing left to do
+    call_command("uploads_encrypt", stdout=out)  # again: nothing left to encrypt
     assert "draft materials: encrypted 0, already encrypted 5" in out.getvalue()
+    assert stat.S_IMODE(media_root.stat().st_mode) == 0o700
+    assert stat.S_IMODE(some.stat().st_mode) == 0o600
     # Something that is neither ciphertext nor a known type is left alone and reported.
     odd = DraftMaterial.objects.get(code="household_register")
     default_storage.delete(str(odd.file.name))

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from onestop.cases.models import Material
 from onestop.portal.models import DraftMaterial
-from onestop.portal.stored_files import encrypt_in_place
+from onestop.portal.stored_files import encrypt_in_place, tighten_tree
 
 
 class Command(BaseCommand):
@@ -27,5 +27,6 @@ class Command(BaseCommand):
             counts = encrypt_in_place(default_storage, names)
             self.stdout.write(f"{label}: {counts}")
             unknown += counts.unknown
+        self.stdout.write(f"modes tightened: {tighten_tree(default_storage)}")
         if unknown:
             raise CommandError(f"{unknown} file(s) are neither encrypted nor a PDF/JPEG/PNG")
