@@ -340,3 +340,26 @@ def test_plaintext_draft_files_of_older_versions_are_encrypted_in_place(monkeypa
     post(client, step("qinbei", "confirm"), {"signer_name": "黄丽", "promise": "on"})
     case = Case.objects.get()
     assert Material.objects.filter(case=case).exclude(file="").count() == 5
+
+
+def test_a_legacy_draft_material_that_fails_the_checks_is_not_carried_into_the_case(
+    monkeypatch, media_root
+):
+    """Attached by an older version (only its first bytes were sniffed): when the draft is
+    submitted it is checked as a whole file; a bomb stops the submission with a clear
+    message, and the draft (with everything entered) stays."""
+    freeze(monkeypatch)
+    client = mother_client()
+    fill_qinbei(client)
+    material = DraftMaterial.objects.get(code="household_register")
+    bomb = hostile_refused()["png_bomb_900mb"][1]
+    default_storage.delete(str(material.file.name))
+    default_storage.save(str(material.file.name), ContentFile(cipher().encrypt_bytes(bomb)))
+    DraftMaterial.objects.filter(pk=material.pk).update(checks={}, content_type="image/png")
+    response = client.post(
+        step("qinbei", "confirm"), {"signer_name": "黄丽", "promise": "on"}, follow=True
+    )
+    page = response.content.decode()
+    assert "图片尺寸过大" in page and "重新上传该材料" in page
+    assert not Case.objects.exists() and not Material.objects.exists()
+    assert Draft.objects.get().document["father"]["name"] == "覃军"
