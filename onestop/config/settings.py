@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from onestop.config.secrets import secret_from_env_or_file
 
@@ -173,10 +174,38 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# FILE_UPLOAD_MAX_MEMORY_SIZE and FILE_UPLOAD_TEMP_DIR: see "Uploads" below.
 
 # Uploaded materials: what we accept (checked by content, not by name).
 MATERIAL_MAX_BYTES = int(os.environ.get("ONESTOP_MATERIAL_MAX_BYTES", 10 * 1024 * 1024))
+
+# --- Uploads: whole-file checks, malware scan, files on disk (issue 8, ADR 0014) -------
+# Images are decoded and re-encoded only up to this many pixels (40 megapixels: a 48 MP
+# phone photo must be reduced; an A4 scan at 600 dpi is 35 MP). Decoding needs up to
+# 4 bytes per pixel, so this also bounds the memory of one upload (160 MB).
+UPLOAD_IMAGE_MAX_PIXELS = int(os.environ.get("ONESTOP_UPLOAD_IMAGE_MAX_PIXELS", 40_000_000))
+UPLOAD_PDF_MAX_PAGES = int(os.environ.get("ONESTOP_UPLOAD_PDF_MAX_PAGES", 100))
+# "off" (default) or "clamav": every upload is streamed to clamd (INSTREAM) before it is
+# checked further. With "clamav", a clamd that cannot be reached REFUSES the upload (fail
+# closed: code upload_scan_unavailable), it never stores an unscanned file.
+MALWARE_SCAN = os.environ.get("ONESTOP_MALWARE_SCAN", "off").strip().lower()
+if MALWARE_SCAN not in ("off", "clamav"):
+    raise ImproperlyConfigured("ONESTOP_MALWARE_SCAN must be 'off' or 'clamav'")
+# clamd's address: a unix socket path or host:port (its StreamMaxLength must be at least
+# ONESTOP_MATERIAL_MAX_BYTES, else clamd answers ERROR and the upload is refused).
+CLAMD_SOCKET = os.environ.get("ONESTOP_CLAMD_SOCKET", "/run/clamav/clamd.ctl")
+CLAMD_TIMEOUT = float(os.environ.get("ONESTOP_CLAMD_TIMEOUT", "30"))
+# Stored files (encrypted materials) are readable by the service account only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# While a request is read, its uploads stay in memory up to this size (a page of several
+# 10 MB scans), so the plaintext never touches the disk; a larger request is spooled to a
+# private folder (0700, files 0600, deleted at the end of the request).
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("ONESTOP_UPLOAD_MEMORY_BYTES", 32 * 1024 * 1024))
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "upload-tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
+Path(FILE_UPLOAD_TEMP_DIR).chmod(0o700)
+# --- end of uploads ----------------------------------------------------------------------
 
 # SMS: "outbox" writes each message to the outbox table and to DATA_DIR/sms.log (the
 # embedded default); a real gateway plugs in here.

@@ -18,7 +18,7 @@ from onestop.cases.label_i18n import choices
 from onestop.cases.models import Case
 from onestop.cases.printing import case_notice_pdf
 from onestop.cases.services import case_submit
-from onestop.cases.uploads import UploadRejected
+from onestop.cases.uploads import UploadRejected, checked_upload
 from onestop.common.http import pdf_response
 from onestop.core.errors import OnestopError
 from onestop.counter.fields import MATERIAL_CHOICES, build_document
@@ -73,6 +73,14 @@ def new_case(request: HttpRequest) -> HttpResponse:
             form.values(), region=form.cleaned_data["region"], items=items, materials=materials
         )
         try:
+            # Every scan is checked as a whole file before the case is created (ADR 0014):
+            # one refused scan stores nothing and names the material.
+            for code, upload in files.items():
+                try:
+                    checked_upload(upload)
+                except UploadRejected as exc:
+                    name = dict(MATERIAL_CHOICES).get(code, code)
+                    raise UploadRejected(f"{name}：{exc.message}", code=exc.code) from None
             submission = case_submit(
                 document=document,
                 actor=user,

@@ -33,7 +33,7 @@ from onestop.portal.fields import (
     summary,
 )
 from onestop.portal.forms import ConfirmForm, ItemsForm, MaterialsForm, ReturnedForm, SectionsForm
-from onestop.portal.models import Draft
+from onestop.portal.models import Draft, DraftMaterial
 from onestop.portal.selectors import (
     draft_context,
     draft_document,
@@ -50,6 +50,7 @@ from onestop.portal.services import (
     SignatureMismatch,
     draft_attach,
     draft_discard,
+    draft_material_bytes,
     draft_open,
     draft_prefill,
     draft_submit,
@@ -168,6 +169,24 @@ def apply_step(request: HttpRequest, region: str, step: str) -> HttpResponse:
     if step == "materials":
         return _materials(request, draft, pack)
     return _confirm(request, user, draft, pack)
+
+
+@login_required(login_url=LOGIN)
+@require_http_methods(["GET"])
+def apply_material(request: HttpRequest, region: str, token: str) -> HttpResponse:
+    """The parent's own uploaded material of their draft, decrypted (never a public URL:
+    only the draft's owner gets it; the file on disk is encrypted)."""
+    user = _parent(request)
+    material = DraftMaterial.objects.filter(
+        draft__owner=user, draft__region=region, token=token
+    ).first()
+    if material is None:
+        raise Http404(_("材料不存在"))
+    response = HttpResponse(draft_material_bytes(material), content_type=material.content_type)
+    response["Content-Disposition"] = f'inline; filename="{material.code}"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _items(request: HttpRequest, draft: Draft, pack: PolicyPack) -> HttpResponse:
@@ -316,6 +335,9 @@ def _confirm(request: HttpRequest, user: User, draft: Draft, pack: PolicyPack) -
             )
         except SignatureMismatch as exc:
             form.add_error("signer_name", exc.message)
+        except UploadRejected as exc:
+            # A material attached before the whole-file checks failed them now.
+            messages.error(request, exc.message + _("（请在“上传材料”一步重新上传该材料）"))
         except Draft.DoesNotExist:
             return redirect("portal:cases")
         else:

@@ -258,7 +258,7 @@ def check_file(upload: UploadedFile[Any]) -> None:
     try:
         check_upload(upload)
     except UploadRejected as exc:
-        raise forms.ValidationError(exc.message) from None
+        raise forms.ValidationError(exc.message, code=exc.code) from None
     finally:
         upload.seek(0)
 

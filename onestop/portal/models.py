@@ -51,6 +51,10 @@ class DraftMaterial(models.Model):
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField()
+    # What the whole-file check did (re-encoded, pages) and the malware scan's verdict; no
+    # personal data. Empty for materials stored before the checks (they are checked again
+    # when the draft is submitted). The file itself is encrypted (ADR 0014).
+    checks = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("草稿材料")

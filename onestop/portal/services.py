@@ -4,7 +4,6 @@ delivery record, uploads, the signed submission and supplements."""
 from __future__ import annotations
 
 import copy
-import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,8 +22,15 @@ from onestop.audit.services import access_record
 from onestop.cases.domain.paths import get_path, put_path
 from onestop.cases.models import Case, CaseStatus
 from onestop.cases.services import Submission, body_digest, case_submit, case_supplement
-from onestop.cases.uploads import check_upload
+from onestop.cases.uploads import (
+    checked_upload,
+    encrypted_file_read,
+    prechecked_upload,
+    sniff,
+)
+from onestop.common.fields import cipher
 from onestop.core.clock import format_time
+from onestop.core.crypto import DecryptionFailed
 from onestop.core.errors import OnestopError
 from onestop.hospitals.selectors import delivery_record_lookup
 from onestop.policy.loader import default_packs
@@ -167,9 +173,12 @@ def draft_attach(
     *, draft: Draft, code: str, upload: UploadedFile[Any], now: datetime | None = None
 ) -> DraftMaterial:
     """Keep an uploaded material with the draft (replacing one of the same kind). Raises
-    `UploadRejected` for an empty, oversized or disguised file."""
+    `UploadRejected` for a file that fails the whole-file checks (nothing is stored then
+    and the draft keeps everything else)."""
     now = now or timezone.now()
-    data, content_type = check_upload(upload)
+    # The whole file is checked (and scanned) before the transaction: only the re-encoded
+    # image or the checked PDF is kept, encrypted like a case material (ADR 0014).
+    checked = checked_upload(upload)
     with transaction.atomic():
         old = list(DraftMaterial.objects.filter(draft=draft, code=code))
         DraftMaterial.objects.filter(pk__in=[m.pk for m in old]).delete()
@@ -177,17 +186,36 @@ def draft_attach(
             draft=draft,
             code=code,
             token=secrets.token_hex(16),
-            content_type=content_type,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            content_type=checked.content_type,
+            size=len(checked.data),
+            sha256=checked.sha256,
             uploaded_at=now,
+            checks=checked.checks,
         )
-        material.file.save(material.token, ContentFile(data), save=False)
+        material.file.save(
+            material.token, ContentFile(cipher().encrypt_bytes(checked.data)), save=False
+        )
         material.save()
         _delete_files_after_commit(m.file.name for m in old)
         draft.updated_at = now
         draft.save(update_fields=["updated_at"])
     return material
+
+
+def draft_material_bytes(material: DraftMaterial) -> bytes:
+    """The decrypted content of a draft's material (the caller checked that the draft is
+    the signed-in parent's). A file of a draft attached before ADR 0014 that the data
+    migration could not reach is still read if it is plaintext of a known type."""
+    try:
+        return encrypted_file_read(material.file)
+    except DecryptionFailed:
+        if material.checks:
+            raise
+        with material.file.open("rb") as handle:
+            blob: bytes = handle.read()
+        if sniff(blob[:16]) is None:
+            raise
+        return blob
 
 
 def _delete_files_after_commit(names: Iterable[str | None]) -> None:
@@ -232,11 +260,20 @@ def draft_submit(
         materials = list(draft.materials.all())
         files: dict[str, UploadedFile[Any]] = {}
         for material in materials:
-            with material.file.open("rb") as handle:
-                content = handle.read()
-            files[material.code] = SimpleUploadedFile(
-                material.code, content, content_type=material.content_type
-            )
+            content = draft_material_bytes(material)
+            if material.checks:
+                # Checked and re-encoded when it was attached: stored as it is.
+                files[material.code] = prechecked_upload(
+                    material.code, content, material.content_type, material.checks
+                )
+            else:
+                # Attached before the whole-file checks existed: checked now, before the
+                # case is created (raises `UploadRejected`: the parent uploads it again).
+                legacy = SimpleUploadedFile(
+                    material.code, content, content_type=material.content_type
+                )
+                checked_upload(legacy)
+                files[material.code] = legacy
         signature = {
             "method": "typed_name",
             "signer_name": signer_name.strip(),

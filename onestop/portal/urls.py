@@ -9,6 +9,11 @@ urlpatterns = [
     path("apply/<slug:region>/", apply_views.apply_region, name="apply_region"),
     path("apply/<slug:region>/discard/", apply_views.apply_discard, name="apply_discard"),
     path("apply/<slug:region>/<slug:step>/", apply_views.apply_step, name="apply_step"),
+    path(
+        "apply/<slug:region>/files/<str:token>/",
+        apply_views.apply_material,
+        name="apply_material",
+    ),
     path("cases/", views.my_cases, name="cases"),
     path("cases/<str:number>/", views.case_progress, name="case"),
     path("cases/<str:number>/notice.pdf", views.case_notice, name="notice"),

@@ -13,6 +13,7 @@ from onestop.cases.models import Case
 from onestop.counter.tests.test_counter import JILIN
 from onestop.reference.services import reference_seed
 from onestop.testing.factories import officer, staff
+from onestop.testing.files import pdf_bytes
 from onestop.workflow.models import CaseItem
 from tests.e2e.helpers import staff_login
 
@@ -36,7 +37,7 @@ def test_jilin_counter_case_end_to_end(new_page, media_root, tmp_path: Path):
     reference_seed()
     clerk = staff("clerk", kind="service_center", code="jilin-sc", name="窗口刘")
     scan = tmp_path / "bmc.pdf"
-    scan.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    scan.write_bytes(pdf_bytes())  # a real PDF: uploads are checked as whole files
 
     page = new_page()
     staff_login(page, clerk.username)

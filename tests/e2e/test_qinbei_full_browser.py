@@ -16,6 +16,7 @@ from onestop.portal.tests.support import BIRTH, DETAILS, PARENTS, QINBEI_ITEMS, 
 from onestop.reference.services import reference_seed
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer
+from onestop.testing.files import pdf_bytes
 from onestop.workflow.models import CaseItem
 from tests.e2e.helpers import staff_login
 
@@ -88,7 +89,7 @@ def test_a_qinbei_case_from_the_mothers_phone_through_every_department(
     reference_seed()
     delivery_record()
     scan = tmp_path / "scan.pdf"
-    scan.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    scan.write_bytes(pdf_bytes())  # a real PDF: uploads are checked as whole files
 
     mother = new_page(phone=True)
     parent_login(mother)

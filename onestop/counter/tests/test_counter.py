@@ -12,6 +12,7 @@ from django.test import Client
 
 from onestop.cases.models import Case, Material
 from onestop.testing.factories import staff
+from onestop.testing.files import pdf_bytes
 from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ JILIN = {
     "delivery__social_security_card__method": "pickup",
 }
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_bytes()
 
 
 def jilin_clerk():

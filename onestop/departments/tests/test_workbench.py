@@ -9,6 +9,7 @@ from django.test import Client
 from onestop.audit.models import AccessRecord
 from onestop.cases.services import case_submit
 from onestop.testing.factories import officer, staff
+from onestop.testing.files import pdf_bytes
 from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +113,7 @@ def test_officer_opens_only_the_materials_of_their_item(example, beijing, media_
 
     from onestop.cases.models import Material
 
-    pdf = b"%PDF-1.4\n%%EOF\n"
+    pdf = pdf_bytes()
     case = case_submit(
         document=example("qinbei-accept"),
         actor=None,

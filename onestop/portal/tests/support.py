@@ -11,14 +11,16 @@ from django.utils import timezone
 from onestop.core.clock import parse_time
 from onestop.hospitals.services import delivery_record_upsert
 from onestop.testing.factories import parent
+from onestop.testing.files import pdf_bytes, png_bytes
 
 NOW = parse_time("2026-11-20T10:00:00+08:00")
 MOTHER_PHONE = "13800000000"
 MOTHER_ID = "450703199203150220"
 FATHER_ID = "450703199001010174"
 RECORD = "ZY2026-11-0042"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# Real (tiny) files: uploads are checked as whole files (ADR 0014).
+PDF = pdf_bytes()
+PNG = png_bytes()
 
 QINBEI_ITEMS = [
     "birth_certificate",
