@@ -72,7 +72,8 @@ def refuse(case: Case, item: str, reason: str) -> None:
 
 
 def closing_sms(case: Case) -> str:
-    return Notification.objects.get(dedup_key__startswith=f"case:{case.number}:completed:sms:").body
+    sms = Notification.objects.get(dedup_key__startswith=f"case:{case.number}:completed:sms:")
+    return str(sms.body)
 
 
 def pages(case: Case) -> tuple[str, str, str]:
