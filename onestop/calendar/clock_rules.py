@@ -2,7 +2,9 @@
 
 All results are aware datetimes in Beijing time (+08:00). "End of day" is
 23:59:59 of that day (``onestop.core.clock.end_of_day``). A date outside the
-calendar's table raises ``CalendarNotCovered``; that is the caller's error to show.
+calendar's table raises ``CalendarNotCovered``; that is the caller's error to show. The
+``*_marked`` variants at the end count weekends only beyond the table instead and say the
+result is provisional (暂按双休日计算).
 """
 
 from __future__ import annotations
