@@ -453,7 +453,7 @@ def _check(
 
 def _why_not_done(row: CaseItem) -> str:
     if row.state == ItemState.REFUSED:
-        return f"不予办理，{'；'.join(row.reasons)}" if row.reasons else "不予办理"
+        return f"不予办理：{'；'.join(row.reasons)}" if row.reasons else "不予办理"
     cause = ITEM_NAMES.get(row.cancelled_because, row.cancelled_because)
     return f"因{cause}不予办理而取消" if cause else "已取消"
 

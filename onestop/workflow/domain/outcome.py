@@ -66,18 +66,22 @@ def outcome_notice(
             timeline="办件已全部办结",
         )
     names = "、".join(n.name for n in not_done)
-    why = "；".join(f"{n.name}：{n.why}" for n in not_done if n.why)
     where = f"请通过原渠道办理：{'；'.join(channels)}" if channels else "请通过原渠道办理"
     if outcome == "partly_refused":
         finished = "、".join(done)
+        if len(not_done) == 1:
+            why = not_done[0].why
+        else:
+            why = "；".join(f"{n.name}{n.why}" for n in not_done)
         return OutcomeNotice(
             sms=(
                 f"【出生一件事】您的办件{case_number}部分事项已办结（{finished}），"
                 f"{names}未能办理（{why}）。{where}。已办结事项请登录查看结果和领取方式。"
             ),
-            timeline=f"办件部分办结：{finished}已办结；{names}未能办理（{why}），{where}",
+            timeline=f"办件部分办结：{finished}已办结；{names}未能办理（{why}）。{where}",
         )
+    each = "；".join(f"{n.name}（{n.why}）" for n in not_done)
     return OutcomeNotice(
-        sms=f"【出生一件事】您的办件{case_number}未能办理（{why}）。{where}。",
-        timeline=f"办件未能办理：{why}。{where}",
+        sms=f"【出生一件事】您的办件{case_number}未能办理：{each}。{where}。",
+        timeline=f"办件未能办理：{each}。{where}",
     )

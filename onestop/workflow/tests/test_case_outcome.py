@@ -110,8 +110,8 @@ def test_one_refused_item_reads_partly_done_with_names_reasons_and_where_to_go(s
     assert case.status == "completed"
     sms = closing_sms(case)
     assert "已全部办结" not in sms
-    assert "部分事项已办结" in sms and "社会保障卡申领未能办理" in sms
-    assert "合作银行暂停办理新生儿社会保障卡" in sms
+    assert "部分事项已办结" in sms
+    assert "社会保障卡申领未能办理（不予办理：合作银行暂停办理新生儿社会保障卡）" in sms
     assert "到人力资源社会保障部门或合作银行网点申领社会保障卡" in sms  # the ordinary channel
     line = TimelineEntry.objects.get(case=case, kind="case_completed")
     assert line.visible_to_parent and "部分办结" in line.message
@@ -133,7 +133,8 @@ def test_refusing_the_first_item_reads_nothing_done_and_where_to_go(submit):
     sms = closing_sms(case)
     assert "已办结" not in sms
     assert "未能办理" in sms and "分娩记录与申请信息不一致" in sms
-    assert "出生登记（户口登记）：因《出生医学证明》办理（首签）不予办理而取消" in sms
+    assert "《出生医学证明》办理（首签）（不予办理：分娩记录与申请信息不一致）" in sms
+    assert "出生登记（户口登记）（因《出生医学证明》办理（首签）不予办理而取消）" in sms
     assert "到分娩的助产机构申领《出生医学证明》" in sms  # where to go instead
     assert "持《出生医学证明》到落户地公安派出所申报出生登记" in sms
 
