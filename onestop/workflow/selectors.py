@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Value, When
 
 from onestop.cases.models import Case, CaseStatus
-from onestop.workflow.domain.outcome import OUTCOME_LABELS, Outcome, case_outcome
+from onestop.eligibility.reasons import ITEM_NAMES
+from onestop.workflow.domain.outcome import OUTCOME_LABELS, NotDone, Outcome, case_outcome
 from onestop.workflow.models import CaseItem, ItemState
 
 
@@ -41,3 +42,25 @@ def with_outcome(qs: QuerySet[Case]) -> QuerySet[Case]:
 
 def outcome_label(outcome: str) -> str:
     return OUTCOME_LABELS.get(outcome, "")
+
+
+def case_not_done(case: Case) -> tuple[list[NotDone], list[str]]:
+    """The items of the case not done (name and why) and their ordinary channels (原渠道)."""
+    from onestop.workflow.services import _ordinary_channels
+
+    rows = list(
+        CaseItem.objects.filter(
+            case=case, state__in=(ItemState.REFUSED, ItemState.CANCELLED)
+        ).order_by("position")
+    )
+    items = [NotDone(ITEM_NAMES.get(r.item, r.item), why_not_done(r)) for r in rows]
+    return items, _ordinary_channels(case, [r.item for r in rows])
+
+
+def why_not_done(row: CaseItem) -> str:
+    """Why an item was not done, in Chinese: the refusal reasons, or the refused
+    prerequisite that cancelled it."""
+    if row.state == ItemState.REFUSED:
+        return f"不予办理：{'；'.join(row.reasons)}" if row.reasons else "不予办理"
+    cause = ITEM_NAMES.get(row.cancelled_because, row.cancelled_because)
+    return f"因{cause}不予办理而取消" if cause else "已取消"

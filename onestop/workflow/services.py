@@ -37,6 +37,7 @@ from onestop.workflow.domain import delivery
 from onestop.workflow.domain.outcome import NotDone, case_outcome, outcome_notice
 from onestop.workflow.domain.results import ResultProblem, validate_result
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import why_not_done
 
 
 class TaskConflict(OnestopError):
@@ -451,13 +452,6 @@ def _check(
         )
 
 
-def _why_not_done(row: CaseItem) -> str:
-    if row.state == ItemState.REFUSED:
-        return f"不予办理：{'；'.join(row.reasons)}" if row.reasons else "不予办理"
-    cause = ITEM_NAMES.get(row.cancelled_because, row.cancelled_because)
-    return f"因{cause}不予办理而取消" if cause else "已取消"
-
-
 def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime) -> None:
     """Close the case once every item is finished, and tell the parents what came of it:
     all done, partly refused or nothing done, and where to go for what was not done
@@ -475,7 +469,7 @@ def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime
         case_number=case.number,
         outcome=outcome,
         done=[ITEM_NAMES.get(r.item, r.item) for r in ordered if r.state == ItemState.DONE],
-        not_done=[NotDone(ITEM_NAMES.get(r.item, r.item), _why_not_done(r)) for r in not_done],
+        not_done=[NotDone(ITEM_NAMES.get(r.item, r.item), why_not_done(r)) for r in not_done],
         channels=_ordinary_channels(case, [r.item for r in not_done]),
     )
     timeline_add(case, now, "case_completed", notice.timeline)

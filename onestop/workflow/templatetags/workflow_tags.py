@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from onestop.cases.models import Case
-from onestop.workflow.selectors import case_outcome_of
+from onestop.workflow.selectors import case_not_done, case_outcome_of
 
 register = template.Library()
 
@@ -19,3 +19,13 @@ def case_status(case: Case) -> dict[str, Any]:
     if outcome is None:
         outcome = case_outcome_of(case) or ""
     return {"case": case, "outcome": outcome}
+
+
+@register.inclusion_tag("workflow/case_next_steps.html")
+def case_next_steps(case: Case) -> dict[str, Any]:
+    """For a completed case with items not done: which, why, and where to go instead."""
+    outcome = case_outcome_of(case)
+    if outcome not in ("partly_refused", "refused"):
+        return {"outcome": outcome, "items": [], "channels": []}
+    items, channels = case_not_done(case)
+    return {"outcome": outcome, "items": items, "channels": channels}

@@ -121,6 +121,9 @@ def test_one_refused_item_reads_partly_done_with_names_reasons_and_where_to_go(s
         assert 'data-outcome="partly_refused"' in page and "部分办结" in page
         assert "已全部办结</span>" not in page
     assert api_outcome(case) == ("completed", "partly_refused")
+    steps = progress.split('data-next-steps="partly_refused"')[1].split("</div>")[0]
+    assert "社会保障卡申领：不予办理：合作银行暂停办理新生儿社会保障卡" in steps
+    assert "到人力资源社会保障部门或合作银行网点申领社会保障卡" in steps
 
 
 def test_refusing_the_first_item_reads_nothing_done_and_where_to_go(submit):
@@ -142,6 +145,8 @@ def test_refusing_the_first_item_reads_nothing_done_and_where_to_go(submit):
     for page in (progress, mine, supervised):
         assert 'data-outcome="refused"' in page and "未能办理" in page
     assert api_outcome(case) == ("completed", "refused")
+    steps = progress.split('data-next-steps="refused"')[1].split("</div>")[0]
+    assert "办件未能办理" in steps and "到分娩的助产机构申领《出生医学证明》" in steps
 
 
 def test_all_done_keeps_the_completed_message(submit):
@@ -157,6 +162,7 @@ def test_all_done_keeps_the_completed_message(submit):
     for page in (progress, mine, supervised):
         assert 'data-outcome="done"' in page
     assert api_outcome(case) == ("completed", "done")
+    assert "data-next-steps" not in progress
     schema = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]
     assert schema["CaseOut"]["properties"]["outcome"]
 
