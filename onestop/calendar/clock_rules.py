@@ -2,7 +2,9 @@
 
 All results are aware datetimes in Beijing time (+08:00). "End of day" is
 23:59:59 of that day (``onestop.core.clock.end_of_day``). A date outside the
-calendar's table raises ``CalendarNotCovered``; that is the caller's error to show.
+calendar's table raises ``CalendarNotCovered``; that is the caller's error to show. The
+``*_marked`` variants at the end count weekends only beyond the table instead and say the
+result is provisional (暂按双休日计算).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from enum import StrEnum
 
 from onestop.calendar.domain import WorkingCalendar
 from onestop.core.clock import BEIJING, end_of_day, to_beijing
+from onestop.core.errors import CalendarNotCovered
 
 FUZHOU_MORNING_CUTOFF = time(8, 0, 0)
 FUZHOU_NOON = time(12, 0, 0)
@@ -148,3 +151,53 @@ def due_with_pauses(
 def working_days_left(calendar: WorkingCalendar, due: datetime, now: datetime) -> int:
     """Working days d with now's Beijing date < d <= due's Beijing date (0 if overdue)."""
     return calendar.working_days_between(to_beijing(now).date(), to_beijing(due).date())
+
+
+# --- beyond the table: provisional due times (暂按双休日计算) -------------------------------
+#
+# spec/regions.md: "A date beyond the table's last year is an error that staff see, never a
+# silent guess." Issue 8, defect 4: "the item still gets a due time computed on weekends
+# only, clearly marked provisional (暂按双休日计算) everywhere it is shown, and recomputed
+# automatically when an administrator publishes the year". The functions below try the
+# table first; only when it does not cover a day they need do they count Monday–Friday as
+# working days beyond it, and say so (``provisional``).
+
+
+def weekends_beyond(calendar: WorkingCalendar) -> WorkingCalendar:
+    """The same table, counting only weekends as days off beyond its last year."""
+    return calendar.with_assume_weekends(True)
+
+
+def due_time_marked(
+    calendar: WorkingCalendar, rule: ClockRule, received: datetime, working_days: int
+) -> tuple[datetime, bool]:
+    """``due_time``, and whether it is provisional (the table did not cover it)."""
+    try:
+        return due_time(calendar, rule, received, working_days), False
+    except CalendarNotCovered:
+        return due_time(weekends_beyond(calendar), rule, received, working_days), True
+
+
+def extend_for_pause_marked(
+    calendar: WorkingCalendar, due: datetime, paused_at: datetime, resumed_at: datetime
+) -> tuple[datetime, bool]:
+    """``extend_for_pause``, and whether the result is provisional."""
+    try:
+        return extend_for_pause(calendar, due, paused_at, resumed_at), False
+    except CalendarNotCovered:
+        return extend_for_pause(weekends_beyond(calendar), due, paused_at, resumed_at), True
+
+
+def last_covered_day(calendar: WorkingCalendar) -> date:
+    """The last day the table has data for (31 December of its last year)."""
+    return date(calendar.last_year, 12, 31)
+
+
+CALENDAR_WARNING_DAYS = 60
+
+
+def days_until_table_ends(calendar: WorkingCalendar, today: date) -> int | None:
+    """Calendar days from ``today`` to the table's last day (negative once it has passed),
+    or None while that is more than ``CALENDAR_WARNING_DAYS`` away (no warning yet)."""
+    left = (last_covered_day(calendar) - today).days
+    return left if left <= CALENDAR_WARNING_DAYS else None

@@ -2,7 +2,9 @@
 
 A year is entered as a `CalendarYear` with its `SpecialDay` rows (statutory days off and
 make-up working days, from the State Council notice). Only a year marked ``published``
-takes effect; due times for a later year stay an error staff can see.
+takes effect. Due times beyond the last published year are provisional (暂按双休日计算,
+weekends only) and marked so wherever shown; publishing the year in the admin recomputes
+them (``onestop.calendar.services``). Staff see a timeline note naming the missing year.
 """
 
 from __future__ import annotations

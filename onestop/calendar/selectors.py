@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from onestop.calendar import domain
+from onestop.calendar.clock_rules import days_until_table_ends, last_covered_day
 from onestop.calendar.models import CalendarYear, SpecialDay
+from onestop.core.clock import to_beijing
 
 
 def current_calendar() -> domain.WorkingCalendar:
@@ -21,3 +25,28 @@ def current_calendar() -> domain.WorkingCalendar:
         except ValueError:
             break  # a gap in the years: stop at the last contiguous one
     return calendar
+
+
+def _written(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def calendar_end_warning(now: datetime) -> str | None:
+    """What administrators and supervisors are told from 60 days before the table runs out
+    (issue 8, defect 4), or None before then. Beyond the table, due times are counted on
+    weekends only (暂按双休日计算) until the next year is published."""
+    calendar = current_calendar()
+    left = days_until_table_ends(calendar, to_beijing(now).date())
+    if left is None:
+        return None
+    end = _written(last_covered_day(calendar))
+    following = calendar.last_year + 1
+    if left >= 0:
+        return (
+            f"工作日历的节假日安排只录入到{end}（还有{left}天）。请管理员尽快录入并发布"
+            f"{following}年的节假日和调休安排；在此之前，超出日历的办理期限暂按双休日计算。"
+        )
+    return (
+        f"工作日历的节假日安排只录入到{end}，已过去{-left}天。超出日历的办理期限正暂按双休日"
+        f"计算，请管理员尽快录入并发布{following}年的节假日和调休安排。"
+    )

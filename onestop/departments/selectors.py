@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import items_for_officer
+from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.models import Material
-from onestop.core.errors import CalendarNotCovered
 from onestop.supervision.selectors import urge_count
 from onestop.workflow.domain.urgency import classify
 from onestop.workflow.models import CaseItem, ItemState
@@ -116,10 +116,8 @@ def urgency(item: CaseItem, now: datetime, calendar: WorkingCalendar | None = No
         return "normal"
     if item.due_at < now:
         return "overdue"
-    try:
-        return classify(calendar or current_calendar(), item.due_at, now).value
-    except CalendarNotCovered:
-        return "normal"
+    # A provisional due time (beyond the table) is judged on weekends only, like the sweep.
+    return classify(weekends_beyond(calendar or current_calendar()), item.due_at, now).value
 
 
 def task_view_data(item: CaseItem) -> dict[str, Any]:

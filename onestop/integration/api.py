@@ -48,6 +48,7 @@ from onestop.integration.schemas import (
 from onestop.integration.services import api_client_authenticate, submitted_key
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import case_outcome_of
 from onestop.workflow.services import (
     NotPermitted,
     ResultInvalid,
@@ -277,6 +278,7 @@ def _case_body(client: ApiClient, case: Case) -> dict[str, Any]:
         "submitted_at": case.submitted_at,
         "decided_at": case.decided_at,
         "completed_at": case.completed_at,
+        "outcome": case_outcome_of(case),
         "items": [
             {
                 "item": row.item,
@@ -285,6 +287,7 @@ def _case_body(client: ApiClient, case: Case) -> dict[str, Any]:
                 "version": row.version,
                 "received_at": row.received_at,
                 "due_at": row.due_at,
+                "due_provisional": row.due_provisional,
                 "finished_at": row.finished_at,
                 "elicence_serial": serials.get(row.pk),
                 "task_id": row.pk if row.pk in workable else None,
@@ -420,6 +423,7 @@ def _task_body(client: ApiClient, row: CaseItem) -> dict[str, Any]:
         "version": row.version,
         "received_at": row.received_at,
         "due_at": row.due_at,
+        "due_provisional": row.due_provisional,
         "claimed_by_me": row.claimed_by_id == client.user_id,
         "elicence_serial": serial,
     }

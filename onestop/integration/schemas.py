@@ -137,6 +137,10 @@ class CaseItemOut(Schema):
     version: int
     received_at: datetime | None
     due_at: datetime | None
+    due_provisional: bool = Field(
+        False,
+        description="true：办理期限超出工作日历，暂按双休日计算；管理员发布该年度节假日安排后自动重新计算",
+    )
     finished_at: datetime | None
     elicence_serial: str | None = None
     task_id: int | None = Field(None, description="本客户端可办理时给出")
@@ -150,6 +154,13 @@ class CaseOut(Schema):
     submitted_at: datetime
     decided_at: datetime
     completed_at: datetime | None
+    outcome: Literal["done", "partly_refused", "refused"] | None = Field(
+        None,
+        description=(
+            "办结结果（status 为 completed 时）：done 全部办结；partly_refused 部分事项不予办理"
+            "或取消；refused 全部事项不予办理或取消。未办结时为 null"
+        ),
+    )
     items: list[CaseItemOut]
 
 
@@ -180,6 +191,10 @@ class TaskOut(Schema):
     version: int
     received_at: datetime | None
     due_at: datetime | None
+    due_provisional: bool = Field(
+        False,
+        description="true：办理期限超出工作日历，暂按双休日计算；管理员发布该年度节假日安排后自动重新计算",
+    )
     claimed_by_me: bool
     elicence_serial: str | None = None
 

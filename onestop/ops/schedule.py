@@ -49,6 +49,12 @@ def _deadlines_sweep() -> object:
     return deadlines_sweep().as_dict()
 
 
+def _calendar_watch() -> object:
+    from onestop.supervision.services import calendar_watch
+
+    return calendar_watch().as_dict()
+
+
 SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "notifications_sweep",
@@ -79,5 +85,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(minutes=5),
         _deadlines_sweep,
         "时限监督：标记即将到期和已超期事项，通知部门和监管人员，超期升级督办",
+    ),
+    PeriodicJob(
+        "calendar_watch",
+        timedelta(hours=1),
+        _calendar_watch,
+        "工作日历：到期前60天提醒管理员和监管人员录入下一年度节假日安排（每人一次）；"
+        "日历已覆盖的暂按双休日计算的办理期限自动重新计算",
     ),
 )

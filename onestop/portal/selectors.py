@@ -22,10 +22,11 @@ from onestop.portal.fields import FormContext, Spec, build_document, sections
 from onestop.portal.models import Draft, DraftMaterial
 from onestop.reference.selectors import current_reference
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import with_outcome
 
 
 def parent_cases(user: User) -> QuerySet[Case]:
-    return cases_visible_to(user, Case.objects.all()).order_by("-submitted_at")
+    return with_outcome(cases_visible_to(user, Case.objects.all())).order_by("-submitted_at")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ItemView:
     state: str
     state_label: str
     due_at: datetime | None
+    due_provisional: bool
     finished_at: datetime | None
     reasons: list[str]
     result: dict[str, Any]
@@ -54,6 +56,7 @@ def item_views(case: Case) -> list[ItemView]:
                 state=row.state,
                 state_label=row.get_state_display(),
                 due_at=row.due_at,
+                due_provisional=row.due_provisional,
                 finished_at=row.finished_at,
                 reasons=list(row.reasons),
                 result=dict(row.result or {}) if row.state == "done" else {},

@@ -153,6 +153,7 @@ def efficiency(request: HttpRequest) -> HttpResponse:
                 "automatic": sum(r.automatic for r in report),
                 "rate": f"{on_time / with_limit * 100:.1f}%" if with_limit else "—",
                 "open_overdue": sum(r.open_overdue for r in report),
+                "provisional": sum(r.provisional for r in report),
             },
         },
     )

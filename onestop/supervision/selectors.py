@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 
 from onestop.accounts.models import JurisdictionKind, Role, User
 from onestop.accounts.permissions import cases_visible_to
+from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.cases.models import Case, Person
 from onestop.common.fields import index_of
@@ -173,13 +174,12 @@ def deadline_items(
         qs = qs.filter(department=department)
     if jurisdiction:
         qs = qs.filter(jurisdiction_code=jurisdiction)
+    # Provisional due times (beyond the table) are judged on weekends only, like the sweep.
+    calendar = weekends_beyond(calendar)
     if which == "overdue":
         qs = qs.filter(due_at__lt=now)
     else:
-        try:
-            cutoff = urgency.warning_cutoff(calendar, now)
-        except CalendarNotCovered:
-            cutoff = now
+        cutoff = urgency.warning_cutoff(calendar, now)
         if which == "warning":
             qs = qs.filter(due_at__gte=now, due_at__lt=cutoff)
         else:
@@ -191,12 +191,7 @@ def deadline_items(
         assert item.due_at is not None
         late: float | None = None
         if item.due_at < now:
-            try:
-                late = round(
-                    urgency.working_days(urgency.overdue_for(calendar, item.due_at, now)), 2
-                )
-            except CalendarNotCovered:
-                late = None
+            late = round(urgency.working_days(urgency.overdue_for(calendar, item.due_at, now)), 2)
         light = "overdue" if item.due_at < now else "warning"
         rows.append(DeadlineRow(item, light, late, int(getattr(item, "urge_total", 0))))
     return rows
@@ -216,6 +211,9 @@ class EfficiencyRow:
     median_working_days: float | None
     open_overdue: int  # open now and past the due time
     open_total: int
+    # Of ``with_limit`` and the open items: due times counted on weekends only beyond the
+    # calendar table (暂按双休日计算), counted like the others and shown apart.
+    provisional: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
@@ -244,6 +242,17 @@ def item_working_time(
 ) -> timedelta:
     """Working time from receipt to finish, less the working time spent waiting for the
     applicant's supplement (each pause clipped to the item's own span)."""
+    try:
+        return _working_time(calendar, received, finished, pauses)
+    except CalendarNotCovered:
+        # Beyond the table: weekends only, as for the provisional due times (the item is
+        # counted, not dropped; issue 8, defect 4).
+        return _working_time(weekends_beyond(calendar), received, finished, pauses)
+
+
+def _working_time(
+    calendar: WorkingCalendar, received: datetime, finished: datetime, pauses: object
+) -> timedelta:
     total = urgency.working_time_between(calendar, received, finished)
     for start, end in _pauses(pauses):
         start, end = max(start, received), min(end, finished)
@@ -284,6 +293,7 @@ def efficiency_report(
             n_automatic=Count("pk", filter=Q(automatic=True)),
             n_with_limit=Count("pk", filter=limited),
             n_on_time=Count("pk", filter=limited & Q(finished_at__lte=F("due_at"))),
+            n_provisional=Count("pk", filter=limited & Q(due_provisional=True)),
         )
     ):
         counts[_key(row)] = row
@@ -295,6 +305,7 @@ def efficiency_report(
         .annotate(
             n_open=Count("pk"),
             n_overdue=Count("pk", filter=Q(state__in=OPEN_STATES, due_at__lt=now)),
+            n_provisional=Count("pk", filter=Q(due_provisional=True)),
         )
     ):
         open_counts[_key(row)] = row
@@ -305,10 +316,7 @@ def efficiency_report(
         .values_list(*KEY_FIELDS, "received_at", "finished_at", "pauses")
         .iterator()
     ):
-        try:
-            spent = item_working_time(calendar, received, done_at, pauses)
-        except CalendarNotCovered:
-            continue
+        spent = item_working_time(calendar, received, done_at, pauses)
         times.setdefault((dept, kind, code), []).append(urgency.working_days(spent))
     out = []
     for key in sorted(set(counts) | set(open_counts)):
@@ -327,6 +335,7 @@ def efficiency_report(
                 median_working_days=round(median(spent_days), 2) if spent_days else None,
                 open_overdue=int(o.get("n_overdue", 0)),
                 open_total=int(o.get("n_open", 0)),
+                provisional=int(c.get("n_provisional", 0)) + int(o.get("n_provisional", 0)),
             )
         )
     return out

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import can_view_case
 from onestop.audit.services import audit_record
+from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
-from onestop.calendar.selectors import current_calendar
+from onestop.calendar.selectors import calendar_end_warning, current_calendar
 from onestop.cases.models import Case, CaseStatus, TimelineEntry
 from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
@@ -111,8 +112,9 @@ class SweepReport:
         }
 
 
-def _fmt(moment: datetime) -> str:
-    return f"{to_beijing(moment):%Y-%m-%d %H:%M}"
+def _fmt(moment: datetime, provisional: bool = False) -> str:
+    mark = "（暂按双休日计算）" if provisional else ""
+    return f"{to_beijing(moment):%Y-%m-%d %H:%M}{mark}"
 
 
 def _relight(qs: QuerySet[CaseItem], light: str, batch_size: int) -> int:
@@ -168,7 +170,7 @@ def _transition(
     name = ITEM_NAMES.get(item.item, item.item)
     department = DEPARTMENT_NAMES.get(item.department, item.department)
     assert item.due_at is not None
-    due = _fmt(item.due_at)
+    due = _fmt(item.due_at, item.due_provisional)
     officers = recipients.officers(item)
     levels = recipients.supervisors(item)
     nearest = levels[0] if levels else []
@@ -256,15 +258,19 @@ def deadlines_sweep(now: datetime | None = None, *, batch_size: int = 500) -> Sw
     Each kind of transition records at most ``batch_size`` items per run; the rest follow
     in the next run."""
     now = now or timezone.now()
-    calendar = current_calendar()
+    table = current_calendar()
+    # Beyond the table, weekends only: provisional due times (暂按双休日计算) get their
+    # amber and red lights and escalations too (issue 8, defect 4).
+    calendar = weekends_beyond(table)
     report = SweepReport()
     open_items = CaseItem.objects.filter(state__in=OPEN_STATES, due_at__isnull=False)
-    try:
-        cutoff: datetime | None = urgency.warning_cutoff(calendar, now)
-    except CalendarNotCovered as exc:
-        cutoff = None
+    if not table.covers(to_beijing(now).date()):
         report.calendar_missing = True
-        log.warning("deadline sweep: %s; only overdue items are marked", exc.message)
+        log.warning(
+            "deadline sweep: the working-day table ends with %s; counting weekends only",
+            table.last_year,
+        )
+    cutoff: datetime | None = urgency.warning_cutoff(calendar, now)
 
     # 1. Lights, in SQL.
     paused = CaseItem.objects.filter(state=ItemState.RETURNED)
@@ -392,7 +398,8 @@ def item_urge(
         key=f"urge:{urge.pk}",
         kind=StaffMessage.Kind.URGED,
         body=(
-            f"【家长催办】办件{locked.number}的{name}已超过办理期限（{_fmt(row.due_at)}），"
+            f"【家长催办】办件{locked.number}的{name}已超过办理期限"
+            f"（{_fmt(row.due_at, row.due_provisional)}），"
             f"申请人第{count}次催办，请尽快办理。"
         ),
         at=now,
@@ -408,3 +415,48 @@ def _too_soon(following: date | None) -> UrgeRefused:
         f"今天已催办过该事项，每个工作日只能催办一次，请下一个工作日{when}再催办",
         code="urge_too_soon",
     )
+
+
+# --- the end of the working-day table -----------------------------------------------------
+
+
+@dataclass
+class CalendarWatchReport:
+    warned: int = 0  # new work messages about the table's end
+    recomputed: int = 0  # provisional due times the table now covers, recomputed
+
+    def as_dict(self) -> dict[str, int]:
+        return {"warned": self.warned, "recomputed": self.recomputed}
+
+
+def calendar_watch(now: datetime | None = None) -> CalendarWatchReport:
+    """The periodic check of the working-day table (issue 8, defect 4):
+
+    - from 60 days before the table runs out, administrators and supervisors get one work
+      message (keyed by the table's last year: once per user, however often this runs);
+    - provisional due times (暂按双休日计算) the table now covers are recomputed, for a year
+      published other than through the admin (the admin recomputes at once)."""
+    from onestop.workflow.services import provisional_dues_recompute
+
+    now = now or timezone.now()
+    report = CalendarWatchReport()
+    table = current_calendar()
+    with transaction.atomic():
+        report.recomputed = provisional_dues_recompute(
+            now=now, actor=None, calendar=table, covered_only=True
+        )
+    text = calendar_end_warning(now)
+    if text is None:
+        return report
+    staff = User.objects.filter(is_active=True).filter(
+        Q(role__in=(Role.ADMIN, Role.SUPERVISOR)) | Q(is_superuser=True)
+    )
+    with transaction.atomic():
+        report.warned = staff_message_send(
+            users=staff.order_by("pk"),
+            key=f"calendar_end:{table.last_year}",
+            kind=StaffMessage.Kind.WARNING,
+            body=f"【工作日历】{text}",
+            at=now,
+        )
+    return report

@@ -11,6 +11,7 @@ from onestop.audit.services import access_record
 from onestop.cases.models import TimelineEntry
 from onestop.portal.selectors import item_views
 from onestop.supervision.selectors import find_cases, masked_people
+from onestop.workflow.selectors import with_outcome
 
 
 def _supervisor(request: HttpRequest) -> User:
@@ -24,7 +25,7 @@ def _supervisor(request: HttpRequest) -> User:
 def cases(request: HttpRequest) -> HttpResponse:
     user = _supervisor(request)
     query = request.GET.get("q", "")
-    found = find_cases(user, query)[:100]
+    found = with_outcome(find_cases(user, query))[:100]
     return render(request, "supervision/cases.html", {"cases": found, "q": query})
 
 

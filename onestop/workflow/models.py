@@ -42,6 +42,9 @@ class CaseItem(models.Model):
     clock_start = models.CharField(max_length=16, default="on_ready")
     received_at = models.DateTimeField(_("接收时间"), null=True, blank=True)
     due_at = models.DateTimeField(_("办理期限"), null=True, blank=True, db_index=True)
+    # The due time ran past the working-day table: counted on weekends only (暂按双休日计算)
+    # until an administrator publishes the year, then recomputed (issue 8, defect 4).
+    due_provisional = models.BooleanField(_("期限暂按双休日计算"), default=False, db_index=True)
     paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
     pauses = models.JSONField(default=list)
     urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)

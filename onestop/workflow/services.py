@@ -8,9 +8,8 @@ after the other; the second finds the item no longer in the state it expected an
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -19,20 +18,26 @@ from django.utils import timezone
 from onestop.accounts.models import User
 from onestop.accounts.permissions import can_work_item
 from onestop.audit.services import audit_record
-from onestop.calendar.clock_rules import ClockRule, due_time, extend_for_pause
+from onestop.calendar.clock_rules import (
+    ClockRule,
+    due_time_marked,
+    extend_for_pause_marked,
+)
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.models import Case, CaseStatus, TimelineEntry
 from onestop.certificates.models import ELicence
-from onestop.core.clock import end_of_day, to_beijing
+from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.integration.events import case_event
 from onestop.notifications.services import notification_queue
 from onestop.workflow import domain
 from onestop.workflow.domain import delivery
+from onestop.workflow.domain.outcome import NotDone, case_outcome, outcome_notice
 from onestop.workflow.domain.results import ResultProblem, validate_result
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import why_not_done
 
 
 class TaskConflict(OnestopError):
@@ -95,13 +100,27 @@ def _statuses(rows: Sequence[CaseItem]) -> domain.CaseItems:
 
 def compute_due(
     row: CaseItem, received: datetime, calendar: WorkingCalendar, *, clock_started: bool = True
-) -> datetime | None:
-    """When ``row`` is due if its department received it at ``received`` (None: no limit)."""
+) -> tuple[datetime | None, bool]:
+    """When ``row`` is due if its department received it at ``received`` (None: no limit),
+    and whether that is provisional: the working-day table ends before it, so the days
+    beyond were counted on weekends only (暂按双休日计算)."""
     if row.time_limit_days is None or not clock_started:
-        return None
+        return None, False
     if row.time_limit_unit == "calendar_days":
-        return end_of_day(to_beijing(received).date() + timedelta(days=row.time_limit_days))
-    return due_time(calendar, ClockRule(row.clock_rule), received, row.time_limit_days)
+        due = end_of_day(to_beijing(received).date() + timedelta(days=row.time_limit_days))
+        return due, False
+    return due_time_marked(calendar, ClockRule(row.clock_rule), received, row.time_limit_days)
+
+
+PROVISIONAL_MARK = "暂按双休日计算"
+
+
+def due_text(due: datetime | None, provisional: bool) -> str:
+    """A due time as people read it, with the provisional mark ("—" when there is none)."""
+    if due is None:
+        return "—"
+    mark = f"（{PROVISIONAL_MARK}）" if provisional else ""
+    return f"{to_beijing(due):%Y-%m-%d %H:%M}{mark}"
 
 
 def _clock_started(case: Case, row: CaseItem) -> bool:
@@ -161,16 +180,14 @@ def _apply(
             case domain.ItemBecameReady():
                 row.state = ItemState.READY
                 row.received_at = now
-                try:
-                    row.due_at = compute_due(
-                        row, now, calendar, clock_started=_clock_started(case, row)
-                    )
-                except CalendarNotCovered as exc:
-                    row.due_at = None
-                    timeline_add(
-                        case, now, "calendar_missing", exc.message, item=row.item, parent=False
-                    )
-                due = f"，办理期限 {to_beijing(row.due_at):%Y-%m-%d %H:%M}" if row.due_at else ""
+                row.due_at, row.due_provisional = compute_due(
+                    row, now, calendar, clock_started=_clock_started(case, row)
+                )
+                if row.due_provisional:
+                    _calendar_missing_note(case, row, now, calendar)
+                due = (
+                    f"，办理期限 {due_text(row.due_at, row.due_provisional)}" if row.due_at else ""
+                )
                 timeline_add(
                     case, now, "item_ready", f"{name}已推送至{department}办理{due}", item=row.item
                 )
@@ -218,8 +235,12 @@ def _apply(
                 row.state_before_return = ""
                 if row.paused_at is not None:
                     if row.due_at is not None:
-                        with contextlib.suppress(CalendarNotCovered):
-                            row.due_at = extend_for_pause(calendar, row.due_at, row.paused_at, now)
+                        row.due_at, provisional = extend_for_pause_marked(
+                            calendar, row.due_at, row.paused_at, now
+                        )
+                        if provisional and not row.due_provisional:
+                            row.due_provisional = True
+                            _calendar_missing_note(case, row, now, calendar)
                     row.pauses = [*row.pauses, [row.paused_at.isoformat(), now.isoformat()]]
                 row.paused_at = None
                 row.reasons = []
@@ -255,6 +276,22 @@ def _apply(
             jurisdiction=(row.jurisdiction_kind, row.jurisdiction_code),
             data={"state": row.state, "version": row.version},
         )
+
+
+def _calendar_missing_note(
+    case: Case, row: CaseItem, now: datetime, calendar: WorkingCalendar
+) -> None:
+    """A staff-only line: the table ends before the due time, which is provisional until an
+    administrator publishes the next year (spec/regions.md: an error staff see)."""
+    missing = CalendarNotCovered(calendar.last_year + 1, calendar.first_year, calendar.last_year)
+    timeline_add(
+        case,
+        now,
+        "calendar_missing",
+        f"{missing.message}；办理期限{PROVISIONAL_MARK}，发布后自动重新计算",
+        item=row.item,
+        parent=False,
+    )
 
 
 # --- result delivery (结果送达) ------------------------------------------------------
@@ -416,23 +453,39 @@ def _check(
 
 
 def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime) -> None:
-    if all(
-        r.state in (ItemState.DONE, ItemState.REFUSED, ItemState.CANCELLED) for r in rows.values()
-    ):
-        if case.status == CaseStatus.IN_PROGRESS:
-            case.status = CaseStatus.COMPLETED
-            case.completed_at = now
-            case.version += 1
-            case.save(update_fields=["status", "completed_at", "version"])
-            timeline_add(case, now, "case_completed", "办件已全部办结")
-            case_event(case=case, kind="case_completed", at=now, data={"status": case.status})
-            notification_queue(
-                key=f"case:{case.number}:completed",
-                phones=parent_phones(case),
-                body=f"【出生一件事】您的办件{case.number}已全部办结，请登录查看结果和领取方式。",
-                at=now,
-                case=case,
-            )
+    """Close the case once every item is finished, and tell the parents what came of it:
+    all done, partly refused or nothing done, and where to go for what was not done
+    (issue 8, defect 5: a refused bundle must not read "已全部办结")."""
+    outcome = case_outcome(r.state for r in rows.values())
+    if outcome is None or case.status != CaseStatus.IN_PROGRESS:
+        return
+    case.status = CaseStatus.COMPLETED
+    case.completed_at = now
+    case.version += 1
+    case.save(update_fields=["status", "completed_at", "version"])
+    ordered = sorted(rows.values(), key=lambda r: r.position)
+    not_done = [r for r in ordered if r.state != ItemState.DONE]
+    notice = outcome_notice(
+        case_number=case.number,
+        outcome=outcome,
+        done=[ITEM_NAMES.get(r.item, r.item) for r in ordered if r.state == ItemState.DONE],
+        not_done=[NotDone(ITEM_NAMES.get(r.item, r.item), why_not_done(r)) for r in not_done],
+        channels=_ordinary_channels(case, [r.item for r in not_done]),
+    )
+    timeline_add(case, now, "case_completed", notice.timeline)
+    case_event(
+        case=case,
+        kind="case_completed",
+        at=now,
+        data={"status": case.status, "outcome": outcome},
+    )
+    notification_queue(
+        key=f"case:{case.number}:completed",
+        phones=parent_phones(case),
+        body=notice.sms,
+        at=now,
+        case=case,
+    )
 
 
 def _audit(
@@ -673,3 +726,73 @@ def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
         _apply(case, rows, events, now=now, actor=actor, calendar=calendar)
         _audit(case, rows[code], "item_resumed", actor, now)
     return returned
+
+
+# --- provisional due times, recomputed once the year is published -----------------------
+
+
+def _due_again(row: CaseItem, calendar: WorkingCalendar) -> tuple[datetime | None, bool]:
+    """The item's due time as the calendar now says: from its receipt, moved by each
+    supplement pause it went through (an open pause moves it when it ends)."""
+    assert row.received_at is not None
+    due, provisional = compute_due(row, row.received_at, calendar)
+    for pair in row.pauses or []:
+        if due is None:
+            break
+        paused, resumed = parse_time(str(pair[0])), parse_time(str(pair[1]))
+        due, moved = extend_for_pause_marked(calendar, due, paused, resumed)
+        provisional = provisional or moved
+    return due, provisional
+
+
+def provisional_dues_recompute(
+    *,
+    now: datetime,
+    actor: User | None,
+    calendar: WorkingCalendar | None = None,
+    covered_only: bool = False,
+) -> int:
+    """Recompute every provisional due time (暂按双休日计算) with the calendar in force, in
+    the caller's transaction: each changed item gets a timeline line the parents see and
+    an audit record; the mark goes once the table covers the due time. Returns how many
+    items changed. ``covered_only``: only items whose due time the table now reaches (the
+    cheap check the periodic job makes)."""
+    calendar = calendar or current_calendar()
+    candidates = CaseItem.objects.filter(due_provisional=True, received_at__isnull=False)
+    if covered_only:
+        horizon = datetime.combine(date(calendar.last_year + 1, 1, 1), time(0), BEIJING)
+        candidates = candidates.filter(due_at__lt=horizon)
+    case_ids = sorted(set(candidates.values_list("case_id", flat=True)))
+    changed = 0
+    for case_id in case_ids:
+        case = Case.objects.select_for_update().get(pk=case_id)
+        for row in CaseItem.objects.filter(case=case, due_provisional=True).order_by("position"):
+            if row.received_at is None:
+                continue
+            before = row.due_at
+            due, provisional = _due_again(row, calendar)
+            if due == before and provisional:
+                continue
+            row.due_at, row.due_provisional = due, provisional
+            row.save(update_fields=["due_at", "due_provisional"])
+            changed += 1
+            name = ITEM_NAMES.get(row.item, row.item)
+            if provisional:
+                line = f"{name}办理期限已重新计算为 {due_text(due, provisional)}"
+            else:
+                line = f"{name}办理期限已按正式节假日安排确定为 {due_text(due, False)}"
+            timeline_add(case, now, "due_recomputed", line, item=row.item, actor=actor)
+            _audit(
+                case,
+                row,
+                "item_due_recomputed",
+                actor,
+                now,
+                {
+                    "due_before": before.isoformat() if before else None,
+                    "due_at": due.isoformat() if due else None,
+                    "provisional": provisional,
+                    "calendar_last_year": calendar.last_year,
+                },
+            )
+    return changed

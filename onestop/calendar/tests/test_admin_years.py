@@ -19,6 +19,7 @@ from onestop.calendar.selectors import current_calendar
 from onestop.cases.models import TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.core.errors import CalendarNotCovered
+from onestop.supervision.services import calendar_watch
 from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db
@@ -90,12 +91,15 @@ def test_unpublished_year_does_not_take_effect_and_staff_see_why(example, beijin
     case = submit_in_2027(example, beijing, "2027-09-30T10:00:00+08:00")
     item = bmc(case)
     assert item.state == "ready"
-    assert item.due_at is None
+    # Issue 8, defect 4: never blank. Weekends only beyond the table: Fri 2027-10-01 (the
+    # unpublished National Day is not known), marked provisional.
+    assert item.due_at == beijing("2027-10-01T23:59:59+08:00")
+    assert item.due_provisional
     missing = TimelineEntry.objects.get(case=case, kind="calendar_missing", item=item.item)
     assert "2027" in missing.message
     assert not missing.visible_to_parent  # a message for staff, not for the parents
     ready = TimelineEntry.objects.get(case=case, kind="item_ready", item=item.item)
-    assert "办理期限" not in ready.message
+    assert "办理期限 2027-10-01 23:59（暂按双休日计算）" in ready.message
 
 
 def test_publishing_later_applies_to_items_dispatched_afterwards(example, beijing, media_root):
@@ -104,8 +108,13 @@ def test_publishing_later_applies_to_items_dispatched_afterwards(example, beijin
     year.published = True
     year.save()
     after = submit_in_2027(example, beijing, "2027-09-30T11:00:00+08:00")
-    assert bmc(before).due_at is None
+    # Published outside the admin (a plain save): the periodic calendar watch recomputes it.
+    assert bmc(before).due_provisional
     assert bmc(after).due_at == beijing("2027-10-08T23:59:59+08:00")
+    assert not bmc(after).due_provisional
+    calendar_watch(beijing("2027-09-30T12:00:00+08:00"))
+    assert bmc(before).due_at == beijing("2027-10-08T23:59:59+08:00")
+    assert not bmc(before).due_provisional
 
 
 @pytest.fixture
