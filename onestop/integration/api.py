@@ -476,6 +476,8 @@ def task_detail(request: HttpRequest, task_id: TaskId) -> dict[str, Any]:
                 "pattern": f.pattern,
                 "example": f.example,
                 "required": f.required,
+                "kind": f.kind,
+                "max_length": f.max_length,
             }
             for f in RESULT_FIELDS.get(row.item, ())
         ],
@@ -539,7 +541,7 @@ def _act(
     except NotPermitted:
         raise ApiError(404, "not_found", "任务不存在或无权访问") from None
     except ResultInvalid as exc:
-        problems = [{"field": p.field, "message": p.message} for p in exc.problems]
+        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
         raise ApiError(422, exc.code, exc.message, problems) from None
     except OnestopError as exc:
         raise ApiError(422, exc.code, exc.message) from None
