@@ -131,6 +131,10 @@ class DecisionOut(Schema):
     plan: list[dict[str, Any]]
     region: str
     pack_version: str
+    warnings: list[ReasonOut] = Field(
+        default_factory=list,
+        description="未识别、已忽略（不保存）的字段：code=unknown_field，detail 为字段路径",
+    )
 
 
 class CaseItemOut(Schema):

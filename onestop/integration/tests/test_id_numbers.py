@@ -114,9 +114,7 @@ def test_workbench_form_refuses_a_wrong_citizen_id_and_accepts_the_right_one(pol
     client = Client()
     client.force_login(officer("police", "police_station", police_task.jurisdiction_code))
     url = f"/work/tasks/{police_task.pk}/complete/"
-    page = client.post(
-        url, {"hukou_entry": "HK620102-0001", "citizen_id_number": BAD}, follow=True
-    )
+    page = client.post(url, {"hukou_entry": "HK620102-0001", "citizen_id_number": BAD}, follow=True)
     assert "新生儿公民身份号码：身份证号码校验位不正确" in page.content.decode()
     police_task.refresh_from_db()
     assert police_task.state == ItemState.READY

@@ -5,13 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onestop.reference.idnumber import (
+    PROVINCE_CODES,
     InvalidIdNumber,
     is_valid_resident_id,
     make_resident_id,
     mask_id_number,
     mask_name,
     mask_phone,
-    PROVINCE_CODES,
     parse_resident_id,
 )
 
