@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from onestop.cases.domain.document import normalize_phone
+from onestop.cases.domain.document import normalize_phone, text_limit
 from onestop.cases.domain.paths import get_path
 from onestop.cases.uploads import UploadRejected, check_upload
 from onestop.core.clock import format_time, parse_time, to_beijing
@@ -106,7 +106,8 @@ def spec_field(spec: Spec, ctx: FormContext) -> forms.Field:
             widget=forms.TextInput(attrs={"list": "divisions", "inputmode": "numeric"}),
             **common,
         )
-    return forms.CharField(max_length=200, **common)
+    # The document's limit for this field's type (ADR 0016), said where it is typed.
+    return forms.CharField(max_length=text_limit(spec.path) or 200, **common)
 
 
 def initial_value(spec: Spec, value: Any) -> Any:

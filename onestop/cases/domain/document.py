@@ -626,6 +626,34 @@ def without_unknown_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], list[st
     return _walk_known(CaseDocument, raw, "", unknown), unknown
 
 
+def _max_length(annotation: Any) -> int | None:
+    for meta in getattr(annotation, "__metadata__", ()):
+        for inner in getattr(meta, "metadata", ()):
+            limit = getattr(inner, "max_length", None)
+            if isinstance(limit, int):
+                return limit
+    for arg in get_args(annotation):
+        found = _max_length(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def text_limit(path: str) -> int | None:
+    """The most characters the text field at ``path`` (``mother.name``, ``newborns.0.name``)
+    may hold, from its one type definition, so forms can say it where it is typed."""
+    model: type[BaseModel] | None = CaseDocument
+    annotation: Any = None
+    for part in re.findall(r"[^.\[\]]+", path):
+        if part.isdigit():
+            continue
+        if model is None or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        model = _known_model(annotation)
+    return None if model is not None or annotation is None else _max_length(annotation)
+
+
 MAX_WARNINGS = 20
 
 
