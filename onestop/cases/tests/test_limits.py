@@ -132,7 +132,7 @@ def test_text_problem_is_exactly_the_unstorable_characters(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         storable = False
-    bad_control = any(ord(c) < 32 and c not in "\t\n\r" or c == "\x7f" for c in text)
+    bad_control = any((ord(c) < 32 and c not in "\t\n\r") or c == "\x7f" for c in text)
     assert (text_problem(text) is None) == (storable and not bad_control)
 
 

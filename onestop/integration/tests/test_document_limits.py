@@ -95,13 +95,18 @@ def test_each_field_type_has_its_length_limit(api, document, path, limit):
 def test_too_many_newborns_items_or_nesting_are_refused(api, document):
     tried = 0
     baby = document["newborns"][0]
-    for key, change, code in [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("n", {"newborns": [baby] * 10}, "list_too_long"),
         ("i", {"items": ["birth_certificate"] * 21}, "list_too_long"),
         ("m", {"materials": ["mother_id_card"] * 31}, "list_too_long"),
-        ("d", {"extension": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": 1}}}}}}}}}, "document_too_deep"),
+        (
+            "d",
+            {"extension": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": 1}}}}}}}}},
+            "document_too_deep",
+        ),
         ("k", {"extension": {f"k{i}": 1 for i in range(65)}}, "too_many_fields"),
-    ]:
+    ]
+    for key, change, code in cases:
         tried += 1
         response = api.post("/cases", {**document, **change}, key=key)
         assert response.status_code == 422, (key, response.content)
@@ -164,9 +169,10 @@ def test_unknown_fields_are_dropped_with_a_warning_and_not_stored(api, document)
     assert case.document["mother"]["name"] == document["mother"]["name"]
     assert CaseItem.objects.filter(case=case).exists()
     # Known fields are all kept: the stored document judges the same.
-    assert api.get(f"/cases/{case.number}").json()["decision"]["warnings"] == body["decision"][
-        "warnings"
-    ]
+    assert (
+        api.get(f"/cases/{case.number}").json()["decision"]["warnings"]
+        == body["decision"]["warnings"]
+    )
 
 
 def test_wrong_trustee_or_applicant_id_is_refused_at_submission(api, example):
