@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onestop.cases.domain.document import text_limit
 from onestop.cases.label_i18n import choices
+from onestop.core.text import text_problem
 from onestop.counter.fields import ENTRIES, ITEM_CHOICES, MATERIAL_CHOICES, field_name
 from onestop.policy.loader import default_packs
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
@@ -80,6 +81,9 @@ class CounterCaseForm(forms.Form):
         for entry in ENTRIES:
             name = field_name(entry.path)
             value = cleaned.get(name)
+            if isinstance(value, str) and (problem := text_problem(value)) is not None:
+                self.add_error(name, problem)  # would be refused at submission (ADR 0016)
+                continue
             if entry.kind != "id" or not isinstance(value, str) or not value.strip():
                 continue
             if entry.items and not chosen & set(entry.items):

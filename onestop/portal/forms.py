@@ -23,6 +23,7 @@ from onestop.cases.domain.document import normalize_phone, text_limit
 from onestop.cases.domain.paths import get_path
 from onestop.cases.uploads import UploadRejected, check_upload
 from onestop.core.clock import format_time, parse_time, to_beijing
+from onestop.core.text import text_problem
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES, ROLE_NAMES
 from onestop.policy import schema as ps
 from onestop.portal.fields import (
@@ -190,6 +191,9 @@ class SectionsForm(forms.Form):
         for spec in self.specs:
             value = cleaned.get(spec.name)
             if not isinstance(value, str) or not value:
+                continue
+            if (problem := text_problem(value)) is not None:
+                self.add_error(spec.name, problem)  # would be refused at submission (ADR 0016)
                 continue
             if spec.kind == "id":
                 residency = (
