@@ -119,6 +119,8 @@ def test_workbench_form_refuses_a_wrong_citizen_id_and_accepts_the_right_one(pol
     police_task.refresh_from_db()
     assert police_task.state == ItemState.READY
     assert not ELicence.objects.filter(item=police_task).exists()
+    reliability_record("id numbers", "wrong citizen ID numbers entered in the workbench", 1)
+    reliability_record("id numbers", "wrong citizen ID numbers accepted by the workbench", 0)
 
     # NUL in a form value and overlong reasons: a clear message, never a 500
     nul = client.post(url, {"hukou_entry": "HK620102-0001", "citizen_id_number": "6\x00"})
