@@ -63,6 +63,10 @@ CHOICE_LABELS: tuple[str, ...] = (
 FIELD_LABELS: tuple[str, ...] = (
     gettext_noop("地区"),
     gettext_noop("申请渠道"),
+    gettext_noop("受理窗口"),
+    gettext_noop("受理窗口类型"),
+    gettext_noop("受理窗口代码"),
+    gettext_noop("窗口经办人"),
     gettext_noop("提交时间"),
     gettext_noop("申请人信息"),
     gettext_noop("申请人身份"),

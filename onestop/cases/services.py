@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.audit.services import audit_record
+from onestop.cases.domain.document import field_label, without_unknown_fields
+from onestop.cases.domain.limits import check_document
 from onestop.cases.models import (
     Case,
     CaseNumberCounter,
@@ -236,6 +238,7 @@ def case_submit(
     """Pre-review and store a case. Raises `UnreadableDocument` for a non-document and
     `IdempotencyConflict` when the key was used with another body."""
     now = now or timezone.now()
+    check_document(document, label=field_label)  # DocumentRefused before anything reads it
     digest = body_digest(document)
     if idempotency_key:
         existing = Case.objects.filter(idempotency_key=idempotency_key).first()
@@ -244,6 +247,7 @@ def case_submit(
     reference = current_reference()  # read once per submission, used by every step
     decision = _decide(document, now, reference)
     assert isinstance(document, dict)  # check_case raised otherwise
+    document, _unknown = without_unknown_fields(document)  # told in decision.warnings
     try:
         with transaction.atomic():
             case = _create(
@@ -462,6 +466,7 @@ def case_supplement(
         case = Case.objects.select_for_update().get(pk=case_id)
         if case.status == CaseStatus.SUPPLEMENT:
             new_document = dict(document) if document is not None else dict(case.document)
+            check_document(new_document, label=field_label)
             if new_document.get("region") != case.region:
                 raise CaseStateError("补正不能更改办件所属地区")
             _store_uploads(case, files or {}, actor, now)
@@ -470,7 +475,7 @@ def case_supplement(
             new_document["materials"] = list(dict.fromkeys([*codes, *(files or {})]))
             reference = current_reference()
             decision = _decide(new_document, now, reference)
-            case.document = new_document
+            case.document, _unknown = without_unknown_fields(new_document)
             case.decision = decision.as_json()
             case.decided_at = now
             case.version += 1

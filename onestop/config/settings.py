@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "onestop.common.middleware.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "onestop.common.middleware.ChineseFirstLocaleMiddleware",
@@ -173,7 +174,12 @@ SESSION_COOKIE_SECURE = _flag("ONESTOP_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# Request bodies (issue 8, defect 8; ADR 0016): an API request body (JSON) at most 512 KB,
+# twice the largest case document (256 KB of UTF-8 may be written as \uXXXX escapes); the
+# non-file part of a web form at most 1 MB (Django answers 400 beyond it). Uploaded files
+# are bounded by MATERIAL_MAX_BYTES.
+API_MAX_BODY_BYTES = 512 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # FILE_UPLOAD_MAX_MEMORY_SIZE and FILE_UPLOAD_TEMP_DIR: see "Uploads" below.
 
 # Uploaded materials: what we accept (checked by content, not by name).

@@ -47,3 +47,16 @@ class ReferenceDataError(OnestopError):
     """A reference data file is invalid."""
 
     code = "reference_data_invalid"
+
+
+class DocumentRefused(UnreadableDocument):
+    """A document (or a part of it) beyond the product's limits or not storable as text:
+    refused whole, nothing stored. ``code`` says which limit (``document_too_large``,
+    ``document_too_deep``, ``field_too_long``, ``list_too_long``, ``too_many_fields``,
+    ``invalid_text``); ``path`` is where (``newborns[0].name``), empty for the whole."""
+
+    code = "document_refused"
+
+    def __init__(self, code: str, message: str, path: str = "") -> None:
+        super().__init__(message, code=code)
+        self.path = path

@@ -38,17 +38,26 @@ Label = str | Promise
 class Entry:
     path: str
     label: Label  # a lazy translation: str(label) in the active language
-    kind: str = "text"  # text | choice | bool | int | datetime
+    kind: str = "text"  # text | id | choice | bool | int | datetime
     choices: tuple[tuple[str, str], ...] = ()
     items: tuple[str, ...] = ()  # shown when any of these items is chosen; () = always
     required: bool = False
+    # kind "id": the path of the holder's residency; a resident ID number (GB 11643) is
+    # checked when it is mainland or not given. "applicant": the parent the applicant is.
+    residency: str = ""
 
 
 def _parent(side: str, labels: tuple[Label, ...]) -> list[Entry]:
     name, id_number, residency, ethnicity, phone, division, address, marriage = labels
     return [
         Entry(f"{side}.name", name, required=side == "mother"),
-        Entry(f"{side}.id_number", id_number, required=side == "mother"),
+        Entry(
+            f"{side}.id_number",
+            id_number,
+            "id",
+            required=side == "mother",
+            residency=f"{side}.residency",
+        ),
         Entry(f"{side}.residency", residency, "choice", RESIDENCY),
         Entry(f"{side}.ethnicity", ethnicity),
         Entry(f"{side}.phone", phone),
@@ -84,7 +93,7 @@ FATHER_LABELS = (
 ENTRIES: tuple[Entry, ...] = (
     Entry("applicant.role", _("申请人身份"), "choice", ROLES, required=True),
     Entry("applicant.name", _("申请人姓名"), required=True),
-    Entry("applicant.id_number", _("申请人身份证号码"), required=True),
+    Entry("applicant.id_number", _("申请人身份证号码"), "id", required=True, residency="applicant"),
     Entry("applicant.phone", _("申请人手机号码"), required=True),
     Entry("marital_status", _("父母婚姻状况"), "choice", MARITAL, required=True),
     *_parent("mother", MOTHER_LABELS),
@@ -121,6 +130,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(
         "birth_registration.householder_id_number",
         _("户主身份证号码"),
+        "id",
         items=("birth_registration",),
     ),
     Entry(

@@ -8,9 +8,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from onestop.cases.domain.document import text_limit
 from onestop.cases.label_i18n import choices
+from onestop.core.text import text_problem
 from onestop.counter.fields import ENTRIES, ITEM_CHOICES, MATERIAL_CHOICES, field_name
 from onestop.policy.loader import default_packs
+from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
 
 
 def _field(entry: Any) -> forms.Field:
@@ -33,7 +36,13 @@ def _field(entry: Any) -> forms.Field:
             required=entry.required,
             input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"],
         )
-    return forms.CharField(label=entry.label, required=entry.required, max_length=200)
+    if entry.kind == "id":
+        return forms.CharField(
+            label=entry.label, required=entry.required, max_length=text_limit(entry.path)
+        )
+    # The document's limit for this field's type (ADR 0016), said where it is typed.
+    limit = text_limit(entry.path) or 200
+    return forms.CharField(label=entry.label, required=entry.required, max_length=limit)
 
 
 class CounterCaseForm(forms.Form):
@@ -63,6 +72,37 @@ class CounterCaseForm(forms.Form):
             field = _field(entry)
             field.widget.attrs["data-items"] = " ".join(entry.items)
             self.fields[field_name(entry.path)] = field
+
+    def clean(self) -> dict[str, Any]:
+        """Every resident ID number entered is checked (GB 11643: division, birth date,
+        check digit; issue 8, defect 6), next to its field, before anything is stored."""
+        cleaned = super().clean() or {}
+        chosen = set(cleaned.get("items") or ())
+        for entry in ENTRIES:
+            name = field_name(entry.path)
+            value = cleaned.get(name)
+            if isinstance(value, str) and (problem := text_problem(value)) is not None:
+                self.add_error(name, problem)  # would be refused at submission (ADR 0016)
+                continue
+            if entry.kind != "id" or not isinstance(value, str) or not value.strip():
+                continue
+            if entry.items and not chosen & set(entry.items):
+                continue  # a hidden section: not part of the document
+            if self._residency(entry, cleaned) not in ("", None, "mainland"):
+                continue  # a passport or permit number, not GB 11643
+            try:
+                parse_resident_id(value)
+            except InvalidIdNumber as exc:
+                self.add_error(name, f"{entry.label}：{exc.message}")
+        return cleaned
+
+    @staticmethod
+    def _residency(entry: Any, cleaned: dict[str, Any]) -> Any:
+        path = entry.residency
+        if path == "applicant":
+            role = cleaned.get(field_name("applicant.role"))
+            path = f"{role}.residency" if role in ("mother", "father") else ""
+        return cleaned.get(field_name(path)) if path else ""
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

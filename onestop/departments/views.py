@@ -91,7 +91,13 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             # The pure labels module gives Chinese; the labels are translated here.
             "rows": labelled_rows(task_view_data(item), translate=_),
             "fields": [
-                {"name": f.name, "label": _(f.label), "example": f.example, "required": f.required}
+                {
+                    "name": f.name,
+                    "label": _(f.label),
+                    "example": f.example,
+                    "required": f.required,
+                    "max_length": f.max_length,
+                }
                 for f in RESULT_FIELDS.get(item.item, ())
             ],
             "prior": prior,

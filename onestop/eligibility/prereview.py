@@ -69,6 +69,8 @@ class Decision:
     notes: tuple[str, ...] = ()
     ordinary_channels: tuple[str, ...] = ()
     time_limit_units: Mapping[str, str] = field(default_factory=dict)
+    # Unknown fields of the document, dropped (ADR 0016): {code, message, detail: path}.
+    warnings: tuple[Reason, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The shape `onestop check` prints (``spec/interfaces.md``)."""
@@ -90,6 +92,8 @@ class Decision:
         }
         if self.notes:
             body["notes"] = list(self.notes)
+        if self.warnings:
+            body["warnings"] = [warning.as_json() for warning in self.warnings]
         if self.outcome is Outcome.REJECT and self.ordinary_channels:
             body["ordinary_channels"] = list(self.ordinary_channels)
         return body
@@ -198,6 +202,7 @@ def pre_review(
         tuple(review.notes),
         channels,
         {e.item: e.time_limit.unit for e in pack.items},
+        tuple(Reason(w.problem, "supplement", w.message, w.path or None) for w in parsed.warnings),
     )
 
 

@@ -24,10 +24,12 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
+from onestop.cases.domain.document import field_label
+from onestop.cases.domain.limits import check_document
 from onestop.cases.models import Case
 from onestop.cases.services import IdempotencyConflict, case_submit
 from onestop.certificates.models import ELicence
-from onestop.core.errors import OnestopError, UnreadableDocument
+from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
 from onestop.departments.selectors import ITEM_MATERIALS, task_view_data
 from onestop.integration.models import ApiClient, IdempotentResponse
 from onestop.integration.schemas import (
@@ -201,29 +203,14 @@ def me(request: HttpRequest) -> dict[str, Any]:
 # --- cases ------------------------------------------------------------------------------
 
 
-def _document_problem(value: object, depth: int = 0) -> str | None:
-    """Text the database could not store safely (NUL, lone surrogates) or absurd nesting."""
-    if depth > 32:
-        return "申请表嵌套层次过深"
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "申请表含有不允许的控制字符（NUL）"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "申请表含有无效的 Unicode 字符"
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            problem = _document_problem(key, depth + 1) or _document_problem(item, depth + 1)
-            if problem:
-                return problem
-    if isinstance(value, list):
-        for item in value:
-            problem = _document_problem(item, depth + 1)
-            if problem:
-                return problem
-    return None
+def _document_check(document: object) -> None:
+    """The document's limits and storable text (ADR 0016), before anything reads it: 422
+    with the limit's code (``field_too_long``, ``invalid_text``…) and the field's path."""
+    try:
+        check_document(document, label=field_label)
+    except DocumentRefused as exc:
+        problems = [{"field": exc.path, "message": exc.message, "code": exc.code}]
+        raise ApiError(422, exc.code, exc.message, problems if exc.path else None) from None
 
 
 def _birth_hospital(document: dict[str, Any]) -> str:
@@ -274,6 +261,7 @@ def _case_body(client: ApiClient, case: Case) -> dict[str, Any]:
             "plan": decision.get("plan", []),
             "region": decision.get("region", case.region),
             "pack_version": decision.get("pack_version", case.pack_version),
+            "warnings": [w for w in decision.get("warnings", []) if isinstance(w, dict)],
         },
         "submitted_at": case.submitted_at,
         "decided_at": case.decided_at,
@@ -326,9 +314,7 @@ def case_create(
     client = _client(request)
     if not client.may_submit_cases:
         raise ApiError(403, "forbidden", "本客户端无权提交申请")
-    problem = _document_problem(document)
-    if problem:
-        raise ApiError(422, "unreadable_document", problem)
+    _document_check(document)
     if client.jurisdiction_kind == "hospital" and _birth_hospital(document) not in (
         "",
         client.jurisdiction_code,
@@ -480,6 +466,8 @@ def task_detail(request: HttpRequest, task_id: TaskId) -> dict[str, Any]:
                 "pattern": f.pattern,
                 "example": f.example,
                 "required": f.required,
+                "kind": f.kind,
+                "max_length": f.max_length,
             }
             for f in RESULT_FIELDS.get(row.item, ())
         ],
@@ -543,7 +531,7 @@ def _act(
     except NotPermitted:
         raise ApiError(404, "not_found", "任务不存在或无权访问") from None
     except ResultInvalid as exc:
-        problems = [{"field": p.field, "message": p.message} for p in exc.problems]
+        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
         raise ApiError(422, exc.code, exc.message, problems) from None
     except OnestopError as exc:
         raise ApiError(422, exc.code, exc.message) from None

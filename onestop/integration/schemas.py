@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import ConfigDict, field_validator
+
+from onestop.core.text import text_problem
+from onestop.workflow.domain.results import RESULT_KEYS_MAX
 
 EXAMPLE_CASE: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parent.parent / "examples" / "qinbei-accept.json").read_text(
@@ -128,6 +131,10 @@ class DecisionOut(Schema):
     plan: list[dict[str, Any]]
     region: str
     pack_version: str
+    warnings: list[ReasonOut] = Field(
+        default_factory=list,
+        description="未识别、已忽略（不保存）的字段：code=unknown_field，detail 为字段路径",
+    )
 
 
 class CaseItemOut(Schema):
@@ -210,6 +217,10 @@ class ResultFieldOut(Schema):
     pattern: str | None
     example: str
     required: bool
+    kind: str = Field(
+        "text", description="text | code | amount | id_number（按 GB 11643 校验的公民身份号码）"
+    )
+    max_length: int = Field(200, description="最多字符数")
 
 
 class ELicenceOut(Schema):
@@ -232,21 +243,22 @@ class TaskDetailOut(TaskOut):
 
 
 def _storable(text: str) -> str:
-    """Text a database column can hold: no NUL, no lone surrogates."""
-    if "\x00" in text:
-        raise ValueError("不允许的控制字符（NUL）")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("无效的 Unicode 字符") from None
+    """Text a database column can hold: no NUL, no lone surrogates, no control characters."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
     return text
 
 
 class ClaimIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # unknown fields are refused (ADR 0016)
+
     expected_version: int | None = Field(None, ge=1, le=2_000_000_000)
 
 
 class CompleteIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     result: dict[str, str | int | float | None] = Field(
         default_factory=dict, description="按 result_fields 填写的办理结果"
     )
@@ -257,6 +269,8 @@ class CompleteIn(Schema):
     def _result_storable(
         cls, value: dict[str, str | int | float | None]
     ) -> dict[str, str | int | float | None]:
+        if len(value) > RESULT_KEYS_MAX:
+            raise ValueError(f"办理结果最多{RESULT_KEYS_MAX}个字段")
         for key, item in value.items():
             _storable(key)
             if isinstance(item, str):
@@ -265,6 +279,8 @@ class CompleteIn(Schema):
 
 
 class ReasonsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     reasons: list[str] = Field(min_length=1, max_length=20)
     expected_version: int | None = Field(None, ge=1, le=2_000_000_000)
 

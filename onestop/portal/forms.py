@@ -19,10 +19,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from onestop.cases.domain.document import normalize_phone
+from onestop.cases.domain.document import normalize_phone, text_limit
 from onestop.cases.domain.paths import get_path
 from onestop.cases.uploads import UploadRejected, check_upload
 from onestop.core.clock import format_time, parse_time, to_beijing
+from onestop.core.text import text_problem
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES, ROLE_NAMES
 from onestop.policy import schema as ps
 from onestop.portal.fields import (
@@ -106,7 +107,8 @@ def spec_field(spec: Spec, ctx: FormContext) -> forms.Field:
             widget=forms.TextInput(attrs={"list": "divisions", "inputmode": "numeric"}),
             **common,
         )
-    return forms.CharField(max_length=200, **common)
+    # The document's limit for this field's type (ADR 0016), said where it is typed.
+    return forms.CharField(max_length=text_limit(spec.path) or 200, **common)
 
 
 def initial_value(spec: Spec, value: Any) -> Any:
@@ -189,6 +191,9 @@ class SectionsForm(forms.Form):
         for spec in self.specs:
             value = cleaned.get(spec.name)
             if not isinstance(value, str) or not value:
+                continue
+            if (problem := text_problem(value)) is not None:
+                self.add_error(spec.name, problem)  # would be refused at submission (ADR 0016)
                 continue
             if spec.kind == "id":
                 residency = (

@@ -9,12 +9,24 @@ from typing import Literal
 
 from stdnum.cn import ric
 
-IdProblem = Literal["length", "format", "birth_date", "check_digit"]
+IdProblem = Literal["length", "format", "division", "birth_date", "check_digit"]
 
 ID_LENGTH = 18
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 _FORMAT = re.compile(r"[0-9]{17}[0-9X]")
+
+# GB 11643 § 5.2: the first six digits are the GB/T 2260 division of the permanent
+# residence, whose first two are a province-level code. 81/82/83 are the Hong Kong, Macao
+# and Taiwan residents' residence permits (810000…, 820000…, 830000…); a leading 9 is the
+# foreigners' permanent residence ID card of 2023, which uses the same check digit.
+PROVINCE_CODES = frozenset(
+    {
+        "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35",
+        "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54",
+        "61", "62", "63", "64", "65", "71", "81", "82", "83",
+    }
+)  # fmt: skip
 
 # Two-character surnames kept whole by ``mask_name`` (欧阳娜娜 → 欧阳**).
 _COMPOUND_SURNAMES = frozenset(
@@ -60,6 +72,15 @@ def _birth_date(number: str) -> date | None:
         return None
 
 
+def _plausible_division(division: str) -> bool:
+    """Six digits starting with a province-level code (or 9: a foreigner's permanent ID)."""
+    return (
+        len(division) == 6
+        and division.isdigit()
+        and (division[:2] in PROVINCE_CODES or division[0] == "9")
+    )
+
+
 def _check_digit(first17: str) -> str:
     """The GB 11643 check digit of the first 17 digits."""
     return str(ric.calc_check_digit(first17 + "0"))
@@ -69,7 +90,8 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
     """Parse and check an 18-character resident ID number.
 
     Surrounding whitespace is ignored and a lowercase x is accepted. The embedded
-    division is not looked up. With ``today``, a birth date after it is rejected.
+    division must start with a province-level code (its county is not looked up). With
+    ``today``, a birth date after it is rejected.
     Raises ``InvalidIdNumber``.
     """
     if not isinstance(value, str):
@@ -81,6 +103,10 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
         raise InvalidIdNumber("length", f"身份证号码应为18位，当前为{len(number)}位，请核对")
     if not _FORMAT.fullmatch(number):
         raise InvalidIdNumber("format", "身份证号码只能包含数字，最后一位可以是X")
+    if not _plausible_division(number[:6]):
+        raise InvalidIdNumber(
+            "division", "身份证号码前6位（行政区划代码）不是有效的省级代码开头，请核对"
+        )
     birth = _birth_date(number)
     if birth is None:
         raise InvalidIdNumber("birth_date", "身份证号码中的出生日期不存在，请核对")
@@ -115,8 +141,8 @@ def make_resident_id(division: str, birth: date, seq: int, sex: str) -> str:
     The order code is ``2 * seq + 1`` for a man and ``2 * seq`` for a woman, so its
     last digit has the parity GB 11643 requires. Raises ``ValueError`` on bad input.
     """
-    if not re.fullmatch(r"[0-9]{6}", division):
-        raise ValueError(f"division must be six digits, got {division!r}")
+    if not re.fullmatch(r"[0-9]{6}", division) or not _plausible_division(division):
+        raise ValueError(f"division must be six digits of a province's code, got {division!r}")
     if not EARLIEST_BIRTH_DATE <= birth <= date(9999, 12, 31):
         raise ValueError(f"birth date out of range: {birth}")
     if sex not in ("1", "2"):

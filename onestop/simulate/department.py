@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from onestop.core.clock import parse_time, to_beijing
+from onestop.reference.idnumber import make_resident_id
 from onestop.simulate.credentials import Credential
 from onestop.simulate.receiver import Inbox, WebhookReceiver
 from onestop.simulate.session import ApiSession, Unreachable
@@ -56,9 +58,42 @@ def parse_outages(text: str) -> tuple[tuple[float, float], ...]:
     return tuple(windows)
 
 
-def result_value(spec: dict[str, Any], task_id: int) -> str | None:
+def citizen_id(data: Any, task_id: int) -> str | None:
+    """A made-up citizen ID number for the task's first newborn that a real police system
+    could have issued: the registering parent's hukou division, the newborn's birth date
+    and sex, and a valid GB 11643 check digit (issue 8, defect 6). None without a birth
+    date."""
+    if not isinstance(data, dict):
+        return None
+    newborns = data.get("newborns")
+    baby = newborns[0] if isinstance(newborns, list) and newborns else None
+    if not isinstance(baby, dict) or not isinstance(baby.get("born_at"), str):
+        return None
+    try:
+        born = to_beijing(parse_time(baby["born_at"])).date()
+    except (ValueError, OverflowError):
+        return None
+    registration = data.get("birth_registration")
+    follows = registration.get("follows") if isinstance(registration, dict) else None
+    division = "110101"
+    for side in (follows, "mother", "father"):
+        parent = data.get(side) if isinstance(side, str) else None
+        code = parent.get("hukou_division") if isinstance(parent, dict) else None
+        if isinstance(code, str) and re.fullmatch(r"[0-9]{6}", code):
+            division = code
+            break
+    sex = baby.get("sex") if baby.get("sex") in ("1", "2") else "1"
+    try:
+        return make_resident_id(division, born, task_id % 500, str(sex))
+    except ValueError:
+        return make_resident_id("110101", born, task_id % 500, str(sex))
+
+
+def result_value(spec: dict[str, Any], task_id: int, data: Any = None) -> str | None:
     """A value for one result field that satisfies its pattern, unique per task where the
     field is a number or reference."""
+    if spec.get("kind") == "id_number":
+        return citizen_id(data, task_id)
     example = str(spec.get("example") or "")
     pattern = spec.get("pattern")
     name = str(spec.get("name", ""))
@@ -75,10 +110,13 @@ def result_value(spec: dict[str, Any], task_id: int) -> str | None:
     return example
 
 
-def build_result(fields: Sequence[dict[str, Any]], task_id: int) -> dict[str, str]:
+def build_result(
+    fields: Sequence[dict[str, Any]], task_id: int, data: Any = None
+) -> dict[str, str]:
+    """Valid result data for a task from its ``result_fields`` (and its case ``data``)."""
     out = {}
     for spec in fields:
-        value = result_value(spec, task_id)
+        value = result_value(spec, task_id, data)
         if value is not None:
             out[str(spec["name"])] = value
     return out
@@ -271,7 +309,7 @@ class DepartmentSystem:
                 version = int(answer.body["version"])
             if self.behaviour.delay > 0:
                 self.stopping.wait(self.behaviour.delay)
-            result = build_result(task.get("result_fields", []), task_id)
+            result = build_result(task.get("result_fields", []), task_id, task.get("data"))
             answer = session.post(
                 f"/tasks/{task_id}/complete",
                 {"result": result, "expected_version": version},

@@ -8,6 +8,7 @@ after the other; the second finds the item no longer in the state it expected an
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -35,7 +36,13 @@ from onestop.notifications.services import notification_queue
 from onestop.workflow import domain
 from onestop.workflow.domain import delivery
 from onestop.workflow.domain.outcome import NotDone, case_outcome, outcome_notice
-from onestop.workflow.domain.results import ResultProblem, validate_result
+from onestop.workflow.domain.results import (
+    NewbornFacts,
+    ResultProblem,
+    clean_reasons,
+    problems_code,
+    validate_result,
+)
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import why_not_done
 
@@ -49,10 +56,13 @@ class NotPermitted(OnestopError):
 
 
 class ResultInvalid(OnestopError):
+    """A result or reason refused; ``code`` is the problems' common code (e.g.
+    ``invalid_id_number``), else ``result_invalid``."""
+
     code = "result_invalid"
 
-    def __init__(self, problems: Sequence[Any]) -> None:
-        super().__init__("；".join(p.message for p in problems))
+    def __init__(self, problems: Sequence[ResultProblem]) -> None:
+        super().__init__("；".join(p.message for p in problems), code=problems_code(problems))
         self.problems = list(problems)
 
 
@@ -554,7 +564,9 @@ def item_complete(
     ):
         holder = row.claimed_by.label() if row.claimed_by else "其他人员"
         raise TaskConflict(f"该事项已由{holder}领取办理，不能由您办结")
-    cleaned, problems = validate_result(row.item, result)
+    cleaned, problems = validate_result(
+        row.item, result, newborns=_newborn_facts(case), today=to_beijing(now).date()
+    )
     if problems:
         raise ResultInvalid(problems)
     _, events = _statuses(list(rows.values())).complete(row.item, now, cleaned)
@@ -568,6 +580,21 @@ def item_complete(
     _complete_automatic(case, rows, now=now, calendar=calendar)
     _finish_case_if_done(case, rows, now)
     return row
+
+
+def _newborn_facts(case: Case) -> list[NewbornFacts]:
+    """Birth date (Beijing) and sex of each newborn of the case document, as far as known."""
+    newborns = case.document.get("newborns") if isinstance(case.document, dict) else None
+    facts = []
+    for baby in newborns if isinstance(newborns, list) else []:
+        if not isinstance(baby, dict):
+            continue
+        born_on = None
+        with contextlib.suppress(ValueError, TypeError, OverflowError):
+            born_on = to_beijing(parse_time(str(baby.get("born_at")))).date()
+        sex = baby.get("sex")
+        facts.append(NewbornFacts(born_on, str(sex) if sex is not None else None))
+    return facts
 
 
 def _issue_elicence(case: Case, row: CaseItem, now: datetime) -> ELicence:
@@ -641,9 +668,9 @@ def _complete_instant(
 
 
 def _clean_reasons(reasons: Sequence[str], missing: str) -> list[str]:
-    cleaned = [r.strip() for r in reasons if r and r.strip()]
-    if not cleaned:
-        raise ResultInvalid([ResultProblem("reasons", missing)])
+    cleaned, problems = clean_reasons(reasons, missing)
+    if problems:
+        raise ResultInvalid(problems)
     return cleaned
 
 

@@ -17,12 +17,26 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from onestop.cases.domain.limits import (
+    ADDRESS_MAX,
+    CODE_MAX,
+    ID_NUMBER_MAX,
+    ITEMS_MAX,
+    MATERIALS_MAX,
+    MAX_BODY_BYTES,
+    NAME_MAX,
+    NEWBORNS_MAX,
+    REFERENCE_MAX,
+    TEXT_MAX,
+    check_document,
+)
 from onestop.core.clock import parse_time
-from onestop.core.errors import UnreadableDocument
+from onestop.core.errors import DocumentRefused, UnreadableDocument
+from onestop.core.text import printable
 
 ITEM_CODES = (
     "birth_certificate",
@@ -59,6 +73,8 @@ def _as_text(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
+        if abs(value) >= 10**24:  # no code is that long; its text would pass the limits
+            raise ValueError("应为文本（数字过大）")
         return str(value)
     return value
 
@@ -131,8 +147,23 @@ def _strip(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str | None, BeforeValidator(_strip)]
-Code = Annotated[str | None, BeforeValidator(lambda v: _strip(_as_text(v)))]
+def _code(value: Any) -> Any:
+    return _strip(_as_text(value))
+
+
+# Each kind of text once, with its length limit (ADR 0016); a longer value refuses the
+# whole document (`DocumentRefused`, code ``field_too_long``), see `parse_case`.
+Text = Annotated[Annotated[str, Field(max_length=TEXT_MAX)] | None, BeforeValidator(_strip)]
+Name = Annotated[Annotated[str, Field(max_length=NAME_MAX)] | None, BeforeValidator(_strip)]
+Address = Annotated[Annotated[str, Field(max_length=ADDRESS_MAX)] | None, BeforeValidator(_strip)]
+Reference = Annotated[
+    Annotated[str, Field(max_length=REFERENCE_MAX)] | None, BeforeValidator(_strip)
+]
+Code = Annotated[Annotated[str, Field(max_length=CODE_MAX)] | None, BeforeValidator(_code)]
+# A resident ID number (GB 11643) or, for a parent who is not a mainland resident, a passport
+# or permit number: its check needs the residency, so pre-review judges it
+# (`onestop.reference.idnumber`); here only its length.
+IdNumber = Annotated[Annotated[str, Field(max_length=ID_NUMBER_MAX)] | None, BeforeValidator(_code)]
 Time = Annotated[datetime | None, BeforeValidator(_time)]
 Day = Annotated[date | None, BeforeValidator(_date)]
 Phone = Annotated[str | None, BeforeValidator(_phone)]
@@ -147,13 +178,13 @@ class _Section(BaseModel):
 
 class Applicant(_Section):
     role: Literal["mother", "father", "grandparent", "trustee"] | None = None
-    name: Text = None
-    id_number: Code = None
+    name: Name = None
+    id_number: IdNumber = None
     phone: Phone = None
 
 
 class Newborn(_Section):
-    name: Text = None
+    name: Name = None
     sex: Annotated[Literal["1", "2"] | None, BeforeValidator(lambda v: _strip(_as_text(v)))] = None
     born_at: Time = None
     gestational_weeks: Annotated[int, Field(ge=20, le=45)] | None = None
@@ -161,8 +192,8 @@ class Newborn(_Section):
     length_cm: Annotated[float, Field(ge=20, le=70)] | None = None
     hospital: Code = None
     in_hospital: bool | None = None
-    record_number: Text = None
-    birth_attendant: Text = None
+    record_number: Reference = None
+    birth_attendant: Name = None
     blood_type: Annotated[
         Literal["A", "B", "O", "AB", "unknown"] | None,
         BeforeValidator(
@@ -175,16 +206,16 @@ class Newborn(_Section):
 
 class Parent(_Section):
     known: Annotated[bool, BeforeValidator(lambda v: True if v is None else v)] = True
-    name: Text = None
-    id_number: Code = None
+    name: Name = None
+    id_number: IdNumber = None
     residency: Residency | None = None
     ethnicity: Code = None
     phone: Phone = None
     hukou_division: DivisionCode = None
-    hukou_address: Text = None
-    residence_address: Text = None
-    employer: Text = None
-    marriage_certificate: Text = None
+    hukou_address: Address = None
+    residence_address: Address = None
+    employer: Address = None
+    marriage_certificate: Reference = None
     active_serviceman: bool | None = None
 
     @property
@@ -199,11 +230,11 @@ class BirthRegistration(_Section):
     hukou_type: (
         Literal["family", "community_collective", "student_collective", "unit_collective"] | None
     ) = None
-    householder_name: Text = None
-    householder_id_number: Code = None
+    householder_name: Name = None
+    householder_id_number: IdNumber = None
     relation_to_householder: Text = None
-    address: Text = None
-    bmc_number: Text = None
+    address: Address = None
+    bmc_number: Reference = None
 
 
 class MedicalInsurance(_Section):
@@ -227,7 +258,7 @@ class Maternity(_Section):
 
 class SocialSecurityCard(_Section):
     bank: Code = None
-    branch: Text = None
+    branch: Address = None
     applied_elsewhere: bool | None = None
 
 
@@ -237,9 +268,9 @@ class DeliveryChoice(_Section):
 
 
 class PostalAddress(_Section):
-    recipient: Text = None
+    recipient: Name = None
     phone: Phone = None
-    address: Text = None
+    address: Address = None
 
 
 class Delivery(_Section):
@@ -255,14 +286,14 @@ class Delivery(_Section):
 
 
 class Trustee(_Section):
-    name: Text = None
-    id_number: Code = None
+    name: Name = None
+    id_number: IdNumber = None
     relation: Code = None
 
 
 class Authorization(_Section):
     trustee: Trustee | None = None
-    items: list[Code] | None = None
+    items: Annotated[list[Code], Field(max_length=ITEMS_MAX)] | None = None
     valid_from: Day = None
     valid_to: Day = None
     signed_by_mother: bool | None = None
@@ -274,16 +305,26 @@ class EthnicityConfirmation(_Section):
     signed_by_father: bool | None = None
 
 
+class Counter(_Section):
+    """Where a counter case was entered (application.md: "A counter case also records the
+    clerk and the counter (hospital or service center)")."""
+
+    kind: Code = None
+    code: Code = None
+    clerk: Code = None
+
+
 class CaseDocument(_Section):
     """One unified application (一表申报) for one birth event."""
 
-    region: str
+    region: Annotated[str, Field(max_length=CODE_MAX)]
     channel: Literal["online", "counter"] | None = None
+    counter: Counter | None = None
     submitted_at: Time = None
     applicant: Applicant | None = None
-    items: list[Code] = Field(default_factory=list)
+    items: Annotated[list[Code], Field(max_length=ITEMS_MAX)] = Field(default_factory=list)
     marital_status: Literal["married", "unmarried", "divorced", "single"] | None = None
-    newborns: list[Newborn] = Field(default_factory=list)
+    newborns: Annotated[list[Newborn], Field(max_length=NEWBORNS_MAX)] = Field(default_factory=list)
     mother: Parent | None = None
     father: Parent | None = None
     birth_registration: BirthRegistration | None = None
@@ -293,7 +334,7 @@ class CaseDocument(_Section):
     delivery: Delivery | None = None
     authorization: Authorization | None = None
     ethnicity_confirmation: EthnicityConfirmation | None = None
-    materials: list[Code] = Field(default_factory=list)
+    materials: Annotated[list[Code], Field(max_length=MATERIALS_MAX)] = Field(default_factory=list)
 
     def chosen_items(self) -> tuple[str, ...]:
         """The chosen item codes, in document order, without blanks or repeats."""
@@ -323,12 +364,19 @@ class FieldProblem:
 class ParsedCase:
     document: CaseDocument
     problems: tuple[FieldProblem, ...]
+    # Fields the document has and the product does not know: dropped, and told
+    # (``unknown_field``), never an error (application.md: "extend freely"; ADR 0016).
+    warnings: tuple[FieldProblem, ...] = ()
 
 
 # Chinese labels for the fields, keyed by path with list indexes removed.
 FIELD_LABELS: dict[str, str] = {
     "region": "地区",
     "channel": "申请渠道",
+    "counter": "受理窗口",
+    "counter.kind": "受理窗口类型",
+    "counter.code": "受理窗口代码",
+    "counter.clerk": "窗口经办人",
     "submitted_at": "提交时间",
     "applicant": "申请人信息",
     "applicant.role": "申请人身份",
@@ -516,25 +564,144 @@ def _copy_json(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def _refuse_beyond_limits(errors: list[Any]) -> None:
+    """A text or list longer than its type allows refuses the whole document (ADR 0016)."""
+    for error in errors:
+        kind = error.get("type")
+        if kind not in ("string_too_long", "too_long"):
+            continue
+        path = format_path(tuple(error["loc"]))
+        ctx = error.get("ctx") or {}
+        limit = ctx.get("max_length")
+        value = error.get("input")
+        size = len(value) if isinstance(value, str | list | tuple) else ctx.get("actual_length")
+        label = printable(field_label(path))
+        if kind == "string_too_long":
+            raise DocumentRefused(
+                "field_too_long", f"{label}过长：最多{limit}个字符，当前{size}个", path
+            )
+        raise DocumentRefused(
+            "list_too_long", f"{label}的条目过多：最多{limit}条，当前{size}条", path
+        )
+
+
+def _known_model(annotation: Any) -> type[BaseModel] | None:
+    """The section model inside a field's annotation (``Parent | None``, ``list[Newborn]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _known_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _walk_known(
+    model: type[BaseModel], data: dict[str, Any], path: str, unknown: list[str]
+) -> dict[str, Any]:
+    """``data`` without the keys ``model`` does not know (their paths go to ``unknown``)."""
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        here = f"{path}.{key}" if path else str(key)
+        field = model.model_fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            unknown.append(here)
+            continue
+        inner = _known_model(field.annotation)
+        if inner is not None and isinstance(value, dict):
+            value = _walk_known(inner, value, here, unknown)
+        elif inner is not None and isinstance(value, list):
+            value = [
+                _walk_known(inner, v, f"{here}[{i}]", unknown) if isinstance(v, dict) else v
+                for i, v in enumerate(value)
+            ]
+        kept[key] = value
+    return kept
+
+
+def without_unknown_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A copy of a decoded case document with only the fields the product knows, and the
+    paths of those it left out. What is stored is this copy (ADR 0016)."""
+    unknown: list[str] = []
+    return _walk_known(CaseDocument, raw, "", unknown), unknown
+
+
+def _max_length(annotation: Any) -> int | None:
+    for meta in getattr(annotation, "__metadata__", ()):
+        for inner in getattr(meta, "metadata", ()):
+            limit = getattr(inner, "max_length", None)
+            if isinstance(limit, int):
+                return limit
+    for arg in get_args(annotation):
+        found = _max_length(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def text_limit(path: str) -> int | None:
+    """The most characters the text field at ``path`` (``mother.name``, ``newborns.0.name``)
+    may hold, from its one type definition, so forms can say it where it is typed."""
+    model: type[BaseModel] | None = CaseDocument
+    annotation: Any = None
+    for part in re.findall(r"[^.\[\]]+", path):
+        if part.isdigit():
+            continue
+        if model is None or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        model = _known_model(annotation)
+    return None if model is not None or annotation is None else _max_length(annotation)
+
+
+MAX_WARNINGS = 20
+
+
+def _unknown_warnings(paths: list[str]) -> tuple[FieldProblem, ...]:
+    shown = [
+        FieldProblem(
+            printable(path, 120),
+            "unknown_field",
+            f"未识别的字段“{printable(path, 120)}”已忽略（不会保存）",
+        )
+        for path in paths[:MAX_WARNINGS]
+    ]
+    if len(paths) > MAX_WARNINGS:
+        shown.append(
+            FieldProblem(
+                "",
+                "unknown_field",
+                f"另有{len(paths) - MAX_WARNINGS}个未识别的字段已忽略（不会保存）",
+            )
+        )
+    return tuple(shown)
+
+
 def parse_case(raw: object) -> ParsedCase:
     """Read a decoded JSON value as a case document, collecting every field problem.
 
-    Raises `UnreadableDocument` when ``raw`` is not an object or has no region code.
+    Raises `UnreadableDocument` when ``raw`` is not an object or has no region code, and
+    its subclass `DocumentRefused` when the document passes a size limit or holds text that
+    cannot be stored (NUL, lone surrogates): see ``limits.py``.
     """
     if not isinstance(raw, dict):
         raise UnreadableDocument("案件文档应为 JSON 对象（{…}）")
+    check_document(raw, label=field_label)
     region = raw.get("region")
     if not isinstance(region, str) or not region.strip():
         raise UnreadableDocument("案件文档缺少地区代码 region")
-    data = _copy_json(raw)
+    known, unknown = without_unknown_fields(raw)
+    data = _copy_json(known)
     data["region"] = region.strip()
     problems: list[FieldProblem] = []
     for _attempt in range(50):
         try:
             document = CaseDocument.model_validate(data)
         except ValidationError as exc:
+            errors = exc.errors()
+            _refuse_beyond_limits(errors)
             progressed = False
-            for error in exc.errors():
+            for error in errors:
                 loc = tuple(error["loc"])
                 path = format_path(loc)
                 problem, why = _problem_text(error)
@@ -544,12 +711,15 @@ def parse_case(raw: object) -> ParsedCase:
             if not progressed:
                 raise UnreadableDocument("案件文档结构无法识别") from None
             continue
-        return ParsedCase(document, tuple(problems))
+        return ParsedCase(document, tuple(problems), _unknown_warnings(unknown))
     raise UnreadableDocument("案件文档错误过多，无法识别")
 
 
 def parse_case_json(text: str | bytes) -> ParsedCase:
-    """Decode JSON text and parse it; undecodable text raises `UnreadableDocument`."""
+    """Decode JSON text and parse it; undecodable text raises `UnreadableDocument`, text
+    longer than any document may be `DocumentRefused` before it is decoded."""
+    if len(text) > MAX_BODY_BYTES:
+        raise DocumentRefused("document_too_large", f"申请表过大：最多 {MAX_BODY_BYTES // 2048} KB")
     try:
         raw = json.loads(text)
     except (ValueError, RecursionError) as exc:

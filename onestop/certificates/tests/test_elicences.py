@@ -39,7 +39,7 @@ RESULTS = {
     "vaccination_certificate": {"certificate_number": "YF2026-0001"},
     "birth_registration": {
         "hukou_entry": "HK450703-0001",
-        "citizen_id_number": "450703202611100011",
+        "citizen_id_number": "450703202611100112",
     },
     "medical_insurance_enrolment": {"insurance_number": "YB4507030001"},
     "maternity_reimbursement": {"amount_yuan": "3200.00"},
@@ -51,7 +51,7 @@ RESULTS = {
 SECRETS = (
     "450703199203150220",  # mother's ID number
     "450703199001010174",  # father's ID number
-    "450703202611100011",  # the child's new ID number
+    "450703202611100112",  # the child's new ID number
     "13800000000",
     "13900000000",
     "新棠街12号",
@@ -233,7 +233,7 @@ def test_verification_page_from_the_qr_code_needs_no_login_and_shows_only_a_mask
     html = page.content.decode()
     assert "电子印章有效" in html and 'data-valid="true"' in html
     assert reg.issuer_name in html and "出生登记" in html and reg.serial in html
-    assert "覃**" in html and "HK450703-0001" in html and "450703********0011" in html
+    assert "覃**" in html and "HK450703-0001" in html and "450703********0112" in html
     assert page["X-Robots-Tag"].startswith("noindex")
     _assert_nothing_personal(html)
 

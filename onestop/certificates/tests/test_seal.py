@@ -187,16 +187,16 @@ def test_ed25519_plugs_in_behind_the_same_interface():
 
 
 def test_sealed_document_is_masked_and_tied_to_the_full_payload():
-    full = payload(hukou_entry="HK450703-0001", citizen_id_number="450703202611100011")
+    full = payload(hukou_entry="HK450703-0001", citizen_id_number="450703202611100112")
     full["result"]["secret_note"] = "钦州市钦北区新棠镇新棠街12号 13800000000"
     doc = sealed_document(full)
     text = canonical_json(doc).decode()
     assert doc["subject"]["newborns"] == [{"name": "覃**", "sex": "男", "born": "2026-11-10"}]
     assert doc["result"] == {
         "hukou_entry": "HK450703-0001",
-        "citizen_id_number": "450703********0011",
+        "citizen_id_number": "450703********0112",
     }
-    for secret in ("覃沐阳", "450703202611100011", "新棠街", "13800000000", "08:20"):
+    for secret in ("覃沐阳", "450703202611100112", "新棠街", "13800000000", "08:20"):
         assert secret not in text
     assert doc["payload_digest"] == payload_digest(full)
     changed = json.loads(json.dumps(full))

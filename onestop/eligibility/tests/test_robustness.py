@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onestop.core.errors import UnreadableDocument
+from onestop.core.errors import DocumentRefused, UnreadableDocument
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import Outcome
 
@@ -121,30 +121,40 @@ def test_top_level_section_as_a_list_of_sections(key: str) -> None:
         assert decision.outcome is not Outcome.ACCEPT
 
 
-def test_unknown_extra_keys_are_ignored() -> None:
+def test_unknown_extra_keys_are_dropped_with_a_warning() -> None:
+    """ADR 0016: unknown fields are dropped and told, never an error (application.md:
+    "extend freely")."""
     raw = accepted("qinbei")
-    raw["counter"] = {"kind": "hospital", "code": "qinbei-mch"}
+    raw["counter"] = {"kind": "hospital", "code": "qinbei-mch"}  # known: the counter
     raw["mother"]["hk_permit"] = "H1234"
     raw["newborns"][0]["favourite_toy"] = ["bear"]
     decision = judged(raw)
     assert decision is not None
     assert decision.outcome is Outcome.ACCEPT
+    warnings = decision.as_json()["warnings"]
+    assert [(w["code"], w["detail"]) for w in warnings] == [
+        ("unknown_field", "newborns[0].favourite_toy"),
+        ("unknown_field", "mother.hk_permit"),
+    ]
+    assert "未识别的字段" in warnings[0]["message"]
 
 
-def test_deeply_nested_value_does_not_crash() -> None:
+def test_deeply_nested_value_is_refused_not_a_crash() -> None:
     deep: object = "x"
     for _ in range(500):
         deep = {"a": [deep]}
     raw = accepted("qinbei")
     raw["mother"]["name"] = deep
     raw["extra"] = deep
-    assert judged(raw) is not None
+    with pytest.raises(DocumentRefused) as refused:
+        check(raw)
+    assert refused.value.code == "document_too_deep"
 
 
 def test_huge_numbers_and_odd_text_do_not_crash() -> None:
     raw = accepted("qinbei")
     raw["newborns"][0].update(weight_g=10**5000, length_cm=float("inf"), sex=10**400)
-    raw["mother"].update(id_number=450703199203150220, phone=float("nan"), name="\x00\u202e")
+    raw["mother"].update(id_number=450703199203150220, phone=float("nan"), name="\u202e")
     raw["maternity"].update(plurality=-(10**30), account_number=1.0e308)
     decision = judged(raw)
     assert decision is not None
@@ -203,9 +213,25 @@ def test_any_json_merged_at_random_places_gives_a_decision_or_unreadable(
         targets = list(paths(raw))[1:]
         path = targets[choice % len(targets)]
         raw = replaced(raw, path, value)
-    decision = judged(raw)
-    if decision is None:
+    try:
+        judged_or_refused(raw)
+    except DocumentRefused as exc:
+        # The merged values are small: only their characters (NUL, controls, surrogates) or
+        # their nesting can pass a limit (ADR 0016).
+        assert exc.code in ("invalid_text", "document_too_deep"), exc
+        return
+    if judged(raw) is None:
         assert not (isinstance(raw.get("region"), str) and raw["region"] in REGIONS)
+
+
+def judged_or_refused(raw: object) -> None:
+    """Raise `DocumentRefused` if the document is refused, else nothing."""
+    try:
+        check(raw)
+    except DocumentRefused:
+        raise
+    except UnreadableDocument:
+        return
 
 
 @settings(max_examples=100, deadline=None)

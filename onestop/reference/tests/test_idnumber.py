@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onestop.reference.idnumber import (
+    PROVINCE_CODES,
     InvalidIdNumber,
     is_valid_resident_id,
     make_resident_id,
@@ -52,6 +53,18 @@ def test_wrong_check_digit_message() -> None:
     assert caught.value.problem == "check_digit"
     assert caught.value.message == "身份证号码校验位不正确，请核对"
     assert isinstance(caught.value, ValueError)
+
+
+def test_division_must_start_with_a_province_code() -> None:
+    """GB 11643 § 5.2: the address code is a GB/T 2260 division (issue 8, defect 6)."""
+    for division in ("000000", "100101", "700101", "240101"):
+        first17 = f"{division}19920315002"
+        # whatever its check digit, a number without a province code is refused
+        assert all(problem_of(first17 + c) == "division" for c in "0123456789X")
+    assert parse_resident_id(make_resident_id("810000", date(1990, 1, 1), 3, "1"))
+    assert parse_resident_id(make_resident_id("930101", date(1990, 1, 1), 3, "2"))
+    with pytest.raises(ValueError):
+        make_resident_id("100101", date(1990, 1, 1), 3, "2")
 
 
 def test_impossible_date() -> None:
@@ -155,7 +168,11 @@ def test_mask_name() -> None:
     assert mask_name(None) == ""
 
 
-divisions = st.from_regex(r"[1-8][0-9]{5}", fullmatch=True)
+divisions = st.builds(
+    lambda province, rest: province + rest,
+    st.sampled_from(sorted(PROVINCE_CODES)),
+    st.from_regex(r"[0-9]{4}", fullmatch=True),
+)
 births = st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31))
 seqs = st.integers(min_value=0, max_value=499)
 sexes = st.sampled_from(["1", "2"])

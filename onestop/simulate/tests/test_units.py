@@ -4,13 +4,15 @@ and the demo credentials matching the demo data."""
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 import pytest
 
+from onestop.reference.idnumber import is_valid_resident_id, parse_resident_id
 from onestop.simulate.credentials import DEMO_JURISDICTIONS, DEPARTMENTS, demo_credentials
-from onestop.simulate.department import build_result, parse_outages
+from onestop.simulate.department import build_result, citizen_id, parse_outages
 from onestop.simulate.runner import add_arguments
-from onestop.workflow.domain.results import RESULT_FIELDS, validate_result
+from onestop.workflow.domain.results import RESULT_FIELDS, NewbornFacts, validate_result
 
 
 @pytest.mark.parametrize("item", sorted(RESULT_FIELDS))
@@ -23,13 +25,43 @@ def test_built_results_satisfy_the_result_fields(item, task_id):
             "pattern": f.pattern,
             "example": f.example,
             "required": f.required,
+            "kind": f.kind,
+            "max_length": f.max_length,
         }
         for f in RESULT_FIELDS[item]
     ]
-    result = build_result(fields, task_id)
-    cleaned, problems = validate_result(item, result)
+    data = {
+        "newborns": [{"born_at": "2026-11-10T23:50:00+08:00", "sex": "2"}],
+        "birth_registration": {"follows": "father"},
+        "father": {"hukou_division": "620102"},
+    }
+    result = build_result(fields, task_id, data)
+    cleaned, problems = validate_result(
+        item, result, newborns=[NewbornFacts(date(2026, 11, 10), "2")], today=date(2026, 11, 20)
+    )
     assert problems == []
     assert cleaned == result
+    if item == "birth_registration":
+        # issue 8, defect 6: a made-up citizen ID carries a valid GB 11643 check digit
+        number = result["citizen_id_number"]
+        parsed = parse_resident_id(number)
+        assert (parsed.division, parsed.birth_date, parsed.sex) == (
+            "620102",
+            date(2026, 11, 10),
+            "2",
+        )
+
+
+@pytest.mark.parametrize("task_id", range(1, 1200, 37))
+def test_made_up_citizen_ids_are_always_valid(task_id):
+    for division in ("450703", "bad", None):
+        data = {
+            "newborns": [{"born_at": "2026-01-31T00:10:00+08:00", "sex": "1"}],
+            "mother": {"hukou_division": division},
+        }
+        number = citizen_id(data, task_id)
+        assert number is not None and is_valid_resident_id(number)
+    assert citizen_id({"newborns": [{"born_at": "not a time"}]}, task_id) is None
 
 
 def test_results_differ_per_task():
