@@ -194,3 +194,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("ONESTOP_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Sign-in and trust (issue 8, ADR 0013) --------------------------------------------------
+# Parents' SMS codes: limits counted in the database (they hold across processes).
+OTP_MAX_FAILURES_PER_PHONE = int(os.environ.get("ONESTOP_SMS_MAX_FAILURES_PER_PHONE", "10"))
+OTP_CODES_PER_IP_PER_HOUR = int(os.environ.get("ONESTOP_SMS_CODES_PER_IP_PER_HOUR", "10"))
+OTP_CODES_PER_MINUTE = int(os.environ.get("ONESTOP_SMS_CODES_PER_MINUTE", "60"))
+# Reverse proxies in front of the product that append to X-Forwarded-For (0: use
+# REMOTE_ADDR only; never trust X-Forwarded-For that no proxy of ours wrote).
+TRUSTED_PROXIES = int(os.environ.get("ONESTOP_TRUSTED_PROXIES", "0"))
