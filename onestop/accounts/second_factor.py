@@ -40,7 +40,7 @@ def second_factor_required(user: User) -> bool:
 
 
 def enrolled(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def pending_device(user: User) -> TOTPDevice:
@@ -103,10 +103,13 @@ def second_factor_check(user: User, token: str) -> Check:
     (which is then used up). Not in a transaction: each wrong try is counted at once."""
     token = _clean(token)
     throttled = False
-    devices: list[Device] = [
-        *TOTPDevice.objects.filter(user=user, confirmed=True),
-        *StaticDevice.objects.filter(user=user, confirmed=True),
-    ]
+    # Six digits are the app's code; anything else is tried as a recovery code. Each
+    # kind of device counts only the tries meant for it.
+    devices: list[Device] = (
+        list(TOTPDevice.objects.filter(user=user, confirmed=True))
+        if token.isdigit() and len(token) == 6
+        else list(StaticDevice.objects.filter(user=user, confirmed=True))
+    )
     for device in devices:
         allowed, _info = device.verify_is_allowed()
         if not allowed:

@@ -103,13 +103,9 @@ def otp_verify_page(request: HttpRequest) -> HttpResponse:
         status = 429 if check.throttled else 200
         messages.error(
             request,
-            _("尝试过于频繁，请稍候几秒再输入")
-            if check.throttled
-            else _("动态口令或恢复码不正确"),
+            _("尝试过于频繁，请稍候几秒再输入") if check.throttled else _("动态口令或恢复码不正确"),
         )
-    return render(
-        request, "accounts/otp_verify.html", {"next": _next(request)}, status=status
-    )
+    return render(request, "accounts/otp_verify.html", {"next": _next(request)}, status=status)
 
 
 @login_required

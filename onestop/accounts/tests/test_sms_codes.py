@@ -66,9 +66,7 @@ def test_guessing_a_code_kills_it_after_five_wrong_tries(media_root):
     reliability_record("sms codes", "real code accepted after lockout (0/1)", 0)
 
 
-def test_a_phone_is_locked_after_ten_wrong_codes_even_with_a_fresh_code(
-    media_root, monkeypatch
-):
+def test_a_phone_is_locked_after_ten_wrong_codes_even_with_a_fresh_code(media_root, monkeypatch):
     attacker = Client()
     index = index_of(PHONE, purpose="phone")
     guesses = 0
@@ -136,9 +134,7 @@ def test_forty_phones_from_one_client_get_at_most_the_per_ip_cap(media_root, set
     assert all(int(r["Retry-After"]) > 0 for r in refused)
     assert "本网络获取验证码的次数过多" in refused[0].content.decode()
     # Only a keyed hash of the address is kept.
-    assert set(OneTimeCode.objects.values_list("ip_hash", flat=True)) == {
-        ip_digest("203.0.113.7")
-    }
+    assert set(OneTimeCode.objects.values_list("ip_hash", flat=True)) == {ip_digest("203.0.113.7")}
     assert not OneTimeCode.objects.filter(ip_hash__contains="203.0.113").exists()
     # Another client is not blocked by the first one.
     assert Client(REMOTE_ADDR="198.51.100.9").post(LOGIN, {"phone": PHONE}).status_code == 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from onestop.accounts.models import User
 from onestop.audit.models import AccessRecord
 from onestop.cases.services import case_submit
 from onestop.testing.factories import officer, parent, staff
@@ -14,7 +15,7 @@ from onestop.testing.reliability import reliability_record
 pytestmark = pytest.mark.django_db
 
 
-def _staff() -> dict[str, object]:
+def _staff() -> dict[str, User]:
     admin = staff("admin")
     admin.is_superuser = True
     admin.save()
@@ -27,9 +28,7 @@ def _staff() -> dict[str, object]:
     }
 
 
-def test_staff_get_404_and_a_refused_access_record_on_parents_pages(
-    example, beijing, media_root
-):
+def test_staff_get_404_and_a_refused_access_record_on_parents_pages(example, beijing, media_root):
     case = case_submit(
         document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
     ).case
