@@ -177,3 +177,33 @@ def test_resend_within_sixty_seconds_is_429(media_root):
     again = client.post(LOGIN, {"phone": PHONE})
     assert again.status_code == 429 and 0 < int(again["Retry-After"]) <= 60
     assert OneTimeCode.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_guesses_are_all_counted(media_root):
+    """The outside test guessed 468 times a second: concurrent wrong guesses lock the same
+    code row in turn, so exactly five are counted and the real code then fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises every write)")
+    Client().post(LOGIN, {"phone": PHONE})
+    real = _last_code()
+
+    def guess(n: int) -> int:
+        try:
+            return Client().post(LOGIN, {"phone": PHONE, "code": _wrong(real, n)}).status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(guess, range(40)))
+    assert 302 not in statuses
+    row = OneTimeCode.objects.get(phone_index=index_of(PHONE, purpose="phone"))
+    assert row.attempts == MAX_ATTEMPTS
+    late = Client()
+    assert late.post(LOGIN, {"phone": PHONE, "code": real}).status_code != 302
+    reliability_record("sms codes", "concurrent wrong codes tried against one code", 40)
+    reliability_record("sms codes", "concurrent wrong codes counted before the code died", 5)
