@@ -54,6 +54,12 @@ def test_staff_get_404_and_a_refused_access_record_on_parents_pages(example, bei
         leaked += listing.status_code != 404
         assert listing.status_code == 404, role
         assert AccessRecord.objects.filter(actor=user, what="portal:cases", granted=False)
+        assert client.get("/my/elicences/E0000000001.pdf").status_code == 404
+        assert AccessRecord.objects.filter(
+            actor=user, what="portal:elicence:E0000000001", granted=False
+        )
+        assert client.get("/my/messages/").status_code == 404
+        assert AccessRecord.objects.filter(actor=user, what="portal:messages", granted=False)
         urge = client.post(f"/my/cases/{case.number}/urge/birth_certificate/")
         assert urge.status_code == 404
         assert AccessRecord.objects.filter(actor=user, what="portal:urge", granted=False)
