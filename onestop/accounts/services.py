@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import re
 import secrets
@@ -79,8 +80,19 @@ def _hash(code: str, phone_index: str) -> str:
 
 def ip_digest(ip: str) -> str:
     """A keyed hash of the client address: requests from one address can be counted
-    without keeping the address (personal data under PIPL)."""
-    return index_of(ip or "-", purpose="client-ip")
+    without keeping the address (personal data under PIPL). An IPv6 client counts by its
+    /64 network (one subscriber usually holds a whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return index_of(ip or "-", purpose="client-ip")
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        else:
+            network = ipaddress.ip_network(f"{address}/64", strict=False)
+            return index_of(str(network), purpose="client-ip")
+    return index_of(str(address), purpose="client-ip")
 
 
 def _seconds(delta: timedelta) -> int:

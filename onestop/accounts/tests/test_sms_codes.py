@@ -207,3 +207,12 @@ def test_concurrent_guesses_are_all_counted(media_root):
     assert late.post(LOGIN, {"phone": PHONE, "code": real}).status_code != 302
     reliability_record("sms codes", "concurrent wrong codes tried against one code", 40)
     reliability_record("sms codes", "concurrent wrong codes counted before the code died", 5)
+
+
+def test_an_ipv6_client_counts_by_its_64_network(media_root, settings):
+    settings.OTP_CODES_PER_IP_PER_HOUR = 2
+    for n in range(4):
+        Client(REMOTE_ADDR=f"2001:db8:1:2::{n + 1}").post(LOGIN, {"phone": f"139{n:08d}"})
+    assert OneTimeCode.objects.count() == 2
+    assert ip_digest("2001:db8:1:2::9") == ip_digest("2001:db8:1:2:ffff::1")
+    assert ip_digest("2001:db8:1:3::9") != ip_digest("2001:db8:1:2::9")
