@@ -227,7 +227,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ONESTOP_LOGIN_LOCKOUT_
 # Each parameter counts on its own: 5 wrong passwords for one account lock that account
 # (from anywhere); 5 wrong passwords from one address lock that address (for any account).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# Not reset by a successful sign-in: axes would then also delete the failures recorded for
+# the address, so an attacker signing in to their own account between guesses could guess
+# another account's password without end. Failures expire after the cool-off instead.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "onestop.accounts.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "onestop.accounts.client_ip.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]

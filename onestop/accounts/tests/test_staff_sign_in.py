@@ -99,6 +99,23 @@ def test_five_wrong_passwords_from_one_address_lock_that_address_for_every_accou
     reliability_record("staff sign-in", "sign-ins accepted from that address afterwards", 0)
 
 
+def test_signing_in_to_ones_own_account_between_guesses_resets_nothing():
+    """An insider guesses a colleague's password and signs in to their own account after
+    every few guesses, hoping to reset the counters."""
+    insider = staff("clerk", kind="service_center", code="qinbei-sc")
+    victim = staff("supervisor", kind="division", code="450703")
+    statuses = []
+    for n in range(6):
+        statuses.append(_login(Client(), victim.username, f"guess-{n}-pw", ip="203.0.113.5"))
+        if n % 2:
+            _login(Client(), insider.username, STAFF_PASSWORD, ip="203.0.113.5")
+    assert [r.status_code for r in statuses[:4]] == [200, 200, 200, 200]
+    assert statuses[4].status_code == 429
+    elsewhere = Client()
+    assert _login(elsewhere, victim.username, STAFF_PASSWORD, ip="192.0.2.1").status_code == 429
+    assert not _signed_in(elsewhere)
+
+
 def test_the_admin_site_sign_in_is_locked_too():
     admin = User.objects.create_superuser(
         username="root-admin", password=STAFF_PASSWORD, role="admin"
