@@ -30,13 +30,13 @@ RECOVERY_CODES = 10
 
 def second_factor_required(user: User) -> bool:
     """Whether ``user`` must pass a second factor before staff pages."""
-    if not user.is_authenticated or user.role == Role.PARENT:
+    if not user.is_authenticated:
         return False
-    if user.role in settings.TOTP_REQUIRED_ROLES or (
-        user.is_superuser and Role.ADMIN in settings.TOTP_REQUIRED_ROLES
-    ):
+    if user.is_superuser and Role.ADMIN in settings.TOTP_REQUIRED_ROLES:
         return True
-    return enrolled(user)
+    if user.role == Role.PARENT:
+        return False
+    return user.role in settings.TOTP_REQUIRED_ROLES or enrolled(user)
 
 
 def enrolled(user: User) -> bool:

@@ -65,7 +65,7 @@ def parent_login(request: HttpRequest) -> HttpResponse:
 
 def _staff(request: HttpRequest) -> User:
     user = request.user
-    if not isinstance(user, User) or user.role == Role.PARENT:
+    if not isinstance(user, User) or (user.role == Role.PARENT and not user.is_superuser):
         raise Http404(_("页面不存在"))
     return user
 
