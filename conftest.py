@@ -45,3 +45,31 @@ def beijing() -> Callable[[str], datetime]:
     from onestop.core.clock import parse_time
 
     return parse_time
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "real_second_factor: force_login does not mark the staff session as TOTP-verified",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_second_factor(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Client.force_login`` of a staff member also passes the second factor (see
+    onestop/testing/second_factor.py), unless the test is marked ``real_second_factor``."""
+    if request.node.get_closest_marker("real_second_factor"):
+        return
+    from django.test import Client
+
+    from onestop.testing.second_factor import mark_verified
+
+    original = Client.force_login
+
+    def force_login(self: Client, user: Any, backend: str | None = None) -> None:
+        original(self, user, backend)
+        mark_verified(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)

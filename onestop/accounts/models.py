@@ -79,9 +79,13 @@ class OneTimeCode(models.Model):
     code_hash = models.CharField(max_length=128)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)  # wrong guesses of this code
+    last_failed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    # Keyed hash of the requesting client's address (never the address): the per-IP limit.
+    ip_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
 
     class Meta:
         verbose_name = _("短信验证码")
         verbose_name_plural = _("短信验证码")
+        indexes = [models.Index(fields=["created_at"], name="otp_created_idx")]

@@ -152,6 +152,15 @@ def parent_pdf(request: HttpRequest, serial: str) -> HttpResponse:
     user = _user(request)
     licence = elicence_for_parent(user, serial)
     if licence is None:
+        if user.is_staff_role or user.is_superuser:
+            # A parents' page opened by staff (issue 8, defect 10): refused and recorded.
+            access_record(
+                actor=user,
+                case_number="-",
+                what=f"portal:elicence:{serial[:40]}",
+                at=timezone.now(),
+                granted=False,
+            )
         raise Http404(_("证照不存在或无权查看"))
     return _pdf(request, licence, user)
 

@@ -8,6 +8,7 @@ with secrets generated into that folder on first start. Production: ``DATABASE_U
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -133,10 +134,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-]
+# (password validators: see "Sign-in and trust" below)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -229,3 +227,66 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("ONESTOP_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Sign-in and trust (issue 8, ADR 0013) --------------------------------------------------
+# Parents' SMS codes: limits counted in the database (they hold across processes).
+OTP_MAX_FAILURES_PER_PHONE = int(os.environ.get("ONESTOP_SMS_MAX_FAILURES_PER_PHONE", "10"))
+OTP_CODES_PER_IP_PER_HOUR = int(os.environ.get("ONESTOP_SMS_CODES_PER_IP_PER_HOUR", "10"))
+OTP_CODES_PER_MINUTE = int(os.environ.get("ONESTOP_SMS_CODES_PER_MINUTE", "60"))
+# Reverse proxies in front of the product that append to X-Forwarded-For (0: use
+# REMOTE_ADDR only; never trust X-Forwarded-For that no proxy of ours wrote).
+TRUSTED_PROXIES = int(os.environ.get("ONESTOP_TRUSTED_PROXIES", "0"))
+
+# Staff sign-in (等保三级): password guessing locked per account and per client address by
+# django-axes (database handler), TOTP second factor by django-otp, idle timeout, policy.
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+]
+_auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE.insert(_auth_index + 1, "django_otp.middleware.OTPMiddleware")
+_messages_index = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE[_messages_index + 1 : _messages_index + 1] = [
+    "onestop.accounts.middleware.IdleTimeoutMiddleware",
+    "onestop.accounts.middleware.SecondFactorMiddleware",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes requires
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ONESTOP_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("ONESTOP_LOGIN_LOCKOUT_MINUTES", "15")))
+# Each parameter counts on its own: 5 wrong passwords for one account lock that account
+# (from anywhere); 5 wrong passwords from one address lock that address (for any account).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Not reset by a successful sign-in: axes would then also delete the failures recorded for
+# the address, so an attacker signing in to their own account between guesses could guess
+# another account's password without end. Failures expire after the cool-off instead.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "onestop.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "onestop.accounts.client_ip.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]
+AXES_VERBOSE = False
+# Roles that must enrol and use TOTP (comma-separated role codes); others may enrol.
+TOTP_REQUIRED_ROLES = [
+    r.strip()
+    for r in os.environ.get("ONESTOP_TOTP_REQUIRED_ROLES", "admin,supervisor").split(",")
+    if r.strip()
+]
+OTP_TOTP_ISSUER = "出生一件事"
+STAFF_IDLE_SECONDS = 60 * int(os.environ.get("ONESTOP_STAFF_IDLE_MINUTES", "30"))
+PARENT_IDLE_SECONDS = 60 * int(os.environ.get("ONESTOP_PARENT_IDLE_MINUTES", "120"))
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]
+# --- end of "Sign-in and trust" ------------------------------------------------------------

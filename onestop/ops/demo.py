@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,6 +26,11 @@ from onestop.hospitals.services import delivery_record_upsert
 from onestop.reference.services import reference_seed
 
 DEMO_PASSWORD = "onestop-demo-2026"
+# The demo administrator and supervisors must pass a TOTP second factor like real ones
+# (ADR 0013). Their authenticator secret is this published demo key (20 bytes, hex): add
+# DEMO_TOTP_SECRET to any authenticator app, or run `manage.py demo_totp <username>`.
+DEMO_TOTP_KEY = b"onestop-demo-totp-20".hex()
+DEMO_TOTP_SECRET = "N5XG K43U N5YC 2ZDF NVXS 25DP ORYC 2MRQ"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -132,7 +138,21 @@ def _users() -> int:
         user.set_password(DEMO_PASSWORD)
         user.save()
         created += 1
+    _demo_second_factor()
     return created
+
+
+def _demo_second_factor() -> None:
+    """A TOTP device with the demo key for each demo account whose role needs one."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for spec in demo_users():
+        if spec.role not in settings.TOTP_REQUIRED_ROLES:
+            continue
+        user = User.objects.filter(username=spec.username).first()
+        if user is None or TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            continue
+        TOTPDevice.objects.create(user=user, name="演示动态口令", key=DEMO_TOTP_KEY, confirmed=True)
 
 
 def _cases() -> int:

@@ -39,7 +39,7 @@ def prepare(data_dir: Path, out: TextIO, *, simulate: bool = False) -> None:
 
 
 def logins_text() -> str:
-    from onestop.ops.demo import DEMO_PASSWORD, REGIONS
+    from onestop.ops.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, REGIONS
 
     lines = [
         f"演示账号 demo logins (password / 密码: {DEMO_PASSWORD}):",
@@ -50,6 +50,13 @@ def logins_text() -> str:
             f"  {region}-clerk, {region}-hospital, {region}-police, {region}-medical-insurance, "
             f"{region}-hrss, {region}-cdc, {region}-tax, {region}-health, {region}-supervisor"
         )
+    lines.append(
+        "  admin 与 *-supervisor 还需动态口令 (TOTP second factor): 在验证器App中添加演示密钥"
+        f" (add the demo key to an authenticator app) {DEMO_TOTP_SECRET},"
+    )
+    lines.append(
+        "    或运行 (or run) `python manage.py demo_totp admin` 显示当前口令 (current code)"
+    )
     lines.append(
         "  家长 parents: 手机号 + 短信验证码 (phone + one-time code; codes in the SMS log)"
     )

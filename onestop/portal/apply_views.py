@@ -41,7 +41,6 @@ from onestop.portal.selectors import (
     draft_uploads,
     materials_needed,
     online_pack,
-    parent_cases,
     parent_draft,
     returned_items,
     supplement_plan,
@@ -57,6 +56,7 @@ from onestop.portal.services import (
     draft_update,
     parent_supplement,
 )
+from onestop.portal.views import parent_case_or_404
 from onestop.reference.selectors import current_reference
 
 LOGIN = "accounts:parent_login"
@@ -385,10 +385,8 @@ def apply_discard(request: HttpRequest, region: str) -> HttpResponse:
 @login_required(login_url=LOGIN)
 @require_http_methods(["GET", "POST"])
 def case_supplement_page(request: HttpRequest, number: str) -> HttpResponse:
+    case = parent_case_or_404(request, number, "portal:supplement")
     user = _parent(request)
-    case = parent_cases(user).filter(number=number).first()
-    if case is None:
-        raise Http404(_("办件不存在或无权查看"))
     if case.status == CaseStatus.SUPPLEMENT:
         return _supplement_prereview(request, user, case)
     returned = returned_items(case) if case.status == CaseStatus.IN_PROGRESS else []

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from onestop.accounts.models import User
+from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to
 from onestop.cases.models import Case, TimelineEntry
 from onestop.eligibility.check import check_case
@@ -26,6 +26,10 @@ from onestop.workflow.selectors import with_outcome
 
 
 def parent_cases(user: User) -> QuerySet[Case]:
+    """The signed-in parent's own cases. Parents' pages are for the case's parents only
+    (issue 8, defect 10): staff, whatever their role, get none here."""
+    if user.role != Role.PARENT:
+        return Case.objects.none()
     return with_outcome(cases_visible_to(user, Case.objects.all())).order_by("-submitted_at")
 
 

@@ -6,8 +6,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onestop.accounts.models import User
-from onestop.cases.models import CaseStatus
+from onestop.accounts.models import Role, User
+from onestop.audit.services import access_record
+from onestop.cases.models import Case, CaseStatus
 from onestop.core.clock import to_beijing
 from onestop.policy.loader import default_packs
 from onestop.portal.forms import GuideForm
@@ -54,16 +55,40 @@ def guide(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/guide.html", {"pack": pack, "form": form, "result": result})
 
 
+def parent_case_or_404(request: HttpRequest, number: str, what: str) -> Case:
+    """The signed-in parent's case ``number``. Anyone else gets a 404; a staff member's
+    attempt is kept as a refused access record (issue 8, defect 10: "83 such reads by
+    admin, supervisors and other departments' officers succeeded and wrote no access
+    record")."""
+    user = _user(request)
+    case = parent_cases(user).filter(number=number).first()
+    if case is None:
+        if user.role != Role.PARENT:
+            access_record(
+                actor=user,
+                case_number=number[:40],
+                what=what,
+                at=timezone.now(),
+                granted=False,
+            )
+        raise Http404(_("办件不存在或无权查看"))
+    return case
+
+
 @login_required(login_url="accounts:parent_login")
 def my_cases(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/cases.html", {"cases": parent_cases(_user(request))})
+    user = _user(request)
+    if user.role != Role.PARENT:
+        access_record(
+            actor=user, case_number="-", what="portal:cases", at=timezone.now(), granted=False
+        )
+        raise Http404(_("页面不存在"))
+    return render(request, "portal/cases.html", {"cases": parent_cases(user)})
 
 
 @login_required(login_url="accounts:parent_login")
 def case_progress(request: HttpRequest, number: str) -> HttpResponse:
-    case = parent_cases(_user(request)).filter(number=number).first()
-    if case is None:
-        raise Http404(_("办件不存在或无权查看"))
+    case = parent_case_or_404(request, number, "portal:case")
     items = item_views(case)
     signed = case.signature if isinstance(case.signature, dict) else {}
     return render(
@@ -93,7 +118,5 @@ def case_notice(request: HttpRequest, number: str) -> HttpResponse:
     from onestop.cases.printing import case_notice_pdf
     from onestop.common.http import pdf_response
 
-    case = parent_cases(_user(request)).filter(number=number).first()
-    if case is None:
-        raise Http404(_("办件不存在或无权查看"))
+    case = parent_case_or_404(request, number, "portal:notice")
     return pdf_response(case_notice_pdf(case), f"{case.number}.pdf")

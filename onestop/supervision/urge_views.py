@@ -11,19 +11,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from onestop.accounts.models import Role, User
-from onestop.portal.selectors import parent_cases
+from onestop.portal.views import parent_case_or_404
 from onestop.supervision.services import UrgeRefused, item_urge
 
 
 @login_required(login_url="accounts:parent_login")
 @require_POST
 def urge(request: HttpRequest, number: str, item: str) -> HttpResponse:
+    case = parent_case_or_404(request, number, "portal:urge")
     user = request.user
     if not isinstance(user, User) or user.role != Role.PARENT:
         raise Http404(_("页面不存在"))
-    case = parent_cases(user).filter(number=number).first()
-    if case is None:
-        raise Http404(_("办件不存在或无权查看"))
     try:
         item_urge(case=case, item=item, parent=user)
     except UrgeRefused as exc:

@@ -1,0 +1,80 @@
+"""Staff sessions: the second factor before any page, and the idle timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from onestop.accounts.models import Role, User
+from onestop.accounts.second_factor import enrolled, second_factor_required
+
+SEEN_KEY = "onestop_seen"
+# Pages an unverified staff member may still open: sign-in, sign-out, the second-factor
+# pages themselves, the language switch, static files and the token-authenticated API.
+OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/api/", "/admin/login/", "/admin/logout/")
+
+
+def _user(request: HttpRequest) -> User | None:
+    user = getattr(request, "user", None)
+    return user if isinstance(user, User) and user.is_authenticated else None
+
+
+def is_verified(user: User) -> bool:
+    """Set by django-otp's OTPMiddleware: a device verified this session."""
+    check = getattr(user, "is_verified", None)
+    return bool(callable(check) and check())
+
+
+class IdleTimeoutMiddleware:
+    """Signs out a session left idle: ``STAFF_IDLE_SECONDS`` for staff (30 minutes by
+    default, 等保三级), ``PARENT_IDLE_SECONDS`` for parents."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = _user(request)
+        if user is not None:
+            parent = user.role == Role.PARENT
+            limit = settings.PARENT_IDLE_SECONDS if parent else settings.STAFF_IDLE_SECONDS
+            now = int(timezone.now().timestamp())
+            seen = request.session.get(SEEN_KEY)
+            if limit and isinstance(seen, int) and now - seen > limit:
+                logout(request)
+                messages.info(request, _("由于长时间未操作，已自动退出登录，请重新登录"))
+                login = "accounts:parent_login" if parent else "accounts:login"
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse(login)}?{query}")
+            if not isinstance(seen, int) or now - seen >= 30:
+                request.session[SEEN_KEY] = now  # written at most every 30 s
+        return self.get_response(request)
+
+
+class SecondFactorMiddleware:
+    """Staff who must use a second factor reach no other page until they verified it in
+    this session: those enrolled are sent to the code page, the others to enrolment."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = _user(request)
+        if (
+            user is not None
+            and not request.path_info.startswith(OPEN_PREFIXES)
+            and not is_verified(user)
+            and second_factor_required(user)
+        ):
+            target = "accounts:otp_verify" if enrolled(user) else "accounts:otp_setup"
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse(target)}?{query}")
+        return self.get_response(request)
