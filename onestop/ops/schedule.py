@@ -49,6 +49,20 @@ def _deadlines_sweep() -> object:
     return deadlines_sweep().as_dict()
 
 
+def _audit_anchor() -> object:
+    from onestop.audit.integrity import anchor_write
+
+    anchor = anchor_write()
+    return None if anchor is None else {"anchor": anchor.seq, "records": anchor.records_total}
+
+
+def _audit_verify() -> object:
+    from onestop.audit.integrity import audit_verify_and_alert
+
+    report = audit_verify_and_alert()
+    return {"intact": report.intact, "problems": len(report.problems)}
+
+
 SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "notifications_sweep",
@@ -79,5 +93,17 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(minutes=5),
         _deadlines_sweep,
         "时限监督：标记即将到期和已超期事项，通知部门和监管人员，超期升级督办",
+    ),
+    PeriodicJob(
+        "audit_anchor",
+        timedelta(hours=1),
+        _audit_anchor,
+        "为审计日志写入签名锚点（数据库和锚点文件各一份），此后删除记录即可被发现",
+    ),
+    PeriodicJob(
+        "audit_verify",
+        timedelta(days=1),
+        _audit_verify,
+        "核验审计日志的密钥摘要链和签名锚点，发现改动或删除即告警管理员",
     ),
 )

@@ -1,0 +1,291 @@
+"""The keyed audit chain, signed anchors and the integrity check (issue 8: "Audit chain:
+keyed (HMAC with a key outside the database) so that editing a record and recomputing the
+hashes is detected; the chain head is periodically anchored (signed with the platform's
+seal key) so that deleting the newest records is detected; a `manage.py audit_verify`
+command and a daily job that alert on any break").
+
+The attacker here has the database (and, in the last tests, the anchor file) but not the
+audit key or the seal key: they edit rows with SQL and recompute what they can."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import stat
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+from django.core.management import call_command
+
+from onestop.accounts.models import Role
+from onestop.audit.integrity import anchor_write, audit_verify, audit_verify_and_alert
+from onestop.audit.models import AuditAnchor, AuditRecord
+from onestop.audit.services import GENESIS, _body, _digest, key_id, verify_chain
+from onestop.certificates.seal import Sm2Sm3, canonical_json
+from onestop.supervision.models import StaffMessage
+from onestop.testing.factories import STAFF_PASSWORD, staff
+from onestop.testing.reliability import reliability_record
+
+pytestmark = pytest.mark.django_db
+
+TRIED: dict[str, int] = {}
+
+
+def _verify_command() -> tuple[int, str]:
+    """Run `manage.py audit_verify`: (exit status, everything it printed)."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("audit_verify", stdout=out, stderr=err)
+        status = 0
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    return status, out.getvalue() + err.getvalue()
+
+
+def _caught(name: str, status: int) -> None:
+    reliability_record("audit", f"tampering attempt: {name}", "detected" if status else "MISSED")
+    reliability_record("audit", "tampering attempts made", 1)
+    reliability_record("audit", "tampering attempts detected", 1 if status else 0)
+
+
+def _rechain_plain(stream: str, *, downgrade: bool) -> None:
+    """What an attacker without the key can do: recompute every hash of the stream with
+    plain SHA-256 (optionally marking the records as the unkeyed legacy format)."""
+    prev = GENESIS
+    for record in AuditRecord.objects.filter(stream=stream).order_by("seq"):
+        if downgrade:
+            record.alg, record.key_id = "sha256", ""
+        record.prev_hash = prev
+        record.hash = _digest(prev, _body(record))
+        AuditRecord.objects.filter(pk=record.pk).update(
+            alg=record.alg, key_id=record.key_id, prev_hash=record.prev_hash, hash=record.hash
+        )
+        prev = record.hash
+
+
+def test_records_carry_a_keyed_mac_and_the_key_id(settings, write, audit_files):
+    record = write("C1")
+    assert record.alg == "hmac-sha256"
+    assert record.key_id == key_id(settings.AUDIT_KEYS[0])
+    # Not the plain SHA-256 anyone can recompute.
+    assert record.hash != _digest(record.prev_hash, _body(record))
+    assert verify_chain("C1") == []
+
+
+@pytest.mark.parametrize("downgrade", [False, True], ids=["keyed-label", "downgraded"])
+def test_an_edit_with_hashes_recomputed_without_the_key_is_detected(
+    write, audit_files, tamper, downgrade
+):
+    for minute, action in enumerate(["case_submitted", "item_completed", "item_completed"]):
+        write("C1", action, minute)
+    write("C2")
+    anchor_write()
+    assert _verify_command()[0] == 0
+    with tamper():
+        AuditRecord.objects.filter(stream="C1", seq=1).update(action="case_withdrawn")
+        _rechain_plain("C1", downgrade=downgrade)
+    status, text = _verify_command()
+    _caught(
+        f"edit + plain SHA-256 rechain ({'downgraded' if downgrade else 'keyed label'})", status
+    )
+    assert status == 1
+    assert "对象 C1 的第 1 条记录" in text
+    assert ("降级" if downgrade else "密钥摘要不符") in text
+
+
+def test_a_downgrade_before_any_anchor_is_caught_by_the_chain(write, audit_files, tamper):
+    """A keyed record rewritten as legacy after a keyed one in the same stream."""
+    write("C1")
+    write("C1", "item_completed", 1)
+    with tamper():
+        record = AuditRecord.objects.get(stream="C1", seq=2)
+        record.alg, record.key_id = "sha256", ""
+        AuditRecord.objects.filter(pk=record.pk).update(
+            alg="sha256", key_id="", hash=_digest(record.prev_hash, _body(record))
+        )
+    assert any("降级" in p for p in audit_verify().problems)
+
+
+def test_legacy_records_still_verify_and_are_pinned_by_the_first_anchor(
+    write, audit_files, tamper, beijing
+):
+    """Records written before the key existed (migration 0002 marks them "sha256") verify
+    as legacy; the first anchor pins which ids may be legacy."""
+    old = AuditRecord(
+        at=beijing("2026-11-19T09:00:00+08:00"),
+        stream="OLD",
+        seq=1,
+        actor_label="系统",
+        action="case_submitted",
+        object_type="case",
+        object_id="OLD",
+        detail={},
+        prev_hash=GENESIS,
+        alg="sha256",
+    )
+    old.hash = _digest(GENESIS, _body(old))
+    old.save(force_insert=True)
+    write("OLD", "item_completed", 1)  # the chain goes on keyed
+    report = audit_verify()
+    assert report.intact, report.problems
+    assert report.legacy == 1
+    anchor = anchor_write()
+    assert anchor is not None and json.loads(anchor.document)["legacy_through"] == old.pk
+    assert audit_verify().intact
+    # A new stream, written keyed after the anchor, rewritten wholly as legacy.
+    write("NEW", minute=5)
+    with tamper():
+        _rechain_plain("NEW", downgrade=True)
+    status, text = _verify_command()
+    _caught("keyed stream rewritten as legacy after an anchor", status)
+    assert status == 1 and "NEW" in text and "降级" in text
+
+
+def test_key_rotation_old_records_verify_with_the_old_key(settings, write, audit_files):
+    old_key = settings.AUDIT_KEYS[0]
+    write("C1")
+    settings.AUDIT_KEYS = ["b" * 64, old_key]  # a new key first, the old one kept
+    second = write("C1", "item_completed", 1)
+    assert second.key_id == key_id("b" * 64)
+    report = audit_verify()
+    assert report.intact, report.problems
+    assert report.by_key == {key_id(old_key): 1, key_id("b" * 64): 1}
+    settings.AUDIT_KEYS = ["b" * 64]  # the old key dropped too early: said, not hidden
+    assert any("未配置" in p for p in audit_verify().problems)
+
+
+def test_the_anchor_is_signed_stored_and_appended_to_a_private_file(write, audit_files):
+    write("C1")
+    write("C2")
+    assert anchor_write() is not None
+    assert anchor_write() is None  # nothing new, nothing to anchor
+    write("C1", "item_completed", 1)
+    second = anchor_write()
+    assert second is not None and second.seq == 2 and second.records_total == 3
+    assert second.streams_total == 2 and second.last_id == AuditRecord.objects.latest("id").pk
+    lines = [json.loads(line) for line in audit_files.read_text().splitlines()]
+    assert [line["document"] for line in lines] == list(
+        AuditAnchor.objects.order_by("seq").values_list("document", flat=True)
+    )
+    assert stat.S_IMODE(os.stat(audit_files).st_mode) == 0o600
+    assert json.loads(second.document)["alg"] == "SM2-SM3"
+    status, text = _verify_command()
+    assert status == 0, text
+    assert "审计日志完整" in text and "签名锚点 2 个" in text
+
+
+def test_deleting_the_newest_record_after_an_anchor_is_detected(write, audit_files, tamper):
+    write("C1")
+    write("C1", "item_completed", 1)
+    write("C2", minute=2)
+    anchor_write()
+    with tamper():
+        AuditRecord.objects.filter(stream="C1", seq=2).delete()
+    assert verify_chain("C1") == []  # the chain alone cannot see a missing tail
+    status, text = _verify_command()
+    _caught("newest record of a stream deleted after an anchor", status)
+    assert status == 1
+    assert "锚定 3 条记录，现存 2 条" in text
+
+
+def test_deleting_a_whole_stream_is_detected(write, audit_files, tamper):
+    write("C1")
+    write("C2", minute=1)
+    write("C2", "item_completed", 2)
+    write("C3", minute=3)
+    anchor_write()
+    with tamper():
+        AuditRecord.objects.filter(stream="C2").delete()
+    status, text = _verify_command()
+    _caught("whole stream (one case) deleted after an anchor", status)
+    assert status == 1
+    assert "锚定 3 个对象，现存 2 个" in text and "全部记录被删除" in text
+
+
+def test_a_forged_anchor_is_detected(write, audit_files, tamper):
+    """The attacker deletes a stream, then rewrites the anchor in the database and in the
+    file to match, signing with a key of their own under the platform key's id."""
+    write("C1")
+    write("C2", minute=1)
+    anchor = anchor_write()
+    assert anchor is not None
+    with tamper():
+        AuditRecord.objects.filter(stream="C2").delete()
+        doc = json.loads(anchor.document)
+        rows = AuditRecord.objects.order_by("id").values_list("id", "stream", "seq", "hash")
+        digest = hashlib.sha256(GENESIS.encode())
+        for row in rows:
+            digest.update(f"{row[0]}:{row[1]}:{row[2]}:{row[3]}\n".encode())
+        doc.update(records_total=1, streams_total=1, digest=digest.hexdigest())
+        text = canonical_json(doc)
+        sm2 = Sm2Sm3()
+        forged = sm2.sign(sm2.new_private_key(), text).hex()
+        AuditAnchor.objects.filter(pk=anchor.pk).update(
+            document=text.decode(),
+            signature=forged,
+            records_total=1,
+            streams_total=1,
+            digest=doc["digest"],
+        )
+        audit_files.write_text(json.dumps({"document": text.decode(), "signature": forged}) + "\n")
+    status, out = _verify_command()
+    _caught("anchor forged in database and file after deleting a stream", status)
+    assert status == 1
+    assert "签名无效" in out
+
+
+def test_an_anchor_deleted_from_the_database_is_found_in_the_file(write, audit_files, tamper):
+    write("C1")
+    write("C1", "item_completed", 1)
+    anchor_write()
+    with tamper():
+        AuditRecord.objects.filter(stream="C1", seq=2).delete()
+        AuditAnchor.objects.all().delete()
+    status, text = _verify_command()
+    _caught("anchor and newest record deleted from the database", status)
+    assert status == 1
+    assert "在数据库中缺失" in text and "锚定 2 条记录，现存 1 条" in text
+
+
+def test_the_daily_job_alerts_administrators_and_logs_an_error(
+    client, write, audit_files, tamper, caplog
+):
+    admin = staff(Role.ADMIN)
+    write("C1")
+    write("C1", "item_completed", 1)
+    anchor_write()
+    assert audit_verify_and_alert().intact
+    assert not StaffMessage.objects.exists()
+    with tamper():
+        AuditRecord.objects.filter(stream="C1", seq=2).delete()
+    with caplog.at_level(logging.INFO, logger="onestop.audit.integrity"):
+        report = audit_verify_and_alert()
+        audit_verify_and_alert()  # the same break, the same day: one message
+    assert not report.intact
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2 and "audit integrity check FAILED" in errors[0].getMessage()
+    message = StaffMessage.objects.get(user=admin)
+    assert message.kind == "audit" and "审计日志完整性检查发现" in message.body
+    # The administrator reads it on the work-messages page.
+    assert client.login(username=admin.username, password=STAFF_PASSWORD)
+    page = client.get("/work/messages/")
+    assert page.status_code == 200 and "审计日志完整性检查发现" in page.content.decode()
+
+
+def test_the_command_line_reports_in_plain_words(write, audit_files, tamper):
+    from onestop.cli import main
+
+    write("C1")
+    anchor_write()
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        assert main(["audit-verify"]) == 0
+    assert "审计日志完整" in out.getvalue()
+    with tamper():
+        AuditRecord.objects.all().delete()
+    with redirect_stdout(out), redirect_stderr(err):
+        assert main(["audit-verify"]) == 1
+    assert "有记录被删除" in err.getvalue()
