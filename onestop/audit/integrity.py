@@ -253,16 +253,16 @@ def _anchors(report: IntegrityReport) -> list[dict[str, Any]]:
     db = {a.seq: a for a in AuditAnchor.objects.order_by("seq")}
     file_entries = anchors_in_file()
     file_by_seq: dict[int, dict[str, str]] = {}
-    for entry in file_entries:
-        if "line" in entry:
-            report.problems.append(f"锚点文件第 {entry['line']} 行无法解析")
+    for line in file_entries:
+        if "line" in line:
+            report.problems.append(f"锚点文件第 {line['line']} 行无法解析")
             continue
         try:
-            seq = int(json.loads(entry["document"])["seq"])
+            seq = int(json.loads(line["document"])["seq"])
         except (ValueError, KeyError, TypeError):
             report.problems.append("锚点文件中有一个锚点无法解析")
             continue
-        file_by_seq[seq] = entry
+        file_by_seq[seq] = line
     valid: dict[int, tuple[str, dict[str, Any]]] = {}
     for seq in sorted(set(db) | set(file_by_seq)):
         versions: list[tuple[str, str, str]] = []

@@ -9,12 +9,12 @@ from onestop.audit.protection import INSTALL_SQL, REMOVE_SQL
 
 def install(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(INSTALL_SQL)
+        schema_editor.execute(INSTALL_SQL, params=None)
 
 
 def remove(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(REMOVE_SQL)
+        schema_editor.execute(REMOVE_SQL, params=None)
 
 
 class Migration(migrations.Migration):

@@ -18,7 +18,7 @@ def audit_files(settings: Any, tmp_path: Path) -> Path:
     """Anchor file and seal keys of this test only."""
     settings.AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.jsonl"
     settings.SEAL_KEYS_DIR = tmp_path / "seal-keys"
-    return settings.AUDIT_ANCHOR_FILE
+    return tmp_path / "audit-anchors.jsonl"
 
 
 @contextmanager

@@ -275,6 +275,7 @@ def test_the_daily_job_alerts_administrators_and_logs_an_error(
     assert page.status_code == 200 and "审计日志完整性检查发现" in page.content.decode()
 
 
+@pytest.mark.django_db(transaction=True)  # the command line closes the connection at its end
 def test_the_command_line_reports_in_plain_words(write, audit_files, tamper):
     from onestop.cli import main
 
