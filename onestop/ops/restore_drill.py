@@ -264,7 +264,9 @@ def report(result: DrillResult, out: TextIO) -> None:
     total_after = sum(t[2] for t in result.tables)
     out.write(f"{'合计 total':<{width}}  {total_before:>10}  {total_after:>12}\n\n")
     files, identical = result.files
-    out.write(f"数据目录文件（密钥、加密附件、签章密钥、审计锚点）：{files} 个，一致 {identical} 个\n")
+    out.write(
+        f"数据目录文件（密钥、加密附件、签章密钥、审计锚点）：{files} 个，一致 {identical} 个\n"
+    )
     for problem in result.file_problems:
         out.write(f"  ✗ {problem}\n")
     out.write("恢复后的审计核验（audit_verify）：\n")

@@ -9,16 +9,20 @@ audit key or the seal key: they edit rows with SQL and recompute what they can."
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import logging
 import os
 import stat
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
+from functools import partial
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from onestop.accounts.models import Role
 from onestop.audit.integrity import anchor_write, audit_verify, audit_verify_and_alert
@@ -45,12 +49,6 @@ def _verify_command() -> tuple[int, str]:
     return status, out.getvalue() + err.getvalue()
 
 
-def _caught(name: str, status: int) -> None:
-    reliability_record("audit", f"tampering attempt: {name}", "detected" if status else "MISSED")
-    reliability_record("audit", "tampering attempts made", 1)
-    reliability_record("audit", "tampering attempts detected", 1 if status else 0)
-
-
 def _rechain_plain(stream: str, *, downgrade: bool) -> None:
     """What an attacker without the key can do: recompute every hash of the stream with
     plain SHA-256 (optionally marking the records as the unkeyed legacy format)."""
@@ -75,42 +73,8 @@ def test_records_carry_a_keyed_mac_and_the_key_id(settings, write, audit_files):
     assert verify_chain("C1") == []
 
 
-@pytest.mark.parametrize("downgrade", [False, True], ids=["keyed-label", "downgraded"])
-def test_an_edit_with_hashes_recomputed_without_the_key_is_detected(
-    write, audit_files, tamper, downgrade
-):
-    for minute, action in enumerate(["case_submitted", "item_completed", "item_completed"]):
-        write("C1", action, minute)
-    write("C2")
-    anchor_write()
-    assert _verify_command()[0] == 0
-    with tamper():
-        AuditRecord.objects.filter(stream="C1", seq=1).update(action="case_withdrawn")
-        _rechain_plain("C1", downgrade=downgrade)
-    status, text = _verify_command()
-    _caught(
-        f"edit + plain SHA-256 rechain ({'downgraded' if downgrade else 'keyed label'})", status
-    )
-    assert status == 1
-    assert "对象 C1 的第 1 条记录" in text
-    assert ("降级" if downgrade else "密钥摘要不符") in text
-
-
-def test_a_downgrade_before_any_anchor_is_caught_by_the_chain(write, audit_files, tamper):
-    """A keyed record rewritten as legacy after a keyed one in the same stream."""
-    write("C1")
-    write("C1", "item_completed", 1)
-    with tamper():
-        record = AuditRecord.objects.get(stream="C1", seq=2)
-        record.alg, record.key_id = "sha256", ""
-        AuditRecord.objects.filter(pk=record.pk).update(
-            alg="sha256", key_id="", hash=_digest(record.prev_hash, _body(record))
-        )
-    assert any("降级" in p for p in audit_verify().problems)
-
-
 def test_legacy_records_still_verify_and_are_pinned_by_the_first_anchor(
-    write, audit_files, tamper, beijing
+    write, audit_files, beijing
 ):
     """Records written before the key existed (migration 0002 marks them "sha256") verify
     as legacy; the first anchor pins which ids may be legacy."""
@@ -135,13 +99,6 @@ def test_legacy_records_still_verify_and_are_pinned_by_the_first_anchor(
     anchor = anchor_write()
     assert anchor is not None and json.loads(anchor.document)["legacy_through"] == old.pk
     assert audit_verify().intact
-    # A new stream, written keyed after the anchor, rewritten wholly as legacy.
-    write("NEW", minute=5)
-    with tamper():
-        _rechain_plain("NEW", downgrade=True)
-    status, text = _verify_command()
-    _caught("keyed stream rewritten as legacy after an anchor", status)
-    assert status == 1 and "NEW" in text and "降级" in text
 
 
 def test_key_rotation_old_records_verify_with_the_old_key(settings, write, audit_files):
@@ -177,7 +134,45 @@ def test_the_anchor_is_signed_stored_and_appended_to_a_private_file(write, audit
     assert "审计日志完整" in text and "签名锚点 2 个" in text
 
 
-def test_deleting_the_newest_record_after_an_anchor_is_detected(write, audit_files, tamper):
+# --- tampering: what the attacker does, and what the check must say --------------------
+
+
+def _edit_and_rechain(write, tamper, anchors, *, downgrade: bool) -> list[str]:
+    for minute, action in enumerate(["case_submitted", "item_completed", "item_completed"]):
+        write("C1", action, minute)
+    write("C2")
+    anchor_write()
+    assert audit_verify().intact
+    with tamper():
+        AuditRecord.objects.filter(stream="C1", seq=1).update(action="case_withdrawn")
+        _rechain_plain("C1", downgrade=downgrade)
+    return ["对象 C1 的第 1 条记录", "降级" if downgrade else "密钥摘要不符"]
+
+
+def _downgrade_before_any_anchor(write, tamper, anchors) -> list[str]:
+    """A keyed record rewritten as legacy after a keyed one in the same stream."""
+    write("C1")
+    write("C1", "item_completed", 1)
+    with tamper():
+        record = AuditRecord.objects.get(stream="C1", seq=2)
+        record.alg, record.key_id = "sha256", ""
+        AuditRecord.objects.filter(pk=record.pk).update(
+            alg="sha256", key_id="", hash=_digest(record.prev_hash, _body(record))
+        )
+    return ["对象 C1 的第 2 条记录", "降级"]
+
+
+def _whole_stream_downgraded_after_anchor(write, tamper, anchors) -> list[str]:
+    """A stream written keyed after the first anchor, rewritten wholly as legacy."""
+    write("C1")
+    anchor_write()
+    write("NEW", minute=5)
+    with tamper():
+        _rechain_plain("NEW", downgrade=True)
+    return ["对象 NEW 的第 1 条记录", "降级"]
+
+
+def _newest_record_deleted(write, tamper, anchors) -> list[str]:
     write("C1")
     write("C1", "item_completed", 1)
     write("C2", minute=2)
@@ -185,13 +180,10 @@ def test_deleting_the_newest_record_after_an_anchor_is_detected(write, audit_fil
     with tamper():
         AuditRecord.objects.filter(stream="C1", seq=2).delete()
     assert verify_chain("C1") == []  # the chain alone cannot see a missing tail
-    status, text = _verify_command()
-    _caught("newest record of a stream deleted after an anchor", status)
-    assert status == 1
-    assert "锚定 3 条记录，现存 2 条" in text
+    return ["锚定 3 条记录，现存 2 条"]
 
 
-def test_deleting_a_whole_stream_is_detected(write, audit_files, tamper):
+def _whole_stream_deleted(write, tamper, anchors) -> list[str]:
     write("C1")
     write("C2", minute=1)
     write("C2", "item_completed", 2)
@@ -199,15 +191,12 @@ def test_deleting_a_whole_stream_is_detected(write, audit_files, tamper):
     anchor_write()
     with tamper():
         AuditRecord.objects.filter(stream="C2").delete()
-    status, text = _verify_command()
-    _caught("whole stream (one case) deleted after an anchor", status)
-    assert status == 1
-    assert "锚定 3 个对象，现存 2 个" in text and "全部记录被删除" in text
+    return ["锚定 3 个对象，现存 2 个", "全部记录被删除"]
 
 
-def test_a_forged_anchor_is_detected(write, audit_files, tamper):
-    """The attacker deletes a stream, then rewrites the anchor in the database and in the
-    file to match, signing with a key of their own under the platform key's id."""
+def _anchor_forged(write, tamper, anchors) -> list[str]:
+    """A stream deleted, then the anchor rewritten to match in the database and in the
+    file, signed with a key of the attacker's own under the platform key's id."""
     write("C1")
     write("C2", minute=1)
     anchor = anchor_write()
@@ -230,24 +219,59 @@ def test_a_forged_anchor_is_detected(write, audit_files, tamper):
             streams_total=1,
             digest=doc["digest"],
         )
-        audit_files.write_text(json.dumps({"document": text.decode(), "signature": forged}) + "\n")
-    status, out = _verify_command()
-    _caught("anchor forged in database and file after deleting a stream", status)
-    assert status == 1
-    assert "签名无效" in out
+        anchors.write_text(json.dumps({"document": text.decode(), "signature": forged}) + "\n")
+    return ["签名无效"]
 
 
-def test_an_anchor_deleted_from_the_database_is_found_in_the_file(write, audit_files, tamper):
+def _anchor_and_newest_record_deleted(write, tamper, anchors) -> list[str]:
     write("C1")
     write("C1", "item_completed", 1)
     anchor_write()
     with tamper():
         AuditRecord.objects.filter(stream="C1", seq=2).delete()
         AuditAnchor.objects.all().delete()
+    return ["在数据库中缺失", "锚定 2 条记录，现存 1 条"]
+
+
+SCENARIOS: dict[str, Callable[..., list[str]]] = {
+    "edit + plain SHA-256 rechain": partial(_edit_and_rechain, downgrade=False),
+    "edit + rechain as unkeyed legacy": partial(_edit_and_rechain, downgrade=True),
+    "keyed record rewritten as legacy": _downgrade_before_any_anchor,
+    "new stream rewritten as legacy after an anchor": _whole_stream_downgraded_after_anchor,
+    "newest record of a stream deleted after an anchor": _newest_record_deleted,
+    "whole stream (one case) deleted after an anchor": _whole_stream_deleted,
+    "anchor forged in database and file": _anchor_forged,
+    "anchor and newest record deleted from the database": _anchor_and_newest_record_deleted,
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_tampering_is_detected_and_said_in_plain_words(name, write, audit_files, tamper):
+    expected = SCENARIOS[name](write, tamper, audit_files)
     status, text = _verify_command()
-    _caught("anchor and newest record deleted from the database", status)
-    assert status == 1
-    assert "在数据库中缺失" in text and "锚定 2 条记录，现存 1 条" in text
+    assert status == 1, text
+    for words in expected:
+        assert words in text, (words, text)
+
+
+class _Undo(Exception):
+    pass
+
+
+def test_reliability_figures_for_tampering(write, audit_files, tamper, settings, tmp_path):
+    """Every attempt in turn, each undone afterwards: how many were made, how many found."""
+    made = detected = 0
+    for number, scenario in enumerate(SCENARIOS.values()):
+        settings.AUDIT_ANCHOR_FILE = tmp_path / f"anchors-{number}.jsonl"
+        with contextlib.suppress(_Undo), transaction.atomic():
+            scenario(write, tamper, settings.AUDIT_ANCHOR_FILE)
+            made += 1
+            detected += 0 if audit_verify().intact else 1
+            raise _Undo
+    reliability_record("audit", "tampering attempts made (edit, delete, forge, downgrade)", made)
+    reliability_record("audit", "tampering attempts detected by audit_verify", detected)
+    reliability_record("audit", "tampering attempts missed", made - detected)
+    assert made == detected == len(SCENARIOS)
 
 
 def test_the_daily_job_alerts_administrators_and_logs_an_error(
