@@ -18,6 +18,7 @@ import os
 import stat
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -29,8 +30,9 @@ from onestop.audit.integrity import anchor_write, audit_verify, audit_verify_and
 from onestop.audit.models import AuditAnchor, AuditRecord
 from onestop.audit.services import GENESIS, _body, _digest, key_id, verify_chain
 from onestop.certificates.seal import Sm2Sm3, canonical_json
+from onestop.ops.schedule import SCHEDULE
 from onestop.supervision.models import StaffMessage
-from onestop.testing.factories import STAFF_PASSWORD, staff
+from onestop.testing.factories import staff
 from onestop.testing.reliability import reliability_record
 
 pytestmark = pytest.mark.django_db
@@ -294,9 +296,19 @@ def test_the_daily_job_alerts_administrators_and_logs_an_error(
     message = StaffMessage.objects.get(user=admin)
     assert message.kind == "audit" and "审计日志完整性检查发现" in message.body
     # The administrator reads it on the work-messages page.
-    assert client.login(username=admin.username, password=STAFF_PASSWORD)
+    client.force_login(admin)
     page = client.get("/work/messages/")
     assert page.status_code == 200 and "审计日志完整性检查发现" in page.content.decode()
+
+
+def test_the_worker_anchors_hourly_and_checks_daily(write, audit_files):
+    jobs = {job.name: job for job in SCHEDULE}
+    assert jobs["audit_anchor"].every == timedelta(hours=1)
+    assert jobs["audit_verify"].every == timedelta(days=1)
+    write("C1")
+    assert jobs["audit_anchor"].run() == {"anchor": 1, "records": 1}
+    assert jobs["audit_anchor"].run() is None
+    assert jobs["audit_verify"].run() == {"intact": True, "problems": 0}
 
 
 @pytest.mark.django_db(transaction=True)  # the command line closes the connection at its end
