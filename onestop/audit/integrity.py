@@ -103,22 +103,31 @@ def anchors_in_file() -> list[dict[str, str]]:
     return entries
 
 
-def _sync_file() -> int:
-    """Append database anchors the file lacks (a crash between commit and append)."""
-    in_file = {e["document"] for e in anchors_in_file()}
-    added = 0
+def _sync_file() -> bool:
+    """Append database anchors the file lacks (a crash between commit and append). False
+    when the file holds a newer anchor than the database: anchors were deleted there."""
+    in_file: set[int] = set()
+    for entry in anchors_in_file():
+        try:
+            in_file.add(int(json.loads(entry["document"])["seq"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    newest = 0
     for anchor in AuditAnchor.objects.order_by("seq"):
-        if anchor.document not in in_file:
+        newest = anchor.seq
+        if anchor.seq not in in_file:
             _append_to_file(anchor)
-            added += 1
-    return added
+    return max(in_file, default=0) <= newest
 
 
 def anchor_write(now: datetime | None = None) -> AuditAnchor | None:
     """Anchor every record written since the last anchor; ``None`` when there is none.
     Call it outside a transaction (the periodic job does)."""
     now = now or timezone.now()
-    _sync_file()
+    if not _sync_file():
+        # Never paper over it with a new anchor of the same number: the check reports it.
+        log.error("audit anchor not written: the anchor file holds anchors the database lacks")
+        return None
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -261,6 +270,9 @@ def _anchors(report: IntegrityReport) -> list[dict[str, Any]]:
             seq = int(json.loads(line["document"])["seq"])
         except (ValueError, KeyError, TypeError):
             report.problems.append("锚点文件中有一个锚点无法解析")
+            continue
+        if seq in file_by_seq and file_by_seq[seq] != line:
+            report.problems.append(f"锚点文件中锚点 {seq} 出现两次且内容不同")
             continue
         file_by_seq[seq] = line
     valid: dict[int, tuple[str, dict[str, Any]]] = {}

@@ -326,3 +326,18 @@ def test_the_command_line_reports_in_plain_words(write, audit_files, tamper):
     with redirect_stdout(out), redirect_stderr(err):
         assert main(["audit-verify"]) == 1
     assert "有记录被删除" in err.getvalue()
+
+
+def test_no_new_anchor_papers_over_a_deleted_one(write, audit_files, tamper, caplog):
+    write("C1")
+    anchor_write()
+    write("C1", "item_completed", 1)
+    anchor_write()
+    with tamper():
+        AuditAnchor.objects.filter(seq=2).delete()
+    write("C1", "item_completed", 2)
+    with caplog.at_level(logging.ERROR, logger="onestop.audit.integrity"):
+        assert anchor_write() is None
+    assert "anchor not written" in caplog.text
+    assert AuditAnchor.objects.count() == 1
+    assert any("锚点 2 在锚点文件中有、在数据库中缺失" in p for p in audit_verify().problems)
