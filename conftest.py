@@ -73,3 +73,27 @@ def _force_login_passes_second_factor(
         mark_verified(self, user)
 
     monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_past_audit_triggers() -> Any:
+    """On PostgreSQL the audit tables refuse TRUNCATE (audit.0003). Tests that run in real
+    transactions are cleaned up with TRUNCATE: that one statement runs with triggers off
+    (``session_replication_role = replica``, which only a superuser may set: the test
+    database's user is one, a deployment's application role is not)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: Any, sql_list: list[str]) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            original(self, sql_list)
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]

@@ -9,6 +9,8 @@
   JSON on stdout; exit 0 valid, 1 not valid, 2 unreadable input or keys.
 - ``onestop serve``: the product (web server + worker) with demo data.
 - ``onestop worker``: the background worker alone.
+- ``onestop audit-verify``: check the audit log (keyed chains, signed anchors); exit 0
+  intact, 1 with each problem listed (the same as ``manage.py audit_verify``).
 - ``onestop simulate``: department systems working through the HTTP API and webhooks.
 """
 
@@ -227,6 +229,19 @@ def _cmd_worker(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.config.settings")
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["onestop", "audit_verify", *(["--alert"] if args.alert else [])])
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="onestop", description="出生一件事: the newborn one-stop platform")
     parser.add_argument(
@@ -281,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run the background worker (tasks, sweeps)")
     worker.set_defaults(run=_cmd_worker)
+
+    audit = commands.add_parser(
+        "audit-verify", help="check the audit log: keyed chains and signed anchors"
+    )
+    audit.add_argument("--alert", action="store_true", help="alert administrators on a break")
+    audit.set_defaults(run=_cmd_audit_verify)
 
     from onestop.simulate.runner import add_arguments as simulate_arguments
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from onestop.audit.models import AccessRecord, AuditRecord
+from onestop.audit.models import AccessRecord, AuditAnchor, AuditRecord
 
 
 class ReadOnly:
@@ -17,9 +17,23 @@ class ReadOnly:
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(ReadOnly, admin.ModelAdmin[AuditRecord]):
-    list_display = ("stream", "seq", "at", "actor_label", "action", "object_type", "object_id")
+    list_display = (
+        "stream",
+        "seq",
+        "at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "key_id",
+    )
     list_filter = ("action", "object_type")
     search_fields = ("stream", "actor_label")
+
+
+@admin.register(AuditAnchor)
+class AuditAnchorAdmin(ReadOnly, admin.ModelAdmin[AuditAnchor]):
+    list_display = ("seq", "at", "records_total", "streams_total", "last_id", "key_id")
 
 
 @admin.register(AccessRecord)

@@ -1,24 +1,56 @@
-"""Writing and checking the audit chain. Call inside the transaction of the change."""
+"""Writing and checking the audit chain. Call inside the transaction of the change.
+
+Each record carries ``hash = HMAC-SHA256(key, prev_hash ‖ canonical content)``; the key is
+``settings.AUDIT_KEYS[0]`` (``ONESTOP_AUDIT_KEY``, kept outside the database) and its id is
+stored in the record, so after a rotation old records verify with the old key. Records from
+before keys existed (``alg="sha256"``) verify with plain SHA-256 as legacy (ADR 0019).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from django.conf import settings
 
 from onestop.audit.models import AccessRecord, AuditRecord
 
 GENESIS = "0" * 64
+HMAC_SHA256 = "hmac-sha256"
+LEGACY_SHA256 = "sha256"
+
+
+def key_id(key: str) -> str:
+    """A short public name of a key (a hash of it: names the key, reveals nothing)."""
+    return "k" + hashlib.sha256(b"onestop-audit-key-id\n" + key.encode()).hexdigest()[:12]
+
+
+def audit_keys(keys: Sequence[str] | None = None) -> dict[str, bytes]:
+    """Every configured key by id, the signing one first."""
+    found = [k.strip() for k in (settings.AUDIT_KEYS if keys is None else keys) if k.strip()]
+    return {key_id(k): k.encode() for k in found}
+
+
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _digest(prev: str, body: dict[str, Any]) -> str:
-    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{prev}\n{canonical}".encode()).hexdigest()
+    """Legacy: plain SHA-256 (anyone with database access can recompute it)."""
+    return hashlib.sha256(f"{prev}\n{_canonical(body)}".encode()).hexdigest()
+
+
+def _mac(key: bytes, prev: str, body: dict[str, Any]) -> str:
+    return hmac.new(key, f"{prev}\n{_canonical(body)}".encode(), hashlib.sha256).hexdigest()
 
 
 def _body(record: AuditRecord) -> dict[str, Any]:
-    return {
+    body = {
         "at": record.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "stream": record.stream,
         "seq": record.seq,
@@ -29,6 +61,10 @@ def _body(record: AuditRecord) -> dict[str, Any]:
         "object_id": record.object_id,
         "detail": record.detail,
     }
+    if record.alg != LEGACY_SHA256:
+        body["alg"] = record.alg
+        body["kid"] = record.key_id
+    return body
 
 
 def audit_record(
@@ -45,6 +81,7 @@ def audit_record(
     """Append one record to ``stream``. The caller holds the lock of the stream's object
     (e.g. the case row), so two writers never extend the same stream at once; the unique
     (stream, seq) constraint turns a mistake into an error, never a fork."""
+    kid, key = next(iter(audit_keys().items()))
     last = AuditRecord.objects.filter(stream=stream).order_by("-seq").only("seq", "hash").first()
     record = AuditRecord(
         at=at,
@@ -57,28 +94,76 @@ def audit_record(
         object_id=object_id,
         detail=detail or {},
         prev_hash=last.hash if last else GENESIS,
+        alg=HMAC_SHA256,
+        key_id=kid,
     )
-    record.hash = _digest(record.prev_hash, _body(record))
+    record.hash = _mac(key, record.prev_hash, _body(record))
     record.save(force_insert=True)
     return record
 
 
-def verify_chain(stream: str) -> list[str]:
-    """Problems found in the stream's chain (empty when intact)."""
-    problems: list[str] = []
-    prev = GENESIS
-    expected_seq = 1
-    for record in AuditRecord.objects.filter(stream=stream).order_by("seq"):
+@dataclass
+class ChainCheck:
+    """What checking the chains found: problems (each a sentence), and counts."""
+
+    problems: list[str] = field(default_factory=list)
+    records: int = 0
+    streams: int = 0
+    legacy: int = 0
+    by_key: dict[str, int] = field(default_factory=dict)
+
+
+def check_chains(
+    records: Iterable[AuditRecord],
+    *,
+    keys: dict[str, bytes] | None = None,
+    legacy_through: int | None = None,
+) -> ChainCheck:
+    """Check records given in (stream, seq) order. ``legacy_through``: the highest record id
+    a signed anchor allows to be legacy (``None``: no anchor yet, legacy accepted as such)."""
+    keys = audit_keys() if keys is None else keys
+    result = ChainCheck()
+    stream: str | None = None
+    prev, expected_seq, keyed_seen = GENESIS, 1, False
+    for record in records:
+        if record.stream != stream:
+            stream, prev, expected_seq, keyed_seen = record.stream, GENESIS, 1, False
+            result.streams += 1
+        result.records += 1
+        where = f"对象 {record.stream} 的第 {record.seq} 条记录"
         if record.seq != expected_seq:
-            problems.append(f"记录 {expected_seq} 缺失")
+            missing = f"{expected_seq}" + (
+                f"–{record.seq - 1}" if record.seq - 1 > expected_seq else ""
+            )
+            result.problems.append(f"对象 {record.stream} 的第 {missing} 条记录缺失")
         if record.prev_hash != prev:
-            problems.append(f"记录 {record.seq} 的前序摘要不符")
-        # Round-trip through the database normalises the time; compare on stored values.
-        if _digest(record.prev_hash, _body(record)) != record.hash:
-            problems.append(f"记录 {record.seq} 的内容已被改动")
+            result.problems.append(f"{where}的前序摘要不符（前面的记录被删除或改动）")
+        if record.alg == HMAC_SHA256:
+            keyed_seen = True
+            key = keys.get(record.key_id)
+            if key is None:
+                result.problems.append(f"{where}使用的审计密钥 {record.key_id} 未配置，无法核验")
+            elif not hmac.compare_digest(_mac(key, record.prev_hash, _body(record)), record.hash):
+                result.problems.append(f"{where}的内容已被改动（密钥摘要不符）")
+            else:
+                result.by_key[record.key_id] = result.by_key.get(record.key_id, 0) + 1
+        elif record.alg == LEGACY_SHA256:
+            result.legacy += 1
+            if keyed_seen or (legacy_through is not None and record.id > legacy_through):
+                # A keyed record rewritten as "legacy" to escape the key: a downgrade.
+                result.problems.append(f"{where}被改写为无密钥的旧格式（降级篡改）")
+            elif _digest(record.prev_hash, _body(record)) != record.hash:
+                result.problems.append(f"{where}的内容已被改动")
+        else:
+            result.problems.append(f"{where}的摘要算法 {record.alg!r} 未知")
         prev = record.hash
         expected_seq = record.seq + 1
-    return problems
+    return result
+
+
+def verify_chain(stream: str) -> list[str]:
+    """Problems found in one stream's chain (empty when intact)."""
+    return check_chains(AuditRecord.objects.filter(stream=stream).order_by("seq")).problems
 
 
 def access_record(*, actor: Any, case_number: str, what: str, at: datetime, granted: bool) -> None:

@@ -37,6 +37,17 @@ BLIND_INDEX_KEY = secret_from_env_or_file("ONESTOP_INDEX_KEY", DATA_DIR / "index
 # (private keys mode 0600), rotated with `manage.py seal_keys rotate`. SM2-SM3 or Ed25519.
 SEAL_KEYS_DIR = Path(os.environ.get("ONESTOP_SEAL_KEYS_DIR") or DATA_DIR / "seal-keys").resolve()
 SEAL_ALGORITHM = os.environ.get("ONESTOP_SEAL_ALGORITHM", "SM2-SM3")
+# Audit chain keys (HMAC-SHA256, comma-separated; the first signs new records, all verify:
+# rotation). Kept outside the database so a database editor cannot recompute the chain.
+AUDIT_KEYS = secret_from_env_or_file("ONESTOP_AUDIT_KEY", DATA_DIR / "audit_key", kind="hex").split(
+    ","
+)
+# Signed anchors of the audit log are also appended here (mode 0600), outside the database.
+AUDIT_ANCHOR_FILE = Path(
+    os.environ.get("ONESTOP_AUDIT_ANCHOR_FILE") or DATA_DIR / "audit-anchors.jsonl"
+).resolve()
+# The seal-key issuer whose key signs the anchors (`manage.py seal_keys rotate --issuer`).
+AUDIT_ANCHOR_ISSUER = os.environ.get("ONESTOP_AUDIT_ANCHOR_ISSUER", "platform-audit")
 
 ALLOWED_HOSTS = [h for h in os.environ.get("ONESTOP_ALLOWED_HOSTS", "*").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [

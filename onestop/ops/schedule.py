@@ -55,6 +55,20 @@ def _calendar_watch() -> object:
     return calendar_watch().as_dict()
 
 
+def _audit_anchor() -> object:
+    from onestop.audit.integrity import anchor_write
+
+    anchor = anchor_write()
+    return None if anchor is None else {"anchor": anchor.seq, "records": anchor.records_total}
+
+
+def _audit_verify() -> object:
+    from onestop.audit.integrity import audit_verify_and_alert
+
+    report = audit_verify_and_alert()
+    return {"intact": report.intact, "problems": len(report.problems)}
+
+
 SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "notifications_sweep",
@@ -92,5 +106,17 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         _calendar_watch,
         "工作日历：到期前60天提醒管理员和监管人员录入下一年度节假日安排（每人一次）；"
         "日历已覆盖的暂按双休日计算的办理期限自动重新计算",
+    ),
+    PeriodicJob(
+        "audit_anchor",
+        timedelta(hours=1),
+        _audit_anchor,
+        "为审计日志写入签名锚点（数据库和锚点文件各一份），此后删除记录即可被发现",
+    ),
+    PeriodicJob(
+        "audit_verify",
+        timedelta(days=1),
+        _audit_verify,
+        "核验审计日志的密钥摘要链和签名锚点，发现改动或删除即告警管理员",
     ),
 )
