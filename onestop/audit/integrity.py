@@ -382,6 +382,7 @@ def audit_verify_and_alert(now: datetime | None = None) -> IntegrityReport:
     """The daily job: check, and on any break log an ERROR line and send administrators a
     work message (no personal data: counts, case numbers and record numbers only)."""
     from onestop.accounts.models import Role, User
+    from onestop.supervision.models import StaffMessage
     from onestop.supervision.services import staff_message_send
 
     now = now or timezone.now()
@@ -404,7 +405,7 @@ def audit_verify_and_alert(now: datetime | None = None) -> IntegrityReport:
         staff_message_send(
             users=User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"),
             key=f"audit-break:{to_beijing(now):%Y%m%d}:{fingerprint}",
-            kind="audit",
+            kind=StaffMessage.Kind.AUDIT,
             body=body,
             at=now,
         )

@@ -70,6 +70,8 @@ class StaffMessage(models.Model):
         OVERDUE = "overdue", _("已超期")
         ESCALATED = "escalated", _("超期督办")
         URGED = "urged", _("家长催办")
+        CALENDAR = "calendar", _("工作日历提醒")
+        AUDIT = "audit", _("审计告警")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_messages"

@@ -455,7 +455,7 @@ def calendar_watch(now: datetime | None = None) -> CalendarWatchReport:
         report.warned = staff_message_send(
             users=staff.order_by("pk"),
             key=f"calendar_end:{table.last_year}",
-            kind=StaffMessage.Kind.WARNING,
+            kind=StaffMessage.Kind.CALENDAR,
             body=f"【工作日历】{text}",
             at=now,
         )
