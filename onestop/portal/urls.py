@@ -1,5 +1,6 @@
 from django.urls import path
 
+import onestop.common.converters  # noqa: F401  (<code:> and <id:>)
 from onestop.portal import apply_views, views
 
 app_name = "portal"
@@ -10,7 +11,7 @@ urlpatterns = [
     path("apply/<slug:region>/discard/", apply_views.apply_discard, name="apply_discard"),
     path("apply/<slug:region>/<slug:step>/", apply_views.apply_step, name="apply_step"),
     path("cases/", views.my_cases, name="cases"),
-    path("cases/<str:number>/", views.case_progress, name="case"),
-    path("cases/<str:number>/notice.pdf", views.case_notice, name="notice"),
-    path("cases/<str:number>/supplement/", apply_views.case_supplement_page, name="supplement"),
+    path("cases/<code:number>/", views.case_progress, name="case"),
+    path("cases/<code:number>/notice.pdf", views.case_notice, name="notice"),
+    path("cases/<code:number>/supplement/", apply_views.case_supplement_page, name="supplement"),
 ]
