@@ -50,6 +50,12 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    """Machines: the API, and the JSON answers of /verify/."""
+    path = request.path_info
+    return _is_api(request) or path.endswith(".json") or request.GET.get("format") == "json"
+
+
 class OddRequest(Exception):
     """What was wrong, in words for the log (never the value itself)."""
 
@@ -137,7 +143,7 @@ def _status_page(
     request: HttpRequest, status: int, code: str, title: str, message: str
 ) -> HttpResponse:
     """A page that needs neither the database nor the session (both may be what failed)."""
-    if _is_api(request):
+    if _wants_json(request):
         response: HttpResponse = JsonResponse(
             {"code": code, "message": message},
             status=status,
