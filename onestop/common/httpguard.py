@@ -41,6 +41,7 @@ log = logging.getLogger("onestop.http")
 # tab and line breaks (a textarea), nothing else below U+0020, no DEL, no lone surrogates.
 _PATH_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _VALUE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_BROKEN_UTF8 = re.compile(r"%[89A-Fa-f][0-9A-Fa-f]")
 MAX_PATH_BYTES = 2048
 MAX_QUERY_BYTES = 8192
 PERSONAL_PREFIXES = ("/my/", "/work/", "/counter/", "/supervise/", "/admin/", "/accounts/")
@@ -110,10 +111,15 @@ def _check_values(values: Iterable[tuple[str, Iterable[str]]], where: str) -> No
 
 def check_request(request: HttpRequest) -> None:
     """Raise ``OddRequest`` for bytes no page of the product can take."""
-    path = _wsgi_bytes(str(request.META.get("PATH_INFO", "")))
-    if len(path) > MAX_PATH_BYTES:
+    # Django has already decoded the path; bytes that were not UTF-8 (overlong forms, lone
+    # surrogates, stray 0x80-0xFF) come back re-escaped as "%XX" with XX >= 80.
+    path = request.path_info
+    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
         raise OddRequest("path too long")
-    _text(path, "path", _PATH_BAD)
+    if _BROKEN_UTF8.search(path):
+        raise OddRequest("path: not UTF-8")
+    if _PATH_BAD.search(path):
+        raise OddRequest("path: control character")
     query = _wsgi_bytes(str(request.META.get("QUERY_STRING", "")))
     if len(query) > MAX_QUERY_BYTES:
         raise OddRequest("query string too long")
