@@ -85,7 +85,7 @@ def test_the_api_docs_work_with_scripts_from_self_only():
     assert "'unsafe-inline'" in policy["style-src"]
     page = docs.content.decode()
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
-    for attributes, body in scripts:
+    for attributes, _body in scripts:
         if "src=" in attributes:
             src = re.search(r'src="([^"]+)"', attributes)
             assert src and client.get(src.group(1)).status_code == 200
