@@ -210,6 +210,11 @@ class RefuseOddRequestsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # A cookie value may carry any byte through quoted-string escapes ("\\000"): an odd
+        # session cookie is dropped (the browser would keep sending it), not refused.
+        for name, value in list(request.COOKIES.items()):
+            if _PATH_BAD.search(name) or _PATH_BAD.search(value) or len(value) > 4096:
+                del request.COOKIES[name]
         try:
             check_request(request)
         except (OddRequest, MultiPartParserError) as exc:

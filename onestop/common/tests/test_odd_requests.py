@@ -191,3 +191,21 @@ def test_odd_api_requests_get_json():
     response = Client().get("/api/v1/tasks?state=%00")
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
+
+
+ODD_COOKIES = (
+    'sessionid="\\000aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"',
+    'sessionid="aaaaaaaa\\377\\376"; csrftoken="\\000"',
+    'django_language="\\000"; sessionid=' + "a" * 5000,
+)
+
+
+@pytest.mark.parametrize("cookie", ODD_COOKIES)
+def test_odd_cookies_are_dropped_not_a_server_error(cookie):
+    # Python's cookie parser turns quoted "\000" escapes into real NUL characters.
+    client = Client(raise_request_exception=False)
+    urls = ("/", "/my/cases/", "/work/", "/supervise/", "/verify/", "/accounts/login/")
+    failed = [url for url in urls if client.get(url, HTTP_COOKIE=cookie).status_code >= 500]
+    reliability_record("odd requests", "requests with odd cookies (NUL, long)", len(urls))
+    reliability_record("odd requests", "of those answered 5xx", len(failed))
+    assert not failed
