@@ -120,6 +120,9 @@ def check_request(request: HttpRequest) -> None:
         raise OddRequest("path: not UTF-8")
     if _PATH_BAD.search(path):
         raise OddRequest("path: control character")
+    for name, value in request.META.items():
+        if name.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            raise OddRequest(f"header {name}: NUL")  # e.g. a bearer token looked up in the DB
     query = _wsgi_bytes(str(request.META.get("QUERY_STRING", "")))
     if len(query) > MAX_QUERY_BYTES:
         raise OddRequest("query string too long")

@@ -191,6 +191,8 @@ def test_odd_api_requests_get_json():
     response = Client().get("/api/v1/tasks?state=%00")
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
+    token = Client().get("/api/v1/tasks", HTTP_AUTHORIZATION="Bearer osk_\x00.secret")
+    assert token.status_code == 400 and token.json()["code"] == "bad_request"
 
 
 ODD_COOKIES = (
