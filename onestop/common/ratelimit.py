@@ -29,9 +29,11 @@ class RateLimited(OnestopError):
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address: ``REMOTE_ADDR`` or the proxy's header (``CLIENT_IP_HEADER``)."""
+    """The client's address: ``REMOTE_ADDR`` or the proxy's header (``CLIENT_IP_HEADER``).
+    Of a list (X-Forwarded-For) the last entry counts: the one our own proxy added; the
+    earlier ones are whatever the client claimed."""
     value = str(request.META.get(settings.CLIENT_IP_HEADER) or request.META.get("REMOTE_ADDR"))
-    return value.split(",")[0].strip()[:64] or "-"
+    return value.split(",")[-1].strip()[:64] or "-"
 
 
 def rate_check(limit: str, key: str, *, message: str = "", rate: str | None = None) -> None:
