@@ -35,7 +35,11 @@ def _closed_port() -> int:
 
 
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONESTOP_", "DATABASE_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ONESTOP_", "DATABASE_URL", "DJANGO_"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="onestop.config.settings",
         ONESTOP_DATA_DIR=str(tmp_path / "data"),

@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def production_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONESTOP_", "DATABASE_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ONESTOP_", "DATABASE_URL", "DJANGO_"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="onestop.config.settings",
         PYTHONPATH=str(ROOT),
