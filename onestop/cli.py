@@ -210,6 +210,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         data_dir=Path(args.data_dir),
         out=out,
         simulate=args.simulate,
+        demo=args.demo,
     )
 
 
@@ -291,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--simulate",
         action="store_true",
         help="also run the simulated department systems (cases complete by themselves)",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="load demo accounts and API tokens even with DATABASE_URL (SQLite: always)",
     )
     serve.set_defaults(run=_cmd_serve)
 

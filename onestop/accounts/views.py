@@ -14,7 +14,6 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from onestop.accounts.client_ip import client_ip
 from onestop.accounts.middleware import is_verified
 from onestop.accounts.models import Role, User
 from onestop.accounts.second_factor import (
@@ -26,6 +25,7 @@ from onestop.accounts.second_factor import (
     secret_text,
 )
 from onestop.accounts.services import OtpError, OtpThrottled, otp_request, otp_verify
+from onestop.common.client_ip import client_ip
 
 
 @require_http_methods(["GET", "POST"])

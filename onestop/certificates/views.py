@@ -27,7 +27,9 @@ from onestop.certificates.services import (
     stored_payload,
     verify_record,
 )
-from onestop.common.http import pdf_response
+from onestop.common.client_ip import client_ip
+from onestop.common.http import pdf_response, public_url
+from onestop.common.ratelimit import rate_check
 from onestop.eligibility.reasons import ITEM_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
 
@@ -61,6 +63,11 @@ def _answer(request: HttpRequest, answer: Verification | None, *, json: bool) ->
     )
 
 
+def _limit(request: HttpRequest) -> None:
+    # Issue 8: "/verify/" is rate limited per client IP (429 + Retry-After).
+    rate_check("verify", client_ip(request), message=_("查验过于频繁，请稍后再试"))
+
+
 def _wants_json(request: HttpRequest) -> bool:
     return request.GET.get("format") == "json"
 
@@ -68,6 +75,7 @@ def _wants_json(request: HttpRequest) -> bool:
 @require_GET
 def verify(request: HttpRequest) -> HttpResponse:
     """``/verify/?c=<QR content>`` (what the QR code opens), ``?serial=`` from the form."""
+    _limit(request)
     content = request.GET.get("c", "").strip()
     serial = request.GET.get("serial", "").strip()
     if content:
@@ -81,11 +89,13 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def verify_serial(request: HttpRequest, serial: str) -> HttpResponse:
+    _limit(request)
     return _answer(request, elicence_verify(serial=serial), json=_wants_json(request))
 
 
 @require_GET
 def verify_serial_json(request: HttpRequest, serial: str) -> HttpResponse:
+    _limit(request)
     return _answer(request, elicence_verify(serial=serial), json=True)
 
 
@@ -118,7 +128,8 @@ def _pdf(request: HttpRequest, licence: ELicence, user: User) -> HttpResponse:
     payload = payload if isinstance(payload, dict) else {}
     item_name = ITEM_NAMES.get(licence.kind, licence.kind)
     labels = {f.name: f.label for f in RESULT_FIELDS.get(licence.kind, ())}
-    url = request.build_absolute_uri(reverse("certificates:verify")) + "?c=" + qr_content(licence)
+    # The configured public address, never the Host header (a forged Host ended up in the QR).
+    url = public_url(reverse("certificates:verify")) + "?c=" + qr_content(licence)
     pdf = render_elicence(
         title=f"电子证照 · {item_name}",
         rows=licence_rows(

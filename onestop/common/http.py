@@ -11,3 +11,11 @@ def pdf_response(data: bytes, filename: str) -> HttpResponse:
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def public_url(path: str) -> str:
+    """An absolute URL of the product for printing (QR codes, SMS, notices, webhooks):
+    the configured ``PUBLIC_BASE_URL``, never the request's Host header (issue 8)."""
+    from django.conf import settings
+
+    return settings.PUBLIC_BASE_URL.rstrip("/") + "/" + path.lstrip("/")

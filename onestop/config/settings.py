@@ -82,9 +82,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # --- HTTP hardening (issue 8, ADR 0018): odd bytes 400, database down 503, limits 429 ---
+    "onestop.common.httpguard.RefuseOddRequestsMiddleware",
+    "onestop.common.httpguard.ErrorResponsesMiddleware",
+    # --- end HTTP hardening ---
     "django.middleware.security.SecurityMiddleware",
     "onestop.common.middleware.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # --- HTTP hardening: CSP header, no-store on pages with personal data ---
+    "csp.middleware.CSPMiddleware",
+    "onestop.common.httpguard.PrivateResponsesMiddleware",
+    # --- end HTTP hardening ---
     "django.contrib.sessions.middleware.SessionMiddleware",
     "onestop.common.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -278,7 +286,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # another account's password without end. Failures expire after the cool-off instead.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "onestop.accounts.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "onestop.accounts.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "onestop.common.client_ip.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]
 AXES_VERBOSE = False
 # Roles that must enrol and use TOTP (comma-separated role codes); others may enrol.
@@ -301,3 +309,69 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # type: ignore[index]
 # --- end of "Sign-in and trust" ------------------------------------------------------------
+
+# --- HTTP hardening (issue 8, ADR 0018) ------------------------------------------------
+# Every absolute URL the product prints (QR codes on e-licences, links in SMS, notices and
+# webhooks) starts with this base, never with the request's Host header.
+PUBLIC_BASE_URL = os.environ.get("ONESTOP_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (only then: a client could
+# forge the header when it talks to gunicorn directly).
+if _flag("ONESTOP_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _flag("ONESTOP_SSL_REDIRECT")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancer probes over plain HTTP
+# HSTS whenever cookies are marked secure (the site is served over HTTPS only).
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("ONESTOP_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("ONESTOP_HSTS_INCLUDE_SUBDOMAINS", SESSION_COOKIE_SECURE)
+SECURE_HSTS_PRELOAD = _flag("ONESTOP_HSTS_PRELOAD", SESSION_COOKIE_SECURE)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The client address for per-IP limits and lockouts: see TRUSTED_PROXIES above
+# (onestop/common/client_ip.py).
+
+# Content-Security-Policy (django-csp): no inline script or style anywhere; scripts live in
+# onestop/static/onestop/*.js. The API docs (Swagger UI) get inline styles only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+
+def _cache(url: str) -> dict[str, object]:
+    """``ONESTOP_CACHE_URL``: ``redis://host:6379/0`` (needs the redis package),
+    ``locmem://`` (one process only: tests), else the database table ``onestop_cache``."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url.startswith("locmem://"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "onestop_cache"}
+
+
+# Shared by every gunicorn worker and the background worker (rate-limit counters).
+CACHES = {"default": _cache(os.environ.get("ONESTOP_CACHE_URL", ""))}
+RATELIMIT_USE_CACHE = "default"
+# The database cache's increment is not atomic: under a burst a counter may undercount by
+# the number of concurrent requests. Accepted for the embedded default; use Redis at scale.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Rate limits ("count/period", period s, m, h or d; django-ratelimit syntax).
+RATE_LIMITS = {
+    "api": os.environ.get("ONESTOP_RATE_API", "600/m"),  # per API client (credential)
+    "verify": os.environ.get("ONESTOP_RATE_VERIFY", "60/m"),  # /verify/ per client IP
+    "lookup_draft": os.environ.get("ONESTOP_RATE_LOOKUP_DRAFT", "5/h"),  # delivery record
+    "lookup_parent": os.environ.get("ONESTOP_RATE_LOOKUP_PARENT", "10/d"),  # per parent
+}
+# Seconds a client is told to wait (Retry-After) when the database is unreachable.
+DB_RETRY_AFTER = int(os.environ.get("ONESTOP_DB_RETRY_AFTER", "30"))
+# --- end HTTP hardening -------------------------------------------------------------------

@@ -1,15 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
+import onestop.common.converters  # noqa: F401  (<code:> and <id:>)
+from onestop.common import httpguard
 from onestop.integration.api import api as integration_api
 from onestop.portal import views as portal_views
 from onestop.supervision import deadline_views, urge_views
 
 urlpatterns = [
     path("", portal_views.home, name="home"),
+    path("healthz", httpguard.healthz, name="healthz"),
+    path("readyz", httpguard.readyz, name="readyz"),
     path("accounts/", include("onestop.accounts.urls")),
     path("my/messages/", include("onestop.notifications.urls")),
-    path("my/cases/<str:number>/urge/<slug:item>/", urge_views.urge, name="item_urge"),
+    path("my/cases/<code:number>/urge/<slug:item>/", urge_views.urge, name="item_urge"),
     path("my/", include("onestop.portal.urls")),
     path("work/messages/", deadline_views.staff_messages, name="staff_messages"),
     path("work/", include("onestop.departments.urls")),
@@ -20,3 +24,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", integration_api.urls),
 ]
+
+# A database outage outside a view is 503 with Retry-After, not a traceback (issue 8).
+handler500 = "onestop.common.httpguard.server_error"

@@ -1,12 +1,13 @@
 from django.urls import path
 
+import onestop.common.converters  # noqa: F401  (<code:> and <id:>)
 from onestop.counter import views
 
 app_name = "counter"
 urlpatterns = [
     path("", views.home, name="home"),
     path("new/", views.new_case, name="new"),
-    path("cases/<str:number>/", views.case_page, name="case"),
-    path("cases/<str:number>/form.pdf", views.form_pdf, name="form_pdf"),
-    path("cases/<str:number>/notice.pdf", views.notice_pdf, name="notice_pdf"),
+    path("cases/<code:number>/", views.case_page, name="case"),
+    path("cases/<code:number>/form.pdf", views.form_pdf, name="form_pdf"),
+    path("cases/<code:number>/notice.pdf", views.notice_pdf, name="notice_pdf"),
 ]

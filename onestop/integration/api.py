@@ -29,6 +29,7 @@ from onestop.cases.domain.limits import check_document
 from onestop.cases.models import Case
 from onestop.cases.services import IdempotencyConflict, case_submit
 from onestop.certificates.models import ELicence
+from onestop.common.ratelimit import RateLimited, rate_check
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
 from onestop.departments.selectors import ITEM_MATERIALS, task_view_data
 from onestop.integration.models import ApiClient, IdempotentResponse
@@ -91,7 +92,13 @@ class ClientAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
-        return api_client_authenticate(token)
+        client = api_client_authenticate(token)
+        if client is not None:
+            # Issue 8: the API is rate limited per client (credential): 429 + Retry-After.
+            rate_check(
+                "api", f"client:{client.pk}", message="请求过于频繁，请按 Retry-After 稍后重试"
+            )
+        return client
 
 
 api = NinjaAPI(
@@ -113,6 +120,7 @@ ERRORS: dict[int, type[ErrorOut]] = {
     404: ErrorOut,
     409: ErrorOut,
     422: ErrorOut,
+    429: ErrorOut,
 }
 
 
@@ -132,6 +140,13 @@ def _error_response(
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return _error_response(request, exc.status, exc.code, exc.message, exc.problems)
+
+
+@api.exception_handler(RateLimited)
+def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = _error_response(request, 429, exc.code, exc.message)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(AuthenticationError)

@@ -23,19 +23,40 @@ def _django(data_dir: Path) -> None:
     django.setup()
 
 
-def prepare(data_dir: Path, out: TextIO, *, simulate: bool = False) -> None:
+def demo_wanted(*, demo: bool) -> bool:
+    """Demo accounts and API tokens go only into the demo: the embedded SQLite default or an
+    explicit ``--demo``; never silently into a ``DATABASE_URL`` deployment (issue 8)."""
+    return demo or not os.environ.get("DATABASE_URL")
+
+
+def setup_database(out: TextIO, *, demo: bool, simulate: bool = False) -> dict[str, int]:
+    """Migrate, create the shared cache table, seed the reference data, and the demo data
+    (users, API clients with known secrets, example cases) only when ``demo``."""
+    from django.core.management import call_command
+
+    from onestop.ops.demo import demo_webhooks, seed_demo
+    from onestop.reference.services import reference_seed
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    if not demo:
+        counts = {"reference": reference_seed()}
+        out.write("未加载演示账号 no demo accounts or API tokens (DATABASE_URL without --demo)\n")
+        return counts
+    counts = seed_demo()
+    demo_webhooks(enabled=simulate)
+    out.write("演示数据 demo data: " + ", ".join(f"{k} +{v}" for k, v in counts.items()) + "\n")
+    return counts
+
+
+def prepare(data_dir: Path, out: TextIO, *, simulate: bool = False, demo: bool = True) -> None:
     """Create the database and the demo data (idempotent); demo webhooks on or off."""
     _django(data_dir)
     from django.core.management import call_command
 
-    from onestop.ops.demo import demo_webhooks, seed_demo
-
     out.write(f"数据目录 data: {data_dir}\n")
-    call_command("migrate", interactive=False, verbosity=0)
+    setup_database(out, demo=demo, simulate=simulate)
     call_command("collectstatic", interactive=False, verbosity=0)
-    counts = seed_demo()
-    demo_webhooks(enabled=simulate)
-    out.write("演示数据 demo data: " + ", ".join(f"{k} +{v}" for k, v in counts.items()) + "\n")
 
 
 def logins_text() -> str:
@@ -64,10 +85,25 @@ def logins_text() -> str:
     return "\n".join(lines)
 
 
-def serve(*, host: str, port: int, data_dir: Path, out: TextIO, simulate: bool = False) -> int:
+def serve(
+    *,
+    host: str,
+    port: int,
+    data_dir: Path,
+    out: TextIO,
+    simulate: bool = False,
+    demo: bool = False,
+) -> int:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    prepare(data_dir, out, simulate=simulate)
+    demo = demo_wanted(demo=demo)
+    if simulate and not demo:
+        out.write("--simulate 需要演示数据 needs the demo data: add --demo\n")
+        return 2
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    # The address printed in QR codes: this server unless the operator says otherwise.
+    os.environ.setdefault("ONESTOP_PUBLIC_BASE_URL", f"http://{shown}:{port}")
+    prepare(data_dir, out, simulate=simulate, demo=demo)
     env = {
         **os.environ,
         "ONESTOP_DATA_DIR": str(data_dir),
@@ -87,6 +123,9 @@ def serve(*, host: str, port: int, data_dir: Path, out: TextIO, simulate: bool =
             "4",
             "--access-logfile",
             "-",
+            # ID numbers and phones scrubbed from the access log (issue 8).
+            "--logger-class",
+            "onestop.ops.gunicorn_logging.ScrubbingLogger",
             "--graceful-timeout",
             "10",
         ],
@@ -94,7 +133,6 @@ def serve(*, host: str, port: int, data_dir: Path, out: TextIO, simulate: bool =
     )
     worker = subprocess.Popen([sys.executable, "-m", "django", "worker"], env=env)
     children = {"web": web, "worker": worker}
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     if simulate:  # department systems over HTTP: demo cases complete by themselves
         children["simulate"] = subprocess.Popen(
             [sys.executable, "-m", "onestop", "simulate", "--base-url", f"http://{shown}:{port}"],
@@ -102,7 +140,9 @@ def serve(*, host: str, port: int, data_dir: Path, out: TextIO, simulate: bool =
         )
     out.write(f"\n出生一件事 已启动 running at http://{shown}:{port}/\n")
     out.write(f"短信日志 SMS log: {data_dir / 'sms.log'}\n")
-    out.write(logins_text() + "\n按 Ctrl+C 停止 (Ctrl+C to stop)\n")
+    if demo:
+        out.write(logins_text() + "\n")
+    out.write("按 Ctrl+C 停止 (Ctrl+C to stop)\n")
     out.flush()
 
     stopping = False

@@ -22,6 +22,7 @@ from onestop.cases.domain.paths import get_path
 from onestop.cases.models import Case, CaseStatus
 from onestop.cases.services import DECISION_WORDS, CaseStateError
 from onestop.cases.uploads import UploadRejected
+from onestop.common.client_ip import client_ip
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PolicyPack
@@ -79,10 +80,6 @@ def _data(request: HttpRequest) -> Any:
 
 def _files(request: HttpRequest) -> Any:
     return request.FILES if request.method == "POST" else None
-
-
-def _client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def _step_url(region: str, step: str) -> str:
@@ -330,7 +327,7 @@ def _confirm(request: HttpRequest, user: User, draft: Draft, pack: PolicyPack) -
                 draft_id=draft.pk,
                 owner=user,
                 signer_name=form.cleaned_data["signer_name"],
-                ip=_client_ip(request),
+                ip=client_ip(request),
                 now=now,
             )
         except SignatureMismatch as exc:

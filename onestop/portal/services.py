@@ -29,6 +29,7 @@ from onestop.cases.uploads import (
     sniff,
 )
 from onestop.common.fields import cipher
+from onestop.common.ratelimit import rate_check
 from onestop.core.clock import format_time
 from onestop.core.crypto import DecryptionFailed
 from onestop.core.errors import OnestopError
@@ -138,6 +139,12 @@ def draft_prefill(*, draft: Draft, actor: User, now: datetime | None = None) -> 
     now = now or timezone.now()
     if draft.lookups >= MAX_LOOKUPS:
         return Prefill(False, (), exhausted=True)
+    # Issue 8: the delivery-record lookup is limited per draft AND per parent; the parent's
+    # count lives in the shared cache, so discarding the draft does not reset it. Counted
+    # outside any transaction: a 429 must not roll the count back.
+    message = _("查询分娩记录次数过多，请稍后再试，或直接填写出生信息")
+    rate_check("lookup_parent", f"parent:{actor.pk}", message=message)
+    rate_check("lookup_draft", f"draft:{draft.pk}", message=message)
     hospital = get_path(draft.document, "newborns[0].hospital")
     number = get_path(draft.document, "newborns[0].record_number")
     mother_id = get_path(draft.document, "mother.id_number")

@@ -1,5 +1,6 @@
 from django.urls import path
 
+import onestop.common.converters  # noqa: F401  (<code:> and <id:>)
 from onestop.portal import apply_views, views
 
 app_name = "portal"
@@ -15,7 +16,7 @@ urlpatterns = [
         name="apply_material",
     ),
     path("cases/", views.my_cases, name="cases"),
-    path("cases/<str:number>/", views.case_progress, name="case"),
-    path("cases/<str:number>/notice.pdf", views.case_notice, name="notice"),
-    path("cases/<str:number>/supplement/", apply_views.case_supplement_page, name="supplement"),
+    path("cases/<code:number>/", views.case_progress, name="case"),
+    path("cases/<code:number>/notice.pdf", views.case_notice, name="notice"),
+    path("cases/<code:number>/supplement/", apply_views.case_supplement_page, name="supplement"),
 ]

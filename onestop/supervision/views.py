@@ -1,17 +1,28 @@
 from __future__ import annotations
 
+import re
+import secrets
+import time
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from onestop.accounts.models import Role, User
 from onestop.audit.services import access_record
 from onestop.cases.models import TimelineEntry
+from onestop.common.fields import cipher
 from onestop.portal.selectors import item_views
+from onestop.reference.idnumber import mask_id_number
 from onestop.supervision.selectors import find_cases, masked_people
 from onestop.workflow.selectors import with_outcome
+
+ID_SHAPED = re.compile(r"\d{15}|\d{17}[\dXx]")
 
 
 def _supervisor(request: HttpRequest) -> User:
@@ -21,12 +32,63 @@ def _supervisor(request: HttpRequest) -> User:
     return user
 
 
+# Issue 8 (defect 11): an ID number typed into the search must not reach a URL (access
+# logs, browser history, Referer). The search is a POST; the results page is addressed by a
+# short-lived opaque token whose query is kept, encrypted, in the session (PRG).
+SEARCHES = "supervision_searches"
+SEARCH_LIFETIME = 30 * 60
+SEARCHES_KEPT = 10
+
+
+def _remember(request: HttpRequest, query: str) -> str:
+    now = int(time.time())
+    kept = {
+        token: entry
+        for token, entry in dict(request.session.get(SEARCHES, {})).items()
+        if isinstance(entry, dict) and now - int(entry.get("at", 0)) < SEARCH_LIFETIME
+    }
+    token = secrets.token_urlsafe(12)
+    kept[token] = {"q": cipher().encrypt(query), "at": now}
+    newest = sorted(kept.items(), key=lambda pair: pair[1]["at"])[-SEARCHES_KEPT:]
+    request.session[SEARCHES] = dict(newest)
+    return token
+
+
+def _recall(request: HttpRequest, token: str) -> str | None:
+    entry = dict(request.session.get(SEARCHES, {})).get(token)
+    if not isinstance(entry, dict) or time.time() - int(entry.get("at", 0)) >= SEARCH_LIFETIME:
+        return None
+    return cipher().decrypt(str(entry["q"]))
+
+
+def _shown(query: str) -> str:
+    """What the results page repeats of the query: an ID number masked."""
+    return mask_id_number(query) if ID_SHAPED.fullmatch(query) else query
+
+
 @login_required
+@require_http_methods(["GET", "POST"])
 def cases(request: HttpRequest) -> HttpResponse:
     user = _supervisor(request)
-    query = request.GET.get("q", "")
+    # A POST (the form), or an old-style ?q= link: remember the query, redirect to a token.
+    typed = request.POST.get("q") if request.method == "POST" else request.GET.get("q")
+    if typed is not None:
+        query = "".join(typed.split())[:64]
+        if not query:
+            return redirect("supervision:cases")
+        return redirect(reverse("supervision:cases") + "?s=" + _remember(request, query))
+    token = request.GET.get("s", "")
+    query = ""
+    if token:
+        recalled = _recall(request, token)
+        if recalled is None:
+            messages.warning(request, _("查询已过期，请重新输入查询条件"))
+            return redirect("supervision:cases")
+        query = recalled
     found = with_outcome(find_cases(user, query))[:100]
-    return render(request, "supervision/cases.html", {"cases": found, "q": query})
+    return render(
+        request, "supervision/cases.html", {"cases": found, "q": _shown(query), "searched": query}
+    )
 
 
 @login_required

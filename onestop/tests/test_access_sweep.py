@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from onestop.accounts.models import User
 from onestop.audit.models import AccessRecord
 from onestop.cases.models import Case, Material
 from onestop.cases.services import case_submit
@@ -92,7 +93,7 @@ def _parent_urls(t: Target) -> list[tuple[str, str]]:
     return [("get", u) for u in gets] + [("post", f"/my/cases/{n}/urge/birth_registration/")]
 
 
-def _outsiders() -> Iterable[tuple[str, object]]:
+def _outsiders() -> Iterable[tuple[str, User]]:
     """People who must see nothing of a Qinbei case at 钦北区妇幼保健院 / 新塘派出所."""
     yield "hospital officer, other hospital", officer("hospital", "hospital", "qinbei-people")
     yield "police officer, other region", officer("police", "division", "6201")
@@ -104,7 +105,7 @@ def _outsiders() -> Iterable[tuple[str, object]]:
     yield "another parent", parent("13912345678")
 
 
-def _staff_on_parent_pages() -> Iterable[tuple[str, object]]:
+def _staff_on_parent_pages() -> Iterable[tuple[str, User]]:
     """Staff who may see the case at work, but not through the parents' pages."""
     yield "administrator", staff("admin")
     yield "supervisor of the division", staff("supervisor", kind="division", code="45")

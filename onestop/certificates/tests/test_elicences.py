@@ -297,10 +297,13 @@ def _pdf_images(pdf: bytes, folder: Path) -> list[Path]:
     return sorted(folder.glob("img-*.png"))
 
 
-def test_parent_downloads_the_pdf_with_chinese_text_and_the_qr_code(bmc, tmp_path):
+def test_parent_downloads_the_pdf_with_chinese_text_and_the_qr_code(bmc, tmp_path, settings):
+    # Issue 8 (defect 11): the QR URL is the configured public base URL, never the request's
+    # Host header (a forged Host ended up in the QR) nor http:// behind a TLS proxy.
+    settings.PUBLIC_BASE_URL = "https://onestop.example.gov.cn"
     mother = Client()
     mother.force_login(parent("13800000000"))
-    response = mother.get(f"/my/elicences/{bmc.serial}.pdf")
+    response = mother.get(f"/my/elicences/{bmc.serial}.pdf", HTTP_HOST="evil.example")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = _pdf_text(response.content)
     assert "电子证照" in text and "出生医学证明" in text and "Q450123456" in text
@@ -308,12 +311,15 @@ def test_parent_downloads_the_pdf_with_chinese_text_and_the_qr_code(bmc, tmp_pat
     # The QR code is exactly the verification URL with the sealed content.
     from PIL import Image
 
-    expected = Image.open(io.BytesIO(qr_png(f"http://testserver/verify/?c={qr_content(bmc)}")))
-    images = _pdf_images(response.content, tmp_path)
-    matches = [
-        p for p in images if Image.open(p).convert("L").tobytes() == expected.convert("L").tobytes()
-    ]
-    assert matches, "the QR code of the verification URL is not in the PDF"
+    def qr(url: str) -> bytes:
+        return Image.open(io.BytesIO(qr_png(url))).convert("L").tobytes()
+
+    expected = qr(f"https://onestop.example.gov.cn/verify/?c={qr_content(bmc)}")
+    forged = qr(f"http://evil.example/verify/?c={qr_content(bmc)}")
+    images = [Image.open(p).convert("L").tobytes() for p in _pdf_images(response.content, tmp_path)]
+    assert expected in images, "the QR code of the verification URL is not in the PDF"
+    assert forged not in images
+    assert "evil.example" not in text
 
 
 def test_pdf_is_for_the_owner_and_the_officers_who_use_it_only(bmc):

@@ -21,7 +21,7 @@ def case(example, beijing, media_root):
 def test_supervisor_finds_a_case_by_mothers_id_and_sees_it_masked(case):
     client = Client()
     client.force_login(staff("supervisor", kind="division", code="450703"))
-    listing = client.get("/supervise/", {"q": "450703199203150220"}).content.decode()
+    listing = client.post("/supervise/", {"q": "450703199203150220"}, follow=True).content.decode()
     assert case.number in listing
     page = client.get(f"/supervise/cases/{case.number}/").content.decode()
     assert "450703********0220" in page
