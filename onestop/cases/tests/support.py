@@ -79,4 +79,6 @@ def enter_at_counter(client: Client, document: dict[str, Any]) -> Any:
 
 def _errors(page: str) -> str:
     """The form's error lines, to say why a step did not go on."""
-    return "\n".join(re.findall(r'data-path="[^"]+"|class="errorlist[^<]*<li>[^<]*|class="errornote[^<]*', page))
+    return "\n".join(
+        re.findall(r'data-path="[^"]+"|class="errorlist[^<]*<li>[^<]*|class="errornote[^<]*', page)
+    )

@@ -173,9 +173,7 @@ def test_nothing_of_the_second_submission_is_stored(example, media_root):
     assert not NewbornClaim.objects.filter(key_index__contains="FJ").exists()
 
 
-def test_after_the_first_case_is_rejected_the_newborn_may_be_submitted_again(
-    example, media_root
-):
+def test_after_the_first_case_is_rejected_the_newborn_may_be_submitted_again(example, media_root):
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     first = api.post("/cases", example("fuzhou-accept"), key="a").json()["number"]
     assert api.post("/cases", example("fuzhou-accept"), key="b").status_code == 409
@@ -362,5 +360,7 @@ def test_two_systems_submitting_one_newborn_at_the_same_moment(example, media_ro
     assert sorted(codes) == [201, 409, 409, 409]
     assert Case.objects.count() == 1 and bmcs() == (1 if instant else 0)
     reliability_record("duplicates", "concurrent submissions of one newborn tried", len(apis))
-    reliability_record("duplicates", "concurrent: duplicate cases created", Case.objects.count() - 1)
+    reliability_record(
+        "duplicates", "concurrent: duplicate cases created", Case.objects.count() - 1
+    )
     reliability_record("duplicates", "concurrent: duplicate BMCs issued", max(bmcs() - 1, 0))
