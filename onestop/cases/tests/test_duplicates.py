@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Case, NewbornClaim
+from onestop.cases.services import case_submit, case_supplement
 from onestop.cases.tests.support import apply_online, enter_at_counter
 from onestop.certificates.models import ELicence
 from onestop.core.clock import format_time, parse_time
@@ -39,6 +40,17 @@ DUPLICATE = "该新生儿已有申请"
 
 def freeze(monkeypatch: Any, when: Any) -> None:
     monkeypatch.setattr(timezone, "now", lambda: when)
+
+
+@pytest.fixture
+def fuzhou_time(monkeypatch: Any) -> None:
+    """The clock at the Fuzhou example's submission, so its dates stay valid."""
+    freeze(monkeypatch, FUZHOU_AT)
+
+
+@pytest.fixture
+def qinbei_time(monkeypatch: Any) -> None:
+    freeze(monkeypatch, QINBEI_AT)
 
 
 def fuzhou_record(document: dict[str, Any]) -> None:
@@ -74,9 +86,8 @@ def signed_in(phone: str) -> Client:
 
 
 def test_two_phones_apply_online_for_one_fuzhou_newborn_one_case_one_bmc(
-    monkeypatch, example, media_root
+    fuzhou_time, example, media_root
 ):
-    freeze(monkeypatch, FUZHOU_AT)
     document = fuzhou_online(example)
     fuzhou_record(document)
     mother = signed_in(document["mother"]["phone"])
@@ -113,7 +124,7 @@ def test_two_phones_apply_online_for_one_fuzhou_newborn_one_case_one_bmc(
 # --- API -------------------------------------------------------------------------------
 
 
-def test_the_api_answers_409_and_a_replay_still_returns_the_case(example, media_root):
+def test_the_api_answers_409_and_a_replay_still_returns_the_case(fuzhou_time, example, media_root):
     document = example("fuzhou-accept")
     fuzhou_record(document)
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
@@ -136,7 +147,9 @@ def test_the_api_answers_409_and_a_replay_still_returns_the_case(example, media_
     reliability_record("duplicates", "API: duplicate BMC e-licences issued", bmcs() - 1)
 
 
-def test_same_mother_and_birth_minute_with_another_record_number_is_refused(example, media_root):
+def test_same_mother_and_birth_minute_with_another_record_number_is_refused(
+    fuzhou_time, example, media_root
+):
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("fuzhou-accept"), key="a").status_code == 201
     other = example("fuzhou-accept")
@@ -163,7 +176,7 @@ def test_same_mother_and_birth_minute_with_another_record_number_is_refused(exam
     reliability_record("duplicates", "API: same newborn under other keys, cases created", 0)
 
 
-def test_nothing_of_the_second_submission_is_stored(example, media_root):
+def test_nothing_of_the_second_submission_is_stored(fuzhou_time, example, media_root):
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("fuzhou-accept"), key="a").status_code == 201
     sms = SmsOutbox.objects.count()
@@ -173,7 +186,9 @@ def test_nothing_of_the_second_submission_is_stored(example, media_root):
     assert not NewbornClaim.objects.filter(key_index__contains="FJ").exists()
 
 
-def test_after_the_first_case_is_rejected_the_newborn_may_be_submitted_again(example, media_root):
+def test_after_the_first_case_is_rejected_the_newborn_may_be_submitted_again(
+    fuzhou_time, example, media_root
+):
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     first = api.post("/cases", example("fuzhou-accept"), key="a").json()["number"]
     assert api.post("/cases", example("fuzhou-accept"), key="b").status_code == 409
@@ -185,7 +200,7 @@ def test_after_the_first_case_is_rejected_the_newborn_may_be_submitted_again(exa
     assert NewbornClaim.objects.filter(active=True, case__number=first).count() == 0
 
 
-def test_multiple_births_each_newborn_is_claimed(example, media_root):
+def test_multiple_births_each_newborn_is_claimed(fuzhou_time, example, media_root):
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     twins = example("fuzhou-accept")
     second = dict(twins["newborns"][0], name="林语桐二", record_number="FJ-2026-20452")
@@ -206,7 +221,7 @@ def test_multiple_births_each_newborn_is_claimed(example, media_root):
     assert Case.objects.count() == 1
 
 
-def test_the_issuing_service_never_issues_a_second_bmc(example, media_root):
+def test_the_issuing_service_never_issues_a_second_bmc(fuzhou_time, example, media_root):
     """Defense in depth: even with no claim (a case filed before claims existed), the
     instant BMC of a second case for the same newborn is not issued."""
     document = example("fuzhou-accept")
@@ -223,7 +238,9 @@ def test_the_issuing_service_never_issues_a_second_bmc(example, media_root):
     reliability_record("duplicates", "issuing without claims: second BMCs issued", bmcs() - 1)
 
 
-def test_an_officer_cannot_complete_a_second_bmc_for_the_same_newborn(example, media_root):
+def test_an_officer_cannot_complete_a_second_bmc_for_the_same_newborn(
+    qinbei_time, example, media_root
+):
     api = Api(hospital("qinbei-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("qinbei-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()  # as for a case filed before claims existed
@@ -255,9 +272,8 @@ def qinbei_clerk() -> Client:
 
 
 def test_the_counter_refuses_a_second_entry_and_keeps_what_was_typed(
-    monkeypatch, example, media_root
+    qinbei_time, example, media_root
 ):
-    freeze(monkeypatch, QINBEI_AT)
     client = qinbei_clerk()
     first = enter_at_counter(client, example("qinbei-accept"))
     assert first.status_code == 302, first.content.decode()[:3000]
@@ -272,8 +288,7 @@ def test_the_counter_refuses_a_second_entry_and_keeps_what_was_typed(
     reliability_record("duplicates", "counter: duplicate cases created", Case.objects.count() - 1)
 
 
-def test_online_first_then_counter_is_refused(monkeypatch, example, media_root):
-    freeze(monkeypatch, QINBEI_AT)
+def test_online_first_then_counter_is_refused(qinbei_time, example, media_root):
     document = example("qinbei-accept")
     document["submitted_at"] = format_time(QINBEI_AT)
     document["delivery"]["vaccination_certificate"] = {"method": "pickup"}
@@ -295,7 +310,7 @@ def test_online_first_then_counter_is_refused(monkeypatch, example, media_root):
 # --- the officer sees possible duplicates ------------------------------------------------
 
 
-def test_the_officer_sees_possible_duplicates_before_issuing(example, media_root):
+def test_the_officer_sees_possible_duplicates_before_issuing(qinbei_time, example, media_root):
     api = Api(hospital("qinbei-mch", may_submit_cases=True).token)
     first = example("qinbei-accept")
     assert api.post("/cases", first, key="a").status_code == 201
@@ -337,7 +352,9 @@ def test_the_officer_sees_possible_duplicates_before_issuing(example, media_root
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL concurrency")
 @pytest.mark.parametrize("instant", [False, True], ids=["officer-bmc", "instant-bmc"])
-def test_two_systems_submitting_one_newborn_at_the_same_moment(example, media_root, instant):
+def test_two_systems_submitting_one_newborn_at_the_same_moment(
+    fuzhou_time, example, media_root, instant
+):
     document = example("fuzhou-accept")
     if instant:  # with the 秒批 BMC issued inside the submission
         fuzhou_record(document)
@@ -364,3 +381,21 @@ def test_two_systems_submitting_one_newborn_at_the_same_moment(example, media_ro
         "duplicates", "concurrent: duplicate cases created", Case.objects.count() - 1
     )
     reliability_record("duplicates", "concurrent: duplicate BMCs issued", max(bmcs() - 1, 0))
+
+
+def test_a_case_rejected_on_supplement_releases_its_newborn(qinbei_time, example, media_root):
+    """A case waiting for a supplement holds its newborn; judged again and rejected, it
+    lets the newborn go (rejected and withdrawn cases are not active)."""
+    document = example("qinbei-supplement-missing-materials")
+    case = case_submit(document=document, actor=None).case
+    assert case.status == "supplement"
+    assert NewbornClaim.objects.filter(case=case, active=True).exists()
+    api = Api(hospital("qinbei-mch", may_submit_cases=True).token)
+    assert api.post("/cases", example("qinbei-accept"), key="a").status_code == 409
+    changed = dict(case.document)
+    for side in ("mother", "father"):
+        changed[side] = dict(changed[side], hukou_division="620102")
+    rejected = case_supplement(case_id=case.pk, actor=None, document=changed)
+    assert rejected.status == "rejected", rejected.decision
+    assert not NewbornClaim.objects.filter(case=case, active=True).exists()
+    assert api.post("/cases", example("qinbei-accept"), key="b").status_code == 201
