@@ -8,11 +8,13 @@ issue.")"""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -399,3 +401,20 @@ def test_a_case_rejected_on_supplement_releases_its_newborn(qinbei_time, example
     assert rejected.status == "rejected", rejected.decision
     assert not NewbornClaim.objects.filter(case=case, active=True).exists()
     assert api.post("/cases", example("qinbei-accept"), key="b").status_code == 201
+
+
+def test_cases_filed_before_claims_existed_get_them(fuzhou_time, example, media_root):
+    """The data migration: the oldest active case of a newborn holds the claim; a duplicate
+    filed before the fix is recorded inactive, and a new submission is refused."""
+    api = Api(hospital("fujian-mch", may_submit_cases=True).token)
+    assert api.post("/cases", example("fuzhou-accept"), key="a").status_code == 201
+    NewbornClaim.objects.all().delete()
+    assert api.post("/cases", example("fuzhou-accept"), key="b").status_code == 201  # legacy
+    NewbornClaim.objects.all().delete()
+    backfill = importlib.import_module("onestop.cases.migrations.0003_backfill_newborn_claims")
+    backfill.backfill(django_apps, None)
+    first, second = Case.objects.order_by("pk")
+    assert NewbornClaim.objects.filter(case=first, active=True).count() == 2
+    assert NewbornClaim.objects.filter(case=second, active=False).count() == 2
+    assert api.post("/cases", example("fuzhou-accept"), key="c").status_code == 409
+    assert Case.objects.count() == 2
