@@ -266,11 +266,13 @@ def case_submit(
     viewer = filer or actor
     reference = current_reference()  # read once per submission, used by every step
     document = filer_admit(document, filer, reference)
-    if isinstance(document, dict):
-        holder = active_holder(document)
-        if holder is not None:  # the early answer; the claims below decide under races
-            raise duplicate_error(holder, viewer)
     decision = _decide(document, now, reference)
+    if decision.outcome is not Outcome.REJECT and isinstance(document, dict):
+        # A rejected case is not active and claims nothing; any other is checked early
+        # here, and the claims inserted with the case decide under races.
+        holder = active_holder(document)
+        if holder is not None:
+            raise duplicate_error(holder, viewer)
     assert isinstance(document, dict)  # check_case raised otherwise
     try:
         with transaction.atomic():
