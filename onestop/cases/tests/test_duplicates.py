@@ -24,6 +24,7 @@ from onestop.cases.models import Case, NewbornClaim
 from onestop.cases.services import case_submit, case_supplement
 from onestop.cases.tests.support import apply_online, enter_at_counter
 from onestop.certificates.models import ELicence
+from onestop.common.fields import index_of
 from onestop.core.clock import format_time, parse_time
 from onestop.hospitals.services import delivery_record_upsert
 from onestop.integration.tests.support import Api, hospital
@@ -105,7 +106,9 @@ def test_two_phones_apply_online_for_one_fuzhou_newborn_one_case_one_bmc(
     assert again.status_code == 200
     page = again.content.decode()
     assert DUPLICATE in page and case.number in page
-    assert Draft.objects.filter(owner__phone_index__isnull=False).count() == 1  # data kept
+    # Nothing was stored for him, and what he entered is kept as his draft.
+    father_index = index_of(document["father"]["phone"], purpose="phone")
+    assert Draft.objects.filter(owner__phone_index=father_index).count() == 1
 
     # A stranger's phone reusing the same delivery record sees only a masked number.
     stranger = fuzhou_online(example)
@@ -262,6 +265,21 @@ def test_an_officer_cannot_complete_a_second_bmc_for_the_same_newborn(
     assert row.state != "done"
     page = client.get(f"/work/tasks/{row.pk}/").content.decode()
     assert "不能重复签发" in page or first.number in page
+
+
+def test_a_department_system_cannot_complete_a_second_bmc_either(qinbei_time, example, media_root):
+    submitter = Api(hospital("qinbei-mch", may_submit_cases=True).token)
+    assert submitter.post("/cases", example("qinbei-accept"), key="a").status_code == 201
+    NewbornClaim.objects.all().delete()  # as for a case filed before claims existed
+    assert submitter.post("/cases", example("qinbei-accept"), key="b").status_code == 201
+    worker = Api(hospital("qinbei-mch").token)
+    codes = []
+    for case in Case.objects.order_by("pk"):
+        task = CaseItem.objects.get(case=case, item="birth_certificate")
+        body = {"result": SAMPLE_RESULTS["birth_certificate"]}
+        codes.append(worker.post(f"/tasks/{task.pk}/complete", body).status_code)
+    assert codes == [200, 409]
+    assert bmcs() == 1
 
 
 # --- counter and across channels ---------------------------------------------------------
