@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -162,7 +162,8 @@ def test_same_mother_and_birth_minute_with_another_record_number_is_refused(
     baby["record_number"] = "FJ-2026-99999"
     # The same minute, written with seconds and in UTC: still the same birth.
     baby["born_at"] = format_time(parse_time(baby["born_at"]) + timedelta(seconds=40))
-    baby["born_at"] = parse_time(baby["born_at"]).astimezone(tz=None).isoformat()
+    baby["born_at"] = parse_time(baby["born_at"]).astimezone(UTC).isoformat()
+    assert baby["born_at"].startswith("2026-10-02T05:30:40")
     response = api.post("/cases", other, key="b")
     assert response.status_code == 409 and response.json()["code"] == "duplicate_newborn"
     # A record number written in other case and spacing is the same record.
