@@ -153,6 +153,38 @@ class Material(models.Model):
         ordering = ["case", "code", "uploaded_at"]
 
 
+class NewbornClaim(models.Model):
+    """One key of one newborn, held by the case that filed it (issue 8, defect 3).
+
+    A newborn may have one active case across all channels: each key (hospital + delivery
+    record number; mother's ID number + birth minute) is claimed by a row inserted in the
+    same transaction as the case, and the database refuses a second *active* row with the
+    same key, so two submissions racing each other cannot both commit. Only the keyed blind
+    index of the key is stored (`onestop.cases.domain.newborns`), never the numbers.
+    A case that ends rejected or withdrawn releases its claims (``active`` false); the row
+    is kept so the issuing service can still recognise the newborn.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="newborn_claims")
+    position = models.PositiveSmallIntegerField(_("新生儿序号"))
+    kind = models.CharField(_("标识"), max_length=8)
+    key_index = models.CharField(max_length=64, db_index=True)
+    active = models.BooleanField(default=True)
+    claimed_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("新生儿标识")
+        verbose_name_plural = _("新生儿标识")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key_index"],
+                condition=models.Q(active=True),
+                name="newborn_claim_one_active",
+            )
+        ]
+
+
 class TimelineEntry(models.Model):
     """One line of the case's history as people read it (Chinese, no personal data)."""
 

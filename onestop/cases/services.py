@@ -19,10 +19,17 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from onestop.accounts.models import User
+from onestop.accounts.models import Role, User
 from onestop.audit.services import audit_record
+from onestop.cases.claims import (
+    DuplicateNewborn,
+    active_holder,
+    claims_refresh,
+    duplicate_error,
+)
 from onestop.cases.domain.document import field_label, without_unknown_fields
 from onestop.cases.domain.limits import check_document
+from onestop.cases.filers import OutsideJurisdiction, filer_admit
 from onestop.cases.models import (
     Case,
     CaseNumberCounter,
@@ -51,6 +58,16 @@ from onestop.workflow.services import (
     parent_phones,
     timeline_add,
 )
+
+__all__ = [
+    "CaseStateError",
+    "DuplicateNewborn",
+    "IdempotencyConflict",
+    "OutsideJurisdiction",
+    "Submission",
+    "case_submit",
+    "case_supplement",
+]
 
 
 class IdempotencyConflict(OnestopError):
@@ -234,18 +251,31 @@ def case_submit(
     files: Mapping[str, UploadedFile[Any]] | None = None,
     counter: tuple[str, str] | None = None,
     signature: Mapping[str, Any] | None = None,
+    filer: User | None = None,
 ) -> Submission:
-    """Pre-review and store a case. Raises `UnreadableDocument` for a non-document and
-    `IdempotencyConflict` when the key was used with another body."""
+    """Pre-review and store a case. Raises `UnreadableDocument` for a non-document,
+    `IdempotencyConflict` when the key was used with another body, `OutsideJurisdiction`
+    when the filer (a clerk, or an API client's account) may not file this case, and
+    `DuplicateNewborn` when a newborn of it already has an active case."""
     now = now or timezone.now()
     check_document(document, label=field_label)  # DocumentRefused before anything reads it
-    digest = body_digest(document)
+    digest = body_digest(document)  # of the body as sent: a replay sends it again
     if idempotency_key:
         existing = Case.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return _replayed(existing, digest)
+    if filer is None and actor is not None and actor.role != Role.PARENT:
+        filer = actor
+    viewer = filer or actor
     reference = current_reference()  # read once per submission, used by every step
+    document = filer_admit(document, filer, reference)
     decision = _decide(document, now, reference)
+    if decision.outcome is not Outcome.REJECT and isinstance(document, dict):
+        # A rejected case is not active and claims nothing; any other is checked early
+        # here, and the claims inserted with the case decide under races.
+        holder = active_holder(document)
+        if holder is not None:
+            raise duplicate_error(holder, viewer)
     assert isinstance(document, dict)  # check_case raised otherwise
     document, _unknown = without_unknown_fields(document)  # told in decision.warnings
     try:
@@ -261,6 +291,7 @@ def case_submit(
                 counter=counter,
                 signature=signature,
                 reference=reference,
+                viewer=viewer,
             )
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as for a replay.
@@ -290,6 +321,7 @@ def _create(
     counter: tuple[str, str] | None,
     signature: Mapping[str, Any] | None,
     reference: ReferenceData,
+    viewer: User | None,
 ) -> Case:
     status = {
         Outcome.ACCEPT: CaseStatus.IN_PROGRESS,
@@ -334,6 +366,7 @@ def _create(
         submitted_at=now,
         decided_at=now,
     )
+    _claim_newborns(case, document, now, viewer)
     _people(case, document)
     _materials(case, document, files, actor, now)
     where = "窗口" if counter else "网上"
@@ -365,6 +398,21 @@ def _create(
         _items_dispatch(case, decision, document, now, reference)
     _notify_decision(case, decision, now)
     return case
+
+
+def _claim_newborns(
+    case: Case, document: Mapping[str, Any], now: datetime, viewer: User | None
+) -> None:
+    """One newborn, one active case: the claims go in with the case, and a second active
+    claim of a key is refused by the database (the answer to a concurrent submission)."""
+    try:
+        with transaction.atomic():
+            claims_refresh(case, document, now)
+    except IntegrityError:
+        holder = active_holder(document, exclude=case)
+        if holder is None:
+            raise
+        raise duplicate_error(holder, viewer) from None
 
 
 def _items_dispatch(
@@ -487,12 +535,15 @@ def case_supplement(
                 case.status = CaseStatus.IN_PROGRESS
                 case.pack_version = decision.pack_version
                 case.save()
+                _claim_newborns(case, new_document, now, actor)
                 _items_dispatch(case, decision, new_document, now, reference)
             elif decision.outcome is Outcome.REJECT:
                 case.status = CaseStatus.REJECTED
                 case.save()
+                _claim_newborns(case, new_document, now, actor)  # releases them
             else:
                 case.save()
+                _claim_newborns(case, new_document, now, actor)
             audit_record(
                 stream=case.number,
                 at=now,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from onestop.cases.claims import DuplicateNewborn, same_newborn_case_ids, shown_number
 from onestop.cases.models import Case, Newborn
 from onestop.certificates.document import licence_payload, sealed_document
 from onestop.certificates.keystore import KeyStore
@@ -80,8 +81,33 @@ def _newborns(case: Case) -> list[dict[str, Any]]:
     ]
 
 
+class DuplicateCertificate(DuplicateNewborn):
+    """The newborn already has this result from another case: it is never issued twice."""
+
+
+def _issued_elsewhere(case: Case, item: CaseItem) -> ELicence | None:
+    """An e-licence of the same kind for the same newborn in another case (defense in
+    depth behind the newborn claims: "nothing is issued twice", issue 8 defect 3)."""
+    others = same_newborn_case_ids(case)
+    if not others:
+        return None
+    found: ELicence | None = (
+        ELicence.objects.filter(case_id__in=others, kind=item.item).select_related("case").first()
+    )
+    return found
+
+
 def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
-    """The sealed e-licence of ``item``'s result."""
+    """The sealed e-licence of ``item``'s result. Raises `DuplicateCertificate` when the
+    same newborn already holds this kind of e-licence from another case."""
+    earlier = _issued_elsewhere(case, item)
+    if earlier is not None:
+        number = shown_number(earlier.case, None)
+        raise DuplicateCertificate(
+            f"该新生儿已在办件 {number} 中取得{ITEM_NAMES.get(item.item, item.item)}"
+            "电子证照，不能重复签发。请核实是否为重复申请。",
+            existing=number,
+        )
     issuer_code, issuer_name = issuer_of(item)
     serial = f"{case.number}-{item.position + 1:02d}"
     payload = licence_payload(

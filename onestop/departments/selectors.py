@@ -6,13 +6,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case as SqlCase
+from django.db.models import QuerySet, Value, When
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import items_for_officer
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
+from onestop.cases.claims import possible_duplicates
+from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Material
 from onestop.supervision.selectors import urge_count
 from onestop.workflow.domain.urgency import classify
@@ -133,3 +136,26 @@ def task_view_data(item: CaseItem) -> dict[str, Any]:
         if value not in (None, {}, []):
             shown[section] = value
     return shown
+
+
+def duplicate_rows(user: User, item: CaseItem) -> list[dict[str, Any]]:
+    """Other active cases that may be the same newborn (same mother, birth within 48 hours,
+    or a shared hospital delivery record), for the officer to see before issuing (issue 8,
+    defect 3). A case the officer may open (a task of theirs in it) is linked and shown in
+    full; any other is only its masked number and status."""
+    rows = []
+    for other in possible_duplicates(item.case):
+        task = (
+            items_for_officer(user, CaseItem.objects.filter(case=other))
+            .order_by(SqlCase(When(item=item.item, then=Value(0)), default=Value(1)), "position")
+            .first()
+        )
+        rows.append(
+            {
+                "number": other.number if task else mask_case_number(other.number),
+                "status": other.get_status_display(),
+                "submitted_at": other.submitted_at,
+                "task_id": task.pk if task else None,
+            }
+        )
+    return rows

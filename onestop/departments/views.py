@@ -12,10 +12,17 @@ from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
 from onestop.calendar.selectors import current_calendar
+from onestop.cases.claims import DuplicateNewborn
 from onestop.cases.domain.labels import labelled_rows
 from onestop.cases.uploads import material_bytes
 from onestop.certificates.selectors import prior_elicences
-from onestop.departments.selectors import officer_queue, task_materials, task_view_data, urgency
+from onestop.departments.selectors import (
+    duplicate_rows,
+    officer_queue,
+    task_materials,
+    task_view_data,
+    urgency,
+)
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
@@ -101,6 +108,8 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
                 for f in RESULT_FIELDS.get(item.item, ())
             ],
             "prior": prior,
+            # Staff see possible duplicates (same mother, close birth time) before they issue.
+            "duplicates": duplicate_rows(user, item),
             "materials": [
                 {
                     "code": m.code,
@@ -144,7 +153,7 @@ def task_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse
             return redirect("departments:queue")
         else:
             raise Http404(_("未知操作"))
-    except (TaskConflict, ResultInvalid, NotPermitted) as exc:
+    except (TaskConflict, ResultInvalid, NotPermitted, DuplicateNewborn) as exc:
         messages.error(request, exc.message)
     return redirect("departments:task", item_id=item.pk)
 

@@ -24,10 +24,16 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
+from onestop.cases.claims import possible_duplicates
 from onestop.cases.domain.document import field_label
 from onestop.cases.domain.limits import check_document
 from onestop.cases.models import Case
-from onestop.cases.services import IdempotencyConflict, case_submit
+from onestop.cases.services import (
+    DuplicateNewborn,
+    IdempotencyConflict,
+    OutsideJurisdiction,
+    case_submit,
+)
 from onestop.certificates.models import ELicence
 from onestop.common.ratelimit import RateLimited, rate_check
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
@@ -79,13 +85,19 @@ TaskId = Annotated[int, param.Path(..., ge=1, le=MAX_ID)]
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, problems: list[dict[str, Any]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        problems: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.problems = problems
+        self.extra = extra
 
 
 class ClientAuth(HttpBearer):
@@ -130,8 +142,9 @@ def _error_response(
     code: str,
     message: str,
     problems: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
+    body: dict[str, Any] = {"code": code, "message": message, **(extra or {})}
     if problems is not None:
         body["problems"] = problems
     return api.create_response(request, body, status=status)
@@ -139,7 +152,7 @@ def _error_response(
 
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return _error_response(request, exc.status, exc.code, exc.message, exc.problems)
+    return _error_response(request, exc.status, exc.code, exc.message, exc.problems, exc.extra)
 
 
 @api.exception_handler(RateLimited)
@@ -228,14 +241,6 @@ def _document_check(document: object) -> None:
         raise ApiError(422, exc.code, exc.message, problems if exc.path else None) from None
 
 
-def _birth_hospital(document: dict[str, Any]) -> str:
-    newborns = document.get("newborns")
-    if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict):
-        hospital = newborns[0].get("hospital")
-        return hospital if isinstance(hospital, str) else ""
-    return ""
-
-
 def _visible_cases(client: ApiClient) -> Any:
     """Cases this client submitted, or with an item in its department and jurisdiction."""
     own = Q(idempotency_key__startswith=submitted_key(client, ""))
@@ -307,7 +312,11 @@ def _case_body(client: ApiClient, case: Case) -> dict[str, Any]:
     description=(
         "提交统一申请表，立即返回预审结论。须带 `Idempotency-Key`：同一键同一内容重放返回原办件"
         "（200，created=false），同一键不同内容返回 409 `idempotency_key_reused`。"
-        "只有可提交申请的客户端（助产机构系统）可用，且只能提交本机构出生的新生儿的申请。"
+        "只有可提交申请的客户端（助产机构系统）可用，且只能提交本机构出生的新生儿的申请"
+        "（出生医疗机构留空时按本机构填写；其他机构或本机构不在该地区服务范围内：403 "
+        "`outside_jurisdiction`）。同一新生儿（医疗机构+分娩记录号，或母亲身份证号+出生时间）"
+        "已有有效办件时返回 409 `duplicate_newborn`，`existing_case` 为已有办件编号"
+        "（无权查看时打码）。"
     ),
     tags=["cases"],
     openapi_extra={
@@ -330,21 +339,23 @@ def case_create(
     if not client.may_submit_cases:
         raise ApiError(403, "forbidden", "本客户端无权提交申请")
     _document_check(document)
-    if client.jurisdiction_kind == "hospital" and _birth_hospital(document) not in (
-        "",
-        client.jurisdiction_code,
-    ):
-        raise ApiError(403, "forbidden", "只能提交本机构出生的新生儿的申请")
     try:
         submission = case_submit(
             document=document,
             actor=None,
             idempotency_key=submitted_key(client, idempotency_key),
+            filer=client.user,  # issue 8, defect 7: only cases its institution serves
         )
     except UnreadableDocument as exc:
         raise ApiError(422, exc.code, exc.message) from None
     except IdempotencyConflict as exc:
         raise ApiError(409, exc.code, exc.message) from None
+    except DuplicateNewborn as exc:
+        raise ApiError(409, exc.code, exc.message, extra={"existing_case": exc.existing}) from None
+    except OutsideJurisdiction as exc:
+        raise ApiError(403, exc.code, exc.message) from None
+    except OnestopError as exc:
+        raise ApiError(422, exc.code, exc.message) from None
     body = {**_case_body(client, submission.case), "created": submission.created}
     if not submission.created:
         response["Idempotent-Replayed"] = "true"
@@ -499,6 +510,7 @@ def task_detail(request: HttpRequest, task_id: TaskId) -> dict[str, Any]:
         ],
         "result": row.result if row.state == ItemState.DONE else None,
         "reasons": list(row.reasons or []),
+        "possible_duplicates": len(possible_duplicates(row.case)),
     }
 
 
@@ -548,6 +560,8 @@ def _act(
     except ResultInvalid as exc:
         problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
         raise ApiError(422, exc.code, exc.message, problems) from None
+    except DuplicateNewborn as exc:  # the same newborn's result was issued in another case
+        raise ApiError(409, exc.code, exc.message, extra={"existing_case": exc.existing}) from None
     except OnestopError as exc:
         raise ApiError(422, exc.code, exc.message) from None
     return Status(200, body)

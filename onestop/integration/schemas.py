@@ -240,6 +240,11 @@ class TaskDetailOut(TaskOut):
     prior_elicences: list[ELicenceOut]
     result: dict[str, Any] | None = None
     reasons: list[str]
+    possible_duplicates: int = Field(
+        0,
+        description="可能是同一新生儿的其他有效办件数（同一母亲且出生时间相差48小时内，"
+        "或同一分娩记录）；签发前请核实",
+    )
 
 
 def _storable(text: str) -> str:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onestop.accounts.models import Role, User
 from onestop.cases.domain.paths import get_path
 from onestop.cases.models import Case, CaseStatus
-from onestop.cases.services import DECISION_WORDS, CaseStateError
+from onestop.cases.services import DECISION_WORDS, CaseStateError, DuplicateNewborn
 from onestop.cases.uploads import UploadRejected
 from onestop.common.client_ip import client_ip
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
@@ -335,6 +335,9 @@ def _confirm(request: HttpRequest, user: User, draft: Draft, pack: PolicyPack) -
         except UploadRejected as exc:
             # A material attached before the whole-file checks failed them now.
             messages.error(request, exc.message + _("（请在“上传材料”一步重新上传该材料）"))
+        except DuplicateNewborn as exc:
+            # Nothing was stored and the draft is kept: the parent sees which case exists.
+            messages.error(request, exc.message)
         except Draft.DoesNotExist:
             return redirect("portal:cases")
         else:
@@ -406,7 +409,7 @@ def _supplement_prereview(request: HttpRequest, user: User, case: Case) -> HttpR
                 updated = parent_supplement(
                     case=case, actor=user, values=form.values(), files=uploads.files_by_code()
                 )
-            except (CaseStateError, UploadRejected) as exc:
+            except (CaseStateError, UploadRejected, DuplicateNewborn) as exc:
                 messages.error(request, exc.message)
             else:
                 word = DECISION_WORDS[updated.decision["decision"]]

@@ -20,6 +20,7 @@ from onestop.cases.models import TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.core.errors import CalendarNotCovered
 from onestop.supervision.services import calendar_watch
+from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,7 @@ def submit_in_2027(example, beijing, at: str):
     doc = example("qinbei-accept")
     doc["submitted_at"] = at
     doc["newborns"][0]["born_at"] = "2027-09-20T08:20:00+08:00"
+    another_newborn(doc, int(at[11:13]))  # one newborn, one active case: a baby per call
     case = case_submit(document=doc, actor=None, now=beijing(at)).case
     assert case.status == "in_progress", case.decision
     return case

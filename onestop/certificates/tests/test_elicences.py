@@ -29,6 +29,7 @@ from onestop.certificates.services import (
     verify_record,
 )
 from onestop.testing.factories import officer, parent
+from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.services import item_complete
 
@@ -191,7 +192,9 @@ def test_key_rotation_keeps_old_licences_valid(case, example, beijing):
     assert "new active key" in out.getvalue()
     # The hospital's next licence is sealed with the new key; both verify.
     second = case_submit(
-        document=example("qinbei-accept"), actor=None, now=beijing("2026-11-21T09:30:00+08:00")
+        document=another_newborn(example("qinbei-accept"), 1),
+        actor=None,
+        now=beijing("2026-11-21T09:30:00+08:00"),
     ).case
     complete(second, {"birth_certificate"}, beijing=beijing)
     new = ELicence.objects.get(case=second, kind="birth_certificate")

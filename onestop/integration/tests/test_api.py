@@ -13,6 +13,7 @@ from onestop.integration.models import ApiClient
 from onestop.integration.services import api_client_rotate_secret, secret_hash
 from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
+from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db
@@ -217,7 +218,7 @@ def test_task_list_pages(example, media_root):
     api = Api(hospital().token)
     for n in range(3):
         document = current(example("qinbei-accept"))
-        document["newborns"][0]["record_number"] = f"ZY-{n}"
+        another_newborn(document, n)
         assert api.post("/cases", document, key=f"page-{n}").status_code == 201
     first = api.get("/tasks?limit=2").json()
     assert len(first["tasks"]) == 2 and first["next_after"]

@@ -31,6 +31,7 @@ from onestop.integration.services import (
 from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.ops.worker import run_queued_tasks
 from onestop.simulate.receiver import Inbox, WebhookReceiver
+from onestop.testing.newborns import another_newborn
 
 pytestmark = pytest.mark.django_db
 
@@ -123,8 +124,7 @@ def test_a_receiver_down_for_a_while_gets_every_delivery_exactly_once(example, m
     cdc = issue("cdc", "division", "450703", webhook_url=HOOK)
     api = Api(submitter.token)
     for n in range(5):
-        document = current(example("qinbei-accept"))
-        document["newborns"][0]["record_number"] = f"ZY-{n}"
+        document = another_newborn(current(example("qinbei-accept")), n)
         assert api.post("/cases", document, key=f"w-{n}").status_code == 201
     expected = set(WebhookDelivery.objects.values_list("delivery_id", flat=True))
     assert len(expected) == 15
@@ -214,7 +214,9 @@ def test_a_delivery_is_sent_by_one_sender_at_a_time_and_swept_when_lost(example,
 
     # A worker killed while holding the lease: the sweep queues it again later.
     Api(submitter.token).post(
-        "/cases", current(example("qinbei-accept")) | {"channel": "counter"}, key="lost"
+        "/cases",
+        another_newborn(current(example("qinbei-accept")), 1) | {"channel": "counter"},
+        key="lost",
     )
     lost = WebhookDelivery.objects.get(status="pending")
     WebhookDelivery.objects.filter(pk=lost.pk).update(

@@ -13,6 +13,7 @@ from onestop.cases.services import case_submit
 from onestop.notifications.models import Notification
 from onestop.notifications.services import notification_deliver, notification_queue
 from onestop.testing.factories import officer, parent
+from onestop.testing.newborns import another_newborn
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def cases(example, beijing, media_root):
     mine = case_submit(
         document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
     ).case
-    doc = example("qinbei-accept")
+    doc = another_newborn(example("qinbei-accept"), 1)
     doc["applicant"]["phone"] = OTHER
     doc["mother"]["phone"] = OTHER
     theirs = case_submit(document=doc, actor=None, now=beijing("2026-11-20T09:40:00+08:00")).case

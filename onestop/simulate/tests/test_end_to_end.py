@@ -3,6 +3,7 @@ while the simulated department systems work through the API (and the webhooks)."
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -23,8 +24,12 @@ from onestop.ops.demo import shift_dates
 from onestop.simulate.credentials import DEPARTMENTS, demo_credentials
 from onestop.simulate.department import Behaviour, DepartmentSystem
 from onestop.simulate.session import ApiSession
+from onestop.testing.newborns import another_newborn
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+_babies = itertools.count(1)
 
 
 def _document(name: str) -> dict[str, Any]:
@@ -32,6 +37,8 @@ def _document(name: str) -> dict[str, Any]:
 
     document: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text("utf-8"))
     shift_dates(document, datetime.now(timezone(timedelta(hours=8))))
+    # The demo data already holds each example's newborn: one newborn, one active case.
+    another_newborn(document, next(_babies))
     if name.startswith("jilin"):  # with the items Jilin grants without application (免申即享)
         document["items"] += ["vaccination_certificate", "maternity_reimbursement"]
         document["maternity"] = {"plurality": 1, "delivery_mode": "natural", "payout": "ssc"}

@@ -4,6 +4,8 @@ Sun 11 off. Items are received on 29 and 30 September with 1–2 working-day lim
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from onestop.audit.models import AuditRecord
@@ -13,17 +15,21 @@ from onestop.ops.demo import shift_dates
 from onestop.supervision.models import DeadlineEvent, StaffMessage
 from onestop.supervision.services import deadlines_sweep
 from onestop.testing.factories import officer, staff
+from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import item_complete, item_return
 
 pytestmark = pytest.mark.django_db
 
 
+babies = itertools.count()
+
+
 @pytest.fixture
 def submit(example, beijing, media_root):
     def go(name: str, at: str):
         now = beijing(at)
-        document = example(name)
+        document = another_newborn(example(name), next(babies))
         shift_dates(document, now)
         case = case_submit(document=document, actor=None, now=now).case
         assert case.status == "in_progress", case.decision

@@ -3,6 +3,8 @@ near-due list, with the numbers worked out by hand."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.test import Client
 
@@ -12,6 +14,7 @@ from onestop.core.clock import parse_time
 from onestop.ops.demo import shift_dates
 from onestop.supervision.selectors import deadline_items, efficiency_report, item_working_time
 from onestop.testing.factories import officer, staff
+from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import item_complete, item_return
 
@@ -24,10 +27,13 @@ def t(text: str):
     return parse_time(text)
 
 
+babies = itertools.count()
+
+
 @pytest.fixture
 def submit(example, media_root):
     def go(at: str):
-        document = example("qinbei-accept")
+        document = another_newborn(example("qinbei-accept"), next(babies))
         shift_dates(document, t(at))
         case = case_submit(document=document, actor=None, now=t(at)).case
         assert case.status == "in_progress", case.decision

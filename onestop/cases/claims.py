@@ -1,0 +1,175 @@
+"""One newborn, one active case (issue 8, defect 3: "One newborn (hospital + record number,
+and mother's ID + birth time) may have one active case across all channels (online,
+counter, API)").
+
+Every case that is active holds a `NewbornClaim` per key of each of its newborns, inserted
+in the case's own transaction; the partial UNIQUE constraint on the active keys makes the
+database refuse the second of two racing submissions. Active means the case can still lead
+to a certificate or has led to one: 待补正 (supplement), 办理中 (in progress) and 已办结
+(completed). 不予受理 (rejected) and 已撤回 (withdrawn) cases release their claims, so the
+newborn can be submitted again (ADR 0015).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+
+from onestop.accounts.models import User
+from onestop.accounts.permissions import can_view_case
+from onestop.cases.domain.newborns import (
+    NewbornKey,
+    birth_minute,
+    close_births,
+    mask_case_number,
+    newborn_keys,
+)
+from onestop.cases.models import Case, CaseStatus, Newborn, NewbornClaim
+from onestop.common.fields import index_of
+from onestop.core.errors import OnestopError
+
+ACTIVE_STATUSES = (CaseStatus.SUPPLEMENT, CaseStatus.IN_PROGRESS, CaseStatus.COMPLETED)
+
+# "Staff see possible duplicates (same mother, close birth time) before they issue."
+POSSIBLE_DUPLICATE_WINDOW = timedelta(hours=48)
+
+
+class DuplicateNewborn(OnestopError):
+    """The newborn already has an active case; ``existing`` is its number as the
+    submitter may see it (masked unless they may open that case)."""
+
+    code = "duplicate_newborn"
+
+    def __init__(self, message: str, *, existing: str) -> None:
+        super().__init__(message)
+        self.existing = existing
+
+
+def _indexes(keys: Iterable[NewbornKey]) -> dict[str, NewbornKey]:
+    return {index_of(key.text, purpose="newborn"): key for key in keys}
+
+
+def active_holder(document: Mapping[str, Any], *, exclude: Case | None = None) -> Case | None:
+    """The active case already holding a key of this document's newborns, if any."""
+    indexes = list(_indexes(newborn_keys(document)))
+    if not indexes:
+        return None
+    claims = NewbornClaim.objects.filter(
+        key_index__in=indexes, active=True, case__status__in=ACTIVE_STATUSES
+    ).select_related("case")
+    if exclude is not None:
+        claims = claims.exclude(case=exclude)
+    claim = claims.order_by("pk").first()
+    return claim.case if claim is not None else None
+
+
+def shown_number(existing: Case, viewer: User | None) -> str:
+    """The number in full only to someone who may already open that case."""
+    if viewer is not None and can_view_case(viewer, existing):
+        return existing.number
+    return mask_case_number(existing.number)
+
+
+def duplicate_error(existing: Case, viewer: User | None) -> DuplicateNewborn:
+    number = shown_number(existing, viewer)
+    return DuplicateNewborn(
+        f"该新生儿已有申请（办件编号 {number}，{existing.get_status_display()}），"
+        "同一新生儿不能重复申请。如需更正信息，请在原办件中补正，或联系原受理机构。",
+        existing=number,
+    )
+
+
+def claims_take(case: Case, document: Mapping[str, Any], now: datetime) -> int:
+    """Claim the newborns of ``case`` (caller's transaction). Raises IntegrityError when an
+    active case holds a key: the caller turns it into `DuplicateNewborn`."""
+    if case.status not in ACTIVE_STATUSES:
+        return 0
+    indexed = _indexes(newborn_keys(document))
+    if not indexed:
+        return 0
+    # Claims left active by a case that is no longer active (a status set by a path that
+    # did not release them) must not block the newborn forever.
+    NewbornClaim.objects.filter(key_index__in=list(indexed), active=True).exclude(
+        case__status__in=ACTIVE_STATUSES
+    ).update(active=False, released_at=now)
+    NewbornClaim.objects.bulk_create(
+        NewbornClaim(
+            case=case, position=key.position, kind=key.kind, key_index=index, claimed_at=now
+        )
+        for index, key in indexed.items()
+    )
+    return len(indexed)
+
+
+def claims_release(case: Case, now: datetime) -> int:
+    """A rejected or withdrawn case lets its newborns go (caller's transaction)."""
+    released: int = NewbornClaim.objects.filter(case=case, active=True).update(
+        active=False, released_at=now
+    )
+    return released
+
+
+def claims_refresh(case: Case, document: Mapping[str, Any], now: datetime) -> None:
+    """After a supplement changed the document or the status: the claims follow."""
+    claims_release(case, now)
+    claims_take(case, document, now)
+
+
+def _mother_candidates(case: Case) -> Any:
+    if not case.mother_id_index:
+        return Case.objects.none()
+    return Case.objects.filter(mother_id_index=case.mother_id_index).exclude(pk=case.pk)
+
+
+def _births(case_ids: Iterable[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for case_id, born_at in Newborn.objects.filter(case_id__in=list(case_ids)).values_list(
+        "case_id", "born_at"
+    ):
+        out.setdefault(case_id, []).append(born_at or "")
+    return out
+
+
+def _claimed_together(case: Case) -> set[int]:
+    """Other cases that ever claimed a key of this case's newborns (released ones too)."""
+    document = case.document if isinstance(case.document, dict) else {}
+    indexes = list(_indexes(newborn_keys(document)))
+    if not indexes:
+        return set()
+    return set(
+        NewbornClaim.objects.filter(key_index__in=indexes)
+        .exclude(case=case)
+        .values_list("case_id", flat=True)
+    )
+
+
+def same_newborn_case_ids(case: Case) -> set[int]:
+    """Other cases of the same newborn: a shared key, or the same mother and birth minute.
+    The second test needs no claim, so it also finds cases filed before claims existed."""
+    ids = _claimed_together(case)
+    mine = {birth_minute(b) for b in _births([case.pk]).get(case.pk, [])} - {""}
+    if mine:
+        candidates = list(_mother_candidates(case).values_list("pk", flat=True))
+        for other, births in _births(candidates).items():
+            if mine & {birth_minute(b) for b in births}:
+                ids.add(other)
+    return ids
+
+
+def possible_duplicates(case: Case, window: timedelta = POSSIBLE_DUPLICATE_WINDOW) -> list[Case]:
+    """Active cases that may be the same newborn: a shared key, or the same mother with a
+    birth within ``window`` (birth times are encrypted: compared after decrypting)."""
+    ids = _claimed_together(case)
+    mine = _births([case.pk]).get(case.pk, [])
+    candidates = list(_mother_candidates(case).values_list("pk", flat=True))
+    for other, births in _births(candidates).items():
+        if any(close_births(a, b, window) for a in mine for b in births):
+            ids.add(other)
+    if not ids:
+        return []
+    return list(
+        Case.objects.filter(Q(pk__in=ids), status__in=ACTIVE_STATUSES).order_by("submitted_at")
+    )
