@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,7 +52,11 @@ KEY_PREFIX = "osk_"
 MAX_ATTEMPTS = 15  # 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: dead after about 9 hours
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
-LEASE = timedelta(minutes=2)  # a sender holds a due delivery this long (> HTTP timeout)
+
+def lease() -> timedelta:
+    """How long a sender holds a due delivery (> HTTP timeout; settings.OUTBOX_RECOVERY_SECONDS)."""
+    return timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS)
+
 HTTP_TIMEOUT = 10.0
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
@@ -348,7 +353,7 @@ def webhook_deliver(
     transport = transport or http_post
     leased = WebhookDelivery.objects.filter(
         pk=delivery_pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + LEASE)
+    ).update(next_attempt_at=now + lease())
     if not leased:
         status = (
             WebhookDelivery.objects.filter(pk=delivery_pk).values_list("status", flat=True).first()
@@ -420,7 +425,7 @@ def webhooks_sweep(*, now: datetime | None = None) -> int:
     from onestop.integration.tasks import deliver_webhook
 
     now = now or timezone.now()
-    stale = webhooks_due(now - timedelta(minutes=2))
+    stale = webhooks_due(now - lease())
     for pk in stale:
         deliver_webhook.enqueue(pk)
     return len(stale)

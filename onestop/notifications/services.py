@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -118,7 +119,8 @@ def notifications_sweep(*, now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     stale = Notification.objects.filter(
-        status=Notification.Status.PENDING, next_attempt_at__lte=now - timedelta(minutes=2)
+        status=Notification.Status.PENDING,
+        next_attempt_at__lte=now - timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS),
     ).values_list("pk", flat=True)[:500]
     count = 0
     for pk in stale:
