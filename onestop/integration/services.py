@@ -421,14 +421,31 @@ def webhooks_due(now: datetime, *, limit: int = 500) -> list[int]:
 
 def webhooks_sweep(*, now: datetime | None = None) -> int:
     """Re-queue pending deliveries whose time is long past and that no task holds (a worker
-    killed mid-run). Sending is leased, so a double queue sends once."""
+    killed mid-run). Sending is leased, so a double queue sends once.
+
+    A delivery is re-queued once per recovery period, not on every sweep: its due time
+    moves to ``now`` by a conditional update (two workers sweeping at once queue it once),
+    so a queue running behind is not flooded with copies every minute.
+    """
     from onestop.integration.tasks import deliver_webhook
 
     now = now or timezone.now()
-    stale = webhooks_due(now - lease())
-    for pk in stale:
-        deliver_webhook.enqueue(pk)
-    return len(stale)
+    stale = (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now - lease()
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", "next_attempt_at")[:500]
+    )
+    count = 0
+    for pk, due in stale:
+        taken = WebhookDelivery.objects.filter(
+            pk=pk, status=WebhookDelivery.Status.PENDING, next_attempt_at=due
+        ).update(next_attempt_at=now)
+        if taken:
+            deliver_webhook.enqueue(pk)
+            count += 1
+    return count
 
 
 def webhook_replay(delivery_pk: int, *, now: datetime | None = None) -> bool:

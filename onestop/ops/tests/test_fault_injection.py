@@ -284,7 +284,7 @@ class Relay:
                         | {"Content-Type": "application/json"},
                     )
                     try:
-                        with urllib.request.urlopen(request, timeout=5) as answer:
+                        with urllib.request.urlopen(request, timeout=8) as answer:
                             status = int(answer.status)
                     except urllib.error.HTTPError as exc:
                         status = int(exc.code)
@@ -420,6 +420,8 @@ class Product:
             f"worker-{worker_id}",
             [
                 sys.executable,
+                "-X",
+                "faulthandler",  # SIGABRT dumps the stacks (only on a failure, see below)
                 "-m",
                 "django",
                 "worker",
@@ -468,6 +470,17 @@ class Product:
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)
+
+    def dump_stacks(self) -> str:
+        """Which processes still run; the workers' Python stacks into their logs (SIGABRT
+        with faulthandler on), for the failure message."""
+        alive = {name: p.poll() for name, p in self.processes.items()}
+        for name, process in list(self.processes.items()):
+            if name.startswith("worker-") and process.poll() is None:
+                process.send_signal(signal.SIGABRT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=5)
+        return f"processes (None = running): {alive}"
 
     def tail(self) -> str:
         return "\n".join(
@@ -584,12 +597,42 @@ class Submitter:
 # --- the test -------------------------------------------------------------------------------
 
 
-def _wait(what: str, check: Any, timeout: float, product: Product) -> None:
+def _wait(what: str, check: Any, timeout: float, product: Product, url: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s\n{product.tail()}")
+            stuck = _unfinished(url)
+            alive = product.dump_stacks()
+            raise AssertionError(
+                f"{what}: not within {timeout}s\n{alive}\n{stuck}\n{product.tail()}"
+            )
         time.sleep(0.5)
+
+
+def _unfinished(url: str) -> str:
+    """What is still open in the database: for the failure message."""
+    queries = {
+        "cases": "SELECT number, status FROM cases_case WHERE status <> 'completed'",
+        "messages": "SELECT id, channel, status, attempts, next_attempt_at, last_error "
+        "FROM notifications_notification WHERE status <> 'sent'",
+        "webhooks": "SELECT id, event, status, attempts, next_attempt_at, last_status_code, "
+        "last_error FROM integration_webhookdelivery WHERE status <> 'delivered'",
+        "tasks": "SELECT status, task_path, count(*) FROM django_tasks_database_dbtaskresult "
+        "GROUP BY status, task_path",
+        "now": "SELECT now()",
+        "sessions": "SELECT pid, application_name, state, wait_event_type, wait_event, "
+        "now() - xact_start, left(query, 100) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend'",
+    }
+    lines = []
+    for name, query in queries.items():
+        try:
+            rows = _sql(url, query, wait=5)
+        except Exception as exc:
+            rows = [(repr(exc),)]
+        lines.append(f"{name}: {len(rows)}")
+        lines += [f"  {row}" for row in rows[:30]]
+    return "\n".join(lines)
 
 
 def test_cases_survive_worker_kill_database_restart_and_receiver_outage(
@@ -668,7 +711,7 @@ def test_cases_survive_worker_kill_database_restart_and_receiver_outage(
             )
             return bool(rows[0][0] == len(numbers))
 
-        _wait("every case completed", all_completed, 120 + 3 * CASES, product)
+        _wait("every case completed", all_completed, 120 + 3 * CASES, product, url)
         print(f"{time.monotonic() - started:6.1f} s completed")
 
         def outboxes_empty() -> bool:
@@ -680,7 +723,13 @@ def test_cases_survive_worker_kill_database_restart_and_receiver_outage(
             )
             return bool(pending[0][0] == 0)
 
-        _wait("every message and webhook sent", outboxes_empty, 4 * RECOVERY_SECONDS + 60, product)
+        _wait(
+            "every message and webhook sent",
+            outboxes_empty,
+            4 * RECOVERY_SECONDS + 60,
+            product,
+            url,
+        )
         time.sleep(1)
     finally:
         product.stop_all()
