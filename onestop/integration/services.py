@@ -53,9 +53,12 @@ MAX_ATTEMPTS = 15  # 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: dead after about
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 
+
 def lease() -> timedelta:
-    """How long a sender holds a due delivery (> HTTP timeout; settings.OUTBOX_RECOVERY_SECONDS)."""
+    """How long a sender holds a due delivery: settings.OUTBOX_RECOVERY_SECONDS (more than
+    the HTTP timeout)."""
     return timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS)
+
 
 HTTP_TIMEOUT = 10.0
 LAST_USED_GRANULARITY = timedelta(minutes=1)

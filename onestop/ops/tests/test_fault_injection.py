@@ -9,7 +9,7 @@ serve` starts it), two workers (`django worker`) and the simulated department sy
 (`onestop simulate`, HTTP only). Between the platform and the simulators' webhook receivers
 sits a recording relay in this process, so every delivery the platform sends is counted.
 
-While ``ONESTOP_FAULTS_CASES`` cases (default 40) go through, it injects:
+While ``ONESTOP_FAULTS_CASES`` cases (default 20) go through, it injects:
 
 1. *receiver down*: the department systems (and their webhook receivers) are stopped for a
    while and started again;
@@ -70,7 +70,7 @@ def _only_when_asked(request: pytest.FixtureRequest) -> None:
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "onestop" / "examples"
-CASES = int(os.environ.get("ONESTOP_FAULTS_CASES", "40"))
+CASES = int(os.environ.get("ONESTOP_FAULTS_CASES", "20"))
 # Outbox recovery (lease and sweep) shortened from 2 minutes so that a message whose worker
 # was killed is taken back within the test; the mechanism is the production one.
 RECOVERY_SECONDS = 20
@@ -597,16 +597,23 @@ class Submitter:
 # --- the test -------------------------------------------------------------------------------
 
 
-def _wait(what: str, check: Any, timeout: float, product: Product, url: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
+def _wait(what: str, remaining: Any, stall: float, product: Product, url: str) -> None:
+    """Wait until ``remaining()`` is 0. Fails when it has not gone down for ``stall``
+    seconds (stuck: lost work), not merely because a shared machine is slow; 30 minutes
+    at most."""
+    last, progress, cap = remaining(), time.monotonic(), time.monotonic() + 1800
+    while last:
+        time.sleep(0.5)
+        now, current = time.monotonic(), remaining()
+        if current < last:
+            progress = now
+        last = current
+        if last and (now - progress > stall or now > cap):
             stuck = _unfinished(url)
             alive = product.dump_stacks()
             raise AssertionError(
-                f"{what}: not within {timeout}s\n{alive}\n{stuck}\n{product.tail()}"
+                f"{what}: {last} left, no progress for {stall}s\n{alive}\n{stuck}\n{product.tail()}"
             )
-        time.sleep(0.5)
 
 
 def _unfinished(url: str) -> str:
@@ -703,29 +710,31 @@ def test_cases_survive_worker_kill_database_restart_and_receiver_outage(
 
         numbers = list(submitter.numbers.values())
 
-        def all_completed() -> bool:
+        def not_completed() -> int:
             rows = _sql(
                 url,
                 "SELECT count(*) FROM cases_case WHERE number = ANY(%s) AND status = 'completed'",
                 (numbers,),
             )
-            return bool(rows[0][0] == len(numbers))
+            return len(numbers) - int(rows[0][0])
 
-        _wait("every case completed", all_completed, 120 + 3 * CASES, product, url)
+        _wait("every case completed", not_completed, 120, product, url)
         print(f"{time.monotonic() - started:6.1f} s completed")
 
-        def outboxes_empty() -> bool:
+        def outboxes_pending() -> int:
             pending = _sql(
                 url,
                 "SELECT (SELECT count(*) FROM notifications_notification "
                 "WHERE status = 'pending') + (SELECT count(*) FROM "
                 "integration_webhookdelivery WHERE status = 'pending')",
             )
-            return bool(pending[0][0] == 0)
+            return int(pending[0][0])
 
+        # A message whose worker was killed waits for the sweep (recovery time, twice for a
+        # leased webhook); one refused while the receiver was down, for its backoff (30 s).
         _wait(
             "every message and webhook sent",
-            outboxes_empty,
+            outboxes_pending,
             4 * RECOVERY_SECONDS + 60,
             product,
             url,
