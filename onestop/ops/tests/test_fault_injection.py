@@ -675,8 +675,8 @@ def test_cases_survive_worker_kill_database_restart_and_receiver_outage(
         submitter.submit(range(third, 2 * third))
         time.sleep(3)
         product.start_simulate()
-
         print(f"{time.monotonic() - started:6.1f} s receiver back")
+
         # 2. kill -9 of a worker while it runs a task (the relay answers slowly meanwhile).
         relay.slow = 0.4
         deadline = time.monotonic() + 20
