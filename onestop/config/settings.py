@@ -235,6 +235,12 @@ Path(FILE_UPLOAD_TEMP_DIR).chmod(0o700)
 SMS_BACKEND = os.environ.get("ONESTOP_SMS_BACKEND", "onestop.notifications.sms.FileSmsBackend")
 SMS_LOG = DATA_DIR / "sms.log"
 
+# Outbox recovery (SMS and webhooks): a webhook send is leased this long, and the worker's
+# sweeps (every half of it, at most every minute) take back a message still unsent this long
+# after it was due — e.g. when its worker was killed mid-send. Must exceed the webhook HTTP
+# timeout (10 s); the fault-injection test shortens it.
+OUTBOX_RECOVERY_SECONDS = max(20, int(os.environ.get("ONESTOP_OUTBOX_RECOVERY_SECONDS", 120)))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

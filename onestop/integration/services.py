@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,7 +52,14 @@ KEY_PREFIX = "osk_"
 MAX_ATTEMPTS = 15  # 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: dead after about 9 hours
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
-LEASE = timedelta(minutes=2)  # a sender holds a due delivery this long (> HTTP timeout)
+
+
+def lease() -> timedelta:
+    """How long a sender holds a due delivery: settings.OUTBOX_RECOVERY_SECONDS (more than
+    the HTTP timeout)."""
+    return timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS)
+
+
 HTTP_TIMEOUT = 10.0
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
@@ -348,7 +356,7 @@ def webhook_deliver(
     transport = transport or http_post
     leased = WebhookDelivery.objects.filter(
         pk=delivery_pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + LEASE)
+    ).update(next_attempt_at=now + lease())
     if not leased:
         status = (
             WebhookDelivery.objects.filter(pk=delivery_pk).values_list("status", flat=True).first()
@@ -416,14 +424,31 @@ def webhooks_due(now: datetime, *, limit: int = 500) -> list[int]:
 
 def webhooks_sweep(*, now: datetime | None = None) -> int:
     """Re-queue pending deliveries whose time is long past and that no task holds (a worker
-    killed mid-run). Sending is leased, so a double queue sends once."""
+    killed mid-run). Sending is leased, so a double queue sends once.
+
+    A delivery is re-queued once per recovery period, not on every sweep: its due time
+    moves to ``now`` by a conditional update (two workers sweeping at once queue it once),
+    so a queue running behind is not flooded with copies every minute.
+    """
     from onestop.integration.tasks import deliver_webhook
 
     now = now or timezone.now()
-    stale = webhooks_due(now - timedelta(minutes=2))
-    for pk in stale:
-        deliver_webhook.enqueue(pk)
-    return len(stale)
+    stale = (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now - lease()
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", "next_attempt_at")[:500]
+    )
+    count = 0
+    for pk, due in stale:
+        taken = WebhookDelivery.objects.filter(
+            pk=pk, status=WebhookDelivery.Status.PENDING, next_attempt_at=due
+        ).update(next_attempt_at=now)
+        if taken:
+            deliver_webhook.enqueue(pk)
+            count += 1
+    return count
 
 
 def webhook_replay(delivery_pk: int, *, now: datetime | None = None) -> bool:

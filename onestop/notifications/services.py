@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -112,18 +113,29 @@ def _failed(notification: Notification, now: datetime, error: str) -> str:
 
 
 def notifications_sweep(*, now: datetime | None = None) -> int:
-    """Re-queue pending messages whose time has come and that no task holds (a lost task,
-    e.g. a worker killed mid-run). Deliveries are idempotent, so a double queue is harmless."""
+    """Re-queue pending messages whose time is long past and that no task holds (a lost task,
+    e.g. a worker killed mid-run). Deliveries are idempotent, so a double queue is harmless.
+
+    A message is re-queued once per recovery period, not on every sweep: its due time moves
+    to ``now`` by a conditional update (two workers sweeping at once queue it once).
+    Otherwise a queue running behind gets another copy of every late message every minute
+    and falls further behind.
+    """
     from onestop.notifications.tasks import deliver_notification
 
     now = now or timezone.now()
     stale = Notification.objects.filter(
-        status=Notification.Status.PENDING, next_attempt_at__lte=now - timedelta(minutes=2)
-    ).values_list("pk", flat=True)[:500]
+        status=Notification.Status.PENDING,
+        next_attempt_at__lte=now - timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS),
+    ).values_list("pk", "next_attempt_at")[:500]
     count = 0
-    for pk in stale:
-        deliver_notification.enqueue(pk)
-        count += 1
+    for pk, due in stale:
+        taken = Notification.objects.filter(
+            pk=pk, status=Notification.Status.PENDING, next_attempt_at=due
+        ).update(next_attempt_at=now)
+        if taken:
+            deliver_notification.enqueue(pk)
+            count += 1
     return count
 
 

@@ -19,6 +19,13 @@ class PeriodicJob:
     description: str
 
 
+def _sweep_every() -> timedelta:
+    """The outbox sweeps run every half of the recovery time, at most every minute."""
+    from django.conf import settings
+
+    return timedelta(seconds=min(60, settings.OUTBOX_RECOVERY_SECONDS / 2))
+
+
 def _notifications_sweep() -> object:
     from onestop.notifications.services import notifications_sweep
 
@@ -72,13 +79,13 @@ def _audit_verify() -> object:
 SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         "notifications_sweep",
-        timedelta(minutes=1),
+        _sweep_every(),
         _notifications_sweep,
         "重新排队因进程中断而未发送的消息",
     ),
     PeriodicJob(
         "webhooks_sweep",
-        timedelta(minutes=1),
+        _sweep_every(),
         _webhooks_sweep,
         "重新排队因进程中断而未投递的部门系统回调",
     ),

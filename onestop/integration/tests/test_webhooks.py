@@ -226,6 +226,14 @@ def test_a_delivery_is_sent_by_one_sender_at_a_time_and_swept_when_lost(example,
     before = DBTaskResult.objects.count()
     assert webhooks_sweep(now=lost.created_at + timedelta(minutes=5)) == 1
     assert DBTaskResult.objects.count() == before + 1
+    # The next sweeps (every minute, by each worker) do not queue it again while the copy
+    # just queued may still be waiting behind a long queue; after another recovery period
+    # without delivery they do, once.
+    assert webhooks_sweep(now=lost.created_at + timedelta(minutes=6)) == 0
+    assert webhooks_sweep(now=lost.created_at + timedelta(minutes=6, seconds=30)) == 0
+    assert DBTaskResult.objects.count() == before + 1
+    assert webhooks_sweep(now=lost.created_at + timedelta(minutes=7, seconds=1)) == 1
+    assert DBTaskResult.objects.count() == before + 2
 
 
 @pytest.mark.django_db(transaction=True)

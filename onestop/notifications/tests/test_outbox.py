@@ -60,6 +60,11 @@ def test_worker_killed_mid_task_is_recovered_by_the_sweep(example, beijing, medi
     assert Notification.objects.filter(case=case, status="pending").count() == 2
     requeued = notifications_sweep(now=beijing("2026-11-20T09:40:00+08:00"))
     assert requeued == 2
+    # Swept again a minute later (each worker sweeps every minute) while the copies just
+    # queued still wait: nothing is queued twice, so a queue running behind is not flooded.
+    ready = DBTaskResult.objects.filter(status="READY").count()
+    assert notifications_sweep(now=beijing("2026-11-20T09:41:00+08:00")) == 0
+    assert DBTaskResult.objects.filter(status="READY").count() == ready
     run_queued_tasks()
     assert Notification.objects.filter(case=case, status="sent").count() == 2
     assert SmsOutbox.objects.count() == 1
