@@ -9,7 +9,10 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+from onestop.testing.files import pdf_bytes
+
+# A real one-page PDF: the upload checks parse every file whole (ADR 0014).
+PDF = pdf_bytes()
 _ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?[+-]\d{2}:\d{2}$")
 
 
