@@ -26,7 +26,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,13 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from onestop.audit.models import AuditAnchor, AuditRecord
-from onestop.audit.services import GENESIS, HMAC_SHA256, LEGACY_SHA256, check_chains
+from onestop.audit.services import (
+    GENESIS,
+    HMAC_SHA256,
+    LEGACY_SHA256,
+    ChainCheck,
+    check_chains,
+)
 from onestop.certificates.keystore import KeyStore
 from onestop.certificates.seal import ALGORITHMS, canonical_json
 from onestop.core.clock import format_time, to_beijing
@@ -192,12 +198,9 @@ def anchor_write(now: datetime | None = None) -> AuditAnchor | None:
 
 
 @dataclass
-class IntegrityReport:
-    problems: list[str] = field(default_factory=list)
-    records: int = 0
-    streams: int = 0
-    legacy: int = 0
-    by_key: dict[str, int] = field(default_factory=dict)
+class IntegrityReport(ChainCheck):
+    """What checking the chains found, plus the anchors."""
+
     anchors: int = 0
     last_anchor: dict[str, Any] | None = None
     unanchored: int = 0

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User
+from onestop.common.requeue import late_rows_requeue
 from onestop.core.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -433,22 +434,12 @@ def webhooks_sweep(*, now: datetime | None = None) -> int:
     from onestop.integration.tasks import deliver_webhook
 
     now = now or timezone.now()
-    stale = (
-        WebhookDelivery.objects.filter(
-            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now - lease()
-        )
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", "next_attempt_at")[:500]
+    return late_rows_requeue(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING),
+        late_before=now - lease(),
+        now=now,
+        enqueue=deliver_webhook.enqueue,
     )
-    count = 0
-    for pk, due in stale:
-        taken = WebhookDelivery.objects.filter(
-            pk=pk, status=WebhookDelivery.Status.PENDING, next_attempt_at=due
-        ).update(next_attempt_at=now)
-        if taken:
-            deliver_webhook.enqueue(pk)
-            count += 1
-    return count
 
 
 def webhook_replay(delivery_pk: int, *, now: datetime | None = None) -> bool:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from onestop.accounts.models import User
 from onestop.cases.models import Case
 from onestop.common.fields import index_of
+from onestop.common.requeue import late_rows_requeue
 from onestop.notifications.models import Notification
 from onestop.notifications.sms import SmsError, sms_backend
 
@@ -124,19 +125,12 @@ def notifications_sweep(*, now: datetime | None = None) -> int:
     from onestop.notifications.tasks import deliver_notification
 
     now = now or timezone.now()
-    stale = Notification.objects.filter(
-        status=Notification.Status.PENDING,
-        next_attempt_at__lte=now - timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS),
-    ).values_list("pk", "next_attempt_at")[:500]
-    count = 0
-    for pk, due in stale:
-        taken = Notification.objects.filter(
-            pk=pk, status=Notification.Status.PENDING, next_attempt_at=due
-        ).update(next_attempt_at=now)
-        if taken:
-            deliver_notification.enqueue(pk)
-            count += 1
-    return count
+    return late_rows_requeue(
+        Notification.objects.filter(status=Notification.Status.PENDING),
+        late_before=now - timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS),
+        now=now,
+        enqueue=deliver_notification.enqueue,
+    )
 
 
 def notification_replay(notification_id: int, *, now: datetime | None = None) -> None:
