@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
@@ -201,6 +201,11 @@ def failure_response(request: HttpRequest, exc: BaseException) -> HttpResponse |
     """The answer for a failure that is not a bug of the product, or None."""
     if isinstance(exc, RateLimited):
         return too_many_requests(request, exc)
+    if isinstance(exc, OverflowError | DataError):
+        # A number in the URL no database column can hold (an admin object id of 40 digits:
+        # SQLite overflows, PostgreSQL says "out of range"): the request is at fault.
+        log.info("refused odd request: %s", type(exc).__name__)
+        return bad_request(request)
     if isinstance(exc, OperationalError | InterfaceError):
         # Connection refused, server gone, database file unreadable or locked too long.
         log.warning("database unavailable: %s", type(exc).__name__)

@@ -302,6 +302,9 @@ TOTP_REQUIRED_ROLES = [
     if r.strip()
 ]
 OTP_TOTP_ISSUER = "出生一件事"
+# Administrators never see another person's TOTP secret or its QR code in /admin/ (the
+# device's config and qrcode pages answer 403): a lost phone means a new enrolment.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 STAFF_IDLE_SECONDS = 60 * int(os.environ.get("ONESTOP_STAFF_IDLE_MINUTES", "30"))
 PARENT_IDLE_SECONDS = 60 * int(os.environ.get("ONESTOP_PARENT_IDLE_MINUTES", "120"))
 AUTH_PASSWORD_VALIDATORS = [

@@ -84,7 +84,7 @@ def pages(case: Case) -> tuple[str, str, str]:
     return (
         mother.get(f"/my/cases/{case.number}/").content.decode(),
         mother.get("/my/cases/").content.decode(),
-        supervisor.get(f"/supervise/?q={case.number}").content.decode(),
+        supervisor.get(f"/supervise/?q={case.number}", follow=True).content.decode(),
     )
 
 
