@@ -61,16 +61,18 @@ def read_figures(path: Path) -> dict[tuple[str, str], int | float | str]:
 
 
 def table(columns: dict[str, dict[tuple[str, str], int | float | str]]) -> str:
+    """One row per measure: areas in alphabetical order, measures in the order the tests
+    recorded them (so "tried" and "of those …" rows stay together)."""
     keys: dict[tuple[str, str], None] = {}
     for figures in columns.values():
-        for key in sorted(figures):
+        for key in figures:
             keys.setdefault(key, None)
     names = list(columns)
     lines = [
         "| area | measure | " + " | ".join(names) + " |",
         "|---|---|" + "---:|" * len(names),
     ]
-    for area, measure in sorted(keys):
+    for area, measure in sorted(keys, key=lambda key: key[0]):
         cells = [str(columns[n].get((area, measure), "–")) for n in names]
         lines.append(f"| {area} | {measure} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -99,11 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     code, out = run_pass(modules, {}, extra)
     worst = max(worst, code)
     columns["SQLite"] = read_figures(out)
+    out.unlink(missing_ok=True)
     if not args.sqlite_only and postgres_reachable(args.postgres):
         pg_env = {"DATABASE_URL": args.postgres, "ONESTOP_TEST_DB_NAME": "test_onestop_rel"}
         code, out = run_pass(modules, pg_env, [*extra[:1], "(faults or not faults) and django_db"])
         worst = max(worst, code)
         columns["PostgreSQL"] = read_figures(out)
+        out.unlink(missing_ok=True)
     print()
     print(table(columns))
     print()
