@@ -38,6 +38,7 @@ from onestop.cases.models import (
     Newborn,
     Person,
 )
+from onestop.cases.uploads import files_removed_on_failure, store_material
 from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
@@ -227,8 +228,6 @@ def _materials(
 def _store_uploads(
     case: Case, files: Mapping[str, UploadedFile[Any]], actor: User | None, now: datetime
 ) -> None:
-    from onestop.cases.uploads import store_material
-
     for code, upload in files.items():
         store_material(
             case=case, code=code, upload=upload, actor=actor, now=now, source=Material.Source.UPLOAD
@@ -279,7 +278,7 @@ def case_submit(
     assert isinstance(document, dict)  # check_case raised otherwise
     document, _unknown = without_unknown_fields(document)  # told in decision.warnings
     try:
-        with transaction.atomic():
+        with files_removed_on_failure(), transaction.atomic():
             case = _create(
                 document,
                 decision,
@@ -510,7 +509,7 @@ def case_supplement(
       item resumes with its paused clock.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with files_removed_on_failure(), transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case_id)
         if case.status == CaseStatus.SUPPLEMENT:
             new_document = dict(document) if document is not None else dict(case.document)

@@ -20,6 +20,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -180,6 +183,32 @@ def prechecked_upload(
     return upload
 
 
+# Files written while a service's transaction is open: a transaction that rolls back (a
+# refused second upload, a case that cannot be supplemented, a duplicate newborn) would
+# otherwise leave encrypted orphans on disk that no row refers to.
+_written: ContextVar[list[FieldFile] | None] = ContextVar("onestop_files_written", default=None)
+
+
+@contextmanager
+def files_removed_on_failure() -> Iterator[None]:
+    """Around a service's ``transaction.atomic()``: the files stored inside are deleted again
+    when it fails (outermost use only; nested uses join it)."""
+    if _written.get() is not None:
+        yield
+        return
+    written: list[FieldFile] = []
+    token = _written.set(written)
+    try:
+        yield
+    except BaseException:
+        for stored in written:
+            if stored.name:
+                stored.storage.delete(stored.name)
+        raise
+    finally:
+        _written.reset(token)
+
+
 def store_material(
     *,
     case: Case,
@@ -207,6 +236,9 @@ def store_material(
     material.file.save(
         material.token, ContentFile(cipher().encrypt_bytes(checked.data)), save=False
     )
+    written = _written.get()
+    if written is not None:
+        written.append(material.file)
     material.save()
     # The verdict of the checks (type, re-encoding, malware scan) goes to the case's audit
     # chain; the caller holds the case row, as for every record of the stream.

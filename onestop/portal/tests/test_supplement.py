@@ -162,3 +162,44 @@ def test_a_parent_cannot_supplement_someone_elses_case(example, monkeypatch, med
     assert response.status_code == 404
     case.refresh_from_db()
     assert case.status == CaseStatus.SUPPLEMENT and case.version == 1
+
+
+def _files_on_disk(root) -> list[str]:
+    return sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_a_supplement_that_fails_leaves_no_file_behind(example, monkeypatch, media_root):
+    """A supplement whose transaction rolls back (nothing to supplement; a later file
+    refused) must not leave encrypted orphans on disk that no row refers to."""
+    from onestop.cases.services import CaseStateError, case_supplement
+    from onestop.cases.uploads import UploadRejected
+    from onestop.testing.files import hostile_refused, pdf_bytes
+
+    freeze(monkeypatch)
+    case = case_submit(document=example("qinbei-accept"), actor=None, now=NOW).case
+    assert case.status == CaseStatus.IN_PROGRESS  # and no item is waiting for a supplement
+    before = _files_on_disk(media_root)
+    rows = Material.objects.count()
+    with pytest.raises(CaseStateError):
+        case_supplement(case_id=case.pk, actor=None, files={"household_register": pdf()}, now=NOW)
+    assert _files_on_disk(media_root) == before
+    name, body, _type = next(iter(hostile_refused().values()))
+    good = pdf("ok.pdf", pdf_bytes())
+    bad = pdf(name, body)
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    item_return(
+        item_id=bmc.pk,
+        actor=officer("hospital", "hospital", "qinbei-mch"),
+        reasons=["请补充户口簿"],
+        now=NOW,
+    )
+    with pytest.raises(UploadRejected):
+        case_supplement(
+            case_id=case.pk,
+            actor=None,
+            files={"household_register": good, "marriage_certificate": bad},
+            now=NOW,
+        )
+    assert _files_on_disk(media_root) == before
+    assert Material.objects.count() == rows
+    assert CaseItem.objects.get(pk=bmc.pk).state == ItemState.RETURNED
