@@ -269,9 +269,10 @@ def case_submit(
     reference = current_reference()  # read once per submission, used by every step
     document = filer_admit(document, filer, reference)
     decision = _decide(document, now, reference)
-    if decision.outcome is not Outcome.REJECT and isinstance(document, dict):
-        # A rejected case is not active and claims nothing; any other is checked early
-        # here, and the claims inserted with the case decide under races.
+    if isinstance(document, dict):
+        # A newborn with an active case gets no second case, not even a rejected one: the
+        # parents are told which case exists. Checked early here; for cases that claim
+        # (all but rejected ones) the claims inserted with the case decide under races.
         holder = active_holder(document)
         if holder is not None:
             raise duplicate_error(holder, viewer)

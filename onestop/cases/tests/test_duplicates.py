@@ -152,6 +152,23 @@ def test_the_api_answers_409_and_a_replay_still_returns_the_case(fuzhou_time, ex
     reliability_record("duplicates", "API: duplicate BMC e-licences issued", bmcs() - 1)
 
 
+def test_a_second_submission_that_pre_review_would_reject_is_still_a_duplicate(
+    fuzhou_time, example, media_root
+):
+    """The second submission differs so that pre-review would reject it (a Hong Kong
+    father): it must not become a second (rejected) case of the same newborn either."""
+    api = Api(hospital("fujian-mch", may_submit_cases=True).token)
+    first = api.post("/cases", example("fuzhou-accept"), key="a")
+    assert first.status_code == 201, first.json()
+    other = example("fuzhou-accept")
+    other["father"]["residency"] = "hong_kong"
+    again = api.post("/cases", other, key="b")
+    assert again.status_code == 409 and again.json()["code"] == "duplicate_newborn"
+    assert Case.objects.count() == 1
+    reliability_record("duplicates", "API: duplicates that pre-review would reject, tried", 1)
+    reliability_record("duplicates", "API: such duplicates stored", Case.objects.count() - 1)
+
+
 def test_same_mother_and_birth_minute_with_another_record_number_is_refused(
     fuzhou_time, example, media_root
 ):
