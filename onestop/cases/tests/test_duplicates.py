@@ -155,13 +155,13 @@ def test_the_api_answers_409_and_a_replay_still_returns_the_case(fuzhou_time, ex
 def test_a_second_submission_that_pre_review_would_reject_is_still_a_duplicate(
     fuzhou_time, example, media_root
 ):
-    """The second submission differs so that pre-review would reject it (a Hong Kong
-    father): it must not become a second (rejected) case of the same newborn either."""
+    """The second submission differs so that pre-review would reject it (parents not
+    married): it must not become a second (rejected) case of the same newborn either."""
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     first = api.post("/cases", example("fuzhou-accept"), key="a")
     assert first.status_code == 201, first.json()
     other = example("fuzhou-accept")
-    other["father"]["residency"] = "hong_kong"
+    other["marital_status"] = "unmarried"  # pre-review alone: reject, non_marital_birth
     again = api.post("/cases", other, key="b")
     assert again.status_code == 409 and again.json()["code"] == "duplicate_newborn"
     assert Case.objects.count() == 1
