@@ -93,16 +93,32 @@ def _parent_urls(t: Target) -> list[tuple[str, str]]:
     return [("get", u) for u in gets] + [("post", f"/my/cases/{n}/urge/birth_registration/")]
 
 
+DEPARTMENTS = ("hospital", "cdc", "police", "medical_insurance", "hrss", "tax", "health")
+# Other regions' divisions, and a neighbouring district of the same city (钦南区).
+OTHER_DIVISIONS = ("62", "620102", "431222", "350102", "22", "450702")
+
+
 def _outsiders() -> Iterable[tuple[str, User]]:
     """People who must see nothing of a Qinbei case at 钦北区妇幼保健院 / 新塘派出所."""
+    for department in DEPARTMENTS:
+        for division in OTHER_DIVISIONS:
+            yield f"{department} officer of {division}", officer(department, "division", division)
     yield "hospital officer, other hospital", officer("hospital", "hospital", "qinbei-people")
-    yield "police officer, other region", officer("police", "division", "6201")
-    yield "hospital officer, other region", officer("hospital", "division", "6201")
-    yield "cdc officer, other region", officer("cdc", "division", "6201")
+    yield (
+        "hospital officer, other region's hospital",
+        officer("hospital", "hospital", "lanzhou-mch"),
+    )
+    yield "police officer, other station", officer("police", "police_station", "lanzhou-ps")
     yield "police officer, right hospital code", officer("police", "hospital", "qinbei-mch")
-    yield "clerk, other region", staff("clerk", kind="hospital", code="lanzhou-first")
-    yield "supervisor, other region", staff("supervisor", kind="division", code="6201")
+    yield "officer without a jurisdiction", officer("hospital", "", "")
+    yield "clerk, other region", staff("clerk", kind="hospital", code="lanzhou-mch")
+    yield "clerk, other hospital", staff("clerk", kind="hospital", code="qinbei-people")
+    yield "clerk without a counter", staff("clerk")
+    for division in OTHER_DIVISIONS:
+        yield f"supervisor of {division}", staff("supervisor", kind="division", code=division)
+    yield "supervisor without a division", staff("supervisor")
     yield "another parent", parent("13912345678")
+    yield "a third parent", parent("13700009999")
 
 
 def _staff_on_parent_pages() -> Iterable[tuple[str, User]]:
@@ -183,11 +199,11 @@ def test_staff_never_read_a_case_through_the_parents_pages(target):
 
 def test_department_systems_of_other_jurisdictions_get_nothing_over_the_api(target):
     n = target.case.number
-    clients = [
-        issue("hospital", "hospital", "qinbei-people"),
-        issue("police", "division", "6201"),
-        issue("hospital", "division", "6201"),
-        issue("medical_insurance", "division", "620102"),
+    clients = [issue("hospital", "hospital", "qinbei-people")]
+    clients += [
+        issue(department, "division", division)
+        for department in DEPARTMENTS
+        for division in OTHER_DIVISIONS
     ]
     tried = leaks = 0
     found: list[str] = []
