@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from onestop.common.fields import EncryptedJSONField
 
@@ -15,7 +16,7 @@ class ItemState(models.TextChoices):
     IN_PROGRESS = "in_progress", _("办理中")
     DONE = "done", _("已办结")
     RETURNED = "returned", _("待补正")
-    REFUSED = "refused", _("不予办理")
+    REFUSED = "refused", pgettext_lazy("item state", "不予办理")
     CANCELLED = "cancelled", _("已取消")
 
 

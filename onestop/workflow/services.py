@@ -66,15 +66,9 @@ class ResultInvalid(OnestopError):
         self.problems = list(problems)
 
 
-STATE_WORDS = {
-    "waiting": "等待前置事项",
-    "ready": "待办理",
-    "in_progress": "办理中",
-    "done": "已办结",
-    "returned": "待补正",
-    "refused": "不予办理",
-    "cancelled": "已取消",
-}
+# The state names people read: one definition, in the domain core (the model's choices
+# carry the same words for translation; a test keeps them equal).
+STATE_WORDS = {state.value: label for state, label in domain.STATE_LABELS_ZH.items()}
 
 
 def actor_label(user: User | None) -> str:

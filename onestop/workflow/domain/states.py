@@ -75,17 +75,17 @@ STATE_LABELS_ZH: Mapping[ItemState, str] = MappingProxyType(
         ItemState.DONE: "已办结",
         ItemState.RETURNED: "待补正",
         ItemState.REFUSED: "不予办理",
-        ItemState.CANCELLED: "已终止",
+        ItemState.CANCELLED: "已取消",
     }
 )
 
 STATE_LABELS_EN: Mapping[ItemState, str] = MappingProxyType(
     {
-        ItemState.WAITING: "waiting for prerequisites",
+        ItemState.WAITING: "waiting for earlier items",
         ItemState.READY: "ready",
         ItemState.IN_PROGRESS: "in progress",
         ItemState.DONE: "done",
-        ItemState.RETURNED: "returned for supplement",
+        ItemState.RETURNED: "awaiting supplement",
         ItemState.REFUSED: "refused",
         ItemState.CANCELLED: "cancelled",
     }
