@@ -6,9 +6,12 @@ so a guessed URL finds nothing rather than something it should not show.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from onestop.accounts.models import JurisdictionKind, Role, User
 from onestop.common.fields import index_of
@@ -105,3 +108,20 @@ def sees_full_personal_data(user: User) -> bool:
     """Clerks (who enter and print the form) and officers (for their item's fields) see
     numbers in full; supervisors and everyone else see them masked."""
     return user.role in {Role.CLERK, Role.OFFICER}
+
+
+def parent_page_refuse(
+    user: User, *, what: str, case_number: str = "-", message: str = ""
+) -> NoReturn:
+    """A parents' page (``/my/…``) asked for by someone it is not for: 404. Parents' pages
+    are for the case's parents only (issue 8, defect 10: "83 such reads by admin,
+    supervisors and other departments' officers succeeded and wrote no access record"), so
+    a staff member's attempt is kept as a refused access record; another parent's is not a
+    staff read and is only refused."""
+    from onestop.audit.services import access_record
+
+    if user.is_authenticated and user.role != Role.PARENT:
+        access_record(
+            actor=user, case_number=case_number[:40], what=what, at=timezone.now(), granted=False
+        )
+    raise Http404(message or _("页面不存在"))

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from onestop.accounts.models import User
+from onestop.accounts.permissions import parent_page_refuse
 from onestop.audit.services import access_record
 from onestop.certificates.document import SEX_LABELS
 from onestop.certificates.models import ELicence
@@ -163,16 +164,9 @@ def parent_pdf(request: HttpRequest, serial: str) -> HttpResponse:
     user = _user(request)
     licence = elicence_for_parent(user, serial)
     if licence is None:
-        if user.is_staff_role or user.is_superuser:
-            # A parents' page opened by staff (issue 8, defect 10): refused and recorded.
-            access_record(
-                actor=user,
-                case_number="-",
-                what=f"portal:elicence:{serial[:40]}",
-                at=timezone.now(),
-                granted=False,
-            )
-        raise Http404(_("证照不存在或无权查看"))
+        parent_page_refuse(
+            user, what=f"portal:elicence:{serial[:40]}", message=_("证照不存在或无权查看")
+        )
     return _pdf(request, licence, user)
 
 

@@ -6,11 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
-from onestop.audit.services import access_record
+from onestop.accounts.permissions import parent_page_refuse
 from onestop.notifications.models import Notification
 from onestop.notifications.selectors import parent_messages
 from onestop.notifications.services import notifications_mark_read
@@ -20,17 +19,10 @@ PAGE_SIZE = 20
 
 def _parent(request: HttpRequest) -> User:
     user = request.user
-    if not isinstance(user, User) or user.role != Role.PARENT:
-        if isinstance(user, User):
-            # Parents' pages are for parents only (issue 8, defect 10): kept as refused.
-            access_record(
-                actor=user,
-                case_number="-",
-                what="portal:messages",
-                at=timezone.now(),
-                granted=False,
-            )
+    if not isinstance(user, User):
         raise Http404(_("页面不存在"))
+    if user.role != Role.PARENT:
+        parent_page_refuse(user, what="portal:messages")
     return user
 
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
-from onestop.audit.services import access_record
+from onestop.accounts.permissions import parent_page_refuse
 from onestop.cases.models import Case, CaseStatus
 from onestop.core.clock import to_beijing
 from onestop.policy.loader import default_packs
@@ -56,22 +56,11 @@ def guide(request: HttpRequest) -> HttpResponse:
 
 
 def parent_case_or_404(request: HttpRequest, number: str, what: str) -> Case:
-    """The signed-in parent's case ``number``. Anyone else gets a 404; a staff member's
-    attempt is kept as a refused access record (issue 8, defect 10: "83 such reads by
-    admin, supervisors and other departments' officers succeeded and wrote no access
-    record")."""
+    """The signed-in parent's case ``number``; anyone else: `parent_page_refuse`."""
     user = _user(request)
     case = parent_cases(user).filter(number=number).first()
     if case is None:
-        if user.role != Role.PARENT:
-            access_record(
-                actor=user,
-                case_number=number[:40],
-                what=what,
-                at=timezone.now(),
-                granted=False,
-            )
-        raise Http404(_("办件不存在或无权查看"))
+        parent_page_refuse(user, what=what, case_number=number, message=_("办件不存在或无权查看"))
     return case
 
 
@@ -79,10 +68,7 @@ def parent_case_or_404(request: HttpRequest, number: str, what: str) -> Case:
 def my_cases(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.role != Role.PARENT:
-        access_record(
-            actor=user, case_number="-", what="portal:cases", at=timezone.now(), granted=False
-        )
-        raise Http404(_("页面不存在"))
+        parent_page_refuse(user, what="portal:cases")
     return render(request, "portal/cases.html", {"cases": parent_cases(user)})
 
 
