@@ -9,7 +9,6 @@ PostgreSQL URL on a closed port, or a SQLite file in a folder that does not exis
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from onestop.testing.processes import ROOT, child_env
 from onestop.testing.reliability import reliability_record
 
-ROOT = Path(__file__).resolve().parents[3]
 MOTHER_ID = "450703199203150220"
 PHONE = "13800000000"
 
@@ -35,18 +34,7 @@ def _closed_port() -> int:
 
 
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ONESTOP_", "DATABASE_URL", "DJANGO_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="onestop.config.settings",
-        ONESTOP_DATA_DIR=str(tmp_path / "data"),
-        DATABASE_URL=database_url,
-        PYTHONPATH=str(ROOT),
-    )
-    return env
+    return child_env(tmp_path / "data", DATABASE_URL=database_url)
 
 
 UNREACHABLE = {

@@ -8,25 +8,17 @@ The production environment below is the one docs/operations.md lists.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+from onestop.testing.processes import ROOT, child_env
 
 
 def production_env(data_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ONESTOP_", "DATABASE_URL", "DJANGO_"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="onestop.config.settings",
-        PYTHONPATH=str(ROOT),
-        ONESTOP_DATA_DIR=str(data_dir),
+    return child_env(
+        data_dir,
         ONESTOP_DEBUG="0",
         ONESTOP_SECRET_KEY=secrets.token_urlsafe(50),
         ONESTOP_ALLOWED_HOSTS="onestop.example.gov.cn",
@@ -36,7 +28,6 @@ def production_env(data_dir: Path) -> dict[str, str]:
         ONESTOP_SSL_REDIRECT="1",
         ONESTOP_PROXY_SSL_HEADER="1",
     )
-    return env
 
 
 def test_check_deploy_has_no_warnings_with_the_production_settings(tmp_path):

@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ from typing import Any
 
 import pytest
 
+from onestop.testing.processes import free_port_block
 from onestop.testing.reliability import reliability_record
 
 pytestmark = pytest.mark.faults
@@ -193,7 +193,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
     root = Path(tempfile.mkdtemp(prefix="onestop-faults-pg-"))
-    cluster = PrivatePostgres(bin_dir, root, _free_ports(1))
+    cluster = PrivatePostgres(bin_dir, root, free_port_block(1))
     try:
         cluster.start()
     except (subprocess.SubprocessError, OSError, KeyError, LookupError) as exc:
@@ -206,24 +206,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _free_ports(count: int) -> int:
-    """The first of ``count`` consecutive free ports on 127.0.0.1."""
-    for base in range(21000 + os.getpid() % 997 * 17, 60000, 53):
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free ports")
 
 
 def _sql(url: str, query: str, params: tuple[Any, ...] = (), *, wait: float = 30) -> list[Any]:
@@ -647,7 +629,7 @@ def test_cases_survive_worker_kill_database_restart_and_receiver_outage(
 ) -> None:
     started = time.monotonic()
     url = private_postgres.url
-    product = Product(tmp_path, url, _free_ports(1 + 2 * len(DEPARTMENTS)))
+    product = Product(tmp_path, url, free_port_block(1 + 2 * len(DEPARTMENTS)))
     relay = Relay(product.relay_base, product.hook_base)
     run = uuid.uuid4().hex[:6]
     submitter = Submitter(product.base_url, run)

@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from onestop.simulate.credentials import DEPARTMENTS, demo_credentials
 from onestop.simulate.department import Behaviour, DepartmentSystem
 from onestop.simulate.session import ApiSession
 from onestop.testing.newborns import another_newborn
+from onestop.testing.processes import free_port_block
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -145,28 +145,11 @@ def test_simulated_departments_in_process_complete_cases(live_server, media_root
         assert sum(s.counters.webhooks for s in systems) > 0
 
 
-def _free_port_block(count: int) -> int:
-    for base in range(20100, 60000, 97):
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free ports")
-
-
 def test_serve_with_simulate_completes_a_case_submitted_over_http(tmp_path):
     """The product as `make run` starts it (`onestop serve --simulate`, separate processes,
     webhooks and all): a case submitted over HTTP completes by itself."""
-    web_port = _free_port_block(1)
-    hook_base = _free_port_block(len(DEPARTMENTS) + 1) + 1
+    web_port = free_port_block(1)
+    hook_base = free_port_block(len(DEPARTMENTS) + 1) + 1
     if hook_base <= web_port <= hook_base + len(DEPARTMENTS):
         web_port = hook_base - 1
     env = {
