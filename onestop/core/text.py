@@ -13,10 +13,13 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_ANY_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored as text (Chinese, to follow a field's label), or None."""
+    if _ANY_BAD.search(value) is None:  # the usual case: one scan
+        return None
     if "\x00" in value:
         return "含有不允许的空字符（NUL）"
     if _SURROGATE.search(value):

@@ -25,8 +25,6 @@ from ninja.security import HttpBearer
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.cases.claims import possible_duplicates
-from onestop.cases.domain.document import field_label
-from onestop.cases.domain.limits import check_document
 from onestop.cases.models import Case
 from onestop.cases.services import (
     DuplicateNewborn,
@@ -231,16 +229,6 @@ def me(request: HttpRequest) -> dict[str, Any]:
 # --- cases ------------------------------------------------------------------------------
 
 
-def _document_check(document: object) -> None:
-    """The document's limits and storable text (ADR 0016), before anything reads it: 422
-    with the limit's code (``field_too_long``, ``invalid_text``…) and the field's path."""
-    try:
-        check_document(document, label=field_label)
-    except DocumentRefused as exc:
-        problems = [{"field": exc.path, "message": exc.message, "code": exc.code}]
-        raise ApiError(422, exc.code, exc.message, problems if exc.path else None) from None
-
-
 def _visible_cases(client: ApiClient) -> Any:
     """Cases this client submitted, or with an item in its department and jurisdiction."""
     own = Q(idempotency_key__startswith=submitted_key(client, ""))
@@ -338,7 +326,6 @@ def case_create(
     client = _client(request)
     if not client.may_submit_cases:
         raise ApiError(403, "forbidden", "本客户端无权提交申请")
-    _document_check(document)
     try:
         submission = case_submit(
             document=document,
@@ -346,6 +333,11 @@ def case_create(
             idempotency_key=submitted_key(client, idempotency_key),
             filer=client.user,  # issue 8, defect 7: only cases its institution serves
         )
+    except DocumentRefused as exc:
+        # The document's limits and storable text (ADR 0016), checked by case_submit before
+        # anything reads it: 422 with the limit's code and the field's path.
+        problems = [{"field": exc.path, "message": exc.message, "code": exc.code}]
+        raise ApiError(422, exc.code, exc.message, problems if exc.path else None) from None
     except UnreadableDocument as exc:
         raise ApiError(422, exc.code, exc.message) from None
     except IdempotencyConflict as exc:

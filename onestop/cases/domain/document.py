@@ -13,6 +13,7 @@ this module checks shapes, types, formats and enumerations.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -596,6 +597,16 @@ def _known_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+@functools.cache
+def _field_section(model: type[BaseModel], key: str) -> tuple[bool, type[BaseModel] | None]:
+    """Whether ``model`` knows the field ``key``, and the section model inside it (worked
+    out once per model and field: this runs for every key of every submitted document)."""
+    field = model.model_fields.get(key)
+    if field is None:
+        return False, None
+    return True, _known_model(field.annotation)
+
+
 def _walk_known(
     model: type[BaseModel], data: dict[str, Any], path: str, unknown: list[str]
 ) -> dict[str, Any]:
@@ -603,11 +614,10 @@ def _walk_known(
     kept: dict[str, Any] = {}
     for key, value in data.items():
         here = f"{path}.{key}" if path else str(key)
-        field = model.model_fields.get(key) if isinstance(key, str) else None
-        if field is None:
+        known, inner = _field_section(model, key) if isinstance(key, str) else (False, None)
+        if not known:
             unknown.append(here)
             continue
-        inner = _known_model(field.annotation)
         if inner is not None and isinstance(value, dict):
             value = _walk_known(inner, value, here, unknown)
         elif inner is not None and isinstance(value, list):

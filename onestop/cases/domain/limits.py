@@ -85,15 +85,16 @@ def check_document(
             )
 
     def text(item: str, path: str, what: str) -> None:
-        where = named(path)
+        # The field's name for people is only worked out for a refusal: this runs for
+        # every string of every submitted document.
         problem = text_problem(item)
         if problem is not None:
-            raise DocumentRefused("invalid_text", f"{where}{what}{problem}", printable(path))
-        if len(item) > (MAX_KEY_LENGTH if what == "的字段名" else MAX_TEXT):
-            limit = MAX_KEY_LENGTH if what == "的字段名" else MAX_TEXT
+            raise DocumentRefused("invalid_text", f"{named(path)}{what}{problem}", printable(path))
+        limit = MAX_KEY_LENGTH if what == "的字段名" else MAX_TEXT
+        if len(item) > limit:
             raise DocumentRefused(
                 "field_too_long",
-                f"{where}{what}过长：最多{limit}个字符，当前{len(item)}个",
+                f"{named(path)}{what}过长：最多{limit}个字符，当前{len(item)}个",
                 printable(path),
             )
         spend(_utf8_size(item) + 2)
