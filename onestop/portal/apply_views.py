@@ -26,13 +26,6 @@ from onestop.common.client_ip import client_ip
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PolicyPack
-from onestop.portal.fields import (
-    STEP_NAMES,
-    STEPS,
-    Section,
-    sections,
-    summary,
-)
 from onestop.portal.forms import ConfirmForm, ItemsForm, MaterialsForm, ReturnedForm, SectionsForm
 from onestop.portal.models import Draft, DraftMaterial
 from onestop.portal.selectors import (
@@ -59,6 +52,13 @@ from onestop.portal.services import (
 )
 from onestop.portal.views import parent_case_or_404
 from onestop.reference.selectors import current_reference
+from onestop.unified_form.model import (
+    STEP_NAMES,
+    STEPS,
+    Section,
+    sections,
+    summary,
+)
 
 LOGIN = "accounts:parent_login"
 FILE_KINDS = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPG"}

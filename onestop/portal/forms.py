@@ -26,7 +26,9 @@ from onestop.core.clock import format_time, parse_time, to_beijing
 from onestop.core.text import text_problem
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES, ROLE_NAMES
 from onestop.policy import schema as ps
-from onestop.portal.fields import (
+from onestop.portal.guide import Question
+from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
+from onestop.unified_form.model import (
     FormContext,
     Section,
     Spec,
@@ -34,9 +36,8 @@ from onestop.portal.fields import (
     applicable_items,
     as_text,
     choices,
+    section_title,
 )
-from onestop.portal.guide import Question
-from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 DIVISION = re.compile(r"^\d{6}$")
@@ -51,9 +52,9 @@ def _yes(value: str) -> bool:
 
 def spec_field(spec: Spec, ctx: FormContext) -> forms.Field:
     common: dict[str, Any] = {
-        "label": spec.label,
+        "label": gettext_lazy(spec.label),
         "required": spec.required,
-        "help_text": spec.help,
+        "help_text": gettext_lazy(spec.help) if spec.help else "",
     }
     kind = spec.kind
     if kind == "choice":
@@ -158,6 +159,14 @@ class Row:
 class Block:
     section: Section
     rows: list[Row]
+
+    @property
+    def title(self) -> str:
+        return section_title(self.section, _)
+
+    @property
+    def note(self) -> str:
+        return _(self.section.note) if self.section.note else ""
 
 
 class SectionsForm(forms.Form):

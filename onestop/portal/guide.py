@@ -28,7 +28,7 @@ from onestop.eligibility.reasons import (
     make_reason,
 )
 from onestop.policy import schema as ps
-from onestop.portal.fields import MARITAL, RELATIONS, applicable_items
+from onestop.unified_form.model import MARITAL, RELATIONS, applicable_items
 from onestop.workflow.domain import ItemSpec, missing_prerequisites
 
 YES, NO = "yes", "no"
@@ -145,7 +145,7 @@ def _j_in_hospital(j: _Judgement, rule: ps.InHospitalBirthRule) -> None:
 
 
 def _q_marital(rule: ps.MaritalBirthRule) -> Question:
-    options = tuple((code, str(label)) for code, label in MARITAL)
+    options = tuple((code, _(label)) for code, label in MARITAL)
     return Question("marital_status", _("父母的婚姻状况"), "choice", options)
 
 
@@ -220,7 +220,7 @@ def _j_applicant(j: _Judgement, rule: ps.ApplicantAdmittedRule) -> None:
         j.fail("wrong_applicant", admitted=rule.label, role=ROLE_NAMES[role])
     elif entry.needs_authorization:
         relations = "、".join(
-            str(RELATIONS.get(code, code)) for code in entry.trustee_relations or ()
+            _(RELATIONS.get(code, code)) for code in entry.trustee_relations or ()
         )
         text = _("须有新生儿母亲签字的授权委托书和受托人身份证")
         if relations:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to
@@ -16,11 +17,12 @@ from onestop.cases.models import Case, TimelineEntry
 from onestop.eligibility.check import check_case
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.policy import schema as ps
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PolicyPack
-from onestop.portal.fields import FormContext, Spec, build_document, sections
 from onestop.portal.models import Draft, DraftMaterial
 from onestop.reference.selectors import current_reference
+from onestop.unified_form.model import FormContext, Spec, build_document, sections
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import with_outcome
 
@@ -103,10 +105,24 @@ def parent_draft(user: User, region: str) -> Draft | None:
     return Draft.objects.filter(owner=user, region=region).first()
 
 
+def form_context(
+    pack: ps.PolicyPack, document: Mapping[str, Any], *, channel: str = "online"
+) -> FormContext:
+    """The unified form of a region over a document, labelled in the request's language."""
+    return FormContext(
+        pack,
+        current_reference(),
+        document,
+        channel=channel,
+        translate=gettext,
+        language=get_language() or "zh-hans",
+    )
+
+
 def draft_context(draft: Draft) -> FormContext:
     pack = default_packs().current(draft.region)
     assert pack is not None, draft.region
-    return FormContext(pack, current_reference(), draft.document)
+    return form_context(pack, draft.document)
 
 
 def draft_document(draft: Draft, *, now: datetime) -> dict[str, Any]:
@@ -169,7 +185,7 @@ def case_context(case: Case) -> FormContext:
         case.region
     )
     assert pack is not None, case.region
-    return FormContext(pack, current_reference(), case.document)
+    return form_context(pack, case.document)
 
 
 def supplement_plan(case: Case) -> SupplementPlan:

@@ -35,15 +35,14 @@ from onestop.core.crypto import DecryptionFailed
 from onestop.core.errors import OnestopError
 from onestop.hospitals.selectors import delivery_record_lookup
 from onestop.policy.loader import default_packs
-from onestop.portal.fields import (
-    FormContext,
+from onestop.portal.forms import same_name
+from onestop.portal.models import Draft, DraftMaterial
+from onestop.portal.selectors import case_context, draft_document
+from onestop.unified_form.model import (
     admitted_roles,
     applicable_items,
     complete_derived,
 )
-from onestop.portal.forms import same_name
-from onestop.portal.models import Draft, DraftMaterial
-from onestop.portal.selectors import case_context, draft_document
 
 MAX_LOOKUPS = 10
 DRAFT_LIFETIME = timedelta(days=30)
@@ -319,7 +318,7 @@ def parent_supplement(
         if role in ("mother", "father") and f"{role}.{key}" in values:
             put_path(document, f"applicant.{key}", values[f"{role}.{key}"])
     ctx = case_context(case)
-    complete_derived(document, FormContext(ctx.pack, ctx.reference, document), overwrite=False)
+    complete_derived(document, ctx.again(document), overwrite=False)
     return case_supplement(case_id=case.pk, actor=actor, document=document, files=files, now=now)
 
 

@@ -7,14 +7,14 @@ from typing import Any
 from onestop.cases.domain.paths import get_path, put_path
 from onestop.eligibility.check import check_case
 from onestop.policy.loader import default_packs
-from onestop.portal.fields import (
+from onestop.portal.tests.support import NOW
+from onestop.reference.domain import default_reference
+from onestop.unified_form.model import (
     FormContext,
     build_document,
     choices,
     sections,
 )
-from onestop.portal.tests.support import NOW
-from onestop.reference.domain import default_reference
 
 
 def context(region: str, document: dict[str, Any]) -> FormContext:

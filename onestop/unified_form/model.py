@@ -15,28 +15,27 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
-
 from onestop.cases.domain.document import field_label
 from onestop.cases.domain.paths import get_path, put_path
 from onestop.core.clock import format_time
+from onestop.core.written import written
 from onestop.eligibility.prereview import RESULT_ITEM
 from onestop.eligibility.reasons import HUKOU_TYPE_NAMES, ITEM_NAMES, RESIDENCY_NAMES, ROLE_NAMES
 from onestop.policy import schema as ps
-from onestop.reference.domain import Institution, ReferenceData
+from onestop.reference.domain import ReferenceData, division_in
 from onestop.reference.idnumber import mask_id_number, mask_phone
+from onestop.unified_form.markers import _
 
 Kind = Literal[
     "text", "choice", "yesno", "check", "int", "number", "datetime", "date", "id", "phone",
     "division", "multi",
 ]  # fmt: skip
-Label = str | Promise
+Label = str
 Choices = list[tuple[Any, Any]]
 
 # The steps of the online application, in order.
@@ -144,6 +143,19 @@ class Section:
     step: str
     specs: tuple[Spec, ...]
     note: Label = ""
+    # The newborn a repeated block (多胞胎) is about, counted from 1; the title then has
+    # a ``{n}`` (translate the title first, then fill it in: `section_title`).
+    number: int = 0
+
+
+def section_title(section: Section, translate: Callable[[str], str] = str) -> str:
+    title = translate(section.title)
+    return title.format(n=section.number) if section.number else title
+
+
+# At most this many newborns in one case (the paper forms' 多胞胎 box; the document's
+# limit is higher).
+MAX_NEWBORNS = 6
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,29 @@ class FormContext:
     pack: ps.PolicyPack
     reference: ReferenceData
     document: Mapping[str, Any]
+    # "online": the parent's own form (the phone is the signed-in parent's);
+    # "counter": a clerk enters the case, the applicant's phone and role included.
+    channel: str = "online"
+    # How the labels reach the reader: the Django side passes ``gettext`` and the language
+    # (the reference data's names: 汉族 / Han); the printed form stays Chinese.
+    translate: Callable[[str], str] = str
+    language: str = "zh"
+
+    def tr(self, label: str) -> str:
+        return self.translate(label)
+
+    def again(self, document: Mapping[str, Any]) -> FormContext:
+        """The same region, channel and language over another document."""
+        return FormContext(
+            self.pack, self.reference, document, self.channel, self.translate, self.language
+        )
+
+    @property
+    def newborn_count(self) -> int:
+        """One block per newborn entered (多胞胎), at least one."""
+        newborns = self.document.get("newborns")
+        count = len(newborns) if isinstance(newborns, list) else 0
+        return min(max(count, 1), MAX_NEWBORNS)
 
     @property
     def chosen(self) -> tuple[str, ...]:
@@ -223,22 +258,49 @@ def needs_ethnicity_confirmation(ctx: FormContext) -> bool:
     return ethnicities_differ(ctx) and any(_rule_applies(rule, ctx) for rule in rules)
 
 
-def _birth_sections(ctx: FormContext) -> list[Section]:
-    medical = ctx.chose("birth_certificate")
+def _newborn_specs(ctx: FormContext, index: int) -> list[Spec]:
+    """One newborn's block, in the order of the paper forms (钦北 联办申请表 基本信息:
+    新生儿姓名、性别、出生时间、出生孕周、出生体重、出生身长 …)."""
+    at = f"newborns[{index}]"
     newborn = [
-        Spec("newborns[0].name", help=_("已取名的请填写")),
-        Spec("newborns[0].sex", "choice", "sex", required=True),
-        Spec("newborns[0].born_at", "datetime", required=True),
-        Spec("newborns[0].in_hospital", "yesno", label_text=_("是否在医疗机构内住院分娩")),
+        Spec(f"{at}.name", help=_("已取名的请填写")),
+        Spec(f"{at}.sex", "choice", "sex", required=True),
+        Spec(f"{at}.born_at", "datetime", required=True),
+        Spec(f"{at}.in_hospital", "yesno", label_text=_("是否在医疗机构内住院分娩")),
     ]
-    if medical:
+    if ctx.chose("birth_certificate"):
         newborn += [
-            Spec("newborns[0].gestational_weeks", "int"),
-            Spec("newborns[0].weight_g", "int"),
-            Spec("newborns[0].length_cm", "number"),
-            Spec("newborns[0].birth_attendant"),
-            Spec("newborns[0].blood_type", "choice", "blood_type"),
+            Spec(f"{at}.gestational_weeks", "int"),
+            Spec(f"{at}.weight_g", "int"),
+            Spec(f"{at}.length_cm", "number"),
+            Spec(f"{at}.birth_attendant"),
+            Spec(f"{at}.blood_type", "choice", "blood_type"),
         ]
+    return newborn
+
+
+def _more_newborns(ctx: FormContext) -> list[Section]:
+    """The second and further newborns of a multiple birth (多胞胎), each its own block
+    with its own delivery record (the hospital defaults to the first newborn's)."""
+    return [
+        Section(
+            f"newborn_{index + 1}",
+            _("第{n}名新生儿"),
+            "birth",
+            (
+                Spec(f"newborns[{index}].hospital", "choice", "hospitals"),
+                Spec(f"newborns[{index}].record_number"),
+                *_newborn_specs(ctx, index),
+            ),
+            note=_("分娩医院与第1名新生儿相同的可不填。"),
+            number=index + 1,
+        )
+        for index in range(1, ctx.newborn_count)
+    ]
+
+
+def _birth_sections(ctx: FormContext) -> list[Section]:
+    newborn = _newborn_specs(ctx, 0)
     return [
         Section(
             "mother_identity",
@@ -263,7 +325,14 @@ def _birth_sections(ctx: FormContext) -> list[Section]:
                 ),
             ),
         ),
-        Section("newborn", _("新生儿"), "birth", tuple(newborn)),
+        Section(
+            "newborn",
+            _("新生儿") if ctx.newborn_count == 1 else _("第{n}名新生儿"),
+            "birth",
+            tuple(newborn),
+            number=0 if ctx.newborn_count == 1 else 1,
+        ),
+        *_more_newborns(ctx),
     ]
 
 
@@ -322,19 +391,26 @@ def _parents_sections(ctx: FormContext) -> list[Section]:
                 ),
             )
         )
-    if ctx.role not in ("mother", "father"):
-        sections.append(
-            Section(
-                "applicant",
-                _("申请人（受托人）信息"),
-                "parents",
-                (
-                    Spec("applicant.name", required=True),
-                    Spec("applicant.id_number", "id", required=True),
-                ),
-            )
-        )
+    if ctx.role not in ("mother", "father") and ctx.channel != "counter":
+        sections.append(_applicant_section(ctx))
     return sections
+
+
+def _applicant_section(ctx: FormContext) -> Section:
+    """Who applies: a trustee's (or grandparent's) own name and ID number; at the counter
+    also the applicant's phone, which online is the signed-in parent's."""
+    specs: list[Spec] = []
+    if ctx.role not in ("mother", "father"):
+        specs += [
+            Spec("applicant.name", required=True),
+            Spec("applicant.id_number", "id", required=True),
+        ]
+    if ctx.channel == "counter":
+        specs.append(Spec("applicant.phone", "phone", required=True))
+    title = (
+        _("申请人（受托人）信息") if ctx.role not in ("mother", "father") else _("申请人联系方式")
+    )
+    return Section("applicant", title, "parents", tuple(specs))
 
 
 def _delivery_section(ctx: FormContext) -> Section | None:
@@ -485,8 +561,13 @@ def _details_sections(ctx: FormContext) -> list[Section]:
 
 
 def sections(ctx: FormContext, step: str | None = None) -> list[Section]:
-    """The sections the case needs (of one step, or of all)."""
+    """The sections the case needs (of one step, or of all).
+
+    At the counter the applicant comes first, as on the paper forms (沅陵 申请人/受托人,
+    吉林 办理人); online the signed-in parent is the applicant."""
     every = _birth_sections(ctx) + _parents_sections(ctx) + _details_sections(ctx)
+    if ctx.channel == "counter":
+        every.insert(0, _applicant_section(ctx))
     return [s for s in every if step is None or s.step == step]
 
 
@@ -505,54 +586,99 @@ def all_specs(ctx: FormContext) -> Iterator[Spec]:
 
 
 def _grouped(
-    institutions: Sequence[Institution], prefixes: Sequence[str] | None, local: Label
+    ctx: FormContext, rows: Sequence[tuple[str, str, str]], prefixes: Sequence[str], local: Label
 ) -> Choices:
-    ordered = sorted(institutions, key=lambda i: (i.division, i.code))
+    """(code, name, division) rows as choices: the region's first, under ``local``, then
+    the others (a birth elsewhere, a household elsewhere: the pre-review says why not)."""
+    ordered = sorted(rows, key=lambda row: (row[2], row[0]))
     if not prefixes:
-        return [(i.code, i.name) for i in ordered]
-    inside = [(i.code, i.name) for i in ordered if i.division.startswith(tuple(prefixes))]
-    outside = [(i.code, i.name) for i in ordered if not i.division.startswith(tuple(prefixes))]
-    return [(local, inside), (_("其他"), outside)] if inside else outside
+        return [(code, name) for code, name, _division in ordered]
+    inside = [(code, name) for code, name, division in ordered if division_in(division, prefixes)]
+    outside = [
+        (code, name) for code, name, division in ordered if not division_in(division, prefixes)
+    ]
+    return [(ctx.tr(local), inside), (ctx.tr(_("其他")), outside)] if inside else outside
+
+
+def region_divisions(pack: ps.PolicyPack) -> tuple[str, ...]:
+    """The division prefixes a region's pack names: the birth hospitals in scope and the
+    registering parent's household."""
+    out: list[str] = []
+    for rule in pack.rules:
+        if isinstance(rule, ps.HospitalInScopeRule):
+            out.extend(rule.divisions)
+        elif isinstance(rule, ps.LocalHukouRule) and rule.registering_parent_in:
+            out.extend(rule.registering_parent_in)
+    return tuple(dict.fromkeys(out))
+
+
+# Reference tables a field picks from (a clerk or parent picks a name, never types a code).
+PICKERS = ("hospitals", "police_stations", "divisions", "ethnic_groups", "banks")
 
 
 def choices(spec: Spec, ctx: FormContext) -> Choices:
-    source = spec.source
+    """The choices of a field, labelled in the reader's language (``ctx.translate``)."""
+    source = "divisions" if spec.kind == "division" else spec.source
+    tr = ctx.tr
     if source in STATIC_CHOICES:
-        return STATIC_CHOICES[source]
+        return [(code, tr(label)) for code, label in STATIC_CHOICES[source]]
     ref, pack = ctx.reference, ctx.pack
+    english = ctx.language.startswith("en")
     if source == "hospitals":
         scope = _rules(pack, ps.HospitalInScopeRule)
-        hospitals = [h for h in ref.hospitals.values() if h.midwifery]
-        prefixes = scope[0].divisions if scope else None
-        return _grouped(hospitals, prefixes, _("本地助产机构"))
+        hospitals = [(h.code, h.name, h.division) for h in ref.hospitals.values() if h.midwifery]
+        prefixes = scope[0].divisions if scope else region_divisions(pack)
+        return _grouped(ctx, hospitals, prefixes, _("本地助产机构"))
     if source == "police_stations":
         hukou = _rules(pack, ps.LocalHukouRule)
-        prefixes = hukou[0].registering_parent_in if hukou else None
-        return _grouped(list(ref.police_stations.values()), prefixes, _("本地派出所"))
+        prefixes = (
+            hukou[0].registering_parent_in
+            if hukou and hukou[0].registering_parent_in
+            else region_divisions(pack)
+        )
+        stations = [(p.code, p.name, p.division) for p in ref.police_stations.values()]
+        return _grouped(ctx, stations, prefixes, _("本地派出所"))
+    if source == "divisions":
+        rows = [
+            (d.code, ref.division_full_name(d.code) or d.name, d.code)
+            for d in ref.divisions.values()
+            if not d.code.endswith("00")  # a county or district, not a province or city
+        ]
+        return _grouped(ctx, rows, region_divisions(pack), _("本地区"))
     if source == "banks":
-        return [(b.code, b.name) for b in ref.banks.values()]
+        return [(b.code, tr(b.name)) for b in ref.banks.values()]
     if source == "ethnic_groups":
-        return [(g.code, g.name) for _code, g in sorted(ref.ethnic_groups.items())]
+        return [
+            (g.code, g.name_en if english and g.name_en else g.name)
+            for _code, g in sorted(ref.ethnic_groups.items())
+        ]
     if source == "chosen_items":
-        return [(item, ITEM_NAMES.get(item, item)) for item in ctx.chosen]
+        return [(item, tr(ITEM_NAMES.get(item, item))) for item in ctx.chosen]
     if source == "relations":
         entry = role_entry(pack, ctx.role)
         allowed = entry.trustee_relations if entry and entry.trustee_relations else RELATIONS
-        return [(code, RELATIONS.get(code, code)) for code in allowed]
+        return [(code, tr(RELATIONS.get(code, code))) for code in allowed]
     if source == "parents_ethnicity":
         out: Choices = []
         for side, word in (("father", _("随父亲")), ("mother", _("随母亲"))):
             code = as_text(ctx.value(f"{side}.ethnicity"))
             if code and code not in [c for c, _label in out]:
-                out.append((code, f"{ref.ethnic_group_name(code) or code}（{word}）"))
+                group = ref.ethnic_groups.get(code)
+                name = (group.name_en if english and group.name_en else group.name) if group else ""
+                out.append((code, f"{name or code}（{tr(word)}）"))
         return out
     kind, _sep, result = source.partition(":")
     option = pack.delivery.get(result)  # type: ignore[call-overload]
     if kind == "methods" and option is not None:
-        return [(m, METHOD_NAMES[m]) for m in option.methods]
+        return [(m, tr(METHOD_NAMES[m])) for m in option.methods]
     if kind == "pickup_by" and option is not None:
-        return [(side, label) for side, label in SIDES if side in (option.pickup_by or ())]
+        return [(side, tr(label)) for side, label in SIDES if side in (option.pickup_by or ())]
     return []
+
+
+def is_picker(spec: Spec) -> bool:
+    """A choice over a reference table (long: searchable where it is shown)."""
+    return spec.kind == "division" or spec.source in PICKERS
 
 
 def choice_label(spec: Spec, ctx: FormContext, value: str) -> str:
@@ -570,16 +696,17 @@ def choice_label(spec: Spec, ctx: FormContext, value: str) -> str:
 
 
 def build_document(
-    ctx: FormContext, *, phone: str, materials: Sequence[str], now: datetime
+    ctx: FormContext, *, phone: str | None, materials: Sequence[str], now: datetime
 ) -> dict[str, Any]:
-    """The case document to submit: the values of the fields the case needs, and nothing
-    of sections that were filled in and then left (an item unchosen, pickup instead of
-    mail). The applicant's phone is the signed-in parent's."""
+    """The case document to submit, the same way for every channel: the values of the
+    fields the case needs, and nothing of sections that were filled in and then left (an
+    item unchosen, pickup instead of mail). Online the applicant's phone is the signed-in
+    parent's (``phone``); at the counter the clerk enters it (``phone=None``)."""
     source = ctx.document
     role = ctx.role
     document: dict[str, Any] = {
         "region": ctx.pack.region,
-        "channel": "online",
+        "channel": ctx.channel,
         "submitted_at": format_time(now),
         "applicant": {"role": role},
         "items": list(ctx.chosen),
@@ -589,7 +716,8 @@ def build_document(
         value = get_path(source, spec.path)
         if value is not None and value != "" and visible(spec, source):
             put_path(document, spec.path, copy.deepcopy(value))
-    put_path(document, "applicant.phone", phone)
+    if phone is not None:
+        put_path(document, "applicant.phone", phone)
     complete_derived(document, ctx, overwrite=True)
     document["materials"] = list(dict.fromkeys(materials))
     return document
@@ -620,6 +748,18 @@ def complete_derived(document: dict[str, Any], ctx: FormContext, *, overwrite: b
             document, "ethnicity_confirmation.ethnicity"
         ):
             fill("ethnicity_confirmation.ethnicity", get_path(document, f"{follows}.ethnicity"))
+    # Twins and more: what the first newborn's block says of the birth holds for the
+    # others unless their own block says otherwise (the same hospital, the same origin).
+    newborns = document.get("newborns")
+    if isinstance(newborns, list) and len(newborns) > 1 and isinstance(newborns[0], dict):
+        for index in range(1, len(newborns)):
+            for key in ("hospital", "ethnicity_follows", "native_place_follows"):
+                value = newborns[0].get(key)
+                if value not in (None, "") and get_path(document, f"newborns[{index}].{key}") in (
+                    None,
+                    "",
+                ):
+                    put_path(document, f"newborns[{index}].{key}", value)
 
 
 # --- showing what was entered ------------------------------------------------------------
@@ -627,27 +767,27 @@ def complete_derived(document: dict[str, Any], ctx: FormContext, *, overwrite: b
 MASKED_PATHS = ("account_number", "marriage_certificate", "bmc_number")
 
 
-def display(spec: Spec, ctx: FormContext, value: Any) -> str:
-    """A value as the confirmation page shows it: personal numbers masked."""
+def display(spec: Spec, ctx: FormContext, value: Any, *, masked: bool = True) -> str:
+    """A value as a person reads it: names, not codes (a hospital, a police station, a
+    division, an ethnic group, a bank), dates as people write them (2026年11月22日 08:20);
+    personal numbers masked on screen (``masked=False`` for the printed form the parents
+    sign)."""
     if value is None or value == "":
         return ""
-    if spec.kind == "id":
+    if masked and spec.kind == "id":
         return mask_id_number(str(value))
-    if spec.kind == "phone":
+    if masked and spec.kind == "phone":
         return mask_phone(str(value))
-    if spec.path.endswith(MASKED_PATHS):
+    if masked and spec.path.endswith(MASKED_PATHS):
         return mask_id_number(str(value))
     if spec.kind in ("yesno", "check"):
-        return str(_("是")) if value is True else str(_("否"))
+        return ctx.tr(_("是")) if value is True else ctx.tr(_("否"))
     if spec.kind == "multi" and isinstance(value, list):
-        return "、".join(choice_label(spec, ctx, str(v)) for v in value)
-    if spec.kind == "choice":
+        return ctx.tr("、").join(choice_label(spec, ctx, str(v)) for v in value)
+    if spec.kind in ("choice", "division"):
         return choice_label(spec, ctx, as_text(value))
-    if spec.kind == "datetime" and isinstance(value, str):
-        return value.replace("T", " ")[:16]
-    if spec.kind == "division":
-        name = ctx.reference.division_full_name(str(value))
-        return f"{value} {name}" if name else str(value)
+    if spec.kind in ("datetime", "date"):
+        return written(value, language=ctx.language, date_only=spec.kind == "date")
     return str(value)
 
 
@@ -657,16 +797,22 @@ class SummaryRow:
     value: str
 
 
-def summary(ctx: FormContext, document: Mapping[str, Any]) -> list[tuple[str, list[SummaryRow]]]:
-    """The built document, section by section, as label–value rows (numbers masked)."""
-    shown = FormContext(ctx.pack, ctx.reference, document)
+def summary(
+    ctx: FormContext, document: Mapping[str, Any], *, masked: bool = True
+) -> list[tuple[str, list[SummaryRow]]]:
+    """The built document, section by section in the order of the paper form, as
+    label–value rows in the reader's language (numbers masked unless ``masked=False``)."""
+    shown = ctx.again(document)
     out = []
     for section in sections(shown):
         rows = [
-            SummaryRow(str(spec.label), display(spec, shown, get_path(document, spec.path)))
+            SummaryRow(
+                ctx.tr(spec.label),
+                display(spec, shown, get_path(document, spec.path), masked=masked),
+            )
             for spec in section.specs
             if get_path(document, spec.path) not in (None, "")
         ]
         if rows:
-            out.append((str(section.title), rows))
+            out.append((section_title(section, ctx.translate), rows))
     return out
