@@ -1,117 +1,238 @@
-"""The counter entry form, generated from `fields.ENTRIES`."""
+"""The counter's entry form: the unified form (`onestop.unified_form.model`) as a clerk
+enters it for the parents, for the region the counter serves.
+
+The same model as the parents' online form decides the sections and fields (only the
+region's items, the pack's applicants and authorization, one block per newborn); the
+clerk picks hospitals, police stations, places, ethnic groups and banks by name. What the
+clerk chooses at the top (items, who applies, how many newborns) decides the sections
+below; "更新表单" (and, with JavaScript, any change there) shows them.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from onestop.cases.domain.document import text_limit
-from onestop.cases.label_i18n import choices
-from onestop.core.text import text_problem
-from onestop.counter.fields import ENTRIES, ITEM_CHOICES, MATERIAL_CHOICES, field_name
+from onestop.cases.domain.paths import put_path
+from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES, ROLE_NAMES
+from onestop.policy import schema as ps
 from onestop.policy.loader import default_packs
-from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
+from onestop.portal.forms import SectionsForm
+from onestop.portal.selectors import form_context
+from onestop.reference.domain import ReferenceData, division_in
+from onestop.unified_form.model import (
+    MAX_NEWBORNS,
+    FormContext,
+    Section,
+    admitted_roles,
+    applicable_items,
+    build_document,
+    region_divisions,
+    sections,
+)
 
 
-def _field(entry: Any) -> forms.Field:
-    if entry.kind == "choice":
-        return forms.ChoiceField(
-            label=entry.label,
-            # The labels translated now, in the request's language (labels.py is Chinese).
-            choices=(("", "—"), *choices(entry.choices)),
-            required=entry.required,
-        )
-    if entry.kind == "bool":
-        return forms.BooleanField(label=entry.label, required=False)
-    if entry.kind == "int":
-        return forms.IntegerField(
-            label=entry.label, required=entry.required, min_value=0, max_value=100000
-        )
-    if entry.kind == "datetime":
-        return forms.DateTimeField(
-            label=entry.label,
-            required=entry.required,
-            input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"],
-        )
-    if entry.kind == "id":
-        return forms.CharField(
-            label=entry.label, required=entry.required, max_length=text_limit(entry.path)
-        )
-    # The document's limit for this field's type (ADR 0016), said where it is typed.
-    limit = text_limit(entry.path) or 200
-    return forms.CharField(label=entry.label, required=entry.required, max_length=limit)
+@dataclass(frozen=True)
+class CounterRegion:
+    code: str
+    name: str
+    pack: ps.PolicyPack
 
 
-class CounterCaseForm(forms.Form):
-    region = forms.ChoiceField(label=_("地区"))
+def _counter_division(kind: str, code: str, reference: ReferenceData) -> str:
+    if kind == "division":
+        return code
+    institution = reference.institution(kind, code)  # type: ignore[arg-type]
+    return institution.division if institution is not None else ""
+
+
+def counter_regions(kind: str, code: str, reference: ReferenceData) -> list[CounterRegion]:
+    """The regions whose pack takes applications at this kind of counter and covers the
+    counter's place (吉林: 县（市、区）政务服务中心综合窗口; 沅陵, 钦北: 助产机构综合窗口)."""
+    division = _counter_division(kind, code, reference)
+    packs = default_packs()
+    out = []
+    for region in packs.regions:
+        pack = packs.current(region)
+        if pack is None or not division:
+            continue
+        counter = any(c.code == "counter" and kind in c.where for c in pack.channels)
+        if counter and division_in(division, region_divisions(pack) or ("",)):
+            out.append(CounterRegion(region, pack.name, pack))
+    return out
+
+
+def channels_here(kind: str, code: str, reference: ReferenceData) -> list[tuple[str, str]]:
+    """(region name, its channels) of the regions covering the counter's place that take
+    no applications at a counter (兰州, 福州: online only), for the clerk to tell parents."""
+    division = _counter_division(kind, code, reference)
+    packs = default_packs()
+    out = []
+    for region in packs.regions:
+        pack = packs.current(region)
+        if pack is None or not division or not division_in(division, region_divisions(pack)):
+            continue
+        out.append((pack.name, "；".join(c.label for c in pack.channels)))
+    return out
+
+
+def material_codes(pack: ps.PolicyPack) -> list[str]:
+    """The materials the region asks for first, then the others a clerk may still have
+    checked (a birth certificate issued before: 吉林 已在助产机构为新生儿办理《出生医学证明》;
+    a marriage certificate shown with the household register)."""
+    codes = [entry.material for entry in pack.materials]
+    return list(dict.fromkeys([*codes, *MATERIAL_NAMES]))
+
+
+class CounterControls(forms.Form):
+    """What the clerk chooses first: the region (where the counter serves more than one),
+    the items, who applies and how many newborns."""
+
+    region = forms.ChoiceField(label=gettext_lazy("地区"))
     items = forms.MultipleChoiceField(
-        label=_("办理事项"), choices=ITEM_CHOICES, widget=forms.CheckboxSelectMultiple
+        label=gettext_lazy("办理事项"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": gettext_lazy("请至少选择一项办理事项")},
+    )
+    applicant_role = forms.ChoiceField(
+        label=gettext_lazy("申请人身份"), widget=forms.RadioSelect, initial="mother"
+    )
+    newborn_count = forms.TypedChoiceField(
+        label=gettext_lazy("新生儿人数（多胞胎逐一填写）"),
+        coerce=int,
+        empty_value=1,
+        required=False,
+        initial=1,
+        choices=[(n, str(n)) for n in range(1, MAX_NEWBORNS + 1)],
     )
     materials = forms.MultipleChoiceField(
-        label=_("已核验原件的材料"),
-        choices=MATERIAL_CHOICES,
+        label=gettext_lazy("已核验原件的材料"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, regions: Sequence[CounterRegion], pack: ps.PolicyPack, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        packs = default_packs()
-        regions = []
-        for code in packs.regions:
-            pack = packs.current(code)
-            if pack is not None and any(c.code == "counter" for c in pack.channels):
-                regions.append((code, pack.name))
-        self.fields["region"].choices = regions  # type: ignore[attr-defined]
-        self.fields["items"].choices = choices(ITEM_CHOICES)  # type: ignore[attr-defined]
-        self.fields["materials"].choices = choices(MATERIAL_CHOICES)  # type: ignore[attr-defined]
-        for entry in ENTRIES:
-            field = _field(entry)
-            field.widget.attrs["data-items"] = " ".join(entry.items)
-            self.fields[field_name(entry.path)] = field
+        fields = self.fields
+        fields["region"].choices = [(r.code, r.name) for r in regions]  # type: ignore[attr-defined]
+        fields["region"].initial = pack.region
+        fields["items"].choices = [  # type: ignore[attr-defined]
+            (entry.item, _(ITEM_NAMES.get(entry.item, entry.item)))
+            for entry in applicable_items(pack)
+        ]
+        fields["applicant_role"].choices = [  # type: ignore[attr-defined]
+            (entry.role, _(ROLE_NAMES.get(entry.role, entry.role)))
+            for entry in admitted_roles(pack)
+        ]
+        fields["materials"].choices = [  # type: ignore[attr-defined]
+            (code, _(MATERIAL_NAMES.get(code, code))) for code in material_codes(pack)
+        ]
+        for name in ("region", "items", "applicant_role", "newborn_count"):
+            fields[name].widget.attrs["data-refresh"] = "1"
 
-    def clean(self) -> dict[str, Any]:
-        """Every resident ID number entered is checked (GB 11643: division, birth date,
-        check digit; issue 8, defect 6), next to its field, before anything is stored."""
-        cleaned = super().clean() or {}
-        chosen = set(cleaned.get("items") or ())
-        for entry in ENTRIES:
-            name = field_name(entry.path)
-            value = cleaned.get(name)
-            if isinstance(value, str) and (problem := text_problem(value)) is not None:
-                self.add_error(name, problem)  # would be refused at submission (ADR 0016)
-                continue
-            if entry.kind != "id" or not isinstance(value, str) or not value.strip():
-                continue
-            if entry.items and not chosen & set(entry.items):
-                continue  # a hidden section: not part of the document
-            if self._residency(entry, cleaned) not in ("", None, "mainland"):
-                continue  # a passport or permit number, not GB 11643
-            try:
-                parse_resident_id(value)
-            except InvalidIdNumber as exc:
-                self.add_error(name, f"{entry.label}：{exc.message}")
-        return cleaned
 
-    @staticmethod
-    def _residency(entry: Any, cleaned: dict[str, Any]) -> Any:
-        path = entry.residency
-        if path == "applicant":
-            role = cleaned.get(field_name("applicant.role"))
-            path = f"{role}.residency" if role in ("mother", "father") else ""
-        return cleaned.get(field_name(path)) if path else ""
+def _first(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
 
-    def values(self) -> dict[str, Any]:
+
+class CounterEntry:
+    """The whole counter form over the posted data (or none): controls and sections."""
+
+    def __init__(
+        self,
+        data: QueryDict | None,
+        *,
+        regions: Sequence[CounterRegion],
+        refresh: bool = False,
+    ) -> None:
+        raw: Mapping[str, Any] = data if data is not None else {}
+        by_code = {r.code: r for r in regions}
+        region = by_code.get(_first(raw, "region")) or regions[0]
+        self.pack = region.pack
+        offered = [entry.item for entry in applicable_items(self.pack)]
+        roles = [entry.role for entry in admitted_roles(self.pack)]
+        items = [i for i in (data.getlist("items") if data is not None else []) if i in offered]
+        role = _first(raw, "applicant_role")
+        role = role if role in roles else roles[0]
+        count = _first(raw, "newborn_count")
+        newborns = min(max(int(count), 1), MAX_NEWBORNS) if count.isdigit() else 1
+        document: dict[str, Any] = {
+            "items": items,
+            "applicant": {"role": role},
+            "newborns": [{} for _n in range(newborns)],
+        }
+        self.base = document
+        ctx = form_context(self.pack, document, channel="counter")
+        # The answers that decide further sections (two parents of different ethnic
+        # groups: the confirmation) are read before the sections are laid out.
+        probe = copy.deepcopy(document)
+        for section in sections(ctx):
+            for spec in section.specs:
+                value = _first(raw, spec.name)
+                if value:
+                    put_path(probe, spec.path, value)
+        self.ctx = ctx.again(probe)
+        self.sections: list[Section] = sections(self.ctx)
+        self.refresh = refresh
+        self.controls = CounterControls(
+            None if refresh else data, regions=regions, pack=self.pack, initial=_initial(raw)
+        )
+        if refresh and data is not None:
+            self.fields = SectionsForm(
+                sections=self.sections, ctx=self.ctx, initial=self._entered(data)
+            )
+        else:
+            self.fields = SectionsForm(data, sections=self.sections, ctx=self.ctx)
+
+    def _entered(self, data: QueryDict) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name, value in self.cleaned_data.items():
-            if isinstance(value, datetime):
-                out[name] = value.isoformat()
-            elif value is False:
-                # An unticked box is "no" only for the yes/no questions a clerk asks.
-                out[name] = False if name.endswith(("in_hospital", "applied_elsewhere")) else None
-            else:
-                out[name] = value
+        for spec in self.fields_specs():
+            if spec.kind == "multi":
+                out[spec.name] = data.getlist(spec.name)
+            elif spec.name in data:
+                out[spec.name] = data.get(spec.name)
         return out
+
+    def fields_specs(self) -> list[Any]:
+        return [spec for section in self.sections for spec in section.specs]
+
+    def is_valid(self) -> bool:
+        controls = self.controls.is_valid()
+        entries = self.fields.is_valid()
+        return not self.refresh and controls and entries
+
+    def document(self, *, materials: Sequence[str], now: datetime) -> dict[str, Any]:
+        """The case document, built from the entries the same way as online."""
+        source: dict[str, Any] = {
+            "items": list(self.controls.cleaned_data["items"]),
+            "applicant": {"role": self.controls.cleaned_data["applicant_role"]},
+            "newborns": [{} for _n in self.base["newborns"]],
+        }
+        for path, value in self.fields.values().items():
+            if value is not None:
+                put_path(source, path, value)
+        ctx: FormContext = self.ctx.again(source)
+        return build_document(ctx, phone=None, materials=materials, now=now)
+
+
+def _initial(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    getlist = getattr(raw, "getlist", None)
+    for name in ("region", "applicant_role", "newborn_count"):
+        if _first(raw, name):
+            out[name] = _first(raw, name)
+    if getlist is not None:
+        out["items"] = getlist("items")
+        out["materials"] = getlist("materials")
+    return out

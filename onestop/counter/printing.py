@@ -16,67 +16,60 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from onestop.cases.domain.paths import get_path
 from onestop.cases.notices import cjk_font
-from onestop.core.clock import to_beijing
-from onestop.counter.fields import ENTRIES
+from onestop.core.written import written
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
-
-
-def _text(entry: Any, value: Any) -> str:
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if entry.choices:
-        label: str = dict(entry.choices).get(str(value), str(value))
-        return label
-    return str(value)
+from onestop.policy import schema as ps
+from onestop.reference.domain import ReferenceData
+from onestop.unified_form.model import FormContext, summary
 
 
 def render_unified_form(
     *,
     case_number: str,
-    region_name: str,
+    pack: ps.PolicyPack,
+    reference: ReferenceData,
     document: dict[str, Any],
     counter_name: str,
     printed_at: datetime,
 ) -> bytes:
+    """The 联办申请表 from the same form model as the screens: its sections in the order
+    of the paper form, names instead of codes (医疗机构、派出所、民族、地区、银行), dates as
+    people write them (2026年11月1日 09:00), the numbers in full for the signatures."""
     font = cjk_font()
     title = ParagraphStyle("t", fontName=font, fontSize=16, leading=24, alignment=1)
+    head = ParagraphStyle("h", fontName=font, fontSize=11, leading=16, spaceBefore=6)
     body = ParagraphStyle("b", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
 
-    def p(text: str) -> Paragraph:
-        return Paragraph(escape(text), body)
+    def p(text: str, style: ParagraphStyle = body) -> Paragraph:
+        return Paragraph(escape(text), style)
 
     items = [i for i in document.get("items", []) if isinstance(i, str)]
     story: list[Any] = [
-        Paragraph(escape(f"{region_name}新生儿出生“一件事”联办申请表"), title),
+        Paragraph(escape(f"{pack.name}新生儿出生“一件事”联办申请表"), title),
         Spacer(1, 3 * mm),
         p(
             f"办件编号：{case_number}　受理窗口：{counter_name}　"
-            f"打印时间：{to_beijing(printed_at):%Y-%m-%d %H:%M}"
+            f"打印时间：{written(printed_at)}"
         ),
         p("申请事项：" + "、".join(ITEM_NAMES.get(i, i) for i in items)),
-        Spacer(1, 2 * mm),
     ]
-    rows = []
-    for entry in ENTRIES:
-        if entry.items and not set(entry.items) & set(items):
-            continue
-        value = get_path(document, entry.path)
-        if value in (None, ""):
-            continue
-        with translation.override(settings.LANGUAGE_CODE):  # the labels are lazy
-            label = str(entry.label)
-        rows.append([p(label), p(_text(entry, value))])
-    table = Table(rows, colWidths=[60 * mm, 110 * mm])
-    table.setStyle(
-        TableStyle(
-            [("GRID", (0, 0), (-1, -1), 0.4, "#888888"), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+    # The paper form is Chinese whatever the clerk's language (no translate, zh names).
+    ctx = FormContext(pack, reference, document, channel=str(document.get("channel") or ""))
+    with translation.override(settings.LANGUAGE_CODE):
+        grouped = summary(ctx, document, masked=False)
+    for section_title, rows in grouped:
+        table = Table(
+            [[p(row.label), p(row.value)] for row in rows], colWidths=[60 * mm, 110 * mm]
         )
-    )
+        table.setStyle(
+            TableStyle(
+                [("GRID", (0, 0), (-1, -1), 0.4, "#888888"), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+            )
+        )
+        story += [p(section_title, head), table]
     materials = [m for m in document.get("materials", []) if isinstance(m, str)]
     story += [
-        table,
         Spacer(1, 3 * mm),
         p("提交材料：" + ("、".join(MATERIAL_NAMES.get(m, m) for m in materials) or "无")),
         Spacer(1, 6 * mm),

@@ -14,19 +14,18 @@ from django.utils.translation import gettext as _
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to
 from onestop.audit.services import access_record
-from onestop.cases.label_i18n import choices
 from onestop.cases.models import Case
 from onestop.cases.printing import case_notice_pdf
 from onestop.cases.services import case_submit
 from onestop.cases.uploads import UploadRejected, checked_upload
 from onestop.common.http import pdf_response
 from onestop.core.errors import OnestopError
-from onestop.counter.fields import MATERIAL_CHOICES, build_document
-from onestop.counter.forms import CounterCaseForm
+from onestop.counter.forms import CounterEntry, channels_here, counter_regions, material_codes
+from onestop.eligibility.reasons import MATERIAL_NAMES
 from onestop.counter.printing import render_unified_form
 from onestop.policy.loader import default_packs
 from onestop.portal.selectors import item_views
-from onestop.reference.selectors import institution_name
+from onestop.reference.selectors import current_reference, institution_name
 
 
 def _clerk(request: HttpRequest) -> User:
@@ -60,18 +59,33 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def new_case(request: HttpRequest) -> HttpResponse:
     user = _clerk(request)
-    form = CounterCaseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    reference = current_reference()
+    regions = counter_regions(user.jurisdiction_kind, user.jurisdiction_code, reference)
+    if not regions:
+        # 兰州, 福州: the pack takes applications online only; the clerk tells the parents.
+        return render(
+            request,
+            "counter/new.html",
+            {
+                "counter": _counter_name(user),
+                "elsewhere": channels_here(
+                    user.jurisdiction_kind, user.jurisdiction_code, reference
+                ),
+            },
+        )
+    posted = request.method == "POST"
+    refresh = posted and request.POST.get("action") == "refresh"
+    entry = CounterEntry(request.POST if posted else None, regions=regions, refresh=refresh)
+    if posted and entry.is_valid():
+        codes = material_codes(entry.pack)
+        names = {code: MATERIAL_NAMES.get(code, code) for code in codes}
         files: dict[str, UploadedFile[bytes]] = {}
-        for code, _name in MATERIAL_CHOICES:
+        for code in codes:
             upload = request.FILES.get(f"scan__{code}")
             if upload is not None:
                 files[code] = upload
-        items = list(form.cleaned_data["items"])
-        materials = sorted(set(form.cleaned_data["materials"]) | set(files))
-        document = build_document(
-            form.values(), region=form.cleaned_data["region"], items=items, materials=materials
-        )
+        materials = sorted(set(entry.controls.cleaned_data["materials"]) | set(files))
+        document = entry.document(materials=materials, now=timezone.now())
         try:
             # Every scan is checked as a whole file before the case is created (ADR 0014):
             # one refused scan stores nothing and names the material.
@@ -79,7 +93,7 @@ def new_case(request: HttpRequest) -> HttpResponse:
                 try:
                     checked_upload(upload)
                 except UploadRejected as exc:
-                    name = dict(MATERIAL_CHOICES).get(code, code)
+                    name = _(names.get(code, code))
                     raise UploadRejected(f"{name}：{exc.message}", code=exc.code) from None
             submission = case_submit(
                 document=document,
@@ -98,8 +112,13 @@ def new_case(request: HttpRequest) -> HttpResponse:
         request,
         "counter/new.html",
         {
-            "form": form,
-            "materials": choices(MATERIAL_CHOICES),
+            "entry": entry,
+            "controls": entry.controls,
+            "blocks": entry.fields.blocks(),
+            "errors": posted and not refresh,
+            "scans": [
+                (code, _(MATERIAL_NAMES.get(code, code))) for code in material_codes(entry.pack)
+            ],
             "counter": _counter_name(user),
         },
     )
@@ -125,11 +144,16 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
 def form_pdf(request: HttpRequest, number: str) -> HttpResponse:
     user = _clerk(request)
     case = _case(user, number)
-    pack = default_packs().version(case.region, case.pack_version)
+    pack = default_packs().version(case.region, case.pack_version) or default_packs().current(
+        case.region
+    )
+    if pack is None:
+        raise Http404(_("办件不存在或不是本窗口受理的"))
     return pdf_response(
         render_unified_form(
             case_number=case.number,
-            region_name=pack.name if pack else case.region,
+            pack=pack,
+            reference=current_reference(),
             document=case.document,
             counter_name=_counter_name(user),
             printed_at=timezone.now(),

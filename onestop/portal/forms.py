@@ -36,6 +36,7 @@ from onestop.unified_form.model import (
     applicable_items,
     as_text,
     choices,
+    is_picker,
     section_title,
 )
 
@@ -57,12 +58,22 @@ def spec_field(spec: Spec, ctx: FormContext) -> forms.Field:
         "help_text": gettext_lazy(spec.help) if spec.help else "",
     }
     kind = spec.kind
+    if kind == "division" and ctx.channel == "counter":
+        kind = "choice"  # a clerk picks the place by its name, never types its code
     if kind == "choice":
         options = choices(spec, ctx)
         grouped = any(isinstance(label, list) for _code, label in options)
-        if not grouped and len(options) <= 4:
+        if not grouped and len(options) <= 4 and not is_picker(spec):
             return forms.ChoiceField(choices=options, widget=forms.RadioSelect, **common)
-        return forms.ChoiceField(choices=[("", _("请选择")), *options], **common)
+        # A long list over a reference table gets a search box (static/onestop/picker.js).
+        attrs = (
+            {"data-picker": spec.source or "divisions", "data-search-placeholder": _("输入名称查找")}
+            if is_picker(spec)
+            else {}
+        )
+        return forms.ChoiceField(
+            choices=[("", _("请选择")), *options], widget=forms.Select(attrs=attrs), **common
+        )
     if kind == "yesno":
         return forms.TypedChoiceField(
             choices=YES_NO, coerce=_yes, empty_value=None, widget=forms.RadioSelect, **common
@@ -219,7 +230,7 @@ class SectionsForm(forms.Form):
                         self.add_error(spec.name, exc.message)
             elif spec.kind == "phone" and not PHONE.match(normalize_phone(value)):
                 self.add_error(spec.name, _("手机号码应为以1开头的11位数字，例如 13800000000"))
-            elif spec.kind == "division" and not DIVISION.match(value):
+            elif spec.kind == "division" and not DIVISION.match(value):  # typed online
                 self.add_error(spec.name, _("行政区划代码应为6位数字，例如 450703"))
         return cleaned
 
