@@ -37,7 +37,7 @@ GRANDPARENT = {"applicant_role": "grandparent", "applicant_name": "王建国"}
     ],
 )
 def test_a_wrong_check_digit_is_refused_next_to_the_field(client, field, label, extra):
-    number = str(JILIN.get(field) or "220102196005050314")
+    number = str(JILIN.get(field) or "220102196005050311")
     data = {**JILIN, **extra, field: number[:-1] + ("3" if number[-1] != "3" else "4")}
     response = post_case(client, data)
     assert response.status_code == 200
