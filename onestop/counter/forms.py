@@ -108,7 +108,7 @@ class CounterControls(forms.Form):
     newborn_count = forms.TypedChoiceField(
         label=gettext_lazy("新生儿人数（多胞胎逐一填写）"),
         coerce=int,
-        empty_value=1,
+        empty_value=None,
         required=False,
         initial=1,
         choices=[(n, str(n)) for n in range(1, MAX_NEWBORNS + 1)],

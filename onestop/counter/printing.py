@@ -48,10 +48,7 @@ def render_unified_form(
     story: list[Any] = [
         Paragraph(escape(f"{pack.name}新生儿出生“一件事”联办申请表"), title),
         Spacer(1, 3 * mm),
-        p(
-            f"办件编号：{case_number}　受理窗口：{counter_name}　"
-            f"打印时间：{written(printed_at)}"
-        ),
+        p(f"办件编号：{case_number}　受理窗口：{counter_name}　打印时间：{written(printed_at)}"),
         p("申请事项：" + "、".join(ITEM_NAMES.get(i, i) for i in items)),
     ]
     # The paper form is Chinese whatever the clerk's language (no translate, zh names).
@@ -59,9 +56,7 @@ def render_unified_form(
     with translation.override(settings.LANGUAGE_CODE):
         grouped = summary(ctx, document, masked=False)
     for section_title, rows in grouped:
-        table = Table(
-            [[p(row.label), p(row.value)] for row in rows], colWidths=[60 * mm, 110 * mm]
-        )
+        table = Table([[p(row.label), p(row.value)] for row in rows], colWidths=[60 * mm, 110 * mm])
         table.setStyle(
             TableStyle(
                 [("GRID", (0, 0), (-1, -1), 0.4, "#888888"), ("VALIGN", (0, 0), (-1, -1), "TOP")]

@@ -21,8 +21,8 @@ from onestop.cases.uploads import UploadRejected, checked_upload
 from onestop.common.http import pdf_response
 from onestop.core.errors import OnestopError
 from onestop.counter.forms import CounterEntry, channels_here, counter_regions, material_codes
-from onestop.eligibility.reasons import MATERIAL_NAMES
 from onestop.counter.printing import render_unified_form
+from onestop.eligibility.reasons import MATERIAL_NAMES
 from onestop.policy.loader import default_packs
 from onestop.portal.selectors import item_views
 from onestop.reference.selectors import current_reference, institution_name

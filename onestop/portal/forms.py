@@ -67,7 +67,10 @@ def spec_field(spec: Spec, ctx: FormContext) -> forms.Field:
             return forms.ChoiceField(choices=options, widget=forms.RadioSelect, **common)
         # A long list over a reference table gets a search box (static/onestop/picker.js).
         attrs = (
-            {"data-picker": spec.source or "divisions", "data-search-placeholder": _("输入名称查找")}
+            {
+                "data-picker": spec.source or "divisions",
+                "data-search-placeholder": _("输入名称查找"),
+            }
             if is_picker(spec)
             else {}
         )

@@ -8,9 +8,9 @@ import io
 import re
 
 import pytest
-from pypdf import PdfReader
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from pypdf import PdfReader
 
 from onestop.cases.models import Case
 from onestop.counter.tests.test_counter import JILIN, PDF, jilin_clerk, post_case
@@ -82,9 +82,7 @@ def test_every_place_person_and_bank_is_picked_by_name_never_typed(clerk):
 
 
 def test_a_refresh_lays_out_the_sections_and_keeps_the_entries(clerk):
-    html = clerk.post(
-        "/counter/new/", {**GRANDPARENT_TWINS, "action": "refresh"}
-    ).content.decode()
+    html = clerk.post("/counter/new/", {**GRANDPARENT_TWINS, "action": "refresh"}).content.decode()
     assert 'data-section="authorization"' in html and 'data-section="newborn_2"' in html
     assert "第2名新生儿" in html and 'value="王一航"' in html
     assert "errorlist" not in html and Case.objects.count() == 0
