@@ -27,7 +27,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from onestop.core.clock import to_beijing
+from onestop.core.written import written
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -82,7 +82,7 @@ def render_notice(
         _p(f"新生儿出生“一件事”{TITLES.get(outcome, '通知书')}", title_style),
         Spacer(1, 4 * mm),
         _p(f"办件编号：{case_number}", body),
-        _p(f"日期：{to_beijing(decided_at):%Y年%m月%d日}", body),
+        _p(f"日期：{written(decided_at, date_only=True)}", body),
         Spacer(1, 4 * mm),
     ]
     if outcome == "accept":

@@ -19,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from onestop.cases.notices import cjk_font
+from onestop.core.written import written
 
 SEAL_RED = colors.HexColor("#c8102e")
 
@@ -168,10 +169,10 @@ def licence_rows(
         ("证照名称", item_name),
         ("签发机构", str(issuer.get("name", ""))),
         ("办件编号", str(payload.get("case_number", ""))),
-        ("签发时间", str(payload.get("issued_at", "")).replace("T", " ")[:19]),
+        ("签发时间", written(payload.get("issued_at"))),
     ]
     for n in (payload.get("subject") or {}).get("newborns", []):
-        born = str(n.get("born_at", "")).replace("T", " ")[:16]
+        born = written(n.get("born_at"))
         sex = sex_labels.get(str(n.get("sex", "")), "")
         rows.append(("新生儿", "　".join(x for x in (str(n.get("name", "")), sex, born) if x)))
     result = payload.get("result") or {}

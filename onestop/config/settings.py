@@ -117,6 +117,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Dates as people write them on every page: {{ value|written }}.
+            "builtins": ["onestop.common.templatetags.written_tags"],
         },
     },
 ]

@@ -22,7 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from onestop.cases.domain.paths import put_path
-from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES, ROLE_NAMES
+from onestop.cases.domain.labels import ROLES
+from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.policy import schema as ps
 from onestop.policy.loader import default_packs
 from onestop.portal.forms import SectionsForm
@@ -131,7 +132,7 @@ class CounterControls(forms.Form):
             for entry in applicable_items(pack)
         ]
         fields["applicant_role"].choices = [  # type: ignore[attr-defined]
-            (entry.role, _(ROLE_NAMES.get(entry.role, entry.role)))
+            (entry.role, _(dict(ROLES).get(entry.role, entry.role)))
             for entry in admitted_roles(pack)
         ]
         fields["materials"].choices = [  # type: ignore[attr-defined]
