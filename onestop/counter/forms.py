@@ -21,8 +21,8 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from onestop.cases.domain.paths import put_path
 from onestop.cases.domain.labels import ROLES
+from onestop.cases.domain.paths import put_path
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.policy import schema as ps
 from onestop.policy.loader import default_packs
