@@ -36,6 +36,7 @@ from onestop.unified_form.model import (
     admitted_roles,
     applicable_items,
     build_document,
+    choices,
     region_divisions,
     sections,
 )
@@ -97,7 +98,10 @@ class CounterControls(forms.Form):
     """What the clerk chooses first: the region (where the counter serves more than one),
     the items, who applies and how many newborns."""
 
-    region = forms.ChoiceField(label=gettext_lazy("地区"))
+    region = forms.ChoiceField(
+        label=gettext_lazy("地区"),
+        error_messages={"invalid_choice": gettext_lazy("本窗口不能提交其他地区的办件")},
+    )
     items = forms.MultipleChoiceField(
         label=gettext_lazy("办理事项"),
         widget=forms.CheckboxSelectMultiple,
@@ -189,12 +193,25 @@ class CounterEntry:
         self.controls = CounterControls(
             None if refresh else data, regions=regions, pack=self.pack, initial=_initial(raw)
         )
+        # A question with one answer only (钦北: 预防接种证 自行领取) is answered already.
+        only = {}
+        for spec in self.fields_specs():
+            options = choices(spec, self.ctx) if spec.kind == "choice" else []
+            if len(options) == 1 and not isinstance(options[0][1], list):
+                only[spec.name] = options[0][0]
+        if data is not None:
+            data = data.copy()
+            for name, value in only.items():
+                if not data.get(name):
+                    data[name] = value
         if refresh and data is not None:
             self.fields = SectionsForm(
                 sections=self.sections, ctx=self.ctx, initial=self._entered(data)
             )
-        else:
+        elif data is not None:
             self.fields = SectionsForm(data, sections=self.sections, ctx=self.ctx)
+        else:
+            self.fields = SectionsForm(sections=self.sections, ctx=self.ctx, initial=only)
 
     def _entered(self, data: QueryDict) -> dict[str, Any]:
         out: dict[str, Any] = {}

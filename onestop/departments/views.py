@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -13,7 +16,7 @@ from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.claims import DuplicateNewborn
-from onestop.cases.domain.labels import labelled_rows
+from onestop.cases.domain.labels import NameOf, labelled_rows
 from onestop.cases.uploads import material_bytes
 from onestop.certificates.selectors import prior_elicences
 from onestop.departments.selectors import (
@@ -24,6 +27,8 @@ from onestop.departments.selectors import (
     urgency,
 )
 from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
+from onestop.reference.selectors import current_reference
+from onestop.unified_form.model import value_name
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import (
@@ -55,6 +60,16 @@ def queue(request: HttpRequest) -> HttpResponse:
         for item in officer_queue(user, order=order)[:200]
     ]
     return render(request, "departments/queue.html", {"rows": rows, "order": order})
+
+
+def _value_names(request: HttpRequest) -> NameOf:
+    reference = current_reference()
+    language = get_language() or "zh-hans"
+
+    def name_of(path: str, value: Any) -> str | None:
+        return value_name(reference, path, value, language=language, translate=_)
+
+    return name_of
 
 
 def _item_name(code: str) -> str:
@@ -96,7 +111,9 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "item": item,
             "name": _item_name(item.item),
             # The pure labels module gives Chinese; the labels are translated here.
-            "rows": labelled_rows(task_view_data(item), translate=_),
+            # Names, not codes (hospitals, stations, places, ethnic groups), and dates as
+            # people write them.
+            "rows": labelled_rows(task_view_data(item), translate=_, name_of=_value_names(request)),
             "fields": [
                 {
                     "name": f.name,

@@ -816,3 +816,49 @@ def summary(
         if rows:
             out.append((section_title(section, ctx.translate), rows))
     return out
+
+
+# --- names of coded values, for any view of a document ------------------------------------
+
+_DATETIME_PATHS = ("newborns.born_at", "submitted_at")
+_DATE_PATHS = ("authorization.valid_from", "authorization.valid_to")
+_ETHNICITY_PATHS = ("mother.ethnicity", "father.ethnicity", "ethnicity_confirmation.ethnicity")
+_DIVISION_PATHS = ("mother.hukou_division", "father.hukou_division", "medical_insurance.division")
+
+
+def value_name(
+    reference: ReferenceData,
+    path: str,
+    value: Any,
+    *,
+    language: str = "zh",
+    translate: Callable[[str], str] = str,
+) -> str | None:
+    """The name a person reads for a coded value of the document (``path`` without list
+    indexes, as `labelled_rows` walks it): 长春市妇产医院, not ``changchun-mch``; 汉族, not
+    ``01``; 吉林省长春市南关区, not ``220102``; 2026年11月1日 09:00, not an ISO time. None
+    where the value is not one of these (the caller shows it as it is)."""
+    english = language.lower().startswith("en")
+    text = as_text(value)
+    if path in _DATETIME_PATHS:
+        return written(text, language=language)
+    if path in _DATE_PATHS:
+        return written(text, language=language, date_only=True)
+    if path == "newborns.hospital":
+        hospital = reference.hospitals.get(text)
+        return hospital.name if hospital else None
+    if path == "birth_registration.police_station":
+        station = reference.police_stations.get(text)
+        return station.name if station else None
+    if path in _ETHNICITY_PATHS:
+        group = reference.ethnic_groups.get(text)
+        if group is None:
+            return None
+        return group.name_en if english and group.name_en else group.name
+    if path in _DIVISION_PATHS:
+        return reference.division_full_name(text)
+    if path == "authorization.items" and isinstance(value, list):
+        return translate("、").join(translate(ITEM_NAMES.get(str(v), str(v))) for v in value)
+    if path == "authorization.trustee.relation":
+        return translate(RELATIONS[text]) if text in RELATIONS else None
+    return None

@@ -84,13 +84,26 @@ def _same(text: str) -> str:
     return text
 
 
+# ``name_of(path, value)``: the name a reader reads for a coded value the labels here do
+# not know (a hospital, a police station, a place, an ethnic group, a date), or None.
+NameOf = Callable[[str, Any], str | None]
+
+
+def _no_name(path: str, value: Any) -> str | None:
+    return None
+
+
 def labelled_rows(
-    sections: Mapping[str, Any], *, translate: Callable[[str], str] = _same
+    sections: Mapping[str, Any],
+    *,
+    translate: Callable[[str], str] = _same,
+    name_of: NameOf = _no_name,
 ) -> list[tuple[str, str]]:
     """``{"mother": {"name": "黄丽"}}`` → ``[("母亲姓名", "黄丽")]``, in document order.
 
     ``translate`` maps each Chinese label (and the words put around them) to the language
-    shown; by default they stay Chinese."""
+    shown; by default they stay Chinese. ``name_of`` names the values of the reference
+    tables (`onestop.unified_form.model.value_name`)."""
     rows: list[tuple[str, str]] = []
 
     def walk(value: Any, path: str, prefix: str) -> None:
@@ -106,7 +119,9 @@ def labelled_rows(
         if value in (None, "", []):
             return
         label = translate(FIELD_LABELS.get(path, path))
-        rows.append((prefix + label, display(path, value, translate=translate)))
+        named = name_of(path, value)
+        shown = named if named is not None else display(path, value, translate=translate)
+        rows.append((prefix + label, shown))
 
     walk(dict(sections), "", "")
     return rows

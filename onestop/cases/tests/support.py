@@ -45,12 +45,16 @@ def online_fields(document: dict[str, Any]) -> dict[str, str]:
 
 
 def counter_fields(document: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    _flat(document, "", "__", out, counter=True)
+    """The counter's form is the same unified form as online (the same field names), with
+    the items, the applicant and the number of newborns chosen at the top."""
+    authorization = document.get("authorization") or {}
     return {
-        **out,
+        **online_fields(document),
         "region": document["region"],
         "items": document["items"],
+        "applicant_role": document["applicant"]["role"],
+        "newborn_count": str(len(document.get("newborns") or [None])),
+        "authorization_items": authorization.get("items", []),
         "materials": document["materials"],
     }
 
