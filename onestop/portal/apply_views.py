@@ -190,14 +190,20 @@ def _items(request: HttpRequest, draft: Draft, pack: PolicyPack) -> HttpResponse
     initial = {
         "items": get_path(draft.document, "items") or [],
         "role": get_path(draft.document, "applicant.role") or "mother",
+        "newborn_count": max(len(get_path(draft.document, "newborns") or []), 1),
     }
     form = ItemsForm(_data(request), pack=pack, initial=initial)
     if request.method == "POST" and form.is_valid():
+        entered = get_path(draft.document, "newborns")
+        newborns = list(entered) if isinstance(entered, list) else []
+        count = form.cleaned_data.get("newborn_count") or max(len(newborns), 1)
+        newborns = newborns[:count] + [{} for _n in range(count - len(newborns))]
         draft_update(
             draft=draft,
             values={
                 "items": form.cleaned_data["items"],
                 "applicant.role": form.cleaned_data["role"],
+                "newborns": newborns,
             },
         )
         return redirect(_step_url(pack.region, "birth"))

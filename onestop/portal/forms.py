@@ -36,6 +36,7 @@ from onestop.unified_form.model import (
     applicable_items,
     as_text,
     choices,
+    MAX_NEWBORNS,
     is_picker,
     section_title,
 )
@@ -270,6 +271,15 @@ class ItemsForm(forms.Form):
         error_messages={"required": gettext_lazy("请至少选择一项办理事项")},
     )
     role = forms.ChoiceField(label=gettext_lazy("申请人与新生儿的关系"), widget=forms.RadioSelect)
+    # 多胞胎: one block per newborn in the next step (钦北 联办申请表: 多胞胎 / 单胞胎).
+    newborn_count = forms.TypedChoiceField(
+        label=gettext_lazy("新生儿人数（多胞胎逐一填写）"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial=1,
+        choices=[(n, str(n)) for n in range(1, MAX_NEWBORNS + 1)],
+    )
 
     def __init__(self, *args: Any, pack: ps.PolicyPack, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
