@@ -29,6 +29,7 @@ from onestop.policy import schema as ps
 from onestop.portal.guide import Question
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
 from onestop.unified_form.model import (
+    MAX_NEWBORNS,
     FormContext,
     Section,
     Spec,
@@ -36,7 +37,6 @@ from onestop.unified_form.model import (
     applicable_items,
     as_text,
     choices,
-    MAX_NEWBORNS,
     is_picker,
     section_title,
 )

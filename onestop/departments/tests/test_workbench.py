@@ -146,3 +146,16 @@ def test_task_view_speaks_chinese_not_field_names(case):
     text = page.content.decode()
     assert "母亲姓名" in text and "新生儿出生时间" in text and "自取" in text
     assert "id_number" not in text and "born_at" not in text
+
+
+def test_task_view_reads_names_and_dates_not_codes(case):
+    """Issue 9: "Everywhere a person reads a value, they read its name" (officers' task
+    views), "with dates as people write them (2026年11月22日 08:20)"."""
+    police = CaseItem.objects.get(case=case, item="birth_registration")
+    user = officer("police", "police_station", "qinbei-xintang")
+    text = client_for(user).get(f"/work/tasks/{police.pk}/").content.decode()
+    assert "<td>钦北区妇幼保健院</td>" in text and "qinbei-mch" not in text
+    assert "<td>钦州市公安局钦北分局新棠派出所</td>" in text and "qinbei-xintang<" not in text
+    assert "<td>汉族</td>" in text and "<td>壮族</td>" in text
+    assert "<td>广西壮族自治区钦州市钦北区</td>" in text and "<td>450703</td>" not in text
+    assert "<td>2026年11月10日 08:20</td>" in text and "2026-11-10T08:20" not in text

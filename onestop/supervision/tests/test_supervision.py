@@ -37,3 +37,15 @@ def test_supervisor_of_another_region_and_officers_see_nothing(case):
     police = Client()
     police.force_login(officer("police", "police_station", "qinbei-xintang"))
     assert police.get("/supervise/").status_code == 404
+
+
+def test_the_supervisors_list_names_the_region_and_writes_dates(case):
+    """Issue 9: "the supervisor's lists (region names, not `lanzhou`)"."""
+    client = Client()
+    client.force_login(staff("supervisor", kind="division", code="450703"))
+    listing = client.get("/supervise/").content.decode()
+    assert case.number in listing
+    pack_name = "钦州市钦北区新生儿出生“一件事”"
+    assert f">{pack_name}</td>" in listing
+    assert ">qinbei<" not in listing
+    assert "2026年11月20日 09:30" in listing and "2026-11-20 09:30" not in listing
