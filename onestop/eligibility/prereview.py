@@ -22,6 +22,7 @@ from onestop.cases.domain.document import (
     field_label,
 )
 from onestop.core.clock import to_beijing
+from onestop.core.written import written
 from onestop.eligibility.reasons import (
     HUKOU_TYPE_NAMES,
     ITEM_NAMES,
@@ -226,7 +227,7 @@ def _check_common(review: _Review) -> None:
             review.add(
                 "birth_in_future",
                 f"{path}.born_at",
-                born=newborn.born_at.strftime("%Y-%m-%d %H:%M"),
+                born=written(newborn.born_at),
             )
         if newborn.hospital is not None and newborn.hospital not in ref.hospitals:
             review.invalid(f"{path}.hospital", f"未知的医疗机构代码“{newborn.hospital}”")
@@ -358,7 +359,7 @@ def _age_window(review: _Review, rule: ps.AgeWindowRule) -> None:
         limit = add_months(born, rule.months)
         inside = review.today <= limit if rule.inclusive else review.today < limit
         if not inside:
-            review.add("outside_age_window", path, born=born.isoformat(), window=rule.label)
+            review.add("outside_age_window", path, born=written(born), window=rule.label)
 
 
 def _hospital_in_scope(review: _Review, rule: ps.HospitalInScopeRule) -> None:
@@ -463,9 +464,9 @@ def authorization_problem(
     if auth.valid_from is None or auth.valid_to is None:
         return "授权委托书未写明委托期限"
     if review.today < auth.valid_from:
-        return f"授权委托书自 {auth.valid_from.isoformat()} 起才生效"
+        return f"授权委托书自 {written(auth.valid_from)} 起才生效"
     if review.today > auth.valid_to:
-        return f"授权委托书已于 {auth.valid_to.isoformat()} 到期"
+        return f"授权委托书已于 {written(auth.valid_to)} 到期"
     return None
 
 

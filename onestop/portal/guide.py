@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from django.utils.translation import gettext as _
 
+from onestop.core.written import written
 from onestop.eligibility.prereview import add_months, ordinary_channels
 from onestop.eligibility.reasons import (
     HUKOU_TYPE_NAMES,
@@ -117,7 +118,7 @@ def _j_age(j: _Judgement, rule: ps.AgeWindowRule) -> None:
     limit = add_months(born, rule.months)
     inside = j.today <= limit if rule.inclusive else j.today < limit
     if not inside:
-        j.fail("outside_age_window", born=born.isoformat(), window=rule.label)
+        j.fail("outside_age_window", born=written(born), window=rule.label)
 
 
 def _q_hospital(rule: ps.HospitalInScopeRule) -> Question:

@@ -680,7 +680,7 @@ def test_messages_say_what_happened_in_words_a_parent_understands() -> None:
     assert "新生儿母亲" in only(qinbei, "wrong_applicant").message
     assert "香港居民" in only(qinbei, "foreign_parent").message
     window = only(qinbei, "outside_age_window").message
-    assert "2026-11-10" in window and "出生1个月内" in window
+    assert "2026年11月10日" in window and "出生1个月内" in window
     fuzhou = check(example("fuzhou-reject-outside-city-invalid-id"))
     outside = only(fuzhou, "born_outside_region").message
     assert "闽侯县示范医院" in outside and "福州市城区" in outside
