@@ -12,24 +12,20 @@ dates. 兰州 and 福州 take applications online only: their clerks are told wh
 from __future__ import annotations
 
 import copy
-import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pypdf import PdfReader
 
-from onestop.cases.domain.paths import get_path
 from onestop.cases.models import Case
 from onestop.core.clock import parse_time
-from onestop.reference.domain import ReferenceData, default_reference
+from onestop.reference.domain import default_reference
 from onestop.reference.services import reference_seed
 from onestop.testing.factories import staff
 from onestop.testing.files import pdf_bytes
-from onestop.unified_form.model import as_text
-from tests.e2e.helpers import staff_login
+from tests.e2e.helpers import fill_rows, pdf_text, refreshing, staff_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,13 +41,6 @@ COUNTERS: dict[str, tuple[str, str, str, str]] = {
     "jilin": ("service_center", "jilin-sc", "jilin-accept-counter", "grandparent"),
 }
 ONLINE_ONLY = {"lanzhou": "lanzhou-sc", "fuzhou": "fuzhou-sc"}
-PICKER_NAMES = {
-    "hospitals": lambda ref, code: ref.hospitals[code].name,
-    "police_stations": lambda ref, code: ref.police_stations[code].name,
-    "divisions": lambda ref, code: ref.division_full_name(code),
-    "ethnic_groups": lambda ref, code: ref.ethnic_groups[code].name,
-    "banks": lambda ref, code: ref.banks[code].name,
-}
 
 
 def example(region: str) -> dict[str, Any]:
@@ -86,64 +75,6 @@ def example(region: str) -> dict[str, Any]:
         }
         document["materials"] += ["trustee_id_card", "authorization_letter"]
     return document
-
-
-def refreshing(page: Any, action: Any) -> None:
-    """A choice at the top of the form lays out its sections again (a new page)."""
-    with page.expect_navigation():
-        action()
-
-
-def pick(page: Any, select: Any, name: str) -> None:
-    """Type part of a name into the picker's search box; the picker selects it."""
-    box = page.locator(f"[data-picker-for='{select.get_attribute('name')}']")
-    box.fill(name)
-    chosen = select.evaluate("e => e.options[e.selectedIndex].textContent")
-    assert chosen.strip() == name, (name, chosen)
-
-
-def fill_rows(page: Any, document: dict[str, Any], reference: ReferenceData) -> set[str]:
-    """Enter the document's values into every visible field of the form, as a clerk would;
-    return the names of the pickers used."""
-    picked: set[str] = set()
-    for row in page.locator("form.counter-form [data-path]").all():
-        if not row.is_visible():
-            continue
-        path = row.get_attribute("data-path")
-        value = get_path(document, path)
-        if value is None or value == "":
-            continue
-        select = row.locator("select")
-        if select.count():
-            source = select.get_attribute("data-picker")
-            if source:
-                pick(page, select, PICKER_NAMES[source](reference, str(value)))
-                picked.add(source)
-            else:
-                select.select_option(as_text(value))
-            continue
-        inputs = row.locator("input")
-        kind = inputs.first.get_attribute("type")
-        if kind == "radio":
-            row.locator(f"input[value='{as_text(value)}']").check()
-        elif kind == "checkbox" and isinstance(value, list):
-            for each in value:
-                row.locator(f"input[value='{each}']").check()
-        elif kind == "checkbox":
-            inputs.first.set_checked(bool(value))
-        elif kind == "datetime-local":
-            inputs.first.fill(parse_time(str(value)).strftime("%Y-%m-%dT%H:%M"))
-        else:
-            text = str(value)
-            # A clerk types names, numbers and addresses, never a code of a table.
-            assert not re.fullmatch(r"[a-z]+(-[a-z]+)+", text), (path, text)
-            inputs.first.fill(text)
-    return picked
-
-
-def pdf_text(pdf: bytes) -> str:
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-    return "".join(text.split())
 
 
 @pytest.mark.parametrize("region", ["yuanling", "qinbei", "jilin"])

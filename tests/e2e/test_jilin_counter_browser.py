@@ -11,11 +11,12 @@ import pytest
 
 from onestop.cases.models import Case
 from onestop.counter.tests.test_counter import JILIN
+from onestop.reference.domain import default_reference
 from onestop.reference.services import reference_seed
 from onestop.testing.factories import officer, staff
 from onestop.testing.files import pdf_bytes
 from onestop.workflow.models import CaseItem
-from tests.e2e.helpers import staff_login
+from tests.e2e.helpers import fill_rows, refreshing, staff_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +34,7 @@ OFFICES = {
 }
 
 
-def test_jilin_counter_case_end_to_end(new_page, media_root, tmp_path: Path):
+def test_jilin_counter_case_end_to_end(new_page, media_root, tmp_path: Path, example):
     reference_seed()
     clerk = staff("clerk", kind="service_center", code="jilin-sc", name="窗口刘")
     scan = tmp_path / "bmc.pdf"
@@ -44,21 +45,17 @@ def test_jilin_counter_case_end_to_end(new_page, media_root, tmp_path: Path):
     page.click("nav >> text=一窗受理")
     page.click("text=录入新办件")
     page.wait_for_url("**/counter/new/")
-    page.select_option("[name='region']", "jilin")
+    # The counter serves Jilin only: the form is Jilin's (no region to choose).
+    document = example("jilin-accept-counter")
     for item in JILIN["items"]:
-        page.check(f"[name='items'][value='{item}']")
+        refreshing(page, lambda item=item: page.check(f"[name='items'][value='{item}']"))
+    refreshing(page, lambda: page.check("[name='applicant_role'][value='father']"))
+    # Every hospital, station, place, ethnic group and bank is picked by its name.
+    assert {"hospitals", "ethnic_groups", "divisions", "police_stations", "banks"} <= fill_rows(
+        page, document, default_reference()
+    )
     for material in JILIN["materials"]:
         page.check(f"[name='materials'][value='{material}']")
-    for name, value in JILIN.items():
-        if name in ("region", "items", "materials"):
-            continue
-        field = page.locator(f"[name='{name}']")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(str(value))
-        elif field.get_attribute("type") == "checkbox":
-            field.check()
-        else:
-            field.fill(str(value))
     page.set_input_files("[name='scan__birth_certificate']", str(scan))
     page.click("button:has-text('提交预审')")
     page.wait_for_url(re.compile(r"/counter/cases/JILIN-\d{8}-\d{4}/$"))
