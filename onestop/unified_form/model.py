@@ -586,10 +586,16 @@ def all_specs(ctx: FormContext) -> Iterator[Spec]:
 
 
 def _grouped(
-    ctx: FormContext, rows: Sequence[tuple[str, str, str]], prefixes: Sequence[str], local: Label
+    ctx: FormContext,
+    rows: Sequence[tuple[str, str, str]],
+    prefixes: Sequence[str],
+    local: Label,
+    *,
+    only_local: bool = False,
 ) -> Choices:
     """(code, name, division) rows as choices: the region's first, under ``local``, then
-    the others (a birth elsewhere, a household elsewhere: the pre-review says why not)."""
+    the others (a birth elsewhere, a household elsewhere: the pre-review says why not).
+    ``only_local``: the region's alone (the counter's hospitals and police stations)."""
     ordered = sorted(rows, key=lambda row: (row[2], row[0]))
     if not prefixes:
         return [(code, name) for code, name, _division in ordered]
@@ -597,6 +603,8 @@ def _grouped(
     outside = [
         (code, name) for code, name, division in ordered if not division_in(division, prefixes)
     ]
+    if only_local and inside:
+        return inside
     return [(ctx.tr(local), inside), (ctx.tr(_("其他")), outside)] if inside else outside
 
 
@@ -628,7 +636,10 @@ def choices(spec: Spec, ctx: FormContext) -> Choices:
         scope = _rules(pack, ps.HospitalInScopeRule)
         hospitals = [(h.code, h.name, h.division) for h in ref.hospitals.values() if h.midwifery]
         prefixes = scope[0].divisions if scope else region_divisions(pack)
-        return _grouped(ctx, hospitals, prefixes, _("本地助产机构"))
+        # At the counter only the region's (a clerk serves births of the region; a parent
+        # online may still enter another hospital and be told why it is not accepted).
+        local = ctx.channel == "counter"
+        return _grouped(ctx, hospitals, prefixes, _("本地助产机构"), only_local=local)
     if source == "police_stations":
         hukou = _rules(pack, ps.LocalHukouRule)
         prefixes = (
@@ -637,7 +648,8 @@ def choices(spec: Spec, ctx: FormContext) -> Choices:
             else region_divisions(pack)
         )
         stations = [(p.code, p.name, p.division) for p in ref.police_stations.values()]
-        return _grouped(ctx, stations, prefixes, _("本地派出所"))
+        local = ctx.channel == "counter"
+        return _grouped(ctx, stations, prefixes, _("本地派出所"), only_local=local)
     if source == "divisions":
         rows = [
             (d.code, ref.division_full_name(d.code) or d.name, d.code)

@@ -76,9 +76,9 @@ def test_every_place_person_and_bank_is_picked_by_name_never_typed(clerk):
     assert ">长春市妇产医院</option>" in html and ">汉族</option>" in html
     assert ">长春市公安局南关分局示范派出所</option>" in html
     assert "吉林省长春市南关区</option>" in html
-    # The region's own hospitals come first.
-    hospitals = html[html.index('name="newborns_0_hospital"') :]
-    assert hospitals.index("长春市妇产医院") < hospitals.index("钦北区妇幼保健院")
+    # Only the region's hospitals and police stations (吉林: 长春, 吉林市).
+    assert "吉林市妇幼保健院" in html
+    assert "钦北区妇幼保健院" not in html and "钦州市公安局钦北分局示范派出所" not in html
 
 
 def test_a_refresh_lays_out_the_sections_and_keeps_the_entries(clerk):

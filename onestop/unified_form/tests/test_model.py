@@ -107,14 +107,20 @@ def test_only_the_regions_items_make_sections():
     assert "birth_registration.bmc_number" in paths  # the BMC issued before
 
 
-def test_pickers_put_the_regions_places_first():
+def test_pickers_put_the_regions_places_first_and_the_counter_offers_only_those():
+    hospital = Spec("newborns[0].hospital", "choice", "hospitals")
+    online = context("lanzhou", {"items": ["birth_certificate"]})
+    (local, inside), (_other, outside) = choices(hospital, online)
+    assert local == "本地助产机构"  # 在甘肃省内助产机构出生的新生儿
+    assert ("lanzhou-mch", "兰州市妇幼保健院") in inside and "tianshui-demo" in dict(inside)
+    assert "qinbei-mch" not in dict(inside) and "qinbei-mch" in dict(outside)
     ctx = context("jilin", {"items": ["birth_registration"]}, channel="counter")
-    hospitals = choices(Spec("newborns[0].hospital", "choice", "hospitals"), ctx)
-    (local, inside), (_other, outside) = hospitals
-    assert local == "本地助产机构"
-    assert ("changchun-mch", "长春市妇产医院") in inside
-    assert all(code not in dict(inside) for code in ("qinbei-mch", "lanzhou-mch"))
-    assert "qinbei-mch" in dict(outside)
+    assert dict(choices(hospital, ctx)) == {
+        "changchun-mch": "长春市妇产医院",
+        "jilin-city-mch": "吉林市妇幼保健院",
+    }
+    stations = choices(Spec("birth_registration.police_station", "choice", "police_stations"), ctx)
+    assert dict(stations) == {"jilin-ps": "长春市公安局南关分局示范派出所"}
     places = choices(Spec("mother.hukou_division", "division"), ctx)
     local_places = dict(places[0][1])
     assert local_places["220102"] == "吉林省长春市南关区"
