@@ -154,5 +154,5 @@ def test_a_clerk_where_the_region_takes_no_counter_cases(new_page, region):
     staff_login(page, clerk.username)
     page.goto("/counter/new/")
     text = page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
-    assert "不设窗口受理" in text
+    assert "不在本窗口受理" in text
     assert page.locator("[name='items']").count() == 0

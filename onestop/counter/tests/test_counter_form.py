@@ -133,7 +133,7 @@ def test_a_clerk_where_the_pack_takes_no_counter_cases_is_told_where_to_apply(
     client = Client()
     client.force_login(staff("clerk", kind="service_center", code=code))
     html = client.get("/counter/new/").content.decode()
-    assert "不设窗口受理" in html and region in html
+    assert "不在本窗口受理" in html and region in html
     assert 'name="items"' not in html
     assert client.post("/counter/new/", JILIN).status_code == 200
     assert Case.objects.count() == 0
