@@ -32,6 +32,7 @@ from onestop.calendar.selectors import calendar_end_warning, current_calendar
 from onestop.cases.models import Case, CaseStatus, TimelineEntry
 from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
+from onestop.core.written import written
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.supervision.models import DeadlineEvent, ItemUrge, StaffMessage
 from onestop.supervision.selectors import (
@@ -114,7 +115,7 @@ class SweepReport:
 
 def _fmt(moment: datetime, provisional: bool = False) -> str:
     mark = "（暂按双休日计算）" if provisional else ""
-    return f"{to_beijing(moment):%Y-%m-%d %H:%M}{mark}"
+    return f"{written(moment)}{mark}"  # 2027年1月7日 23:59, as people write it
 
 
 def _relight(qs: QuerySet[CaseItem], light: str, batch_size: int) -> int:

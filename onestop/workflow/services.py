@@ -30,6 +30,7 @@ from onestop.cases.models import Case, CaseStatus, TimelineEntry
 from onestop.certificates.models import ELicence
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
+from onestop.core.written import written
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.integration.events import case_event
 from onestop.notifications.services import notification_queue
@@ -124,7 +125,7 @@ def due_text(due: datetime | None, provisional: bool) -> str:
     if due is None:
         return "—"
     mark = f"（{PROVISIONAL_MARK}）" if provisional else ""
-    return f"{to_beijing(due):%Y-%m-%d %H:%M}{mark}"
+    return f"{written(due)}{mark}"  # 2027年1月7日 23:59, as people write it
 
 
 def _clock_started(case: Case, row: CaseItem) -> bool:

@@ -101,7 +101,7 @@ def test_unpublished_year_does_not_take_effect_and_staff_see_why(example, beijin
     assert "2027" in missing.message
     assert not missing.visible_to_parent  # a message for staff, not for the parents
     ready = TimelineEntry.objects.get(case=case, kind="item_ready", item=item.item)
-    assert "办理期限 2027-10-01 23:59（暂按双休日计算）" in ready.message
+    assert "办理期限 2027年10月1日 23:59（暂按双休日计算）" in ready.message
 
 
 def test_publishing_later_applies_to_items_dispatched_afterwards(example, beijing, media_root):

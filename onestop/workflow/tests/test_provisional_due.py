@@ -130,7 +130,7 @@ def test_a_due_time_beyond_the_table_is_shown_everywhere_marked_provisional(
     assert row.due_at == beijing(PROVISIONAL_DUE)
     assert row.due_provisional
     frozen(monkeypatch, beijing, "2026-11-27T09:00:00+08:00")
-    shown = "2027-01-07 23:59"
+    shown = "2027年1月7日 23:59"
 
     officer_client = logged_in(hrss)
     queue = officer_client.get("/work/").content.decode()
@@ -174,7 +174,7 @@ def test_publishing_the_year_in_the_admin_recomputes_and_clears_the_mark(
     assert not row.due_provisional
     assert row.version == ssc(case).version  # an officer's open form is not invalidated
     line = TimelineEntry.objects.get(case=case, kind="due_recomputed", item=row.item)
-    assert line.visible_to_parent and "2027-01-08 23:59" in line.message
+    assert line.visible_to_parent and "2027年1月8日 23:59" in line.message
     audit = AuditRecord.objects.get(stream=case.number, action="item_due_recomputed")
     assert audit.detail["due_at"] == beijing(PUBLISHED_DUE).isoformat()
     published = AuditRecord.objects.get(stream="calendar", action="calendar_year_published")
@@ -182,10 +182,10 @@ def test_publishing_the_year_in_the_admin_recomputes_and_clears_the_mark(
     assert published.actor_id == admin.pk
 
     task = logged_in(hrss).get(f"/work/tasks/{row.pk}/").content.decode()
-    assert "2027-01-08 23:59" in task and MARK not in task
+    assert "2027年1月8日 23:59" in task and MARK not in task
     progress = logged_in(parent(MOTHER_PHONE)).get(f"/my/cases/{case.number}/").content.decode()
     ssc_row = progress.split('data-item="social_security_card"')[1].split("</tr>")[0]
-    assert "2027-01-08 23:59" in ssc_row and MARK not in ssc_row
+    assert "2027年1月8日 23:59" in ssc_row and MARK not in ssc_row
     credentials = issue("hrss", row.jurisdiction_kind, row.jurisdiction_code)
     assert Api(credentials.token).get(f"/tasks/{row.pk}").json()["due_provisional"] is False
 
@@ -211,7 +211,7 @@ def test_the_sweep_warns_and_marks_a_provisional_item_overdue(
     assert row.urgency == Urgency.OVERDUE
     assert DeadlineEvent.objects.filter(item=row, kind="overdue").count() == 1
     message = StaffMessage.objects.get(user=hrss, kind="overdue")
-    assert f"2027-01-07 23:59（{MARK}）" in message.body
+    assert f"2027年1月7日 23:59（{MARK}）" in message.body
     assert StaffMessage.objects.filter(user=supervisor, kind="overdue").exists()
     # Escalation after 3 working days overdue (weekends only): Wed 13 Jan.
     deadlines_sweep(beijing("2027-01-13T09:00:00+08:00"))
@@ -220,7 +220,7 @@ def test_the_sweep_warns_and_marks_a_provisional_item_overdue(
     frozen(monkeypatch, beijing, "2027-01-08T10:00:00+08:00")
     page = logged_in(supervisor).get("/supervise/deadlines/?which=overdue").content.decode()
     assert f'data-item="{row.pk}" data-light="overdue"' in page
-    assert "2027-01-07 23:59" in page and MARK in page
+    assert "2027年1月7日 23:59" in page and MARK in page
     queue = logged_in(hrss).get("/work/").content.decode()
     assert 'class="light overdue"' in queue
 
