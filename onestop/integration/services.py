@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onestop.accounts.models import JurisdictionKind, Role, User
+from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
 from onestop.common.requeue import late_rows_requeue
 from onestop.core.signing import (
     DELIVERY_HEADER,
@@ -94,9 +94,7 @@ def _service_user(client_name: str, key_id: str, department: str, kind: str, cod
 
 
 def _check_jurisdiction(department: str, kind: str, code: str) -> None:
-    from onestop.accounts.models import Department
-
-    if department not in Department.values:
+    if department not in department_codes():
         raise ValueError(f"unknown department {department!r}")
     if kind not in JurisdictionKind.values:
         raise ValueError(f"unknown jurisdiction kind {kind!r}")

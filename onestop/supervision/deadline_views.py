@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onestop.accounts.models import Department, Role, User
+from onestop.accounts.models import Role, User, department_choices
 from onestop.calendar.selectors import current_calendar
 from onestop.core.clock import BEIJING, to_beijing
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
@@ -43,7 +43,7 @@ def _name(names: dict[str, str], code: str) -> str:
 
 
 def _department_choices() -> list[tuple[str, str]]:
-    return [(str(value), str(label)) for value, label in Department.choices]
+    return [(str(value), str(label)) for value, label in department_choices()]
 
 
 @login_required
