@@ -69,7 +69,8 @@ class Catalogue:
         return entry.delivery if entry is not None else None
 
     def item_of_result(self, result: str) -> str | None:
-        """The item whose physical result is ``result`` (household_register → birth_registration)."""
+        """The item whose physical result is ``result`` (household_register: its birth
+        registration)."""
         return self._by_result.get(result)
 
     def departments_worked_by(self, role: str) -> tuple[str, ...]:

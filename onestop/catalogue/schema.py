@@ -96,6 +96,14 @@ WorkedBy = Literal["officer", "api_client"]
 RESULT_TEXT_MAX = 200
 
 
+def _both_roles() -> list[WorkedBy]:
+    return ["officer", "api_client"]
+
+
+def _name_only() -> list[ParentField]:
+    return ["name"]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -168,7 +176,7 @@ class Department(_Strict):
         description="the kind of jurisdiction its officers and API clients hold"
     )
     routing: Routing = Field(description="how its items are routed unless an item says otherwise")
-    worked_by: list[WorkedBy] = Field(default_factory=lambda: ["officer", "api_client"])
+    worked_by: list[WorkedBy] = Field(default_factory=_both_roles)
     cite: Cite | None = None
 
     @model_validator(mode="after")
@@ -200,7 +208,7 @@ class Item(_Strict):
     elicence_title: Name = Field(description="the title of the e-licence its result becomes")
     sections: list[Section] = Field(description="the case document sections its officers see")
     parent_fields: list[ParentField] = Field(
-        default_factory=lambda: ["name"], description="what its officers see of each parent"
+        default_factory=_name_only, description="what its officers see of each parent"
     )
     materials: list[Code] = Field(
         default_factory=list, description="the materials its officers may open"

@@ -11,13 +11,13 @@ from django.db.models import QuerySet, Value, When
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import items_for_officer
-from onestop.catalogue.names import CatalogueView
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.claims import possible_duplicates
 from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Material
+from onestop.catalogue.names import CatalogueView
 from onestop.supervision.selectors import urge_count
 from onestop.workflow.domain.urgency import classify
 from onestop.workflow.models import CaseItem, ItemState

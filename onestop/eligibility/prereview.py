@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from onestop.catalogue.loader import Catalogue, catalogue
 from onestop.cases.domain.document import (
     CaseDocument,
     Parent,
     ParsedCase,
     field_label,
 )
+from onestop.catalogue.loader import Catalogue, catalogue
 from onestop.catalogue.names import CatalogueView
 from onestop.core.clock import to_beijing
 from onestop.eligibility.reasons import (

@@ -2,8 +2,9 @@
 
 A data folder holds ``packs/*.yaml`` (``catalogue/*.yaml`` for new items and departments,
 ``reference/*.csv`` for the reference data of a new region). A pack is checked against the
-catalogue loaded from the same folders. Several versions of one region's pack may exist; a case is judged by the
-version in force when it was submitted (the latest ``effective_from`` not after it).
+catalogue loaded from the same folders. Several versions of one region's pack may exist; a
+case is judged by the version in force when it was submitted (the latest ``effective_from``
+not after it).
 """
 
 from __future__ import annotations

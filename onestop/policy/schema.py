@@ -357,7 +357,8 @@ def catalogue_problems(pack: PolicyPack, known: Catalogue) -> list[str]:
 
     def material(code: str, where: str) -> None:
         if code not in known.materials:
-            problems.append(f"{where}: 未知的材料“{code}”（事项目录中有：{'、'.join(known.materials)}）")
+            listed = "、".join(known.materials)
+            problems.append(f"{where}: 未知的材料“{code}”（事项目录中有：{listed}）")
 
     for i, entry in enumerate(pack.items):
         if item(entry.item, f"items.{i}.item"):

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User, department_choices
 from onestop.calendar.selectors import current_calendar
+from onestop.common.names import department_label, item_label
 from onestop.core.clock import BEIJING, to_beijing
-from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.supervision.models import StaffMessage
 from onestop.supervision.selectors import (
     OPEN_STATES,
@@ -36,10 +36,6 @@ def _supervisor(request: HttpRequest) -> User:
     if not isinstance(user, User) or user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Http404(_("页面不存在"))
     return user
-
-
-def _name(names: dict[str, str], code: str) -> str:
-    return _(names[code]) if code in names else code
 
 
 def _department_choices() -> list[tuple[str, str]]:
@@ -66,8 +62,8 @@ def deadlines(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "row": r,
-            "name": _name(ITEM_NAMES, r.item.item),
-            "department": _name(DEPARTMENT_NAMES, r.item.department),
+            "name": item_label(r.item.item),
+            "department": department_label(r.item.department),
             "jurisdiction": jurisdiction_label(r.item.jurisdiction_kind, r.item.jurisdiction_code),
         }
         for r in found
@@ -129,7 +125,7 @@ def efficiency(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "row": r,
-            "department": _name(DEPARTMENT_NAMES, r.department),
+            "department": department_label(r.department),
             "jurisdiction": jurisdiction_label(r.jurisdiction_kind, r.jurisdiction_code),
             "rate": f"{r.on_time_rate * 100:.1f}%" if r.on_time_rate is not None else "—",
         }
