@@ -94,11 +94,16 @@ def _read(path: Path) -> CatalogueFile:
     try:
         return CatalogueFile.model_validate(raw if raw is not None else {})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(顶层)'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
         raise PackError(f"事项目录 {path} 无效: {problems}") from None
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    """``where: what``; a whole-file check names its own paths (``items.7.item: …``)."""
+    where = ".".join(str(part) for part in loc)
+    if not where and message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    return f"{where or '(顶层)'}: {message}"
 
 
 def _files(folder: Path) -> list[Path]:
