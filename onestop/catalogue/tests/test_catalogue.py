@@ -149,7 +149,7 @@ def test_every_item_of_every_pack_is_in_the_catalogue() -> None:
 def test_examples_validate_and_public_fields_are_the_catalogue_s() -> None:
     for code, item in catalogue().items.items():
         example = {f.name: f.example for f in item.result_fields if f.kind != "id_number"}
-        cleaned, problems = validate_result(code, example)
+        _cleaned, problems = validate_result(code, example)
         assert problems == [], (code, problems)
     sealed = public_result(
         {"card_number": "A45070312", "pickup_place": "某银行", "amount_yuan": "1"}
@@ -272,8 +272,13 @@ def pack_with(tmp_path: Path, change: Any) -> str:
 
 
 def test_a_pack_naming_an_unknown_item_or_department_is_refused(tmp_path: Path) -> None:
-    entry = {"item": "newborn_screening", "department": "screening_center",
-             "time_limit": {"days": 5}, "ordinary_channel": "到筛查中心", "cite": "某某某某"}  # fmt: skip
+    entry = {
+        "item": "newborn_screening",
+        "department": "screening_center",
+        "time_limit": {"days": 5},
+        "ordinary_channel": "到筛查中心",
+        "cite": "某某某某",
+    }
     message = pack_with(tmp_path, lambda d: d["items"].append(entry))
     assert "q.yaml" in message and "items.7.item: 未知的事项“newborn_screening”" in message
     message = pack_with(tmp_path, lambda d: d["items"][0].update(department="data_bureau"))
