@@ -12,6 +12,7 @@ from pydantic import ConfigDict, field_validator
 
 from onestop.catalogue.loader import catalogue
 from onestop.core.text import text_problem
+from onestop.policy.loader import default_packs
 from onestop.workflow.domain.results import RESULT_KEYS_MAX
 
 EXAMPLE_CASE: dict[str, Any] = json.loads(
@@ -58,7 +59,7 @@ CASE_DOCUMENT_SCHEMA: dict[str, Any] = {
     "description": "统一申请表（一表申报）JSON，见 docs/spec/application.md",
     "required": ["region"],
     "properties": {
-        "region": {"type": "string", "enum": ["qinbei", "lanzhou", "yuanling", "fuzhou", "jilin"]},
+        "region": {"type": "string", "enum": list(default_packs().regions)},
         "channel": {"type": "string", "enum": ["online", "counter"]},
         "submitted_at": {"type": "string", "format": "date-time"},
         "applicant": {

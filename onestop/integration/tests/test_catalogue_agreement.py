@@ -103,3 +103,16 @@ def test_every_department_of_every_pack_can_be_a_user_s_and_an_api_client_s() ->
         creds = issue(department, kind, code)
         creds.client.full_clean(exclude=["secret_hash", "webhook_secret"])
         assert creds.client.user.department == department
+
+
+def test_the_demo_and_the_simulated_systems_cover_every_department() -> None:
+    """The demo data and the simulated department systems (HTTP only, their own lists) work
+    every department of the catalogue, each with its kind of jurisdiction."""
+    from onestop.ops.demo import DIVISION_DEPARTMENTS, NAMES
+    from onestop.simulate.credentials import ABBREVIATIONS, DEPARTMENTS
+
+    known = catalogue().departments
+    assert set(DEPARTMENTS) == set(ABBREVIATIONS) == set(NAMES) == set(known)
+    assert set(DIVISION_DEPARTMENTS) == {
+        code for code, d in known.items() if d.jurisdiction_kind == "division"
+    }
