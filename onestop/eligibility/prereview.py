@@ -25,7 +25,6 @@ from onestop.core.clock import to_beijing
 from onestop.eligibility.reasons import (
     HUKOU_TYPE_NAMES,
     ITEM_NAMES,
-    MATERIAL_NAMES,
     REASON_KINDS,
     RESIDENCY_NAMES,
     ROLE_NAMES,
@@ -135,6 +134,15 @@ class _Review:
         if path in self.parse_paths:
             return  # already told how the field is malformed; "必须填写" would mislead
         self.add("field_invalid", path, text=f"{field_label(path)}：{why}")
+
+    def item_name(self, code: str) -> str:
+        """The item's Chinese name in the catalogue the pack was loaded with."""
+        item = self.known.items.get(code)
+        return item.name.zh if item is not None else code
+
+    def material_name(self, code: str) -> str:
+        material = self.known.materials.get(code)
+        return material.name.zh if material is not None else code
 
     def has(self, code: str, detail: str | None = None) -> bool:
         return any(r.code == code and (detail is None or r.detail == detail) for r in self.reasons)
@@ -276,8 +284,7 @@ def _check_items(review: _Review) -> None:
         c for c in doc.chosen_items() if c in review.known.items and c not in review.pack.offered
     ]
     for code in not_offered:
-        name = review.known.items[code].name.zh
-        review.notes.append(f"本地“出生一件事”不含“{name}”，请通过原渠道办理")
+        review.notes.append(f"本地“出生一件事”不含“{review.item_name(code)}”，请通过原渠道办理")
     if not review.chosen and not_offered:
         review.invalid("items", "所选事项均不在本地“出生一件事”服务范围内")
     for index, code in enumerate(doc.materials):
@@ -461,7 +468,7 @@ def authorization_problem(
     if trustee_id and auth.trustee.id_number and auth.trustee.id_number != trustee_id:
         return "授权委托书的受托人与申请人不一致"
     granted = {code for code in auth.items or () if code}
-    missing = [ITEM_NAMES.get(code, code) for code in items if code not in granted]
+    missing = [review.item_name(code) for code in items if code not in granted]
     if missing:
         return "授权委托书未包含以下委托事项：" + "、".join(missing)
     if auth.valid_from is None or auth.valid_to is None:
@@ -561,7 +568,7 @@ def _complete_chain(review: _Review, rule: ps.CompleteChainRule) -> None:
                 continue
             review.invalid(
                 "items",
-                f"办理“{ITEM_NAMES[item]}”须同时选择“{ITEM_NAMES[prerequisite]}”",
+                f"办理“{review.item_name(item)}”须同时选择“{review.item_name(prerequisite)}”",
             )
 
 
@@ -671,5 +678,5 @@ def _check_materials(review: _Review) -> None:
         review.add(
             "missing_material",
             entry.material,
-            material=MATERIAL_NAMES.get(entry.material, entry.material),
+            material=review.material_name(entry.material),
         )

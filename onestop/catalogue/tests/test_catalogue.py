@@ -6,7 +6,11 @@ tests/test_catalogue_agreement.py)."""
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any, get_args
@@ -295,3 +299,50 @@ def test_a_pack_naming_an_unknown_item_or_department_is_refused(tmp_path: Path) 
     (tmp_path / "packs" / "q.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     pack = load_packs([tmp_path], packaged=False).current("qinbei")
     assert pack is not None and pack.item("newborn_screening") is not None
+
+
+# --- the command line judges a case by the folder's catalogue ------------------------
+
+
+def test_the_cli_checks_a_case_with_a_new_item_from_the_extra_folder(tmp_path: Path) -> None:
+    write(tmp_path, "screening.yaml", {"departments": [NEW_DEPARTMENT], "items": [NEW_ITEM]})
+    pack = yaml.safe_load((PACKAGED_PACKS / "qinbei.yaml").read_text(encoding="utf-8"))
+    pack["version"] = "2025.01.01-screening"
+    pack["effective_from"] = "2025-01-01"
+    pack["items"].append(
+        {
+            "item": "newborn_screening",
+            "department": "screening_center",
+            "after": ["birth_certificate"],
+            "time_limit": {"days": 3},
+            "ordinary_channel": "到新生儿疾病筛查中心查询筛查结果",
+            "cite": "a new item written by a test",
+        }
+    )
+    (tmp_path / "packs").mkdir()
+    (tmp_path / "packs" / "q.yaml").write_text(yaml.safe_dump(pack, allow_unicode=True))
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    case = json.loads((examples / "qinbei-accept.json").read_text(encoding="utf-8"))
+    case["items"] = ["birth_certificate", "newborn_screening"]
+    (tmp_path / "case.json").write_text(json.dumps(case, ensure_ascii=False), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "ONESTOP_EXTRA_DATA"}
+
+    def check(*extra: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "onestop", *extra, "check", str(tmp_path / "case.json")],
+            capture_output=True, text=True, encoding="utf-8", env=env, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        body = json.loads(done.stdout)
+        assert isinstance(body, dict)
+        return body
+
+    body = check("--extra-data", str(tmp_path))
+    assert body["decision"] == "accept", body["reasons"]
+    assert [(p["item"], p["department"]) for p in body["plan"]] == [
+        ("birth_certificate", "hospital"),
+        ("newborn_screening", "screening_center"),
+    ]
+    without = check()
+    assert without["decision"] == "supplement"
+    assert "未知的事项代码“newborn_screening”" in without["reasons"][0]["message"]

@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Field, Model
 from django.utils import translation
 
 from onestop.accounts.models import User
@@ -24,8 +25,10 @@ from onestop.testing.factories import SAMPLE_RESULTS, officer
 from onestop.workflow.domain.results import RESULT_FIELDS, validate_result
 
 
-def _choices(model: type, field: str) -> list[tuple[str, str]]:
-    return [(str(v), str(label)) for v, label in model._meta.get_field(field).choices]
+def _choices(model: type[Model], field: str) -> list[tuple[str, str]]:
+    found = model._meta.get_field(field)
+    assert isinstance(found, Field) and found.choices is not None
+    return [(str(v), str(label)) for v, label in found.choices]
 
 
 def test_user_and_api_client_department_choices_are_the_catalogue_s() -> None:
