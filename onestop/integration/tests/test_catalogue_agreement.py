@@ -6,6 +6,7 @@ route an item to a department nobody can belong to" is gone)."""
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -13,7 +14,7 @@ from django.db.models import Field, Model
 from django.utils import translation
 
 from onestop.accounts.models import User
-from onestop.catalogue.loader import catalogue
+from onestop.catalogue.loader import EXTRA_DATA_ENV, catalogue
 from onestop.common.names import department_label, item_label, material_label
 from onestop.departments.selectors import ITEM_MATERIALS, ITEM_SECTIONS, PARENT_FIELDS_BY_ITEM
 from onestop.integration.api import api
@@ -119,3 +120,29 @@ def test_the_demo_and_the_simulated_systems_cover_every_department() -> None:
     assert set(DIVISION_DEPARTMENTS) == {
         code for code, d in known.items() if d.jurisdiction_kind == "division"
     }
+
+
+@pytest.mark.django_db
+def test_an_api_client_holds_its_department_s_kind_of_jurisdiction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match="police client's jurisdiction is a police_station"):
+        issue("police", "hospital", "qinbei-mch")
+    with pytest.raises(ValueError, match="unknown department 'data_bureau'"):
+        issue("data_bureau", "division", "45")
+    assert issue("hospital", "division", "4507").client.jurisdiction_kind == "division"
+    # A department worked by officers only (catalogue `worked_by`) gets no API client.
+    (tmp_path / "catalogue").mkdir()
+    (tmp_path / "catalogue" / "desk.yaml").write_text(
+        "departments:\n"
+        "  - code: civil_affairs\n"
+        "    name: {zh: 民政部门, en: Civil affairs bureau}\n"
+        "    jurisdiction_kind: division\n"
+        "    routing: registering_division\n"
+        "    worked_by: [officer]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(EXTRA_DATA_ENV, str(tmp_path))
+    assert ("civil_affairs", "民政部门") in _choices(User, "department")
+    with pytest.raises(ValueError, match="not worked by API clients"):
+        issue("civil_affairs", "division", "45")
