@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.test import Client
 from django.utils import timezone, translation
 
 from onestop.catalogue.loader import EXTRA_DATA_ENV, catalogue
@@ -23,7 +24,7 @@ from onestop.common.names import department_label, item_label
 from onestop.integration.api import api
 from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.policy.loader import PACKAGED_PACKS, default_packs
-from onestop.testing.factories import SAMPLE_RESULTS
+from onestop.testing.factories import SAMPLE_RESULTS, officer
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +132,14 @@ def test_a_case_runs_through_the_new_item_over_the_api(
         ("conclusion", "筛查结论", True),
     ]
     assert detail["prior_elicences"][0]["kind"] == "birth_certificate"
+
+    # An officer of the new department sees the task, by its name, on the workbench.
+    desk = Client()
+    desk.force_login(officer("screening_center", "division", "450703"))
+    page = desk.get("/work/").content.decode()
+    assert "新生儿疾病筛查" in page and "newborn_screening" not in page.split("<main")[-1]
+    page = desk.get(f"/work/tasks/{task['id']}/").content.decode()
+    assert "筛查报告编号" in page and "筛查结论" in page
 
     # The new item's result fields are checked as the catalogue says.
     bad = centre.post(f"/tasks/{task['id']}/complete", {"result": {"report_number": "1"}})
