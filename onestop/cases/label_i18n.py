@@ -1,8 +1,9 @@
 """The Chinese labels of the Django-free domain modules, listed for translation.
 
-`onestop.cases.domain.labels`, `FIELD_LABELS` (`onestop.cases.domain.document`), the item
-and material names (`onestop.eligibility.reasons`) and the result fields
-(`onestop.workflow.domain.results`) are pure data and import no Django. Their labels are
+`onestop.cases.domain.labels` and `FIELD_LABELS` (`onestop.cases.domain.document`) are pure
+data and import no Django. (Item, material, department and result-field names are not
+here: the catalogue, onestop/catalogue/data, holds them in Chinese and English and
+`onestop.common.names` picks the active language.) Their labels are
 written out here with `gettext_noop`, so makemessages collects them into the catalogue, and
 the Django side translates a label when it shows it: ``gettext(label)``, or `choices` for
 a form's choices. `onestop/cases/tests/test_label_i18n.py` keeps this list in step with
@@ -164,47 +165,6 @@ FIELD_LABELS: tuple[str, ...] = (
     gettext_noop("户口簿领取人"),
     gettext_noop("社会保障卡送达方式"),
     gettext_noop("社会保障卡领取人"),
-)
-
-# The items (onestop.eligibility.reasons.ITEM_NAMES).
-ITEM_NAMES: tuple[str, ...] = (
-    gettext_noop("《出生医学证明》办理（首签）"),
-    gettext_noop("预防接种证办理"),
-    gettext_noop("出生登记（户口登记）"),
-    gettext_noop("城乡居民基本医疗保险参保登记"),
-    gettext_noop("城乡居民医保缴费"),
-    gettext_noop("社会保障卡申领"),
-    gettext_noop("生育医疗费用报销"),
-    gettext_noop("科学育儿指导服务登记"),
-)
-
-# The materials (onestop.eligibility.reasons.MATERIAL_NAMES).
-MATERIAL_NAMES: tuple[str, ...] = (
-    gettext_noop("母亲居民身份证"),
-    gettext_noop("父亲居民身份证"),
-    gettext_noop("居民户口簿（首页、户主页、本人页）"),
-    gettext_noop("结婚证（首页、主页）"),
-    gettext_noop("母子健康手册“产时记录”页"),
-    gettext_noop("新生儿出生医学记录"),
-    gettext_noop("授权委托书"),
-    gettext_noop("受托人居民身份证"),
-    gettext_noop("确认民族成份申请书"),
-    gettext_noop("《出生医学证明》"),
-)
-
-# What a department records on completion (RESULT_FIELDS).
-RESULT_LABELS: tuple[str, ...] = (
-    gettext_noop("出生医学证明编号"),
-    gettext_noop("预防接种证编号"),
-    gettext_noop("户口登记（户籍页）编号"),
-    gettext_noop("新生儿公民身份号码"),
-    gettext_noop("医保参保编号"),
-    gettext_noop("缴费凭证号"),
-    gettext_noop("缴费金额（元）"),
-    gettext_noop("社会保障卡卡号"),
-    gettext_noop("领卡地点"),
-    gettext_noop("报销金额（元）"),
-    gettext_noop("新生儿访视安排"),
 )
 
 # The words `labelled_rows` and `display` put around the labels.

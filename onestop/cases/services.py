@@ -39,6 +39,8 @@ from onestop.cases.models import (
     Person,
 )
 from onestop.cases.uploads import files_removed_on_failure, store_material
+from onestop.catalogue.loader import catalogue
+from onestop.catalogue.schema import Routing
 from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
@@ -135,25 +137,26 @@ def _hospital_division(doc: Mapping[str, Any], reference: ReferenceData) -> str:
 
 def _jurisdiction(
     doc: Mapping[str, Any],
-    department: str,
+    routing: Routing,
     case_division: str,
     hospital_division: str,
     reference: ReferenceData,
 ) -> tuple[str, str, str]:
-    """(kind, code, division) of the office that works an item of ``department``."""
-    hospital = _hospital(doc)
-    if department == "hospital" and hospital:
+    """(kind, code, division) of the office that works an item routed by ``routing`` (the
+    catalogue's vocabulary, onestop/catalogue/schema.py); the registering division when the
+    case lacks what the rule needs."""
+    if routing == "birth_hospital" and (hospital := _hospital(doc)):
         return "hospital", hospital, hospital_division or case_division
-    if department == "police":
+    if routing == "police_station":
         station = _str(_section(doc, "birth_registration").get("police_station"))
         inst = reference.police_stations.get(station)
         if inst is not None:
             return "police_station", station, inst.division
-    if department in ("medical_insurance", "tax"):
+    if routing == "insurance_division":
         division = _str(_section(doc, "medical_insurance").get("division"))
         if len(division) == 6 and division.isdigit():
             return "division", division, division
-    if department in ("cdc", "health") and hospital_division:
+    if routing == "hospital_division" and hospital_division:
         return "division", hospital_division, hospital_division
     return "division", case_division, case_division
 
@@ -450,8 +453,9 @@ def _create_items(
     for position, planned in enumerate(decision.plan):
         entry = pack.item(planned.item)
         assert entry is not None
+        routing = catalogue().routing(planned.item, planned.department)
         kind, code, item_division = _jurisdiction(
-            document, planned.department, division, hospital_division, reference
+            document, routing, division, hospital_division, reference
         )
         rows[planned.item] = CaseItem.objects.create(
             case=case,

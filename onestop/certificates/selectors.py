@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.services import published_keys, stored_payload, verify_record
-from onestop.eligibility.reasons import ITEM_NAMES
+from onestop.common.names import item_label
 from onestop.workflow.models import CaseItem
 
 
 def _item_name(code: str) -> str:
-    return _(ITEM_NAMES[code]) if code in ITEM_NAMES else code
+    return item_label(code)
 
 
 def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:

@@ -30,7 +30,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onestop.accounts.models import JurisdictionKind, Role, User
+from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
+from onestop.catalogue.loader import catalogue
 from onestop.common.requeue import late_rows_requeue
 from onestop.core.signing import (
     DELIVERY_HEADER,
@@ -94,12 +95,21 @@ def _service_user(client_name: str, key_id: str, department: str, kind: str, cod
 
 
 def _check_jurisdiction(department: str, kind: str, code: str) -> None:
-    from onestop.accounts.models import Department
-
-    if department not in Department.values:
-        raise ValueError(f"unknown department {department!r}")
+    known = catalogue().departments.get(department)
+    if known is None:
+        raise ValueError(
+            f"unknown department {department!r} (known: {', '.join(department_codes())})"
+        )
+    if "api_client" not in known.worked_by:
+        raise ValueError(f"department {department!r} is not worked by API clients")
     if kind not in JurisdictionKind.values:
         raise ValueError(f"unknown jurisdiction kind {kind!r}")
+    if kind not in (known.jurisdiction_kind, "division"):
+        # The department's own kind of office, or a division prefix covering its offices.
+        raise ValueError(
+            f"a {department} client's jurisdiction is a {known.jurisdiction_kind} or a division,"
+            f" not a {kind}"
+        )
     if not code or len(code) > 32:
         raise ValueError("jurisdiction code must be 1–32 characters")
 

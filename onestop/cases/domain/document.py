@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
@@ -35,33 +36,14 @@ from onestop.cases.domain.limits import (
     TEXT_MAX,
     check_document,
 )
+from onestop.catalogue.names import CatalogueView
 from onestop.core.clock import parse_time
 from onestop.core.errors import DocumentRefused, UnreadableDocument
 from onestop.core.text import printable
 
-ITEM_CODES = (
-    "birth_certificate",
-    "vaccination_certificate",
-    "birth_registration",
-    "medical_insurance_enrolment",
-    "medical_insurance_payment",
-    "social_security_card",
-    "maternity_reimbursement",
-    "parenting_guidance",
-)
-
-MATERIAL_CODES = (
-    "mother_id_card",
-    "father_id_card",
-    "household_register",
-    "marriage_certificate",
-    "delivery_record_page",
-    "hospital_birth_record",
-    "authorization_letter",
-    "trustee_id_card",
-    "ethnicity_confirmation_form",
-    "birth_certificate",
-)
+# The item and material codes are the catalogue's (onestop/catalogue/data).
+ITEM_CODES: Mapping[str, str] = CatalogueView(lambda c: {code: code for code in c.items})
+MATERIAL_CODES: Mapping[str, str] = CatalogueView(lambda c: {code: code for code in c.materials})
 
 Residency = Literal["mainland", "hong_kong", "macao", "taiwan", "overseas_chinese", "foreign"]
 ParentSide = Literal["father", "mother"]
