@@ -391,13 +391,18 @@ DELIVERED_RETENTION = timedelta(days=30)
 
 
 def integration_records_prune(*, now: datetime | None = None) -> dict[str, int]:
-    """Retention: stored idempotent answers older than 7 days (a client replays within
+    """Retention: stored answers to task actions older than 7 days (a client replays within
     minutes or hours, not weeks) and webhook deliveries delivered more than 30 days ago.
-    Dead and pending deliveries are kept: staff must see and replay them."""
+    Dead and pending deliveries are kept: staff must see and replay them. An answer that
+    created a case (201) is kept with the case: its key marks the case, and a resent
+    submission is answered with that case however late (`onestop.integration.idempotency`).
+    """
     now = now or timezone.now()
-    answers, _ = IdempotentResponse.objects.filter(
-        created_at__lt=now - IDEMPOTENCY_RETENTION
-    ).delete()
+    answers, _ = (
+        IdempotentResponse.objects.filter(created_at__lt=now - IDEMPOTENCY_RETENTION)
+        .exclude(status_code=201)
+        .delete()
+    )
     deliveries, _ = WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.DELIVERED, delivered_at__lt=now - DELIVERED_RETENTION
     ).delete()
