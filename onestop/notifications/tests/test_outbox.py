@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError, connection
 from django_tasks_db.models import DBTaskResult
 
 from onestop.cases.services import case_submit
@@ -105,8 +107,6 @@ class WatchingSmsBackend(FileSmsBackend):
     calls: list[dict[str, object]] = []
 
     def send(self, *, message_id, phone, body, at):
-        from django.db import connection
-
         row = Notification.objects.get(message_id=message_id)
         # Meanwhile a second sender (another worker given the same task) finds it leased.
         second = notification_deliver(row.pk, now=at)
@@ -165,3 +165,36 @@ def test_a_sender_killed_holding_the_lease_is_swept_after_it(example, beijing, m
     sms.refresh_from_db()
     assert (sms.status, sms.attempts) == ("sent", 2)
     assert SmsOutbox.objects.filter(message_id=sms.message_id).count() == 1
+
+
+class BlockingCheckSmsBackend(FileSmsBackend):
+    """While the gateway answers, another connection writes the message's row."""
+
+    outcomes: list[str] = []
+
+    def send(self, *, message_id, phone, body, at):
+        def other_writer() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '2s'")
+                Notification.objects.filter(message_id=message_id).update(last_error="")
+                BlockingCheckSmsBackend.outcomes.append("written")
+            except OperationalError as exc:
+                BlockingCheckSmsBackend.outcomes.append(f"blocked: {exc}")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        thread.join()
+        super().send(message_id=message_id, phone=phone, body=body, at=at)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
+def test_no_row_lock_is_held_while_the_gateway_answers(example, beijing, media_root, settings):
+    settings.SMS_BACKEND = "onestop.notifications.tests.test_outbox.BlockingCheckSmsBackend"
+    BlockingCheckSmsBackend.outcomes = []
+    case = submit(example, beijing)
+    sms = Notification.objects.get(case=case, channel="sms")
+    assert notification_deliver(sms.pk, now=beijing("2026-11-20T09:31:00+08:00")) == "sent"
+    assert BlockingCheckSmsBackend.outcomes == ["written"]
