@@ -25,6 +25,7 @@ periodic sweep queues it again once the lease and the recovery period have passe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +36,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils.module_loading import import_string
+
+log = logging.getLogger(__name__)
 
 PENDING = "pending"
 DEAD = "dead"
@@ -173,8 +176,12 @@ class Outbox(Generic[Row]):
                 return self.done_status if done else self.status(row.pk)
             mine = pending.filter(attempts=attempts)
             if attempts >= self.max_attempts:
-                dead = mine.update(status=DEAD, last_error=error, **extra)
-                return DEAD if dead else self.status(row.pk)
+                if not mine.update(status=DEAD, last_error=error, **extra):
+                    return self.status(row.pk)
+                log.warning(
+                    "%s %s is dead after %s attempts", self.model.__name__, row.pk, attempts
+                )
+                return DEAD
             retry_at = now + self.backoff(attempts)
             if mine.update(next_attempt_at=retry_at, last_error=error, **extra):
                 self.enqueue(row.pk, run_after=retry_at)
