@@ -206,16 +206,7 @@ def _client(request: HttpRequest) -> ApiClient:
 
 @api.get("/me", response={200: ClientOut, **ERRORS}, summary="当前客户端", tags=["clients"])
 def me(request: HttpRequest) -> dict[str, Any]:
-    client = _client(request)
-    return {
-        "key_id": client.key_id,
-        "name": client.name,
-        "department": client.department,
-        "jurisdiction": {"kind": client.jurisdiction_kind, "code": client.jurisdiction_code},
-        "may_submit_cases": client.may_submit_cases,
-        "webhook_url": client.webhook_url,
-        "events": list(client.events or []),
-    }
+    return selectors.client_profile(_client(request))
 
 
 # --- cases ------------------------------------------------------------------------------
@@ -295,8 +286,10 @@ def case_create(
     except OnestopError as exc:
         raise ApiError(422, exc.code, exc.message) from None
     # The answer to a key is its case, as it stands now: 201 the first time, 200 on a replay.
-    case = Case.objects.get(number=answer.body["number"])
-    body = {**case_status(client, case), "created": not answer.replayed}
+    body = {
+        **case_status(client, _case(client, answer.body["number"])),
+        "created": not answer.replayed,
+    }
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
         return Status(200, body)
@@ -380,8 +373,7 @@ def _act(
 
     def act() -> Answer:
         done = action(_task(client, task_id))
-        row = CaseItem.objects.select_related("case").get(pk=done.pk)
-        return Answer(200, selectors.task_summary(client, row))
+        return Answer(200, selectors.task_summary(client, selectors.task_fresh(done.pk)))
 
     try:
         answer = idempotent(

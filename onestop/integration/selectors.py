@@ -24,6 +24,20 @@ from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import case_outcome_of
 
+
+def client_profile(client: ApiClient) -> dict[str, Any]:
+    """`ClientOut`: who the client is and what it subscribed to."""
+    return {
+        "key_id": client.key_id,
+        "name": client.name,
+        "department": client.department,
+        "jurisdiction": {"kind": client.jurisdiction_kind, "code": client.jurisdiction_code},
+        "may_submit_cases": client.may_submit_cases,
+        "webhook_url": client.webhook_url,
+        "events": list(client.events or []),
+    }
+
+
 # --- cases ------------------------------------------------------------------------------
 
 
@@ -120,6 +134,11 @@ def tasks_of_client(client: ApiClient) -> QuerySet[CaseItem]:
 def task_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
     row: CaseItem | None = tasks_of_client(client).filter(pk=task_id).first()
     return row
+
+
+def task_fresh(task_id: int) -> CaseItem:
+    """The task as it stands now (after an action on it), with its case."""
+    return CaseItem.objects.select_related("case").get(pk=task_id)
 
 
 def task_summary(client: ApiClient, row: CaseItem) -> dict[str, Any]:
