@@ -192,3 +192,26 @@ def test_the_same_key_sent_at_the_same_moment_acts_once(example, media_root):
     assert sum(a.get("Idempotent-Replayed") == "true" for a in claims) == 2
     assert effects(number)["audit"] == audit + 1
     assert CaseItem.objects.get(pk=task["id"]).version == task["version"] + 1
+
+
+def test_cases_submitted_before_the_service_are_still_answered_on_replay(example, media_root):
+    """Migration 0002 stores the answers of cases that kept their key only on the case."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("onestop.integration.migrations.0002_case_submission_answers")
+    creds = hospital()
+    api = Api(creds.token)
+    document = current(example("qinbei-accept"))
+    number = api.post("/cases", document, key="old").json()["number"]
+    IdempotentResponse.objects.all().delete()  # as before the service: the key on the case only
+    migration.forwards(apps, None)
+    migration.forwards(apps, None)  # twice: nothing doubled
+    [answer] = IdempotentResponse.objects.all()
+    assert (answer.client_id, answer.key, answer.status_code) == (creds.client.pk, "old", 201)
+    again = api.post("/cases", document, key="old")
+    assert again.status_code == 200 and again.json()["number"] == number
+    refused = api.post("/cases", dict(document, marital_status="unmarried"), key="old")
+    assert refused.status_code == 409 and refused.json()["code"] == "idempotency_key_reused"
+    assert Case.objects.count() == 1
