@@ -1,9 +1,11 @@
 """The integration API for department systems, versioned under /api/v1/ (django-ninja).
 
-Views stay thin: they authenticate the client, narrow every lookup to what its service
-account may see (a task or case outside its department and jurisdiction is 404, exactly
-like one that does not exist), call the workflow and case services, and map their errors
-to ``{"code": "...", "message": "中文…"}`` with stable codes.
+Views stay thin: they authenticate the client, read through the selectors
+(`onestop.integration.selectors`, which narrow every lookup to what its service account may
+see: a task or case outside its department and jurisdiction is 404, exactly like one that
+does not exist), write through the workflow and case services under the one idempotency
+service (`onestop.integration.idempotency`), and map errors to
+``{"code": "...", "message": "中文…"}`` with stable codes.
 """
 
 from __future__ import annotations
