@@ -65,16 +65,11 @@ from onestop.workflow.services import (
 __all__ = [
     "CaseStateError",
     "DuplicateNewborn",
-    "IdempotencyConflict",
     "OutsideJurisdiction",
     "Submission",
     "case_submit",
     "case_supplement",
 ]
-
-
-class IdempotencyConflict(OnestopError):
-    code = "idempotency_key_reused"
 
 
 class CaseStateError(OnestopError):
@@ -89,8 +84,11 @@ class Submission:
 
 
 def body_digest(document: object) -> str:
+    """SHA-256 of the document in canonical JSON. Total: text a document may not hold (a
+    lone surrogate) is digested too, so the digest can be taken before the document is
+    checked (and refused)."""
     canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def case_number_next(region: str, at: datetime) -> str:
@@ -256,16 +254,15 @@ def case_submit(
     filer: User | None = None,
 ) -> Submission:
     """Pre-review and store a case. Raises `UnreadableDocument` for a non-document,
-    `IdempotencyConflict` when the key was used with another body, `OutsideJurisdiction`
-    when the filer (a clerk, or an API client's account) may not file this case, and
-    `DuplicateNewborn` when a newborn of it already has an active case."""
+    `OutsideJurisdiction` when the filer (a clerk, or an API client's account) may not file
+    this case, and `DuplicateNewborn` when a newborn of it already has an active case.
+
+    ``idempotency_key`` marks the case as an API client's submission (unique: a second case
+    with the key is an IntegrityError); replays of a key are answered by the integration
+    API's idempotency service (`onestop.integration.idempotency`), not here."""
     now = now or timezone.now()
     check_document(document, label=field_label)  # DocumentRefused before anything reads it
-    digest = body_digest(document)  # of the body as sent: a replay sends it again
-    if idempotency_key:
-        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replayed(existing, digest)
+    digest = body_digest(document)  # of the body as sent
     if filer is None and actor is not None and actor.role != Role.PARENT:
         filer = actor
     viewer = filer or actor
@@ -281,35 +278,21 @@ def case_submit(
             raise duplicate_error(holder, viewer)
     assert isinstance(document, dict)  # check_case raised otherwise
     document, _unknown = without_unknown_fields(document)  # told in decision.warnings
-    try:
-        with files_removed_on_failure(), transaction.atomic():
-            case = _create(
-                document,
-                decision,
-                actor=actor,
-                now=now,
-                digest=digest,
-                idempotency_key=idempotency_key,
-                files=files or {},
-                counter=counter,
-                signature=signature,
-                reference=reference,
-                viewer=viewer,
-            )
-    except IntegrityError:
-        # A concurrent request with the same key won the race: answer as for a replay.
-        if idempotency_key:
-            existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return _replayed(existing, digest)
-        raise
+    with files_removed_on_failure(), transaction.atomic():
+        case = _create(
+            document,
+            decision,
+            actor=actor,
+            now=now,
+            digest=digest,
+            idempotency_key=idempotency_key,
+            files=files or {},
+            counter=counter,
+            signature=signature,
+            reference=reference,
+            viewer=viewer,
+        )
     return Submission(case=case, decision=case.decision, created=True)
-
-
-def _replayed(existing: Case, digest: str) -> Submission:
-    if existing.body_digest != digest:
-        raise IdempotencyConflict("该幂等键（Idempotency-Key）已用于另一份不同的申请，请使用新的键")
-    return Submission(case=existing, decision=existing.decision, created=False)
 
 
 def _create(

@@ -29,8 +29,10 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
         out.append(
             {
                 "name": _item_name(licence.kind),
+                "kind": licence.kind,
                 "serial": licence.serial,
                 "issuer": licence.issuer_name,
+                "issuer_code": licence.issuer_code,
                 "issued_at": licence.issued_at,
                 # Only a verified result stands in for the paper certificate.
                 "result": payload.get("result", {}) if isinstance(payload, dict) else {},
