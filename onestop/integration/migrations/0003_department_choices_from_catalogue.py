@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integration', '0001_initial'),
+        ('integration', '0002_case_submission_answers'),
     ]
 
     operations = [
