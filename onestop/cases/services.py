@@ -39,6 +39,8 @@ from onestop.cases.models import (
     Person,
 )
 from onestop.cases.uploads import files_removed_on_failure, store_material
+from onestop.catalogue.loader import catalogue
+from onestop.catalogue.schema import Routing
 from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
@@ -63,16 +65,11 @@ from onestop.workflow.services import (
 __all__ = [
     "CaseStateError",
     "DuplicateNewborn",
-    "IdempotencyConflict",
     "OutsideJurisdiction",
     "Submission",
     "case_submit",
     "case_supplement",
 ]
-
-
-class IdempotencyConflict(OnestopError):
-    code = "idempotency_key_reused"
 
 
 class CaseStateError(OnestopError):
@@ -87,8 +84,11 @@ class Submission:
 
 
 def body_digest(document: object) -> str:
+    """SHA-256 of the document in canonical JSON. Total: text a document may not hold (a
+    lone surrogate) is digested too, so the digest can be taken before the document is
+    checked (and refused)."""
     canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def case_number_next(region: str, at: datetime) -> str:
@@ -135,25 +135,26 @@ def _hospital_division(doc: Mapping[str, Any], reference: ReferenceData) -> str:
 
 def _jurisdiction(
     doc: Mapping[str, Any],
-    department: str,
+    routing: Routing,
     case_division: str,
     hospital_division: str,
     reference: ReferenceData,
 ) -> tuple[str, str, str]:
-    """(kind, code, division) of the office that works an item of ``department``."""
-    hospital = _hospital(doc)
-    if department == "hospital" and hospital:
+    """(kind, code, division) of the office that works an item routed by ``routing`` (the
+    catalogue's vocabulary, onestop/catalogue/schema.py); the registering division when the
+    case lacks what the rule needs."""
+    if routing == "birth_hospital" and (hospital := _hospital(doc)):
         return "hospital", hospital, hospital_division or case_division
-    if department == "police":
+    if routing == "police_station":
         station = _str(_section(doc, "birth_registration").get("police_station"))
         inst = reference.police_stations.get(station)
         if inst is not None:
             return "police_station", station, inst.division
-    if department in ("medical_insurance", "tax"):
+    if routing == "insurance_division":
         division = _str(_section(doc, "medical_insurance").get("division"))
         if len(division) == 6 and division.isdigit():
             return "division", division, division
-    if department in ("cdc", "health") and hospital_division:
+    if routing == "hospital_division" and hospital_division:
         return "division", hospital_division, hospital_division
     return "division", case_division, case_division
 
@@ -253,16 +254,15 @@ def case_submit(
     filer: User | None = None,
 ) -> Submission:
     """Pre-review and store a case. Raises `UnreadableDocument` for a non-document,
-    `IdempotencyConflict` when the key was used with another body, `OutsideJurisdiction`
-    when the filer (a clerk, or an API client's account) may not file this case, and
-    `DuplicateNewborn` when a newborn of it already has an active case."""
+    `OutsideJurisdiction` when the filer (a clerk, or an API client's account) may not file
+    this case, and `DuplicateNewborn` when a newborn of it already has an active case.
+
+    ``idempotency_key`` marks the case as an API client's submission (unique: a second case
+    with the key is an IntegrityError); replays of a key are answered by the integration
+    API's idempotency service (`onestop.integration.idempotency`), not here."""
     now = now or timezone.now()
     check_document(document, label=field_label)  # DocumentRefused before anything reads it
-    digest = body_digest(document)  # of the body as sent: a replay sends it again
-    if idempotency_key:
-        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replayed(existing, digest)
+    digest = body_digest(document)  # of the body as sent
     if filer is None and actor is not None and actor.role != Role.PARENT:
         filer = actor
     viewer = filer or actor
@@ -278,35 +278,21 @@ def case_submit(
             raise duplicate_error(holder, viewer)
     assert isinstance(document, dict)  # check_case raised otherwise
     document, _unknown = without_unknown_fields(document)  # told in decision.warnings
-    try:
-        with files_removed_on_failure(), transaction.atomic():
-            case = _create(
-                document,
-                decision,
-                actor=actor,
-                now=now,
-                digest=digest,
-                idempotency_key=idempotency_key,
-                files=files or {},
-                counter=counter,
-                signature=signature,
-                reference=reference,
-                viewer=viewer,
-            )
-    except IntegrityError:
-        # A concurrent request with the same key won the race: answer as for a replay.
-        if idempotency_key:
-            existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return _replayed(existing, digest)
-        raise
+    with files_removed_on_failure(), transaction.atomic():
+        case = _create(
+            document,
+            decision,
+            actor=actor,
+            now=now,
+            digest=digest,
+            idempotency_key=idempotency_key,
+            files=files or {},
+            counter=counter,
+            signature=signature,
+            reference=reference,
+            viewer=viewer,
+        )
     return Submission(case=case, decision=case.decision, created=True)
-
-
-def _replayed(existing: Case, digest: str) -> Submission:
-    if existing.body_digest != digest:
-        raise IdempotencyConflict("该幂等键（Idempotency-Key）已用于另一份不同的申请，请使用新的键")
-    return Submission(case=existing, decision=existing.decision, created=False)
 
 
 def _create(
@@ -450,8 +436,9 @@ def _create_items(
     for position, planned in enumerate(decision.plan):
         entry = pack.item(planned.item)
         assert entry is not None
+        routing = catalogue().routing(planned.item, planned.department)
         kind, code, item_division = _jurisdiction(
-            document, planned.department, division, hospital_division, reference
+            document, routing, division, hospital_division, reference
         )
         rows[planned.item] = CaseItem.objects.create(
             case=case,

@@ -19,6 +19,7 @@ from onestop.cases.claims import DuplicateNewborn
 from onestop.cases.domain.labels import NameOf, labelled_rows
 from onestop.cases.uploads import material_bytes
 from onestop.certificates.selectors import prior_elicences
+from onestop.common.names import item_label, material_label, result_field_label
 from onestop.departments.selectors import (
     duplicate_rows,
     officer_queue,
@@ -26,7 +27,6 @@ from onestop.departments.selectors import (
     task_view_data,
     urgency,
 )
-from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import value_name
 from onestop.workflow.domain.results import RESULT_FIELDS
@@ -73,7 +73,7 @@ def _value_names(request: HttpRequest) -> NameOf:
 
 
 def _item_name(code: str) -> str:
-    return _(ITEM_NAMES[code]) if code in ITEM_NAMES else code
+    return item_label(code)
 
 
 def _visible_item(user: User, item_id: int) -> CaseItem:
@@ -117,7 +117,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "fields": [
                 {
                     "name": f.name,
-                    "label": _(f.label),
+                    "label": result_field_label(f),
                     "example": f.example,
                     "required": f.required,
                     "max_length": f.max_length,
@@ -130,7 +130,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "materials": [
                 {
                     "code": m.code,
-                    "name": _(MATERIAL_NAMES[m.code]) if m.code in MATERIAL_NAMES else m.code,
+                    "name": material_label(m.code),
                     "token": m.token,
                     "source": m.get_source_display(),
                     "has_file": bool(m.file),
