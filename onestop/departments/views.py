@@ -16,6 +16,7 @@ from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.claims import DuplicateNewborn
+from onestop.cases.domain.document import FIELD_LABELS
 from onestop.cases.domain.labels import NameOf, labelled_rows
 from onestop.cases.uploads import material_bytes
 from onestop.certificates.selectors import prior_elicences
@@ -28,7 +29,7 @@ from onestop.departments.selectors import (
     urgency,
 )
 from onestop.reference.selectors import current_reference
-from onestop.unified_form.model import value_name
+from onestop.unified_form.model import paper_position, value_name
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import (
@@ -60,6 +61,18 @@ def queue(request: HttpRequest) -> HttpResponse:
         for item in officer_queue(user, order=order)[:200]
     ]
     return render(request, "departments/queue.html", {"rows": rows, "order": order})
+
+
+def _groups(shown: dict[str, Any], name_of: NameOf) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The case data an item's officers see, grouped and ordered as the paper form is
+    (新生儿, 母亲, 父亲, 出生登记 …), each group titled."""
+    ordered = sorted(shown, key=paper_position)
+    groups = []
+    for key in ordered:
+        rows = labelled_rows({key: shown[key]}, translate=_, name_of=name_of)
+        if rows:
+            groups.append((_(FIELD_LABELS.get(key, key)), rows))
+    return groups
 
 
 def _value_names(request: HttpRequest) -> NameOf:
@@ -113,7 +126,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             # The pure labels module gives Chinese; the labels are translated here.
             # Names, not codes (hospitals, stations, places, ethnic groups), and dates as
             # people write them.
-            "rows": labelled_rows(task_view_data(item), translate=_, name_of=_value_names(request)),
+            "groups": _groups(task_view_data(item), _value_names(request)),
             "fields": [
                 {
                     "name": f.name,

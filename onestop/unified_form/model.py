@@ -874,3 +874,28 @@ def value_name(
     if path == "authorization.trustee.relation":
         return translate(RELATIONS[text]) if text in RELATIONS else None
     return None
+
+
+# The parts of the case document in the order of the paper forms (钦北 联办申请表: 基本信息
+# — 新生儿、母亲、父亲 —, 办理事项, 出生登记, 参保登记, 医保缴费, 生育医疗费用, 社会保障卡办理,
+# 送达方式; 沅陵: 授权委托书 last).
+PAPER_ORDER = (
+    "applicant",
+    "newborns",
+    "mother",
+    "father",
+    "marital_status",
+    "items",
+    "birth_registration",
+    "ethnicity_confirmation",
+    "medical_insurance",
+    "maternity",
+    "social_security_card",
+    "delivery",
+    "authorization",
+)
+
+
+def paper_position(key: str) -> int:
+    """Where a top-level part of the document comes on the paper form (unknown: last)."""
+    return PAPER_ORDER.index(key) if key in PAPER_ORDER else len(PAPER_ORDER)

@@ -159,3 +159,6 @@ def test_task_view_reads_names_and_dates_not_codes(case):
     assert "<td>汉族</td>" in text and "<td>壮族</td>" in text
     assert "<td>广西壮族自治区钦州市钦北区</td>" in text and "<td>450703</td>" not in text
     assert "<td>2026年11月10日 08:20</td>" in text and "2026-11-10T08:20" not in text
+    # Grouped and ordered as the paper form: 新生儿, 母亲, 父亲, 出生登记 …
+    heads = [text.index(f"<h3>{title}</h3>") for title in ("新生儿信息", "母亲信息", "父亲信息")]
+    assert heads == sorted(heads) and text.index("<h3>出生登记信息</h3>") > heads[-1]
