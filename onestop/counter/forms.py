@@ -33,6 +33,7 @@ from onestop.unified_form.model import (
     MAX_NEWBORNS,
     FormContext,
     Section,
+    Spec,
     admitted_roles,
     applicable_items,
     build_document,
@@ -194,7 +195,7 @@ class CounterEntry:
             None if refresh else data, regions=regions, pack=self.pack, initial=_initial(raw)
         )
         # A question with one answer only (钦北: 预防接种证 自行领取) is answered already.
-        only = {}
+        only: dict[str, str] = {}
         for spec in self.fields_specs():
             options = choices(spec, self.ctx) if spec.kind == "choice" else []
             if len(options) == 1 and not isinstance(options[0][1], list):
@@ -222,7 +223,7 @@ class CounterEntry:
                 out[spec.name] = data.get(spec.name)
         return out
 
-    def fields_specs(self) -> list[Any]:
+    def fields_specs(self) -> list[Spec]:
         return [spec for section in self.sections for spec in section.specs]
 
     def is_valid(self) -> bool:
