@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from onestop.accounts.models import Role, User
+from onestop.accounts.models import Role, User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.claims import (
     DuplicateNewborn,
@@ -29,6 +29,7 @@ from onestop.cases.claims import (
 )
 from onestop.cases.domain.document import field_label, without_unknown_fields
 from onestop.cases.domain.limits import check_document
+from onestop.cases.events import CaseDecided, CaseSubmitted, CaseSupplemented, Office
 from onestop.cases.filers import OutsideJurisdiction, filer_admit
 from onestop.cases.models import (
     Case,
@@ -42,23 +43,13 @@ from onestop.cases.uploads import files_removed_on_failure, store_material
 from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
+from onestop.core.events import emit
 from onestop.eligibility.check import check_case
 from onestop.eligibility.prereview import Decision
-from onestop.eligibility.reasons import ITEM_NAMES, Outcome
-from onestop.integration.events import case_event
-from onestop.notifications.services import notification_queue
+from onestop.eligibility.reasons import Outcome
 from onestop.policy.loader import default_packs
-from onestop.policy.schema import PolicyPack
 from onestop.reference.domain import ReferenceData
 from onestop.reference.selectors import current_reference
-from onestop.workflow.models import CaseItem, ItemState
-from onestop.workflow.services import (
-    actor_label,
-    items_resume,
-    items_start,
-    parent_phones,
-    timeline_add,
-)
 
 __all__ = [
     "CaseStateError",
@@ -369,11 +360,6 @@ def _create(
     _claim_newborns(case, document, now, viewer)
     _people(case, document)
     _materials(case, document, files, actor, now)
-    where = "窗口" if counter else "网上"
-    timeline_add(
-        case, now, "submitted", f"已通过{where}提交申请，办件编号 {case.number}", actor=actor
-    )
-    timeline_add(case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}")
     audit_record(
         stream=case.number,
         at=now,
@@ -388,15 +374,15 @@ def _create(
             "pack_version": decision.pack_version,
         },
     )
-    case_event(
-        case=case,
-        kind="case_decided",
-        at=now,
-        data={"decision": decision.outcome.value, "region": case.region},
+    emit(
+        CaseSubmitted(case=case, at=now, actor=actor, at_counter=counter is not None),
+        CaseDecided(
+            case=case,
+            at=now,
+            decision=decision,
+            offices=_offices(decision, document, case.division, reference),
+        ),
     )
-    if decision.outcome is Outcome.ACCEPT:
-        _items_dispatch(case, decision, document, now, reference)
-    _notify_decision(case, decision, now)
     return case
 
 
@@ -415,83 +401,22 @@ def _claim_newborns(
         raise duplicate_error(holder, viewer) from None
 
 
-def _items_dispatch(
-    case: Case,
+def _offices(
     decision: Decision,
     document: Mapping[str, Any],
-    now: datetime,
-    reference: ReferenceData,
-) -> None:
-    """An accepted case: its item rows from the plan, then the first dispatch."""
-    pack = default_packs().version(decision.region, decision.pack_version)
-    assert pack is not None
-    rows = _create_items(
-        case,
-        decision,
-        pack,
-        dict(document),
-        case.division,
-        _hospital_division(document, reference),
-        reference,
-    )
-    items_start(case, rows, now=now, actor=None)
-
-
-def _create_items(
-    case: Case,
-    decision: Decision,
-    pack: PolicyPack,
-    document: dict[str, Any],
     division: str,
-    hospital_division: str,
     reference: ReferenceData,
-) -> dict[str, CaseItem]:
-    rows: dict[str, CaseItem] = {}
-    for position, planned in enumerate(decision.plan):
-        entry = pack.item(planned.item)
-        assert entry is not None
-        kind, code, item_division = _jurisdiction(
-            document, planned.department, division, hospital_division, reference
+) -> dict[str, Office]:
+    """Who works each item of an accepted case (none for another decision)."""
+    if decision.outcome is not Outcome.ACCEPT:
+        return {}
+    hospital_division = _hospital_division(document, reference)
+    return {
+        planned.item: Office(
+            *_jurisdiction(document, planned.department, division, hospital_division, reference)
         )
-        rows[planned.item] = CaseItem.objects.create(
-            case=case,
-            item=planned.item,
-            position=position,
-            department=planned.department,
-            jurisdiction_kind=kind,
-            jurisdiction_code=code,
-            division=item_division,
-            after=list(planned.after),
-            state=ItemState.WAITING,
-            time_limit_days=planned.time_limit_days,
-            time_limit_unit=entry.time_limit.unit,
-            clock_rule=pack.clock_rule,
-            clock_start=entry.time_limit.starts,
-            automatic=entry.automatic,
-        )
-    return rows
-
-
-def _notify_decision(case: Case, decision: Decision, now: datetime) -> None:
-    if decision.outcome is Outcome.ACCEPT:
-        items = "、".join(ITEM_NAMES.get(p.item, p.item) for p in decision.plan)
-        body = (
-            f"【出生一件事】您的申请已受理，办件编号{case.number}，"
-            f"办理事项：{items}。可登录查看进度。"
-        )
-    elif decision.outcome is Outcome.SUPPLEMENT:
-        body = (
-            f"【出生一件事】您的申请（办件编号{case.number}）需要补正"
-            f"{len(decision.reasons)}项内容，请登录查看一次性告知并补正。"
-        )
-    else:
-        body = (
-            f"【出生一件事】您的申请（办件编号{case.number}）不予受理，"
-            "请登录查看原因和可办理的原渠道。"
-        )
-    notification_queue(
-        key=f"case:{case.number}:decided", phones=parent_phones(case), body=body, at=now, case=case
-    )
+        for planned in decision.plan
+    }
 
 
 def case_supplement(
@@ -527,23 +452,13 @@ def case_supplement(
             case.decision = decision.as_json()
             case.decided_at = now
             case.version += 1
-            timeline_add(case, now, "supplemented", "已提交补正材料", actor=actor)
-            timeline_add(
-                case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}"
-            )
             if decision.outcome is Outcome.ACCEPT:
                 case.status = CaseStatus.IN_PROGRESS
                 case.pack_version = decision.pack_version
-                case.save()
-                _claim_newborns(case, new_document, now, actor)
-                _items_dispatch(case, decision, new_document, now, reference)
             elif decision.outcome is Outcome.REJECT:
                 case.status = CaseStatus.REJECTED
-                case.save()
-                _claim_newborns(case, new_document, now, actor)  # releases them
-            else:
-                case.save()
-                _claim_newborns(case, new_document, now, actor)
+            case.save()
+            _claim_newborns(case, new_document, now, actor)  # a rejection releases them
             audit_record(
                 stream=case.number,
                 at=now,
@@ -557,20 +472,23 @@ def case_supplement(
                     "reasons": [r.code for r in decision.reasons],
                 },
             )
-            notification_queue(
-                key=f"case:{case.number}:decided:{case.version}",
-                phones=parent_phones(case),
-                body=f"【出生一件事】已收到您的补正（办件编号{case.number}），"
-                f"预审结论：{DECISION_WORDS[decision.outcome.value]}。",
-                at=now,
-                case=case,
+            # The new decision is an event like the first one: the timeline, the parents'
+            # message, the webhook to the hospital system that submitted the case (it was
+            # missed before: issue 9) and, when accepted, the dispatch of its items.
+            emit(
+                CaseSupplemented(case=case, at=now, actor=actor),
+                CaseDecided(
+                    case=case,
+                    at=now,
+                    decision=decision,
+                    supplemented=True,
+                    offices=_offices(decision, new_document, case.division, reference),
+                ),
             )
             return case
         if case.status == CaseStatus.IN_PROGRESS:
             _store_uploads(case, files or {}, actor, now)
-            resumed = items_resume(case, actor=actor, now=now)
-            if not resumed:
-                raise CaseStateError("该办件没有待补正的事项")
-            timeline_add(case, now, "supplemented", "已提交补正材料", actor=actor)
+            # The returned items resume (the workflow's handler); none returned: refused.
+            emit(CaseSupplemented(case=case, at=now, actor=actor, items_waiting=True))
             return case
         raise CaseStateError(f"办件状态为“{case.get_status_display()}”，不能补正")
