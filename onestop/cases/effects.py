@@ -19,7 +19,6 @@ from onestop.notifications.messages import message_text
 from onestop.notifications.services import notification_queue
 
 
-
 def timeline_add(
     case: Case,
     at: datetime,

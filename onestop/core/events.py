@@ -60,9 +60,14 @@ _EVENT_TYPES: dict[str, type[Event]] = {}
 E = TypeVar("E", bound=Event)
 
 
-def event_types() -> dict[str, type[Event]]:
-    """Every concrete event type defined so far, by name."""
-    return dict(_EVENT_TYPES)
+def event_types(*, with_tests: bool = False) -> dict[str, type[Event]]:
+    """Every concrete event type defined so far, by name (the product's: not those that
+    tests define, unless ``with_tests``)."""
+    return {
+        name: cls
+        for name, cls in _EVENT_TYPES.items()
+        if with_tests or ".tests." not in f"{cls.__module__}."
+    }
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,7 @@ class Effects:
 
     def table(self, events: Iterable[type[Event]] | None = None) -> list[TableRow]:
         """The handler table: each event type with its handlers, in the order they run."""
-        types = list(events) if events is not None else list(_EVENT_TYPES.values())
+        types = list(events) if events is not None else list(event_types().values())
         return [
             TableRow(event.name, handler.phase.name.lower(), handler.effect, handler.qualname)
             for event in types
@@ -150,7 +155,7 @@ def handlers_table() -> list[TableRow]:
 def handlers_table_text() -> str:
     """The table as Markdown (docs/architecture.md carries a copy; a test compares)."""
     lines = ["| event | phase | effect | handler |", "|---|---|---|---|"]
-    for name, cls in sorted(_EVENT_TYPES.items()):
+    for name, cls in sorted(event_types().items()):
         rows = effects.table([cls])
         if not rows:
             lines.append(f"| `{name}` | — | (none) | — |")

@@ -7,6 +7,7 @@ case closes when its last item finishes). Registered with the one handler table
 
 from __future__ import annotations
 
+from onestop.calendar.events import CalendarYearPublished
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
 from onestop.cases.events import CaseDecided, CaseSupplemented
@@ -18,6 +19,7 @@ from onestop.workflow import events as ev
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState
+from onestop.workflow.selectors import ordinary_channels_of
 from onestop.workflow.services import (
     PROVISIONAL_MARK,
     case_finish_if_done,
@@ -28,8 +30,8 @@ from onestop.workflow.services import (
     items_create,
     items_resume,
     items_start,
-    ordinary_channels_of,
     pickup_place,
+    provisional_dues_recompute,
 )
 
 
@@ -286,9 +288,22 @@ def automatic_step(event: ev.ItemBecameReady) -> None:
 
 
 @effects.register(ev.ItemCompleted, phase=Phase.FOLLOW, effect="close the case if all finished")
-@effects.register(ev.ItemRefused, phase=Phase.FOLLOW, effect="close the case if all finished")
-def case_close(event: ev.ItemCompleted | ev.ItemRefused) -> None:
+def case_close_after_completion(event: ev.ItemCompleted) -> None:
     case_finish_if_done(event.case, event.rows, event.at)
+
+
+@effects.register(ev.ItemRefused, phase=Phase.FOLLOW, effect="close the case if all finished")
+def case_close_after_refusal(event: ev.ItemRefused) -> None:
+    case_finish_if_done(event.case, event.rows, event.at)
+
+
+@effects.register(
+    CalendarYearPublished, phase=Phase.FOLLOW, effect="recompute provisional due times"
+)
+def provisional_dues_after_publishing(event: CalendarYearPublished) -> None:
+    event.recomputed.append(
+        provisional_dues_recompute(now=event.at, actor=event.actor, calendar=event.calendar)
+    )
 
 
 def _section(doc: object, key: str) -> dict[str, object]:

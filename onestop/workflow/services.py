@@ -30,7 +30,7 @@ from onestop.cases.events import Office
 from onestop.cases.models import Case, CaseStatus
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
-from onestop.core.events import emit
+from onestop.core.events import Event, emit
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.policy.loader import default_packs
@@ -141,14 +141,14 @@ def _apply(
     actor: User | None,
     calendar: WorkingCalendar,
     automatic_reason: str = "",
-) -> list[ev.Event]:
+) -> list[Event]:
     """Write the domain's changes onto the rows; return the events that happened, for the
     caller to `emit` once it has written its audit record (their effects: `handlers_table`)."""
     changes = list(changes)
-    happened: list[ev.Event] = []
+    happened: list[Event] = []
     for change in changes:
         row = rows[change.item]
-        notes: list[ev.Event] = []  # staff-only lines that precede the event's own line
+        notes: list[Event] = []  # staff-only lines that precede the event's own line
         match change:
             case domain.ItemBecameReady():
                 row.state = ItemState.READY
