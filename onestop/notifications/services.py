@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from onestop.accounts.models import User
-from onestop.cases.models import Case
 from onestop.common.fields import index_of
 from onestop.common.requeue import late_rows_requeue
 from onestop.notifications.models import Notification
 from onestop.notifications.sms import SmsError, sms_backend
+
+if TYPE_CHECKING:  # the outbox keeps the case's row; it is below the cases app
+    from onestop.cases.models import Case
 
 log = logging.getLogger(__name__)
 
