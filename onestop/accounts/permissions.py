@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onestop.accounts.models import JurisdictionKind, Role, User
+from onestop.audit.services import access_record
 from onestop.common.fields import index_of
 
 if TYPE_CHECKING:
@@ -117,8 +118,6 @@ def parent_page_refuse(
     supervisors and other departments' officers succeeded and wrote no access record"), so
     a staff member's attempt is kept as a refused access record; another parent's is not a
     staff read and is only refused."""
-    from onestop.audit.services import access_record
-
     if user.is_authenticated and user.role != Role.PARENT:
         access_record(
             actor=user, case_number=case_number[:40], what=what, at=timezone.now(), granted=False

@@ -15,6 +15,7 @@ from onestop.accounts.models import User
 from onestop.common.fields import index_of
 from onestop.common.requeue import late_rows_requeue
 from onestop.notifications.models import Notification
+from onestop.notifications.selectors import parent_messages
 from onestop.notifications.sms import SmsError, sms_backend
 
 if TYPE_CHECKING:  # the outbox keeps the case's row; it is below the cases app
@@ -152,7 +153,5 @@ def notification_replay(notification_id: int, *, now: datetime | None = None) ->
 def notifications_mark_read(*, user: User, ids: Iterable[int], now: datetime | None = None) -> int:
     """Mark the parent's own in-app messages among ``ids`` as read (once: the first time
     stays). Returns how many changed."""
-    from onestop.notifications.selectors import parent_messages
-
     now = now or timezone.now()
     return parent_messages(user).filter(pk__in=list(ids), read_at__isnull=True).update(read_at=now)

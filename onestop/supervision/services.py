@@ -42,6 +42,7 @@ from onestop.supervision.selectors import (
 )
 from onestop.workflow.domain import urgency
 from onestop.workflow.models import CaseItem, ItemState, Urgency
+from onestop.workflow.services import provisional_dues_recompute
 
 log = logging.getLogger(__name__)
 
@@ -436,8 +437,6 @@ def calendar_watch(now: datetime | None = None) -> CalendarWatchReport:
       message (keyed by the table's last year: once per user, however often this runs);
     - provisional due times (暂按双休日计算) the table now covers are recomputed, for a year
       published other than through the admin (the admin recomputes at once)."""
-    from onestop.workflow.services import provisional_dues_recompute
-
     now = now or timezone.now()
     report = CalendarWatchReport()
     table = current_calendar()
