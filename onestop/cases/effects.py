@@ -42,14 +42,10 @@ def timeline_add(
 
 
 def parent_phones(case: Case) -> list[str]:
-    """Who hears about the case: the applicant, and the mother if she is not the applicant."""
-    doc = case.document
-    phones: list[str] = []
-    for section in ("applicant", "mother"):
-        value = doc.get(section)
-        if isinstance(value, dict) and isinstance(value.get("phone"), str):
-            phones.append(value["phone"])
-    return phones
+    """Who hears about the case: the applicant, and the mother if she is not the applicant
+    (valid mobile numbers, from the typed document)."""
+    form = case.typed_document()
+    return [p.phone for p in (form.applicant, form.mother) if p is not None and p.phone]
 
 
 def parents_message(

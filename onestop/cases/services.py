@@ -27,7 +27,7 @@ from onestop.cases.claims import (
     claims_refresh,
     duplicate_error,
 )
-from onestop.cases.domain.document import field_label, without_unknown_fields
+from onestop.cases.domain.document import CaseDocument, field_label, without_unknown_fields
 from onestop.cases.domain.limits import check_document
 from onestop.cases.events import CaseDecided, CaseSubmitted, CaseSupplemented, Office
 from onestop.cases.filers import OutsideJurisdiction, filer_admit
@@ -101,48 +101,44 @@ def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _registering_division(doc: Mapping[str, Any]) -> str:
-    follows = _str(_section(doc, "birth_registration").get("follows"))
+def _registering_division(form: CaseDocument) -> str:
+    follows = form.birth_registration.follows if form.birth_registration else None
     for side in (follows, "mother", "father"):
-        if side in ("mother", "father"):
-            division = _str(_section(doc, side).get("hukou_division"))
-            if len(division) == 6 and division.isdigit():
-                return division
+        parent = form.parent(side) if side else None
+        if parent is not None and parent.hukou_division:
+            return parent.hukou_division
     return ""
 
 
-def _hospital(doc: Mapping[str, Any]) -> str:
+def _hospital(form: CaseDocument) -> str:
     """The (first) newborn's hospital code."""
-    newborns = doc.get("newborns")
-    if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict):
-        return _str(newborns[0].get("hospital"))
-    return ""
+    return (form.newborns[0].hospital or "") if form.newborns else ""
 
 
-def _hospital_division(doc: Mapping[str, Any], reference: ReferenceData) -> str:
-    inst = reference.hospitals.get(_hospital(doc))
+def _hospital_division(form: CaseDocument, reference: ReferenceData) -> str:
+    inst = reference.hospitals.get(_hospital(form))
     return inst.division if inst else ""
 
 
 def _jurisdiction(
-    doc: Mapping[str, Any],
+    form: CaseDocument,
     department: str,
     case_division: str,
     hospital_division: str,
     reference: ReferenceData,
 ) -> tuple[str, str, str]:
     """(kind, code, division) of the office that works an item of ``department``."""
-    hospital = _hospital(doc)
+    hospital = _hospital(form)
     if department == "hospital" and hospital:
         return "hospital", hospital, hospital_division or case_division
     if department == "police":
-        station = _str(_section(doc, "birth_registration").get("police_station"))
+        station = (form.birth_registration.police_station if form.birth_registration else "") or ""
         inst = reference.police_stations.get(station)
         if inst is not None:
             return "police_station", station, inst.division
     if department in ("medical_insurance", "tax"):
-        division = _str(_section(doc, "medical_insurance").get("division"))
-        if len(division) == 6 and division.isdigit():
+        division = form.medical_insurance.division if form.medical_insurance else None
+        if division:
             return "division", division, division
     if department in ("cdc", "health") and hospital_division:
         return "division", hospital_division, hospital_division
@@ -150,6 +146,9 @@ def _jurisdiction(
 
 
 def _people(case: Case, doc: Mapping[str, Any]) -> None:
+    """The people and newborns as the applicant wrote them (a malformed value is kept, so
+    staff see what the one-time notice asks to correct); every derived value is read from
+    the typed document instead."""
     for role in ("mother", "father", "applicant"):
         section = _section(doc, role)
         if not section:
@@ -319,20 +318,20 @@ def _create(
         Outcome.SUPPLEMENT: CaseStatus.SUPPLEMENT,
         Outcome.REJECT: CaseStatus.REJECTED,
     }[decision.outcome]
-    hospital = _hospital(document)
-    hospital_division = _hospital_division(document, reference)
-    division = _registering_division(document) or hospital_division
-    channel = _str(document.get("channel")) or "online"
-    phones = {
-        role: _str(_section(document, role).get("phone"))
-        for role in ("applicant", "mother", "father")
-    }
-    ids = {role: _str(_section(document, role).get("id_number")) for role in ("mother", "father")}
+    form = decision.document  # the typed document pre-review read
+    assert form is not None
+    hospital = _hospital(form)
+    hospital_division = _hospital_division(form, reference)
+    division = _registering_division(form) or hospital_division
+    people = {"applicant": form.applicant, "mother": form.mother, "father": form.father}
+    phones = {role: (p.phone if p else None) or "" for role, p in people.items()}
+    ids = {role: (p.id_number if p else None) or "" for role, p in people.items()}
+    station = (form.birth_registration.police_station if form.birth_registration else "") or ""
     case = Case.objects.create(
         number=case_number_next(decision.region, now),
         region=decision.region,
         pack_version=decision.pack_version,
-        channel=channel if channel in ("online", "counter") else "online",
+        channel=form.channel or "online",
         counter_kind=counter[0] if counter else "",
         counter_code=counter[1] if counter else "",
         clerk=actor if counter else None,
@@ -340,9 +339,7 @@ def _create(
         decision=decision.as_json(),
         document=document,
         hospital_code=hospital[:32],
-        police_station_code=_str(_section(document, "birth_registration").get("police_station"))[
-            :32
-        ],
+        police_station_code=station[:32],
         division=division,
         applicant_phone_index=index_of(phones["applicant"], purpose="phone")
         if phones["applicant"]
@@ -380,7 +377,7 @@ def _create(
             case=case,
             at=now,
             decision=decision,
-            offices=_offices(decision, document, case.division, reference),
+            offices=_offices(decision, case.division, reference),
         ),
     )
     return case
@@ -401,19 +398,16 @@ def _claim_newborns(
         raise duplicate_error(holder, viewer) from None
 
 
-def _offices(
-    decision: Decision,
-    document: Mapping[str, Any],
-    division: str,
-    reference: ReferenceData,
-) -> dict[str, Office]:
-    """Who works each item of an accepted case (none for another decision)."""
-    if decision.outcome is not Outcome.ACCEPT:
+def _offices(decision: Decision, division: str, reference: ReferenceData) -> dict[str, Office]:
+    """Who works each item of an accepted case (none for another decision), read from the
+    typed document pre-review judged."""
+    form = decision.document
+    if decision.outcome is not Outcome.ACCEPT or form is None:
         return {}
-    hospital_division = _hospital_division(document, reference)
+    hospital_division = _hospital_division(form, reference)
     return {
         planned.item: Office(
-            *_jurisdiction(document, planned.department, division, hospital_division, reference)
+            *_jurisdiction(form, planned.department, division, hospital_division, reference)
         )
         for planned in decision.plan
     }
@@ -482,7 +476,7 @@ def case_supplement(
                     at=now,
                     decision=decision,
                     supplemented=True,
-                    offices=_offices(decision, new_document, case.division, reference),
+                    offices=_offices(decision, case.division, reference),
                 ),
             )
             return case

@@ -8,7 +8,6 @@ after the other; the second finds the item no longer in the state it expected an
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -128,8 +127,8 @@ def due_text(due: datetime | None, provisional: bool) -> str:
 def _clock_started(case: Case, row: CaseItem) -> bool:
     if row.clock_start != "on_bank_choice":
         return True
-    section = case.document.get("social_security_card") or {}
-    return bool(isinstance(section, dict) and section.get("bank"))
+    card = case.typed_document().social_security_card
+    return bool(card is not None and card.bank)
 
 
 def _apply(
@@ -500,17 +499,10 @@ def item_complete(
 
 def _newborn_facts(case: Case) -> list[NewbornFacts]:
     """Birth date (Beijing) and sex of each newborn of the case document, as far as known."""
-    newborns = case.document.get("newborns") if isinstance(case.document, dict) else None
-    facts = []
-    for baby in newborns if isinstance(newborns, list) else []:
-        if not isinstance(baby, dict):
-            continue
-        born_on = None
-        with contextlib.suppress(ValueError, TypeError, OverflowError):
-            born_on = to_beijing(parse_time(str(baby.get("born_at")))).date()
-        sex = baby.get("sex")
-        facts.append(NewbornFacts(born_on, str(sex) if sex is not None else None))
-    return facts
+    return [
+        NewbornFacts(to_beijing(baby.born_at).date() if baby.born_at else None, baby.sex)
+        for baby in case.typed_document().newborns
+    ]
 
 
 def item_complete_automatically(
