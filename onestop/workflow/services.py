@@ -1,5 +1,7 @@
 """Writes to a case's items. Each public function is one transaction holding the state
-change, its audit record, its timeline entries and the messages to send after commit.
+change, its audit record and the events it records (``workflow/events.py``), whose effects
+— timeline entries, messages and webhooks to send after commit, e-licences, automatic
+steps, the case's completion — are the handlers of the one table (``onestop.core.events``).
 
 Two officers acting on one item at once: both lock the case row first, so they run one
 after the other; the second finds the item no longer in the state it expected and gets a
