@@ -206,31 +206,30 @@ def completed_message(event: ev.ItemCompleted) -> None:
         parents_message(case, key=key, at=now, template="item_completed", context={"item": name})
         return
     phones = parent_phones(case)
-    section = _section(case.document, "delivery")
-    choice = section.get(result)
-    if delivery.method_of(choice) == "mail":
-        address = section.get("address")
+    form = case.typed_document()
+    choices = form.delivery
+    choice = getattr(choices, result, None) if choices is not None else None
+    if choice is not None and choice.method == "mail":
+        assert choices is not None
+        address = choices.address.model_dump() if choices.address is not None else None
         notice = delivery.mail_notice(
-            case_number=case.number,
-            item_name=name,
-            result=result,
-            address=address if isinstance(address, dict) else None,
+            case_number=case.number, item_name=name, result=result, address=address
         )
         kind = "result_mailed"
     else:
-        by = _text(choice.get("by")) if isinstance(choice, dict) else ""
+        by = choice.by if choice is not None else None
         notice = delivery.pickup_notice(
             case_number=case.number,
             item_name=name,
             result=result,
             place=pickup_place(case, row, result),
             from_day=first_pickup_day(current_calendar(), now),
-            by=by or None,
+            by=by,
         )
         kind = "pickup_notice"
-        if by == "father":
-            father = _text(_section(case.document, "father").get("phone"))
-            phones = [*phones, father] if father else phones
+        father = form.father.phone if form.father is not None else None
+        if by == "father" and father:
+            phones = [*phones, father]
     timeline_add(case, now, kind, notice.timeline, item=row.item)
     parents_message(case, key=key, at=now, body=notice.sms, phones=phones)
 
@@ -304,12 +303,3 @@ def provisional_dues_after_publishing(event: CalendarYearPublished) -> None:
     event.recomputed.append(
         provisional_dues_recompute(now=event.at, actor=event.actor, calendar=event.calendar)
     )
-
-
-def _section(doc: object, key: str) -> dict[str, object]:
-    value = doc.get(key) if isinstance(doc, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
