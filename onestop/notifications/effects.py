@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from onestop.accounts.events import OneTimeCodeIssued
 from onestop.core.events import Phase, effects
+from onestop.notifications.messages import message_text
 from onestop.notifications.services import notification_queue
 
 
@@ -13,7 +14,7 @@ def code_sms(event: OneTimeCodeIssued) -> None:
     notification_queue(
         key=f"otp:{event.phone_index[:16]}:{event.at.timestamp()}",
         phones=[event.phone],
-        body=f"【出生一件事】您的登录验证码是 {event.code}，5分钟内有效。请勿告诉他人。",
+        body=message_text("sign_in_code", {"code": event.code}),
         at=event.at,
         channels=["sms"],
     )
