@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from onestop.catalogue.loader import catalogue
 from onestop.common.fields import EncryptedTextField
 
 
@@ -22,14 +24,17 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("系统管理员")
 
 
-class Department(models.TextChoices):
-    HOSPITAL = "hospital", _("助产机构")
-    CDC = "cdc", _("疾病预防控制中心")
-    POLICE = "police", _("公安派出所")
-    MEDICAL_INSURANCE = "medical_insurance", _("医疗保障部门")
-    HRSS = "hrss", _("人力资源和社会保障部门")
-    TAX = "tax", _("税务部门")
-    HEALTH = "health", _("卫生健康部门")
+def department_codes() -> list[str]:
+    """The departments a user (an officer or an API client's service account) can belong
+    to: those of the catalogue (onestop/catalogue/data/departments.yaml)."""
+    return list(catalogue().departments)
+
+
+def department_choices() -> list[tuple[str, str]]:
+    """``(code, name)`` of every catalogue department, the name in the active language.
+    A callable, so the model's choices follow the catalogue without a migration."""
+    language = get_language()
+    return [(code, d.name.in_language(language)) for code, d in catalogue().departments.items()]
 
 
 class JurisdictionKind(models.TextChoices):
@@ -42,7 +47,7 @@ class JurisdictionKind(models.TextChoices):
 class User(AbstractUser):
     role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.PARENT)
     department = models.CharField(
-        _("部门"), max_length=24, choices=Department.choices, blank=True, default=""
+        _("部门"), max_length=24, choices=department_choices, blank=True, default=""
     )
     jurisdiction_kind = models.CharField(
         _("辖区类型"), max_length=16, choices=JurisdictionKind.choices, blank=True, default=""

@@ -40,6 +40,8 @@ from onestop.cases.models import (
     Person,
 )
 from onestop.cases.uploads import files_removed_on_failure, store_material
+from onestop.catalogue.loader import catalogue
+from onestop.catalogue.schema import Routing
 from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
@@ -54,16 +56,11 @@ from onestop.reference.selectors import current_reference
 __all__ = [
     "CaseStateError",
     "DuplicateNewborn",
-    "IdempotencyConflict",
     "OutsideJurisdiction",
     "Submission",
     "case_submit",
     "case_supplement",
 ]
-
-
-class IdempotencyConflict(OnestopError):
-    code = "idempotency_key_reused"
 
 
 class CaseStateError(OnestopError):
@@ -78,8 +75,11 @@ class Submission:
 
 
 def body_digest(document: object) -> str:
+    """SHA-256 of the document in canonical JSON. Total: text a document may not hold (a
+    lone surrogate) is digested too, so the digest can be taken before the document is
+    checked (and refused)."""
     canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def case_number_next(region: str, at: datetime) -> str:
@@ -122,25 +122,26 @@ def _hospital_division(form: CaseDocument, reference: ReferenceData) -> str:
 
 def _jurisdiction(
     form: CaseDocument,
-    department: str,
+    routing: Routing,
     case_division: str,
     hospital_division: str,
     reference: ReferenceData,
 ) -> tuple[str, str, str]:
-    """(kind, code, division) of the office that works an item of ``department``."""
-    hospital = _hospital(form)
-    if department == "hospital" and hospital:
+    """(kind, code, division) of the office that works an item routed by ``routing`` (the
+    catalogue's vocabulary, onestop/catalogue/schema.py); the registering division when the
+    case lacks what the rule needs. Read from the typed document pre-review judged."""
+    if routing == "birth_hospital" and (hospital := _hospital(form)):
         return "hospital", hospital, hospital_division or case_division
-    if department == "police":
+    if routing == "police_station":
         station = (form.birth_registration.police_station if form.birth_registration else "") or ""
         inst = reference.police_stations.get(station)
         if inst is not None:
             return "police_station", station, inst.division
-    if department in ("medical_insurance", "tax"):
+    if routing == "insurance_division":
         division = form.medical_insurance.division if form.medical_insurance else None
         if division:
             return "division", division, division
-    if department in ("cdc", "health") and hospital_division:
+    if routing == "hospital_division" and hospital_division:
         return "division", hospital_division, hospital_division
     return "division", case_division, case_division
 
@@ -243,16 +244,15 @@ def case_submit(
     filer: User | None = None,
 ) -> Submission:
     """Pre-review and store a case. Raises `UnreadableDocument` for a non-document,
-    `IdempotencyConflict` when the key was used with another body, `OutsideJurisdiction`
-    when the filer (a clerk, or an API client's account) may not file this case, and
-    `DuplicateNewborn` when a newborn of it already has an active case."""
+    `OutsideJurisdiction` when the filer (a clerk, or an API client's account) may not file
+    this case, and `DuplicateNewborn` when a newborn of it already has an active case.
+
+    ``idempotency_key`` marks the case as an API client's submission (unique: a second case
+    with the key is an IntegrityError); replays of a key are answered by the integration
+    API's idempotency service (`onestop.integration.idempotency`), not here."""
     now = now or timezone.now()
     check_document(document, label=field_label)  # DocumentRefused before anything reads it
-    digest = body_digest(document)  # of the body as sent: a replay sends it again
-    if idempotency_key:
-        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replayed(existing, digest)
+    digest = body_digest(document)  # of the body as sent
     if filer is None and actor is not None and actor.role != Role.PARENT:
         filer = actor
     viewer = filer or actor
@@ -268,35 +268,21 @@ def case_submit(
             raise duplicate_error(holder, viewer)
     assert isinstance(document, dict)  # check_case raised otherwise
     document, _unknown = without_unknown_fields(document)  # told in decision.warnings
-    try:
-        with files_removed_on_failure(), transaction.atomic():
-            case = _create(
-                document,
-                decision,
-                actor=actor,
-                now=now,
-                digest=digest,
-                idempotency_key=idempotency_key,
-                files=files or {},
-                counter=counter,
-                signature=signature,
-                reference=reference,
-                viewer=viewer,
-            )
-    except IntegrityError:
-        # A concurrent request with the same key won the race: answer as for a replay.
-        if idempotency_key:
-            existing = Case.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return _replayed(existing, digest)
-        raise
+    with files_removed_on_failure(), transaction.atomic():
+        case = _create(
+            document,
+            decision,
+            actor=actor,
+            now=now,
+            digest=digest,
+            idempotency_key=idempotency_key,
+            files=files or {},
+            counter=counter,
+            signature=signature,
+            reference=reference,
+            viewer=viewer,
+        )
     return Submission(case=case, decision=case.decision, created=True)
-
-
-def _replayed(existing: Case, digest: str) -> Submission:
-    if existing.body_digest != digest:
-        raise IdempotencyConflict("该幂等键（Idempotency-Key）已用于另一份不同的申请，请使用新的键")
-    return Submission(case=existing, decision=existing.decision, created=False)
 
 
 def _create(
@@ -399,15 +385,21 @@ def _claim_newborns(
 
 
 def _offices(decision: Decision, division: str, reference: ReferenceData) -> dict[str, Office]:
-    """Who works each item of an accepted case (none for another decision), read from the
-    typed document pre-review judged."""
+    """Who works each item of an accepted case (none for another decision), routed by the
+    catalogue and read from the typed document pre-review judged."""
     form = decision.document
     if decision.outcome is not Outcome.ACCEPT or form is None:
         return {}
     hospital_division = _hospital_division(form, reference)
     return {
         planned.item: Office(
-            *_jurisdiction(form, planned.department, division, hospital_division, reference)
+            *_jurisdiction(
+                form,
+                catalogue().routing(planned.item, planned.department),
+                division,
+                hospital_division,
+                reference,
+            )
         )
         for planned in decision.plan
     }

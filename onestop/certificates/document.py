@@ -18,25 +18,32 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from onestop.catalogue.loader import Catalogue
+from onestop.catalogue.names import CatalogueView
 from onestop.certificates.seal import payload_digest
 from onestop.core.clock import format_time, parse_time
 from onestop.reference.idnumber import mask_id_number, mask_name
 
-# Which result fields the sealed document shows, and how. Anything not listed (free text
-# such as a pickup place or a visit arrangement, amounts of money) is only in the payload,
-# covered by its digest. Default deny: a new result field stays private until listed here.
+# Which result fields the sealed document shows, and how: the catalogue's result fields
+# marked ``public`` (onestop/catalogue/data/items.yaml), plus the two fields of an
+# automatic or instant completion. Anything else (free text such as a pickup place or a
+# visit arrangement, amounts of money) is only in the payload, covered by its digest.
+# Default deny: a new result field stays private until the catalogue marks it public; a
+# name two items disclose differently is masked.
 Disclosure = Literal["full", "masked"]
-PUBLIC_RESULT_FIELDS: Mapping[str, Disclosure] = {
-    "bmc_number": "full",
-    "certificate_number": "full",
-    "hukou_entry": "full",
-    "insurance_number": "full",
-    "payment_reference": "full",
-    "card_number": "masked",
-    "citizen_id_number": "masked",
-    "granted": "full",
-    "basis": "full",
-}
+_COMPLETION_FIELDS: Mapping[str, Disclosure] = {"granted": "full", "basis": "full"}
+
+
+def _disclosed(known: Catalogue) -> dict[str, Disclosure]:
+    shown: dict[str, Disclosure] = {}
+    for item in known.items.values():
+        for spec in item.result_fields:
+            if spec.public is not None:
+                shown[spec.name] = "masked" if shown.get(spec.name) == "masked" else spec.public
+    return shown | dict(_COMPLETION_FIELDS)
+
+
+PUBLIC_RESULT_FIELDS: Mapping[str, Disclosure] = CatalogueView(_disclosed)
 
 SEX_LABELS: Mapping[str, str] = {"1": "男", "2": "女"}
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.services import published_keys, stored_payload, verify_record
-from onestop.eligibility.reasons import ITEM_NAMES
+from onestop.common.names import item_label
 from onestop.workflow.models import CaseItem
 
 
 def _item_name(code: str) -> str:
-    return _(ITEM_NAMES[code]) if code in ITEM_NAMES else code
+    return item_label(code)
 
 
 def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
@@ -31,8 +29,10 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
         out.append(
             {
                 "name": _item_name(licence.kind),
+                "kind": licence.kind,
                 "serial": licence.serial,
                 "issuer": licence.issuer_name,
+                "issuer_code": licence.issuer_code,
                 "issued_at": licence.issued_at,
                 # Only a verified result stands in for the paper certificate.
                 "result": payload.get("result", {}) if isinstance(payload, dict) else {},

@@ -30,6 +30,7 @@ from onestop.certificates.seal import (
     seal,
     verify_sealed,
 )
+from onestop.common.names import item_label, result_field_label
 from onestop.core.clock import format_time, to_beijing
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.reference.selectors import institution_name
@@ -225,7 +226,7 @@ def _part(doc: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _result_labels(item: str) -> dict[str, str]:
-    labels = {f.name: _(f.label) for f in RESULT_FIELDS.get(item, ())}
+    labels = {f.name: result_field_label(f) for f in RESULT_FIELDS.get(item, ())}
     return labels | {"granted": _("办理方式"), "basis": _("办理依据")}
 
 
@@ -248,7 +249,7 @@ def _answer(verdict: Verdict, *, summary: bool) -> Verification:
         issuer_code=str(issuer.get("code", "")),
         issuer_name=str(issuer.get("name", "")),
         item=item_code,
-        item_name=_(ITEM_NAMES[item_code]) if item_code in ITEM_NAMES else item_code,
+        item_name=item_label(item_code),
         issued_at=issued.replace("T", " ")[:19],
         key_id=verdict.key.key_id if verdict.key else "",
         algorithm=verdict.key.algorithm if verdict.key else "",

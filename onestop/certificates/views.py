@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from onestop.accounts.models import User
 from onestop.accounts.permissions import parent_page_refuse
 from onestop.audit.services import access_record
+from onestop.catalogue.names import elicence_title
 from onestop.certificates.document import SEX_LABELS
 from onestop.certificates.models import ELicence
 from onestop.certificates.pdf import licence_rows, render_elicence
@@ -31,7 +32,6 @@ from onestop.certificates.services import (
 from onestop.common.client_ip import client_ip
 from onestop.common.http import pdf_response, public_url
 from onestop.common.ratelimit import rate_check
-from onestop.eligibility.reasons import ITEM_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
 
 STATUS = {"malformed": 400, "not_found": 404}
@@ -127,7 +127,8 @@ def _pdf(request: HttpRequest, licence: ELicence, user: User) -> HttpResponse:
         raise Http404(_("该证照的电子印章校验未通过，不能出具"))
     payload = stored_payload(licence)
     payload = payload if isinstance(payload, dict) else {}
-    item_name = ITEM_NAMES.get(licence.kind, licence.kind)
+    # The licence's title from the catalogue (出生医学证明, not the item's 《…》办理（首签）).
+    item_name = elicence_title(licence.kind)
     labels = {f.name: f.label for f in RESULT_FIELDS.get(licence.kind, ())}
     # The configured public address, never the Host header (a forged Host ended up in the QR).
     url = public_url(reverse("certificates:verify")) + "?c=" + qr_content(licence)

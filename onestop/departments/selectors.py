@@ -17,84 +17,26 @@ from onestop.calendar.selectors import current_calendar
 from onestop.cases.claims import possible_duplicates
 from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Material
+from onestop.catalogue.names import CatalogueView
 from onestop.supervision.selectors import urge_count
 from onestop.workflow.domain.urgency import classify
 from onestop.workflow.models import CaseItem, ItemState
 
 OPEN_STATES = (ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED)
 
-# The sections of the case document each item's department needs (least privilege).
-ITEM_SECTIONS: Mapping[str, tuple[str, ...]] = {
-    "birth_certificate": ("newborns", "mother", "father", "delivery"),
-    "vaccination_certificate": ("newborns", "mother"),
-    "birth_registration": (
-        "newborns",
-        "mother",
-        "father",
-        "birth_registration",
-        "ethnicity_confirmation",
-        "delivery",
-    ),
-    "medical_insurance_enrolment": ("newborns", "medical_insurance", "mother"),
-    "medical_insurance_payment": ("medical_insurance", "mother"),
-    "social_security_card": ("newborns", "social_security_card", "delivery", "mother"),
-    "maternity_reimbursement": ("newborns", "mother", "maternity"),
-    "parenting_guidance": ("newborns", "mother"),
-}
-# Fields never shown to any department task view beyond the item's need.
-PARENT_FIELDS_BY_ITEM: Mapping[str, tuple[str, ...]] = {
-    "birth_certificate": ("name", "id_number", "ethnicity", "residency", "hukou_address"),
-    "vaccination_certificate": ("name", "phone"),
-    "birth_registration": (
-        "name",
-        "id_number",
-        "ethnicity",
-        "residency",
-        "hukou_division",
-        "hukou_address",
-        "marriage_certificate",
-    ),
-    "medical_insurance_enrolment": ("name", "id_number", "phone"),
-    "medical_insurance_payment": ("name", "phone"),
-    "social_security_card": ("name", "phone"),
-    "maternity_reimbursement": ("name", "id_number", "employer"),
-    "parenting_guidance": ("name", "phone", "residence_address"),
-}
-
-
-# The uploaded or declared materials each item's department may open.
-ITEM_MATERIALS: Mapping[str, tuple[str, ...]] = {
-    "birth_certificate": (
-        "mother_id_card",
-        "father_id_card",
-        "delivery_record_page",
-        "hospital_birth_record",
-        "authorization_letter",
-        "trustee_id_card",
-        "ethnicity_confirmation_form",
-    ),
-    "vaccination_certificate": ("mother_id_card", "delivery_record_page"),
-    "birth_registration": (
-        "mother_id_card",
-        "father_id_card",
-        "household_register",
-        "marriage_certificate",
-        "ethnicity_confirmation_form",
-        "birth_certificate",
-        "authorization_letter",
-        "trustee_id_card",
-    ),
-    "medical_insurance_enrolment": ("mother_id_card", "household_register"),
-    "medical_insurance_payment": ("mother_id_card",),
-    "social_security_card": ("mother_id_card", "father_id_card", "household_register"),
-    "maternity_reimbursement": (
-        "mother_id_card",
-        "marriage_certificate",
-        "delivery_record_page",
-        "hospital_birth_record",
-    ),
-    "parenting_guidance": (),
-}
+# What each item's department may see (least privilege), from the catalogue
+# (onestop/catalogue/data/items.yaml): the sections of the case document,
+ITEM_SECTIONS: Mapping[str, tuple[str, ...]] = CatalogueView(
+    lambda c: {code: tuple(i.sections) for code, i in c.items.items()}
+)
+# the fields of each parent's section,
+PARENT_FIELDS_BY_ITEM: Mapping[str, tuple[str, ...]] = CatalogueView(
+    lambda c: {code: tuple(i.parent_fields) for code, i in c.items.items()}
+)
+# and the uploaded or declared materials.
+ITEM_MATERIALS: Mapping[str, tuple[str, ...]] = CatalogueView(
+    lambda c: {code: tuple(i.materials) for code, i in c.items.items()}
+)
 
 
 def task_materials(item: CaseItem) -> QuerySet[Material]:

@@ -16,6 +16,7 @@ from onestop.cases.claims import DuplicateNewborn
 from onestop.cases.domain.labels import labelled_rows
 from onestop.cases.uploads import material_bytes
 from onestop.certificates.selectors import prior_elicences
+from onestop.common.names import item_label, material_label, result_field_label
 from onestop.departments.selectors import (
     duplicate_rows,
     officer_queue,
@@ -23,7 +24,6 @@ from onestop.departments.selectors import (
     task_view_data,
     urgency,
 )
-from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import (
@@ -58,7 +58,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def _item_name(code: str) -> str:
-    return _(ITEM_NAMES[code]) if code in ITEM_NAMES else code
+    return item_label(code)
 
 
 def _visible_item(user: User, item_id: int) -> CaseItem:
@@ -100,7 +100,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "fields": [
                 {
                     "name": f.name,
-                    "label": _(f.label),
+                    "label": result_field_label(f),
                     "example": f.example,
                     "required": f.required,
                     "max_length": f.max_length,
@@ -113,7 +113,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "materials": [
                 {
                     "code": m.code,
-                    "name": _(MATERIAL_NAMES[m.code]) if m.code in MATERIAL_NAMES else m.code,
+                    "name": material_label(m.code),
                     "token": m.token,
                     "source": m.get_source_display(),
                     "has_file": bool(m.file),

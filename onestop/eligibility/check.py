@@ -37,4 +37,4 @@ def check_case(
     if pack is None:
         known = "、".join(packs.regions)
         raise UnreadableDocument(f"未知的地区代码“{document.region}”（已有：{known}）")
-    return pre_review(parsed, pack, reference, evaluation)
+    return pre_review(parsed, pack, reference, evaluation, packs.catalogue)

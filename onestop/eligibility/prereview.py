@@ -14,18 +14,17 @@ from datetime import date, datetime
 from typing import Any
 
 from onestop.cases.domain.document import (
-    ITEM_CODES,
-    MATERIAL_CODES,
     CaseDocument,
     Parent,
     ParsedCase,
     field_label,
 )
+from onestop.catalogue.loader import Catalogue, catalogue
+from onestop.catalogue.names import CatalogueView
 from onestop.core.clock import to_beijing
 from onestop.eligibility.reasons import (
     HUKOU_TYPE_NAMES,
     ITEM_NAMES,
-    MATERIAL_NAMES,
     REASON_KINDS,
     RESIDENCY_NAMES,
     ROLE_NAMES,
@@ -47,13 +46,10 @@ RELATION_NAMES = {
     "maternal_grandparent": "外祖父母",
 }
 
-# Which chosen item a delivered result belongs to.
-RESULT_ITEM = {
-    "birth_certificate": "birth_certificate",
-    "vaccination_certificate": "vaccination_certificate",
-    "household_register": "birth_registration",
-    "social_security_card": "social_security_card",
-}
+# Which chosen item a delivered result belongs to (the catalogue's items' `delivery.result`).
+RESULT_ITEM: Mapping[str, str] = CatalogueView(
+    lambda c: {i.delivery.result: code for code, i in c.items.items() if i.delivery is not None}
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +120,7 @@ class _Review:
     at: datetime
     chosen: tuple[str, ...]
     kinds: dict[str, ReasonKind]
+    known: Catalogue
     reasons: list[Reason] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     waived_materials: set[str] = field(default_factory=set)
@@ -140,6 +137,15 @@ class _Review:
         if path in self.parse_paths:
             return  # already told how the field is malformed; "必须填写" would mislead
         self.add("field_invalid", path, text=f"{field_label(path)}：{why}")
+
+    def item_name(self, code: str) -> str:
+        """The item's Chinese name in the catalogue the pack was loaded with."""
+        item = self.known.items.get(code)
+        return item.name.zh if item is not None else code
+
+    def material_name(self, code: str) -> str:
+        material = self.known.materials.get(code)
+        return material.name.zh if material is not None else code
 
     def has(self, code: str, detail: str | None = None) -> bool:
         return any(r.code == code and (detail is None or r.detail == detail) for r in self.reasons)
@@ -163,16 +169,21 @@ class _Review:
 
 
 def pre_review(
-    parsed: ParsedCase, pack: ps.PolicyPack, reference: ReferenceData, at: datetime
+    parsed: ParsedCase,
+    pack: ps.PolicyPack,
+    reference: ReferenceData,
+    at: datetime,
+    known: Catalogue | None = None,
 ) -> Decision:
-    """Judge one parsed case against ``pack`` at the evaluation time ``at``."""
+    """Judge one parsed case against ``pack`` at the evaluation time ``at``; item and
+    material codes are judged by ``known`` (the catalogue the pack was loaded with)."""
     doc = parsed.document
     kinds = dict(REASON_KINDS)
     for code, entry in pack.reasons.items():
         kinds[code] = ReasonKind(code, entry.decision, entry.message, code)
     offered = pack.offered
     chosen = tuple(code for code in doc.chosen_items() if code in offered)
-    review = _Review(doc, pack, reference, to_beijing(at), chosen, kinds)
+    review = _Review(doc, pack, reference, to_beijing(at), chosen, kinds, known or catalogue())
 
     for problem in parsed.problems:
         review.add("field_invalid", problem.path, text=problem.message)
@@ -271,17 +282,17 @@ def _check_items(review: _Review) -> None:
         review.invalid("items", "请至少选择一项办理事项")
         return
     for index, code in enumerate(doc.items):
-        if code is not None and code not in ITEM_CODES:
+        if code is not None and code not in review.known.items:
             review.invalid(f"items[{index}]", f"未知的事项代码“{code}”")
     not_offered = [
-        c for c in doc.chosen_items() if c in ITEM_CODES and c not in review.pack.offered
+        c for c in doc.chosen_items() if c in review.known.items and c not in review.pack.offered
     ]
     for code in not_offered:
-        review.notes.append(f"本地“出生一件事”不含“{ITEM_NAMES[code]}”，请通过原渠道办理")
+        review.notes.append(f"本地“出生一件事”不含“{review.item_name(code)}”，请通过原渠道办理")
     if not review.chosen and not_offered:
         review.invalid("items", "所选事项均不在本地“出生一件事”服务范围内")
     for index, code in enumerate(doc.materials):
-        if code is not None and code not in MATERIAL_CODES:
+        if code is not None and code not in review.known.materials:
             review.notes.append(f"未识别的材料代码“{code}”（materials[{index}]）已忽略")
 
 
@@ -461,7 +472,7 @@ def authorization_problem(
     if trustee_id and auth.trustee.id_number and auth.trustee.id_number != trustee_id:
         return "授权委托书的受托人与申请人不一致"
     granted = {code for code in auth.items or () if code}
-    missing = [ITEM_NAMES.get(code, code) for code in items if code not in granted]
+    missing = [review.item_name(code) for code in items if code not in granted]
     if missing:
         return "授权委托书未包含以下委托事项：" + "、".join(missing)
     if auth.valid_from is None or auth.valid_to is None:
@@ -561,7 +572,7 @@ def _complete_chain(review: _Review, rule: ps.CompleteChainRule) -> None:
                 continue
             review.invalid(
                 "items",
-                f"办理“{ITEM_NAMES[item]}”须同时选择“{ITEM_NAMES[prerequisite]}”",
+                f"办理“{review.item_name(item)}”须同时选择“{review.item_name(prerequisite)}”",
             )
 
 
@@ -671,5 +682,5 @@ def _check_materials(review: _Review) -> None:
         review.add(
             "missing_material",
             entry.material,
-            material=MATERIAL_NAMES.get(entry.material, entry.material),
+            material=review.material_name(entry.material),
         )

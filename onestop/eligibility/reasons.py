@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from onestop.catalogue.names import DEPARTMENT_NAMES, ITEM_NAMES, MATERIAL_NAMES
+
 
 class Outcome(StrEnum):
     ACCEPT = "accept"
@@ -154,41 +156,8 @@ _KINDS = (
 
 REASON_KINDS: dict[str, ReasonKind] = {kind.code: kind for kind in _KINDS}
 
-MATERIAL_NAMES: dict[str, str] = {
-    "mother_id_card": "母亲居民身份证",
-    "father_id_card": "父亲居民身份证",
-    "household_register": "居民户口簿（首页、户主页、本人页）",
-    "marriage_certificate": "结婚证（首页、主页）",
-    "delivery_record_page": "母子健康手册“产时记录”页",
-    "hospital_birth_record": "新生儿出生医学记录",
-    "authorization_letter": "授权委托书",
-    "trustee_id_card": "受托人居民身份证",
-    "ethnicity_confirmation_form": "确认民族成份申请书",
-    "birth_certificate": "《出生医学证明》",
-}
-
-ITEM_NAMES: dict[str, str] = {
-    "birth_certificate": "《出生医学证明》办理（首签）",
-    "vaccination_certificate": "预防接种证办理",
-    "birth_registration": "出生登记（户口登记）",
-    "medical_insurance_enrolment": "城乡居民基本医疗保险参保登记",
-    "medical_insurance_payment": "城乡居民医保缴费",
-    "social_security_card": "社会保障卡申领",
-    "maternity_reimbursement": "生育医疗费用报销",
-    "parenting_guidance": "科学育儿指导服务登记",
-}
-
-DEPARTMENT_NAMES: dict[str, str] = {
-    "hospital": "助产机构",
-    "health": "卫生健康部门",
-    "cdc": "疾病预防控制中心",
-    "police": "公安派出所",
-    "medical_insurance": "医疗保障部门",
-    "hrss": "人力资源和社会保障部门",
-    "tax": "税务部门",
-    "data_bureau": "数据局",
-    "service_center": "政务服务中心",
-}
+# Item, material and department names come from the catalogue (onestop/catalogue/data).
+__all__ = ["DEPARTMENT_NAMES", "ITEM_NAMES", "MATERIAL_NAMES"]
 
 ROLE_NAMES: dict[str, str] = {
     "mother": "新生儿母亲",

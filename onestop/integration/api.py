@@ -1,42 +1,42 @@
 """The integration API for department systems, versioned under /api/v1/ (django-ninja).
 
-Views stay thin: they authenticate the client, narrow every lookup to what its service
-account may see (a task or case outside its department and jurisdiction is 404, exactly
-like one that does not exist), call the workflow and case services, and map their errors
-to ``{"code": "...", "message": "中文…"}`` with stable codes.
+Views stay thin: they authenticate the client, read through the selectors
+(`onestop.integration.selectors`, which narrow every lookup to what its service account may
+see: a task or case outside its department and jurisdiction is 404, exactly like one that
+does not exist), write through the workflow and case services under the one idempotency
+service (`onestop.integration.idempotency`), and map errors to
+``{"code": "...", "message": "中文…"}`` with stable codes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Body, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.params import functions as param
 from ninja.responses import Status
 from ninja.security import HttpBearer
 
-from onestop.accounts.permissions import cases_visible_to, items_for_officer
-from onestop.cases.claims import possible_duplicates
 from onestop.cases.models import Case
 from onestop.cases.services import (
     DuplicateNewborn,
-    IdempotencyConflict,
     OutsideJurisdiction,
+    body_digest,
     case_submit,
 )
-from onestop.certificates.models import ELicence
 from onestop.common.ratelimit import RateLimited, rate_check
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
-from onestop.departments.selectors import ITEM_MATERIALS, task_view_data
-from onestop.integration.models import ApiClient, IdempotentResponse
+from onestop.integration import selectors
+from onestop.integration.idempotency import (
+    Answer,
+    IdempotencyConflict,
+    idempotent,
+    request_digest,
+)
+from onestop.integration.models import ApiClient
 from onestop.integration.schemas import (
     CASE_DOCUMENT_SCHEMA,
     EXAMPLE_CASE,
@@ -52,10 +52,9 @@ from onestop.integration.schemas import (
     TaskOut,
     TimelineOut,
 )
+from onestop.integration.selectors import case_for_client, case_status, task_for_client
 from onestop.integration.services import api_client_authenticate, submitted_key
-from onestop.workflow.domain.results import RESULT_FIELDS
-from onestop.workflow.models import CaseItem, ItemState
-from onestop.workflow.selectors import case_outcome_of
+from onestop.workflow.models import CaseItem
 from onestop.workflow.services import (
     NotPermitted,
     ResultInvalid,
@@ -204,93 +203,22 @@ def _client(request: HttpRequest) -> ApiClient:
     return client
 
 
-def _digest(*parts: object) -> str:
-    canonical = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 # --- who am I ---------------------------------------------------------------------------
 
 
 @api.get("/me", response={200: ClientOut, **ERRORS}, summary="当前客户端", tags=["clients"])
 def me(request: HttpRequest) -> dict[str, Any]:
-    client = _client(request)
-    return {
-        "key_id": client.key_id,
-        "name": client.name,
-        "department": client.department,
-        "jurisdiction": {"kind": client.jurisdiction_kind, "code": client.jurisdiction_code},
-        "may_submit_cases": client.may_submit_cases,
-        "webhook_url": client.webhook_url,
-        "events": list(client.events or []),
-    }
+    return selectors.client_profile(_client(request))
 
 
 # --- cases ------------------------------------------------------------------------------
 
 
-def _visible_cases(client: ApiClient) -> Any:
-    """Cases this client submitted, or with an item in its department and jurisdiction."""
-    own = Q(idempotency_key__startswith=submitted_key(client, ""))
-    visible = cases_visible_to(client.user, Case.objects.all()).values("pk")
-    return Case.objects.filter(own | Q(pk__in=visible))
-
-
 def _case(client: ApiClient, number: str) -> Case:
-    case: Case | None = _visible_cases(client).filter(number=number).first()
+    case = case_for_client(client, number)
     if case is None:
         raise ApiError(404, "not_found", "办件不存在或无权访问")
     return case
-
-
-def _case_body(client: ApiClient, case: Case) -> dict[str, Any]:
-    serials = dict(ELicence.objects.filter(case=case).values_list("item_id", "serial"))
-    workable = set(
-        items_for_officer(client.user, CaseItem.objects.filter(case=case)).values_list(
-            "pk", flat=True
-        )
-    )
-    decision = case.decision or {}
-    return {
-        "number": case.number,
-        "region": case.region,
-        "status": case.status,
-        "decision": {
-            "decision": decision.get("decision", "supplement"),
-            "reasons": [
-                {
-                    "code": r.get("code", ""),
-                    "message": r.get("message", ""),
-                    "detail": r.get("detail"),
-                }
-                for r in decision.get("reasons", [])
-                if isinstance(r, dict)
-            ],
-            "plan": decision.get("plan", []),
-            "region": decision.get("region", case.region),
-            "pack_version": decision.get("pack_version", case.pack_version),
-            "warnings": [w for w in decision.get("warnings", []) if isinstance(w, dict)],
-        },
-        "submitted_at": case.submitted_at,
-        "decided_at": case.decided_at,
-        "completed_at": case.completed_at,
-        "outcome": case_outcome_of(case),
-        "items": [
-            {
-                "item": row.item,
-                "department": row.department,
-                "state": row.state,
-                "version": row.version,
-                "received_at": row.received_at,
-                "due_at": row.due_at,
-                "due_provisional": row.due_provisional,
-                "finished_at": row.finished_at,
-                "elicence_serial": serials.get(row.pk),
-                "task_id": row.pk if row.pk in workable else None,
-            }
-            for row in CaseItem.objects.filter(case=case).order_by("position")
-        ],
-    }
 
 
 @api.post(
@@ -326,12 +254,23 @@ def case_create(
     client = _client(request)
     if not client.may_submit_cases:
         raise ApiError(403, "forbidden", "本客户端无权提交申请")
-    try:
+
+    def submit() -> Answer:
         submission = case_submit(
             document=document,
             actor=None,
             idempotency_key=submitted_key(client, idempotency_key),
             filer=client.user,  # issue 8, defect 7: only cases its institution serves
+        )
+        return Answer(201, {"number": submission.case.number})
+
+    try:
+        answer = idempotent(
+            client=client,
+            key=idempotency_key,
+            digest=body_digest(document),  # of the body as sent: a replay sends it again
+            act=submit,
+            races=(DuplicateNewborn,),
         )
     except DocumentRefused as exc:
         # The document's limits and storable text (ADR 0016), checked by case_submit before
@@ -348,10 +287,15 @@ def case_create(
         raise ApiError(403, exc.code, exc.message) from None
     except OnestopError as exc:
         raise ApiError(422, exc.code, exc.message) from None
-    body = {**_case_body(client, submission.case), "created": submission.created}
-    if not submission.created:
+    # The answer to a key is its case, as it stands now: 201 the first time, 200 on a replay.
+    body = {
+        **case_status(client, _case(client, answer.body["number"])),
+        "created": not answer.replayed,
+    }
+    if answer.replayed:
         response["Idempotent-Replayed"] = "true"
-    return Status(201 if submission.created else 200, body)
+        return Status(200, body)
+    return Status(201, body)
 
 
 @api.get(
@@ -365,7 +309,7 @@ def case_detail(
     request: HttpRequest, number: Annotated[str, param.Path(..., pattern=NUMBER_PATTERN)]
 ) -> dict[str, Any]:
     client = _client(request)
-    return _case_body(client, _case(client, number))
+    return case_status(client, _case(client, number))
 
 
 @api.get(
@@ -377,60 +321,17 @@ def case_detail(
 def case_timeline(
     request: HttpRequest, number: Annotated[str, param.Path(..., pattern=NUMBER_PATTERN)]
 ) -> dict[str, Any]:
-    client = _client(request)
-    case = _case(client, number)
-    return {
-        "number": case.number,
-        "entries": [
-            {"at": e.at, "kind": e.kind, "item": e.item, "message": e.message}
-            for e in case.timeline.order_by("at", "pk")
-        ],
-    }
+    return selectors.case_timeline(_case(_client(request), number))
 
 
 # --- tasks ------------------------------------------------------------------------------
 
-STATE_FILTERS: dict[str, tuple[str, ...]] = {
-    "ready": (ItemState.READY,),
-    "in_progress": (ItemState.IN_PROGRESS,),
-    "returned": (ItemState.RETURNED,),
-    "open": (ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED),
-    "done": (ItemState.DONE,),
-}
-
-
-def _tasks(client: ApiClient) -> Any:
-    return items_for_officer(client.user, CaseItem.objects.select_related("case"))
-
 
 def _task(client: ApiClient, task_id: int) -> CaseItem:
-    row: CaseItem | None = _tasks(client).filter(pk=task_id).first()
+    row = task_for_client(client, task_id)
     if row is None:
         raise ApiError(404, "not_found", "任务不存在或无权访问")
     return row
-
-
-def _task_body(client: ApiClient, row: CaseItem) -> dict[str, Any]:
-    serial = (
-        ELicence.objects.filter(item_id=row.pk).values_list("serial", flat=True).first()
-        if row.state == ItemState.DONE
-        else None
-    )
-    return {
-        "id": row.pk,
-        "case_number": row.case.number,
-        "region": row.case.region,
-        "item": row.item,
-        "department": row.department,
-        "jurisdiction": {"kind": row.jurisdiction_kind, "code": row.jurisdiction_code},
-        "state": row.state,
-        "version": row.version,
-        "received_at": row.received_at,
-        "due_at": row.due_at,
-        "due_provisional": row.due_provisional,
-        "claimed_by_me": row.claimed_by_id == client.user_id,
-        "elicence_serial": serial,
-    }
 
 
 @api.get(
@@ -446,18 +347,7 @@ def task_list(
     limit: Annotated[int, param.Query(50, ge=1, le=200)] = 50,
     after: Annotated[int, param.Query(0, ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
-    client = _client(request)
-    rows = list(
-        _tasks(client)
-        .filter(state__in=STATE_FILTERS[state], pk__gt=after)
-        .order_by("pk")[: limit + 1]
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "tasks": [_task_body(client, row) for row in rows],
-        "next_after": rows[-1].pk if more and rows else None,
-    }
+    return selectors.task_page(_client(request), state=state, limit=limit, after=after)
 
 
 @api.get(
@@ -469,41 +359,7 @@ def task_list(
 )
 def task_detail(request: HttpRequest, task_id: TaskId) -> dict[str, Any]:
     client = _client(request)
-    row = _task(client, task_id)
-    prior = ELicence.objects.filter(case=row.case, kind__in=list(row.after)).order_by("issued_at")
-    declared = set(row.case.materials.values_list("code", flat=True))
-    return {
-        **_task_body(client, row),
-        "after": list(row.after),
-        "data": task_view_data(row),
-        "materials": [m for m in ITEM_MATERIALS.get(row.item, ()) if m in declared],
-        "result_fields": [
-            {
-                "name": f.name,
-                "label": f.label,
-                "pattern": f.pattern,
-                "example": f.example,
-                "required": f.required,
-                "kind": f.kind,
-                "max_length": f.max_length,
-            }
-            for f in RESULT_FIELDS.get(row.item, ())
-        ],
-        "prior_elicences": [
-            {
-                "serial": e.serial,
-                "kind": e.kind,
-                "issuer_code": e.issuer_code,
-                "issuer_name": e.issuer_name,
-                "issued_at": e.issued_at,
-                "result": (e.payload or {}).get("result", {}),
-            }
-            for e in prior
-        ],
-        "result": row.result if row.state == ItemState.DONE else None,
-        "reasons": list(row.reasons or []),
-        "possible_duplicates": len(possible_duplicates(row.case)),
-    }
+    return selectors.task_detail(client, _task(client, task_id))
 
 
 def _act(
@@ -516,37 +372,23 @@ def _act(
     action: Callable[[CaseItem], CaseItem],
 ) -> Status[dict[str, Any]]:
     """Run one task action; with an Idempotency-Key, a replay returns the first answer."""
-    digest = _digest(request.method, request.path, payload)
-    if key:
-        replay = _replayed(client, key, digest)
-        if replay is not None:
-            response["Idempotent-Replayed"] = "true"
-            return replay
-    row = _task(client, task_id)
+
+    def act() -> Answer:
+        done = action(_task(client, task_id))
+        return Answer(200, selectors.task_summary(client, selectors.task_fresh(done.pk)))
+
     try:
-        with transaction.atomic():
-            done = action(row)
-            done.refresh_from_db()
-            body = _task_body(client, CaseItem.objects.select_related("case").get(pk=done.pk))
-            if key:
-                IdempotentResponse.objects.create(
-                    client=client,
-                    key=key,
-                    request_digest=digest,
-                    status_code=200,
-                    body=json.loads(json.dumps(body, default=str)),
-                    created_at=timezone.now(),
-                )
-    except (TaskConflict, IntegrityError) as exc:
-        # A concurrent request with the same key may have won: answer as its replay.
-        if key:
-            replay = _replayed(client, key, digest)
-            if replay is not None:
-                response["Idempotent-Replayed"] = "true"
-                return replay
-        if isinstance(exc, TaskConflict):
-            raise ApiError(409, exc.code, exc.message) from None
-        raise
+        answer = idempotent(
+            client=client,
+            key=key,
+            digest=request_digest(request.method, request.path, payload),
+            act=act,
+            races=(TaskConflict,),
+        )
+    except IdempotencyConflict as exc:
+        raise ApiError(409, exc.code, exc.message) from None
+    except TaskConflict as exc:
+        raise ApiError(409, exc.code, exc.message) from None
     except NotPermitted:
         raise ApiError(404, "not_found", "任务不存在或无权访问") from None
     except ResultInvalid as exc:
@@ -556,20 +398,9 @@ def _act(
         raise ApiError(409, exc.code, exc.message, extra={"existing_case": exc.existing}) from None
     except OnestopError as exc:
         raise ApiError(422, exc.code, exc.message) from None
-    return Status(200, body)
-
-
-def _replayed(client: ApiClient, key: str, digest: str) -> Status[dict[str, Any]] | None:
-    stored = IdempotentResponse.objects.filter(client=client, key=key).first()
-    if stored is None:
-        return None
-    if stored.request_digest != digest:
-        raise ApiError(
-            409,
-            "idempotency_key_reused",
-            "该幂等键（Idempotency-Key）已用于另一个不同的请求，请使用新的键",
-        )
-    return Status(stored.status_code, dict(stored.body))
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(answer.status, answer.body)
 
 
 @api.post(

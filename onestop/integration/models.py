@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from onestop.accounts.models import Department, JurisdictionKind
+from onestop.accounts.models import JurisdictionKind, department_choices
 from onestop.common.fields import EncryptedTextField
 
 # Webhook event types a client can subscribe to.
@@ -29,7 +29,7 @@ def default_events() -> list[str]:
 
 class ApiClient(models.Model):
     name = models.CharField(_("名称"), max_length=80)
-    department = models.CharField(_("部门"), max_length=24, choices=Department.choices)
+    department = models.CharField(_("部门"), max_length=24, choices=department_choices)
     jurisdiction_kind = models.CharField(
         _("辖区类型"), max_length=16, choices=JurisdictionKind.choices
     )

@@ -10,7 +10,9 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
+from onestop.catalogue.loader import catalogue
 from onestop.core.text import text_problem
+from onestop.policy.loader import default_packs
 from onestop.workflow.domain.results import RESULT_KEYS_MAX
 
 EXAMPLE_CASE: dict[str, Any] = json.loads(
@@ -19,16 +21,21 @@ EXAMPLE_CASE: dict[str, Any] = json.loads(
     )
 )
 
-ITEMS = [
-    "birth_certificate",
-    "vaccination_certificate",
-    "birth_registration",
-    "medical_insurance_enrolment",
-    "medical_insurance_payment",
-    "social_security_card",
-    "maternity_reimbursement",
-    "parenting_guidance",
-]
+# The item codes of the catalogue (onestop/catalogue/data), as loaded when the process
+# started (the data folders are configured before it starts).
+ITEMS = list(catalogue().items)
+
+
+def _item_enum(schema: dict[str, Any]) -> None:
+    """The OpenAPI enum of an item code: the catalogue's items, read when the schema is made."""
+    schema["enum"] = list(catalogue().items)
+
+
+def _department_enum(schema: dict[str, Any]) -> None:
+    """The OpenAPI enum of a department code: the catalogue's departments."""
+    schema["enum"] = list(catalogue().departments)
+
+
 _PERSON = {
     "type": "object",
     "properties": {
@@ -52,7 +59,7 @@ CASE_DOCUMENT_SCHEMA: dict[str, Any] = {
     "description": "统一申请表（一表申报）JSON，见 docs/spec/application.md",
     "required": ["region"],
     "properties": {
-        "region": {"type": "string", "enum": ["qinbei", "lanzhou", "yuanling", "fuzhou", "jilin"]},
+        "region": {"type": "string", "enum": list(default_packs().regions)},
         "channel": {"type": "string", "enum": ["online", "counter"]},
         "submitted_at": {"type": "string", "format": "date-time"},
         "applicant": {
@@ -112,7 +119,7 @@ class JurisdictionOut(Schema):
 class ClientOut(Schema):
     key_id: str
     name: str
-    department: str
+    department: str = Field(json_schema_extra=_department_enum)
     jurisdiction: JurisdictionOut
     may_submit_cases: bool
     webhook_url: str
@@ -138,8 +145,8 @@ class DecisionOut(Schema):
 
 
 class CaseItemOut(Schema):
-    item: str
-    department: str
+    item: str = Field(json_schema_extra=_item_enum)
+    department: str = Field(json_schema_extra=_department_enum)
     state: str
     version: int
     received_at: datetime | None
@@ -191,8 +198,8 @@ class TaskOut(Schema):
     id: int
     case_number: str
     region: str
-    item: str
-    department: str
+    item: str = Field(json_schema_extra=_item_enum)
+    department: str = Field(json_schema_extra=_department_enum)
     jurisdiction: JurisdictionOut
     state: str
     version: int

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onestop.accounts.models import Department, JurisdictionKind, Role, User
+from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
 from onestop.cases.models import Case
-from onestop.common.requeue import late_rows_requeue
+from onestop.catalogue.loader import catalogue
+from onestop.common.outbox import Attempt, Outbox
 from onestop.core.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -54,16 +54,14 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX = "osk_"
 MAX_ATTEMPTS = 15  # 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: dead after about 9 hours
-BASE_BACKOFF = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(hours=1)
-
-
-def lease() -> timedelta:
-    """How long a sender holds a due delivery: settings.OUTBOX_RECOVERY_SECONDS (more than
-    the HTTP timeout)."""
-    return timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS)
-
-
+OUTBOX: Outbox[WebhookDelivery] = Outbox(
+    model=WebhookDelivery,
+    task_path="onestop.integration.tasks.deliver_webhook",
+    done_status=WebhookDelivery.Status.DELIVERED,
+    done_at_field="delivered_at",
+    max_attempts=MAX_ATTEMPTS,
+    related=("client",),
+)
 HTTP_TIMEOUT = 10.0
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
@@ -97,10 +95,21 @@ def _service_user(client_name: str, key_id: str, department: str, kind: str, cod
 
 
 def _check_jurisdiction(department: str, kind: str, code: str) -> None:
-    if department not in Department.values:
-        raise ValueError(f"unknown department {department!r}")
+    known = catalogue().departments.get(department)
+    if known is None:
+        raise ValueError(
+            f"unknown department {department!r} (known: {', '.join(department_codes())})"
+        )
+    if "api_client" not in known.worked_by:
+        raise ValueError(f"department {department!r} is not worked by API clients")
     if kind not in JurisdictionKind.values:
         raise ValueError(f"unknown jurisdiction kind {kind!r}")
+    if kind not in (known.jurisdiction_kind, "division"):
+        # The department's own kind of office, or a division prefix covering its offices.
+        raise ValueError(
+            f"a {department} client's jurisdiction is a {known.jurisdiction_kind} or a division,"
+            f" not a {kind}"
+        )
     if not code or len(code) > 32:
         raise ValueError("jurisdiction code must be 1–32 characters")
 
@@ -270,8 +279,6 @@ def webhooks_queue(
             if event in (c.events or [])
         ]
         body = {"case": {"status": case.status, **(data or {})}, "change": change}
-    from onestop.integration.tasks import deliver_webhook
-
     created: list[WebhookDelivery] = []
     for client in targets:
         delivery = WebhookDelivery(
@@ -292,7 +299,7 @@ def webhooks_queue(
             **body,
         }
         delivery.save()
-        deliver_webhook.enqueue(delivery.pk)
+        OUTBOX.enqueue(delivery.pk)
         created.append(delivery)
     return created
 
@@ -320,9 +327,8 @@ def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float)
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, … capped at 1 hour."""
-    delay: timedelta = BASE_BACKOFF * (2 ** max(attempts - 1, 0))
-    return min(delay, MAX_BACKOFF)
+    """30 s, 1 min, 2 min, … capped at 1 hour (the schedule of every outbox)."""
+    return OUTBOX.backoff(attempts)
 
 
 def webhook_request(delivery: WebhookDelivery, now: datetime) -> tuple[bytes, dict[str, str]]:
@@ -347,113 +353,48 @@ def webhook_deliver(
 ) -> str:
     """Send one due delivery; returns its status afterwards.
 
-    A short lease (``next_attempt_at`` moved forward by a conditional update) lets only one
-    sender attempt a delivery at a time; the HTTP request runs outside any transaction.
-    A receiver that took the delivery but whose answer was lost gets it again: receivers
-    deduplicate on ``X-Onestop-Delivery``.
+    `Outbox.deliver`: a short lease lets only one sender attempt a delivery at a time; the
+    HTTP request runs outside any transaction. A receiver that took the delivery but whose
+    answer was lost gets it again: receivers deduplicate on ``X-Onestop-Delivery``.
     """
     now = now or timezone.now()
-    transport = transport or http_post
-    leased = WebhookDelivery.objects.filter(
-        pk=delivery_pk, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + lease())
-    if not leased:
-        status = (
-            WebhookDelivery.objects.filter(pk=delivery_pk).values_list("status", flat=True).first()
-        )
-        return "not_due" if status == WebhookDelivery.Status.PENDING else (status or "missing")
-    delivery = WebhookDelivery.objects.select_related("client").get(pk=delivery_pk)
+    return OUTBOX.deliver(
+        delivery_pk, now=now, send=lambda delivery: _webhook_send(delivery, now, transport)
+    )
+
+
+def _webhook_send(delivery: WebhookDelivery, now: datetime, transport: Transport | None) -> Attempt:
+    client = delivery.client
+    if not client.active or not client.webhook_url:
+        return Attempt("client inactive or without webhook URL", {"last_status_code": None})
+    body, headers = webhook_request(delivery, now)
     code: int | None = None
     error = ""
-    if not delivery.client.active or not delivery.client.webhook_url:
-        error = "client inactive or without webhook URL"
-    else:
-        body, headers = webhook_request(delivery, now)
-        try:
-            code = transport(delivery.client.webhook_url, body, headers, HTTP_TIMEOUT)
-        except TransportError as exc:
-            error = str(exc) or "unreachable"
-        except Exception as exc:  # a receiver must never break the worker
-            error = f"{type(exc).__name__}: {exc}"
-        if code is not None and not 200 <= code < 300:
-            error = f"HTTP {code}"
-    return _record_attempt(delivery_pk, now=now, code=code, error=error)
-
-
-def _record_attempt(delivery_pk: int, *, now: datetime, code: int | None, error: str) -> str:
-    from onestop.integration.tasks import deliver_webhook
-
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_pk)
-        if delivery.status != WebhookDelivery.Status.PENDING:
-            return delivery.status
-        delivery.attempts += 1
-        delivery.last_status_code = code
-        delivery.last_error = error[:200]
-        if not error:
-            delivery.status = WebhookDelivery.Status.DELIVERED
-            delivery.delivered_at = now
-        elif delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = WebhookDelivery.Status.DEAD
-            log.warning("webhook %s is dead after %s attempts", delivery.pk, delivery.attempts)
-        else:
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-            deliver_webhook.using(run_after=delivery.next_attempt_at).enqueue(delivery.pk)
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "last_status_code",
-                "last_error",
-                "status",
-                "delivered_at",
-                "next_attempt_at",
-            ]
-        )
-        return delivery.status
+    try:
+        code = (transport or http_post)(client.webhook_url, body, headers, HTTP_TIMEOUT)
+    except TransportError as exc:
+        error = str(exc) or "unreachable"
+    except Exception as exc:  # a receiver must never break the worker
+        error = f"{type(exc).__name__}: {exc}"
+    if code is not None and not 200 <= code < 300:
+        error = f"HTTP {code}"
+    return Attempt(error, {"last_status_code": code})
 
 
 def webhooks_due(now: datetime, *, limit: int = 500) -> list[int]:
-    return list(
-        WebhookDelivery.objects.filter(
-            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-        )
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+    return OUTBOX.due(now, limit=limit)
 
 
 def webhooks_sweep(*, now: datetime | None = None) -> int:
     """Re-queue pending deliveries whose time is long past and that no task holds (a worker
-    killed mid-run). Sending is leased, so a double queue sends once.
-
-    A delivery is re-queued once per recovery period, not on every sweep: its due time
-    moves to ``now`` by a conditional update (two workers sweeping at once queue it once),
-    so a queue running behind is not flooded with copies every minute.
-    """
-    from onestop.integration.tasks import deliver_webhook
-
-    now = now or timezone.now()
-    return late_rows_requeue(
-        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING),
-        late_before=now - lease(),
-        now=now,
-        enqueue=deliver_webhook.enqueue,
-    )
+    killed mid-run): `Outbox.sweep`, once per recovery period."""
+    return OUTBOX.sweep(now=now or timezone.now())
 
 
 def webhook_replay(delivery_pk: int, *, now: datetime | None = None) -> bool:
     """Staff put a dead delivery back in the queue (same delivery id: receivers that did
     get it after all deduplicate)."""
-    from onestop.integration.tasks import deliver_webhook
-
-    now = now or timezone.now()
-    with transaction.atomic():
-        updated = WebhookDelivery.objects.filter(
-            pk=delivery_pk, status=WebhookDelivery.Status.DEAD
-        ).update(status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at=now)
-        if updated:
-            deliver_webhook.enqueue(delivery_pk)
-    return bool(updated)
+    return OUTBOX.replay(delivery_pk, now=now or timezone.now())
 
 
 IDEMPOTENCY_RETENTION = timedelta(days=7)
@@ -461,13 +402,18 @@ DELIVERED_RETENTION = timedelta(days=30)
 
 
 def integration_records_prune(*, now: datetime | None = None) -> dict[str, int]:
-    """Retention: stored idempotent answers older than 7 days (a client replays within
+    """Retention: stored answers to task actions older than 7 days (a client replays within
     minutes or hours, not weeks) and webhook deliveries delivered more than 30 days ago.
-    Dead and pending deliveries are kept: staff must see and replay them."""
+    Dead and pending deliveries are kept: staff must see and replay them. An answer that
+    created a case (201) is kept with the case: its key marks the case, and a resent
+    submission is answered with that case however late (`onestop.integration.idempotency`).
+    """
     now = now or timezone.now()
-    answers, _ = IdempotentResponse.objects.filter(
-        created_at__lt=now - IDEMPOTENCY_RETENTION
-    ).delete()
+    answers, _ = (
+        IdempotentResponse.objects.filter(created_at__lt=now - IDEMPOTENCY_RETENTION)
+        .exclude(status_code=201)
+        .delete()
+    )
     deliveries, _ = WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.DELIVERED, delivered_at__lt=now - DELIVERED_RETENTION
     ).delete()

@@ -7,13 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.common.fields import index_of
-from onestop.common.requeue import late_rows_requeue
+from onestop.common.outbox import Attempt, Outbox
 from onestop.notifications.models import Notification
 from onestop.notifications.selectors import parent_messages
 from onestop.notifications.sms import SmsError, sms_backend
@@ -23,14 +22,19 @@ if TYPE_CHECKING:  # the outbox keeps the case's row; it is below the cases app
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-BASE_BACKOFF = timedelta(seconds=30)
+MAX_ATTEMPTS = 8  # 30 s, 1, 2, 4, 8, 16, 32 min: dead after about an hour
+OUTBOX: Outbox[Notification] = Outbox(
+    model=Notification,
+    task_path="onestop.notifications.tasks.deliver_notification",
+    done_status=Notification.Status.SENT,
+    done_at_field="sent_at",
+    max_attempts=MAX_ATTEMPTS,
+)
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, … capped at 1 hour."""
-    delay: timedelta = BASE_BACKOFF * (2 ** max(attempts - 1, 0))
-    return min(delay, timedelta(hours=1))
+    """30 s, 1 min, 2 min, … capped at 1 hour (the schedule of every outbox)."""
+    return OUTBOX.backoff(attempts)
 
 
 def notification_queue(
@@ -47,8 +51,6 @@ def notification_queue(
     ``key`` names the event (e.g. ``"case:QB-…:accepted"``); the same key and phone never
     queues twice, so a retried service call does not send a second message.
     """
-    from onestop.notifications.tasks import deliver_notification
-
     queued: list[Notification] = []
     for phone in dict.fromkeys(p for p in phones if p):
         phone_index = index_of(phone, purpose="phone")
@@ -67,87 +69,52 @@ def notification_queue(
                 },
             )
             if created:
-                deliver_notification.enqueue(notification.pk)
+                OUTBOX.enqueue(notification.pk)
                 queued.append(notification)
     return queued
 
 
 def notification_deliver(notification_id: int, *, now: datetime | None = None) -> str:
-    """Send one queued message; returns its status. Idempotent: a sent message is not resent.
+    """Send one queued message; returns its status afterwards. Idempotent: a sent message
+    is not resent.
 
-    The gateway receives ``message_id`` and deduplicates on it, so a crash after the send and
-    before the commit below causes at most a duplicate *attempt*, never a duplicate message.
+    The sender leases the row (`Outbox.claim`, committed at once) and calls the SMS gateway
+    outside any transaction, holding no row lock, then records the result. The gateway
+    receives ``message_id`` and deduplicates on it, so a crash after the send and before
+    the record causes at most a duplicate *attempt*, never a duplicate message.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
-        if notification is None or notification.status != Notification.Status.PENDING:
-            return notification.status if notification else "missing"
-        if notification.channel == Notification.Channel.SMS:
-            try:
-                sms_backend().send(
-                    message_id=notification.message_id,
-                    phone=notification.phone or "",
-                    body=notification.body,
-                    at=now,
-                )
-            except SmsError as exc:
-                return _failed(notification, now, str(exc))
-        notification.status = Notification.Status.SENT
-        notification.sent_at = now
-        notification.attempts += 1
-        notification.save(update_fields=["status", "sent_at", "attempts"])
-        return notification.status
+    # An in-app message is delivered by being marked sent: one UPDATE.
+    if OUTBOX.complete(notification_id, now=now, only=Q(channel=Notification.Channel.IN_APP)):
+        return Notification.Status.SENT
+    return OUTBOX.deliver(notification_id, now=now, send=lambda row: _sms_send(row, now))
 
 
-def _failed(notification: Notification, now: datetime, error: str) -> str:
-    from onestop.notifications.tasks import deliver_notification
-
-    notification.attempts += 1
-    notification.last_error = error[:200]
-    if notification.attempts >= MAX_ATTEMPTS:
-        notification.status = Notification.Status.DEAD
-        log.warning(
-            "notification %s is dead after %s attempts", notification.pk, notification.attempts
+def _sms_send(notification: Notification, now: datetime) -> Attempt:
+    try:
+        sms_backend().send(
+            message_id=notification.message_id,
+            phone=notification.phone or "",
+            body=notification.body,
+            at=now,
         )
-    else:
-        notification.next_attempt_at = now + backoff(notification.attempts)
-        deliver_notification.using(run_after=notification.next_attempt_at).enqueue(notification.pk)
-    notification.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-    return notification.status
+    except SmsError as exc:
+        return Attempt(error=str(exc) or "SmsError")
+    except Exception as exc:  # a gateway must never break the worker; no text: it may hold a phone
+        log.warning("SMS gateway failed for message %s: %s", notification.pk, type(exc).__name__)
+        return Attempt(error=type(exc).__name__)
+    return Attempt()
 
 
 def notifications_sweep(*, now: datetime | None = None) -> int:
     """Re-queue pending messages whose time is long past and that no task holds (a lost task,
-    e.g. a worker killed mid-run). Deliveries are idempotent, so a double queue is harmless.
-
-    A message is re-queued once per recovery period, not on every sweep: its due time moves
-    to ``now`` by a conditional update (two workers sweeping at once queue it once).
-    Otherwise a queue running behind gets another copy of every late message every minute
-    and falls further behind.
-    """
-    from onestop.notifications.tasks import deliver_notification
-
-    now = now or timezone.now()
-    return late_rows_requeue(
-        Notification.objects.filter(status=Notification.Status.PENDING),
-        late_before=now - timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS),
-        now=now,
-        enqueue=deliver_notification.enqueue,
-    )
+    e.g. a worker killed mid-run): `Outbox.sweep`, once per recovery period."""
+    return OUTBOX.sweep(now=now or timezone.now())
 
 
-def notification_replay(notification_id: int, *, now: datetime | None = None) -> None:
+def notification_replay(notification_id: int, *, now: datetime | None = None) -> bool:
     """Staff put a dead message back in the queue."""
-    from onestop.notifications.tasks import deliver_notification
-
-    now = now or timezone.now()
-    with transaction.atomic():
-        updated = Notification.objects.filter(
-            pk=notification_id, status=Notification.Status.DEAD
-        ).update(status=Notification.Status.PENDING, attempts=0, next_attempt_at=now)
-        if updated:
-            deliver_notification.enqueue(notification_id)
+    return OUTBOX.replay(notification_id, now=now or timezone.now())
 
 
 def notifications_mark_read(*, user: User, ids: Iterable[int], now: datetime | None = None) -> int:

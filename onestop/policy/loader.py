@@ -1,15 +1,17 @@
 """Loading policy packs from YAML files: the packaged ones plus any extra data folders.
 
-A data folder holds ``packs/*.yaml`` (and ``reference/*.csv`` for the reference data of
-a new region). Several versions of one region's pack may exist; a case is judged by the
-version in force when it was submitted (the latest ``effective_from`` not after it).
+A data folder holds ``packs/*.yaml`` (``catalogue/*.yaml`` for new items and departments,
+``reference/*.csv`` for the reference data of a new region). A pack is checked against the
+catalogue loaded from the same folders. Several versions of one region's pack may exist; a
+case is judged by the version in force when it was submitted (the latest ``effective_from``
+not after it).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -17,22 +19,24 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from onestop.catalogue.loader import (
+    EXTRA_DATA_ENV,
+    Catalogue,
+    catalogue,
+    extra_data_dirs_from_env,
+    load_catalogue,
+)
 from onestop.core.clock import to_beijing
 from onestop.core.errors import PackError
 from onestop.policy.schema import PolicyPack
 
 PACKAGED_PACKS = Path(__file__).parent / "packs"
-EXTRA_DATA_ENV = "ONESTOP_EXTRA_DATA"
+__all__ = ["EXTRA_DATA_ENV", "PackRegistry", "default_packs", "extra_data_dirs_from_env"]
 
 
-def extra_data_dirs_from_env() -> tuple[Path, ...]:
-    """Extra data folders named by ``ONESTOP_EXTRA_DATA`` (separated like PATH)."""
-    value = os.environ.get(EXTRA_DATA_ENV, "")
-    return tuple(Path(part) for part in value.split(os.pathsep) if part.strip())
-
-
-def read_pack(path: Path) -> PolicyPack:
-    """Read and validate one pack file; any problem raises `PackError` naming the file."""
+def read_pack(path: Path, known: Catalogue | None = None) -> PolicyPack:
+    """Read and validate one pack file against ``known`` (default: the current catalogue);
+    any problem raises `PackError` naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -44,13 +48,18 @@ def read_pack(path: Path) -> PolicyPack:
     except yaml.YAMLError as exc:
         raise PackError(f"政策包 {path} 不是有效的 YAML{_yaml_problem(exc)}") from None
     try:
-        return PolicyPack.model_validate(raw)
+        return PolicyPack.model_validate(raw, context={"catalogue": known or catalogue()})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(顶层)'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
         raise PackError(f"政策包 {path} 无效: {problems}") from None
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    """``where: what``; a whole-file check names its own paths (``items.7.item: …``)."""
+    where = ".".join(str(part) for part in loc)
+    if not where and message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    return f"{where or '(顶层)'}: {message}"
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -66,6 +75,7 @@ class PackRegistry:
     """Every known version of every region's pack."""
 
     versions: dict[str, tuple[PolicyPack, ...]]
+    catalogue: Catalogue = field(default_factory=catalogue)
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -95,11 +105,13 @@ def _pack_files(folder: Path) -> list[Path]:
 
 
 def load_packs(extra_dirs: Sequence[Path] = (), *, packaged: bool = True) -> PackRegistry:
-    """Load the packaged packs and those in ``<dir>/packs`` of each extra data folder."""
+    """Load the packaged packs and those in ``<dir>/packs`` of each extra data folder,
+    checked against the catalogue of the same folders (the packaged one always included)."""
+    known = load_catalogue(extra_dirs)
     folders: list[Path] = [PACKAGED_PACKS] if packaged else []
     folders += [Path(d) / "packs" for d in extra_dirs]
     files = (p for f in folders if f.is_dir() for p in _pack_files(f))
-    return PackRegistry(_group((path, read_pack(path)) for path in files))
+    return PackRegistry(_group((path, read_pack(path, known)) for path in files), known)
 
 
 def _group(packs: Iterable[tuple[Path, PolicyPack]]) -> dict[str, tuple[PolicyPack, ...]]:
@@ -124,6 +136,15 @@ def _group(packs: Iterable[tuple[Path, PolicyPack]]) -> dict[str, tuple[PolicyPa
 
 
 @cache
+def _packs_for(setting: str) -> PackRegistry:
+    return load_packs(tuple(Path(part) for part in setting.split(os.pathsep) if part.strip()))
+
+
 def default_packs() -> PackRegistry:
-    """The packaged packs plus the folders named by ``ONESTOP_EXTRA_DATA`` (cached)."""
-    return load_packs(extra_data_dirs_from_env())
+    """The packaged packs plus the folders named by ``ONESTOP_EXTRA_DATA`` (cached per value
+    of the variable, like the catalogue: changing it needs no cache to be cleared)."""
+    return _packs_for(os.environ.get(EXTRA_DATA_ENV, ""))
+
+
+def packs_cache_clear() -> None:
+    _packs_for.cache_clear()

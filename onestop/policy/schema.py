@@ -15,41 +15,16 @@ from datetime import date
 from graphlib import CycleError, TopologicalSorter
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-ItemCode = Literal[
-    "birth_certificate",
-    "vaccination_certificate",
-    "birth_registration",
-    "medical_insurance_enrolment",
-    "medical_insurance_payment",
-    "social_security_card",
-    "maternity_reimbursement",
-    "parenting_guidance",
-]
-Department = Literal[
-    "hospital",
-    "health",
-    "cdc",
-    "police",
-    "medical_insurance",
-    "hrss",
-    "tax",
-    "data_bureau",
-    "service_center",
-]
-MaterialCode = Literal[
-    "mother_id_card",
-    "father_id_card",
-    "household_register",
-    "marriage_certificate",
-    "delivery_record_page",
-    "hospital_birth_record",
-    "authorization_letter",
-    "trustee_id_card",
-    "ethnicity_confirmation_form",
-    "birth_certificate",
-]
+from onestop.catalogue.loader import Catalogue, catalogue
+
+# Item, department and material codes are the catalogue's (onestop/catalogue/data): the
+# schema only checks their shape; a pack naming a code the catalogue does not define is
+# refused when it is validated (`_names_the_catalogue`).
+ItemCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
+Department = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
+MaterialCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 ApplicantRole = Literal["mother", "father", "grandparent", "trustee"]
 Residency = Literal["mainland", "hong_kong", "macao", "taiwan", "overseas_chinese", "foreign"]
 MaritalStatus = Literal["married", "unmarried", "divorced", "single"]
@@ -326,6 +301,18 @@ class PolicyPack(_Strict):
     not_offered_note: str | None = None
 
     @model_validator(mode="after")
+    def _names_the_catalogue(self, info: ValidationInfo) -> PolicyPack:
+        """Every item, department and material the pack names is in the catalogue (the one
+        loaded from the same data folders, passed as ``context={"catalogue": …}``), and each
+        item is worked by one of the departments the catalogue allows for it."""
+        given = (info.context or {}).get("catalogue") if info is not None else None
+        known = given if isinstance(given, Catalogue) else catalogue()
+        problems = catalogue_problems(self, known)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _items_form_a_graph(self) -> PolicyPack:
         codes = [entry.item for entry in self.items]
         if len(set(codes)) != len(codes):
@@ -356,3 +343,48 @@ class PolicyPack(_Strict):
     @property
     def offered(self) -> tuple[str, ...]:
         return tuple(entry.item for entry in self.items)
+
+
+def catalogue_problems(pack: PolicyPack, known: Catalogue) -> list[str]:
+    """What ``pack`` names that the catalogue does not define, each with its path."""
+    problems: list[str] = []
+
+    def item(code: str, where: str) -> bool:
+        if code in known.items:
+            return True
+        problems.append(f"{where}: 未知的事项“{code}”（事项目录中有：{'、'.join(known.items)}）")
+        return False
+
+    def material(code: str, where: str) -> None:
+        if code not in known.materials:
+            listed = "、".join(known.materials)
+            problems.append(f"{where}: 未知的材料“{code}”（事项目录中有：{listed}）")
+
+    for i, entry in enumerate(pack.items):
+        if item(entry.item, f"items.{i}.item"):
+            allowed = known.items[entry.item].departments
+            if entry.department not in known.departments:
+                problems.append(
+                    f"items.{i}.department: 未知的部门“{entry.department}”"
+                    f"（事项目录中有：{'、'.join(known.departments)}）"
+                )
+            elif entry.department not in allowed:
+                problems.append(
+                    f"items.{i}.department: 事项 {entry.item} 不由“{entry.department}”办理"
+                    f"（事项目录允许：{'、'.join(allowed)}）"
+                )
+        for j, code in enumerate(entry.after):
+            item(code, f"items.{i}.after.{j}")
+        if entry.result_material is not None:
+            material(entry.result_material, f"items.{i}.result_material")
+    for i, rule in enumerate(pack.rules):
+        for j, code in enumerate(rule.items or ()):
+            item(code, f"rules.{i}.items.{j}")
+    for i, m in enumerate(pack.materials):
+        material(m.material, f"materials.{i}.material")
+        for j, code in enumerate(m.items or ()):
+            item(code, f"materials.{i}.items.{j}")
+        for key in ("items_chosen", "items_not_chosen"):
+            for j, code in enumerate(getattr(m.when, key) or ()):
+                item(code, f"materials.{i}.when.{key}.{j}")
+    return problems

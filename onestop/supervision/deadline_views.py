@@ -12,10 +12,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onestop.accounts.models import Department, Role, User
+from onestop.accounts.models import Role, User, department_choices
 from onestop.calendar.selectors import current_calendar
+from onestop.common.names import department_label, item_label
 from onestop.core.clock import BEIJING, to_beijing
-from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.supervision.models import StaffMessage
 from onestop.supervision.selectors import (
     OPEN_STATES,
@@ -38,12 +38,8 @@ def _supervisor(request: HttpRequest) -> User:
     return user
 
 
-def _name(names: dict[str, str], code: str) -> str:
-    return _(names[code]) if code in names else code
-
-
 def _department_choices() -> list[tuple[str, str]]:
-    return [(str(value), str(label)) for value, label in Department.choices]
+    return [(str(value), str(label)) for value, label in department_choices()]
 
 
 @login_required
@@ -66,8 +62,8 @@ def deadlines(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "row": r,
-            "name": _name(ITEM_NAMES, r.item.item),
-            "department": _name(DEPARTMENT_NAMES, r.item.department),
+            "name": item_label(r.item.item),
+            "department": department_label(r.item.department),
             "jurisdiction": jurisdiction_label(r.item.jurisdiction_kind, r.item.jurisdiction_code),
         }
         for r in found
@@ -129,7 +125,7 @@ def efficiency(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "row": r,
-            "department": _name(DEPARTMENT_NAMES, r.department),
+            "department": department_label(r.department),
             "jurisdiction": jurisdiction_label(r.jurisdiction_kind, r.jurisdiction_code),
             "rate": f"{r.on_time_rate * 100:.1f}%" if r.on_time_rate is not None else "—",
         }

@@ -7,7 +7,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from onestop.common.choices import labelled_choices
 from onestop.common.fields import EncryptedJSONField
+from onestop.workflow.domain.urgency import URGENCY_LABELS
+from onestop.workflow.domain.urgency import Urgency as Urgency  # the lights, re-exported
 
 
 class ItemState(models.TextChoices):
@@ -20,10 +23,8 @@ class ItemState(models.TextChoices):
     CANCELLED = "cancelled", _("已取消")
 
 
-class Urgency(models.TextChoices):
-    NORMAL = "normal", _("正常")
-    WARNING = "warning", _("即将到期")
-    OVERDUE = "overdue", _("已超期")
+# The time-limit lights: the domain's enum and names (`onestop.workflow.domain.urgency`).
+URGENCY_CHOICES = labelled_choices(URGENCY_LABELS)
 
 
 class CaseItem(models.Model):
@@ -48,7 +49,7 @@ class CaseItem(models.Model):
     due_provisional = models.BooleanField(_("期限暂按双休日计算"), default=False, db_index=True)
     paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
     pauses = models.JSONField(default=list)
-    urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    urgency = models.CharField(max_length=8, choices=URGENCY_CHOICES, default=Urgency.NORMAL)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

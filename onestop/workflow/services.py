@@ -276,27 +276,30 @@ def _birth_hospital(doc: Mapping[str, Any]) -> str:
 
 
 def pickup_place(case: Case, row: CaseItem, result: str) -> delivery.Place:
-    """Where the parents collect ``row``'s result.
+    """Where the parents collect ``row``'s result, by the catalogue's pickup rule
+    (``delivery.pickup`` of the item, onestop/catalogue/data/items.yaml).
 
-    The hospital that issued the BMC; the birth hospital for the vaccination certificate;
-    the service center for a household register entered there (Jilin prints it on the
-    spot), otherwise the registering police station; the chosen bank branch for the card.
+    issuing_hospital: the hospital that issued it; birth_hospital: the newborn's birth
+    hospital; service_center_or_police_station: the service center of a household register
+    entered there (Jilin prints it on the spot), otherwise the registering police station;
+    bank_branch: the chosen bank branch for the card; else the department's window.
     """
     doc = case.document
+    rule = delivery.PICKUP.get(result, "department_window")
     place: delivery.Place | None = None
-    if result == "birth_certificate":
+    if rule == "issuing_hospital":
         code = row.jurisdiction_code if row.jurisdiction_kind == "hospital" else ""
         place = _institution_place("hospital", code or _birth_hospital(doc))
-    elif result == "vaccination_certificate":
+    elif rule == "birth_hospital":
         place = _institution_place("hospital", _birth_hospital(doc))
-    elif result == "household_register":
+    elif rule == "service_center_or_police_station":
         if case.counter_kind == "service_center":
             place = _institution_place("service_center", case.counter_code)
         if place is None:
             code = row.jurisdiction_code if row.jurisdiction_kind == "police_station" else ""
             station = code or _text(_section(doc, "birth_registration").get("police_station"))
             place = _institution_place("police_station", station)
-    elif result == "social_security_card":
+    elif rule == "bank_branch":
         section = _section(doc, "social_security_card")
         bank_code = _text(section.get("bank"))
         bank = Bank.objects.filter(code=bank_code).only("name").first() if bank_code else None

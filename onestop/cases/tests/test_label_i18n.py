@@ -1,16 +1,27 @@
-"""`onestop.cases.label_i18n` lists, for the catalogue, exactly the Chinese labels of the
-Django-free domain modules, and `labelled_rows` translates with the function it is given."""
+"""Every label a person reads from the Django-free domain modules is in the translation
+catalogue: marked with `gettext_noop` where it is declared (so makemessages collects it)
+and translated in the English catalogue; and `labelled_rows` translates with the function
+it is given."""
 
 from __future__ import annotations
 
+import ast
+import inspect
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import pytest
 from django.utils import translation
 
 from onestop.cases import label_i18n
-from onestop.cases.domain import labels
+from onestop.cases.domain import document, labels
 from onestop.cases.domain.document import FIELD_LABELS
 from onestop.cases.domain.labels import labelled_rows
-from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
-from onestop.workflow.domain.results import RESULT_FIELDS
+
+# The words `labelled_rows` and `display` put around the labels.
+GLUE = {"是", "否", "、", "第{n}名"}
 
 
 def _pairs_in_labels_module() -> dict[str, tuple[tuple[str, str], ...]]:
@@ -29,27 +40,66 @@ def _pairs_in_labels_module() -> dict[str, tuple[tuple[str, str], ...]]:
     }
 
 
-def test_every_choice_label_of_labels_py_is_listed():
+def _choice_labels() -> set[str]:
     tables = _pairs_in_labels_module()
     assert {"SEX", "SIDES", "ROLES", "BANKS", "METHODS"} <= set(tables)
     wanted = {label for pairs in tables.values() for _code, label in pairs}
-    wanted |= {label for mapping in labels.VALUE_LABELS.values() for label in mapping.values()}
-    listed = set(label_i18n.CHOICE_LABELS)
-    assert wanted - listed == set(), "add these to CHOICE_LABELS in onestop/cases/label_i18n.py"
-    assert listed - wanted == set(), "no longer in labels.py: remove them from CHOICE_LABELS"
-
-
-def test_the_other_domain_labels_are_listed_exactly():
-    expected = {
-        "FIELD_LABELS": set(FIELD_LABELS.values()),
-        "ITEM_NAMES": set(ITEM_NAMES.values()),
-        "MATERIAL_NAMES": set(MATERIAL_NAMES.values()),
-        "RESULT_LABELS": {f.label for fields in RESULT_FIELDS.values() for f in fields},
+    return wanted | {
+        label for mapping in labels.VALUE_LABELS.values() for label in mapping.values()
     }
-    for name, wanted in expected.items():
-        listed = set(getattr(label_i18n, name))
-        assert wanted - listed == set(), f"add these to {name} in onestop/cases/label_i18n.py"
-        assert listed - wanted == set(), f"no longer in the domain: remove them from {name}"
+
+
+def _marked(module: ModuleType) -> set[str]:
+    """The literals the module passes to ``gettext_noop``: what makemessages collects."""
+    tree = ast.parse(inspect.getsource(module))
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "gettext_noop"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+
+
+def test_the_pure_modules_mark_their_labels_where_they_are_declared():
+    marked = _marked(labels) | _marked(document)
+    assert _choice_labels() - marked == set(), "wrap these in gettext_noop in labels.py"
+    assert set(FIELD_LABELS.values()) - marked == set(), "wrap these in gettext_noop"
+    assert GLUE - marked == set()
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="needs GNU gettext")
+def test_makemessages_collects_them():
+    """What Django's makemessages runs (xgettext with ``--keyword=gettext_noop``) finds the
+    labels in the pure modules themselves, without a mirror list."""
+    files = [Path(inspect.getfile(m)) for m in (labels, document)]
+    extracted = subprocess.run(
+        ["xgettext", "--language=Python", "--keyword=gettext_noop", "--from-code=UTF-8", "-o", "-"]
+        + [str(f) for f in files],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    msgids = set()
+    for block in extracted.split("\n\n"):
+        for line in block.splitlines():
+            if line.startswith('msgid "'):
+                msgids.add(line[len('msgid "') : -1])
+    wanted = _choice_labels() | set(FIELD_LABELS.values()) | GLUE
+    assert wanted - msgids == set()
+
+
+def _untranslated(labels: set[str]) -> set[str]:
+    with translation.override("en"):
+        return {label for label in labels if translation.gettext(label) == label}
+
+
+def test_every_label_of_the_pure_modules_is_translated_in_the_catalogue():
+    wanted = _choice_labels() | set(FIELD_LABELS.values()) | GLUE
+    assert _untranslated(wanted) == set(), "run make messages and translate these"
 
 
 def test_labelled_rows_stay_chinese_by_default_and_translate_when_asked():

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.translation import gettext as _
 
 from onestop.cases.models import Case
 from onestop.certificates.selectors import case_elicences
 from onestop.certificates.services import qr_content
-from onestop.eligibility.reasons import ITEM_NAMES
+from onestop.common.names import item_label
 
 register = template.Library()
 
@@ -22,7 +21,7 @@ def case_elicences_card(case: Case) -> dict[str, Any]:
         "elicences": [
             {
                 "serial": e.serial,
-                "name": _(ITEM_NAMES[e.kind]) if e.kind in ITEM_NAMES else e.kind,
+                "name": item_label(e.kind),
                 "issuer": e.issuer_name,
                 "issued_at": e.issued_at,
                 "content": qr_content(e) if e.sealed and e.signature else "",

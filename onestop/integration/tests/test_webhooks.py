@@ -272,11 +272,14 @@ def test_old_answers_and_delivered_webhooks_are_pruned_dead_letters_kept(example
         client=submitter.client,
         key="old",
         request_digest="0" * 64,
-        status_code=201,
+        status_code=200,
         body={},
         created_at=long_ago,
     )
+    # The answer that created the case is kept with the case, however old.
+    IdempotentResponse.objects.filter(key="p1").update(created_at=long_ago)
     pruned = integration_records_prune(now=datetime.fromisoformat("2026-11-20T10:00:00+08:00"))
     assert pruned == {"idempotent_responses": 1, "webhook_deliveries": 1}
+    assert list(IdempotentResponse.objects.values_list("key", "status_code")) == [("p1", 201)]
     assert not WebhookDelivery.objects.filter(pk=delivered.pk).exists()
     assert WebhookDelivery.objects.filter(pk=dead.pk).exists()

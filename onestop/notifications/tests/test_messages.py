@@ -12,7 +12,7 @@ from onestop.notifications.messages import TEMPLATE_DIR, message_text
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / TEMPLATE_DIR
 N = "QINBEI-20261120-0001"
 
-EXPECTED = {
+EXPECTED: dict[str, tuple[dict[str, object], str]] = {
     "case_accepted": (
         {"items": "出生医学证明、户口登记"},
         f"【出生一件事】您的申请已受理，办件编号{N}，办理事项：出生医学证明、户口登记。可登录查看进度。",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError, connection
 from django_tasks_db.models import DBTaskResult
 
 from onestop.cases.services import case_submit
 from onestop.notifications.models import Notification, SmsOutbox
-from onestop.notifications.services import notification_deliver, notifications_sweep
+from onestop.notifications.services import OUTBOX, notification_deliver, notifications_sweep
 from onestop.notifications.sms import FileSmsBackend
 from onestop.ops.worker import run_queued_tasks
 
@@ -97,3 +99,102 @@ def test_sms_log_never_holds_the_full_phone_number(example, beijing, media_root,
     text = settings.SMS_LOG.read_text(encoding="utf-8")
     assert "13800000000" not in text
     assert "138****0000" in text
+
+
+class WatchingSmsBackend(FileSmsBackend):
+    """The gateway, watching what the sender holds while it waits for the operator."""
+
+    calls: list[dict[str, object]] = []
+
+    def send(self, *, message_id, phone, body, at):
+        row = Notification.objects.get(message_id=message_id)
+        # Meanwhile a second sender (another worker given the same task) finds it leased.
+        second = notification_deliver(row.pk, now=at)
+        # And anyone may write the row: no lock is held on it.
+        Notification.objects.filter(pk=row.pk).update(last_error="")
+        WatchingSmsBackend.calls.append(
+            {
+                "in_transaction": connection.in_atomic_block,
+                "attempts": row.attempts,
+                "leased_until": row.next_attempt_at,
+                "second_sender": second,
+            }
+        )
+        super().send(message_id=message_id, phone=phone, body=body, at=at)
+
+
+def test_the_gateway_is_called_under_a_lease_with_no_transaction_or_row_lock(
+    example, beijing, media_root, settings
+):
+    """DESIGN.md: "the SMS sender takes a lease instead of holding a row lock while it
+    calls the gateway" (issue 9, part 4): one sender, nothing held during the call."""
+    settings.SMS_BACKEND = "onestop.notifications.tests.test_outbox.WatchingSmsBackend"
+    WatchingSmsBackend.calls = []
+    case = submit(example, beijing)
+    sms = Notification.objects.get(case=case, channel="sms")
+    now = beijing("2026-11-20T09:31:00+08:00")
+    assert notification_deliver(sms.pk, now=now) == "sent"
+    assert WatchingSmsBackend.calls == [
+        {
+            "in_transaction": False,
+            "attempts": 1,
+            "leased_until": now + timedelta(seconds=settings.OUTBOX_RECOVERY_SECONDS),
+            "second_sender": "not_due",
+        }
+    ]
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempts, sms.sent_at) == ("sent", 1, now)
+    assert SmsOutbox.objects.filter(message_id=sms.message_id).count() == 1
+    assert notification_deliver(sms.pk, now=now) == "sent"  # not sent again
+    assert len(WatchingSmsBackend.calls) == 1
+
+
+def test_a_sender_killed_holding_the_lease_is_swept_after_it(example, beijing, media_root):
+    case = submit(example, beijing)
+    sms = Notification.objects.get(case=case, channel="sms")
+    claimed_at = beijing("2026-11-20T09:31:00+08:00")
+    in_app = Notification.objects.get(case=case, channel="in_app")
+    assert notification_deliver(in_app.pk, now=claimed_at) == "sent"
+    assert OUTBOX.claim(sms.pk, now=claimed_at) is not None  # … and the worker died
+    DBTaskResult.objects.all().delete()
+    assert notification_deliver(sms.pk, now=claimed_at + timedelta(seconds=10)) == "not_due"
+    lease = timedelta(seconds=120)
+    assert notifications_sweep(now=claimed_at + lease + timedelta(seconds=30)) == 0
+    assert notifications_sweep(now=claimed_at + 2 * lease + timedelta(seconds=1)) == 1
+    run_queued_tasks()
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempts) == ("sent", 2)
+    assert SmsOutbox.objects.filter(message_id=sms.message_id).count() == 1
+
+
+class BlockingCheckSmsBackend(FileSmsBackend):
+    """While the gateway answers, another connection writes the message's row."""
+
+    outcomes: list[str] = []
+
+    def send(self, *, message_id, phone, body, at):
+        def other_writer() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '2s'")
+                Notification.objects.filter(message_id=message_id).update(last_error="")
+                BlockingCheckSmsBackend.outcomes.append("written")
+            except OperationalError as exc:
+                BlockingCheckSmsBackend.outcomes.append(f"blocked: {exc}")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        thread.join()
+        super().send(message_id=message_id, phone=phone, body=body, at=at)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
+def test_no_row_lock_is_held_while_the_gateway_answers(example, beijing, media_root, settings):
+    settings.SMS_BACKEND = "onestop.notifications.tests.test_outbox.BlockingCheckSmsBackend"
+    BlockingCheckSmsBackend.outcomes = []
+    case = submit(example, beijing)
+    sms = Notification.objects.get(case=case, channel="sms")
+    assert notification_deliver(sms.pk, now=beijing("2026-11-20T09:31:00+08:00")) == "sent"
+    assert BlockingCheckSmsBackend.outcomes == ["written"]

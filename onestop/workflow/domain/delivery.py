@@ -9,35 +9,32 @@ what the result is called, what to bring and how the message reads.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from onestop.catalogue.names import CatalogueView
 from onestop.reference.idnumber import mask_name, mask_phone
 
 Method = Literal["pickup", "mail"]
 
-# item code → the result key of `delivery.<result>` in the case document.
-RESULT_OF_ITEM: dict[str, str] = {
-    "birth_certificate": "birth_certificate",
-    "vaccination_certificate": "vaccination_certificate",
-    "birth_registration": "household_register",
-    "social_security_card": "social_security_card",
-}
-
-RESULT_NAMES: dict[str, str] = {
-    "birth_certificate": "《出生医学证明》",
-    "vaccination_certificate": "《预防接种证》",
-    "household_register": "新生儿户口登记页",
-    "social_security_card": "社会保障卡",
-}
-
-# What the person collecting brings, per result.
-BRING: dict[str, str] = {
-    "birth_certificate": "本人身份证原件",
-    "vaccination_certificate": "本人身份证原件",
-    "household_register": "落户方户口簿和本人身份证原件",
-    "social_security_card": "本人身份证原件和新生儿户口簿",
-}
+# From the catalogue's items' `delivery` (onestop/catalogue/data/items.yaml):
+# item code → the result key of `delivery.<result>` in the case document,
+RESULT_OF_ITEM: Mapping[str, str] = CatalogueView(
+    lambda c: {code: i.delivery.result for code, i in c.items.items() if i.delivery is not None}
+)
+# the result's name,
+RESULT_NAMES: Mapping[str, str] = CatalogueView(
+    lambda c: {i.delivery.result: i.delivery.name.zh for i in c.items.values() if i.delivery}
+)
+# what the person collecting brings,
+BRING: Mapping[str, str] = CatalogueView(
+    lambda c: {i.delivery.result: i.delivery.bring for i in c.items.values() if i.delivery}
+)
+# and where it is collected (`PickupPlace` of onestop.catalogue.schema).
+PICKUP: Mapping[str, str] = CatalogueView(
+    lambda c: {i.delivery.result: i.delivery.pickup for i in c.items.values() if i.delivery}
+)
 
 DEFAULT_OFFICE_HOURS = "工作日 8:30–17:30"
 BANK_OFFICE_HOURS = "工作日 9:00–17:00（以网点营业时间为准）"

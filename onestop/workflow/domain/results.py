@@ -1,9 +1,10 @@
 """What a department must record when it completes an item (its result, later an e-licence).
 
-Pure data and validation; the workbench form and the API both use it. Each field has one
-definition here: its kind says how it is checked (a resident ID number by GB 11643, issue 8
-defect 6: "a newborn's citizen ID number with a wrong check digit was accepted and printed
-on an e-licence"), its pattern and length bound what is stored (issue 8 defect 8: "every
+Validation; the workbench form and the API both use it. Each field has one definition, in
+the catalogue (``result_fields`` of an item in onestop/catalogue/data/items.yaml): its kind
+says how it is checked (a resident ID number by GB 11643, issue 8 defect 6: "a newborn's
+citizen ID number with a wrong check digit was accepted and printed on an e-licence"), its
+pattern and length bound what is stored (issue 8 defect 8: "every
 field has size limits"). A result is a department's record with a published field list
 (``result_fields`` of the task), so an unknown key is refused, never silently dropped.
 """
@@ -14,30 +15,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
 
+from onestop.catalogue.names import CatalogueView
+from onestop.catalogue.schema import RESULT_TEXT_MAX, ResultField, ResultKind
 from onestop.core.text import text_problem
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
 
-ResultKind = Literal["text", "code", "amount", "id_number"]
-
-# Free text of a result (a pickup place, a visit arrangement) and of the reasons given when
-# an item is returned or refused.
-RESULT_TEXT_MAX = 200
+# Free text of a result (a pickup place, a visit arrangement: RESULT_TEXT_MAX) and of the
+# reasons given when an item is returned or refused.
+__all__ = ["RESULT_TEXT_MAX", "ResultField", "ResultKind"]
 REASON_TEXT_MAX = 500
 REASONS_MAX = 20
 RESULT_KEYS_MAX = 20
-
-
-@dataclass(frozen=True)
-class ResultField:
-    name: str
-    label: str
-    pattern: str | None = None
-    example: str = ""
-    required: bool = True
-    kind: ResultKind = "text"
-    max_length: int = RESULT_TEXT_MAX
 
 
 @dataclass(frozen=True)
@@ -48,65 +37,10 @@ class NewbornFacts:
     sex: str | None
 
 
-RESULT_FIELDS: Mapping[str, tuple[ResultField, ...]] = {
-    "birth_certificate": (
-        ResultField("bmc_number", "出生医学证明编号", r"[A-Z]\d{9}", "Q450123456", kind="code"),
-    ),
-    "vaccination_certificate": (
-        ResultField(
-            "certificate_number",
-            "预防接种证编号",
-            r"[0-9A-Za-z-]{4,32}",
-            "YF2026-0001",
-            kind="code",
-        ),
-    ),
-    "birth_registration": (
-        ResultField(
-            "hukou_entry",
-            "户口登记（户籍页）编号",
-            r"[0-9A-Za-z-]{4,32}",
-            "HK450703-0001",
-            kind="code",
-        ),
-        ResultField(
-            "citizen_id_number",
-            "新生儿公民身份号码",
-            r"\d{17}[\dX]",
-            "450703202611100112",
-            required=False,
-            kind="id_number",
-            max_length=18,
-        ),
-    ),
-    "medical_insurance_enrolment": (
-        ResultField(
-            "insurance_number", "医保参保编号", r"[0-9A-Za-z-]{4,32}", "YB4507030001", kind="code"
-        ),
-    ),
-    "medical_insurance_payment": (
-        ResultField(
-            "payment_reference", "缴费凭证号", r"[0-9A-Za-z-]{4,40}", "SW2026110001", kind="code"
-        ),
-        ResultField("amount_yuan", "缴费金额（元）", r"\d{1,6}(\.\d{1,2})?", "400", kind="amount"),
-    ),
-    "social_security_card": (
-        ResultField(
-            "card_number", "社会保障卡卡号", r"[0-9A-Za-z]{6,20}", "A45070312", kind="code"
-        ),
-        ResultField("pickup_place", "领卡地点", None, "工商银行钦州分行营业部", required=False),
-    ),
-    "maternity_reimbursement": (
-        ResultField(
-            "amount_yuan", "报销金额（元）", r"\d{1,7}(\.\d{1,2})?", "3200.00", kind="amount"
-        ),
-    ),
-    "parenting_guidance": (
-        ResultField(
-            "visit_arranged", "新生儿访视安排", None, "2026-11-28 上门访视", required=False
-        ),
-    ),
-}
+# Each item's result fields are the catalogue's (onestop/catalogue/data/items.yaml).
+RESULT_FIELDS: Mapping[str, tuple[ResultField, ...]] = CatalogueView(
+    lambda c: {code: tuple(item.result_fields) for code, item in c.items.items()}
+)
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,14 @@ Equivalent thresholds (used to select rows in SQL): an item is in warning exactl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 from onestop.calendar.domain import WorkingCalendar
 from onestop.core.clock import BEIJING, to_beijing
+from onestop.core.i18n import gettext_noop
 
 ONE_WORKING_DAY = timedelta(days=1)
 ONE_SECOND = timedelta(seconds=1)
@@ -41,6 +44,16 @@ class Urgency(StrEnum):
     NORMAL = "normal"
     WARNING = "warning"
     OVERDUE = "overdue"
+
+
+# The lights' names, one source for the model's choices (`onestop.workflow.models`).
+URGENCY_LABELS: Mapping[Urgency, str] = MappingProxyType(
+    {
+        Urgency.NORMAL: gettext_noop("正常"),
+        Urgency.WARNING: gettext_noop("即将到期"),
+        Urgency.OVERDUE: gettext_noop("已超期"),
+    }
+)
 
 
 def _midnight(day: date) -> datetime:

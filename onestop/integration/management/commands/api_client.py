@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onestop.accounts.models import Department, JurisdictionKind
+from onestop.accounts.models import JurisdictionKind, department_codes
 from onestop.integration.models import EVENT_TYPES, ApiClient
 from onestop.integration.services import (
     IssuedCredentials,
@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="create a client and print its secret once")
-        create.add_argument("--department", required=True, choices=Department.values)
+        create.add_argument("--department", required=True, choices=department_codes())
         create.add_argument("--kind", required=True, choices=JurisdictionKind.values)
         create.add_argument("--code", required=True, help="hospital/station code or division")
         create.add_argument("--name", default="")

@@ -1,0 +1,107 @@
+"""One idempotency service for every write of the integration API: case submission and
+the task actions (claim, complete, return, refuse).
+
+DESIGN.md: department systems do "the same actions as officers, machine to machine,
+idempotent"; spec/interfaces.md: "the same key and body gives the same case; the same key
+with another body is refused (409/422)". The rule, the same everywhere:
+
+- A write may carry an ``Idempotency-Key`` (case submission must). Keys are per client.
+- The first successful answer to a key is stored with a digest of the request, in the
+  transaction of the write itself: the effect and its answer commit together or not at all.
+- The same key with the same request → the stored answer, marked replayed; nothing is
+  done again.
+- The same key with another request → `IdempotencyConflict` (409 ``idempotency_key_reused``).
+- The same key sent concurrently → one effect: the losers' transactions roll back (on the
+  unique (client, key) answer, or on the effect's own guard — the task's version, the
+  case's key, the newborn's claim) and they answer as replays of the winner.
+- A refused request stores nothing, so the client may correct it and retry with the key.
+
+Answers to actions (200) are kept 7 days (`integration_records_prune`); an answer that
+created a case (201) is kept with the case: a hospital system resending a submission after
+a long outage is told the same case, not a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from onestop.core.errors import OnestopError
+from onestop.integration.models import ApiClient, IdempotentResponse
+
+
+class IdempotencyConflict(OnestopError):
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__("该幂等键（Idempotency-Key）已用于另一个不同的请求，请使用新的键")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def request_digest(*parts: object) -> str:
+    """SHA-256 of the request's parts (method, path, body) in canonical JSON."""
+    canonical = json.dumps(parts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _stored(client: ApiClient, key: str, digest: str) -> Answer | None:
+    stored = IdempotentResponse.objects.filter(client=client, key=key).first()
+    if stored is None:
+        return None
+    if stored.request_digest != digest:
+        raise IdempotencyConflict()
+    return Answer(stored.status_code, dict(stored.body), replayed=True)
+
+
+def idempotent(
+    *,
+    client: ApiClient,
+    key: str | None,
+    digest: str,
+    act: Callable[[], Answer],
+    races: tuple[type[Exception], ...] = (),
+    now: datetime | None = None,
+) -> Answer:
+    """Run ``act`` once per (client, key): see the module's rule.
+
+    ``act`` runs inside the transaction that stores its answer. ``races`` are the errors
+    by which the effect's own guard refuses a second try of the same request (a task
+    already claimed, a newborn already holding a case): when one is raised while another
+    request with the key has stored an answer, that answer is replayed instead.
+    """
+    if not key:
+        return act()
+    stored = _stored(client, key, digest)
+    if stored is not None:
+        return stored
+    retried: tuple[type[Exception], ...] = (IntegrityError, *races)
+    try:
+        with transaction.atomic():
+            answer = act()
+            IdempotentResponse.objects.create(
+                client=client,
+                key=key,
+                request_digest=digest,
+                status_code=answer.status,
+                body=json.loads(json.dumps(answer.body, default=str)),
+                created_at=now or timezone.now(),
+            )
+    except retried:
+        stored = _stored(client, key, digest)  # a concurrent request with the key won
+        if stored is not None:
+            return stored
+        raise
+    return answer

@@ -1,0 +1,226 @@
+"""Reads of the integration API: what a department system's client may see of cases and
+tasks, shaped as the API's schemas (`onestop.integration.schemas`) describe them.
+
+Every read is narrowed to what the client's service account may see: a task or case
+outside its department and jurisdiction is None here (404 at the API), exactly like one
+that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from onestop.accounts.permissions import cases_visible_to, items_for_officer
+from onestop.cases.claims import possible_duplicates
+from onestop.cases.models import Case
+from onestop.certificates.models import ELicence
+from onestop.certificates.selectors import prior_elicences
+from onestop.departments.selectors import ITEM_MATERIALS, task_view_data
+from onestop.integration.models import ApiClient
+from onestop.integration.services import submitted_key
+from onestop.workflow.domain.results import RESULT_FIELDS
+from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import case_outcome_of
+
+
+def client_profile(client: ApiClient) -> dict[str, Any]:
+    """`ClientOut`: who the client is and what it subscribed to."""
+    return {
+        "key_id": client.key_id,
+        "name": client.name,
+        "department": client.department,
+        "jurisdiction": {"kind": client.jurisdiction_kind, "code": client.jurisdiction_code},
+        "may_submit_cases": client.may_submit_cases,
+        "webhook_url": client.webhook_url,
+        "events": list(client.events or []),
+    }
+
+
+# --- cases ------------------------------------------------------------------------------
+
+
+def cases_visible_to_client(client: ApiClient) -> QuerySet[Case]:
+    """Cases this client submitted, or with an item in its department and jurisdiction."""
+    own = Q(idempotency_key__startswith=submitted_key(client, ""))
+    visible = cases_visible_to(client.user, Case.objects.all()).values("pk")
+    return Case.objects.filter(own | Q(pk__in=visible))
+
+
+def case_for_client(client: ApiClient, number: str) -> Case | None:
+    case: Case | None = cases_visible_to_client(client).filter(number=number).first()
+    return case
+
+
+def case_status(client: ApiClient, case: Case) -> dict[str, Any]:
+    """The case's status, pre-review decision and items (no personal data): `CaseOut`."""
+    serials = dict(ELicence.objects.filter(case=case).values_list("item_id", "serial"))
+    workable = set(
+        items_for_officer(client.user, CaseItem.objects.filter(case=case)).values_list(
+            "pk", flat=True
+        )
+    )
+    decision = case.decision or {}
+    return {
+        "number": case.number,
+        "region": case.region,
+        "status": case.status,
+        "decision": {
+            "decision": decision.get("decision", "supplement"),
+            "reasons": [
+                {
+                    "code": r.get("code", ""),
+                    "message": r.get("message", ""),
+                    "detail": r.get("detail"),
+                }
+                for r in decision.get("reasons", [])
+                if isinstance(r, dict)
+            ],
+            "plan": decision.get("plan", []),
+            "region": decision.get("region", case.region),
+            "pack_version": decision.get("pack_version", case.pack_version),
+            "warnings": [w for w in decision.get("warnings", []) if isinstance(w, dict)],
+        },
+        "submitted_at": case.submitted_at,
+        "decided_at": case.decided_at,
+        "completed_at": case.completed_at,
+        "outcome": case_outcome_of(case),
+        "items": [
+            {
+                "item": row.item,
+                "department": row.department,
+                "state": row.state,
+                "version": row.version,
+                "received_at": row.received_at,
+                "due_at": row.due_at,
+                "due_provisional": row.due_provisional,
+                "finished_at": row.finished_at,
+                "elicence_serial": serials.get(row.pk),
+                "task_id": row.pk if row.pk in workable else None,
+            }
+            for row in CaseItem.objects.filter(case=case).order_by("position")
+        ],
+    }
+
+
+def case_timeline(case: Case) -> dict[str, Any]:
+    """`TimelineOut`: the case's progress lines, oldest first."""
+    return {
+        "number": case.number,
+        "entries": [
+            {"at": e.at, "kind": e.kind, "item": e.item, "message": e.message}
+            for e in case.timeline.order_by("at", "pk")
+        ],
+    }
+
+
+# --- tasks ------------------------------------------------------------------------------
+
+STATE_FILTERS: dict[str, tuple[str, ...]] = {
+    "ready": (ItemState.READY,),
+    "in_progress": (ItemState.IN_PROGRESS,),
+    "returned": (ItemState.RETURNED,),
+    "open": (ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED),
+    "done": (ItemState.DONE,),
+}
+
+
+def tasks_of_client(client: ApiClient) -> QuerySet[CaseItem]:
+    """The items the client's department works in its jurisdiction."""
+    return items_for_officer(client.user, CaseItem.objects.select_related("case"))
+
+
+def task_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
+    row: CaseItem | None = tasks_of_client(client).filter(pk=task_id).first()
+    return row
+
+
+def task_fresh(task_id: int) -> CaseItem:
+    """The task as it stands now (after an action on it), with its case."""
+    return CaseItem.objects.select_related("case").get(pk=task_id)
+
+
+def task_summary(client: ApiClient, row: CaseItem) -> dict[str, Any]:
+    """`TaskOut`: one task as a list shows it."""
+    serial = (
+        ELicence.objects.filter(item_id=row.pk).values_list("serial", flat=True).first()
+        if row.state == ItemState.DONE
+        else None
+    )
+    return {
+        "id": row.pk,
+        "case_number": row.case.number,
+        "region": row.case.region,
+        "item": row.item,
+        "department": row.department,
+        "jurisdiction": {"kind": row.jurisdiction_kind, "code": row.jurisdiction_code},
+        "state": row.state,
+        "version": row.version,
+        "received_at": row.received_at,
+        "due_at": row.due_at,
+        "due_provisional": row.due_provisional,
+        "claimed_by_me": row.claimed_by_id == client.user_id,
+        "elicence_serial": serial,
+    }
+
+
+def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[str, Any]:
+    """`TaskListOut`: the client's tasks in ``state`` after id ``after``, by id."""
+    rows = list(
+        tasks_of_client(client)
+        .filter(state__in=STATE_FILTERS[state], pk__gt=after)
+        .order_by("pk")[: limit + 1]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "tasks": [task_summary(client, row) for row in rows],
+        "next_after": rows[-1].pk if more and rows else None,
+    }
+
+
+def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
+    """`TaskDetailOut`: what the item needs — the case document's fields its officers may
+    see, the declared materials it reads, the result fields it asks for — and the
+    e-licences of the items it waits for.
+
+    Only e-licences whose seal verifies are shown, as the workbench's task view shows a
+    result only under a verified seal (证照免交: "Only a verified result stands in for the
+    paper certificate", `certificates.selectors.prior_elicences`): a tampered licence row
+    is not passed on to a department system as if it were sealed.
+    """
+    declared = set(row.case.materials.values_list("code", flat=True))
+    return {
+        **task_summary(client, row),
+        "after": list(row.after),
+        "data": task_view_data(row),
+        "materials": [m for m in ITEM_MATERIALS.get(row.item, ()) if m in declared],
+        "result_fields": [
+            {
+                "name": f.name,
+                "label": f.label,
+                "pattern": f.pattern,
+                "example": f.example,
+                "required": f.required,
+                "kind": f.kind,
+                "max_length": f.max_length,
+            }
+            for f in RESULT_FIELDS.get(row.item, ())
+        ],
+        "prior_elicences": [
+            {
+                "serial": p["serial"],
+                "kind": p["kind"],
+                "issuer_code": p["issuer_code"],
+                "issuer_name": p["issuer"],
+                "issued_at": p["issued_at"],
+                "result": p["result"],
+            }
+            for p in prior_elicences(row)
+            if p["valid"]
+        ],
+        "result": row.result if row.state == ItemState.DONE else None,
+        "reasons": list(row.reasons or []),
+        "possible_duplicates": len(possible_duplicates(row.case)),
+    }
