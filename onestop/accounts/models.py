@@ -77,6 +77,13 @@ class User(AbstractUser):
         return self.display_name or self.username
 
 
+def actor_label(user: User | None) -> str:
+    """Who did something, as the timeline and the audit log name them."""
+    if user is None:
+        return "系统"
+    return user.label()
+
+
 class OneTimeCode(models.Model):
     """An SMS login code for a parent. Only a hash of the code is stored."""
 

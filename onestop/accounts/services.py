@@ -32,10 +32,11 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from onestop.accounts.events import OneTimeCodeIssued
 from onestop.accounts.models import OneTimeCode, Role, User
 from onestop.common.fields import index_of
 from onestop.core.errors import OnestopError
-from onestop.notifications.services import notification_queue
+from onestop.core.events import emit
 
 CODE_TTL = timedelta(minutes=5)
 RESEND_AFTER = timedelta(seconds=60)
@@ -118,13 +119,7 @@ def otp_request(*, phone: str, ip: str = "", now: datetime | None = None) -> Non
             created_at=now,
             expires_at=now + CODE_TTL,
         )
-        notification_queue(
-            key=f"otp:{index[:16]}:{now.timestamp()}",
-            phones=[phone],
-            body=f"【出生一件事】您的登录验证码是 {code}，5分钟内有效。请勿告诉他人。",
-            at=now,
-            channels=["sms"],
-        )
+        emit(OneTimeCodeIssued(phone=phone, phone_index=index, code=code, at=now))
 
 
 def _check_send_limits(*, index: str, ip_hash: str, now: datetime) -> None:

@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from onestop.audit.events import AuditChainBroken
 from onestop.audit.models import AuditAnchor, AuditRecord
 from onestop.audit.services import (
     GENESIS,
@@ -47,6 +48,7 @@ from onestop.audit.services import (
 from onestop.certificates.keystore import KeyStore
 from onestop.certificates.seal import ALGORITHMS, canonical_json
 from onestop.core.clock import format_time, to_beijing
+from onestop.core.events import emit
 
 log = logging.getLogger(__name__)
 
@@ -384,10 +386,6 @@ def audit_verify() -> IntegrityReport:
 def audit_verify_and_alert(now: datetime | None = None) -> IntegrityReport:
     """The daily job: check, and on any break log an ERROR line and send administrators a
     work message (no personal data: counts, case numbers and record numbers only)."""
-    from onestop.accounts.models import Role, User
-    from onestop.supervision.models import StaffMessage
-    from onestop.supervision.services import staff_message_send
-
     now = now or timezone.now()
     report = audit_verify()
     if report.intact:
@@ -398,18 +396,6 @@ def audit_verify_and_alert(now: datetime | None = None) -> IntegrityReport:
         len(report.problems),
     )
     fingerprint = hashlib.sha256("\n".join(report.problems).encode()).hexdigest()[:16]
-    shown = "；".join(report.problems[:5])
-    more = f"（另有 {len(report.problems) - 5} 处）" if len(report.problems) > 5 else ""
-    body = (
-        f"审计日志完整性检查发现 {len(report.problems)} 处问题：{shown}{more}。"
-        "请运行 manage.py audit_verify 查看全部问题，并按运维手册处置。"
-    )
-    with transaction.atomic():
-        staff_message_send(
-            users=User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk"),
-            key=f"audit-break:{to_beijing(now):%Y%m%d}:{fingerprint}",
-            kind=StaffMessage.Kind.AUDIT,
-            body=body,
-            at=now,
-        )
+    with transaction.atomic():  # the administrators' work message: supervision's handler
+        emit(AuditChainBroken(at=now, problems=tuple(report.problems), fingerprint=fingerprint))
     return report

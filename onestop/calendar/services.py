@@ -11,9 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from onestop.accounts.models import actor_label
 from onestop.audit.services import audit_record
+from onestop.calendar.events import CalendarYearPublished
 from onestop.calendar.models import CalendarYear
 from onestop.calendar.selectors import current_calendar
+from onestop.core.events import emit
 
 AUDIT_STREAM = "calendar"
 
@@ -22,12 +25,12 @@ def calendar_year_published(*, year: CalendarYear, actor: Any, now: datetime) ->
     """Recompute the provisional due times with the calendar now in force; one audit record
     on the calendar's stream says who published which year and how many items changed.
     Call inside the transaction that saved the year. Returns that number."""
-    from onestop.workflow.services import actor_label, provisional_dues_recompute
-
     # One writer of the calendar stream at a time (audit_record's contract).
     CalendarYear.objects.select_for_update().filter(pk=year.pk).first()
     calendar = current_calendar()
-    changed = provisional_dues_recompute(now=now, actor=actor, calendar=calendar)
+    published = CalendarYearPublished(year=year.year, actor=actor, at=now, calendar=calendar)
+    emit(published)  # the workflow recomputes the provisional due times
+    changed = sum(published.recomputed)
     audit_record(
         stream=AUDIT_STREAM,
         at=now,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from onestop.cases.domain.document import CaseDocument, parse_case
 from onestop.common.fields import EncryptedJSONField, EncryptedTextField
 
 
@@ -77,6 +78,16 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def typed_document(self) -> CaseDocument:
+        """The stored document, typed as pre-review read it (malformed fields dropped):
+        what services read instead of the raw dict. Parsed once per document value."""
+        cached = self.__dict__.get("_typed_document")
+        if cached is None or cached[0] is not self.document:
+            cached = (self.document, parse_case(self.document).document)
+            self.__dict__["_typed_document"] = cached
+        typed: CaseDocument = cached[1]
+        return typed
 
 
 class Person(models.Model):

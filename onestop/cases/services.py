@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from onestop.accounts.models import Role, User
+from onestop.accounts.models import Role, User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.claims import (
     DuplicateNewborn,
@@ -27,8 +27,9 @@ from onestop.cases.claims import (
     claims_refresh,
     duplicate_error,
 )
-from onestop.cases.domain.document import field_label, without_unknown_fields
+from onestop.cases.domain.document import CaseDocument, field_label, without_unknown_fields
 from onestop.cases.domain.limits import check_document
+from onestop.cases.events import CaseDecided, CaseSubmitted, CaseSupplemented, Office
 from onestop.cases.filers import OutsideJurisdiction, filer_admit
 from onestop.cases.models import (
     Case,
@@ -44,23 +45,13 @@ from onestop.catalogue.schema import Routing
 from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
+from onestop.core.events import emit
 from onestop.eligibility.check import check_case
 from onestop.eligibility.prereview import Decision
-from onestop.eligibility.reasons import ITEM_NAMES, Outcome
-from onestop.integration.events import case_event
-from onestop.notifications.services import notification_queue
+from onestop.eligibility.reasons import Outcome
 from onestop.policy.loader import default_packs
-from onestop.policy.schema import PolicyPack
 from onestop.reference.domain import ReferenceData
 from onestop.reference.selectors import current_reference
-from onestop.workflow.models import CaseItem, ItemState
-from onestop.workflow.services import (
-    actor_label,
-    items_resume,
-    items_start,
-    parent_phones,
-    timeline_add,
-)
 
 __all__ = [
     "CaseStateError",
@@ -110,31 +101,27 @@ def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _registering_division(doc: Mapping[str, Any]) -> str:
-    follows = _str(_section(doc, "birth_registration").get("follows"))
+def _registering_division(form: CaseDocument) -> str:
+    follows = form.birth_registration.follows if form.birth_registration else None
     for side in (follows, "mother", "father"):
-        if side in ("mother", "father"):
-            division = _str(_section(doc, side).get("hukou_division"))
-            if len(division) == 6 and division.isdigit():
-                return division
+        parent = form.parent(side) if side else None
+        if parent is not None and parent.hukou_division:
+            return parent.hukou_division
     return ""
 
 
-def _hospital(doc: Mapping[str, Any]) -> str:
+def _hospital(form: CaseDocument) -> str:
     """The (first) newborn's hospital code."""
-    newborns = doc.get("newborns")
-    if isinstance(newborns, list) and newborns and isinstance(newborns[0], dict):
-        return _str(newborns[0].get("hospital"))
-    return ""
+    return (form.newborns[0].hospital or "") if form.newborns else ""
 
 
-def _hospital_division(doc: Mapping[str, Any], reference: ReferenceData) -> str:
-    inst = reference.hospitals.get(_hospital(doc))
+def _hospital_division(form: CaseDocument, reference: ReferenceData) -> str:
+    inst = reference.hospitals.get(_hospital(form))
     return inst.division if inst else ""
 
 
 def _jurisdiction(
-    doc: Mapping[str, Any],
+    form: CaseDocument,
     routing: Routing,
     case_division: str,
     hospital_division: str,
@@ -142,17 +129,17 @@ def _jurisdiction(
 ) -> tuple[str, str, str]:
     """(kind, code, division) of the office that works an item routed by ``routing`` (the
     catalogue's vocabulary, onestop/catalogue/schema.py); the registering division when the
-    case lacks what the rule needs."""
-    if routing == "birth_hospital" and (hospital := _hospital(doc)):
+    case lacks what the rule needs. Read from the typed document pre-review judged."""
+    if routing == "birth_hospital" and (hospital := _hospital(form)):
         return "hospital", hospital, hospital_division or case_division
     if routing == "police_station":
-        station = _str(_section(doc, "birth_registration").get("police_station"))
+        station = (form.birth_registration.police_station if form.birth_registration else "") or ""
         inst = reference.police_stations.get(station)
         if inst is not None:
             return "police_station", station, inst.division
     if routing == "insurance_division":
-        division = _str(_section(doc, "medical_insurance").get("division"))
-        if len(division) == 6 and division.isdigit():
+        division = form.medical_insurance.division if form.medical_insurance else None
+        if division:
             return "division", division, division
     if routing == "hospital_division" and hospital_division:
         return "division", hospital_division, hospital_division
@@ -160,6 +147,9 @@ def _jurisdiction(
 
 
 def _people(case: Case, doc: Mapping[str, Any]) -> None:
+    """The people and newborns as the applicant wrote them (a malformed value is kept, so
+    staff see what the one-time notice asks to correct); every derived value is read from
+    the typed document instead."""
     for role in ("mother", "father", "applicant"):
         section = _section(doc, role)
         if not section:
@@ -314,20 +304,20 @@ def _create(
         Outcome.SUPPLEMENT: CaseStatus.SUPPLEMENT,
         Outcome.REJECT: CaseStatus.REJECTED,
     }[decision.outcome]
-    hospital = _hospital(document)
-    hospital_division = _hospital_division(document, reference)
-    division = _registering_division(document) or hospital_division
-    channel = _str(document.get("channel")) or "online"
-    phones = {
-        role: _str(_section(document, role).get("phone"))
-        for role in ("applicant", "mother", "father")
-    }
-    ids = {role: _str(_section(document, role).get("id_number")) for role in ("mother", "father")}
+    form = decision.document  # the typed document pre-review read
+    assert form is not None
+    hospital = _hospital(form)
+    hospital_division = _hospital_division(form, reference)
+    division = _registering_division(form) or hospital_division
+    people = {"applicant": form.applicant, "mother": form.mother, "father": form.father}
+    phones = {role: (p.phone if p else None) or "" for role, p in people.items()}
+    ids = {role: (p.id_number if p else None) or "" for role, p in people.items()}
+    station = (form.birth_registration.police_station if form.birth_registration else "") or ""
     case = Case.objects.create(
         number=case_number_next(decision.region, now),
         region=decision.region,
         pack_version=decision.pack_version,
-        channel=channel if channel in ("online", "counter") else "online",
+        channel=form.channel or "online",
         counter_kind=counter[0] if counter else "",
         counter_code=counter[1] if counter else "",
         clerk=actor if counter else None,
@@ -335,9 +325,7 @@ def _create(
         decision=decision.as_json(),
         document=document,
         hospital_code=hospital[:32],
-        police_station_code=_str(_section(document, "birth_registration").get("police_station"))[
-            :32
-        ],
+        police_station_code=station[:32],
         division=division,
         applicant_phone_index=index_of(phones["applicant"], purpose="phone")
         if phones["applicant"]
@@ -355,11 +343,6 @@ def _create(
     _claim_newborns(case, document, now, viewer)
     _people(case, document)
     _materials(case, document, files, actor, now)
-    where = "窗口" if counter else "网上"
-    timeline_add(
-        case, now, "submitted", f"已通过{where}提交申请，办件编号 {case.number}", actor=actor
-    )
-    timeline_add(case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}")
     audit_record(
         stream=case.number,
         at=now,
@@ -374,15 +357,15 @@ def _create(
             "pack_version": decision.pack_version,
         },
     )
-    case_event(
-        case=case,
-        kind="case_decided",
-        at=now,
-        data={"decision": decision.outcome.value, "region": case.region},
+    emit(
+        CaseSubmitted(case=case, at=now, actor=actor, at_counter=counter is not None),
+        CaseDecided(
+            case=case,
+            at=now,
+            decision=decision,
+            offices=_offices(decision, case.division, reference),
+        ),
     )
-    if decision.outcome is Outcome.ACCEPT:
-        _items_dispatch(case, decision, document, now, reference)
-    _notify_decision(case, decision, now)
     return case
 
 
@@ -401,84 +384,25 @@ def _claim_newborns(
         raise duplicate_error(holder, viewer) from None
 
 
-def _items_dispatch(
-    case: Case,
-    decision: Decision,
-    document: Mapping[str, Any],
-    now: datetime,
-    reference: ReferenceData,
-) -> None:
-    """An accepted case: its item rows from the plan, then the first dispatch."""
-    pack = default_packs().version(decision.region, decision.pack_version)
-    assert pack is not None
-    rows = _create_items(
-        case,
-        decision,
-        pack,
-        dict(document),
-        case.division,
-        _hospital_division(document, reference),
-        reference,
-    )
-    items_start(case, rows, now=now, actor=None)
-
-
-def _create_items(
-    case: Case,
-    decision: Decision,
-    pack: PolicyPack,
-    document: dict[str, Any],
-    division: str,
-    hospital_division: str,
-    reference: ReferenceData,
-) -> dict[str, CaseItem]:
-    rows: dict[str, CaseItem] = {}
-    for position, planned in enumerate(decision.plan):
-        entry = pack.item(planned.item)
-        assert entry is not None
-        routing = catalogue().routing(planned.item, planned.department)
-        kind, code, item_division = _jurisdiction(
-            document, routing, division, hospital_division, reference
+def _offices(decision: Decision, division: str, reference: ReferenceData) -> dict[str, Office]:
+    """Who works each item of an accepted case (none for another decision), routed by the
+    catalogue and read from the typed document pre-review judged."""
+    form = decision.document
+    if decision.outcome is not Outcome.ACCEPT or form is None:
+        return {}
+    hospital_division = _hospital_division(form, reference)
+    return {
+        planned.item: Office(
+            *_jurisdiction(
+                form,
+                catalogue().routing(planned.item, planned.department),
+                division,
+                hospital_division,
+                reference,
+            )
         )
-        rows[planned.item] = CaseItem.objects.create(
-            case=case,
-            item=planned.item,
-            position=position,
-            department=planned.department,
-            jurisdiction_kind=kind,
-            jurisdiction_code=code,
-            division=item_division,
-            after=list(planned.after),
-            state=ItemState.WAITING,
-            time_limit_days=planned.time_limit_days,
-            time_limit_unit=entry.time_limit.unit,
-            clock_rule=pack.clock_rule,
-            clock_start=entry.time_limit.starts,
-            automatic=entry.automatic,
-        )
-    return rows
-
-
-def _notify_decision(case: Case, decision: Decision, now: datetime) -> None:
-    if decision.outcome is Outcome.ACCEPT:
-        items = "、".join(ITEM_NAMES.get(p.item, p.item) for p in decision.plan)
-        body = (
-            f"【出生一件事】您的申请已受理，办件编号{case.number}，"
-            f"办理事项：{items}。可登录查看进度。"
-        )
-    elif decision.outcome is Outcome.SUPPLEMENT:
-        body = (
-            f"【出生一件事】您的申请（办件编号{case.number}）需要补正"
-            f"{len(decision.reasons)}项内容，请登录查看一次性告知并补正。"
-        )
-    else:
-        body = (
-            f"【出生一件事】您的申请（办件编号{case.number}）不予受理，"
-            "请登录查看原因和可办理的原渠道。"
-        )
-    notification_queue(
-        key=f"case:{case.number}:decided", phones=parent_phones(case), body=body, at=now, case=case
-    )
+        for planned in decision.plan
+    }
 
 
 def case_supplement(
@@ -514,23 +438,13 @@ def case_supplement(
             case.decision = decision.as_json()
             case.decided_at = now
             case.version += 1
-            timeline_add(case, now, "supplemented", "已提交补正材料", actor=actor)
-            timeline_add(
-                case, now, "decided", f"预审结论：{DECISION_WORDS[decision.outcome.value]}"
-            )
             if decision.outcome is Outcome.ACCEPT:
                 case.status = CaseStatus.IN_PROGRESS
                 case.pack_version = decision.pack_version
-                case.save()
-                _claim_newborns(case, new_document, now, actor)
-                _items_dispatch(case, decision, new_document, now, reference)
             elif decision.outcome is Outcome.REJECT:
                 case.status = CaseStatus.REJECTED
-                case.save()
-                _claim_newborns(case, new_document, now, actor)  # releases them
-            else:
-                case.save()
-                _claim_newborns(case, new_document, now, actor)
+            case.save()
+            _claim_newborns(case, new_document, now, actor)  # a rejection releases them
             audit_record(
                 stream=case.number,
                 at=now,
@@ -544,20 +458,23 @@ def case_supplement(
                     "reasons": [r.code for r in decision.reasons],
                 },
             )
-            notification_queue(
-                key=f"case:{case.number}:decided:{case.version}",
-                phones=parent_phones(case),
-                body=f"【出生一件事】已收到您的补正（办件编号{case.number}），"
-                f"预审结论：{DECISION_WORDS[decision.outcome.value]}。",
-                at=now,
-                case=case,
+            # The new decision is an event like the first one: the timeline, the parents'
+            # message, the webhook to the hospital system that submitted the case (it was
+            # missed before: issue 9) and, when accepted, the dispatch of its items.
+            emit(
+                CaseSupplemented(case=case, at=now, actor=actor),
+                CaseDecided(
+                    case=case,
+                    at=now,
+                    decision=decision,
+                    supplemented=True,
+                    offices=_offices(decision, case.division, reference),
+                ),
             )
             return case
         if case.status == CaseStatus.IN_PROGRESS:
             _store_uploads(case, files or {}, actor, now)
-            resumed = items_resume(case, actor=actor, now=now)
-            if not resumed:
-                raise CaseStateError("该办件没有待补正的事项")
-            timeline_add(case, now, "supplemented", "已提交补正材料", actor=actor)
+            # The returned items resume (the workflow's handler); none returned: refused.
+            emit(CaseSupplemented(case=case, at=now, actor=actor, items_waiting=True))
             return case
         raise CaseStateError(f"办件状态为“{case.get_status_display()}”，不能补正")

@@ -33,7 +33,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
 
-from onestop.accounts.models import User
+from onestop.accounts.models import User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.domain.document import MATERIAL_CODES
 from onestop.cases.models import Case, Material
@@ -41,7 +41,6 @@ from onestop.common.fields import cipher
 from onestop.core import clamd
 from onestop.core.errors import OnestopError
 from onestop.core.filecheck import FileRefused, inspect_file, sniff
-from onestop.workflow.services import actor_label
 
 __all__ = [
     "CheckedUpload",

@@ -33,6 +33,7 @@ from onestop.certificates.seal import (
 from onestop.common.names import item_label, result_field_label
 from onestop.core.clock import format_time, to_beijing
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.reference.selectors import institution_name
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
 
@@ -63,8 +64,6 @@ def published_keys() -> dict[str, PublicKey]:
 
 def issuer_of(item: CaseItem) -> tuple[str, str]:
     """(code, name) of the body that issues ``item``'s result."""
-    from onestop.reference.selectors import institution_name
-
     if item.jurisdiction_kind in ("hospital", "police_station"):
         return item.jurisdiction_code, institution_name(
             item.jurisdiction_kind, item.jurisdiction_code

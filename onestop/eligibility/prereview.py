@@ -68,6 +68,9 @@ class Decision:
     time_limit_units: Mapping[str, str] = field(default_factory=dict)
     # Unknown fields of the document, dropped (ADR 0016): {code, message, detail: path}.
     warnings: tuple[Reason, ...] = ()
+    # The typed document that was judged (malformed fields dropped): what the services
+    # read after pre-review instead of the raw dict.
+    document: CaseDocument | None = field(default=None, compare=False, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         """The shape `onestop check` prints (``spec/interfaces.md``)."""
@@ -215,6 +218,7 @@ def pre_review(
         channels,
         {e.item: e.time_limit.unit for e in pack.items},
         tuple(Reason(w.problem, "supplement", w.message, w.path or None) for w in parsed.warnings),
+        doc,
     )
 
 

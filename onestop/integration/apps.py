@@ -22,3 +22,5 @@ class IntegrationConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_create_cache_table, sender=self, dispatch_uid="onestop-cache-table")
+        # The webhooks in the table of event effects (onestop.core.events).
+        from onestop.integration import effects  # noqa: F401

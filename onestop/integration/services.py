@@ -4,12 +4,13 @@ department systems) and their delivery, retry, dead letters and replay.
 Credentials: ``Bearer <key_id>.<secret>``. The secret is 256 random bits, so a plain
 SHA-256 of it is enough to store (a slow password hash would only slow every request).
 
-Webhooks: `webhooks_queue` runs inside the transaction of the change (via
-`onestop.integration.events.case_event`) and writes one `WebhookDelivery` row per
-subscribed client with a django-tasks task to send it, so the delivery commits or rolls
-back with the change. `webhook_deliver` sends outside any transaction (no lock is held
-while a department system answers), marks the row delivered, or backs off exponentially
-(30 s … 1 h) and after `MAX_ATTEMPTS` marks it dead for staff to replay.
+Webhooks: `webhooks_queue` runs inside the transaction of the change (called by
+`onestop.integration.effects`, the webhook handlers of the event table) and writes one
+`WebhookDelivery` row per subscribed client with a django-tasks task to send it, so the
+delivery commits or rolls back with the change. `webhook_deliver` sends outside any
+transaction (no lock is held while a department system answers), marks the row delivered,
+or backs off exponentially (30 s … 1 h) and after `MAX_ATTEMPTS` marks it dead for staff
+to replay.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
+from onestop.cases.models import Case
 from onestop.catalogue.loader import catalogue
 from onestop.common.outbox import Attempt, Outbox
 from onestop.core.signing import (
@@ -46,6 +48,7 @@ from onestop.integration.models import (
     IdempotentResponse,
     WebhookDelivery,
 )
+from onestop.workflow.models import CaseItem
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +202,6 @@ def api_client_authenticate(token: str, *, now: datetime | None = None) -> ApiCl
 
 # --- webhooks: queueing (inside the change's transaction) ------------------------------
 
-ITEM_EVENT_PREFIX = "item_"
-CASE_EVENTS = {"case_decided": "case.decided", "case_completed": "case.completed"}
 SUBMITTED_BY_PREFIX = "api:"
 
 
@@ -224,17 +225,22 @@ def _covers(client: ApiClient, kind: str, code: str, division: str) -> bool:
 
 def webhooks_queue(
     *,
-    case: Any,
-    kind: str,
+    case: Case,
+    event: str,
+    change: str,
     at: datetime,
     item: str = "",
     department: str = "",
     jurisdiction: tuple[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> list[WebhookDelivery]:
-    """Queue the deliveries of one case event (call inside the change's transaction)."""
-    if kind.startswith(ITEM_EVENT_PREFIX) and item and department:
-        event = "task.created" if kind == "item_became_ready" else "task.updated"
+    """Queue the deliveries of webhook ``event`` (``task.created``, ``task.updated``,
+    ``case.decided``, ``case.completed``) for the domain event ``change`` (call inside the
+    change's transaction; `onestop.integration.effects` does, for every event it maps).
+
+    A task event goes to the active clients of the item's department whose jurisdiction
+    covers it; a case event to the client that submitted the case, if any."""
+    if item and department:
         candidates = [
             c
             for c in ApiClient.objects.filter(active=True, department=department).exclude(
@@ -244,8 +250,6 @@ def webhooks_queue(
         ]
         if not candidates:
             return []
-        from onestop.workflow.models import CaseItem
-
         row = (
             CaseItem.objects.filter(case=case, item=item)
             .values("pk", "division", "jurisdiction_kind", "jurisdiction_code")
@@ -263,11 +267,10 @@ def webhooks_queue(
                 "jurisdiction": {"kind": j_kind, "code": j_code},
                 **{k: v for k, v in (data or {}).items() if k in ("state", "version")},
             },
-            "change": kind,
+            "change": change,
         }
-    elif kind in CASE_EVENTS:
-        event = CASE_EVENTS[kind]
-        key_id = submitter_key_id(getattr(case, "idempotency_key", None))
+    else:
+        key_id = submitter_key_id(case.idempotency_key)
         if key_id is None:
             return []
         targets = [
@@ -275,9 +278,7 @@ def webhooks_queue(
             for c in ApiClient.objects.filter(key_id=key_id, active=True).exclude(webhook_url="")
             if event in (c.events or [])
         ]
-        body = {"case": {"status": getattr(case, "status", ""), **(data or {})}, "change": kind}
-    else:
-        return []
+        body = {"case": {"status": case.status, **(data or {})}, "change": change}
     created: list[WebhookDelivery] = []
     for client in targets:
         delivery = WebhookDelivery(
@@ -294,7 +295,7 @@ def webhooks_queue(
             "event": event,
             "occurred_at": at.isoformat(),
             "case_number": case.number,
-            "region": getattr(case, "region", ""),
+            "region": case.region,
             **body,
         }
         delivery.save()

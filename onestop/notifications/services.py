@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils import timezone
 
 from onestop.accounts.models import User
-from onestop.cases.models import Case
 from onestop.common.fields import index_of
 from onestop.common.outbox import Attempt, Outbox
 from onestop.notifications.models import Notification
+from onestop.notifications.selectors import parent_messages
 from onestop.notifications.sms import SmsError, sms_backend
+
+if TYPE_CHECKING:  # the outbox keeps the case's row; it is below the cases app
+    from onestop.cases.models import Case
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +120,5 @@ def notification_replay(notification_id: int, *, now: datetime | None = None) ->
 def notifications_mark_read(*, user: User, ids: Iterable[int], now: datetime | None = None) -> int:
     """Mark the parent's own in-app messages among ``ids`` as read (once: the first time
     stays). Returns how many changed."""
-    from onestop.notifications.selectors import parent_messages
-
     now = now or timezone.now()
     return parent_messages(user).filter(pk__in=list(ids), read_at__isnull=True).update(read_at=now)

@@ -29,11 +29,13 @@ from onestop.audit.services import audit_record
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import calendar_end_warning, current_calendar
-from onestop.cases.models import Case, CaseStatus, TimelineEntry
+from onestop.cases.models import Case, CaseStatus
 from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
+from onestop.core.events import emit
 from onestop.core.written import written
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.supervision.events import ItemDeadlineReached, ItemUrged
 from onestop.supervision.models import DeadlineEvent, ItemUrge, StaffMessage
 from onestop.supervision.selectors import (
     OPEN_STATES,
@@ -43,6 +45,7 @@ from onestop.supervision.selectors import (
 )
 from onestop.workflow.domain import urgency
 from onestop.workflow.models import CaseItem, ItemState, Urgency
+from onestop.workflow.services import provisional_dues_recompute
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,7 @@ class SweepReport:
         }
 
 
-def _fmt(moment: datetime, provisional: bool = False) -> str:
+def due_words(moment: datetime, provisional: bool = False) -> str:
     mark = "（暂按双休日计算）" if provisional else ""
     return f"{written(moment)}{mark}"  # 2027年1月7日 23:59, as people write it
 
@@ -171,7 +174,7 @@ def _transition(
     name = ITEM_NAMES.get(item.item, item.item)
     department = DEPARTMENT_NAMES.get(item.department, item.department)
     assert item.due_at is not None
-    due = _fmt(item.due_at, item.due_provisional)
+    due = due_words(item.due_at, item.due_provisional)
     officers = recipients.officers(item)
     levels = recipients.supervisors(item)
     nearest = levels[0] if levels else []
@@ -223,15 +226,6 @@ def _record(
         if not created:
             return None
         users, body, line = _transition(kind, item, case, recipients)
-        TimelineEntry.objects.create(
-            case=case,
-            at=now,
-            kind=f"deadline_{kind}",
-            item=item.item,
-            message=line,
-            actor_label=SYSTEM,
-            visible_to_parent=False,
-        )
         audit_record(
             stream=case.number,
             at=now,
@@ -242,15 +236,18 @@ def _record(
             object_id=item.item,
             detail={"due_at": due.isoformat(), "recipients": sorted(u.pk for u in users)},
         )
-        return staff_message_send(
-            users=users,
-            key=f"deadline:{item.pk}:{kind}:{int(due.timestamp())}",
-            kind=MESSAGE_KINDS[DeadlineEvent.Kind(kind)],
-            body=body,
-            at=now,
+        reached = ItemDeadlineReached(
             case=case,
-            item=item,
+            at=now,
+            row=item,
+            kind=kind,
+            due_at=due,
+            recipients=tuple(users),
+            body=body,
+            line=line,
         )
+        emit(reached)  # the staff-only timeline line and the work messages
+        return sum(reached.queued)
 
 
 def deadlines_sweep(now: datetime | None = None, *, batch_size: int = 500) -> SweepReport:
@@ -373,17 +370,6 @@ def item_urge(
     except IntegrityError:
         raise _too_soon(following) from None
     count = ItemUrge.objects.filter(item=row).count()
-    name = ITEM_NAMES.get(row.item, row.item)
-    department = DEPARTMENT_NAMES.get(row.department, row.department)
-    TimelineEntry.objects.create(
-        case=locked,
-        at=now,
-        kind="item_urged",
-        item=row.item,
-        message=f"申请人催办{name}（第{count}次），已通知{department}",
-        actor_label="申请人",
-        visible_to_parent=True,
-    )
     audit_record(
         stream=locked.number,
         at=now,
@@ -394,19 +380,8 @@ def item_urge(
         object_id=row.item,
         detail={"count": count, "working_day": bucket.isoformat()},
     )
-    staff_message_send(
-        users=item_officers(row),
-        key=f"urge:{urge.pk}",
-        kind=StaffMessage.Kind.URGED,
-        body=(
-            f"【家长催办】办件{locked.number}的{name}已超过办理期限"
-            f"（{_fmt(row.due_at, row.due_provisional)}），"
-            f"申请人第{count}次催办，请尽快办理。"
-        ),
-        at=now,
-        case=locked,
-        item=row,
-    )
+    # The timeline line both sides see and the officers' work message.
+    emit(ItemUrged(case=locked, at=now, row=row, parent=parent, count=count, urge_id=urge.pk))
     return urge
 
 
@@ -437,8 +412,6 @@ def calendar_watch(now: datetime | None = None) -> CalendarWatchReport:
       message (keyed by the table's last year: once per user, however often this runs);
     - provisional due times (暂按双休日计算) the table now covers are recomputed, for a year
       published other than through the admin (the admin recomputes at once)."""
-    from onestop.workflow.services import provisional_dues_recompute
-
     now = now or timezone.now()
     report = CalendarWatchReport()
     table = current_calendar()

@@ -9,9 +9,8 @@ pre-filling finds it), whose birth time (to the minute) and sex agree with the c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
 
 from onestop.cases.models import Case
 from onestop.core.clock import parse_time
@@ -36,22 +35,13 @@ def instant_rule(case: Case, item: str) -> InstantApproval | None:
     return entry.instant_approval if entry is not None else None
 
 
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _code(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _section(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = doc.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _same_minute(a: object, b: object) -> bool:
+def _same_minute(a: object, b: datetime) -> bool:
     try:
-        first, second = parse_time(str(a)), parse_time(str(b))
+        first, second = parse_time(str(a)), b
     except ValueError:
         return False
     return first.replace(second=0, microsecond=0) == second.replace(second=0, microsecond=0)
@@ -68,22 +58,21 @@ def instant_check(case: Case, item: str, rule: InstantApproval) -> Verdict:
     """Whether the shared data verifies ``item`` of ``case`` under ``rule``."""
     if rule.when != "delivery_record_matches" or item != "birth_certificate":
         return Verdict(False, "该事项没有可用的自动核对规则")
-    doc = case.document
-    newborns = doc.get("newborns")
-    if not isinstance(newborns, list) or len(newborns) != 1 or not isinstance(newborns[0], dict):
+    form = case.typed_document()
+    if len(form.newborns) != 1:
         return Verdict(False, "多胞胎或新生儿信息不完整，需人工核对")
-    baby = newborns[0]
-    mother_id = _text(_section(doc, "mother").get("id_number"))
-    hospital, number = _text(baby.get("hospital")), _text(baby.get("record_number"))
+    baby = form.newborns[0]
+    mother_id = (form.mother.id_number if form.mother is not None else None) or ""
+    hospital, number = baby.hospital or "", baby.record_number or ""
     if not (hospital and number and mother_id):
         return Verdict(False, "申请未提供助产机构、住院病历号或母亲身份证号码")
     record = delivery_record_lookup(hospital, number, mother_id)
     if record is None:
         return Verdict(False, "未找到助产机构、住院病历号和母亲身份证号码均一致的分娩记录")
-    if not _same_minute(record.get("born_at"), baby.get("born_at")):
+    if baby.born_at is None or not _same_minute(record.get("born_at"), baby.born_at):
         return Verdict(False, "分娩记录的出生时间与申请不一致")
     sex = _code(record.get("sex"))
-    if not sex or sex != _code(baby.get("sex")):
+    if not sex or sex != (baby.sex or ""):
         return Verdict(False, "分娩记录的性别与申请不一致")
     number_issued = bmc_number(case)
     return Verdict(

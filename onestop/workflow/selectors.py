@@ -3,11 +3,15 @@ nothing done), derived from the items' states (issue 8, defect 5)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Value, When
 
 from onestop.cases.models import Case, CaseStatus
+from onestop.eligibility.prereview import ordinary_channels
 from onestop.eligibility.reasons import ITEM_NAMES
+from onestop.policy.loader import default_packs
 from onestop.workflow.domain.outcome import OUTCOME_LABELS, NotDone, Outcome, case_outcome
 from onestop.workflow.models import CaseItem, ItemState
 
@@ -46,15 +50,19 @@ def outcome_label(outcome: str) -> str:
 
 def case_not_done(case: Case) -> tuple[list[NotDone], list[str]]:
     """The items of the case not done (name and why) and their ordinary channels (原渠道)."""
-    from onestop.workflow.services import _ordinary_channels
-
     rows = list(
         CaseItem.objects.filter(
             case=case, state__in=(ItemState.REFUSED, ItemState.CANCELLED)
         ).order_by("position")
     )
     items = [NotDone(ITEM_NAMES.get(r.item, r.item), why_not_done(r)) for r in rows]
-    return items, _ordinary_channels(case, [r.item for r in rows])
+    return items, ordinary_channels_of(case, [r.item for r in rows])
+
+
+def ordinary_channels_of(case: Case, items: Sequence[str]) -> list[str]:
+    """Where the parents can do ``items`` the ordinary way (the region's channels)."""
+    pack = default_packs().version(case.region, case.pack_version)
+    return ordinary_channels(pack, items) if pack is not None else []
 
 
 def why_not_done(row: CaseItem) -> str:

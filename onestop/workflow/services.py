@@ -1,5 +1,7 @@
 """Writes to a case's items. Each public function is one transaction holding the state
-change, its audit record, its timeline entries and the messages to send after commit.
+change, its audit record and the events it records (``workflow/events.py``), whose effects
+— timeline entries, messages and webhooks to send after commit, e-licences, automatic
+steps, the case's completion — are the handlers of the one table (``onestop.core.events``).
 
 Two officers acting on one item at once: both lock the case row first, so they run one
 after the other; the second finds the item no longer in the state it expected and gets a
@@ -8,7 +10,6 @@ after the other; the second finds the item no longer in the state it expected an
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from onestop.accounts.models import User
+from onestop.accounts.models import User, actor_label
 from onestop.accounts.permissions import can_work_item
 from onestop.audit.services import audit_record
 from onestop.calendar.clock_rules import (
@@ -26,15 +27,19 @@ from onestop.calendar.clock_rules import (
 )
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
-from onestop.cases.models import Case, CaseStatus, TimelineEntry
-from onestop.certificates.models import ELicence
+from onestop.cases.events import Office
+from onestop.cases.models import Case, CaseStatus
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
+from onestop.core.events import Event, emit
 from onestop.core.written import written
+from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
-from onestop.integration.events import case_event
-from onestop.notifications.services import notification_queue
+from onestop.policy.loader import default_packs
+from onestop.reference.models import Bank
+from onestop.reference.selectors import institution_contact
 from onestop.workflow import domain
+from onestop.workflow import events as ev
 from onestop.workflow.domain import delivery
 from onestop.workflow.domain.outcome import NotDone, case_outcome, outcome_notice
 from onestop.workflow.domain.results import (
@@ -45,7 +50,7 @@ from onestop.workflow.domain.results import (
     validate_result,
 )
 from onestop.workflow.models import CaseItem, ItemState
-from onestop.workflow.selectors import why_not_done
+from onestop.workflow.selectors import ordinary_channels_of, why_not_done
 
 
 class TaskConflict(OnestopError):
@@ -70,12 +75,6 @@ class ResultInvalid(OnestopError):
 # The state names people read: one definition, in the domain core (the model's choices
 # carry the same words for translation; a test keeps them equal).
 STATE_WORDS = {state.value: label for state, label in domain.STATE_LABELS_ZH.items()}
-
-
-def actor_label(user: User | None) -> str:
-    if user is None:
-        return "系统"
-    return user.label()
 
 
 # --- rows <-> domain --------------------------------------------------------------------
@@ -131,57 +130,28 @@ def due_text(due: datetime | None, provisional: bool) -> str:
 def _clock_started(case: Case, row: CaseItem) -> bool:
     if row.clock_start != "on_bank_choice":
         return True
-    section = case.document.get("social_security_card") or {}
-    return bool(isinstance(section, dict) and section.get("bank"))
-
-
-def timeline_add(
-    case: Case,
-    at: datetime,
-    kind: str,
-    message: str,
-    *,
-    item: str = "",
-    actor: User | None = None,
-    parent: bool = True,
-) -> None:
-    TimelineEntry.objects.create(
-        case=case,
-        at=at,
-        kind=kind,
-        item=item,
-        message=message,
-        actor_label=actor_label(actor),
-        visible_to_parent=parent,
-    )
-
-
-def parent_phones(case: Case) -> list[str]:
-    """Who hears about the case: the applicant, and the mother if she is not the applicant."""
-    doc = case.document
-    phones: list[str] = []
-    for section in ("applicant", "mother"):
-        value = doc.get(section)
-        if isinstance(value, dict) and isinstance(value.get("phone"), str):
-            phones.append(value["phone"])
-    return phones
+    card = case.typed_document().social_security_card
+    return bool(card is not None and card.bank)
 
 
 def _apply(
     case: Case,
     rows: dict[str, CaseItem],
-    events: Iterable[domain.Event],
+    changes: Iterable[domain.Event],
     *,
     now: datetime,
     actor: User | None,
     calendar: WorkingCalendar,
-) -> None:
-    """Write the domain events onto the rows, with timeline entries and messages."""
-    for event in events:
-        row = rows[event.item]
-        name = ITEM_NAMES.get(row.item, row.item)
-        department = DEPARTMENT_NAMES.get(row.department, row.department)
-        match event:
+    automatic_reason: str = "",
+) -> list[Event]:
+    """Write the domain's changes onto the rows; return the events that happened, for the
+    caller to `emit` once it has written its audit record (their effects: `handlers_table`)."""
+    changes = list(changes)
+    happened: list[Event] = []
+    for change in changes:
+        row = rows[change.item]
+        notes: list[Event] = []  # staff-only lines that precede the event's own line
+        match change:
             case domain.ItemBecameReady():
                 row.state = ItemState.READY
                 row.received_at = now
@@ -189,52 +159,20 @@ def _apply(
                     row, now, calendar, clock_started=_clock_started(case, row)
                 )
                 if row.due_provisional:
-                    _calendar_missing_note(case, row, now, calendar)
-                due = (
-                    f"，办理期限 {due_text(row.due_at, row.due_provisional)}" if row.due_at else ""
-                )
-                timeline_add(
-                    case, now, "item_ready", f"{name}已推送至{department}办理{due}", item=row.item
-                )
+                    notes.append(_calendar_missing(case, rows, row, now, calendar))
             case domain.ItemClaimed():
                 row.state = ItemState.IN_PROGRESS
                 row.claimed_by = actor
                 row.claimed_at = now
-                timeline_add(
-                    case,
-                    now,
-                    "item_claimed",
-                    f"{department}已开始办理{name}",
-                    item=row.item,
-                    actor=actor,
-                )
             case domain.ItemCompleted(result=result):
                 row.state = ItemState.DONE
                 row.finished_at = now
                 row.result = dict(result)
-                timeline_add(case, now, "item_done", f"{name}已办结", item=row.item, actor=actor)
-                _result_notice(case, row, now=now, calendar=calendar)
             case domain.ItemReturned(reasons=reasons):
                 row.state_before_return = row.state
                 row.state = ItemState.RETURNED
                 row.paused_at = now
                 row.reasons = list(reasons)
-                text = "；".join(reasons)
-                timeline_add(
-                    case,
-                    now,
-                    "item_returned",
-                    f"{name}需要补正：{text}",
-                    item=row.item,
-                    actor=actor,
-                )
-                notification_queue(
-                    key=f"case:{case.number}:{row.item}:returned:{row.version}",
-                    phones=parent_phones(case),
-                    body=f"【出生一件事】您的办件{case.number}：{name}需要补正（{text}），请登录补正，办理时限暂停计算。",
-                    at=now,
-                    case=case,
-                )
             case domain.ItemResumed():
                 row.state = row.state_before_return or ItemState.READY
                 row.state_before_return = ""
@@ -245,57 +183,67 @@ def _apply(
                         )
                         if provisional and not row.due_provisional:
                             row.due_provisional = True
-                            _calendar_missing_note(case, row, now, calendar)
+                            notes.append(_calendar_missing(case, rows, row, now, calendar))
                     row.pauses = [*row.pauses, [row.paused_at.isoformat(), now.isoformat()]]
                 row.paused_at = None
                 row.reasons = []
-                timeline_add(
-                    case, now, "item_resumed", f"已补正，{name}恢复办理", item=row.item, actor=actor
-                )
             case domain.ItemRefused(reasons=reasons):
                 row.state = ItemState.REFUSED
                 row.finished_at = now
                 row.reasons = list(reasons)
                 row.paused_at = None
-                text = "；".join(reasons)
-                timeline_add(
-                    case, now, "item_refused", f"{name}不予办理：{text}", item=row.item, actor=actor
-                )
             case domain.ItemCancelled(because=because):
                 row.state = ItemState.CANCELLED
                 row.cancelled_because = because
                 row.finished_at = now
                 row.paused_at = None
-                cause = ITEM_NAMES.get(because, because)
-                timeline_add(
-                    case, now, "item_cancelled", f"因{cause}不予办理，{name}已取消", item=row.item
-                )
         row.version += 1
         row.save()
-        case_event(
-            case=case,
-            kind=event.kind,
-            at=now,
-            item=row.item,
-            department=row.department,
-            jurisdiction=(row.jurisdiction_kind, row.jurisdiction_code),
-            data={"state": row.state, "version": row.version},
-        )
+        common: dict[str, Any] = {
+            "case": case,
+            "row": row,
+            "rows": rows,
+            "at": now,
+            "state": row.state,
+            "version": row.version,
+            "actor": actor,
+        }
+        happened.extend(notes)
+        match change:
+            case domain.ItemBecameReady():
+                happened.append(ev.ItemBecameReady(**common))
+            case domain.ItemClaimed():
+                happened.append(ev.ItemClaimed(**common))
+            case domain.ItemCompleted():
+                happened.append(ev.ItemCompleted(**common, automatic_reason=automatic_reason))
+            case domain.ItemReturned(reasons=reasons):
+                happened.append(ev.ItemReturned(**common, reasons=tuple(reasons)))
+            case domain.ItemResumed():
+                happened.append(ev.ItemResumed(**common))
+            case domain.ItemRefused(reasons=reasons):
+                cancelled = tuple(c.item for c in changes if isinstance(c, domain.ItemCancelled))
+                happened.append(
+                    ev.ItemRefused(**common, reasons=tuple(reasons), cancelled=cancelled)
+                )
+            case domain.ItemCancelled(because=because):
+                happened.append(ev.ItemCancelled(**common, because=because))
+    return happened
 
 
-def _calendar_missing_note(
-    case: Case, row: CaseItem, now: datetime, calendar: WorkingCalendar
-) -> None:
-    """A staff-only line: the table ends before the due time, which is provisional until an
-    administrator publishes the next year (spec/regions.md: an error staff see)."""
-    missing = CalendarNotCovered(calendar.last_year + 1, calendar.first_year, calendar.last_year)
-    timeline_add(
-        case,
-        now,
-        "calendar_missing",
-        f"{missing.message}；办理期限{PROVISIONAL_MARK}，发布后自动重新计算",
-        item=row.item,
-        parent=False,
+def _calendar_missing(
+    case: Case, rows: dict[str, CaseItem], row: CaseItem, now: datetime, calendar: WorkingCalendar
+) -> ev.ItemDueProvisional:
+    """The table ends before the due time, which is provisional until an administrator
+    publishes the next year (spec/regions.md: an error staff see)."""
+    return ev.ItemDueProvisional(
+        case=case,
+        row=row,
+        rows=rows,
+        at=now,
+        state=row.state,
+        version=row.version,
+        first_year=calendar.first_year,
+        last_year=calendar.last_year,
     )
 
 
@@ -312,8 +260,6 @@ def _text(value: object) -> str:
 
 
 def _institution_place(kind: str, code: str) -> delivery.Place | None:
-    from onestop.reference.selectors import institution_contact
-
     if not code:
         return None
     found = institution_contact(kind, code)
@@ -355,8 +301,6 @@ def pickup_place(case: Case, row: CaseItem, result: str) -> delivery.Place:
             station = code or _text(_section(doc, "birth_registration").get("police_station"))
             place = _institution_place("police_station", station)
     elif rule == "bank_branch":
-        from onestop.reference.models import Bank
-
         section = _section(doc, "social_security_card")
         bank_code = _text(section.get("bank"))
         bank = Bank.objects.filter(code=bank_code).only("name").first() if bank_code else None
@@ -373,56 +317,11 @@ def pickup_place(case: Case, row: CaseItem, result: str) -> delivery.Place:
     return place
 
 
-def _first_pickup_day(calendar: WorkingCalendar, now: datetime) -> date | None:
+def first_pickup_day(calendar: WorkingCalendar, now: datetime) -> date | None:
     try:
         return calendar.next_working_day(to_beijing(now).date())
     except CalendarNotCovered:
         return None
-
-
-def _result_notice(case: Case, row: CaseItem, *, now: datetime, calendar: WorkingCalendar) -> None:
-    """Tell the parents the item is done; for a physical result, where and when to collect
-    it (or that it was posted), by SMS and in-app message, and on the timeline."""
-    name = ITEM_NAMES.get(row.item, row.item)
-    key = f"case:{case.number}:{row.item}:done"
-    phones = parent_phones(case)
-    result = delivery.result_of(row.item)
-    if result is None:
-        notification_queue(
-            key=key,
-            phones=phones,
-            body=f"【出生一件事】您的办件{case.number}：{name}已办结。",
-            at=now,
-            case=case,
-        )
-        return
-    section = _section(case.document, "delivery")
-    choice = section.get(result)
-    if delivery.method_of(choice) == "mail":
-        address = section.get("address")
-        notice = delivery.mail_notice(
-            case_number=case.number,
-            item_name=name,
-            result=result,
-            address=address if isinstance(address, dict) else None,
-        )
-        kind = "result_mailed"
-    else:
-        by = _text(choice.get("by")) if isinstance(choice, dict) else ""
-        notice = delivery.pickup_notice(
-            case_number=case.number,
-            item_name=name,
-            result=result,
-            place=pickup_place(case, row, result),
-            from_day=_first_pickup_day(calendar, now),
-            by=by or None,
-        )
-        kind = "pickup_notice"
-        if by == "father":
-            father = _text(_section(case.document, "father").get("phone"))
-            phones = [*phones, father] if father else phones
-    timeline_add(case, now, kind, notice.timeline, item=row.item)
-    notification_queue(key=key, phones=phones, body=notice.sms, at=now, case=case)
 
 
 def _lock(item_id: int) -> tuple[Case, dict[str, CaseItem], CaseItem]:
@@ -460,7 +359,7 @@ def _check(
         )
 
 
-def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime) -> None:
+def case_finish_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime) -> None:
     """Close the case once every item is finished, and tell the parents what came of it:
     all done, partly refused or nothing done, and where to go for what was not done
     (issue 8, defect 5: a refused bundle must not read "已全部办结")."""
@@ -478,22 +377,9 @@ def _finish_case_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime
         outcome=outcome,
         done=[ITEM_NAMES.get(r.item, r.item) for r in ordered if r.state == ItemState.DONE],
         not_done=[NotDone(ITEM_NAMES.get(r.item, r.item), why_not_done(r)) for r in not_done],
-        channels=_ordinary_channels(case, [r.item for r in not_done]),
+        channels=ordinary_channels_of(case, [r.item for r in not_done]),
     )
-    timeline_add(case, now, "case_completed", notice.timeline)
-    case_event(
-        case=case,
-        kind="case_completed",
-        at=now,
-        data={"status": case.status, "outcome": outcome},
-    )
-    notification_queue(
-        key=f"case:{case.number}:completed",
-        phones=parent_phones(case),
-        body=notice.sms,
-        at=now,
-        case=case,
-    )
+    emit(ev.CaseCompleted(case=case, at=now, outcome=outcome, notice=notice))
 
 
 def _audit(
@@ -516,16 +402,48 @@ def _audit(
     )
 
 
+def items_create(
+    case: Case,
+    decision: Decision,
+    offices: Mapping[str, Office],
+    *,
+    now: datetime,
+) -> dict[str, CaseItem]:
+    """The item rows of a just-accepted case, from its plan and the office of each item
+    (caller's transaction)."""
+    pack = default_packs().version(decision.region, decision.pack_version)
+    assert pack is not None
+    rows: dict[str, CaseItem] = {}
+    for position, planned in enumerate(decision.plan):
+        entry = pack.item(planned.item)
+        assert entry is not None
+        office = offices[planned.item]
+        rows[planned.item] = CaseItem.objects.create(
+            case=case,
+            item=planned.item,
+            position=position,
+            department=planned.department,
+            jurisdiction_kind=office.kind,
+            jurisdiction_code=office.code,
+            division=office.division,
+            after=list(planned.after),
+            state=ItemState.WAITING,
+            time_limit_days=planned.time_limit_days,
+            time_limit_unit=entry.time_limit.unit,
+            clock_rule=pack.clock_rule,
+            clock_start=entry.time_limit.starts,
+            automatic=entry.automatic,
+        )
+    return rows
+
+
 def items_start(
     case: Case, rows: dict[str, CaseItem], *, now: datetime, actor: User | None
 ) -> None:
     """Dispatch the items without prerequisites of a just-accepted case (caller's transaction)."""
     statuses = _statuses(list(rows.values()))
-    _, events = domain.CaseItems.start(statuses.plan, now)
-    calendar = current_calendar()
-    _apply(case, rows, events, now=now, actor=actor, calendar=calendar)
-    _complete_automatic(case, rows, now=now, calendar=calendar)
-    _finish_case_if_done(case, rows, now)
+    _, changes = domain.CaseItems.start(statuses.plan, now)
+    emit(*_apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar()))
 
 
 @transaction.atomic
@@ -535,9 +453,10 @@ def item_claim(
     now = now or timezone.now()
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY], "领取", expected_version)
-    _, events = _statuses(list(rows.values())).claim(row.item, now, str(actor.pk))
-    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+    _, changes = _statuses(list(rows.values())).claim(row.item, now, str(actor.pk))
+    happened = _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
     _audit(case, row, "item_claimed", actor, now)
+    emit(*happened)
     return row
 
 
@@ -567,102 +486,69 @@ def item_complete(
     )
     if problems:
         raise ResultInvalid(problems)
-    _, events = _statuses(list(rows.values())).complete(row.item, now, cleaned)
+    _, changes = _statuses(list(rows.values())).complete(row.item, now, cleaned)
     if automatic_reason:
         row.automatic = True
-        timeline_add(case, now, "automatic", automatic_reason, item=row.item)
-    calendar = current_calendar()
-    _apply(case, rows, events, now=now, actor=actor, calendar=calendar)
-    _issue_elicence(case, row, now)
+    happened = _apply(
+        case,
+        rows,
+        changes,
+        now=now,
+        actor=actor,
+        calendar=current_calendar(),
+        automatic_reason=automatic_reason,
+    )
     _audit(case, row, "item_completed", actor, now, {"fields": sorted(cleaned)})
-    _complete_automatic(case, rows, now=now, calendar=calendar)
-    _finish_case_if_done(case, rows, now)
+    emit(*happened)  # e-licence, notices, webhooks, automatic steps, the case's completion
     return row
 
 
 def _newborn_facts(case: Case) -> list[NewbornFacts]:
     """Birth date (Beijing) and sex of each newborn of the case document, as far as known."""
-    newborns = case.document.get("newborns") if isinstance(case.document, dict) else None
-    facts = []
-    for baby in newborns if isinstance(newborns, list) else []:
-        if not isinstance(baby, dict):
-            continue
-        born_on = None
-        with contextlib.suppress(ValueError, TypeError, OverflowError):
-            born_on = to_beijing(parse_time(str(baby.get("born_at")))).date()
-        sex = baby.get("sex")
-        facts.append(NewbornFacts(born_on, str(sex) if sex is not None else None))
-    return facts
+    return [
+        NewbornFacts(to_beijing(baby.born_at).date() if baby.born_at else None, baby.sex)
+        for baby in case.typed_document().newborns
+    ]
 
 
-def _issue_elicence(case: Case, row: CaseItem, now: datetime) -> ELicence:
-    from onestop.certificates.services import elicence_issue
-
-    return elicence_issue(case=case, item=row, now=now)
-
-
-def _complete_automatic(
-    case: Case, rows: dict[str, CaseItem], *, now: datetime, calendar: WorkingCalendar
+def item_complete_automatically(
+    case: Case,
+    rows: dict[str, CaseItem],
+    row: CaseItem,
+    *,
+    now: datetime,
+    result: Mapping[str, object],
+    reason: str,
+    action: str,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """免申即享: ready items that the pack grants without application complete at once, from
-    the data already shared (the hospital's delivery data), with the reason on the timeline.
-
-    秒批: an item the pack approves straight through (``instant_approval``) is checked once,
-    when it has just been dispatched; it completes without a human when the shared data
-    verifies it, otherwise a staff-only note says why it stays with the officer."""
-    checked: set[str] = set()
-    while True:
-        ready = [r for r in rows.values() if r.state == ItemState.READY and r.automatic]
-        fresh = [
-            r
-            for r in rows.values()
-            if r.state == ItemState.READY and r.received_at == now and r.item not in checked
-        ]
-        checked.update(r.item for r in fresh)
-        approved = [r for r in fresh if _complete_instant(case, rows, r, now, calendar)]
-        if not ready and not approved:
-            return
-        for row in ready:
-            name = ITEM_NAMES.get(row.item, row.item)
-            result = {"granted": "免申即享", "basis": "助产机构分娩数据共享核验"}
-            _, events = _statuses(list(rows.values())).complete(row.item, now, result)
-            timeline_add(
-                case,
-                now,
-                "automatic",
-                f"{name}免申即享：依据助产机构分娩数据自动办结，无需申请",
-                item=row.item,
-            )
-            _apply(case, rows, events, now=now, actor=None, calendar=calendar)
-            _issue_elicence(case, row, now)
-            _audit(case, row, "item_completed_automatically", None, now)
-
-
-def _complete_instant(
-    case: Case, rows: dict[str, CaseItem], row: CaseItem, now: datetime, calendar: WorkingCalendar
-) -> bool:
-    """秒批 of one just-dispatched item, if its pack allows it; whether it completed."""
-    from onestop.workflow.instant import instant_check, instant_rule
-
-    rule = None if row.automatic else instant_rule(case, row.item)
-    if rule is None:
-        return False
-    name = ITEM_NAMES.get(row.item, row.item)
-    verdict = instant_check(case, row.item, rule)
-    if not verdict.approved:
-        department = DEPARTMENT_NAMES.get(row.department, row.department)
-        note = f"{name}未能秒批：{verdict.reason}，转{department}人工办理"
-        timeline_add(case, now, "instant_declined", note, item=row.item, parent=False)
-        return False
+    """An automatic step (免申即享, 秒批) completes a just-dispatched item without a person,
+    with ``reason`` on the timeline (in the transaction of the change that dispatched it)."""
     row.automatic = True
-    _, events = _statuses(list(rows.values())).complete(row.item, now, verdict.result)
-    issued = "、".join(verdict.result.values())
-    note = f"{name}秒批：{verdict.reason}，自动签发（编号 {issued}）"
-    timeline_add(case, now, "automatic", note, item=row.item)
-    _apply(case, rows, events, now=now, actor=None, calendar=calendar)
-    _issue_elicence(case, row, now)
-    _audit(case, row, "item_completed_instantly", None, now, {"basis": rule.when})
-    return True
+    _, changes = _statuses(list(rows.values())).complete(row.item, now, result)
+    calendar = current_calendar()
+    happened = _apply(
+        case, rows, changes, now=now, actor=None, calendar=calendar, automatic_reason=reason
+    )
+    _audit(case, row, action, None, now, detail)
+    emit(*happened)
+
+
+def instant_declined(
+    case: Case, rows: dict[str, CaseItem], row: CaseItem, *, now: datetime, reason: str
+) -> None:
+    """秒批 did not verify a just-dispatched item: a staff-only line says why."""
+    emit(
+        ev.ItemInstantDeclined(
+            case=case,
+            row=row,
+            rows=rows,
+            at=now,
+            state=row.state,
+            version=row.version,
+            reason=reason,
+        )
+    )
 
 
 def _clean_reasons(reasons: Sequence[str], missing: str) -> list[str]:
@@ -685,9 +571,10 @@ def item_return(
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "退回补正", expected_version)
     cleaned = _clean_reasons(reasons, "请填写需要补正的内容")
-    _, events = _statuses(list(rows.values())).return_for_supplement(row.item, now, cleaned)
-    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
+    _, changes = _statuses(list(rows.values())).return_for_supplement(row.item, now, cleaned)
+    happened = _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
     _audit(case, row, "item_returned", actor, now)
+    emit(*happened)
     return row
 
 
@@ -710,32 +597,12 @@ def item_refuse(
         expected_version,
     )
     cleaned = _clean_reasons(reasons, "请填写不予办理的原因")
-    _, events = _statuses(list(rows.values())).refuse(row.item, now, cleaned)
-    _apply(case, rows, events, now=now, actor=actor, calendar=current_calendar())
-    cancelled = [e.item for e in events if isinstance(e, domain.ItemCancelled)]
-    channels = _ordinary_channels(case, [row.item, *cancelled])
-    name = ITEM_NAMES.get(row.item, row.item)
-    notification_queue(
-        key=f"case:{case.number}:{row.item}:refused",
-        phones=parent_phones(case),
-        body=(
-            f"【出生一件事】您的办件{case.number}：{name}不予办理（{'；'.join(cleaned)}）。"
-            f"可通过原渠道办理：{'；'.join(channels)}"
-        ),
-        at=now,
-        case=case,
-    )
+    _, changes = _statuses(list(rows.values())).refuse(row.item, now, cleaned)
+    happened = _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
+    cancelled = [e.item for e in changes if isinstance(e, domain.ItemCancelled)]
     _audit(case, row, "item_refused", actor, now, {"cancelled": cancelled})
-    _finish_case_if_done(case, rows, now)
+    emit(*happened)  # the parents' message, webhooks, the case's completion
     return row
-
-
-def _ordinary_channels(case: Case, items: Sequence[str]) -> list[str]:
-    from onestop.eligibility.prereview import ordinary_channels
-    from onestop.policy.loader import default_packs
-
-    pack = default_packs().version(case.region, case.pack_version)
-    return ordinary_channels(pack, items) if pack is not None else []
 
 
 def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
@@ -747,9 +614,10 @@ def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
     statuses = _statuses(list(rows.values()))
     calendar = current_calendar()
     for code in returned:
-        statuses, events = statuses.resume(code, now)
-        _apply(case, rows, events, now=now, actor=actor, calendar=calendar)
+        statuses, changes = statuses.resume(code, now)
+        happened = _apply(case, rows, changes, now=now, actor=actor, calendar=calendar)
         _audit(case, rows[code], "item_resumed", actor, now)
+        emit(*happened)
     return returned
 
 
@@ -801,12 +669,19 @@ def provisional_dues_recompute(
             row.due_at, row.due_provisional = due, provisional
             row.save(update_fields=["due_at", "due_provisional"])
             changed += 1
-            name = ITEM_NAMES.get(row.item, row.item)
-            if provisional:
-                line = f"{name}办理期限已重新计算为 {due_text(due, provisional)}"
-            else:
-                line = f"{name}办理期限已按正式节假日安排确定为 {due_text(due, False)}"
-            timeline_add(case, now, "due_recomputed", line, item=row.item, actor=actor)
+            emit(
+                ev.ItemDueRecomputed(
+                    case=case,
+                    row=row,
+                    rows={row.item: row},
+                    at=now,
+                    state=row.state,
+                    version=row.version,
+                    actor=actor,
+                    due_text=due_text(due, provisional),
+                    provisional=provisional,
+                )
+            )
             _audit(
                 case,
                 row,

@@ -1,0 +1,41 @@
+"""After pre-review the services read the typed case document (issue 9, part 3), not the
+raw dict: a phone written the way people write it is the same phone everywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from onestop.accounts.permissions import cases_visible_to
+from onestop.cases.domain.document import CaseDocument
+from onestop.cases.models import Case
+from onestop.cases.services import case_submit
+from onestop.common.fields import index_of
+from onestop.core.clock import parse_time
+from onestop.notifications.models import Notification
+from onestop.testing.factories import parent
+from onestop.workflow.models import CaseItem
+
+pytestmark = pytest.mark.django_db
+
+QINBEI_AT = parse_time("2026-11-20T10:00:00+08:00")
+
+
+def test_the_case_is_indexed_routed_and_messaged_from_the_typed_document(example, media_root):
+    document = example("qinbei-accept")
+    document["applicant"]["phone"] = "+86 138-0000-0000"  # as people write it
+    document["mother"]["phone"] = "138 0000 0000"
+    submission = case_submit(document=document, actor=None, now=QINBEI_AT)
+    case = submission.case
+    assert case.document["mother"]["phone"] == "138 0000 0000"  # stored as written
+    typed = case.typed_document()
+    assert isinstance(typed, CaseDocument)
+    assert typed.mother is not None and typed.mother.phone == "13800000000"
+    digits = index_of("13800000000", purpose="phone")
+    assert case.applicant_phone_index == digits and case.mother_phone_index == digits
+    # So the mother who signs in with her number finds her case…
+    assert cases_visible_to(parent("13800000000"), Case.objects.all()).get() == case
+    # …and the messages go to that number, once.
+    assert set(Notification.objects.values_list("phone", flat=True)) == {"13800000000"}
+    # The offices come from the typed document too (hospital and police station codes).
+    offices = dict(CaseItem.objects.filter(case=case).values_list("item", "jurisdiction_code"))
+    assert offices["birth_certificate"] == document["newborns"][0]["hospital"]

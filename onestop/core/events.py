@@ -1,0 +1,164 @@
+"""Domain events and the one table of their effects.
+
+Services change state and record what happened as past-tense events (``CaseDecided``,
+``ItemCompleted``, …); `emit` runs every handler registered for the event, synchronously,
+in the caller's transaction: the timeline line, the messages and webhooks for the outbox
+(sent after commit by the workers), the e-licence, the automatic steps. So a change and all
+of its effects commit or roll back together, and a new effect is one registered handler,
+not an edit of every service that causes the event.
+
+The dispatcher is here, in the lowest layer, so that any app can emit; each app registers
+the handlers for its own effects when Django starts (``AppConfig.ready``), so a lower layer
+never imports an upper one (integration registers the webhooks, certificates the
+e-licences). `handlers_table` lists the whole table, in order; docs/architecture.md shows it
+and a test keeps it complete.
+
+Order: the handlers of one event run by `Phase`, then in registration order. Events a
+handler emits (an automatic step completes an item) are queued and handled after the
+current event, never in the middle of it, so every handler of an event sees the state the
+service left, and the order of lines and messages is that of the events.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, ClassVar, TypeVar
+
+
+class Phase(IntEnum):
+    """When a handler runs among those of the same event."""
+
+    RECORD = 10  # the timeline line people read
+    ISSUE = 20  # documents issued because of the event (e-licences)
+    MESSAGE = 30  # SMS and in-app messages to the parents (outbox)
+    PUBLISH = 40  # webhooks to department systems (outbox)
+    FOLLOW = 50  # the state changes the event leads to (dispatch, automatic steps)
+
+
+class Event:
+    """Base of the domain events. Subclasses are frozen dataclasses with a unique
+    ``name`` (snake_case, past tense) and a one-line docstring saying what happened."""
+
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.name:
+            return  # an abstract grouping (e.g. every item event)
+        known = _EVENT_TYPES.get(cls.name)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise TypeError(f"two event types are named {cls.name!r}")
+        _EVENT_TYPES[cls.name] = cls
+
+
+_EVENT_TYPES: dict[str, type[Event]] = {}
+
+E = TypeVar("E", bound=Event)
+
+
+def event_types(*, with_tests: bool = False) -> dict[str, type[Event]]:
+    """Every concrete event type defined so far, by name (the product's: not those that
+    tests define, unless ``with_tests``)."""
+    return {
+        name: cls
+        for name, cls in _EVENT_TYPES.items()
+        if with_tests or ".tests." not in f"{cls.__module__}."
+    }
+
+
+@dataclass(frozen=True)
+class Handler:
+    event: type[Event]
+    phase: Phase
+    effect: str  # what it does, for people reading the table
+    run: Callable[[Any], None]
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.run.__module__}.{self.run.__qualname__}"
+
+
+@dataclass(frozen=True)
+class TableRow:
+    event: str
+    phase: str
+    effect: str
+    handler: str
+
+
+class Effects:
+    """The registry of handlers and the dispatcher."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[Event], list[Handler]] = {}
+        self._local = threading.local()
+
+    def register(
+        self, event: type[E], *, phase: Phase, effect: str
+    ) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
+        """Decorator: run the function for every ``event`` (registering twice is a no-op,
+        so ``ready()`` may run more than once)."""
+
+        def decorate(run: Callable[[E], None]) -> Callable[[E], None]:
+            handlers = self._handlers.setdefault(event, [])
+            name = f"{run.__module__}.{run.__qualname__}"
+            if all(f"{h.run.__module__}.{h.run.__qualname__}" != name for h in handlers):
+                handlers.append(Handler(event, phase, effect, run))
+                handlers.sort(key=lambda h: h.phase)  # stable: registration order per phase
+            return run
+
+        return decorate
+
+    def handlers(self, event: type[Event]) -> list[Handler]:
+        return list(self._handlers.get(event, ()))
+
+    def emit(self, *events: Event) -> None:
+        """Run the handlers of ``events`` (call inside the change's transaction)."""
+        queue: deque[Event] | None = getattr(self._local, "queue", None)
+        if queue is not None:  # emitted by a handler: after the current event
+            queue.extend(events)
+            return
+        queue = self._local.queue = deque(events)
+        try:
+            while queue:
+                event = queue.popleft()
+                for handler in self._handlers.get(type(event), ()):
+                    handler.run(event)
+        finally:
+            self._local.queue = None
+
+    def table(self, events: Iterable[type[Event]] | None = None) -> list[TableRow]:
+        """The handler table: each event type with its handlers, in the order they run."""
+        types = list(events) if events is not None else list(event_types().values())
+        return [
+            TableRow(event.name, handler.phase.name.lower(), handler.effect, handler.qualname)
+            for event in types
+            for handler in self._handlers.get(event, ())
+        ]
+
+
+effects = Effects()
+"""The product's registry: ``effects.register`` in ``AppConfig.ready``, ``emit`` in services."""
+
+emit = effects.emit
+
+
+def handlers_table() -> list[TableRow]:
+    """Every event type and the effects it leads to, in order (after Django set up)."""
+    return effects.table()
+
+
+def handlers_table_text() -> str:
+    """The table as Markdown (docs/architecture.md carries a copy; a test compares)."""
+    lines = ["| event | phase | effect | handler |", "|---|---|---|---|"]
+    for name, cls in sorted(event_types().items()):
+        rows = effects.table([cls])
+        if not rows:
+            lines.append(f"| `{name}` | — | (none) | — |")
+        for row in rows:
+            lines.append(f"| `{row.event}` | {row.phase} | {row.effect} | `{row.handler}` |")
+    return "\n".join(lines)

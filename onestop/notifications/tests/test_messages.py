@@ -1,0 +1,62 @@
+"""The parents' message texts are templates (issue 9, part 3): each renders to the wording
+the inline texts had, on one line, unescaped, with every placeholder filled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from onestop.notifications.messages import TEMPLATE_DIR, message_text
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / TEMPLATE_DIR
+N = "QINBEI-20261120-0001"
+
+EXPECTED: dict[str, tuple[dict[str, object], str]] = {
+    "case_accepted": (
+        {"items": "出生医学证明、户口登记"},
+        f"【出生一件事】您的申请已受理，办件编号{N}，办理事项：出生医学证明、户口登记。可登录查看进度。",
+    ),
+    "case_supplement_needed": (
+        {"count": 2},
+        f"【出生一件事】您的申请（办件编号{N}）需要补正2项内容，请登录查看一次性告知并补正。",
+    ),
+    "case_rejected": (
+        {},
+        f"【出生一件事】您的申请（办件编号{N}）不予受理，请登录查看原因和可办理的原渠道。",
+    ),
+    "case_decided_again": (
+        {"decision": "予以受理"},
+        f"【出生一件事】已收到您的补正（办件编号{N}），预审结论：予以受理。",
+    ),
+    "item_returned": (
+        {"item": "户口登记", "reasons": "缺少户口簿；照片不清晰"},
+        f"【出生一件事】您的办件{N}：户口登记需要补正（缺少户口簿；照片不清晰），"
+        "请登录补正，办理时限暂停计算。",
+    ),
+    "item_refused": (
+        {"item": "社会保障卡", "reasons": "已在其他渠道申领", "channels": "银行网点"},
+        f"【出生一件事】您的办件{N}：社会保障卡不予办理（已在其他渠道申领）。"
+        "可通过原渠道办理：银行网点",
+    ),
+    "item_completed": ({"item": "预防接种证"}, f"【出生一件事】您的办件{N}：预防接种证已办结。"),
+    "sign_in_code": (
+        {"code": "012345"},
+        "【出生一件事】您的登录验证码是 012345，5分钟内有效。请勿告诉他人。",
+    ),
+}
+
+
+def test_every_message_template_is_checked():
+    assert {p.stem for p in TEMPLATES.glob("*.txt")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_message_reads_as_before(name):
+    context, text = EXPECTED[name]
+    assert message_text(name, {"number": N, **context}, language="zh-hans") == text
+
+
+def test_names_are_not_html_escaped():
+    text = message_text("item_completed", {"number": N, "item": "A&B<证>"}, language="zh-hans")
+    assert "A&B<证>" in text

@@ -1,0 +1,305 @@
+"""The effects of the item events and of a case's acceptance and completion: timeline
+lines, the parents' messages, and the state changes events lead to (an accepted case's
+items are created and dispatched; 免申即享 and 秒批 complete a just-dispatched item; the
+case closes when its last item finishes). Registered with the one handler table
+(``onestop.core.events``) when the workflow app starts.
+"""
+
+from __future__ import annotations
+
+from onestop.calendar.events import CalendarYearPublished
+from onestop.calendar.selectors import current_calendar
+from onestop.cases.effects import parent_phones, parents_message, timeline_add
+from onestop.cases.events import CaseDecided, CaseSupplemented
+from onestop.cases.services import CaseStateError
+from onestop.core.errors import CalendarNotCovered
+from onestop.core.events import Phase, effects
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
+from onestop.workflow import events as ev
+from onestop.workflow.domain import delivery
+from onestop.workflow.instant import instant_check, instant_rule
+from onestop.workflow.models import ItemState
+from onestop.workflow.selectors import ordinary_channels_of
+from onestop.workflow.services import (
+    PROVISIONAL_MARK,
+    case_finish_if_done,
+    due_text,
+    first_pickup_day,
+    instant_declined,
+    item_complete_automatically,
+    items_create,
+    items_resume,
+    items_start,
+    pickup_place,
+    provisional_dues_recompute,
+)
+
+
+def _name(event: ev.ItemEvent) -> str:
+    return ITEM_NAMES.get(event.row.item, event.row.item)
+
+
+def _department(event: ev.ItemEvent) -> str:
+    return DEPARTMENT_NAMES.get(event.row.department, event.row.department)
+
+
+def _line(event: ev.ItemEvent, kind: str, message: str, *, parent: bool = True) -> None:
+    timeline_add(
+        event.case,
+        event.at,
+        kind,
+        message,
+        item=event.row.item,
+        actor=event.actor,
+        parent=parent,
+    )
+
+
+# --- what a case's decision and supplement start --------------------------------------------
+
+
+@effects.register(CaseDecided, phase=Phase.FOLLOW, effect="accepted: create and dispatch items")
+def accepted_items_start(event: CaseDecided) -> None:
+    if event.decision.outcome is not Outcome.ACCEPT:
+        return
+    rows = items_create(event.case, event.decision, event.offices, now=event.at)
+    items_start(event.case, rows, now=event.at, actor=None)
+
+
+@effects.register(CaseSupplemented, phase=Phase.FOLLOW, effect="returned items resume")
+def returned_items_resume(event: CaseSupplemented) -> None:
+    if not event.items_waiting:
+        return
+    if not items_resume(event.case, actor=event.actor, now=event.at):
+        raise CaseStateError("该办件没有待补正的事项")
+
+
+# --- timeline --------------------------------------------------------------------------------
+
+
+@effects.register(
+    ev.ItemDueProvisional, phase=Phase.RECORD, effect="staff timeline: 暂按双休日计算"
+)
+def due_provisional_timeline(event: ev.ItemDueProvisional) -> None:
+    missing = CalendarNotCovered(event.last_year + 1, event.first_year, event.last_year)
+    message = f"{missing.message}；办理期限{PROVISIONAL_MARK}，发布后自动重新计算"
+    timeline_add(
+        event.case, event.at, "calendar_missing", message, item=event.row.item, parent=False
+    )
+
+
+@effects.register(ev.ItemBecameReady, phase=Phase.RECORD, effect="timeline: 已推送至…办理")
+def ready_timeline(event: ev.ItemBecameReady) -> None:
+    row = event.row
+    due = f"，办理期限 {due_text(row.due_at, row.due_provisional)}" if row.due_at else ""
+    timeline_add(
+        event.case,
+        event.at,
+        "item_ready",
+        f"{_name(event)}已推送至{_department(event)}办理{due}",
+        item=row.item,
+    )
+
+
+@effects.register(ev.ItemClaimed, phase=Phase.RECORD, effect="timeline: 已开始办理")
+def claimed_timeline(event: ev.ItemClaimed) -> None:
+    _line(event, "item_claimed", f"{_department(event)}已开始办理{_name(event)}")
+
+
+@effects.register(ev.ItemCompleted, phase=Phase.RECORD, effect="timeline: (自动办结理由) 已办结")
+def completed_timeline(event: ev.ItemCompleted) -> None:
+    if event.automatic_reason:
+        timeline_add(event.case, event.at, "automatic", event.automatic_reason, item=event.row.item)
+    _line(event, "item_done", f"{_name(event)}已办结")
+
+
+@effects.register(ev.ItemReturned, phase=Phase.RECORD, effect="timeline: 需要补正")
+def returned_timeline(event: ev.ItemReturned) -> None:
+    _line(event, "item_returned", f"{_name(event)}需要补正：{'；'.join(event.reasons)}")
+
+
+@effects.register(ev.ItemResumed, phase=Phase.RECORD, effect="timeline: 已补正，恢复办理")
+def resumed_timeline(event: ev.ItemResumed) -> None:
+    _line(event, "item_resumed", f"已补正，{_name(event)}恢复办理")
+
+
+@effects.register(ev.ItemRefused, phase=Phase.RECORD, effect="timeline: 不予办理")
+def refused_timeline(event: ev.ItemRefused) -> None:
+    _line(event, "item_refused", f"{_name(event)}不予办理：{'；'.join(event.reasons)}")
+
+
+@effects.register(ev.ItemCancelled, phase=Phase.RECORD, effect="timeline: 已取消")
+def cancelled_timeline(event: ev.ItemCancelled) -> None:
+    cause = ITEM_NAMES.get(event.because, event.because)
+    timeline_add(
+        event.case,
+        event.at,
+        "item_cancelled",
+        f"因{cause}不予办理，{_name(event)}已取消",
+        item=event.row.item,
+    )
+
+
+@effects.register(ev.ItemInstantDeclined, phase=Phase.RECORD, effect="staff timeline: 未能秒批")
+def instant_declined_timeline(event: ev.ItemInstantDeclined) -> None:
+    note = f"{_name(event)}未能秒批：{event.reason}，转{_department(event)}人工办理"
+    _line(event, "instant_declined", note, parent=False)
+
+
+@effects.register(ev.ItemDueRecomputed, phase=Phase.RECORD, effect="timeline: 办理期限重新计算")
+def due_recomputed_timeline(event: ev.ItemDueRecomputed) -> None:
+    if event.provisional:
+        line = f"{_name(event)}办理期限已重新计算为 {event.due_text}"
+    else:
+        line = f"{_name(event)}办理期限已按正式节假日安排确定为 {event.due_text}"
+    _line(event, "due_recomputed", line)
+
+
+@effects.register(ev.CaseCompleted, phase=Phase.RECORD, effect="timeline: 办结结果")
+def case_completed_timeline(event: ev.CaseCompleted) -> None:
+    timeline_add(event.case, event.at, "case_completed", event.notice.timeline)
+
+
+# --- messages to the parents ----------------------------------------------------------------
+
+
+@effects.register(ev.ItemReturned, phase=Phase.MESSAGE, effect="SMS + in-app: 需要补正")
+def returned_message(event: ev.ItemReturned) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:{event.row.item}:returned:{event.version - 1}",
+        at=event.at,
+        template="item_returned",
+        context={"item": _name(event), "reasons": "；".join(event.reasons)},
+    )
+
+
+@effects.register(ev.ItemRefused, phase=Phase.MESSAGE, effect="SMS + in-app: 不予办理, 原渠道")
+def refused_message(event: ev.ItemRefused) -> None:
+    case = event.case
+    channels = ordinary_channels_of(case, [event.row.item, *event.cancelled])
+    parents_message(
+        case,
+        key=f"case:{case.number}:{event.row.item}:refused",
+        at=event.at,
+        template="item_refused",
+        context={
+            "item": _name(event),
+            "reasons": "；".join(event.reasons),
+            "channels": "；".join(channels),
+        },
+    )
+
+
+@effects.register(
+    ev.ItemCompleted, phase=Phase.MESSAGE, effect="SMS + in-app (+ timeline): 已办结, 领取/邮寄"
+)
+def completed_message(event: ev.ItemCompleted) -> None:
+    """Tell the parents the item is done; for a physical result, where and when to collect
+    it (or that it was posted), by SMS and in-app message, and on the timeline."""
+    case, row, now = event.case, event.row, event.at
+    name = _name(event)
+    key = f"case:{case.number}:{row.item}:done"
+    result = delivery.result_of(row.item)
+    if result is None:
+        parents_message(case, key=key, at=now, template="item_completed", context={"item": name})
+        return
+    phones = parent_phones(case)
+    form = case.typed_document()
+    choices = form.delivery
+    choice = getattr(choices, result, None) if choices is not None else None
+    if choice is not None and choice.method == "mail":
+        assert choices is not None
+        address = choices.address.model_dump() if choices.address is not None else None
+        notice = delivery.mail_notice(
+            case_number=case.number, item_name=name, result=result, address=address
+        )
+        kind = "result_mailed"
+    else:
+        by = choice.by if choice is not None else None
+        notice = delivery.pickup_notice(
+            case_number=case.number,
+            item_name=name,
+            result=result,
+            place=pickup_place(case, row, result),
+            from_day=first_pickup_day(current_calendar(), now),
+            by=by,
+        )
+        kind = "pickup_notice"
+        father = form.father.phone if form.father is not None else None
+        if by == "father" and father:
+            phones = [*phones, father]
+    timeline_add(case, now, kind, notice.timeline, item=row.item)
+    parents_message(case, key=key, at=now, body=notice.sms, phones=phones)
+
+
+@effects.register(ev.CaseCompleted, phase=Phase.MESSAGE, effect="SMS + in-app: 办结结果, 原渠道")
+def case_completed_message(event: ev.CaseCompleted) -> None:
+    case = event.case
+    parents_message(case, key=f"case:{case.number}:completed", at=event.at, body=event.notice.sms)
+
+
+# --- automatic steps ------------------------------------------------------------------------
+
+
+@effects.register(ev.ItemBecameReady, phase=Phase.FOLLOW, effect="免申即享 / 秒批 automatic step")
+def automatic_step(event: ev.ItemBecameReady) -> None:
+    """免申即享: an item the pack grants without application completes at once, from the
+    data already shared (the hospital's delivery data), with the reason on the timeline.
+
+    秒批: an item the pack approves straight through (``instant_approval``) is checked once,
+    when it has just been dispatched; it completes without a human when the shared data
+    verifies it, otherwise a staff-only note says why it stays with the officer."""
+    case, row, rows = event.case, event.row, dict(event.rows)
+    if row.state != ItemState.READY:
+        return
+    name = _name(event)
+    if row.automatic:
+        item_complete_automatically(
+            case,
+            rows,
+            row,
+            now=event.at,
+            result={"granted": "免申即享", "basis": "助产机构分娩数据共享核验"},
+            reason=f"{name}免申即享：依据助产机构分娩数据自动办结，无需申请",
+            action="item_completed_automatically",
+        )
+        return
+    rule = instant_rule(case, row.item)
+    if rule is None:
+        return
+    verdict = instant_check(case, row.item, rule)
+    if not verdict.approved:
+        instant_declined(case, rows, row, now=event.at, reason=verdict.reason)
+        return
+    issued = "、".join(verdict.result.values())
+    item_complete_automatically(
+        case,
+        rows,
+        row,
+        now=event.at,
+        result=verdict.result,
+        reason=f"{name}秒批：{verdict.reason}，自动签发（编号 {issued}）",
+        action="item_completed_instantly",
+        detail={"basis": rule.when},
+    )
+
+
+@effects.register(ev.ItemCompleted, phase=Phase.FOLLOW, effect="close the case if all finished")
+def case_close_after_completion(event: ev.ItemCompleted) -> None:
+    case_finish_if_done(event.case, event.rows, event.at)
+
+
+@effects.register(ev.ItemRefused, phase=Phase.FOLLOW, effect="close the case if all finished")
+def case_close_after_refusal(event: ev.ItemRefused) -> None:
+    case_finish_if_done(event.case, event.rows, event.at)
+
+
+@effects.register(
+    CalendarYearPublished, phase=Phase.FOLLOW, effect="recompute provisional due times"
+)
+def provisional_dues_after_publishing(event: CalendarYearPublished) -> None:
+    event.recomputed.append(
+        provisional_dues_recompute(now=event.at, actor=event.actor, calendar=event.calendar)
+    )

@@ -1,0 +1,122 @@
+"""The events of a case's items (past tense), recorded by the workflow services after they
+changed the rows, and the case's completion.
+
+The item events mirror the pure core's (``workflow.domain``), with what their effects need:
+the case, the row, the case's rows as the service holds them (an automatic step changes
+those same rows), and the state and version the change left (what the webhook tells).
+Their effects are the handlers registered in ``onestop.core.events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from onestop.accounts.models import User
+from onestop.cases.events import CaseEvent
+from onestop.cases.models import Case
+from onestop.core.events import Event
+from onestop.workflow.domain.outcome import OutcomeNotice
+from onestop.workflow.models import CaseItem
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemEvent(Event):
+    case: Case
+    row: CaseItem
+    rows: Mapping[str, CaseItem]
+    at: datetime
+    state: str
+    version: int
+    actor: User | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemBecameReady(ItemEvent):
+    """Every prerequisite is done: the item went to its department and its clock started."""
+
+    name = "item_became_ready"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemClaimed(ItemEvent):
+    """An officer or a department system took the item."""
+
+    name = "item_claimed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemCompleted(ItemEvent):
+    """The department (or the platform, for an automatic step) issued the result."""
+
+    name = "item_completed"
+    automatic_reason: str = ""  # why no person was needed (免申即享, 秒批), else ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemReturned(ItemEvent):
+    """Returned to the applicant for a supplement; the clock paused."""
+
+    name = "item_returned"
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemResumed(ItemEvent):
+    """The supplement arrived; the item is back where it was and its clock runs again."""
+
+    name = "item_resumed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemRefused(ItemEvent):
+    """The department refused the item (转线下办理); ``cancelled`` stopped with it."""
+
+    name = "item_refused"
+    reasons: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemCancelled(ItemEvent):
+    """Stopped because a prerequisite (``because``) was refused."""
+
+    name = "item_cancelled"
+    because: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemDueProvisional(ItemEvent):
+    """The item's due time was counted on weekends only: the working-day table ends
+    before it (暂按双休日计算)."""
+
+    name = "item_due_provisional"
+    first_year: int
+    last_year: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemDueRecomputed(ItemEvent):
+    """A provisional due time was recomputed with the calendar in force."""
+
+    name = "item_due_recomputed"
+    due_text: str
+    provisional: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemInstantDeclined(ItemEvent):
+    """秒批 did not verify the item: it stays with the officers."""
+
+    name = "item_instant_declined"
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseCompleted(CaseEvent):
+    """Every item of the case is finished (done, refused or cancelled)."""
+
+    name = "case_completed"
+    outcome: str
+    notice: OutcomeNotice
