@@ -23,13 +23,13 @@ from typing import Any, Literal
 from onestop.cases.domain.document import field_label
 from onestop.cases.domain.paths import get_path, put_path
 from onestop.core.clock import format_time
+from onestop.core.i18n import gettext_noop as _
 from onestop.core.written import written
 from onestop.eligibility.prereview import RESULT_ITEM
 from onestop.eligibility.reasons import HUKOU_TYPE_NAMES, ITEM_NAMES, RESIDENCY_NAMES, ROLE_NAMES
 from onestop.policy import schema as ps
 from onestop.reference.domain import ReferenceData, division_in
 from onestop.reference.idnumber import mask_id_number, mask_phone
-from onestop.unified_form.markers import _
 
 Kind = Literal[
     "text", "choice", "yesno", "check", "int", "number", "datetime", "date", "id", "phone",
