@@ -23,7 +23,8 @@ from django.utils.translation import gettext_lazy
 
 from onestop.cases.domain.labels import ROLES
 from onestop.cases.domain.paths import put_path
-from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
+from onestop.common.names import item_label, material_label
+from onestop.eligibility.reasons import MATERIAL_NAMES
 from onestop.policy import schema as ps
 from onestop.policy.loader import default_packs
 from onestop.portal.forms import SectionsForm
@@ -133,15 +134,14 @@ class CounterControls(forms.Form):
         fields["region"].choices = [(r.code, r.name) for r in regions]  # type: ignore[attr-defined]
         fields["region"].initial = pack.region
         fields["items"].choices = [  # type: ignore[attr-defined]
-            (entry.item, _(ITEM_NAMES.get(entry.item, entry.item)))
-            for entry in applicable_items(pack)
+            (entry.item, item_label(entry.item)) for entry in applicable_items(pack)
         ]
         fields["applicant_role"].choices = [  # type: ignore[attr-defined]
             (entry.role, _(dict(ROLES).get(entry.role, entry.role)))
             for entry in admitted_roles(pack)
         ]
         fields["materials"].choices = [  # type: ignore[attr-defined]
-            (code, _(MATERIAL_NAMES.get(code, code))) for code in material_codes(pack)
+            (code, material_label(code)) for code in material_codes(pack)
         ]
         for name in ("region", "items", "applicant_role", "newborn_count"):
             fields[name].widget.attrs["data-refresh"] = "1"

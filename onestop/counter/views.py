@@ -19,10 +19,10 @@ from onestop.cases.printing import case_notice_pdf
 from onestop.cases.services import case_submit
 from onestop.cases.uploads import UploadRejected, checked_upload
 from onestop.common.http import pdf_response
+from onestop.common.names import material_label
 from onestop.core.errors import OnestopError
 from onestop.counter.forms import CounterEntry, channels_here, counter_regions, material_codes
 from onestop.counter.printing import render_unified_form
-from onestop.eligibility.reasons import MATERIAL_NAMES
 from onestop.policy.loader import default_packs
 from onestop.portal.selectors import item_views
 from onestop.reference.selectors import current_reference, institution_name
@@ -78,7 +78,7 @@ def new_case(request: HttpRequest) -> HttpResponse:
     entry = CounterEntry(request.POST if posted else None, regions=regions, refresh=refresh)
     if posted and entry.is_valid():
         codes = material_codes(entry.pack)
-        names = {code: MATERIAL_NAMES.get(code, code) for code in codes}
+        names = {code: material_label(code) for code in codes}
         files: dict[str, UploadedFile[bytes]] = {}
         for code in codes:
             upload = request.FILES.get(f"scan__{code}")
@@ -116,9 +116,7 @@ def new_case(request: HttpRequest) -> HttpResponse:
             "controls": entry.controls,
             "blocks": entry.fields.blocks(),
             "errors": posted and not refresh,
-            "scans": [
-                (code, _(MATERIAL_NAMES.get(code, code))) for code in material_codes(entry.pack)
-            ],
+            "scans": [(code, material_label(code)) for code in material_codes(entry.pack)],
             "counter": _counter_name(user),
         },
     )

@@ -23,7 +23,7 @@ from onestop.cases.models import Case, CaseStatus
 from onestop.cases.services import DECISION_WORDS, CaseStateError, DuplicateNewborn
 from onestop.cases.uploads import UploadRejected
 from onestop.common.client_ip import client_ip
-from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES
+from onestop.common.names import item_label, material_label
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PolicyPack
 from onestop.portal.forms import ConfirmForm, ItemsForm, MaterialsForm, ReturnedForm, SectionsForm
@@ -207,7 +207,7 @@ def _items(request: HttpRequest, draft: Draft, pack: PolicyPack) -> HttpResponse
             },
         )
         return redirect(_step_url(pack.region, "birth"))
-    automatic = [ITEM_NAMES.get(e.item, e.item) for e in pack.items if e.automatic]
+    automatic = [item_label(e.item) for e in pack.items if e.automatic]
     return _page(
         request,
         "portal/apply/items.html",
@@ -365,10 +365,8 @@ def _confirm(request: HttpRequest, user: User, draft: Draft, pack: PolicyPack) -
         {
             "form": form,
             "summary": summary(draft_context(draft), document),
-            "items": [ITEM_NAMES.get(i, i) for i in document.get("items", [])],
-            "uploads": [
-                (MATERIAL_NAMES.get(m.code, m.code), m.size) for m in draft_uploads(draft).values()
-            ],
+            "items": [item_label(i) for i in document.get("items", [])],
+            "uploads": [(material_label(m.code), m.size) for m in draft_uploads(draft).values()],
             "preview": preview,
             "preview_word": DECISION_WORDS[preview.outcome.value],
         },

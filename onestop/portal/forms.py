@@ -22,9 +22,10 @@ from django.utils.translation import gettext_lazy
 from onestop.cases.domain.document import normalize_phone, text_limit
 from onestop.cases.domain.paths import get_path
 from onestop.cases.uploads import UploadRejected, check_upload
+from onestop.common.names import item_label, material_label
 from onestop.core.clock import format_time, parse_time, to_beijing
 from onestop.core.text import text_problem
-from onestop.eligibility.reasons import ITEM_NAMES, MATERIAL_NAMES, ROLE_NAMES
+from onestop.eligibility.reasons import MATERIAL_NAMES, ROLE_NAMES
 from onestop.policy import schema as ps
 from onestop.portal.guide import Question
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
@@ -287,7 +288,7 @@ class ItemsForm(forms.Form):
         role = self.fields["role"]
         assert isinstance(items, forms.MultipleChoiceField)
         assert isinstance(role, forms.ChoiceField)
-        items.choices = [(e.item, ITEM_NAMES.get(e.item, e.item)) for e in applicable_items(pack)]
+        items.choices = [(e.item, item_label(e.item)) for e in applicable_items(pack)]
         role.choices = [(a.role, ROLE_NAMES.get(a.role, a.role)) for a in admitted_roles(pack)]
 
 
@@ -309,7 +310,7 @@ class MaterialsForm(forms.Form):
         self.codes = list(codes)
         for code in self.codes:
             self.fields[f"file_{code}"] = forms.FileField(
-                label=MATERIAL_NAMES.get(code, code),
+                label=material_label(code),
                 required=False,
                 widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
             )
@@ -379,11 +380,11 @@ class GuideForm(forms.Form):
         self.questions = list(questions)
         items = self.fields["items"]
         assert isinstance(items, forms.MultipleChoiceField)
-        items.choices = [(e.item, ITEM_NAMES.get(e.item, e.item)) for e in applicable_items(pack)]
+        items.choices = [(e.item, item_label(e.item)) for e in applicable_items(pack)]
         for question in self.questions:
             help_text = ""
             if question.items is not None:
-                names = "、".join(ITEM_NAMES.get(i, i) for i in question.items)
+                names = "、".join(item_label(i) for i in question.items)
                 help_text = _("选择了{items}时回答").format(items=names)
             field: forms.Field
             if question.kind == "date":
@@ -431,7 +432,10 @@ class ReturnedForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        options = [("", _("请选择材料类型")), *MATERIAL_NAMES.items()]
+        options = [
+            ("", _("请选择材料类型")),
+            *((code, material_label(code)) for code in MATERIAL_NAMES),
+        ]
         for row in range(self.ROWS):
             self.fields[f"code_{row}"] = forms.ChoiceField(
                 choices=options, required=False, label=_("材料类型")

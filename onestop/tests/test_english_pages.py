@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import Client
 
 from onestop.cases.services import case_submit
+from onestop.policy.loader import default_packs
 from onestop.testing.factories import officer, staff
 from onestop.workflow.models import CaseItem
 
@@ -84,8 +85,16 @@ def test_department_task_page_stays_chinese_by_default(bmc):
 def test_counter_entry_form_in_english(media_root):
     client = english(Client())
     client.force_login(staff("clerk", kind="service_center", code="jilin-sc", name="窗口刘"))
-    html = client.get("/counter/new/").content.decode()
+    # Every item the region offers at the counter ticked, so every section is on the page.
+    pack = default_packs().current("jilin")
+    assert pack is not None
+    offered = [entry.item for entry in pack.items if not entry.automatic]
+    choice = {"action": "refresh", "region": "jilin", "items": offered}
+    html = client.post("/counter/new/", {**choice, "applicant_role": "grandparent"}).content
+    html = html.decode()
     labels = [label.removesuffix(" *") for label in texts(r"<label[^>]*>(.*?)</label>", html)]
+    # Radio groups (the applicant's role, the items) are fieldsets: their names are legends.
+    labels += [legend.removesuffix(" *") for legend in texts(r"<legend[^>]*>(.*?)</legend>", html)]
     # The region names come from the policy packs, and the hospitals', police stations' and
     # places' names from the reference tables (data, Chinese only), so those lists are
     # left out; the ethnic groups and banks have English names.
@@ -103,9 +112,9 @@ def test_counter_entry_form_in_english(media_root):
     assert chinese(labels + options) == []
     for word in ("Mother's name", "Father's ID number", "Applicant's role", "Newborn's sex"):
         assert word in labels
-    assert (
-        "Grandparent" in options and "Bank of China" in options and "Collect in person" in options
-    )
+    # The roles and delivery methods are radio buttons (labels); the banks are options.
+    assert "Grandparent" in labels and "Collect in person" in labels
+    assert "Bank of China" in options
     assert "Birth registration (hukou)" in labels  # an item to tick
     chinese_form = Client()
     chinese_form.force_login(staff("clerk", kind="service_center", code="jilin-sc"))

@@ -22,11 +22,12 @@ from typing import Any, Literal
 
 from onestop.cases.domain.document import field_label
 from onestop.cases.domain.paths import get_path, put_path
+from onestop.catalogue.names import item_name
 from onestop.core.clock import format_time
 from onestop.core.i18n import gettext_noop as _
 from onestop.core.written import written
 from onestop.eligibility.prereview import RESULT_ITEM
-from onestop.eligibility.reasons import HUKOU_TYPE_NAMES, ITEM_NAMES, RESIDENCY_NAMES, ROLE_NAMES
+from onestop.eligibility.reasons import HUKOU_TYPE_NAMES, RESIDENCY_NAMES, ROLE_NAMES
 from onestop.policy import schema as ps
 from onestop.reference.domain import ReferenceData, division_in
 from onestop.reference.idnumber import mask_id_number, mask_phone
@@ -665,7 +666,7 @@ def choices(spec: Spec, ctx: FormContext) -> Choices:
             for _code, g in sorted(ref.ethnic_groups.items())
         ]
     if source == "chosen_items":
-        return [(item, tr(ITEM_NAMES.get(item, item))) for item in ctx.chosen]
+        return [(item, item_name(item, ctx.language)) for item in ctx.chosen]
     if source == "relations":
         entry = role_entry(pack, ctx.role)
         allowed = entry.trustee_relations if entry and entry.trustee_relations else RELATIONS
@@ -870,7 +871,7 @@ def value_name(
     if path in _DIVISION_PATHS:
         return reference.division_full_name(text)
     if path == "authorization.items" and isinstance(value, list):
-        return translate("、").join(translate(ITEM_NAMES.get(str(v), str(v))) for v in value)
+        return translate("、").join(item_name(str(v), language) for v in value)
     if path == "authorization.trustee.relation":
         return translate(RELATIONS[text]) if text in RELATIONS else None
     return None
