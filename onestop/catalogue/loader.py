@@ -15,9 +15,6 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-from pydantic import ValidationError
-
 from onestop.catalogue.schema import (
     ROUTING_KIND,
     CatalogueFile,
@@ -28,6 +25,7 @@ from onestop.catalogue.schema import (
     ResultField,
     Routing,
 )
+from onestop.core.datafile import read_model
 from onestop.core.errors import PackError
 
 PACKAGED_CATALOGUE = Path(__file__).parent / "data"
@@ -78,32 +76,7 @@ class Catalogue:
 
 
 def _read(path: Path) -> CatalogueFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PackError(f"无法读取事项目录 {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise PackError(f"事项目录 {path} 不是 UTF-8 编码: {exc.reason}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (第 {mark.line + 1} 行第 {mark.column + 1} 列)" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
-        raise PackError(f"事项目录 {path} 不是有效的 YAML{where}: {problem}") from None
-    try:
-        return CatalogueFile.model_validate(raw if raw is not None else {})
-    except ValidationError as exc:
-        problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
-        raise PackError(f"事项目录 {path} 无效: {problems}") from None
-
-
-def _problem(loc: tuple[int | str, ...], message: str) -> str:
-    """``where: what``; a whole-file check names its own paths (``items.7.item: …``)."""
-    where = ".".join(str(part) for part in loc)
-    if not where and message.startswith("Value error, "):
-        return message.removeprefix("Value error, ")
-    return f"{where or '(顶层)'}: {message}"
+    return read_model(path, CatalogueFile, what="事项目录", empty={})
 
 
 def _files(folder: Path) -> list[Path]:

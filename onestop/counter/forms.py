@@ -27,7 +27,7 @@ from onestop.common.names import item_label, material_label
 from onestop.eligibility.reasons import MATERIAL_NAMES
 from onestop.policy import schema as ps
 from onestop.policy.loader import default_packs
-from onestop.portal.forms import SectionsForm
+from onestop.portal.forms import SectionsForm, newborn_count_field
 from onestop.portal.selectors import form_context
 from onestop.reference.domain import ReferenceData, division_in
 from onestop.unified_form.model import (
@@ -112,14 +112,7 @@ class CounterControls(forms.Form):
     applicant_role = forms.ChoiceField(
         label=gettext_lazy("申请人身份"), widget=forms.RadioSelect, initial="mother"
     )
-    newborn_count = forms.TypedChoiceField(
-        label=gettext_lazy("新生儿人数（多胞胎逐一填写）"),
-        coerce=int,
-        empty_value=None,
-        required=False,
-        initial=1,
-        choices=[(n, str(n)) for n in range(1, MAX_NEWBORNS + 1)],
-    )
+    newborn_count = newborn_count_field()
     materials = forms.MultipleChoiceField(
         label=gettext_lazy("已核验原件的材料"),
         required=False,

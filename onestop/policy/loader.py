@@ -16,9 +16,6 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from onestop.catalogue.loader import (
     EXTRA_DATA_ENV,
     Catalogue,
@@ -27,6 +24,7 @@ from onestop.catalogue.loader import (
     load_catalogue,
 )
 from onestop.core.clock import to_beijing
+from onestop.core.datafile import read_model
 from onestop.core.errors import PackError
 from onestop.policy.schema import PolicyPack
 
@@ -37,37 +35,8 @@ __all__ = ["EXTRA_DATA_ENV", "PackRegistry", "default_packs", "extra_data_dirs_f
 def read_pack(path: Path, known: Catalogue | None = None) -> PolicyPack:
     """Read and validate one pack file against ``known`` (default: the current catalogue);
     any problem raises `PackError` naming the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PackError(f"无法读取政策包 {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise PackError(f"政策包 {path} 不是 UTF-8 编码: {exc.reason}") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PackError(f"政策包 {path} 不是有效的 YAML{_yaml_problem(exc)}") from None
-    try:
-        return PolicyPack.model_validate(raw, context={"catalogue": known or catalogue()})
-    except ValidationError as exc:
-        problems = "; ".join(_problem(err["loc"], err["msg"]) for err in exc.errors())
-        raise PackError(f"政策包 {path} 无效: {problems}") from None
-
-
-def _problem(loc: tuple[int | str, ...], message: str) -> str:
-    """``where: what``; a whole-file check names its own paths (``items.7.item: …``)."""
-    where = ".".join(str(part) for part in loc)
-    if not where and message.startswith("Value error, "):
-        return message.removeprefix("Value error, ")
-    return f"{where or '(顶层)'}: {message}"
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """Where and what the YAML problem is, on one line (PyYAML's own text spans lines)."""
-    mark = getattr(exc, "problem_mark", None)
-    where = f" (第 {mark.line + 1} 行第 {mark.column + 1} 列)" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
-    return f"{where}: {problem}"
+    context = {"catalogue": known or catalogue()}
+    return read_model(path, PolicyPack, what="政策包", context=context)
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,18 @@ class SectionsForm(forms.Form):
         return out
 
 
+def newborn_count_field() -> forms.TypedChoiceField:
+    """How many newborns the case is for (多胞胎: one block each), online and at the counter."""
+    return forms.TypedChoiceField(
+        label=gettext_lazy("新生儿人数（多胞胎逐一填写）"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial=1,
+        choices=[(n, str(n)) for n in range(1, MAX_NEWBORNS + 1)],
+    )
+
+
 class ItemsForm(forms.Form):
     items = forms.MultipleChoiceField(
         label=gettext_lazy("选择要办理的事项"),
@@ -273,14 +285,7 @@ class ItemsForm(forms.Form):
     )
     role = forms.ChoiceField(label=gettext_lazy("申请人与新生儿的关系"), widget=forms.RadioSelect)
     # 多胞胎: one block per newborn in the next step (钦北 联办申请表: 多胞胎 / 单胞胎).
-    newborn_count = forms.TypedChoiceField(
-        label=gettext_lazy("新生儿人数（多胞胎逐一填写）"),
-        coerce=int,
-        empty_value=None,
-        required=False,
-        initial=1,
-        choices=[(n, str(n)) for n in range(1, MAX_NEWBORNS + 1)],
-    )
+    newborn_count = newborn_count_field()
 
     def __init__(self, *args: Any, pack: ps.PolicyPack, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

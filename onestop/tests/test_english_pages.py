@@ -90,8 +90,8 @@ def test_counter_entry_form_in_english(media_root):
     assert pack is not None
     offered = [entry.item for entry in pack.items if not entry.automatic]
     choice = {"action": "refresh", "region": "jilin", "items": offered}
-    html = client.post("/counter/new/", {**choice, "applicant_role": "grandparent"}).content
-    html = html.decode()
+    response = client.post("/counter/new/", {**choice, "applicant_role": "grandparent"})
+    html = response.content.decode()
     labels = [label.removesuffix(" *") for label in texts(r"<label[^>]*>(.*?)</label>", html)]
     # Radio groups (the applicant's role, the items) are fieldsets: their names are legends.
     labels += [legend.removesuffix(" *") for legend in texts(r"<legend[^>]*>(.*?)</legend>", html)]
