@@ -242,8 +242,15 @@ class Outbox(Generic[Row]):
                 fields = tuple(sorted((attempt.fields or {}).items()))
                 sent.setdefault(fields, []).append(row.pk)
         for fields, pks in sent.items():
-            done = self.pending().filter(pk__in=pks).update(
-                status=self.done_status, last_error="", **{self.done_at_field: now}, **dict(fields)
+            done = (
+                self.pending()
+                .filter(pk__in=pks)
+                .update(
+                    status=self.done_status,
+                    last_error="",
+                    **{self.done_at_field: now},
+                    **dict(fields),
+                )
             )
             counts[self.done_status] = counts.get(self.done_status, 0) + done
         return counts

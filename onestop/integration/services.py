@@ -8,9 +8,9 @@ Webhooks: `webhooks_queue` runs inside the transaction of the change (called by
 `onestop.integration.effects`, the webhook handlers of the event table) and writes one
 `WebhookDelivery` row per subscribed client, so the delivery commits or rolls back with the
 change; the worker sends the due rows in batches (`webhooks_send_due`, ADR 0023). Sending
-happens outside any transaction (no lock is held while a department system answers), marks the row delivered,
-or backs off exponentially (30 s … 1 h) and after `MAX_ATTEMPTS` marks it dead for staff
-to replay.
+happens outside any transaction (no lock is held while a department system answers); the
+row is marked delivered, or backs off exponentially (30 s … 1 h) and after `MAX_ATTEMPTS`
+is marked dead for staff to replay.
 """
 
 from __future__ import annotations

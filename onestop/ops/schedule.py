@@ -20,7 +20,7 @@ class PeriodicJob:
 
 
 def _background_prune() -> object:
-    from onestop.ops.worker import background_prune
+    from onestop.ops.retention import background_prune
 
     return background_prune()
 

@@ -11,22 +11,19 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import FrameType
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
-from django_tasks_db.models import DBTaskResult
 
 from onestop.integration.services import webhooks_send_due
-from onestop.notifications.services import notifications_prune, notifications_send_due
+from onestop.notifications.services import notifications_send_due
 from onestop.ops.schedule import SCHEDULE
 
 log = logging.getLogger(__name__)
-
-FINISHED_TASK_STATUSES = ("SUCCESSFUL", "FAILED")
 
 
 def run_tasks(*, max_tasks: int | None = None, worker_id: str = "onestop") -> None:
@@ -64,18 +61,6 @@ def run_queued_tasks(*, max_tasks: int | None = None, worker_id: str = "onestop"
             rounds -= 1
             if rounds <= 0:
                 break
-
-
-def background_prune(*, now: datetime | None = None) -> dict[str, int]:
-    """Retention of the background work: SMS sent more than
-    ``OUTBOX_SENT_RETENTION_DAYS`` ago, and django-tasks rows finished more than
-    ``TASKS_FINISHED_RETENTION_HOURS`` ago (webhook deliveries: `integration_prune`)."""
-    now = now or timezone.now()
-    before = now - timedelta(hours=settings.TASKS_FINISHED_RETENTION_HOURS)
-    tasks, _ = DBTaskResult.objects.filter(
-        status__in=FINISHED_TASK_STATUSES, finished_at__lt=before
-    ).delete()
-    return {"sms": notifications_prune(now=now), "tasks": tasks}
 
 
 class Loop:

@@ -85,7 +85,10 @@ def test_a_batch_records_successes_together_and_backs_off_each_failure(example, 
     claimed = WEBHOOKS.claim_batch(now=t0, limit=10)
     assert [r.pk for r in claimed] == [r.pk for r in rows]  # oldest due first
     assert all(r.attempts == 1 for r in claimed)
-    results = [(claimed[0], Attempt(fields={"last_status_code": 200})), (claimed[1], Attempt("HTTP 503", {"last_status_code": 503}))]
+    results = [
+        (claimed[0], Attempt(fields={"last_status_code": 200})),
+        (claimed[1], Attempt("HTTP 503", {"last_status_code": 503})),
+    ]
     assert WEBHOOKS.record_batch(results, now=t0) == {"delivered": 1, "pending": 1}
     ok, failed = (WebhookDelivery.objects.get(pk=r.pk) for r in claimed)
     assert (ok.status, ok.delivered_at, ok.last_status_code) == ("delivered", t0, 200)

@@ -200,7 +200,9 @@ def test_dead_after_max_attempts_then_replayed_by_staff(example, media_root, adm
     assert received == [str(delivery.delivery_id)]
 
 
-def test_a_delivery_is_sent_by_one_sender_at_a_time_and_resent_after_a_lost_lease(example, media_root):
+def test_a_delivery_is_sent_by_one_sender_at_a_time_and_resent_after_a_lost_lease(
+    example, media_root
+):
     submitter = hospital(webhook_url=HOOK, events=["task.created"])
     Api(submitter.token).post("/cases", current(example("qinbei-accept")), key="lease")
     delivery = WebhookDelivery.objects.get()

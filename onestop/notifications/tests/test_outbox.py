@@ -9,8 +9,8 @@ import pytest
 from django.db import OperationalError, connection
 from django_tasks_db.models import DBTaskResult
 
-from onestop.common.outbox import lease as lease_of
 from onestop.cases.services import case_submit
+from onestop.common.outbox import lease as lease_of
 from onestop.notifications.models import Notification, SmsOutbox
 from onestop.notifications.services import (
     OUTBOX,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +70,15 @@ def _credentials() -> list[Credential]:
 
 
 def _api(client: Client, cred: Credential, method: str, path: str, body: Any = None) -> Any:
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {cred.token}", "HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+    headers = {"Authorization": f"Bearer {cred.token}", "Idempotency-Key": str(uuid.uuid4())}
     if method == "GET":
-        answer = client.get(f"/api/v1{path}", **headers)
+        answer = client.get(f"/api/v1{path}", headers=headers)
     else:
         answer = client.post(
             f"/api/v1{path}",
             json.dumps(body or {}, ensure_ascii=False),
             content_type="application/json",
-            **headers,
+            headers=headers,
         )
     assert answer.status_code < 300, (path, answer.status_code, answer.content[:300])
     return answer.json()
@@ -108,7 +108,9 @@ def _process_one_case(document_name: str) -> Case:
                     f"/tasks/{task['id']}/claim",
                     {"expected_version": detail["version"]},
                 )
-                result = build_result(detail.get("result_fields", []), task["id"], detail.get("data"))
+                result = build_result(
+                    detail.get("result_fields", []), task["id"], detail.get("data")
+                )
                 _api(
                     client,
                     cred,
@@ -168,3 +170,39 @@ def test_one_case_queues_at_most_ten_background_tasks(
     assert not WebhookDelivery.objects.exclude(status="delivered").exists()
     assert batches["claims"] + batches["records"] <= TARGET, batches
     assert batches == {"claims": 2, "records": 2}  # one batch of each outbox
+
+
+def test_sent_sms_and_finished_tasks_are_pruned_after_their_retention(
+    media_root: Path, settings: Any
+) -> None:
+    """Issue 10: "finished task rows are never pruned". SMS sent and task rows finished
+    longer ago than their retention go; pending and dead rows, in-app messages (the
+    parents' inbox) and recent rows stay."""
+    from onestop.notifications.services import notification_queue
+    from onestop.notifications.tasks import deliver_notification
+    from onestop.ops.retention import background_prune
+    from onestop.ops.schedule import SCHEDULE
+
+    assert "background_prune" in {job.name for job in SCHEDULE}
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    old = now - timedelta(days=settings.OUTBOX_SENT_RETENTION_DAYS, seconds=1)
+    for n in range(4):
+        notification_queue(key=f"r:{n}", phones=["13800000000"], body=f"{n}", at=old)
+    rows = list(Notification.objects.order_by("pk"))  # (sms, in-app) × 4
+    sent_old_sms, sent_old_in_app, recent_sms, _, dead_sms, _, pending_sms, _ = rows
+    Notification.objects.filter(pk__in=[r.pk for r in rows[:4]]).update(status="sent", sent_at=old)
+    Notification.objects.filter(pk=recent_sms.pk).update(sent_at=now - timedelta(days=1))
+    Notification.objects.filter(pk=dead_sms.pk).update(status="dead")
+    deliver_notification.enqueue(sent_old_sms.pk)
+    deliver_notification.enqueue(recent_sms.pk)
+    finished, running = DBTaskResult.objects.order_by("pk")
+    hours = settings.TASKS_FINISHED_RETENTION_HOURS
+    DBTaskResult.objects.filter(pk=finished.pk).update(
+        status="SUCCESSFUL", finished_at=now - timedelta(hours=hours, seconds=1)
+    )
+    assert background_prune(now=now) == {"sms": 1, "tasks": 1}
+    left = set(Notification.objects.values_list("pk", flat=True))
+    assert sent_old_sms.pk not in left
+    assert {sent_old_in_app.pk, recent_sms.pk, dead_sms.pk, pending_sms.pk} <= left
+    assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [running.pk]
+    assert background_prune(now=now) == {"sms": 0, "tasks": 0}
