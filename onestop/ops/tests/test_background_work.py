@@ -137,6 +137,7 @@ def background_work(case: Case) -> dict[str, int]:
     }
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection after a run
 def test_one_case_queues_at_most_ten_background_tasks(
     media_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
