@@ -141,6 +141,25 @@ def _dedup_key(held: _Pending) -> str:
     return f"{key}:{held.channel}:{held.phone_index[:16]}"
 
 
+def _signature(text: str) -> str:
+    """The sender's signature a message starts with (``【出生一件事】``, or ``[…]``)."""
+    for opening, closing in (("【", "】"), ("[", "]")):
+        end = text.find(closing)
+        if text.startswith(opening) and 0 < end <= 20:
+            return text[: end + 1]
+    return ""
+
+
+def joined_text(bodies: list[str]) -> str:
+    """The texts of one recipient's messages, one line each, the sender's signature once
+    (each text is a whole message from the templates; the SMS is charged by length)."""
+    signature = _signature(bodies[0]) if bodies else ""
+    lines = [bodies[0]] if bodies else []
+    for body in bodies[1:]:
+        lines.append(body[len(signature) :] if signature and body.startswith(signature) else body)
+    return "\n".join(lines)
+
+
 def _write(held: _Pending) -> Notification | None:
     notification, created = Notification.objects.get_or_create(
         dedup_key=_dedup_key(held),
@@ -149,7 +168,7 @@ def _write(held: _Pending) -> Notification | None:
             "channel": held.channel,
             "phone": held.phone,
             "phone_index": held.phone_index,
-            "body": "\n".join(held.bodies),
+            "body": joined_text(held.bodies),
             "created_at": held.at,
             "next_attempt_at": held.at,
         },

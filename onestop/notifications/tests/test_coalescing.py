@@ -40,6 +40,8 @@ def test_acceptance_and_the_items_granted_with_it_make_one_sms(example, beijing,
         assert len(lines) == 1 + done  # the decision, then each item done, in event order
         assert case.number in lines[0] and "受理" in lines[0]
         assert all("已办结" in line for line in lines[1:])
+        assert message.body.count("【出生一件事】") == 1  # the signature once, first
+        assert lines[0].startswith("【出生一件事】")
         assert in_app.get(phone_index=message.phone_index).body == message.body
         assert message.dedup_key.startswith("joined:")
 

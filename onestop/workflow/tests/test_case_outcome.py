@@ -160,7 +160,8 @@ def test_all_done_keeps_the_completed_message(submit):
     complete(case, "birth_registration")
 
     sms = closing_sms(case)
-    assert sms == f"【出生一件事】您的办件{case.number}{ALL_DONE_SMS}。"
+    # The signature 【出生一件事】 opens the joined SMS once (its first line).
+    assert sms == f"您的办件{case.number}{ALL_DONE_SMS}。"
     assert TimelineEntry.objects.get(case=case, kind="case_completed").message == "办件已全部办结"
     progress, mine, supervised = pages(case)
     for page in (progress, mine, supervised):
