@@ -32,6 +32,7 @@ exactly-once receiving.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -256,15 +257,36 @@ class Outbox(Generic[Row]):
         return counts
 
     def send_due(
-        self, send: Callable[[Row], Attempt], *, now: datetime, limit: int = 100
+        self,
+        send: Callable[[Row], Attempt],
+        *,
+        now: datetime,
+        limit: int = 100,
+        clock: Callable[[], float] = time.monotonic,
     ) -> BatchResult:
         """One batch: claim up to ``limit`` due rows, ``send`` each outside any transaction,
-        record the results together. A full batch means more may be waiting."""
+        record the results together. A full batch means more may be waiting.
+
+        A batch sends for at most half its lease: the rows it has not reached by then
+        (slow receivers) are given back, due at once, so that no row is sent after its
+        lease ended — when another worker may have taken it."""
         rows = self.claim_batch(now=now, limit=limit)
         if not rows:
             return BatchResult(0, {}, full=False)
-        results = [(row, send(row)) for row in rows]
-        return BatchResult(len(rows), self.record_batch(results, now=now), full=len(rows) >= limit)
+        started, budget = clock(), lease().total_seconds() / 2
+        results: list[tuple[Row, Attempt]] = []
+        for row in rows:
+            if clock() - started > budget:
+                break
+            results.append((row, send(row)))
+        statuses = self.record_batch(results, now=now)
+        rest = [row.pk for row in rows[len(results) :]]
+        if rest:
+            self.pending().filter(pk__in=rest).update(
+                next_attempt_at=now, attempts=F("attempts") - 1
+            )
+            statuses["released"] = len(rest)
+        return BatchResult(len(rows), statuses, full=len(rows) >= limit)
 
     # --- recovery, the dead letter and retention ------------------------------------------
 

@@ -99,3 +99,26 @@ def test_a_batch_records_successes_together_and_backs_off_each_failure(example, 
     )
     assert WEBHOOKS.claim_batch(now=t0 + backoff(1) - timedelta(seconds=1), limit=10) == []
     assert [r.pk for r in WEBHOOKS.claim_batch(now=t0 + backoff(1), limit=10)] == [failed.pk]
+
+
+def test_a_batch_gives_back_the_rows_it_cannot_send_within_half_its_lease(example, media_root):
+    """A slow receiver must not make a batch send a row after its lease ended (another
+    worker may have taken it then): past half the lease the rest go back, due at once."""
+    Api(hospital(webhook_url=HOOK).token).post("/cases", current(example("qinbei-accept")), key="s")
+    rows = list(WebhookDelivery.objects.order_by("pk"))
+    assert len(rows) == 2
+    t0 = max(r.created_at for r in rows)
+    ticks = [0.0]
+    sent: list[int] = []
+
+    def slow(row: WebhookDelivery) -> Attempt:
+        sent.append(row.pk)
+        ticks[0] += lease().total_seconds() / 2 + 1  # this answer took over half the lease
+        return Attempt()
+
+    result = WEBHOOKS.send_due(slow, now=t0, limit=10, clock=lambda: ticks[0])
+    assert (result.claimed, result.statuses) == (2, {"delivered": 1, "released": 1})
+    assert sent == [rows[0].pk]
+    back = WebhookDelivery.objects.get(pk=rows[1].pk)
+    assert (back.status, back.attempts, back.next_attempt_at) == ("pending", 0, t0)
+    assert [r.pk for r in WEBHOOKS.claim_batch(now=t0, limit=10)] == [rows[1].pk]
