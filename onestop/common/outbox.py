@@ -2,40 +2,45 @@
 systems): the backoff schedule, what is due, the lease a sender takes, how an attempt is
 recorded, the dead letter and the replay.
 
-An outbox row is written in the transaction of the change that caused it, with a
-django-tasks task to send it, so it commits or rolls back with the change ("Nothing is
-sent before commit, nothing is lost after", DESIGN.md). Sending one row goes:
+An outbox row is written in the transaction of the change that caused it, so it commits
+or rolls back with the change ("Nothing is sent before commit, nothing is lost after",
+DESIGN.md). The row itself is the unit of background work (ADR 0023): no task is queued
+per row; the worker takes the due rows of each outbox in batches (`Outbox.send_due`).
+Sending goes:
 
-1. **claim** — one conditional UPDATE, committed at once, takes a lease: the row's due
-   time moves ``lease()`` ahead and its attempt count goes up. A row is claimable when it
-   is pending and due (or never tried: its due time is the change's time, which a worker's
-   clock may not have reached yet). Two senders racing for a row: one UPDATE matches.
+1. **claim** — one UPDATE, committed at once, takes a lease on up to ``limit`` due rows
+   (on PostgreSQL ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``,
+   along the partial index of pending rows): each row's due time moves ``lease()`` ahead
+   and its attempt count goes up. A row is claimable when it is pending and due (or never
+   tried: its due time is the change's time, which a worker's clock may not have reached
+   yet). Two senders racing for a row: one takes it.
 2. **send** — the gateway or receiver is called outside any transaction and holds no
    row lock, so a slow SMS gateway or department system never blocks the change that
    writes the next row, nor a staff member's replay.
-3. **record** — a short transaction marks the row done, or backs it off exponentially
-   (30 s, 1 min, 2 min, … capped at 1 hour) with a task to try again at that time, or
-   after ``max_attempts`` marks it dead for staff to see and replay.
+3. **record** — the rows sent are marked done together (one UPDATE); a failed row is
+   backed off exponentially (30 s, 1 min, 2 min, … capped at 1 hour: its due time is its
+   retry time), or after ``max_attempts`` marked dead for staff to see and replay.
 
-A sender killed between claim and record leaves the row pending with its lease; the
-periodic sweep queues it again once the lease and the recovery period have passed
-(`sweep`). Receivers deduplicate on the row's id (the SMS ``message_id``, the webhook
-``delivery_id``), so at-least-once sending is exactly-once receiving.
+A sender killed between claim and record leaves the row pending with its lease, so the
+row is due again when the lease ends and the next batch takes it: nothing to requeue, and
+no row is taken twice while its lease holds (the old sweep queued a task per late row
+every two minutes, however many were already queued). Receivers deduplicate on the row's
+id (the SMS ``message_id``, the webhook ``delivery_id``), so at-least-once sending is
+exactly-once receiving.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import F, Q, QuerySet
-from django.utils.module_loading import import_string
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +50,6 @@ NOT_DUE = "not_due"  # another sender holds the row's lease, or its retry time h
 MISSING = "missing"
 
 Row = TypeVar("Row", bound=models.Model)
-
-
-class _Enqueueable(Protocol):
-    def enqueue(self, *args: Any, **kwargs: Any) -> object: ...
-
-    def using(self, *, run_after: datetime | None = ...) -> _Enqueueable: ...
 
 
 def lease() -> timedelta:
@@ -83,40 +82,21 @@ class Attempt:
 @dataclass(frozen=True)
 class Outbox(Generic[Row]):
     """One outbox table: rows with ``status`` (``pending`` → ``done_status`` or ``dead``),
-    ``attempts``, ``next_attempt_at``, ``last_error`` and a ``done_at_field`` time.
-
-    ``task_path`` names the django-tasks task that sends one row by its primary key; it
-    is imported when first needed (the app's task module imports the app's services,
-    which use this outbox).
+    ``attempts``, ``next_attempt_at``, ``last_error`` and a ``done_at_field`` time, and a
+    partial index on ``(next_attempt_at, id)`` of the pending rows (the due rows' index).
     """
 
     model: type[Row]
-    task_path: str
     done_status: str
     done_at_field: str
     max_attempts: int
     related: tuple[str, ...] = ()  # what a sender reads with the row (select_related)
-
-    @cached_property
-    def task(self) -> _Enqueueable:
-        task: _Enqueueable = import_string(self.task_path)
-        return task
 
     def backoff(self, attempts: int) -> timedelta:
         return backoff(attempts)
 
     def pending(self) -> QuerySet[Row]:
         return self.model._default_manager.filter(status=PENDING)
-
-    # --- queueing (inside the change's transaction) ------------------------------------
-
-    def enqueue(self, pk: int, *, run_after: datetime | None = None) -> None:
-        """Queue the task that sends row ``pk`` (call inside the transaction that wrote
-        or changed the row, so the task commits with it)."""
-        if run_after is None:
-            self.task.enqueue(pk)
-        else:
-            self.task.using(run_after=run_after).enqueue(pk)
 
     def due(self, now: datetime, *, limit: int = 500) -> list[int]:
         """The pending rows whose time has come, oldest first."""
@@ -182,9 +162,8 @@ class Outbox(Generic[Row]):
                     "%s %s is dead after %s attempts", self.model.__name__, row.pk, attempts
                 )
                 return DEAD
-            retry_at = now + self.backoff(attempts)
-            if mine.update(next_attempt_at=retry_at, last_error=error, **extra):
-                self.enqueue(row.pk, run_after=retry_at)
+            # The retry time is the row's due time: the batch after it takes the row.
+            if mine.update(next_attempt_at=now + self.backoff(attempts), last_error=error, **extra):
                 return PENDING
             return self.status(row.pk)
 
@@ -204,39 +183,143 @@ class Outbox(Generic[Row]):
         )
         return status or MISSING
 
-    # --- recovery and the dead letter -----------------------------------------------------
+    # --- the worker: due rows in batches ----------------------------------------------------
 
-    def sweep(self, *, now: datetime, limit: int = 500) -> int:
-        """Queue again the pending rows whose time is long past (more than a lease ago) and
-        that no task holds: lost with a worker killed mid-run. How many were queued.
+    def claim_batch(self, *, now: datetime, limit: int) -> list[Row]:
+        """Take the lease on up to ``limit`` due rows, oldest due first (committed at once),
+        and return them. Rows another sender holds are skipped, never waited for.
 
-        A row is queued once per recovery period, not on every sweep: its due time moves
-        to ``now`` by a conditional update and it is queued only if that update took, so
-        two workers sweeping at once queue it once and a queue running behind is not
-        flooded with another copy of every late row each minute. Sending is leased, so a
-        row queued twice is still sent once.
-        """
-        pending = self.pending()
-        stale = (
-            pending.filter(next_attempt_at__lte=now - lease())
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", "next_attempt_at")[:limit]
-        )
-        count = 0
-        for pk, due in stale:
-            with transaction.atomic():
-                if pending.filter(pk=pk, next_attempt_at=due).update(next_attempt_at=now):
-                    self.enqueue(pk)
-                    count += 1
-        return count
+        Due means ``next_attempt_at <= now`` — a range of the partial index — without the
+        never-tried exception of `claim`: a row written by a clock slightly ahead is taken
+        by the next batch."""
+        using = router.db_for_write(self.model)
+        connection = connections[using]
+        leased_until = now + lease()
+        if connection.vendor == "postgresql":
+            # One statement: pick along the partial index of pending rows, skip the rows
+            # another worker is claiming, take the lease, return what was taken.
+            table = connection.ops.quote_name(self.model._meta.db_table)
+            sql = (
+                f"UPDATE {table} SET next_attempt_at = %s, attempts = attempts + 1 "
+                f"WHERE id IN (SELECT id FROM {table} WHERE status = %s "
+                "AND next_attempt_at <= %s "
+                "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
+            )
+            with transaction.atomic(using=using), connection.cursor() as cursor:
+                cursor.execute(sql, [leased_until, PENDING, now, limit])
+                pks = [row[0] for row in cursor.fetchall()]
+        else:
+            # SQLite (one writer at a time): a conditional UPDATE per candidate, in one
+            # transaction; a row another sender took meanwhile no longer matches.
+            candidates = list(
+                self.pending()
+                .filter(next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "pk")
+                .values_list("pk", flat=True)[:limit]
+            )
+            pks = []
+            with transaction.atomic(using=using):
+                for pk in candidates:
+                    if self._claimable(pk, now).update(
+                        next_attempt_at=leased_until, attempts=F("attempts") + 1
+                    ):
+                        pks.append(pk)
+        if not pks:
+            return []
+        rows = self.model._default_manager.select_related(*self.related).filter(pk__in=pks)
+        return sorted(rows, key=lambda row: pks.index(row.pk))
+
+    def record_batch(self, results: list[tuple[Row, Attempt]], *, now: datetime) -> dict[str, int]:
+        """Record the results of a batch: the rows sent are marked done in one UPDATE per
+        set of extra columns (usually one); each failure is recorded by itself (`record`).
+        How many rows ended in each status."""
+        counts: dict[str, int] = {}
+        sent: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+        for row, attempt in results:
+            if attempt.error:
+                status = self.record(row, now=now, attempt=attempt)
+                counts[status] = counts.get(status, 0) + 1
+            else:
+                fields = tuple(sorted((attempt.fields or {}).items()))
+                sent.setdefault(fields, []).append(row.pk)
+        for fields, pks in sent.items():
+            done = (
+                self.pending()
+                .filter(pk__in=pks)
+                .update(
+                    status=self.done_status,
+                    last_error="",
+                    **{self.done_at_field: now},
+                    **dict(fields),
+                )
+            )
+            counts[self.done_status] = counts.get(self.done_status, 0) + done
+        return counts
+
+    def send_due(
+        self,
+        send: Callable[[Row], Attempt],
+        *,
+        now: datetime,
+        limit: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> BatchResult:
+        """One batch: claim up to ``limit`` due rows, ``send`` each outside any transaction,
+        record the results together. A full batch means more may be waiting.
+
+        A batch sends for at most half its lease: the rows it has not reached by then
+        (slow receivers) are given back, due at once, so that no row is sent after its
+        lease ended — when another worker may have taken it."""
+        rows = self.claim_batch(now=now, limit=limit)
+        if not rows:
+            return BatchResult(0, {}, full=False)
+        started, budget = clock(), lease().total_seconds() / 2
+        results: list[tuple[Row, Attempt]] = []
+        for row in rows:
+            if clock() - started > budget:
+                break
+            results.append((row, send(row)))
+        statuses = self.record_batch(results, now=now)
+        rest = [row.pk for row in rows[len(results) :]]
+        if rest:
+            self.pending().filter(pk__in=rest).update(
+                next_attempt_at=now, attempts=F("attempts") - 1
+            )
+            statuses["released"] = len(rest)
+        return BatchResult(len(rows), statuses, full=len(rows) >= limit)
+
+    # --- recovery, the dead letter and retention ------------------------------------------
+
+    def late(self, *, now: datetime) -> int:
+        """How many pending rows are more than a lease past their due time (a backlog, or
+        senders down): for monitoring. Nothing to requeue: a row is due until it is sent."""
+        return self.pending().filter(next_attempt_at__lte=now - lease()).count()
 
     def replay(self, pk: int, *, now: datetime) -> bool:
         """Staff put a dead row back in the queue (same id: a receiver that did get it
-        after all deduplicates). False when the row is not dead."""
-        with transaction.atomic():
-            updated = self.model._default_manager.filter(pk=pk, status=DEAD).update(
-                status=PENDING, attempts=0, next_attempt_at=now
-            )
-            if updated:
-                self.enqueue(pk)
+        after all deduplicates): due now, the next batch sends it. False when the row is
+        not dead."""
+        updated = self.model._default_manager.filter(pk=pk, status=DEAD).update(
+            status=PENDING, attempts=0, next_attempt_at=now
+        )
         return bool(updated)
+
+    def prune(self, *, before: datetime, only: Q | None = None) -> int:
+        """Delete the rows done before ``before`` (dead and pending rows are kept)."""
+        done = self.model._default_manager.filter(
+            status=self.done_status, **{f"{self.done_at_field}__lt": before}
+        )
+        if only is not None:
+            done = done.filter(only)
+        deleted, _ = done.delete()
+        return deleted
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What one batch did: rows claimed, how many ended in each status, and whether the
+    batch was full (more rows may be due)."""
+
+    claimed: int
+    statuses: dict[str, int]
+    full: bool

@@ -242,6 +242,17 @@ SMS_LOG = DATA_DIR / "sms.log"
 # after it was due — e.g. when its worker was killed mid-send. Must exceed the webhook HTTP
 # timeout (10 s); the fault-injection test shortens it.
 OUTBOX_RECOVERY_SECONDS = max(20, int(os.environ.get("ONESTOP_OUTBOX_RECOVERY_SECONDS", 120)))
+# The worker (ADR 0023): how many due outbox rows one batch claims (one UPDATE … RETURNING),
+# sends and records together; a full batch is followed by the next at once, no sleep.
+WORKER_BATCH = max(1, int(os.environ.get("ONESTOP_WORKER_BATCH", 100)))
+# Retention (the `background_prune` job, docs/operations.md): SMS sent and webhooks
+# delivered more than this many days ago are deleted (dead and pending rows are kept;
+# in-app messages are the parents' inbox and are kept) …
+OUTBOX_SENT_RETENTION_DAYS = max(1, int(os.environ.get("ONESTOP_OUTBOX_SENT_RETENTION_DAYS", 30)))
+# … and finished django-tasks rows (successful or failed) after this many hours.
+TASKS_FINISHED_RETENTION_HOURS = max(
+    1, int(os.environ.get("ONESTOP_TASKS_FINISHED_RETENTION_HOURS", 24))
+)
 
 LOGGING = {
     "version": 1,

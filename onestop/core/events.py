@@ -17,6 +17,11 @@ Order: the handlers of one event run by `Phase`, then in registration order. Eve
 handler emits (an automatic step completes an item) are queued and handled after the
 current event, never in the middle of it, so every handler of an event sees the state the
 service left, and the order of lines and messages is that of the events.
+
+End of a dispatch: when the events of one `emit` (and those its handlers emitted) are all
+handled, the hooks registered with `Effects.on_dispatched` run, still in the caller's
+transaction — the notifications app writes there the messages it held, one per recipient
+for the whole state change (issue 10: messages coalesced per recipient and state change).
 """
 
 from __future__ import annotations
@@ -96,6 +101,18 @@ class Effects:
     def __init__(self) -> None:
         self._handlers: dict[type[Event], list[Handler]] = {}
         self._local = threading.local()
+        self._finishers: list[tuple[Callable[[], None], Callable[[], None]]] = []
+
+    def on_dispatched(self, finish: Callable[[], None], *, on_error: Callable[[], None]) -> None:
+        """Run ``finish`` at the end of every outermost `emit` whose handlers all ran (in
+        the caller's transaction), ``on_error`` instead when one raised (registering the
+        same pair twice is a no-op)."""
+        if (finish, on_error) not in self._finishers:
+            self._finishers.append((finish, on_error))
+
+    def dispatching(self) -> bool:
+        """Whether this thread is inside `emit` (handling a state change's events)."""
+        return getattr(self._local, "queue", None) is not None
 
     def register(
         self, event: type[E], *, phase: Phase, effect: str
@@ -128,8 +145,14 @@ class Effects:
                 event = queue.popleft()
                 for handler in self._handlers.get(type(event), ()):
                     handler.run(event)
-        finally:
+        except BaseException:
             self._local.queue = None
+            for _, on_error in self._finishers:
+                on_error()
+            raise
+        self._local.queue = None
+        for finish, _ in self._finishers:
+            finish()
 
     def table(self, events: Iterable[type[Event]] | None = None) -> list[TableRow]:
         """The handler table: each event type with its handlers, in the order they run."""

@@ -6,11 +6,11 @@ SHA-256 of it is enough to store (a slow password hash would only slow every req
 
 Webhooks: `webhooks_queue` runs inside the transaction of the change (called by
 `onestop.integration.effects`, the webhook handlers of the event table) and writes one
-`WebhookDelivery` row per subscribed client with a django-tasks task to send it, so the
-delivery commits or rolls back with the change. `webhook_deliver` sends outside any
-transaction (no lock is held while a department system answers), marks the row delivered,
-or backs off exponentially (30 s … 1 h) and after `MAX_ATTEMPTS` marks it dead for staff
-to replay.
+`WebhookDelivery` row per subscribed client, so the delivery commits or rolls back with the
+change; the worker sends the due rows in batches (`webhooks_send_due`, ADR 0023). Sending
+happens outside any transaction (no lock is held while a department system answers); the
+row is marked delivered, or backs off exponentially (30 s … 1 h) and after `MAX_ATTEMPTS`
+is marked dead for staff to replay.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
 from onestop.cases.models import Case
 from onestop.catalogue.loader import catalogue
-from onestop.common.outbox import Attempt, Outbox
+from onestop.common.outbox import Attempt, BatchResult, Outbox
 from onestop.core.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -56,7 +57,6 @@ KEY_PREFIX = "osk_"
 MAX_ATTEMPTS = 15  # 30 s, 1, 2, 4, 8, 16, 32 min, then hourly: dead after about 9 hours
 OUTBOX: Outbox[WebhookDelivery] = Outbox(
     model=WebhookDelivery,
-    task_path="onestop.integration.tasks.deliver_webhook",
     done_status=WebhookDelivery.Status.DELIVERED,
     done_at_field="delivered_at",
     max_attempts=MAX_ATTEMPTS,
@@ -299,7 +299,6 @@ def webhooks_queue(
             **body,
         }
         delivery.save()
-        OUTBOX.enqueue(delivery.pk)
         created.append(delivery)
     return created
 
@@ -385,10 +384,21 @@ def webhooks_due(now: datetime, *, limit: int = 500) -> list[int]:
     return OUTBOX.due(now, limit=limit)
 
 
-def webhooks_sweep(*, now: datetime | None = None) -> int:
-    """Re-queue pending deliveries whose time is long past and that no task holds (a worker
-    killed mid-run): `Outbox.sweep`, once per recovery period."""
-    return OUTBOX.sweep(now=now or timezone.now())
+def webhooks_send_due(
+    *, now: datetime | None = None, limit: int = 100, transport: Transport | None = None
+) -> BatchResult:
+    """One batch of the worker: up to ``limit`` due deliveries claimed together, each
+    POSTed (signed, with its ``X-Onestop-Delivery`` id), the results recorded together
+    (`Outbox.send_due`)."""
+    now = now or timezone.now()
+    return OUTBOX.send_due(
+        lambda delivery: _webhook_send(delivery, now, transport), now=now, limit=limit
+    )
+
+
+def webhooks_late(*, now: datetime | None = None) -> int:
+    """Pending deliveries more than a lease past due (monitoring: `Outbox.late`)."""
+    return OUTBOX.late(now=now or timezone.now())
 
 
 def webhook_replay(delivery_pk: int, *, now: datetime | None = None) -> bool:
@@ -398,7 +408,6 @@ def webhook_replay(delivery_pk: int, *, now: datetime | None = None) -> bool:
 
 
 IDEMPOTENCY_RETENTION = timedelta(days=7)
-DELIVERED_RETENTION = timedelta(days=30)
 
 
 def integration_records_prune(*, now: datetime | None = None) -> dict[str, int]:
@@ -414,7 +423,5 @@ def integration_records_prune(*, now: datetime | None = None) -> dict[str, int]:
         .exclude(status_code=201)
         .delete()
     )
-    deliveries, _ = WebhookDelivery.objects.filter(
-        status=WebhookDelivery.Status.DELIVERED, delivered_at__lt=now - DELIVERED_RETENTION
-    ).delete()
+    deliveries = OUTBOX.prune(before=now - timedelta(days=settings.OUTBOX_SENT_RETENTION_DAYS))
     return {"idempotent_responses": answers, "webhook_deliveries": deliveries}

@@ -1,18 +1,31 @@
-"""Queueing messages (inside the caller's transaction) and delivering them (in the worker)."""
+"""Queueing messages (inside the caller's transaction) and delivering them (in the worker).
+
+Messages are coalesced per recipient and state change (issue 10: "one SMS when several
+items become ready together, not one per item"): while the handlers of one state change
+run (`onestop.core.events.emit`), the messages they queue are held per recipient, case and
+channel, and written when the change's events have all been handled — one message per
+recipient, its texts one after the other. Outside an event dispatch a message is written
+at once.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.common.fields import index_of
-from onestop.common.outbox import Attempt, Outbox
+from onestop.common.outbox import Attempt, BatchResult, Outbox
+from onestop.core.events import effects
 from onestop.notifications.models import Notification
 from onestop.notifications.selectors import parent_messages
 from onestop.notifications.sms import SmsError, sms_backend
@@ -25,7 +38,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8  # 30 s, 1, 2, 4, 8, 16, 32 min: dead after about an hour
 OUTBOX: Outbox[Notification] = Outbox(
     model=Notification,
-    task_path="onestop.notifications.tasks.deliver_notification",
     done_status=Notification.Status.SENT,
     done_at_field="sent_at",
     max_attempts=MAX_ATTEMPTS,
@@ -37,6 +49,37 @@ def backoff(attempts: int) -> timedelta:
     return OUTBOX.backoff(attempts)
 
 
+@dataclass
+class _Pending:
+    """Messages for one recipient, case and channel, held until the state change ends."""
+
+    keys: list[str]
+    bodies: list[str]
+    at: datetime
+    case: Case | None
+    phone: str
+    phone_index: str
+    channel: str
+
+
+@dataclass
+class _Buffer:
+    messages: dict[tuple[str, int | None, str], _Pending] = field(default_factory=dict)
+
+
+_local = threading.local()
+
+
+def _buffer() -> _Buffer | None:
+    """The messages held for the state change being handled (None outside a dispatch)."""
+    if not effects.dispatching():
+        return None
+    buffer: _Buffer | None = getattr(_local, "buffer", None)
+    if buffer is None:
+        buffer = _local.buffer = _Buffer()
+    return buffer
+
+
 def notification_queue(
     *,
     key: str,
@@ -45,33 +88,92 @@ def notification_queue(
     at: datetime,
     case: Case | None = None,
     channels: Iterable[str] = (Notification.Channel.SMS, Notification.Channel.IN_APP),
-) -> list[Notification]:
+) -> None:
     """Queue a message to each phone on each channel. Call inside the change's transaction.
 
     ``key`` names the event (e.g. ``"case:QB-…:accepted"``); the same key and phone never
-    queues twice, so a retried service call does not send a second message.
+    queues twice, so a retried service call does not send a second message. Inside an
+    event dispatch, the messages to one phone about one case on one channel are joined
+    into one (written when the dispatch ends).
     """
-    queued: list[Notification] = []
+    buffer = _buffer()
     for phone in dict.fromkeys(p for p in phones if p):
         phone_index = index_of(phone, purpose="phone")
         for channel in channels:
-            dedup_key = f"{key}:{channel}:{phone_index[:16]}"
-            notification, created = Notification.objects.get_or_create(
-                dedup_key=dedup_key,
-                defaults={
-                    "case": case,
-                    "channel": channel,
-                    "phone": phone,
-                    "phone_index": phone_index,
-                    "body": body,
-                    "created_at": at,
-                    "next_attempt_at": at,
-                },
-            )
-            if created:
-                OUTBOX.enqueue(notification.pk)
-                queued.append(notification)
-    return queued
+            held = _Pending([key], [body], at, case, phone, phone_index, channel)
+            if buffer is None:
+                _write(held)
+                continue
+            slot = (phone_index, case.pk if case is not None else None, channel)
+            known = buffer.messages.get(slot)
+            if known is None:
+                buffer.messages[slot] = held
+            elif key not in known.keys:
+                known.keys.append(key)
+                known.bodies.append(body)
+
+
+def _flush() -> None:
+    """Write the messages held for the state change that just ended (the dispatcher calls
+    this at the end of every outermost `emit`, inside the change's transaction)."""
+    buffer: _Buffer | None = getattr(_local, "buffer", None)
+    _local.buffer = None
+    if buffer is not None:
+        for held in buffer.messages.values():
+            _write(held)
+
+
+def _discard() -> None:
+    _local.buffer = None
+
+
+effects.on_dispatched(_flush, on_error=_discard)
+
+
+def _dedup_key(held: _Pending) -> str:
+    """One event's message keeps its event's key; a joined message is named by all of
+    its events' keys (so a retried change that queues the same messages queues none)."""
+    if len(held.keys) == 1:
+        key = held.keys[0]
+    else:
+        digest = hashlib.sha256("\n".join(held.keys).encode()).hexdigest()[:32]
+        key = f"joined:{digest}"
+    return f"{key}:{held.channel}:{held.phone_index[:16]}"
+
+
+def _signature(text: str) -> str:
+    """The sender's signature a message starts with (``【出生一件事】``, or ``[…]``)."""
+    for opening, closing in (("【", "】"), ("[", "]")):
+        end = text.find(closing)
+        if text.startswith(opening) and 0 < end <= 20:
+            return text[: end + 1]
+    return ""
+
+
+def joined_text(bodies: list[str]) -> str:
+    """The texts of one recipient's messages, one line each, the sender's signature once
+    (each text is a whole message from the templates; the SMS is charged by length)."""
+    signature = _signature(bodies[0]) if bodies else ""
+    lines = [bodies[0]] if bodies else []
+    for body in bodies[1:]:
+        lines.append(body[len(signature) :] if signature and body.startswith(signature) else body)
+    return "\n".join(lines)
+
+
+def _write(held: _Pending) -> Notification | None:
+    notification, created = Notification.objects.get_or_create(
+        dedup_key=_dedup_key(held),
+        defaults={
+            "case": held.case,
+            "channel": held.channel,
+            "phone": held.phone,
+            "phone_index": held.phone_index,
+            "body": joined_text(held.bodies),
+            "created_at": held.at,
+            "next_attempt_at": held.at,
+        },
+    )
+    return notification if created else None
 
 
 def notification_deliver(notification_id: int, *, now: datetime | None = None) -> str:
@@ -106,10 +208,33 @@ def _sms_send(notification: Notification, now: datetime) -> Attempt:
     return Attempt()
 
 
-def notifications_sweep(*, now: datetime | None = None) -> int:
-    """Re-queue pending messages whose time is long past and that no task holds (a lost task,
-    e.g. a worker killed mid-run): `Outbox.sweep`, once per recovery period."""
-    return OUTBOX.sweep(now=now or timezone.now())
+def notifications_send_due(*, now: datetime | None = None, limit: int = 100) -> BatchResult:
+    """One batch of the worker: up to ``limit`` due messages claimed together, each sent
+    (an in-app message is sent by being marked sent; an SMS goes to the gateway with its
+    ``message_id``), the results recorded together (`Outbox.send_due`)."""
+    now = now or timezone.now()
+
+    def send(row: Notification) -> Attempt:
+        if row.channel == Notification.Channel.IN_APP:
+            return Attempt()
+        return _sms_send(row, now)
+
+    return OUTBOX.send_due(send, now=now, limit=limit)
+
+
+def notifications_late(*, now: datetime | None = None) -> int:
+    """Pending messages more than a lease past due (monitoring: `Outbox.late`)."""
+    return OUTBOX.late(now=now or timezone.now())
+
+
+def notifications_prune(*, now: datetime | None = None) -> int:
+    """Retention: SMS rows sent more than ``settings.OUTBOX_SENT_RETENTION_DAYS`` ago (the
+    gateway keeps its own record). In-app messages are the parents' inbox and are kept."""
+    now = now or timezone.now()
+    return OUTBOX.prune(
+        before=now - timedelta(days=settings.OUTBOX_SENT_RETENTION_DAYS),
+        only=Q(channel=Notification.Channel.SMS),
+    )
 
 
 def notification_replay(notification_id: int, *, now: datetime | None = None) -> bool:

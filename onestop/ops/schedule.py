@@ -19,23 +19,10 @@ class PeriodicJob:
     description: str
 
 
-def _sweep_every() -> timedelta:
-    """The outbox sweeps run every half of the recovery time, at most every minute."""
-    from django.conf import settings
+def _background_prune() -> object:
+    from onestop.ops.retention import background_prune
 
-    return timedelta(seconds=min(60, settings.OUTBOX_RECOVERY_SECONDS / 2))
-
-
-def _notifications_sweep() -> object:
-    from onestop.notifications.services import notifications_sweep
-
-    return notifications_sweep()
-
-
-def _webhooks_sweep() -> object:
-    from onestop.integration.services import webhooks_sweep
-
-    return webhooks_sweep()
+    return background_prune()
 
 
 def _drafts_expire() -> object:
@@ -78,16 +65,10 @@ def _audit_verify() -> object:
 
 SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(
-        "notifications_sweep",
-        _sweep_every(),
-        _notifications_sweep,
-        "重新排队因进程中断而未发送的消息",
-    ),
-    PeriodicJob(
-        "webhooks_sweep",
-        _sweep_every(),
-        _webhooks_sweep,
-        "重新排队因进程中断而未投递的部门系统回调",
+        "background_prune",
+        timedelta(hours=1),
+        _background_prune,
+        "清理保留期已过的已发送短信和已完成的后台任务记录（死信和待发送的保留）",
     ),
     PeriodicJob(
         "drafts_expire",
@@ -99,7 +80,7 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         "integration_prune",
         timedelta(hours=12),
         _integration_prune,
-        "清理过期的幂等应答记录和30天前已送达的回调记录（死信保留）",
+        "清理过期的幂等应答记录和保留期已过的已送达回调记录（死信保留）",
     ),
     PeriodicJob(
         "deadlines_sweep",

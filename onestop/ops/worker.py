@@ -1,4 +1,10 @@
-"""The background worker: runs queued tasks (django-tasks-db) and the periodic jobs."""
+"""The background worker: sends the outboxes' due rows in batches, runs queued django-tasks
+(none is queued per message any more; rows queued before ADR 0023 still run) and the
+periodic jobs.
+
+The loop never sleeps while work waits: after a full batch it takes the next at once, and
+it sleeps ``interval`` only when a round found less than a full batch of anything.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +14,20 @@ import time
 from datetime import datetime
 from types import FrameType
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
+from onestop.integration.services import webhooks_send_due
+from onestop.notifications.services import notifications_send_due
 from onestop.ops.schedule import SCHEDULE
 
 log = logging.getLogger(__name__)
 
 
-def run_queued_tasks(*, max_tasks: int | None = None, worker_id: str = "onestop") -> None:
-    """Run queued tasks until none is ready (or ``max_tasks`` ran)."""
+def run_tasks(*, max_tasks: int | None = None, worker_id: str = "onestop") -> None:
+    """Run queued django-tasks until none is ready (or ``max_tasks`` ran)."""
     Worker(
         queue_names=["*"],
         interval=0,
@@ -29,6 +38,29 @@ def run_queued_tasks(*, max_tasks: int | None = None, worker_id: str = "onestop"
         worker_id=worker_id,
         excluded_queue_names=[],
     ).run()
+
+
+def send_due_batch(*, now: datetime | None = None, limit: int | None = None) -> bool:
+    """One batch of each outbox (messages, webhooks); True when a batch was full, so more
+    may be due at once."""
+    limit = limit or settings.WORKER_BATCH
+    messages = notifications_send_due(now=now, limit=limit)
+    webhooks = webhooks_send_due(now=now, limit=limit)
+    return messages.full or webhooks.full
+
+
+def run_queued_tasks(*, max_tasks: int | None = None, worker_id: str = "onestop") -> None:
+    """Run everything that is ready now: queued django-tasks, then the outboxes' due rows,
+    batch after batch until a batch is not full (at most about ``max_tasks`` rows of each
+    outbox when given)."""
+    run_tasks(max_tasks=max_tasks, worker_id=worker_id)
+    limit = min(settings.WORKER_BATCH, max_tasks) if max_tasks else settings.WORKER_BATCH
+    rounds = max(1, (max_tasks or 0) // limit) if max_tasks else None
+    while send_due_batch(limit=limit):
+        if rounds is not None:
+            rounds -= 1
+            if rounds <= 0:
+                break
 
 
 class Loop:
@@ -52,17 +84,25 @@ class Loop:
                     log.exception("periodic job %s failed", job.name)
                 self.last_run[job.name] = now
 
+    def round(self) -> bool:
+        """One round: queued tasks, one batch of each outbox, the periodic jobs that are
+        due. True when more work is waiting (a batch was full)."""
+        run_tasks(max_tasks=settings.WORKER_BATCH, worker_id=self.worker_id)
+        busy = send_due_batch()
+        self.run_due_jobs(timezone.now())
+        return busy
+
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         log.info("worker %s started", self.worker_id)
         while self.running:
             close_old_connections()
+            busy = False
             try:
-                run_queued_tasks(max_tasks=50, worker_id=self.worker_id)
-                self.run_due_jobs(timezone.now())
+                busy = self.round()
             except Exception:
                 log.exception("worker loop error; retrying")
-            if self.running:
+            if self.running and not busy:
                 time.sleep(self.interval)
         log.info("worker %s stopped", self.worker_id)

@@ -71,4 +71,54 @@ def test_a_late_success_still_counts_and_nothing_undoes_it(delivery):
         "",
     )
     assert WEBHOOKS.claim(delivery.pk, now=t0 + 10 * lease()) is None
-    assert WEBHOOKS.sweep(now=t0 + 10 * lease()) == 0
+    assert WEBHOOKS.claim_batch(now=t0 + 10 * lease(), limit=10) == []
+
+
+def test_a_batch_records_successes_together_and_backs_off_each_failure(example, media_root):
+    """Issue 10: "background work claimed and run in batches (many tasks per transaction),
+    still exactly once to the receiver". One claim takes the due rows, the successes are
+    marked in one UPDATE, a failure backs off by itself and is due again at its retry."""
+    Api(hospital(webhook_url=HOOK).token).post("/cases", current(example("qinbei-accept")), key="b")
+    rows = list(WebhookDelivery.objects.order_by("pk"))
+    assert len(rows) == 2
+    t0 = max(r.created_at for r in rows)
+    claimed = WEBHOOKS.claim_batch(now=t0, limit=10)
+    assert [r.pk for r in claimed] == [r.pk for r in rows]  # oldest due first
+    assert all(r.attempts == 1 for r in claimed)
+    results = [
+        (claimed[0], Attempt(fields={"last_status_code": 200})),
+        (claimed[1], Attempt("HTTP 503", {"last_status_code": 503})),
+    ]
+    assert WEBHOOKS.record_batch(results, now=t0) == {"delivered": 1, "pending": 1}
+    ok, failed = (WebhookDelivery.objects.get(pk=r.pk) for r in claimed)
+    assert (ok.status, ok.delivered_at, ok.last_status_code) == ("delivered", t0, 200)
+    assert (failed.status, failed.last_error, failed.next_attempt_at) == (
+        "pending",
+        "HTTP 503",
+        t0 + backoff(1),
+    )
+    assert WEBHOOKS.claim_batch(now=t0 + backoff(1) - timedelta(seconds=1), limit=10) == []
+    assert [r.pk for r in WEBHOOKS.claim_batch(now=t0 + backoff(1), limit=10)] == [failed.pk]
+
+
+def test_a_batch_gives_back_the_rows_it_cannot_send_within_half_its_lease(example, media_root):
+    """A slow receiver must not make a batch send a row after its lease ended (another
+    worker may have taken it then): past half the lease the rest go back, due at once."""
+    Api(hospital(webhook_url=HOOK).token).post("/cases", current(example("qinbei-accept")), key="s")
+    rows = list(WebhookDelivery.objects.order_by("pk"))
+    assert len(rows) == 2
+    t0 = max(r.created_at for r in rows)
+    ticks = [0.0]
+    sent: list[int] = []
+
+    def slow(row: WebhookDelivery) -> Attempt:
+        sent.append(row.pk)
+        ticks[0] += lease().total_seconds() / 2 + 1  # this answer took over half the lease
+        return Attempt()
+
+    result = WEBHOOKS.send_due(slow, now=t0, limit=10, clock=lambda: ticks[0])
+    assert (result.claimed, result.statuses) == (2, {"delivered": 1, "released": 1})
+    assert sent == [rows[0].pk]
+    back = WebhookDelivery.objects.get(pk=rows[1].pk)
+    assert (back.status, back.attempts, back.next_attempt_at) == ("pending", 0, t0)
+    assert [r.pk for r in WEBHOOKS.claim_batch(now=t0, limit=10)] == [rows[1].pk]

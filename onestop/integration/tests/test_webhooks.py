@@ -21,12 +21,12 @@ from onestop.core.signing import (
 from onestop.integration.models import WebhookDelivery
 from onestop.integration.services import (
     MAX_ATTEMPTS,
+    OUTBOX,
     TransportError,
     backoff,
     webhook_deliver,
     webhook_replay,
-    webhooks_due,
-    webhooks_sweep,
+    webhooks_send_due,
 )
 from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.ops.worker import run_queued_tasks
@@ -36,6 +36,7 @@ from onestop.testing.newborns import another_newborn
 pytestmark = pytest.mark.django_db
 
 HOOK = "http://127.0.0.1:9/hook"
+OUTBOX_RECOVERY = 120  # settings.OUTBOX_RECOVERY_SECONDS: the lease
 
 
 def test_signature_round_trip_and_what_a_receiver_refuses():
@@ -92,8 +93,9 @@ def test_events_go_to_the_clients_of_the_task_and_carry_no_personal_data(example
     text = json.dumps(list(WebhookDelivery.objects.values_list("payload", flat=True)))
     for personal in ("黄丽", "450703199203150220", "13800000000", "覃沐阳"):
         assert personal not in json.dumps(text, ensure_ascii=False)
-    # One task per delivery row, queued in the same transaction.
-    assert DBTaskResult.objects.filter(task_path__endswith="deliver_webhook").count() == 3
+    # No task per delivery (ADR 0023): the rows, due now, are the worker's work.
+    assert DBTaskResult.objects.count() == 0
+    assert all(d.next_attempt_at == d.created_at for d in WebhookDelivery.objects.all())
 
 
 class FlakyReceiver:
@@ -141,8 +143,9 @@ def test_a_receiver_down_for_a_while_gets_every_delivery_exactly_once(example, m
     )
     pending = WebhookDelivery.objects.filter(status="pending")
     while clock[0] < start + timedelta(hours=2) and pending.exists():
-        for pk in webhooks_due(clock[0]):
-            webhook_deliver(pk, now=clock[0], transport=receiver)
+        # The worker's batches (small ones here, so that a round takes several).
+        while webhooks_send_due(now=clock[0], transport=receiver, limit=4).full:
+            pass
         clock[0] += timedelta(seconds=15)
 
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
@@ -197,7 +200,9 @@ def test_dead_after_max_attempts_then_replayed_by_staff(example, media_root, adm
     assert received == [str(delivery.delivery_id)]
 
 
-def test_a_delivery_is_sent_by_one_sender_at_a_time_and_swept_when_lost(example, media_root):
+def test_a_delivery_is_sent_by_one_sender_at_a_time_and_resent_after_a_lost_lease(
+    example, media_root
+):
     submitter = hospital(webhook_url=HOOK, events=["task.created"])
     Api(submitter.token).post("/cases", current(example("qinbei-accept")), key="lease")
     delivery = WebhookDelivery.objects.get()
@@ -212,28 +217,32 @@ def test_a_delivery_is_sent_by_one_sender_at_a_time_and_swept_when_lost(example,
     assert webhook_deliver(delivery.pk, now=delivery.created_at, transport=slow) == "delivered"
     assert calls == ["sent"]
 
-    # A worker killed while holding the lease: the sweep queues it again later.
+    # A worker killed while holding the lease (claimed at created_at + 1 min): no batch
+    # takes the delivery while the lease holds, the first batch after it does, once.
     Api(submitter.token).post(
         "/cases",
         another_newborn(current(example("qinbei-accept")), 1) | {"channel": "counter"},
         key="lost",
     )
     lost = WebhookDelivery.objects.get(status="pending")
-    WebhookDelivery.objects.filter(pk=lost.pk).update(
-        next_attempt_at=lost.created_at + timedelta(minutes=2)
-    )
-    assert webhooks_sweep(now=lost.created_at + timedelta(minutes=3)) == 0
-    before = DBTaskResult.objects.count()
-    assert webhooks_sweep(now=lost.created_at + timedelta(minutes=5)) == 1
-    assert DBTaskResult.objects.count() == before + 1
-    # The next sweeps (every minute, by each worker) do not queue it again while the copy
-    # just queued may still be waiting behind a long queue; after another recovery period
-    # without delivery they do, once.
-    assert webhooks_sweep(now=lost.created_at + timedelta(minutes=6)) == 0
-    assert webhooks_sweep(now=lost.created_at + timedelta(minutes=6, seconds=30)) == 0
-    assert DBTaskResult.objects.count() == before + 1
-    assert webhooks_sweep(now=lost.created_at + timedelta(minutes=7, seconds=1)) == 1
-    assert DBTaskResult.objects.count() == before + 2
+    claimed_at = lost.created_at + timedelta(minutes=1)
+    assert [d.pk for d in OUTBOX.claim_batch(now=claimed_at, limit=10)] == [lost.pk]
+    received: list[str] = []
+
+    def up(url, body, headers, timeout):
+        received.append(headers[DELIVERY_HEADER])
+        return 204
+
+    for seconds in (1, 60, OUTBOX_RECOVERY - 1):
+        during = claimed_at + timedelta(seconds=seconds)
+        assert webhooks_send_due(now=during, transport=up).claimed == 0
+    after = claimed_at + timedelta(seconds=OUTBOX_RECOVERY + 1)
+    result = webhooks_send_due(now=after, transport=up)
+    assert (result.claimed, result.statuses) == (1, {"delivered": 1})
+    assert webhooks_send_due(now=after + timedelta(hours=1), transport=up).claimed == 0
+    assert received == [str(lost.delivery_id)]
+    lost.refresh_from_db()
+    assert (lost.status, lost.attempts, lost.last_status_code) == ("delivered", 2, 204)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,8 +10,14 @@ from django.db import OperationalError, connection
 from django_tasks_db.models import DBTaskResult
 
 from onestop.cases.services import case_submit
+from onestop.common.outbox import lease as lease_of
 from onestop.notifications.models import Notification, SmsOutbox
-from onestop.notifications.services import OUTBOX, notification_deliver, notifications_sweep
+from onestop.notifications.services import (
+    OUTBOX,
+    notification_deliver,
+    notifications_late,
+    notifications_send_due,
+)
 from onestop.notifications.sms import FileSmsBackend
 from onestop.ops.worker import run_queued_tasks
 
@@ -29,12 +35,13 @@ def test_nothing_is_sent_inside_the_request_and_everything_after(example, beijin
     queued = Notification.objects.filter(case=case)
     assert queued.count() == 2
     assert SmsOutbox.objects.count() == 0  # the request sent nothing
+    # No task per message (ADR 0023): the rows are the work the worker takes.
+    assert DBTaskResult.objects.count() == 0
     run_queued_tasks()
     assert set(queued.values_list("status", flat=True)) == {"sent"}
     assert SmsOutbox.objects.count() == 1
     run_queued_tasks()
-    notifications_sweep(now=beijing("2026-11-20T10:30:00+08:00"))
-    run_queued_tasks()
+    assert notifications_send_due(now=beijing("2026-11-20T10:30:00+08:00")).claimed == 0
     assert SmsOutbox.objects.count() == 1
 
 
@@ -54,22 +61,39 @@ def test_crash_after_sending_before_marking_sends_once(example, beijing, media_r
     assert SmsOutbox.objects.filter(message_id=sms.message_id).count() == 1
 
 
-def test_worker_killed_mid_task_is_recovered_by_the_sweep(example, beijing, media_root):
+def test_a_worker_killed_mid_batch_leaves_its_rows_to_the_next_batch_after_the_lease(
+    example, beijing, media_root
+):
+    """Issue 10: "the periodic sweeps queue tasks again once they have waited 2 minutes
+    (1,000 duplicate task runs for 8,480 rows)". A batch's rows are leased: while the
+    lease holds no other batch takes them (nothing is queued twice), after it the next
+    batch does, and each message reaches the gateway once."""
     case = submit(example, beijing)
-    # The worker claimed the tasks and was killed: they stay RUNNING and never finish.
-    DBTaskResult.objects.update(status="RUNNING")
-    run_queued_tasks()
-    assert Notification.objects.filter(case=case, status="pending").count() == 2
-    requeued = notifications_sweep(now=beijing("2026-11-20T09:40:00+08:00"))
-    assert requeued == 2
-    # Swept again a minute later (each worker sweeps every minute) while the copies just
-    # queued still wait: nothing is queued twice, so a queue running behind is not flooded.
-    ready = DBTaskResult.objects.filter(status="READY").count()
-    assert notifications_sweep(now=beijing("2026-11-20T09:41:00+08:00")) == 0
-    assert DBTaskResult.objects.filter(status="READY").count() == ready
-    run_queued_tasks()
-    assert Notification.objects.filter(case=case, status="sent").count() == 2
+    claimed_at = beijing("2026-11-20T09:31:00+08:00")
+    # A worker claimed the batch and was killed before sending anything.
+    taken = OUTBOX.claim_batch(now=claimed_at, limit=10)
+    assert {row.case_id for row in taken} == {case.pk} and len(taken) == 2
+    during = claimed_at + lease_of() - timedelta(seconds=1)
+    assert notifications_send_due(now=during).claimed == 0  # leased: not taken again
+    assert notifications_late(now=during) == 0
+    after = claimed_at + lease_of() + timedelta(seconds=1)
+    result = notifications_send_due(now=after)
+    assert (result.claimed, result.statuses, result.full) == (2, {"sent": 2}, False)
+    assert Notification.objects.filter(case=case, status="sent", attempts=2).count() == 2
     assert SmsOutbox.objects.count() == 1
+    assert notifications_send_due(now=after + lease_of() * 2).claimed == 0
+
+
+def test_batches_take_each_due_row_once_oldest_first(example, beijing, media_root):
+    case = submit(example, beijing)
+    now = beijing("2026-11-20T09:31:00+08:00")
+    first = OUTBOX.claim_batch(now=now, limit=1)
+    second = OUTBOX.claim_batch(now=now, limit=5)
+    assert len(first) == 1 and len(second) == 1
+    assert {first[0].pk, second[0].pk} == set(
+        Notification.objects.filter(case=case).values_list("pk", flat=True)
+    )
+    assert OUTBOX.claim_batch(now=now, limit=5) == []
 
 
 def test_gateway_down_retries_with_backoff_then_dead_letter(example, beijing, media_root, settings):
@@ -149,18 +173,19 @@ def test_the_gateway_is_called_under_a_lease_with_no_transaction_or_row_lock(
     assert len(WatchingSmsBackend.calls) == 1
 
 
-def test_a_sender_killed_holding_the_lease_is_swept_after_it(example, beijing, media_root):
+def test_a_sender_killed_holding_the_lease_is_sent_by_a_batch_after_it(
+    example, beijing, media_root
+):
     case = submit(example, beijing)
     sms = Notification.objects.get(case=case, channel="sms")
     claimed_at = beijing("2026-11-20T09:31:00+08:00")
     in_app = Notification.objects.get(case=case, channel="in_app")
     assert notification_deliver(in_app.pk, now=claimed_at) == "sent"
     assert OUTBOX.claim(sms.pk, now=claimed_at) is not None  # … and the worker died
-    DBTaskResult.objects.all().delete()
     assert notification_deliver(sms.pk, now=claimed_at + timedelta(seconds=10)) == "not_due"
     lease = timedelta(seconds=120)
-    assert notifications_sweep(now=claimed_at + lease + timedelta(seconds=30)) == 0
-    assert notifications_sweep(now=claimed_at + 2 * lease + timedelta(seconds=1)) == 1
+    assert notifications_send_due(now=claimed_at + lease - timedelta(seconds=1)).claimed == 0
+    assert notifications_late(now=claimed_at + 2 * lease + timedelta(seconds=1)) == 1
     run_queued_tasks()
     sms.refresh_from_db()
     assert (sms.status, sms.attempts) == ("sent", 2)

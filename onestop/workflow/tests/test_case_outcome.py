@@ -72,8 +72,12 @@ def refuse(case: Case, item: str, reason: str) -> None:
 
 
 def closing_sms(case: Case) -> str:
-    sms = Notification.objects.get(dedup_key__startswith=f"case:{case.number}:completed:sms:")
-    return str(sms.body)
+    """The closing notice: the last line of the case's last SMS. It is one SMS with the
+    message of the item whose end closed the case (issue 10: one SMS per recipient and
+    state change), so it is no longer a message of its own."""
+    last = Notification.objects.filter(case=case, channel="sms").order_by("-pk").first()
+    assert last is not None and last.dedup_key.startswith("joined:"), last
+    return str(last.body).split("\n")[-1]
 
 
 def pages(case: Case) -> tuple[str, str, str]:
@@ -156,7 +160,8 @@ def test_all_done_keeps_the_completed_message(submit):
     complete(case, "birth_registration")
 
     sms = closing_sms(case)
-    assert sms == f"【出生一件事】您的办件{case.number}{ALL_DONE_SMS}。"
+    # The signature 【出生一件事】 opens the joined SMS once (its first line).
+    assert sms == f"您的办件{case.number}{ALL_DONE_SMS}。"
     assert TimelineEntry.objects.get(case=case, kind="case_completed").message == "办件已全部办结"
     progress, mine, supervised = pages(case)
     for page in (progress, mine, supervised):

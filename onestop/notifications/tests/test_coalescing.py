@@ -1,0 +1,104 @@
+"""Messages coalesced per recipient and state change (issue 10: "one SMS when several items
+become ready together, not one per item"): the messages one state change queues for one
+parent become one SMS and one in-app message, their texts one after the other."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from onestop.cases.services import case_submit
+from onestop.core.events import emit
+from onestop.notifications.models import Notification
+from onestop.notifications.services import notification_queue
+from onestop.workflow.models import CaseItem
+
+pytestmark = pytest.mark.django_db
+
+
+def jilin_with_automatic_items(example, beijing):
+    document = example("jilin-accept-counter")
+    document["items"] += ["vaccination_certificate", "maternity_reimbursement"]
+    document["maternity"] = {"plurality": 1, "delivery_mode": "natural", "payout": "ssc"}
+    return case_submit(document=document, actor=None, now=beijing("2026-11-17T14:00:00+08:00")).case
+
+
+def test_acceptance_and_the_items_granted_with_it_make_one_sms(example, beijing, media_root):
+    """Jilin grants vaccination and maternity reimbursement without application (免申即享):
+    they complete in the transaction that accepts the case. The parent gets one SMS saying
+    all three things, not three."""
+    case = jilin_with_automatic_items(example, beijing)
+    done = CaseItem.objects.filter(case=case, state="done").count()
+    assert done == 2
+    sms = Notification.objects.filter(case=case, channel="sms")
+    in_app = Notification.objects.filter(case=case, channel="in_app")
+    parents = {n.phone_index for n in sms}
+    assert len(parents) == 2  # both parents on the case
+    assert sms.count() == in_app.count() == len(parents)  # one each, not three each
+    for message in sms:
+        lines = message.body.split("\n")
+        assert len(lines) == 1 + done  # the decision, then each item done, in event order
+        assert case.number in lines[0] and "受理" in lines[0]
+        assert all("已办结" in line for line in lines[1:])
+        assert message.body.count("【出生一件事】") == 1  # the signature once, first
+        assert lines[0].startswith("【出生一件事】")
+        assert in_app.get(phone_index=message.phone_index).body == message.body
+        assert message.dedup_key.startswith("joined:")
+
+
+def test_messages_queued_outside_a_state_change_are_written_at_once(media_root, beijing):
+    at = beijing("2026-11-17T14:00:00+08:00")
+    notification_queue(key="t:1", phones=["13800000000"], body="一", at=at, channels=["sms"])
+    notification_queue(key="t:2", phones=["13800000000"], body="二", at=at, channels=["sms"])
+    assert sorted(Notification.objects.values_list("body", flat=True)) == ["一", "二"]
+
+
+def test_one_message_per_recipient_and_a_retry_queues_none(media_root, beijing):
+    """Two recipients stay two messages; the same change handled again (a retried call)
+    queues nothing new: the joined message is named by its events' keys."""
+    from onestop.core.events import Event, Phase, effects
+
+    at = beijing("2026-11-17T14:00:00+08:00")
+
+    class _Happened(Event):
+        name = "coalescing_test_happened"
+
+    def twice(event: Event) -> None:
+        for n in (1, 2):
+            notification_queue(
+                key=f"t:{n}", phones=["13800000000", "13900000000"], body=f"第{n}条", at=at
+            )
+
+    effects.register(_Happened, phase=Phase.MESSAGE, effect="test")(twice)
+    try:
+        for _ in range(2):
+            with transaction.atomic():
+                emit(_Happened())
+    finally:
+        effects._handlers.pop(_Happened, None)
+    rows = Notification.objects.all()
+    assert rows.count() == 4  # 2 phones × (SMS, in-app)
+    assert {r.body for r in rows} == {"第1条\n第2条"}
+    assert len({r.phone_index for r in rows}) == 2
+
+
+def test_a_failed_state_change_leaves_no_message_held(media_root, beijing):
+    from onestop.core.events import Event, Phase, effects
+
+    at = beijing("2026-11-17T14:00:00+08:00")
+
+    class _Broke(Event):
+        name = "coalescing_test_broke"
+
+    def queue_then_fail(event: Event) -> None:
+        notification_queue(key="t:x", phones=["13800000000"], body="不该发", at=at)
+        raise RuntimeError("the change fails")
+
+    effects.register(_Broke, phase=Phase.MESSAGE, effect="test")(queue_then_fail)
+    try:
+        with pytest.raises(RuntimeError):
+            emit(_Broke())
+    finally:
+        effects._handlers.pop(_Broke, None)
+    emit()  # the next state change (no events) writes nothing held from the failed one
+    assert not Notification.objects.exists()
