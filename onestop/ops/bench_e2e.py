@@ -858,6 +858,14 @@ def _wait_until(
     return seconds
 
 
+def _load_average() -> str:
+    """The 1-minute load average: how busy the machine was with everything else too."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
+
+
 def machine() -> dict[str, str]:
     memory = ""
     with contextlib.suppress(OSError):
@@ -930,6 +938,7 @@ def _run(
         before = db.counters()
         statements_before = product.statements()
         cpu.start()
+        load_before = _load_average()
 
         started = time.monotonic()
         timings, numbers, submit_errors = submit_all(
@@ -946,6 +955,7 @@ def _run(
             "every SMS and webhook sent", lambda: _progress(db)[2], product, say, started
         )
         cpu_seconds = cpu.stop()
+        load_after = _load_average()
         product.stop("simulate")
         for name in [n for n in product.processes if n.startswith("worker-")]:
             product.stop(name)
@@ -979,7 +989,11 @@ def _run(
             product.base_url, "/bench/minimal/", config.clients, config.minimal_seconds
         )
         product.stop_all()
-        machine_figures = {**machine(), "postgres": server_version}
+        machine_figures = {
+            **machine(),
+            "postgres": server_version,
+            "load": f"{load_before} at the first submission, {load_after} at the end",
+        }
         return Result(
             config=config,
             cases_submitted=len(numbers),
@@ -1145,7 +1159,8 @@ def report(result: Result) -> str:
         f"- date: {result.started_at:%Y-%m-%d %H:%M} UTC",
         f"- command: `{result.command}`",
         f"- machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, PostgreSQL "
-        f"{m['postgres']}, Python {m['python']}, {m['os']}",
+        f"{m['postgres']}, Python {m['python']}, {m['os']}; load average (1 min) "
+        f"{m.get('load', '?')}",
         f"- processes: gunicorn {c.web_workers} workers × {c.web_threads} threads "
         f"(`onestop.ops.gunicorn_conf`), {c.workers} × `django worker`, `onestop simulate "
         f"--delay 0 --poll {c.simulate_poll:g}` (7 department processes, one per department, "
