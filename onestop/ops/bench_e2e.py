@@ -117,6 +117,7 @@ class Config:
     pgbench_clients: int = 4
     minimal_seconds: float = 8.0
     simulate_poll: float = 2.0  # `onestop simulate`'s default
+    idle_seconds: float = 5.0
     postgres: str = DEFAULT_PG_URL
     keep: bool = False
 
@@ -810,6 +811,7 @@ class Result:
     timings: dict[str, list[float]]
     errors: dict[str, int]
     server_timings: dict[str, list[float]]
+    idle_statements_per_second: float
     minimal_per_second: float
     minimal_timings: list[float]
     transition: TransitionBound
@@ -932,7 +934,14 @@ def _run(
             f"web ({config.web_workers}×{config.web_threads} threads), {config.workers} "
             "workers, 7 department simulators up"
         )
-        time.sleep(1.0)  # the simulators' receivers listen
+        # The processes' background work with nothing to do (the workers' loops and periodic
+        # jobs, the department systems' polls), after their first start-up round: it is paid
+        # for every second of the run, whatever the number of cases.
+        time.sleep(3.0)
+        idle_from = product.statements()
+        time.sleep(config.idle_seconds)
+        idle_rate = (product.statements() - idle_from) / config.idle_seconds
+        say(f"idle: {idle_rate:.0f} statements/s with no case in flight")
         cpu.roots = product.kinds()
         cpu.postgres_pids = db.backend_pids
         before = db.counters()
@@ -1007,6 +1016,7 @@ def _run(
             timings=dict(timings.by_call),
             errors=dict(timings.errors) | dict(minimal.errors),
             server_timings=dict(server_timings.by_call),
+            idle_statements_per_second=idle_rate,
             minimal_per_second=requests / elapsed if elapsed else 0.0,
             minimal_timings=next(iter(minimal.by_call.values()), []),
             transition=transition,
@@ -1082,6 +1092,15 @@ def report(result: Result) -> str:
             "SQL statements per case (counted in Django's execute wrapper; BEGIN/COMMIT not "
             "included)",
             f"{result.per_case(result.statements):.1f}",
+            "",
+            "",
+        ),
+        (
+            "of which idle background (workers' loops, department systems' polls), measured "
+            "before the first case",
+            f"{result.idle_statements_per_second:.0f} statements/s = "
+            f"{result.per_case(result.idle_statements_per_second * result.messages_seconds):.1f}"
+            " per case over this run",
             "",
             "",
         ),

@@ -106,6 +106,7 @@ def test_a_tiny_run_finishes_every_case_and_reports_every_row(tmp_path: Path) ->
         pgbench_seconds=1,
         minimal_seconds=1,
         simulate_poll=1,
+        idle_seconds=1,
         postgres=server,
     )
     out = io.StringIO()
@@ -131,6 +132,7 @@ def test_a_tiny_run_finishes_every_case_and_reports_every_row(tmp_path: Path) ->
         "POST /api/v1/tasks/{id}/complete",
     ):
         assert result.server_timings.get(call), (call, sorted(result.server_timings))
+    assert result.idle_statements_per_second > 0  # the workers' loops and the polls
     assert result.minimal_per_second > 0 and result.minimal_timings
     assert result.transition.per_second > 0
 
@@ -141,6 +143,7 @@ def test_a_tiny_run_finishes_every_case_and_reports_every_row(tmp_path: Path) ->
         "fully processed",
         "database transactions per case",
         "SQL statements per case",
+        "of which idle background",
         "background tasks per case",
         "outbox rows per case",
         "CPU seconds: web (gunicorn)",
