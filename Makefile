@@ -45,8 +45,20 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# Micro benchmarks of the domain cores, then the end-to-end benchmark on PostgreSQL (web,
+# workers, simulated departments; skipped with a message where PG_URL does not answer).
+# `make bench E2E=0`: micro benchmarks only. Figures and method: docs/performance.md.
+E2E ?= 1
+BENCH_CASES ?= 200
+BENCH_WORKERS ?= 2
+BENCH_CLIENTS ?= 4
+BENCH_ARGS ?=
 bench: $(STAMP)
 	$(VENV)/bin/python -m onestop.bench
+	@if [ "$(E2E)" != "0" ]; then \
+	  $(VENV)/bin/python -m onestop.ops.bench_e2e --postgres "$(PG_URL)" \
+	    --cases $(BENCH_CASES) --workers $(BENCH_WORKERS) --clients $(BENCH_CLIENTS) \
+	    --write docs/performance.md $(BENCH_ARGS); fi
 
 # Attack and fault tests, and a table of what they tried and what got through (SQLite, then
 # PostgreSQL where it answers). The latest figures are kept in docs/security.md.
