@@ -265,7 +265,7 @@ def run(scale: float = 1.0, repeats: int = 5, out: TextIO | None = None) -> None
 
 def sealing_section(scale: float, repeats: int) -> str:
     """Sealing (issue 10): SM2 old vs new, and /verify/ JSON cold vs cached."""
-    from onestop.certificates.bench import bench_sm2, verify_view_in_child
+    from onestop.ops.sealbench import bench_sm2, verify_view_in_child
 
     def timed(name: str, operation: Callable[[], object], number: int) -> Timing:
         return measure(name, operation, number, repeats)

@@ -22,8 +22,11 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from onestop.certificates.sm2_openssl import Key, LibCrypto
 
 SM2_SM3 = "SM2-SM3"
 ED25519 = "Ed25519"
@@ -239,30 +242,28 @@ class Sm2Sm3OpenSsl(_Sm2Base):
     """SM2 with SM3 in OpenSSL 3's libcrypto (`sm2_openssl`): ~30x the pure-Python speed.
     Each key is imported once (its public point derived once) and its handle kept."""
 
-    def __init__(self, crypto: Any = None) -> None:
+    def __init__(self, crypto: LibCrypto | None = None) -> None:
         from onestop.certificates.sm2_openssl import load
 
-        self._crypto = crypto or load()
-        if self._crypto is None:
+        loaded = crypto or load()
+        if loaded is None:
             raise RuntimeError("this interpreter's OpenSSL does not sign SM2")
+        self._crypto: LibCrypto = loaded
         self._signing_key = functools.lru_cache(maxsize=256)(self._import_private)
         self._verifying_key = functools.lru_cache(maxsize=1024)(self._import_public)
 
-    def _import_private(self, private_key: str) -> Any:
+    def _import_private(self, private_key: str) -> Key:
         public = bytes.fromhex(self.public_key(private_key))
         return self._crypto.key(public, bytes.fromhex(private_key))
 
-    def _import_public(self, public_xy: str) -> Any:
+    def _import_public(self, public_xy: str) -> Key:
         return self._crypto.key(bytes.fromhex("04" + public_xy))
 
     def sign(self, private_key: str, message: bytes) -> bytes:
-        signature: bytes = self._crypto.sign(
-            self._signing_key(private_key.strip().lower()), message
-        )
-        return signature
+        return self._crypto.sign(self._signing_key(private_key.strip().lower()), message)
 
     def _verify(self, public_xy: str, message: bytes, r: int, s: int, signature: bytes) -> bool:
-        return bool(self._crypto.verify(self._verifying_key(public_xy), message, signature))
+        return self._crypto.verify(self._verifying_key(public_xy), message, signature)
 
 
 def _compiled_available() -> bool:

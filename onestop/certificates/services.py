@@ -287,7 +287,11 @@ def stored_payload(licence: ELicence) -> object:
 
 
 def _stored_ciphertext(licence: ELicence) -> str | None:
-    """The payload column as stored (encrypted), not decrypted."""
+    """The payload column as stored (encrypted), not decrypted: read with the row by
+    `_unloaded`, else read now."""
+    if hasattr(licence, "payload_raw"):
+        loaded = licence.payload_raw
+        return None if loaded is None else str(loaded)
     raw = (
         ELicence.objects.filter(pk=licence.pk)
         .annotate(raw=Cast("payload", TextField()))
@@ -301,7 +305,7 @@ def _decrypted(raw: str | None) -> object:
     if raw is None:
         return None
     try:
-        return ELicence._meta.get_field("payload").from_db_value(raw, None, connection)  # type: ignore[attr-defined]
+        return ELicence._meta.get_field("payload").from_db_value(raw, None, connection)
     except Exception:  # InvalidToken and friends: the stored bytes are not what was written
         return None
 
@@ -390,8 +394,9 @@ def _verify_record(licence: ELicence, keys: dict[str, PublicKey], raw: str | Non
 
 
 def _unloaded() -> Any:
-    # The payload is read (and checked) on its own in verify_record.
-    return ELicence.objects.defer("payload")
+    # The payload is not decrypted here: verify_record checks its stored ciphertext (read
+    # in the same query) and decrypts it only when the answer is not remembered.
+    return ELicence.objects.defer("payload").annotate(payload_raw=Cast("payload", TextField()))
 
 
 def elicence_verify(*, content: str | None = None, serial: str | None = None) -> Verification:

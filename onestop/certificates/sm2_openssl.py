@@ -180,7 +180,7 @@ class LibCrypto:
             ok = lib.EVP_DigestVerify(md, signature, len(signature), message, len(message))
             if ok != 1:
                 lib.ERR_clear_error()
-            return ok == 1
+            return bool(ok == 1)
         finally:
             lib.EVP_MD_CTX_free(md)
             lib.EVP_PKEY_CTX_free(pctx)

@@ -23,7 +23,7 @@ from onestop.certificates.seal import (
 
 PY = Sm2Sm3Python()
 needs_openssl = pytest.mark.skipif(sm2_openssl.load() is None, reason="OpenSSL without SM2")
-MESSAGE = '{"issuer":{"code":"qinbei-mch"},"serial":"QINBEI-20261120-0001-01"}'.encode()
+MESSAGE = b'{"issuer":{"code":"qinbei-mch"},"serial":"QINBEI-20261120-0001-01"}'
 
 
 def _compiled() -> Sm2Sm3OpenSsl:
@@ -32,7 +32,7 @@ def _compiled() -> Sm2Sm3OpenSsl:
 
 def test_the_compiled_one_is_in_use_where_openssl_signs_sm2():
     expected = "OpenSSL" if sm2_openssl.load() is not None else "Python"
-    assert SM2_IMPLEMENTATION == expected
+    assert expected == SM2_IMPLEMENTATION
     assert (Sm2Sm3 is Sm2Sm3OpenSsl) == (expected == "OpenSSL")
 
 
@@ -96,7 +96,11 @@ def test_the_compiled_one_refuses_what_the_pure_one_refuses():
         der_signature(0, s),
         der_signature(r, 0),
         der_signature(r + (1 << 256), s),
-        b"\x30" + bytes([signature[1] + 1]) + b"\x02" + bytes([signature[3] + 1]) + b"\x00"
+        b"\x30"
+        + bytes([signature[1] + 1])
+        + b"\x02"
+        + bytes([signature[3] + 1])
+        + b"\x00"
         + signature[4:],
     ):
         assert not new.verify(public, b"m", bad)
@@ -122,6 +126,10 @@ def test_the_public_key_is_derived_once_per_key_not_per_signature():
     assert after.hits - before.hits >= 4 or isinstance(sm2, Sm2Sm3OpenSsl)
 
 
+DGST_VERIFY = ("openssl", "dgst", "-sm3", "-verify")
+DISTID = ("-sigopt", "distid:1234567812345678")
+
+
 def _openssl_cli_has_sm2() -> bool:
     if shutil.which("openssl") is None:
         return False
@@ -143,8 +151,7 @@ def test_the_openssl_command_verifies_both(tmp_path: Path, name: str):
     (tmp_path / "pub.pem").write_text(impl.public_key_pem(public))
     (tmp_path / "sig").write_bytes(impl.sign(private, MESSAGE))
     run = subprocess.run(
-        ["openssl", "dgst", "-sm3", "-verify", "pub.pem", "-sigopt", "distid:1234567812345678"]
-        + ["-signature", "sig", "msg"],
+        [*DGST_VERIFY, "pub.pem", *DISTID, "-signature", "sig", "msg"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -156,8 +163,7 @@ def test_the_openssl_command_verifies_both(tmp_path: Path, name: str):
     (tmp_path / "kat.sig").write_bytes(der_signature(sm2_openssl.KAT_R, sm2_openssl.KAT_S))
     (tmp_path / "kat.msg").write_bytes(sm2_openssl.KAT_MESSAGE)
     kat = subprocess.run(
-        ["openssl", "dgst", "-sm3", "-verify", "kat.pem", "-sigopt", "distid:1234567812345678"]
-        + ["-signature", "kat.sig", "kat.msg"],
+        [*DGST_VERIFY, "kat.pem", *DISTID, "-signature", "kat.sig", "kat.msg"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@ pure-Python and the compiled (OpenSSL) implementation side by side, and the publ
 ``/verify/<serial>.json`` view with its answer cache cold (cleared before every request)
 and warm. Not a test: it prints a table and asserts nothing about speed.
 
-The view runs in a child process (``python -m onestop.certificates.bench``, which prints
+The view runs in a child process (``python -m onestop.ops.sealbench``, which prints
 its figures as JSON) on a throw-away SQLite database and data folder in a temporary
 directory (one case submitted, its birth certificate issued): no server, and nothing of
 the calling process's Django settings or database is touched.
@@ -12,6 +12,7 @@ the calling process's Django settings or database is touched.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from onestop.certificates.seal import SM2_IMPLEMENTATION, Sm2Sm3, Sm2Sm3OpenSsl, Sm2Sm3Python
+from onestop.certificates.seal import SM2_IMPLEMENTATION, Sm2Sm3OpenSsl, Sm2Sm3Python
 from onestop.certificates.sm2_openssl import load as load_openssl
 
 MESSAGE_SIZE = 600  # bytes: about a sealed document's size
@@ -48,17 +49,10 @@ def bench_sm2(measure: Measure, scale: float) -> list[Any]:
         public = impl.public_key(private)
         signature = impl.sign(private, message)
         n = max(1, round(SIGNS * factor * scale))
-        out.append(
-            measure(f"SM2 sign, {label}", lambda i=impl, p=private: i.sign(p, message), n)
-        )
+        out.append(measure(f"SM2 sign, {label}", functools.partial(impl.sign, private, message), n))
         n = max(1, round(VERIFIES * factor * scale))
-        out.append(
-            measure(
-                f"SM2 verify, {label}",
-                lambda i=impl, k=public, s=signature: i.verify(k, message, s),
-                n,
-            )
-        )
+        check = functools.partial(impl.verify, public, message, signature)
+        out.append(measure(f"SM2 verify, {label}", check, n))
     return out
 
 
@@ -123,8 +117,11 @@ def verify_view_in_child(scale: float, repeats: int) -> list[tuple[str, float]]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     done = subprocess.run(
-        [sys.executable, "-m", "onestop.certificates.bench", "--scale", str(scale)]
-        + ["--repeats", str(repeats)],
+        [
+            sys.executable,
+            *("-m", "onestop.ops.sealbench"),
+            *("--scale", str(scale), "--repeats", str(repeats)),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -147,7 +144,7 @@ def _median_per_call(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m onestop.certificates.bench")
+    parser = argparse.ArgumentParser(prog="python -m onestop.ops.sealbench")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
