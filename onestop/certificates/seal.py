@@ -1,12 +1,14 @@
 """The e-seal (电子印章) of e-licences: canonical documents, signatures, QR content and
-verification. Pure Python, no Django: the command line verifies offline with it.
+verification. No Django: the command line verifies offline with it.
 
 - A sealed document is a JSON object written canonically (sorted keys, UTF-8, no spaces);
   the signature is over exactly those bytes.
 - The default algorithm is SM2 with SM3 (GB/T 32918.2 signature, GB/T 32905 digest): the
   digest input is Z_A ‖ M with the default user ID ``1234567812345678`` (GB/T 35276), the
   signature DER ``SEQUENCE {r INTEGER, s INTEGER}`` (GB/T 35276, as GB/T 38540 seals carry
-  it), the public key uncompressed ``04 ‖ x ‖ y``. Ed25519 is the pluggable alternative.
+  it), the public key uncompressed ``04 ‖ x ‖ y``. The arithmetic is OpenSSL's libcrypto
+  where it signs SM2 (`sm2_openssl`, ADR 22), else pure Python (``gmssl``); each verifies
+  what the other signs. Ed25519 is the pluggable alternative.
 - The QR content is ``OS1.<base64url(sealed document)>.<base64url(signature)>``; the sealed
   document names its key (``kid``) and algorithm (``alg``), so the content plus the
   published public key is all an offline verifier needs.

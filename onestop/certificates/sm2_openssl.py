@@ -14,6 +14,7 @@ private key's public point is given, not recomputed per signature.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import threading
@@ -93,7 +94,9 @@ class Key:
     def __del__(self) -> None:
         handle, self.handle = self.handle, 0
         if handle:
-            self._lib.EVP_PKEY_free(handle)
+            # Interpreter shutting down (ctypes half gone): the process frees it anyway.
+            with contextlib.suppress(Exception):
+                self._lib.EVP_PKEY_free(handle)
 
 
 class LibCrypto:
