@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import os
 import threading
 from typing import Any
 
@@ -226,6 +227,10 @@ def load() -> LibCrypto | None:
 
 
 def _probe() -> LibCrypto | None:
+    # ONESTOP_SEAL_SM2=python keeps the pure-Python SM2 (a comparison, or a libcrypto not
+    # to be trusted); anything else uses OpenSSL when it passes the checks below.
+    if os.environ.get("ONESTOP_SEAL_SM2", "").strip().lower() == "python":
+        return None
     try:
         path = _library_path()
         if path is None:

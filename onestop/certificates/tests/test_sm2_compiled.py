@@ -37,6 +37,9 @@ def test_the_compiled_one_is_in_use_where_openssl_signs_sm2():
 
 
 def test_no_usable_libcrypto_means_the_pure_python_fallback(monkeypatch):
+    monkeypatch.setenv("ONESTOP_SEAL_SM2", "python")
+    assert sm2_openssl._probe() is None  # asked for the pure-Python one
+    monkeypatch.delenv("ONESTOP_SEAL_SM2")
     monkeypatch.setattr(sm2_openssl, "_library_path", lambda: None)
     assert sm2_openssl._probe() is None
     monkeypatch.setattr(sm2_openssl, "_library_path", lambda: "/nonexistent/libcrypto.so.3")
