@@ -258,8 +258,21 @@ def run(scale: float = 1.0, repeats: int = 5, out: TextIO | None = None) -> None
     stream.write("Deadlines and item plans\n")
     other = bench_deadlines(scale, repeats) + bench_plans(scale, repeats)
     stream.write(timings_table("operation", other) + "\n\n")
+    stream.write(sealing_section(scale, repeats) + "\n\n")
     stream.write(f"total {time.perf_counter() - started:.1f} s\n")
     stream.flush()
+
+
+def sealing_section(scale: float, repeats: int) -> str:
+    """Sealing (issue 10): SM2 old vs new, and /verify/ JSON cold vs cached."""
+    from onestop.ops.sealbench import bench_sm2, verify_view_in_child
+
+    def timed(name: str, operation: Callable[[], object], number: int) -> Timing:
+        return measure(name, operation, number, repeats)
+
+    timings = bench_sm2(timed, scale)
+    timings += [Timing(n, s) for n, s in verify_view_in_child(scale, repeats)]
+    return "Sealing (SM2-SM3 e-seal, /verify/)\n" + timings_table("operation", timings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,11 +4,16 @@ transaction that completes the item."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,9 +30,11 @@ from onestop.certificates.seal import (
     Verdict,
     b64url,
     b64url_decode,
+    canonical_json,
     parse_content,
     payload_digest,
     seal,
+    sm3_hex,
     verify_sealed,
 )
 from onestop.common.names import item_label, result_field_label
@@ -279,16 +286,94 @@ def stored_payload(licence: ELicence) -> object:
         return None
 
 
+def _stored_ciphertext(licence: ELicence) -> str | None:
+    """The payload column as stored (encrypted), not decrypted: read with the row by
+    `_unloaded`, else read now."""
+    if hasattr(licence, "payload_raw"):
+        loaded = licence.payload_raw
+        return None if loaded is None else str(loaded)
+    raw = (
+        ELicence.objects.filter(pk=licence.pk)
+        .annotate(raw=Cast("payload", TextField()))
+        .values_list("raw", flat=True)
+        .first()
+    )
+    return None if raw is None else str(raw)
+
+
+def _decrypted(raw: str | None) -> object:
+    if raw is None:
+        return None
+    try:
+        return ELicence._meta.get_field("payload").from_db_value(raw, None, connection)
+    except Exception:  # InvalidToken and friends: the stored bytes are not what was written
+        return None
+
+
+# --- the verification cache --------------------------------------------------------------
+# The answer for a licence never changes while nothing it depends on changes: the row's
+# serial, kind, issuer, key id, issue time, sealed document, signature and stored payload
+# ciphertext, and the state of the key that sealed it (its public key, algorithm, issuer
+# and whether it is revoked). The cache is keyed by an SM3 over all of them, so a changed
+# byte anywhere, or a revoked or replaced key, is a different key and is verified afresh:
+# never a stale "valid". Only valid verdicts are kept (an invalid one is recomputed).
+# Per process, bounded, least recently used out first.
+
+VERIFY_CACHE_SIZE = 4096
+_verified: OrderedDict[str, Verdict] = OrderedDict()
+_verified_lock = threading.Lock()
+
+
+def verify_cache_clear() -> None:
+    with _verified_lock:
+        _verified.clear()
+
+
+def _fingerprint(licence: ELicence, raw: str | None, key: PublicKey | None) -> str:
+    parts = [
+        licence.serial,
+        licence.kind,
+        licence.issuer_code,
+        licence.key_id,
+        format_time(to_beijing(licence.issued_at)),
+        licence.sealed,
+        licence.signature,
+        raw if raw is not None else "\x00none",
+    ]
+    if key is not None:
+        parts += [key.key_id, key.issuer, key.algorithm, key.public_key, str(key.revoked)]
+    return sm3_hex(canonical_json(parts))
+
+
 def verify_record(licence: ELicence, keys: dict[str, PublicKey] | None = None) -> Verdict:
     """The seal of a stored licence: the signature over its sealed document, the sealed
-    document against the row, and the payload's SM3 against the sealed digest."""
+    document against the row, and the payload's SM3 against the sealed digest. A valid
+    answer is remembered under a digest of everything it depends on (see above)."""
     if not licence.sealed or not licence.signature:
         return Verdict(False, "unsealed")
+    keys = published_keys() if keys is None else keys
+    raw = _stored_ciphertext(licence)
+    fingerprint = _fingerprint(licence, raw, keys.get(licence.key_id))
+    with _verified_lock:
+        cached = _verified.get(fingerprint)
+        if cached is not None:
+            _verified.move_to_end(fingerprint)
+            return cached
+    verdict = _verify_record(licence, keys, raw)
+    if verdict.valid:
+        with _verified_lock:
+            _verified[fingerprint] = verdict
+            while len(_verified) > VERIFY_CACHE_SIZE:
+                _verified.popitem(last=False)
+    return verdict
+
+
+def _verify_record(licence: ELicence, keys: dict[str, PublicKey], raw: str | None) -> Verdict:
     try:
         sealed = Sealed(licence.sealed.encode("utf-8"), b64url_decode(licence.signature))
     except (SealFormatError, ValueError):
         return Verdict(False, "bad_signature")
-    verdict = verify_sealed(sealed, published_keys() if keys is None else keys)
+    verdict = verify_sealed(sealed, keys)
     if not verdict.valid:
         return verdict
     doc = verdict.document or {}
@@ -302,15 +387,16 @@ def verify_record(licence: ELicence, keys: dict[str, PublicKey] | None = None) -
         or doc.get("issued_at") != format_time(to_beijing(licence.issued_at))
     ):
         return Verdict(False, "registry_mismatch", doc, verdict.key)
-    payload = stored_payload(licence)
+    payload = _decrypted(raw)
     if payload is None or payload_digest(payload) != doc.get("payload_digest"):
         return Verdict(False, "digest_mismatch", doc, verdict.key)
     return verdict
 
 
 def _unloaded() -> Any:
-    # The payload is read (and checked) on its own in verify_record.
-    return ELicence.objects.defer("payload")
+    # The payload is not decrypted here: verify_record checks its stored ciphertext (read
+    # in the same query) and decrypts it only when the answer is not remembered.
+    return ELicence.objects.defer("payload").annotate(payload_raw=Cast("payload", TextField()))
 
 
 def elicence_verify(*, content: str | None = None, serial: str | None = None) -> Verification:
@@ -326,23 +412,34 @@ def elicence_verify(*, content: str | None = None, serial: str | None = None) ->
             sealed = parse_content(content)
         except (SealFormatError, ValueError):
             return Verification(valid=False, code="malformed")
+        licence = _registered(sealed)
+        if licence is not None and (
+            licence.sealed.encode("utf-8") == sealed.document
+            and licence.signature == b64url(sealed.signature)
+        ):
+            # The very bytes on record: the record's (cached) verification answers.
+            return _answer(verify_record(licence, keys), summary=True)
         verdict = verify_sealed(sealed, keys)
         if verdict.valid:
-            doc = verdict.document or {}
-            licence = _unloaded().filter(serial=str(doc.get("serial", ""))).first()
-            if licence is None:
-                verdict = Verdict(False, "not_registered", doc, verdict.key)
-            elif licence.sealed.encode("utf-8") != sealed.document or licence.signature != b64url(
-                sealed.signature
-            ):
-                verdict = Verdict(False, "registry_mismatch", doc, verdict.key)
-            else:
-                verdict = verify_record(licence, keys)
+            code = "not_registered" if licence is None else "registry_mismatch"
+            verdict = Verdict(False, code, verdict.document, verdict.key)
         return _answer(verdict, summary=True)
     licence = _unloaded().filter(serial=(serial or "").strip()).first()
     if licence is None:
         return Verification(valid=False, code="not_found", serial=(serial or "")[:64])
     return _answer(verify_record(licence, keys), summary=False)
+
+
+def _registered(sealed: Sealed) -> ELicence | None:
+    """The licence on record under the serial the presented document names, if any."""
+    try:
+        serial = sealed.fields().get("serial")
+    except SealFormatError:
+        return None
+    if not isinstance(serial, str) or not serial:
+        return None
+    found: ELicence | None = _unloaded().filter(serial=serial).first()
+    return found
 
 
 def qr_content(licence: ELicence) -> str:

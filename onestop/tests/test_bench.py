@@ -18,6 +18,10 @@ def test_bench_runs_with_tiny_counts(capsys: pytest.CaptureFixture[str]) -> None
         assert words in report
     for region in ("fuzhou", "jilin", "lanzhou", "qinbei", "yuanling"):
         assert f"build_plan {region}" in report
+    # Sealing (issue 10): old and new SM2 side by side, /verify/ cold and cached.
+    for words in ("SM2 sign, pure Python", "SM2 verify, pure Python", "answer cached"):
+        assert words in report
+    assert "/verify/<serial>.json, cache cleared" in report
 
 
 def test_bench_refuses_bad_arguments() -> None:
