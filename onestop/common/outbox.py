@@ -199,15 +199,18 @@ class Outbox(Generic[Row]):
             # One statement: pick along the partial index of pending rows, skip the rows
             # another worker is claiming, take the lease, return what was taken.
             table = connection.ops.quote_name(self.model._meta.db_table)
+            # RETURNING comes back in no particular order: the due time each row had is
+            # returned with it, so the batch is sent oldest due first.
             sql = (
-                f"UPDATE {table} SET next_attempt_at = %s, attempts = attempts + 1 "
-                f"WHERE id IN (SELECT id FROM {table} WHERE status = %s "
+                f"UPDATE {table} AS t SET next_attempt_at = %s, attempts = t.attempts + 1 "
+                f"FROM (SELECT id, next_attempt_at AS due FROM {table} WHERE status = %s "
                 "AND next_attempt_at <= %s "
-                "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
+                "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) AS picked "
+                "WHERE t.id = picked.id RETURNING t.id, picked.due"
             )
             with transaction.atomic(using=using), connection.cursor() as cursor:
                 cursor.execute(sql, [leased_until, PENDING, now, limit])
-                pks = [row[0] for row in cursor.fetchall()]
+                pks = [pk for pk, _due in sorted(cursor.fetchall(), key=lambda r: (r[1], r[0]))]
         else:
             # SQLite (one writer at a time): a conditional UPDATE per candidate, in one
             # transaction; a row another sender took meanwhile no longer matches.
