@@ -56,6 +56,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
+from onestop.testing.processes import simulate_argv
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "onestop" / "examples"
 # The accepted example of every region and the hospital client that files it (demo
@@ -568,20 +570,7 @@ class Product:
     def start_simulate(self) -> None:
         self._start(
             "simulate",
-            [
-                sys.executable,
-                "-m",
-                "onestop",
-                "simulate",
-                "--base-url",
-                self.base_url,
-                "--hook-port-base",
-                str(self.hook_base),
-                "--delay",
-                "0",
-                "--poll",
-                f"{self.config.simulate_poll:g}",
-            ],
+            simulate_argv(sys.executable, self.base_url, self.hook_base, self.config.simulate_poll),
         )
 
     def kinds(self) -> dict[int, str]:

@@ -49,7 +49,7 @@ from typing import Any
 
 import pytest
 
-from onestop.testing.processes import free_port_block
+from onestop.testing.processes import free_port_block, simulate_argv
 from onestop.testing.reliability import reliability_record
 
 pytestmark = pytest.mark.faults
@@ -415,23 +415,7 @@ class Product:
         )
 
     def start_simulate(self) -> None:
-        self._start(
-            "simulate",
-            [
-                sys.executable,
-                "-m",
-                "onestop",
-                "simulate",
-                "--base-url",
-                self.base_url,
-                "--hook-port-base",
-                str(self.hook_base),
-                "--delay",
-                "0",
-                "--poll",
-                "1",
-            ],
-        )
+        self._start("simulate", simulate_argv(sys.executable, self.base_url, self.hook_base, 1))
 
     def stop(self, name: str, *, timeout: float = 20) -> None:
         process = self.processes.pop(name, None)
