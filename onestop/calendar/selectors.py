@@ -8,6 +8,7 @@ from onestop.calendar import domain
 from onestop.calendar.clock_rules import days_until_table_ends, last_covered_day
 from onestop.calendar.models import CalendarYear, SpecialDay
 from onestop.core.clock import to_beijing
+from onestop.core.written import written
 
 
 def current_calendar() -> domain.WorkingCalendar:
@@ -50,3 +51,14 @@ def calendar_end_warning(now: datetime) -> str | None:
         f"工作日历的节假日安排只录入到{end}，已过去{-left}天。超出日历的办理期限正暂按双休日"
         f"计算，请管理员尽快录入并发布{following}年的节假日和调休安排。"
     )
+
+
+PROVISIONAL_MARK = "暂按双休日计算"
+
+
+def due_text(due: datetime | None, provisional: bool) -> str:
+    """A due time as people read it, with the provisional mark ("—" when there is none)."""
+    if due is None:
+        return "—"
+    mark = f"（{PROVISIONAL_MARK}）" if provisional else ""
+    return f"{written(due)}{mark}"  # 2027年1月7日 23:59, as people write it

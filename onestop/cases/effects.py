@@ -12,6 +12,7 @@ from datetime import datetime
 from onestop.accounts.models import User, actor_label
 from onestop.cases.events import CaseDecided, CaseSubmitted, CaseSupplemented
 from onestop.cases.models import Case, TimelineEntry
+from onestop.cases.promise import case_promise, promise_sentence
 from onestop.cases.services import DECISION_WORDS
 from onestop.core.events import Phase, effects
 from onestop.eligibility.reasons import ITEM_NAMES, Outcome
@@ -109,8 +110,13 @@ def decided_message(event: CaseDecided) -> None:
     key = f"case:{case.number}:decided"
     if decision.outcome is Outcome.ACCEPT:
         items = "、".join(ITEM_NAMES.get(p.item, p.item) for p in decision.plan)
+        promise = promise_sentence(case_promise(case))
         parents_message(
-            case, key=key, at=event.at, template="case_accepted", context={"items": items}
+            case,
+            key=key,
+            at=event.at,
+            template="case_accepted",
+            context={"items": items, "promise": promise},
         )
     elif decision.outcome is Outcome.SUPPLEMENT:
         count = len(decision.reasons)

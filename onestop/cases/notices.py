@@ -73,6 +73,7 @@ def render_notice(
     decided_at: datetime,
     item_names: dict[str, str],
     department_names: dict[str, str],
+    promise: str = "",
 ) -> bytes:
     """The notice for ``decision`` (the JSON `onestop check` prints) as PDF bytes."""
     title_style, body, small = _styles()
@@ -110,11 +111,10 @@ def render_notice(
                 [("GRID", (0, 0), (-1, -1), 0.5, "#888888"), ("VALIGN", (0, 0), (-1, -1), "TOP")]
             )
         )
-        story += [
-            table,
-            Spacer(1, 4 * mm),
-            _p("办理进度和结果将通过短信和“我的办件”告知，请留意。", body),
-        ]
+        story += [table, Spacer(1, 4 * mm)]
+        if promise:
+            story += [_p(promise, body), Spacer(1, 2 * mm)]
+        story.append(_p("办理进度和结果将通过短信和“我的办件”告知，请留意。", body))
     elif outcome == "supplement":
         story.append(
             _p("您的申请尚需补正以下全部内容（一次性告知），补正后继续办理，办件编号不变：", body)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from onestop.cases.models import Case
 from onestop.cases.notices import render_notice
+from onestop.cases.promise import case_promise, promise_sentence
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.policy.loader import default_packs
 
 
 def case_notice_pdf(case: Case) -> bytes:
+    """The decision notice, with the overall promise where the region gives one."""
     pack = default_packs().version(case.region, case.pack_version)
     return render_notice(
         case_number=case.number,
@@ -17,4 +19,5 @@ def case_notice_pdf(case: Case) -> bytes:
         decided_at=case.decided_at,
         item_names=dict(ITEM_NAMES),
         department_names=dict(DEPARTMENT_NAMES),
+        promise=promise_sentence(case_promise(case)),
     )

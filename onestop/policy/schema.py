@@ -204,6 +204,11 @@ class TimeLimit(_Strict):
         description="when the clock starts: when the department receives it, or when a later "
         "choice is recorded (Fuzhou SSC: 3 working days after the bank is chosen)",
     )
+    excludes: str | None = Field(
+        default=None,
+        description="what the promise does not count, as the seed says it (邮寄时间 for "
+        "Yuanling's 3 working days: 邮寄时间除外)",
+    )
     cite: Cite | None = None
 
 

@@ -23,6 +23,7 @@ from onestop.policy.schema import PolicyPack
 from onestop.portal.models import Draft, DraftMaterial
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import FormContext, Spec, build_document, sections
+from onestop.workflow.domain.plan import stages
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import with_outcome
 
@@ -48,12 +49,18 @@ class ItemView:
     reasons: list[str]
     result: dict[str, Any]
     overdue: bool = False  # open and past its due time: the parents may urge it (催办)
+    after: tuple[str, ...] = ()  # the item's prerequisites in this case (codes)
+    waits_for: tuple[str, ...] = ()  # names of the prerequisites not yet done
 
 
 def item_views(case: Case) -> list[ItemView]:
     out = []
     now = timezone.now()
-    for row in CaseItem.objects.filter(case=case).order_by("position"):
+    rows = list(CaseItem.objects.filter(case=case).order_by("position"))
+    state_of = {row.item: row.state for row in rows}
+    for row in rows:
+        after = tuple(code for code in row.after if code in state_of)
+        waiting = row.state == ItemState.WAITING
         out.append(
             ItemView(
                 item=row.item,
@@ -69,9 +76,25 @@ def item_views(case: Case) -> list[ItemView]:
                 overdue=row.state in (ItemState.READY, ItemState.IN_PROGRESS)
                 and row.due_at is not None
                 and row.due_at < now,
+                after=after,
+                waits_for=tuple(
+                    ITEM_NAMES.get(code, code) for code in after if state_of[code] != ItemState.DONE
+                )
+                if waiting
+                else (),
             )
         )
     return out
+
+
+def progress_steps(items: Sequence[ItemView]) -> list[list[ItemView]]:
+    """The case's items as the steps of the progress picture: an item stands one step
+    right of the latest item it waits for (regions.md, "Dependency order")."""
+    by_code = {view.item: view for view in items}
+    return [
+        [by_code[code] for code in step]
+        for step in stages([(view.item, view.after) for view in items])
+    ]
 
 
 def parent_timeline(case: Case) -> QuerySet[TimelineEntry]:

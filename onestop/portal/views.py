@@ -9,11 +9,12 @@ from django.utils.translation import gettext as _
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import parent_page_refuse
 from onestop.cases.models import Case, CaseStatus
+from onestop.cases.promise import case_promise
 from onestop.core.clock import to_beijing
 from onestop.policy.loader import default_packs
 from onestop.portal.forms import GuideForm
 from onestop.portal.guide import guide_result, questions
-from onestop.portal.selectors import item_views, parent_cases, parent_timeline
+from onestop.portal.selectors import item_views, parent_cases, parent_timeline, progress_steps
 from onestop.reference.idnumber import mask_name
 from onestop.workflow.models import ItemState
 
@@ -83,6 +84,8 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
         {
             "case": case,
             "items": items,
+            "steps": progress_steps(items),
+            "promise": case_promise(case),
             "timeline": parent_timeline(case),
             "reasons": case.decision.get("reasons", []),
             "channels": case.decision.get("ordinary_channels", []),

@@ -8,7 +8,7 @@ case closes when its last item finishes). Registered with the one handler table
 from __future__ import annotations
 
 from onestop.calendar.events import CalendarYearPublished
-from onestop.calendar.selectors import current_calendar
+from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_text
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
 from onestop.cases.events import CaseDecided, CaseSupplemented
 from onestop.cases.services import CaseStateError
@@ -21,9 +21,7 @@ from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState
 from onestop.workflow.selectors import ordinary_channels_of
 from onestop.workflow.services import (
-    PROVISIONAL_MARK,
     case_finish_if_done,
-    due_text,
     first_pickup_day,
     instant_declined,
     item_complete_automatically,

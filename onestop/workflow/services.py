@@ -26,13 +26,12 @@ from onestop.calendar.clock_rules import (
     extend_for_pause_marked,
 )
 from onestop.calendar.domain import WorkingCalendar
-from onestop.calendar.selectors import current_calendar
+from onestop.calendar.selectors import current_calendar, due_text
 from onestop.cases.events import Office
 from onestop.cases.models import Case, CaseStatus
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.core.events import Event, emit
-from onestop.core.written import written
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.policy.loader import default_packs
@@ -114,17 +113,6 @@ def compute_due(
         due = end_of_day(to_beijing(received).date() + timedelta(days=row.time_limit_days))
         return due, False
     return due_time_marked(calendar, ClockRule(row.clock_rule), received, row.time_limit_days)
-
-
-PROVISIONAL_MARK = "暂按双休日计算"
-
-
-def due_text(due: datetime | None, provisional: bool) -> str:
-    """A due time as people read it, with the provisional mark ("—" when there is none)."""
-    if due is None:
-        return "—"
-    mark = f"（{PROVISIONAL_MARK}）" if provisional else ""
-    return f"{written(due)}{mark}"  # 2027年1月7日 23:59, as people write it
 
 
 def _clock_started(case: Case, row: CaseItem) -> bool:

@@ -186,3 +186,20 @@ def missing_prerequisites(
         if missing:
             result[spec.item] = tuple(missing)
     return result
+
+
+def stages(items: Sequence[tuple[str, Sequence[str]]]) -> list[list[str]]:
+    """The items as steps a parent reads left to right: each item one step after the
+    latest of its prerequisites among ``items`` (prerequisites outside them, such as
+    Jilin's birth certificate issued beforehand, do not hold it back). Within a step the
+    items keep the order of ``items``. ``items`` is (code, prerequisites) in plan order;
+    a circle (never in a valid plan) raises ``graphlib.CycleError``."""
+    present = {code for code, _ in items}
+    graph = {code: [p for p in after if p in present] for code, after in items}
+    step: dict[str, int] = {}
+    for code in graphlib.TopologicalSorter(graph).static_order():
+        step[code] = 1 + max((step[p] for p in graph[code]), default=-1)
+    out: list[list[str]] = [[] for _ in range(max(step.values(), default=-1) + 1)]
+    for code, _ in items:
+        out[step[code]].append(code)
+    return out

@@ -130,3 +130,28 @@ def test_cycle_is_named() -> None:
     assert "→" in str(caught.value)
     with pytest.raises(CycleError):
         build_plan(offered, ["free"])
+
+
+def _steps(plan: list[PlannedItem]) -> list[list[str]]:
+    from onestop.workflow.domain.plan import stages
+
+    return stages([(p.item, p.after) for p in plan])
+
+
+def test_qinbei_steps_as_the_parents_see_them() -> None:
+    # Seed 002 (regions.md): BMC → registration → {insurance, reimbursement, SSC}; SSC also
+    # waits for the insurance enrolment; vaccination and guidance alongside the first step.
+    assert _steps(build_plan(QINBEI, codes(QINBEI))) == [[BMC, VACC, PG], [REG], [MR, MIE], [SSC]]
+
+
+def test_fuzhou_steps_and_a_chain_ended_early() -> None:
+    assert _steps(build_plan(FUZHOU, codes(FUZHOU))) == [[BMC, VACC], [REG], [MR, MIE], [SSC]]
+    assert _steps(build_plan(FUZHOU, [BMC, VACC])) == [[BMC, VACC]]
+
+
+def test_a_prerequisite_outside_the_case_does_not_hold_an_item_back() -> None:
+    from onestop.workflow.domain.plan import stages
+
+    # Jilin: the birth certificate was issued before; registration is the first step.
+    assert stages([(REG, (BMC,)), (MIE, (REG,)), (SSC, (REG,))]) == [[REG], [MIE, SSC]]
+    assert stages([]) == []
