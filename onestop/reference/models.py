@@ -94,7 +94,9 @@ class InsurancePremium(models.Model):
     year = models.PositiveSmallIntegerField(_("参保年度"))
     amount_yuan = models.DecimalField(_("个人缴费标准（元/人·年）"), max_digits=8, decimal_places=2)
     source = models.CharField(
-        _("依据"), max_length=200, help_text=_("公布缴费标准的文件或网页，如：某某市医保局2026年度通知")
+        _("依据"),
+        max_length=200,
+        help_text=_("公布缴费标准的文件或网页，如：某某市医保局2026年度通知"),
     )
     updated_at = models.DateTimeField(auto_now=True)
 

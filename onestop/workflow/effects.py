@@ -258,8 +258,13 @@ def payment_notice_on_completed(event: ev.ItemCompleted) -> None:
 
 
 @effects.register(ev.ItemRefused, phase=Phase.FOLLOW, effect="payment notice cancelled")
+def payment_notice_on_refused(event: ev.ItemRefused) -> None:
+    if event.row.item == PAYMENT_ITEM:
+        payment.notice_cancel(event.row)
+
+
 @effects.register(ev.ItemCancelled, phase=Phase.FOLLOW, effect="payment notice cancelled")
-def payment_notice_on_stop(event: ev.ItemEvent) -> None:
+def payment_notice_on_cancelled(event: ev.ItemCancelled) -> None:
     if event.row.item == PAYMENT_ITEM:
         payment.notice_cancel(event.row)
 
@@ -324,7 +329,9 @@ def payment_overdue_message(event: ev.PaymentOverdue) -> None:
     )
 
 
-@effects.register(ev.PaymentConfirmed, phase=Phase.RECORD, effect="timeline: 已确认缴费 (+ 激活医保码)")
+@effects.register(
+    ev.PaymentConfirmed, phase=Phase.RECORD, effect="timeline: 已确认缴费 (+ 激活医保码)"
+)
 def payment_confirmed_timeline(event: ev.PaymentConfirmed) -> None:
     w = payment.notice_words(event.notice)
     _line(

@@ -26,9 +26,9 @@ from onestop.accounts.models import User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case
 from onestop.core.clock import parse_time, to_beijing
-from onestop.core.written import written
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
+from onestop.core.written import written
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PAYMENT_ITEM, PaymentPlan
 from onestop.reference.models import InsurancePremium
@@ -100,9 +100,7 @@ def notice_words(notice: PaymentNotice) -> dict[str, str]:
         if c.get("chosen"):
             name += "（您选择的方式）"
         channels.append(name)
-    deadline = (
-        written(notice.deadline, date_only=True) if notice.deadline else notice.deadline_note
-    )
+    deadline = written(notice.deadline, date_only=True) if notice.deadline else notice.deadline_note
     return {
         "year": str(notice.year),
         "amount": amount,
@@ -118,7 +116,9 @@ def notice_words(notice: PaymentNotice) -> dict[str, str]:
     }
 
 
-def _event_fields(case: Case, row: CaseItem, now: datetime, actor: User | None) -> dict[str, object]:
+def _event_fields(
+    case: Case, row: CaseItem, now: datetime, actor: User | None
+) -> dict[str, object]:
     return {
         "case": case,
         "row": row,
@@ -237,7 +237,9 @@ class ReminderReport:
         return {"reminded": self.reminded, "overdue": self.overdue, "by_days": self.by_days}
 
 
-def payment_reminders_sweep(now: datetime | None = None, *, batch_size: int = 500) -> ReminderReport:
+def payment_reminders_sweep(
+    now: datetime | None = None, *, batch_size: int = 500
+) -> ReminderReport:
     """Remind the parents of unpaid notices before their deadline (each scheduled reminder
     once) and mark those past it overdue (once). Touches only unpaid notices whose deadline
     is within the longest reminder; each case in its own transaction, under its lock, so
@@ -305,9 +307,7 @@ def insurance_code_activate(
     confirmed; a second call changes nothing."""
     now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
-    notice = (
-        PaymentNotice.objects.select_related("item").filter(case=case).order_by("pk").first()
-    )
+    notice = PaymentNotice.objects.select_related("item").filter(case=case).order_by("pk").first()
     if notice is None or not notice.activation_name:
         raise PaymentStepRefused("本办件没有需要激活医保码的步骤")
     if notice.status != PaymentStatus.PAID:
