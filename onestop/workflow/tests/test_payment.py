@@ -115,7 +115,7 @@ def test_yuanling_notice_names_channels_amount_and_deadline(yuanling: Any) -> No
 
 
 def test_a_wrong_amount_is_refused_and_changes_nothing(yuanling: Any) -> None:
-    case, row = yuanling
+    _case, row = yuanling
     api = tax_api(row)
     before = (TimelineEntry.objects.count(), AuditRecord.objects.count())
     answer = api.post(
@@ -160,7 +160,7 @@ def test_a_replayed_confirmation_acts_once(yuanling: Any) -> None:
 
 
 def test_another_regions_tax_client_cannot_confirm(yuanling: Any) -> None:
-    case, row = yuanling
+    _case, row = yuanling
     other = Api(issue("tax", "division", "450703").token)
     answer = other.post(
         f"/tasks/{row.pk}/complete",
