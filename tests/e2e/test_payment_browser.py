@@ -18,6 +18,7 @@ from onestop.testing.factories import parent
 from onestop.workflow.models import CaseItem, PaymentNotice
 from onestop.workflow.tests.test_payment import (
     accepted,
+    applicant_phone,
     premium,
     work_until_payment,
 )
@@ -39,7 +40,7 @@ def test_yuanling_payment_notice_and_confirmation_over_the_api(new_page, live_se
     premium("yuanling")
     case = accepted(example("yuanling-accept-trustee"))
     row: CaseItem = work_until_payment(case)
-    phone = case.typed_document().applicant.phone
+    phone = applicant_phone(case)
 
     page = new_page(phone=True)
     _signed_in(page, phone, live_server.url)

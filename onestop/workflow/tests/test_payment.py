@@ -65,10 +65,16 @@ def premium(region: str, amount: str = "400") -> None:
         )
 
 
+def applicant_phone(case: Case) -> str:
+    applicant = case.typed_document().applicant
+    assert applicant is not None and applicant.phone
+    return str(applicant.phone)
+
+
 def texts(case: Case, words: str) -> list[str]:
     """The SMS bodies to the applicant's phone that say ``words`` (messages of one change
     are joined per recipient, so one body may say several things)."""
-    phone = index_of(case.typed_document().applicant.phone, purpose="phone")
+    phone = index_of(applicant_phone(case), purpose="phone")
     sent = Notification.objects.filter(case=case, channel="sms", phone_index=phone)
     return [n.body for n in sent if words in n.body]
 
@@ -109,7 +115,7 @@ def test_yuanling_notice_names_channels_amount_and_deadline(yuanling: Any) -> No
     written = f"{deadline.year}年{deadline.month}月{deadline.day}日"
     [sms] = texts(case, "请缴纳")
     assert "400元" in sms and written in sms and "湘税社保" in sms
-    page = parent_page(case, case.typed_document().applicant.phone)
+    page = parent_page(case, applicant_phone(case))
     assert 'data-payment="unpaid"' in page and "400元" in page and written in page
     assert "测试用缴费标准" in page  # the amount is shown with its source
 
@@ -151,11 +157,12 @@ def test_a_replayed_confirmation_acts_once(yuanling: Any) -> None:
     assert api.post(f"/tasks/{row.pk}/complete", body).status_code == 409  # no key: done
     notice = PaymentNotice.objects.get(item=row)
     assert notice.status == PaymentStatus.PAID and notice.payment_reference == "SW2026-77"
-    assert notice.amount_paid == Decimal("400") and format_time(notice.paid_at) == paid
+    assert notice.paid_at is not None and format_time(notice.paid_at) == paid
+    assert notice.amount_paid == Decimal("400")
     assert TimelineEntry.objects.filter(case=case, kind="payment_confirmed").count() == 1
     assert AuditRecord.objects.filter(action="payment_confirmed").count() == 1
     assert len(texts(case, "已确认收到城乡居民医保费400元（凭证号SW2026-77）")) == 1
-    page = parent_page(case, case.typed_document().applicant.phone)
+    page = parent_page(case, applicant_phone(case))
     assert 'data-payment="paid"' in page and "SW2026-77" in page
 
 
@@ -189,7 +196,7 @@ def test_reminders_are_sent_once_each_then_overdue_is_visible(yuanling: Any) -> 
     assert sweep(-timedelta(days=1))["overdue"] == 0  # once
     notice = PaymentNotice.objects.get(item=row)
     assert notice.status == PaymentStatus.OVERDUE and notice.reminders_sent == [15, 3]
-    page = parent_page(case, case.typed_document().applicant.phone)
+    page = parent_page(case, applicant_phone(case))
     assert 'data-payment="overdue"' in page and "已超过缴费期限" in page
     assert len(texts(case, "已超过缴费期限")) == 1
 
@@ -200,7 +207,7 @@ def test_jilin_parents_activate_the_insurance_code_after_payment(example: Any) -
     notice = PaymentNotice.objects.get(item=row)
     assert notice.amount_yuan is None  # no premium set: the notice says the tax office sets it
     assert notice.deadline is None and notice.activation_name == "激活医保码"
-    phone = case.typed_document().applicant.phone
+    phone = applicant_phone(case)
     client = Client()
     client.force_login(parent(phone))
     client.post(f"/my/cases/{case.number}/insurance-code/")
