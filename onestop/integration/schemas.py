@@ -239,6 +239,14 @@ class ELicenceOut(Schema):
     result: dict[str, Any]
 
 
+class PaymentDueOut(Schema):
+    year: int
+    amount_yuan: str | None = Field(description="应缴金额（元）；未设定缴费标准时为 null")
+    deadline: datetime | None
+    status: str = Field(description="unpaid / paid / overdue / cancelled")
+    notified_at: datetime
+
+
 class TaskDetailOut(TaskOut):
     after: list[str]
     data: dict[str, Any] = Field(description="本事项所需的申请表字段（最小必要）")
@@ -251,6 +259,9 @@ class TaskDetailOut(TaskOut):
         0,
         description="可能是同一新生儿的其他有效办件数（同一母亲且出生时间相差48小时内，"
         "或同一分娩记录）；签发前请核实",
+    )
+    payment: PaymentDueOut | None = Field(
+        None, description="医保缴费任务：缴费通知的应缴金额和期限（确认缴费时金额须一致）"
     )
 
 

@@ -15,10 +15,12 @@ from onestop.cases.services import CaseStateError
 from onestop.core.errors import CalendarNotCovered
 from onestop.core.events import Phase, effects
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
+from onestop.policy.schema import PAYMENT_ITEM
 from onestop.workflow import events as ev
+from onestop.workflow import payment
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
-from onestop.workflow.models import ItemState
+from onestop.workflow.models import ItemState, PaymentNotice
 from onestop.workflow.selectors import ordinary_channels_of
 from onestop.workflow.services import (
     case_finish_if_done,
@@ -197,6 +199,8 @@ def completed_message(event: ev.ItemCompleted) -> None:
     """Tell the parents the item is done; for a physical result, where and when to collect
     it (or that it was posted), by SMS and in-app message, and on the timeline."""
     case, row, now = event.case, event.row, event.at
+    if row.item == PAYMENT_ITEM and PaymentNotice.objects.filter(item=row).exists():
+        return  # the payment's own confirmation message says it (payment_confirmed_message)
     name = _name(event)
     key = f"case:{case.number}:{row.item}:done"
     result = delivery.result_of(row.item)
@@ -236,6 +240,124 @@ def completed_message(event: ev.ItemCompleted) -> None:
 def case_completed_message(event: ev.CaseCompleted) -> None:
     case = event.case
     parents_message(case, key=f"case:{case.number}:completed", at=event.at, body=event.notice.sms)
+
+
+# --- the medical-insurance payment notice (docs/adr/0031) -----------------------------------
+
+
+@effects.register(ev.ItemBecameReady, phase=Phase.FOLLOW, effect="payment notice issued (缴费通知)")
+def payment_notice_on_ready(event: ev.ItemBecameReady) -> None:
+    if event.row.item == PAYMENT_ITEM and event.row.state == ItemState.READY:
+        payment.notice_issue(event.case, event.row, now=event.at)
+
+
+@effects.register(ev.ItemCompleted, phase=Phase.FOLLOW, effect="payment notice paid")
+def payment_notice_on_completed(event: ev.ItemCompleted) -> None:
+    if event.row.item == PAYMENT_ITEM:
+        payment.notice_paid(event.case, event.row, now=event.at, actor=event.actor)
+
+
+@effects.register(ev.ItemRefused, phase=Phase.FOLLOW, effect="payment notice cancelled")
+def payment_notice_on_refused(event: ev.ItemRefused) -> None:
+    if event.row.item == PAYMENT_ITEM:
+        payment.notice_cancel(event.row)
+
+
+@effects.register(ev.ItemCancelled, phase=Phase.FOLLOW, effect="payment notice cancelled")
+def payment_notice_on_cancelled(event: ev.ItemCancelled) -> None:
+    if event.row.item == PAYMENT_ITEM:
+        payment.notice_cancel(event.row)
+
+
+@effects.register(ev.PaymentNoticeIssued, phase=Phase.RECORD, effect="timeline: 医保缴费通知")
+def payment_notice_timeline(event: ev.PaymentNoticeIssued) -> None:
+    w = payment.notice_words(event.notice)
+    deadline = f"缴费期限：{w['deadline']}" if w["deadline"] else ""
+    _line(
+        event,
+        "payment_notice",
+        f"医保缴费通知：请缴纳{w['year']}年度城乡居民医保费{w['amount']}；{deadline}；"
+        f"缴费渠道：{w['channels']}",
+    )
+
+
+@effects.register(ev.PaymentNoticeIssued, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费通知")
+def payment_notice_message(event: ev.PaymentNoticeIssued) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:payment:notice",
+        at=event.at,
+        template="payment_notice",
+        context=payment.notice_words(event.notice),
+    )
+
+
+@effects.register(ev.PaymentReminded, phase=Phase.RECORD, effect="timeline: 缴费提醒")
+def payment_reminded_timeline(event: ev.PaymentReminded) -> None:
+    w = payment.notice_words(event.notice)
+    _line(event, "payment_reminded", f"已提醒缴纳城乡居民医保费，缴费期限{w['deadline']}")
+
+
+@effects.register(ev.PaymentReminded, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费提醒")
+def payment_reminded_message(event: ev.PaymentReminded) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:payment:reminder:{event.days_before}",
+        at=event.at,
+        template="payment_reminder",
+        context={**payment.notice_words(event.notice), "days": event.days_before},
+    )
+
+
+@effects.register(ev.PaymentOverdue, phase=Phase.RECORD, effect="timeline: 逾期未缴费")
+def payment_overdue_timeline(event: ev.PaymentOverdue) -> None:
+    w = payment.notice_words(event.notice)
+    _line(event, "payment_overdue", f"城乡居民医保费已超过缴费期限（{w['deadline']}）仍未缴纳")
+
+
+@effects.register(ev.PaymentOverdue, phase=Phase.MESSAGE, effect="SMS + in-app: 逾期未缴费")
+def payment_overdue_message(event: ev.PaymentOverdue) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:payment:overdue",
+        at=event.at,
+        template="payment_overdue",
+        context=payment.notice_words(event.notice),
+    )
+
+
+@effects.register(
+    ev.PaymentConfirmed, phase=Phase.RECORD, effect="timeline: 已确认缴费 (+ 激活医保码)"
+)
+def payment_confirmed_timeline(event: ev.PaymentConfirmed) -> None:
+    w = payment.notice_words(event.notice)
+    _line(
+        event,
+        "payment_confirmed",
+        f"税务部门已确认缴费：{w['paid_amount']}，缴费时间 {w['paid_at']}，凭证号 {w['reference']}",
+    )
+    if w["activation"]:
+        _line(event, "activation_needed", f"请通过{w['where']}{w['activation']}，完成后在本页标记")
+
+
+@effects.register(ev.PaymentConfirmed, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费已确认")
+def payment_confirmed_message(event: ev.PaymentConfirmed) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:{PAYMENT_ITEM}:done",
+        at=event.at,
+        template="payment_confirmed",
+        context=payment.notice_words(event.notice),
+    )
+
+
+@effects.register(ev.InsuranceCodeActivated, phase=Phase.RECORD, effect="timeline: 医保码已激活")
+def insurance_code_activated_timeline(event: ev.InsuranceCodeActivated) -> None:
+    _line(event, "insurance_code_activated", f"新生儿{event.notice.activation_name}：已完成")
 
 
 # --- automatic steps ------------------------------------------------------------------------

@@ -74,3 +74,53 @@ class CaseItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.item}"
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid", _("待缴费")
+    PAID = "paid", _("已缴费")
+    OVERDUE = "overdue", _("逾期未缴费")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class PaymentNotice(models.Model):
+    """The medical-insurance payment notice (缴费通知) of a case's payment item: what the
+    parents were told (channels, amount, deadline), the reminders sent, the tax system's
+    confirmation, and the step the parents take after it (Jilin: 激活医保码).
+    docs/adr/0031-medical-insurance-payment-notice.md."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    item = models.OneToOneField(CaseItem, on_delete=models.CASCADE, related_name="payment_notice")
+    region = models.CharField(_("地区"), max_length=24)
+    year = models.PositiveSmallIntegerField(_("参保年度"))
+    amount_yuan = models.DecimalField(
+        _("应缴金额（元）"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    amount_source = models.CharField(_("缴费标准依据"), max_length=200, blank=True, default="")
+    channels = models.JSONField(_("缴费渠道"), default=list)
+    deadline = models.DateTimeField(_("缴费期限"), null=True, blank=True)
+    deadline_note = models.CharField(max_length=120, blank=True, default="")
+    reminder_schedule = models.JSONField(_("提醒安排（到期前天数）"), default=list)
+    reminders_sent = models.JSONField(_("已发送的提醒（到期前天数）"), default=list)
+    status = models.CharField(
+        _("缴费状态"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
+    notified_at = models.DateTimeField(_("通知时间"))
+    paid_at = models.DateTimeField(_("缴费时间"), null=True, blank=True)
+    payment_reference = models.CharField(_("缴费凭证号"), max_length=40, blank=True, default="")
+    amount_paid = models.DecimalField(
+        _("实缴金额（元）"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    activation_name = models.CharField(max_length=40, blank=True, default="")
+    activation_where = models.CharField(max_length=60, blank=True, default="")
+    activated_at = models.DateTimeField(_("激活时间"), null=True, blank=True)
+    activated_by = models.CharField(max_length=16, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("医保缴费通知")
+        verbose_name_plural = _("医保缴费通知")
+        # The reminder job reads the unpaid notices by deadline, nothing else.
+        indexes = [models.Index(fields=["status", "deadline"], name="payment_status_deadline")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.status}"
