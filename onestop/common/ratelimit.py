@@ -127,7 +127,9 @@ class Pending:
     rate: str
 
 
-def rate_peek(limit: str, key: str, *, message: str = "", rate: str | None = None) -> Pending | None:
+def rate_peek(
+    limit: str, key: str, *, message: str = "", rate: str | None = None
+) -> Pending | None:
     """Raise ``RateLimited`` if ``key`` has used up ``limit`` in the current window, without
     counting this use: the caller counts it with ``rate_count`` at the end of its
     transaction, so the counter's row is locked only for the commit (requests of one

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 
 
@@ -13,6 +15,8 @@ class RateCounter(models.Model):
     name = models.CharField(max_length=200, primary_key=True)
     bucket = models.BigIntegerField()  # the window's number: (now + offset) // period
     hits = models.IntegerField()
+
+    objects: ClassVar[models.Manager[RateCounter]] = models.Manager()
 
     class Meta:
         db_table = "onestop_rate_counter"

@@ -41,7 +41,9 @@ def database_cost(keep_sql: bool = False) -> Iterator[Tally]:
     """Count statements and transactions on the default connection inside the block."""
     tally = Tally(calls=1)
 
-    def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+    def wrapper(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
         if sql.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: transaction control
             return execute(sql, params, many, context)
         tally.statements += 1
