@@ -6,7 +6,8 @@ The loop never sleeps while work waits: after a full batch it takes the next at 
 it waits only when a round found less than a full batch of anything. On PostgreSQL it
 waits on ``LISTEN onestop_outbox`` (a connection of its own): a transaction that writes
 outbox rows notifies when it commits (``onestop.common.outbox.outbox_wake``), so the
-worker wakes at once, and an idle worker runs a round only every
+worker wakes within ``interval`` (1 s, as before: no round per commit), and an idle
+worker runs a round only every
 ``ONESTOP_WORKER_IDLE_SECONDS`` (default 5 s: retries are due ≥ 30 s after a failure,
 periodic jobs every ≥ 5 min). Elsewhere (SQLite) it sleeps ``interval`` (1 s).
 """
@@ -96,8 +97,11 @@ class Waiter:
         idle = settings.WORKER_IDLE_SECONDS
         try:
             listener = self._listen()
-            # Notifications that came while the round ran wake it at once; then drain.
+            # At most one round per ``interval`` while rows keep coming (every commit with
+            # outbox rows notifies: a round per commit would cost more transactions than
+            # the rows it sends); notifications that came meanwhile wake it right after.
             deadline = time.monotonic() + idle
+            time.sleep(self.interval)
             while running():
                 left = min(1.0, deadline - time.monotonic())  # signals stop it within 1 s
                 if left <= 0:

@@ -125,9 +125,9 @@ def drive_one_case(costs: ApiCosts, n: int, document_name: str = "qinbei-accept"
 @pytest.mark.django_db(transaction=True)  # count real transactions, not savepoints
 def test_one_case_through_the_api_costs_what_was_measured(media_root: Path) -> None:
     _credentials()
-    drive_one_case(ApiCosts(), n=901)  # warm the per-process caches, as a server has them
+    drive_one_case(ApiCosts(), n=1)  # warm the per-process caches, as a server has them
     costs = ApiCosts(keep_sql=True)
-    drive_one_case(costs, n=902)
+    drive_one_case(costs, n=2)
     print("\n" + costs.table())
     for kind, tally in sorted(costs.kinds.items()):
         print(f"\n## {kind}")

@@ -68,7 +68,7 @@ def _get(url: str, token: str) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_limit_bites_across_two_server_processes(tmp_path: Path, media_root):
+def test_the_limit_bites_across_two_server_processes(tmp_path: Path, media_root, settings):
     """Two gunicorn servers on one PostgreSQL database (as two machines behind a load
     balancer): one client's requests, alternating between them, are limited together."""
     if connection.vendor != "postgresql":
@@ -76,7 +76,17 @@ def test_the_limit_bites_across_two_server_processes(tmp_path: Path, media_root)
     token = hospital().token
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = child_env(tmp_path / "data", DATABASE_URL=url, ONESTOP_RATE_API="6/d")
+    env = child_env(
+        tmp_path / "data",
+        DATABASE_URL=url,
+        ONESTOP_RATE_API="6/d",
+        # The same secrets as this process: the rows it wrote must read the same there.
+        ONESTOP_SECRET_KEY=settings.SECRET_KEY,
+        ONESTOP_FIELD_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),
+        ONESTOP_INDEX_KEY=settings.BLIND_INDEX_KEY,
+        ONESTOP_AUDIT_KEY=",".join(settings.AUDIT_KEYS),
+    )
+    logs = tmp_path / "servers.log"
     port = free_port_block(2)
     servers = []
     for n in range(2):
@@ -90,8 +100,8 @@ def test_the_limit_bites_across_two_server_processes(tmp_path: Path, media_root)
                 ],
                 env=env,
                 cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=logs.open("ab"),
+                stderr=subprocess.STDOUT,
             )
         )
     try:
@@ -112,6 +122,6 @@ def test_the_limit_bites_across_two_server_processes(tmp_path: Path, media_root)
             server.terminate()
         for server in servers:
             server.wait(timeout=30)
-    assert answers[:6] == [200] * 6, answers
+    assert answers[:6] == [200] * 6, (answers, logs.read_text()[-3000:])
     assert set(answers[6:]) == {429}, answers
     assert os.environ.get("ONESTOP_RATE_API") is None  # the limit was the children's only
