@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from onestop.cases.domain.document import CaseDocument
 from onestop.policy import schema as ps
@@ -59,7 +59,7 @@ class NeededConfirmation:
         }
 
 
-def other_parent(doc: CaseDocument) -> str | None:
+def other_parent(doc: CaseDocument) -> Literal["father", "mother"] | None:
     """The parent who is not the applicant (None: the applicant is not a parent)."""
     role = doc.applicant.role if doc.applicant is not None else None
     if role == "mother":

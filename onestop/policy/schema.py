@@ -285,9 +285,7 @@ class SecondParentConfirmation(_Strict):
 
     when: Literal["ethnicity_differs", "hukou_follows_other_parent"]
     items: list[ItemCode] = Field(min_length=1, description="the items that wait")
-    channels: list[Literal["online", "counter"]] = Field(
-        default_factory=lambda: ["online", "counter"]
-    )
+    channels: list[Literal["online", "counter"]] = Field(default=["online", "counter"])
     expires_after_days: Annotated[int, Field(ge=1, le=30)] = Field(
         default=7, description="calendar days the link stays valid"
     )

@@ -34,11 +34,16 @@ from onestop.workflow.confirmations import (
 )
 from onestop.workflow.models import ConfirmationRequest
 
+_INVALID = gettext_lazy(
+    "该确认链接无效。请核对短信中的链接是否完整；如收到了更新的提醒短信，请使用最新短信中的链接。"
+)
+_USED = gettext_lazy("该确认链接已使用过，不能再次确认。如需了解办理进度，请登录查看。")
+_EXPIRED = gettext_lazy("该确认链接已过期，相关事项已不予办理。可通过原渠道办理，或重新提交申请。")
 PROBLEM_PAGES = {
-    "link_invalid": (gettext_lazy("链接无效"), gettext_lazy("该确认链接无效。请核对短信中的链接是否完整；如收到了更新的提醒短信，请使用最新短信中的链接。"), 404),
-    "link_used": (gettext_lazy("链接已使用"), gettext_lazy("该确认链接已使用过，不能再次确认。如需了解办理进度，请登录查看。"), 410),
-    "link_expired": (gettext_lazy("链接已过期"), gettext_lazy("该确认链接已过期，相关事项已不予办理。可通过原渠道办理，或重新提交申请。"), 410),
-}  # fmt: skip
+    "link_invalid": (gettext_lazy("链接无效"), _INVALID, 404),
+    "link_used": (gettext_lazy("链接已使用"), _USED, 410),
+    "link_expired": (gettext_lazy("链接已过期"), _EXPIRED, 410),
+}
 
 
 def _problem_page(request: HttpRequest, problem: str) -> HttpResponse:

@@ -64,11 +64,12 @@ def confirmation_for_token(token: str) -> ConfirmationRequest | None:
     """The request a link's token names (None for anything else)."""
     if not token or len(token) > 64:
         return None
-    return (
+    found: ConfirmationRequest | None = (
         ConfirmationRequest.objects.select_related("case")
         .filter(token_hash=token_hash(token))
         .first()
     )
+    return found
 
 
 def link_problem(request: ConfirmationRequest | None, now: datetime) -> str | None:
@@ -232,12 +233,17 @@ def confirmation_decide(
         request.state = State.REFUSED
         request.reason = reason
         request.signature["reason"] = reason
-        happened = _refuse_held(
-            case, request, rows, f"{who}不同意：{reason}", now=now, actor=user
-        )
+        happened = _refuse_held(case, request, rows, f"{who}不同意：{reason}", now=now, actor=user)
         outcome = "refused"
     request.save()
-    _audit(case, request, f"confirmation_{outcome}", user, now, {"text_sha256": request.signature["text_sha256"]})
+    _audit(
+        case,
+        request,
+        f"confirmation_{outcome}",
+        user,
+        now,
+        {"text_sha256": request.signature["text_sha256"]},
+    )
     emit(
         ev.ConfirmationDecided(case=case, at=now, request=request, outcome=outcome, actor=user),
         *happened,

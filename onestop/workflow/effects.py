@@ -7,25 +7,25 @@ case closes when its last item finishes). Registered with the one handler table
 
 from __future__ import annotations
 
-from onestop.calendar.events import CalendarYearPublished
-from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_text
 from django.conf import settings
 from django.urls import reverse
 
+from onestop.calendar.events import CalendarYearPublished
+from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_text
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
-from onestop.core.written import written
-from onestop.eligibility.confirmations import SIDE_NAMES
-from onestop.notifications.messages import message_text
-from onestop.notifications.models import Notification
-from onestop.notifications.services import notification_queue
 from onestop.cases.events import CaseDecided, CaseSupplemented
 from onestop.cases.services import CaseStateError
 from onestop.core.errors import CalendarNotCovered
 from onestop.core.events import Phase, effects
+from onestop.core.written import written
+from onestop.eligibility.confirmations import SIDE_NAMES
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
+from onestop.notifications.messages import message_text
+from onestop.notifications.models import Notification
+from onestop.notifications.services import notification_queue
 from onestop.workflow import events as ev
-from onestop.workflow.domain import delivery
 from onestop.workflow.confirmations import confirmation_request
+from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState
 from onestop.workflow.selectors import ordinary_channels_of
@@ -326,7 +326,9 @@ def _waiting_names(request: object) -> str:
     return "、".join(ITEM_NAMES.get(code, code) for code in getattr(request, "items", []))
 
 
-@effects.register(ev.ConfirmationRequested, phase=Phase.RECORD, effect="timeline: 等待父亲/母亲确认")
+@effects.register(
+    ev.ConfirmationRequested, phase=Phase.RECORD, effect="timeline: 等待父亲/母亲确认"
+)
 def confirmation_requested_timeline(event: ev.ConfirmationRequested) -> None:
     request = event.request
     until = written(request.expires_at)

@@ -61,9 +61,7 @@ class CaseItem(models.Model):
     automatic = models.BooleanField(_("免申即享/秒批"), default=False)
     # "father" / "mother": the item also waits for that parent's confirmation by SMS link
     # (父母双方签字, ADR 0029); it is not dispatched until they confirm. "" otherwise.
-    awaiting_confirmation = models.CharField(
-        _("等待确认"), max_length=8, blank=True, default=""
-    )
+    awaiting_confirmation = models.CharField(_("等待确认"), max_length=8, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
 
     class Meta:

@@ -53,7 +53,7 @@ def _link(case: Case) -> str:
     bodies = [n.body for n in _sms_to(FATHER_PHONE) if n.case_id == case.pk]
     found = re.findall(r"(/confirm/[\w-]+/)", bodies[-1])
     assert found, bodies
-    return found[-1]
+    return str(found[-1])
 
 
 def _last_code(phone: str) -> str:
@@ -68,7 +68,8 @@ def _row(case: Case, item: str = REG) -> CaseItem:
 
 
 def _request(case: Case) -> ConfirmationRequest:
-    return ConfirmationRequest.objects.get(case=case)
+    found: ConfirmationRequest = ConfirmationRequest.objects.get(case=case)
+    return found
 
 
 def _father_signs_in(link: str) -> Client:
@@ -131,7 +132,7 @@ def test_the_father_confirms_once_and_the_item_goes_to_the_police(example, media
 
     request = _request(case)
     assert request.state == ConfirmationRequest.State.CONFIRMED
-    assert request.signature["signer"] == "father"
+    assert request.signature is not None and request.signature["signer"] == "father"
     assert "民族成份" in request.signature["text"] and len(request.signature["text_sha256"]) == 64
     row = _row(case)
     assert row.state == ItemState.READY and row.awaiting_confirmation == ""
