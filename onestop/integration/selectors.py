@@ -97,6 +97,7 @@ def case_status(client: ApiClient, case: Case) -> dict[str, Any]:
                 "received_at": row.received_at,
                 "due_at": row.due_at,
                 "due_provisional": row.due_provisional,
+                "awaiting_confirmation": row.awaiting_confirmation or None,
                 "finished_at": row.finished_at,
                 "elicence_serial": serials.get(row.pk),
                 "task_id": row.pk if row.pk in workable else None,

@@ -55,6 +55,12 @@ def _calendar_watch() -> object:
     return calendar_watch().as_dict()
 
 
+def _confirmations_sweep() -> object:
+    from onestop.workflow.confirmations import confirmations_sweep
+
+    return confirmations_sweep()
+
+
 def _audit_anchor() -> object:
     from onestop.audit.integrity import anchor_write
 
@@ -70,6 +76,12 @@ def _audit_verify() -> object:
 
 
 SCHEDULE: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        "confirmations_sweep",
+        timedelta(minutes=15),
+        _confirmations_sweep,
+        "父母确认链接：到期前短信提醒（附新链接），逾期未确认的事项不予办理并通知家长",
+    ),
     PeriodicJob(
         "background_prune",
         timedelta(hours=1),

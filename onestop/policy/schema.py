@@ -272,6 +272,27 @@ class ApplicantChannel(_Strict):
     label: str
 
 
+class SecondParentConfirmation(_Strict):
+    """Where both parents must sign (父母双方签字) and the applicant cannot sign for the
+    other parent: the other parent confirms by SMS link, and ``items`` wait until then
+    (ADR 0029).
+
+    ``when``: ``ethnicity_differs`` — the parents' ethnic groups differ and the other
+    parent has not signed the ethnicity confirmation (an online applicant's tick for the
+    other parent does not count; at the counter the clerk records both parents present);
+    ``hukou_follows_other_parent`` — the newborn's hukou is registered with the parent who
+    is not the applicant (the form's "经父母双方协商一致"), on the channels listed (at the
+    counter the paper form carries both signatures)."""
+
+    when: Literal["ethnicity_differs", "hukou_follows_other_parent"]
+    items: list[ItemCode] = Field(min_length=1, description="the items that wait")
+    channels: list[Literal["online", "counter"]] = Field(default=["online", "counter"])
+    expires_after_days: Annotated[int, Field(ge=1, le=30)] = Field(
+        default=7, description="calendar days the link stays valid"
+    )
+    cite: Cite
+
+
 class ReasonEntry(_Strict):
     decision: Literal["reject", "supplement"]
     message: str
@@ -353,6 +374,9 @@ class PolicyPack(_Strict):
     reasons: dict[ReasonCode, ReasonEntry] = Field(
         default_factory=dict, description="reason codes this pack adds to the common set"
     )
+    confirmations: list[SecondParentConfirmation] = Field(
+        default_factory=list, description="where the other parent confirms by SMS link"
+    )
     not_offered_note: str | None = None
     payment: PaymentPlan | None = Field(
         default=None, description="the insurance payment notice, where the pack offers payment"
@@ -395,7 +419,17 @@ class PolicyPack(_Strict):
         for entry in self.items:
             if entry.time_limit.starts == "on_birth" and entry.time_limit.unit != "calendar_days":
                 raise ValueError(f"{entry.item}: a clock from the birth date counts calendar days")
+        for confirmation in self.confirmations:
+            for item in confirmation.items:
+                if item not in offered:
+                    raise ValueError(
+                        f"confirmation {confirmation.when} names {item}, which is not offered"
+                    )
         return self
+
+    def confirmation(self, when: str) -> SecondParentConfirmation | None:
+        """The pack's second-parent confirmation of kind ``when``, if it has one."""
+        return next((c for c in self.confirmations if c.when == when), None)
 
     def item(self, code: str) -> ItemEntry | None:
         for entry in self.items:

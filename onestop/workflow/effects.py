@@ -7,6 +7,9 @@ case closes when its last item finishes). Registered with the one handler table
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.urls import reverse
+
 from onestop.calendar.events import CalendarYearPublished
 from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_text
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
@@ -14,10 +17,16 @@ from onestop.cases.events import CaseDecided, CaseSupplemented
 from onestop.cases.services import CaseStateError
 from onestop.core.errors import CalendarNotCovered
 from onestop.core.events import Phase, effects
+from onestop.core.written import written
+from onestop.eligibility.confirmations import SIDE_NAMES
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
+from onestop.notifications.messages import message_text
+from onestop.notifications.models import Notification
+from onestop.notifications.services import notification_queue
 from onestop.policy.schema import PAYMENT_ITEM
 from onestop.workflow import events as ev
 from onestop.workflow import payment
+from onestop.workflow.confirmations import confirmation_request
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState, PaymentNotice
@@ -63,6 +72,9 @@ def accepted_items_start(event: CaseDecided) -> None:
     if event.decision.outcome is not Outcome.ACCEPT:
         return
     rows = items_create(event.case, event.decision, event.offices, now=event.at)
+    needed = event.decision.confirmation
+    if needed is not None and any(code in rows for code in needed.items):
+        confirmation_request(event.case, rows, needed, now=event.at)  # ADR 0029
     items_start(event.case, rows, now=event.at, actor=None)
 
 
@@ -422,4 +434,85 @@ def case_close_after_refusal(event: ev.ItemRefused) -> None:
 def provisional_dues_after_publishing(event: CalendarYearPublished) -> None:
     event.recomputed.append(
         provisional_dues_recompute(now=event.at, actor=event.actor, calendar=event.calendar)
+    )
+
+
+# --- the other parent's confirmation by SMS link (ADR 0029) --------------------------------
+
+
+def _who(request: object) -> str:
+    return SIDE_NAMES.get(getattr(request, "parent", ""), "")
+
+
+def _waiting_names(request: object) -> str:
+    return "、".join(ITEM_NAMES.get(code, code) for code in getattr(request, "items", []))
+
+
+@effects.register(
+    ev.ConfirmationRequested, phase=Phase.RECORD, effect="timeline: 等待父亲/母亲确认"
+)
+def confirmation_requested_timeline(event: ev.ConfirmationRequested) -> None:
+    request = event.request
+    until = written(request.expires_at)
+    if event.reminder:
+        line = f"已再次短信提醒{_who(request)}确认（新链接有效期至{until}）"
+    else:
+        line = (
+            f"{_waiting_names(request)}须经{_who(request)}确认后办理：已向{_who(request)}"
+            f"发送确认短信，链接有效期至{until}"
+        )
+    timeline_add(event.case, event.at, "confirmation_requested", line)
+
+
+@effects.register(
+    ev.ConfirmationRequested, phase=Phase.MESSAGE, effect="SMS to the other parent: 确认链接"
+)
+def confirmation_requested_message(event: ev.ConfirmationRequested) -> None:
+    """The link goes by SMS only, to the phone the case gives for the asked parent; the
+    body is encrypted in the outbox like every message (the token is not stored else)."""
+    request, case = event.request, event.case
+    parent = case.typed_document().parent(request.parent)
+    if parent is None or not parent.phone:
+        return
+    link = settings.PUBLIC_BASE_URL + reverse("confirm_link", args=[event.token])
+    body = message_text(
+        "confirmation_reminder" if event.reminder else "confirmation_requested",
+        {"who": _who(request), "items": _waiting_names(request),
+         "until": written(request.expires_at), "link": link},
+    )  # fmt: skip
+    kind = "reminder" if event.reminder else "request"
+    notification_queue(
+        key=f"confirmation:{request.pk}:{kind}",
+        phones=[parent.phone],
+        body=body,
+        at=event.at,
+        case=case,
+        channels=[Notification.Channel.SMS],
+    )
+
+
+@effects.register(ev.ConfirmationDecided, phase=Phase.RECORD, effect="timeline: 已确认/不同意/逾期")
+def confirmation_decided_timeline(event: ev.ConfirmationDecided) -> None:
+    request, who = event.request, _who(event.request)
+    if event.outcome == "confirmed":
+        line = f"{who}已确认（电子签名），{_waiting_names(request)}可以办理"
+    elif event.outcome == "refused":
+        line = f"{who}不同意：{request.reason}"
+    else:
+        line = f"{who}未在确认期限内确认，确认链接已失效"
+    timeline_add(event.case, event.at, f"confirmation_{event.outcome}", line, actor=event.actor)
+
+
+@effects.register(ev.ConfirmationDecided, phase=Phase.MESSAGE, effect="SMS + in-app: 已确认")
+def confirmation_decided_message(event: ev.ConfirmationDecided) -> None:
+    """Confirmed: the parents hear it (a refusal's message is the refused item's own)."""
+    if event.outcome != "confirmed":
+        return
+    case = event.case
+    parents_message(
+        case,
+        key=f"confirmation:{event.request.pk}:confirmed",
+        at=event.at,
+        template="confirmation_confirmed",
+        context={"who": _who(event.request), "items": _waiting_names(event.request)},
     )

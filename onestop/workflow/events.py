@@ -18,7 +18,7 @@ from onestop.cases.events import CaseEvent
 from onestop.cases.models import Case
 from onestop.core.events import Event
 from onestop.workflow.domain.outcome import OutcomeNotice
-from onestop.workflow.models import CaseItem, PaymentNotice
+from onestop.workflow.models import CaseItem, ConfirmationRequest, PaymentNotice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,3 +164,26 @@ class InsuranceCodeActivated(ItemEvent):
 
     name = "insurance_code_activated"
     notice: PaymentNotice
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationRequested(CaseEvent):
+    """The other parent was asked to confirm by SMS link (or reminded, with a new link);
+    the request's items wait. ``token`` is the link's secret: only in this event (for the
+    SMS), never stored in clear."""
+
+    name = "confirmation_requested"
+    request: ConfirmationRequest
+    token: str
+    reminder: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationDecided(CaseEvent):
+    """The other parent confirmed or refused, or the link expired unanswered (``outcome``:
+    confirmed / refused / expired); the waiting items went on or were refused."""
+
+    name = "confirmation_decided"
+    request: ConfirmationRequest
+    outcome: str
+    actor: User | None = None

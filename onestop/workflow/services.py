@@ -96,6 +96,7 @@ def _statuses(rows: Sequence[CaseItem]) -> domain.CaseItems:
                 reasons=tuple(row.reasons),
                 cancelled_because=row.cancelled_because or None,
                 ready_at=row.received_at,
+                held=bool(row.awaiting_confirmation),
             )
             for row in rows
         )
@@ -196,8 +197,11 @@ def _apply(
                     row.pauses = [*row.pauses, [row.paused_at.isoformat(), now.isoformat()]]
                 row.paused_at = None
                 row.reasons = []
+            case domain.ItemReleased():
+                row.awaiting_confirmation = ""
             case domain.ItemRefused(reasons=reasons):
                 row.state = ItemState.REFUSED
+                row.awaiting_confirmation = ""
                 row.finished_at = now
                 row.reasons = list(reasons)
                 row.paused_at = None
@@ -451,7 +455,8 @@ def items_start(
 ) -> None:
     """Dispatch the items without prerequisites of a just-accepted case (caller's transaction)."""
     statuses = _statuses(list(rows.values()))
-    _, changes = domain.CaseItems.start(statuses.plan, now)
+    held = {row.item for row in rows.values() if row.awaiting_confirmation}
+    _, changes = domain.CaseItems.start(statuses.plan, now, held)
     emit(*_apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar()))
 
 
