@@ -22,9 +22,9 @@ from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.core.written import written
 from onestop.handover import domain
 from onestop.handover.models import HandoverBatch, HandoverEntry
+from onestop.handover.selectors import PlaceNames
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import ArchiveHandover
-from onestop.reference.selectors import institution_name
 from onestop.supervision.models import StaffMessage
 from onestop.supervision.services import staff_message_send
 from onestop.workflow.models import CaseItem, ItemState
@@ -233,10 +233,8 @@ def period_label(batch: HandoverBatch) -> str:
 
 
 def _names(batch: HandoverBatch) -> tuple[str, str]:
-    return (
-        institution_name("hospital", batch.hospital_code),
-        institution_name("police_station", batch.station_code),
-    )
+    names = PlaceNames()
+    return names("hospital", batch.hospital_code), names("police_station", batch.station_code)
 
 
 @transaction.atomic
