@@ -54,9 +54,7 @@ def batches_for_officer(user: User) -> QuerySet[HandoverBatch]:
         return _with_count(qs.filter(hospital_code=user.jurisdiction_code))
     if is_station_officer(user):
         return _with_count(
-            qs.filter(station_code=user.jurisdiction_code).exclude(
-                state=HandoverBatch.State.OPEN
-            )
+            qs.filter(station_code=user.jurisdiction_code).exclude(state=HandoverBatch.State.OPEN)
         )
     return qs.none()
 

@@ -128,32 +128,32 @@ def _open_batch(
     """The open batch of ``period`` or, when that one has gone, of the next period still
     open, locked for the caller's transaction (created when missing)."""
     while True:
-        due = domain.due_on(period, rule.due.day)
-        defaults = {
-            "region": region,
-            "division": division,
-            "period_kind": period.kind,
-            "period_start": period.start,
-            "period_end": period.end,
-            "due_on": due,
-            "remind_on": _remind_on(due, rule.remind_working_days),
-            "documents": list(rule.documents),
-            "method": rule.method,
-            "created_at": now,
-        }
-        try:
-            with transaction.atomic():
-                batch, _ = HandoverBatch.objects.get_or_create(
-                    hospital_code=hospital,
-                    station_code=station,
-                    period=period.code,
-                    defaults=defaults,
-                )
-        except IntegrityError:  # another transaction created it first
-            batch = HandoverBatch.objects.get(
-                hospital_code=hospital, station_code=station, period=period.code
-            )
-        batch = HandoverBatch.objects.select_for_update().get(pk=batch.pk)
+        batch = (
+            HandoverBatch.objects.select_for_update()
+            .filter(hospital_code=hospital, station_code=station, period=period.code)
+            .first()
+        )
+        if batch is None:
+            due = domain.due_on(period, rule.due.day)
+            try:
+                with transaction.atomic():  # a savepoint: a concurrent creator wins cleanly
+                    batch = HandoverBatch.objects.create(
+                        hospital_code=hospital,
+                        station_code=station,
+                        period=period.code,
+                        region=region,
+                        division=division,
+                        period_kind=period.kind,
+                        period_start=period.start,
+                        period_end=period.end,
+                        due_on=due,
+                        remind_on=_remind_on(due, rule.remind_working_days),
+                        documents=list(rule.documents),
+                        method=rule.method,
+                        created_at=now,
+                    )
+            except IntegrityError:
+                continue  # created meanwhile by another transaction: lock that one
         if batch.state == HandoverBatch.State.OPEN:
             return batch
         period = period.next()
@@ -206,7 +206,9 @@ def handover_certificate_add(
     )
 
 
-def _audit(batch: HandoverBatch, action: str, actor: User | None, now: datetime, **detail: Any) -> None:
+def _audit(
+    batch: HandoverBatch, action: str, actor: User | None, now: datetime, **detail: Any
+) -> None:
     audit_record(
         stream=f"handover-{batch.pk}",
         at=now,
@@ -321,7 +323,9 @@ def handover_receive(
     batch.save()
     _audit(batch, "handover_received", actor, now, count=received_count, matches=count.matches)
     _hospital, station = _names(batch)
-    body = f"{station}已于{written(now)}接收{_period_label(batch)}出生医学证明档案：{count.words()}。"
+    body = (
+        f"{station}已于{written(now)}接收{_period_label(batch)}出生医学证明档案：{count.words()}。"
+    )
     if note:
         body += f"差异说明：{note}"
     staff_message_send(

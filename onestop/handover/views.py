@@ -100,7 +100,11 @@ def _visible(user: User, batch_id: int) -> HandoverBatch:
     batch = batch_for_officer(user, batch_id)
     if batch is None:
         access_record(
-            actor=user, case_number="-", what=f"handover:{batch_id}", at=timezone.now(), granted=False
+            actor=user,
+            case_number="-",
+            what=f"handover:{batch_id}",
+            at=timezone.now(),
+            granted=False,
         )
         raise Http404(_("移交批次不存在或不属于您的机构"))
     return batch

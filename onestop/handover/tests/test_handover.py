@@ -41,9 +41,7 @@ def _qinbei_case(example, beijing, *, n: int = 0):
     document = example("qinbei-accept")
     if n:
         another_newborn(document, n)
-    return case_submit(
-        document=document, actor=None, now=beijing("2026-11-20T09:30:00+08:00")
-    ).case
+    return case_submit(document=document, actor=None, now=beijing("2026-11-20T09:30:00+08:00")).case
 
 
 @pytest.fixture
@@ -253,6 +251,25 @@ def test_regions_without_a_handover_make_no_batch(example, beijing, media_root):
     assert not HandoverBatch.objects.exists()
 
 
+def test_a_certificate_joins_an_existing_batch_in_three_statements(example, beijing, qinbei):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = _qinbei_case(example, beijing, n=2)
+    _issue(case, "Q450123459", beijing("2026-11-21T10:00:00+08:00"))
+    rows = {row.item: row for row in CaseItem.objects.filter(case=case)}
+    HandoverEntry.objects.filter(certificate=rows["birth_certificate"]).delete()
+    case.typed_document()  # parsed once per document by the completion already
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        entry = handover_certificate_add(
+            case=case, certificate=rows["birth_certificate"], rows=rows, now=case.submitted_at
+        )
+    assert entry is not None and entry.batch == _batch()
+    # Is it already batched? · lock the open batch · insert the entry.
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 3, statements
+
+
 def test_twins_are_one_entry_with_both_names(example, beijing, media_root):
     document = example("qinbei-accept")
     second = dict(document["newborns"][0], name="覃沐晨", record_number="ZY-TWIN-2")
@@ -313,3 +330,10 @@ def test_supervisors_see_overdue_batches_with_filters_and_a_count(
     assert f'data-batch="{batch.pk}" data-state="sent"' in closed
     # Officers do not get the supervisors' page.
     assert client_for(hospital_officer).get("/supervise/handovers/").status_code == 404
+
+
+def test_the_reminder_is_a_declared_periodic_job(qinbei):
+    from onestop.ops.schedule import SCHEDULE
+
+    job = next(job for job in SCHEDULE if job.name == "handover_remind")
+    assert set(job.run()) == {"batches", "messages"}  # type: ignore[arg-type]
