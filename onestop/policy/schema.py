@@ -380,10 +380,14 @@ class PolicyPack(_Strict):
             for item in rule.items or ():
                 if item not in offered:
                     raise ValueError(f"rule {rule.rule} names {item}, which is not offered")
-        if self.archive_handover is not None and not {
-            "birth_certificate",
-            "birth_registration",
-        } <= offered:
+        if (
+            self.archive_handover is not None
+            and not {
+                "birth_certificate",
+                "birth_registration",
+            }
+            <= offered
+        ):
             raise ValueError(
                 "archive_handover needs birth_certificate and birth_registration offered "
                 "(the hospital issues, the registering police station receives)"
