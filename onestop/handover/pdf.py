@@ -65,7 +65,7 @@ def render_list(
         cells = [str(row.number), row.bmc_number, row.names, written(row.issued_at, date_only=True)]
         if ethnicity:
             cells.append("附" if row.ethnicity_form else "—")
-        cells.append(f"补交（{row.issued_period}）" if row.late else "")
+        cells.append(f"补交（{row.issued_period_label}签发）" if row.late else "")
         table_rows.append([_p(c, small) for c in cells])
     widths = [12 * mm, 38 * mm, 40 * mm, 32 * mm] + ([24 * mm] if ethnicity else []) + [24 * mm]
     table = Table(table_rows, colWidths=widths, repeatRows=1)

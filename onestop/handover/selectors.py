@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User
 from onestop.core.clock import to_beijing
+from onestop.handover.domain import PeriodKind, parse_period
 from onestop.handover.models import HandoverBatch, HandoverEntry
 from onestop.reference.idnumber import mask_name
 from onestop.reference.selectors import institution_contact
@@ -104,6 +105,15 @@ class EntryRow:
     ethnicity_form: bool
     late: bool
     issued_period: str
+
+    @property
+    def issued_period_label(self) -> str:
+        """The period it was issued in, as people write it (for a late one: 补交)."""
+        kind: PeriodKind = "quarterly" if "Q" in self.issued_period else "monthly"
+        try:
+            return parse_period(self.issued_period, kind).label()
+        except ValueError:
+            return self.issued_period
 
 
 def entry_rows(batch: HandoverBatch, *, masked: bool) -> list[EntryRow]:
