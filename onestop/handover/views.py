@@ -12,11 +12,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from onestop.accounts.models import Role, User
 from onestop.audit.services import access_record
-from onestop.handover.domain import DOCUMENT_NAMES
 from onestop.handover.models import HandoverBatch
 from onestop.handover.pdf import list_title, render_list
 from onestop.handover.selectors import (
@@ -38,6 +38,20 @@ from onestop.handover.services import (
     period_label,
 )
 from onestop.policy.loader import default_packs
+
+# What a batch holds and its list's title, in the page's language (the same words as
+# onestop.handover.domain.DOCUMENT_NAMES and onestop.handover.pdf.list_title, which print
+# the Chinese list).
+DOCUMENT_LABELS = {
+    "bmc_sub_page": gettext_lazy("《出生医学证明》副页"),
+    "bmc_household_copy": gettext_lazy("《出生医学证明》上户联"),
+    "ethnicity_confirmation_form": gettext_lazy("民族成份确认申请书"),
+}
+LIST_TITLES = {
+    "出生医学证明副页移交清单": gettext_lazy("出生医学证明副页移交清单"),
+    "出生医学证明上户联移交清单": gettext_lazy("出生医学证明上户联移交清单"),
+    "出生医学证明档案移交清单": gettext_lazy("出生医学证明档案移交清单"),
+}
 
 
 def _officer(request: HttpRequest, batch_id: int | None = None) -> User:
@@ -73,7 +87,7 @@ def _row(batch: HandoverBatch, today: Any, names: PlaceNames | None = None) -> d
         "count": getattr(batch, "certificates", None),
         "overdue": batch.state == HandoverBatch.State.OPEN and batch.due_on < today,
         "reminding": batch.state == HandoverBatch.State.OPEN and batch.remind_on <= today,
-        "documents": "、".join(_(DOCUMENT_NAMES.get(d, d)) for d in batch.documents),
+        "documents": "、".join(str(DOCUMENT_LABELS.get(d, d)) for d in batch.documents),
     }
 
 
@@ -125,7 +139,7 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
         {
             **row,
             "entries": entry_rows(found, masked=False),
-            "title": _(list_title(found.documents)),
+            "title": LIST_TITLES.get(list_title(found.documents), list_title(found.documents)),
             "can_send": is_hospital_officer(user) and found.state == HandoverBatch.State.OPEN,
             "can_receive": is_station_officer(user) and found.state == HandoverBatch.State.SENT,
             "by_post": found.method == HandoverBatch.Method.POST,
