@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "onestop.departments",
     "onestop.counter",
     "onestop.supervision",
+    "onestop.handover",
     "onestop.integration",
     "onestop.ops",
 ]
