@@ -196,9 +196,7 @@ class WorkerKilled(BaseException):
     """The worker process dies (kill -9): nothing after this point of the batch runs."""
 
 
-def test_a_worker_killed_mid_batch_loses_nothing_and_the_receiver_acts_once(
-    example, media_root
-):
+def test_a_worker_killed_mid_batch_loses_nothing_and_the_receiver_acts_once(example, media_root):
     """The worker dies after the receiver took a batch and before the batch was recorded
     (the rows stay leased): the first batch after the lease resends them, the receiver
     deduplicates by each event's id — 0 lost, 0 acted on twice."""
