@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import dj_database_url
+from dj_database_url import DBConfig
 from django.core.exceptions import ImproperlyConfigured
 
 S3_OPTIONS = ("endpoint_url", "region_name", "addressing_style", "signature_version")
@@ -52,14 +53,14 @@ def storage_from_url(url: str, media_dir: Path) -> dict[str, Any]:
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
 
 
-def replica_database(url: str, primary: dict[str, Any]) -> dict[str, Any] | None:
+def replica_database(url: str, primary: DBConfig) -> DBConfig | None:
     """The ``replica`` alias for ``DATABASE_REPLICA_URL`` (None when unset): the primary's
     options (connection age, JIT setting), its own address; in tests a mirror of the
     primary's test database (a replica has no test database of its own)."""
     url = url.strip()
     if not url:
         return None
-    replica: dict[str, Any] = dj_database_url.parse(
+    replica = dj_database_url.parse(
         url, conn_max_age=primary.get("CONN_MAX_AGE", 0), conn_health_checks=True
     )
     if replica["ENGINE"] != primary["ENGINE"]:

@@ -40,7 +40,7 @@ class ObjectStore:
         }
 
     def client(self) -> Any:
-        import boto3
+        import boto3  # type: ignore[import-untyped]
 
         return boto3.client(
             "s3",

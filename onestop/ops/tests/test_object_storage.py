@@ -5,6 +5,7 @@ object straight from the store (moto's server over real HTTP) and finds only cip
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +25,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_storage_url_parsing():
-    local = storage_from_url("", __import__("pathlib").Path("/srv/media"))
+    local = storage_from_url("", Path("/srv/media"))
     assert local["BACKEND"].endswith("FileSystemStorage")
     s3 = storage_from_url(
-        "s3://files/onestop/media?endpoint_url=https://oss.example:9000&region_name=cn-1", local
+        "s3://files/onestop/media?endpoint_url=https://oss.example:9000&region_name=cn-1",
+        Path("/unused"),
     )
     assert s3["BACKEND"] == "storages.backends.s3.S3Storage"
     assert s3["OPTIONS"] | {} == {
@@ -42,7 +44,7 @@ def test_storage_url_parsing():
     }
     for bad in ("http://files", "s3://", "s3://files?acl=public-read"):
         with pytest.raises(ImproperlyConfigured):
-            storage_from_url(bad, local)
+            storage_from_url(bad, Path("/unused"))
 
 
 @pytest.fixture
