@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,6 +23,7 @@ from onestop.cases.uploads import material_bytes
 from onestop.certificates.selectors import prior_elicences
 from onestop.common.names import item_label, material_label, result_field_label
 from onestop.departments.selectors import (
+    QUEUE_PAGE_SIZE,
     duplicate_rows,
     officer_queue,
     task_materials,
@@ -53,14 +55,19 @@ def _officer(request: HttpRequest) -> User:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     user = _officer(request)
-    order = request.GET.get("order", "due")
+    order = "new" if request.GET.get("order") == "new" else "due"
     now = timezone.now()
     calendar = current_calendar()
+    page = Paginator(officer_queue(user, order=order), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = [
         {"item": item, "name": _item_name(item.item), "light": urgency(item, now, calendar)}
-        for item in officer_queue(user, order=order)[:200]
+        for item in page.object_list
     ]
-    return render(request, "departments/queue.html", {"rows": rows, "order": order})
+    return render(
+        request, "departments/queue.html", {"rows": rows, "order": order, "page": page}
+    )
 
 
 def _groups(shown: dict[str, Any], name_of: NameOf) -> list[tuple[str, list[tuple[str, str]]]]:
