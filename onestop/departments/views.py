@@ -65,9 +65,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         {"item": item, "name": _item_name(item.item), "light": urgency(item, now, calendar)}
         for item in page.object_list
     ]
-    return render(
-        request, "departments/queue.html", {"rows": rows, "order": order, "page": page}
-    )
+    return render(request, "departments/queue.html", {"rows": rows, "order": order, "page": page})
 
 
 def _groups(shown: dict[str, Any], name_of: NameOf) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,9 +64,11 @@ from onestop.ops.bench_e2e import (
     CpuMeter,
     Database,
     Product,
+    _load_average,
     bench_documents,
     hammer,
     machine,
+    percentile,
     postgres_answers,
     with_database,
 )
@@ -93,6 +95,7 @@ class Config:
     bound_seconds: float = 8.0
     postgres: str = DEFAULT_PG_URL
     keep: bool = False
+    reuse: str = ""  # a folder a ``--keep`` run left: its database, keys and plan
     # bench_e2e.Product reads these; this benchmark runs no background worker.
     workers: int = 0
     simulate_poll: float = 2.0
@@ -290,7 +293,7 @@ class Row:
 
 def read_locust_stats(path: Path) -> list[Row]:
     """Locust's ``<prefix>_stats.csv``: one row per request name, and the aggregate."""
-    rows = []
+    rows: list[Row] = []
     if not path.exists():
         return rows
     with path.open(encoding="utf-8") as handle:
@@ -382,9 +385,15 @@ class UsersProduct(Product):
 
 def run(config: Config, out: TextIO, command: str) -> Result:
     started_at = datetime.now(UTC)
+    if config.reuse:
+        # Tuning runs (gunicorn workers and threads) on the data of a kept run: no seeding.
+        root = Path(config.reuse)
+        name = (root / "database").read_text("utf-8").strip()
+        return _run(config, out, command, with_database(config.postgres, name), root, started_at)
     root = Path(tempfile.mkdtemp(prefix="onestop-users-"))
     try:
         with fresh_database(config.postgres, config.keep) as url:
+            (root / "database").write_text(urlsplit(url).path.lstrip("/"), "utf-8")
             return _run(config, out, command, url, root, started_at)
     finally:
         if config.keep:
@@ -396,8 +405,6 @@ def run(config: Config, out: TextIO, command: str) -> Result:
 def _run(
     config: Config, out: TextIO, command: str, url: str, root: Path, started_at: datetime
 ) -> Result:
-    from onestop.ops.bench_e2e import _load_average
-
     product = UsersProduct(root, url, config)
     clock = time.monotonic()
 
@@ -406,9 +413,11 @@ def _run(
         out.flush()
 
     plan = root / "plan.json"
-    say(
-        f"database {urlsplit(url).path.lstrip('/')}: migrating, seeding {config.cases} cases"
-    )
+    if plan.exists():
+        counts = json.loads(plan.read_text("utf-8"))["counts"]
+        say(f"reusing {root}: {counts}")
+        return _load(config, out, command, url, root, started_at, product, counts, 0.0, say)
+    say(f"database {urlsplit(url).path.lstrip('/')}: migrating, seeding {config.cases} cases")
     script = (
         "from onestop.ops.bench_users import seed\n"
         f"seed(cases={config.cases}, officers_per_desk={config.officers_per_desk}, "
@@ -428,6 +437,22 @@ def _run(
     seed_seconds = time.monotonic() - seed_started
     counts = json.loads(plan.read_text("utf-8"))["counts"]
     say(f"seeded in {seed_seconds:.0f} s: {counts}")
+    return _load(config, out, command, url, root, started_at, product, counts, seed_seconds, say)
+
+
+def _load(
+    config: Config,
+    out: TextIO,
+    command: str,
+    url: str,
+    root: Path,
+    started_at: datetime,
+    product: UsersProduct,
+    counts: dict[str, int],
+    seed_seconds: float,
+    say: Callable[[str], None],
+) -> Result:
+    plan = root / "plan.json"
     db = Database(url)
     db.conn.execute("VACUUM ANALYZE")
     cpu = CpuMeter()
@@ -484,8 +509,6 @@ def _run(
         requests, elapsed, minimal = hammer(
             product.base_url, "/bench/minimal/", 4, config.bound_seconds
         )
-        from onestop.ops.bench_e2e import percentile
-
         values = next(iter(minimal.by_call.values()), [])
         minimal_p = (
             percentile(values, 0.5) * 1000,
@@ -576,8 +599,7 @@ def report(result: Result) -> str:
     counts = ", ".join(f"{v} {k}" for k, v in result.counts.items())
     m = result.machine
     lines += [
-        f"- data: {counts} (seeded through the product's services in "
-        f"{result.seed_seconds:.0f} s)",
+        f"- data: {counts} (seeded through the product's services in {result.seed_seconds:.0f} s)",
         f"- users: {c.users} (parents {MIX['parents']} %, officers {MIX['officers']} %, "
         f"public {MIX['public']} %, department systems {MIX['departments']} %), "
         f"{c.spawn_rate:g} new per second, 3–7 s think time, {c.duration} s",
@@ -630,6 +652,11 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--write", type=Path, help="update the latest-run block of this file")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument(
+        "--reuse",
+        default="",
+        help="the folder a --keep run printed: load its database again, no seeding",
+    )
     return parser.parse_args(list(argv))
 
 
@@ -649,6 +676,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         bound_seconds=args.bound_seconds,
         postgres=args.postgres,
         keep=args.keep,
+        reuse=args.reuse,
     )
     out.write(f"\n== {config.users} users, {config.duration} s, PostgreSQL ==\n")
     why = postgres_answers(config.postgres)

@@ -31,9 +31,7 @@ def test_new_passwords_are_argon2id_at_19_mib_two_passes_one_lane():
 def test_an_old_hash_is_rehashed_with_the_new_parameters_at_sign_in():
     user = officer("cdc", "division", "450703")
     old = Argon2PasswordHasher()  # Django's default: m=100 MiB, t=2, p=8
-    User.objects.filter(pk=user.pk).update(
-        password=old.encode(STAFF_PASSWORD, old.salt())
-    )
+    User.objects.filter(pk=user.pk).update(password=old.encode(STAFF_PASSWORD, old.salt()))
     user.refresh_from_db()
     assert _params(user.password).memory_cost == 102400
     assert identify_hasher(user.password).must_update(user.password)
