@@ -584,9 +584,13 @@ def report(result: Result) -> str:
             f"rate), {total.failures} errors of {total.requests}"
         )
         if total.requests:
+            web = result.cpu.get("web (gunicorn)", 0.0)
             lines.append(
-                f"- SQL statements per request (web, counted in Django's execute wrapper): "
-                f"{result.statements / total.requests:.1f}"
+                f"- per request served: {web / total.requests * 1000:.1f} ms of web CPU "
+                f"(gunicorn), {result.cpu.get('postgres', 0.0) / total.requests * 1000:.1f} ms "
+                "of PostgreSQL CPU, "
+                f"{result.statements / total.requests:.1f} SQL statements (counted in Django's "
+                "execute wrapper) — these hold on a busy machine better than the latencies"
             )
     cpu = result.cpu
     order = ["web (gunicorn)", "postgres", "locust (load generator)"]
