@@ -603,7 +603,12 @@ def report(result: Result) -> str:
     counts = ", ".join(f"{v} {k}" for k, v in result.counts.items())
     m = result.machine
     lines += [
-        f"- data: {counts} (seeded through the product's services in {result.seed_seconds:.0f} s)",
+        f"- data: {counts} ("
+        + (
+            f"seeded through the product's services in {result.seed_seconds:.0f} s)"
+            if result.seed_seconds
+            else "a kept run's, reused)"
+        ),
         f"- users: {c.users} (parents {MIX['parents']} %, officers {MIX['officers']} %, "
         f"public {MIX['public']} %, department systems {MIX['departments']} %), "
         f"{c.spawn_rate:g} new per second, 3–7 s think time, {c.duration} s",
