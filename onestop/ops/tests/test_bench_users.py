@@ -62,7 +62,8 @@ def test_the_report_compares_p95_with_the_target_and_replaces_its_block(tmp_path
     assert "web (gunicorn) 100.0 s (0.83 cores)" in text
     page = tmp_path / "performance.md"
     page.write_text(
-        f"# P\n\nbefore\n\n{bench_users.LATEST_START}\nstale figures\n{bench_users.LATEST_END}\nafter\n"
+        f"# P\n\nbefore\n\n{bench_users.LATEST_START}\nstale figures\n"
+        f"{bench_users.LATEST_END}\nafter\n"
     )
     bench_users.write_latest(page, text)
     written = page.read_text()
