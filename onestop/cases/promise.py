@@ -4,6 +4,7 @@ parents see it on the progress page, the acceptance notice and the acceptance SM
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,8 +38,11 @@ class Promise:
 _STARTED = (CaseStatus.IN_PROGRESS, CaseStatus.COMPLETED)
 
 
-def case_promise(case: Case) -> Promise | None:
-    """``case``'s overall promise, or None where its region's plan promises per item only."""
+def case_promise(
+    case: Case, items: Sequence[tuple[str, datetime | None]] | None = None
+) -> Promise | None:
+    """``case``'s overall promise, or None where its region's plan promises per item only.
+    ``items``: the case's (item, finished_at), where the caller has read them already."""
     pack = default_packs().version(case.region, case.pack_version)
     limit = pack.overall_time_limit if pack else None
     if pack is None or limit is None or limit.days is None:
@@ -56,7 +60,9 @@ def case_promise(case: Case) -> Promise | None:
     if due is not None:
         # The departments' work: the parents' own premium payment (within 90 days of birth
         # in Yuanling) is not what the promise counts.
-        finished = list(case.items.exclude(item=PAYMENT_ITEM).values_list("finished_at", flat=True))
+        if items is None:
+            items = list(case.items.values_list("item", "finished_at"))
+        finished = [moment for item, moment in items if item != PAYMENT_ITEM]
         if finished and all(moment is not None for moment in finished):
             kept = max(finished) <= due
         elif case.status == CaseStatus.COMPLETED and case.completed_at:

@@ -98,7 +98,7 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
             "case": case,
             "items": items,
             "steps": progress_steps(items),
-            "promise": case_promise(case),
+            "promise": case_promise(case, [(i.item, i.finished_at) for i in items]),
             "timeline": parent_timeline(case),
             "reasons": case.decision.get("reasons", []),
             "channels": case.decision.get("ordinary_channels", []),

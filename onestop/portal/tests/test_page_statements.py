@@ -17,8 +17,9 @@ from onestop.workflow.services import item_complete
 pytestmark = pytest.mark.django_db
 
 # Session, user, the case (with its outcome), its items, the header's unread count, its
-# e-licences, its timeline.
-CASE_PAGE_STATEMENTS = 7
+# e-licences, its timeline; the calendar's published years (the overall promise's latest
+# date) and the medical-insurance payment notice.
+CASE_PAGE_STATEMENTS = 9
 # Session, user, the header's unread count, the cases (with their outcomes).
 CASE_LIST_STATEMENTS = 4
 
