@@ -121,7 +121,12 @@ def _users(sample_phones: list[str]) -> dict[str, Any]:
     parents = []
     for n, phone in enumerate(sample_phones):
         parents.append(
-            user(f"bench-parent-{n}", role=Role.PARENT, phone=phone, phone_index=index_of(phone, purpose="phone"))
+            user(
+                f"bench-parent-{n}",
+                role=Role.PARENT,
+                phone=phone,
+                phone_index=index_of(phone, purpose="phone"),
+            )
         )
     return {"supervisor": supervisor, "officer": officer, "parents": parents}
 
@@ -150,7 +155,9 @@ def measure(samples: int, seed: int) -> dict[str, Any]:
     while len(picks) < samples:
         index = rng.randrange(done)
         found = (
-            Case.objects.filter(mother_phone_index=index_of(phone_of(index, "mother"), purpose="phone"))
+            Case.objects.filter(
+                mother_phone_index=index_of(phone_of(index, "mother"), purpose="phone")
+            )
             .values_list("number", "region")
             .first()
         )
@@ -319,7 +326,9 @@ def _exists(server: str, name: str) -> bool:
     import psycopg
 
     with psycopg.connect(server, autocommit=True) as conn:
-        return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone())
+        return bool(
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        )
 
 
 def _env(url: str) -> dict[str, str]:
@@ -390,7 +399,11 @@ def report(runs: list[dict[str, Any]], command: str) -> str:
         growth = last["p99"] / first["p99"] if first["p99"] else 0.0
         target = LOOKUP_TARGET_MS if first["kind"] == "lookup" else DASHBOARD_TARGET_MS
         verdict = _verdict(first["kind"], last["p99"])
-        grew = "" if len(runs) == 1 else (" (≤ 1.5×: met)" if growth <= GROWTH_TARGET else " (≤ 1.5×: NOT met)")
+        grew = (
+            ""
+            if len(runs) == 1
+            else (" (≤ 1.5×: met)" if growth <= GROWTH_TARGET else " (≤ 1.5×: NOT met)")
+        )
         lines.append(
             f"| {first['name']} | {' | '.join(cells)} | {growth:.2f}×{grew} |"
             f" {last['statements']} | p99 < {target:.0f} ms: {verdict} |"
@@ -408,7 +421,9 @@ def report(runs: list[dict[str, Any]], command: str) -> str:
     lines.append(f"- command: `{command}`")
     lines.append(f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     lines.append("")
-    lines.append(f"Plans at {runs[-1]['cases']:,} cases (`EXPLAIN ANALYZE` of each lookup's slowest statement):")
+    lines.append(
+        f"Plans at {runs[-1]['cases']:,} cases (`EXPLAIN ANALYZE` of each lookup's slowest statement):"
+    )
     lines.append("")
     for r in runs[-1]["results"]:
         lines.append(f"- {r['name']}:")
@@ -426,14 +441,23 @@ def write_latest(path: Path, text: str) -> None:
         _, after = rest.split(MARK_END, 1)
         body = before + block + after
     else:
-        body = body.rstrip("\n") + "\n\n## Scale: latest run (`make bench-scale`)\n\n" + block + "\n"
+        body = (
+            body.rstrip("\n") + "\n\n## Scale: latest run (`make bench-scale`)\n\n" + block + "\n"
+        )
     path.write_text(body, "utf-8")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m onestop.ops.bench_scale")
-    parser.add_argument("--postgres", default=os.environ.get("ONESTOP_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--sizes", default="1000000,10000000", help="cases per database, comma-separated")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "ONESTOP_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument(
+        "--sizes", default="1000000,10000000", help="cases per database, comma-separated"
+    )
     parser.add_argument("--samples", type=int, default=100, help="random cases per lookup")
     parser.add_argument("--prefix", default="onestop_scale", help="database names: <prefix>_<size>")
     parser.add_argument("--keep", action="store_true", help="keep the databases")

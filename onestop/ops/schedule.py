@@ -43,6 +43,12 @@ def _deadlines_sweep() -> object:
     return deadlines_sweep().as_dict()
 
 
+def _efficiency_rollup() -> object:
+    from onestop.supervision.rollups import efficiency_rollup
+
+    return efficiency_rollup()
+
+
 def _calendar_watch() -> object:
     from onestop.supervision.services import calendar_watch
 
@@ -87,6 +93,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(minutes=5),
         _deadlines_sweep,
         "时限监督：标记即将到期和已超期事项，通知部门和监管人员，超期升级督办",
+    ),
+    PeriodicJob(
+        "efficiency_rollup",
+        timedelta(hours=1),
+        _efficiency_rollup,
+        "办理效率日汇总：把已结束的每一天按部门、辖区汇总，效率报表读汇总而不是逐件计算",
     ),
     PeriodicJob(
         "calendar_watch",
