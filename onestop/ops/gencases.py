@@ -58,7 +58,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any, TextIO
+from typing import Any
 
 REGION_WEIGHTS = {  # roughly the regions' births per year
     "jilin": 0.42,
@@ -213,14 +213,14 @@ def _tables() -> list[Table]:
         out.append(
             Table(
                 name=model._meta.db_table,
-                columns=[f.column for f in fields],
+                columns=[str(f.column) for f in fields],
                 encrypted={
-                    f.column
+                    str(f.column)
                     for f in fields
                     if isinstance(f, EncryptedTextField | EncryptedJSONField)
                 },
-                datetimes={f.column for f in fields if isinstance(f, models.DateTimeField)},
-                json_columns={f.column for f in fields if isinstance(f, models.JSONField)},
+                datetimes={str(f.column) for f in fields if isinstance(f, models.DateTimeField)},
+                json_columns={str(f.column) for f in fields if isinstance(f, models.JSONField)},
                 link=link,
             )
         )
@@ -230,9 +230,7 @@ def _tables() -> list[Table]:
 def _hospital_divisions() -> dict[str, str]:
     from onestop.reference.models import Institution
 
-    return dict(
-        Institution.objects.filter(kind="hospital").values_list("code", "division")  # type: ignore[misc]
-    )
+    return dict(Institution.objects.filter(kind="hospital").values_list("code", "division"))
 
 
 def load_template(conn: Any, tables: list[Table], region: str, number: str) -> Template:
@@ -434,7 +432,7 @@ class CaseMaker:
         # over days (due times shifted, not stretched).
         work = max((tpl.t_end - tpl.t0).total_seconds(), 1e-3)
         if status == "completed":
-            days = rng.choice((1, 2, 3, 4, 5, 6, 8, 10, 15))
+            days = float(rng.choice((1, 2, 3, 4, 5, 6, 8, 10, 15)))
             if age > timedelta(days=days):
                 span_days = days
             else:
@@ -773,16 +771,16 @@ def _keys() -> Keys:
 
 def _copy(conn: Any, table: Table, rows: Iterable[tuple[Any, ...]]) -> int:
     n = 0
-    with conn.cursor() as cur:
-        with cur.copy(f"COPY {table.name} ({', '.join(table.columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                n += 1
+    columns = ", ".join(table.columns)
+    with conn.cursor() as cur, cur.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            n += 1
     return n
 
 
 def generate(
-    url: str, count: int, *, chunk: int = 5000, seed: int = 1, out: TextIO = sys.stdout
+    url: str, count: int, *, chunk: int = 5000, seed: int = 1, out: Any = sys.stdout
 ) -> dict[str, Any]:
     """Fill the database at ``url`` (migrated, reference data seeded: Django is set up on
     it) up to ``count`` generated cases; resumes a run that stopped."""
@@ -836,10 +834,10 @@ def generate(
         ids = Ids(conn, tables, {name: k * n for name, k in per_case.items()})
         batch: dict[str, list[tuple[Any, ...]]] = {}
         for index in range(done, done + n):
-            for name, rows in maker.rows(index, rng, ids).items():
-                batch.setdefault(name, []).extend(rows)
-        for name, rows in batch.items():
-            rows_total += _copy(conn, by_name[name], rows)
+            for name, made in maker.rows(index, rng, ids).items():
+                batch.setdefault(name, []).extend(made)
+        for name, made in batch.items():
+            rows_total += _copy(conn, by_name[name], made)
         with conn.cursor() as cur:
             cur.execute(f"UPDATE {STATE_TABLE} SET done = %s WHERE id = 1", (done + n,))
         conn.commit()
@@ -856,7 +854,7 @@ def generate(
     with conn.cursor() as cur:
         cur.execute("ANALYZE")
         cur.execute("SELECT pg_database_size(current_database())")
-        size = cur.fetchone()[0]
+        size = (cur.fetchone() or (0,))[0]
     conn.commit()
     conn.close()
     elapsed = time.monotonic() - started

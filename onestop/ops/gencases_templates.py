@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.test import Client
@@ -26,6 +26,7 @@ from onestop.simulate.department import build_result
 from onestop.testing.newborns import another_newborn
 
 # The accepted example of each region (onestop/examples), worked to the end.
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TEMPLATE_EXAMPLES = {
     "qinbei": "qinbei-accept",
     "fuzhou": "fuzhou-accept",
@@ -72,8 +73,6 @@ def _api(client: Client, cred: Credential, method: str, path: str, body: Any = N
 
 def make_template(region: str, serial: int) -> str:
     """Submit and work one case of ``region`` through the API; its number."""
-    from onestop.cli import EXAMPLES
-
     credentials = [c for c in _ensure_clients() if c.key_id.startswith(f"osk_{region}_")]
     client = Client()
     name = TEMPLATE_EXAMPLES[region]
@@ -118,6 +117,3 @@ def make_template(region: str, serial: int) -> str:
 def make_templates() -> dict[str, str]:
     """One worked case per region: ``{region: case number}``."""
     return {region: make_template(region, n) for n, region in enumerate(TEMPLATE_EXAMPLES)}
-
-
-__all__ = ["TEMPLATE_EXAMPLES", "make_template", "make_templates", "timedelta"]

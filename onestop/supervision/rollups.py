@@ -18,9 +18,11 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
-from onestop.core.clock import BEIJING, to_beijing
+from onestop.core.clock import BEIJING, parse_time, to_beijing
+from onestop.core.errors import CalendarNotCovered
 from onestop.supervision.models import EfficiencyDay
 from onestop.workflow.domain import urgency
 from onestop.workflow.models import CaseItem, ItemState
@@ -28,6 +30,42 @@ from onestop.workflow.models import CaseItem, ItemState
 FINISHED_STATES = (ItemState.DONE, ItemState.REFUSED)
 GROUP = ("department", "jurisdiction_kind", "jurisdiction_code", "division")
 MAX_DAYS_PER_RUN = 400
+
+
+def _pauses(raw: object) -> list[tuple[datetime, datetime]]:
+    out: list[tuple[datetime, datetime]] = []
+    if not isinstance(raw, list):
+        return out
+    for pair in raw:
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            try:
+                out.append((parse_time(str(pair[0])), parse_time(str(pair[1]))))
+            except ValueError:
+                continue
+    return out
+
+
+def item_working_time(
+    calendar: WorkingCalendar, received: datetime, finished: datetime, pauses: object
+) -> timedelta:
+    """Working time from receipt to finish, less the working time spent waiting for the
+    applicant's supplement (each pause clipped to the item's own span)."""
+    try:
+        return _working_time(calendar, received, finished, pauses)
+    except CalendarNotCovered:
+        # Beyond the table: weekends only, as for the provisional due times (the item is
+        # counted, not dropped; issue 8, defect 4).
+        return _working_time(weekends_beyond(calendar), received, finished, pauses)
+
+
+def _working_time(
+    calendar: WorkingCalendar, received: datetime, finished: datetime, pauses: object
+) -> timedelta:
+    total = urgency.working_time_between(calendar, received, finished)
+    for start, end in _pauses(pauses):
+        start, end = max(start, received), min(end, finished)
+        total -= urgency.working_time_between(calendar, start, end)
+    return max(total, timedelta(0))
 
 
 def midnight(day: date) -> datetime:
@@ -39,8 +77,6 @@ def day_figures(
 ) -> dict[tuple[str, str, str, str], dict[str, Any]]:
     """What the report counts of the items finished in [start, end), per department,
     jurisdiction and division: counts and the histogram of working days (0.01 day)."""
-    from onestop.supervision.selectors import item_working_time
-
     qs = scope if scope is not None else CaseItem.objects.all()
     out: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for row in (
@@ -110,7 +146,7 @@ def rollup_day(day: date, calendar: WorkingCalendar) -> int:
 
 
 def _first_day() -> date | None:
-    last = EfficiencyDay.objects.filter(department="").aggregate(d=Max("day"))["d"]
+    last: date | None = EfficiencyDay.objects.filter(department="").aggregate(d=Max("day"))["d"]
     if last is not None:
         return last + timedelta(days=1)
     first = CaseItem.objects.filter(state__in=FINISHED_STATES).aggregate(t=Min("finished_at"))["t"]
@@ -127,7 +163,7 @@ def efficiency_rollup(
     calendar = current_calendar()
     if days is None:
         first = _first_day()
-        todo = []
+        todo: list[date] = []
         if first is not None:
             day = first
             while day < today and len(todo) < MAX_DAYS_PER_RUN:

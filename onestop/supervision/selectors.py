@@ -25,13 +25,14 @@ from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.cases.models import Case, Person
 from onestop.common.fields import index_of
-from onestop.core.clock import parse_time, to_beijing
-from onestop.core.errors import CalendarNotCovered
+from onestop.core.clock import to_beijing
+from onestop.reference.domain import InstitutionKind
 from onestop.reference.idnumber import mask_id_number, mask_name, mask_phone
 from onestop.reference.models import Division, Institution
-from onestop.reference.domain import InstitutionKind
 from onestop.reference.selectors import current_reference, institution_contact
 from onestop.supervision.models import EfficiencyDay, ItemUrge
+from onestop.supervision.rollups import day_figures, midnight, rolled_days
+from onestop.supervision.rollups import item_working_time as item_working_time  # re-exported
 from onestop.workflow.domain import urgency
 from onestop.workflow.models import CaseItem, ItemState
 
@@ -268,42 +269,6 @@ Key = tuple[str, str, str]
 KEY_FIELDS = ("department", "jurisdiction_kind", "jurisdiction_code")
 
 
-def _pauses(raw: object) -> list[tuple[datetime, datetime]]:
-    out: list[tuple[datetime, datetime]] = []
-    if not isinstance(raw, list):
-        return out
-    for pair in raw:
-        if isinstance(pair, list | tuple) and len(pair) == 2:
-            try:
-                out.append((parse_time(str(pair[0])), parse_time(str(pair[1]))))
-            except ValueError:
-                continue
-    return out
-
-
-def item_working_time(
-    calendar: WorkingCalendar, received: datetime, finished: datetime, pauses: object
-) -> timedelta:
-    """Working time from receipt to finish, less the working time spent waiting for the
-    applicant's supplement (each pause clipped to the item's own span)."""
-    try:
-        return _working_time(calendar, received, finished, pauses)
-    except CalendarNotCovered:
-        # Beyond the table: weekends only, as for the provisional due times (the item is
-        # counted, not dropped; issue 8, defect 4).
-        return _working_time(weekends_beyond(calendar), received, finished, pauses)
-
-
-def _working_time(
-    calendar: WorkingCalendar, received: datetime, finished: datetime, pauses: object
-) -> timedelta:
-    total = urgency.working_time_between(calendar, received, finished)
-    for start, end in _pauses(pauses):
-        start, end = max(start, received), min(end, finished)
-        total -= urgency.working_time_between(calendar, start, end)
-    return max(total, timedelta(0))
-
-
 def efficiency_report(
     user: User,
     *,
@@ -317,8 +282,6 @@ def efficiency_report(
     [start, end), the on-time rate and the median working time, and the open overdue items
     now. Counts are aggregated in SQL; the median is taken in Python over the period's
     finished rows (three columns each)."""
-    from onestop.supervision.rollups import day_figures, midnight, rolled_days
-
     prefix = supervised_prefix(user)
     if prefix is None:
         return []
@@ -350,8 +313,10 @@ def efficiency_report(
         for row in rollup.values(*KEY_FIELDS, *ROLLED_COUNTS, "working_days").iterator():
             add(_key(row), row)
     for span_start, span_end in _spans(start, end, rolled):
-        for key, figures in day_figures(span_start, span_end, calendar, scope).items():
-            add(key[:3], figures)
+        for (dept, kind, code, _division), figures in day_figures(
+            span_start, span_end, calendar, scope
+        ).items():
+            add((dept, kind, code), figures)
     open_counts: dict[Key, dict[str, int]] = {}
     for row in (
         scope.filter(state__in=(*OPEN_STATES, ItemState.RETURNED))
@@ -394,8 +359,6 @@ ROLLED_COUNTS = ("finished", "automatic", "with_limit", "on_time", "provisional"
 
 def _spans(start: datetime, end: datetime, rolled: set[date]) -> list[tuple[datetime, datetime]]:
     """The parts of [start, end) outside the rolled-up days, as contiguous spans."""
-    from onestop.supervision.rollups import midnight
-
     if not rolled:
         return [(start, end)]
     spans: list[tuple[datetime, datetime]] = []

@@ -254,7 +254,9 @@ def test_the_rollup_gives_the_report_and_the_database_counts(november):
     rolled = EfficiencyDay.objects.exclude(department="")
     assert sum(r.finished + r.automatic for r in rolled) == finished.count()
     assert sum(r.on_time for r in rolled) == sum(
-        1 for i in finished if i.due_at is not None and i.finished_at <= i.due_at
+        1
+        for i in finished
+        if i.due_at is not None and i.finished_at is not None and i.finished_at <= i.due_at
     )
     assert (
         sum(sum(r.working_days.values()) for r in rolled)
