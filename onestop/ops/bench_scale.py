@@ -220,9 +220,14 @@ def measure(samples: int, seed: int) -> dict[str, Any]:
         parent_clients.append(c)
 
     def search(id_number: str) -> Callable[[], Any]:
-        answer = supervisor.post("/supervise/", {"q": id_number})
-        location = answer["Location"]
-        return get(supervisor, location)
+        """The search as a supervisor makes it: the form's POST, then the results page it
+        redirects to (the query kept in the session, never in the URL)."""
+
+        def call() -> Any:
+            answer = supervisor.post("/supervise/", {"q": id_number})
+            return get(supervisor, answer["Location"])()
+
+        return call
 
     results = []
     results.append(
@@ -252,7 +257,7 @@ def measure(samples: int, seed: int) -> dict[str, Any]:
     jilin_picks = [p for p in picks if p[2] == REGION] or picks
     results.append(
         _measure_one(
-            "case by a parent's ID number: supervisor search (blind index)",
+            "case by a parent's ID number: supervisor search (blind index; POST + results)",
             "lookup",
             [search(id_number_of(i, "mother")) for i, _, _ in jilin_picks],
         )

@@ -138,12 +138,15 @@ def _check_digit(body: str) -> str:
 
 
 def id_number_of(index: int, role: str) -> str:
-    """The generated case ``index``'s mother's or father's ID number (valid check digit):
-    division 110101, a birth date from the index, a sequence from the index."""
-    born = datetime(1975, 1, 1) + timedelta(days=(index * 7 + (role == "father") * 3) % 9000)
-    seq = (index // 9000) % 1000
-    sex = 2 if role == "mother" else 1  # the 17th digit: even for women, odd for men
-    body = f"110101{born:%Y%m%d}{seq:03d}"[:16] + str(((index // 9_000_000) * 2 + sex) % 10)
+    """The generated case ``index``'s mother's or father's ID number: distinct for every
+    index and role (a district of Beijing from 110101 on, a birth date, a two-digit
+    sequence, the sex digit — even for women — and a valid check digit)."""
+    rest, day = divmod(index, 9000)
+    rest, seq = divmod(rest, 100)
+    district, parity = divmod(rest, 5)
+    born = datetime(1975, 1, 1) + timedelta(days=day + (role == "father") * 365 * 3)
+    sex = parity * 2 + (role == "father")
+    body = f"{110101 + district:06d}{born:%Y%m%d}{seq:02d}{sex}"
     return body + _check_digit(body)
 
 
@@ -753,7 +756,7 @@ class CaseMaker:
         return plan
 
 
-AT_MARK = "\x00at\x00"
+AT_MARK = "@@onestop-gen-at@@"  # JSON leaves it as it is (no escapes)
 
 
 # --- the run --------------------------------------------------------------------------

@@ -124,3 +124,4 @@ class EfficiencyDay(models.Model):
                 name="efficiency_day_key",
             )
         ]
+        indexes = [models.Index(fields=["day", "division"], name="efficiency_day_division")]

@@ -306,7 +306,10 @@ def efficiency_report(
     whole = start == midnight(first_day) and end == midnight(last_day + timedelta(days=1))
     rolled = rolled_days(first_day, last_day + timedelta(days=1)) if whole else set()
     if rolled:
-        rollup = EfficiencyDay.objects.filter(day__in=rolled, division__startswith=prefix)
+        # roll-up rows exist for rolled-up days only: a range, not a list of days
+        rollup = EfficiencyDay.objects.filter(
+            day__gte=first_day, day__lte=last_day, division__startswith=prefix
+        )
         rollup = rollup.exclude(department="")
         if department:
             rollup = rollup.filter(department=department)
