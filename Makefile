@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: install run test lint bench bench-users reliability check-fresh clean messages
+.PHONY: install run test lint bench bench-users bench-scale reliability check-fresh clean messages
 
 install: $(STAMP)
 
@@ -70,6 +70,16 @@ bench-users: $(STAMP)
 	$(VENV)/bin/python -m onestop.ops.bench_users --postgres "$(PG_URL)" \
 	  --users $(BENCH_USERS) --duration $(BENCH_USERS_SECONDS) \
 	  --write docs/performance.md $(BENCH_USERS_ARGS)
+
+# The scale benchmark (issue 10, part 4): databases of SCALE_SIZES generated cases
+# (`onestop gen-cases`, PostgreSQL COPY; dropped afterwards unless SCALE_ARGS=--keep), the
+# lookups people and systems make measured through the product's views; results in the
+# "Scale" block of docs/performance.md. 1 M cases take ~53 GB of disk and about an hour.
+SCALE_SIZES ?= 1000000,10000000
+SCALE_ARGS ?=
+bench-scale: $(STAMP)
+	$(VENV)/bin/python -m onestop.ops.bench_scale --postgres "$(PG_URL)" \
+	  --sizes $(SCALE_SIZES) --write docs/performance.md $(SCALE_ARGS)
 
 # Attack and fault tests, and a table of what they tried and what got through (SQLite, then
 # PostgreSQL where it answers). The latest figures are kept in docs/security.md.

@@ -12,6 +12,8 @@
 - ``onestop audit-verify``: check the audit log (keyed chains, signed anchors); exit 0
   intact, 1 with each problem listed (the same as ``manage.py audit_verify``).
 - ``onestop simulate``: department systems working through the HTTP API and webhooks.
+- ``onestop gen-cases --count N [--database-url URL]``: fill a PostgreSQL database with N
+  generated cases for the scale benchmark (`onestop.ops.gencases`).
 """
 
 from __future__ import annotations
@@ -243,6 +245,20 @@ def _cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_gen_cases(args: argparse.Namespace, out: TextIO) -> int:
+    import os
+
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.config.settings")
+    from django.core.management import execute_from_command_line
+
+    argv = ["onestop", "gen_cases", "--count", str(args.count), "--chunk", str(args.chunk)]
+    argv += ["--seed", str(args.seed)] + (["--prepare"] if args.prepare else [])
+    execute_from_command_line(argv)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="onestop", description="出生一件事: the newborn one-stop platform")
     parser.add_argument(
@@ -316,6 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate_arguments(simulate)
     simulate.set_defaults(run=_cmd_simulate)
+
+    gen = commands.add_parser(
+        "gen-cases", help="fill a PostgreSQL database with N generated cases (scale benchmark)"
+    )
+    gen.add_argument("--count", type=int, required=True, help="cases in total")
+    gen.add_argument("--database-url", default="", help="the database (default: DATABASE_URL)")
+    gen.add_argument("--chunk", type=int, default=5000, help="cases per transaction")
+    gen.add_argument("--seed", type=int, default=1, help="random seed")
+    gen.add_argument("--prepare", action="store_true", help="migrate and seed first")
+    gen.set_defaults(run=_cmd_gen_cases)
     return parser
 
 

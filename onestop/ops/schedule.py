@@ -49,6 +49,12 @@ def _payment_reminders() -> object:
     return payment_reminders_sweep().as_dict()
 
 
+def _efficiency_rollup() -> object:
+    from onestop.supervision.rollups import efficiency_rollup
+
+    return efficiency_rollup()
+
+
 def _calendar_watch() -> object:
     from onestop.supervision.services import calendar_watch
 
@@ -118,6 +124,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         _payment_reminders,
         "医保缴费：缴费期限前按地区安排提醒未缴费的家长（每次提醒只发一次），"
         "期限已过仍未缴费的标记为逾期未缴费并告知家长（监管人员在超期事项中可见）",
+    ),
+    PeriodicJob(
+        "efficiency_rollup",
+        timedelta(hours=1),
+        _efficiency_rollup,
+        "办理效率日汇总：把已结束的每一天按部门、辖区汇总，效率报表读汇总而不是逐件计算",
     ),
     PeriodicJob(
         "calendar_watch",

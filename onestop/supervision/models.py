@@ -93,3 +93,35 @@ class StaffMessage(models.Model):
         verbose_name_plural = _("工作消息")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["user", "read_at"], name="staff_message_unread")]
+
+
+class EfficiencyDay(models.Model):
+    """The efficiency report's roll-up (issue 10, ADR 0025): one row per Beijing day and
+    department, jurisdiction and division with what the report counts of the items
+    finished that day, and the working times of those items as a histogram (working days
+    rounded to 0.01: count). Written by the ``efficiency_rollup`` job for whole past days;
+    a row with an empty ``department`` marks a day as rolled up (also a day with no item
+    finished). The report adds the days not rolled up yet (today) from the items."""
+
+    day = models.DateField(_("日期"))
+    department = models.CharField(_("部门"), max_length=24, blank=True, default="")
+    jurisdiction_kind = models.CharField(max_length=16, blank=True, default="")
+    jurisdiction_code = models.CharField(max_length=32, blank=True, default="")
+    division = models.CharField(max_length=6, blank=True, default="")
+    finished = models.PositiveIntegerField(default=0)
+    automatic = models.PositiveIntegerField(default=0)
+    with_limit = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    provisional = models.PositiveIntegerField(default=0)
+    working_days = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("办理效率日汇总")
+        verbose_name_plural = _("办理效率日汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "department", "jurisdiction_kind", "jurisdiction_code", "division"],
+                name="efficiency_day_key",
+            )
+        ]
+        indexes = [models.Index(fields=["day", "division"], name="efficiency_day_division")]

@@ -73,6 +73,16 @@ class CaseItem(models.Model):
             models.Index(fields=["department", "jurisdiction_code", "state", "due_at"]),
             # The efficiency report reads the items finished in a period, per department.
             models.Index(fields=["department", "finished_at"]),
+            # Issue 10 (ADR 0025): the open items alone, by due time — what the deadline
+            # sweep and the deadlines page read — stays the size of the open work however
+            # many finished items the table holds; and the items finished in a period (the
+            # efficiency report's days not rolled up yet), across departments.
+            models.Index(
+                fields=["due_at", "id"],
+                name="caseitem_open_due",
+                condition=models.Q(state__in=["ready", "in_progress", "returned"]),
+            ),
+            models.Index(fields=["finished_at"], name="caseitem_finished_at"),
         ]
 
     def __str__(self) -> str:

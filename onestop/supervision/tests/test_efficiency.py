@@ -225,3 +225,72 @@ def test_the_supervisor_pages(november, monkeypatch):
     police.force_login(officer("police", "police_station", "qinbei-xintang"))
     assert police.get("/supervise/deadlines/").status_code == 404
     assert police.get("/supervise/efficiency/").status_code == 404
+
+
+def test_the_rollup_gives_the_report_and_the_database_counts(november):
+    """ADR 0025: the report from the daily roll-up equals the report computed from the
+    items, and the roll-up's counts equal direct counts of the items."""
+    from onestop.supervision.models import EfficiencyDay
+    from onestop.supervision.rollups import efficiency_rollup
+
+    supervisor = staff("supervisor", kind="division", code="4507")
+    kwargs = {
+        "start": t("2026-11-01T00:00:00+08:00"),
+        "end": t("2026-12-01T00:00:00+08:00"),
+        "now": t("2026-11-30T10:00:00+08:00"),
+        "calendar": CAL,
+    }
+    direct = efficiency_report(supervisor, **kwargs)
+    assert not EfficiencyDay.objects.exists()
+    # rolled up to Sun 29 Nov; Mon 30 (today) is not over and stays live
+    done = efficiency_rollup(now=t("2026-11-30T10:00:00+08:00"))
+    assert done["days"] == 14  # Mon 16 (the first finished item) … Sun 29
+    assert EfficiencyDay.objects.filter(department="").count() == 14
+    assert efficiency_report(supervisor, **kwargs) == direct
+    # a second run finds nothing new; a day rolled up again changes nothing
+    assert efficiency_rollup(now=t("2026-11-30T11:00:00+08:00"))["days"] == 0
+    assert efficiency_report(supervisor, **kwargs) == direct
+    finished = CaseItem.objects.filter(state__in=("done", "refused"))
+    rolled = EfficiencyDay.objects.exclude(department="")
+    assert sum(r.finished + r.automatic for r in rolled) == finished.count()
+    assert sum(r.on_time for r in rolled) == sum(
+        1
+        for i in finished
+        if i.due_at is not None and i.finished_at is not None and i.finished_at <= i.due_at
+    )
+    assert (
+        sum(sum(r.working_days.values()) for r in rolled)
+        == finished.filter(automatic=False, received_at__isnull=False).count()
+    )
+    # a half-day period is not read from the roll-up: still the items'
+    half = efficiency_report(supervisor, **{**kwargs, "start": t("2026-11-16T12:00:00+08:00")})
+    assert sum(r.finished for r in half) == 4  # all four finished after noon on the 16th
+
+
+def test_the_deadlines_page_names_places_in_a_fixed_number_of_queries(
+    november, submit, monkeypatch
+):
+    """Issue 10: the deadlines page queried one institution per row (507 statements for a
+    page of 500); the labels are now read in one go, whatever the number of rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.testing.second_factor import mark_verified
+
+    monkeypatch.setattr("django.utils.timezone.now", lambda: t("2026-11-30T10:00:00+08:00"))
+    supervisor = staff("supervisor", kind="division", code="4507")
+    client = Client()
+    client.force_login(supervisor)
+    mark_verified(client, supervisor)
+    client.get("/supervise/deadlines/")  # the session and the reference cache settle
+    with CaptureQueriesContext(connection) as few:
+        page = client.get("/supervise/deadlines/")
+    assert page.status_code == 200
+    rows = page.content.count(b"<tr")
+    for day in ("2026-11-17T09:00:00+08:00", "2026-11-18T09:00:00+08:00"):
+        submit(day)  # more open items, all overdue by the 30th
+    with CaptureQueriesContext(connection) as again:
+        page = client.get("/supervise/deadlines/")
+    assert page.status_code == 200
+    assert page.content.count(b"<tr") > rows
+    assert len(again.captured_queries) == len(few.captured_queries)
