@@ -63,8 +63,9 @@ def case_promise(
         if items is None:
             items = list(case.items.values_list("item", "finished_at"))
         finished = [moment for item, moment in items if item != PAYMENT_ITEM]
-        if finished and all(moment is not None for moment in finished):
-            kept = max(finished) <= due
+        ended = [moment for moment in finished if moment is not None]
+        if ended and len(ended) == len(finished):
+            kept = max(ended) <= due
         elif case.status == CaseStatus.COMPLETED and case.completed_at:
             kept = case.completed_at <= due
     return Promise(
