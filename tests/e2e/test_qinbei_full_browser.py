@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from onestop.cases.models import Case
+from onestop.common.fields import index_of
 from onestop.notifications.models import Notification
 from onestop.portal.tests.support import BIRTH, DETAILS, PARENTS, QINBEI_ITEMS, delivery_record
 from onestop.reference.services import reference_seed
@@ -31,6 +32,7 @@ OFFICES = {
     "medical_insurance": ("division", "450703"),
     "hrss": ("division", "450703"),
     "health": ("division", "450703"),
+    "tax": ("division", "450703"),
 }
 
 
@@ -138,6 +140,22 @@ def test_a_qinbei_case_from_the_mothers_phone_through_every_department(
     case = Case.objects.get()
     assert case.status == "in_progress"
     assert progress(mother, case.number)["birth_certificate"] == "待办理"
+    # The parents' ethnic groups differ: the father confirms the newborn's ethnic group on
+    # his own phone, by the link in his SMS (ADR 0029); until then registration waits.
+    assert progress(mother, case.number)["birth_registration"] == "等待父亲确认"
+    father_phone = PARENTS["father_phone"]
+    father_sms = Notification.objects.filter(
+        channel="sms", phone_index=index_of(father_phone, purpose="phone")
+    ).order_by("pk")
+    link = re.findall(r"https?://[^/\s]+(/confirm/[\w-]+/)", father_sms.last().body)[-1]
+    father = new_page(phone=True)
+    father.goto(link)
+    father.get_by_role("button", name="获取验证码").click()
+    code = re.findall(r"验证码是 (\d{6})", father_sms.last().body)[-1]
+    father.fill("#code", code)
+    father.get_by_role("button", name="登录").click()
+    father.locator("#do-confirm").click()
+    assert "已确认" in father.locator("#confirm-done").inner_text()
     assert progress(mother, case.number)["birth_registration"] == "等待前置事项"
 
     # Every department works its ready items in the browser until nothing is left.
@@ -158,6 +176,7 @@ def test_a_qinbei_case_from_the_mothers_phone_through_every_department(
             # The mother sees that step finished.
             assert progress(mother, case.number)[item.item] == "已办结"
     # BMC, vaccination, guidance → registration → insurance, maternity → SSC (waits for both)
+    # and the premium payment (after enrolment)
     assert rounds == 4
     case.refresh_from_db()
     assert case.status == "completed"
