@@ -108,7 +108,8 @@ def claimed_timeline(event: ev.ItemClaimed) -> None:
 def completed_timeline(event: ev.ItemCompleted) -> None:
     if event.automatic_reason:
         timeline_add(event.case, event.at, "automatic", event.automatic_reason, item=event.row.item)
-    _line(event, "item_done", f"{_name(event)}已办结")
+    where = "已在受理窗口当场办结" if event.same_visit else "已办结"
+    _line(event, "item_done", f"{_name(event)}{where}")
 
 
 @effects.register(ev.ItemReturned, phase=Phase.RECORD, effect="timeline: 需要补正")
@@ -200,7 +201,9 @@ def completed_message(event: ev.ItemCompleted) -> None:
     name = _name(event)
     key = f"case:{case.number}:{row.item}:done"
     result = delivery.result_of(row.item)
-    if result is None:
+    if result is None or event.same_visit:
+        # 当场办理: the result is handed over at the counter (`handed_over_message`), not
+        # collected later or posted.
         parents_message(case, key=key, at=now, template="item_completed", context={"item": name})
         return
     phones = parent_phones(case)
@@ -230,6 +233,31 @@ def completed_message(event: ev.ItemCompleted) -> None:
             phones = [*phones, father]
     timeline_add(case, now, kind, notice.timeline, item=row.item)
     parents_message(case, key=key, at=now, body=notice.sms, phones=phones)
+
+
+@effects.register(ev.ResultHandedOver, phase=Phase.RECORD, effect="timeline: 已当场交付")
+def handed_over_timeline(event: ev.ResultHandedOver) -> None:
+    _line(
+        event,
+        "result_handed_over",
+        f"{event.result_name}已在{event.counter_name}当场交付（领取人：{event.recipient_label}）",
+    )
+
+
+@effects.register(ev.ResultHandedOver, phase=Phase.MESSAGE, effect="SMS + in-app: 已当场领取")
+def handed_over_message(event: ev.ResultHandedOver) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:{event.row.item}:handed_over",
+        at=event.at,
+        template="result_handed_over",
+        context={
+            "result": event.result_name,
+            "counter": event.counter_name,
+            "recipient": event.recipient_label,
+        },
+    )
 
 
 @effects.register(ev.CaseCompleted, phase=Phase.MESSAGE, effect="SMS + in-app: 办结结果, 原渠道")
