@@ -71,6 +71,20 @@ def render_unified_form(
         p("本人承诺以上信息真实、准确，并授权相关部门共享核验办理所需信息。"),
         Spacer(1, 10 * mm),
         p("母亲签名：________________　父亲签名：________________　日期：____年__月__日"),
+    ]
+    applicant = document.get("applicant") or {}
+    trustee = (document.get("authorization") or {}).get("trustee") or {}
+    if isinstance(applicant, dict) and applicant.get("role") in ("grandparent", "trustee"):
+        # 附件3 授权委托书: the trustee signs too (受托人签名), the letter kept as a scan.
+        story += [
+            Spacer(1, 6 * mm),
+            p(
+                f"受托人（申请人）：{trustee.get('name') or applicant.get('name') or ''}"
+                f"　身份证号：{trustee.get('id_number') or applicant.get('id_number') or ''}"
+                "　受托人签名：________________"
+            ),
+        ]
+    story += [
         Spacer(1, 6 * mm),
         p("受理人签名：________________"),
     ]
