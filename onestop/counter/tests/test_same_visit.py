@@ -214,8 +214,7 @@ def test_the_yuanling_window_issues_prints_and_hands_over_the_bmc_once(clerk, se
         flat = pdf_text(pdf.content)
         assert "R431234567" in flat and licence.serial in flat and "出生医学证明" in flat
     assert (
-        AccessRecord.objects.filter(case_number=case.number, what__startswith="print:").count()
-        == 2
+        AccessRecord.objects.filter(case_number=case.number, what__startswith="print:").count() == 2
     )
     # A wrong recipient is refused: a stranger, the right name with another ID number.
     for who in (
