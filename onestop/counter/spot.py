@@ -53,7 +53,7 @@ def authorization_view(case: Case, *, today: datetime) -> dict[str, Any] | None:
         "trustee_name": trustee.name if trustee else "",
         "trustee_id": trustee.id_number if trustee else "",
         "relation": RELATIONS.get(relation, relation) if relation else "",
-        "items": [item_label(i) for i in auth.items or ()],
+        "items": [item_label(i) for i in auth.items or () if i],
         "valid_from": written(auth.valid_from) if auth.valid_from else "",
         "valid_to": written(auth.valid_to) if auth.valid_to else "",
         "signed": bool(auth.signed_by_mother),
