@@ -12,6 +12,7 @@ from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_t
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
 from onestop.cases.events import CaseDecided, CaseSupplemented
 from onestop.cases.services import CaseStateError
+from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered
 from onestop.core.events import Phase, effects
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
@@ -19,6 +20,7 @@ from onestop.workflow import events as ev
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState
+from onestop.workflow.same_visit import same_visit_rule
 from onestop.workflow.selectors import ordinary_channels_of
 from onestop.workflow.services import (
     case_finish_if_done,
@@ -219,12 +221,15 @@ def completed_message(event: ev.ItemCompleted) -> None:
         kind = "result_mailed"
     else:
         by = choice.by if choice is not None else None
+        from_day = first_pickup_day(current_calendar(), now)
+        if same_visit_rule(case, row.item) is not None:
+            from_day = to_beijing(now).date()  # 当场打印领取: at the counter, today
         notice = delivery.pickup_notice(
             case_number=case.number,
             item_name=name,
             result=result,
             place=pickup_place(case, row, result),
-            from_day=first_pickup_day(current_calendar(), now),
+            from_day=from_day,
             by=by,
         )
         kind = "pickup_notice"

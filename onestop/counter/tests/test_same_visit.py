@@ -312,6 +312,10 @@ def test_jilin_prints_the_household_register_page_after_the_police_desk_register
     )
     row.refresh_from_db()
     assert row.state == "done", row.state
+    # The pickup notice says today, at the service center (not "from the next working day").
+    notice = TimelineEntry.objects.get(case=case, kind="pickup_notice", item="birth_registration")
+    today = to_beijing(timezone.now()).date()
+    assert f"自{today.year}年{today.month}月{today.day}日" in notice.message, notice.message
     page = client.get(spot(case, "birth_registration", "print.pdf"))
     assert page.status_code == 200
     flat = pdf_text(page.content)
