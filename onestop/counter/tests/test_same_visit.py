@@ -326,3 +326,25 @@ def test_jilin_prints_the_household_register_page_after_the_police_desk_register
     )
     handover = ResultHandover.objects.get()
     assert handover.result == "household_register" and handover.recipient_role == "father"
+
+
+def test_a_handover_whose_message_fails_leaves_nothing_behind(clerk, monkeypatch):
+    """The handover, its audit record, its timeline line and its message are one
+    transaction: when the message cannot be queued, none of them is kept."""
+    from onestop.workflow import effects
+
+    case = accepted(clerk)
+    clerk.post(spot(case, "birth_certificate", "complete/"), {"bmc_number": "R431234571"})
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("outbox down")
+
+    monkeypatch.setattr(effects, "parents_message", broken)
+    with pytest.raises(RuntimeError):
+        clerk.post(
+            spot(case, "birth_certificate", "handover/"),
+            {"role": "trustee", "name": TRUSTEE[0], "id_number": TRUSTEE[1]},
+        )
+    assert not ResultHandover.objects.exists()
+    assert not AuditRecord.objects.filter(action="result_handed_over").exists()
+    assert not TimelineEntry.objects.filter(kind="result_handed_over").exists()
