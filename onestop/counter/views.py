@@ -32,7 +32,11 @@ from onestop.counter.forms import (
     material_codes,
     scans_required,
 )
-from onestop.counter.printing import render_unified_form
+from onestop.counter.printing import (
+    authorization_relations,
+    render_authorization_letter,
+    render_unified_form,
+)
 from onestop.counter.spot import RECIPIENT_ROLES, authorization_view, same_visit_views
 from onestop.policy.loader import default_packs
 from onestop.portal.selectors import item_views
@@ -148,9 +152,21 @@ def new_case(request: HttpRequest) -> HttpResponse:
             "blocks": entry.fields.blocks(),
             "errors": posted and not refresh,
             "scans": [(code, material_label(code)) for code in material_codes(entry.pack)],
+            "letter": bool(authorization_relations(entry.pack)),
             "counter": _counter_name(user),
         },
     )
+
+
+@login_required
+def authorization_letter_pdf(request: HttpRequest, region: str) -> HttpResponse:
+    """The region's blank 授权委托书 (沅陵 附件3), for the mother to sign."""
+    user = _clerk(request)
+    regions = counter_regions(user.jurisdiction_kind, user.jurisdiction_code, current_reference())
+    found = next((r for r in regions if r.code == region), None)
+    if found is None or not authorization_relations(found.pack):
+        raise Http404(_("本窗口所在地区不受理委托申请"))
+    return pdf_response(render_authorization_letter(pack=found.pack), f"{region}-authorization.pdf")
 
 
 @login_required

@@ -348,3 +348,16 @@ def test_a_handover_whose_message_fails_leaves_nothing_behind(clerk, monkeypatch
     assert not ResultHandover.objects.exists()
     assert not AuditRecord.objects.filter(action="result_handed_over").exists()
     assert not TimelineEntry.objects.filter(kind="result_handed_over").exists()
+
+
+def test_the_blank_letter_lists_the_regions_items_and_relations(clerk):
+    response = clerk.get("/counter/letters/yuanling/authorization.pdf")
+    assert response.status_code == 200
+    flat = pdf_text(response.content)
+    assert "授权委托书" in flat and "限父亲、祖父母、外祖父母" in flat
+    assert "城乡居民医保缴费" in flat and "委托人签名" in flat
+    # Not another region's letter, and not where the pack takes no trustees (钦北).
+    assert clerk.get("/counter/letters/jilin/authorization.pdf").status_code == 404
+    qinbei = Client()
+    qinbei.force_login(staff("clerk", kind="hospital", code="qinbei-mch"))
+    assert qinbei.get("/counter/letters/qinbei/authorization.pdf").status_code == 404
