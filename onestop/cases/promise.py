@@ -14,6 +14,7 @@ from onestop.calendar.selectors import current_calendar, due_text
 from onestop.cases.models import Case, CaseStatus
 from onestop.core.clock import end_of_day, to_beijing
 from onestop.policy.loader import default_packs
+from onestop.policy.schema import PAYMENT_ITEM
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Promise:
     cite: str
     due_at: datetime | None
     due_provisional: bool
-    kept: bool | None
+    kept: bool | None  # None until the departments have finished their items
 
 
 _STARTED = (CaseStatus.IN_PROGRESS, CaseStatus.COMPLETED)
@@ -52,8 +53,14 @@ def case_promise(case: Case) -> Promise | None:
                 current_calendar(), ClockRule(pack.clock_rule), case.decided_at, limit.days
             )
     kept = None
-    if due is not None and case.status == CaseStatus.COMPLETED and case.completed_at:
-        kept = case.completed_at <= due
+    if due is not None:
+        # The departments' work: the parents' own premium payment (within 90 days of birth
+        # in Yuanling) is not what the promise counts.
+        finished = list(case.items.exclude(item=PAYMENT_ITEM).values_list("finished_at", flat=True))
+        if finished and all(moment is not None for moment in finished):
+            kept = max(finished) <= due
+        elif case.status == CaseStatus.COMPLETED and case.completed_at:
+            kept = case.completed_at <= due
     return Promise(
         days=limit.days,
         unit=limit.unit,

@@ -90,7 +90,7 @@ PickupPlace = Literal[
     "bank_branch",
     "department_window",
 ]
-ResultKind = Literal["text", "code", "amount", "id_number"]
+ResultKind = Literal["text", "code", "amount", "id_number", "datetime"]
 WorkedBy = Literal["officer", "api_client"]
 
 RESULT_TEXT_MAX = 200

@@ -52,6 +52,25 @@ MISSING = "missing"
 Row = TypeVar("Row", bound=models.Model)
 
 
+WAKE_CHANNEL = "onestop_outbox"
+
+
+def outbox_wake(using: str = "default") -> None:
+    """Tell idle workers that outbox rows are waiting (ADR 0024): on PostgreSQL a
+    ``NOTIFY onestop_outbox`` in the writing transaction — delivered when, and only if,
+    it commits — at most once per transaction (the flag is the outermost atomic block).
+    Elsewhere nothing: the worker polls (``ONESTOP_WORKER_IDLE_SECONDS``)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    marker = id(connection.atomic_blocks[0]) if connection.in_atomic_block else None
+    if marker is not None and getattr(connection, "_onestop_woken", None) == marker:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
+    connection._onestop_woken = marker  # type: ignore[attr-defined]
+
+
 def lease() -> timedelta:
     """How long a sender holds a claimed row: ``settings.OUTBOX_RECOVERY_SECONDS`` (more
     than the gateway's and the receivers' timeouts)."""

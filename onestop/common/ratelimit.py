@@ -1,22 +1,41 @@
 """Rate limits (issue 8): one check, one exception, one 429 answer.
 
-Counters live in the shared cache (``CACHES["default"]``: the database table by default,
-Redis with ``ONESTOP_CACHE_URL``) so every gunicorn worker counts the same requests. The
-counting is django-ratelimit's (fixed windows with a per-key offset); the limits are the
-``RATE_LIMITS`` setting ("count/period"). ``RateLimited`` becomes HTTP 429 with
-``Retry-After`` (``onestop.common.httpguard``): a Chinese page for people, JSON
-``{"code": "rate_limited"}`` under /api/.
+The limits are the ``RATE_LIMITS`` setting ("count/period"), counted in fixed windows
+with a per-key offset, shared by every process:
 
-Never call ``rate_check`` inside ``transaction.atomic`` together with the raise it leads
-to: the counter would roll back with the transaction (the database cache shares it).
+- **embedded default (the database)**: one row per counted key in ``onestop_rate_counter``
+  (``onestop.ops.models.RateCounter``), counted with ONE statement —
+  ``INSERT … ON CONFLICT DO UPDATE … RETURNING hits`` — that starts a new window or adds
+  to the current one (ADR 0024; before: django-ratelimit on the database cache, a cull
+  count, a get and an add or a transaction of get + update: five statements and up to
+  four transactions per check);
+- **with Redis** (``ONESTOP_CACHE_URL=redis://…``): django-ratelimit on the shared cache,
+  as before (an atomic INCR, no database).
+
+``RateLimited`` becomes HTTP 429 with ``Retry-After`` (``onestop.common.httpguard``): a
+Chinese page for people, JSON ``{"code": "rate_limited"}`` under /api/.
+
+A counter must survive the error it leads to: never count inside a
+``transaction.atomic`` block that the 429 (or any other raise) rolls back. The API does
+its whole request in one transaction: it looks at the counter first
+(``rate_peek``) and counts (``rate_count``) in an outer block that commits even when the
+request fails (``onestop.integration.api``), so a failing request is counted as well.
 """
 
 from __future__ import annotations
 
+import time
+import zlib
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.db import connection
 from django_ratelimit.core import get_usage
 
 from onestop.core.errors import OnestopError
+
+TABLE = "onestop_rate_counter"
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class RateLimited(OnestopError):
@@ -27,12 +46,64 @@ class RateLimited(OnestopError):
         self.retry_after = max(1, int(retry_after))
 
 
+@dataclass(frozen=True)
+class Window:
+    name: str  # the counted name: limit and key
+    limit: int  # uses allowed per window
+    bucket: int  # the window's number
+    time_left: int  # seconds until it ends
+
+
+def _parse(rate: str) -> tuple[int, int]:
+    count, _, period = rate.partition("/")
+    unit = period[-1:] if period[-1:] in _PERIODS else "s"
+    multiple = period[:-1] if period[-1:] in _PERIODS else period
+    return int(count), int(multiple or 1) * _PERIODS[unit]
+
+
+def _window(limit: str, key: str, rate: str, now: float | None = None) -> Window:
+    count, period = _parse(rate)
+    name = f"{limit}:{key}"[:200]
+    # A per-key offset spreads the windows' ends (as django-ratelimit does).
+    shifted = int(now if now is not None else time.time()) + zlib.crc32(name.encode()) % period
+    return Window(name, count, shifted // period, period - shifted % period)
+
+
+def _database_counts() -> bool:
+    backend = str(settings.CACHES[settings.RATELIMIT_USE_CACHE]["BACKEND"])
+    return backend.endswith("DatabaseCache")
+
+
+def _rate(limit: str, rate: str | None) -> str | None:
+    return rate or settings.RATE_LIMITS.get(limit)
+
+
+def _count(window: Window, hits: int = 1) -> int:
+    """Add ``hits`` to the window's counter (a new window starts from them): one
+    statement; the hits in the window after it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} (name, bucket, hits) VALUES (%s, %s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET "
+            f"hits = CASE WHEN {TABLE}.bucket = excluded.bucket "
+            f"THEN {TABLE}.hits + excluded.hits ELSE excluded.hits END, "
+            "bucket = excluded.bucket RETURNING hits",
+            [window.name, window.bucket, hits],
+        )
+        return int(cursor.fetchone()[0])
+
+
 def rate_check(limit: str, key: str, *, message: str = "", rate: str | None = None) -> None:
     """Count one use of ``limit`` (a name in ``RATE_LIMITS``) by ``key``; raise
     ``RateLimited`` with the seconds until the window ends once it is exceeded. Usable from
     services too: the key says who is counted, no request is needed."""
-    rate = rate or settings.RATE_LIMITS.get(limit)
+    rate = _rate(limit, rate)
     if not rate:
+        return
+    if _database_counts():
+        window = _window(limit, key, rate)
+        if _count(window) > window.limit:
+            raise RateLimited(window.time_left, message)
         return
     usage = get_usage(
         None,
@@ -44,3 +115,46 @@ def rate_check(limit: str, key: str, *, message: str = "", rate: str | None = No
     if usage is not None and usage["should_limit"]:
         time_left = usage["time_left"]
         raise RateLimited(time_left if time_left > 0 else 60, message)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A use looked at but not yet counted (``rate_peek``): ``rate_count`` counts it."""
+
+    window: Window | None
+    limit: str
+    key: str
+    rate: str
+
+
+def rate_peek(
+    limit: str, key: str, *, message: str = "", rate: str | None = None
+) -> Pending | None:
+    """Raise ``RateLimited`` if ``key`` has used up ``limit`` in the current window, without
+    counting this use: the caller counts it with ``rate_count`` at the end of its
+    transaction, so the counter's row is locked only for the commit (requests of one
+    client do not queue on it). Concurrent requests may each pass the look and overshoot
+    the limit by at most their number, as any counter read before it is written. With
+    Redis, this counts at once (``rate_check``) and returns None."""
+    rate = _rate(limit, rate)
+    if not rate:
+        return None
+    if not _database_counts():
+        rate_check(limit, key, message=message, rate=rate)
+        return None
+    window = _window(limit, key, rate)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT bucket, hits FROM {TABLE} WHERE name = %s", [window.name])
+        row = cursor.fetchone()
+    pending = Pending(window, limit, key, rate)
+    if row is not None and row[0] == window.bucket and row[1] >= window.limit:
+        rate_count(pending)  # a refused use counts too
+        raise RateLimited(window.time_left, message)
+    return pending
+
+
+def rate_count(pending: Pending | None) -> None:
+    """Count the use ``rate_peek`` looked at (one statement)."""
+    if pending is not None and pending.window is not None:
+        # The window may have ended while the request ran: count it in the current one.
+        _count(_window(pending.limit, pending.key, pending.rate))

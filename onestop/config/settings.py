@@ -251,6 +251,9 @@ OUTBOX_RECOVERY_SECONDS = max(20, int(os.environ.get("ONESTOP_OUTBOX_RECOVERY_SE
 # The worker (ADR 0023): how many due outbox rows one batch claims (one UPDATE … RETURNING),
 # sends and records together; a full batch is followed by the next at once, no sleep.
 WORKER_BATCH = max(1, int(os.environ.get("ONESTOP_WORKER_BATCH", 100)))
+# An idle worker on PostgreSQL waits this long on LISTEN (woken at once by a commit that
+# wrote outbox rows, ADR 0024) before a round of its own (retries, periodic jobs).
+WORKER_IDLE_SECONDS = max(0.5, float(os.environ.get("ONESTOP_WORKER_IDLE_SECONDS", 5)))
 # Retention (the `background_prune` job, docs/operations.md): SMS sent and webhooks
 # delivered more than this many days ago are deleted (dead and pending rows are kept;
 # in-app messages are the parents' inbox and are kept) …

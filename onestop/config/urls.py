@@ -4,6 +4,7 @@ from django.urls import include, path
 import onestop.common.converters  # noqa: F401  (<code:> and <id:>)
 from onestop.common import httpguard
 from onestop.integration.api import api as integration_api
+from onestop.portal import confirm_views
 from onestop.portal import views as portal_views
 from onestop.supervision import deadline_views, urge_views
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("my/messages/", include("onestop.notifications.urls")),
     path("my/cases/<code:number>/urge/<slug:item>/", urge_views.urge, name="item_urge"),
     path("my/", include("onestop.portal.urls")),
+    # The other parent's confirmation link (ADR 0029): only the random token in the path.
+    path("confirm/<str:token>/", confirm_views.confirm_link, name="confirm_link"),
     path("work/messages/", deadline_views.staff_messages, name="staff_messages"),
     path("work/", include("onestop.departments.urls")),
     path("counter/", include("onestop.counter.urls")),

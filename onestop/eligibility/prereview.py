@@ -23,6 +23,7 @@ from onestop.catalogue.loader import Catalogue, catalogue
 from onestop.catalogue.names import CatalogueView
 from onestop.core.clock import to_beijing
 from onestop.core.written import written
+from onestop.eligibility import confirmations as cf
 from onestop.eligibility.reasons import (
     HUKOU_TYPE_NAMES,
     ITEM_NAMES,
@@ -71,6 +72,8 @@ class Decision:
     # The typed document that was judged (malformed fields dropped): what the services
     # read after pre-review instead of the raw dict.
     document: CaseDocument | None = field(default=None, compare=False, repr=False)
+    # Where the other parent must confirm by SMS link (ADR 0029): who, what, which items wait.
+    confirmation: cf.NeededConfirmation | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The shape `onestop check` prints (``spec/interfaces.md``)."""
@@ -96,6 +99,8 @@ class Decision:
             body["warnings"] = [warning.as_json() for warning in self.warnings]
         if self.outcome is Outcome.REJECT and self.ordinary_channels:
             body["ordinary_channels"] = list(self.ordinary_channels)
+        if self.outcome is Outcome.ACCEPT and self.confirmation is not None:
+            body["second_parent_confirmation"] = self.confirmation.as_json()
         return body
 
 
@@ -197,6 +202,11 @@ def pre_review(
     _check_materials(review)
 
     plan = tuple(build_plan(_item_specs(pack), chosen))
+    confirmation = cf.confirmation_needed(
+        doc, pack, [p.item for p in plan], ethnic_name=reference.ethnic_group_name
+    )
+    if confirmation is not None and not any(r.decision == "reject" for r in review.reasons):
+        _check_other_parent_phone(review, confirmation)
     reasons = sorted(review.reasons, key=lambda r: 0 if r.decision == "reject" else 1)
     if any(r.decision == "reject" for r in reasons):
         outcome = Outcome.REJECT
@@ -219,6 +229,7 @@ def pre_review(
         {e.item: e.time_limit.unit for e in pack.items},
         tuple(Reason(w.problem, "supplement", w.message, w.path or None) for w in parsed.warnings),
         doc,
+        confirmation,
     )
 
 
@@ -542,18 +553,35 @@ def _hukou_type(review: _Review, rule: ps.HukouTypeRule) -> None:
             review.add(rule.reason, path, message=rule.message, hukou_type=name)
 
 
+def _ethnicity_signed(review: _Review) -> bool:
+    """Whether both parents' signatures on the ethnicity confirmation are there, or will
+    be: the applicant's own tick, and the other parent's tick recorded at the counter — or
+    the other parent's confirmation by SMS link where the pack has one (ADR 0029; online,
+    a tick for the other parent on the applicant's device is not their signature)."""
+    doc = review.doc
+    own = doc.applicant.role if doc.applicant is not None else None
+    other = cf.other_parent(doc)
+    if own not in ("mother", "father") or other is None:
+        return cf.signed_by(doc, "mother") and cf.signed_by(doc, "father")
+    if not cf.signed_by(doc, own):
+        return False
+    if cf.other_signature_counts(doc) and cf.signed_by(doc, other):
+        return True
+    by_link = review.pack.confirmation("ethnicity_differs")
+    channel = doc.channel or "online"
+    if by_link is None or channel not in by_link.channels or not review.chose_any(by_link.items):
+        # no link here (or no item that waits for it): both ticks, as on the paper form
+        return cf.signed_by(doc, other)
+    return True
+
+
 def _ethnicity_confirmation(review: _Review, rule: ps.EthnicityConfirmationRule) -> None:
+    if not cf.ethnicities_differ(review.doc):
+        return
     mother, father = review.doc.mother, review.doc.father
-    if mother is None or father is None or not (mother.is_present and father.is_present):
-        return
-    if mother.ethnicity is None or father.ethnicity is None:
-        return
-    if mother.ethnicity == father.ethnicity:
-        return
+    assert mother is not None and father is not None
     confirmation = review.doc.ethnicity_confirmation
-    signed = bool(
-        confirmation is not None and confirmation.signed_by_mother and confirmation.signed_by_father
-    )
+    signed = _ethnicity_signed(review)
     if not signed and "ethnicity_confirmation_form" not in review.doc.provided_materials():
         review.add("ethnicity_confirmation_missing", "ethnicity_confirmation")
         review.waived_materials.add("ethnicity_confirmation_form")
@@ -561,6 +589,25 @@ def _ethnicity_confirmation(review: _Review, rule: ps.EthnicityConfirmationRule)
     if confirmation is not None and confirmation.ethnicity is not None:
         if confirmation.ethnicity not in (mother.ethnicity, father.ethnicity):
             review.invalid("ethnicity_confirmation.ethnicity", "新生儿民族应随父亲或母亲")
+
+
+def _check_other_parent_phone(review: _Review, needed: cf.NeededConfirmation) -> None:
+    """The other parent confirms by SMS link on their own phone: it must be on the form,
+    and it cannot be the applicant's (the applicant cannot confirm for them)."""
+    doc = review.doc
+    other = doc.parent(needed.parent)
+    path = f"{needed.parent}.phone"
+    phone = other.phone if other is not None else None
+    if phone is None:
+        review.invalid(path, f"须填写{needed.parent_name}本人的手机号码，用于短信确认")
+        return
+    own = [doc.applicant.phone if doc.applicant is not None else None]
+    own_side = doc.applicant.role if doc.applicant is not None else None
+    if own_side in ("mother", "father"):
+        parent = doc.parent(own_side)
+        own.append(parent.phone if parent is not None else None)
+    if phone in own:
+        review.invalid(path, f"须填写{needed.parent_name}本人的手机号码，不能与申请人的相同")
 
 
 def _complete_chain(review: _Review, rule: ps.CompleteChainRule) -> None:

@@ -155,6 +155,11 @@ class CaseItemOut(Schema):
         False,
         description="true：办理期限超出工作日历，暂按双休日计算；管理员发布该年度节假日安排后自动重新计算",
     )
+    awaiting_confirmation: Literal["father", "mother"] | None = Field(
+        None,
+        description="父母双方签字：该事项等待父亲（father）或母亲（mother）通过短信链接确认，"
+        "确认前不推送部门办理（state 为 waiting）；不同意或逾期未确认则不予办理",
+    )
     finished_at: datetime | None
     elicence_serial: str | None = None
     task_id: int | None = Field(None, description="本客户端可办理时给出")
@@ -239,6 +244,14 @@ class ELicenceOut(Schema):
     result: dict[str, Any]
 
 
+class PaymentDueOut(Schema):
+    year: int
+    amount_yuan: str | None = Field(description="应缴金额（元）；未设定缴费标准时为 null")
+    deadline: datetime | None
+    status: str = Field(description="unpaid / paid / overdue / cancelled")
+    notified_at: datetime
+
+
 class TaskDetailOut(TaskOut):
     after: list[str]
     data: dict[str, Any] = Field(description="本事项所需的申请表字段（最小必要）")
@@ -251,6 +264,9 @@ class TaskDetailOut(TaskOut):
         0,
         description="可能是同一新生儿的其他有效办件数（同一母亲且出生时间相差48小时内，"
         "或同一分娩记录）；签发前请核实",
+    )
+    payment: PaymentDueOut | None = Field(
+        None, description="医保缴费任务：缴费通知的应缴金额和期限（确认缴费时金额须一致）"
     )
 
 

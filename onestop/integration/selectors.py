@@ -20,8 +20,10 @@ from onestop.certificates.selectors import prior_elicences
 from onestop.departments.selectors import ITEM_MATERIALS, task_view_data
 from onestop.integration.models import ApiClient
 from onestop.integration.services import submitted_key
+from onestop.policy.schema import PAYMENT_ITEM
+from onestop.workflow.domain.payment import amount_text
 from onestop.workflow.domain.results import RESULT_FIELDS
-from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.models import CaseItem, ItemState, PaymentNotice
 from onestop.workflow.selectors import case_outcome_of
 
 
@@ -95,6 +97,7 @@ def case_status(client: ApiClient, case: Case) -> dict[str, Any]:
                 "received_at": row.received_at,
                 "due_at": row.due_at,
                 "due_provisional": row.due_provisional,
+                "awaiting_confirmation": row.awaiting_confirmation or None,
                 "finished_at": row.finished_at,
                 "elicence_serial": serials.get(row.pk),
                 "task_id": row.pk if row.pk in workable else None,
@@ -223,4 +226,22 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
         "result": row.result if row.state == ItemState.DONE else None,
         "reasons": list(row.reasons or []),
         "possible_duplicates": len(possible_duplicates(row.case)),
+        "payment": payment_due(row),
+    }
+
+
+def payment_due(row: CaseItem) -> dict[str, Any] | None:
+    """The payment notice of a payment task (docs/adr/0031): what the tax system confirms
+    against (``amount_yuan``: null where no premium is set for the region and year)."""
+    if row.item != PAYMENT_ITEM:
+        return None
+    notice = PaymentNotice.objects.filter(item=row).first()
+    if notice is None:
+        return None
+    return {
+        "year": notice.year,
+        "amount_yuan": None if notice.amount_yuan is None else amount_text(notice.amount_yuan),
+        "deadline": notice.deadline,
+        "status": notice.status,
+        "notified_at": notice.notified_at,
     }

@@ -34,7 +34,7 @@ from django.utils import timezone
 from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
 from onestop.cases.models import Case
 from onestop.catalogue.loader import catalogue
-from onestop.common.outbox import Attempt, BatchResult, Outbox
+from onestop.common.outbox import Attempt, BatchResult, Outbox, outbox_wake
 from onestop.core.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -300,6 +300,8 @@ def webhooks_queue(
         }
         delivery.save()
         created.append(delivery)
+    if created:
+        outbox_wake()
     return created
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.common.fields import index_of
-from onestop.common.outbox import Attempt, BatchResult, Outbox
+from onestop.common.outbox import Attempt, BatchResult, Outbox, outbox_wake
 from onestop.core.events import effects
 from onestop.notifications.models import Notification
 from onestop.notifications.selectors import parent_messages
@@ -173,7 +173,10 @@ def _write(held: _Pending) -> Notification | None:
             "next_attempt_at": held.at,
         },
     )
-    return notification if created else None
+    if not created:
+        return None
+    outbox_wake()
+    return notification
 
 
 def notification_deliver(notification_id: int, *, now: datetime | None = None) -> str:

@@ -43,10 +43,22 @@ def _deadlines_sweep() -> object:
     return deadlines_sweep().as_dict()
 
 
+def _payment_reminders() -> object:
+    from onestop.workflow.payment import payment_reminders_sweep
+
+    return payment_reminders_sweep().as_dict()
+
+
 def _calendar_watch() -> object:
     from onestop.supervision.services import calendar_watch
 
     return calendar_watch().as_dict()
+
+
+def _confirmations_sweep() -> object:
+    from onestop.workflow.confirmations import confirmations_sweep
+
+    return confirmations_sweep()
 
 
 def _audit_anchor() -> object:
@@ -64,6 +76,12 @@ def _audit_verify() -> object:
 
 
 SCHEDULE: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        "confirmations_sweep",
+        timedelta(minutes=15),
+        _confirmations_sweep,
+        "父母确认链接：到期前短信提醒（附新链接），逾期未确认的事项不予办理并通知家长",
+    ),
     PeriodicJob(
         "background_prune",
         timedelta(hours=1),
@@ -87,6 +105,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(minutes=5),
         _deadlines_sweep,
         "时限监督：标记即将到期和已超期事项，通知部门和监管人员，超期升级督办",
+    ),
+    PeriodicJob(
+        "payment_reminders",
+        timedelta(hours=1),
+        _payment_reminders,
+        "医保缴费：缴费期限前按地区安排提醒未缴费的家长（每次提醒只发一次），"
+        "期限已过仍未缴费的标记为逾期未缴费并告知家长（监管人员在超期事项中可见）",
     ),
     PeriodicJob(
         "calendar_watch",

@@ -3,22 +3,32 @@
 periodic jobs.
 
 The loop never sleeps while work waits: after a full batch it takes the next at once, and
-it sleeps ``interval`` only when a round found less than a full batch of anything.
+it waits only when a round found less than a full batch of anything. On PostgreSQL it
+waits on ``LISTEN onestop_outbox`` (a connection of its own): a transaction that writes
+outbox rows notifies when it commits (``onestop.common.outbox.outbox_wake``), so the
+worker wakes within ``interval`` (1 s, as before: no round per commit), and an idle
+worker runs a round only every
+``ONESTOP_WORKER_IDLE_SECONDS`` (default 5 s: retries are due ≥ 30 s after a failure,
+periodic jobs every ≥ 5 min). Elsewhere (SQLite) it sleeps ``interval`` (1 s).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
+from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
+from onestop.common.outbox import WAKE_CHANNEL
 from onestop.integration.services import webhooks_send_due
 from onestop.notifications.services import notifications_send_due
 from onestop.ops.schedule import SCHEDULE
@@ -63,12 +73,62 @@ def run_queued_tasks(*, max_tasks: int | None = None, worker_id: str = "onestop"
                 break
 
 
+class Waiter:
+    """Waits for outbox rows: ``LISTEN`` on PostgreSQL, a sleep elsewhere."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.listener: Any = None
+
+    def _listen(self) -> Any:
+        if self.listener is None or self.listener.closed:
+            params = connection.get_connection_params()
+            params.pop("pool", None)
+            listener = connection.get_new_connection(params)
+            listener.autocommit = True
+            listener.execute(f"LISTEN {WAKE_CHANNEL}")
+            self.listener = listener
+        return self.listener
+
+    def wait(self, running: Callable[[], bool]) -> None:
+        if connection.vendor != "postgresql":
+            time.sleep(self.interval)
+            return
+        idle = settings.WORKER_IDLE_SECONDS
+        try:
+            listener = self._listen()
+            # At most one round per ``interval`` while rows keep coming (every commit with
+            # outbox rows notifies: a round per commit would cost more transactions than
+            # the rows it sends); notifications that came meanwhile wake it right after.
+            deadline = time.monotonic() + idle
+            time.sleep(self.interval)
+            while running():
+                left = min(1.0, deadline - time.monotonic())  # signals stop it within 1 s
+                if left <= 0:
+                    return
+                if any(True for _ in listener.notifies(timeout=left, stop_after=1)):
+                    for _ in listener.notifies(timeout=0):
+                        pass
+                    return
+        except Exception:
+            log.warning("worker: no LISTEN connection; polling every %s s", self.interval)
+            self.close()
+            time.sleep(self.interval)
+
+    def close(self) -> None:
+        if self.listener is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection
+                self.listener.close()
+            self.listener = None
+
+
 class Loop:
     def __init__(self, *, interval: float = 1.0, worker_id: str = "onestop") -> None:
         self.interval = interval
         self.worker_id = worker_id
         self.running = True
         self.last_run: dict[str, datetime] = {}
+        self.waiter = Waiter(interval)
 
     def stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("worker stopping (signal %s)", signum)
@@ -104,5 +164,6 @@ class Loop:
             except Exception:
                 log.exception("worker loop error; retrying")
             if self.running and not busy:
-                time.sleep(self.interval)
+                self.waiter.wait(lambda: self.running)
+        self.waiter.close()
         log.info("worker %s stopped", self.worker_id)

@@ -199,10 +199,11 @@ class TimeLimit(_Strict):
         description="the promised limit; 0 = same visit / automatic; null = none stated"
     )
     unit: Literal["working_days", "calendar_days"] = "working_days"
-    starts: Literal["on_ready", "on_bank_choice"] = Field(
+    starts: Literal["on_ready", "on_bank_choice", "on_birth"] = Field(
         default="on_ready",
-        description="when the clock starts: when the department receives it, or when a later "
-        "choice is recorded (Fuzhou SSC: 3 working days after the bank is chosen)",
+        description="when the clock starts: when the department receives it, when a later "
+        "choice is recorded (Fuzhou SSC: 3 working days after the bank is chosen), or on the "
+        "newborn's birth date (Yuanling's insurance payment: 须在90天内完成参保缴费)",
     )
     excludes: str | None = Field(
         default=None,
@@ -286,9 +287,79 @@ class ApplicantChannel(_Strict):
     )
 
 
+class SecondParentConfirmation(_Strict):
+    """Where both parents must sign (父母双方签字) and the applicant cannot sign for the
+    other parent: the other parent confirms by SMS link, and ``items`` wait until then
+    (ADR 0029).
+
+    ``when``: ``ethnicity_differs`` — the parents' ethnic groups differ and the other
+    parent has not signed the ethnicity confirmation (an online applicant's tick for the
+    other parent does not count; at the counter the clerk records both parents present);
+    ``hukou_follows_other_parent`` — the newborn's hukou is registered with the parent who
+    is not the applicant (the form's "经父母双方协商一致"), on the channels listed (at the
+    counter the paper form carries both signatures)."""
+
+    when: Literal["ethnicity_differs", "hukou_follows_other_parent"]
+    items: list[ItemCode] = Field(min_length=1, description="the items that wait")
+    channels: list[Literal["online", "counter"]] = Field(default=["online", "counter"])
+    expires_after_days: Annotated[int, Field(ge=1, le=30)] = Field(
+        default=7, description="calendar days the link stays valid"
+    )
+    cite: Cite
+
+
 class ReasonEntry(_Strict):
     decision: Literal["reject", "supplement"]
     message: str
+
+
+PAYMENT_ITEM = "medical_insurance_payment"
+
+
+class PaymentChannel(_Strict):
+    """One way to pay the resident medical-insurance premium, named as people read it."""
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
+    name: Annotated[str, Field(min_length=2, max_length=60)]
+    note: str = Field(default="", max_length=120, description="e.g. where to go for it")
+    form_choice: (
+        Literal["wechat", "city_service", "alipay", "bank_card", "hospital_scan"] | None
+    ) = Field(
+        default=None,
+        description="the unified form's 缴费方式 answer this channel is "
+        "(medical_insurance.payment_channel), so the parent's choice is named first",
+    )
+    cite: Cite
+
+
+class CodeActivation(_Strict):
+    """A step the parents take themselves after payment (Jilin: 激活医保码)."""
+
+    name: Annotated[str, Field(min_length=2, max_length=40)]
+    where: Annotated[str, Field(min_length=2, max_length=60)]
+    cite: Cite
+
+
+class PaymentPlan(_Strict):
+    """The medical-insurance payment notice (缴费通知) the parents get when their newborn's
+    insurance payment item reaches the tax department: the channels, the deadline (the
+    item's time limit: ``deadline_cite`` says where it comes from, ``deadline_note`` what
+    the notice says when the seed gives no date), the reminders before it, and a step the
+    parents take after payment. The amount is reference data an administrator sets per
+    region and year (``reference.InsurancePremium``), never a figure in the pack."""
+
+    channels: Annotated[list[PaymentChannel], Field(min_length=1)]
+    deadline_cite: Cite | None = None
+    deadline_note: str = Field(
+        default="",
+        max_length=120,
+        description="what the notice says about the deadline when the item has no time limit",
+    )
+    reminders_days_before: list[Annotated[int, Field(ge=1, le=60)]] = Field(
+        default_factory=list, description="reminders this many days before the deadline"
+    )
+    activation: CodeActivation | None = None
+    cite: Cite
 
 
 class PolicyPack(_Strict):
@@ -318,7 +389,13 @@ class PolicyPack(_Strict):
     reasons: dict[ReasonCode, ReasonEntry] = Field(
         default_factory=dict, description="reason codes this pack adds to the common set"
     )
+    confirmations: list[SecondParentConfirmation] = Field(
+        default_factory=list, description="where the other parent confirms by SMS link"
+    )
     not_offered_note: str | None = None
+    payment: PaymentPlan | None = Field(
+        default=None, description="the insurance payment notice, where the pack offers payment"
+    )
 
     @model_validator(mode="after")
     def _names_the_catalogue(self, info: ValidationInfo) -> PolicyPack:
@@ -352,6 +429,17 @@ class PolicyPack(_Strict):
             for item in rule.items or ():
                 if item not in offered:
                     raise ValueError(f"rule {rule.rule} names {item}, which is not offered")
+        if self.payment is not None and PAYMENT_ITEM not in offered:
+            raise ValueError(f"payment is described but {PAYMENT_ITEM} is not offered")
+        for entry in self.items:
+            if entry.time_limit.starts == "on_birth" and entry.time_limit.unit != "calendar_days":
+                raise ValueError(f"{entry.item}: a clock from the birth date counts calendar days")
+        for confirmation in self.confirmations:
+            for item in confirmation.items:
+                if item not in offered:
+                    raise ValueError(
+                        f"confirmation {confirmation.when} names {item}, which is not offered"
+                    )
         for channel in self.channels:
             for spot in channel.same_visit:
                 if channel.code != "counter":
@@ -359,6 +447,10 @@ class PolicyPack(_Strict):
                 if spot.item not in offered:
                     raise ValueError(f"same_visit names {spot.item}, which is not offered")
         return self
+
+    def confirmation(self, when: str) -> SecondParentConfirmation | None:
+        """The pack's second-parent confirmation of kind ``when``, if it has one."""
+        return next((c for c in self.confirmations if c.when == when), None)
 
     def same_visit(self, item: str) -> SameVisit | None:
         """How the counter finishes ``item`` in the same visit, or None if it does not."""

@@ -53,6 +53,11 @@ class ItemView:
     waits_for: tuple[str, ...] = ()  # names of the prerequisites not yet done
 
 
+def awaiting_label(parent: str) -> str:
+    """The mark of an item waiting for the other parent's confirmation (ADR 0029)."""
+    return gettext("等待父亲确认") if parent == "father" else gettext("等待母亲确认")
+
+
 def item_views(case: Case) -> list[ItemView]:
     out = []
     now = timezone.now()
@@ -67,7 +72,9 @@ def item_views(case: Case) -> list[ItemView]:
                 name=ITEM_NAMES.get(row.item, row.item),
                 department=DEPARTMENT_NAMES.get(row.department, row.department),
                 state=row.state,
-                state_label=row.get_state_display(),
+                state_label=awaiting_label(row.awaiting_confirmation)
+                if waiting and row.awaiting_confirmation
+                else row.get_state_display(),
                 due_at=row.due_at,
                 due_provisional=row.due_provisional,
                 finished_at=row.finished_at,

@@ -19,4 +19,9 @@ urlpatterns = [
     path("cases/<code:number>/", views.case_progress, name="case"),
     path("cases/<code:number>/notice.pdf", views.case_notice, name="notice"),
     path("cases/<code:number>/supplement/", apply_views.case_supplement_page, name="supplement"),
+    path(
+        "cases/<code:number>/insurance-code/",
+        views.insurance_code_done,
+        name="insurance_code",
+    ),
 ]

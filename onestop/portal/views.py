@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import parent_page_refuse
@@ -17,6 +19,7 @@ from onestop.portal.guide import guide_result, questions
 from onestop.portal.selectors import item_views, parent_cases, parent_timeline, progress_steps
 from onestop.reference.idnumber import mask_name
 from onestop.workflow.models import ItemState
+from onestop.workflow.payment import PaymentStepRefused, insurance_code_activate
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -109,3 +112,17 @@ def case_notice(request: HttpRequest, number: str) -> HttpResponse:
 
     case = parent_case_or_404(request, number, "portal:notice")
     return pdf_response(case_notice_pdf(case), f"{case.number}.pdf")
+
+
+@require_POST
+@login_required(login_url="accounts:parent_login")
+def insurance_code_done(request: HttpRequest, number: str) -> HttpResponse:
+    """The parent marks the step after payment (Jilin: 激活医保码) done (docs/adr/0031)."""
+    case = parent_case_or_404(request, number, "portal:insurance_code")
+    try:
+        insurance_code_activate(case=case, actor=_user(request))
+    except PaymentStepRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已记录：新生儿医保码已激活"))
+    return redirect("portal:case", number=case.number)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from onestop.reference.models import Bank, Division, EthnicGroup, Institution
+from onestop.reference.models import Bank, Division, EthnicGroup, Institution, InsurancePremium
 
 
 @admin.register(Institution)
@@ -24,3 +24,9 @@ class EthnicGroupAdmin(admin.ModelAdmin[EthnicGroup]):
 @admin.register(Bank)
 class BankAdmin(admin.ModelAdmin[Bank]):
     list_display = ("code", "name")
+
+
+@admin.register(InsurancePremium)
+class InsurancePremiumAdmin(admin.ModelAdmin[InsurancePremium]):
+    list_display = ("region", "year", "amount_yuan", "source", "updated_at")
+    list_filter = ("region", "year")

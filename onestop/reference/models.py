@@ -81,3 +81,32 @@ class Bank(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class InsurancePremium(models.Model):
+    """The annual resident medical-insurance premium (城乡居民医保个人缴费标准) a newborn's
+    parents pay, per region and insurance year, as an administrator enters it from the
+    published notice (``source``). The seeds give no figure: with no row, the payment
+    notice says the amount is set by the tax department and the confirmation's amount is
+    recorded as reported (docs/adr/0031)."""
+
+    region = models.CharField(_("地区"), max_length=24)
+    year = models.PositiveSmallIntegerField(_("参保年度"))
+    amount_yuan = models.DecimalField(_("个人缴费标准（元/人·年）"), max_digits=8, decimal_places=2)
+    source = models.CharField(
+        _("依据"),
+        max_length=200,
+        help_text=_("公布缴费标准的文件或网页，如：某某市医保局2026年度通知"),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("城乡居民医保缴费标准")
+        verbose_name_plural = _("城乡居民医保缴费标准")
+        ordering = ["region", "-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year"], name="premium_region_year_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.year}：{self.amount_yuan}元"

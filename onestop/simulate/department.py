@@ -29,7 +29,11 @@ class Behaviour:
     delay: float = 0.0  # seconds between claiming and completing a task
     refusal_rate: float = 0.0  # 0..1
     outages: tuple[tuple[float, float], ...] = ()  # (start, end) seconds after start
-    poll: float = 2.0  # seconds between polls of the task list
+    poll: float = 2.0  # seconds between polls of the task list (no webhooks)
+    # With a webhook receiver, tasks come by webhook (task.created): the task list is polled
+    # only as a safety net (issue 10: a good client does not poll every 2 s) — at the
+    # start, after an outage, and then every ``safety_poll`` seconds.
+    safety_poll: float = 30.0
     idle_exit: float | None = None  # --once: stop after this long without work
     seed: int | None = None
 
@@ -94,6 +98,8 @@ def result_value(spec: dict[str, Any], task_id: int, data: Any = None) -> str | 
     field is a number or reference."""
     if spec.get("kind") == "id_number":
         return citizen_id(data, task_id)
+    if spec.get("kind") == "datetime":  # a time the platform takes as "now" when left out
+        return None
     example = str(spec.get("example") or "")
     pattern = spec.get("pattern")
     name = str(spec.get("name", ""))
@@ -174,16 +180,20 @@ class DepartmentSystem:
             self.log(f"webhooks at {self.receiver.url}")
         last_work = self.clock()
         next_poll = 0.0
+        every = self.behaviour.poll
+        if self.receiver is not None:
+            every = max(self.behaviour.poll, self.behaviour.safety_poll)
         try:
             while not self.stopping.is_set():
                 if self.in_outage():
                     self.stopping.wait(0.2)
                     last_work = self.clock()
+                    next_poll = 0.0  # catch up at once when it ends
                     continue
                 worked = self._drain_webhooks()
                 if self.clock() >= next_poll:
                     worked = self._poll() or worked
-                    next_poll = self.clock() + self.behaviour.poll
+                    next_poll = self.clock() + every
                 if worked:
                     last_work = self.clock()
                 elif (
@@ -310,6 +320,9 @@ class DepartmentSystem:
             if self.behaviour.delay > 0:
                 self.stopping.wait(self.behaviour.delay)
             result = build_result(task.get("result_fields", []), task_id, task.get("data"))
+            due = task.get("payment")
+            if isinstance(due, dict) and due.get("amount_yuan"):
+                result["amount_yuan"] = str(due["amount_yuan"])  # the notice's amount
             answer = session.post(
                 f"/tasks/{task_id}/complete",
                 {"result": result, "expected_version": version},

@@ -65,7 +65,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="START-END[,START-END…]",
         help="seconds after start during which webhooks get 503 and no task is worked",
     )
-    parser.add_argument("--poll", type=float, default=2.0, help="seconds between polls")
+    parser.add_argument(
+        "--poll", type=float, default=2.0, help="seconds between polls without webhooks"
+    )
+    parser.add_argument(
+        "--safety-poll",
+        type=float,
+        default=30.0,
+        help="seconds between polls while webhooks arrive (a safety net; default 30)",
+    )
     parser.add_argument(
         "--once", action="store_true", help="exit when no work came for --idle seconds"
     )
@@ -117,6 +125,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         refusal_rate=args.refusal_rate,
         outages=tuple(args.outage),
         poll=args.poll,
+        safety_poll=args.safety_poll,
         idle_exit=args.idle if args.once else None,
         seed=args.seed,
     )

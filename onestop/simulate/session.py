@@ -1,10 +1,17 @@
-"""A small JSON client for the integration API (standard library only)."""
+"""A small JSON client for the integration API (standard library only).
+
+One keep-alive HTTP connection per session (issue 10: a good client does not open a TCP
+connection per call): reused while the server keeps it open; a call that finds it closed
+by the server (its keep-alive timeout) is sent again once on a new connection — safe,
+because every write carries an Idempotency-Key.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
-import urllib.request
+import threading
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +34,32 @@ class Answer:
         return str(self.body.get("code", "")) if isinstance(self.body, dict) else ""
 
 
+STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
 class ApiSession:
     def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
         self.base = base_url.rstrip("/") + "/api/v1"
         self.token = token
         self.timeout = timeout
+        parts = urllib.parse.urlsplit(self.base)
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (443 if self.https else 80)
+        self.prefix = parts.path
+        self._connection: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self._connection = kind(self.host, self.port, timeout=self.timeout)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def call(self, method: str, path: str, body: Any = None, *, key: str | None = None) -> Answer:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -40,16 +68,26 @@ class ApiSession:
             headers["Content-Type"] = "application/json"
         if key:
             headers["Idempotency-Key"] = key
-        request = urllib.request.Request(
-            self.base + path, data=data, method=method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return Answer(int(response.status), _json(response.read()))
-        except urllib.error.HTTPError as exc:
-            return Answer(int(exc.code), _json(exc.read()))
-        except (urllib.error.URLError, OSError) as exc:
-            raise Unreachable(str(getattr(exc, "reason", exc))) from exc
+        with self._lock:
+            for attempt in (1, 2):
+                reused = self._connection is not None
+                connection = self._open()
+                try:
+                    connection.request(method, self.prefix + path, body=data, headers=headers)
+                    response = connection.getresponse()
+                    raw = response.read()
+                except STALE as exc:
+                    self.close()
+                    if reused and attempt == 1:
+                        continue  # the server closed the idle connection: once more
+                    raise Unreachable(str(exc)) from exc
+                except (http.client.HTTPException, OSError) as exc:
+                    self.close()
+                    raise Unreachable(str(exc)) from exc
+                if response.will_close:
+                    self.close()
+                return Answer(int(response.status), _json(raw))
+        raise Unreachable("no answer")  # pragma: no cover - the loop returns or raises
 
     def get(self, path: str) -> Answer:
         return self.call("GET", path)

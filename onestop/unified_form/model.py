@@ -537,28 +537,53 @@ def _details_sections(ctx: FormContext) -> list[Section]:
         if section is not None:
             sections.append(section)
     if needs_ethnicity_confirmation(ctx):
-        sections.append(
-            Section(
-                "ethnicity_confirmation",
-                _("确认民族成份"),
-                "details",
-                (
-                    Spec("ethnicity_confirmation.ethnicity", "choice", "parents_ethnicity", True),
-                    Spec(
-                        "ethnicity_confirmation.signed_by_mother",
-                        "check",
-                        label_text=_("母亲确认新生儿的民族"),
-                    ),
-                    Spec(
-                        "ethnicity_confirmation.signed_by_father",
-                        "check",
-                        label_text=_("父亲确认新生儿的民族"),
-                    ),
-                ),
-                note=_("父母民族不同，须由父母双方共同确认新生儿的民族。"),
+        sections.append(_ethnicity_section(ctx))
+    return sections
+
+
+def _ethnicity_section(ctx: FormContext) -> Section:
+    """The ethnicity confirmation (确认民族成份). Online, the applicant signs only for
+    themself: where the pack has the other parent confirm by SMS link (ADR 0029), the other
+    parent's tick is not offered on the applicant's device."""
+    ticks = {
+        "mother": Spec(
+            "ethnicity_confirmation.signed_by_mother", "check", label_text=_("母亲确认新生儿的民族")
+        ),
+        "father": Spec(
+            "ethnicity_confirmation.signed_by_father", "check", label_text=_("父亲确认新生儿的民族")
+        ),
+    }
+    own = as_text(ctx.value("applicant.role"))
+    by_link = (
+        ctx.channel == "online"
+        and own in ticks
+        and any(
+            c.when == "ethnicity_differs" and "online" in c.channels for c in ctx.pack.confirmations
+        )
+    )
+    choice = Spec("ethnicity_confirmation.ethnicity", "choice", "parents_ethnicity", True)
+    if by_link:
+        note = (
+            _(
+                "父母民族不同，须由父母双方共同确认新生儿的民族。提交并受理后，父亲将收到"
+                "短信链接，凭短信验证码登录后确认；父亲确认前，户口登记等待办理。"
+            )
+            if own == "mother"
+            else _(
+                "父母民族不同，须由父母双方共同确认新生儿的民族。提交并受理后，母亲将收到"
+                "短信链接，凭短信验证码登录后确认；母亲确认前，户口登记等待办理。"
             )
         )
-    return sections
+        return Section(
+            "ethnicity_confirmation", _("确认民族成份"), "details", (choice, ticks[own]), note=note
+        )
+    return Section(
+        "ethnicity_confirmation",
+        _("确认民族成份"),
+        "details",
+        (choice, ticks["mother"], ticks["father"]),
+        note=_("父母民族不同，须由父母双方共同确认新生儿的民族。"),
+    )
 
 
 def sections(ctx: FormContext, step: str | None = None) -> list[Section]:

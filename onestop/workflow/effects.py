@@ -7,6 +7,9 @@ case closes when its last item finishes). Registered with the one handler table
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.urls import reverse
+
 from onestop.calendar.events import CalendarYearPublished
 from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_text
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
@@ -15,11 +18,19 @@ from onestop.cases.services import CaseStateError
 from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered
 from onestop.core.events import Phase, effects
+from onestop.core.written import written
+from onestop.eligibility.confirmations import SIDE_NAMES
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, Outcome
+from onestop.notifications.messages import message_text
+from onestop.notifications.models import Notification
+from onestop.notifications.services import notification_queue
+from onestop.policy.schema import PAYMENT_ITEM
 from onestop.workflow import events as ev
+from onestop.workflow import payment
+from onestop.workflow.confirmations import confirmation_request
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
-from onestop.workflow.models import ItemState
+from onestop.workflow.models import ItemState, PaymentNotice
 from onestop.workflow.same_visit import same_visit_rule
 from onestop.workflow.selectors import ordinary_channels_of
 from onestop.workflow.services import (
@@ -63,6 +74,9 @@ def accepted_items_start(event: CaseDecided) -> None:
     if event.decision.outcome is not Outcome.ACCEPT:
         return
     rows = items_create(event.case, event.decision, event.offices, now=event.at)
+    needed = event.decision.confirmation
+    if needed is not None and any(code in rows for code in needed.items):
+        confirmation_request(event.case, rows, needed, now=event.at)  # ADR 0029
     items_start(event.case, rows, now=event.at, actor=None)
 
 
@@ -200,6 +214,8 @@ def completed_message(event: ev.ItemCompleted) -> None:
     """Tell the parents the item is done; for a physical result, where and when to collect
     it (or that it was posted), by SMS and in-app message, and on the timeline."""
     case, row, now = event.case, event.row, event.at
+    if row.item == PAYMENT_ITEM and PaymentNotice.objects.filter(item=row).exists():
+        return  # the payment's own confirmation message says it (payment_confirmed_message)
     name = _name(event)
     key = f"case:{case.number}:{row.item}:done"
     result = delivery.result_of(row.item)
@@ -271,6 +287,124 @@ def case_completed_message(event: ev.CaseCompleted) -> None:
     parents_message(case, key=f"case:{case.number}:completed", at=event.at, body=event.notice.sms)
 
 
+# --- the medical-insurance payment notice (docs/adr/0031) -----------------------------------
+
+
+@effects.register(ev.ItemBecameReady, phase=Phase.FOLLOW, effect="payment notice issued (缴费通知)")
+def payment_notice_on_ready(event: ev.ItemBecameReady) -> None:
+    if event.row.item == PAYMENT_ITEM and event.row.state == ItemState.READY:
+        payment.notice_issue(event.case, event.row, now=event.at)
+
+
+@effects.register(ev.ItemCompleted, phase=Phase.FOLLOW, effect="payment notice paid")
+def payment_notice_on_completed(event: ev.ItemCompleted) -> None:
+    if event.row.item == PAYMENT_ITEM:
+        payment.notice_paid(event.case, event.row, now=event.at, actor=event.actor)
+
+
+@effects.register(ev.ItemRefused, phase=Phase.FOLLOW, effect="payment notice cancelled")
+def payment_notice_on_refused(event: ev.ItemRefused) -> None:
+    if event.row.item == PAYMENT_ITEM:
+        payment.notice_cancel(event.row)
+
+
+@effects.register(ev.ItemCancelled, phase=Phase.FOLLOW, effect="payment notice cancelled")
+def payment_notice_on_cancelled(event: ev.ItemCancelled) -> None:
+    if event.row.item == PAYMENT_ITEM:
+        payment.notice_cancel(event.row)
+
+
+@effects.register(ev.PaymentNoticeIssued, phase=Phase.RECORD, effect="timeline: 医保缴费通知")
+def payment_notice_timeline(event: ev.PaymentNoticeIssued) -> None:
+    w = payment.notice_words(event.notice)
+    deadline = f"缴费期限：{w['deadline']}" if w["deadline"] else ""
+    _line(
+        event,
+        "payment_notice",
+        f"医保缴费通知：请缴纳{w['year']}年度城乡居民医保费{w['amount']}；{deadline}；"
+        f"缴费渠道：{w['channels']}",
+    )
+
+
+@effects.register(ev.PaymentNoticeIssued, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费通知")
+def payment_notice_message(event: ev.PaymentNoticeIssued) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:payment:notice",
+        at=event.at,
+        template="payment_notice",
+        context=payment.notice_words(event.notice),
+    )
+
+
+@effects.register(ev.PaymentReminded, phase=Phase.RECORD, effect="timeline: 缴费提醒")
+def payment_reminded_timeline(event: ev.PaymentReminded) -> None:
+    w = payment.notice_words(event.notice)
+    _line(event, "payment_reminded", f"已提醒缴纳城乡居民医保费，缴费期限{w['deadline']}")
+
+
+@effects.register(ev.PaymentReminded, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费提醒")
+def payment_reminded_message(event: ev.PaymentReminded) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:payment:reminder:{event.days_before}",
+        at=event.at,
+        template="payment_reminder",
+        context={**payment.notice_words(event.notice), "days": event.days_before},
+    )
+
+
+@effects.register(ev.PaymentOverdue, phase=Phase.RECORD, effect="timeline: 逾期未缴费")
+def payment_overdue_timeline(event: ev.PaymentOverdue) -> None:
+    w = payment.notice_words(event.notice)
+    _line(event, "payment_overdue", f"城乡居民医保费已超过缴费期限（{w['deadline']}）仍未缴纳")
+
+
+@effects.register(ev.PaymentOverdue, phase=Phase.MESSAGE, effect="SMS + in-app: 逾期未缴费")
+def payment_overdue_message(event: ev.PaymentOverdue) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:payment:overdue",
+        at=event.at,
+        template="payment_overdue",
+        context=payment.notice_words(event.notice),
+    )
+
+
+@effects.register(
+    ev.PaymentConfirmed, phase=Phase.RECORD, effect="timeline: 已确认缴费 (+ 激活医保码)"
+)
+def payment_confirmed_timeline(event: ev.PaymentConfirmed) -> None:
+    w = payment.notice_words(event.notice)
+    _line(
+        event,
+        "payment_confirmed",
+        f"税务部门已确认缴费：{w['paid_amount']}，缴费时间 {w['paid_at']}，凭证号 {w['reference']}",
+    )
+    if w["activation"]:
+        _line(event, "activation_needed", f"请通过{w['where']}{w['activation']}，完成后在本页标记")
+
+
+@effects.register(ev.PaymentConfirmed, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费已确认")
+def payment_confirmed_message(event: ev.PaymentConfirmed) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:{PAYMENT_ITEM}:done",
+        at=event.at,
+        template="payment_confirmed",
+        context=payment.notice_words(event.notice),
+    )
+
+
+@effects.register(ev.InsuranceCodeActivated, phase=Phase.RECORD, effect="timeline: 医保码已激活")
+def insurance_code_activated_timeline(event: ev.InsuranceCodeActivated) -> None:
+    _line(event, "insurance_code_activated", f"新生儿{event.notice.activation_name}：已完成")
+
+
 # --- automatic steps ------------------------------------------------------------------------
 
 
@@ -333,4 +467,85 @@ def case_close_after_refusal(event: ev.ItemRefused) -> None:
 def provisional_dues_after_publishing(event: CalendarYearPublished) -> None:
     event.recomputed.append(
         provisional_dues_recompute(now=event.at, actor=event.actor, calendar=event.calendar)
+    )
+
+
+# --- the other parent's confirmation by SMS link (ADR 0029) --------------------------------
+
+
+def _who(request: object) -> str:
+    return SIDE_NAMES.get(getattr(request, "parent", ""), "")
+
+
+def _waiting_names(request: object) -> str:
+    return "、".join(ITEM_NAMES.get(code, code) for code in getattr(request, "items", []))
+
+
+@effects.register(
+    ev.ConfirmationRequested, phase=Phase.RECORD, effect="timeline: 等待父亲/母亲确认"
+)
+def confirmation_requested_timeline(event: ev.ConfirmationRequested) -> None:
+    request = event.request
+    until = written(request.expires_at)
+    if event.reminder:
+        line = f"已再次短信提醒{_who(request)}确认（新链接有效期至{until}）"
+    else:
+        line = (
+            f"{_waiting_names(request)}须经{_who(request)}确认后办理：已向{_who(request)}"
+            f"发送确认短信，链接有效期至{until}"
+        )
+    timeline_add(event.case, event.at, "confirmation_requested", line)
+
+
+@effects.register(
+    ev.ConfirmationRequested, phase=Phase.MESSAGE, effect="SMS to the other parent: 确认链接"
+)
+def confirmation_requested_message(event: ev.ConfirmationRequested) -> None:
+    """The link goes by SMS only, to the phone the case gives for the asked parent; the
+    body is encrypted in the outbox like every message (the token is not stored else)."""
+    request, case = event.request, event.case
+    parent = case.typed_document().parent(request.parent)
+    if parent is None or not parent.phone:
+        return
+    link = settings.PUBLIC_BASE_URL + reverse("confirm_link", args=[event.token])
+    body = message_text(
+        "confirmation_reminder" if event.reminder else "confirmation_requested",
+        {"who": _who(request), "items": _waiting_names(request),
+         "until": written(request.expires_at), "link": link},
+    )  # fmt: skip
+    kind = "reminder" if event.reminder else "request"
+    notification_queue(
+        key=f"confirmation:{request.pk}:{kind}",
+        phones=[parent.phone],
+        body=body,
+        at=event.at,
+        case=case,
+        channels=[Notification.Channel.SMS],
+    )
+
+
+@effects.register(ev.ConfirmationDecided, phase=Phase.RECORD, effect="timeline: 已确认/不同意/逾期")
+def confirmation_decided_timeline(event: ev.ConfirmationDecided) -> None:
+    request, who = event.request, _who(event.request)
+    if event.outcome == "confirmed":
+        line = f"{who}已确认（电子签名），{_waiting_names(request)}可以办理"
+    elif event.outcome == "refused":
+        line = f"{who}不同意：{request.reason}"
+    else:
+        line = f"{who}未在确认期限内确认，确认链接已失效"
+    timeline_add(event.case, event.at, f"confirmation_{event.outcome}", line, actor=event.actor)
+
+
+@effects.register(ev.ConfirmationDecided, phase=Phase.MESSAGE, effect="SMS + in-app: 已确认")
+def confirmation_decided_message(event: ev.ConfirmationDecided) -> None:
+    """Confirmed: the parents hear it (a refusal's message is the refused item's own)."""
+    if event.outcome != "confirmed":
+        return
+    case = event.case
+    parents_message(
+        case,
+        key=f"confirmation:{event.request.pk}:confirmed",
+        at=event.at,
+        template="confirmation_confirmed",
+        context={"who": _who(event.request), "items": _waiting_names(event.request)},
     )

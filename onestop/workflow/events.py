@@ -18,7 +18,7 @@ from onestop.cases.events import CaseEvent
 from onestop.cases.models import Case
 from onestop.core.events import Event
 from onestop.workflow.domain.outcome import OutcomeNotice
-from onestop.workflow.models import CaseItem
+from onestop.workflow.models import CaseItem, ConfirmationRequest, PaymentNotice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,3 +131,70 @@ class CaseCompleted(CaseEvent):
     name = "case_completed"
     outcome: str
     notice: OutcomeNotice
+
+
+# --- the medical-insurance payment notice (docs/adr/0031) ---------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentNoticeIssued(ItemEvent):
+    """The parents were sent the payment notice: channels, amount and deadline."""
+
+    name = "payment_notice_issued"
+    notice: PaymentNotice
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentReminded(ItemEvent):
+    """An unpaid notice's reminder, ``days_before`` the deadline, was sent."""
+
+    name = "payment_reminded"
+    notice: PaymentNotice
+    days_before: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentOverdue(ItemEvent):
+    """The deadline passed without a confirmed payment."""
+
+    name = "payment_overdue"
+    notice: PaymentNotice
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentConfirmed(ItemEvent):
+    """The tax department confirmed the payment (reference, amount, time paid)."""
+
+    name = "payment_confirmed"
+    notice: PaymentNotice
+
+
+@dataclass(frozen=True, kw_only=True)
+class InsuranceCodeActivated(ItemEvent):
+    """The parents (or the system) recorded the medical-insurance code as activated."""
+
+    name = "insurance_code_activated"
+    notice: PaymentNotice
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationRequested(CaseEvent):
+    """The other parent was asked to confirm by SMS link (or reminded, with a new link);
+    the request's items wait. ``token`` is the link's secret: only in this event (for the
+    SMS), never stored in clear."""
+
+    name = "confirmation_requested"
+    request: ConfirmationRequest
+    token: str
+    reminder: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationDecided(CaseEvent):
+    """The other parent confirmed or refused, or the link expired unanswered (``outcome``:
+    confirmed / refused / expired); the waiting items went on or were refused."""
+
+    name = "confirmation_decided"
+    request: ConfirmationRequest
+    outcome: str
+    actor: User | None = None

@@ -59,6 +59,9 @@ class CaseItem(models.Model):
     reasons = models.JSONField(_("退回/不予办理原因"), default=list)
     cancelled_because = models.CharField(max_length=40, blank=True, default="")
     automatic = models.BooleanField(_("免申即享/秒批"), default=False)
+    # "father" / "mother": the item also waits for that parent's confirmation by SMS link
+    # (父母双方签字, ADR 0029); it is not dispatched until they confirm. "" otherwise.
+    awaiting_confirmation = models.CharField(_("等待确认"), max_length=8, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -74,6 +77,99 @@ class CaseItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.item}"
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid", _("待缴费")
+    PAID = "paid", _("已缴费")
+    OVERDUE = "overdue", _("逾期未缴费")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class PaymentNotice(models.Model):
+    """The medical-insurance payment notice (缴费通知) of a case's payment item: what the
+    parents were told (channels, amount, deadline), the reminders sent, the tax system's
+    confirmation, and the step the parents take after it (Jilin: 激活医保码).
+    docs/adr/0031-medical-insurance-payment-notice.md."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    item = models.OneToOneField(CaseItem, on_delete=models.CASCADE, related_name="payment_notice")
+    region = models.CharField(_("地区"), max_length=24)
+    year = models.PositiveSmallIntegerField(_("参保年度"))
+    amount_yuan = models.DecimalField(
+        _("应缴金额（元）"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    amount_source = models.CharField(_("缴费标准依据"), max_length=200, blank=True, default="")
+    channels = models.JSONField(_("缴费渠道"), default=list)
+    deadline = models.DateTimeField(_("缴费期限"), null=True, blank=True)
+    deadline_note = models.CharField(max_length=120, blank=True, default="")
+    reminder_schedule = models.JSONField(_("提醒安排（到期前天数）"), default=list)
+    reminders_sent = models.JSONField(_("已发送的提醒（到期前天数）"), default=list)
+    status = models.CharField(
+        _("缴费状态"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
+    notified_at = models.DateTimeField(_("通知时间"))
+    paid_at = models.DateTimeField(_("缴费时间"), null=True, blank=True)
+    payment_reference = models.CharField(_("缴费凭证号"), max_length=40, blank=True, default="")
+    amount_paid = models.DecimalField(
+        _("实缴金额（元）"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    activation_name = models.CharField(max_length=40, blank=True, default="")
+    activation_where = models.CharField(max_length=60, blank=True, default="")
+    activated_at = models.DateTimeField(_("激活时间"), null=True, blank=True)
+    activated_by = models.CharField(max_length=16, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("医保缴费通知")
+        verbose_name_plural = _("医保缴费通知")
+        # The reminder job reads the unpaid notices by deadline, nothing else.
+        indexes = [models.Index(fields=["status", "deadline"], name="payment_status_deadline")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.status}"
+
+
+class ConfirmationRequest(models.Model):
+    """The other parent's confirmation by SMS link (父母双方签字, issue 11 promise 6, ADR 0029).
+
+    The link carries a random single-use token; only its SHA-256 is kept here. The parent
+    signs in with an SMS code sent to the phone the case gives for them (``phone_index``,
+    the keyed blind index of that phone), reads ``statements`` and confirms (``signature``:
+    who, when, the text and its hash) or refuses with a reason; until then ``items`` wait.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("等待确认")
+        CONFIRMED = "confirmed", _("已确认")
+        REFUSED = "refused", _("不同意")
+        EXPIRED = "expired", _("逾期未确认")
+        CANCELLED = "cancelled", _("已取消")
+
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="confirmation_requests"
+    )
+    parent = models.CharField(_("确认人"), max_length=8)  # father | mother
+    phone_index = models.CharField(max_length=64, db_index=True)
+    statements = models.JSONField(_("确认内容"), default=list)
+    items = models.JSONField(_("等待的事项"), default=list)
+    token_hash = models.CharField(max_length=64, unique=True)
+    state = models.CharField(
+        _("状态"), max_length=12, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(_("发起时间"))
+    expires_at = models.DateTimeField(_("链接有效期至"), db_index=True)
+    reminded_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    reason = models.CharField(_("不同意的原因"), max_length=200, blank=True, default="")
+    signature = models.JSONField(_("电子签名记录"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("父母确认")
+        verbose_name_plural = _("父母确认")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.parent}:{self.state}"
 
 
 class ResultHandover(models.Model):

@@ -49,6 +49,7 @@ from onestop.workflow.domain.results import (
     validate_result,
 )
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.payment import confirmation_problems
 from onestop.workflow.selectors import ordinary_channels_of, why_not_done
 
 
@@ -95,6 +96,7 @@ def _statuses(rows: Sequence[CaseItem]) -> domain.CaseItems:
                 reasons=tuple(row.reasons),
                 cancelled_because=row.cancelled_because or None,
                 ready_at=row.received_at,
+                held=bool(row.awaiting_confirmation),
             )
             for row in rows
         )
@@ -102,17 +104,33 @@ def _statuses(rows: Sequence[CaseItem]) -> domain.CaseItems:
 
 
 def compute_due(
-    row: CaseItem, received: datetime, calendar: WorkingCalendar, *, clock_started: bool = True
+    row: CaseItem,
+    received: datetime,
+    calendar: WorkingCalendar,
+    *,
+    clock_started: bool = True,
+    born_on: date | None = None,
 ) -> tuple[datetime | None, bool]:
     """When ``row`` is due if its department received it at ``received`` (None: no limit),
     and whether that is provisional: the working-day table ends before it, so the days
-    beyond were counted on weekends only (暂按双休日计算)."""
+    beyond were counted on weekends only (暂按双休日计算). A clock that starts on the
+    birth date (Yuanling's payment: 须在90天内完成参保缴费) counts from ``born_on``."""
     if row.time_limit_days is None or not clock_started:
         return None, False
     if row.time_limit_unit == "calendar_days":
-        due = end_of_day(to_beijing(received).date() + timedelta(days=row.time_limit_days))
+        start = to_beijing(received).date()
+        if row.clock_start == "on_birth" and born_on is not None:
+            start = born_on
+        due = end_of_day(start + timedelta(days=row.time_limit_days))
         return due, False
     return due_time_marked(calendar, ClockRule(row.clock_rule), received, row.time_limit_days)
+
+
+def _born_on(case: Case) -> date | None:
+    """The (first) newborn's birth date, Beijing time, where the case gives it."""
+    babies = case.typed_document().newborns
+    born = babies[0].born_at if babies else None
+    return to_beijing(born).date() if born is not None else None
 
 
 def _clock_started(case: Case, row: CaseItem) -> bool:
@@ -145,7 +163,11 @@ def _apply(
                 row.state = ItemState.READY
                 row.received_at = now
                 row.due_at, row.due_provisional = compute_due(
-                    row, now, calendar, clock_started=_clock_started(case, row)
+                    row,
+                    now,
+                    calendar,
+                    clock_started=_clock_started(case, row),
+                    born_on=_born_on(case) if row.clock_start == "on_birth" else None,
                 )
                 if row.due_provisional:
                     notes.append(_calendar_missing(case, rows, row, now, calendar))
@@ -176,8 +198,11 @@ def _apply(
                     row.pauses = [*row.pauses, [row.paused_at.isoformat(), now.isoformat()]]
                 row.paused_at = None
                 row.reasons = []
+            case domain.ItemReleased():
+                row.awaiting_confirmation = ""
             case domain.ItemRefused(reasons=reasons):
                 row.state = ItemState.REFUSED
+                row.awaiting_confirmation = ""
                 row.finished_at = now
                 row.reasons = list(reasons)
                 row.paused_at = None
@@ -437,7 +462,8 @@ def items_start(
 ) -> None:
     """Dispatch the items without prerequisites of a just-accepted case (caller's transaction)."""
     statuses = _statuses(list(rows.values()))
-    _, changes = domain.CaseItems.start(statuses.plan, now)
+    held = {row.item for row in rows.values() if row.awaiting_confirmation}
+    _, changes = domain.CaseItems.start(statuses.plan, now, held)
     emit(*_apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar()))
 
 
@@ -497,8 +523,10 @@ def item_complete_locked(
         holder = row.claimed_by.label() if row.claimed_by else "其他人员"
         raise TaskConflict(f"该事项已由{holder}领取办理，不能由您办结")
     cleaned, problems = validate_result(
-        row.item, result, newborns=_newborn_facts(case), today=to_beijing(now).date()
+        row.item, result, newborns=_newborn_facts(case), today=to_beijing(now).date(), now=now
     )
+    if not problems:  # the payment confirmed must be the notice's (docs/adr/0031)
+        problems = confirmation_problems(row, cleaned)
     if problems:
         raise ResultInvalid(problems)
     _, changes = _statuses(list(rows.values())).complete(row.item, now, cleaned)

@@ -284,7 +284,7 @@ def test_a_pack_naming_an_unknown_item_or_department_is_refused(tmp_path: Path) 
         "cite": "某某某某",
     }
     message = pack_with(tmp_path, lambda d: d["items"].append(entry))
-    assert "q.yaml" in message and "items.7.item: 未知的事项“newborn_screening”" in message
+    assert "q.yaml" in message and "items.8.item: 未知的事项“newborn_screening”" in message
     message = pack_with(tmp_path, lambda d: d["items"][0].update(department="data_bureau"))
     assert "items.0.department: 未知的部门“data_bureau”" in message
     message = pack_with(tmp_path, lambda d: d["items"][0].update(department="police"))

@@ -498,6 +498,7 @@ def _differing_ethnicities(region: str) -> Case:
     raw["mother"]["ethnicity"] = "01"
     raw["father"]["ethnicity"] = "08"
     raw["ethnicity_confirmation"] = None
+    raw["materials"] = [m for m in raw["materials"] if m != "ethnicity_confirmation_form"]
     return raw
 
 
@@ -511,20 +512,62 @@ def test_differing_ethnic_groups_without_confirmation_is_supplement(region: str)
     assert codes(decision) == ["ethnicity_confirmation_missing"]
 
 
-@pytest.mark.parametrize("region", REGIONS)
-@pytest.mark.parametrize(
-    ("mother_signed", "father_signed"), [(True, False), (False, True), (False, False)]
-)
-def test_confirmation_signed_by_one_parent_only_is_not_enough(
-    region: str, mother_signed: bool, father_signed: bool
-) -> None:
+def _signed(region: str, *, own: bool, other: bool) -> tuple[Case, str]:
     raw = _differing_ethnicities(region)
+    role = raw["applicant"]["role"]
+    side = role if role in ("mother", "father") else "mother"
+    other_side = "father" if side == "mother" else "mother"
     raw["ethnicity_confirmation"] = {
         "ethnicity": "08",
-        "signed_by_mother": mother_signed,
-        "signed_by_father": father_signed,
+        f"signed_by_{side}": own,
+        f"signed_by_{other_side}": other,
     }
+    return raw, other_side
+
+
+@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize(("own", "other"), [(False, True), (False, False)])
+def test_the_applicant_must_sign_for_themself(region: str, own: bool, other: bool) -> None:
+    raw, _ = _signed(region, own=own, other=other)
     assert codes(check(raw)) == ["ethnicity_confirmation_missing"]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_the_other_parent_confirms_by_link_when_only_the_applicant_signed(region: str) -> None:
+    """ADR 0029: the other parent's signature comes by SMS link; birth registration waits."""
+    raw, other = _signed(region, own=True, other=False)
+    decision = check(raw)
+    if raw["applicant"]["role"] not in ("mother", "father"):
+        assert codes(decision) == ["ethnicity_confirmation_missing"]  # a trustee: both on paper
+        return
+    assert decision.outcome is ACCEPT
+    assert decision.confirmation is not None
+    assert decision.confirmation.parent == other
+    assert decision.confirmation.items == ("birth_registration",)
+    assert "民族成份" in decision.confirmation.statements[0].text
+    assert decision.as_json()["second_parent_confirmation"]["parent"] == other
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_online_the_other_parents_tick_is_not_their_signature(region: str) -> None:
+    raw, other = _signed(region, own=True, other=True)
+    decision = check(raw)
+    assert decision.outcome is ACCEPT
+    if raw["channel"] == "counter":
+        assert decision.confirmation is None  # the clerk saw both parents sign
+    else:
+        assert decision.confirmation is not None and decision.confirmation.parent == other
+
+
+@pytest.mark.parametrize("region", ["qinbei", "lanzhou"])
+def test_the_other_parent_needs_their_own_phone(region: str) -> None:
+    raw, other = _signed(region, own=True, other=False)
+    raw[other]["phone"] = raw["applicant"]["phone"]
+    decision = check(raw)
+    assert decision.outcome is SUPPLEMENT
+    assert pairs(decision) == {("field_invalid", f"{other}.phone")}
+    raw[other]["phone"] = None
+    assert pairs(check(raw)) == {("field_invalid", f"{other}.phone")}
 
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -575,6 +618,7 @@ def test_reject_field_invalid_and_supplement_reasons_all_listed_rejects_first() 
     raw["father"]["id_number"] = None
     raw["mother"]["phone"] = "123"
     raw["materials"].remove("marriage_certificate")
+    raw["materials"].remove("ethnicity_confirmation_form")
     raw["ethnicity_confirmation"] = None
     decision = check(raw)
     assert decision.outcome is REJECT

@@ -138,8 +138,8 @@ def test_jilin_automatic_items_when_chosen() -> None:
 
 
 def test_only_chosen_and_offered_items_are_planned() -> None:
-    raw = accepted("qinbei")
-    raw["items"] = [BMC, REG, PAY]  # qinbei offers no insurance payment item
+    raw = accepted("lanzhou")
+    raw["items"] = [BMC, REG, PAY]  # lanzhou offers no insurance payment item
     decision = check(raw)
     assert [p.item for p in decision.plan] == [BMC, REG]
     assert any("城乡居民医保缴费" in note for note in decision.notes)

@@ -362,7 +362,7 @@ def test_missing_materials_example_lists_everything_at_once() -> None:
     """Seed: "对符合受理条件但材料不齐全的，一次性告知申请人补正材料"."""
     raw = qinbei()
     raw["materials"] = ["mother_id_card", "father_id_card"]
-    raw["ethnicity_confirmation"]["signed_by_father"] = False
+    raw["ethnicity_confirmation"]["signed_by_mother"] = False  # the applicant's own signature
     decision = check(raw)
     assert decision.outcome is SUPPLEMENT
     assert pairs(decision) == {

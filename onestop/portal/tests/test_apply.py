@@ -183,13 +183,14 @@ def test_ethnicity_confirmation_shows_only_when_the_parents_differ(monkeypatch, 
     freeze(monkeypatch)
     client = mother_client()
     fill_qinbei(client, materials=())
-    assert (
-        'name="ethnicity_confirmation_signed_by_father"'
-        in client.get(step("qinbei", "details")).content.decode()
-    )
+    details = client.get(step("qinbei", "details")).content.decode()
+    # The mother signs for herself; the father confirms by SMS link (ADR 0029).
+    assert 'name="ethnicity_confirmation_signed_by_mother"' in details
+    assert 'name="ethnicity_confirmation_signed_by_father"' not in details
+    assert "父亲将收到短信链接" in details
     post(client, step("qinbei", "parents"), {**PARENTS, "father_ethnicity": "01", "action": "next"})
     details = client.get(step("qinbei", "details")).content.decode()
-    assert 'name="ethnicity_confirmation_signed_by_father"' not in details
+    assert 'name="ethnicity_confirmation_signed_by_mother"' not in details
 
 
 def test_authorization_appears_when_the_father_picks_up_the_bmc(monkeypatch, media_root):

@@ -91,3 +91,22 @@ def test_the_clock_starts_only_on_acceptance(example, beijing, media_root):
     assert case.status == CaseStatus.SUPPLEMENT
     promise = case_promise(case)
     assert promise is not None and promise.due_at is None
+
+
+def test_the_promise_counts_the_departments_work_not_the_parents_payment(
+    example, beijing, media_root
+):
+    # Yuanling: the parents pay the premium within 90 days of birth (须在90天内完成参保缴费);
+    # the 3-working-day promise is kept when the departments finished their items in time.
+    from onestop.workflow.models import CaseItem
+
+    case = _submit(example, beijing, "yuanling-accept-trustee")
+    items = CaseItem.objects.filter(case=case)
+    items.exclude(item="medical_insurance_payment").update(
+        state="done", finished_at=beijing("2026-11-24T16:00:00+08:00")
+    )
+    promise = case_promise(case)
+    assert promise is not None and promise.kept is True
+    items.filter(item="birth_registration").update(finished_at=beijing("2026-11-26T09:00:00+08:00"))
+    promise = case_promise(case)
+    assert promise is not None and promise.kept is False

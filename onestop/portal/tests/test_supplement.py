@@ -61,7 +61,8 @@ def test_ethnicity_confirmation_and_materials_settle_the_one_time_notice(
     assert case.status == CaseStatus.SUPPLEMENT
     client = mother_client(MOTHER_PHONE)
     page = client.get(supplement_url(case)).content.decode()
-    assert 'name="ethnicity_confirmation_signed_by_father"' in page
+    assert 'name="ethnicity_confirmation_signed_by_mother"' in page
+    assert 'name="ethnicity_confirmation_signed_by_father"' not in page  # by SMS link
     files = {
         f"file_{code}": pdf(f"{code}.pdf")
         for code in ("household_register", "marriage_certificate", "delivery_record_page")
@@ -73,11 +74,13 @@ def test_ethnicity_confirmation_and_materials_settle_the_one_time_notice(
             **files,
             "ethnicity_confirmation_ethnicity": "08",
             "ethnicity_confirmation_signed_by_mother": "on",
-            "ethnicity_confirmation_signed_by_father": "on",
         },
     )
     case.refresh_from_db()
     assert case.status == CaseStatus.IN_PROGRESS, case.decision
+    # The father's signature comes by SMS link: birth registration waits for it (ADR 0029).
+    registration = CaseItem.objects.get(case=case, item="birth_registration")
+    assert registration.awaiting_confirmation == "father"
 
 
 def test_fields_named_in_the_notice_can_be_corrected(example, beijing, monkeypatch, media_root):

@@ -7,7 +7,7 @@ rebuild the states with ``CaseItems.initial(plan).apply(all_events)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import ClassVar, TypeAlias, assert_never
@@ -86,6 +86,14 @@ class ItemResumed(ItemEvent):
 
 
 @dataclass(frozen=True)
+class ItemReleased(ItemEvent):
+    """The second parent confirmed (父母双方签字): a held item may go once its
+    prerequisites are done."""
+
+    kind: ClassVar[str] = "item_released"
+
+
+@dataclass(frozen=True)
 class ItemRefused(ItemEvent):
     """The department refused the item (转线下办理)."""
 
@@ -109,6 +117,7 @@ Event: TypeAlias = (
     | ItemCompleted
     | ItemReturned
     | ItemResumed
+    | ItemReleased
     | ItemRefused
     | ItemCancelled
 )
@@ -121,6 +130,7 @@ EVENT_TYPES: Mapping[str, type[ItemEvent]] = {
         ItemCompleted,
         ItemReturned,
         ItemResumed,
+        ItemReleased,
         ItemRefused,
         ItemCancelled,
     )
@@ -137,7 +147,9 @@ class ItemStatus:
 
     ``reasons`` belong to the current return or refusal (empty otherwise);
     ``ready_at`` is when it was dispatched (its clock starts); ``updated_at`` is
-    the time of its last event.
+    the time of its last event. ``held``: the item waits for the other parent's
+    confirmation (父母双方签字, ADR 0029) besides its prerequisites; it is not dispatched
+    until `CaseItems.release`, and may be refused while it waits.
     """
 
     item: str
@@ -152,6 +164,7 @@ class ItemStatus:
     cancelled_because: str | None = None
     ready_at: datetime | None = None
     updated_at: datetime | None = None
+    held: bool = False
 
     @property
     def planned(self) -> PlannedItem:
@@ -206,8 +219,12 @@ class CaseItems:
     # -- construction --
 
     @classmethod
-    def initial(cls, plan: Sequence[PlannedItem]) -> CaseItems:
-        """Every planned item WAITING, before any event; the base for ``apply``."""
+    def initial(cls, plan: Sequence[PlannedItem], held: Collection[str] = ()) -> CaseItems:
+        """Every planned item WAITING, before any event; the base for ``apply``. ``held``:
+        the items that also wait for the other parent's confirmation."""
+        unknown = set(held) - {p.item for p in plan}
+        if unknown:
+            raise UnknownItem(sorted(unknown)[0])
         return cls(
             tuple(
                 ItemStatus(
@@ -215,19 +232,25 @@ class CaseItems:
                     department=p.department,
                     after=tuple(p.after),
                     time_limit_days=p.time_limit_days,
+                    held=p.item in held,
                 )
                 for p in plan
             )
         )
 
     @classmethod
-    def start(cls, plan: Sequence[PlannedItem], at: datetime) -> tuple[CaseItems, list[Event]]:
-        """Accept the case: items without prerequisites become READY, the rest WAIT."""
+    def start(
+        cls, plan: Sequence[PlannedItem], at: datetime, held: Collection[str] = ()
+    ) -> tuple[CaseItems, list[Event]]:
+        """Accept the case: items without prerequisites become READY (unless held for a
+        confirmation), the rest WAIT."""
         _require_aware(at)
         if not plan:
             raise ValueError("a case needs at least one item")
-        initial = cls.initial(plan)
-        events: list[Event] = [ItemBecameReady(item=p.item, at=at) for p in plan if not p.after]
+        initial = cls.initial(plan, held)
+        events: list[Event] = [
+            ItemBecameReady(item=p.item, at=at) for p in plan if not p.after and p.item not in held
+        ]
         return initial.apply(events), events
 
     # -- queries --
@@ -300,10 +323,25 @@ class CaseItems:
         unblocked: list[Event] = [
             ItemBecameReady(item=code, at=at)
             for code in done._dependents[item]
-            if done.state_of(code) is ItemState.WAITING
-            and all(done.state_of(p) is ItemState.DONE for p in done.status_of(code).after)
+            if done._can_go(code)
         ]
         return done.apply(unblocked), events + unblocked
+
+    def _can_go(self, code: str) -> bool:
+        status = self.status_of(code)
+        return (
+            status.state is ItemState.WAITING
+            and not status.held
+            and all(self.state_of(p) is ItemState.DONE for p in status.after)
+        )
+
+    def release(self, item: str, at: datetime) -> tuple[CaseItems, list[Event]]:
+        """The other parent confirmed a held item: it goes to its department now if its
+        prerequisites are done, else when they are."""
+        _require_aware(at)
+        released, events = self._emit([ItemReleased(item=item, at=at)])
+        ready: list[Event] = [ItemBecameReady(item=item, at=at)] if released._can_go(item) else []
+        return released.apply(ready), events + ready
 
     def return_for_supplement(
         self, item: str, at: datetime, reasons: Iterable[str]
@@ -377,6 +415,10 @@ class CaseItems:
                         ItemState.READY,
                         detail="前置事项 " + "、".join(pending) + " 尚未办结",
                     )
+                if status.held:
+                    raise IllegalTransition(
+                        event.item, src, ItemState.READY, detail="等待另一方父母确认"
+                    )
                 return replace(status, state=ItemState.READY, ready_at=at, updated_at=at)
             case ItemClaimed(officer=officer):
                 if src is not ItemState.READY:
@@ -405,11 +447,25 @@ class CaseItems:
                 return replace(
                     status, state=back, state_before_return=None, reasons=(), updated_at=at
                 )
+            case ItemReleased():
+                if src is not ItemState.WAITING or not status.held:
+                    raise IllegalTransition(
+                        event.item, src, ItemState.READY, action_zh="确认后放行"
+                    )
+                return replace(status, held=False, updated_at=at)
             case ItemRefused(reasons=reasons):
-                if src not in (ItemState.READY, ItemState.IN_PROGRESS, ItemState.RETURNED):
+                # A held item may be refused while it waits: the other parent refused, or
+                # did not answer in time (ADR 0029).
+                held_waiting = src is ItemState.WAITING and status.held
+                if not held_waiting and src not in (
+                    ItemState.READY,
+                    ItemState.IN_PROGRESS,
+                    ItemState.RETURNED,
+                ):
                     raise IllegalTransition(event.item, src, ItemState.REFUSED)
                 return replace(
                     status,
+                    held=False,
                     state=ItemState.REFUSED,
                     state_before_return=None,
                     reasons=reasons,

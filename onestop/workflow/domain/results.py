@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from onestop.catalogue.names import CatalogueView
 from onestop.catalogue.schema import RESULT_TEXT_MAX, ResultField, ResultKind
+from onestop.core.clock import format_time, parse_time
 from onestop.core.text import text_problem
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
 
@@ -78,10 +79,12 @@ def validate_result(
     *,
     newborns: Sequence[NewbornFacts] = (),
     today: date | None = None,
+    now: datetime | None = None,
 ) -> tuple[dict[str, str], list[ResultProblem]]:
     """The cleaned result (strings, trimmed) and its problems, each with a stable code:
     ``unknown_field``, ``required``, ``field_too_long``, ``invalid_text``,
-    ``invalid_id_number`` or ``result_invalid`` (format)."""
+    ``invalid_id_number``, ``time_in_future`` (a time after ``now``) or ``result_invalid``
+    (format). A time is stored as ISO 8601 in Beijing time."""
     cleaned: dict[str, str] = {}
     problems: list[ResultProblem] = []
     specs = RESULT_FIELDS.get(item, ())
@@ -121,6 +124,21 @@ def validate_result(
             if (why := _id_problem(spec, value, newborns, today)) is not None:
                 problems.append(ResultProblem(spec.name, why, "invalid_id_number"))
                 continue
+        elif spec.kind == "datetime":
+            try:
+                moment = parse_time(value)
+            except ValueError:
+                hint = f"，例如 {spec.example}" if spec.example else ""
+                problems.append(ResultProblem(spec.name, f"{spec.label}格式不正确{hint}"))
+                continue
+            if now is not None and moment > now:
+                problems.append(
+                    ResultProblem(
+                        spec.name, f"{spec.label}不能晚于当前时间（{value}）", "time_in_future"
+                    )
+                )
+                continue
+            value = format_time(moment)
         elif spec.pattern and not re.fullmatch(spec.pattern, value):
             hint = f"，例如 {spec.example}" if spec.example else ""
             problems.append(ResultProblem(spec.name, f"{spec.label}格式不正确{hint}"))
@@ -130,7 +148,15 @@ def validate_result(
 
 
 _SPECIFIC_CODES = frozenset(
-    {"invalid_id_number", "unknown_field", "field_too_long", "invalid_text", "list_too_long"}
+    {
+        "invalid_id_number",
+        "unknown_field",
+        "field_too_long",
+        "invalid_text",
+        "list_too_long",
+        "time_in_future",
+        "payment_amount_mismatch",
+    }
 )
 
 

@@ -39,7 +39,8 @@ TERMINAL_STATES: frozenset[ItemState] = frozenset(
 
 TRANSITIONS: Mapping[ItemState, frozenset[ItemState]] = MappingProxyType(
     {
-        ItemState.WAITING: frozenset({ItemState.READY, ItemState.CANCELLED}),
+        # WAITING → REFUSED only for an item held for the other parent's confirmation.
+        ItemState.WAITING: frozenset({ItemState.READY, ItemState.REFUSED, ItemState.CANCELLED}),
         ItemState.READY: frozenset(
             {
                 ItemState.IN_PROGRESS,  # claimed

@@ -8,6 +8,8 @@ from typing import Any
 from django import template
 
 from onestop.cases.models import Case
+from onestop.workflow.models import PaymentNotice
+from onestop.workflow.payment import notice_words
 from onestop.workflow.selectors import case_not_done, case_outcome_of
 
 register = template.Library()
@@ -29,3 +31,19 @@ def case_next_steps(case: Case) -> dict[str, Any]:
         return {"outcome": outcome, "items": [], "channels": []}
     items, channels = case_not_done(case)
     return {"outcome": outcome, "items": items, "channels": channels}
+
+
+@register.inclusion_tag("workflow/case_payment.html")
+def case_payment_card(case: Case, *, actions: bool = True) -> dict[str, Any]:
+    """The medical-insurance payment notice of the case (docs/adr/0031): amount, deadline,
+    channels, whether paid or overdue, and the step after payment (激活医保码) that the
+    parents mark done (``actions``: show the button)."""
+    notice = PaymentNotice.objects.filter(case=case).order_by("pk").first()
+    if notice is None:
+        return {"notice": None}
+    return {
+        "case": case,
+        "notice": notice,
+        "words": notice_words(notice),
+        "actions": actions,
+    }

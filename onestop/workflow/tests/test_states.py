@@ -32,7 +32,8 @@ def test_selected_transitions() -> None:
     assert can_transition(ItemState.RETURNED, ItemState.IN_PROGRESS)
     assert can_transition(ItemState.RETURNED, ItemState.READY)
     assert not can_transition(ItemState.WAITING, ItemState.IN_PROGRESS)
-    assert not can_transition(ItemState.WAITING, ItemState.REFUSED)
+    # WAITING → REFUSED: only an item held for the other parent's confirmation (ADR 0029)
+    assert can_transition(ItemState.WAITING, ItemState.REFUSED)
     assert not can_transition(ItemState.RETURNED, ItemState.DONE)
     assert not can_transition(ItemState.IN_PROGRESS, ItemState.READY)
 

@@ -1,0 +1,37 @@
+"""An idle worker is woken by the commit that writes outbox rows (ADR 0024): on
+PostgreSQL one NOTIFY per writing transaction, delivered only if it commits."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from onestop.common.outbox import WAKE_CHANNEL
+from onestop.notifications.services import notification_queue
+from onestop.ops.worker import Waiter
+from onestop.testing.costs import database_cost
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_with_outbox_rows_wakes_the_worker_and_a_rollback_does_not(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY: PostgreSQL")
+    settings.WORKER_IDLE_SECONDS = 30
+    waiter = Waiter(interval=1.0)
+    listener = waiter._listen()
+    try:
+        with database_cost() as cost, transaction.atomic():
+            notification_queue(key="wake:1", phones=["13800000000"], body="一", at=timezone.now())
+            notification_queue(key="wake:2", phones=["13800000001"], body="二", at=timezone.now())
+        notifies = [n.channel for n in listener.notifies(timeout=5, stop_after=1)]
+        assert notifies == [WAKE_CHANNEL]
+        assert cost.transactions == 1
+        assert list(listener.notifies(timeout=0.5)) == []  # one per transaction
+
+        with pytest.raises(RuntimeError), transaction.atomic():
+            notification_queue(key="wake:3", phones=["13800000002"], body="三", at=timezone.now())
+            raise RuntimeError("rolled back")
+        assert list(listener.notifies(timeout=1)) == []
+    finally:
+        waiter.close()
