@@ -38,6 +38,7 @@ from onestop.certificates.seal import (
     verify_sealed,
 )
 from onestop.common.names import item_label, result_field_label
+from onestop.common.replica import read_with_fallback
 from onestop.core.clock import format_time, to_beijing
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.reference.selectors import institution_name
@@ -424,7 +425,8 @@ def elicence_verify(*, content: str | None = None, serial: str | None = None) ->
             code = "not_registered" if licence is None else "registry_mismatch"
             verdict = Verdict(False, code, verdict.document, verdict.key)
         return _answer(verdict, summary=True)
-    licence = _unloaded().filter(serial=(serial or "").strip()).first()
+    wanted = (serial or "").strip()
+    licence = read_with_fallback(lambda: _unloaded().filter(serial=wanted).first())
     if licence is None:
         return Verification(valid=False, code="not_found", serial=(serial or "")[:64])
     return _answer(verify_record(licence, keys), summary=False)
@@ -438,7 +440,9 @@ def _registered(sealed: Sealed) -> ELicence | None:
         return None
     if not isinstance(serial, str) or not serial:
         return None
-    found: ELicence | None = _unloaded().filter(serial=serial).first()
+    # Public verification reads the replica when there is one (ADR 0027); a licence the
+    # replica has not received yet is read from the primary.
+    found: ELicence | None = read_with_fallback(lambda: _unloaded().filter(serial=serial).first())
     return found
 
 

@@ -285,9 +285,15 @@ class Outbox(Generic[Row]):
         now: datetime,
         limit: int = 100,
         clock: Callable[[], float] = time.monotonic,
+        plan: Callable[[list[Row]], Plan[Row]] | None = None,
+        send_group: Callable[[list[Row]], Attempt] | None = None,
     ) -> BatchResult:
         """One batch: claim up to ``limit`` due rows, ``send`` each outside any transaction,
         record the results together. A full batch means more may be waiting.
+
+        With ``plan`` and ``send_group`` (webhook batches, ADR 0028) the claimed rows are
+        split into groups, each sent by one call whose result counts for every row of the
+        group; rows the plan holds back are given back, due at the time it names.
 
         A batch sends for at most half its lease: the rows it has not reached by then
         (slow receivers) are given back, due at once, so that no row is sent after its
@@ -295,19 +301,39 @@ class Outbox(Generic[Row]):
         rows = self.claim_batch(now=now, limit=limit)
         if not rows:
             return BatchResult(0, {}, full=False)
+        if plan is not None and send_group is not None:
+            planned = plan(rows)
+            groups, held = planned.groups, planned.held
+        else:
+            groups, held = [[row] for row in rows], {}
         started, budget = clock(), lease().total_seconds() / 2
         results: list[tuple[Row, Attempt]] = []
-        for row in rows:
+        sent = 0
+        for group in groups:
             if clock() - started > budget:
                 break
-            results.append((row, send(row)))
+            if send_group is not None and plan is not None:
+                attempt = send_group(group)
+                results.extend((row, attempt) for row in group)
+            else:
+                results.append((group[0], send(group[0])))
+            sent += 1
         statuses = self.record_batch(results, now=now)
-        rest = [row.pk for row in rows[len(results) :]]
+        rest = [row.pk for group in groups[sent:] for row in group]
         if rest:
             self.pending().filter(pk__in=rest).update(
                 next_attempt_at=now, attempts=F("attempts") - 1
             )
             statuses["released"] = len(rest)
+        if held:
+            by_due: dict[datetime, list[int]] = {}
+            for pk, due in held.items():
+                by_due.setdefault(due, []).append(pk)
+            for due, pks in by_due.items():
+                self.pending().filter(pk__in=pks).update(
+                    next_attempt_at=due, attempts=F("attempts") - 1
+                )
+            statuses["held"] = len(held)
         return BatchResult(len(rows), statuses, full=len(rows) >= limit)
 
     # --- recovery, the dead letter and retention ------------------------------------------
@@ -335,6 +361,15 @@ class Outbox(Generic[Row]):
             done = done.filter(only)
         deleted, _ = done.delete()
         return deleted
+
+
+@dataclass(frozen=True)
+class Plan(Generic[Row]):
+    """How a claimed batch is sent: ``groups`` of rows, each sent by one call, in order;
+    ``held``: rows not sent now, given back due at the time given (row id → due time)."""
+
+    groups: list[list[Row]]
+    held: dict[int, datetime]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from onestop.config.deployment import database_routers, replica_database, storage_from_url
 from onestop.config.secrets import secret_from_env_or_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "onestop.departments",
     "onestop.counter",
     "onestop.supervision",
+    "onestop.handover",
     "onestop.integration",
     "onestop.ops",
 ]
@@ -151,6 +153,14 @@ else:
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 
+# Read replica (ADR 0027): DATABASE_REPLICA_URL adds the alias "replica"; the supervision
+# reports and the public verification read from it (a miss falls back to the primary),
+# everything else uses the primary ("default").
+_replica = replica_database(os.environ.get("DATABASE_REPLICA_URL", ""), DATABASES["default"])
+if _replica is not None:
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = database_routers()
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
@@ -176,11 +186,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     # Uploaded materials live under DATA_DIR/media and are never served from a public path:
-    # only views that check role and jurisdiction stream them.
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "media"), "base_url": "/never-public/"},
-    },
+    # only views that check role and jurisdiction stream them. With ONESTOP_STORAGE_URL
+    # (s3://…) they live in S3-compatible object storage instead, shared by every machine
+    # (ADR 0027); either way the product encrypts each file before it leaves (ADR 0014).
+    "default": storage_from_url(os.environ.get("ONESTOP_STORAGE_URL", ""), DATA_DIR / "media"),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 import onestop.common.converters  # noqa: F401  (<code:> and <id:>)
 from onestop.common import httpguard
+from onestop.handover import views as handover_views
 from onestop.integration.api import api as integration_api
 from onestop.portal import confirm_views
 from onestop.portal import views as portal_views
@@ -19,8 +20,10 @@ urlpatterns = [
     # The other parent's confirmation link (ADR 0029): only the random token in the path.
     path("confirm/<str:token>/", confirm_views.confirm_link, name="confirm_link"),
     path("work/messages/", deadline_views.staff_messages, name="staff_messages"),
+    path("work/handovers/", include("onestop.handover.urls")),
     path("work/", include("onestop.departments.urls")),
     path("counter/", include("onestop.counter.urls")),
+    path("supervise/handovers/", handover_views.supervise, name="handover_supervise"),
     path("supervise/", include("onestop.supervision.urls")),
     path("", include("onestop.certificates.urls")),  # /verify/ (public), e-licence PDFs
     path("i18n/", include("django.conf.urls.i18n")),

@@ -13,6 +13,10 @@ TIMESTAMP_HEADER = "X-Onestop-Timestamp"
 SIGNATURE_HEADER = "X-Onestop-Signature"
 EVENT_HEADER = "X-Onestop-Event"
 KEY_ID_HEADER = "X-Onestop-Key-Id"
+# A batched POST (ADR 0028): its own id (for tracing only; receivers deduplicate on each
+# event's ``delivery_id``) and ``X-Onestop-Event: batch``.
+BATCH_HEADER = "X-Onestop-Batch"
+BATCH_EVENT = "batch"
 DEFAULT_TOLERANCE = 300
 
 

@@ -48,6 +48,7 @@ class ApiClientForm(forms.ModelForm[ApiClient]):
             "may_submit_cases",
             "webhook_url",
             "events",
+            "webhook_batch_max",
             "active",
         )
 
@@ -82,6 +83,7 @@ class ApiClientAdmin(admin.ModelAdmin[ApiClient]):
             webhook_url=obj.webhook_url,
             events=list(obj.events or []),
             may_submit_cases=obj.may_submit_cases,
+            webhook_batch_max=obj.webhook_batch_max,
             now=timezone.now(),
         )
         obj.pk = issued.client.pk

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,9 @@ from onestop.common.fields import EncryptedTextField
 
 # Webhook event types a client can subscribe to.
 EVENT_TYPES = ("task.created", "task.updated", "case.decided", "case.completed")
+
+# The most events one batched webhook POST carries (ADR 0028).
+WEBHOOK_BATCH_LIMIT = 100
 
 
 def default_events() -> list[str]:
@@ -54,6 +58,16 @@ class ApiClient(models.Model):
     webhook_url = models.URLField(_("回调地址"), max_length=300, blank=True, default="")
     webhook_secret = EncryptedTextField(_("回调签名密钥"), blank=True, default="", editable=False)
     events = models.JSONField(_("订阅的事件"), default=default_events, blank=True)
+    # Webhook batches (issue 10, ADR 0028): 1 = one event per POST (the default contract);
+    # more = the receiver accepts a JSON array of up to this many events per POST.
+    webhook_batch_max = models.PositiveSmallIntegerField(
+        _("每次推送的事件数上限"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(WEBHOOK_BATCH_LIMIT)],
+        help_text=_(
+            "1：每个事件单独推送；大于 1：接收方接受批量推送（JSON 数组），每次最多这么多事件"
+        ),
+    )
     active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"))
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)

@@ -22,6 +22,7 @@ import logging
 import secrets
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,8 +35,10 @@ from django.utils import timezone
 from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
 from onestop.cases.models import Case
 from onestop.catalogue.loader import catalogue
-from onestop.common.outbox import Attempt, BatchResult, Outbox, outbox_wake
+from onestop.common.outbox import Attempt, BatchResult, Outbox, Plan, outbox_wake
 from onestop.core.signing import (
+    BATCH_EVENT,
+    BATCH_HEADER,
     DELIVERY_HEADER,
     EVENT_HEADER,
     KEY_ID_HEADER,
@@ -45,6 +48,7 @@ from onestop.core.signing import (
 )
 from onestop.integration.models import (
     EVENT_TYPES,
+    WEBHOOK_BATCH_LIMIT,
     ApiClient,
     IdempotentResponse,
     WebhookDelivery,
@@ -128,9 +132,11 @@ def api_client_create(
     key_id: str | None = None,
     secret: str | None = None,
     webhook_secret: str | None = None,
+    webhook_batch_max: int = 1,
 ) -> IssuedCredentials:
     """Create a client with its service account. ``key_id``/``secret`` are generated unless
-    given (the demo data gives known ones)."""
+    given (the demo data gives known ones). ``webhook_batch_max`` > 1: the receiver takes
+    batched POSTs of up to that many events (ADR 0028)."""
     _check_jurisdiction(department, jurisdiction_kind, jurisdiction_code)
     now = now or timezone.now()
     key_id = key_id or KEY_PREFIX + secrets.token_hex(8)
@@ -139,6 +145,8 @@ def api_client_create(
     unknown = [e for e in events or [] if e not in EVENT_TYPES]
     if unknown:
         raise ValueError(f"unknown event types: {', '.join(unknown)}")
+    if not 1 <= webhook_batch_max <= WEBHOOK_BATCH_LIMIT:
+        raise ValueError(f"webhook_batch_max must be 1–{WEBHOOK_BATCH_LIMIT}")
     user = _service_user(name, key_id, department, jurisdiction_kind, jurisdiction_code)
     client = ApiClient.objects.create(
         name=name,
@@ -154,6 +162,7 @@ def api_client_create(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         events=list(events) if events is not None else list(EVENT_TYPES),
+        webhook_batch_max=webhook_batch_max,
         created_at=now,
     )
     return IssuedCredentials(client, f"{key_id}.{secret}", webhook_secret)
@@ -360,7 +369,9 @@ def webhook_deliver(
     """
     now = now or timezone.now()
     return OUTBOX.deliver(
-        delivery_pk, now=now, send=lambda delivery: _webhook_send(delivery, now, transport)
+        delivery_pk,
+        now=now,
+        send=lambda delivery: _webhook_send_group([delivery], now, transport),
     )
 
 
@@ -369,10 +380,16 @@ def _webhook_send(delivery: WebhookDelivery, now: datetime, transport: Transport
     if not client.active or not client.webhook_url:
         return Attempt("client inactive or without webhook URL", {"last_status_code": None})
     body, headers = webhook_request(delivery, now)
+    return _post(client.webhook_url, body, headers, transport)
+
+
+def _post(
+    url: str, body: bytes, headers: Mapping[str, str], transport: Transport | None
+) -> Attempt:
     code: int | None = None
     error = ""
     try:
-        code = (transport or http_post)(client.webhook_url, body, headers, HTTP_TIMEOUT)
+        code = (transport or http_post)(url, body, headers, HTTP_TIMEOUT)
     except TransportError as exc:
         error = str(exc) or "unreachable"
     except Exception as exc:  # a receiver must never break the worker
@@ -382,6 +399,99 @@ def _webhook_send(delivery: WebhookDelivery, now: datetime, transport: Transport
     return Attempt(error, {"last_status_code": code})
 
 
+# --- webhooks: batches per receiver (issue 10, ADR 0028) -----------------------------------
+
+# A row held back behind an earlier event of its case that is being sent right now is due
+# again this soon (an earlier event waiting for its retry holds it until that retry).
+HOLD_IN_FLIGHT = timedelta(seconds=1)
+
+
+def webhook_batch_request(
+    deliveries: list[WebhookDelivery], now: datetime
+) -> tuple[bytes, dict[str, str]]:
+    """One POST for several events of one client: the body is a JSON array of the events,
+    each exactly the body of its single delivery (with its own ``delivery_id``), in order;
+    signed like a single delivery."""
+    client = deliveries[0].client
+    body = json.dumps(
+        [d.payload for d in deliveries], ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    ).encode()
+    timestamp = str(int(now.timestamp()))
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "onestop-webhooks/1",
+        BATCH_HEADER: str(uuid.uuid4()),
+        TIMESTAMP_HEADER: timestamp,
+        EVENT_HEADER: BATCH_EVENT,
+        KEY_ID_HEADER: client.key_id,
+        SIGNATURE_HEADER: webhook_signature(client.webhook_secret or "", timestamp, body),
+    }
+    return body, headers
+
+
+def _webhook_send_group(
+    deliveries: list[WebhookDelivery], now: datetime, transport: Transport | None
+) -> Attempt:
+    """Send a group of `_webhook_plan`: one delivery to a client without batches as
+    before, else one batched POST whose answer counts for every event in it."""
+    client = deliveries[0].client
+    if client.webhook_batch_max <= 1:
+        return _webhook_send(deliveries[0], now, transport)
+    if not client.active or not client.webhook_url:
+        return Attempt("client inactive or without webhook URL", {"last_status_code": None})
+    body, headers = webhook_batch_request(deliveries, now)
+    return _post(client.webhook_url, body, headers, transport)
+
+
+def _webhook_plan(rows: list[WebhookDelivery], now: datetime) -> Plan[WebhookDelivery]:
+    """Split a claimed batch into POSTs: a client without batches gets one per delivery (in
+    the claim's order); a client with batches gets its deliveries in arrays of up to its
+    ``webhook_batch_max``, in the order they were written.
+
+    In order per case (for batched clients): a delivery is held back while an earlier
+    delivery of the same client and case, not in this claim, is still pending — in
+    another worker's batch (due again in `HOLD_IN_FLIGHT`) or waiting for its retry (due
+    with that retry) — so a receiver never gets a case's events out of order."""
+    batched = [r for r in rows if r.client.webhook_batch_max > 1]
+    held: dict[int, datetime] = {}
+    if batched:
+        claimed = {r.pk for r in rows}
+        blocking: dict[tuple[int, str], tuple[int, datetime]] = {}
+        earlier = (
+            WebhookDelivery.objects.filter(
+                status=WebhookDelivery.Status.PENDING,
+                client_id__in={r.client_id for r in batched},
+                case_number__in={r.case_number for r in batched},
+                pk__lt=max(r.pk for r in batched),
+            )
+            .exclude(pk__in=claimed)
+            .order_by("pk")
+            .values_list("pk", "client_id", "case_number", "next_attempt_at", "last_error")
+        )
+        for pk, client_id, case_number, due, error in earlier:
+            key = (client_id, case_number)
+            if key not in blocking:
+                blocking[key] = (pk, due if error else now + HOLD_IN_FLIGHT)
+        for row in batched:
+            block = blocking.get((row.client_id, row.case_number))
+            if block is not None and block[0] < row.pk:
+                held[row.pk] = max(block[1], now)
+    groups: list[list[WebhookDelivery]] = []
+    per_client: dict[int, list[WebhookDelivery]] = {}
+    for row in rows:
+        if row.pk in held:
+            continue
+        if row.client.webhook_batch_max <= 1:
+            groups.append([row])
+        else:
+            per_client.setdefault(row.client_id, []).append(row)
+    for client_rows in per_client.values():
+        client_rows.sort(key=lambda r: r.pk)
+        size = min(client_rows[0].client.webhook_batch_max, WEBHOOK_BATCH_LIMIT)
+        groups.extend(client_rows[i : i + size] for i in range(0, len(client_rows), size))
+    return Plan(groups, held)
+
+
 def webhooks_due(now: datetime, *, limit: int = 500) -> list[int]:
     return OUTBOX.due(now, limit=limit)
 
@@ -389,12 +499,17 @@ def webhooks_due(now: datetime, *, limit: int = 500) -> list[int]:
 def webhooks_send_due(
     *, now: datetime | None = None, limit: int = 100, transport: Transport | None = None
 ) -> BatchResult:
-    """One batch of the worker: up to ``limit`` due deliveries claimed together, each
-    POSTed (signed, with its ``X-Onestop-Delivery`` id), the results recorded together
+    """One batch of the worker: up to ``limit`` due deliveries claimed together, POSTed —
+    one per delivery (signed, with its ``X-Onestop-Delivery`` id), or for a client that
+    takes batches one array per client (ADR 0028) — the results recorded together
     (`Outbox.send_due`)."""
     now = now or timezone.now()
     return OUTBOX.send_due(
-        lambda delivery: _webhook_send(delivery, now, transport), now=now, limit=limit
+        lambda delivery: _webhook_send(delivery, now, transport),
+        now=now,
+        limit=limit,
+        plan=lambda rows: _webhook_plan(rows, now),
+        send_group=lambda group: _webhook_send_group(group, now, transport),
     )
 
 

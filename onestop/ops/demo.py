@@ -317,7 +317,7 @@ def _api_clients() -> int:
     simulators' receivers only while the simulators run (`demo_webhooks`)."""
     from onestop.integration.models import ApiClient
     from onestop.integration.services import api_client_create
-    from onestop.simulate.credentials import demo_credentials
+    from onestop.simulate.credentials import DEMO_WEBHOOK_BATCH, demo_credentials
 
     created = 0
     for cred in demo_credentials():
@@ -332,6 +332,7 @@ def _api_clients() -> int:
             key_id=cred.key_id,
             secret=cred.secret,
             webhook_secret=cred.webhook_secret,
+            webhook_batch_max=DEMO_WEBHOOK_BATCH,
         )
         created += 1
     return created
@@ -340,17 +341,20 @@ def _api_clients() -> int:
 def demo_webhooks(*, enabled: bool) -> int:
     """Point the demo API clients' webhooks at the simulators' receivers (``enabled``) or
     switch them off, so a demo run without simulators queues no deliveries that can only
-    fail. Returns the number of clients changed."""
+    fail. The simulators' receivers take batched webhooks (ADR 0028). Returns the number
+    of clients changed."""
+    from django.db.models import Q
+
     from onestop.integration.models import ApiClient
-    from onestop.simulate.credentials import demo_credentials, hook_port
+    from onestop.simulate.credentials import DEMO_WEBHOOK_BATCH, demo_credentials, hook_port
 
     changed = 0
     for cred in demo_credentials():
         url = f"http://127.0.0.1:{hook_port(cred.department)}/webhook" if enabled else ""
         changed += (
             ApiClient.objects.filter(key_id=cred.key_id)
-            .exclude(webhook_url=url)
-            .update(webhook_url=url)
+            .filter(~Q(webhook_url=url) | ~Q(webhook_batch_max=DEMO_WEBHOOK_BATCH))
+            .update(webhook_url=url, webhook_batch_max=DEMO_WEBHOOK_BATCH)
         )
     return changed
 

@@ -61,6 +61,12 @@ def _confirmations_sweep() -> object:
     return confirmations_sweep()
 
 
+def _handover_remind() -> object:
+    from onestop.handover.services import handover_reminders_send
+
+    return handover_reminders_send().as_dict()
+
+
 def _audit_anchor() -> object:
     from onestop.audit.integrity import anchor_write
 
@@ -119,6 +125,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         _calendar_watch,
         "工作日历：到期前60天提醒管理员和监管人员录入下一年度节假日安排（每人一次）；"
         "日历已覆盖的暂按双休日计算的办理期限自动重新计算",
+    ),
+    PeriodicJob(
+        "handover_remind",
+        timedelta(hours=1),
+        _handover_remind,
+        "出生医学证明档案移交：到期前按政策包规定的工作日数提醒助产机构打印清单并移交"
+        "（只读写待移交且未提醒的批次，每批一次）",
     ),
     PeriodicJob(
         "audit_anchor",

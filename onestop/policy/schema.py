@@ -362,6 +362,45 @@ class PaymentPlan(_Strict):
     cite: Cite
 
 
+class HandoverDue(_Strict):
+    """When a batch is due: ``day`` of the period's last month (``last``: that month's last
+    day; a day the month lacks is its last day)."""
+
+    month: Literal["last_of_period"] = "last_of_period"
+    day: Annotated[int, Field(ge=1, le=31)] | Literal["last"]
+
+
+class ArchiveHandover(_Strict):
+    """The paper parts of the birth medical certificate the hospital keeps for the police
+    (副页 / 上户联, with the ethnicity forms), handed over in batches: one batch per
+    hospital, receiving police station and period (ADR 0030)."""
+
+    period: Literal["quarterly", "monthly"]
+    due: HandoverDue
+    documents: Annotated[
+        list[Literal["bmc_sub_page", "bmc_household_copy", "ethnicity_confirmation_form"]],
+        Field(min_length=1),
+    ]
+    method: Literal["in_person", "post"]
+    receiver: Literal["registration_police_station"] = Field(
+        default="registration_police_station",
+        description="the police station of the newborn's birth registration (落户地派出所)",
+    )
+    remind_working_days: Annotated[int, Field(ge=1, le=30)] = Field(
+        description="the hospital's staff get a work message this many working days before due"
+    )
+    cite: Cite
+    due_cite: Cite | None = Field(
+        default=None, description="where the seed says when, if it is not the same sentence"
+    )
+
+    @model_validator(mode="after")
+    def _documents_once(self) -> ArchiveHandover:
+        if len(set(self.documents)) != len(self.documents):
+            raise ValueError("a document is listed twice")
+        return self
+
+
 class PolicyPack(_Strict):
     region: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
     version: Annotated[str, Field(min_length=1)]
@@ -395,6 +434,10 @@ class PolicyPack(_Strict):
     not_offered_note: str | None = None
     payment: PaymentPlan | None = Field(
         default=None, description="the insurance payment notice, where the pack offers payment"
+    )
+    archive_handover: ArchiveHandover | None = Field(
+        default=None,
+        description="the BMC paper parts handed from each hospital to the police in batches",
     )
 
     @model_validator(mode="after")
@@ -440,6 +483,18 @@ class PolicyPack(_Strict):
                     raise ValueError(
                         f"confirmation {confirmation.when} names {item}, which is not offered"
                     )
+        if (
+            self.archive_handover is not None
+            and not {
+                "birth_certificate",
+                "birth_registration",
+            }
+            <= offered
+        ):
+            raise ValueError(
+                "archive_handover needs birth_certificate and birth_registration offered "
+                "(the hospital issues, the registering police station receives)"
+            )
         for channel in self.channels:
             for spot in channel.same_visit:
                 if channel.code != "counter":

@@ -44,6 +44,9 @@ def hook_port_base() -> int:
 
 
 DEMO_SECRET_SUFFIX = "onestop-demo-2026"
+# The simulated departments' receivers take batched webhooks (ADR 0028): the demo clients
+# are created with this many events per POST at most.
+DEMO_WEBHOOK_BATCH = 50
 
 
 @dataclass(frozen=True)

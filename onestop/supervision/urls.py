@@ -1,12 +1,14 @@
 from django.urls import path
 
 import onestop.common.converters  # noqa: F401  (<code:> and <id:>)
+from onestop.common.replica import replica_view
 from onestop.supervision import deadline_views, views
 
 app_name = "supervision"
 urlpatterns = [
-    path("", views.cases, name="cases"),
+    # The reports read from the read replica when there is one (ADR 0027).
+    path("", replica_view(views.cases), name="cases"),
     path("cases/<code:number>/", views.case, name="case"),
-    path("deadlines/", deadline_views.deadlines, name="deadlines"),
-    path("efficiency/", deadline_views.efficiency, name="efficiency"),
+    path("deadlines/", replica_view(deadline_views.deadlines), name="deadlines"),
+    path("efficiency/", replica_view(deadline_views.efficiency), name="efficiency"),
 ]

@@ -244,6 +244,8 @@ class Relay:
     target_base: int
     receipts: list[Receipt] = field(default_factory=list)
     slow: float = 0.0
+    posts: int = 0  # HTTP requests (a batched one carries several receipts)
+    batched_posts: int = 0
     servers: list[ThreadingHTTPServer] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -286,34 +288,44 @@ class Relay:
             self.servers.append(server)
 
     def record(self, headers: dict[str, str], body: bytes, status: int) -> None:
+        """One receipt per event: a batched POST (ADR 0028, the simulators' clients opt
+        in) carries a JSON array of events, each with its own ``delivery_id``."""
         lower = {k.lower(): v for k, v in headers.items()}
         try:
             payload = json.loads(body)
         except ValueError:
             payload = {}
-        task = payload.get("task") or {}
-        logical = json.dumps(
-            [
-                lower.get("x-onestop-key-id", ""),
-                payload.get("event"),
-                payload.get("case_number"),
-                payload.get("change"),
-                task.get("id"),
-                task.get("state"),
-                task.get("version"),
-                (payload.get("case") or {}).get("status"),
-            ]
-        )
+        batched = isinstance(payload, list)
+        events = payload if batched else [payload]
         with self.lock:
-            self.receipts.append(
-                Receipt(
-                    delivery_id=lower.get("x-onestop-delivery", ""),
-                    key_id=lower.get("x-onestop-key-id", ""),
-                    event=str(payload.get("event", "")),
-                    logical=logical,
-                    status=status,
+            self.posts += 1
+            self.batched_posts += int(batched)
+            for event in events:
+                event = event if isinstance(event, dict) else {}
+                task = event.get("task") or {}
+                logical = json.dumps(
+                    [
+                        lower.get("x-onestop-key-id", ""),
+                        event.get("event"),
+                        event.get("case_number"),
+                        event.get("change"),
+                        task.get("id"),
+                        task.get("state"),
+                        task.get("version"),
+                        (event.get("case") or {}).get("status"),
+                    ]
                 )
-            )
+                self.receipts.append(
+                    Receipt(
+                        delivery_id=str(event.get("delivery_id"))
+                        if batched
+                        else lower.get("x-onestop-delivery", ""),
+                        key_id=lower.get("x-onestop-key-id", ""),
+                        event=str(event.get("event", "")),
+                        logical=logical,
+                        status=status,
+                    )
+                )
 
     def stop(self) -> None:
         for server in self.servers:
@@ -829,6 +841,8 @@ def _count(
         ),
         "SMS not sent (pending or dead)": sms_unsent,
         "webhook receipts (raw, all answers)": len(relay.receipts),
+        "webhook POSTs (raw, all answers)": relay.posts,
+        "webhook POSTs carrying a batch": relay.batched_posts,
         "webhook receipts refused while the receiver was down": sum(
             1 for r in relay.receipts if r.status >= 500
         ),

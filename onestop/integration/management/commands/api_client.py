@@ -32,6 +32,14 @@ class Command(BaseCommand):
         create.add_argument("--webhook", default="", help="URL receiving signed webhooks")
         create.add_argument("--events", nargs="*", choices=EVENT_TYPES, default=None)
         create.add_argument(
+            "--webhook-batch",
+            type=int,
+            default=1,
+            metavar="N",
+            help="the receiver takes batched POSTs (a JSON array) of up to N events (ADR 0028);"
+            " 1: one event per POST (default)",
+        )
+        create.add_argument(
             "--may-submit-cases",
             action=BooleanOptionalAction,
             default=None,
@@ -56,6 +64,7 @@ class Command(BaseCommand):
                     webhook_url=options["webhook"],
                     events=options["events"],
                     may_submit_cases=options["may_submit_cases"],
+                    webhook_batch_max=options["webhook_batch"],
                 )
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
@@ -96,6 +105,7 @@ class Command(BaseCommand):
                         "code": client.jurisdiction_code,
                     },
                     "webhook_url": client.webhook_url,
+                    "webhook_batch_max": client.webhook_batch_max,
                     "note": "the token and webhook secret are shown only now; store them safely",
                 },
                 ensure_ascii=False,

@@ -1,0 +1,340 @@
+"""The BMC archive hand-over over HTTP, with the database effects checked: batches built
+from the issued certificates, each certificate once, who may send and receive, the due
+days from the packs, the reminder once, and the overdue list of supervisors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.test import Client
+
+from onestop.audit.models import AccessRecord, AuditRecord
+from onestop.cases.services import case_submit
+from onestop.handover import views as handover_views
+from onestop.handover.models import HandoverBatch, HandoverEntry
+from onestop.handover.services import handover_certificate_add, handover_reminders_send
+from onestop.supervision.models import StaffMessage
+from onestop.testing.factories import officer, staff
+from onestop.testing.newborns import another_newborn
+from onestop.workflow.models import CaseItem
+from onestop.workflow.services import item_complete
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _issue(case, number: str, at) -> CaseItem:
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    item_complete(item_id=bmc.pk, actor=None, result={"bmc_number": number}, now=at)
+    bmc.refresh_from_db()
+    return bmc
+
+
+def _qinbei_case(example, beijing, *, n: int = 0):
+    document = example("qinbei-accept")
+    if n:
+        another_newborn(document, n)
+    return case_submit(document=document, actor=None, now=beijing("2026-11-20T09:30:00+08:00")).case
+
+
+@pytest.fixture
+def qinbei(example, beijing, media_root):
+    case = _qinbei_case(example, beijing)
+    _issue(case, "Q450123456", beijing("2026-11-20T10:00:00+08:00"))
+    return case
+
+
+@pytest.fixture
+def hospital_officer(db):
+    return officer("hospital", "hospital", "qinbei-mch", "韦敏")
+
+
+@pytest.fixture
+def police_officer(db):
+    return officer("police", "police_station", "qinbei-xintang", "黄警官")
+
+
+def _batch() -> HandoverBatch:
+    return HandoverBatch.objects.get()
+
+
+def test_an_issued_qinbei_bmc_joins_the_quarterly_batch_due_on_the_30th(qinbei):
+    batch = _batch()
+    assert (batch.hospital_code, batch.station_code, batch.period) == (
+        "qinbei-mch",
+        "qinbei-xintang",
+        "2026Q4",
+    )
+    assert batch.due_on == date(2026, 12, 30)
+    assert batch.remind_on == date(2026, 12, 23)
+    assert batch.documents == ["bmc_sub_page"] and batch.method == "in_person"
+    entry = HandoverEntry.objects.get()
+    assert entry.batch == batch and entry.bmc_number == "Q450123456"
+    assert entry.certificate.item == "birth_certificate" and entry.issued_period == "2026Q4"
+
+
+def test_the_hospital_sees_prints_and_sends_its_batch(qinbei, hospital_officer):
+    client = client_for(hospital_officer)
+    listing = client.get("/work/handovers/").content.decode()
+    assert "2026年第四季度" in listing and "2026年12月30日" in listing
+    assert "qinbei-xintang" not in listing  # names, not codes
+    batch = _batch()
+    page = client.get(f"/work/handovers/{batch.pk}/").content.decode()
+    assert "Q450123456" in page and "出生医学证明副页移交清单" in page
+    pdf = client.get(f"/work/handovers/{batch.pk}/list.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    sent = client.post(f"/work/handovers/{batch.pk}/send/", {"version": batch.version})
+    assert sent.status_code == 302
+    batch.refresh_from_db()
+    assert batch.state == "sent" and batch.sent_count == 1 and batch.sent_by == hospital_officer
+    audit = AuditRecord.objects.get(stream=f"handover-{batch.pk}", action="handover_sent")
+    assert audit.actor == hospital_officer and audit.detail["count"] == 1
+    # A second send changes nothing.
+    client.post(f"/work/handovers/{batch.pk}/send/")
+    assert AuditRecord.objects.filter(stream=f"handover-{batch.pk}").count() == 1
+
+
+def test_the_station_receives_with_a_count_and_both_sides_are_logged(
+    qinbei, hospital_officer, police_officer
+):
+    batch = _batch()
+    police = client_for(police_officer)
+    # Not sent yet: the station does not see it.
+    assert police.get(f"/work/handovers/{batch.pk}/").status_code == 404
+    client_for(hospital_officer).post(f"/work/handovers/{batch.pk}/send/")
+    assert StaffMessage.objects.filter(user=police_officer, body__contains="1份").exists()
+    page = police.get(f"/work/handovers/{batch.pk}/").content.decode()
+    assert "Q450123456" in page and "钦北区妇幼保健院" in page
+    # A count that differs needs a note.
+    police.post(f"/work/handovers/{batch.pk}/receive/", {"received_count": "0"})
+    batch.refresh_from_db()
+    assert batch.state == "sent"
+    police.post(
+        f"/work/handovers/{batch.pk}/receive/", {"received_count": "1", "version": batch.version}
+    )
+    batch.refresh_from_db()
+    assert batch.state == "received" and batch.received_count == 1
+    assert batch.received_by == police_officer
+    actions = list(
+        AuditRecord.objects.filter(stream=f"handover-{batch.pk}")
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["handover_sent", "handover_received"]
+    assert StaffMessage.objects.filter(user=hospital_officer, body__contains="清点无误").exists()
+
+
+def test_a_discrepancy_is_noted(qinbei, hospital_officer, police_officer):
+    batch = _batch()
+    client_for(hospital_officer).post(f"/work/handovers/{batch.pk}/send/")
+    client_for(police_officer).post(
+        f"/work/handovers/{batch.pk}/receive/", {"received_count": "0", "note": "缺 Q450123456"}
+    )
+    batch.refresh_from_db()
+    assert batch.state == "received" and batch.received_count == 0
+    assert batch.discrepancy == "缺 Q450123456"
+
+
+@pytest.mark.parametrize(
+    ("department", "kind", "code"),
+    [
+        ("hospital", "hospital", "qinbei-people"),  # another hospital
+        ("police", "police_station", "qinbei-ps"),  # another station
+        ("cdc", "hospital", "qinbei-mch"),  # the right place, another department
+        ("hospital", "division", "45"),  # a division-wide officer is not the hospital
+    ],
+)
+def test_others_neither_see_nor_act_on_the_batch(qinbei, hospital_officer, department, kind, code):
+    batch = _batch()
+    client_for(hospital_officer).post(f"/work/handovers/{batch.pk}/send/")
+    batch.refresh_from_db()
+    intruder = client_for(officer(department, kind, code))
+    for url in ("", "list.pdf"):
+        assert intruder.get(f"/work/handovers/{batch.pk}/{url}").status_code == 404
+    assert intruder.post(f"/work/handovers/{batch.pk}/send/").status_code == 404
+    assert (
+        intruder.post(f"/work/handovers/{batch.pk}/receive/", {"received_count": "1"}).status_code
+        == 404
+    )
+    batch.refresh_from_db()
+    assert batch.state == "sent" and batch.received_by is None
+    assert AccessRecord.objects.filter(what=f"handover:{batch.pk}", granted=False).exists()
+
+
+def test_the_hospital_cannot_receive_and_the_station_cannot_send(
+    qinbei, hospital_officer, police_officer
+):
+    batch = _batch()
+    hospital = client_for(hospital_officer)
+    hospital.post(f"/work/handovers/{batch.pk}/send/")
+    refused = hospital.post(f"/work/handovers/{batch.pk}/receive/", {"received_count": "1"})
+    assert refused.status_code == 403
+    assert client_for(police_officer).post(f"/work/handovers/{batch.pk}/send/").status_code == 403
+    batch.refresh_from_db()
+    assert batch.state == "sent"
+
+
+def test_parents_and_supervisors_get_no_workbench_page(qinbei):
+    batch = _batch()
+    supervisor = staff("supervisor", kind="division", code="4507")
+    assert client_for(supervisor).get(f"/work/handovers/{batch.pk}/").status_code == 404
+    assert client_for(supervisor).get("/work/handovers/").status_code == 404
+
+
+def test_each_certificate_is_in_one_batch_and_late_ones_go_to_the_next_open_one(
+    example, beijing, qinbei, hospital_officer
+):
+    batch = _batch()
+    entry = HandoverEntry.objects.get()
+    rows = {row.item: row for row in CaseItem.objects.filter(case=qinbei)}
+    # Handled twice (a replayed event): still one entry.
+    again = handover_certificate_add(
+        case=qinbei, certificate=rows["birth_certificate"], rows=rows, now=entry.added_at
+    )
+    assert again is None and HandoverEntry.objects.count() == 1
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HandoverEntry.objects.create(
+            batch=batch,
+            certificate=rows["birth_certificate"],
+            case=qinbei,
+            bmc_number="Q450123456",
+            newborn_names="x",
+            issued_at=entry.issued_at,
+            issued_period="2026Q4",
+            added_at=entry.added_at,
+        )
+    client_for(hospital_officer).post(f"/work/handovers/{batch.pk}/send/")
+    # A Q4 certificate issued after the Q4 batch went: it goes with the Q1 2027 batch.
+    late_case = _qinbei_case(example, beijing, n=1)
+    _issue(late_case, "Q450123457", beijing("2026-12-31T10:00:00+08:00"))
+    late = HandoverEntry.objects.get(bmc_number="Q450123457")
+    assert late.batch.period == "2027Q1" and late.issued_period == "2026Q4" and late.late
+    assert late.batch.due_on == date(2027, 3, 30)
+    assert HandoverBatch.objects.get(pk=batch.pk).entries.count() == 1
+
+
+def test_yuanling_hands_household_copies_over_monthly_by_post(example, beijing, media_root):
+    case = case_submit(
+        document=example("yuanling-accept-trustee"),
+        actor=None,
+        now=beijing("2026-11-16T10:20:00+08:00"),
+    ).case
+    assert case.decision["decision"] == "accept", case.decision
+    _issue(case, "H431222001", beijing("2026-11-16T10:30:00+08:00"))
+    batch = _batch()
+    assert (batch.period, batch.due_on, batch.method) == ("2026-11", date(2026, 11, 30), "post")
+    assert batch.documents == ["bmc_household_copy", "ethnicity_confirmation_form"]
+    hospital = client_for(officer("hospital", "hospital", batch.hospital_code))
+    page = hospital.get(f"/work/handovers/{batch.pk}/").content.decode()
+    assert "出生医学证明上户联移交清单" in page and "2026年11月" in page
+    hospital.post(f"/work/handovers/{batch.pk}/send/")  # by post: no tracking number
+    batch.refresh_from_db()
+    assert batch.state == "open"
+    hospital.post(f"/work/handovers/{batch.pk}/send/", {"tracking_number": "YZ 9876 5432 1"})
+    batch.refresh_from_db()
+    assert batch.state == "sent" and batch.tracking_number == "YZ 9876 5432 1"
+
+
+def test_regions_without_a_handover_make_no_batch(example, beijing, media_root):
+    case = case_submit(
+        document=example("lanzhou-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
+    ).case
+    _issue(case, "G620100001", beijing("2026-11-20T10:00:00+08:00"))
+    assert not HandoverBatch.objects.exists()
+
+
+def test_a_certificate_joins_an_existing_batch_in_three_statements(example, beijing, qinbei):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = _qinbei_case(example, beijing, n=2)
+    _issue(case, "Q450123459", beijing("2026-11-21T10:00:00+08:00"))
+    rows = {row.item: row for row in CaseItem.objects.filter(case=case)}
+    HandoverEntry.objects.filter(certificate=rows["birth_certificate"]).delete()
+    case.typed_document()  # parsed once per document by the completion already
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        entry = handover_certificate_add(
+            case=case, certificate=rows["birth_certificate"], rows=rows, now=case.submitted_at
+        )
+    assert entry is not None and entry.batch == _batch()
+    # Is it already batched? · lock the open batch · insert the entry.
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 3, statements
+
+
+def test_twins_are_one_entry_with_both_names(example, beijing, media_root):
+    document = example("qinbei-accept")
+    second = dict(document["newborns"][0], name="覃沐晨", record_number="ZY-TWIN-2")
+    document["newborns"].append(second)
+    if isinstance(document.get("maternity"), dict):
+        document["maternity"]["plurality"] = 2
+    case = case_submit(document=document, actor=None, now=beijing("2026-11-20T09:30:00+08:00")).case
+    _issue(case, "Q450123458", beijing("2026-11-20T10:00:00+08:00"))
+    entry = HandoverEntry.objects.get()
+    names = [baby["name"] for baby in document["newborns"]]
+    assert entry.newborn_names == "、".join(names)
+
+
+def test_the_reminder_goes_once_and_only_for_open_batches(
+    example, beijing, qinbei, hospital_officer
+):
+    other = officer("hospital", "hospital", "qinbei-mch", "李护士")
+    assert handover_reminders_send(now=beijing("2026-12-22T09:00:00+08:00")).batches == 0
+    first = handover_reminders_send(now=beijing("2026-12-23T09:00:00+08:00"))
+    assert (first.batches, first.messages) == (1, 2)
+    assert StaffMessage.objects.filter(user__in=[hospital_officer, other]).count() == 2
+    message = StaffMessage.objects.filter(user=hospital_officer).get()
+    assert "2026年12月30日" in message.body and "钦州市公安局钦北分局" in message.body
+    again = handover_reminders_send(now=beijing("2026-12-24T09:00:00+08:00"))
+    assert (again.batches, again.messages) == (0, 0)
+    assert StaffMessage.objects.count() == 2
+    # A batch already sent is never reminded.
+    batch = _batch()
+    batch.reminded_at = None
+    batch.save(update_fields=["reminded_at"])
+    client_for(hospital_officer).post(f"/work/handovers/{batch.pk}/send/")
+    assert handover_reminders_send(now=beijing("2026-12-28T09:00:00+08:00")).batches == 0
+    batch.refresh_from_db()
+    assert batch.reminded_at is None
+
+
+def test_supervisors_see_overdue_batches_with_filters_and_a_count(
+    qinbei, monkeypatch, hospital_officer
+):
+    monkeypatch.setattr(handover_views, "today_in_beijing", lambda: date(2027, 1, 5))
+    supervisor = client_for(staff("supervisor", kind="division", code="4507"))
+    page = supervisor.get("/supervise/handovers/").content.decode()
+    assert 'data-overdue="1"' in page and "钦北区妇幼保健院" in page and "2026年第四季度" in page
+    batch = _batch()
+    assert f'data-batch="{batch.pk}"' in page
+    other_hospital = supervisor.get("/supervise/handovers/?hospital=qinbei-people").content
+    assert f'data-batch="{batch.pk}"'.encode() not in other_hospital
+    other_region = supervisor.get("/supervise/handovers/?region=yuanling").content
+    assert f'data-batch="{batch.pk}"'.encode() not in other_region
+    # Another region's supervisor sees nothing of it.
+    elsewhere = client_for(staff("supervisor", kind="division", code="6201"))
+    assert 'data-overdue="0"' in elsewhere.get("/supervise/handovers/").content.decode()
+    # Sent and received: no longer overdue, visible as closed.
+    client_for(hospital_officer).post(f"/work/handovers/{batch.pk}/send/")
+    page = supervisor.get("/supervise/handovers/").content.decode()
+    assert 'data-overdue="0"' in page
+    closed = supervisor.get("/supervise/handovers/?state=all").content.decode()
+    assert f'data-batch="{batch.pk}" data-state="sent"' in closed
+    # Officers do not get the supervisors' page.
+    assert client_for(hospital_officer).get("/supervise/handovers/").status_code == 404
+
+
+def test_the_reminder_is_a_declared_periodic_job(qinbei):
+    from onestop.ops.schedule import SCHEDULE
+
+    job = next(job for job in SCHEDULE if job.name == "handover_remind")
+    result = job.run()
+    assert isinstance(result, dict) and set(result) == {"batches", "messages"}

@@ -1,0 +1,388 @@
+"""Several machines (issue 10 item 5, ADR 0027): two web servers and a worker that share
+nothing but the database, the object store and the keys.
+
+"Machines" here are processes with their own data folder (and so their own temp folders,
+generated-key files, SMS log and upload spool) on one host: two gunicorn servers (A, B)
+and a worker (C), against one private PostgreSQL primary with a real streaming replica
+(``pg_basebackup`` + a hot standby on its own port) and one S3-compatible object store
+(moto's server, over HTTP). The keys every machine must share (Django's secret key, the
+field and blind-index keys, the audit key, the seal keys) are handed to each, as a
+deployment would from its key vault. A request sequence alternates between the servers:
+
+- a counter clerk signs in on A; the session works on B (sessions in the database);
+- the clerk enters a case with a scan on B; the scan is in the object store, encrypted;
+- an officer signed in on A downloads the scan on A (it never was on A's disk);
+- the worker C sends the case's SMS (its own SMS log; A and B have none);
+- the police system completes the birth registration over the API on B (a sealed
+  e-licence); the public verification on A finds it valid, reading from the replica
+  (its connection is seen on the standby) with the primary as the fallback.
+
+Minutes of real processes: runs with ``pytest -m machines`` or ONESTOP_MACHINES_TEST=1
+(also under ``make reliability``, which sets ONESTOP_RELIABILITY_OUT).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onestop.ops.tests.test_fault_injection import PrivatePostgres, _pg_bin, _sql
+from onestop.testing.object_store import ObjectStore, moto_store
+from onestop.testing.processes import ROOT, free_port_block
+from onestop.testing.reliability import reliability_record
+
+pytestmark = pytest.mark.machines
+
+DEMO_PASSWORD = "onestop-demo-2026"  # onestop.ops.demo.DEMO_PASSWORD (demo data only)
+# The counter tests' Jilin case, for a newborn the demo data does not have yet.
+ANOTHER_NEWBORN = {
+    "newborns_0_born_at": "2026-11-02 10:30",
+    "newborns_0_record_number": "CC-2026-7788",
+}
+POLICE_TOKEN = "osk_jilin_police.demo-osk_jilin_police-onestop-demo-2026"
+
+
+@pytest.fixture(autouse=True)
+def _only_when_asked(request: pytest.FixtureRequest) -> None:
+    expression = str(request.config.getoption("markexpr") or "")
+    asked = ("machines" in expression and "not machines" not in expression) or any(
+        os.environ.get(name) for name in ("ONESTOP_RELIABILITY_OUT", "ONESTOP_MACHINES_TEST")
+    )
+    if not asked:
+        pytest.skip("several machines (minutes, real processes): pytest -m machines")
+
+
+class Standby(PrivatePostgres):
+    """A hot standby of ``primary``: a base backup streaming from it (``-R``)."""
+
+    def __init__(self, primary: PrivatePostgres, root: Path, port: int) -> None:
+        super().__init__(primary.bin, root, port)
+        self.primary = primary
+
+    def start(self) -> None:
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.root.chmod(0o700)
+        self._run(
+            "pg_basebackup",
+            *("-D", str(self.data), "-h", "127.0.0.1", "-p", str(self.primary.port)),
+            *("-U", "postgres", "-R", "-X", "stream", "--no-sync"),
+            timeout=120,
+        )
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 "
+            f"-c unix_socket_directories={self.root} -c hot_standby=on"
+        )
+        self._run(
+            "pg_ctl",
+            *("-D", str(self.data), "-l", str(self.root / "server.log"), "-o", options),
+            *("-w", "-t", "60", "start"),
+        )
+
+
+@pytest.fixture
+def clusters() -> Iterator[tuple[PrivatePostgres, Standby]]:
+    bin_dir = _pg_bin()
+    if bin_dir is None or not (bin_dir / "pg_basebackup").exists():
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup)")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
+    base = free_port_block(2)
+    primary = PrivatePostgres(bin_dir, Path(tempfile.mkdtemp(prefix="onestop-multi-pg-")), base)
+    standby = Standby(primary, Path(tempfile.mkdtemp(prefix="onestop-multi-standby-")), base + 1)
+    try:
+        try:
+            primary.start()
+            standby.start()
+        except (subprocess.SubprocessError, OSError, KeyError, LookupError) as exc:
+            detail = getattr(exc, "stderr", "") or str(exc)
+            pytest.skip(f"cannot start a primary and a streaming standby: {detail[:300]}")
+        yield primary, standby
+    finally:
+        standby.stop()
+        primary.stop()
+        shutil.rmtree(standby.root, ignore_errors=True)
+        shutil.rmtree(primary.root, ignore_errors=True)
+
+
+class Machines:
+    """The processes, each with its own data folder, and the environment they share."""
+
+    def __init__(self, root: Path, primary: str, replica: str, store: ObjectStore) -> None:
+        self.root = root
+        self.logs = root / "logs"
+        self.logs.mkdir(parents=True)
+        seal_keys = root / "vault" / "seal-keys"  # distributed to every machine
+        self.shared = {
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "onestop.config.settings",
+            "DATABASE_URL": primary,
+            "DATABASE_REPLICA_URL": replica,
+            "ONESTOP_SECRET_KEY": secrets.token_urlsafe(50),
+            "ONESTOP_FIELD_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "ONESTOP_INDEX_KEY": secrets.token_hex(32),
+            "ONESTOP_AUDIT_KEY": secrets.token_hex(32),
+            "ONESTOP_SEAL_KEYS_DIR": str(seal_keys),
+            "ONESTOP_LOG_LEVEL": "WARNING",
+            **store.env,
+        }
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports = free_port_block(2)
+
+    def env(self, machine: str) -> dict[str, str]:
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("ONESTOP_", "DATABASE_", "DJANGO_", "AWS_"))
+        }
+        data = self.root / machine
+        return {
+            **base,
+            **self.shared,
+            "ONESTOP_DATA_DIR": str(data),
+            "TMPDIR": str(data / "tmp"),
+        }
+
+    def data(self, machine: str) -> Path:
+        return self.root / machine
+
+    def prepare(self) -> None:
+        self.data("a").joinpath("tmp").mkdir(parents=True)
+        script = (
+            "import django; django.setup()\n"
+            "from django.core.management import call_command\n"
+            "from onestop.ops.demo import seed_demo\n"
+            "call_command('migrate', interactive=False, verbosity=0)\n"
+            "seed_demo()\n"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**self.env("a"), "PGOPTIONS": "-c synchronous_commit=off"},
+            cwd=self.root,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+
+    def start(self, machine: str, command: list[str]) -> None:
+        (self.data(machine) / "tmp").mkdir(parents=True, exist_ok=True)
+        with (self.logs / f"{machine}.log").open("ab") as log:
+            self.processes[machine] = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env(machine),
+                cwd=self.root,
+            )
+
+    def start_web(self, machine: str, port: int) -> None:
+        self.start(
+            machine,
+            [
+                sys.executable,
+                *("-m", "gunicorn", "onestop.config.wsgi:application"),
+                *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"),
+                *("--graceful-timeout", "5"),
+            ],
+        )
+
+    def url(self, machine: str) -> str:
+        return f"http://127.0.0.1:{self.ports + 'ab'.index(machine)}"
+
+    def wait_ready(self, machine: str) -> None:
+        import requests
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.processes[machine].poll() is None, self.tail()
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url(machine)}/readyz", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.3)
+        raise AssertionError(f"{machine} did not get ready\n{self.tail()}")
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def tail(self) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in sorted(self.logs.glob("*.log"))
+        )
+
+
+def _csrf(session: Any, url: str) -> str:
+    page = session.get(url, timeout=30)
+    assert page.status_code == 200, (url, page.status_code)
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert found, url
+    return found.group(1)
+
+
+def _sign_in(session: Any, base: str, username: str) -> None:
+    token = _csrf(session, f"{base}/accounts/login/")
+    answer = session.post(
+        f"{base}/accounts/login/",
+        data={"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/accounts/login/"},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert answer.status_code == 302, answer.text[:2000]
+
+
+def _standby_clients(url: str) -> int:
+    return int(
+        _sql(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid()",
+        )[0][0]
+    )
+
+
+def test_two_web_servers_and_a_worker_share_only_the_database_the_store_and_the_keys(
+    clusters: tuple[PrivatePostgres, Standby], tmp_path: Path
+) -> None:
+    import requests
+
+    from onestop.counter.tests.test_counter import JILIN
+    from onestop.simulate.department import build_result
+    from onestop.testing.files import pdf_bytes
+
+    primary, standby = clusters
+    with moto_store(log=tmp_path / "moto.log") as store:
+        machines = Machines(tmp_path, primary.url, standby.url, store)
+        machines.prepare()
+        try:
+            machines.start_web("a", machines.ports)
+            machines.start_web("b", machines.ports + 1)
+            machines.start(
+                "c",
+                [sys.executable, "-m", "django", "worker", "--worker-id", "c", "--interval", "0.5"],
+            )
+            machines.wait_ready("a")
+            machines.wait_ready("b")
+            a, b = machines.url("a"), machines.url("b")
+
+            # A clerk signs in on A; the session cookie works on B.
+            clerk = requests.Session()
+            _sign_in(clerk, a, "jilin-clerk")
+            # The clerk enters a case with a scan on B.
+            scan = pdf_bytes()
+            token = _csrf(clerk, f"{b}/counter/new/")
+            answer = clerk.post(
+                f"{b}/counter/new/",
+                data={**JILIN, **ANOTHER_NEWBORN, "csrfmiddlewaretoken": token},
+                files={"scan__birth_certificate": ("bmc.pdf", scan, "application/pdf")},
+                headers={"Referer": f"{b}/counter/new/"},
+                allow_redirects=False,
+                timeout=120,
+            )
+            errors = re.findall(r'class="error[^"]*"[^>]*>(.*?)<', answer.text, re.S)
+            assert answer.status_code == 302, errors or answer.text[-3000:]
+            number = answer.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+            assert clerk.get(f"{a}{answer.headers['Location']}", timeout=30).status_code == 200
+
+            # The scan is in the object store, encrypted; on no machine's disk.
+            objects = store.objects()
+            assert len(objects) == 1
+            (blob,) = objects.values()
+            assert b"%PDF" not in blob and scan not in blob
+            for machine in ("a", "b", "c"):
+                media = machines.data(machine) / "media"
+                assert not media.exists() or not any(media.rglob("*.*"))
+
+            # An officer signed in on A downloads the scan (through A) from the store.
+            rows = _sql(
+                primary.url,
+                "SELECT i.id, m.token FROM workflow_caseitem i JOIN cases_case c "
+                "ON c.id = i.case_id JOIN cases_material m ON m.case_id = c.id "
+                "WHERE c.number = %s AND i.item = 'birth_registration' "
+                "AND m.code = 'birth_certificate'",
+                (number,),
+            )
+            item_id, material = rows[0]
+            officer = requests.Session()
+            _sign_in(officer, a, "jilin-police")
+            got = officer.get(f"{a}/work/tasks/{item_id}/materials/{material}/", timeout=30)
+            assert got.status_code == 200 and got.content == scan
+
+            # The police system completes the item over the API on B: a sealed e-licence.
+            api = requests.Session()
+            api.headers["Authorization"] = f"Bearer {POLICE_TOKEN}"
+            task = api.get(f"{b}/api/v1/tasks/{item_id}", timeout=30).json()
+            claim = api.post(
+                f"{b}/api/v1/tasks/{item_id}/claim",
+                json={"expected_version": task["version"]},
+                timeout=30,
+            )
+            assert claim.status_code == 200, claim.text
+            result = build_result(task["result_fields"], item_id, task.get("data"))
+            done = api.post(
+                f"{b}/api/v1/tasks/{item_id}/complete",
+                json={"result": result, "expected_version": claim.json()["version"]},
+                timeout=60,
+            )
+            assert done.status_code == 200, done.text
+            (serial,) = _sql(
+                primary.url,
+                "SELECT e.serial FROM certificates_elicence e JOIN cases_case c "
+                "ON c.id = e.case_id WHERE c.number = %s AND e.kind = 'birth_registration'",
+                (number,),
+            )[0]
+
+            # The public verification on A: valid, read through the replica.
+            before = _standby_clients(standby.url)
+            verified = requests.get(f"{a}/verify/{serial}.json", timeout=30)
+            assert verified.status_code == 200, verified.text
+            assert verified.json()["valid"] is True, verified.json()
+            after = _standby_clients(standby.url)
+            assert after > before, (before, after)  # A keeps its replica connection open
+            unknown = requests.get(f"{b}/verify/NOPE-{number}.json", timeout=30).json()
+            assert unknown["valid"] is False and unknown["code"] == "not_found"
+
+            # The worker C sent the SMS (its gateway log); the web machines sent none.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                pending = _sql(
+                    primary.url,
+                    "SELECT count(*) FROM notifications_notification WHERE status <> 'sent' "
+                    "AND channel = 'sms'",
+                )[0][0]
+                if not pending:
+                    break
+                time.sleep(0.5)
+            assert pending == 0, machines.tail()
+            assert (machines.data("c") / "sms.log").read_text("utf-8").strip()
+            for machine in ("a", "b"):
+                assert not (machines.data(machine) / "sms.log").exists()
+            # Nothing on the web machines' disks a request needs: no uploads, no keys made.
+            for machine in ("a", "b", "c"):
+                made = {p.name for p in machines.data(machine).iterdir()}
+                assert not made & {"secret_key", "field_keys", "index_key", "audit_key"}, made
+            reliability_record("machines", "web servers sharing one database and store", 2)
+            reliability_record("machines", "objects in the store holding plaintext", 0)
+        finally:
+            machines.stop_all()
