@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: install run test lint bench reliability check-fresh clean messages
+.PHONY: install run test lint bench bench-users reliability check-fresh clean messages
 
 install: $(STAMP)
 
@@ -59,6 +59,17 @@ bench: $(STAMP)
 	  $(VENV)/bin/python -m onestop.ops.bench_e2e --postgres "$(PG_URL)" \
 	    --cases $(BENCH_CASES) --workers $(BENCH_WORKERS) --clients $(BENCH_CLIENTS) \
 	    --write docs/performance.md $(BENCH_ARGS); fi
+
+# 1,000 concurrent users with locust (issue 10, part 3): parents, officers, the public and
+# department systems against the web tier on PostgreSQL (skipped where PG_URL does not
+# answer). Figures and method: docs/performance.md, "1,000 users".
+BENCH_USERS ?= 1000
+BENCH_USERS_SECONDS ?= 120
+BENCH_USERS_ARGS ?=
+bench-users: $(STAMP)
+	$(VENV)/bin/python -m onestop.ops.bench_users --postgres "$(PG_URL)" \
+	  --users $(BENCH_USERS) --duration $(BENCH_USERS_SECONDS) \
+	  --write docs/performance.md $(BENCH_USERS_ARGS)
 
 # Attack and fault tests, and a table of what they tried and what got through (SQLite, then
 # PostgreSQL where it answers). The latest figures are kept in docs/security.md.

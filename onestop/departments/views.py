@@ -4,8 +4,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -21,7 +23,9 @@ from onestop.cases.domain.labels import NameOf, labelled_rows
 from onestop.cases.uploads import material_bytes
 from onestop.certificates.selectors import prior_elicences
 from onestop.common.names import item_label, material_label
+from onestop.core.written import written
 from onestop.departments.selectors import (
+    QUEUE_PAGE_SIZE,
     duplicate_rows,
     officer_queue,
     task_materials,
@@ -30,7 +34,7 @@ from onestop.departments.selectors import (
 )
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import paper_position, value_name
-from onestop.workflow.models import CaseItem
+from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import result_form_fields, result_from
 from onestop.workflow.services import (
     NotPermitted,
@@ -53,14 +57,38 @@ def _officer(request: HttpRequest) -> User:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     user = _officer(request)
-    order = request.GET.get("order", "due")
+    order = "new" if request.GET.get("order") == "new" else "due"
     now = timezone.now()
     calendar = current_calendar()
-    rows = [
-        {"item": item, "name": _item_name(item.item), "light": urgency(item, now, calendar)}
-        for item in officer_queue(user, order=order)[:200]
-    ]
-    return render(request, "departments/queue.html", {"rows": rows, "order": order})
+    page = Paginator(officer_queue(user, order=order), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    # Everything a row prints is worked out here, once per row, and the template only
+    # places it (issue 10: most of the queue's time was the template translating the
+    # same column labels and state names and reversing the same URL for every row).
+    language = get_language() or "zh-hans"
+    task_url = reverse("departments:task", args=[0])[: -len("0/")]
+    states = {value: str(label) for value, label in ItemState.choices}
+    names: dict[str, str] = {}
+    rows = []
+    for item in page.object_list:
+        if item.item not in names:
+            names[item.item] = _item_name(item.item)
+        rows.append(
+            {
+                "url": f"{task_url}{item.pk}/",
+                "number": item.case.number,
+                "name": names[item.item],
+                "state": item.state,
+                "state_label": states.get(item.state, item.state),
+                "claimed_by": item.claimed_by.label() if item.claimed_by else "",
+                "urged": getattr(item, "urge_total", 0),  # annotated by officer_queue
+                "due": written(item.due_at, language=language) if item.due_at else "",
+                "provisional": item.due_provisional,
+                "light": urgency(item, now, calendar),
+            }
+        )
+    return render(request, "departments/queue.html", {"rows": rows, "order": order, "page": page})
 
 
 def _groups(shown: dict[str, Any], name_of: NameOf) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -59,10 +59,19 @@ def guide(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/guide.html", {"pack": pack, "form": form, "result": result})
 
 
-def parent_case_or_404(request: HttpRequest, number: str, what: str) -> Case:
-    """The signed-in parent's case ``number``; anyone else: `parent_page_refuse`."""
+# The encrypted columns a page that does not show the case document leaves unread (issue 10:
+# decrypting every case's document for a list or a progress page was most of its time).
+UNSHOWN_DOCUMENT = ("document",)
+LIST_UNSHOWN = ("document", "decision", "signature")
+
+
+def parent_case_or_404(
+    request: HttpRequest, number: str, what: str, *, defer: tuple[str, ...] = ()
+) -> Case:
+    """The signed-in parent's case ``number``; anyone else: `parent_page_refuse`.
+    ``defer``: columns the page does not read (loaded on access if it does after all)."""
     user = _user(request)
-    case = parent_cases(user).filter(number=number).first()
+    case = parent_cases(user).defer(*defer).filter(number=number).first()
     if case is None:
         parent_page_refuse(user, what=what, case_number=number, message=_("办件不存在或无权查看"))
     return case
@@ -73,12 +82,13 @@ def my_cases(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.role != Role.PARENT:
         parent_page_refuse(user, what="portal:cases")
-    return render(request, "portal/cases.html", {"cases": parent_cases(user)})
+    cases = parent_cases(user).defer(*LIST_UNSHOWN)
+    return render(request, "portal/cases.html", {"cases": cases})
 
 
 @login_required(login_url="accounts:parent_login")
 def case_progress(request: HttpRequest, number: str) -> HttpResponse:
-    case = parent_case_or_404(request, number, "portal:case")
+    case = parent_case_or_404(request, number, "portal:case", defer=UNSHOWN_DOCUMENT)
     items = item_views(case)
     signed = case.signature if isinstance(case.signature, dict) else {}
     return render(

@@ -1,0 +1,79 @@
+"""The officer's queue page costs the same number of SQL statements however long the queue
+is (issue 10: the queue read and decrypted 200 whole case documents per request). Counts,
+not times: a regression guard for the 1,000-user benchmark (docs/performance.md)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from onestop.cases.services import case_submit
+from onestop.common import fields
+from onestop.departments.selectors import QUEUE_PAGE_SIZE
+from onestop.testing.factories import officer
+from onestop.testing.newborns import another_newborn
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, the second-factor device (django-otp), the calendar's published years,
+# the queue's count and one page of rows (with the urge counts), the header's unread count
+# of staff messages: fixed, whatever the number of open items.
+QUEUE_STATEMENTS = 7
+
+
+def _submit(example, beijing, count: int, start: int = 0) -> None:
+    for n in range(start, start + count):
+        document = another_newborn(example("qinbei-accept"), n + 1)
+        case_submit(document=document, actor=None, now=beijing("2026-11-20T09:30:00+08:00"))
+
+
+def _statements(client: Client, url: str) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_queue_statements_do_not_grow_with_the_queue(example, beijing, media_root):
+    client = Client()
+    client.force_login(officer("hospital", "hospital", "qinbei-mch"))
+    client.get("/work/")  # the session's first write is not the page's cost
+    _submit(example, beijing, 2)
+    few, _ = _statements(client, "/work/")
+    _submit(example, beijing, QUEUE_PAGE_SIZE + 3, start=2)
+    many, body = _statements(client, "/work/")
+    assert few == many <= QUEUE_STATEMENTS
+    assert body.count('href="/work/tasks/') == QUEUE_PAGE_SIZE  # one page of the queue
+    second, body = _statements(client, "/work/?page=2")
+    assert second == many and body.count('href="/work/tasks/') == 5
+
+
+def test_queue_decrypts_nothing(example, beijing, media_root, monkeypatch):
+    """The list shows number, item, state, claimer and due time: no encrypted column (the
+    case document, decision, signature, the item's result) is read for it."""
+    _submit(example, beijing, 3)
+    client = Client()
+    client.force_login(officer("hospital", "hospital", "qinbei-mch"))
+    client.get("/work/")
+    decrypted = []
+    real = fields.cipher
+
+    def counting_cipher():
+        inner = real()
+
+        class Counting:
+            def decrypt(self, value):
+                decrypted.append(1)
+                return inner.decrypt(value)
+
+            def __getattr__(self, name):
+                return getattr(inner, name)
+
+        return Counting()
+
+    monkeypatch.setattr(fields, "cipher", counting_cipher)
+    _, body = _statements(client, "/work/")
+    assert body.count('href="/work/tasks/') == 3
+    assert decrypted == []

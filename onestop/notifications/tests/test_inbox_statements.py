@@ -1,0 +1,55 @@
+"""The parents' messages page costs a fixed number of SQL statements however many
+messages there are, and a page already read costs no UPDATE (issue 10, the 1,000-user
+benchmark: docs/performance.md). Counts, not times: a regression guard."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from onestop.cases.services import case_submit
+from onestop.notifications.models import Notification
+from onestop.notifications.services import notification_deliver
+from onestop.testing.factories import parent
+from onestop.testing.newborns import another_newborn
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, the header's unread count, the page's count and rows, the UPDATE marking
+# the shown unread messages read, the header's count again (after marking).
+INBOX_STATEMENTS = 7
+
+
+def _send_all() -> None:
+    for pk in Notification.objects.filter(status="pending").values_list("pk", flat=True):
+        notification_deliver(pk)
+
+
+def _statements(client: Client) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/my/messages/")
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_inbox_statements_do_not_grow_with_the_messages(example, beijing, media_root):
+    now = beijing("2026-11-20T09:30:00+08:00")
+    document = example("qinbei-accept")
+    case_submit(document=document, actor=None, now=now)
+    _send_all()
+    client = Client()
+    client.force_login(parent(document["mother"]["phone"]))
+    client.get("/my/cases/")  # the session's first write is not the page's cost
+    few, _ = _statements(client)
+    read_again, _ = _statements(client)
+    for n in range(22):  # more cases of the same mother: more messages than one page
+        case_submit(document=another_newborn(example("qinbei-accept"), n + 1), actor=None, now=now)
+    _send_all()
+    assert Notification.objects.filter(channel="in_app").count() > 20
+    many, body = _statements(client)
+
+    assert few == many <= INBOX_STATEMENTS
+    assert read_again == few - 1  # nothing new to mark read: no UPDATE
+    assert body.count('class="card message') == 20

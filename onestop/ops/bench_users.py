@@ -1,0 +1,714 @@
+"""1,000 concurrent users (issue 10, part 3): ``python -m onestop.ops.bench_users
+[--users 1000] [--duration 120] [--cases 2000] [--write docs/performance.md]`` (``make
+bench-users``).
+
+Issue 10: "1,000 concurrent users with locust (headless, in the repository's dev
+dependencies): parents checking progress and messages, officers working queues, department
+systems polling, the public checking certificates; 5 s think time; report p50/p95/p99 and
+errors; target p95 < 200 ms on this 2-core box."
+
+One run:
+
+1. a fresh PostgreSQL database (`onestop.ops.bench_e2e.fresh_database`), migrated, seeded
+   through the product's own services: the reference data, the department systems' API
+   clients (the demo credentials), officers of every department of the five regions
+   (``--officers-per-desk`` accounts per desk), ``--cases`` cases (the accepted example of
+   each region in turn, each a distinct newborn of a distinct mother, as the end-to-end
+   benchmark makes them) advanced to a mix of states — items waiting, claimed, done with
+   sealed e-licences, returned for supplement, whole cases finished — and one parent
+   account per case's mother phone;
+2. sessions for the parents, made directly in the session store (the parents sign in with
+   an SMS code, which is rate limited per phone and per address and costs an SMS: a load
+   test signing 700 parents in through SMS would measure the SMS limiter, not the pages).
+   Officers sign in through the login form with their password (the real password hash
+   check, once per simulated officer, during the ramp-up);
+3. the web server as the end-to-end benchmark starts it (gunicorn with the product's
+   config, `onestop.ops.bench_settings` — the product's settings plus a statement
+   counter), with ``ONESTOP_TRUSTED_PROXIES=1`` so that each simulated member of the public
+   comes from its own address (``X-Forwarded-For``, as nginx in front would set it) and
+   the per-address limit of ``/verify/`` applies per person; the API's per-client limit
+   is the product's (600/min: the department systems poll below it);
+4. locust, headless, as a child process (``onestop/ops/locustfile.py``): ``--users``
+   simulated people arriving at ``--spawn-rate`` per second, each waiting 3–7 s (5 s on
+   average) between two requests, for ``--duration`` seconds;
+5. the machine's bound, right after on the same gunicorn: the minimal Django view
+   (`/bench/minimal/`, `onestop.ops.bench_urls`) hit by 4 clients.
+
+Prints one markdown table: p50/p95/p99 and errors per request kind, requests per second,
+CPU seconds per process kind, SQL statements per request, the bound; with ``--write``,
+replaces the "1,000 users: latest run" block of that file. Asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from onestop.ops.bench_e2e import (
+    DEFAULT_PG_URL,
+    CpuMeter,
+    Database,
+    Product,
+    _load_average,
+    bench_documents,
+    hammer,
+    machine,
+    percentile,
+    postgres_answers,
+    with_database,
+)
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+LATEST_START = "<!-- bench-users:latest:start -->"
+LATEST_END = "<!-- bench-users:latest:end -->"
+TARGET_P95_MS = 200.0
+# The password of the benchmark's officer accounts (a throw-away database).
+OFFICER_PASSWORD = "bench-users-2026!"
+# The user mix (locust weights): parents, officers, the public, department systems.
+MIX = {"parents": 70, "officers": 15, "public": 10, "departments": 5}
+
+
+@dataclass(frozen=True)
+class Config:
+    users: int = 1000
+    duration: int = 120
+    spawn_rate: float = 50.0
+    cases: int = 2000
+    officers_per_desk: int = 3
+    web_workers: int = 2
+    web_threads: int = 4
+    bound_seconds: float = 8.0
+    postgres: str = DEFAULT_PG_URL
+    keep: bool = False
+    reuse: str = ""  # a folder a ``--keep`` run left: its database, keys and plan
+    # bench_e2e.Product reads these; this benchmark runs no background worker.
+    workers: int = 0
+    simulate_poll: float = 2.0
+
+
+# --- the seed (runs in a child process with Django set up) ------------------------------------
+
+
+def _result_for(row: Any) -> dict[str, str]:
+    from onestop.departments.selectors import task_view_data
+    from onestop.simulate.department import build_result
+    from onestop.workflow.domain.results import RESULT_FIELDS
+
+    specs = [
+        {
+            "name": f.name,
+            "pattern": f.pattern,
+            "example": f.example,
+            "required": f.required,
+            "kind": f.kind,
+        }
+        for f in RESULT_FIELDS.get(row.item, ())
+    ]
+    return build_result(specs, row.pk, task_view_data(row))
+
+
+def _advance(case: Any, shape: int, now: datetime) -> None:
+    """Move a new case to one of four shapes: 0 untouched (items waiting), 1 first item
+    claimed, 2 every item done (e-licences sealed, case finished), 3 first item done and
+    the next returned for supplement."""
+    from onestop.accounts.models import User
+    from onestop.accounts.permissions import can_work_item
+    from onestop.workflow.models import CaseItem, ItemState
+    from onestop.workflow.services import item_claim, item_complete, item_return
+
+    def ready() -> list[CaseItem]:
+        return list(
+            CaseItem.objects.filter(case=case, state=ItemState.READY)
+            .select_related("case")
+            .order_by("position")
+        )
+
+    def officer_for(row: CaseItem) -> User | None:
+        for user in User.objects.filter(role="officer", department=row.department):
+            if can_work_item(user, row):
+                return user
+        return None
+
+    if shape == 0:
+        return
+    if shape == 1:
+        rows = ready()
+        officer = officer_for(rows[0]) if rows else None
+        if officer is not None:
+            item_claim(item_id=rows[0].pk, actor=officer, now=now)
+        return
+    if shape == 2:
+        for _round in range(20):
+            rows = ready()
+            if not rows:
+                return
+            for row in rows:
+                with contextlib.suppress(Exception):
+                    item_complete(item_id=row.pk, actor=None, result=_result_for(row), now=now)
+        return
+    rows = ready()
+    if rows:
+        with contextlib.suppress(Exception):
+            item_complete(item_id=rows[0].pk, actor=None, result=_result_for(rows[0]), now=now)
+    rows = ready()
+    officer = officer_for(rows[0]) if rows else None
+    if officer is not None:
+        item_return(item_id=rows[0].pk, actor=officer, reasons=["请补充材料（压测）"], now=now)
+
+
+def _session_for(user: Any) -> str:
+    """A signed-in session for ``user`` in the configured session store, as
+    ``django.contrib.auth.login`` would leave it: the cookie value."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils import timezone
+
+    from onestop.accounts.middleware import SEEN_KEY
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store[SEEN_KEY] = int(timezone.now().timestamp())
+    store.save()
+    return str(store.session_key)
+
+
+def seed(*, cases: int, officers_per_desk: int, run: str, plan: str) -> None:
+    """Migrate and fill the (fresh) database; write the locust plan (sessions, case
+    numbers, task ids, serials, API tokens) to ``plan``."""
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import make_password
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from onestop.accounts.models import Role, User
+    from onestop.cases.services import case_submit
+    from onestop.certificates.models import ELicence
+    from onestop.common.fields import index_of
+    from onestop.ops.demo import _api_clients, demo_users
+    from onestop.reference.services import reference_seed
+    from onestop.simulate.credentials import demo_credentials
+    from onestop.workflow.models import CaseItem
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    reference_seed()
+    _api_clients()
+    password = make_password(OFFICER_PASSWORD)  # hashed once: the same for every officer
+    officers = []
+    for spec in demo_users():
+        if spec.role != Role.OFFICER:
+            continue
+        for n in range(officers_per_desk):
+            user = User.objects.create(
+                username=f"{spec.username}-{n}",
+                role=Role.OFFICER,
+                display_name=f"{spec.name}{n}",
+                department=spec.department,
+                jurisdiction_kind=spec.kind,
+                jurisdiction_code=spec.code,
+                password=password,
+            )
+            officers.append(user)
+    now = timezone.now()
+    parents = []
+    started = time.monotonic()
+    for index, (_key_id, body) in enumerate(bench_documents(cases, run)):
+        document = json.loads(body)
+        when = now - timedelta(minutes=cases - index)
+        case = case_submit(document=document, actor=None, now=when).case
+        _advance(case, index % 4, when + timedelta(seconds=30))
+        phone = str(document["mother"]["phone"])
+        phone_index = index_of(phone, purpose="phone")
+        user, _ = User.objects.get_or_create(
+            phone_index=phone_index,
+            defaults={
+                "username": f"p-{phone_index[:20]}",
+                "role": Role.PARENT,
+                "phone": phone,
+            },
+        )
+        parents.append({"session": _session_for(user), "cases": [case.number]})
+        if index % 200 == 199:
+            rate = (index + 1) / (time.monotonic() - started)
+            print(f"seeded {index + 1} cases ({rate:.1f}/s)", flush=True)
+    tasks: dict[str, list[int]] = {}
+    for row in CaseItem.objects.filter(state__in=("ready", "in_progress", "returned")).values(
+        "pk", "department", "jurisdiction_kind", "jurisdiction_code", "division"
+    ):
+        tasks.setdefault(row["department"], []).append(row["pk"])
+    payload = {
+        "parents": parents,
+        "officers": [
+            {"username": u.username, "password": OFFICER_PASSWORD, "department": u.department}
+            for u in officers
+        ],
+        "serials": list(ELicence.objects.values_list("serial", flat=True)[:5000]),
+        "api_tokens": [c.token for c in demo_credentials()],
+        "counts": {
+            "cases": cases,
+            "items": CaseItem.objects.count(),
+            "open items": sum(len(v) for v in tasks.values()),
+            "e-licences": ELicence.objects.count(),
+            "officers": len(officers),
+            "parents": len(parents),
+        },
+    }
+    Path(plan).write_text(json.dumps(payload), "utf-8")
+
+
+# --- locust's results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    requests: int
+    failures: int
+    p50: float
+    p95: float
+    p99: float
+    per_second: float
+
+
+def read_locust_stats(path: Path) -> list[Row]:
+    """Locust's ``<prefix>_stats.csv``: one row per request name, and the aggregate."""
+    rows: list[Row] = []
+    if not path.exists():
+        return rows
+    with path.open(encoding="utf-8") as handle:
+        for record in csv.DictReader(handle):
+
+            def number(key: str, record: dict[str, str] = record) -> float:
+                value = record.get(key) or "0"
+                return float(value) if value not in ("N/A", "") else 0.0
+
+            name = record["Name"] if record.get("Type") else "all requests"
+            if record.get("Name") == "Aggregated":
+                name = "all requests"
+            else:
+                name = f"{record.get('Type', '')} {record['Name']}".strip()
+            rows.append(
+                Row(
+                    name=name,
+                    requests=int(number("Request Count")),
+                    failures=int(number("Failure Count")),
+                    p50=number("50%"),
+                    p95=number("95%"),
+                    p99=number("99%"),
+                    per_second=number("Requests/s"),
+                )
+            )
+    return rows
+
+
+def read_locust_failures(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for record in csv.DictReader(handle):
+            out.append(
+                f"{record.get('Method', '')} {record.get('Name', '')}: "
+                f"{record.get('Error', '')[:160]} ×{record.get('Occurrences', '')}"
+            )
+    return out
+
+
+# --- one run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    config: Config
+    rows: list[Row]
+    failures: list[str]
+    cpu: dict[str, float]
+    seconds: float
+    statements: int
+    minimal_per_second: float
+    minimal_p: tuple[float, float, float]
+    counts: dict[str, int]
+    machine: dict[str, str]
+    command: str
+    started_at: datetime
+    seed_seconds: float
+    problems: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, keep: bool) -> Iterator[str]:
+    """A new database ``onestop_bench_users_<random>``, dropped afterwards unless ``keep``
+    (as `bench_e2e.fresh_database`, named for this benchmark)."""
+    import psycopg
+
+    name = f"onestop_bench_users_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        if not keep:
+            with psycopg.connect(server_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class UsersProduct(Product):
+    """The web server only (no background worker, no simulators), with the product's API
+    rate limit and one trusted proxy (each simulated person has its own address)."""
+
+    def __init__(self, root: Path, database_url: str, config: Config) -> None:
+        super().__init__(root, database_url, config)  # type: ignore[arg-type]
+        self.env.pop("ONESTOP_RATE_API", None)
+        self.env["ONESTOP_TRUSTED_PROXIES"] = "1"
+
+
+def run(config: Config, out: TextIO, command: str) -> Result:
+    started_at = datetime.now(UTC)
+    if config.reuse:
+        # Tuning runs (gunicorn workers and threads) on the data of a kept run: no seeding.
+        root = Path(config.reuse)
+        name = (root / "database").read_text("utf-8").strip()
+        return _run(config, out, command, with_database(config.postgres, name), root, started_at)
+    root = Path(tempfile.mkdtemp(prefix="onestop-users-"))
+    try:
+        with fresh_database(config.postgres, config.keep) as url:
+            (root / "database").write_text(urlsplit(url).path.lstrip("/"), "utf-8")
+            return _run(config, out, command, url, root, started_at)
+    finally:
+        if config.keep:
+            out.write(f"kept: {root}\n")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(
+    config: Config, out: TextIO, command: str, url: str, root: Path, started_at: datetime
+) -> Result:
+    product = UsersProduct(root, url, config)
+    clock = time.monotonic()
+
+    def say(text: str) -> None:
+        out.write(f"  {time.monotonic() - clock:7.1f} s  {text}\n")
+        out.flush()
+
+    plan = root / "plan.json"
+    if plan.exists():
+        counts = json.loads(plan.read_text("utf-8"))["counts"]
+        say(f"reusing {root}: {counts}")
+        return _load(config, out, command, url, root, started_at, product, counts, 0.0, say)
+    say(f"database {urlsplit(url).path.lstrip('/')}: migrating, seeding {config.cases} cases")
+    script = (
+        "from onestop.ops.bench_users import seed\n"
+        f"seed(cases={config.cases}, officers_per_desk={config.officers_per_desk}, "
+        f"run={uuid.uuid4().hex[:6]!r}, plan={str(plan)!r})\n"
+    )
+    seed_started = time.monotonic()
+    with (product.logs / "seed.log").open("ab") as log:
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**product.env, "PGOPTIONS": "-c synchronous_commit=off"},  # set-up only
+            cwd=root,
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=3600,
+        )
+    seed_seconds = time.monotonic() - seed_started
+    counts = json.loads(plan.read_text("utf-8"))["counts"]
+    say(f"seeded in {seed_seconds:.0f} s: {counts}")
+    return _load(config, out, command, url, root, started_at, product, counts, seed_seconds, say)
+
+
+def _load(
+    config: Config,
+    out: TextIO,
+    command: str,
+    url: str,
+    root: Path,
+    started_at: datetime,
+    product: UsersProduct,
+    counts: dict[str, int],
+    seed_seconds: float,
+    say: Callable[[str], None],
+) -> Result:
+    plan = root / "plan.json"
+    db = Database(url)
+    db.conn.execute("VACUUM ANALYZE")
+    cpu = CpuMeter()
+    load_process: subprocess.Popen[bytes] | None = None
+    try:
+        product.start_web()
+        product.wait_ready()
+        say(f"web up ({config.web_workers} workers × {config.web_threads} threads)")
+        prefix = root / "locust"
+        locust = [
+            str(Path(sys.executable).with_name("locust")),
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "--host",
+            product.base_url,
+            "-u",
+            str(config.users),
+            "-r",
+            str(config.spawn_rate),
+            "-t",
+            f"{config.duration}s",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--stop-timeout",
+            "10",
+            "--loglevel",
+            "WARNING",
+        ]
+        env = {**os.environ, "ONESTOP_LOCUST_PLAN": str(plan)}
+        load_before = _load_average()
+        statements_before = product.statements()
+        log = (product.logs / "locust.log").open("ab")
+        process = subprocess.Popen(locust, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+        load_process = process
+        cpu.roots = {**product.kinds(), process.pid: "locust (load generator)"}
+        cpu.postgres_pids = db.backend_pids
+        cpu.start()
+        begun = time.monotonic()
+        say(f"locust: {config.users} users at {config.spawn_rate:g}/s for {config.duration} s")
+        while process.poll() is None:
+            time.sleep(1.0)
+            product.check_alive()
+        seconds = time.monotonic() - begun
+        cpu_seconds = cpu.stop()
+        load_after = _load_average()
+        statements = product.statements() - statements_before
+        log.close()
+        rows = read_locust_stats(Path(f"{prefix}_stats.csv"))
+        failures = read_locust_failures(Path(f"{prefix}_failures.csv"))
+        say("bound: minimal Django view")
+        hammer(product.base_url, "/bench/minimal/", 4, 1.0)  # warm
+        requests, elapsed, minimal = hammer(
+            product.base_url, "/bench/minimal/", 4, config.bound_seconds
+        )
+        values = next(iter(minimal.by_call.values()), [])
+        minimal_p = (
+            percentile(values, 0.5) * 1000,
+            percentile(values, 0.95) * 1000,
+            percentile(values, 0.99) * 1000,
+        )
+        server_version = str(db.value("SHOW server_version"))
+        product.stop_all()
+        problems = []
+        if not rows:
+            problems.append("locust wrote no statistics:\n" + product.tail()[-3000:])
+        return Result(
+            config=config,
+            rows=rows,
+            failures=failures,
+            cpu=cpu_seconds,
+            seconds=seconds,
+            statements=statements,
+            minimal_per_second=requests / elapsed if elapsed else 0.0,
+            minimal_p=minimal_p,
+            counts=counts,
+            machine={
+                **machine(),
+                "postgres": server_version,
+                "load": f"{load_before} before the load, {load_after} at the end",
+            },
+            command=command,
+            started_at=started_at,
+            seed_seconds=seed_seconds,
+            problems=problems,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            out.write(product.tail()[-6000:] + "\n")
+        raise
+    finally:
+        cpu.stopping.set()
+        if load_process is not None and load_process.poll() is None:
+            load_process.kill()
+            load_process.wait()
+        product.stop_all()
+        db.close()
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def report(result: Result) -> str:
+    c = result.config
+    total = next((r for r in result.rows if r.name == "all requests"), None)
+    lines = [
+        "| request kind | requests | errors | p50 ms | p95 ms | p99 ms | req/s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in sorted(result.rows, key=lambda r: (r.name == "all requests", r.name)):
+        name = f"**{row.name}**" if row.name == "all requests" else f"`{row.name}`"
+        lines.append(
+            f"| {name} | {row.requests} | {row.failures} | {row.p50:.0f} | {row.p95:.0f} | "
+            f"{row.p99:.0f} | {row.per_second:.1f} |"
+        )
+    p = result.minimal_p
+    lines.append(
+        f"| bound: `GET /bench/minimal/` (4 clients, same gunicorn, after the load) | – | – | "
+        f"{p[0]:.1f} | {p[1]:.1f} | {p[2]:.1f} | {result.minimal_per_second:.0f} |"
+    )
+    lines.append("")
+    if total is not None:
+        met = "met" if total.p95 < TARGET_P95_MS else "NOT met"
+        share = total.per_second / result.minimal_per_second if result.minimal_per_second else 0
+        lines.append(
+            f"- **all requests: p95 {total.p95:.0f} ms (target < {TARGET_P95_MS:.0f} ms: "
+            f"{met})**, {total.per_second:.1f} req/s served ({share:.1%} of the minimal view's "
+            f"rate), {total.failures} errors of {total.requests}"
+        )
+        if total.requests:
+            web = result.cpu.get("web (gunicorn)", 0.0)
+            lines.append(
+                f"- per request served: {web / total.requests * 1000:.1f} ms of web CPU "
+                f"(gunicorn), {result.cpu.get('postgres', 0.0) / total.requests * 1000:.1f} ms "
+                "of PostgreSQL CPU, "
+                f"{result.statements / total.requests:.1f} SQL statements (counted in Django's "
+                "execute wrapper) — these hold on a busy machine better than the latencies"
+            )
+    cpu = result.cpu
+    order = ["web (gunicorn)", "postgres", "locust (load generator)"]
+    parts = [
+        f"{kind} {cpu.get(kind, 0.0):.1f} s ({cpu.get(kind, 0.0) / result.seconds:.2f} cores)"
+        for kind in order + sorted(k for k in cpu if k not in order)
+        if result.seconds
+    ]
+    lines.append(f"- CPU seconds over the {result.seconds:.0f} s of load: " + ", ".join(parts))
+    counts = ", ".join(f"{v} {k}" for k, v in result.counts.items())
+    m = result.machine
+    lines += [
+        f"- data: {counts} ("
+        + (
+            f"seeded through the product's services in {result.seed_seconds:.0f} s)"
+            if result.seed_seconds
+            else "a kept run's, reused)"
+        ),
+        f"- users: {c.users} (parents {MIX['parents']} %, officers {MIX['officers']} %, "
+        f"public {MIX['public']} %, department systems {MIX['departments']} %), "
+        f"{c.spawn_rate:g} new per second, 3–7 s think time, {c.duration} s",
+        f"- date: {result.started_at:%Y-%m-%d %H:%M} UTC",
+        f"- command: `{result.command}`",
+        f"- web: gunicorn {c.web_workers} workers × {c.web_threads} threads "
+        "(`onestop.ops.gunicorn_conf`); no background worker",
+        f"- machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, PostgreSQL "
+        f"{m['postgres']}, Python {m['python']}; load average (1 min) {m.get('load', '?')}",
+    ]
+    if result.failures:
+        lines.append("- errors: " + "; ".join(result.failures[:8]))
+    lines += [f"- **problem**: {problem}" for problem in result.problems]
+    return "\n".join(lines) + "\n"
+
+
+def write_latest(path: Path, text: str) -> None:
+    block = f"{LATEST_START}\n{text.rstrip()}\n{LATEST_END}"
+    current = path.read_text("utf-8") if path.exists() else "# Performance\n"
+    if LATEST_START in current and LATEST_END in current:
+        head, _, rest = current.partition(LATEST_START)
+        _, _, tail = rest.partition(LATEST_END)
+        updated = head + block + tail
+    else:
+        updated = current.rstrip() + "\n\n### 1,000 users: latest run\n\n" + block + "\n"
+    path.write_text(updated, "utf-8")
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m onestop.ops.bench_users",
+        description="1,000 concurrent users with locust against the web tier on PostgreSQL.",
+    )
+    default = Config()
+    parser.add_argument("--users", type=int, default=default.users)
+    parser.add_argument("--duration", type=int, default=default.duration, help="seconds")
+    parser.add_argument("--spawn-rate", type=float, default=default.spawn_rate)
+    parser.add_argument("--cases", type=int, default=default.cases, help="cases to seed")
+    parser.add_argument("--officers-per-desk", type=int, default=default.officers_per_desk)
+    parser.add_argument("--web-workers", type=int, default=default.web_workers)
+    parser.add_argument("--web-threads", type=int, default=default.web_threads)
+    parser.add_argument("--bound-seconds", type=float, default=default.bound_seconds)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("ONESTOP_TEST_POSTGRES_URL") or DEFAULT_PG_URL,
+        help="a PostgreSQL server URL (a fresh database is created there and dropped)",
+    )
+    parser.add_argument("--write", type=Path, help="update the latest-run block of this file")
+    parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument(
+        "--reuse",
+        default="",
+        help="the folder a --keep run printed: load its database again, no seeding",
+    )
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args.users < 1 or args.duration < 1 or args.cases < 4:
+        out.write("--users and --duration must be at least 1, --cases at least 4\n")
+        return 2
+    config = Config(
+        users=args.users,
+        duration=args.duration,
+        spawn_rate=args.spawn_rate,
+        cases=args.cases,
+        officers_per_desk=args.officers_per_desk,
+        web_workers=args.web_workers,
+        web_threads=args.web_threads,
+        bound_seconds=args.bound_seconds,
+        postgres=args.postgres,
+        keep=args.keep,
+        reuse=args.reuse,
+    )
+    out.write(f"\n== {config.users} users, {config.duration} s, PostgreSQL ==\n")
+    why = postgres_answers(config.postgres)
+    if why is not None:
+        out.write(f"PostgreSQL not reachable at {config.postgres} ({why}): skipped.\n")
+        return 0
+    if not Path(sys.executable).with_name("locust").exists():
+        out.write("locust is not installed (a dev dependency: `uv sync`): skipped.\n")
+        return 0
+    command = (
+        f"python -m onestop.ops.bench_users --users {config.users} --duration "
+        f"{config.duration} --spawn-rate {config.spawn_rate:g} --cases {config.cases} "
+        f"--web-workers {config.web_workers} --web-threads {config.web_threads}"
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.ops.bench_settings")
+    result = run(config, out, command)
+    text = report(result)
+    out.write("\n" + text)
+    if args.write:
+        write_latest(args.write, text)
+        out.write(f"\nwritten to {args.write}\n")
+    return 1 if result.problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

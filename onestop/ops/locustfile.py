@@ -1,0 +1,131 @@
+"""The users of `onestop.ops.bench_users` (issue 10, part 3), for locust.
+
+Run by the benchmark as a child process (locust imports gevent and patches the standard
+library: never import this module from the product or from tests). By hand, against a
+seeded database (``python -m onestop.ops.bench_users --keep`` leaves one and its plan):
+
+    ONESTOP_LOCUST_PLAN=/tmp/onestop-users-…/plan.json \\
+      .venv/bin/locust -f onestop/ops/locustfile.py --headless -u 1000 -r 50 -t 120s \\
+      --host http://127.0.0.1:8000
+
+Four kinds of people, each waiting 3–7 s (5 s on average) between two requests:
+
+- **parents** (70 %): their cases, the case's progress page, their messages. Signed in
+  with a session the seed made directly in the session store (the SMS sign-in is rate
+  limited per phone and address and costs an SMS; see the benchmark's docstring);
+- **officers** (15 %): sign in through the login form with their password, then work their
+  queue: the queue page, a task page picked from it;
+- **the public** (10 %): verify an e-licence by its serial (``/verify/<serial>/``), each
+  from its own address (``X-Forwarded-For``; the benchmark trusts one proxy);
+- **department systems** (5 %): poll their task list, ``GET /api/v1/tasks``, with their
+  API credentials (the demo clients of every department and region).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+from locust import HttpUser, between, task
+
+PLAN: dict[str, Any] = json.loads(Path(os.environ["ONESTOP_LOCUST_PLAN"]).read_text("utf-8"))
+THINK = between(3, 7)
+_parents = itertools.cycle(PLAN["parents"])
+_officers = itertools.cycle(PLAN["officers"])
+_tokens = itertools.cycle(PLAN["api_tokens"])
+_addresses = itertools.count(1)
+TASK_LINK = re.compile(r'href="(/work/tasks/\d+/)"')
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class Parent(HttpUser):
+    weight = 70
+    wait_time = THINK
+
+    def on_start(self) -> None:
+        me = next(_parents)
+        self.cases: list[str] = list(me["cases"])
+        self.client.cookies.set("sessionid", me["session"])
+
+    @task(2)
+    def my_cases(self) -> None:
+        self.client.get("/my/cases/", name="parent: /my/cases/")
+
+    @task(4)
+    def case_page(self) -> None:
+        number = random.choice(self.cases)
+        self.client.get(f"/my/cases/{number}/", name="parent: /my/cases/<number>/")
+
+    @task(2)
+    def messages(self) -> None:
+        self.client.get("/my/messages/", name="parent: /my/messages/")
+
+
+class Officer(HttpUser):
+    weight = 15
+    wait_time = THINK
+
+    def on_start(self) -> None:
+        me = next(_officers)
+        self.tasks_seen: list[str] = []
+        page = self.client.get("/accounts/login/", name="officer: GET /accounts/login/")
+        found = CSRF_INPUT.search(page.text or "")
+        self.client.post(
+            "/accounts/login/",
+            data={
+                "username": me["username"],
+                "password": me["password"],
+                "csrfmiddlewaretoken": found.group(1) if found else "",
+            },
+            name="officer: POST /accounts/login/ (password check)",
+        )
+
+    @task(1)
+    def queue(self) -> None:
+        with self.client.get("/work/", name="officer: /work/ (queue)", catch_response=True) as r:
+            if r.status_code == 200 and "/accounts/login/" in r.url:
+                r.failure("not signed in")
+                return
+            self.tasks_seen = TASK_LINK.findall(r.text or "")
+
+    @task(1)
+    def task_page(self) -> None:
+        if not self.tasks_seen:
+            self.queue()
+            return
+        self.client.get(random.choice(self.tasks_seen), name="officer: /work/tasks/<id>/")
+
+
+class Public(HttpUser):
+    weight = 10
+    wait_time = THINK
+
+    def on_start(self) -> None:
+        n = next(_addresses)
+        self.address = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+    @task
+    def verify(self) -> None:
+        serial = random.choice(PLAN["serials"]) if PLAN["serials"] else "none"
+        self.client.get(
+            f"/verify/{serial}/",
+            headers={"X-Forwarded-For": self.address},
+            name="public: /verify/<serial>/",
+        )
+
+
+class DepartmentSystem(HttpUser):
+    weight = 5
+    wait_time = THINK
+
+    def on_start(self) -> None:
+        self.headers = {"Authorization": f"Bearer {next(_tokens)}"}
+
+    @task
+    def poll(self) -> None:
+        self.client.get("/api/v1/tasks", headers=self.headers, name="api: GET /api/v1/tasks")

@@ -1,0 +1,102 @@
+"""The 1,000-user benchmark (`onestop.ops.bench_users`): locust's statistics read per
+request kind, the report against the target, the latest-run block of the page; on
+PostgreSQL, a tiny run end to end (seed, sign-ins, every kind of person served)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from onestop.ops import bench_users
+from onestop.testing.processes import free_port_block
+
+STATS = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,\
+Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,\
+80%,90%,95%,98%,99%,99.9%,99.99%,100%
+GET,parent: /my/cases/<number>/,1000,2,40,55,10,900,5000,20.5,0.0,40,50,60,70,90,150,200,\
+300,800,900,900
+GET,public: /verify/<serial>/,100,0,20,22,5,90,3000,2.0,0.0,20,22,24,25,30,40,60,80,90,90,90
+,Aggregated,1100,2,38,52,5,900,4800,22.5,0.0,38,48,58,68,88,140,190,290,790,900,900
+"""
+
+
+def test_locust_statistics_are_read_per_request_kind_with_the_aggregate(tmp_path: Path) -> None:
+    path = tmp_path / "x_stats.csv"
+    path.write_text(STATS)
+    rows = {row.name: row for row in bench_users.read_locust_stats(path)}
+    assert set(rows) == {
+        "GET parent: /my/cases/<number>/",
+        "GET public: /verify/<serial>/",
+        "all requests",
+    }
+    page = rows["GET parent: /my/cases/<number>/"]
+    assert (page.requests, page.failures, page.p50, page.p95, page.p99) == (1000, 2, 40, 150, 300)
+    assert rows["all requests"].per_second == 22.5
+
+
+def test_the_report_compares_p95_with_the_target_and_replaces_its_block(tmp_path: Path) -> None:
+    path = tmp_path / "x_stats.csv"
+    path.write_text(STATS)
+    result = bench_users.Result(
+        config=bench_users.Config(),
+        rows=bench_users.read_locust_stats(path),
+        failures=[],
+        cpu={"web (gunicorn)": 100.0, "postgres": 20.0},
+        seconds=120.0,
+        statements=11000,
+        minimal_per_second=1000.0,
+        minimal_p=(3.0, 6.0, 9.0),
+        counts={"cases": 4},
+        machine={"cores": "2", "cpu": "x", "memory": "1 GiB", "postgres": "15", "python": "3"},
+        command="python -m onestop.ops.bench_users",
+        started_at=datetime(2026, 11, 26, tzinfo=UTC),
+        seed_seconds=1.0,
+    )
+    text = bench_users.report(result)
+    assert "p95 140 ms (target < 200 ms: met)" in text
+    assert "90.9 ms of web CPU (gunicorn), 18.2 ms of PostgreSQL CPU, 10.0 SQL statements" in text
+    assert "web (gunicorn) 100.0 s (0.83 cores)" in text
+    page = tmp_path / "performance.md"
+    page.write_text(
+        f"# P\n\nbefore\n\n{bench_users.LATEST_START}\nstale figures\n"
+        f"{bench_users.LATEST_END}\nafter\n"
+    )
+    bench_users.write_latest(page, text)
+    written = page.read_text()
+    assert "stale figures" not in written and "before" in written and "after" in written
+    assert "target < 200 ms: met" in written
+
+
+def test_without_postgresql_the_benchmark_says_so_and_skips() -> None:
+    closed = free_port_block(1)
+    out = io.StringIO()
+    status = bench_users.main(["--postgres", f"postgres://x@127.0.0.1:{closed}/x"], out)
+    assert status == 0 and "skipped" in out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs a PostgreSQL server")
+def test_a_tiny_run_serves_every_kind_of_person_without_errors() -> None:
+    db = connection.settings_dict
+    server = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres"
+    config = bench_users.Config(
+        users=12,
+        duration=12,
+        spawn_rate=12,
+        cases=8,
+        officers_per_desk=1,
+        bound_seconds=1,
+        postgres=server,
+    )
+    result = bench_users.run(config, io.StringIO(), "test")
+    assert result.problems == []
+    rows = {row.name: row for row in result.rows}
+    assert rows["all requests"].requests > 0
+    assert rows["all requests"].failures == 0, result.failures
+    assert result.counts["e-licences"] > 0 and result.counts["parents"] == 8
+    assert any(name.startswith("GET parent:") for name in rows)
+    assert result.cpu.get("web (gunicorn)", 0) > 0

@@ -1,0 +1,52 @@
+"""The parents' case list and case progress page cost a fixed number of SQL statements
+however far the case has gone (issue 10, the 1,000-user benchmark: docs/performance.md).
+Counts, not times: a regression guard."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from onestop.cases.services import case_submit
+from onestop.testing.factories import parent
+from onestop.workflow.models import CaseItem
+from onestop.workflow.services import item_complete
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, the case (with its outcome), its items, the header's unread count, its
+# e-licences, its timeline.
+CASE_PAGE_STATEMENTS = 7
+# Session, user, the header's unread count, the cases (with their outcomes).
+CASE_LIST_STATEMENTS = 4
+
+
+def _statements(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_case_page_and_list_statements_do_not_grow_as_the_case_goes_on(
+    example, beijing, media_root
+):
+    document = example("qinbei-accept")
+    now = beijing("2026-11-20T09:30:00+08:00")
+    case = case_submit(document=document, actor=None, now=now).case
+    client = Client()
+    client.force_login(parent(document["mother"]["phone"]))
+    client.get("/my/cases/")  # the session's first write is not the page's cost
+    page = f"/my/cases/{case.number}/"
+    fresh = _statements(client, page)
+    fresh_list = _statements(client, "/my/cases/")
+
+    bmc = CaseItem.objects.get(case=case, item="birth_certificate")
+    item_complete(item_id=bmc.pk, actor=None, result={"bmc_number": "Q450123456"}, now=now)
+    later = _statements(client, page)
+    later_list = _statements(client, "/my/cases/")
+
+    assert fresh == later <= CASE_PAGE_STATEMENTS
+    assert fresh_list == later_list <= CASE_LIST_STATEMENTS
