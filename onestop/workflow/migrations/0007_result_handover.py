@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('cases', '0003_backfill_newborn_claims'),
-        ('workflow', '0005_second_parent_confirmation'),
+        ('workflow', '0006_open_items_and_finished_at_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
