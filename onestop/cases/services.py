@@ -219,10 +219,10 @@ def _materials(
 def _store_uploads(
     case: Case, files: Mapping[str, UploadedFile[Any]], actor: User | None, now: datetime
 ) -> None:
+    # At a counter the clerk scans the originals (窗口扫描, 高拍仪); online the parents upload.
+    source = Material.Source.SCAN if case.channel == "counter" else Material.Source.UPLOAD
     for code, upload in files.items():
-        store_material(
-            case=case, code=code, upload=upload, actor=actor, now=now, source=Material.Source.UPLOAD
-        )
+        store_material(case=case, code=code, upload=upload, actor=actor, now=now, source=source)
 
 
 DECISION_WORDS = {"accept": "予以受理", "supplement": "需要补正", "reject": "不予受理"}

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -15,24 +14,18 @@ from django.views.decorators.http import require_GET
 from onestop.accounts.models import User
 from onestop.accounts.permissions import parent_page_refuse
 from onestop.audit.services import access_record
-from onestop.catalogue.names import elicence_title
-from onestop.certificates.document import SEX_LABELS
 from onestop.certificates.models import ELicence
-from onestop.certificates.pdf import licence_rows, render_elicence
+from onestop.certificates.printing import elicence_pdf
 from onestop.certificates.seal import keys_document
 from onestop.certificates.selectors import elicence_for_officer, elicence_for_parent
 from onestop.certificates.services import (
     Verification,
     elicence_verify,
     published_keys,
-    qr_content,
-    stored_payload,
-    verify_record,
 )
 from onestop.common.client_ip import client_ip
-from onestop.common.http import pdf_response, public_url
+from onestop.common.http import pdf_response
 from onestop.common.ratelimit import rate_check
-from onestop.workflow.domain.results import RESULT_FIELDS
 
 STATUS = {"malformed": 400, "not_found": 404}
 
@@ -122,34 +115,9 @@ def _pdf(request: HttpRequest, licence: ELicence, user: User) -> HttpResponse:
         at=timezone.now(),
         granted=True,
     )
-    verdict = verify_record(licence)
-    if not verdict.valid:
+    pdf = elicence_pdf(licence)
+    if pdf is None:
         raise Http404(_("该证照的电子印章校验未通过，不能出具"))
-    payload = stored_payload(licence)
-    payload = payload if isinstance(payload, dict) else {}
-    # The licence's title from the catalogue (出生医学证明, not the item's 《…》办理（首签）).
-    item_name = elicence_title(licence.kind)
-    labels = {f.name: f.label for f in RESULT_FIELDS.get(licence.kind, ())}
-    # The configured public address, never the Host header (a forged Host ended up in the QR).
-    url = public_url(reverse("certificates:verify")) + "?c=" + qr_content(licence)
-    pdf = render_elicence(
-        title=f"电子证照 · {item_name}",
-        rows=licence_rows(
-            payload,
-            item_name=item_name,
-            result_labels=labels | {"granted": "办理方式", "basis": "办理依据"},
-            sex_labels=SEX_LABELS,
-        ),
-        issuer_name=licence.issuer_name,
-        verify_url=url,
-        seal_lines=[
-            f"电子印章：{licence.issuer_name}（{licence.issuer_code}）",
-            f"证照编号：{licence.serial}　签章算法：{licence.algorithm}　密钥：{licence.key_id}",
-            f"内容摘要（SM3）：{(verdict.document or {}).get('payload_digest', '')}",
-            "验证：扫描二维码，或在验证页输入证照编号；公钥公布于 /verify/keys.json，"
-            "可用 onestop verify 离线验证。",
-        ],
-    )
     return pdf_response(pdf, f"{licence.serial}.pdf")
 
 

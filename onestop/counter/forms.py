@@ -96,6 +96,17 @@ def material_codes(pack: ps.PolicyPack) -> list[str]:
     return list(dict.fromkeys([*codes, *MATERIAL_NAMES]))
 
 
+def scans_required(pack: ps.PolicyPack, role: str) -> list[str]:
+    """The materials the clerk must scan for ``role`` to apply: a trustee's (or
+    grandparent's) authorization letter and ID card, the legal basis of the application
+    (沅陵: 委托申报的须提供《授权委托书》和受委托人身份证原件, scanned with the 高拍仪;
+    吉林: 经签字授权后办理), kept with the case, not just ticked as seen."""
+    entry = next((a for a in admitted_roles(pack) if a.role == role), None)
+    if entry is None or not entry.needs_authorization:
+        return []
+    return ["authorization_letter", "trustee_id_card"]
+
+
 class CounterControls(forms.Form):
     """What the clerk chooses first: the region (where the counter serves more than one),
     the items, who applies and how many newborns."""

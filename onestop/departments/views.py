@@ -22,7 +22,7 @@ from onestop.cases.domain.document import FIELD_LABELS
 from onestop.cases.domain.labels import NameOf, labelled_rows
 from onestop.cases.uploads import material_bytes
 from onestop.certificates.selectors import prior_elicences
-from onestop.common.names import item_label, material_label, result_field_label
+from onestop.common.names import item_label, material_label
 from onestop.core.written import written
 from onestop.departments.selectors import (
     QUEUE_PAGE_SIZE,
@@ -34,8 +34,8 @@ from onestop.departments.selectors import (
 )
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import paper_position, value_name
-from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import result_form_fields, result_from
 from onestop.workflow.services import (
     NotPermitted,
     ResultInvalid,
@@ -155,16 +155,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             # Names, not codes (hospitals, stations, places, ethnic groups), and dates as
             # people write them.
             "groups": _groups(task_view_data(item), _value_names(request)),
-            "fields": [
-                {
-                    "name": f.name,
-                    "label": result_field_label(f),
-                    "example": f.example,
-                    "required": f.required,
-                    "max_length": f.max_length,
-                }
-                for f in RESULT_FIELDS.get(item.item, ())
-            ],
+            "fields": result_form_fields(item.item),
             "prior": prior,
             # Staff see possible duplicates (same mother, close birth time) before they issue.
             "duplicates": duplicate_rows(user, item),
@@ -195,9 +186,7 @@ def task_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse
             item_claim(item_id=item.pk, actor=user, expected_version=version)
             messages.success(request, _("已领取，请办理"))
         elif action == "complete":
-            result = {
-                f.name: request.POST.get(f.name, "") for f in RESULT_FIELDS.get(item.item, ())
-            }
+            result = result_from(item.item, request.POST)
             item_complete(item_id=item.pk, actor=user, result=result, expected_version=version)
             messages.success(request, _("已办结，结果已生成电子证照"))
             return redirect("departments:queue")

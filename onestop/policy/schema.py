@@ -266,10 +266,25 @@ class DeliveryOption(_Strict):
     cite: Cite
 
 
+class SameVisit(_Strict):
+    """当场办理: an item the counter finishes while the parents wait, its result printed and
+    handed over there (ADR 0032). ``by: counter``: the window's clerk completes it, being
+    staff of the item's own office (沅陵: the hospital's own 综合窗口 issues the BMC);
+    ``by: department``: the item's officers complete it at their desk in the same hall
+    (吉林: 公安窗口现场办理户口登记) and the clerk prints and hands over the result."""
+
+    item: ItemCode
+    by: Literal["counter", "department"]
+    cite: Cite
+
+
 class ApplicantChannel(_Strict):
     code: Literal["online", "counter"]
     where: list[Literal["hospital", "service_center", "portal", "app"]]
     label: str
+    same_visit: list[SameVisit] = Field(
+        default_factory=list, description="items finished and handed over in the same visit"
+    )
 
 
 class SecondParentConfirmation(_Strict):
@@ -480,11 +495,25 @@ class PolicyPack(_Strict):
                 "archive_handover needs birth_certificate and birth_registration offered "
                 "(the hospital issues, the registering police station receives)"
             )
+        for channel in self.channels:
+            for spot in channel.same_visit:
+                if channel.code != "counter":
+                    raise ValueError(f"same_visit is for a counter, not the {channel.code} channel")
+                if spot.item not in offered:
+                    raise ValueError(f"same_visit names {spot.item}, which is not offered")
         return self
 
     def confirmation(self, when: str) -> SecondParentConfirmation | None:
         """The pack's second-parent confirmation of kind ``when``, if it has one."""
         return next((c for c in self.confirmations if c.when == when), None)
+
+    def same_visit(self, item: str) -> SameVisit | None:
+        """How the counter finishes ``item`` in the same visit, or None if it does not."""
+        for channel in self.channels:
+            for spot in channel.same_visit:
+                if spot.item == item:
+                    return spot
+        return None
 
     def item(self, code: str) -> ItemEntry | None:
         for entry in self.items:

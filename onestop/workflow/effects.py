@@ -15,6 +15,7 @@ from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_t
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
 from onestop.cases.events import CaseDecided, CaseSupplemented
 from onestop.cases.services import CaseStateError
+from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered
 from onestop.core.events import Phase, effects
 from onestop.core.written import written
@@ -30,6 +31,7 @@ from onestop.workflow.confirmations import confirmation_request
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState, PaymentNotice
+from onestop.workflow.same_visit import same_visit_rule
 from onestop.workflow.selectors import ordinary_channels_of
 from onestop.workflow.services import (
     case_finish_if_done,
@@ -122,7 +124,8 @@ def claimed_timeline(event: ev.ItemClaimed) -> None:
 def completed_timeline(event: ev.ItemCompleted) -> None:
     if event.automatic_reason:
         timeline_add(event.case, event.at, "automatic", event.automatic_reason, item=event.row.item)
-    _line(event, "item_done", f"{_name(event)}已办结")
+    where = "已在受理窗口当场办结" if event.same_visit else "已办结"
+    _line(event, "item_done", f"{_name(event)}{where}")
 
 
 @effects.register(ev.ItemReturned, phase=Phase.RECORD, effect="timeline: 需要补正")
@@ -216,7 +219,9 @@ def completed_message(event: ev.ItemCompleted) -> None:
     name = _name(event)
     key = f"case:{case.number}:{row.item}:done"
     result = delivery.result_of(row.item)
-    if result is None:
+    if result is None or event.same_visit:
+        # 当场办理: the result is handed over at the counter (`handed_over_message`), not
+        # collected later or posted.
         parents_message(case, key=key, at=now, template="item_completed", context={"item": name})
         return
     phones = parent_phones(case)
@@ -232,12 +237,15 @@ def completed_message(event: ev.ItemCompleted) -> None:
         kind = "result_mailed"
     else:
         by = choice.by if choice is not None else None
+        from_day = first_pickup_day(current_calendar(), now)
+        if same_visit_rule(case, row.item) is not None:
+            from_day = to_beijing(now).date()  # 当场打印领取: at the counter, today
         notice = delivery.pickup_notice(
             case_number=case.number,
             item_name=name,
             result=result,
             place=pickup_place(case, row, result),
-            from_day=first_pickup_day(current_calendar(), now),
+            from_day=from_day,
             by=by,
         )
         kind = "pickup_notice"
@@ -246,6 +254,31 @@ def completed_message(event: ev.ItemCompleted) -> None:
             phones = [*phones, father]
     timeline_add(case, now, kind, notice.timeline, item=row.item)
     parents_message(case, key=key, at=now, body=notice.sms, phones=phones)
+
+
+@effects.register(ev.ResultHandedOver, phase=Phase.RECORD, effect="timeline: 已当场交付")
+def handed_over_timeline(event: ev.ResultHandedOver) -> None:
+    _line(
+        event,
+        "result_handed_over",
+        f"{event.result_name}已在{event.counter_name}当场交付（领取人：{event.recipient_label}）",
+    )
+
+
+@effects.register(ev.ResultHandedOver, phase=Phase.MESSAGE, effect="SMS + in-app: 已当场领取")
+def handed_over_message(event: ev.ResultHandedOver) -> None:
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:{event.row.item}:handed_over",
+        at=event.at,
+        template="result_handed_over",
+        context={
+            "result": event.result_name,
+            "counter": event.counter_name,
+            "recipient": event.recipient_label,
+        },
+    )
 
 
 @effects.register(ev.CaseCompleted, phase=Phase.MESSAGE, effect="SMS + in-app: 办结结果, 原渠道")

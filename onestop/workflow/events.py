@@ -52,6 +52,7 @@ class ItemCompleted(ItemEvent):
 
     name = "item_completed"
     automatic_reason: str = ""  # why no person was needed (免申即享, 秒批), else ""
+    same_visit: bool = False  # completed at the counter while the parents wait (当场办理)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +112,16 @@ class ItemInstantDeclined(ItemEvent):
 
     name = "item_instant_declined"
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultHandedOver(ItemEvent):
+    """The item's result was printed and handed over at the counter (当场交付)."""
+
+    name = "result_handed_over"
+    result_name: str
+    recipient_label: str  # who received it, masked (受托人 向**)
+    counter_name: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -180,3 +180,30 @@ class ConfirmationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.parent}:{self.state}"
+
+
+class ResultHandover(models.Model):
+    """A result handed over at the counter in the same visit (当场交付, ADR 0032): who
+    received it (the applicant, a parent or the trustee, their name and ID number checked
+    against the case), when, and by which clerk. One per item: printing again is allowed,
+    handing over again is not."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="handovers")
+    item = models.OneToOneField(CaseItem, on_delete=models.CASCADE, related_name="handover")
+    result = models.CharField(_("结果物"), max_length=40)
+    recipient_role = models.CharField(_("领取人身份"), max_length=16)
+    # The recipient's name and ID number as checked (encrypted: personal data).
+    recipient = EncryptedJSONField(_("领取人"))
+    handed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    counter_kind = models.CharField(_("窗口类型"), max_length=16)
+    counter_code = models.CharField(_("窗口"), max_length=32)
+    handed_at = models.DateTimeField(_("交付时间"))
+
+    class Meta:
+        verbose_name = _("当场交付记录")
+        verbose_name_plural = _("当场交付记录")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.result}"

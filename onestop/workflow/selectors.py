@@ -3,16 +3,18 @@ nothing done), derived from the items' states (issue 8, defect 5)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Value, When
 
 from onestop.cases.models import Case, CaseStatus
+from onestop.common.names import result_field_label
 from onestop.eligibility.prereview import ordinary_channels
 from onestop.eligibility.reasons import ITEM_NAMES
 from onestop.policy.loader import default_packs
 from onestop.workflow.domain.outcome import OUTCOME_LABELS, NotDone, Outcome, case_outcome
+from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem, ItemState
 
 
@@ -72,3 +74,25 @@ def why_not_done(row: CaseItem) -> str:
         return f"不予办理：{'；'.join(row.reasons)}" if row.reasons else "不予办理"
     cause = ITEM_NAMES.get(row.cancelled_because, row.cancelled_because)
     return f"因{cause}不予办理而取消" if cause else "已取消"
+
+
+def result_form_fields(item: str) -> list[dict[str, object]]:
+    """The fields a person completing ``item`` fills in (the catalogue's result fields), for
+    the one form both the officer's task page and the counter's 当场办理 show
+    (``templates/includes/result_fields.html``); the service validates them alike."""
+    return [
+        {
+            "name": f.name,
+            "label": result_field_label(f),
+            "example": f.example,
+            "required": f.required,
+            "max_length": f.max_length,
+        }
+        for f in RESULT_FIELDS.get(item, ())
+    ]
+
+
+def result_from(item: str, data: Mapping[str, str]) -> dict[str, object]:
+    """The result fields of ``item`` as posted by either form (unknown keys left out; the
+    service's validation refuses what does not fit)."""
+    return {f.name: data.get(f.name, "") for f in RESULT_FIELDS.get(item, ())}

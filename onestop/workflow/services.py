@@ -10,7 +10,7 @@ after the other; the second finds the item no longer in the state it expected an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -149,6 +149,7 @@ def _apply(
     actor: User | None,
     calendar: WorkingCalendar,
     automatic_reason: str = "",
+    same_visit: bool = False,
 ) -> list[Event]:
     """Write the domain's changes onto the rows; return the events that happened, for the
     caller to `emit` once it has written its audit record (their effects: `handlers_table`)."""
@@ -228,7 +229,11 @@ def _apply(
             case domain.ItemClaimed():
                 happened.append(ev.ItemClaimed(**common))
             case domain.ItemCompleted():
-                happened.append(ev.ItemCompleted(**common, automatic_reason=automatic_reason))
+                happened.append(
+                    ev.ItemCompleted(
+                        **common, automatic_reason=automatic_reason, same_visit=same_visit
+                    )
+                )
             case domain.ItemReturned(reasons=reasons):
                 happened.append(ev.ItemReturned(**common, reasons=tuple(reasons)))
             case domain.ItemResumed():
@@ -353,8 +358,10 @@ def _check(
     expected: Iterable[str],
     action: str,
     expected_version: int | None,
+    *,
+    may_work: Callable[[User, CaseItem], bool] = can_work_item,
 ) -> None:
-    if actor is not None and not can_work_item(actor, row):
+    if actor is not None and not may_work(actor, row):
         raise NotPermitted("您不是该事项所属部门和辖区的经办人员，不能办理")
     if expected_version is not None and row.version != expected_version:
         who = row.claimed_by.label() if row.claimed_by else "其他人员"
@@ -487,6 +494,26 @@ def item_complete(
     now = now or timezone.now()
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "办结", expected_version)
+    item_complete_locked(
+        case, rows, row, actor=actor, result=result, now=now, automatic_reason=automatic_reason
+    )
+    return row
+
+
+def item_complete_locked(
+    case: Case,
+    rows: dict[str, CaseItem],
+    row: CaseItem,
+    *,
+    actor: User | None,
+    result: Mapping[str, object],
+    now: datetime,
+    automatic_reason: str = "",
+    same_visit: bool = False,
+) -> None:
+    """Complete ``row`` once the caller locked the case and checked who acts (in the
+    caller's transaction): the result validated as the catalogue says, the state change,
+    its audit record and its events (e-licence, notices, webhooks, the next items)."""
     if (
         actor is not None
         and row.state == ItemState.IN_PROGRESS
@@ -513,10 +540,13 @@ def item_complete(
         actor=actor,
         calendar=current_calendar(),
         automatic_reason=automatic_reason,
+        same_visit=same_visit,
     )
-    _audit(case, row, "item_completed", actor, now, {"fields": sorted(cleaned)})
+    detail: dict[str, Any] = {"fields": sorted(cleaned)}
+    if same_visit:
+        detail["same_visit"] = True
+    _audit(case, row, "item_completed", actor, now, detail)
     emit(*happened)  # e-licence, notices, webhooks, automatic steps, the case's completion
-    return row
 
 
 def _newborn_facts(case: Case) -> list[NewbornFacts]:

@@ -119,6 +119,9 @@ def test_a_clerk_enters_twins_at_the_counter(new_page, media_root, tmp_path, reg
         if box.count():
             box.check()
     page.set_input_files("[name='scan__birth_certificate']", str(scan))
+    if role != "mother":  # the mother's signed letter and the trustee's ID card, scanned
+        page.set_input_files("[name='scan__authorization_letter']", str(scan))
+        page.set_input_files("[name='scan__trustee_id_card']", str(scan))
     with page.expect_navigation():
         page.click("button:has-text('提交预审')")
     errors = page.locator(".errors, .messages .error")

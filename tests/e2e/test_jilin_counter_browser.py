@@ -80,4 +80,14 @@ def test_jilin_counter_case_end_to_end(new_page, media_root, tmp_path: Path, exa
     case.refresh_from_db()
     assert case.status == "completed"
     page.goto(f"/counter/cases/{case.number}/")
-    assert page.locator(".state.done").count() == 4
+    assert page.locator("[data-progress] .state.done").count() == 4
+    # 户口簿可在政务服务中心当场打印领取: the clerk prints the page and hands it over.
+    spot = page.locator("[data-spot='birth_registration']")
+    printed = page.request.get(f"/counter/cases/{case.number}/spot/birth_registration/print.pdf")
+    assert printed.status == 200 and printed.body().startswith(b"%PDF-")
+    spot.locator("[name='role']").select_option("father")
+    spot.locator("[name='name']").fill(JILIN["father_name"])
+    spot.locator("[name='id_number']").fill(JILIN["father_id_number"])
+    with page.expect_navigation():
+        spot.locator("[data-action='spot-handover']").click()
+    assert page.locator("[data-handover='done']").is_visible()

@@ -40,6 +40,14 @@ GRANDPARENT_TWINS = {
 }
 
 
+def letter() -> dict[str, SimpleUploadedFile]:
+    """The mother's signed letter and the grandparent's ID card, scanned at the window."""
+    return {
+        f"scan__{code}": SimpleUploadedFile(f"{code}.pdf", PDF, content_type="application/pdf")
+        for code in ("authorization_letter", "trustee_id_card")
+    }
+
+
 def values(html: str, name: str) -> set[str]:
     return set(re.findall(rf'name="{name}" value="([^"]*)"', html))
 
@@ -90,7 +98,7 @@ def test_a_refresh_lays_out_the_sections_and_keeps_the_entries(clerk):
 
 def test_a_grandparents_twins_case_is_accepted_at_the_counter(clerk):
     scan = SimpleUploadedFile("bmc.pdf", PDF, content_type="application/pdf")
-    response = post_case(clerk, GRANDPARENT_TWINS, scan__birth_certificate=scan)
+    response = post_case(clerk, GRANDPARENT_TWINS, scan__birth_certificate=scan, **letter())
     assert response.status_code == 302, response.content.decode()[:3000]
     case = Case.objects.get()
     assert case.status == "in_progress", case.decision  # accepted, not 待补正
@@ -114,7 +122,12 @@ def pdf_text(pdf: bytes) -> str:
 
 
 def test_the_printed_form_reads_names_and_dates_not_codes(clerk):
-    post_case(clerk, GRANDPARENT_TWINS, scan__birth_certificate=SimpleUploadedFile("b.pdf", PDF))
+    post_case(
+        clerk,
+        GRANDPARENT_TWINS,
+        scan__birth_certificate=SimpleUploadedFile("b.pdf", PDF),
+        **letter(),
+    )
     case = Case.objects.get()
     flat = pdf_text(clerk.get(f"/counter/cases/{case.number}/form.pdf").content)
     for name in ("长春市妇产医院", "汉族", "长春市公安局南关分局示范派出所", "农业银行", "祖父母"):
