@@ -24,11 +24,11 @@ from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.common.fields import index_of
-from onestop.common.outbox import Attempt, BatchResult, Outbox, outbox_wake
+from onestop.common.outbox import Attempt, BatchResult, Outbox, Plan, outbox_wake
 from onestop.core.events import effects
 from onestop.notifications.models import Notification
 from onestop.notifications.selectors import parent_messages
-from onestop.notifications.sms import SmsError, sms_backend
+from onestop.notifications.sms import SmsError, SmsMessage, send_many, sms_backend
 
 if TYPE_CHECKING:  # the outbox keeps the case's row; it is below the cases app
     from onestop.cases.models import Case
@@ -222,7 +222,31 @@ def notifications_send_due(*, now: datetime | None = None, limit: int = 100) -> 
             return Attempt()
         return _sms_send(row, now)
 
-    return OUTBOX.send_due(send, now=now, limit=limit)
+    def plan(rows: list[Notification]) -> Plan[Notification]:
+        # In-app messages are sent by being marked sent; the SMS go to the gateway as one
+        # batch (issue 10: one transaction for the embedded gateway, not two per SMS).
+        in_app = [r for r in rows if r.channel == Notification.Channel.IN_APP]
+        sms = [r for r in rows if r.channel != Notification.Channel.IN_APP]
+        return Plan(groups=[group for group in (in_app, sms) if group], held={})
+
+    def send_group(group: list[Notification]) -> Attempt:
+        if group[0].channel == Notification.Channel.IN_APP:
+            return Attempt()
+        return _sms_send_many(group, now)
+
+    return OUTBOX.send_due(send, now=now, limit=limit, plan=plan, send_group=send_group)
+
+
+def _sms_send_many(rows: list[Notification], now: datetime) -> Attempt:
+    messages = [SmsMessage(row.message_id, row.phone or "", row.body) for row in rows]
+    try:
+        send_many(sms_backend(), messages, at=now)
+    except SmsError as exc:
+        return Attempt(error=str(exc) or "SmsError")
+    except Exception as exc:  # a gateway must never break the worker; no text: it may hold a phone
+        log.warning("SMS gateway failed for a batch of %d: %s", len(rows), type(exc).__name__)
+        return Attempt(error=type(exc).__name__)
+    return Attempt()
 
 
 def notifications_late(*, now: datetime | None = None) -> int:

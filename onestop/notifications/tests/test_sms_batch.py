@@ -1,0 +1,46 @@
+"""The worker hands the SMS of a batch to the gateway in one call (issue 10: "background
+work claimed and run in batches … still exactly once to the receiver"); the embedded
+gateway stores a batch in one INSERT, and a retried batch stores and logs each SMS once."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from onestop.notifications.models import Notification, SmsOutbox
+from onestop.notifications.services import notification_queue, notifications_send_due
+from onestop.notifications.sms import FileSmsBackend, SmsMessage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONES = [f"1380000{n:04d}" for n in range(5)]
+
+
+def test_a_batch_of_sms_is_one_insert_and_a_retry_sends_none_twice(media_root):
+    now = timezone.now()
+    with transaction.atomic():
+        notification_queue(key="batch-test", phones=PHONES, body="【出生一件事】测试", at=now)
+    with CaptureQueriesContext(connection) as queries:
+        result = notifications_send_due(now=now)
+    inserts = [
+        q
+        for q in queries
+        if q["sql"].startswith("INSERT") and "notifications_smsoutbox" in q["sql"]
+    ]
+    assert len(inserts) == 1  # five SMS, one statement (was: a SELECT and an INSERT each)
+    assert result.claimed == 10 and SmsOutbox.objects.count() == 5
+    assert not Notification.objects.filter(status=Notification.Status.PENDING).exists()
+    log_lines = settings.SMS_LOG.read_text(encoding="utf-8").splitlines()
+
+    # The worker dies after the gateway took the batch, before recording it: the batch is
+    # sent again after the lease; the gateway keeps one copy and logs nothing twice.
+    again = [
+        SmsMessage(row.message_id, row.phone or "", row.body)
+        for row in Notification.objects.filter(channel=Notification.Channel.SMS)
+    ]
+    FileSmsBackend().send_many(again, at=now)
+    assert SmsOutbox.objects.count() == 5
+    assert settings.SMS_LOG.read_text(encoding="utf-8").splitlines() == log_lines
