@@ -1,0 +1,223 @@
+"""Proactive start (issue 11 promise 13, ADR 0033): a hospital system records a delivery
+through the API; the mother gets one SMS, signs in with her phone, finds her prepared
+draft and submits it. Everything through HTTP; effects checked in the database."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from onestop.cases.models import Case, CaseStatus
+from onestop.common.fields import index_of
+from onestop.hospitals.models import DeliveryRecord
+from onestop.integration.tests.support import Api, current, hospital, issue
+from onestop.notifications.models import Notification
+from onestop.portal.models import Draft, Invitation
+from onestop.portal.tests.support import (
+    BIRTH,
+    DETAILS,
+    MOTHER_ID,
+    MOTHER_PHONE,
+    PARENTS,
+    QINBEI_ITEMS,
+    QINBEI_MATERIALS,
+    RECORD,
+    freeze,
+    mother_client,
+    pdf,
+    post,
+    step,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def delivery(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "record_number": RECORD,
+        "mother": {"name": "黄丽", "id_number": MOTHER_ID, "phone": MOTHER_PHONE},
+        "newborn": {
+            "born_at": "2026-11-10T08:20:00+08:00",
+            "sex": "1",
+            "weight_g": 3300,
+            "length_cm": 50,
+            "gestational_weeks": 39,
+            "birth_attendant": "韦敏",
+            "blood_type": "A",
+            "in_hospital": True,
+        },
+    }
+    body.update(changes)
+    return body
+
+
+def sms_to(phone: str) -> list[Notification]:
+    return list(
+        Notification.objects.filter(
+            channel="sms", phone_index=index_of(phone, purpose="phone")
+        ).order_by("pk")
+    )
+
+
+def invitation_sms() -> list[Notification]:
+    return [n for n in sms_to(MOTHER_PHONE) if "准备好申请表" in n.body]
+
+
+def signed_in_by_sms(link_path: str, phone: str = MOTHER_PHONE) -> Client:
+    """Open the SMS link, get sent to sign-in, sign in with the code, land back."""
+    browser = Client()
+    first = browser.get(link_path)
+    assert first.status_code == 302 and "parent" in first["Location"]
+    login = first["Location"]
+    assert browser.post(login, {"phone": phone}).status_code == 200
+    code = re.search(r"验证码是 (\d{6})", sms_to(phone)[-1].body)
+    assert code is not None
+    signed = browser.post(login, {"phone": phone, "code": code.group(1)})
+    assert signed.status_code == 302 and signed["Location"] == link_path
+    return browser
+
+
+@pytest.fixture
+def qinbei_mch() -> Api:
+    return Api(hospital("qinbei-mch").token)
+
+
+def test_a_delivery_prepares_one_draft_and_one_sms_and_a_replay_none_more(monkeypatch, qinbei_mch):
+    freeze(monkeypatch)
+    answer = qinbei_mch.post("/deliveries", delivery(), key="d-1")
+    assert answer.status_code == 201, answer.content
+    body = answer.json()
+    assert body["created"] is True and body["record_number"] == RECORD
+    assert body["invitation"]["status"] == "invited" and body["invitation"]["region"] == "qinbei"
+    assert Invitation.objects.count() == 1 and Draft.objects.count() == 1
+    messages = invitation_sms()
+    assert len(messages) == 1
+    link = re.search(r"https?://\S+", messages[0].body)
+    assert link is not None and link.group(0).endswith("/my/apply/qinbei/")
+    # Nothing personal in the SMS link or text: no record number, ID, name or phone.
+    for secret in (RECORD, MOTHER_ID, MOTHER_PHONE, "黄丽"):
+        assert secret not in messages[0].body
+    draft = Draft.objects.get()
+    assert draft.document["newborns"][0]["weight_g"] == 3300
+    assert draft.document["mother"]["id_number"] == MOTHER_ID
+    assert "newborns[0].born_at" in draft.locked and "mother.id_number" in draft.locked
+    # The same key replayed, the same record sent again without a key, and an update of the
+    # record: no second draft, no second SMS.
+    again = qinbei_mch.post("/deliveries", delivery(), key="d-1")
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    unkeyed = qinbei_mch.post("/deliveries", delivery())
+    assert unkeyed.status_code == 200
+    assert unkeyed.json()["invitation"] == {
+        **unkeyed.json()["invitation"],
+        "status": "not_invited",
+        "reason": "already_invited",
+        "state": "invited",
+    }
+    updated = delivery()
+    updated["newborn"]["weight_g"] = 3350
+    assert qinbei_mch.post("/deliveries", updated).status_code == 200
+    assert Invitation.objects.count() == 1 and Draft.objects.count() == 1
+    assert len(invitation_sms()) == 1
+    assert DeliveryRecord.objects.count() == 1
+    other_body = qinbei_mch.post("/deliveries", updated, key="d-1")
+    assert other_body.status_code == 409
+
+
+def test_another_hospitals_client_cannot_record_for_this_hospital(monkeypatch):
+    freeze(monkeypatch)
+    other = Api(hospital("qinbei-people").token)
+    answer = other.post("/deliveries", delivery(hospital="qinbei-mch"))
+    assert answer.status_code == 403 and answer.json()["code"] == "outside_jurisdiction"
+    police = Api(issue("police", "police_station", "qinbei-xintang").token)
+    assert police.post("/deliveries", delivery()).status_code == 403
+    assert not DeliveryRecord.objects.exists() and not Invitation.objects.exists()
+    assert invitation_sms() == []
+
+
+def test_the_mothers_id_and_phone_are_checked(monkeypatch, qinbei_mch):
+    freeze(monkeypatch)
+    bad_id = delivery(
+        mother={"name": "黄丽", "id_number": "450703199203150221", "phone": MOTHER_PHONE}
+    )
+    answer = qinbei_mch.post("/deliveries", bad_id)
+    assert answer.status_code == 422 and answer.json()["code"] == "id_number_invalid"
+    bad_phone = delivery(mother={"name": "黄丽", "id_number": MOTHER_ID, "phone": "12345678901"})
+    answer = qinbei_mch.post("/deliveries", bad_phone)
+    assert answer.status_code == 422 and answer.json()["code"] == "phone_invalid"
+    assert not DeliveryRecord.objects.exists() and invitation_sms() == []
+
+
+def test_a_region_without_the_online_channel_gets_no_invitation_and_is_told_why(monkeypatch):
+    freeze(monkeypatch)
+    jilin = Api(hospital("jilin-city-mch").token)
+    body = delivery(record_number="JL2026-0007")
+    body["mother"]["id_number"] = MOTHER_ID
+    answer = jilin.post("/deliveries", body)
+    assert answer.status_code == 201, answer.content
+    invitation = answer.json()["invitation"]
+    assert invitation["status"] == "not_invited" and invitation["reason"] == "no_online_channel"
+    assert "网上申请" in invitation["message"]
+    assert DeliveryRecord.objects.count() == 1  # the record is kept for the counter's lookup
+    assert not Invitation.objects.exists() and not Draft.objects.exists()
+    assert invitation_sms() == []
+
+
+def test_no_invitation_when_the_newborn_already_has_a_case(monkeypatch, qinbei_mch, example):
+    freeze(monkeypatch)
+    document = current(example("qinbei-accept"))
+    document["newborns"][0]["record_number"] = RECORD
+    submitted = qinbei_mch.post("/cases", document, key="case-1")
+    assert submitted.status_code == 201, submitted.content
+    answer = qinbei_mch.post("/deliveries", delivery())
+    assert answer.json()["invitation"]["reason"] == "case_exists"
+    assert not Invitation.objects.exists() and invitation_sms() == []
+
+
+def test_the_draft_is_visible_only_to_the_mothers_phone(monkeypatch, qinbei_mch, media_root):
+    freeze(monkeypatch)
+    assert qinbei_mch.post("/deliveries", delivery()).status_code == 201
+    stranger = mother_client("13700000000")
+    page = stranger.get(step("qinbei", "birth")).content.decode()
+    assert "3300" not in page and MOTHER_ID[-4:] not in page
+    assert (
+        Draft.objects.filter(owner__phone_index=index_of(MOTHER_PHONE, purpose="phone")).count()
+        == 1
+    )
+    mother = signed_in_by_sms("/my/apply/qinbei/")
+    birth = mother.get(step("qinbei", "birth")).content.decode()
+    assert 'value="3300"' in birth and "来自医院分娩记录" in birth
+    assert "查询分娩记录并填入" not in birth  # nothing to look up: the hospital sent it
+
+
+def test_the_invitation_becomes_a_submitted_case(monkeypatch, qinbei_mch, media_root):
+    freeze(monkeypatch)
+    assert qinbei_mch.post("/deliveries", delivery()).status_code == 201
+    mother = signed_in_by_sms("/my/apply/qinbei/")
+    items = mother.get(step("qinbei", "items")).content.decode()
+    assert "申请表已为您准备好" in items
+    post(mother, step("qinbei", "items"), {"items": QINBEI_ITEMS, "role": "mother"})
+    # The hospital's fields cannot be changed: a tampered weight is ignored.
+    post(
+        mother, step("qinbei", "birth"), {**BIRTH, "newborns_0_weight_g": "9999", "action": "next"}
+    )
+    assert Draft.objects.get().document["newborns"][0]["weight_g"] == 3300
+    post(mother, step("qinbei", "parents"), {**PARENTS, "action": "next"})
+    post(mother, step("qinbei", "details"), {**DETAILS, "action": "next"})
+    files = {f"file_{code}": pdf(f"{code}.pdf") for code in QINBEI_MATERIALS}
+    post(mother, step("qinbei", "materials"), {**files, "action": "next"})
+    post(mother, step("qinbei", "confirm"), {"signer_name": "黄丽", "promise": "on"})
+    case = Case.objects.get()
+    assert case.status == CaseStatus.IN_PROGRESS and case.decision["decision"] == "accept"
+    assert case.document["newborns"][0]["record_number"] == RECORD
+    assert case.document["newborns"][0]["weight_g"] == 3300
+    invitation = Invitation.objects.get()
+    assert invitation.state == Invitation.State.SUBMITTED
+    assert invitation.case_number == case.number and invitation.submitted_at is not None
+    assert not Draft.objects.exists()
+    # A later push of the same record invites nobody.
+    again = qinbei_mch.post("/deliveries", delivery())
+    assert again.json()["invitation"]["reason"] == "already_invited"
+    assert len(invitation_sms()) == 1
