@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,15 +30,13 @@ from onestop.cases.claims import active_holder
 from onestop.cases.domain.paths import put_path
 from onestop.cases.filers import region_divisions
 from onestop.common.fields import index_of
-from onestop.core.written import written
+from onestop.core.events import emit
 from onestop.hospitals.models import DeliveryRecord
 from onestop.hospitals.selectors import DELIVERY_FIELDS
 from onestop.hospitals.services import delivery_record_upsert
-from onestop.notifications.messages import message_text
-from onestop.notifications.models import Notification
-from onestop.notifications.services import notification_queue
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PolicyPack
+from onestop.portal.events import MotherInvited
 from onestop.portal.models import Draft, Invitation
 from onestop.portal.services import DRAFT_LIFETIME, PREFILL_PATHS, draft_open
 from onestop.reference.domain import division_in
@@ -209,19 +205,15 @@ def delivery_record_invite(
             object_id=str(invitation.pk),
             detail={"hospital": hospital, "region": pack.region, "created": created},
         )
-        link = settings.PUBLIC_BASE_URL + reverse(
-            "portal:apply_region", kwargs={"region": pack.region}
-        )
-        body = message_text(
-            "proactive_invitation",
-            {"region": pack.name, "until": written(invitation.expires_at), "link": link},
-        )
-        notification_queue(
-            key=f"invitation:{invitation.pk}",
-            phones=[mother["phone"]],
-            body=body,
-            at=now,
-            channels=[Notification.Channel.SMS],
+        emit(
+            MotherInvited(
+                invitation_id=invitation.pk,
+                phone=mother["phone"],
+                region=pack.region,
+                region_name=pack.name,
+                expires_at=invitation.expires_at,
+                at=now,
+            )
         )
         return Recorded(
             record, created, invitation, True, "", _("已为母亲准备好申请并发送短信邀请"),
