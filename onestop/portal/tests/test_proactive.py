@@ -5,6 +5,7 @@ draft and submits it. Everything through HTTP; effects checked in the database."
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from onestop.hospitals.models import DeliveryRecord
 from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.notifications.models import Notification
 from onestop.portal.models import Draft, Invitation
+from onestop.portal.services import DRAFT_LIFETIME, drafts_expire
 from onestop.portal.tests.support import (
     BIRTH,
     DETAILS,
@@ -221,3 +223,23 @@ def test_the_invitation_becomes_a_submitted_case(monkeypatch, qinbei_mch, media_
     again = qinbei_mch.post("/deliveries", delivery())
     assert again.json()["invitation"]["reason"] == "already_invited"
     assert len(invitation_sms()) == 1
+
+
+def test_the_invitation_ends_with_the_draft(monkeypatch, qinbei_mch, media_root):
+    freeze(monkeypatch)
+    assert qinbei_mch.post("/deliveries", delivery()).status_code == 201
+    later = Draft.objects.get().updated_at + DRAFT_LIFETIME + timedelta(minutes=1)
+    assert drafts_expire(now=later) == 1
+    assert Invitation.objects.get().state == Invitation.State.EXPIRED
+    # Expired, the record is still invited once only.
+    again = qinbei_mch.post("/deliveries", delivery())
+    assert again.json()["invitation"]["reason"] == "already_invited"
+
+
+def test_the_mother_may_discard_the_prepared_draft(monkeypatch, qinbei_mch, media_root):
+    freeze(monkeypatch)
+    assert qinbei_mch.post("/deliveries", delivery()).status_code == 201
+    mother = signed_in_by_sms("/my/apply/qinbei/")
+    assert mother.post("/my/apply/qinbei/discard/").status_code == 302
+    assert not Draft.objects.exists()
+    assert Invitation.objects.get().state == Invitation.State.DISCARDED
