@@ -629,7 +629,7 @@ def delivery_record(
         parse_resident_id(payload.mother.id_number.strip().upper())
     except InvalidIdNumber as exc:
         problems = [{"field": "mother.id_number", "message": exc.message}]
-        raise ApiError(422, "id_number_invalid", exc.message, problems) from None
+        raise ApiError(422, "invalid_id_number", exc.message, problems) from None
     try:
         phone = normalise_phone(payload.mother.phone)
     except OtpError as exc:

@@ -145,7 +145,7 @@ def test_the_mothers_id_and_phone_are_checked(monkeypatch, qinbei_mch):
         mother={"name": "黄丽", "id_number": "450703199203150221", "phone": MOTHER_PHONE}
     )
     answer = qinbei_mch.post("/deliveries", bad_id)
-    assert answer.status_code == 422 and answer.json()["code"] == "id_number_invalid"
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_id_number"
     bad_phone = delivery(mother={"name": "黄丽", "id_number": MOTHER_ID, "phone": "12345678901"})
     answer = qinbei_mch.post("/deliveries", bad_phone)
     assert answer.status_code == 422 and answer.json()["code"] == "phone_invalid"
