@@ -5,10 +5,12 @@ draft and submits it. Everything through HTTP; effects checked in the database."
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from onestop.cases.models import Case, CaseStatus
@@ -243,3 +245,32 @@ def test_the_mother_may_discard_the_prepared_draft(monkeypatch, qinbei_mch, medi
     assert mother.post("/my/apply/qinbei/discard/").status_code == 302
     assert not Draft.objects.exists()
     assert Invitation.objects.get().state == Invitation.State.DISCARDED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs concurrent writers")
+def test_the_same_delivery_sent_at_the_same_moment_invites_once(media_root):
+    token = hospital("qinbei-mch").token
+    barrier = threading.Barrier(3)
+    answers: list[Any] = []
+
+    def send() -> None:
+        try:
+            barrier.wait()
+            answers.append(Api(token).post("/deliveries", delivery()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [200, 200, 201]
+    assert sorted(a.json()["invitation"]["status"] for a in answers) == [
+        "invited",
+        "not_invited",
+        "not_invited",
+    ]
+    assert DeliveryRecord.objects.count() == 1 and Invitation.objects.count() == 1
+    assert Draft.objects.count() == 1 and len(invitation_sms()) == 1
