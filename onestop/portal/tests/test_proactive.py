@@ -35,6 +35,7 @@ from onestop.portal.tests.support import (
     post,
     step,
 )
+from onestop.testing.costs import database_cost
 
 pytestmark = pytest.mark.django_db
 
@@ -274,3 +275,18 @@ def test_the_same_delivery_sent_at_the_same_moment_invites_once(media_root):
     ]
     assert DeliveryRecord.objects.count() == 1 and Invitation.objects.count() == 1
     assert Draft.objects.count() == 1 and len(invitation_sms()) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recording_a_delivery_is_one_transaction(media_root):
+    """The record, the mother's account, the draft, the invitation, the audit record and
+    the SMS in the outbox commit together (and a replay writes nothing new)."""
+    api = Api(hospital("qinbei-mch").token)
+    with database_cost() as first:
+        assert api.post("/deliveries", delivery()).status_code == 201
+    with database_cost() as replay:
+        assert api.post("/deliveries", delivery()).status_code == 200
+    if connection.vendor == "postgresql":
+        assert (first.transactions, replay.transactions) == (1, 1), (first, replay)
+    print(f"deliveries: first {first}, replay {replay}")
+    assert first.statements <= 40 and replay.statements <= first.statements
