@@ -290,3 +290,16 @@ def test_recording_a_delivery_is_one_transaction(media_root):
         assert (first.transactions, replay.transactions) == (1, 1), (first, replay)
     print(f"deliveries: first {first}, replay {replay}")
     assert first.statements <= 40 and replay.statements <= first.statements
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/my/apply/qinbei/", "//evil.example/my/", "/admin/", ""]
+)
+def test_sign_in_returns_only_to_a_parents_page(target):
+    browser = Client()
+    login = f"/accounts/parent/?next={target}"
+    assert browser.post(login, {"phone": MOTHER_PHONE}).status_code == 200
+    code = re.search(r"验证码是 (\d{6})", sms_to(MOTHER_PHONE)[-1].body)
+    assert code is not None
+    signed = browser.post(login, {"phone": MOTHER_PHONE, "code": code.group(1)})
+    assert signed.status_code == 302 and signed["Location"] == "/my/cases/"
