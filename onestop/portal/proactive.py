@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onestop.accounts.models import Role, User
+from onestop.accounts.models import Role, User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.claims import active_holder
 from onestop.cases.domain.paths import put_path
@@ -177,9 +177,7 @@ def delivery_record_invite(
             ],
         }
         if active_holder(document) is not None:
-            return answer(
-                CASE_EXISTS, _("该新生儿已有申请，未发送邀请"), pack.region
-            )  # fmt: skip
+            return answer(CASE_EXISTS, _("该新生儿已有申请，未发送邀请"), pack.region)
         owner = _parent_user(mother["phone"])
         if owner is None:
             return answer(
@@ -199,7 +197,7 @@ def delivery_record_invite(
             stream=f"invitation:{invitation.pk}",
             at=now,
             actor=filer,
-            actor_label=filer.username if filer is not None else "hospital",
+            actor_label=actor_label(filer) if filer is not None else "hospital",
             action="invitation_sent",
             object_type="invitation",
             object_id=str(invitation.pk),
