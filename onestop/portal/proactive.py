@@ -32,7 +32,7 @@ from onestop.cases.filers import region_divisions
 from onestop.common.fields import index_of
 from onestop.core.events import emit
 from onestop.hospitals.models import DeliveryRecord
-from onestop.hospitals.selectors import DELIVERY_FIELDS
+from onestop.hospitals.selectors import DELIVERY_FIELDS, normalize_record_number
 from onestop.hospitals.services import delivery_record_upsert
 from onestop.policy.loader import default_packs
 from onestop.policy.schema import PolicyPack
@@ -93,12 +93,27 @@ def _parent_user(phone: str) -> User | None:
     return user
 
 
+def _position(draft: Draft, hospital: str, record_number: str) -> int:
+    """Where the record's newborn goes in the draft: its own place if already there; the
+    next place when the draft already holds another record's newborn (twins recorded
+    under two record numbers: one application, 多胞胎); else the first."""
+    entered = draft.document.get("newborns")
+    newborns = [b for b in entered if isinstance(b, dict)] if isinstance(entered, list) else []
+    for position, baby in enumerate(newborns):
+        same = baby.get("hospital") == hospital
+        if same and normalize_record_number(str(baby.get("record_number") or "")) == record_number:
+            return position
+    from_records = [b for b in newborns if b.get("record_number")]
+    return len(newborns) if from_records and draft.locked else 0
+
+
 def _prepared(
     draft: Draft, *, hospital: str, record_number: str, mother: Mapping[str, str],
     data: Mapping[str, Any], now: datetime,
 ) -> None:  # fmt: skip
     """Fill the draft from the record; the filled paths are marked and locked."""
     document = copy.deepcopy(draft.document)
+    baby = f"newborns[{_position(draft, hospital, record_number)}]"
     values: dict[str, Any] = {
         "applicant.role": "mother",
         "mother.known": True,
@@ -106,18 +121,19 @@ def _prepared(
         "mother.name": mother["name"],
         "mother.id_number": mother["id_number"],
         "mother.phone": mother["phone"],
-        "newborns[0].hospital": hospital,
-        "newborns[0].record_number": record_number,
+        f"{baby}.hospital": hospital,
+        f"{baby}.record_number": record_number,
     }
     for key, path in PREFILL_PATHS.items():
         if key != "mother_name" and data.get(key) is not None:
-            values[path] = data[key]
+            values[path.replace("newborns[0]", baby)] = data[key]
     for path, value in values.items():
         put_path(document, path, value)
     filled = [path for path in values if path not in ("applicant.role", "mother.known")]
+    kept = [path for path in draft.locked if path not in filled]
     draft.document = document
-    draft.prefilled = filled
-    draft.locked = filled
+    draft.prefilled = list(dict.fromkeys([*draft.prefilled, *filled]))
+    draft.locked = [*kept, *filled]
     draft.updated_at = now
     draft.save(update_fields=["document", "prefilled", "locked", "updated_at"])
 
@@ -184,6 +200,11 @@ def delivery_record_invite(
                 PHONE_NOT_PARENT, _("该手机号码不能用于家长登录，未发送邀请"), pack.region
             )
         draft = draft_open(owner=owner, region=pack.region, now=now)
+        # One SMS per prepared application: a second newborn's record (twins under two
+        # record numbers) joins the draft the mother was already invited to.
+        invited_before = Invitation.objects.filter(
+            draft=draft, state=Invitation.State.INVITED
+        ).exists()
         _prepared(draft, hospital=hospital, record_number=number, mother=mother, data=data, now=now)
         invitation = Invitation.objects.create(
             delivery_record=record,
@@ -203,17 +224,20 @@ def delivery_record_invite(
             object_id=str(invitation.pk),
             detail={"hospital": hospital, "region": pack.region, "created": created},
         )
-        emit(
-            MotherInvited(
-                invitation_id=invitation.pk,
-                phone=mother["phone"],
-                region=pack.region,
-                region_name=pack.name,
-                expires_at=invitation.expires_at,
-                at=now,
+        if not invited_before:
+            emit(
+                MotherInvited(
+                    invitation_id=invitation.pk,
+                    phone=mother["phone"],
+                    region=pack.region,
+                    region_name=pack.name,
+                    expires_at=invitation.expires_at,
+                    at=now,
+                )
             )
+        message = (
+            _("已加入母亲已收到邀请的申请（多胞胎），未重复发送短信")
+            if invited_before
+            else _("已为母亲准备好申请并发送短信邀请")
         )
-        return Recorded(
-            record, created, invitation, True, "", _("已为母亲准备好申请并发送短信邀请"),
-            pack.region,
-        )  # fmt: skip
+        return Recorded(record, created, invitation, True, "", message, pack.region)

@@ -303,3 +303,46 @@ def test_sign_in_returns_only_to_a_parents_page(target):
     assert code is not None
     signed = browser.post(login, {"phone": MOTHER_PHONE, "code": code.group(1)})
     assert signed.status_code == 302 and signed["Location"] == "/my/cases/"
+
+
+def test_twins_under_two_record_numbers_join_one_application_with_one_sms(
+    monkeypatch, qinbei_mch, media_root
+):
+    freeze(monkeypatch)
+    assert qinbei_mch.post("/deliveries", delivery()).status_code == 201
+    second = delivery(record_number="ZY2026-11-0043")
+    second["newborn"] = {**second["newborn"], "born_at": "2026-11-10T08:31:00+08:00"}
+    second["newborn"]["weight_g"] = 2900
+    answer = qinbei_mch.post("/deliveries", second)
+    assert answer.status_code == 201 and answer.json()["invitation"]["status"] == "invited"
+    assert "多胞胎" in answer.json()["invitation"]["message"]
+    draft = Draft.objects.get()
+    assert [b["weight_g"] for b in draft.document["newborns"]] == [3300, 2900]
+    assert "newborns[1].weight_g" in draft.locked and "newborns[0].weight_g" in draft.locked
+    assert Invitation.objects.filter(draft=draft).count() == 2 and len(invitation_sms()) == 1
+    # The first record sent again keeps its place.
+    assert qinbei_mch.post("/deliveries", delivery()).status_code == 200
+    assert [b["weight_g"] for b in Draft.objects.get().document["newborns"]] == [3300, 2900]
+    mother = signed_in_by_sms("/my/apply/qinbei/")
+    items = mother.get(step("qinbei", "items")).content.decode()
+    assert 'value="2" selected' in items  # two newborns
+    birth = mother.get(step("qinbei", "birth")).content.decode()
+    assert 'value="3300"' in birth and 'value="2900"' in birth
+    post(
+        mother,
+        step("qinbei", "items"),
+        {"items": QINBEI_ITEMS, "role": "mother", "newborn_count": "2"},
+    )
+    twin = {"newborns_1_name": "覃沐晨", "newborns_1_ethnicity_follows": "father",
+            "newborns_1_native_place_follows": "father"}  # fmt: skip
+    post(mother, step("qinbei", "birth"), {**BIRTH, **twin, "action": "next"})
+    post(mother, step("qinbei", "parents"), {**PARENTS, **twin, "action": "next"})
+    post(
+        mother, step("qinbei", "details"), {**DETAILS, "maternity_plurality": "2", "action": "next"}
+    )
+    files = {f"file_{code}": pdf(f"{code}.pdf") for code in QINBEI_MATERIALS}
+    post(mother, step("qinbei", "materials"), {**files, "action": "next"})
+    post(mother, step("qinbei", "confirm"), {"signer_name": "黄丽", "promise": "on"})
+    case = Case.objects.get()
+    assert [b["record_number"] for b in case.document["newborns"]] == [RECORD, "ZY2026-11-0043"]
+    assert set(Invitation.objects.values_list("state", flat=True)) == {"submitted"}
