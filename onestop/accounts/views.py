@@ -29,6 +29,17 @@ from onestop.common.client_ip import client_ip
 
 
 @require_http_methods(["GET", "POST"])
+def _parent_next(request: HttpRequest) -> str:
+    """Where a parent goes after sign-in: the parents' page they came from (a link in an
+    SMS leads here with ``next``; ADR 0033), else their cases."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/my/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("portal:cases")
+
+
 def parent_login(request: HttpRequest) -> HttpResponse:
     phone = request.POST.get("phone", "")
     sent = False
@@ -38,7 +49,7 @@ def parent_login(request: HttpRequest) -> HttpResponse:
             if "code" in request.POST:
                 user = otp_verify(phone=phone, code=request.POST["code"])
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                return redirect("portal:cases")
+                return redirect(_parent_next(request))
             otp_request(phone=phone, ip=client_ip(request))
             sent = True
             messages.success(request, _("验证码已发送，请查收短信"))

@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from django.db import DatabaseError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from ninja import Body, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.params import functions as param
 from ninja.responses import Status
 from ninja.security import HttpBearer
 
+from onestop.accounts.models import JurisdictionKind
+from onestop.accounts.services import OtpError, normalise_phone
 from onestop.cases.models import Case
 from onestop.cases.services import (
     DuplicateNewborn,
@@ -31,6 +35,7 @@ from onestop.cases.services import (
     case_submit,
 )
 from onestop.common.ratelimit import RateLimited, rate_count, rate_peek
+from onestop.core.clock import format_time
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
 from onestop.integration import selectors
 from onestop.integration.idempotency import (
@@ -47,6 +52,8 @@ from onestop.integration.schemas import (
     ClaimIn,
     ClientOut,
     CompleteIn,
+    DeliveryIn,
+    DeliveryOut,
     ErrorOut,
     ReasonsIn,
     SubmissionOut,
@@ -57,6 +64,8 @@ from onestop.integration.schemas import (
 )
 from onestop.integration.selectors import case_for_client, case_status, task_for_client
 from onestop.integration.services import api_client_authenticate, submitted_key
+from onestop.portal.proactive import Recorded, delivery_record_invite
+from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import (
     NotPermitted,
@@ -569,3 +578,105 @@ def task_refuse(
             expected_version=payload.expected_version,
         ),
     )
+
+
+# --- proactive start: a hospital records a delivery (ADR 0033) -------------------------
+
+
+def _invitation_out(recorded: Recorded) -> dict[str, Any]:
+    invitation = recorded.invitation
+    return {
+        "status": "invited" if recorded.invited else "not_invited",
+        "reason": recorded.reason or None,
+        "message": recorded.message,
+        "region": recorded.region or None,
+        "state": invitation.state if invitation is not None else None,
+        "expires_at": invitation.expires_at if invitation is not None else None,
+    }
+
+
+@api.post(
+    "/deliveries",
+    response={200: DeliveryOut, 201: DeliveryOut, **ERRORS},
+    summary="推送分娩记录（主动服务）",
+    description=(
+        "助产机构系统推送本机构的分娩记录（住院病历号、母亲姓名、身份证号码、手机号码、出生信息）。"
+        "该地区受理网上申请时，平台在同一事务中为母亲准备好预填的申请草稿，并向母亲手机发送"
+        "邀请短信（链接不含个人信息，凭短信验证码登录后继续填写）。同一分娩记录只邀请一次："
+        "重放或更新记录返回 200，`invitation.status` 为 `not_invited`、`reason` 为 "
+        "`already_invited`。不受理网上申请的地区（`no_online_channel`）、新生儿已有申请"
+        "（`case_exists`）时不邀请，`invitation.message` 说明原因。只能推送本机构的记录"
+        "（其他机构：403 `outside_jurisdiction`）。可带 `Idempotency-Key`。"
+    ),
+    tags=["deliveries"],
+)
+def delivery_record(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: DeliveryIn,
+    idempotency_key: IdempotencyHeader = None,
+) -> Status[dict[str, Any]]:
+    client = _client(request)
+    if client.department != "hospital" or client.jurisdiction_kind != JurisdictionKind.HOSPITAL:
+        raise ApiError(403, "forbidden", "只有助产机构系统可推送分娩记录")
+    own = client.jurisdiction_code
+    hospital = (payload.hospital or "").strip() or own
+    if hospital != own:
+        raise ApiError(
+            403, "outside_jurisdiction", "只能推送本机构的分娩记录，出生医疗机构不是本机构"
+        )
+    try:
+        parse_resident_id(payload.mother.id_number.strip().upper())
+    except InvalidIdNumber as exc:
+        problems = [{"field": "mother.id_number", "message": exc.message}]
+        raise ApiError(422, "invalid_id_number", exc.message, problems) from None
+    try:
+        phone = normalise_phone(payload.mother.phone)
+    except OtpError as exc:
+        problems = [{"field": "mother.phone", "message": exc.message}]
+        raise ApiError(422, "phone_invalid", exc.message, problems) from None
+    now = timezone.now()
+    if payload.newborn.born_at.tzinfo is None or payload.newborn.born_at > now + timedelta(
+        minutes=5
+    ):
+        message = "出生时间须带时区，且不能晚于当前时间"
+        problems = [{"field": "newborn.born_at", "message": message}]
+        raise ApiError(422, "born_at_invalid", message, problems)
+    newborn = payload.newborn.model_dump(exclude_none=True)
+    newborn["born_at"] = format_time(payload.newborn.born_at)
+    mother = {
+        "name": payload.mother.name,
+        "id_number": payload.mother.id_number.strip().upper(),
+        "phone": phone,
+    }
+
+    def record() -> Answer:
+        recorded = delivery_record_invite(
+            hospital=hospital,
+            record_number=payload.record_number,
+            mother=mother,
+            newborn=newborn,
+            filer=client.user,
+            now=now,
+        )
+        body = {
+            "hospital": hospital,
+            "record_number": recorded.record.record_number,
+            "created": recorded.created,
+            "invitation": _invitation_out(recorded),
+        }
+        return Answer(201 if recorded.created else 200, body)
+
+    try:
+        answer = idempotent(
+            client=client,
+            key=idempotency_key,
+            digest=request_digest("POST", "/deliveries", payload.model_dump(mode="json")),
+            act=record,
+        )
+    except IdempotencyConflict as exc:
+        raise ApiError(409, exc.code, exc.message) from None
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+        return Status(200, answer.body)
+    return Status(answer.status, answer.body)

@@ -320,3 +320,75 @@ class ReasonsIn(Schema):
             if len(reason) > 500:
                 raise ValueError("每条原因不超过500字")
         return value
+
+
+# --- proactive start: a hospital records a delivery (ADR 0033) -------------------------
+
+
+class DeliveryMotherIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40, description="母亲姓名")
+    id_number: str = Field(min_length=15, max_length=18, description="母亲居民身份证号码")
+    phone: str = Field(min_length=11, max_length=16, description="母亲手机号码（接收邀请短信）")
+
+    @field_validator("name")
+    @classmethod
+    def _name_storable(cls, value: str) -> str:
+        _storable(value)
+        return value.strip()
+
+
+class DeliveryNewbornIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    born_at: datetime = Field(description="出生时间（带时区）")
+    sex: Literal["1", "2", "9"] = Field(description="性别（GB/T 2261.1）")
+    weight_g: int | None = Field(None, ge=300, le=8000)
+    length_cm: int | None = Field(None, ge=20, le=70)
+    gestational_weeks: int | None = Field(None, ge=20, le=45)
+    birth_attendant: str | None = Field(None, max_length=40, description="接生人员")
+    blood_type: Literal["A", "B", "O", "AB", "unknown"] | None = None
+    in_hospital: bool = True
+
+    @field_validator("birth_attendant")
+    @classmethod
+    def _attendant_storable(cls, value: str | None) -> str | None:
+        if value is not None:
+            _storable(value)
+        return value
+
+
+class DeliveryIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    hospital: str | None = Field(None, max_length=32, description="出生医疗机构（留空为本机构）")
+    record_number: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 -]+$", description="住院病历号"
+    )
+    mother: DeliveryMotherIn
+    newborn: DeliveryNewbornIn
+
+
+class InvitationOut(Schema):
+    status: Literal["invited", "not_invited"] = Field(
+        description="invited：本次已准备草稿并短信邀请母亲；not_invited：本次未邀请（见 reason）"
+    )
+    reason: str | None = Field(
+        None,
+        description=(
+            "未邀请的原因：already_invited（该记录已邀请过）、no_online_channel（该地区不受理"
+            "网上申请）、case_exists（新生儿已有申请）、phone_not_parent、hospital_not_in_region"
+        ),
+    )
+    message: str
+    region: str | None = None
+    state: str | None = Field(None, description="邀请的状态：invited / submitted / expired …")
+    expires_at: datetime | None = None
+
+
+class DeliveryOut(Schema):
+    hospital: str
+    record_number: str
+    created: bool = Field(description="是否新建的分娩记录（false：已有记录，已更新）")
+    invitation: InvitationOut

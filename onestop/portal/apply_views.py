@@ -214,7 +214,7 @@ def _items(request: HttpRequest, draft: Draft, pack: PolicyPack) -> HttpResponse
         draft,
         pack,
         "items",
-        {"form": form, "automatic": automatic},
+        {"form": form, "automatic": automatic, "prepared": bool(draft.locked)},
     )
 
 
@@ -222,6 +222,10 @@ def _sections(request: HttpRequest, draft: Draft, pack: PolicyPack, step: str) -
     ctx = draft_context(draft)
     shown = sections(ctx, step)
     form = SectionsForm(_data(request), sections=shown, ctx=ctx)
+    # Fields the hospital's record fixed (proactive start, ADR 0033) cannot be changed here.
+    for spec in form.specs:
+        if spec.path in draft.locked and spec.name in form.fields:
+            form.fields[spec.name].disabled = True
     before, after = _neighbours(step)
     if request.method == "POST":
         action = request.POST.get("action", "next")
@@ -243,7 +247,7 @@ def _sections(request: HttpRequest, draft: Draft, pack: PolicyPack, step: str) -
         {
             "form": form,
             "blocks": form.blocks(draft.prefilled),
-            "lookup": step == "birth",
+            "lookup": step == "birth" and not draft.locked,
             "divisions": _divisions() if step != "birth" else [],
         },
     )

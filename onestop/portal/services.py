@@ -36,7 +36,7 @@ from onestop.core.errors import OnestopError
 from onestop.hospitals.selectors import delivery_record_lookup
 from onestop.policy.loader import default_packs
 from onestop.portal.forms import same_name
-from onestop.portal.models import Draft, DraftMaterial
+from onestop.portal.models import Draft, DraftMaterial, Invitation
 from onestop.portal.selectors import case_context, draft_document
 from onestop.unified_form.model import (
     admitted_roles,
@@ -235,8 +235,12 @@ def _delete_files_after_commit(names: Iterable[str | None]) -> None:
         transaction.on_commit(delete)
 
 
-def draft_discard(*, draft: Draft) -> None:
+def draft_discard(*, draft: Draft, expired: bool = False) -> None:
     with transaction.atomic():
+        # A prepared draft's invitation (ADR 0033) ends with it.
+        Invitation.objects.filter(draft=draft, state=Invitation.State.INVITED).update(
+            state=Invitation.State.EXPIRED if expired else Invitation.State.DISCARDED
+        )
         _delete_files_after_commit(m.file.name for m in draft.materials.all())
         draft.delete()
 
@@ -293,6 +297,12 @@ def draft_submit(
             document=document, actor=owner, now=now, files=files, signature=signature
         )
         _delete_files_after_commit(m.file.name for m in materials)
+        # A draft prepared from the hospital's record (ADR 0033): the invitation is done.
+        Invitation.objects.filter(draft=draft, state=Invitation.State.INVITED).update(
+            state=Invitation.State.SUBMITTED,
+            case_number=submission.case.number,
+            submitted_at=now,
+        )
         draft.delete()
     return submission
 
@@ -327,6 +337,6 @@ def drafts_expire(now: datetime | None = None) -> int:
     now = now or timezone.now()
     count = 0
     for draft in Draft.objects.filter(updated_at__lt=now - DRAFT_LIFETIME)[:500]:
-        draft_discard(draft=draft)
+        draft_discard(draft=draft, expired=True)
         count += 1
     return count
