@@ -125,7 +125,7 @@ class Decision:
             body["ordinary_channels"] = list(self.ordinary_channels)
         if self.outcome is Outcome.ACCEPT and self.confirmation is not None:
             body["second_parent_confirmation"] = self.confirmation.as_json()
-        if self.outcome is not Outcome.REJECT and self.registration_route is not None:
+        if self.registration_route is not None:
             body["registration_route"] = self.registration_route.as_json()
         return body
 
@@ -137,6 +137,32 @@ def ordinary_channels(pack: ps.PolicyPack, items: Iterable[str]) -> list[str]:
         entry = pack.item(code)
         if entry is not None and entry.ordinary_channel:
             out.append(f"{ITEM_NAMES.get(code, code)}：{entry.ordinary_channel}")
+    return out
+
+
+def single_item_materials(
+    doc: CaseDocument,
+    pack: ps.PolicyPack,
+    reference: ReferenceData,
+    at: datetime,
+    item: str,
+    known: Catalogue | None = None,
+) -> list[str]:
+    """The codes of the materials to bring when ``item`` alone is applied for through its
+    ordinary channel (原渠道, Jilin 三(二)): the pack's materials that would be asked for were
+    it the only item chosen, limited to those the item reads (the catalogue's ``materials``)."""
+    known = known or catalogue()
+    entry = known.items.get(item)
+    if entry is None:
+        return []
+    review = _Review(doc, pack, reference, to_beijing(at), (item,), dict(REASON_KINDS), known)
+    reads = set(entry.materials)
+    out = []
+    for material in pack.materials:
+        if material.material not in reads or material.material in out:
+            continue
+        if review.chose_any(material.items) and _conditions_hold(review, material.when):
+            out.append(material.material)
     return out
 
 
