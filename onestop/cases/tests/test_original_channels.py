@@ -46,9 +46,8 @@ def test_each_item_says_where_for_this_case_and_what_to_bring(example, media_roo
     registration = channels["birth_registration"]
     assert registration.place == STATION and registration.address == STATION_ADDRESS
     assert "8:30" in registration.hours
-    assert {"户口簿", "结婚证"} <= {m for m in registration.materials for m in [m]} or any(
-        "户口簿" in m for m in registration.materials
-    )
+    assert any("户口簿" in m for m in registration.materials)
+    assert any("结婚证" in m for m in registration.materials)
     assert channels["birth_certificate"].place.startswith(HOSPITAL[:4])
     # division-routed items have no one institution: the plan's channel only, still named
     assert channels["social_security_card"].place == ""
