@@ -1,7 +1,7 @@
-"""One item alone (issue 11, promise 12; Jilin 三(二): 不得以“一件事联办”为理由拒绝群众通过原渠道办理;
-ADR 0034): a parent who wants one item only, or was refused for the bundle, can apply for that
-item with its prerequisites. For every region and every item it offers, the accepted example
-with only that item and what it waits for is accepted."""
+"""One item alone (issue 11, promise 12; ADR 0034; Jilin 三(二): 不得以“一件事联办”为理由
+拒绝群众通过原渠道办理): a parent who wants one item only, or was refused for the bundle,
+can apply for that item with its prerequisites. For every region and every item it offers,
+the accepted example with only that item and what it waits for is accepted."""
 
 from __future__ import annotations
 
