@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from onestop.accounts.models import User, actor_label
+from onestop.cases.channels import item_channels
 from onestop.cases.events import CaseDecided, CaseSubmitted, CaseSupplemented
 from onestop.cases.models import Case, TimelineEntry
 from onestop.cases.promise import case_promise, promise_sentence
@@ -128,4 +129,8 @@ def decided_message(event: CaseDecided) -> None:
             context={"count": count},
         )
     else:
-        parents_message(case, key=key, at=event.at, template="case_rejected")
+        # the original channels stay open: where for this case (ADR 0034)
+        places = "；".join(f"{c.name}到{c.where}" for c in item_channels(case) if c.where)
+        parents_message(
+            case, key=key, at=event.at, template="case_rejected", context={"places": places}
+        )

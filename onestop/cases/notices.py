@@ -74,8 +74,12 @@ def render_notice(
     item_names: dict[str, str],
     department_names: dict[str, str],
     promise: str = "",
+    channels: list[str] | None = None,
+    still_open: str = "",
 ) -> bytes:
-    """The notice for ``decision`` (the JSON `onestop check` prints) as PDF bytes."""
+    """The notice for ``decision`` (the JSON `onestop check` prints) as PDF bytes. A refusal
+    lists ``channels`` (per item: where for this case, what to bring; `cases.channels`)
+    instead of the decision's plain `ordinary_channels`, then ``still_open``."""
     title_style, body, small = _styles()
     outcome = str(decision.get("decision", ""))
     story: list[Any] = [
@@ -127,10 +131,13 @@ def render_notice(
         )
         for index, reason in enumerate(decision.get("reasons", []), 1):
             story.append(_p(f"{index}. {reason.get('message', '')}", body))
-        channels = decision.get("ordinary_channels", [])
+        if channels is None:
+            channels = decision.get("ordinary_channels", [])
         if channels:
             story += [Spacer(1, 3 * mm), _p("您仍可通过以下原渠道分别办理：", body)]
             story += [_p(f"· {c}", body) for c in channels]
+        if still_open:
+            story += [Spacer(1, 2 * mm), _p(still_open, body)]
     story += [Spacer(1, 8 * mm), _p("（本通知书由出生“一件事”平台生成）", small)]
     buffer = io.BytesIO()
     SimpleDocTemplate(

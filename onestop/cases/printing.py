@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from onestop.cases.models import Case
+from onestop.cases.channels import item_channels, still_open_sentence
+from onestop.cases.models import Case, CaseStatus
 from onestop.cases.notices import render_notice
 from onestop.cases.promise import case_promise, promise_sentence
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
@@ -12,6 +13,7 @@ from onestop.policy.loader import default_packs
 def case_notice_pdf(case: Case) -> bytes:
     """The decision notice, with the overall promise where the region gives one."""
     pack = default_packs().version(case.region, case.pack_version)
+    refused = case.status == CaseStatus.REJECTED
     return render_notice(
         case_number=case.number,
         region_name=pack.name if pack else case.region,
@@ -20,4 +22,6 @@ def case_notice_pdf(case: Case) -> bytes:
         item_names=dict(ITEM_NAMES),
         department_names=dict(DEPARTMENT_NAMES),
         promise=promise_sentence(case_promise(case)),
+        channels=[c.text for c in item_channels(case)] if refused else None,
+        still_open=still_open_sentence(case) if refused else "",
     )

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_POST
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to
 from onestop.audit.services import access_record
+from onestop.cases.channels import item_channels, still_open_sentence
 from onestop.cases.claims import DuplicateNewborn
-from onestop.cases.models import Case
+from onestop.cases.models import Case, CaseStatus
 from onestop.cases.printing import case_notice_pdf
 from onestop.cases.services import case_submit
 from onestop.cases.uploads import UploadRejected, checked_upload
@@ -180,7 +181,11 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
             "case": case,
             "items": item_views(case),
             "reasons": case.decision.get("reasons", []),
-            "channels": case.decision.get("ordinary_channels", []),
+            # per item: where for this case and what to bring (原渠道, ADR 0034)
+            "channels": [c.text for c in item_channels(case)]
+            if case.status == CaseStatus.REJECTED
+            else case.decision.get("ordinary_channels", []),
+            "still_open": still_open_sentence(case) if case.status == CaseStatus.REJECTED else "",
             "authorization": authorization_view(case, today=timezone.now()),
             "spots": same_visit_views(user, case, now=timezone.now()),
             "roles": RECIPIENT_ROLES,

@@ -100,6 +100,22 @@ def task_view_data(item: CaseItem) -> dict[str, Any]:
     return shown
 
 
+# The items a special registration's route concerns (ADR 0034): the registration itself.
+ROUTED_ITEMS = ("birth_registration",)
+
+
+def task_notes(item: CaseItem) -> list[str]:
+    """Why this task is where it is, for the officer: a special registration (Lanzhou's
+    student collective hukou, a serviceman parent) routed to the other parent's family
+    hukou says so on the registration task (ADR 0034)."""
+    if item.item not in ROUTED_ITEMS:
+        return []
+    decision = item.case.decision if isinstance(item.case.decision, dict) else {}
+    route = decision.get("registration_route")
+    note = route.get("note") if isinstance(route, dict) else None
+    return [note] if isinstance(note, str) and note else []
+
+
 def duplicate_rows(user: User, item: CaseItem) -> list[dict[str, Any]]:
     """Other active cases that may be the same newborn (same mother, birth within 48 hours,
     or a shared hospital delivery record), for the officer to see before issuing (issue 8,

@@ -29,6 +29,7 @@ from onestop.departments.selectors import (
     duplicate_rows,
     officer_queue,
     task_materials,
+    task_notes,
     task_view_data,
     urgency,
 )
@@ -157,6 +158,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "groups": _groups(task_view_data(item), _value_names(request)),
             "fields": result_form_fields(item.item),
             "prior": prior,
+            "notes": task_notes(item),
             # Staff see possible duplicates (same mother, close birth time) before they issue.
             "duplicates": duplicate_rows(user, item),
             "materials": [

@@ -55,6 +55,28 @@ RESULT_ITEM: Mapping[str, str] = CatalogueView(
 
 
 @dataclass(frozen=True)
+class RegistrationRoute:
+    """Where a special registration goes (seed 000 (二) 2–3): the birth registration is
+    filed at the other parent's family hukou and its police station instead of the
+    refused one (a student collective hukou; a serviceman parent). ADR 0034."""
+
+    follows: str  # the parent whose family hukou takes the newborn
+    because: str  # "student_collective" | "serviceman_parent"
+    division: str  # that parent's hukou division
+    police_station: str | None  # the station of that division in the reference data
+    note: str  # why, in Chinese, for the officer and the parents
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "follows": self.follows,
+            "because": self.because,
+            "division": self.division,
+            "police_station": self.police_station,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
 class Decision:
     """The outcome of pre-review, its reasons and the item plan of the chosen items."""
 
@@ -74,6 +96,8 @@ class Decision:
     document: CaseDocument | None = field(default=None, compare=False, repr=False)
     # Where the other parent must confirm by SMS link (ADR 0029): who, what, which items wait.
     confirmation: cf.NeededConfirmation | None = None
+    # A special registration routed to the other parent's hukou (ADR 0034).
+    registration_route: RegistrationRoute | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The shape `onestop check` prints (``spec/interfaces.md``)."""
@@ -101,6 +125,8 @@ class Decision:
             body["ordinary_channels"] = list(self.ordinary_channels)
         if self.outcome is Outcome.ACCEPT and self.confirmation is not None:
             body["second_parent_confirmation"] = self.confirmation.as_json()
+        if self.registration_route is not None:
+            body["registration_route"] = self.registration_route.as_json()
         return body
 
 
@@ -111,6 +137,32 @@ def ordinary_channels(pack: ps.PolicyPack, items: Iterable[str]) -> list[str]:
         entry = pack.item(code)
         if entry is not None and entry.ordinary_channel:
             out.append(f"{ITEM_NAMES.get(code, code)}：{entry.ordinary_channel}")
+    return out
+
+
+def single_item_materials(
+    doc: CaseDocument,
+    pack: ps.PolicyPack,
+    reference: ReferenceData,
+    at: datetime,
+    item: str,
+    known: Catalogue | None = None,
+) -> list[str]:
+    """The codes of the materials to bring when ``item`` alone is applied for through its
+    ordinary channel (原渠道, Jilin 三(二)): the pack's materials that would be asked for were
+    it the only item chosen, limited to those the item reads (the catalogue's ``materials``)."""
+    known = known or catalogue()
+    entry = known.items.get(item)
+    if entry is None:
+        return []
+    review = _Review(doc, pack, reference, to_beijing(at), (item,), dict(REASON_KINDS), known)
+    reads = set(entry.materials)
+    out = []
+    for material in pack.materials:
+        if material.material not in reads or material.material in out:
+            continue
+        if review.chose_any(material.items) and _conditions_hold(review, material.when):
+            out.append(material.material)
     return out
 
 
@@ -131,6 +183,9 @@ class _Review:
     notes: list[str] = field(default_factory=list)
     waived_materials: set[str] = field(default_factory=set)
     parse_paths: set[str] = field(default_factory=set)
+    # A special registration (ADR 0034): why it is redirected, and where to, once known.
+    redirect_wanted: str | None = None
+    route: RegistrationRoute | None = None
 
     def add(
         self, code: str, detail: str | None = None, *, message: str | None = None, **fields: str
@@ -168,6 +223,8 @@ class _Review:
         return [(side, p) for side, p in pairs if p is not None and p.is_present]
 
     def registering_side(self) -> str | None:
+        if self.route is not None:
+            return self.route.follows
         section = self.doc.birth_registration
         if "birth_registration" in self.chosen and section is not None:
             return section.follows
@@ -195,6 +252,7 @@ def pre_review(
         review.add("field_invalid", problem.path, text=problem.message)
         review.parse_paths.add(problem.path)
     _check_common(review)
+    _special_registration(review)
     for rule in pack.rules:
         if review.chose_any(rule.items):
             RULES[rule.rule](review, rule)
@@ -202,6 +260,7 @@ def pre_review(
     _check_materials(review)
 
     plan = tuple(build_plan(_item_specs(pack), chosen))
+    doc = _routed(doc, review.route)
     confirmation = cf.confirmation_needed(
         doc, pack, [p.item for p in plan], ethnic_name=reference.ethnic_group_name
     )
@@ -230,6 +289,7 @@ def pre_review(
         tuple(Reason(w.problem, "supplement", w.message, w.path or None) for w in parsed.warnings),
         doc,
         confirmation,
+        review.route,
     )
 
 
@@ -544,6 +604,8 @@ def _bmc_issued(review: _Review, rule: ps.BmcIssuedRule) -> None:
 def _hukou_type(review: _Review, rule: ps.HukouTypeRule) -> None:
     section = review.doc.birth_registration
     hukou_type = section.hukou_type if section is not None else None
+    if hukou_type in rule.redirect and review.redirect_wanted is not None:
+        return  # routed to the other parent's family hukou (_special_registration)
     if hukou_type is not None and hukou_type not in rule.allowed:
         name = HUKOU_TYPE_NAMES[hukou_type]
         path = "birth_registration.hukou_type"
@@ -624,7 +686,97 @@ def _complete_chain(review: _Review, rule: ps.CompleteChainRule) -> None:
             )
 
 
+def _redirect_reason(review: _Review) -> tuple[str, str] | None:
+    """(why, the other side) when the pack redirects this case's birth registration to
+    the other parent's family hukou: the chosen hukou is one the pack redirects (a student
+    collective hukou), or the registering parent is an active serviceman and the other a
+    civilian."""
+    if "birth_registration" not in review.chosen or review.doc.birth_registration is None:
+        return None
+    section = review.doc.birth_registration
+    side = section.follows
+    if side is None:
+        return None
+    other_side = "father" if side == "mother" else "mother"
+    for rule in review.pack.rules:
+        if not review.chose_any(rule.items):
+            continue
+        if isinstance(rule, ps.HukouTypeRule) and section.hukou_type in rule.redirect:
+            return "student_collective", other_side
+        if isinstance(rule, ps.ServicemanParentRule) and rule.redirect:
+            parent, other = review.doc.parent(side), review.doc.parent(other_side)
+            if parent is not None and parent.active_serviceman and other is not None:
+                if other.is_present and not other.active_serviceman:
+                    return "serviceman_parent", other_side
+    return None
+
+
+def station_for(ref: ReferenceData, division: str, chosen: str | None) -> str | None:
+    """The police station of ``division``: the one the applicant chose if it is there,
+    else the first the reference data lists there, else None."""
+    if chosen and (inst := ref.police_stations.get(chosen)) is not None:
+        if inst.division == division:
+            return chosen
+    return next((c for c, i in ref.police_stations.items() if i.division == division), None)
+
+
+def _special_registration(review: _Review) -> None:
+    """Lanzhou's special registrations (seed 000 (二) 2–3; ADR 0034): not refused, but
+    filed at the other parent's family hukou and routed to its police station."""
+    found = _redirect_reason(review)
+    if found is None:
+        return
+    because, other_side = found
+    review.redirect_wanted = because
+    other = review.doc.parent(other_side)
+    who = SIDE_NAMES["father" if other_side == "mother" else "mother"]
+    spouse = SIDE_NAMES[other_side]
+    if other is None or not other.is_present:
+        review.invalid(other_side, f"出生登记须在{spouse}家庭户口所在地申报，必须填写其身份信息")
+        return
+    if other.hukou_division is None:
+        review.invalid(
+            f"{other_side}.hukou_division",
+            f"出生登记须在{spouse}家庭户口所在地的公安派出所申报，必须填写其户籍所在地",
+        )
+        return
+    section = review.doc.birth_registration
+    chosen = section.police_station if section is not None else None
+    station = station_for(review.ref, other.hukou_division, chosen)
+    place = review.ref.division_name(other.hukou_division) or other.hukou_division
+    where = review.ref.police_stations[station].name if station else f"{place}的公安派出所"
+    if because == "student_collective":
+        why = (
+            f"{who}户口为学生集体户口，按规定新生儿户口在其配偶（{spouse}）"
+            "家庭户口所在地申报出生登记"
+        )
+    else:
+        why = (
+            f"{who}为现役军人，按规定新生儿户口在地方居民一方（{spouse}）常住户口所在地申报出生登记"
+        )
+    note = f"特殊情形落户：{why}，出生登记由{where}（{place}）办理"
+    review.route = RegistrationRoute(other_side, because, other.hukou_division, station, note)
+    review.notes.append(note)
+
+
+def _routed(doc: CaseDocument, route: RegistrationRoute | None) -> CaseDocument:
+    """The typed document the services route by: the registration follows the other
+    parent into their family hukou, at their police station."""
+    if route is None or doc.birth_registration is None:
+        return doc
+    section = doc.birth_registration.model_copy(
+        update={
+            "follows": route.follows,
+            "hukou_type": "family",
+            "police_station": route.police_station,
+        }
+    )
+    return doc.model_copy(update={"birth_registration": section})
+
+
 def _serviceman_parent(review: _Review, rule: ps.ServicemanParentRule) -> None:
+    if review.redirect_wanted is not None:
+        return  # routed to the civilian parent's hukou (_special_registration)
     side = review.registering_side()
     if side is None:
         return

@@ -260,6 +260,11 @@ class TaskDetailOut(TaskOut):
     prior_elicences: list[ELicenceOut]
     result: dict[str, Any] | None = None
     reasons: list[str]
+    notes: list[str] = Field(
+        default_factory=list,
+        description="办理说明：如特殊情形落户（学生集体户口、现役军人）转至另一方家庭户口所在地"
+        "派出所办理的原因",
+    )
     possible_duplicates: int = Field(
         0,
         description="可能是同一新生儿的其他有效办件数（同一母亲且出生时间相差48小时内，"

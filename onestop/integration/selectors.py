@@ -17,7 +17,7 @@ from onestop.cases.claims import possible_duplicates
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.selectors import prior_elicences
-from onestop.departments.selectors import ITEM_MATERIALS, task_view_data
+from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_data
 from onestop.integration.models import ApiClient
 from onestop.integration.services import submitted_key
 from onestop.policy.schema import PAYMENT_ITEM
@@ -208,6 +208,7 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
         **task_summary(client, row),
         "after": list(row.after),
         "data": task_view_data(row),
+        "notes": task_notes(row),
         "materials": [m for m in ITEM_MATERIALS.get(row.item, ()) if m in declared],
         "result_fields": [
             {

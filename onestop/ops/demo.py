@@ -116,6 +116,20 @@ def demo_users() -> list[DemoUser]:
                     division,
                 )
             )
+    # Lanzhou's special registrations go to the other parent's hukou station (ADR 0034).
+    from onestop.simulate.credentials import DEMO_EXTRA_STATIONS
+
+    for region, station, short in DEMO_EXTRA_STATIONS:
+        users.append(
+            DemoUser(
+                f"{region}-police-{short}",
+                Role.OFFICER,
+                NAMES["police"],
+                "police",
+                JurisdictionKind.POLICE_STATION,
+                station,
+            )
+        )
     return users
 
 

@@ -151,6 +151,12 @@ class HukouTypeRule(_Rule):
     allowed: list[HukouType]
     reason: ReasonCode = "collective_hukou_not_supported"
     message: str | None = Field(default=None, description="overrides the reason's message")
+    redirect: list[HukouType] = Field(
+        default_factory=list,
+        description="hukou types that are not refused: the birth registration goes to the "
+        "other parent's family hukou instead (Lanzhou: a student collective hukou → the "
+        "spouse's family hukou), routed to the police station of that hukou",
+    )
 
 
 class EthnicityConfirmationRule(_Rule):
@@ -169,6 +175,11 @@ class ServicemanParentRule(_Rule):
     """A serviceman parent's child registers at the civilian parent's hukou."""
 
     rule: Literal["serviceman_parent"]
+    redirect: bool = Field(
+        default=False,
+        description="route the registration to the civilian parent's hukou (and its police "
+        "station) instead of asking the applicant to change `birth_registration.follows`",
+    )
 
 
 Rule = Annotated[

@@ -261,6 +261,14 @@ def _j_hukou_type(j: _Judgement, rule: ps.HukouTypeRule) -> None:
     if not isinstance(chosen, str) or chosen not in HUKOU_TYPE_NAMES or chosen in rule.allowed:
         return
     name = HUKOU_TYPE_NAMES[chosen]
+    if chosen in rule.redirect:  # Lanzhou's student collective hukou (ADR 0034): not refused
+        j.note(
+            _(
+                "{name}不能为新生儿落户：出生登记将在配偶（父亲或母亲）家庭户口所在地的"
+                "公安派出所办理，请在申请表中填写配偶的户籍所在地。"
+            ).format(name=name)
+        )
+        return
     if rule.reason == "field_invalid":
         j.fail(rule.reason, text=rule.message or _("不能选择{name}").format(name=name))
     else:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import parent_page_refuse
+from onestop.cases.channels import item_channels, still_open_sentence
 from onestop.cases.models import Case, CaseStatus
 from onestop.cases.promise import case_promise
 from onestop.core.clock import to_beijing
@@ -101,7 +102,11 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
             "promise": case_promise(case, [(i.item, i.finished_at) for i in items]),
             "timeline": parent_timeline(case),
             "reasons": case.decision.get("reasons", []),
-            "channels": case.decision.get("ordinary_channels", []),
+            # per item: where for this case and what to bring (原渠道, ADR 0034)
+            "channels": [c.text for c in item_channels(case)]
+            if case.status == CaseStatus.REJECTED
+            else case.decision.get("ordinary_channels", []),
+            "still_open": still_open_sentence(case) if case.status == CaseStatus.REJECTED else "",
             "can_supplement": case.status == CaseStatus.SUPPLEMENT
             or any(i.state == ItemState.RETURNED for i in items),
             "signature": {

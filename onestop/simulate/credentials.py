@@ -34,6 +34,9 @@ DEMO_JURISDICTIONS = (
     ("fuzhou", "fujian-mch", "fuzhou-ps", "3501"),
     ("jilin", "changchun-mch", "jilin-ps", "22"),
 )
+# Further police stations of the demo regions, (region, station, short name): Lanzhou's special
+# registrations go to the police station of the other parent's hukou (ADR 0034).
+DEMO_EXTRA_STATIONS = (("lanzhou", "lanzhou-qilihe-ps", "qilihe"),)
 # The first webhook receiver port; `onestop serve` and `onestop simulate` both read it.
 HOOK_PORT_ENV = "ONESTOP_SIMULATE_HOOK_PORT"
 DEFAULT_HOOK_PORT = 8100
@@ -88,6 +91,19 @@ def demo_credentials() -> list[Credential]:
                     name=f"{region} {department} 模拟系统",
                 )
             )
+    for region, station, short in DEMO_EXTRA_STATIONS:
+        key_id = f"osk_{region}_police_{short}"
+        out.append(
+            Credential(
+                department="police",
+                key_id=key_id,
+                token=f"{key_id}.demo-{key_id}-{DEMO_SECRET_SUFFIX}",
+                webhook_secret=f"whsec_demo_{key_id}",
+                jurisdiction_kind="police_station",
+                jurisdiction_code=station,
+                name=f"{region} police {short} 模拟系统",
+            )
+        )
     return out
 
 

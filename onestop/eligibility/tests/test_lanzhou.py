@@ -194,15 +194,56 @@ def test_only_online_channels() -> None:
 # --- special registration rules --------------------------------------------------------------
 
 
-def test_student_collective_hukou_is_a_field_to_change() -> None:
-    """Seed: "在学校期间所生子女的户口应当在其配偶家庭户口所在地的公安派出所申报出生登记"."""
-    raw = lanzhou()
+def test_student_collective_hukou_is_routed_to_the_spouses_family_hukou() -> None:
+    """Seed 000 (二) 2: "大中专院校的已婚学生夫妻一方户口属学生集体户口,其配偶为家庭户口的,
+    在学校期间所生子女的户口应当在其配偶家庭户口所在地的公安派出所申报出生登记" — accepted,
+    the registration routed to the father's (the spouse's) hukou and its police station."""
+    raw = lanzhou()  # registered with the mother (620102); the father's hukou is 620103
     raw["birth_registration"]["hukou_type"] = "student_collective"
     decision = check(raw)
+    assert decision.outcome is ACCEPT, decision.as_json()
+    route = decision.as_json()["registration_route"]
+    assert route["follows"] == "father" and route["because"] == "student_collective"
+    assert route["division"] == "620103" and route["police_station"] == "lanzhou-qilihe-ps"
+    assert any("学生集体户口" in note and "七里河" in note for note in decision.notes)
+    # the services route by the typed document: the father's family hukou, his station
+    assert decision.document is not None and decision.document.birth_registration is not None
+    section = decision.document.birth_registration
+    assert (section.follows, section.hukou_type, section.police_station) == (
+        "father",
+        "family",
+        "lanzhou-qilihe-ps",
+    )
+
+
+def test_student_collective_needs_the_spouses_hukou() -> None:
+    """Without the spouse's hukou there is nowhere to route it: one field to fix."""
+    raw = lanzhou()
+    raw["birth_registration"]["hukou_type"] = "student_collective"
+    raw["father"]["hukou_division"] = None
+    decision = check(raw)
     assert decision.outcome is SUPPLEMENT
-    reason = only(decision, "field_invalid")
-    assert reason.detail == "birth_registration.hukou_type"
-    assert "配偶家庭户口" in reason.message
+    assert pairs(decision) == {("field_invalid", "father.hukou_division")}
+
+
+def test_student_collective_spouse_outside_lanzhou_is_no_local_hukou() -> None:
+    """The registration goes to the spouse's hukou, so that hukou must be in the city."""
+    raw = lanzhou()
+    raw["birth_registration"]["hukou_type"] = "student_collective"
+    raw["father"]["hukou_division"] = "610113"
+    decision = check(raw)
+    assert decision.outcome is REJECT
+    assert pairs(decision) == {("no_local_hukou", "father")}
+
+
+def test_a_spouses_division_without_a_known_station_routes_to_the_division() -> None:
+    raw = lanzhou()
+    raw["birth_registration"]["hukou_type"] = "student_collective"
+    raw["father"]["hukou_division"] = "620104"
+    decision = check(raw)
+    assert decision.outcome is ACCEPT
+    route = decision.as_json()["registration_route"]
+    assert route["division"] == "620104" and route["police_station"] is None
 
 
 @pytest.mark.parametrize("hukou_type", ["family", "community_collective", "unit_collective"])
@@ -214,14 +255,19 @@ def test_other_hukou_types_are_fine(hukou_type: str) -> None:
 
 
 def test_serviceman_parent_registers_with_the_civilian_parent() -> None:
-    """Seed: "夫妻一方为现役军人、一方为地方居民的,所生子女应当在地方居民一方常住户口所在地…"."""
+    """Seed 000 (二) 3: "夫妻一方为现役军人、一方为地方居民的,所生子女应当在地方居民一方常住户口
+    所在地的公安派出所申报出生登记" — accepted, routed to the civilian father's station."""
     raw = lanzhou()  # registered with the mother
     raw["mother"]["active_serviceman"] = True
     decision = check(raw)
-    assert decision.outcome is SUPPLEMENT
-    assert pairs(decision) == {("field_invalid", "birth_registration.follows")}
+    assert decision.outcome is ACCEPT, decision.as_json()
+    route = decision.as_json()["registration_route"]
+    assert route["follows"] == "father" and route["because"] == "serviceman_parent"
+    assert route["police_station"] == "lanzhou-qilihe-ps"
+    assert any("现役军人" in note for note in decision.notes)
     raw["birth_registration"]["follows"] = "father"
-    assert check(raw).outcome is ACCEPT
+    decision = check(raw)
+    assert decision.outcome is ACCEPT and decision.registration_route is None
 
 
 def test_both_parents_servicemen_is_not_the_serviceman_rule() -> None:

@@ -313,3 +313,21 @@ def test_the_form_needs_a_signed_in_parent(db):
     from django.test import Client
 
     assert Client().get(step("qinbei", "items")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "items", [["vaccination_certificate"], ["birth_certificate", "birth_registration"]]
+)
+def test_a_parent_applies_online_for_one_item_with_its_prerequisites(
+    items, monkeypatch, media_root
+):
+    """The original channels stay open (issue 11, promise 12; ADR 0034): the online form takes
+    one item (with what it waits for) and the case is accepted with only those items."""
+    freeze(monkeypatch)
+    delivery_record()
+    client = mother_client()
+    fill_qinbei(client, items=items)
+    post(client, step("qinbei", "confirm"), {"signer_name": "黄丽", "promise": "on"})
+    case = Case.objects.get()
+    assert case.decision["decision"] == "accept", case.decision["reasons"]
+    assert [p["item"] for p in case.decision["plan"]] == items

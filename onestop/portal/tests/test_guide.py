@@ -167,3 +167,18 @@ def test_materials_follow_the_answers():
         today=TODAY,
     )
     assert {f.code for f in refused.findings} == {"bmc_missing", "collective_hukou_not_supported"}
+
+
+def test_lanzhou_student_collective_hukou_is_routed_not_refused():
+    """Seed 000 (二) 2 (issue 11, promise 9; ADR 0034): a student collective hukou does not
+    make the bundle ineligible; the guide says the registration goes to the spouse's hukou."""
+    pack = default_packs().current("lanzhou")
+    assert pack is not None
+    result = guide_result(
+        pack,
+        ["birth_certificate", "birth_registration"],
+        {"applicant_role": "mother", "hukou_type": "student_collective"},
+        today=TODAY,
+    )
+    assert result.eligible and not result.findings
+    assert any("配偶" in note and "派出所" in note for note in result.notes)

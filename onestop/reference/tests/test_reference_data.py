@@ -37,6 +37,7 @@ HOSPITALS = {
 POLICE_STATIONS = {
     "qinbei-ps": "450703",
     "lanzhou-ps": "620102",
+    "lanzhou-qilihe-ps": "620103",
     "yuanling-ps": "431222",
     "fuzhou-ps": "350102",
     "jilin-ps": "220102",

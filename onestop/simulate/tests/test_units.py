@@ -9,7 +9,12 @@ from datetime import date
 import pytest
 
 from onestop.reference.idnumber import is_valid_resident_id, parse_resident_id
-from onestop.simulate.credentials import DEMO_JURISDICTIONS, DEPARTMENTS, demo_credentials
+from onestop.simulate.credentials import (
+    DEMO_EXTRA_STATIONS,
+    DEMO_JURISDICTIONS,
+    DEPARTMENTS,
+    demo_credentials,
+)
 from onestop.simulate.department import build_result, citizen_id, parse_outages
 from onestop.simulate.runner import add_arguments
 from onestop.workflow.domain.results import RESULT_FIELDS, NewbornFacts, validate_result
@@ -95,6 +100,6 @@ def test_demo_credentials_cover_every_demo_jurisdiction():
 
     assert [(r, h, s, d) for r, h, s, _c, d in REGIONS] == list(DEMO_JURISDICTIONS)
     creds = demo_credentials()
-    assert len(creds) == len(REGIONS) * len(DEPARTMENTS)
+    assert len(creds) == len(REGIONS) * len(DEPARTMENTS) + len(DEMO_EXTRA_STATIONS)
     assert len({c.key_id for c in creds}) == len(creds)
     assert all(len(c.key_id) <= 32 and c.token.startswith(c.key_id + ".") for c in creds)
