@@ -134,7 +134,9 @@ def test_a_tiny_run_finishes_every_case_and_reports_every_row(tmp_path: Path) ->
         "POST /api/v1/tasks/{id}/complete",
     ):
         assert result.server_timings.get(call), (call, sorted(result.server_timings))
-    assert result.idle_statements_per_second > 0  # the workers' loops and the polls
+    # Measured, and near nothing: the workers wait on LISTEN/NOTIFY, the department systems
+    # poll every 30 s (ADR 0024; before: 173 statements/s with no case in flight).
+    assert 0 <= result.idle_statements_per_second < 20
     assert result.minimal_per_second > 0 and result.minimal_timings
     assert result.transition.per_second > 0
 
