@@ -1180,17 +1180,25 @@ def report(result: Result) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_latest(path: Path, text: str) -> None:
-    """Replace the block between the latest-run markers of ``path`` (appended if absent)."""
-    block = f"{LATEST_START}\n{text.rstrip()}\n{LATEST_END}"
+def replace_marked_block(path: Path, text: str, *, start: str, end: str, heading: str) -> None:
+    """Replace the block between the markers ``start`` and ``end`` of ``path`` with ``text``
+    (appended under ``heading`` if the markers are absent): each benchmark's latest run."""
+    block = f"{start}\n{text.rstrip()}\n{end}"
     current = path.read_text("utf-8") if path.exists() else "# Performance\n"
-    if LATEST_START in current and LATEST_END in current:
-        head, _, rest = current.partition(LATEST_START)
-        _, _, tail = rest.partition(LATEST_END)
+    if start in current and end in current:
+        head, _, rest = current.partition(start)
+        _, _, tail = rest.partition(end)
         updated = head + block + tail
     else:
-        updated = current.rstrip() + "\n\n## Latest run (`make bench`)\n\n" + block + "\n"
+        updated = current.rstrip() + f"\n\n{heading}\n\n" + block + "\n"
     path.write_text(updated, "utf-8")
+
+
+def write_latest(path: Path, text: str) -> None:
+    """Replace the block between the latest-run markers of ``path`` (appended if absent)."""
+    replace_marked_block(
+        path, text, start=LATEST_START, end=LATEST_END, heading="## Latest run (`make bench`)"
+    )
 
 
 # --- command line -----------------------------------------------------------------------------

@@ -28,6 +28,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from onestop.ops.bench_e2e import replace_marked_block
+
 MARK_START = "<!-- bench-scale:latest:start -->"
 MARK_END = "<!-- bench-scale:latest:end -->"
 LOOKUP_TARGET_MS = 20.0
@@ -457,17 +459,13 @@ def report(runs: list[dict[str, Any]], command: str) -> str:
 
 
 def write_latest(path: Path, text: str) -> None:
-    body = path.read_text("utf-8")
-    block = f"{MARK_START}\n{text}{MARK_END}"
-    if MARK_START in body and MARK_END in body:
-        before, rest = body.split(MARK_START, 1)
-        _, after = rest.split(MARK_END, 1)
-        body = before + block + after
-    else:
-        body = (
-            body.rstrip("\n") + "\n\n## Scale: latest run (`make bench-scale`)\n\n" + block + "\n"
-        )
-    path.write_text(body, "utf-8")
+    replace_marked_block(
+        path,
+        text,
+        start=MARK_START,
+        end=MARK_END,
+        heading="## Scale: latest run (`make bench-scale`)",
+    )
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:

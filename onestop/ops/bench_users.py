@@ -70,6 +70,7 @@ from onestop.ops.bench_e2e import (
     machine,
     percentile,
     postgres_answers,
+    replace_marked_block,
     with_database,
 )
 
@@ -626,15 +627,9 @@ def report(result: Result) -> str:
 
 
 def write_latest(path: Path, text: str) -> None:
-    block = f"{LATEST_START}\n{text.rstrip()}\n{LATEST_END}"
-    current = path.read_text("utf-8") if path.exists() else "# Performance\n"
-    if LATEST_START in current and LATEST_END in current:
-        head, _, rest = current.partition(LATEST_START)
-        _, _, tail = rest.partition(LATEST_END)
-        updated = head + block + tail
-    else:
-        updated = current.rstrip() + "\n\n### 1,000 users: latest run\n\n" + block + "\n"
-    path.write_text(updated, "utf-8")
+    replace_marked_block(
+        path, text, start=LATEST_START, end=LATEST_END, heading="### 1,000 users: latest run"
+    )
 
 
 # --- command line -------------------------------------------------------------------------------
