@@ -10,7 +10,6 @@ generator copies, case by case, with the per-case values changed.
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from onestop.integration.models import ApiClient
 from onestop.integration.services import api_client_create
 from onestop.ops.demo import shift_dates
 from onestop.simulate.credentials import Credential, demo_credentials
-from onestop.simulate.department import build_result
+from onestop.testing.drive import client_call, work_every_task
 from onestop.testing.newborns import another_newborn
 
 # The accepted example of each region (onestop/examples), worked to the end.
@@ -55,22 +54,6 @@ def _ensure_clients() -> list[Credential]:
     return credentials
 
 
-def _api(client: Client, cred: Credential, method: str, path: str, body: Any = None) -> Any:
-    headers = {"Authorization": f"Bearer {cred.token}", "Idempotency-Key": str(uuid.uuid4())}
-    if method == "GET":
-        answer = client.get(f"/api/v1{path}", headers=headers)
-    else:
-        answer = client.post(
-            f"/api/v1{path}",
-            json.dumps(body or {}, ensure_ascii=False),
-            content_type="application/json",
-            headers=headers,
-        )
-    if answer.status_code >= 300:
-        raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.content[:300]!r}")
-    return answer.json()
-
-
 def make_template(region: str, serial: int) -> str:
     """Submit and work one case of ``region`` through the API; its number."""
     credentials = [c for c in _ensure_clients() if c.key_id.startswith(f"osk_{region}_")]
@@ -80,34 +63,9 @@ def make_template(region: str, serial: int) -> str:
     shift_dates(document, timezone.now().astimezone(timezone.get_fixed_timezone(480)))
     another_newborn(document, 1000 + serial)
     hospital = next(c for c in credentials if c.department == "hospital")
-    number = str(_api(client, hospital, "POST", "/cases", document)["number"])
-    for _ in range(20):  # rounds: items become ready after others are done
-        worked = False
-        for cred in credentials:
-            for task in _api(client, cred, "GET", "/tasks?state=open&limit=100")["tasks"]:
-                if task["state"] != "ready":
-                    continue
-                detail = _api(client, cred, "GET", f"/tasks/{task['id']}")
-                claimed = _api(
-                    client,
-                    cred,
-                    "POST",
-                    f"/tasks/{task['id']}/claim",
-                    {"expected_version": detail["version"]},
-                )
-                result = build_result(
-                    detail.get("result_fields", []), task["id"], detail.get("data")
-                )
-                _api(
-                    client,
-                    cred,
-                    "POST",
-                    f"/tasks/{task['id']}/complete",
-                    {"result": result, "expected_version": claimed["version"]},
-                )
-                worked = True
-        if not worked:
-            break
+    call = client_call(client)
+    number = str(call(hospital, "POST", "/cases", document)["number"])
+    work_every_task(call, credentials)
     status = Case.objects.filter(number=number).values_list("status", flat=True).first()
     if status != "completed":
         raise RuntimeError(f"template case {number} of {region} ended {status}, not completed")

@@ -25,8 +25,8 @@ from onestop.cases.models import Case
 from onestop.integration.services import api_client_create
 from onestop.ops.demo import shift_dates
 from onestop.simulate.credentials import Credential, demo_credentials
-from onestop.simulate.department import build_result
 from onestop.testing.costs import ApiCosts
+from onestop.testing.drive import work_every_task
 from onestop.testing.newborns import another_newborn
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -95,29 +95,7 @@ def drive_one_case(costs: ApiCosts, n: int, document_name: str = "qinbei-accept"
     another_newborn(document, n)
     hospital = next(c for c in credentials if c.department == "hospital")
     number = api(hospital, "POST", "/cases", document)["number"]
-    for _ in range(20):  # rounds: items ready after others are done
-        worked = False
-        for cred in credentials:
-            for task in api(cred, "GET", "/tasks?state=ready&limit=100")["tasks"]:
-                detail = api(cred, "GET", f"/tasks/{task['id']}")
-                claimed = api(
-                    cred,
-                    "POST",
-                    f"/tasks/{task['id']}/claim",
-                    {"expected_version": detail["version"]},
-                )
-                result = build_result(
-                    detail.get("result_fields", []), task["id"], detail.get("data")
-                )
-                api(
-                    cred,
-                    "POST",
-                    f"/tasks/{task['id']}/complete",
-                    {"result": result, "expected_version": claimed["version"]},
-                )
-                worked = True
-        if not worked:
-            break
+    work_every_task(api, credentials, listing="/tasks?state=ready&limit=100")
     case = Case.objects.get(number=number)
     assert case.status == "completed"
     return case

@@ -23,7 +23,6 @@ item's message and the case's closing notice are one message); webhook deliverie
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from onestop.notifications.models import Notification
 from onestop.ops.demo import shift_dates
 from onestop.ops.worker import run_queued_tasks
 from onestop.simulate.credentials import Credential, demo_credentials
-from onestop.simulate.department import build_result
+from onestop.testing.drive import client_call, work_every_task
 from onestop.testing.newborns import another_newborn
 
 pytestmark = pytest.mark.django_db
@@ -69,21 +68,6 @@ def _credentials() -> list[Credential]:
     return mine
 
 
-def _api(client: Client, cred: Credential, method: str, path: str, body: Any = None) -> Any:
-    headers = {"Authorization": f"Bearer {cred.token}", "Idempotency-Key": str(uuid.uuid4())}
-    if method == "GET":
-        answer = client.get(f"/api/v1{path}", headers=headers)
-    else:
-        answer = client.post(
-            f"/api/v1{path}",
-            json.dumps(body or {}, ensure_ascii=False),
-            content_type="application/json",
-            headers=headers,
-        )
-    assert answer.status_code < 300, (path, answer.status_code, answer.content[:300])
-    return answer.json()
-
-
 def _process_one_case(document_name: str) -> Case:
     """Submit a case as the hospital's system and work every task to done as the
     departments' systems would (claim, complete), through the API."""
@@ -93,34 +77,9 @@ def _process_one_case(document_name: str) -> Case:
     shift_dates(document, datetime.now(timezone(timedelta(hours=8))))
     another_newborn(document, 1)
     hospital = next(c for c in credentials if c.department == "hospital")
-    number = _api(client, hospital, "POST", "/cases", document)["number"]
-    for _ in range(20):  # rounds: items ready after others are done
-        worked = False
-        for cred in credentials:
-            for task in _api(client, cred, "GET", "/tasks?state=open&limit=100")["tasks"]:
-                if task["state"] != "ready":
-                    continue
-                detail = _api(client, cred, "GET", f"/tasks/{task['id']}")
-                claimed = _api(
-                    client,
-                    cred,
-                    "POST",
-                    f"/tasks/{task['id']}/claim",
-                    {"expected_version": detail["version"]},
-                )
-                result = build_result(
-                    detail.get("result_fields", []), task["id"], detail.get("data")
-                )
-                _api(
-                    client,
-                    cred,
-                    "POST",
-                    f"/tasks/{task['id']}/complete",
-                    {"result": result, "expected_version": claimed["version"]},
-                )
-                worked = True
-        if not worked:
-            break
+    call = client_call(client)
+    number = call(hospital, "POST", "/cases", document)["number"]
+    work_every_task(call, credentials)
     case = Case.objects.get(number=number)
     assert case.status == "completed"
     return case

@@ -1,0 +1,74 @@
+"""Work a case's tasks to the end through the integration API as the departments' systems
+do — list the queue, read each ready task, claim it, complete it — round by round, since
+items become ready as others are done. One loop for the cost test, the background-work
+test and the scale generator's template cases."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from onestop.simulate.credentials import Credential
+from onestop.simulate.department import build_result
+
+# (credential, method, path under /api/v1, JSON body or None) → the answer's JSON
+ApiCall = Callable[[Credential, str, str, Any], Any]
+
+
+def work_every_task(
+    call: ApiCall,
+    credentials: Sequence[Credential],
+    *,
+    listing: str = "/tasks?state=open&limit=100",
+    rounds: int = 20,
+) -> None:
+    """Claim and complete every ready task the ``credentials`` see, until none is left."""
+    for _ in range(rounds):
+        worked = False
+        for cred in credentials:
+            for task in call(cred, "GET", listing, None)["tasks"]:
+                if task["state"] != "ready":
+                    continue
+                detail = call(cred, "GET", f"/tasks/{task['id']}", None)
+                claimed = call(
+                    cred,
+                    "POST",
+                    f"/tasks/{task['id']}/claim",
+                    {"expected_version": detail["version"]},
+                )
+                result = build_result(
+                    detail.get("result_fields", []), task["id"], detail.get("data")
+                )
+                call(
+                    cred,
+                    "POST",
+                    f"/tasks/{task['id']}/complete",
+                    {"result": result, "expected_version": claimed["version"]},
+                )
+                worked = True
+        if not worked:
+            return
+
+
+def client_call(client: Any) -> ApiCall:
+    """An ``ApiCall`` through Django's test ``client`` (in process, every middleware): each
+    call with the credential's token and a fresh Idempotency-Key; an answer ≥ 300 raises."""
+
+    def call(cred: Credential, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {cred.token}", "Idempotency-Key": str(uuid.uuid4())}
+        if method == "GET":
+            answer = client.get(f"/api/v1{path}", headers=headers)
+        else:
+            answer = client.post(
+                f"/api/v1{path}",
+                json.dumps(body or {}, ensure_ascii=False),
+                content_type="application/json",
+                headers=headers,
+            )
+        if answer.status_code >= 300:
+            raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.content[:300]!r}")
+        return answer.json()
+
+    return call
