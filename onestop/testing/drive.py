@@ -72,3 +72,24 @@ def client_call(client: Any) -> ApiCall:
         return answer.json()
 
     return call
+
+
+def region_clients(region: str) -> list[Credential]:
+    """The demo API clients of ``region``'s departments, created with webhooks that are never
+    called (the deliveries are only counted)."""
+    from onestop.integration.services import api_client_create
+    from onestop.simulate.credentials import demo_credentials
+
+    mine = [c for c in demo_credentials() if c.key_id.startswith(f"osk_{region}_")]
+    for cred in mine:
+        api_client_create(
+            name=cred.name,
+            department=cred.department,
+            jurisdiction_kind=cred.jurisdiction_kind,
+            jurisdiction_code=cred.jurisdiction_code,
+            webhook_url=f"http://127.0.0.1:9/{cred.key_id}",
+            key_id=cred.key_id,
+            secret=cred.secret,
+            webhook_secret=cred.webhook_secret,
+        )
+    return mine

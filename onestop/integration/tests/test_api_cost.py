@@ -22,11 +22,10 @@ from django.db import connection
 from django.test import Client
 
 from onestop.cases.models import Case
-from onestop.integration.services import api_client_create
 from onestop.ops.demo import shift_dates
 from onestop.simulate.credentials import Credential, demo_credentials
 from onestop.testing.costs import ApiCosts
-from onestop.testing.drive import work_every_task
+from onestop.testing.drive import region_clients, work_every_task
 from onestop.testing.newborns import another_newborn
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -48,19 +47,7 @@ MARGIN = 1.05  # + 5 % (at least one statement) before the test fails
 
 
 def _credentials() -> list[Credential]:
-    mine = [c for c in demo_credentials() if c.key_id.startswith(f"osk_{REGION}_")]
-    for cred in mine:
-        api_client_create(
-            name=cred.name,
-            department=cred.department,
-            jurisdiction_kind=cred.jurisdiction_kind,
-            jurisdiction_code=cred.jurisdiction_code,
-            webhook_url=f"http://127.0.0.1:9/{cred.key_id}",  # never called: only counted
-            key_id=cred.key_id,
-            secret=cred.secret,
-            webhook_secret=cred.webhook_secret,
-        )
-    return mine
+    return region_clients(REGION)
 
 
 class _Api:

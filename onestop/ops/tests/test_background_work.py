@@ -35,12 +35,11 @@ from onestop.cases.models import Case
 from onestop.common.outbox import Outbox
 from onestop.integration import services as integration_services
 from onestop.integration.models import WebhookDelivery
-from onestop.integration.services import api_client_create
 from onestop.notifications.models import Notification
 from onestop.ops.demo import shift_dates
 from onestop.ops.worker import run_queued_tasks
-from onestop.simulate.credentials import Credential, demo_credentials
-from onestop.testing.drive import client_call, work_every_task
+from onestop.simulate.credentials import Credential
+from onestop.testing.drive import client_call, region_clients, work_every_task
 from onestop.testing.newborns import another_newborn
 
 pytestmark = pytest.mark.django_db
@@ -53,19 +52,7 @@ TARGET = 10
 
 
 def _credentials() -> list[Credential]:
-    mine = [c for c in demo_credentials() if c.key_id.startswith(f"osk_{REGION}_")]
-    for cred in mine:
-        api_client_create(
-            name=cred.name,
-            department=cred.department,
-            jurisdiction_kind=cred.jurisdiction_kind,
-            jurisdiction_code=cred.jurisdiction_code,
-            webhook_url=f"http://127.0.0.1:9/{cred.key_id}",  # never called: only counted
-            key_id=cred.key_id,
-            secret=cred.secret,
-            webhook_secret=cred.webhook_secret,
-        )
-    return mine
+    return region_clients(REGION)
 
 
 def _process_one_case(document_name: str) -> Case:
