@@ -152,6 +152,17 @@ else:
     if os.environ.get("ONESTOP_PG_JIT", "off") != "on":
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    # Issue 10: persistent connections (the default) are health-checked with a SELECT 1
+    # each time a request reuses one — a transaction per request. ONESTOP_PG_POOL=on uses
+    # Django's psycopg pool instead (no per-request check; a broken connection is dropped
+    # when it is given back). Measured side by side in docs/performance.md.
+    if os.environ.get("ONESTOP_PG_POOL", "off") == "on":
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": int(os.environ.get("ONESTOP_PG_POOL_SIZE", "8")),
+        }
 
 # Read replica (ADR 0027): DATABASE_REPLICA_URL adds the alias "replica"; the supervision
 # reports and the public verification read from it (a miss falls back to the primary),

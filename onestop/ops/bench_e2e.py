@@ -122,6 +122,7 @@ class Config:
     idle_seconds: float = 5.0
     postgres: str = DEFAULT_PG_URL
     keep: bool = False
+    pg_pool: bool = False  # Django's psycopg pool instead of health-checked persistent ones
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -502,6 +503,8 @@ class Product:
             # check and its counter still run on every request.
             ONESTOP_RATE_API="1000000/m",
         )
+        if config.pg_pool:
+            self.env["ONESTOP_PG_POOL"] = "on"
         self.env["DJANGO_SETTINGS_MODULE"] = "onestop.ops.bench_settings"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -1236,6 +1239,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--write", type=Path, help="update the latest-run block of this file")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument(
+        "--pg-pool",
+        action="store_true",
+        help="the processes use Django's psycopg pool (ONESTOP_PG_POOL=on) instead of "
+        "persistent connections health-checked per request",
+    )
     return parser.parse_args(list(argv))
 
 
@@ -1255,6 +1264,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         simulate_poll=args.simulate_poll,
         postgres=args.postgres,
         keep=args.keep,
+        pg_pool=args.pg_pool,
     )
     out.write(
         f"\n== end to end: {config.cases} cases, {config.workers} workers, {config.clients} "
@@ -1271,7 +1281,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         f"python -m onestop.ops.bench_e2e --cases {config.cases} --workers {config.workers} "
         f"--clients {config.clients} --web-workers {config.web_workers} "
         f"--web-threads {config.web_threads} --simulate-poll {config.simulate_poll:g} "
-        f"--bound-seconds {args.bound_seconds:g}"
+        f"--bound-seconds {args.bound_seconds:g}" + (" --pg-pool" if config.pg_pool else "")
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.ops.bench_settings")
     result = run(config, out, command)
