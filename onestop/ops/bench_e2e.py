@@ -503,7 +503,7 @@ class Product:
             # check and its counter still run on every request.
             ONESTOP_RATE_API="1000000/m",
         )
-        if config.pg_pool:
+        if getattr(config, "pg_pool", False):  # bench_users passes its own Config
             self.env["ONESTOP_PG_POOL"] = "on"
         self.env["DJANGO_SETTINGS_MODULE"] = "onestop.ops.bench_settings"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
