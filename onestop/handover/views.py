@@ -54,19 +54,20 @@ LIST_TITLES = {
 }
 
 
+def _refused(user: User, batch_id: int) -> None:
+    """A refused look at a batch, kept as an access record."""
+    access_record(
+        actor=user, case_number="-", what=f"handover:{batch_id}", at=timezone.now(), granted=False
+    )
+
+
 def _officer(request: HttpRequest, batch_id: int | None = None) -> User:
     """A hospital's or a police station's officer; anyone else gets 404 (a staff member's
     attempt at a batch is kept as a refused access record)."""
     user = request.user
     if not isinstance(user, User) or not (is_hospital_officer(user) or is_station_officer(user)):
         if isinstance(user, User) and user.is_staff_role and batch_id is not None:
-            access_record(
-                actor=user,
-                case_number="-",
-                what=f"handover:{batch_id}",
-                at=timezone.now(),
-                granted=False,
-            )
+            _refused(user, batch_id)
         raise Http404(_("页面不存在"))
     return user
 
@@ -113,13 +114,7 @@ def batches(request: HttpRequest) -> HttpResponse:
 def _visible(user: User, batch_id: int) -> HandoverBatch:
     batch = batch_for_officer(user, batch_id)
     if batch is None:
-        access_record(
-            actor=user,
-            case_number="-",
-            what=f"handover:{batch_id}",
-            at=timezone.now(),
-            granted=False,
-        )
+        _refused(user, batch_id)
         raise Http404(_("移交批次不存在或不属于您的机构"))
     return batch
 
