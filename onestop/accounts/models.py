@@ -21,6 +21,9 @@ class Role(models.TextChoices):
     CLERK = "clerk", _("窗口工作人员")
     OFFICER = "officer", _("部门经办人员")
     SUPERVISOR = "supervisor", _("监督管理人员")
+    # 12345 hotline operators: answer callers from the knowledge base and look a case up
+    # only after verifying the caller (issue 12); they open no case otherwise.
+    OPERATOR = "operator", _("12345热线话务员")
     ADMIN = "admin", _("系统管理员")
 
 
@@ -71,7 +74,7 @@ class User(AbstractUser):
 
     @property
     def is_staff_role(self) -> bool:
-        return self.role in {Role.CLERK, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN}
+        return self.role in {Role.CLERK, Role.OFFICER, Role.SUPERVISOR, Role.OPERATOR, Role.ADMIN}
 
     def label(self) -> str:
         return self.display_name or self.username

@@ -83,6 +83,15 @@ def demo_users() -> list[DemoUser]:
             else (JurisdictionKind.HOSPITAL, hospital)
         )
         users.append(
+            DemoUser(
+                f"{region}-hotline",
+                Role.OPERATOR,
+                "12345话务员",
+                kind=JurisdictionKind.DIVISION,
+                code=division,
+            )
+        )
+        users.append(
             DemoUser(f"{region}-clerk", Role.CLERK, "窗口受理员", kind=counter_kind, code=counter)
         )
         users.append(
