@@ -35,6 +35,7 @@ FIRST_YEAR_DAYS = 366  # the content covers 0–1 year (出生至满1周岁)
 HOME_VISIT_DAYS = 7  # 新生儿出院后1周内
 FULL_MONTH_DAYS = (28, 30)  # 新生儿出生后28～30天
 CHECKUP_MONTHS = (3, 6, 8, 12)  # 婴儿期 3、6、8、12月龄
+CHECKUP_GRACE_DAYS = 14  # the platform's: a check-up shows as the next one until then
 
 
 def add_months(day: date, months: int) -> date:
@@ -125,6 +126,8 @@ class Visit:
     earliest: date
     due: date
     where: str
+    # A check-up is shown as its day (满3月龄 on …); it counts as past two weeks later.
+    single_day: bool = False
 
     def state_on(self, today: date) -> Literal["past", "now", "coming"]:
         if today > self.due:
@@ -160,8 +163,9 @@ def visit_schedule(born_on: date, *, discharged_on: date | None = None) -> list[
                 code=f"checkup_{months}m",
                 name=f"{months}月龄健康检查",
                 earliest=on,
-                due=on + timedelta(days=14),
+                due=on + timedelta(days=CHECKUP_GRACE_DAYS),
                 where="社区卫生服务中心或乡镇卫生院",
+                single_day=True,
             )
         )
     return visits

@@ -79,6 +79,8 @@ def test_the_visit_calendar_of_the_first_year():
         date(2027, 5, 20),
         date(2027, 9, 20),
     ]
+    assert all(visits[f"checkup_{m}m"].single_day for m in (3, 6, 8, 12))
+    assert not visits["full_month"].single_day
     # As people write them.
     assert written(visits["checkup_3m"].earliest) == "2026年12月20日"
 
