@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -94,16 +95,22 @@ def test_the_home_visit_counts_from_discharge_when_known():
     assert home.earliest == born
 
 
+def _next(visits: list[domain.Visit], today: date) -> domain.Visit:
+    found = domain.next_visit(visits, today)
+    assert found is not None
+    return found
+
+
 def test_the_next_visit_by_age():
     born = date(2026, 9, 20)
     visits = domain.visit_schedule(born)
-    assert domain.next_visit(visits, born).code == "home_visit"
-    assert domain.next_visit(visits, date(2026, 9, 28)).code == "full_month"
-    assert domain.next_visit(visits, date(2026, 10, 19)).code == "full_month"
-    assert domain.next_visit(visits, date(2026, 10, 19)).state_on(date(2026, 10, 19)) == "now"
+    assert _next(visits, born).code == "home_visit"
+    assert _next(visits, date(2026, 9, 28)).code == "full_month"
+    assert _next(visits, date(2026, 10, 19)).code == "full_month"
+    assert _next(visits, date(2026, 10, 19)).state_on(date(2026, 10, 19)) == "now"
     two_months = born + timedelta(days=65)
-    assert domain.next_visit(visits, two_months).code == "checkup_3m"
-    assert domain.next_visit(visits, two_months).state_on(two_months) == "coming"
+    assert _next(visits, two_months).code == "checkup_3m"
+    assert _next(visits, two_months).state_on(two_months) == "coming"
     assert domain.next_visit(visits, date(2027, 10, 20)) is None
 
 
@@ -136,8 +143,9 @@ def test_pieces_for_an_age_by_section_then_earliest():
     assert [p.key for p in domain.for_age(pieces, age)] == ["feeding", "sleep", "visits"]
 
 
-def _shipped() -> list[dict]:
-    return yaml.safe_load(DATA.read_text(encoding="utf-8"))["articles"]
+def _shipped() -> list[dict[str, Any]]:
+    articles: list[dict[str, Any]] = yaml.safe_load(DATA.read_text(encoding="utf-8"))["articles"]
+    return articles
 
 
 def test_the_shipped_content_is_valid_and_covers_every_month_of_the_first_year():

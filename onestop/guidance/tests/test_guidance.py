@@ -148,6 +148,12 @@ def _article(code: str = "development_1_3") -> Article:
     return Article.objects.select_related("published").get(code=code)
 
 
+def _published(code: str = "development_1_3") -> ArticleVersion:
+    version = _article(code).published
+    assert version is not None
+    return version
+
+
 def _form(title: str, body: str = "新的正文第一段。\n第二段。", unit="month", start=1, end=3):
     return {"title": title, "body": body, "age_unit": unit, "age_start": start, "age_end": end}
 
@@ -163,7 +169,7 @@ def test_a_draft_is_published_only_after_another_health_officer_approves(example
     mother = _signed_in(parent(_phone(case)))
     author, reviewer = _health("王医生"), _health("李主任")
     article = _article()
-    first = article.published
+    first = _published()
     writer = _signed_in(author)
 
     # The author edits: a new version (draft); the published one unchanged.
@@ -236,7 +242,7 @@ def test_a_supervisor_may_approve_and_a_return_needs_a_note(example, settings):
     client.post(f"/work/guidance/versions/{version.pk}/return/", {"note": "请补充仰卧睡的理由"})
     version.refresh_from_db()
     assert version.state == "returned" and version.review_note == "请补充仰卧睡的理由"
-    assert _article("safe_sleep").published.title == "安全睡眠"
+    assert _published("safe_sleep").title == "安全睡眠"
     # The author revises the same version, submits again; the supervisor publishes.
     again = article_edit(
         actor=author,
@@ -246,7 +252,7 @@ def test_a_supervisor_may_approve_and_a_return_needs_a_note(example, settings):
     assert again.pk == version.pk and again.state == "draft"
     article_submit(actor=author, version_id=version.pk)
     client.post(f"/work/guidance/versions/{version.pk}/approve/")
-    assert _article("safe_sleep").published.title == "安全睡眠（修订2）"
+    assert _published("safe_sleep").title == "安全睡眠（修订2）"
 
 
 def test_editing_rules(example):
