@@ -42,10 +42,17 @@ class SectionView:
     articles: list[ArticleVersion] = field(default_factory=list)
 
 
-def articles_for_age(age: domain.Age) -> list[SectionView]:
+def published_pieces() -> list[domain.Piece]:
+    """Every published article as the selection needs it (one query; a few dozen rows)."""
+    return [domain.Piece(v, v.article.section, age_range(v)) for v in published_versions()]
+
+
+def articles_for_age(
+    age: domain.Age, pieces: list[domain.Piece] | None = None
+) -> list[SectionView]:
     """The published articles for ``age``, by section (sections without one left out)."""
-    versions = list(published_versions())
-    pieces = [domain.Piece(v, v.article.section, age_range(v)) for v in versions]
+    if pieces is None:
+        pieces = published_pieces()
     sections: dict[str, SectionView] = {}
     labels = dict(Section.choices)
     for piece in domain.for_age(pieces, age):
@@ -98,6 +105,7 @@ def parent_guidance(user: User, *, today: date | None = None) -> ParentGuidance:
         .order_by("-registered_at")
     )
     babies = []
+    pieces = published_pieces() if registrations else []
     for registration in registrations:
         born_on = date.fromisoformat(registration.born_on) if registration.born_on else None
         if born_on is None:
@@ -113,7 +121,7 @@ def parent_guidance(user: User, *, today: date | None = None) -> ParentGuidance:
                 age=age,
                 visits=[(v, v.state_on(today)) for v in visits],
                 next_visit=domain.next_visit(visits, today),
-                sections=articles_for_age(age) if age.born and age.months < 12 else [],
+                sections=articles_for_age(age, pieces) if age.born and age.months < 12 else [],
             )
         )
     registered = [r.case_id for r in registrations]

@@ -340,3 +340,26 @@ def test_age_selection_uses_the_birth_date(example):
             assert f'data-article="{code}"' in section, (days, code)
         for code in hidden:
             assert f'data-article="{code}"' not in section, (days, code)
+
+
+def test_the_parents_page_reads_a_fixed_number_of_statements(example):
+    """A second registered baby adds no statement (the articles are read once)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.testing.newborns import another_newborn
+
+    first = case_with_baby(example("lanzhou-accept"), 65)
+    client = _signed_in(parent(_phone(first)))
+    client.get("/my/guidance/")  # sessions and caches warmed
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/my/guidance/").status_code == 200
+        return len(queries)
+
+    one = statements()
+    second = case_with_baby(another_newborn(example("lanzhou-accept"), 1), 200)
+    html = client.get("/my/guidance/").content.decode()
+    assert f'data-case="{second.number}"' in html and f'data-case="{first.number}"' in html
+    assert statements() == one
