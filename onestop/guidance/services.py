@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case
-from onestop.core.clock import to_beijing
+from onestop.core.clock import parse_time, to_beijing
 from onestop.core.errors import OnestopError
 from onestop.guidance import domain
 from onestop.guidance.models import (
@@ -74,10 +74,20 @@ def may_review(user: Any, version: ArticleVersion) -> bool:
 
 
 def _born_on(case: Case) -> tuple[date | None, int]:
-    """The newborns' birth date (twins share it: the first one given) and how many."""
-    newborns = case.typed_document().newborns
-    born = next((b.born_at for b in newborns if b.born_at is not None), None)
-    return (to_beijing(born).date() if born is not None else None), max(len(newborns), 1)
+    """The newborns' birth date (twins share it: the first one given) and how many, from
+    the case's newborn rows (small encrypted columns, not the whole document)."""
+    times = list(case.newborns.order_by("position").values_list("born_at", flat=True))
+    if not times:  # a case stored before the rows existed: the document says it
+        newborns = case.typed_document().newborns
+        born = next((b.born_at for b in newborns if b.born_at is not None), None)
+        return (to_beijing(born).date() if born is not None else None), max(len(newborns), 1)
+    for text in times:
+        if text:
+            try:
+                return to_beijing(parse_time(text)).date(), len(times)
+            except ValueError:
+                continue
+    return None, len(times)
 
 
 def guidance_register(
@@ -93,21 +103,19 @@ def guidance_register(
     born_on, count = _born_on(case)
     result = row.result if isinstance(row.result, dict) else {}
     arranged = " ".join(str(result.get("visit_arranged") or "").split())[:100]
-    try:
-        with transaction.atomic():
-            registration = GuidanceRegistration.objects.create(
-                case=case,
-                item=row,
-                region=case.region,
-                division=row.division or case.division,
-                born_on=born_on.isoformat() if born_on else None,
-                newborns=count,
-                visit_arranged=arranged,
-                automatic=automatic,
-                registered_at=now,
-            )
-    except IntegrityError:  # registered meanwhile
-        return GuidanceRegistration.objects.filter(case=case).first()
+    # The workflow service holds the case's lock: no one registers it meanwhile (and a
+    # second row would break the one-to-one constraint, never pass silently).
+    registration = GuidanceRegistration.objects.create(
+        case=case,
+        item=row,
+        region=case.region,
+        division=row.division or case.division,
+        born_on=born_on.isoformat() if born_on else None,
+        newborns=count,
+        visit_arranged=arranged,
+        automatic=automatic,
+        registered_at=now,
+    )
     audit_record(
         stream=f"case-{case.number}",
         at=now,
