@@ -82,6 +82,7 @@ class ArticleVersion(models.Model):
         RETURNED = "returned", _("退回修改")
         PUBLISHED = "published", _("已发布")
         SUPERSEDED = "superseded", _("已被新版本替代")
+        REVISED = "revised", _("已退回，另有修改版本")  # kept with its review note
 
     OPEN_STATES = (State.DRAFT, State.PENDING, State.RETURNED)
 

@@ -5,6 +5,7 @@ its audit record."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -179,6 +180,8 @@ def _audit(
             "version": version.number,
             "state": version.state,
             "title": version.title,
+            "ages": [version.age_unit, version.age_start, version.age_end],
+            "body_sha256": hashlib.sha256(version.body.encode("utf-8")).hexdigest(),
             **more,
         },
     )
@@ -237,8 +240,9 @@ def article_edit(
     *, actor: User, article_id: int, draft: Draft, now: datetime | None = None
 ) -> ArticleVersion:
     """Edit an article. A published version is never changed: the edit is a new version
-    (a draft). The author's own draft (or returned version) is updated in place until it
-    is submitted; a version 待审核 or another author's draft cannot be edited."""
+    (a draft). The author's own draft is updated in place until it is submitted; revising
+    a returned version makes the next version (the returned one kept with its note); a
+    version 待审核 or another author's draft cannot be edited."""
     now = now or timezone.now()
     if not is_health_officer(actor):
         raise GuidanceRefused("只有卫生健康部门工作人员可以编写育儿指导内容")
@@ -257,6 +261,14 @@ def article_edit(
         if open_version.author_id != actor.pk:
             who = open_version.author.label() if open_version.author else "系统"
             raise GuidanceConflict(f"{who}正在修改该文章（第{open_version.number}版草稿）")
+        if open_version.state == ArticleVersion.State.RETURNED:
+            # The returned text stays as it was, with the reviewer's note; the revision
+            # is the next version.
+            open_version.state = ArticleVersion.State.REVISED
+            open_version.updated_at = now
+            open_version.save(update_fields=["state", "updated_at"])
+            _audit(open_version, "guidance_revised", actor, now)
+            return _new_version(article, actor, clean, now)
         for name, value in _fields(clean).items():
             setattr(open_version, name, value)
         open_version.state = ArticleVersion.State.DRAFT
@@ -264,6 +276,10 @@ def article_edit(
         open_version.save()
         _audit(open_version, "guidance_draft_updated", actor, now)
         return open_version
+    return _new_version(article, actor, clean, now)
+
+
+def _new_version(article: Article, actor: User, clean: Draft, now: datetime) -> ArticleVersion:
     last = article.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = ArticleVersion.objects.create(
         article=article,

@@ -249,9 +249,19 @@ def test_a_supervisor_may_approve_and_a_return_needs_a_note(example, settings):
         article_id=article.pk,
         draft=Draft(**_form("安全睡眠（修订2）", start=0, end=12)),
     )
-    assert again.pk == version.pk and again.state == "draft"
-    article_submit(actor=author, version_id=version.pk)
-    client.post(f"/work/guidance/versions/{version.pk}/approve/")
+    assert again.number == version.number + 1 and again.state == "draft"
+    version.refresh_from_db()
+    assert version.state == "revised" and version.title == "安全睡眠（修订）"
+    assert version.review_note == "请补充仰卧睡的理由"
+    # Her draft is edited in place until she submits it.
+    same = article_edit(
+        actor=author,
+        article_id=article.pk,
+        draft=Draft(**_form("安全睡眠（修订2）", body="仰卧睡。\n不用枕头。", start=0, end=12)),
+    )
+    assert same.pk == again.pk and same.body == "仰卧睡。\n不用枕头。"
+    article_submit(actor=author, version_id=again.pk)
+    client.post(f"/work/guidance/versions/{again.pk}/approve/")
     assert _published("safe_sleep").title == "安全睡眠（修订2）"
 
 
