@@ -184,10 +184,8 @@ def _cmd_guide(args: argparse.Namespace, out: TextIO) -> int:
     region = _region_named(packs, args.region, at)
     if region is None:
         raise _Fail(f"unknown region {args.region!r} (known: {', '.join(packs.regions)})")
-    pack = packs.current(region, at)
-    if pack is None:
-        first = min(p.effective_from for p in packs.versions[region])
-        raise _Fail(f"region {region} has no pack in force at {at.date()} (from {first})")
+    pack = packs.current(region, at)  # before the first version: the first version
+    assert pack is not None
     guide = service_guide(pack)
     if args.format == "json":
         out.write(json.dumps(guide.as_json(), ensure_ascii=False, indent=2) + "\n")

@@ -305,7 +305,11 @@ def _reasons(pack: ps.PolicyPack) -> list[GuideReason]:
     kinds = {code: (k.decision, k.message) for code, k in REASON_KINDS.items()}
     for code, entry in pack.reasons.items():
         kinds[code] = (entry.decision, entry.message)
-    return [GuideReason(code, *kinds[code]) for code in reason_codes(pack) if code in kinds]
+    return [
+        GuideReason(code, kinds[code][0], _plain(kinds[code][1]))
+        for code in reason_codes(pack)
+        if code in kinds
+    ]
 
 
 def service_guide(pack: ps.PolicyPack, known: Catalogue | None = None) -> Guide:
@@ -512,7 +516,7 @@ def guide_markdown(guide: Guide) -> str:
     out += ["", "## 不予受理或需补正的情形", ""]
     for reason in guide.reasons:
         kind = "不予受理" if reason.decision == "reject" else "需补正"
-        out.append(f"- `{reason.code}`（{kind}）：{_plain(reason.message)}")
+        out.append(f"- `{reason.code}`（{kind}）：{reason.message}")
     return "\n".join(out) + "\n"
 
 
@@ -540,5 +544,3 @@ def _flow_diagram(guide: Guide) -> str:
     names = {i.code: i.name for i in guide.items}
     return " → ".join(" ".join(f"[{names.get(c, c)}]" for c in step) for step in guide.flow)
 
-
-plain_reason = _plain
