@@ -27,7 +27,7 @@ from onestop.eligibility.reasons import (
     ROLE_NAMES,
 )
 from onestop.policy import schema as ps
-from onestop.workflow.domain.plan import stages
+from onestop.workflow.domain import stages
 
 GUIDE_FORMAT = 1  # the JSON's "format": raised when a field changes meaning
 
@@ -176,7 +176,9 @@ def _names(codes: Any, table: dict[str, str]) -> str:
 
 _CONDITIONS: dict[str, Callable[[Any, Catalogue], str]] = {
     "applicant_admitted": lambda r, c: f"由{r.label}申请",
-    "age_window": lambda r, c: f"办理期限：{r.label}（{r.months}个月{'以内' if r.inclusive else '未满'}）",
+    "age_window": lambda r, c: (
+        f"办理期限：{r.label}（{r.months}个月{'以内' if r.inclusive else '未满'}）"
+    ),
     "hospital_in_scope": lambda r, c: f"在{r.label}具备助产资质的医疗机构出生",
     "in_hospital_birth": lambda r, c: "在医疗机构内住院分娩",
     "mother_known": lambda r, c: "新生儿母亲身份明确",
@@ -250,7 +252,7 @@ def _delivery(pack: ps.PolicyPack, code: str, known: Catalogue) -> GuideDelivery
     found = known.delivery(code)
     if found is None:
         return None
-    option = pack.delivery.get(found.result)  # type: ignore[call-overload]
+    option = pack.delivery.get(found.result)
     methods = list(option.methods) if option is not None else ["pickup"]
     pickup_by = [SIDE_NAMES[side] for side in (option.pickup_by or [])] if option else []
     note = ""
@@ -442,9 +444,7 @@ def guide_markdown(guide: Guide) -> str:
     out += ["", "## 受理条件", ""]
     for condition in guide.conditions:
         scope = (
-            f"（{'、'.join(names.get(c, c) for c in condition.items)}）"
-            if condition.items
-            else ""
+            f"（{'、'.join(names.get(c, c) for c in condition.items)}）" if condition.items else ""
         )
         out.append(f"- {condition.text}{scope}")
     out += ["", "## 办理事项", ""]
@@ -524,7 +524,8 @@ def _plain(message: str) -> str:
     """A reason message with its placeholders said in words."""
     return (
         message.replace("{who}", "相关当事人")
-        .replace("：{why}", "").replace("{why}", "授权委托不符合要求")
+        .replace("：{why}", "")
+        .replace("{why}", "授权委托不符合要求")
         .replace("出生于{born}，", "")
         .replace("（{born}）", "")
         .replace("“{window}”的", "")
@@ -543,4 +544,3 @@ def _flow_diagram(guide: Guide) -> str:
     """The steps left to right as text: ``[A] [B] → [C] → [D] [E]``."""
     names = {i.code: i.name for i in guide.items}
     return " → ".join(" ".join(f"[{names.get(c, c)}]" for c in step) for step in guide.flow)
-

@@ -38,6 +38,8 @@ class FaqForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = [("", "—")] + [
+        reason = self.fields["reason"]
+        assert isinstance(reason, forms.ChoiceField)
+        reason.choices = [("", "—")] + [
             (code, f"{code}：{kind.message}") for code, kind in REASON_KINDS.items()
         ]

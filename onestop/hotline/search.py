@@ -54,7 +54,9 @@ def gram_column(*texts: str) -> str:
 def synonyms() -> Mapping[str, tuple[str, ...]]:
     raw = yaml.safe_load((DATA / "synonyms.yaml").read_text(encoding="utf-8"))
     table = raw.get("synonyms", {}) if isinstance(raw, dict) else {}
-    return {normalise(str(k)).replace(" ", ""): tuple(str(v) for v in vs) for k, vs in table.items()}
+    return {
+        normalise(str(k)).replace(" ", ""): tuple(str(v) for v in vs) for k, vs in table.items()
+    }
 
 
 def expand(query: str, table: Mapping[str, Iterable[str]] | None = None) -> list[str]:
@@ -107,4 +109,4 @@ def score(query: Query, *, question: str, keywords: str, answer: str) -> float:
             points += 8
         elif t and t in whole_answer:
             points += 3
-    return points / max(1, len(query.grams)) ** 0.5
+    return float(points / max(1, len(query.grams)) ** 0.5)

@@ -74,8 +74,9 @@ def _faq_fields(entry: FaqEntry, data: FaqInput) -> None:
     entry.search_grams = gram_column(entry.question, entry.keywords, entry.answer)
 
 
-def faq_save(*, actor: User, data: FaqInput, now: datetime, entry_id: int | None = None,
-             key: str = "") -> FaqEntry:
+def faq_save(
+    *, actor: User, data: FaqInput, now: datetime, entry_id: int | None = None, key: str = ""
+) -> FaqEntry:
     """Create or change an entry, with its audit record, in one transaction."""
     if not may_edit_faq(actor):
         raise NotAllowed(_("只有12345话务员和卫生健康部门工作人员可以编辑常见问题"))

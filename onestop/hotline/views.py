@@ -101,9 +101,9 @@ def faq_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
         form = FaqForm(request.POST)
         if form.is_valid():
             data = FaqInput(**form.cleaned_data)
-            other = FaqEntry.objects.filter(reason=data.reason).exclude(
-                pk=entry.pk if entry else None
-            )
+            other = FaqEntry.objects.filter(reason=data.reason)
+            if entry is not None:
+                other = other.exclude(pk=entry.pk)
             if data.reason and other.exists():
                 form.add_error("reason", _("这个预审原因已经有答复，请修改那一条"))
             else:

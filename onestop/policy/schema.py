@@ -538,11 +538,12 @@ class PolicyPack(_Strict):
                 "archive_handover needs birth_certificate and birth_registration offered "
                 "(the hospital issues, the registering police station receives)"
             )
-        for listed in (*self.contacts, *self.fees):
-            for item in listed.items:
+        listed: list[tuple[str, list[str]]] = [(c.who, c.items) for c in self.contacts]
+        listed += [(f.what, f.items) for f in self.fees]
+        for who, items in listed:
+            for item in items:
                 if item not in offered:
-                    raise ValueError(f"{listed.what if isinstance(listed, FeeNote) else listed.who} "
-                                     f"names {item}, which is not offered")
+                    raise ValueError(f"{who} names {item}, which is not offered")
         for channel in self.channels:
             for spot in channel.same_visit:
                 if channel.code != "counter":

@@ -16,7 +16,7 @@ REGIONS = ("fuzhou", "jilin", "lanzhou", "qinbei", "yuanling")
 def test_markdown_is_the_default(region, capsys):
     assert main(["guide", "--region", region]) == 0
     out = capsys.readouterr().out
-    name = default_packs().current(region).name
+    name = default_packs().current(region).name  # type: ignore[union-attr]
     assert out.startswith(f"# {name} 办事指南")
     assert "## 办理流程" in out and "## 咨询电话" in out
 
@@ -26,12 +26,23 @@ def test_json(region, capsys):
     assert main(["guide", "--region", region, "--format", "json"]) == 0
     body = json.loads(capsys.readouterr().out)
     pack = default_packs().current(region)
+    assert pack is not None
     assert body["region"] == region
     assert body["pack_version"] == pack.version
     assert [i["code"] for i in body["items"]] == list(pack.offered)
     first = body["items"][0]
-    for key in ("name", "department_name", "after", "step", "time_limit", "materials",
-                "delivery", "contacts", "fees", "ordinary_channel"):
+    for key in (
+        "name",
+        "department_name",
+        "after",
+        "step",
+        "time_limit",
+        "materials",
+        "delivery",
+        "contacts",
+        "fees",
+        "ordinary_channel",
+    ):
         assert key in first
     assert set(first["time_limit"]) == {"days", "unit", "text"}
 

@@ -67,8 +67,12 @@ def test_an_operator_edits_and_the_search_follows():
     entry = FaqEntry.objects.get(key="fees")
     response = client.post(
         f"/hotline/faq/{entry.key}/edit/",
-        {"question": entry.question, "answer": "办理不收费，邮寄到家的快递费自理。",
-         "keywords": "收费 快递费", "reason": ""},
+        {
+            "question": entry.question,
+            "answer": "办理不收费，邮寄到家的快递费自理。",
+            "keywords": "收费 快递费",
+            "reason": "",
+        },
     )
     assert response.status_code == 302
     entry.refresh_from_db()
@@ -85,8 +89,12 @@ def test_health_staff_add_an_entry():
     client.force_login(user)
     response = client.post(
         "/hotline/faq/new/",
-        {"question": "新生儿访视什么时候来？", "answer": "出院后7天内社区医生上门访视。",
-         "keywords": "访视 上门", "reason": ""},
+        {
+            "question": "新生儿访视什么时候来？",
+            "answer": "出院后7天内社区医生上门访视。",
+            "keywords": "访视 上门",
+            "reason": "",
+        },
     )
     assert response.status_code == 302
     entry = FaqEntry.objects.get(question="新生儿访视什么时候来？")

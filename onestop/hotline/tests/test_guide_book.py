@@ -34,7 +34,9 @@ def test_the_guide_covers_every_offered_item_in_dependency_order(region):
         assert item.step == step_of[item.code] + 1
         assert item.name and item.department_name  # names, not codes
         assert item.name != item.code
-    assert guide.reasons and all(r.code in REASON_KINDS or r.code in p.reasons for r in guide.reasons)
+    assert guide.reasons and all(
+        r.code in REASON_KINDS or r.code in p.reasons for r in guide.reasons
+    )
     assert set(reason_codes(p)) == {r.code for r in guide.reasons}
 
 
@@ -46,8 +48,16 @@ def test_json_and_markdown_say_the_same_guide(region):
     for key in ("who_may_apply", "conditions", "items", "materials", "flow", "contacts", "fees"):
         assert key in body
     text = guide_markdown(guide)
-    for heading in ("## 申请人", "## 受理条件", "## 办理事项", "## 办理流程", "## 申请材料",
-                    "## 结果送达", "## 收费", "## 咨询电话"):
+    for heading in (
+        "## 申请人",
+        "## 受理条件",
+        "## 办理事项",
+        "## 办理流程",
+        "## 申请材料",
+        "## 结果送达",
+        "## 收费",
+        "## 咨询电话",
+    ):
         assert heading in text
     for item in guide.items:
         assert item.name in text
