@@ -12,8 +12,8 @@ from onestop.audit.models import AuditRecord
 from onestop.eligibility.reasons import REASON_KINDS
 from onestop.hotline.models import FaqEntry
 from onestop.hotline.search import expand, grams
-from onestop.hotline.services import faq_seed
 from onestop.hotline.selectors import faq_search
+from onestop.hotline.services import faq_seed
 from onestop.policy.loader import default_packs
 from onestop.testing.factories import officer, staff
 
