@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from onestop.cases.models import Case, Newborn, Person
 from onestop.eligibility.guide_book import Guide, service_guide
-from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, REASON_KINDS
 from onestop.hotline.models import FaqEntry
 from onestop.hotline.search import parse_query, score
 from onestop.policy.loader import default_packs
@@ -59,6 +59,19 @@ def faq_search(text: str, *, limit: int = 10) -> list[FaqHit]:
 
 def faq_for_reason(code: str) -> FaqEntry | None:
     return FaqEntry.objects.filter(reason=code).first()
+
+
+def reason_message(code: str) -> str | None:
+    """The message of a reason code, common or added by any loaded pack (None: unknown)."""
+    kind = REASON_KINDS.get(code)
+    if kind is not None:
+        return kind.message
+    registry = default_packs()
+    for region in registry.regions:
+        for pack in registry.versions[region]:
+            if code in pack.reasons:
+                return pack.reasons[code].message
+    return None
 
 
 # --- the lookup's answer ---------------------------------------------------------------------

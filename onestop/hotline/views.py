@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -19,6 +22,7 @@ from onestop.hotline.selectors import (
     case_answer,
     faq_for_reason,
     faq_search,
+    reason_message,
     region_guide,
     region_guides,
 )
@@ -73,9 +77,13 @@ def faq_entry(request: HttpRequest, key: str) -> HttpResponse:
 def faq_reason(request: HttpRequest, code: str) -> HttpResponse:
     """A pre-review reason code's answer (linked from notices and the guide)."""
     entry = faq_for_reason(code)
-    if entry is None:
-        raise Http404(_("这个原因还没有答复"))
-    return redirect("hotline:faq_entry", key=entry.key)
+    if entry is not None:
+        return redirect("hotline:faq_entry", key=entry.key)
+    message = reason_message(code)
+    if message is None:
+        raise Http404(_("没有这个原因"))
+    # A reason a pack added without an answer yet: search for its words instead.
+    return redirect(f"{reverse('hotline:faq')}?{urlencode({'q': message[:100]})}")
 
 
 @login_required

@@ -153,4 +153,27 @@ def test_public_pages_and_the_reason_link():
     assert response.status_code == 302
     assert response["Location"] == "/faq/reason_outside_age_window/"
     assert client.get("/faq/reason/no_such_code/").status_code == 404
+    # A known code whose answer was removed: the search for its words.
+    FaqEntry.objects.filter(reason="bmc_missing").delete()
+    response = client.get("/faq/reason/bmc_missing/")
+    assert response.status_code == 302 and response["Location"].startswith("/faq/?q=")
+
+
+def test_the_parents_refusal_links_each_reason_to_its_answer(example, media_root):
+    from onestop.cases.services import case_submit
+    from onestop.core.clock import parse_time
+    from onestop.reference.services import reference_seed
+    from onestop.testing.factories import parent
+
+    reference_seed()
+    document = example("qinbei-accept")
+    document["marital_status"] = "unmarried"
+    case = case_submit(
+        document=document, actor=None, now=parse_time("2026-11-20T09:30:00+08:00")
+    ).case
+    assert case.status == "rejected"
+    client = Client()
+    client.force_login(parent("13800000000"))
+    text = client.get(f"/my/cases/{case.number}/").content.decode()
+    assert 'href="/faq/reason/non_marital_birth/"' in text
     assert client.get("/faq/reason_outside_age_window/").status_code == 200
