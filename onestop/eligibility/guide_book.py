@@ -54,6 +54,12 @@ PICKUP_NAMES = {
 }
 
 
+# 12345 is the one national number for government services (国办发〔2020〕53号, 关于进一步优化
+# 地方政务服务便民热线的指导意见), the hotline this knowledge base serves: every guide lists it,
+# unless the pack already does (Lanzhou's, with its seed cite).
+NATIONAL_HOTLINE = ("12345政务服务便民热线", "12345")
+
+
 @dataclass(frozen=True)
 class TimeLimitText:
     days: int | None
@@ -323,6 +329,8 @@ def service_guide(pack: ps.PolicyPack, known: Catalogue | None = None) -> Guide:
     flow = stages([(e.item, e.after) for e in pack.items])
     step_of = {code: n for n, step in enumerate(flow, start=1) for code in step}
     contacts = [_contact(c, item_names) for c in pack.contacts]
+    if not any(NATIONAL_HOTLINE[1] in c.phones for c in contacts):
+        contacts.append(GuideContact(NATIONAL_HOTLINE[0], [NATIONAL_HOTLINE[1]], [], [], ""))
     fees = [GuideFee(f.what, f.amount, list(f.items)) for f in pack.fees]
     items: list[GuideItem] = []
     for entry in pack.items:
@@ -452,6 +460,8 @@ def guide_markdown(guide: Guide) -> str:
     out += ["|---|---|---|---|---|---|---|"]
     for item in sorted(guide.items, key=lambda i: i.step):
         limit = item.time_limit.text
+        if item.time_limit.days and item.time_limit_starts != STARTS_NAMES["on_ready"]:
+            limit += f"（{item.time_limit_starts}）"
         if item.automatic:
             limit += "（免申即享）"
         if item.instant_approval:
@@ -469,7 +479,7 @@ def guide_markdown(guide: Guide) -> str:
         out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     if guide.overall_time_limit is not None:
         out += ["", f"全部事项承诺办结时限：{guide.overall_time_limit.text}"]
-    out += ["", "时限均按工作日计算（注明自然日的除外），自部门收到之日起算。"]
+    out += ["", "时限除另有注明外按工作日计算，自部门收到（前置事项办结）之日起算。"]
     out += ["", "## 办理流程", ""]
     for n, step in enumerate(guide.flow, start=1):
         out.append(f"{n}. 第 {n} 步：{'、'.join(names.get(c, c) for c in step)}")
@@ -477,7 +487,7 @@ def guide_markdown(guide: Guide) -> str:
     out += ["", "## 申请材料", ""]
     for material in guide.materials:
         scope = (
-            f"；办理{'、'.join(names.get(c, c) for c in material.items)}时"
+            f"；用于：{'、'.join(names.get(c, c) for c in material.items)}"
             if material.items
             else ""
         )
@@ -502,7 +512,7 @@ def guide_markdown(guide: Guide) -> str:
     if guide.payment is not None:
         out.append(f"- 城乡居民医保参保费：通过{'、'.join(guide.payment['channels'])}缴纳")
     out += ["", "## 咨询电话", ""]
-    if guide.contacts:
+    if guide.contacts:  # always at least 12345
         out += ["| 单位 | 事项 | 电话 |", "|---|---|---|"]
         for contact in guide.contacts:
             scope = "、".join(contact.item_names) or "全部事项"

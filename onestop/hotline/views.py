@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from onestop.accounts.models import User
 from onestop.audit.services import access_record
+from onestop.eligibility.guide_book import STARTS_NAMES
 from onestop.hotline.forms import FaqForm, LookupForm
 from onestop.hotline.models import FaqEntry, LookupAttempt
 from onestop.hotline.selectors import (
@@ -52,7 +53,11 @@ def guide(request: HttpRequest, region: str) -> HttpResponse:
     names = {i.code: i.name for i in found.items}
     flow = [[names.get(code, code) for code in step] for step in found.flow]
     items = sorted(found.items, key=lambda i: i.step)
-    return render(request, "hotline/guide.html", {"guide": found, "flow": flow, "items": items})
+    return render(
+        request,
+        "hotline/guide.html",
+        {"guide": found, "flow": flow, "items": items, "on_ready": STARTS_NAMES["on_ready"]},
+    )
 
 
 def faq(request: HttpRequest) -> HttpResponse:

@@ -89,7 +89,9 @@ def test_jilin_12333_and_lanzhou_12345():
     assert any("邮寄费用由申请人承担" in f.amount for f in card.fees)
     lanzhou = service_guide(pack("lanzhou"))
     whole = [c for c in lanzhou.contacts if not c.items]
-    assert [c.phones for c in whole] == [["12345"]]
+    assert [c.phones for c in whole] == [["12345"]]  # the pack's, not added twice
+    for region in REGIONS:  # every guide names the hotline it serves
+        assert ["12345"] in [c.phones for c in service_guide(pack(region)).contacts]
     # The plan's liaison officers' mobile numbers are not published.
     assert "18193176060" not in guide_markdown(lanzhou)
 
