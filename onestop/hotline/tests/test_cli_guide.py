@@ -69,3 +69,20 @@ def test_a_region_by_its_name(capsys):
 def test_the_pack_in_force_at_a_date(capsys):
     assert main(["guide", "--region", "qinbei", "--at", "2026-11-20T09:30:00+08:00"]) == 0
     assert "政策版本" in capsys.readouterr().out
+
+
+def test_a_sixth_regions_guide_is_data_only(tmp_path, capsys):
+    """The made-up region of onestop/policy/tests/test_sixth_region.py gets its guide from
+    its pack alone (no template, no Python)."""
+    from onestop.policy.tests.test_sixth_region import XINYI_PACK
+
+    (tmp_path / "packs").mkdir()
+    (tmp_path / "packs" / "xinyi.yaml").write_text(XINYI_PACK, encoding="utf-8")
+    assert (
+        main(["--extra-data", str(tmp_path), "guide", "--region", "xinyi", "--format", "json"]) == 0
+    )
+    body = json.loads(capsys.readouterr().out)
+    assert body["region"] == "xinyi"
+    assert body["overall_time_limit"]["text"] == "10个工作日"
+    assert ["12345"] in [c["phones"] for c in body["contacts"]]
+    assert main(["guide", "--region", "xinyi"]) == 2  # without the folder: unknown
