@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "onestop.supervision",
     "onestop.handover",
     "onestop.guidance",
+    "onestop.hotline",
     "onestop.integration",
     "onestop.ops",
 ]
@@ -338,6 +339,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # another account's password without end. Failures expire after the cool-off instead.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "onestop.accounts.lockout.lockout_response"
+# The 12345 operators' case lookup (issue 12, ADR 0039): this many wrong verifications in the
+# window, by one operator or for one case number, suspend lookups for it until they age out.
+HOTLINE_LOOKUP_FAILURE_LIMIT = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_FAILURES", "5"))
+HOTLINE_LOOKUP_LOCKOUT_MINUTES = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_MINUTES", "30"))
 AXES_CLIENT_IP_CALLABLE = "onestop.common.client_ip.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]
 AXES_VERBOSE = False

@@ -28,6 +28,7 @@ urlpatterns = [
     path("counter/", include("onestop.counter.urls")),
     path("supervise/handovers/", handover_views.supervise, name="handover_supervise"),
     path("supervise/", include("onestop.supervision.urls")),
+    path("", include("onestop.hotline.urls")),  # /guide/, /faq/ (public), /hotline/
     path("", include("onestop.certificates.urls")),  # /verify/ (public), e-licence PDFs
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -412,6 +412,32 @@ class ArchiveHandover(_Strict):
         return self
 
 
+PhoneNumber = Annotated[str, Field(pattern=r"^(\d{3,5}(-\d{5,8})?|1\d{10})$")]
+
+
+class ContactPhone(_Strict):
+    """A number callers ring about the service (事项咨询电话, issue 12): the institution as
+    people read it, the items (or departments) it answers for, and where the seed says so.
+    Defined once, here in the pack; the service guide and the 12345 knowledge base read it."""
+
+    who: Annotated[str, Field(min_length=2, max_length=60)]
+    phones: Annotated[list[PhoneNumber], Field(min_length=1)]
+    items: list[ItemCode] = Field(
+        default_factory=list, description="the items it answers for (empty: the whole service)"
+    )
+    note: str = Field(default="", max_length=80, description="e.g. 职工生育 / 居民生育")
+    cite: Cite
+
+
+class FeeNote(_Strict):
+    """What the parents pay, as the seed says it (e.g. postage: 邮寄送达（自费）)."""
+
+    what: Annotated[str, Field(min_length=2, max_length=60)]
+    amount: Annotated[str, Field(min_length=2, max_length=80)]
+    items: list[ItemCode] = Field(default_factory=list)
+    cite: Cite
+
+
 class PolicyPack(_Strict):
     region: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
     version: Annotated[str, Field(min_length=1)]
@@ -449,6 +475,12 @@ class PolicyPack(_Strict):
     archive_handover: ArchiveHandover | None = Field(
         default=None,
         description="the BMC paper parts handed from each hospital to the police in batches",
+    )
+    contacts: list[ContactPhone] = Field(
+        default_factory=list, description="the numbers callers ring (事项咨询电话)"
+    )
+    fees: list[FeeNote] = Field(
+        default_factory=list, description="what the parents pay (none listed: no fee stated)"
     )
 
     @model_validator(mode="after")
@@ -506,6 +538,12 @@ class PolicyPack(_Strict):
                 "archive_handover needs birth_certificate and birth_registration offered "
                 "(the hospital issues, the registering police station receives)"
             )
+        listed: list[tuple[str, list[str]]] = [(c.who, c.items) for c in self.contacts]
+        listed += [(f.what, f.items) for f in self.fees]
+        for who, items in listed:
+            for item in items:
+                if item not in offered:
+                    raise ValueError(f"{who} names {item}, which is not offered")
         for channel in self.channels:
             for spot in channel.same_visit:
                 if channel.code != "counter":

@@ -24,6 +24,7 @@ from .plan import (
     PlannedItem,
     build_plan,
     missing_prerequisites,
+    stages,
     validate_graph,
 )
 from .states import (
@@ -69,5 +70,6 @@ __all__ = [
     "can_transition",
     "is_terminal",
     "missing_prerequisites",
+    "stages",
     "validate_graph",
 ]
