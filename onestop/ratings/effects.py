@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
+from onestop.accounts.models import User
 from onestop.cases.effects import parents_message, timeline_add
 from onestop.cases.events import CaseDecided
 from onestop.core.events import Phase, effects
@@ -21,6 +22,9 @@ from onestop.ratings.events import (
 )
 from onestop.ratings.models import FollowUp, Grade
 from onestop.ratings.services import step_name
+from onestop.supervision.models import StaffMessage
+from onestop.supervision.selectors import item_officers, supervisor_levels
+from onestop.supervision.services import staff_message_send
 from onestop.workflow.events import CaseCompleted
 
 
@@ -117,4 +121,47 @@ def reopened_timeline(event: FollowUpReopened) -> None:
         "follow_up_reopened",
         f"申请人对{_who(follow_up)}的整改答复仍不满意，已再次转办（第{follow_up.round}轮），"
         f"{written(follow_up.due_at, date_only=True)}前答复",
+    )
+
+
+def _answerers(follow_up: FollowUp) -> list[User]:
+    """Who is to answer: the officers of the rated step (its department, in the item's
+    jurisdiction); for the whole service, the nearest level of supervisors over the case."""
+    item = follow_up.rating.item
+    if item is not None:
+        return item_officers(item)
+    levels = supervisor_levels(follow_up.division)
+    return levels[0] if levels else []
+
+
+def _work_message(event: FollowUpOpened | FollowUpReopened, body: str) -> None:
+    follow_up = event.follow_up
+    staff_message_send(
+        users=_answerers(follow_up),
+        key=f"follow_up:{follow_up.pk}:{follow_up.round}",
+        kind=StaffMessage.Kind.RATING,
+        body=body,
+        at=event.at,
+        case=event.case,
+    )
+
+
+@effects.register(FollowUpOpened, phase=Phase.MESSAGE, effect="work message: 差评待整改")
+def opened_work_message(event: FollowUpOpened) -> None:
+    follow_up = event.follow_up
+    grade = Grade(follow_up.rating.grade).label
+    _work_message(
+        event,
+        f"【差评整改】办件{event.case.number}的{_who(follow_up)}被评为“{grade}”，"
+        f"请于{written(follow_up.due_at)}前核实整改，并在“好差评”中答复申请人。",
+    )
+
+
+@effects.register(FollowUpReopened, phase=Phase.MESSAGE, effect="work message: 再次反映")
+def reopened_work_message(event: FollowUpReopened) -> None:
+    follow_up = event.follow_up
+    _work_message(
+        event,
+        f"【差评整改】办件{event.case.number}的申请人对{_who(follow_up)}的整改答复仍不满意"
+        f"（第{follow_up.round}轮），请于{written(follow_up.due_at)}前再次核实答复。",
     )

@@ -1,6 +1,5 @@
 """``{% rating_card case %}``: the invitation to rate (or what was rated) on the parents'
-progress page and the counter's case page; ``{% follow_ups_waiting user as n %}``: the
-follow-ups a staff user is to answer, for the nav."""
+progress page and the counter's case page."""
 
 from __future__ import annotations
 
@@ -8,10 +7,10 @@ from typing import Any
 
 from django import template
 
-from onestop.accounts.models import Role, User
+from onestop.accounts.models import Role
 from onestop.cases.models import Case
 from onestop.ratings.models import FollowUp, FollowUpStatus
-from onestop.ratings.selectors import case_rateable, follow_ups_to_answer, unrated_steps
+from onestop.ratings.selectors import case_rateable, unrated_steps
 
 register = template.Library()
 
@@ -30,10 +29,3 @@ def rating_card(context: template.Context, case: Case) -> dict[str, Any]:
         "unrated": len(unrated_steps(case)),
         "waiting": waiting,
     }
-
-
-@register.simple_tag
-def follow_ups_waiting(user: Any) -> int:
-    if not isinstance(user, User) or user.role not in (Role.OFFICER, Role.SUPERVISOR):
-        return 0
-    return follow_ups_to_answer(user).count()

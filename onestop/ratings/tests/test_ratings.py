@@ -24,6 +24,8 @@ from onestop.ops.demo import shift_dates
 from onestop.ratings.models import FollowUp, FollowUpEntry, Rating
 from onestop.ratings.selectors import summary
 from onestop.ratings.services import Given, RatingRefused, case_rate
+from onestop.supervision.models import StaffMessage
+from onestop.supervision.selectors import item_officers
 from onestop.testing.factories import SAMPLE_RESULTS, officer, parent, staff
 from onestop.workflow.models import CaseItem
 
@@ -246,6 +248,20 @@ def test_staff_cannot_edit_a_rating(finished, mother):
     assert rating.grade == 1
 
 
+def test_the_responsible_officers_get_a_work_message(finished, mother):
+    step = row(finished, "birth_registration")
+    officers = item_officers(step)
+    assert officers and all(u.department == step.department for u in officers)
+    case_rate(case=finished, actor=mother, given=[Given("birth_registration", 2)])
+    told = StaffMessage.objects.filter(kind="rating")
+    assert {m.user for m in told} == set(officers)
+    message = told[0]
+    assert message.case == finished
+    assert "出生登记（户口登记）" in message.body and "“不满意”" in message.body
+    inbox = client_for(officers[0]).get("/work/messages/").content.decode()
+    assert "【差评整改】" in inbox and "差评整改" in inbox
+
+
 def test_a_bad_step_rating_runs_to_closure_with_a_re_complaint(finished, mother, beijing):
     at = beijing("2026-11-27T10:00:00+08:00")  # Friday
     case_rate(
@@ -300,6 +316,8 @@ def test_a_bad_step_rating_runs_to_closure_with_a_re_complaint(finished, mother,
     )
     follow_up.refresh_from_db()
     assert (follow_up.status, follow_up.round) == ("open", 2)
+    again = StaffMessage.objects.get(user=police, kind="rating")
+    assert "仍不满意" in again.body and "第2轮" in again.body and finished.number in again.body
     work.post(f"/work/ratings/{follow_up.pk}/", {"text": "已电话联系并当面说明"})
     other = client_for(parent("13900000008"))
     assert (
@@ -346,13 +364,19 @@ def test_a_bad_step_rating_runs_to_closure_with_a_re_complaint(finished, mother,
 
 
 def test_a_bad_whole_service_rating_goes_to_the_supervisors(finished, mother):
+    police = item_officer(finished, "birth_registration")
+    near = staff(Role.SUPERVISOR, kind="division", code=finished.division[:4])
+    top = staff(Role.SUPERVISOR, kind="division", code=finished.division[:2])
+    far = staff(Role.SUPERVISOR, kind="division", code="62")
     case_rate(case=finished, actor=mother, given=[Given("", 2, "各部门之间等太久")])
     follow_up = FollowUp.objects.get()
     assert follow_up.department == ""
-    police = item_officer(finished, "birth_registration")
+    # The nearest supervisors are told by work message; not the officers, not farther up.
+    told = StaffMessage.objects.filter(kind="rating")
+    assert [m.user for m in told] == [near]
+    assert "整体服务" in told[0].body and "不满意" in told[0].body
+    assert top not in [m.user for m in told]
     assert client_for(police).get(f"/work/ratings/{follow_up.pk}/").status_code == 404
-    near = staff(Role.SUPERVISOR, kind="division", code=finished.division[:4])
-    far = staff(Role.SUPERVISOR, kind="division", code="62")
     assert client_for(far).get(f"/supervise/ratings/{follow_up.pk}/").status_code == 404
     assert (
         f'data-follow-up="{follow_up.pk}"'
