@@ -436,3 +436,14 @@ def test_the_summary_equals_direct_counts_and_overdue_follows_the_due_time(
         summary("", beijing("2026-12-01T00:00:00+08:00"), end + timedelta(days=30), now=at).total
         == 0
     )
+
+
+def test_on_postgresql_a_rating_cannot_be_deleted_either(finished, mother):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "the DELETE trigger is PostgreSQL's (SQLite test databases are emptied by DELETE)"
+        )
+    case_rate(case=finished, actor=mother, given=[Given("", 5)])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ratings_rating")
+    assert Rating.objects.count() == 1
