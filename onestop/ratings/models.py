@@ -83,8 +83,8 @@ class FollowUpStatus(models.TextChoices):
 class FollowUp(models.Model):
     """The rectification (整改) of one bad rating: owned by the rated step's department in
     the item's jurisdiction, or (whole service, ``department`` "") by the supervisors over
-    the case's division. Due ``FOLLOW_UP_WORKING_DAYS`` working days after it opened (or
-    after the parent's re-complaint)."""
+    the case's division. Due ``settings.RATING_FOLLOW_UP_WORKING_DAYS`` working days after
+    it opened (or after the parent's re-complaint)."""
 
     rating = models.OneToOneField(Rating, on_delete=models.PROTECT, related_name="follow_up")
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")

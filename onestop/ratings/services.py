@@ -47,16 +47,16 @@ from onestop.ratings.models import (
 )
 from onestop.ratings.selectors import can_answer, case_rateable, rateable_steps
 
-# 国办发〔2019〕51号 asks bad ratings to be rectified within a set time (限期整改) without a
-# national number of days; the platform's default, a setting (ADR 0038).
-FOLLOW_UP_WORKING_DAYS = 5
 COMMENT_MAX = 500
 REPLY_MAX = 1000
 APPLICANT = "申请人"
 
 
 def follow_up_working_days() -> int:
-    return int(getattr(settings, "RATING_FOLLOW_UP_WORKING_DAYS", FOLLOW_UP_WORKING_DAYS))
+    """国办发〔2019〕51号 asks bad ratings to be rectified within a set time (限期整改)
+    without a national number of days: the setting ``RATING_FOLLOW_UP_WORKING_DAYS``
+    (default 5; ADR 0038)."""
+    return int(settings.RATING_FOLLOW_UP_WORKING_DAYS)
 
 
 class RatingRefused(OnestopError):

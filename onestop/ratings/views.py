@@ -17,6 +17,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Case as DbCase
+from django.db.models import Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -353,8 +355,14 @@ def supervise_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(overdue_q(now))
     elif status != "all":
         qs = qs.filter(status=status)
+    # Open ones first (the most overdue on top), then those waiting for the parent, then closed.
+    rank = DbCase(
+        When(status=FollowUpStatus.OPEN, then=Value(0)),
+        When(status=FollowUpStatus.REPLIED, then=Value(1)),
+        default=Value(2),
+    )
     page = Paginator(
-        qs.select_related("rating", "case").order_by("status", "due_at", "pk"), PAGE_SIZE
+        qs.select_related("rating", "case").order_by(rank, "due_at", "pk"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
     prefix = "" if user.role == Role.ADMIN or user.is_superuser else user.jurisdiction_code
     totals = summary(prefix, _midnight(start), _midnight(end), now=now)

@@ -447,3 +447,44 @@ def test_on_postgresql_a_rating_cannot_be_deleted_either(finished, mother):
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM ratings_rating")
     assert Rating.objects.count() == 1
+
+
+def test_supervisors_filter_by_period_and_status_and_see_overdue_ones(
+    finished, mother, monkeypatch, settings
+):
+    settings.RATING_FOLLOW_UP_WORKING_DAYS = 2
+    now = timezone.now()
+    case_rate(
+        case=finished,
+        actor=mother,
+        given=[Given("birth_certificate", 1), Given("birth_registration", 2)],
+        now=now,
+    )
+    first, second = FollowUp.objects.order_by("pk")
+    assert (first.due_at - now) < timedelta(days=7)  # two working days, whatever the week
+    police = item_officer(finished, "birth_registration")
+    client_for(police).post(f"/work/ratings/{second.pk}/", {"text": "已整改"})
+    boss = staff(Role.SUPERVISOR, kind="division", code=finished.division[:2])
+    supervisor = client_for(boss)
+    today = now.astimezone(BEIJING).date()
+    period = f"from={today.isoformat()}&to={(today + timedelta(days=1)).isoformat()}"
+
+    def shown(status: str) -> dict[int, str]:
+        page = supervisor.get(f"/supervise/ratings/?{period}&status={status}").content.decode()
+        found = {}
+        for f in (first, second):
+            marker = f'<tr data-follow-up="{f.pk}" data-status="'
+            if marker in page:
+                found[f.pk] = page.split(marker)[1].split('"')[0]
+        return found
+
+    assert shown("all") == {first.pk: "open", second.pk: "replied"}
+    assert shown("overdue") == {}
+    assert shown("replied") == {second.pk: "replied"}
+    monkeypatch.setattr(timezone, "now", lambda: now + timedelta(days=20))
+    supervisor = client_for(boss)  # a new session (the old one timed out in those 20 days)
+    assert shown("overdue") == {first.pk: "overdue"}  # replied ones are not overdue
+    assert shown("all") == {first.pk: "overdue", second.pk: "replied"}
+    later = (today + timedelta(days=2)).isoformat()
+    page = supervisor.get(f"/supervise/ratings/?from={later}&status=all").content.decode()
+    assert f'data-follow-up="{first.pk}"' not in page
