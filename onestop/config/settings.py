@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "onestop.handover",
     "onestop.guidance",
     "onestop.hotline",
+    "onestop.ratings",
     "onestop.integration",
     "onestop.ops",
 ]
@@ -283,6 +284,10 @@ WORKER_IDLE_SECONDS = max(0.5, float(os.environ.get("ONESTOP_WORKER_IDLE_SECONDS
 # delivered more than this many days ago are deleted (dead and pending rows are kept;
 # in-app messages are the parents' inbox and are kept) …
 OUTBOX_SENT_RETENTION_DAYS = max(1, int(os.environ.get("ONESTOP_OUTBOX_SENT_RETENTION_DAYS", 30)))
+# Working days a department has to answer a bad rating (差评整改, ADR 0038).
+RATING_FOLLOW_UP_WORKING_DAYS = max(
+    1, int(os.environ.get("ONESTOP_RATING_FOLLOW_UP_WORKING_DAYS", 5))
+)
 # … and finished django-tasks rows (successful or failed) after this many hours.
 TASKS_FINISHED_RETENTION_HOURS = max(
     1, int(os.environ.get("ONESTOP_TASKS_FINISHED_RETENTION_HOURS", 24))

@@ -15,6 +15,8 @@ urlpatterns = [
     path("healthz", httpguard.healthz, name="healthz"),
     path("readyz", httpguard.readyz, name="readyz"),
     path("accounts/", include("onestop.accounts.urls")),
+    # Ratings (好差评, ADR 0038): /my/…/rate/, /counter/…/rate/, /work/ratings/, /supervise/ratings/
+    path("", include("onestop.ratings.urls")),
     path("my/messages/", include("onestop.notifications.urls")),
     path("my/cases/<code:number>/urge/<slug:item>/", urge_views.urge, name="item_urge"),
     path("my/guidance/", guidance_views.my_guidance, name="my_guidance"),
