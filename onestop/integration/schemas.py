@@ -155,10 +155,12 @@ class CaseItemOut(Schema):
         False,
         description="true：办理期限超出工作日历，暂按双休日计算；管理员发布该年度节假日安排后自动重新计算",
     )
-    awaiting_confirmation: Literal["father", "mother"] | None = Field(
+    awaiting_confirmation: Literal["father", "mother", "preview"] | None = Field(
         None,
         description="父母双方签字：该事项等待父亲（father）或母亲（mother）通过短信链接确认，"
-        "确认前不推送部门办理（state 为 waiting）；不同意或逾期未确认则不予办理",
+        "确认前不推送部门办理（state 为 waiting）；不同意或逾期未确认则不予办理。"
+        "preview：等待申请人核对预览并电子签名（福州），确认前不推送助产机构；"
+        "申请人指出信息有误则不予办理（转线下）",
     )
     finished_at: datetime | None
     elicence_serial: str | None = None
