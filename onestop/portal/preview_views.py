@@ -37,6 +37,7 @@ from onestop.certificates.preview import (
 )
 from onestop.common.client_ip import client_ip
 from onestop.common.http import pdf_response
+from onestop.core.errors import OnestopError
 from onestop.portal.views import parent_case_or_404
 from onestop.reference.idnumber import mask_phone
 from onestop.workflow.models import PreviewConfirmation
@@ -98,6 +99,9 @@ def preview_page(request: HttpRequest, number: str) -> HttpResponse:
         except PreviewError as exc:
             messages.error(request, exc.message)
             sent, status = action == "confirm", 403 if exc.code == "not_applicant" else 400
+        except OnestopError as exc:  # e.g. the newborn's BMC was issued in another case
+            messages.error(request, exc.message)
+            status = 409
     preview.refresh_from_db()
     pending = preview.state == PreviewConfirmation.State.PENDING
     documents = preview_documents(case, preview.documents_kinds)
