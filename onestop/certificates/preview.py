@@ -431,3 +431,31 @@ def signed_document(preview: PreviewConfirmation | None, kind: str) -> PreviewDo
         if document.kind == kind:
             return document
     return None
+
+
+# What an item's officers see of the signed previews: the item that waited for them sees
+# the signature evidence (助产机构 核对 before issuing); the police item sees the evidence
+# and the signed 《常住人口登记表》 (seed 003: "派出所……审核服务平台推送的《常住人口登记表》
+# 《出生医学证明》……等信息"; "包括含有电子签名的申请表"). Other items see nothing of it.
+REGISTRATION_FORM = "household_registration_form"
+REGISTRATION_ITEM = "birth_registration"
+
+
+@dataclass(frozen=True)
+class SignedPreviewView:
+    evidence: dict[str, Any]
+    documents: list[PreviewDocument]
+
+
+def signed_preview_for(item: CaseItem) -> SignedPreviewView | None:
+    preview = open_preview(item.case)
+    if preview is None or item.item not in (preview.item, REGISTRATION_ITEM):
+        return None
+    evidence = preview_evidence(preview)
+    if evidence is None:
+        return None
+    documents: list[PreviewDocument] = []
+    if item.item == REGISTRATION_ITEM and evidence["valid"]:
+        form = signed_document(preview, REGISTRATION_FORM)
+        documents = [form] if form is not None else []
+    return SignedPreviewView(evidence, documents)

@@ -21,6 +21,7 @@ from onestop.cases.claims import DuplicateNewborn
 from onestop.cases.domain.document import FIELD_LABELS
 from onestop.cases.domain.labels import NameOf, labelled_rows
 from onestop.cases.uploads import material_bytes
+from onestop.certificates.preview import signed_preview_for
 from onestop.certificates.selectors import prior_elicences
 from onestop.common.names import item_label, material_label
 from onestop.core.written import written
@@ -158,6 +159,9 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "groups": _groups(task_view_data(item), _value_names(request)),
             "fields": result_form_fields(item.item),
             "prior": prior,
+            # ADR 0035: the applicant's e-signature on the previews (and, for the police,
+            # the signed 常住人口登记表), its seal and digest checked.
+            "signed_preview": signed_preview_for(item),
             "notes": task_notes(item),
             # Staff see possible duplicates (same mother, close birth time) before they issue.
             "duplicates": duplicate_rows(user, item),

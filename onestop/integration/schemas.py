@@ -254,12 +254,36 @@ class PaymentDueOut(Schema):
     notified_at: datetime
 
 
+class SignedDocumentOut(Schema):
+    kind: str = Field(description="household_registration_form：常住人口登记表")
+    title: str
+    rows: list[list[str]] = Field(description="[标签, 内容]，按纸质表格顺序，名称而非代码")
+
+
+class SignedPreviewOut(Schema):
+    valid: bool = Field(description="平台签章有效且签署内容摘要一致")
+    signed_at: datetime | None
+    signer_role: str
+    method: str
+    digest: str = Field(description="三份预览内容的 SM3 摘要")
+    key_id: str
+    algorithm: str
+    documents: list[SignedDocumentOut] = Field(
+        default_factory=list, description="派出所事项：申请人签字确认的《常住人口登记表》"
+    )
+
+
 class TaskDetailOut(TaskOut):
     after: list[str]
     data: dict[str, Any] = Field(description="本事项所需的申请表字段（最小必要）")
     materials: list[str]
     result_fields: list[ResultFieldOut]
     prior_elicences: list[ELicenceOut]
+    signed_preview: SignedPreviewOut | None = Field(
+        None,
+        description="福州：申请人对《出生医学证明》等预览的电子签名记录（助产机构、派出所事项）；"
+        "派出所事项另含签字确认的《常住人口登记表》",
+    )
     result: dict[str, Any] | None = None
     reasons: list[str]
     notes: list[str] = Field(

@@ -286,3 +286,58 @@ def test_other_regions_issue_as_before(example, media_root):
     assert not PreviewConfirmation.objects.filter(case=case).exists()
     assert not CaseItem.objects.filter(case=case, awaiting_confirmation="preview").exists()
     assert CaseItem.objects.get(case=case, item="birth_certificate").state == "ready"
+
+
+def _done_before_registration(case: Case) -> CaseItem:
+    from onestop.workflow.services import item_complete
+
+    item_complete(
+        item_id=CaseItem.objects.get(case=case, item="vaccination_certificate").pk,
+        actor=officer("hospital", "hospital", "fujian-mch"),
+        result={"certificate_number": "YF2026-0001"},
+    )
+    registration = CaseItem.objects.get(case=case, item="birth_registration")
+    assert registration.state == ItemState.READY
+    return registration
+
+
+def test_the_hospital_and_the_police_see_the_signature_and_the_registration_form(
+    example, media_root
+):
+    from onestop.integration.tests.support import Api, issue
+
+    case = fuzhou_case(example)
+    before = Client()
+    before.force_login(officer("hospital", "hospital", "fujian-mch"))
+    bmc = _bmc(case)
+    page = before.get(f"/work/tasks/{bmc.pk}/")
+    assert page.status_code in (200, 404)  # waiting: not the hospital's yet
+    assert "申请人确认签字" not in page.content.decode()
+    _sign(_client(MOTHER), case, MOTHER)
+    preview = PreviewConfirmation.objects.get(case=case)
+
+    hospital = Client()
+    hospital.force_login(officer("hospital", "hospital", "fujian-mch"))
+    text = hospital.get(f"/work/tasks/{bmc.pk}/").content.decode()
+    assert 'id="signed-preview" data-valid="1"' in text and preview.digest in text
+    assert "《常住人口登记表》（申请人已签字确认" not in text  # the hospital reads the record only
+
+    registration = _done_before_registration(case)
+    police = Client()
+    police.force_login(officer("police", "police_station", "fuzhou-ps"))
+    text = police.get(f"/work/tasks/{registration.pk}/").content.decode()
+    assert 'data-valid="1"' in text and 'data-document="household_registration_form"' in text
+    assert "家庭户" in text and "福州市晋安区福新路66号" in text
+
+    api = Api(issue("police", "police_station", "fuzhou-ps").token)
+    body = api.get(f"/tasks/{registration.pk}").json()
+    signed = body["signed_preview"]
+    assert signed["valid"] and signed["digest"] == preview.digest
+    (form,) = signed["documents"]
+    assert form["kind"] == "household_registration_form"
+    assert ["户别", "家庭户"] in form["rows"]
+    # an item that did not wait for the preview sees none of it
+    medical = CaseItem.objects.get(case=case, item="maternity_reimbursement")
+    from onestop.certificates.preview import signed_preview_for
+
+    assert signed_preview_for(medical) is None
