@@ -51,6 +51,7 @@ class ItemView:
     overdue: bool = False  # open and past its due time: the parents may urge it (催办)
     after: tuple[str, ...] = ()  # the item's prerequisites in this case (codes)
     waits_for: tuple[str, ...] = ()  # names of the prerequisites not yet done
+    awaiting: str = ""  # waiting for a confirmation: father / mother / preview (ADR 0029, 0035)
 
 
 def awaiting_label(parent: str) -> str:
@@ -92,6 +93,7 @@ def item_views(case: Case) -> list[ItemView]:
                 )
                 if waiting
                 else (),
+                awaiting=row.awaiting_confirmation if waiting else "",
             )
         )
     return out

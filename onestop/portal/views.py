@@ -19,7 +19,7 @@ from onestop.portal.forms import GuideForm
 from onestop.portal.guide import guide_result, questions
 from onestop.portal.selectors import item_views, parent_cases, parent_timeline, progress_steps
 from onestop.reference.idnumber import mask_name
-from onestop.workflow.models import ItemState, PreviewConfirmation
+from onestop.workflow.models import ItemState
 from onestop.workflow.payment import PaymentStepRefused, insurance_code_activate
 
 
@@ -107,9 +107,8 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
             if case.status == CaseStatus.REJECTED
             else case.decision.get("ordinary_channels", []),
             "still_open": still_open_sentence(case) if case.status == CaseStatus.REJECTED else "",
-            "preview_pending": PreviewConfirmation.objects.filter(
-                case=case, state=PreviewConfirmation.State.PENDING
-            ).exists(),
+            # ADR 0035: the applicant's previews wait for her signature (no extra query)
+            "preview_pending": any(i.awaiting == "preview" for i in items),
             "can_supplement": case.status == CaseStatus.SUPPLEMENT
             or any(i.state == ItemState.RETURNED for i in items),
             "signature": {
