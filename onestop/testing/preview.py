@@ -43,7 +43,7 @@ def last_code(phone: str) -> str:
     for row in bodies:
         found = re.findall(r"验证码是 (\d{6})", row.body)
         if found:
-            return found[-1]
+            return str(found[-1])
     raise AssertionError("no sign-in code was sent")
 
 
