@@ -187,9 +187,17 @@ def licence_rows(
 PREVIEW_MARK = "预览 不作凭证"
 
 
-def render_preview(*, title: str, rows: Sequence[tuple[str, str]], lines: Sequence[str]) -> bytes:
+def render_preview(
+    *,
+    title: str,
+    rows: Sequence[tuple[str, str]],
+    lines: Sequence[str],
+    mark: str | None = PREVIEW_MARK,
+    suffix: str = "（预览）",
+) -> bytes:
     """A preview (预览, ADR 0035): the document's rows under a diagonal watermark on every
-    page, "预览 不作凭证", with no seal and no QR code — it proves nothing, it is read."""
+    page, "预览 不作凭证", with no seal and no QR code — it proves nothing, it is read.
+    With ``mark=None``: the signed copy an officer archives (its ``lines`` say who signed)."""
     font = cjk_font()
     title_style = ParagraphStyle("title", fontName=font, fontSize=18, leading=26, alignment=1)
     body = ParagraphStyle("body", fontName=font, fontSize=11, leading=17, wordWrap="CJK")
@@ -209,6 +217,8 @@ def render_preview(*, title: str, rows: Sequence[tuple[str, str]], lines: Sequen
     )
 
     def watermark(canvas: Any, _doc: Any) -> None:
+        if mark is None:
+            return
         canvas.saveState()
         canvas.setFont(font, 54)
         canvas.setFillColor(colors.Color(0.78, 0.06, 0.18, alpha=0.18))
@@ -217,12 +227,12 @@ def render_preview(*, title: str, rows: Sequence[tuple[str, str]], lines: Sequen
             canvas.saveState()
             canvas.translate(width / 2, y)
             canvas.rotate(35)
-            canvas.drawCentredString(0, 0, PREVIEW_MARK)
+            canvas.drawCentredString(0, 0, mark)
             canvas.restoreState()
         canvas.restoreState()
 
     story: list[Any] = [
-        Paragraph(escape(f"{title}（预览）"), title_style),
+        Paragraph(escape(f"{title}{suffix}"), title_style),
         Spacer(1, 6 * mm),
         table,
         Spacer(1, 6 * mm),
@@ -232,7 +242,7 @@ def render_preview(*, title: str, rows: Sequence[tuple[str, str]], lines: Sequen
     SimpleDocTemplate(
         out,
         pagesize=A4,
-        title=f"{title}（{PREVIEW_MARK}）",
+        title=f"{title}（{mark}）" if mark else f"{title}{suffix}",
         leftMargin=20 * mm,
         rightMargin=20 * mm,
         topMargin=18 * mm,

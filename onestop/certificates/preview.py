@@ -434,9 +434,10 @@ def signed_document(preview: PreviewConfirmation | None, kind: str) -> PreviewDo
 
 
 # What an item's officers see of the signed previews: the item that waited for them sees
-# the signature evidence (助产机构 核对 before issuing); the police item sees the evidence
-# and the signed 《常住人口登记表》 (seed 003: "派出所……审核服务平台推送的《常住人口登记表》
-# 《出生医学证明》……等信息"; "包括含有电子签名的申请表"). Other items see nothing of it.
+# the signature evidence and the signed 《出生医学证明》 and 首次签发登记表 (助产机构 "核对信息
+# 无误后按规定打印申领材料归档"); the police item sees the evidence and the signed
+# 《常住人口登记表》 (seed 003: "派出所……审核服务平台推送的《常住人口登记表》《出生医学证明》
+# ……等信息"; "包括含有电子签名的申请表"). Other items see nothing of it.
 REGISTRATION_FORM = "household_registration_form"
 REGISTRATION_ITEM = "birth_registration"
 
@@ -455,7 +456,21 @@ def signed_preview_for(item: CaseItem) -> SignedPreviewView | None:
     if evidence is None:
         return None
     documents: list[PreviewDocument] = []
-    if item.item == REGISTRATION_ITEM and evidence["valid"]:
-        form = signed_document(preview, REGISTRATION_FORM)
-        documents = [form] if form is not None else []
+    if evidence["valid"]:
+        documents = [
+            d
+            for d in documents_from_json(preview.documents)
+            if (d.kind == REGISTRATION_FORM) == (item.item == REGISTRATION_ITEM)
+        ]
     return SignedPreviewView(evidence, documents)
+
+
+def signed_lines(evidence: Mapping[str, Any], case_number: str) -> list[str]:
+    """The signature lines printed under a signed document (the archive copy)."""
+    return [
+        f"办件编号：{case_number}",
+        f"申请人（新生儿{evidence['signer_role']}）已于{written(evidence['signed_at'])}"
+        f"确认签字（电子签名）：{evidence['method']}",
+        f"签署内容摘要（SM3）：{evidence['digest']}",
+        f"平台电子签章：{evidence['algorithm']} · {evidence['key_id']}",
+    ]

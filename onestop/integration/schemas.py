@@ -255,7 +255,9 @@ class PaymentDueOut(Schema):
 
 
 class SignedDocumentOut(Schema):
-    kind: str = Field(description="household_registration_form：常住人口登记表")
+    kind: str = Field(
+        description="birth_certificate / bmc_first_issue_register / household_registration_form"
+    )
     title: str
     rows: list[list[str]] = Field(description="[标签, 内容]，按纸质表格顺序，名称而非代码")
 
@@ -269,7 +271,9 @@ class SignedPreviewOut(Schema):
     key_id: str
     algorithm: str
     documents: list[SignedDocumentOut] = Field(
-        default_factory=list, description="派出所事项：申请人签字确认的《常住人口登记表》"
+        default_factory=list,
+        description="申请人签字确认的文书：助产机构事项为《出生医学证明》和首次签发登记表，"
+        "派出所事项为《常住人口登记表》",
     )
 
 
@@ -281,8 +285,8 @@ class TaskDetailOut(TaskOut):
     prior_elicences: list[ELicenceOut]
     signed_preview: SignedPreviewOut | None = Field(
         None,
-        description="福州：申请人对《出生医学证明》等预览的电子签名记录（助产机构、派出所事项）；"
-        "派出所事项另含签字确认的《常住人口登记表》",
+        description="福州：申请人对《出生医学证明》等预览的电子签名记录及签字确认的文书"
+        "（助产机构、派出所事项）",
     )
     result: dict[str, Any] | None = None
     reasons: list[str]

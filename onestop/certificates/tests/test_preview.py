@@ -7,11 +7,13 @@ unchanged. Driven over HTTP as the parents do, checking the database."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
 from django.test import Client
+from pypdf import PdfReader
 
 from onestop.audit.models import AccessRecord, AuditRecord
 from onestop.cases.models import Case, TimelineEntry
@@ -320,7 +322,19 @@ def test_the_hospital_and_the_police_see_the_signature_and_the_registration_form
     hospital.force_login(officer("hospital", "hospital", "fujian-mch"))
     text = hospital.get(f"/work/tasks/{bmc.pk}/").content.decode()
     assert 'id="signed-preview" data-valid="1"' in text and preview.digest in text
-    assert "《常住人口登记表》（申请人已签字确认" not in text  # the hospital reads the record only
+    # the hospital archives the signed BMC and register, not the police's form
+    assert 'data-document="bmc_first_issue_register"' in text
+    assert 'data-document="household_registration_form"' not in text
+    archive = hospital.get(f"/work/tasks/{bmc.pk}/signed/bmc_first_issue_register.pdf")
+    assert archive.status_code == 200 and archive["Content-Type"] == "application/pdf"
+    signed_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(archive.content)).pages)
+    assert "申请人已签字确认" in signed_text and preview.digest in signed_text
+    assert "不作凭证" not in signed_text
+    assert AccessRecord.objects.filter(
+        case_number=case.number, what="signed:bmc_first_issue_register", granted=True
+    ).exists()
+    missing = hospital.get(f"/work/tasks/{bmc.pk}/signed/household_registration_form.pdf")
+    assert missing.status_code == 404
 
     registration = _done_before_registration(case)
     police = Client()
@@ -328,6 +342,17 @@ def test_the_hospital_and_the_police_see_the_signature_and_the_registration_form
     text = police.get(f"/work/tasks/{registration.pk}/").content.decode()
     assert 'data-valid="1"' in text and 'data-document="household_registration_form"' in text
     assert "家庭户" in text and "福州市晋安区福新路66号" in text
+    form_pdf = police.get(f"/work/tasks/{registration.pk}/signed/household_registration_form.pdf")
+    assert form_pdf.status_code == 200
+    # another station's officer cannot read it
+    other = Client()
+    other.force_login(officer("police", "police_station", "qinbei-xintang"))
+    assert (
+        other.get(
+            f"/work/tasks/{registration.pk}/signed/household_registration_form.pdf"
+        ).status_code
+        == 404
+    )
 
     api = Api(issue("police", "police_station", "fuzhou-ps").token)
     body = api.get(f"/tasks/{registration.pk}").json()
