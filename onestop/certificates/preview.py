@@ -56,7 +56,12 @@ from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import value_name
 from onestop.workflow import events as ev
 from onestop.workflow.models import CaseItem, PreviewConfirmation
-from onestop.workflow.preview import DOCUMENT_TITLES, preview_refuse, preview_release
+from onestop.workflow.preview import (
+    DOCUMENT_TITLES,
+    held_row,
+    preview_refuse,
+    preview_release,
+)
 
 PLATFORM = "platform"  # the issuer code of the platform's own seal key
 PLATFORM_NAME = "“出生一件事”服务平台"
@@ -336,7 +341,7 @@ def preview_confirm(
         case, preview, rows = _lock(case.pk)
         if preview.state == State.CONFIRMED:
             return preview
-        if preview.state != State.PENDING:
+        if preview.state != State.PENDING or held_row(preview, rows) is None:
             raise PreviewError("该预览已处理，不能再确认", code="not_pending")
         content = documents_json(preview_documents(case, preview.documents_kinds))
         actual = preview_digest(content)
@@ -375,7 +380,7 @@ def preview_correct(
         raise PreviewError("请说明哪项信息有误", code="reason_missing")
     with transaction.atomic():
         case, preview, rows = _lock(case.pk)
-        if preview.state != State.PENDING:
+        if preview.state != State.PENDING or held_row(preview, rows) is None:
             raise PreviewError("该预览已处理，不能再提出更正", code="not_pending")
         preview.state = State.CORRECTION
         preview.decided_at = now

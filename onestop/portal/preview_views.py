@@ -40,7 +40,8 @@ from onestop.common.http import pdf_response
 from onestop.core.errors import OnestopError
 from onestop.portal.views import parent_case_or_404
 from onestop.reference.idnumber import mask_phone
-from onestop.workflow.models import PreviewConfirmation
+from onestop.workflow.models import CaseItem, ItemState, PreviewConfirmation
+from onestop.workflow.preview import HOLD
 
 
 def _user(request: HttpRequest) -> User:
@@ -103,7 +104,12 @@ def preview_page(request: HttpRequest, number: str) -> HttpResponse:
             messages.error(request, exc.message)
             status = 409
     preview.refresh_from_db()
-    pending = preview.state == PreviewConfirmation.State.PENDING
+    pending = (
+        preview.state == PreviewConfirmation.State.PENDING
+        and CaseItem.objects.filter(
+            case=case, item=preview.item, state=ItemState.WAITING, awaiting_confirmation=HOLD
+        ).exists()
+    )
     documents = preview_documents(case, preview.documents_kinds)
     _read(request, case.number, "portal:preview")
     return render(

@@ -366,3 +366,23 @@ def test_the_hospital_and_the_police_see_the_signature_and_the_registration_form
     from onestop.certificates.preview import signed_preview_for
 
     assert signed_preview_for(medical) is None
+
+
+def test_an_item_no_longer_held_cannot_be_signed(example, media_root):
+    case = fuzhou_case(example)
+    bmc = _bmc(case)
+    bmc.state, bmc.awaiting_confirmation = ItemState.CANCELLED, ""
+    bmc.save()
+    client = _client(MOTHER)
+    url = f"/my/cases/{case.number}/preview/"
+    assert 'name="digest"' not in client.get(url).content.decode()  # no form offered
+    client.post(url, {"action": "send_code"})
+    code = re.findall(r"验证码是 (\d{6})", _sms(MOTHER)[-1])[-1]
+    digest = preview_digest(documents_json(preview_documents(case, ["birth_certificate",
+        "bmc_first_issue_register", "household_registration_form"])))  # fmt: skip
+    response = client.post(
+        url, {"action": "confirm", "digest": digest, "name": "陈静", "code": code}
+    )
+    assert response.status_code == 400
+    assert PreviewConfirmation.objects.get(case=case).state == "pending"
+    assert not ELicence.objects.filter(case=case, kind="birth_certificate").exists()
