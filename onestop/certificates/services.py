@@ -41,6 +41,7 @@ from onestop.common.names import item_label, result_field_label
 from onestop.common.replica import read_with_fallback
 from onestop.core.clock import format_time, to_beijing
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.policy.loader import default_packs
 from onestop.reference.selectors import institution_name
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
@@ -105,6 +106,25 @@ def _issued_elsewhere(case: Case, item: CaseItem) -> ELicence | None:
     return found
 
 
+def online_remarks(case: Case, item: str) -> dict[str, str]:
+    """The marks an online application's result carries, from the pack (福州, seed 003:
+    "网上申报完成的，申请人领取的是无副页的《出生医学证明》，存根（备注“线上办理”）和副页留存
+    助产机构"; ADR 0035). Label → text, as the licence shows them."""
+    if case.channel != "online":
+        return {}
+    pack = default_packs().version(case.region, case.pack_version)
+    entry = pack.item(item) if pack is not None else None
+    rule = entry.online_result if entry is not None else None
+    if rule is None:
+        return {}
+    out: dict[str, str] = {}
+    if rule.no_sub_page:
+        out["副页"] = "无副页（存根和副页留存助产机构）"
+    if rule.stub_note:
+        out["存根备注"] = rule.stub_note
+    return out
+
+
 def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
     """The sealed e-licence of ``item``'s result. Raises `DuplicateCertificate` when the
     same newborn already holds this kind of e-licence from another case."""
@@ -128,6 +148,7 @@ def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
         issued_at=now,
         result=item.result or {},
         newborns=_newborns(case),
+        remarks=online_remarks(case, item.item),
     )
     licence = ELicence(
         serial=serial,

@@ -155,10 +155,12 @@ class CaseItemOut(Schema):
         False,
         description="true：办理期限超出工作日历，暂按双休日计算；管理员发布该年度节假日安排后自动重新计算",
     )
-    awaiting_confirmation: Literal["father", "mother"] | None = Field(
+    awaiting_confirmation: Literal["father", "mother", "preview"] | None = Field(
         None,
         description="父母双方签字：该事项等待父亲（father）或母亲（mother）通过短信链接确认，"
-        "确认前不推送部门办理（state 为 waiting）；不同意或逾期未确认则不予办理",
+        "确认前不推送部门办理（state 为 waiting）；不同意或逾期未确认则不予办理。"
+        "preview：等待申请人核对预览并电子签名（福州），确认前不推送助产机构；"
+        "申请人指出信息有误则不予办理（转线下）",
     )
     finished_at: datetime | None
     elicence_serial: str | None = None
@@ -252,12 +254,40 @@ class PaymentDueOut(Schema):
     notified_at: datetime
 
 
+class SignedDocumentOut(Schema):
+    kind: str = Field(
+        description="birth_certificate / bmc_first_issue_register / household_registration_form"
+    )
+    title: str
+    rows: list[list[str]] = Field(description="[标签, 内容]，按纸质表格顺序，名称而非代码")
+
+
+class SignedPreviewOut(Schema):
+    valid: bool = Field(description="平台签章有效且签署内容摘要一致")
+    signed_at: datetime | None
+    signer_role: str
+    method: str
+    digest: str = Field(description="三份预览内容的 SM3 摘要")
+    key_id: str
+    algorithm: str
+    documents: list[SignedDocumentOut] = Field(
+        default_factory=list,
+        description="申请人签字确认的文书：助产机构事项为《出生医学证明》和首次签发登记表，"
+        "派出所事项为《常住人口登记表》",
+    )
+
+
 class TaskDetailOut(TaskOut):
     after: list[str]
     data: dict[str, Any] = Field(description="本事项所需的申请表字段（最小必要）")
     materials: list[str]
     result_fields: list[ResultFieldOut]
     prior_elicences: list[ELicenceOut]
+    signed_preview: SignedPreviewOut | None = Field(
+        None,
+        description="福州：申请人对《出生医学证明》等预览的电子签名记录及签字确认的文书"
+        "（助产机构、派出所事项）",
+    )
     result: dict[str, Any] | None = None
     reasons: list[str]
     notes: list[str] = Field(

@@ -16,6 +16,7 @@ from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.cases.claims import possible_duplicates
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
+from onestop.certificates.preview import signed_preview_for
 from onestop.certificates.selectors import prior_elicences
 from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_data
 from onestop.integration.models import ApiClient
@@ -234,10 +235,32 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
             for p in prior_elicences(row)
             if p["valid"]
         ],
+        "signed_preview": _signed_preview(row),
         "result": row.result if row.state == ItemState.DONE else None,
         "reasons": list(row.reasons or []),
         "possible_duplicates": len(possible_duplicates(row.case)),
         "payment": payment_due(row),
+    }
+
+
+def _signed_preview(row: CaseItem) -> dict[str, Any] | None:
+    """The applicant's e-signature on the previews (ADR 0035), as the workbench shows it."""
+    view = signed_preview_for(row)
+    if view is None:
+        return None
+    e = view.evidence
+    return {
+        "valid": e["valid"],
+        "signed_at": e["signed_at"],
+        "signer_role": e["signer_role"],
+        "method": e["method"],
+        "digest": e["digest"],
+        "key_id": e["key_id"],
+        "algorithm": e["algorithm"],
+        "documents": [
+            {"kind": d.kind, "title": d.title, "rows": [list(r) for r in d.rows]}
+            for d in view.documents
+        ],
     }
 
 

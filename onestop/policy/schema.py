@@ -235,6 +235,29 @@ class InstantApproval(_Strict):
     cite: Cite
 
 
+class PreviewBeforeIssue(_Strict):
+    """预览确认: after acceptance the platform renders the documents the item will issue
+    (and the ones later items use) for the applicant to read, and the item goes to its
+    department only once the applicant confirms them with an e-signature (ADR 0035). A
+    request to correct them sends the applicant to the ordinary channel (``mismatch_cite``).
+    """
+
+    documents: list[
+        Literal["birth_certificate", "bmc_first_issue_register", "household_registration_form"]
+    ] = Field(min_length=1, description="the previews, in the order the applicant reads them")
+    cite: Cite
+    mismatch_cite: Cite
+
+
+class OnlineResult(_Strict):
+    """How a result applied for online differs on paper (福州: 网上申报完成的，申请人领取的是
+    无副页的《出生医学证明》，存根（备注"线上办理"）和副页留存助产机构)."""
+
+    no_sub_page: bool = False
+    stub_note: str = ""
+    cite: Cite
+
+
 class ItemEntry(_Strict):
     item: ItemCode
     department: Department
@@ -249,6 +272,12 @@ class ItemEntry(_Strict):
     result_material: MaterialCode | None = Field(
         default=None, description="the material this item's result stands for (证照免交)"
     )
+    preview_before_issue: PreviewBeforeIssue | None = Field(
+        default=None, description="the applicant confirms a preview (e-signature) first"
+    )
+    online_result: OnlineResult | None = Field(
+        default=None, description="marks on the result of an online application (无副页)"
+    )
     ordinary_channel: str = Field(description="where to go instead (原渠道), in Chinese")
     cite: Cite
 
@@ -256,6 +285,9 @@ class ItemEntry(_Strict):
     def _instant_approval_fits(self) -> ItemEntry:
         if self.instant_approval is not None and self.item != "birth_certificate":
             raise ValueError(f"{self.item}: instant_approval is defined for birth_certificate only")
+        for name in ("preview_before_issue", "online_result"):
+            if getattr(self, name) is not None and self.item != "birth_certificate":
+                raise ValueError(f"{self.item}: {name} is defined for birth_certificate only")
         return self
 
 

@@ -51,10 +51,14 @@ class ItemView:
     overdue: bool = False  # open and past its due time: the parents may urge it (催办)
     after: tuple[str, ...] = ()  # the item's prerequisites in this case (codes)
     waits_for: tuple[str, ...] = ()  # names of the prerequisites not yet done
+    awaiting: str = ""  # waiting for a confirmation: father / mother / preview (ADR 0029, 0035)
 
 
 def awaiting_label(parent: str) -> str:
-    """The mark of an item waiting for the other parent's confirmation (ADR 0029)."""
+    """The mark of an item waiting for the other parent's confirmation (ADR 0029), or for
+    the applicant's signature on the previews (ADR 0035)."""
+    if parent == "preview":
+        return gettext("等待您确认签字")
     return gettext("等待父亲确认") if parent == "father" else gettext("等待母亲确认")
 
 
@@ -89,6 +93,7 @@ def item_views(case: Case) -> list[ItemView]:
                 )
                 if waiting
                 else (),
+                awaiting=row.awaiting_confirmation if waiting else "",
             )
         )
     return out

@@ -31,6 +31,7 @@ from onestop.workflow.confirmations import confirmation_request
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState, PaymentNotice
+from onestop.workflow.preview import DOCUMENT_TITLES, preview_hold
 from onestop.workflow.same_visit import same_visit_rule
 from onestop.workflow.selectors import ordinary_channels_of
 from onestop.workflow.services import (
@@ -77,6 +78,7 @@ def accepted_items_start(event: CaseDecided) -> None:
     needed = event.decision.confirmation
     if needed is not None and any(code in rows for code in needed.items):
         confirmation_request(event.case, rows, needed, now=event.at)  # ADR 0029
+    preview_hold(event.case, rows, now=event.at)  # ADR 0035 (pack: preview_before_issue)
     items_start(event.case, rows, now=event.at, actor=None)
 
 
@@ -548,4 +550,57 @@ def confirmation_decided_message(event: ev.ConfirmationDecided) -> None:
         at=event.at,
         template="confirmation_confirmed",
         context={"who": _who(event.request), "items": _waiting_names(event.request)},
+    )
+
+
+# --- the applicant's confirmation of the previews (ADR 0035) --------------------------------
+
+
+def _preview_names(preview: object) -> str:
+    return "、".join(DOCUMENT_TITLES.get(k, k) for k in getattr(preview, "documents_kinds", []))
+
+
+@effects.register(
+    ev.PreviewRequested, phase=Phase.RECORD, effect="timeline: 预览已生成，等待确认签字"
+)
+def preview_requested_timeline(event: ev.PreviewRequested) -> None:
+    item = ITEM_NAMES.get(event.preview.item, event.preview.item)
+    line = (
+        f"已生成{_preview_names(event.preview)}预览，请申请人确认签字（电子签名）；"
+        f"确认后{item}推送至助产机构办理"
+    )
+    timeline_add(event.case, event.at, "preview_requested", line, item=event.preview.item)
+
+
+@effects.register(
+    ev.PreviewRequested, phase=Phase.MESSAGE, effect="SMS + in-app to the applicant: 请确认签字"
+)
+def preview_requested_message(event: ev.PreviewRequested) -> None:
+    """To the applicant only (they sign); the link opens their case's preview page after
+    sign-in, and holds the case number alone."""
+    case = event.case
+    applicant = case.typed_document().applicant
+    if applicant is None or not applicant.phone:
+        return
+    link = settings.PUBLIC_BASE_URL + reverse("portal:preview", args=[case.number])
+    parents_message(
+        case,
+        key=f"preview:{case.number}:ready",
+        at=event.at,
+        template="preview_ready",
+        context={"documents": _preview_names(event.preview), "link": link},
+        phones=[applicant.phone],
+    )
+
+
+@effects.register(ev.PreviewDecided, phase=Phase.RECORD, effect="timeline: 已确认签字 / 要求更正")
+def preview_decided_timeline(event: ev.PreviewDecided) -> None:
+    preview = event.preview
+    item = ITEM_NAMES.get(preview.item, preview.item)
+    if event.outcome == "confirmed":
+        line = f"申请人已确认预览并电子签名，{item}已推送至助产机构办理"
+    else:
+        line = f"申请人认为预览信息有误（{preview.reason}），{item}转线下办理"
+    timeline_add(
+        event.case, event.at, f"preview_{event.outcome}", line, item=preview.item, actor=event.actor
     )

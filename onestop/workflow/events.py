@@ -18,7 +18,12 @@ from onestop.cases.events import CaseEvent
 from onestop.cases.models import Case
 from onestop.core.events import Event
 from onestop.workflow.domain.outcome import OutcomeNotice
-from onestop.workflow.models import CaseItem, ConfirmationRequest, PaymentNotice
+from onestop.workflow.models import (
+    CaseItem,
+    ConfirmationRequest,
+    PaymentNotice,
+    PreviewConfirmation,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,5 +201,26 @@ class ConfirmationDecided(CaseEvent):
 
     name = "confirmation_decided"
     request: ConfirmationRequest
+    outcome: str
+    actor: User | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreviewRequested(CaseEvent):
+    """The previews were generated and the item waits for the applicant's e-signature
+    (ADR 0035)."""
+
+    name = "preview_requested"
+    preview: PreviewConfirmation
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreviewDecided(CaseEvent):
+    """The applicant confirmed the previews with an e-signature (the item went to its
+    department) or asked for a correction (the item was refused: 转线下办理); ``outcome``:
+    confirmed / correction."""
+
+    name = "preview_decided"
+    preview: PreviewConfirmation
     outcome: str
     actor: User | None = None

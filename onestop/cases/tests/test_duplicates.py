@@ -24,6 +24,7 @@ from onestop.cases.models import Case, NewbornClaim
 from onestop.cases.services import case_submit, case_supplement
 from onestop.cases.tests.support import apply_online, enter_at_counter
 from onestop.certificates.models import ELicence
+from onestop.certificates.services import DuplicateCertificate
 from onestop.common.fields import index_of
 from onestop.core.clock import format_time, parse_time
 from onestop.hospitals.services import delivery_record_upsert
@@ -31,6 +32,7 @@ from onestop.integration.tests.support import Api, hospital
 from onestop.notifications.models import SmsOutbox
 from onestop.portal.models import Draft
 from onestop.testing.factories import SAMPLE_RESULTS, officer, parent, staff
+from onestop.testing.preview import preview_sign
 from onestop.testing.reliability import reliability_record
 from onestop.workflow.models import CaseItem
 
@@ -97,7 +99,9 @@ def test_two_phones_apply_online_for_one_fuzhou_newborn_one_case_one_bmc(
     first = apply_online(mother, document, signer="陈静")
     assert first.status_code == 302, first.content.decode()[:2000]
     case = Case.objects.get()
-    assert case.status == "in_progress" and bmcs() == 1  # 秒批: issued at once
+    assert case.status == "in_progress" and bmcs() == 0  # waits for her signature (ADR 0035)
+    preview_sign(case)
+    assert bmcs() == 1  # 秒批: issued once she signed the previews
 
     # A second phone (the father's) files the same baby again (in Fuzhou the form is the
     # mother's): he is a parent of that case, so he is told its number in full.
@@ -136,6 +140,7 @@ def test_the_api_answers_409_and_a_replay_still_returns_the_case(fuzhou_time, ex
     created = api.post("/cases", document, key="first")
     assert created.status_code == 201, created.json()
     number = created.json()["number"]
+    preview_sign(Case.objects.get(number=number))  # the BMC then issues at once (ADR 0035)
     # The same key and body is a replay, not a duplicate.
     replay = api.post("/cases", document, key="first")
     assert replay.status_code == 200 and replay.json()["number"] == number
@@ -251,12 +256,18 @@ def test_the_issuing_service_never_issues_a_second_bmc(fuzhou_time, example, med
     fuzhou_record(document)
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     assert api.post("/cases", document, key="a").status_code == 201
+    preview_sign(Case.objects.get())
     assert bmcs() == 1
     NewbornClaim.objects.all().delete()
+    # The second case is accepted (nothing is issued before the applicant signs, ADR 0035);
+    # its signature would issue the BMC, and that is refused.
     again = api.post("/cases", example("fuzhou-accept"), key="b")
-    assert again.status_code == 409 and again.json()["code"] == "duplicate_newborn"
-    assert "不能重复签发" in again.json()["message"]
-    assert bmcs() == 1 and Case.objects.count() == 1
+    assert again.status_code == 201
+    second = Case.objects.get(number=again.json()["number"])
+    with pytest.raises(DuplicateCertificate, match="不能重复签发"):
+        preview_sign(second, now=timezone.now() + timedelta(minutes=2))  # a fresh code
+    assert bmcs() == 1
+    assert CaseItem.objects.get(case=second, item="birth_certificate").state == "waiting"
     reliability_record("duplicates", "issuing without claims: second BMC attempts", 1)
     reliability_record("duplicates", "issuing without claims: second BMCs issued", bmcs() - 1)
 
@@ -413,7 +424,9 @@ def test_two_systems_submitting_one_newborn_at_the_same_moment(
     for t in threads:
         t.join()
     assert sorted(codes) == [201, 409, 409, 409]
-    assert Case.objects.count() == 1 and bmcs() == (1 if instant else 0)
+    assert Case.objects.count() == 1 and bmcs() == 0  # nothing before the signature
+    preview_sign(Case.objects.get())
+    assert bmcs() == (1 if instant else 0)
     reliability_record("duplicates", "concurrent submissions of one newborn tried", len(apis))
     reliability_record(
         "duplicates", "concurrent: duplicate cases created", Case.objects.count() - 1

@@ -13,6 +13,7 @@ from onestop.cases.models import TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.hospitals.services import delivery_record_upsert
 from onestop.policy.loader import default_packs
+from onestop.testing.preview import preview_sign
 from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,9 @@ def record_for(document, **changes):
 def submit(document, beijing):
     case = case_submit(document=document, actor=None, now=beijing(SUBMITTED)).case
     assert case.status == "in_progress", case.decision
+    # the BMC waits for the applicant's signature on the previews (ADR 0035)
+    assert CaseItem.objects.get(case=case, item="birth_certificate").state == "waiting"
+    preview_sign(case, now=beijing(SUBMITTED))
     return case, {i.item: i for i in CaseItem.objects.filter(case=case)}
 
 
@@ -111,6 +115,7 @@ def test_a_record_of_another_mother_does_not_verify(example, beijing, media_root
     document["applicant"]["id_number"] = "350102199001010016"
     case = case_submit(document=document, actor=None, now=beijing(SUBMITTED)).case
     assert case.status == "in_progress", case.decision
+    preview_sign(case, now=beijing(SUBMITTED))
     bmc = CaseItem.objects.get(case=case, item="birth_certificate")
     assert bmc.state == "ready"
 
