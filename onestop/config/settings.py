@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "onestop.counter",
     "onestop.supervision",
     "onestop.handover",
+    "onestop.corrections",
     "onestop.integration",
     "onestop.ops",
 ]

@@ -15,6 +15,8 @@ urlpatterns = [
     path("readyz", httpguard.readyz, name="readyz"),
     path("accounts/", include("onestop.accounts.urls")),
     path("my/messages/", include("onestop.notifications.urls")),
+    # Corrections (更正, ADR 0042): /my/cases/<number>/corrections/…, /work/corrections/…
+    path("", include("onestop.corrections.urls")),
     path("my/cases/<code:number>/urge/<slug:item>/", urge_views.urge, name="item_urge"),
     path("my/", include("onestop.portal.urls")),
     # The other parent's confirmation link (ADR 0029): only the random token in the path.
