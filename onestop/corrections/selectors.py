@@ -67,8 +67,12 @@ def correctables(case: Case, *, only: set[int] | None = None) -> list[Correctabl
 
 
 def case_corrections(case: Case) -> QuerySet[Correction]:
-    return Correction.objects.filter(case=case).select_related(
-        "item", "licence", "corrected_licence"
+    """The case's corrections with what the parents' page shows (no licence or result is
+    decrypted for it)."""
+    return (
+        Correction.objects.filter(case=case)
+        .select_related("item", "licence", "corrected_licence")
+        .defer("item__result", "licence__payload", "corrected_licence__payload")
     )
 
 

@@ -3,6 +3,7 @@ and queue. Inclusion tags, so those pages need one line each."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import template
@@ -13,7 +14,6 @@ from onestop.common.names import item_label
 from onestop.corrections.effects import field_label
 from onestop.corrections.selectors import (
     case_corrections,
-    correctables,
     item_notices,
     workbench_counts,
 )
@@ -23,10 +23,12 @@ register = template.Library()
 
 
 @register.inclusion_tag("corrections/case_card.html")
-def case_corrections_card(case: Case) -> dict[str, Any]:
+def case_corrections_card(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]:
+    """``items``: the case page's item views (their states), so that whether anything was
+    issued costs no statement; the card itself is one (issue 10: the page's cost is fixed)."""
     return {
         "case": case,
-        "can_request": bool(correctables(case)),
+        "issued": any(getattr(i, "state", "") == ItemState.DONE for i in items),
         "rows": [
             {
                 "c": c,

@@ -7,10 +7,11 @@ every step is audited, and one open correction per result and field (a DB constr
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from onestop.audit.models import AccessRecord, AuditRecord
@@ -436,3 +437,33 @@ def test_api_refuse_needs_a_reason(case, bmc_item, mother):
     assert api.post(f"/corrections/{correction.pk}/refuse", {}).status_code == 422
     response = api.post(f"/corrections/{correction.pk}/refuse", {"reason": "无误"})
     assert response.status_code == 200 and response.json()["state"] == "refused"
+
+
+# --- a real race on PostgreSQL -----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL concurrency")
+def test_four_parents_racing_one_wins(bmc_item, mother):
+    """Four requests to correct the same field at the same moment: one open correction,
+    three conflicts (the case row lock, then the constraint behind it)."""
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def ask(n: int) -> None:
+        try:
+            barrier.wait()
+            _ask(bmc_item, mother, value=f"覃沐阳{n}")
+            outcomes.append("open")
+        except CorrectionConflict:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "open"]
+    assert Correction.objects.filter(field="newborn_name", state="open").count() == 1
