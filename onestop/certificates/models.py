@@ -36,7 +36,7 @@ class ELicence(models.Model):
         "self",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         related_name="supersedes",
         verbose_name=_("更正后的证照"),
     )

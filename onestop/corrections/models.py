@@ -29,13 +29,13 @@ class Correction(models.Model):
     )
     # The licence the request was made against, and the corrected one it led to.
     licence = models.ForeignKey(
-        "certificates.ELicence", on_delete=models.PROTECT, related_name="corrections"
+        "certificates.ELicence", on_delete=models.CASCADE, related_name="corrections"
     )
     corrected_licence = models.OneToOneField(
         "certificates.ELicence",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         related_name="correction",
     )
     field = models.CharField(_("更正字段"), max_length=40)

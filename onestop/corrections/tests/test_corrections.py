@@ -467,3 +467,54 @@ def test_four_parents_racing_one_wins(bmc_item, mother):
         t.join()
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "open"]
     assert Correction.objects.filter(field="newborn_name", state="open").count() == 1
+
+
+def test_an_officer_of_a_later_item_asks_on_the_workbench(case, bmc_item, hospital_officer):
+    police = _police_item(case)
+    cop = officer("police", police.jurisdiction_kind, police.jurisdiction_code)
+    web = Client()
+    web.force_login(cop)
+    task = web.get(f"/work/tasks/{police.pk}/").content.decode()
+    assert f'href="/work/corrections/new/{bmc_item.pk}/"' in task
+    form = web.get(f"/work/corrections/new/{bmc_item.pk}/").content.decode()
+    assert f'value="{bmc_item.pk}:blood_type"' in form
+    web.post(
+        f"/work/corrections/new/{bmc_item.pk}/",
+        {"target": f"{bmc_item.pk}:blood_type", "value": "O", "reason": "与检验单不符"},
+    )
+    correction = Correction.objects.get()
+    assert correction.requested_by == cop and correction.requested_role == "officer"
+    assert AuditRecord.objects.filter(stream=case.number, action="correction_requested").exists()
+    # The police officer does not decide it: that is the hospital's.
+    assert web.post(f"/work/corrections/{correction.pk}/approve/").status_code == 404
+    # An officer with no item in the case cannot even open the form.
+    stranger = Client()
+    stranger.force_login(officer("police", "police_station", "elsewhere"))
+    assert stranger.get(f"/work/corrections/new/{bmc_item.pk}/").status_code == 404
+    response = stranger.post(
+        f"/work/corrections/new/{bmc_item.pk}/",
+        {"target": f"{bmc_item.pk}:newborn_name", "value": "某某", "reason": "x"},
+    )
+    assert response.status_code == 404
+    assert Correction.objects.count() == 1
+
+
+def test_staff_on_the_parents_correction_page_are_refused_and_recorded(
+    case, bmc_item, hospital_officer
+):
+    web = Client()
+    web.force_login(hospital_officer)
+    assert web.get(f"/my/cases/{case.number}/corrections/new/").status_code == 404
+    assert AccessRecord.objects.filter(
+        actor=hospital_officer, what="portal:correction", granted=False
+    ).exists()
+
+
+def test_the_parents_page_shows_a_refusal_with_its_reason(case, bmc_item, mother, hospital_officer):
+    correction = _ask(bmc_item, mother)
+    correction_refuse(correction_id=correction.pk, actor=hospital_officer, reason="与分娩记录一致")
+    web = Client()
+    web.force_login(mother)
+    page = web.get(f"/my/cases/{case.number}/").content.decode()
+    assert f'data-correction="{correction.pk}" data-state="refused"' in page
+    assert "与分娩记录一致" in page
