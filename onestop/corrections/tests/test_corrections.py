@@ -518,3 +518,19 @@ def test_the_parents_page_shows_a_refusal_with_its_reason(case, bmc_item, mother
     page = web.get(f"/my/cases/{case.number}/").content.decode()
     assert f'data-correction="{correction.pk}" data-state="refused"' in page
     assert "与分娩记录一致" in page
+
+
+def test_the_corrected_pdf_says_what_it_replaces_and_the_old_one_is_not_printed(
+    case, bmc_item, mother, hospital_officer
+):
+    from tests.e2e.helpers import pdf_text
+
+    old = ELicence.objects.get(item=bmc_item)
+    new = _new(correction_approve(correction_id=_ask(bmc_item, mother).pk, actor=hospital_officer))
+    web = Client()
+    web.force_login(mother)
+    response = web.get(f"/my/elicences/{new.serial}.pdf")
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    assert f"取代{old.serial}" in text and "覃沐阳" in text
+    assert web.get(f"/my/elicences/{old.serial}.pdf").status_code == 404
