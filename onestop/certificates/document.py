@@ -136,4 +136,6 @@ def sealed_document(payload: Mapping[str, Any]) -> dict[str, Any]:
         "result": public_result(payload.get("result") or {}),
         **({"remarks": dict(payload["remarks"])} if payload.get("remarks") else {}),
         "payload_digest": payload_digest(payload),
+        # A corrected licence names the serial it replaces (ADR 0042), under its seal.
+        **({"replaces": str(payload["replaces"])} if payload.get("replaces") else {}),
     }

@@ -171,6 +171,8 @@ def licence_rows(
         ("办件编号", str(payload.get("case_number", ""))),
         ("签发时间", written(payload.get("issued_at"))),
     ]
+    if payload.get("replaces"):  # a corrected licence (更正, ADR 0042)
+        rows.append(("更正说明", f"本证照为更正后的证照，取代 {payload['replaces']}"))
     for n in (payload.get("subject") or {}).get("newborns", []):
         born = written(n.get("born_at"))
         sex = sex_labels.get(str(n.get("sex", "")), "")

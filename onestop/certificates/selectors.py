@@ -22,7 +22,10 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
     the later department reads the verified result instead of asking for paper."""
     keys = published_keys()
     out = []
-    rows = item.case.elicences.filter(kind__in=list(item.after)).defer("payload")
+    # The licences in force: a corrected one stands in for the one it superseded (ADR 0042).
+    rows = item.case.elicences.filter(kind__in=list(item.after), superseded_at__isnull=True).defer(
+        "payload"
+    )
     for licence in rows.order_by("issued_at"):
         verdict = verify_record(licence, keys)
         payload = stored_payload(licence) if verdict.valid else None
@@ -44,7 +47,9 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
 
 
 def case_elicences(case: Case) -> list[ELicence]:
-    return list(case.elicences.defer("payload").order_by("issued_at"))
+    return list(
+        case.elicences.defer("payload").select_related("superseded_by").order_by("issued_at")
+    )
 
 
 def elicence_for_parent(user: User, serial: str) -> ELicence | None:

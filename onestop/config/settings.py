@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "onestop.guidance",
     "onestop.hotline",
     "onestop.ratings",
+    "onestop.corrections",
     "onestop.integration",
     "onestop.ops",
 ]

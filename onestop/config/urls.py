@@ -18,6 +18,8 @@ urlpatterns = [
     # Ratings (好差评, ADR 0038): /my/…/rate/, /counter/…/rate/, /work/ratings/, /supervise/ratings/
     path("", include("onestop.ratings.urls")),
     path("my/messages/", include("onestop.notifications.urls")),
+    # Corrections (更正, ADR 0042): /my/cases/<number>/corrections/…, /work/corrections/…
+    path("", include("onestop.corrections.urls")),
     path("my/cases/<code:number>/urge/<slug:item>/", urge_views.urge, name="item_urge"),
     path("my/guidance/", guidance_views.my_guidance, name="my_guidance"),
     path("my/", include("onestop.portal.urls")),

@@ -427,3 +427,41 @@ class DeliveryOut(Schema):
     record_number: str
     created: bool = Field(description="是否新建的分娩记录（false：已有记录，已更新）")
     invitation: InvitationOut
+
+
+# --- corrections (更正, ADR 0042) -----------------------------------------------------------
+
+
+class CorrectionOut(Schema):
+    id: int
+    case_number: str
+    task_id: int = Field(description="被更正结果所属的任务（事项）")
+    item: str
+    field: str = Field(description="更正的结果字段（目录 result_fields 的 name）")
+    field_label: str
+    old_value: str = Field(description="原内容（个人信息，仅签发部门可见）")
+    new_value: str = Field(description="更正为")
+    reason: str
+    requested_by: Literal["parent", "officer"]
+    requested_at: datetime
+    state: Literal["open", "approved", "refused"]
+    decided_at: datetime | None = None
+    refusal_reason: str | None = None
+    elicence: str = Field(description="申请更正时有效的电子证照编号")
+    corrected_elicence: str | None = Field(None, description="更正后签发的电子证照编号")
+
+
+class CorrectionListOut(Schema):
+    corrections: list[CorrectionOut]
+    next_after: int | None = Field(None, description="下一页：作为 after 参数")
+
+
+class CorrectionRefuseIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_storable(cls, value: str) -> str:
+        return _storable(value)

@@ -11,13 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
+from onestop.audit.services import access_record
 from onestop.cases.claims import possible_duplicates
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import signed_preview_for
 from onestop.certificates.selectors import prior_elicences
+from onestop.corrections.effects import field_label
+from onestop.corrections.models import Correction
 from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_data
 from onestop.integration.models import ApiClient
 from onestop.integration.services import submitted_key
@@ -68,7 +72,11 @@ def case_for_client(client: ApiClient, number: str) -> Case | None:
 
 def case_status(client: ApiClient, case: Case) -> dict[str, Any]:
     """The case's status, pre-review decision and items (no personal data): `CaseOut`."""
-    serials = dict(ELicence.objects.filter(case=case).values_list("item_id", "serial"))
+    serials = dict(
+        ELicence.objects.filter(case=case, superseded_at__isnull=True).values_list(
+            "item_id", "serial"
+        )
+    )
     workable = set(
         items_for_officer(client.user, CaseItem.objects.filter(case=case)).values_list(
             "pk", flat=True
@@ -158,7 +166,9 @@ def task_fresh(task_id: int) -> CaseItem:
 def task_summary(client: ApiClient, row: CaseItem) -> dict[str, Any]:
     """`TaskOut`: one task as a list shows it."""
     serial = (
-        ELicence.objects.filter(item_id=row.pk).values_list("serial", flat=True).first()
+        ELicence.objects.filter(item_id=row.pk, superseded_at__isnull=True)
+        .values_list("serial", flat=True)
+        .first()
         if row.state == ItemState.DONE
         else None
     )
@@ -279,3 +289,40 @@ def payment_due(row: CaseItem) -> dict[str, Any] | None:
         "status": notice.status,
         "notified_at": notice.notified_at,
     }
+
+
+# --- corrections (ADR 0042) -------------------------------------------------------------
+
+
+def correction_out(correction: Correction) -> dict[str, Any]:
+    """`CorrectionOut`: a correction as its issuing department's system sees it."""
+    c = correction
+    return {
+        "id": c.pk,
+        "case_number": c.case.number,
+        "task_id": c.item_id,
+        "item": c.item.item,
+        "field": c.field,
+        "field_label": field_label(c.item.item, c.field),
+        "old_value": c.old_value,
+        "new_value": c.new_value,
+        "reason": c.reason,
+        "requested_by": "parent" if c.requested_role == "parent" else "officer",
+        "requested_at": c.requested_at,
+        "state": c.state,
+        "decided_at": c.decided_at,
+        "refusal_reason": c.refusal_reason or None,
+        "elicence": c.licence.serial,
+        "corrected_elicence": c.corrected_licence.serial if c.corrected_licence else None,
+    }
+
+
+def correction_read(client: ApiClient, correction: Correction) -> None:
+    """The read of a correction's values (personal data) by a department system, recorded."""
+    access_record(
+        actor=client.user,
+        case_number=correction.case.number,
+        what=f"correction:{correction.pk}",
+        at=timezone.now(),
+        granted=True,
+    )

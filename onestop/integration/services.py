@@ -242,6 +242,7 @@ def webhooks_queue(
     department: str = "",
     jurisdiction: tuple[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> list[WebhookDelivery]:
     """Queue the deliveries of webhook ``event`` (``task.created``, ``task.updated``,
     ``case.decided``, ``case.completed``) for the domain event ``change`` (call inside the
@@ -277,6 +278,7 @@ def webhooks_queue(
                 **{k: v for k, v in (data or {}).items() if k in ("state", "version")},
             },
             "change": change,
+            **(extra or {}),
         }
     else:
         key_id = submitter_key_id(case.idempotency_key)

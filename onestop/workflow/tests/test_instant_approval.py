@@ -63,7 +63,7 @@ def test_a_matching_delivery_record_completes_the_bmc_without_a_human(example, b
     assert bmc.finished_at == beijing(SUBMITTED)
     assert re.fullmatch(r"[A-Z]\d{9}", bmc.result["bmc_number"])
     assert bmc.result["bmc_number"] == f"F{case.pk:09d}"
-    assert bmc.elicence.kind == "birth_certificate"
+    assert bmc.elicences.get().kind == "birth_certificate"
     # the vaccination certificate is still the hospital's work, so registration waits
     assert items["vaccination_certificate"].state == "ready"
     assert items["birth_registration"].state == "waiting"
