@@ -338,7 +338,7 @@ def _check_common(review: _Review) -> None:
         # branch written as text (older documents, API clients) is taken as written.
         if branch.region != review.pack.region:
             review.invalid("social_security_card.branch", "所选领卡网点不在本地区")
-        elif card.bank is not None and branch.bank != card.bank:
+        elif card.bank in ref.banks and branch.bank != card.bank:
             review.invalid("social_security_card.branch", "所选领卡网点不属于所选银行")
     maternity = doc.maternity
     if maternity is not None and "maternity_reimbursement" in review.chosen:

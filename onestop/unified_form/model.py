@@ -791,7 +791,9 @@ def complete_derived(document: dict[str, Any], ctx: FormContext, *, overwrite: b
         ):
             fill("ethnicity_confirmation.ethnicity", get_path(document, f"{follows}.ethnicity"))
     # A branch picked without its bank: the bank is the branch's.
-    branch = ctx.reference.bank_branches.get(as_text(get_path(document, "social_security_card.branch")))
+    branch = ctx.reference.bank_branches.get(
+        as_text(get_path(document, "social_security_card.branch"))
+    )
     if branch is not None:
         fill("social_security_card.bank", branch.bank)
     # Twins and more: what the first newborn's block says of the birth holds for the

@@ -18,7 +18,7 @@ from onestop.cases.events import CaseEvent
 from onestop.cases.models import Case
 from onestop.core.events import Event
 from onestop.workflow.domain.outcome import OutcomeNotice
-from onestop.workflow.models import CaseItem, ConfirmationRequest, PaymentNotice
+from onestop.workflow.models import CardProduction, CaseItem, ConfirmationRequest, PaymentNotice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,3 +198,13 @@ class ConfirmationDecided(CaseEvent):
     request: ConfirmationRequest
     outcome: str
     actor: User | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardStatusReported(ItemEvent):
+    """The HR department reported how far the social security card has come (制卡中, 已制卡,
+    已送达网点, 已寄出; docs/adr/0037)."""
+
+    name = "card_status_reported"
+    card: CardProduction
+    status: str

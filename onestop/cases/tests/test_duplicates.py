@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from onestop.cases.domain.newborns import mask_case_number
-from onestop.cases.models import Case, NewbornClaim
+from onestop.cases.models import Case, NewbornClaim, SscApplication
 from onestop.cases.services import case_submit, case_supplement
 from onestop.cases.tests.support import apply_online, enter_at_counter
 from onestop.certificates.models import ELicence
@@ -253,6 +253,7 @@ def test_the_issuing_service_never_issues_a_second_bmc(fuzhou_time, example, med
     assert api.post("/cases", document, key="a").status_code == 201
     assert bmcs() == 1
     NewbornClaim.objects.all().delete()
+    SscApplication.objects.all().delete()  # nor card applications
     again = api.post("/cases", example("fuzhou-accept"), key="b")
     assert again.status_code == 409 and again.json()["code"] == "duplicate_newborn"
     assert "不能重复签发" in again.json()["message"]
@@ -267,6 +268,7 @@ def test_an_officer_cannot_complete_a_second_bmc_for_the_same_newborn(
     api = Api(hospital("qinbei-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("qinbei-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()  # as for a case filed before claims existed
+    SscApplication.objects.all().delete()
     assert api.post("/cases", example("qinbei-accept"), key="b").status_code == 201
     first, second = Case.objects.order_by("pk")
     clerk = officer("hospital", "hospital", "qinbei-mch")
@@ -289,6 +291,7 @@ def test_a_department_system_cannot_complete_a_second_bmc_either(qinbei_time, ex
     submitter = Api(hospital("qinbei-mch", may_submit_cases=True).token)
     assert submitter.post("/cases", example("qinbei-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()  # as for a case filed before claims existed
+    SscApplication.objects.all().delete()
     assert submitter.post("/cases", example("qinbei-accept"), key="b").status_code == 201
     worker = Api(hospital("qinbei-mch").token)
     codes = []
@@ -445,8 +448,10 @@ def test_cases_filed_before_claims_existed_get_them(fuzhou_time, example, media_
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("fuzhou-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()
+    SscApplication.objects.all().delete()  # nor card applications
     assert api.post("/cases", example("fuzhou-accept"), key="b").status_code == 201  # legacy
     NewbornClaim.objects.all().delete()
+    SscApplication.objects.all().delete()  # nor card applications
     backfill = importlib.import_module("onestop.cases.migrations.0003_backfill_newborn_claims")
     backfill.backfill(django_apps, None)
     first, second = Case.objects.order_by("pk")

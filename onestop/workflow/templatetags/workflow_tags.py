@@ -8,7 +8,11 @@ from typing import Any
 from django import template
 
 from onestop.cases.models import Case
-from onestop.workflow.models import PaymentNotice
+from onestop.core.clock import parse_time
+from onestop.reference.selectors import bank_branch
+from onestop.workflow.card import STATUS_WORDS
+from onestop.workflow.domain import delivery
+from onestop.workflow.models import CardProduction, PaymentNotice
 from onestop.workflow.payment import notice_words
 from onestop.workflow.selectors import case_not_done, case_outcome_of
 
@@ -46,4 +50,26 @@ def case_payment_card(case: Case, *, actions: bool = True) -> dict[str, Any]:
         "notice": notice,
         "words": notice_words(notice),
         "actions": actions,
+    }
+
+
+@register.inclusion_tag("workflow/case_card.html")
+def case_card_progress(case: Case) -> dict[str, Any]:
+    """The social security card of the case (docs/adr/0037): the branch chosen, the
+    production statuses reported so far and, once it is at the branch, where to collect it,
+    what to bring and that the financial function is activated at the bank."""
+    card = CardProduction.objects.filter(case=case).order_by("pk").first()
+    if card is None:
+        return {"card": None}
+    branch = bank_branch(card.branch_code)
+    steps = [
+        {"label": STATUS_WORDS.get(str(h.get("status")), ""), "at": parse_time(str(h.get("at")))}
+        for h in card.history
+    ]
+    return {
+        "card": card,
+        "branch": branch,
+        "steps": steps,
+        "bring": delivery.BRING.get("social_security_card", ""),
+        "activation": delivery.AFTER_COLLECTING.get("social_security_card", ""),
     }
