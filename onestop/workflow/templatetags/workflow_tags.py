@@ -7,12 +7,14 @@ from typing import Any
 
 from django import template
 
+from onestop.cases.domain.labels import DELIVERY_MODE
 from onestop.cases.models import Case
 from onestop.core.clock import parse_time
 from onestop.reference.selectors import bank_branch
 from onestop.workflow.card import STATUS_WORDS
 from onestop.workflow.domain import delivery
-from onestop.workflow.models import CardProduction, PaymentNotice
+from onestop.workflow.maternity import MATERNITY_ITEM, payment_words, payout_words
+from onestop.workflow.models import CardProduction, CaseItem, ItemState, PaymentNotice
 from onestop.workflow.payment import notice_words
 from onestop.workflow.selectors import case_not_done, case_outcome_of
 
@@ -72,4 +74,23 @@ def case_card_progress(case: Case) -> dict[str, Any]:
         "steps": steps,
         "bring": delivery.BRING.get("social_security_card", ""),
         "activation": delivery.AFTER_COLLECTING.get("social_security_card", ""),
+    }
+
+
+@register.inclusion_tag("workflow/case_maternity.html")
+def case_maternity_card(case: Case) -> dict[str, Any]:
+    """The maternity reimbursement as the parents see it (docs/adr/0037): plurality,
+    delivery mode, where the money goes (the account masked to its last four digits) and,
+    once paid, how much."""
+    row = CaseItem.objects.filter(case=case, item=MATERNITY_ITEM).first()
+    section = case.typed_document().maternity
+    if row is None or section is None:
+        return {"row": None}
+    words = payment_words(case, row) if row.state == ItemState.DONE else None
+    return {
+        "row": row,
+        "maternity": section,
+        "mode": dict(DELIVERY_MODE).get(section.delivery_mode or "", ""),
+        "where": payout_words(case),
+        "paid": words,
     }
