@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from onestop.accounts.models import User, actor_label
 from onestop.audit.services import audit_record
-from onestop.cases.claims import SSC_ITEM, ssc_claims_issue
+from onestop.cases.claims import SSC_ITEM as SSC_ITEM
+from onestop.cases.claims import ssc_claims_issue
 from onestop.cases.models import Case
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
