@@ -112,13 +112,17 @@ def claims_release(case: Case, now: datetime) -> int:
     return released
 
 
-def claims_refresh(case: Case, document: Mapping[str, Any], now: datetime) -> None:
+def claims_refresh(
+    case: Case, document: Mapping[str, Any], now: datetime, *, fresh: bool = False
+) -> None:
     """After a supplement changed the document or the status: the claims follow (the
-    newborns' and, where the card is chosen, the social security card's)."""
-    claims_release(case, now)
+    newborns' and, where the card is chosen, the social security card's). A ``fresh``
+    case (just created) holds none yet: nothing to release."""
+    if not fresh:
+        claims_release(case, now)
+        ssc_claims_release(case, now)
     claims_take(case, document, now)
-    ssc_claims_release(case, now)
-    ssc_claims_take(case, document, now)
+    ssc_claims_take(case, document, now, fresh=fresh)
 
 
 # --- one social security card per newborn (seed 002 (五)) ----------------------------------
@@ -169,12 +173,14 @@ def ssc_error(existing: Case, viewer: User | None) -> DuplicateSscApplication:
     )
 
 
-def ssc_claims_take(case: Case, document: Mapping[str, Any], now: datetime) -> int:
+def ssc_claims_take(
+    case: Case, document: Mapping[str, Any], now: datetime, *, fresh: bool = False
+) -> int:
     """Record the card application of ``case``'s newborns (caller's transaction). Raises
     IntegrityError when another active application holds a key."""
     if case.status not in SSC_CLAIMING_STATUSES or not ssc_chosen(document):
         return 0
-    if SscApplication.objects.filter(case=case, active=True).exists():
+    if not fresh and SscApplication.objects.filter(case=case, active=True).exists():
         return 0  # kept (an issued card) or already taken
     indexed = _indexes(newborn_keys(document))
     SscApplication.objects.filter(key_index__in=list(indexed), active=True, issued=False).exclude(

@@ -349,7 +349,7 @@ def _create(
         submitted_at=now,
         decided_at=now,
     )
-    _claim_newborns(case, document, now, viewer)
+    _claim_newborns(case, document, now, viewer, fresh=True)
     _people(case, document)
     _materials(case, document, files, actor, now)
     audit_record(
@@ -379,13 +379,18 @@ def _create(
 
 
 def _claim_newborns(
-    case: Case, document: Mapping[str, Any], now: datetime, viewer: User | None
+    case: Case,
+    document: Mapping[str, Any],
+    now: datetime,
+    viewer: User | None,
+    *,
+    fresh: bool = False,
 ) -> None:
     """One newborn, one active case: the claims go in with the case, and a second active
     claim of a key is refused by the database (the answer to a concurrent submission)."""
     try:
         with transaction.atomic():
-            claims_refresh(case, document, now)
+            claims_refresh(case, document, now, fresh=fresh)
     except IntegrityError:
         holder = active_holder(document, exclude=case)
         if holder is not None:

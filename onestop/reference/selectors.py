@@ -94,7 +94,13 @@ def institution_contact(kind: str, code: str) -> tuple[str, str, str] | None:
 
 
 def bank_branch(code: str) -> domain.BankBranch | None:
-    """One co-operating bank branch (name, address, opening hours), or None."""
+    """One co-operating bank branch (name, address, opening hours), or None: one statement
+    (the packaged row where the table has none, as in an unseeded database)."""
     if not code:
         return None
-    return current_reference().bank_branches.get(code)
+    row = BankBranch.objects.filter(code=code).first()
+    if row is None:
+        return domain.default_reference().bank_branches.get(code)
+    return domain.BankBranch(
+        row.code, row.bank, row.name, row.region, row.division, row.address, row.office_hours
+    )

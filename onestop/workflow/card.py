@@ -54,8 +54,8 @@ class CardStatusRefused(OnestopError):
     code = "card_status_invalid"
 
 
-def _chosen(case: Case) -> tuple[str, str, str, str]:
-    """(bank, branch code, branch name, method) as the parents chose them."""
+def _chosen(case: Case) -> tuple[str, str, str, str, str, str]:
+    """(bank, branch code, name, address, opening hours, method) as the parents chose."""
     form = case.typed_document()
     section = form.social_security_card
     bank = (section.bank if section is not None else None) or ""
@@ -64,8 +64,8 @@ def _chosen(case: Case) -> tuple[str, str, str, str]:
     choice = form.delivery.choice(SSC_ITEM) if form.delivery is not None else None
     method = "mail" if choice is not None and choice.method == "mail" else "pickup"
     if found is not None:
-        return found.bank or bank, found.code, found.name, method
-    return bank, "", written, method  # a branch written as text is taken as written
+        return found.bank or bank, found.code, found.name, found.address, found.office_hours, method
+    return bank, "", written, "", "", method  # a branch written as text is taken as written
 
 
 def card_of(case: Case, row: CaseItem, now: datetime) -> CardProduction:
@@ -73,13 +73,15 @@ def card_of(case: Case, row: CaseItem, now: datetime) -> CardProduction:
     existing = CardProduction.objects.filter(item=row).first()
     if existing is not None:
         return existing
-    bank, code, name, method = _chosen(case)
+    bank, code, name, address, hours, method = _chosen(case)
     return CardProduction.objects.create(
         case=case,
         item=row,
         bank=bank,
         branch_code=code,
         branch_name=name,
+        branch_address=address,
+        branch_hours=hours,
         method=method,
         history=[{"status": CardStatus.APPLIED.value, "at": now.isoformat()}],
         updated_at=now,
@@ -176,8 +178,15 @@ def card_on_completed(case: Case, row: CaseItem, now: datetime, actor: User | No
     complete): the card is at the branch or in the post (in the completing transaction)."""
     card = card_of(case, row, now)
     final = CardStatus.MAILED if card.method == "mail" else CardStatus.AT_BRANCH
-    if card.status != final:
-        _set(case, row, card, final, now, actor)
+    if card.status == final:
+        return
+    # Part of the completion: its audit record, timeline line and notice say it (the
+    # pickup or mailing notice), so no second record or message here.
+    card.status = final
+    card.history = [*card.history, {"status": final.value, "at": now.isoformat()}]
+    card.updated_at = now
+    card.save(update_fields=["status", "history", "updated_at"])
+    ssc_claims_issue(case)
 
 
 def card_on_ended(case: Case, row: CaseItem, now: datetime) -> None:

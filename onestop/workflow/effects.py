@@ -222,7 +222,7 @@ def completed_message(event: ev.ItemCompleted) -> None:
     key = f"case:{case.number}:{row.item}:done"
     if row.item == maternity.MATERNITY_ITEM:
         # How much went where (issue 11 promise 5), the account masked to its last digits.
-        words = maternity.payment_words(case, row)
+        words = maternity.payment_words(case, row.result)
         if words is not None:
             template = "maternity_paid"
             parents_message(case, key=key, at=now, template=template, context=words)

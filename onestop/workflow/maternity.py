@@ -12,10 +12,11 @@ to its last four digits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from onestop.cases.domain.labels import BANKS
 from onestop.cases.models import Case
-from onestop.reference.selectors import current_reference
 from onestop.workflow.domain.payment import amount_text, parse_amount
-from onestop.workflow.models import CaseItem
 
 MATERNITY_ITEM = "maternity_reimbursement"
 
@@ -32,18 +33,18 @@ def payout_words(case: Case) -> str:
     section = case.typed_document().maternity
     if section is not None and section.payout == "bank":
         tail = account_tail(section.account_number)
-        bank = current_reference().banks.get(section.bank or "")
-        at_bank = f"（{bank.name}）" if bank is not None else ""
+        bank = dict(BANKS).get(section.bank or "")
+        at_bank = f"（{bank}）" if bank else ""
         if tail:
             return f"尾号 {tail} 的银行账户{at_bank}"
         return f"填报的银行账户{at_bank}"
     return "的社会保障卡金融账户"
 
 
-def payment_words(case: Case, row: CaseItem) -> dict[str, str] | None:
+def payment_words(case: Case, result: Mapping[str, object] | None) -> dict[str, str] | None:
     """The payment as the parents' SMS says it (``amount`` in yuan, ``where``), or None
     where the completion recorded no amount (an automatic grant without a figure)."""
-    amount = parse_amount(str((row.result or {}).get("amount_yuan") or ""))
+    amount = parse_amount(str((result or {}).get("amount_yuan") or ""))
     if amount is None:
         return None
     where = payout_words(case)

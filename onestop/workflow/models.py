@@ -164,6 +164,8 @@ class CardProduction(models.Model):
     bank = models.CharField(_("银行"), max_length=32, blank=True, default="")
     branch_code = models.CharField(_("领卡网点代码"), max_length=48, blank=True, default="")
     branch_name = models.CharField(_("领卡网点"), max_length=64, blank=True, default="")
+    branch_address = models.CharField(_("网点地址"), max_length=128, blank=True, default="")
+    branch_hours = models.CharField(_("营业时间"), max_length=64, blank=True, default="")
     method = models.CharField(_("领取方式"), max_length=8, default="pickup")
     history = models.JSONField(_("状态记录"), default=list)
     updated_at = models.DateTimeField(_("更新时间"))

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, the case (with its outcome), its items, the header's unread count, its
 # e-licences, its timeline; the calendar's published years (the overall promise's latest
-# date) and the medical-insurance payment notice.
-CASE_PAGE_STATEMENTS = 9
+# date), the medical-insurance payment notice and the social security card once dispatched.
+CASE_PAGE_STATEMENTS = 10
 # Session, user, the header's unread count, the cases (with their outcomes).
 CASE_LIST_STATEMENTS = 4
 

@@ -133,10 +133,12 @@ def test_statuses_over_the_api_reach_the_parents_and_the_pickup_notice_names_the
     assert "社会保障卡已送达中国工商银行钦州分行营业部" in page and BRING in page
     assert ACTIVATION in page
     assert (
-        AuditRecord.objects.filter(stream=case.number, action="card_status_reported").count() == 3
+        AuditRecord.objects.filter(stream=case.number, action="card_status_reported").count() == 2
     )
-    # 已申领 is where the record starts; each reported status is a timeline line.
-    assert TimelineEntry.objects.filter(case=case, kind="card_status").count() == 3
+    # 已申领 is where the record starts; 制卡中 and 已制卡 are lines of their own, 已送达网点
+    # is the completion's (its audit record and pickup notice).
+    assert TimelineEntry.objects.filter(case=case, kind="card_status").count() == 2
+    assert TimelineEntry.objects.filter(case=case, kind="pickup_notice", item=SSC).exists()
 
 
 def test_the_workbench_reports_statuses_and_another_district_cannot(qinbei: Any) -> None:
