@@ -102,7 +102,8 @@ def test_counter_entry_form_in_english(media_root):
         r"<option[^>]*>(.*?)</option>",
         re.sub(
             r'<select name="region".*?</select>'
-            r'|<select [^>]*data-picker="(hospitals|police_stations|divisions|bank_branches)".*?</select>',
+            r'|<select [^>]*data-picker="'
+            r'(hospitals|police_stations|divisions|bank_branches)".*?</select>',
             "",
             html,
             flags=re.DOTALL,

@@ -459,3 +459,20 @@ def test_cases_filed_before_claims_existed_get_them(fuzhou_time, example, media_
     assert NewbornClaim.objects.filter(case=second, active=False).count() == 2
     assert api.post("/cases", example("fuzhou-accept"), key="c").status_code == 409
     assert Case.objects.count() == 2
+
+
+def test_the_counter_refuses_a_second_card_application(qinbei_time, example, media_root):
+    """Seed 002 (五) at the counter (ADR 0037): the first case's card was made and the case
+    has since ended (withdrawn, its newborn let go); the clerk's entry choosing the card
+    again is refused with the card's own message, and nothing is stored."""
+    client = qinbei_clerk()
+    assert enter_at_counter(client, example("qinbei-accept")).status_code == 302
+    case = Case.objects.get()
+    assert SscApplication.objects.filter(case=case, active=True).exists()
+    SscApplication.objects.filter(case=case).update(issued=True)
+    Case.objects.filter(pk=case.pk).update(status="withdrawn")
+    NewbornClaim.objects.filter(case=case).update(active=False)
+    again = enter_at_counter(client, example("qinbei-accept"))
+    page = again.content.decode()
+    assert again.status_code == 200 and "已申领过社会保障卡" in page and case.number in page
+    assert Case.objects.count() == 1
