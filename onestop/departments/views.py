@@ -38,7 +38,9 @@ from onestop.departments.selectors import (
 )
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import paper_position, value_name
-from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.card import REPORTABLE as CARD_STATUSES
+from onestop.workflow.card import CardStatusRefused, card_status_report
+from onestop.workflow.models import CardProduction, CaseItem, ItemState
 from onestop.workflow.selectors import result_form_fields, result_from
 from onestop.workflow.services import (
     NotPermitted,
@@ -178,6 +180,8 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
                 for m in task_materials(item)
             ],
             "light": urgency(item, timezone.now()),
+            "card": CardProduction.objects.filter(item=item).first(),
+            "card_statuses": [(s.value, s.label) for s in CARD_STATUSES],
         },
     )
 
@@ -202,13 +206,23 @@ def task_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse
             item_return(item_id=item.pk, actor=user, reasons=reasons, expected_version=version)
             messages.success(request, _("已退回补正，办理时限暂停"))
             return redirect("departments:queue")
+        elif action == "card_status":
+            # 人社: 制卡中 / 已制卡 / 已送达网点 (docs/adr/0037)
+            card_status_report(
+                item_id=item.pk,
+                actor=user,
+                status=request.POST.get("status", ""),
+                card_number=request.POST.get("card_number", "").strip(),
+                expected_version=version,
+            )
+            messages.success(request, _("已报告制卡状态，申请人已收到通知"))
         elif action == "refuse":
             item_refuse(item_id=item.pk, actor=user, reasons=reasons, expected_version=version)
             messages.success(request, _("已不予办理，后续事项已取消并告知申请人"))
             return redirect("departments:queue")
         else:
             raise Http404(_("未知操作"))
-    except (TaskConflict, ResultInvalid, NotPermitted, DuplicateNewborn) as exc:
+    except (TaskConflict, ResultInvalid, NotPermitted, DuplicateNewborn, CardStatusRefused) as exc:
         messages.error(request, exc.message)
     return redirect("departments:task", item_id=item.pk)
 

@@ -57,6 +57,7 @@ from onestop.integration.models import ApiClient
 from onestop.integration.schemas import (
     CASE_DOCUMENT_SCHEMA,
     EXAMPLE_CASE,
+    CardStatusIn,
     CaseOut,
     ClaimIn,
     ClientOut,
@@ -78,6 +79,7 @@ from onestop.integration.selectors import case_for_client, case_status, task_for
 from onestop.integration.services import api_client_authenticate, submitted_key
 from onestop.portal.proactive import Recorded, delivery_record_invite
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
+from onestop.workflow.card import card_status_report
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import (
     NotPermitted,
@@ -499,6 +501,37 @@ def task_claim(
             item_id=row.pk, actor=client.user, expected_version=data.expected_version
         ),
     )
+
+
+@api.post(
+    "/tasks/{task_id}/card-status",
+    response={200: TaskOut, **ERRORS},
+    summary="报告社会保障卡制卡状态",
+    description="人社部门报告新生儿社会保障卡的制卡进度：制卡中、已制卡；已送达网点（或申请人"
+    "选择邮寄时的已寄出）即办结本事项，须带卡号，申请人随即收到领卡通知（网点、须携带的证件、"
+    "金融功能激活提醒）。状态不能回退：422 card_status_invalid。",
+    tags=["tasks"],
+)
+def task_card_status(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: CardStatusIn,
+    task_id: TaskId,
+    idempotency_key: IdempotencyHeader = None,
+) -> Status[dict[str, Any]]:
+    client = _client(request)
+
+    def report(row: CaseItem) -> CaseItem:
+        card_status_report(
+            item_id=row.pk,
+            actor=client.user,
+            status=payload.status,
+            card_number=payload.card_number or "",
+            expected_version=payload.expected_version,
+        )
+        return row
+
+    return _act(request, response, client, task_id, idempotency_key, payload.model_dump(), report)
 
 
 @api.post(

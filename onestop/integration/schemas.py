@@ -275,6 +275,29 @@ class SignedPreviewOut(Schema):
         description="申请人签字确认的文书：助产机构事项为《出生医学证明》和首次签发登记表，"
         "派出所事项为《常住人口登记表》",
     )
+class CardOut(Schema):
+    status: str = Field(
+        description="applied（已申领）/ in_production（制卡中）/ made（已制卡）/ "
+        "at_branch（已送达网点）/ mailed（已寄出）/ cancelled"
+    )
+    status_label: str
+    bank: str = Field(description="银行代码（社会保障卡合作银行）")
+    branch_code: str = Field(description="领卡网点代码（参考数据）；按文字填写的网点为空")
+    branch_name: str
+    method: str = Field(description="pickup（到网点领取）/ mail（邮寄）")
+    history: list[dict[str, str]]
+
+
+class CardStatusIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["in_production", "made", "at_branch", "mailed"] = Field(
+        description="制卡中 / 已制卡 / 已送达网点（办结）/ 已寄出（办结，申请人选择邮寄时）"
+    )
+    card_number: str | None = Field(
+        None, max_length=20, description="社会保障卡卡号：报告 at_branch 或 mailed 时必填"
+    )
+    expected_version: int | None = Field(None, ge=1, le=2_000_000_000)
 
 
 class TaskDetailOut(TaskOut):
@@ -302,6 +325,9 @@ class TaskDetailOut(TaskOut):
     )
     payment: PaymentDueOut | None = Field(
         None, description="医保缴费任务：缴费通知的应缴金额和期限（确认缴费时金额须一致）"
+    )
+    card: CardOut | None = Field(
+        None, description="社会保障卡申领任务：所选银行和领卡网点、领取方式、制卡状态"
     )
 
 

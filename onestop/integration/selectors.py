@@ -28,7 +28,7 @@ from onestop.integration.services import submitted_key
 from onestop.policy.schema import PAYMENT_ITEM
 from onestop.workflow.domain.payment import amount_text
 from onestop.workflow.domain.results import RESULT_FIELDS
-from onestop.workflow.models import CaseItem, ItemState, PaymentNotice
+from onestop.workflow.models import CardProduction, CaseItem, ItemState, PaymentNotice
 from onestop.workflow.selectors import case_outcome_of
 
 
@@ -250,6 +250,26 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
         "reasons": list(row.reasons or []),
         "possible_duplicates": len(possible_duplicates(row.case)),
         "payment": payment_due(row),
+        "card": card_progress(row),
+    }
+
+
+def card_progress(row: CaseItem) -> dict[str, Any] | None:
+    """The social security card of a card task (docs/adr/0037): the bank and branch the
+    parents chose, pickup or post, and the statuses reported so far."""
+    card = CardProduction.objects.filter(item=row).first()
+    if card is None:
+        return None
+    return {
+        "status": card.status,
+        "status_label": card.get_status_display(),
+        "bank": card.bank,
+        "branch_code": card.branch_code,
+        "branch_name": card.branch_name,
+        "method": card.method,
+        "history": [
+            {"status": str(h.get("status", "")), "at": str(h.get("at", ""))} for h in card.history
+        ],
     }
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from onestop.calendar.events import CalendarYearPublished
 from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_text
+from onestop.cases.claims import ssc_claims_release
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
 from onestop.cases.events import CaseDecided, CaseSupplemented
 from onestop.cases.services import CaseStateError
@@ -25,8 +26,9 @@ from onestop.notifications.messages import message_text
 from onestop.notifications.models import Notification
 from onestop.notifications.services import notification_queue
 from onestop.policy.schema import PAYMENT_ITEM
+from onestop.workflow import card as ssc_card
 from onestop.workflow import events as ev
-from onestop.workflow import payment
+from onestop.workflow import maternity, payment
 from onestop.workflow.confirmations import confirmation_request
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
@@ -220,6 +222,13 @@ def completed_message(event: ev.ItemCompleted) -> None:
         return  # the payment's own confirmation message says it (payment_confirmed_message)
     name = _name(event)
     key = f"case:{case.number}:{row.item}:done"
+    if row.item == maternity.MATERNITY_ITEM:
+        # How much went where (issue 11 promise 5), the account masked to its last digits.
+        words = maternity.payment_words(case, row.result)
+        if words is not None:
+            template = "maternity_paid"
+            parents_message(case, key=key, at=now, template=template, context=words)
+            return
     result = delivery.result_of(row.item)
     if result is None or event.same_visit:
         # 当场办理: the result is handed over at the counter (`handed_over_message`), not
@@ -405,6 +414,60 @@ def payment_confirmed_message(event: ev.PaymentConfirmed) -> None:
 @effects.register(ev.InsuranceCodeActivated, phase=Phase.RECORD, effect="timeline: 医保码已激活")
 def insurance_code_activated_timeline(event: ev.InsuranceCodeActivated) -> None:
     _line(event, "insurance_code_activated", f"新生儿{event.notice.activation_name}：已完成")
+
+
+# --- the social security card (docs/adr/0037) ---------------------------------------------
+
+
+@effects.register(ev.ItemBecameReady, phase=Phase.FOLLOW, effect="card record started (已申领)")
+def card_on_ready(event: ev.ItemBecameReady) -> None:
+    if event.row.item == ssc_card.SSC_ITEM:
+        ssc_card.card_on_dispatched(event.case, event.row, event.at)
+
+
+@effects.register(ev.ItemCompleted, phase=Phase.FOLLOW, effect="card at the branch / posted")
+def card_on_completed(event: ev.ItemCompleted) -> None:
+    if event.row.item == ssc_card.SSC_ITEM:
+        ssc_card.card_on_completed(event.case, event.row, event.at, event.actor)
+
+
+@effects.register(ev.ItemRefused, phase=Phase.FOLLOW, effect="card cancelled, application lapses")
+def card_on_refused(event: ev.ItemRefused) -> None:
+    if event.row.item == ssc_card.SSC_ITEM:
+        ssc_card.card_on_ended(event.case, event.row, event.at)
+        ssc_claims_release(event.case, event.at)
+
+
+@effects.register(ev.ItemCancelled, phase=Phase.FOLLOW, effect="card cancelled, application lapses")
+def card_on_cancelled(event: ev.ItemCancelled) -> None:
+    if event.row.item == ssc_card.SSC_ITEM:
+        ssc_card.card_on_ended(event.case, event.row, event.at)
+        ssc_claims_release(event.case, event.at)
+
+
+@effects.register(ev.CardStatusReported, phase=Phase.RECORD, effect="timeline: 社会保障卡制卡进度")
+def card_status_timeline(event: ev.CardStatusReported) -> None:
+    _line(
+        event, "card_status", f"社会保障卡{ssc_card.STATUS_WORDS.get(event.status, event.status)}"
+    )
+
+
+@effects.register(
+    ev.CardStatusReported, phase=Phase.MESSAGE, effect="SMS + in-app: 制卡中 / 已制卡"
+)
+def card_status_message(event: ev.CardStatusReported) -> None:
+    """制卡中 and 已制卡 are told as they happen; 已送达网点 / 已寄出 is the completion's
+    pickup or mailing notice (`completed_message`)."""
+    if event.status in ssc_card.FINAL:
+        return
+    case = event.case
+    parents_message(
+        case,
+        key=f"case:{case.number}:card:{event.status}",
+        at=event.at,
+        template="card_status",
+        context={"status": ssc_card.STATUS_WORDS.get(event.status, event.status)},
+    )
 
 
 # --- automatic steps ------------------------------------------------------------------------

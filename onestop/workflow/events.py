@@ -19,6 +19,7 @@ from onestop.cases.models import Case
 from onestop.core.events import Event
 from onestop.workflow.domain.outcome import OutcomeNotice
 from onestop.workflow.models import (
+    CardProduction,
     CaseItem,
     ConfirmationRequest,
     PaymentNotice,
@@ -224,3 +225,13 @@ class PreviewDecided(CaseEvent):
     preview: PreviewConfirmation
     outcome: str
     actor: User | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardStatusReported(ItemEvent):
+    """The HR department reported how far the social security card has come (制卡中, 已制卡,
+    已送达网点, 已寄出; docs/adr/0037)."""
+
+    name = "card_status_reported"
+    card: CardProduction
+    status: str

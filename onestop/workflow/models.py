@@ -139,6 +139,45 @@ class PaymentNotice(models.Model):
         return f"{self.case_id}:{self.status}"
 
 
+class CardStatus(models.TextChoices):
+    """How far the social security card has come (issue 11 promise 4; seed 002: 推送社会保障卡
+    申领受理办结进度; seed 003: 制作新生儿社会保障卡，并将结果反馈给服务平台)."""
+
+    APPLIED = "applied", _("已申领")
+    IN_PRODUCTION = "in_production", _("制卡中")
+    MADE = "made", _("已制卡")
+    AT_BRANCH = "at_branch", _("已送达网点")
+    MAILED = "mailed", _("已寄出")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class CardProduction(models.Model):
+    """The social security card of a case's card item: the bank and branch chosen, how it
+    reaches the parents (pickup at the branch or post, pack data), and the production
+    statuses the HR department reported, each with its time (docs/adr/0037)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    item = models.OneToOneField(CaseItem, on_delete=models.CASCADE, related_name="card")
+    status = models.CharField(
+        _("制卡状态"), max_length=16, choices=CardStatus.choices, default=CardStatus.APPLIED
+    )
+    bank = models.CharField(_("银行"), max_length=32, blank=True, default="")
+    branch_code = models.CharField(_("领卡网点代码"), max_length=48, blank=True, default="")
+    branch_name = models.CharField(_("领卡网点"), max_length=64, blank=True, default="")
+    branch_address = models.CharField(_("网点地址"), max_length=128, blank=True, default="")
+    branch_hours = models.CharField(_("营业时间"), max_length=64, blank=True, default="")
+    method = models.CharField(_("领取方式"), max_length=8, default="pickup")
+    history = models.JSONField(_("状态记录"), default=list)
+    updated_at = models.DateTimeField(_("更新时间"))
+
+    class Meta:
+        verbose_name = _("社会保障卡制卡进度")
+        verbose_name_plural = _("社会保障卡制卡进度")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.status}"
+
+
 class ConfirmationRequest(models.Model):
     """The other parent's confirmation by SMS link (父母双方签字, issue 11 promise 6, ADR 0029).
 

@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from onestop.cases.domain.newborns import mask_case_number
-from onestop.cases.models import Case, NewbornClaim
+from onestop.cases.models import Case, NewbornClaim, SscApplication
 from onestop.cases.services import case_submit, case_supplement
 from onestop.cases.tests.support import apply_online, enter_at_counter
 from onestop.certificates.models import ELicence
@@ -261,6 +261,7 @@ def test_the_issuing_service_never_issues_a_second_bmc(fuzhou_time, example, med
     NewbornClaim.objects.all().delete()
     # The second case is accepted (nothing is issued before the applicant signs, ADR 0035);
     # its signature would issue the BMC, and that is refused.
+    SscApplication.objects.all().delete()  # nor card applications
     again = api.post("/cases", example("fuzhou-accept"), key="b")
     assert again.status_code == 201
     second = Case.objects.get(number=again.json()["number"])
@@ -278,6 +279,7 @@ def test_an_officer_cannot_complete_a_second_bmc_for_the_same_newborn(
     api = Api(hospital("qinbei-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("qinbei-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()  # as for a case filed before claims existed
+    SscApplication.objects.all().delete()
     assert api.post("/cases", example("qinbei-accept"), key="b").status_code == 201
     first, second = Case.objects.order_by("pk")
     clerk = officer("hospital", "hospital", "qinbei-mch")
@@ -300,6 +302,7 @@ def test_a_department_system_cannot_complete_a_second_bmc_either(qinbei_time, ex
     submitter = Api(hospital("qinbei-mch", may_submit_cases=True).token)
     assert submitter.post("/cases", example("qinbei-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()  # as for a case filed before claims existed
+    SscApplication.objects.all().delete()
     assert submitter.post("/cases", example("qinbei-accept"), key="b").status_code == 201
     worker = Api(hospital("qinbei-mch").token)
     codes = []
@@ -458,8 +461,10 @@ def test_cases_filed_before_claims_existed_get_them(fuzhou_time, example, media_
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("fuzhou-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()
+    SscApplication.objects.all().delete()  # nor card applications
     assert api.post("/cases", example("fuzhou-accept"), key="b").status_code == 201  # legacy
     NewbornClaim.objects.all().delete()
+    SscApplication.objects.all().delete()  # nor card applications
     backfill = importlib.import_module("onestop.cases.migrations.0003_backfill_newborn_claims")
     backfill.backfill(django_apps, None)
     first, second = Case.objects.order_by("pk")
@@ -467,3 +472,20 @@ def test_cases_filed_before_claims_existed_get_them(fuzhou_time, example, media_
     assert NewbornClaim.objects.filter(case=second, active=False).count() == 2
     assert api.post("/cases", example("fuzhou-accept"), key="c").status_code == 409
     assert Case.objects.count() == 2
+
+
+def test_the_counter_refuses_a_second_card_application(qinbei_time, example, media_root):
+    """Seed 002 (五) at the counter (ADR 0037): the first case's card was made and the case
+    has since ended (withdrawn, its newborn let go); the clerk's entry choosing the card
+    again is refused with the card's own message, and nothing is stored."""
+    client = qinbei_clerk()
+    assert enter_at_counter(client, example("qinbei-accept")).status_code == 302
+    case = Case.objects.get()
+    assert SscApplication.objects.filter(case=case, active=True).exists()
+    SscApplication.objects.filter(case=case).update(issued=True)
+    Case.objects.filter(pk=case.pk).update(status="withdrawn")
+    NewbornClaim.objects.filter(case=case).update(active=False)
+    again = enter_at_counter(client, example("qinbei-accept"))
+    page = again.content.decode()
+    assert again.status_code == 200 and "已申领过社会保障卡" in page and case.number in page
+    assert Case.objects.count() == 1
