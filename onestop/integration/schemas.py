@@ -275,6 +275,8 @@ class SignedPreviewOut(Schema):
         description="申请人签字确认的文书：助产机构事项为《出生医学证明》和首次签发登记表，"
         "派出所事项为《常住人口登记表》",
     )
+
+
 class CardOut(Schema):
     status: str = Field(
         description="applied（已申领）/ in_production（制卡中）/ made（已制卡）/ "
