@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 # e-licences, its timeline; the calendar's published years (the overall promise's latest
 # date), the medical-insurance payment notice, the case's corrections (ADR 0042) and the
 # social security card once dispatched (ADR 0037).
-CASE_PAGE_STATEMENTS = 10
+CASE_PAGE_STATEMENTS = 11
 # Session, user, the header's unread count, the cases (with their outcomes).
 CASE_LIST_STATEMENTS = 4
 

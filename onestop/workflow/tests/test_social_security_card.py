@@ -25,6 +25,7 @@ from onestop.reference.services import reference_seed
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer, parent
 from onestop.testing.newborns import another_newborn
+from onestop.testing.preview import preview_sign
 from onestop.workflow.models import CardProduction, CardStatus, CaseItem, ItemState
 from onestop.workflow.services import item_complete, item_refuse
 
@@ -165,6 +166,7 @@ def test_the_workbench_reports_statuses_and_another_district_cannot(qinbei: Any)
 def test_post_where_the_pack_offers_it(example: Any) -> None:
     """Fuzhou: 社会保障卡由申请人自取，或邮寄给申请人（邮递费用自理）; the parents chose post."""
     case = accepted(example("fuzhou-accept"))
+    preview_sign(case)  # Fuzhou's applicant signs the previews first (ADR 0035)
     row = work_until(case, SSC)
     assert CardProduction.objects.get(item=row).method == "mail"
     api = hrss_api(row)
