@@ -17,11 +17,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.calendar.selectors import current_calendar
 from onestop.core.clock import to_beijing
+from onestop.core.written import written
 from onestop.reference.models import Division
 from onestop.supervision.dashboards import (
     PANELS,
@@ -145,9 +147,9 @@ def _heading(panel: Panel, asked: Asked) -> list[str]:
     last = scope.end - timedelta(days=1)
     return [
         str(panel.title),
-        _("统计期间：{start} 至 {end}").format(
-            start=f"{scope.start.year}年{scope.start.month}月{scope.start.day}日",
-            end=f"{last.year}年{last.month}月{last.day}日",
+        _("统计期间：{start}至{end}").format(
+            start=written(scope.start, language=get_language() or "zh-hans"),
+            end=written(last, language=get_language() or "zh-hans"),
         ),
         _("辖区：{prefix}").format(prefix=scope.prefix or _("全部")),
     ]

@@ -330,6 +330,8 @@ def test_exports_parse_and_open(varied, monkeypatch):
     header = values.index(["地区", "办件数"])
     regions = {r[0]: r[1] for r in values[header + 1 :] if r[0] and r[0] != "合计"}
     assert regions == {k: v[0] for k, v in table("cases-region", s).items()}
+    heading = client.get("/supervise/dashboards/export/decisions.csv", period)
+    assert "统计期间：2026年11月1日至2026年11月30日" in heading.content.decode("utf-8-sig")
     one = client.get("/supervise/dashboards/export/decisions.xlsx", period)
     assert load_workbook(io.BytesIO(one.content)).sheetnames == ["预审结论"]
     assert client.get("/supervise/dashboards/export/nothing.csv").status_code == 404
