@@ -19,7 +19,9 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet, Value
+from django.db.models.functions import Substr
+from django.db.models.lookups import Exact
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -125,6 +127,16 @@ class Scope:
         return midnight(self.end)
 
 
+def within(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
+    """The rows of a division prefix, for the live part (one day): written so that the
+    planner reads the day's rows through the time index and checks the division on each,
+    instead of reading every row of the division through the division index (measured:
+    155 ms for a province's items at 100 k cases)."""
+    if not prefix:
+        return qs
+    return qs.filter(Exact(Substr("division", 1, len(prefix)), Value(prefix)))
+
+
 def _add_histogram(into: dict[str, int], histogram: dict[str, Any] | None) -> None:
     for bucket, n in (histogram or {}).items():
         into[bucket] = into.get(bucket, 0) + int(n)
@@ -170,7 +182,7 @@ class Figures:
                 .iterator()
             ):
                 add(tuple(row[:6]), row[6], row[7])
-        scope = Case.objects.filter(division__startswith=s.prefix)
+        scope = within(Case.objects.all(), s.prefix)
         for start, end in _spans(s.start_at, s.end_at, rolled):
             for key, values in case_figures(start, end, scope).items():
                 add(key, values["cases"], values["reasons"])
@@ -215,7 +227,7 @@ class Figures:
                     ),
                     row,
                 )
-        scope = Case.objects.filter(division__startswith=s.prefix)
+        scope = within(Case.objects.all(), s.prefix)
         for start, end in _spans(s.start_at, s.end_at, rolled):
             for key, values in done_figures(start, end, s.calendar, scope).items():
                 add(key, values)
@@ -245,7 +257,7 @@ class Figures:
                 .iterator()
             ):
                 add((row["department"], row["item"]), row)
-        scope = CaseItem.objects.filter(division__startswith=s.prefix)
+        scope = within(CaseItem.objects.all(), s.prefix)
         for start, end in _spans(s.start_at, s.end_at, rolled):
             for key, values in day_figures(start, end, s.calendar, scope).items():
                 add((key[0], key[1]), values)
