@@ -19,7 +19,8 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Value
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Value
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.utils.functional import Promise
@@ -137,6 +138,49 @@ def within(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
     return qs.filter(Exact(Substr("division", 1, len(prefix)), Value(prefix)))
 
 
+CACHE_SECONDS = 2 * 24 * 3600
+
+
+def _past_and_live(
+    start: datetime, end: datetime, now: datetime
+) -> list[tuple[datetime, datetime, bool]]:
+    """[start, end) split at the last full hour: the part before it is over (its finished
+    work does not change: a finished item's finish time, a completed case's completion),
+    the rest is live."""
+    cut = now.replace(minute=0, second=0, microsecond=0)
+    out = []
+    if start < min(end, cut):
+        out.append((start, min(end, cut), True))
+    if max(start, cut) < end:
+        out.append((max(start, cut), end, False))
+    return out
+
+
+def _over(
+    kind: str,
+    prefix: str,
+    start: datetime,
+    end: datetime,
+    rows: QuerySet[Any],
+    compute: Callable[[], Any],
+) -> Any:
+    """The figures of a span that is over, computed once and kept in the cache: the hours
+    of today already past are not computed again on every request (at 1 M cases a year a
+    day finishes ~15,000 items, each with a working time to compute). The key holds the
+    number and the last id of the span's rows (read through the time index), so a row
+    added to the span (a time given in the past) computes it again."""
+    fingerprint = rows.aggregate(n=Count("pk"), last=Max("pk"))
+    key = (
+        f"dashboards:{kind}:{prefix}:{start.isoformat()}:{end.isoformat()}:"
+        f"{fingerprint['n']}:{fingerprint['last']}"
+    )
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
 def _add_histogram(into: dict[str, int], histogram: dict[str, Any] | None) -> None:
     for bucket, n in (histogram or {}).items():
         into[bucket] = into.get(bucket, 0) + int(n)
@@ -228,9 +272,26 @@ class Figures:
                     row,
                 )
         scope = within(Case.objects.all(), s.prefix)
-        for start, end in _spans(s.start_at, s.end_at, rolled):
-            for key, values in done_figures(start, end, s.calendar, scope).items():
-                add(key, values)
+        for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
+            for start, end, over in _past_and_live(span_start, span_end, s.now):
+
+                def compute(start: datetime = start, end: datetime = end) -> Any:
+                    return done_figures(start, end, s.calendar, scope)
+
+                figures = (
+                    _over(
+                        "done",
+                        s.prefix,
+                        start,
+                        end,
+                        Case.objects.filter(completed_at__gte=start, completed_at__lt=end),
+                        compute,
+                    )
+                    if over
+                    else compute()
+                )
+                for key, values in figures.items():
+                    add(key, values)
         return out
 
     @cached_property
@@ -258,9 +319,26 @@ class Figures:
             ):
                 add((row["department"], row["item"]), row)
         scope = within(CaseItem.objects.all(), s.prefix)
-        for start, end in _spans(s.start_at, s.end_at, rolled):
-            for key, values in day_figures(start, end, s.calendar, scope).items():
-                add((key[0], key[1]), values)
+        for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
+            for start, end, over in _past_and_live(span_start, span_end, s.now):
+
+                def compute(start: datetime = start, end: datetime = end) -> Any:
+                    return day_figures(start, end, s.calendar, scope)
+
+                figures = (
+                    _over(
+                        "items",
+                        s.prefix,
+                        start,
+                        end,
+                        CaseItem.objects.filter(finished_at__gte=start, finished_at__lt=end),
+                        compute,
+                    )
+                    if over
+                    else compute()
+                )
+                for key, values in figures.items():
+                    add((key[0], key[1]), values)
         return out
 
     @cached_property

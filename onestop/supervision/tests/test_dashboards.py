@@ -247,6 +247,39 @@ def test_every_number_equals_the_database_live_and_from_the_rollups(varied):
     check("")
 
 
+def test_the_past_hours_kept_are_computed_again_when_a_row_joins_them(varied, monkeypatch):
+    """Today's hours already past are kept (cache) once computed; an item finished with a
+    time in those hours (given in the past) makes them computed again."""
+    from onestop.supervision import dashboards
+
+    computed: list[tuple[object, object]] = []
+    real = dashboards.day_figures  # type: ignore[attr-defined]
+
+    def counted(start, end, *args, **kwargs):
+        computed.append((start, end))
+        return real(start, end, *args, **kwargs)
+
+    monkeypatch.setattr(dashboards, "day_figures", counted)
+    s = scope("")
+    before = PANELS_BY_SLUG["efficiency"].build(Figures(s)).total
+    assert before is not None
+    first = len(computed)
+    assert PANELS_BY_SLUG["efficiency"].build(Figures(s)).total == before
+    # Again: only the live hour (10:00 – the period's end) is computed, not the past ones.
+    assert len(computed) == first + 1 and computed[-1][0] == t(NOW)
+    row = CaseItem.objects.filter(case=varied["l1"], state="ready").first()
+    assert row is not None
+    item_complete(
+        item_id=row.pk,
+        actor=None,
+        result=SAMPLE_RESULTS.get(row.item, {}),
+        now=t("2026-11-30T08:00:00+08:00"),
+    )
+    after = PANELS_BY_SLUG["efficiency"].build(Figures(s)).total
+    assert after is not None and after[1] == before[1] + 1
+    check("")
+
+
 def test_a_period_and_a_division_narrow_the_numbers(varied):
     cases_rollup(now=t(NOW))
     only_16 = table("cases-region", scope("", "2026-11-16", "2026-11-17"))
