@@ -31,10 +31,12 @@ from onestop.accounts.models import JurisdictionKind
 from onestop.calendar.domain import WorkingCalendar
 from onestop.cases.models import Case
 from onestop.common.names import department_label, item_label
+from onestop.core.clock import to_beijing
 from onestop.eligibility.reasons import REASON_KINDS
 from onestop.policy.loader import default_packs
 from onestop.supervision.case_rollups import (
     DONE_COUNTS,
+    STALE,
     case_figures,
     done_figures,
     rolled_case_days,
@@ -139,6 +141,7 @@ def within(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
 
 
 CACHE_SECONDS = 2 * 24 * 3600
+MONTH_CACHE_SECONDS = 40 * 24 * 3600
 
 
 def _past_and_live(
@@ -191,27 +194,84 @@ def _median(histogram: dict[str, int]) -> float | None:
     return None if found is None else round(found, 2)
 
 
+def _months(start: date, end: date) -> list[tuple[date, date]]:
+    """[start, end) cut at the first of each month."""
+    out = []
+    cursor = start
+    while cursor < end:
+        following = (cursor.replace(day=1) + timedelta(days=32)).replace(day=1)
+        out.append((cursor, min(following, end)))
+        cursor = following
+    return out
+
+
+Merged = dict[tuple[str, ...], dict[str, Any]]
+
+
+def _merge(
+    into: Merged, key: tuple[str, ...], values: dict[str, Any], counts: Iterable[str]
+) -> None:
+    row = into.setdefault(key, {**dict.fromkeys(counts, 0), "histogram": {}})
+    for name in counts:
+        row[name] += int(values.get(name) or 0)
+    _add_histogram(row["histogram"], values.get("histogram"))
+
+
+CASE_COUNTS = ("cases",)
+
+
 class Figures:
-    """The roll-ups of one scope, read once per request and shared by the panels."""
+    """The roll-ups of one scope, read once per request and shared by the panels.
+
+    Each of ``cases``, ``done`` and ``items`` maps a key to its counts and a histogram
+    (``histogram``: the reason codes' counts for the cases, the working days for the
+    others). The rolled-up days of a whole past month are merged once and kept in the
+    cache under a fingerprint of that month's roll-up rows (their number, last id and
+    stale days): a year reads twelve cache entries, not every roll-up row of the year."""
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    @cached_property
-    def cases(self) -> dict[tuple[str, ...], dict[str, Any]]:
-        """(region, division, hospital, channel, counter kind, outcome) → cases, reasons."""
+    def _rolled(
+        self,
+        kind: str,
+        rolled: set[date],
+        fingerprint: Callable[[date, date], dict[str, Any]],
+        read: Callable[[set[date]], Merged],
+    ) -> list[Merged]:
         s = self.scope
-        out: dict[tuple[str, ...], dict[str, Any]] = {}
+        this_month = to_beijing(s.now).date().replace(day=1)
+        parts = []
+        for first, last in _months(s.start, s.end):
+            days = {d for d in rolled if first <= d < last}
+            if not days:
+                continue
+            whole = first.day == 1 and last.day == 1 and last <= this_month
+            if not whole:
+                parts.append(read(days))
+                continue
+            marks = fingerprint(first, last)
+            key = f"dashboards:month:{kind}:{s.prefix}:{first.isoformat()}:" + ":".join(
+                str(marks[k]) for k in sorted(marks)
+            )
+            found = cache.get(key)
+            if found is None:
+                found = read(days)
+                cache.set(key, found, MONTH_CACHE_SECONDS)
+            parts.append(found)
+        return parts
 
-        def add(key: tuple[str, ...], n: int, reasons: dict[str, Any] | None) -> None:
-            row = out.setdefault(key, {"cases": 0, "reasons": {}})
-            row["cases"] += n
-            _add_histogram(row["reasons"], reasons)
+    @cached_property
+    def cases(self) -> Merged:
+        """(region, division, hospital, channel, counter kind, outcome) → cases and the
+        count of each reason code (``histogram``)."""
+        s = self.scope
+        out: Merged = {}
 
-        rolled = rolled_case_days(s.start, s.end)
-        if rolled:
+        def read(days: set[date]) -> Merged:
+            part: Merged = {}
             for row in (
-                CaseDay.objects.filter(day__in=rolled, division__startswith=s.prefix)
+                CaseDay.objects.filter(day__in=days, division__startswith=s.prefix)
                 .exclude(region="")
                 .values_list(
                     "region",
@@ -225,52 +285,58 @@ class Figures:
                 )
                 .iterator()
             ):
-                add(tuple(row[:6]), row[6], row[7])
+                _merge(part, tuple(row[:6]), {"cases": row[6], "histogram": row[7]}, CASE_COUNTS)
+            return part
+
+        def fingerprint(first: date, last: date) -> dict[str, Any]:
+            return CaseDay.objects.filter(day__gte=first, day__lt=last).aggregate(
+                n=Count("pk"), last=Max("pk"), stale=Count("pk", filter=Q(outcome=STALE))
+            )
+
+        rolled = rolled_case_days(s.start, s.end)
+        for part in self._rolled("cases", rolled, fingerprint, read):
+            for key, values in part.items():
+                _merge(out, key, values, CASE_COUNTS)
         scope = within(Case.objects.all(), s.prefix)
         for start, end in _spans(s.start_at, s.end_at, rolled):
             for key, values in case_figures(start, end, scope).items():
-                add(key, values["cases"], values["reasons"])
+                _merge(
+                    out,
+                    key,
+                    {"cases": values["cases"], "histogram": values["reasons"]},
+                    CASE_COUNTS,
+                )
         return out
 
     @cached_property
-    def done(self) -> dict[tuple[str, ...], dict[str, Any]]:
+    def done(self) -> Merged:
         """(region, division, hospital, channel, counter kind) → the completed cases'
         counts and end-to-end working-day histogram."""
         s = self.scope
-        out: dict[tuple[str, ...], dict[str, Any]] = {}
+        out: Merged = {}
+        place = ("region", "division", "hospital_code", "channel", "counter_kind")
 
-        def add(key: tuple[str, ...], values: dict[str, Any]) -> None:
-            row = out.setdefault(key, {**dict.fromkeys(DONE_COUNTS, 0), "working_days": {}})
-            for name in DONE_COUNTS:
-                row[name] += int(values.get(name) or 0)
-            _add_histogram(row["working_days"], values.get("working_days"))
-
-        rolled = rolled_done_days(s.start, s.end)
-        if rolled:
+        def read(days: set[date]) -> Merged:
+            part: Merged = {}
             for row in (
-                CaseDoneDay.objects.filter(day__in=rolled, division__startswith=s.prefix)
+                CaseDoneDay.objects.filter(day__in=days, division__startswith=s.prefix)
                 .exclude(region="")
-                .values(
-                    "region",
-                    "division",
-                    "hospital_code",
-                    "channel",
-                    "counter_kind",
-                    *DONE_COUNTS,
-                    "working_days",
-                )
+                .values(*place, *DONE_COUNTS, "working_days")
                 .iterator()
             ):
-                add(
-                    (
-                        row["region"],
-                        row["division"],
-                        row["hospital_code"],
-                        row["channel"],
-                        row["counter_kind"],
-                    ),
-                    row,
-                )
+                row["histogram"] = row["working_days"]
+                _merge(part, tuple(row[k] for k in place), row, DONE_COUNTS)
+            return part
+
+        def fingerprint(first: date, last: date) -> dict[str, Any]:
+            return CaseDoneDay.objects.filter(day__gte=first, day__lt=last).aggregate(
+                n=Count("pk"), last=Max("pk")
+            )
+
+        rolled = rolled_done_days(s.start, s.end)
+        for part in self._rolled("done", rolled, fingerprint, read):
+            for key, values in part.items():
+                _merge(out, key, values, DONE_COUNTS)
         scope = within(Case.objects.all(), s.prefix)
         for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
             for start, end, over in _past_and_live(span_start, span_end, s.now):
@@ -291,33 +357,37 @@ class Figures:
                     else compute()
                 )
                 for key, values in figures.items():
-                    add(key, values)
+                    _merge(out, key, {**values, "histogram": values["working_days"]}, DONE_COUNTS)
         return out
 
     @cached_property
-    def items(self) -> dict[tuple[str, str], dict[str, Any]]:
+    def items(self) -> Merged:
         """(department, item) → the efficiency counts of the items finished in the period
         and their working-day histogram."""
         s = self.scope
-        out: dict[tuple[str, str], dict[str, Any]] = {}
+        out: Merged = {}
 
-        def add(key: tuple[str, str], values: dict[str, Any]) -> None:
-            row = out.setdefault(key, {**dict.fromkeys(ROLLED_COUNTS, 0), "working_days": {}})
-            for name in ROLLED_COUNTS:
-                row[name] += int(values.get(name) or 0)
-            _add_histogram(row["working_days"], values.get("working_days"))
-
-        rolled = rolled_days(s.start, s.end)
-        if rolled:
+        def read(days: set[date]) -> Merged:
+            part: Merged = {}
             for row in (
-                EfficiencyDay.objects.filter(
-                    day__gte=s.start, day__lt=s.end, division__startswith=s.prefix
-                )
+                EfficiencyDay.objects.filter(day__in=days, division__startswith=s.prefix)
                 .exclude(department="")
                 .values("department", "item", *ROLLED_COUNTS, "working_days")
                 .iterator()
             ):
-                add((row["department"], row["item"]), row)
+                row["histogram"] = row["working_days"]
+                _merge(part, (row["department"], row["item"]), row, ROLLED_COUNTS)
+            return part
+
+        def fingerprint(first: date, last: date) -> dict[str, Any]:
+            return EfficiencyDay.objects.filter(day__gte=first, day__lt=last).aggregate(
+                n=Count("pk"), last=Max("pk")
+            )
+
+        rolled = rolled_days(s.start, s.end)
+        for part in self._rolled("items", rolled, fingerprint, read):
+            for key, values in part.items():
+                _merge(out, key, values, ROLLED_COUNTS)
         scope = within(CaseItem.objects.all(), s.prefix)
         for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
             for start, end, over in _past_and_live(span_start, span_end, s.now):
@@ -338,11 +408,16 @@ class Figures:
                     else compute()
                 )
                 for key, values in figures.items():
-                    add((key[0], key[1]), values)
+                    _merge(
+                        out,
+                        (key[0], key[1]),
+                        {**values, "histogram": values["working_days"]},
+                        ROLLED_COUNTS,
+                    )
         return out
 
     @cached_property
-    def open_items(self) -> dict[tuple[str, str], dict[str, int]]:
+    def open_items(self) -> dict[tuple[str, ...], dict[str, int]]:
         """(department, item) → open items now, and of them those past their due time
         (read through the open-items partial index)."""
         return {
@@ -431,7 +506,7 @@ def decisions(f: Figures) -> Table:
 def reasons(f: Figures) -> Table:
     counts: dict[str, int] = {}
     for values in f.cases.values():
-        for code, n in values["reasons"].items():
+        for code, n in values["histogram"].items():
             counts[code] = counts.get(code, 0) + int(n)
     named: dict[str, int] = {}
     for code, n in counts.items():
@@ -439,7 +514,7 @@ def reasons(f: Figures) -> Table:
     return Table([_("原因"), _("次数")], _ranked(named), total=[_("合计"), sum(named.values())])
 
 
-def _item_key(key: tuple[str, str]) -> tuple[str, str]:
+def _item_key(key: tuple[str, ...]) -> tuple[str, str]:
     return (department_label(key[0]), item_label(key[1]))
 
 
@@ -454,13 +529,13 @@ def efficiency(f: Figures) -> Table:
         finished += v["finished"]
         with_limit += v["with_limit"]
         on_time += v["on_time"]
-        _add_histogram(everything, v["working_days"])
+        _add_histogram(everything, v["histogram"])
         rows.append(
             [
                 f"{department_label(key[0])} · {item_label(key[1])}",
                 v["finished"],
                 _percent(v["on_time"], v["with_limit"]),
-                _median(v["working_days"]),
+                _median(v["histogram"]),
                 v["automatic"],
             ]
         )
@@ -486,15 +561,15 @@ def efficiency(f: Figures) -> Table:
 
 def end_to_end(f: Figures) -> Table:
     by_region: dict[str, dict[str, Any]] = {}
-    everything: dict[str, Any] = {**dict.fromkeys(DONE_COUNTS, 0), "working_days": {}}
+    everything: dict[str, Any] = {**dict.fromkeys(DONE_COUNTS, 0), "histogram": {}}
     for key, values in f.done.items():
         for target in (
-            by_region.setdefault(key[0], {**dict.fromkeys(DONE_COUNTS, 0), "working_days": {}}),
+            by_region.setdefault(key[0], {**dict.fromkeys(DONE_COUNTS, 0), "histogram": {}}),
             everything,
         ):
             for name in DONE_COUNTS:
                 target[name] += values[name]
-            _add_histogram(target["working_days"], values["working_days"])
+            _add_histogram(target["histogram"], values["histogram"])
 
     def line(name: str, v: dict[str, Any]) -> list[Any]:
         return [
@@ -502,7 +577,7 @@ def end_to_end(f: Figures) -> Table:
             v["completed"],
             v["with_promise"],
             _percent(v["kept"], v["with_promise"]),
-            _median(v["working_days"]),
+            _median(v["histogram"]),
         ]
 
     return Table(

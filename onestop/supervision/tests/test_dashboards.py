@@ -101,12 +101,14 @@ def varied(submit):
     return made
 
 
-def scope(prefix: str = "", start: str = "2026-11-01", end: str = "2026-12-01") -> Scope:
+def scope(
+    prefix: str = "", start: str = "2026-11-01", end: str = "2026-12-01", now: str = NOW
+) -> Scope:
     return Scope(
         prefix=prefix,
         start=date.fromisoformat(start),
         end=date.fromisoformat(end),
-        now=t(NOW),
+        now=t(now),
         calendar=CAL,
     )
 
@@ -183,9 +185,9 @@ def direct(prefix: str, now_text: str = NOW) -> dict[str, dict[str, list[Any]]]:
     return out
 
 
-def check(prefix: str) -> None:
-    s = scope(prefix)
-    want = direct(prefix)
+def check(prefix: str, now: str = NOW) -> None:
+    s = scope(prefix, now=now)
+    want = direct(prefix, now)
     assert table("cases-region", s) == want["cases-region"]
     assert table("cases-channel", s) == want["cases-channel"]
     assert table("decisions", s) == want["decisions"]
@@ -278,6 +280,30 @@ def test_the_past_hours_kept_are_computed_again_when_a_row_joins_them(varied, mo
     after = PANELS_BY_SLUG["efficiency"].build(Figures(s)).total
     assert after is not None and after[1] == before[1] + 1
     check("")
+
+
+def test_a_whole_past_month_is_merged_once_and_stays_true(varied):
+    """Seen from December, November is a whole past month: its roll-up rows are merged
+    once and kept; a day made stale, then rolled again, changes the month's fingerprint."""
+    december = "2026-12-15T10:00:00+08:00"
+    cases_rollup(now=t(NOW))
+    efficiency_rollup(now=t(NOW))
+    check("", december)
+    check("", december)  # from the kept month
+    check("4507", december)
+    q3 = varied["q3"]
+    document = dict(q3.document)
+    document["materials"] = [
+        "mother_id_card",
+        "father_id_card",
+        "household_register",
+        "marriage_certificate",
+        "delivery_record_page",
+    ]
+    case_supplement(case_id=q3.pk, actor=None, document=document, now=t(NOW))
+    check("", december)  # the stale day read from the cases
+    assert cases_rollup(now=t(NOW))["days"] == 1
+    check("", december)  # rolled again: new rows, a new fingerprint
 
 
 def test_a_period_and_a_division_narrow_the_numbers(varied):
