@@ -119,8 +119,16 @@ def dashboards(request: HttpRequest) -> HttpResponse:
             {
                 "panel": panel,
                 "table": table,
-                "rows": [[_cell(v) for v in row] for row in table.rows],
-                "total": [_cell(v) for v in table.total] if table.total else None,
+                # (column, value) pairs: on a phone each cell says what it is.
+                "rows": [
+                    [(str(c), _cell(v)) for c, v in zip(table.columns, row, strict=False)]
+                    for row in table.rows
+                ],
+                "total": (
+                    [(str(c), _cell(v)) for c, v in zip(table.columns, table.total, strict=False)]
+                    if table.total
+                    else None
+                ),
                 "chart": chart_data(panel, table),
                 "chart_id": f"chart-data-{panel.slug}",
             }
