@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -216,6 +217,10 @@ def test_every_number_equals_the_database_live_and_from_the_rollups(varied):
     assert table("no-visit", s)[region_name("qinbei")] == [1, 0, 0.0]
     assert table("no-visit", s)[region_name("fuzhou")] == [2, 2, 100.0]
     assert table("cases-channel", s)["窗口受理"] == [1]
+    # Names, not codes: hospitals, regions, departments and items, reasons.
+    for slug in ("cases-hospital", "cases-region", "efficiency", "overdue", "reasons"):
+        for name in table(slug, s):
+            assert not re.fullmatch(r"[a-z0-9_\- ·]+", name), (slug, name)
 
     # The roll-ups: every whole day up to Sunday 29th; Monday 30th stays live.
     assert cases_rollup(now=t(NOW))["days"] == 14
