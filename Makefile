@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_NO_PROGRESS := 1
 
-.PHONY: install run test lint bench bench-users bench-scale reliability check-fresh clean messages
+.PHONY: install run test lint bench bench-users bench-scale bench-dashboards reliability check-fresh clean messages
 
 install: $(STAMP)
 
@@ -80,6 +80,16 @@ SCALE_ARGS ?=
 bench-scale: $(STAMP)
 	$(VENV)/bin/python -m onestop.ops.bench_scale --postgres "$(PG_URL)" \
 	  --sizes $(SCALE_SIZES) --write docs/performance.md $(SCALE_ARGS)
+
+# The supervisors' dashboards (issue 12 part 4, ADR 0041) on DASH_SIZES generated cases:
+# the roll-up jobs caught up, then the dashboards page (month, year) and a year's Excel
+# export measured through the product's views (target < 500 ms at 1 M cases). Results in
+# the "Dashboards" block of docs/performance.md.
+DASH_SIZES ?= 1000000
+DASH_ARGS ?=
+bench-dashboards: $(STAMP)
+	$(VENV)/bin/python -m onestop.ops.bench_scale --dashboards --postgres "$(PG_URL)" \
+	  --sizes $(DASH_SIZES) --write docs/performance.md $(DASH_ARGS)
 
 # Attack and fault tests, and a table of what they tried and what got through (SQLite, then
 # PostgreSQL where it answers). The latest figures are kept in docs/security.md.

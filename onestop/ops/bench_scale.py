@@ -32,6 +32,8 @@ from onestop.ops.bench_e2e import replace_marked_block
 
 MARK_START = "<!-- bench-scale:latest:start -->"
 MARK_END = "<!-- bench-scale:latest:end -->"
+DASHBOARDS_START = "<!-- bench-dashboards:latest:start -->"
+DASHBOARDS_END = "<!-- bench-dashboards:latest:end -->"
 LOOKUP_TARGET_MS = 20.0
 DASHBOARD_TARGET_MS = 500.0
 GROWTH_TARGET = 1.5
@@ -134,8 +136,9 @@ def _users(sample_phones: list[str]) -> dict[str, Any]:
 
 
 def _catch_up_rollup() -> float | None:
-    """Run the ``efficiency_rollup`` job until it has caught up, as the worker would have
-    (hourly) on a database that grew day by day; its time (not part of any lookup)."""
+    """Run the roll-up jobs (``efficiency_rollup``, and ``cases_rollup`` of the dashboards)
+    until they have caught up, as the worker would have (hourly) on a database that grew
+    day by day; their time (not part of any lookup)."""
     try:
         from onestop.supervision.rollups import efficiency_rollup
     except ImportError:  # the code before the roll-up (a "before" measurement)
@@ -143,7 +146,96 @@ def _catch_up_rollup() -> float | None:
     started = time.perf_counter()
     while efficiency_rollup()["days"]:
         pass
+    try:
+        from onestop.supervision.case_rollups import cases_rollup
+    except ImportError:  # the code before the dashboards
+        return time.perf_counter() - started
+    while cases_rollup()["days"]:
+        pass
     return time.perf_counter() - started
+
+
+def _dashboard_results(supervisor: Any, now: Any) -> list[dict[str, Any]]:
+    """The supervisors' dashboards (ADR 0041): the page with every panel, this month and
+    one year, and a year's Excel export of every panel (through the test client)."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        page = reverse("supervision:dashboards")
+    except NoReverseMatch:  # the code before the dashboards
+        return []
+
+    def get(path: str) -> Callable[[], Any]:
+        def call() -> Any:
+            answer = supervisor.get(path)
+            if answer.status_code != 200:
+                raise RuntimeError(f"GET {path}: {answer.status_code}")
+            return answer
+
+        return call
+
+    start = (now - timedelta(days=365)).date().isoformat()
+    today = now.date().isoformat()
+    year = f"?from={start}&to={today}"
+    return [
+        _measure_one(
+            "dashboards `/supervise/dashboards/` (this month, province: 9 panels)",
+            "dashboard",
+            [get(page) for _ in range(5)],
+            warm=1,
+        ),
+        _measure_one(
+            "dashboards, one year",
+            "dashboard",
+            [get(page + year) for _ in range(3)],
+            warm=1,
+        ),
+        _measure_one(
+            "dashboards export, one year, every panel (`all.xlsx`)",
+            "dashboard",
+            [get(page + "export/all.xlsx" + year) for _ in range(3)],
+            warm=1,
+        ),
+    ]
+
+
+def measure_dashboards() -> dict[str, Any]:
+    """Only the dashboards (``make bench-dashboards``) on the database Django is set up on."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from onestop.ops.gencases import STATE_TABLE
+    from onestop.testing.second_factor import mark_verified
+
+    settings.ALLOWED_HOSTS = ["*"]
+    rollup_seconds = _catch_up_rollup()
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count, done FROM {STATE_TABLE} WHERE id = 1")
+        count, done = cur.fetchone()
+    users = _users([])
+    supervisor = Client()
+    supervisor.force_login(users["supervisor"])
+    mark_verified(supervisor, users["supervisor"])
+    results = _dashboard_results(supervisor, timezone.now())
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_database_size(current_database())")
+        size = cur.fetchone()[0]
+        cur.execute(
+            "SELECT relname, n_live_tup FROM pg_stat_user_tables WHERE n_live_tup > 1000"
+            " ORDER BY n_live_tup DESC"
+        )
+        rows = dict(cur.fetchall())
+    return {
+        "cases": done,
+        "count": count,
+        "database_bytes": size,
+        "rows": rows,
+        "load": os.getloadavg()[0],
+        "rollup_seconds": rollup_seconds,
+        "results": results,
+    }
 
 
 def measure(samples: int, seed: int) -> dict[str, Any]:
@@ -312,6 +404,7 @@ def measure(samples: int, seed: int) -> dict[str, Any]:
             warm=1,
         )
     )
+    results += _dashboard_results(supervisor, now)
     with connection.cursor() as cur:
         cur.execute("SELECT pg_database_size(current_database())")
         size = cur.fetchone()[0]
@@ -387,6 +480,7 @@ def run_size(server: str, size: int, args: argparse.Namespace, say: TextIO) -> d
                 "--measure",
                 "--samples",
                 str(args.samples),
+                *(["--dashboards"] if args.dashboards else []),
             ],
             env=_env(url),
             check=True,
@@ -458,7 +552,16 @@ def report(runs: list[dict[str, Any]], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_latest(path: Path, text: str) -> None:
+def write_latest(path: Path, text: str, *, dashboards: bool = False) -> None:
+    if dashboards:
+        replace_marked_block(
+            path,
+            text,
+            start=DASHBOARDS_START,
+            end=DASHBOARDS_END,
+            heading="## Dashboards: latest run (`make bench-dashboards`)",
+        )
+        return
     replace_marked_block(
         path,
         text,
@@ -483,6 +586,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--prefix", default="onestop_scale", help="database names: <prefix>_<size>")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--write", default="", help="replace the latest-run block of this file")
+    parser.add_argument(
+        "--dashboards",
+        action="store_true",
+        help="measure the supervisors' dashboards only (make bench-dashboards)",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args(argv)
@@ -495,7 +603,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.config.settings")
         django.setup()
-        result = measure(args.samples, args.seed)
+        result = measure_dashboards() if args.dashboards else measure(args.samples, args.seed)
         print(json.dumps(result, ensure_ascii=False))
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -504,7 +612,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     text = report(runs, command)
     out.write(text)
     if args.write:
-        write_latest(Path(args.write), text)
+        write_latest(Path(args.write), text, dashboards=args.dashboards)
     return 0
 
 

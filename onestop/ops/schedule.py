@@ -55,6 +55,12 @@ def _efficiency_rollup() -> object:
     return efficiency_rollup()
 
 
+def _cases_rollup() -> object:
+    from onestop.supervision.case_rollups import cases_rollup
+
+    return cases_rollup()
+
+
 def _calendar_watch() -> object:
     from onestop.supervision.services import calendar_watch
 
@@ -130,6 +136,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(hours=1),
         _efficiency_rollup,
         "办理效率日汇总：把已结束的每一天按部门、辖区汇总，效率报表读汇总而不是逐件计算",
+    ),
+    PeriodicJob(
+        "cases_rollup",
+        timedelta(hours=1),
+        _cases_rollup,
+        "监管驾驶舱日汇总：把已结束的每一天的受理办件（按地区、医疗机构、渠道、预审结论和原因）"
+        "和办结办件（零跑腿、总承诺时限、全流程用时）汇总，驾驶舱读汇总而不是逐件计算",
     ),
     PeriodicJob(
         "calendar_watch",

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from onestop.accounts.models import Role, User
 from onestop.audit.events import AuditChainBroken
+from onestop.cases.events import CaseDecided
 from onestop.cases.models import TimelineEntry
 from onestop.core.clock import to_beijing
 from onestop.core.events import Phase, effects
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.supervision.case_rollups import case_day_stale
 from onestop.supervision.events import ItemDeadlineReached, ItemUrged
 from onestop.supervision.models import DeadlineEvent, StaffMessage
 from onestop.supervision.selectors import item_officers
@@ -99,3 +101,13 @@ def audit_break_message(event: AuditChainBroken) -> None:
         body=body,
         at=event.at,
     )
+
+
+@effects.register(
+    CaseDecided, phase=Phase.RECORD, effect="dashboards: the submission day's roll-up is stale"
+)
+def decided_rollup_stale(event: CaseDecided) -> None:
+    """A case decided again after a supplement changes the decisions of its submission day:
+    that day is rolled up again (ADR 0041); the first decision is rolled up with its day."""
+    if event.supplemented:
+        case_day_stale(event.case)

@@ -106,6 +106,8 @@ class EfficiencyDay(models.Model):
 
     day = models.DateField(_("日期"))
     department = models.CharField(_("部门"), max_length=24, blank=True, default="")
+    # The item (事项): the dashboards' figures per department and item (ADR 0041).
+    item = models.CharField(_("事项"), max_length=40, blank=True, default="")
     jurisdiction_kind = models.CharField(max_length=16, blank=True, default="")
     jurisdiction_code = models.CharField(max_length=32, blank=True, default="")
     division = models.CharField(max_length=6, blank=True, default="")
@@ -121,8 +123,85 @@ class EfficiencyDay(models.Model):
         verbose_name_plural = _("办理效率日汇总")
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "department", "jurisdiction_kind", "jurisdiction_code", "division"],
-                name="efficiency_day_key",
+                fields=[
+                    "day",
+                    "department",
+                    "item",
+                    "jurisdiction_kind",
+                    "jurisdiction_code",
+                    "division",
+                ],
+                name="efficiency_day_key_item",
             )
         ]
         indexes = [models.Index(fields=["day", "division"], name="efficiency_day_division")]
+
+
+class CaseDay(models.Model):
+    """The dashboards' roll-up of cases by the Beijing day they were submitted (ADR 0041):
+    per region, division, hospital, channel and the pre-review decision they carry now,
+    how many, and how often each reason code was given (``reasons``: code → count). A row
+    with an empty ``region`` marks a day as rolled up. A case decided again after a
+    supplement un-marks its submission day in the same transaction (the job rolls it up
+    again; until then the dashboards count that day from the cases)."""
+
+    day = models.DateField(_("日期"))
+    region = models.CharField(_("地区"), max_length=32, blank=True, default="")
+    division = models.CharField(max_length=6, blank=True, default="")
+    hospital_code = models.CharField(max_length=32, blank=True, default="")
+    channel = models.CharField(max_length=16, blank=True, default="")
+    counter_kind = models.CharField(max_length=16, blank=True, default="")
+    outcome = models.CharField(max_length=16, blank=True, default="")
+    cases = models.PositiveIntegerField(default=0)
+    reasons = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("办件受理日汇总")
+        verbose_name_plural = _("办件受理日汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "region",
+                    "division",
+                    "hospital_code",
+                    "channel",
+                    "counter_kind",
+                    "outcome",
+                ],
+                name="case_day_key",
+            )
+        ]
+        indexes = [models.Index(fields=["day", "division"], name="case_day_division")]
+
+
+class CaseDoneDay(models.Model):
+    """The dashboards' roll-up of cases by the Beijing day they were completed (ADR 0041):
+    per region, division, hospital and channel, how many, how many with no visit (零跑腿:
+    applied online and every result delivered by post or electronically), how many had the
+    region's overall promise and kept it, and the end-to-end working times (acceptance to
+    completion) as a histogram (working days to 0.01 → count). A row with an empty
+    ``region`` marks a day as rolled up. A completed case stays completed."""
+
+    day = models.DateField(_("日期"))
+    region = models.CharField(_("地区"), max_length=32, blank=True, default="")
+    division = models.CharField(max_length=6, blank=True, default="")
+    hospital_code = models.CharField(max_length=32, blank=True, default="")
+    channel = models.CharField(max_length=16, blank=True, default="")
+    counter_kind = models.CharField(max_length=16, blank=True, default="")
+    completed = models.PositiveIntegerField(default=0)
+    no_visit = models.PositiveIntegerField(default=0)
+    with_promise = models.PositiveIntegerField(default=0)
+    kept = models.PositiveIntegerField(default=0)
+    working_days = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("办件办结日汇总")
+        verbose_name_plural = _("办件办结日汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "region", "division", "hospital_code", "channel", "counter_kind"],
+                name="case_done_day_key",
+            )
+        ]
+        indexes = [models.Index(fields=["day", "division"], name="case_done_day_division")]

@@ -28,7 +28,8 @@ from onestop.workflow.domain import urgency
 from onestop.workflow.models import CaseItem, ItemState
 
 FINISHED_STATES = (ItemState.DONE, ItemState.REFUSED)
-GROUP = ("department", "jurisdiction_kind", "jurisdiction_code", "division")
+GROUP = ("department", "item", "jurisdiction_kind", "jurisdiction_code", "division")
+GroupKey = tuple[str, str, str, str, str]
 MAX_DAYS_PER_RUN = 400
 
 
@@ -74,11 +75,11 @@ def midnight(day: date) -> datetime:
 
 def day_figures(
     start: datetime, end: datetime, calendar: WorkingCalendar, scope: Any = None
-) -> dict[tuple[str, str, str, str], dict[str, Any]]:
-    """What the report counts of the items finished in [start, end), per department,
+) -> dict[GroupKey, dict[str, Any]]:
+    """What the report counts of the items finished in [start, end), per department, item,
     jurisdiction and division: counts and the histogram of working days (0.01 day)."""
     qs = scope if scope is not None else CaseItem.objects.all()
-    out: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    out: dict[GroupKey, dict[str, Any]] = {}
     for row in (
         qs.filter(state__in=FINISHED_STATES, finished_at__gte=start, finished_at__lt=end)
         .order_by()
@@ -87,9 +88,11 @@ def day_figures(
         )
         .iterator()
     ):
-        dept, kind, code, division, automatic, due, done_at, provisional, received, pauses = row
+        dept, item, kind, code, division, automatic, due, done_at, provisional, received, pauses = (
+            row
+        )
         figures = out.setdefault(
-            (dept, kind, code, division),
+            (dept, item, kind, code, division),
             {
                 "finished": 0,
                 "automatic": 0,
@@ -134,9 +137,10 @@ def rollup_day(day: date, calendar: WorkingCalendar) -> int:
                 EfficiencyDay(
                     day=day,
                     department=key[0],
-                    jurisdiction_kind=key[1],
-                    jurisdiction_code=key[2],
-                    division=key[3],
+                    item=key[1],
+                    jurisdiction_kind=key[2],
+                    jurisdiction_code=key[3],
+                    division=key[4],
                     **values,
                 )
                 for key, values in figures.items()

@@ -316,7 +316,7 @@ def efficiency_report(
         for row in rollup.values(*KEY_FIELDS, *ROLLED_COUNTS, "working_days").iterator():
             add(_key(row), row)
     for span_start, span_end in _spans(start, end, rolled):
-        for (dept, kind, code, _division), figures in day_figures(
+        for (dept, _item, kind, code, _division), figures in day_figures(
             span_start, span_end, calendar, scope
         ).items():
             add((dept, kind, code), figures)
