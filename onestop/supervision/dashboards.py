@@ -701,6 +701,14 @@ PANELS: list[Panel] = [
 PANELS_BY_SLUG = {p.slug: p for p in PANELS}
 
 
+def panel_register(panel: Panel) -> None:
+    """A panel of an app above supervision's reach (ratings, ADR 0038): the app registers it
+    in its ``AppConfig.ready``, so supervision never imports it (no import cycle)."""
+    if panel.slug not in PANELS_BY_SLUG:
+        PANELS.append(panel)
+        PANELS_BY_SLUG[panel.slug] = panel
+
+
 def panel_tables(scope: Scope, panels: Iterable[Panel] = PANELS) -> list[tuple[Panel, Table]]:
     figures = Figures(scope)
     return [(panel, panel.build(figures)) for panel in panels]

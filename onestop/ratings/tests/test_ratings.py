@@ -488,3 +488,41 @@ def test_supervisors_filter_by_period_and_status_and_see_overdue_ones(
     later = (today + timedelta(days=2)).isoformat()
     page = supervisor.get(f"/supervise/ratings/?from={later}&status=all").content.decode()
     assert f'data-follow-up="{first.pk}"' not in page
+
+
+def test_the_dashboard_panels_equal_direct_counts(finished, mother, beijing):
+    """Issue 12 part 4: the supervisors' picture shows ratings and follow-ups; its numbers
+    equal counts taken straight from the rating rows, within the supervisor's division."""
+    at = beijing("2026-11-27T10:00:00+08:00")
+    case_rate(
+        case=finished,
+        actor=mother,
+        given=[Given("", 5), Given("birth_certificate", 1), Given("birth_registration", 2)],
+        now=at,
+    )
+    client = Client()
+    client.force_login(staff("supervisor", kind="division", code=finished.division[:4]))
+    period = {"from": "2026-11-01", "to": "2026-11-30"}
+    answer = client.get("/supervise/dashboards/export/ratings.csv", period)
+    assert answer.status_code == 200
+    rows = [line.split(",") for line in answer.content.decode("utf-8-sig").splitlines()]
+    total = next(r for r in rows[1:] if r[0] == "合计")
+    by_grade = [Rating.objects.filter(grade=g).count() for g in (5, 4, 3, 2, 1)]
+    assert [int(x) for x in total[1:]] == [*by_grade, Rating.objects.count()] == [
+        1, 0, 0, 1, 1, 3
+    ]  # fmt: skip
+    assert any(r[0] == "整体服务" and r[1] == "1" for r in rows)
+    follow = client.get("/supervise/dashboards/export/follow-ups.csv", period)
+    lines = dict(
+        line.split(",", 1)
+        for line in follow.content.decode("utf-8-sig").splitlines()
+        if line.count(",") == 1
+    )
+    assert int(lines["待答复（未超期）"]) == FollowUp.objects.filter(status="open").count() == 2
+    page = client.get("/supervise/dashboards/", period).content.decode()
+    assert "好差评" in page and "差评整改" in page
+    # Another region's supervisor sees none of these ratings.
+    other = Client()
+    other.force_login(staff("supervisor", kind="division", code="22"))
+    elsewhere = other.get("/supervise/dashboards/export/ratings.csv", period)
+    assert "合计,0,0,0,0,0,0" in elsewhere.content.decode("utf-8-sig")

@@ -35,6 +35,7 @@ from onestop.supervision.rollups import efficiency_rollup
 from onestop.supervision.templatetags.region_tags import region_name
 from onestop.testing.factories import SAMPLE_RESULTS, staff
 from onestop.testing.newborns import another_newborn
+from onestop.testing.preview import preview_sign
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import item_complete
 
@@ -61,7 +62,9 @@ def submit(example, media_root):
 
 
 def finish_all(case: Case, at: str) -> None:
-    """Complete every item of the case as it becomes ready (the departments' work)."""
+    """Complete every item of the case as it becomes ready (the departments' work); Fuzhou's
+    applicant signs the previews first (ADR 0035)."""
+    preview_sign(case, now=t(at))
     for _round in range(10):
         ready = list(CaseItem.objects.filter(case=case, state__in=("ready", "in_progress")))
         if not ready:
