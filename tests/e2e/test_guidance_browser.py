@@ -7,9 +7,11 @@ to her until another health officer approves it."""
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import import_module
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.test import Client
 
@@ -23,6 +25,15 @@ from tests.e2e.helpers import staff_login
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NEW_TITLE = "1～3月龄：多和宝宝面对面说话"
+
+
+@pytest.fixture(autouse=True)
+def shipped_content() -> None:
+    """The shipped articles come with a data migration; an earlier browser test's flush
+    (transactional tests empty every table) removes them, so they are loaded again."""
+    if not Article.objects.exists():
+        seed = import_module("onestop.guidance.migrations.0002_seed_articles")
+        seed.load(django_apps, None)
 
 
 def _signed_in(page: Any, phone: str, base: str) -> None:
