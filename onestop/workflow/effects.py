@@ -32,7 +32,7 @@ from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState, PaymentNotice
 from onestop.workflow.same_visit import same_visit_rule
-from onestop.workflow.selectors import ordinary_channels_of
+from onestop.workflow.selectors import key_name, multiple_birth, ordinary_channels_of, row_name
 from onestop.workflow.services import (
     case_finish_if_done,
     first_pickup_day,
@@ -46,8 +46,13 @@ from onestop.workflow.services import (
 )
 
 
+def _multiple(event: ev.ItemEvent) -> bool:
+    return multiple_birth(event.case, event.rows.values())
+
+
 def _name(event: ev.ItemEvent) -> str:
-    return ITEM_NAMES.get(event.row.item, event.row.item)
+    """The item's name; in a case of twins or more, with the baby it is for (ADR 0036)."""
+    return row_name(event.row, _multiple(event))
 
 
 def _department(event: ev.ItemEvent) -> str:
@@ -145,7 +150,7 @@ def refused_timeline(event: ev.ItemRefused) -> None:
 
 @effects.register(ev.ItemCancelled, phase=Phase.RECORD, effect="timeline: 已取消")
 def cancelled_timeline(event: ev.ItemCancelled) -> None:
-    cause = ITEM_NAMES.get(event.because, event.because)
+    cause = key_name(event.because, _multiple(event))
     timeline_add(
         event.case,
         event.at,
@@ -183,7 +188,7 @@ def returned_message(event: ev.ItemReturned) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:{event.row.item}:returned:{event.version - 1}",
+        key=f"case:{case.number}:{event.row.key}:returned:{event.version - 1}",
         at=event.at,
         template="item_returned",
         context={"item": _name(event), "reasons": "；".join(event.reasons)},
@@ -196,7 +201,7 @@ def refused_message(event: ev.ItemRefused) -> None:
     channels = ordinary_channels_of(case, [event.row.item, *event.cancelled])
     parents_message(
         case,
-        key=f"case:{case.number}:{event.row.item}:refused",
+        key=f"case:{case.number}:{event.row.key}:refused",
         at=event.at,
         template="item_refused",
         context={
@@ -217,7 +222,7 @@ def completed_message(event: ev.ItemCompleted) -> None:
     if row.item == PAYMENT_ITEM and PaymentNotice.objects.filter(item=row).exists():
         return  # the payment's own confirmation message says it (payment_confirmed_message)
     name = _name(event)
-    key = f"case:{case.number}:{row.item}:done"
+    key = f"case:{case.number}:{row.key}:done"
     result = delivery.result_of(row.item)
     if result is None or event.same_visit:
         # 当场办理: the result is handed over at the counter (`handed_over_message`), not
@@ -270,7 +275,7 @@ def handed_over_message(event: ev.ResultHandedOver) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:{event.row.item}:handed_over",
+        key=f"case:{case.number}:{event.row.key}:handed_over",
         at=event.at,
         template="result_handed_over",
         context={
@@ -326,12 +331,17 @@ def payment_notice_timeline(event: ev.PaymentNoticeIssued) -> None:
     )
 
 
+def _payment(event: ev.ItemEvent) -> str:
+    """The payment's part of a message key: one payment per newborn of twins (ADR 0036)."""
+    return "payment" if event.row.newborn == 0 else f"payment#{event.row.newborn + 1}"
+
+
 @effects.register(ev.PaymentNoticeIssued, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费通知")
 def payment_notice_message(event: ev.PaymentNoticeIssued) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:payment:notice",
+        key=f"case:{case.number}:{_payment(event)}:notice",
         at=event.at,
         template="payment_notice",
         context=payment.notice_words(event.notice),
@@ -349,7 +359,7 @@ def payment_reminded_message(event: ev.PaymentReminded) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:payment:reminder:{event.days_before}",
+        key=f"case:{case.number}:{_payment(event)}:reminder:{event.days_before}",
         at=event.at,
         template="payment_reminder",
         context={**payment.notice_words(event.notice), "days": event.days_before},
@@ -367,7 +377,7 @@ def payment_overdue_message(event: ev.PaymentOverdue) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:payment:overdue",
+        key=f"case:{case.number}:{_payment(event)}:overdue",
         at=event.at,
         template="payment_overdue",
         context=payment.notice_words(event.notice),
@@ -393,7 +403,7 @@ def payment_confirmed_message(event: ev.PaymentConfirmed) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:{PAYMENT_ITEM}:done",
+        key=f"case:{case.number}:{event.row.key}:done",
         at=event.at,
         template="payment_confirmed",
         context=payment.notice_words(event.notice),

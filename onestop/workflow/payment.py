@@ -122,7 +122,7 @@ def _event_fields(
     return {
         "case": case,
         "row": row,
-        "rows": {row.item: row},
+        "rows": {row.key: row},
         "at": now,
         "state": row.state,
         "version": row.version,
