@@ -41,6 +41,7 @@ def task_webhook(event: ev.ItemEvent) -> None:
         change=event.name,
         at=event.at,
         item=row.item,
+        newborn=row.newborn,
         department=row.department,
         jurisdiction=(row.jurisdiction_kind, row.jurisdiction_code),
         data={"state": event.state, "version": event.version},

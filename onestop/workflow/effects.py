@@ -333,7 +333,7 @@ def payment_notice_timeline(event: ev.PaymentNoticeIssued) -> None:
 
 def _payment(event: ev.ItemEvent) -> str:
     """The payment's part of a message key: one payment per newborn of twins (ADR 0036)."""
-    return "payment" if event.row.newborn == 0 else f"payment#{event.row.newborn + 1}"
+    return "payment" if event.row.newborn == 0 else f"payment-{event.row.newborn + 1}"
 
 
 @effects.register(ev.PaymentNoticeIssued, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费通知")

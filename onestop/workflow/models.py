@@ -96,7 +96,7 @@ class CaseItem(models.Model):
 
     @property
     def key(self) -> str:
-        """The item within its case: its code, ``code#2`` for the second newborn's."""
+        """The item within its case: its code, ``code-2`` for the second newborn's."""
         return item_key(self.item, self.newborn)
 
 

@@ -31,6 +31,15 @@ def multiple_birth(case: Case, rows: Iterable[CaseItem] = ()) -> bool:
     return CaseItem.objects.filter(case=case, newborn__gt=0).exists()
 
 
+def twin_case_ids(case_ids: Iterable[int]) -> set[int]:
+    """Which of these cases run items per newborn of a multiple birth (one query)."""
+    ids = set(case_ids)
+    if not ids:
+        return set()
+    found = CaseItem.objects.filter(case_id__in=ids, newborn__gt=0).values_list("case_id")
+    return {case_id for (case_id,) in found.distinct()}
+
+
 def key_name(key: str, multiple: bool) -> str:
     """The name people read for an item of a case by its key: ``出生医学证明办理（第二个孩子）``
     for the second newborn's; the plain name in a single-birth case. Never an index."""

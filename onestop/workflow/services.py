@@ -442,7 +442,7 @@ def items_create(
 ) -> dict[str, CaseItem]:
     """The item rows of a just-accepted case, from its plan and the office of each item
     (caller's transaction): a per-newborn item once per newborn of a multiple birth (多胞胎,
-    ADR 0036), keyed ``code#2`` for the second; a single birth's rows are keyed by code."""
+    ADR 0036), keyed ``code-2`` for the second; a single birth's rows are keyed by code."""
     pack = default_packs().version(decision.region, decision.pack_version)
     assert pack is not None
     rows: dict[str, CaseItem] = {}

@@ -5,8 +5,8 @@ An item whose result is about one child (the catalogue's ``per_newborn``: the bi
 certificate, the birth registration, the vaccination certificate, insurance, the social
 security card) runs once per newborn; the others (maternity reimbursement, the mother's;
 parenting guidance) once per case. Within a case an item is known by its *key*: its code
-for the first newborn (so a single birth is exactly what it was), ``code#2`` for the
-second, ``code#3`` for the third. Its prerequisites hold per newborn: baby 2's
+for the first newborn (so a single birth is exactly what it was), ``code-2`` for the
+second, ``code-3`` for the third. Its prerequisites hold per newborn: baby 2's
 registration waits for baby 2's certificate; a per-case item waits for every newborn's
 prerequisite.
 
@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from .plan import PlannedItem
 
-SEPARATOR = "#"
+SEPARATOR = "-"
 
 _ORDINALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九")
 
@@ -31,7 +31,7 @@ def item_key(item: str, newborn: int) -> str:
 
 
 def split_key(key: str) -> tuple[str, int]:
-    """``birth_certificate#2`` → (``birth_certificate``, 1); a plain code → (code, 0)."""
+    """``birth_certificate-2`` → (``birth_certificate``, 1); a plain code → (code, 0)."""
     code, _, number = key.partition(SEPARATOR)
     if number.isdigit() and int(number) >= 2:
         return code, int(number) - 1

@@ -21,10 +21,10 @@ PER_NEWBORN = {BMC, VACC, REG, MIE, SSC}
 
 def test_keys_round_trip_and_the_first_newborn_keeps_the_code():
     assert item_key(BMC, 0) == BMC
-    assert item_key(BMC, 1) == "birth_certificate#2"
-    assert split_key("birth_certificate#3") == (BMC, 2)
+    assert item_key(BMC, 1) == "birth_certificate-2"
+    assert split_key("birth_certificate-3") == (BMC, 2)
     assert split_key(BMC) == (BMC, 0)
-    assert item_code("social_security_card#2") == SSC
+    assert item_code("social_security_card-2") == SSC
     assert newborn_ordinal(1) == "第二个孩子"
     assert newborn_ordinal(2) == "第三个孩子"
 
@@ -41,31 +41,31 @@ def test_twins_get_one_set_of_per_newborn_items_each():
     keys = [p.item for _, p in expanded]
     assert len(keys) == 2 * len(PER_NEWBORN) + 2  # maternity and guidance once
     assert keys.count(MR) == 1 and keys.count(PG) == 1
-    assert {"birth_certificate#2", "birth_registration#2", "social_security_card#2"} <= set(keys)
+    assert {"birth_certificate-2", "birth_registration-2", "social_security_card-2"} <= set(keys)
     after = {p.item: p.after for _, p in expanded}
     newborn = {p.item: n for n, p in expanded}
     # Baby 2's registration waits for baby 2's certificate, not baby 1's.
-    assert after["birth_registration#2"] == ("birth_certificate#2",)
+    assert after["birth_registration-2"] == ("birth_certificate-2",)
     assert after[REG] == (BMC,)
-    assert newborn["birth_registration#2"] == 1 and newborn[REG] == 0
+    assert newborn["birth_registration-2"] == 1 and newborn[REG] == 0
     # The mother's reimbursement waits for both registrations.
-    assert set(after[MR]) == {REG, "birth_registration#2"}
+    assert set(after[MR]) == {REG, "birth_registration-2"}
     assert newborn[MR] == 0
 
 
 def test_baby_two_registration_goes_when_baby_two_certificate_is_done():
     plan = [p for _, p in plan_per_newborn(build_plan(QINBEI, codes(QINBEI)), PER_NEWBORN, 3)]
     items, events = CaseItems.start(plan, T0)
-    assert {e.item for e in events} >= {BMC, "birth_certificate#2", "birth_certificate#3"}
-    items, _ = items.complete("birth_certificate#2", T0, {"bmc_number": "Q000000002"})
-    assert items.state_of("birth_registration#2") is ItemState.READY
+    assert {e.item for e in events} >= {BMC, "birth_certificate-2", "birth_certificate-3"}
+    items, _ = items.complete("birth_certificate-2", T0, {"bmc_number": "Q000000002"})
+    assert items.state_of("birth_registration-2") is ItemState.READY
     assert items.state_of(REG) is ItemState.WAITING
-    assert items.state_of("birth_registration#3") is ItemState.WAITING
+    assert items.state_of("birth_registration-3") is ItemState.WAITING
     # Refusing baby 3's registration cancels only what depends on it.
-    items, _ = items.complete("birth_certificate#3", T0, {"bmc_number": "Q000000003"})
-    items, _ = items.refuse("birth_registration#3", T0, ["户籍信息核验不一致"])
-    assert items.state_of("social_security_card#3") is ItemState.CANCELLED
-    assert items.state_of("medical_insurance_enrolment#3") is ItemState.CANCELLED
+    items, _ = items.complete("birth_certificate-3", T0, {"bmc_number": "Q000000003"})
+    items, _ = items.refuse("birth_registration-3", T0, ["户籍信息核验不一致"])
+    assert items.state_of("social_security_card-3") is ItemState.CANCELLED
+    assert items.state_of("medical_insurance_enrolment-3") is ItemState.CANCELLED
     assert items.state_of(MR) is ItemState.CANCELLED  # it needed every baby's registration
-    assert items.state_of("social_security_card#2") is ItemState.WAITING
+    assert items.state_of("social_security_card-2") is ItemState.WAITING
     assert items.state_of(MIE) is ItemState.WAITING
