@@ -52,7 +52,7 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
 
 
 def case_elicences(case: Case) -> list[ELicence]:
-    return list(case.elicences.defer("payload").order_by("issued_at"))
+    return list(case.elicences.defer("payload").select_related("item").order_by("issued_at"))
 
 
 def elicence_for_parent(user: User, serial: str) -> ELicence | None:
