@@ -444,7 +444,7 @@ def automatic_step(event: ev.ItemBecameReady) -> None:
     rule = instant_rule(case, row.item)
     if rule is None:
         return
-    verdict = instant_check(case, row.item, rule)
+    verdict = instant_check(case, row.item, rule, row.newborn)
     if not verdict.approved:
         instant_declined(case, rows, row, now=event.at, reason=verdict.reason)
         return
