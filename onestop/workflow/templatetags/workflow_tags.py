@@ -10,7 +10,7 @@ from django import template
 from onestop.cases.models import Case
 from onestop.workflow.models import PaymentNotice
 from onestop.workflow.payment import notice_words
-from onestop.workflow.selectors import case_not_done, case_outcome_of
+from onestop.workflow.selectors import case_not_done, case_outcome_of, newborn_word
 
 register = template.Library()
 
@@ -38,12 +38,23 @@ def case_payment_card(case: Case, *, actions: bool = True) -> dict[str, Any]:
     """The medical-insurance payment notice of the case (docs/adr/0031): amount, deadline,
     channels, whether paid or overdue, and the step after payment (激活医保码) that the
     parents mark done (``actions``: show the button)."""
-    notice = PaymentNotice.objects.filter(case=case).order_by("pk").first()
-    if notice is None:
-        return {"notice": None}
+    notices = list(
+        PaymentNotice.objects.filter(case=case).select_related("item").order_by("item__position")
+    )
+    if not notices:
+        return {"cards": []}
+    # Twins (ADR 0036): one payment per baby, each card saying whose.
+    multiple = len(notices) > 1
     return {
         "case": case,
-        "notice": notice,
-        "words": notice_words(notice),
+        "cards": [
+            {
+                "notice": notice,
+                "words": notice_words(notice),
+                "newborn": notice.item.newborn,
+                "baby": newborn_word(notice.item, multiple),
+            }
+            for notice in notices
+        ],
         "actions": actions,
     }
