@@ -5,6 +5,9 @@
 - ``onestop deadline --region R --item I --received T [--assume-weekends]``: the due time.
 - ``onestop demo``: pre-review of the shipped example cases, printed as a table.
 - ``onestop packs``: the loaded policy packs and their versions.
+- ``onestop guide --region R [--format markdown|json] [--at DATE]``: a region's service guide
+  (办事指南) from its pack and the catalogue; Markdown (default) or JSON on stdout; exit 2
+  with a one-line error for an unknown region.
 - ``onestop verify QR_CONTENT [--keys keys.json|URL|DIR]``: offline e-seal verification;
   JSON on stdout; exit 0 valid, 1 not valid, 2 unreadable input or keys.
 - ``onestop serve``: the product (web server + worker) with demo data.
@@ -157,6 +160,40 @@ def _cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _region_named(packs: Any, given: str, at: datetime) -> str | None:
+    """The region ``given`` names: its code (any case), or a word of its name (兰州, 钦北,
+    Lanzhou) that names one region only."""
+    text = given.strip()
+    if text.lower() in packs.regions:
+        return str(text.lower())
+    if not text:
+        return None
+    found = set()
+    for region in packs.regions:
+        pack = packs.current(region, at) or packs.versions[region][-1]
+        if text in pack.name or pack.name_en.lower().startswith(text.lower()):
+            found.add(region)
+    return found.pop() if len(found) == 1 else None
+
+
+def _cmd_guide(args: argparse.Namespace, out: TextIO) -> int:
+    from onestop.eligibility.guide_book import guide_markdown, service_guide
+
+    packs, _reference = _registries(args)
+    at = to_beijing(args.at) if args.at is not None else datetime.now(BEIJING)
+    region = _region_named(packs, args.region, at)
+    if region is None:
+        raise _Fail(f"unknown region {args.region!r} (known: {', '.join(packs.regions)})")
+    pack = packs.current(region, at)  # before the first version: the first version
+    assert pack is not None
+    guide = service_guide(pack)
+    if args.format == "json":
+        out.write(json.dumps(guide.as_json(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(guide_markdown(guide))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from onestop.eligibility.check import check_case
 
@@ -287,6 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     packs = commands.add_parser("packs", help="list the loaded policy packs")
     packs.set_defaults(run=_cmd_packs)
+
+    guide = commands.add_parser(
+        "guide", help="print a region's service guide (办事指南): Markdown or JSON"
+    )
+    guide.add_argument("--region", required=True, help="region code (see: onestop packs)")
+    guide.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    guide.add_argument("--at", type=_time_arg, help="the pack in force at this time (ISO 8601)")
+    guide.set_defaults(run=_cmd_guide)
 
     demo = commands.add_parser("demo", help="pre-review the shipped example cases")
     demo.set_defaults(run=_cmd_demo)

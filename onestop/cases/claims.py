@@ -27,7 +27,7 @@ from onestop.cases.domain.newborns import (
     mask_case_number,
     newborn_keys,
 )
-from onestop.cases.models import Case, CaseStatus, Newborn, NewbornClaim
+from onestop.cases.models import Case, CaseStatus, Newborn, NewbornClaim, SscApplication
 from onestop.common.fields import index_of
 from onestop.core.errors import OnestopError
 
@@ -112,10 +112,105 @@ def claims_release(case: Case, now: datetime) -> int:
     return released
 
 
-def claims_refresh(case: Case, document: Mapping[str, Any], now: datetime) -> None:
-    """After a supplement changed the document or the status: the claims follow."""
-    claims_release(case, now)
+def claims_refresh(
+    case: Case, document: Mapping[str, Any], now: datetime, *, fresh: bool = False
+) -> None:
+    """After a supplement changed the document or the status: the claims follow (the
+    newborns' and, where the card is chosen, the social security card's). A ``fresh``
+    case (just created) holds none yet: nothing to release."""
+    if not fresh:
+        claims_release(case, now)
+        ssc_claims_release(case, now)
     claims_take(case, document, now)
+    ssc_claims_take(case, document, now, fresh=fresh)
+
+
+# --- one social security card per newborn (seed 002 (五)) ----------------------------------
+
+SSC_ITEM = "social_security_card"
+# While the case can still lead to the card (or has: an issued card is kept regardless).
+SSC_CLAIMING_STATUSES = (CaseStatus.SUPPLEMENT, CaseStatus.IN_PROGRESS, CaseStatus.COMPLETED)
+
+
+class DuplicateSscApplication(DuplicateNewborn):
+    """The newborn's social security card was already applied for (seed 002 (五): 未在其他
+    渠道或省市申领社会保障卡的新生儿). A `DuplicateNewborn`, so every channel that answers a
+    duplicate (API 409, the online form, the counter) answers this one, with its own code."""
+
+    code = "ssc_already_applied"
+
+
+def ssc_chosen(document: Mapping[str, Any]) -> bool:
+    items = document.get("items")
+    return isinstance(items, list) and SSC_ITEM in items
+
+
+def ssc_holder(document: Mapping[str, Any], *, exclude: Case | None = None) -> Case | None:
+    """The case holding an active card application for a newborn of this document."""
+    indexes = list(_indexes(newborn_keys(document)))
+    if not indexes:
+        return None
+    # An application stands while its case can still lead to the card, or once the card
+    # was made; one left active by a case since rejected (a path that did not release it)
+    # does not.
+    rows = (
+        SscApplication.objects.filter(key_index__in=indexes, active=True)
+        .filter(Q(issued=True) | Q(case__status__in=SSC_CLAIMING_STATUSES))
+        .select_related("case")
+    )
+    if exclude is not None:
+        rows = rows.exclude(case=exclude)
+    row = rows.order_by("pk").first()
+    return row.case if row is not None else None
+
+
+def ssc_error(existing: Case, viewer: User | None) -> DuplicateSscApplication:
+    number = shown_number(existing, viewer)
+    return DuplicateSscApplication(
+        f"该新生儿已申领过社会保障卡（办件编号 {number}），同一新生儿不能重复申领。"
+        "请取消勾选“社会保障卡申领”后重新提交；如需补领或换领，请到人力资源社会保障部门办理。",
+        existing=number,
+    )
+
+
+def ssc_claims_take(
+    case: Case, document: Mapping[str, Any], now: datetime, *, fresh: bool = False
+) -> int:
+    """Record the card application of ``case``'s newborns (caller's transaction). Raises
+    IntegrityError when another active application holds a key."""
+    if case.status not in SSC_CLAIMING_STATUSES or not ssc_chosen(document):
+        return 0
+    if not fresh and SscApplication.objects.filter(case=case, active=True).exists():
+        return 0  # kept (an issued card) or already taken
+    indexed = _indexes(newborn_keys(document))
+    SscApplication.objects.filter(key_index__in=list(indexed), active=True, issued=False).exclude(
+        case__status__in=SSC_CLAIMING_STATUSES
+    ).update(active=False, released_at=now)
+    SscApplication.objects.bulk_create(
+        SscApplication(case=case, position=key.position, key_index=index, claimed_at=now)
+        for index, key in indexed.items()
+    )
+    return len(indexed)
+
+
+def ssc_claims_release(case: Case, now: datetime, newborn: int | None = None) -> int:
+    """The card was refused or cancelled, or the case ended before it was made: the
+    application no longer stands (an issued card's is kept). ``newborn``: only that baby's
+    (twins: each baby's card is its own item, ADR 0036); None: every baby's."""
+    rows = SscApplication.objects.filter(case=case, active=True, issued=False)
+    if newborn is not None:
+        rows = rows.filter(position=newborn)
+    released: int = rows.update(active=False, released_at=now)
+    return released
+
+
+def ssc_claims_issue(case: Case, newborn: int | None = None) -> int:
+    """The card was made: its application stands for good (``newborn``: only that baby's)."""
+    rows = SscApplication.objects.filter(case=case, active=True)
+    if newborn is not None:
+        rows = rows.filter(position=newborn)
+    issued: int = rows.update(issued=True)
+    return issued
 
 
 def _mother_candidates(case: Case) -> Any:

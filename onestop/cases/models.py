@@ -196,6 +196,38 @@ class NewbornClaim(models.Model):
         ]
 
 
+class SscApplication(models.Model):
+    """One newborn, one social security card application (seed 002 (五): 未在其他渠道或省市
+    申领社会保障卡的新生儿; issue 11 promise 4: the card cannot be applied for twice).
+
+    A case that chooses the card claims each key of its newborns here (the keyed blind index
+    only, as `NewbornClaim`), in the case's own transaction; the partial UNIQUE constraint
+    refuses a second active application of the same newborn whatever the channel. Unlike
+    the case's claims, an application whose card was made (``issued``) is never released:
+    a later case for the same newborn cannot apply again even after the first case ended.
+    A card refused or cancelled, or a case rejected before its card was made, releases it.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="ssc_applications")
+    position = models.PositiveSmallIntegerField(_("新生儿序号"))
+    key_index = models.CharField(max_length=64, db_index=True)
+    active = models.BooleanField(default=True)
+    issued = models.BooleanField(_("已制卡"), default=False)
+    claimed_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("社会保障卡申领记录")
+        verbose_name_plural = _("社会保障卡申领记录")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key_index"],
+                condition=models.Q(active=True),
+                name="ssc_application_one_active",
+            )
+        ]
+
+
 class TimelineEntry(models.Model):
     """One line of the case's history as people read it (Chinese, no personal data)."""
 

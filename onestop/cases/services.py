@@ -26,6 +26,9 @@ from onestop.cases.claims import (
     active_holder,
     claims_refresh,
     duplicate_error,
+    ssc_chosen,
+    ssc_error,
+    ssc_holder,
 )
 from onestop.cases.domain.document import CaseDocument, field_label, without_unknown_fields
 from onestop.cases.domain.limits import check_document
@@ -266,6 +269,12 @@ def case_submit(
         holder = active_holder(document)
         if holder is not None:
             raise duplicate_error(holder, viewer)
+        # One card per newborn, by any channel (seed 002 (五)): an application that stands
+        # (a card made, even in a case since ended) refuses a second one.
+        if ssc_chosen(document):
+            card_holder = ssc_holder(document)
+            if card_holder is not None:
+                raise ssc_error(card_holder, viewer)
     assert isinstance(document, dict)  # check_case raised otherwise
     document, _unknown = without_unknown_fields(document)  # told in decision.warnings
     with files_removed_on_failure(), transaction.atomic():
@@ -340,7 +349,7 @@ def _create(
         submitted_at=now,
         decided_at=now,
     )
-    _claim_newborns(case, document, now, viewer)
+    _claim_newborns(case, document, now, viewer, fresh=True)
     _people(case, document)
     _materials(case, document, files, actor, now)
     audit_record(
@@ -370,18 +379,26 @@ def _create(
 
 
 def _claim_newborns(
-    case: Case, document: Mapping[str, Any], now: datetime, viewer: User | None
+    case: Case,
+    document: Mapping[str, Any],
+    now: datetime,
+    viewer: User | None,
+    *,
+    fresh: bool = False,
 ) -> None:
     """One newborn, one active case: the claims go in with the case, and a second active
     claim of a key is refused by the database (the answer to a concurrent submission)."""
     try:
         with transaction.atomic():
-            claims_refresh(case, document, now)
+            claims_refresh(case, document, now, fresh=fresh)
     except IntegrityError:
         holder = active_holder(document, exclude=case)
-        if holder is None:
+        if holder is not None:
+            raise duplicate_error(holder, viewer) from None
+        card_holder = ssc_holder(document, exclude=case)
+        if card_holder is None:
             raise
-        raise duplicate_error(holder, viewer) from None
+        raise ssc_error(card_holder, viewer) from None
 
 
 def _offices(decision: Decision, division: str, reference: ReferenceData) -> dict[str, Office]:

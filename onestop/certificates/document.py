@@ -86,9 +86,13 @@ def licence_payload(
     issued_at: datetime,
     result: Mapping[str, Any],
     newborns: Sequence[Mapping[str, Any]],
+    remarks: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The full licence content (stored encrypted)."""
+    """The full licence content (stored encrypted). ``remarks``: marks of the paper form
+    (福州 online BMC: 副页 无副页, 存根备注 线上办理; ADR 0035), sealed as they are."""
+    extra: dict[str, Any] = {"remarks": dict(remarks)} if remarks else {}
     return {
+        **extra,
         "serial": serial,
         "case_number": case_number,
         "item": item,
@@ -130,5 +134,8 @@ def sealed_document(payload: Mapping[str, Any]) -> dict[str, Any]:
             ],
         },
         "result": public_result(payload.get("result") or {}),
+        **({"remarks": dict(payload["remarks"])} if payload.get("remarks") else {}),
         "payload_digest": payload_digest(payload),
+        # A corrected licence names the serial it replaces (ADR 0042), under its seal.
+        **({"replaces": str(payload["replaces"])} if payload.get("replaces") else {}),
     }

@@ -15,8 +15,10 @@ from onestop.common.fields import EncryptedJSONField
 class ELicence(models.Model):
     serial = models.CharField(_("证照编号"), max_length=64, unique=True)
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="elicences")
-    item = models.OneToOneField(
-        "workflow.CaseItem", on_delete=models.CASCADE, related_name="elicence"
+    # One *current* licence per item (the constraint below); a correction (更正, ADR 0042)
+    # issues a new one and the old one stays, superseded.
+    item = models.ForeignKey(
+        "workflow.CaseItem", on_delete=models.CASCADE, related_name="elicences"
     )
     kind = models.CharField(_("证照类型"), max_length=40)
     issuer_code = models.CharField(_("签发机构"), max_length=40)
@@ -29,11 +31,28 @@ class ELicence(models.Model):
     signature = models.TextField(_("电子印章签名"), blank=True, default="")
     key_id = models.CharField(_("签章密钥"), max_length=64, blank=True, default="")
     algorithm = models.CharField(_("签章算法"), max_length=16, blank=True, default="")
+    # A corrected licence replaced this one (ADR 0042): /verify/ says so and links to it.
+    superseded_by = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="supersedes",
+        verbose_name=_("更正后的证照"),
+    )
+    superseded_at = models.DateTimeField(_("被更正时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("电子证照")
         verbose_name_plural = _("电子证照")
         ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=models.Q(superseded_at__isnull=True),
+                name="elicence_one_current_per_item",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.serial

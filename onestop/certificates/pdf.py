@@ -171,6 +171,8 @@ def licence_rows(
         ("办件编号", str(payload.get("case_number", ""))),
         ("签发时间", written(payload.get("issued_at"))),
     ]
+    if payload.get("replaces"):  # a corrected licence (更正, ADR 0042)
+        rows.append(("更正说明", f"本证照为更正后的证照，取代 {payload['replaces']}"))
     for n in (payload.get("subject") or {}).get("newborns", []):
         born = written(n.get("born_at"))
         sex = sex_labels.get(str(n.get("sex", "")), "")
@@ -179,4 +181,73 @@ def licence_rows(
     ordered = [n for n in result_labels if n in result] + sorted(set(result) - set(result_labels))
     for name in ordered:
         rows.append((result_labels.get(name, name), str(result[name])))
+    for label, text in (payload.get("remarks") or {}).items():
+        rows.append((str(label), str(text)))
     return rows
+
+
+PREVIEW_MARK = "预览 不作凭证"
+
+
+def render_preview(
+    *,
+    title: str,
+    rows: Sequence[tuple[str, str]],
+    lines: Sequence[str],
+    mark: str | None = PREVIEW_MARK,
+    suffix: str = "（预览）",
+) -> bytes:
+    """A preview (预览, ADR 0035): the document's rows under a diagonal watermark on every
+    page, "预览 不作凭证", with no seal and no QR code — it proves nothing, it is read.
+    With ``mark=None``: the signed copy an officer archives (its ``lines`` say who signed)."""
+    font = cjk_font()
+    title_style = ParagraphStyle("title", fontName=font, fontSize=18, leading=26, alignment=1)
+    body = ParagraphStyle("body", fontName=font, fontSize=11, leading=17, wordWrap="CJK")
+    small = ParagraphStyle("small", fontName=font, fontSize=8, leading=11, wordWrap="CJK")
+    table = Table(
+        [[Paragraph(escape(k), body), Paragraph(escape(v), body)] for k, v in rows],
+        colWidths=[50 * mm, 115 * mm],
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3f4f6")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+
+    def watermark(canvas: Any, _doc: Any) -> None:
+        if mark is None:
+            return
+        canvas.saveState()
+        canvas.setFont(font, 54)
+        canvas.setFillColor(colors.Color(0.78, 0.06, 0.18, alpha=0.18))
+        width, height = A4
+        for y in (height * 0.3, height * 0.7):
+            canvas.saveState()
+            canvas.translate(width / 2, y)
+            canvas.rotate(35)
+            canvas.drawCentredString(0, 0, mark)
+            canvas.restoreState()
+        canvas.restoreState()
+
+    story: list[Any] = [
+        Paragraph(escape(f"{title}{suffix}"), title_style),
+        Spacer(1, 6 * mm),
+        table,
+        Spacer(1, 6 * mm),
+    ]
+    story += [Paragraph(escape(line), small) for line in lines]
+    out = io.BytesIO()
+    SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        title=f"{title}（{mark}）" if mark else f"{title}{suffix}",
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+    ).build(story, onFirstPage=watermark, onLaterPages=watermark)
+    return out.getvalue()

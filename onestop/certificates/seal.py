@@ -481,6 +481,7 @@ REASONS: dict[str, str] = {
     "registry_mismatch": "电子印章无效：与平台登记的证照不一致",
     "not_registered": "签名有效，但本平台未查到该证照的登记记录",
     "not_found": "未查到该编号的证照",
+    "superseded": "已被更正（superseded）：本证照已由更正后的证照取代，不再有效",
 }
 
 
@@ -498,7 +499,13 @@ class Verdict:
     @property
     def signature_valid(self) -> bool:
         """The seal itself checks out (the registry may still disagree)."""
-        return self.code in ("valid", "digest_mismatch", "registry_mismatch", "not_registered")
+        return self.code in (
+            "valid",
+            "digest_mismatch",
+            "registry_mismatch",
+            "not_registered",
+            "superseded",
+        )
 
 
 def verify_sealed(sealed: Sealed, keys: Mapping[str, PublicKey]) -> Verdict:

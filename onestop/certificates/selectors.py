@@ -30,7 +30,8 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
     for key in item.after:
         code, newborn = split_key(key)
         wanted |= Q(kind=code, item__newborn=newborn)
-    rows = item.case.elicences.filter(wanted).defer("payload")
+    # The licences in force: a corrected one stands in for the one it superseded (ADR 0042).
+    rows = item.case.elicences.filter(wanted, superseded_at__isnull=True).defer("payload")
     for licence in rows.order_by("issued_at"):
         verdict = verify_record(licence, keys)
         payload = stored_payload(licence) if verdict.valid else None
@@ -52,7 +53,11 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
 
 
 def case_elicences(case: Case) -> list[ELicence]:
-    return list(case.elicences.defer("payload").select_related("item").order_by("issued_at"))
+    return list(
+        case.elicences.defer("payload")
+        .select_related("item", "superseded_by")
+        .order_by("issued_at")
+    )
 
 
 def elicence_for_parent(user: User, serial: str) -> ELicence | None:

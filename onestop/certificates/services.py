@@ -4,16 +4,18 @@ transaction that completes the item."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import TextField
+from django.db.models import F, TextField
 from django.db.models.functions import Cast
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,6 +44,7 @@ from onestop.common.names import item_label, result_field_label
 from onestop.common.replica import read_with_fallback
 from onestop.core.clock import format_time, to_beijing
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.policy.loader import default_packs
 from onestop.reference.selectors import institution_name
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem
@@ -60,6 +63,7 @@ REASON_TEXT = {
     "registry_mismatch": gettext_lazy("电子印章无效：与平台登记的证照不一致"),
     "not_registered": gettext_lazy("签名有效，但本平台未查到该证照的登记记录"),
     "not_found": gettext_lazy("未查到该编号的证照"),
+    "superseded": gettext_lazy("已被更正（superseded）：本证照已由更正后的证照取代，不再有效"),
 }
 
 
@@ -116,6 +120,25 @@ def _issued_elsewhere(case: Case, item: CaseItem) -> ELicence | None:
     return found
 
 
+def online_remarks(case: Case, item: str) -> dict[str, str]:
+    """The marks an online application's result carries, from the pack (福州, seed 003:
+    "网上申报完成的，申请人领取的是无副页的《出生医学证明》，存根（备注“线上办理”）和副页留存
+    助产机构"; ADR 0035). Label → text, as the licence shows them."""
+    if case.channel != "online":
+        return {}
+    pack = default_packs().version(case.region, case.pack_version)
+    entry = pack.item(item) if pack is not None else None
+    rule = entry.online_result if entry is not None else None
+    if rule is None:
+        return {}
+    out: dict[str, str] = {}
+    if rule.no_sub_page:
+        out["副页"] = "无副页（存根和副页留存助产机构）"
+    if rule.stub_note:
+        out["存根备注"] = rule.stub_note
+    return out
+
+
 def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
     """The sealed e-licence of ``item``'s result. Raises `DuplicateCertificate` when the
     same newborn already holds this kind of e-licence from another case."""
@@ -139,6 +162,7 @@ def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
         issued_at=now,
         result=item.result or {},
         newborns=_newborns(case, item),
+        remarks=online_remarks(case, item.item),
     )
     licence = ELicence(
         serial=serial,
@@ -162,6 +186,63 @@ def _apply_seal(licence: ELicence, *, now: datetime) -> None:
     licence.signature = b64url(sealed.signature)
     licence.key_id = signer.key_id
     licence.algorithm = signer.algorithm
+
+
+def current_elicence(item: CaseItem) -> ELicence | None:
+    """The licence of ``item`` in force: the one no correction superseded (at most one, a
+    database constraint)."""
+    found: ELicence | None = ELicence.objects.filter(item=item, superseded_at__isnull=True).first()
+    return found
+
+
+def corrected_serial(licence: ELicence) -> str:
+    """The serial of the next corrected licence: the first one's serial with ``-C<n>``."""
+    base = re.sub(r"-C\d+$", "", licence.serial)
+    n = ELicence.objects.filter(item_id=licence.item_id).count()
+    return f"{base}-C{n}"
+
+
+def elicence_supersede(*, licence: ELicence, result: dict[str, Any], now: datetime) -> ELicence:
+    """Issue the corrected licence of ``licence``'s item with ``result`` (new serial, sealed,
+    saying which serial it replaces) and mark ``licence`` superseded by it (ADR 0042). Call
+    inside the transaction of the correction's approval, the case row locked."""
+    item, case = licence.item, licence.case
+    old = stored_payload(licence)
+    old_payload = old if isinstance(old, dict) else {}
+    serial = corrected_serial(licence)
+    payload = licence_payload(
+        serial=serial,
+        case_number=case.number,
+        item=licence.kind,
+        item_name=ITEM_NAMES.get(licence.kind, licence.kind),
+        issuer_code=licence.issuer_code,
+        issuer_name=licence.issuer_name,
+        issued_at=now,
+        result=result,
+        # Twins: the corrected licence still names only its own baby (ADR 0036).
+        newborns=_newborns(case, item),
+    )
+    payload["replaces"] = licence.serial
+    if old_payload.get("subject"):
+        payload["subject"] = old_payload["subject"]
+    # The old licence leaves the "one current licence per item" constraint first.
+    licence.superseded_at = now
+    licence.save(update_fields=["superseded_at"])
+    corrected = ELicence(
+        serial=serial,
+        case=case,
+        item=item,
+        kind=licence.kind,
+        issuer_code=licence.issuer_code,
+        issuer_name=licence.issuer_name,
+        payload=payload,
+        issued_at=now,
+    )
+    _apply_seal(corrected, now=timezone.now())
+    corrected.save()
+    licence.superseded_by = corrected
+    licence.save(update_fields=["superseded_by"])
+    return corrected
 
 
 def elicence_seal_missing(*, now: datetime | None = None) -> int:
@@ -211,6 +292,11 @@ class Verification:
     case_number: str = ""
     newborns: list[dict[str, str]] = field(default_factory=list)
     result: list[dict[str, str]] = field(default_factory=list)
+    # Corrections (ADR 0042): the serial that replaced this licence and when; the serial
+    # this licence replaces. From the registry, not the seal.
+    superseded_by: str = ""
+    superseded_at: str = ""
+    replaces: str = ""
 
     @property
     def reason(self) -> str:
@@ -229,6 +315,14 @@ class Verification:
             "item": {"code": self.item, "name": self.item_name} if self.item else None,
             "issued_at": self.issued_at or None,
             "seal": {"key_id": self.key_id, "algorithm": self.algorithm} if self.key_id else None,
+            "superseded": {
+                "by": self.superseded_by,
+                "at": self.superseded_at or None,
+                "url": reverse("certificates:verify_serial", args=[self.superseded_by]),
+            }
+            if self.superseded_by
+            else None,
+            "replaces": self.replaces or None,
         }
         if self.summary:
             body["summary"] = {
@@ -348,6 +442,9 @@ def _fingerprint(licence: ELicence, raw: str | None, key: PublicKey | None) -> s
         licence.issuer_code,
         licence.key_id,
         format_time(to_beijing(licence.issued_at)),
+        # A superseded licence is a different answer (ADR 0042): its old "valid" is not reused.
+        str(licence.superseded_by_id or ""),
+        format_time(to_beijing(licence.superseded_at)) if licence.superseded_at else "",
         licence.sealed,
         licence.signature,
         raw if raw is not None else "\x00none",
@@ -402,13 +499,35 @@ def _verify_record(licence: ELicence, keys: dict[str, PublicKey], raw: str | Non
     payload = _decrypted(raw)
     if payload is None or payload_digest(payload) != doc.get("payload_digest"):
         return Verdict(False, "digest_mismatch", doc, verdict.key)
+    if licence.superseded_at is not None:
+        # Genuine, but a correction replaced it (ADR 0042): no longer in force.
+        return Verdict(False, "superseded", doc, verdict.key)
     return verdict
 
 
 def _unloaded() -> Any:
     # The payload is not decrypted here: verify_record checks its stored ciphertext (read
     # in the same query) and decrypts it only when the answer is not remembered.
-    return ELicence.objects.defer("payload").annotate(payload_raw=Cast("payload", TextField()))
+    return ELicence.objects.defer("payload").annotate(
+        payload_raw=Cast("payload", TextField()),
+        superseded_serial=F("superseded_by__serial"),
+        replaces_serial=F("supersedes__serial"),
+    )
+
+
+def _with_registry(answer: Verification, licence: ELicence) -> Verification:
+    """The answer with what the registry says of corrections (ADR 0042)."""
+    by = getattr(licence, "superseded_serial", None) or ""
+    replaces = getattr(licence, "replaces_serial", None) or ""
+    if not by and not replaces:
+        return answer
+    at = licence.superseded_at
+    return replace(
+        answer,
+        superseded_by=by if answer.code == "superseded" else "",
+        superseded_at=format_time(to_beijing(at))[:19].replace("T", " ") if at and by else "",
+        replaces=replaces if answer.code in ("valid", "superseded") else "",
+    )
 
 
 def elicence_verify(*, content: str | None = None, serial: str | None = None) -> Verification:
@@ -430,7 +549,7 @@ def elicence_verify(*, content: str | None = None, serial: str | None = None) ->
             and licence.signature == b64url(sealed.signature)
         ):
             # The very bytes on record: the record's (cached) verification answers.
-            return _answer(verify_record(licence, keys), summary=True)
+            return _with_registry(_answer(verify_record(licence, keys), summary=True), licence)
         verdict = verify_sealed(sealed, keys)
         if verdict.valid:
             code = "not_registered" if licence is None else "registry_mismatch"
@@ -440,7 +559,7 @@ def elicence_verify(*, content: str | None = None, serial: str | None = None) ->
     licence = read_with_fallback(lambda: _unloaded().filter(serial=wanted).first())
     if licence is None:
         return Verification(valid=False, code="not_found", serial=(serial or "")[:64])
-    return _answer(verify_record(licence, keys), summary=False)
+    return _with_registry(_answer(verify_record(licence, keys), summary=False), licence)
 
 
 def _registered(sealed: Sealed) -> ELicence | None:

@@ -79,6 +79,10 @@ INSTALLED_APPS = [
     "onestop.counter",
     "onestop.supervision",
     "onestop.handover",
+    "onestop.guidance",
+    "onestop.hotline",
+    "onestop.ratings",
+    "onestop.corrections",
     "onestop.integration",
     "onestop.ops",
 ]
@@ -281,6 +285,10 @@ WORKER_IDLE_SECONDS = max(0.5, float(os.environ.get("ONESTOP_WORKER_IDLE_SECONDS
 # delivered more than this many days ago are deleted (dead and pending rows are kept;
 # in-app messages are the parents' inbox and are kept) …
 OUTBOX_SENT_RETENTION_DAYS = max(1, int(os.environ.get("ONESTOP_OUTBOX_SENT_RETENTION_DAYS", 30)))
+# Working days a department has to answer a bad rating (差评整改, ADR 0038).
+RATING_FOLLOW_UP_WORKING_DAYS = max(
+    1, int(os.environ.get("ONESTOP_RATING_FOLLOW_UP_WORKING_DAYS", 5))
+)
 # … and finished django-tasks rows (successful or failed) after this many hours.
 TASKS_FINISHED_RETENTION_HOURS = max(
     1, int(os.environ.get("ONESTOP_TASKS_FINISHED_RETENTION_HOURS", 24))
@@ -337,6 +345,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # another account's password without end. Failures expire after the cool-off instead.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "onestop.accounts.lockout.lockout_response"
+# The 12345 operators' case lookup (issue 12, ADR 0039): this many wrong verifications in the
+# window, by one operator or for one case number, suspend lookups for it until they age out.
+HOTLINE_LOOKUP_FAILURE_LIMIT = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_FAILURES", "5"))
+HOTLINE_LOOKUP_LOCKOUT_MINUTES = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_MINUTES", "30"))
 AXES_CLIENT_IP_CALLABLE = "onestop.common.client_ip.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]
 AXES_VERBOSE = False

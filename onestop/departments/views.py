@@ -21,7 +21,10 @@ from onestop.cases.claims import DuplicateNewborn
 from onestop.cases.domain.document import FIELD_LABELS
 from onestop.cases.domain.labels import NameOf, labelled_rows
 from onestop.cases.uploads import material_bytes
+from onestop.certificates.pdf import render_preview
+from onestop.certificates.preview import signed_lines, signed_preview_for
 from onestop.certificates.selectors import prior_elicences
+from onestop.common.http import pdf_response
 from onestop.common.names import item_label, material_label
 from onestop.core.written import written
 from onestop.departments.selectors import (
@@ -35,7 +38,9 @@ from onestop.departments.selectors import (
 )
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import paper_position, value_name
-from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.card import REPORTABLE as CARD_STATUSES
+from onestop.workflow.card import CardStatusRefused, card_status_report
+from onestop.workflow.models import CardProduction, CaseItem, ItemState
 from onestop.workflow.selectors import (
     multiple_birth,
     newborn_word,
@@ -166,6 +171,9 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
             "groups": _groups(task_view_data(item), _value_names(request)),
             "fields": result_form_fields(item.item),
             "prior": prior,
+            # ADR 0035: the applicant's e-signature on the previews (and, for the police,
+            # the signed 常住人口登记表), its seal and digest checked.
+            "signed_preview": signed_preview_for(item),
             "notes": task_notes(item),
             # Staff see possible duplicates (same mother, close birth time) before they issue.
             "duplicates": duplicate_rows(user, item),
@@ -180,6 +188,8 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
                 for m in task_materials(item)
             ],
             "light": urgency(item, timezone.now()),
+            "card": CardProduction.objects.filter(item=item).first(),
+            "card_statuses": [(s.value, s.label) for s in CARD_STATUSES],
         },
     )
 
@@ -204,13 +214,23 @@ def task_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse
             item_return(item_id=item.pk, actor=user, reasons=reasons, expected_version=version)
             messages.success(request, _("已退回补正，办理时限暂停"))
             return redirect("departments:queue")
+        elif action == "card_status":
+            # 人社: 制卡中 / 已制卡 / 已送达网点 (docs/adr/0037)
+            card_status_report(
+                item_id=item.pk,
+                actor=user,
+                status=request.POST.get("status", ""),
+                card_number=request.POST.get("card_number", "").strip(),
+                expected_version=version,
+            )
+            messages.success(request, _("已报告制卡状态，申请人已收到通知"))
         elif action == "refuse":
             item_refuse(item_id=item.pk, actor=user, reasons=reasons, expected_version=version)
             messages.success(request, _("已不予办理，后续事项已取消并告知申请人"))
             return redirect("departments:queue")
         else:
             raise Http404(_("未知操作"))
-    except (TaskConflict, ResultInvalid, NotPermitted, DuplicateNewborn) as exc:
+    except (TaskConflict, ResultInvalid, NotPermitted, DuplicateNewborn, CardStatusRefused) as exc:
         messages.error(request, exc.message)
     return redirect("departments:task", item_id=item.pk)
 
@@ -235,3 +255,31 @@ def task_material(request: HttpRequest, item_id: int, token: str) -> HttpRespons
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+def task_signed_pdf(request: HttpRequest, item_id: int, kind: str) -> HttpResponse:
+    """A document the applicant e-signed (ADR 0035), as signed, for the officers of the item
+    that may see it (the hospital: 出生医学证明 and 首次签发登记表 to archive; the police: the
+    常住人口登记表); only while the signature record verifies."""
+    user = _officer(request)
+    item = _visible_item(user, item_id)
+    view = signed_preview_for(item)
+    document = next((d for d in view.documents if d.kind == kind), None) if view else None
+    if view is None or document is None:
+        raise Http404(_("该事项没有这份签字文书"))
+    access_record(
+        actor=user,
+        case_number=item.case.number,
+        what=f"signed:{kind}",
+        at=timezone.now(),
+        granted=True,
+    )
+    pdf = render_preview(
+        title=document.title,
+        rows=list(document.rows),
+        lines=signed_lines(view.evidence, item.case.number),
+        mark=None,
+        suffix="（申请人已签字确认）",
+    )
+    return pdf_response(pdf, f"{item.case.number}-{kind}.pdf")

@@ -331,6 +331,15 @@ def _check_common(review: _Review) -> None:
     if doc.social_security_card and doc.social_security_card.bank is not None:
         if doc.social_security_card.bank not in ref.banks:
             review.invalid("social_security_card.bank", "未知的银行代码")
+    card = doc.social_security_card
+    branch = ref.bank_branches.get(card.branch or "") if card is not None else None
+    if card is not None and branch is not None:
+        # 领卡网点 picked from the region's co-operating branches (reference data); a
+        # branch written as text (older documents, API clients) is taken as written.
+        if branch.region != review.pack.region:
+            review.invalid("social_security_card.branch", "所选领卡网点不在本地区")
+        elif card.bank in ref.banks and branch.bank != card.bank:
+            review.invalid("social_security_card.branch", "所选领卡网点不属于所选银行")
     maternity = doc.maternity
     if maternity is not None and "maternity_reimbursement" in review.chosen:
         if maternity.payout == "bank":

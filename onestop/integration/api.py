@@ -37,6 +37,15 @@ from onestop.cases.services import (
 from onestop.common.ratelimit import RateLimited, rate_count, rate_peek
 from onestop.core.clock import format_time
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
+from onestop.corrections.models import Correction
+from onestop.corrections.selectors import correction_for_officer, corrections_for_officer
+from onestop.corrections.services import (
+    CorrectionConflict,
+    CorrectionInvalid,
+    CorrectionNotPermitted,
+    correction_approve,
+    correction_refuse,
+)
 from onestop.integration import selectors
 from onestop.integration.idempotency import (
     Answer,
@@ -48,10 +57,14 @@ from onestop.integration.models import ApiClient
 from onestop.integration.schemas import (
     CASE_DOCUMENT_SCHEMA,
     EXAMPLE_CASE,
+    CardStatusIn,
     CaseOut,
     ClaimIn,
     ClientOut,
     CompleteIn,
+    CorrectionListOut,
+    CorrectionOut,
+    CorrectionRefuseIn,
     DeliveryIn,
     DeliveryOut,
     ErrorOut,
@@ -66,6 +79,7 @@ from onestop.integration.selectors import case_for_client, case_status, task_for
 from onestop.integration.services import api_client_authenticate, submitted_key
 from onestop.portal.proactive import Recorded, delivery_record_invite
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
+from onestop.workflow.card import card_status_report
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import (
     NotPermitted,
@@ -490,6 +504,37 @@ def task_claim(
 
 
 @api.post(
+    "/tasks/{task_id}/card-status",
+    response={200: TaskOut, **ERRORS},
+    summary="报告社会保障卡制卡状态",
+    description="人社部门报告新生儿社会保障卡的制卡进度：制卡中、已制卡；已送达网点（或申请人"
+    "选择邮寄时的已寄出）即办结本事项，须带卡号，申请人随即收到领卡通知（网点、须携带的证件、"
+    "金融功能激活提醒）。状态不能回退：422 card_status_invalid。",
+    tags=["tasks"],
+)
+def task_card_status(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: CardStatusIn,
+    task_id: TaskId,
+    idempotency_key: IdempotencyHeader = None,
+) -> Status[dict[str, Any]]:
+    client = _client(request)
+
+    def report(row: CaseItem) -> CaseItem:
+        card_status_report(
+            item_id=row.pk,
+            actor=client.user,
+            status=payload.status,
+            card_number=payload.card_number or "",
+            expected_version=payload.expected_version,
+        )
+        return row
+
+    return _act(request, response, client, task_id, idempotency_key, payload.model_dump(), report)
+
+
+@api.post(
     "/tasks/{task_id}/complete",
     response={200: TaskOut, **ERRORS},
     summary="办结任务（提交办理结果，生成电子证照）",
@@ -680,3 +725,150 @@ def delivery_record(
         response["Idempotent-Replayed"] = "true"
         return Status(200, answer.body)
     return Status(answer.status, answer.body)
+
+
+# --- corrections (更正, ADR 0042) ---------------------------------------------------------
+
+CorrectionId = Annotated[int, param.Path(..., ge=1, le=MAX_ID)]
+
+
+def _correction(client: ApiClient, correction_id: int) -> Correction:
+    found = correction_for_officer(client.user, correction_id)
+    if found is None:
+        raise ApiError(404, "not_found", "更正申请不存在或无权访问")
+    return found
+
+
+@api.get(
+    "/corrections",
+    response={200: CorrectionListOut, **ERRORS},
+    summary="更正申请列表",
+    description=(
+        "本客户端部门和辖区签发的结果的更正申请（默认待审核的），按编号分页。"
+        "新的申请同时以 `correction.requested` 回调推送。"
+    ),
+    tags=["corrections"],
+)
+def correction_list(
+    request: HttpRequest,
+    state: Literal["open", "approved", "refused", "all"] = "open",
+    limit: Annotated[int, param.Query(50, ge=1, le=200)] = 50,
+    after: Annotated[int, param.Query(0, ge=0, le=MAX_ID)] = 0,
+) -> dict[str, Any]:
+    client = _client(request)
+    rows = list(
+        corrections_for_officer(client.user, state=None if state == "all" else state)
+        .filter(pk__gt=after)
+        .order_by("pk")[: limit + 1]
+    )
+    page = rows[:limit]
+    return {
+        "corrections": [selectors.correction_out(c) for c in page],
+        "next_after": page[-1].pk if len(rows) > limit else None,
+    }
+
+
+@api.get(
+    "/corrections/{correction_id}",
+    response={200: CorrectionOut, **ERRORS},
+    summary="更正申请详情",
+    tags=["corrections"],
+)
+def correction_detail(request: HttpRequest, correction_id: CorrectionId) -> dict[str, Any]:
+    client = _client(request)
+    found = _correction(client, correction_id)
+    selectors.correction_read(client, found)
+    return selectors.correction_out(found)
+
+
+def _decide(
+    request: HttpRequest,
+    response: HttpResponse,
+    client: ApiClient,
+    correction_id: int,
+    key: str | None,
+    payload: dict[str, Any],
+    action: Callable[[Correction], Correction],
+) -> Status[dict[str, Any]]:
+    """Approve or refuse; with an Idempotency-Key, a replay returns the first answer. A
+    decided correction cannot be decided again (409 ``correction_conflict``)."""
+
+    def act() -> Answer:
+        done = action(_correction(client, correction_id))
+        return Answer(200, selectors.correction_out(done))
+
+    try:
+        answer = idempotent(
+            client=client,
+            key=key,
+            digest=request_digest(request.method, request.path, payload),
+            act=act,
+            races=(CorrectionConflict,),
+        )
+    except IdempotencyConflict as exc:
+        raise ApiError(409, exc.code, exc.message) from None
+    except CorrectionConflict as exc:
+        raise ApiError(409, exc.code, exc.message) from None
+    except CorrectionNotPermitted:
+        raise ApiError(404, "not_found", "更正申请不存在或无权访问") from None
+    except CorrectionInvalid as exc:
+        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
+        raise ApiError(422, exc.code, exc.message, problems) from None
+    except OnestopError as exc:
+        raise ApiError(422, exc.code, exc.message) from None
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(answer.status, answer.body)
+
+
+@api.post(
+    "/corrections/{correction_id}/approve",
+    response={200: CorrectionOut, **ERRORS},
+    summary="同意更正（签发更正后的电子证照，原证照作废）",
+    description=(
+        "只有被更正事项的签发部门和辖区可审核。同意后签发新编号的电子证照，原证照在 /verify/ "
+        "显示“已被更正”，后续事项的部门收到 `result.corrected` 回调。可带 `Idempotency-Key`。"
+    ),
+    tags=["corrections"],
+)
+def correction_approve_api(
+    request: HttpRequest,
+    response: HttpResponse,
+    correction_id: CorrectionId,
+    idempotency_key: IdempotencyHeader = None,
+) -> Status[dict[str, Any]]:
+    client = _client(request)
+    return _decide(
+        request,
+        response,
+        client,
+        correction_id,
+        idempotency_key,
+        {},
+        lambda c: correction_approve(correction_id=c.pk, actor=client.user),
+    )
+
+
+@api.post(
+    "/corrections/{correction_id}/refuse",
+    response={200: CorrectionOut, **ERRORS},
+    summary="不予更正",
+    tags=["corrections"],
+)
+def correction_refuse_api(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: CorrectionRefuseIn,
+    correction_id: CorrectionId,
+    idempotency_key: IdempotencyHeader = None,
+) -> Status[dict[str, Any]]:
+    client = _client(request)
+    return _decide(
+        request,
+        response,
+        client,
+        correction_id,
+        idempotency_key,
+        payload.model_dump(),
+        lambda c: correction_refuse(correction_id=c.pk, actor=client.user, reason=payload.reason),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from onestop.cases.events import CaseDecided
 from onestop.core.events import Event, Phase, effects
+from onestop.corrections import events as corrections
 from onestop.integration.services import webhooks_queue
 from onestop.workflow import events as ev
 
@@ -17,6 +18,8 @@ TASK_CREATED = "task.created"
 TASK_UPDATED = "task.updated"
 CASE_DECIDED = "case.decided"
 CASE_COMPLETED = "case.completed"
+CORRECTION_REQUESTED = "correction.requested"
+RESULT_CORRECTED = "result.corrected"
 
 WEBHOOK_OF: dict[type[Event], str] = {
     ev.ItemBecameReady: TASK_CREATED,  # a new task for the item's department and jurisdiction
@@ -28,6 +31,10 @@ WEBHOOK_OF: dict[type[Event], str] = {
     ev.ItemCancelled: TASK_UPDATED,
     CaseDecided: CASE_DECIDED,  # to the system that submitted the case, also after a supplement
     ev.CaseCompleted: CASE_COMPLETED,
+    # Corrections (ADR 0042): the issuing department hears of a request; the departments
+    # of the later items that used the old value hear of the corrected result.
+    corrections.CorrectionRequested: CORRECTION_REQUESTED,
+    corrections.ResultCorrected: RESULT_CORRECTED,
 }
 """The events department systems hear of; the others (timeline-only notes, the submission
 itself) have no webhook."""
@@ -75,3 +82,57 @@ def completed_webhook(event: ev.CaseCompleted) -> None:
         at=event.at,
         data={"status": case.status, "outcome": event.outcome},
     )
+
+
+def _correction(event: corrections.CorrectionEvent) -> dict[str, object]:
+    correction = event.correction
+    return {
+        "id": correction.pk,
+        "item": event.row.item,
+        "field": correction.field,
+        "state": correction.state,
+    }
+
+
+@effects.register(
+    corrections.CorrectionRequested, phase=Phase.PUBLISH, effect=f"webhook {CORRECTION_REQUESTED}"
+)
+def correction_requested_webhook(event: corrections.CorrectionRequested) -> None:
+    row = event.row
+    webhooks_queue(
+        case=event.case,
+        event=CORRECTION_REQUESTED,
+        change=event.name,
+        at=event.at,
+        item=row.item,
+        newborn=row.newborn,
+        department=row.department,
+        jurisdiction=(row.jurisdiction_kind, row.jurisdiction_code),
+        data={"state": row.state, "version": row.version},
+        extra={"correction": _correction(event)},
+    )
+
+
+@effects.register(
+    corrections.ResultCorrected, phase=Phase.PUBLISH, effect=f"webhook {RESULT_CORRECTED}"
+)
+def result_corrected_webhook(event: corrections.ResultCorrected) -> None:
+    """To each later item's department: the result it used was corrected (codes and
+    serials only; the new value is read from the corrected e-licence)."""
+    body = {
+        "correction": _correction(event),
+        "elicence": {"serial": event.new_serial, "replaces": event.old_serial},
+    }
+    for row in event.downstream:
+        webhooks_queue(
+            case=event.case,
+            event=RESULT_CORRECTED,
+            change=event.name,
+            at=event.at,
+            item=row.item,
+            newborn=row.newborn,
+            department=row.department,
+            jurisdiction=(row.jurisdiction_kind, row.jurisdiction_code),
+            data={"state": row.state, "version": row.version},
+            extra=body,
+        )

@@ -21,7 +21,14 @@ from onestop.accounts.models import JurisdictionKind, department_choices
 from onestop.common.fields import EncryptedTextField
 
 # Webhook event types a client can subscribe to.
-EVENT_TYPES = ("task.created", "task.updated", "case.decided", "case.completed")
+EVENT_TYPES = (
+    "task.created",
+    "task.updated",
+    "case.decided",
+    "case.completed",
+    "correction.requested",  # to the issuing department (ADR 0042)
+    "result.corrected",  # to the departments of the later items (ADR 0042)
+)
 
 # The most events one batched webhook POST carries (ADR 0028).
 WEBHOOK_BATCH_LIMIT = 100

@@ -155,10 +155,12 @@ class CaseItemOut(Schema):
         False,
         description="true：办理期限超出工作日历，暂按双休日计算；管理员发布该年度节假日安排后自动重新计算",
     )
-    awaiting_confirmation: Literal["father", "mother"] | None = Field(
+    awaiting_confirmation: Literal["father", "mother", "preview"] | None = Field(
         None,
         description="父母双方签字：该事项等待父亲（father）或母亲（mother）通过短信链接确认，"
-        "确认前不推送部门办理（state 为 waiting）；不同意或逾期未确认则不予办理",
+        "确认前不推送部门办理（state 为 waiting）；不同意或逾期未确认则不予办理。"
+        "preview：等待申请人核对预览并电子签名（福州），确认前不推送助产机构；"
+        "申请人指出信息有误则不予办理（转线下）",
     )
     finished_at: datetime | None
     elicence_serial: str | None = None
@@ -257,12 +259,65 @@ class PaymentDueOut(Schema):
     notified_at: datetime
 
 
+class SignedDocumentOut(Schema):
+    kind: str = Field(
+        description="birth_certificate / bmc_first_issue_register / household_registration_form"
+    )
+    title: str
+    rows: list[list[str]] = Field(description="[标签, 内容]，按纸质表格顺序，名称而非代码")
+
+
+class SignedPreviewOut(Schema):
+    valid: bool = Field(description="平台签章有效且签署内容摘要一致")
+    signed_at: datetime | None
+    signer_role: str
+    method: str
+    digest: str = Field(description="三份预览内容的 SM3 摘要")
+    key_id: str
+    algorithm: str
+    documents: list[SignedDocumentOut] = Field(
+        default_factory=list,
+        description="申请人签字确认的文书：助产机构事项为《出生医学证明》和首次签发登记表，"
+        "派出所事项为《常住人口登记表》",
+    )
+
+
+class CardOut(Schema):
+    status: str = Field(
+        description="applied（已申领）/ in_production（制卡中）/ made（已制卡）/ "
+        "at_branch（已送达网点）/ mailed（已寄出）/ cancelled"
+    )
+    status_label: str
+    bank: str = Field(description="银行代码（社会保障卡合作银行）")
+    branch_code: str = Field(description="领卡网点代码（参考数据）；按文字填写的网点为空")
+    branch_name: str
+    method: str = Field(description="pickup（到网点领取）/ mail（邮寄）")
+    history: list[dict[str, str]]
+
+
+class CardStatusIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["in_production", "made", "at_branch", "mailed"] = Field(
+        description="制卡中 / 已制卡 / 已送达网点（办结）/ 已寄出（办结，申请人选择邮寄时）"
+    )
+    card_number: str | None = Field(
+        None, max_length=20, description="社会保障卡卡号：报告 at_branch 或 mailed 时必填"
+    )
+    expected_version: int | None = Field(None, ge=1, le=2_000_000_000)
+
+
 class TaskDetailOut(TaskOut):
     after: list[str]
     data: dict[str, Any] = Field(description="本事项所需的申请表字段（最小必要）")
     materials: list[str]
     result_fields: list[ResultFieldOut]
     prior_elicences: list[ELicenceOut]
+    signed_preview: SignedPreviewOut | None = Field(
+        None,
+        description="福州：申请人对《出生医学证明》等预览的电子签名记录及签字确认的文书"
+        "（助产机构、派出所事项）",
+    )
     result: dict[str, Any] | None = None
     reasons: list[str]
     notes: list[str] = Field(
@@ -277,6 +332,9 @@ class TaskDetailOut(TaskOut):
     )
     payment: PaymentDueOut | None = Field(
         None, description="医保缴费任务：缴费通知的应缴金额和期限（确认缴费时金额须一致）"
+    )
+    card: CardOut | None = Field(
+        None, description="社会保障卡申领任务：所选银行和领卡网点、领取方式、制卡状态"
     )
 
 
@@ -402,3 +460,41 @@ class DeliveryOut(Schema):
     record_number: str
     created: bool = Field(description="是否新建的分娩记录（false：已有记录，已更新）")
     invitation: InvitationOut
+
+
+# --- corrections (更正, ADR 0042) -----------------------------------------------------------
+
+
+class CorrectionOut(Schema):
+    id: int
+    case_number: str
+    task_id: int = Field(description="被更正结果所属的任务（事项）")
+    item: str
+    field: str = Field(description="更正的结果字段（目录 result_fields 的 name）")
+    field_label: str
+    old_value: str = Field(description="原内容（个人信息，仅签发部门可见）")
+    new_value: str = Field(description="更正为")
+    reason: str
+    requested_by: Literal["parent", "officer"]
+    requested_at: datetime
+    state: Literal["open", "approved", "refused"]
+    decided_at: datetime | None = None
+    refusal_reason: str | None = None
+    elicence: str = Field(description="申请更正时有效的电子证照编号")
+    corrected_elicence: str | None = Field(None, description="更正后签发的电子证照编号")
+
+
+class CorrectionListOut(Schema):
+    corrections: list[CorrectionOut]
+    next_after: int | None = Field(None, description="下一页：作为 after 参数")
+
+
+class CorrectionRefuseIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_storable(cls, value: str) -> str:
+        return _storable(value)

@@ -11,12 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
+from onestop.audit.services import access_record
 from onestop.cases.claims import possible_duplicates
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
+from onestop.certificates.preview import signed_preview_for
 from onestop.certificates.selectors import prior_elicences
+from onestop.corrections.effects import field_label
+from onestop.corrections.models import Correction
 from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_data
 from onestop.integration.models import ApiClient
 from onestop.integration.services import submitted_key
@@ -24,7 +29,7 @@ from onestop.policy.schema import PAYMENT_ITEM
 from onestop.workflow.domain.newborns import item_code
 from onestop.workflow.domain.payment import amount_text
 from onestop.workflow.domain.results import RESULT_FIELDS
-from onestop.workflow.models import CaseItem, ItemState, PaymentNotice
+from onestop.workflow.models import CardProduction, CaseItem, ItemState, PaymentNotice
 from onestop.workflow.selectors import case_outcome_of, multiple_birth, newborn_word, twin_case_ids
 
 
@@ -68,7 +73,11 @@ def case_for_client(client: ApiClient, number: str) -> Case | None:
 
 def case_status(client: ApiClient, case: Case) -> dict[str, Any]:
     """The case's status, pre-review decision and items (no personal data): `CaseOut`."""
-    serials = dict(ELicence.objects.filter(case=case).values_list("item_id", "serial"))
+    serials = dict(
+        ELicence.objects.filter(case=case, superseded_at__isnull=True).values_list(
+            "item_id", "serial"
+        )
+    )
     workable = set(
         items_for_officer(client.user, CaseItem.objects.filter(case=case)).values_list(
             "pk", flat=True
@@ -163,7 +172,9 @@ def task_summary(
     if multiple is None:
         multiple = multiple_birth(row.case)
     serial = (
-        ELicence.objects.filter(item_id=row.pk).values_list("serial", flat=True).first()
+        ELicence.objects.filter(item_id=row.pk, superseded_at__isnull=True)
+        .values_list("serial", flat=True)
+        .first()
         if row.state == ItemState.DONE
         else None
     )
@@ -242,10 +253,52 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
             for p in prior_elicences(row)
             if p["valid"]
         ],
+        "signed_preview": _signed_preview(row),
         "result": row.result if row.state == ItemState.DONE else None,
         "reasons": list(row.reasons or []),
         "possible_duplicates": len(possible_duplicates(row.case)),
         "payment": payment_due(row),
+        "card": card_progress(row),
+    }
+
+
+def card_progress(row: CaseItem) -> dict[str, Any] | None:
+    """The social security card of a card task (docs/adr/0037): the bank and branch the
+    parents chose, pickup or post, and the statuses reported so far."""
+    card = CardProduction.objects.filter(item=row).first()
+    if card is None:
+        return None
+    return {
+        "status": card.status,
+        "status_label": card.get_status_display(),
+        "bank": card.bank,
+        "branch_code": card.branch_code,
+        "branch_name": card.branch_name,
+        "method": card.method,
+        "history": [
+            {"status": str(h.get("status", "")), "at": str(h.get("at", ""))} for h in card.history
+        ],
+    }
+
+
+def _signed_preview(row: CaseItem) -> dict[str, Any] | None:
+    """The applicant's e-signature on the previews (ADR 0035), as the workbench shows it."""
+    view = signed_preview_for(row)
+    if view is None:
+        return None
+    e = view.evidence
+    return {
+        "valid": e["valid"],
+        "signed_at": e["signed_at"],
+        "signer_role": e["signer_role"],
+        "method": e["method"],
+        "digest": e["digest"],
+        "key_id": e["key_id"],
+        "algorithm": e["algorithm"],
+        "documents": [
+            {"kind": d.kind, "title": d.title, "rows": [list(r) for r in d.rows]}
+            for d in view.documents
+        ],
     }
 
 
@@ -264,3 +317,40 @@ def payment_due(row: CaseItem) -> dict[str, Any] | None:
         "status": notice.status,
         "notified_at": notice.notified_at,
     }
+
+
+# --- corrections (ADR 0042) -------------------------------------------------------------
+
+
+def correction_out(correction: Correction) -> dict[str, Any]:
+    """`CorrectionOut`: a correction as its issuing department's system sees it."""
+    c = correction
+    return {
+        "id": c.pk,
+        "case_number": c.case.number,
+        "task_id": c.item_id,
+        "item": c.item.item,
+        "field": c.field,
+        "field_label": field_label(c.item.item, c.field),
+        "old_value": c.old_value,
+        "new_value": c.new_value,
+        "reason": c.reason,
+        "requested_by": "parent" if c.requested_role == "parent" else "officer",
+        "requested_at": c.requested_at,
+        "state": c.state,
+        "decided_at": c.decided_at,
+        "refusal_reason": c.refusal_reason or None,
+        "elicence": c.licence.serial,
+        "corrected_elicence": c.corrected_licence.serial if c.corrected_licence else None,
+    }
+
+
+def correction_read(client: ApiClient, correction: Correction) -> None:
+    """The read of a correction's values (personal data) by a department system, recorded."""
+    access_record(
+        actor=client.user,
+        case_number=correction.case.number,
+        what=f"correction:{correction.pk}",
+        at=timezone.now(),
+        granted=True,
+    )

@@ -243,6 +243,7 @@ def webhooks_queue(
     jurisdiction: tuple[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
     newborn: int = 0,
+    extra: Mapping[str, Any] | None = None,
 ) -> list[WebhookDelivery]:
     """Queue the deliveries of webhook ``event`` (``task.created``, ``task.updated``,
     ``case.decided``, ``case.completed``) for the domain event ``change`` (call inside the
@@ -278,6 +279,7 @@ def webhooks_queue(
                 **{k: v for k, v in (data or {}).items() if k in ("state", "version")},
             },
             "change": change,
+            **(extra or {}),
         }
     else:
         key_id = submitter_key_id(case.idempotency_key)

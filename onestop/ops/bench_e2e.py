@@ -817,11 +817,15 @@ class Result:
 
 
 def _progress(db: Database) -> tuple[int, int, int]:
-    """(cases, items not finished, messages not sent) in the database now."""
+    """(cases, items not finished, messages not sent) in the database now. The items of a
+    case whose previews wait for the applicant's e-signature (Fuzhou, ADR 0035) are not in
+    flight: no department or worker moves them until a person signs."""
     row = db.rows(
         "SELECT (SELECT count(*) FROM cases_case),"
         " (SELECT count(*) FROM workflow_caseitem"
-        "  WHERE state NOT IN ('done', 'refused', 'cancelled')),"
+        "  WHERE state NOT IN ('done', 'refused', 'cancelled')"
+        "  AND case_id NOT IN (SELECT case_id FROM workflow_previewconfirmation"
+        "  WHERE state = 'pending')),"
         f" (SELECT count(*) FROM {SMS_TABLE} WHERE status = 'pending')"
         f" + (SELECT count(*) FROM {WEBHOOK_TABLE} WHERE status = 'pending')"
     )[0]

@@ -235,6 +235,29 @@ class InstantApproval(_Strict):
     cite: Cite
 
 
+class PreviewBeforeIssue(_Strict):
+    """预览确认: after acceptance the platform renders the documents the item will issue
+    (and the ones later items use) for the applicant to read, and the item goes to its
+    department only once the applicant confirms them with an e-signature (ADR 0035). A
+    request to correct them sends the applicant to the ordinary channel (``mismatch_cite``).
+    """
+
+    documents: list[
+        Literal["birth_certificate", "bmc_first_issue_register", "household_registration_form"]
+    ] = Field(min_length=1, description="the previews, in the order the applicant reads them")
+    cite: Cite
+    mismatch_cite: Cite
+
+
+class OnlineResult(_Strict):
+    """How a result applied for online differs on paper (福州: 网上申报完成的，申请人领取的是
+    无副页的《出生医学证明》，存根（备注"线上办理"）和副页留存助产机构)."""
+
+    no_sub_page: bool = False
+    stub_note: str = ""
+    cite: Cite
+
+
 class ItemEntry(_Strict):
     item: ItemCode
     department: Department
@@ -249,6 +272,12 @@ class ItemEntry(_Strict):
     result_material: MaterialCode | None = Field(
         default=None, description="the material this item's result stands for (证照免交)"
     )
+    preview_before_issue: PreviewBeforeIssue | None = Field(
+        default=None, description="the applicant confirms a preview (e-signature) first"
+    )
+    online_result: OnlineResult | None = Field(
+        default=None, description="marks on the result of an online application (无副页)"
+    )
     ordinary_channel: str = Field(description="where to go instead (原渠道), in Chinese")
     cite: Cite
 
@@ -256,6 +285,9 @@ class ItemEntry(_Strict):
     def _instant_approval_fits(self) -> ItemEntry:
         if self.instant_approval is not None and self.item != "birth_certificate":
             raise ValueError(f"{self.item}: instant_approval is defined for birth_certificate only")
+        for name in ("preview_before_issue", "online_result"):
+            if getattr(self, name) is not None and self.item != "birth_certificate":
+                raise ValueError(f"{self.item}: {name} is defined for birth_certificate only")
         return self
 
 
@@ -412,6 +444,32 @@ class ArchiveHandover(_Strict):
         return self
 
 
+PhoneNumber = Annotated[str, Field(pattern=r"^(\d{3,5}(-\d{5,8})?|1\d{10})$")]
+
+
+class ContactPhone(_Strict):
+    """A number callers ring about the service (事项咨询电话, issue 12): the institution as
+    people read it, the items (or departments) it answers for, and where the seed says so.
+    Defined once, here in the pack; the service guide and the 12345 knowledge base read it."""
+
+    who: Annotated[str, Field(min_length=2, max_length=60)]
+    phones: Annotated[list[PhoneNumber], Field(min_length=1)]
+    items: list[ItemCode] = Field(
+        default_factory=list, description="the items it answers for (empty: the whole service)"
+    )
+    note: str = Field(default="", max_length=80, description="e.g. 职工生育 / 居民生育")
+    cite: Cite
+
+
+class FeeNote(_Strict):
+    """What the parents pay, as the seed says it (e.g. postage: 邮寄送达（自费）)."""
+
+    what: Annotated[str, Field(min_length=2, max_length=60)]
+    amount: Annotated[str, Field(min_length=2, max_length=80)]
+    items: list[ItemCode] = Field(default_factory=list)
+    cite: Cite
+
+
 class PolicyPack(_Strict):
     region: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
     version: Annotated[str, Field(min_length=1)]
@@ -449,6 +507,12 @@ class PolicyPack(_Strict):
     archive_handover: ArchiveHandover | None = Field(
         default=None,
         description="the BMC paper parts handed from each hospital to the police in batches",
+    )
+    contacts: list[ContactPhone] = Field(
+        default_factory=list, description="the numbers callers ring (事项咨询电话)"
+    )
+    fees: list[FeeNote] = Field(
+        default_factory=list, description="what the parents pay (none listed: no fee stated)"
     )
 
     @model_validator(mode="after")
@@ -506,6 +570,12 @@ class PolicyPack(_Strict):
                 "archive_handover needs birth_certificate and birth_registration offered "
                 "(the hospital issues, the registering police station receives)"
             )
+        listed: list[tuple[str, list[str]]] = [(c.who, c.items) for c in self.contacts]
+        listed += [(f.what, f.items) for f in self.fees]
+        for who, items in listed:
+            for item in items:
+                if item not in offered:
+                    raise ValueError(f"{who} names {item}, which is not offered")
         for channel in self.channels:
             for spot in channel.same_visit:
                 if channel.code != "counter":

@@ -54,10 +54,14 @@ class ItemView:
     # Which baby it is for in a case of twins or more (多胞胎, ADR 0036): the baby's name,
     # or "第二个孩子" while it has none; "" for the case's own items and a single birth.
     baby: str = ""
+    awaiting: str = ""  # waiting for a confirmation: father / mother / preview (ADR 0029, 0035)
 
 
 def awaiting_label(parent: str) -> str:
-    """The mark of an item waiting for the other parent's confirmation (ADR 0029)."""
+    """The mark of an item waiting for the other parent's confirmation (ADR 0029), or for
+    the applicant's signature on the previews (ADR 0035)."""
+    if parent == "preview":
+        return gettext("等待您确认签字")
     return gettext("等待父亲确认") if parent == "father" else gettext("等待母亲确认")
 
 
@@ -100,6 +104,7 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
                 )
                 if waiting
                 else (),
+                awaiting=row.awaiting_confirmation if waiting else "",
             )
         )
     return out

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import onestop.common.converters  # noqa: F401  (<code:> and <id:>)
-from onestop.portal import apply_views, views
+from onestop.portal import apply_views, preview_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -18,6 +18,12 @@ urlpatterns = [
     path("cases/", views.my_cases, name="cases"),
     path("cases/<code:number>/", views.case_progress, name="case"),
     path("cases/<code:number>/notice.pdf", views.case_notice, name="notice"),
+    path("cases/<code:number>/preview/", preview_views.preview_page, name="preview"),
+    path(
+        "cases/<code:number>/preview/<slug:kind>.pdf",
+        preview_views.preview_pdf,
+        name="preview_pdf",
+    ),
     path("cases/<code:number>/supplement/", apply_views.case_supplement_page, name="supplement"),
     path(
         "cases/<code:number>/insurance-code/",

@@ -107,6 +107,8 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
             if case.status == CaseStatus.REJECTED
             else case.decision.get("ordinary_channels", []),
             "still_open": still_open_sentence(case) if case.status == CaseStatus.REJECTED else "",
+            # ADR 0035: the applicant's previews wait for her signature (no extra query)
+            "preview_pending": any(i.awaiting == "preview" for i in items),
             "can_supplement": case.status == CaseStatus.SUPPLEMENT
             or any(i.state == ItemState.RETURNED for i in items),
             "signature": {

@@ -5,6 +5,7 @@ Pure Python; imports no Django.
 
 from onestop.reference.domain import (
     Bank,
+    BankBranch,
     Division,
     EthnicGroup,
     Institution,
@@ -28,6 +29,7 @@ from onestop.reference.idnumber import (
 
 __all__ = [
     "Bank",
+    "BankBranch",
     "Division",
     "EthnicGroup",
     "IdProblem",

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from onestop.reference.models import Bank, Division, EthnicGroup, Institution, InsurancePremium
+from onestop.reference.models import (
+    Bank,
+    BankBranch,
+    Division,
+    EthnicGroup,
+    Institution,
+    InsurancePremium,
+)
 
 
 @admin.register(Institution)
@@ -30,3 +37,10 @@ class BankAdmin(admin.ModelAdmin[Bank]):
 class InsurancePremiumAdmin(admin.ModelAdmin[InsurancePremium]):
     list_display = ("region", "year", "amount_yuan", "source", "updated_at")
     list_filter = ("region", "year")
+
+
+@admin.register(BankBranch)
+class BankBranchAdmin(admin.ModelAdmin[BankBranch]):
+    list_display = ("code", "name", "bank", "region", "division", "address", "office_hours")
+    list_filter = ("region", "bank")
+    search_fields = ("code", "name")

@@ -29,6 +29,7 @@ HOSPITALS_FILE = "hospitals.csv"
 POLICE_STATIONS_FILE = "police_stations.csv"
 SERVICE_CENTERS_FILE = "service_centers.csv"
 BANKS_FILE = "banks.csv"
+BANK_BRANCHES_FILE = "bank_branches.csv"
 
 _ETHNIC_CODE = re.compile(r"[0-9]{2}")
 _DIVISION_CODE = re.compile(r"[0-9]{6}")
@@ -75,6 +76,21 @@ class Bank:
     name: str
 
 
+@dataclass(frozen=True)
+class BankBranch:
+    """A branch (网点) of a partner bank where a region's newborns' social security cards
+    are collected and their financial function is activated (seed 002: 领卡网点; 领卡后可在
+    全市任意一个对应银行网点激活社保卡金融功能)."""
+
+    code: str
+    bank: str
+    name: str
+    region: str
+    division: str
+    address: str = ""
+    office_hours: str = ""
+
+
 def _is_six_digits(code: object) -> bool:
     return isinstance(code, str) and _DIVISION_CODE.fullmatch(code) is not None
 
@@ -105,6 +121,7 @@ class ReferenceData:
         police_stations: Mapping[str, Institution],
         service_centers: Mapping[str, Institution],
         banks: Mapping[str, Bank],
+        bank_branches: Mapping[str, BankBranch] | None = None,
     ) -> None:
         self.ethnic_groups: Mapping[str, EthnicGroup] = MappingProxyType(dict(ethnic_groups))
         self.divisions: Mapping[str, Division] = MappingProxyType(dict(divisions))
@@ -112,6 +129,7 @@ class ReferenceData:
         self.police_stations: Mapping[str, Institution] = MappingProxyType(dict(police_stations))
         self.service_centers: Mapping[str, Institution] = MappingProxyType(dict(service_centers))
         self.banks: Mapping[str, Bank] = MappingProxyType(dict(banks))
+        self.bank_branches: Mapping[str, BankBranch] = MappingProxyType(dict(bank_branches or {}))
         self._provinces = frozenset(
             code[:2] for code, division in self.divisions.items() if division.parent is None
         )
@@ -158,6 +176,15 @@ class ReferenceData:
     def division_in(self, code: str, prefixes: Iterable[str]) -> bool:
         """Whether a division code starts with any of the prefixes ("62", "6201", "450703")."""
         return division_in(code, prefixes)
+
+    def branches_of(self, region: str, bank: str | None = None) -> tuple[BankBranch, ...]:
+        """The region's co-operating bank branches (of one bank when ``bank`` is given),
+        in code order."""
+        return tuple(
+            branch
+            for _code, branch in sorted(self.bank_branches.items())
+            if branch.region == region and (bank is None or branch.bank == bank)
+        )
 
     def institution(self, kind: InstitutionKind, code: str) -> Institution | None:
         """The hospital, police station or service center with this code, or None."""
@@ -284,6 +311,21 @@ def _bank(row: _Row) -> Bank:
     return Bank(code=row.required("code"), name=row.required("name"))
 
 
+def _bank_branch(row: _Row) -> BankBranch:
+    division = row.required("division")
+    if not _is_six_digits(division):
+        raise row.fail(f"所在行政区划代码“{division}”不是六位数字")
+    return BankBranch(
+        code=row.required("code"),
+        bank=row.required("bank"),
+        name=row.required("name"),
+        region=row.required("region"),
+        division=division,
+        address=row.values.get("address") or "",
+        office_hours=row.values.get("office_hours") or "",
+    )
+
+
 def _institution_builder(kind: InstitutionKind) -> Callable[[_Row], Institution]:
     def build(row: _Row) -> Institution:
         division = row.required("division")
@@ -367,6 +409,16 @@ def load_reference(extra_dirs: Sequence[Path] = ()) -> ReferenceData:
     banks, _ = _load_table(
         sources(BANKS_FILE), ("code", "name"), _bank, _PLAIN_CODE, "字母、数字、连字符或下划线"
     )
+    branches, branch_rows = _load_table(
+        sources(BANK_BRANCHES_FILE),
+        ("code", "bank", "name", "region", "division"),
+        _bank_branch,
+        _PLAIN_CODE,
+        "字母、数字、连字符或下划线",
+    )
+    for code, branch in branches.items():
+        if branch.bank not in banks:
+            raise branch_rows[code].fail(f"银行代码“{branch.bank}”不在银行表中")
     return ReferenceData(
         ethnic_groups=ethnic_groups,
         divisions=divisions,
@@ -374,6 +426,7 @@ def load_reference(extra_dirs: Sequence[Path] = ()) -> ReferenceData:
         police_stations=institutions(POLICE_STATIONS_FILE, "police_station"),
         service_centers=institutions(SERVICE_CENTERS_FILE, "service_center"),
         banks=banks,
+        bank_branches=branches,
     )
 
 

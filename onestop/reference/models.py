@@ -83,6 +83,29 @@ class Bank(models.Model):
         return self.name
 
 
+class BankBranch(models.Model):
+    """A co-operating bank's branch where a region's newborns collect their social security
+    card (seed 002: 领卡网点; seed 003: 告知金融功能需到发卡银行营业网点办理激活). Seeded from
+    ``data/bank_branches.csv`` (demo entries); administrators keep the real list."""
+
+    code = models.CharField(_("代码"), max_length=48, primary_key=True)
+    bank = models.CharField(_("银行"), max_length=32)
+    name = models.CharField(_("网点名称"), max_length=64)
+    region = models.CharField(_("地区"), max_length=24, db_index=True)
+    division = models.CharField(_("所在区划"), max_length=6)
+    address = models.CharField(_("地址"), max_length=128, blank=True, default="")
+    office_hours = models.CharField(_("营业时间"), max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("社保卡合作银行网点")
+        verbose_name_plural = _("社保卡合作银行网点")
+        ordering = ["region", "bank", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class InsurancePremium(models.Model):
     """The annual resident medical-insurance premium (城乡居民医保个人缴费标准) a newborn's
     parents pay, per region and insurance year, as an administrator enters it from the

@@ -9,7 +9,7 @@ from typing import cast
 from django.db.models import Count, Max
 
 from onestop.reference import domain
-from onestop.reference.models import Bank, Division, EthnicGroup, Institution
+from onestop.reference.models import Bank, BankBranch, Division, EthnicGroup, Institution
 
 _lock = threading.Lock()
 _cached: tuple[tuple[object, ...], domain.ReferenceData] | None = None
@@ -17,7 +17,7 @@ _cached: tuple[tuple[object, ...], domain.ReferenceData] | None = None
 
 def _stamp() -> tuple[object, ...]:
     parts: list[object] = []
-    for model in (EthnicGroup, Division, Institution, Bank):
+    for model in (EthnicGroup, Division, Institution, Bank, BankBranch):
         agg = model.objects.aggregate(n=Count("pk"), at=Max("updated_at"))
         at: datetime | None = agg["at"]
         parts += [agg["n"], at]
@@ -48,6 +48,12 @@ def _build() -> domain.ReferenceData:
         police_stations=kinds["police_station"],
         service_centers=kinds["service_center"],
         banks={b.code: domain.Bank(b.code, b.name) for b in Bank.objects.all()},
+        bank_branches={
+            b.code: domain.BankBranch(
+                b.code, b.bank, b.name, b.region, b.division, b.address, b.office_hours
+            )
+            for b in BankBranch.objects.all()
+        },
     )
 
 
@@ -85,3 +91,16 @@ def institution_contact(kind: str, code: str) -> tuple[str, str, str] | None:
         return None
     inst = current_reference().institution(cast(domain.InstitutionKind, kind), code)
     return (inst.name, "", "") if inst is not None else None
+
+
+def bank_branch(code: str) -> domain.BankBranch | None:
+    """One co-operating bank branch (name, address, opening hours), or None: one statement
+    (the packaged row where the table has none, as in an unseeded database)."""
+    if not code:
+        return None
+    row = BankBranch.objects.filter(code=code).first()
+    if row is None:
+        return domain.default_reference().bank_branches.get(code)
+    return domain.BankBranch(
+        row.code, row.bank, row.name, row.region, row.division, row.address, row.office_hours
+    )

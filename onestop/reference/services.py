@@ -9,7 +9,7 @@ from importlib import resources
 from django.db import transaction
 
 from onestop.reference import domain
-from onestop.reference.models import Bank, Division, EthnicGroup, Institution
+from onestop.reference.models import Bank, BankBranch, Division, EthnicGroup, Institution
 
 
 @transaction.atomic
@@ -21,7 +21,8 @@ def reference_seed(*, data: domain.ReferenceData | None = None) -> int:
     (`data/institution_contacts.csv`). Returns the number of rows inserted.
     """
     data = data or domain.default_reference()
-    before = sum(m.objects.count() for m in (EthnicGroup, Division, Institution, Bank))
+    tables = (EthnicGroup, Division, Institution, Bank, BankBranch)
+    before = sum(m.objects.count() for m in tables)
     EthnicGroup.objects.bulk_create(
         [EthnicGroup(g.code, g.name, g.name_en, g.recognized) for g in data.ethnic_groups.values()],
         ignore_conflicts=True,
@@ -46,7 +47,22 @@ def reference_seed(*, data: domain.ReferenceData | None = None) -> int:
     Bank.objects.bulk_create(
         [Bank(b.code, b.name) for b in data.banks.values()], ignore_conflicts=True
     )
-    after = sum(m.objects.count() for m in (EthnicGroup, Division, Institution, Bank))
+    BankBranch.objects.bulk_create(
+        [
+            BankBranch(
+                code=b.code,
+                bank=b.bank,
+                name=b.name,
+                region=b.region,
+                division=b.division,
+                address=b.address,
+                office_hours=b.office_hours,
+            )
+            for b in data.bank_branches.values()
+        ],
+        ignore_conflicts=True,
+    )
+    after = sum(m.objects.count() for m in tables)
     institution_contacts_fill()
     return after - before
 

@@ -72,6 +72,7 @@ class StaffMessage(models.Model):
         URGED = "urged", _("家长催办")
         CALENDAR = "calendar", _("工作日历提醒")
         AUDIT = "audit", _("审计告警")
+        RATING = "rating", _("差评整改")  # a bad rating to answer (onestop.ratings)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_messages"

@@ -61,7 +61,9 @@ def test_department_task_page_in_english(bmc):
     assert values["Newborn's sex"] == "Male"
     assert values["Delivered in hospital"] == "Yes"
     assert values["Mother's residency/nationality"] == "Mainland resident"
-    assert result_labels == ["Birth medical certificate number"]
+    assert result_labels[0] == "Birth medical certificate number"
+    # The BMC's optional fields, correctable later (ADR 0042).
+    assert [label.split(" (")[0] for label in result_labels[1:]] == ["Newborn's name", "Blood type"]
     assert "Due: " in html
     assert "覃沐阳" in html  # data stays as entered
     queue = client.get("/work/").content.decode()
@@ -95,14 +97,15 @@ def test_counter_entry_form_in_english(media_root):
     labels = [label.removesuffix(" *") for label in texts(r"<label[^>]*>(.*?)</label>", html)]
     # Radio groups (the applicant's role, the items) are fieldsets: their names are legends.
     labels += [legend.removesuffix(" *") for legend in texts(r"<legend[^>]*>(.*?)</legend>", html)]
-    # The region names come from the policy packs, and the hospitals', police stations' and
-    # places' names from the reference tables (data, Chinese only), so those lists are
-    # left out; the ethnic groups and banks have English names.
+    # The region names come from the policy packs, and the hospitals', police stations',
+    # bank branches' and places' names from the reference tables (data, Chinese only), so
+    # those lists are left out; the ethnic groups and banks have English names.
     options = texts(
         r"<option[^>]*>(.*?)</option>",
         re.sub(
             r'<select name="region".*?</select>'
-            r'|<select [^>]*data-picker="(hospitals|police_stations|divisions)".*?</select>',
+            r'|<select [^>]*data-picker="'
+            r'(hospitals|police_stations|divisions|bank_branches)".*?</select>',
             "",
             html,
             flags=re.DOTALL,

@@ -51,6 +51,8 @@ def test_each_event_kind_leads_to_its_webhook_name():
         "item_cancelled": "task.updated",
         "case_decided": "case.decided",
         "case_completed": "case.completed",
+        "correction_requested": "correction.requested",  # ADR 0042
+        "result_corrected": "result.corrected",
     }
     assert {cls.name: webhook for cls, webhook in WEBHOOK_OF.items()} == expected
     assert set(expected.values()) == set(WEBHOOK_NAMES)  # the names clients subscribe to

@@ -528,7 +528,9 @@ def _details_sections(ctx: FormContext) -> list[Section]:
                 "details",
                 (
                     Spec("social_security_card.bank", "choice", "banks"),
-                    Spec("social_security_card.branch"),
+                    # 领卡网点 from the region's co-operating branches (reference data; seed
+                    # 002: 领卡网点；完成社会保障卡申领后,申请人到选定的领卡网点自行领取).
+                    Spec("social_security_card.branch", "choice", "bank_branches"),
                     Spec("social_security_card.applied_elsewhere", "yesno"),
                 ),
             )
@@ -647,7 +649,7 @@ def region_divisions(pack: ps.PolicyPack) -> tuple[str, ...]:
 
 
 # Reference tables a field picks from (a clerk or parent picks a name, never types a code).
-PICKERS = ("hospitals", "police_stations", "divisions", "ethnic_groups", "banks")
+PICKERS = ("hospitals", "police_stations", "divisions", "ethnic_groups", "banks", "bank_branches")
 
 
 def choices(spec: Spec, ctx: FormContext) -> Choices:
@@ -685,6 +687,8 @@ def choices(spec: Spec, ctx: FormContext) -> Choices:
         return _grouped(ctx, rows, region_divisions(pack), _("本地区"))
     if source == "banks":
         return [(b.code, tr(b.name)) for b in ref.banks.values()]
+    if source == "bank_branches":
+        return [(b.code, b.name) for b in ref.branches_of(pack.region)]
     if source == "ethnic_groups":
         return [
             (g.code, g.name_en if english and g.name_en else g.name)
@@ -786,6 +790,12 @@ def complete_derived(document: dict[str, Any], ctx: FormContext, *, overwrite: b
             document, "ethnicity_confirmation.ethnicity"
         ):
             fill("ethnicity_confirmation.ethnicity", get_path(document, f"{follows}.ethnicity"))
+    # A branch picked without its bank: the bank is the branch's.
+    branch = ctx.reference.bank_branches.get(
+        as_text(get_path(document, "social_security_card.branch"))
+    )
+    if branch is not None:
+        fill("social_security_card.bank", branch.bank)
     # Twins and more: what the first newborn's block says of the birth holds for the
     # others unless their own block says otherwise (the same hospital, the same origin).
     newborns = document.get("newborns")
@@ -897,6 +907,9 @@ def value_name(
         return reference.division_full_name(text)
     if path == "authorization.items" and isinstance(value, list):
         return translate("、").join(item_name(str(v), language) for v in value)
+    if path == "social_security_card.branch":
+        branch = reference.bank_branches.get(text)
+        return branch.name if branch else None
     if path == "authorization.trustee.relation":
         return translate(RELATIONS[text]) if text in RELATIONS else None
     return None

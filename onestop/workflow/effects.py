@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from onestop.calendar.events import CalendarYearPublished
 from onestop.calendar.selectors import PROVISIONAL_MARK, current_calendar, due_text
+from onestop.cases.claims import ssc_claims_release
 from onestop.cases.effects import parent_phones, parents_message, timeline_add
 from onestop.cases.events import CaseDecided, CaseSupplemented
 from onestop.cases.services import CaseStateError
@@ -25,14 +26,22 @@ from onestop.notifications.messages import message_text
 from onestop.notifications.models import Notification
 from onestop.notifications.services import notification_queue
 from onestop.policy.schema import PAYMENT_ITEM
+from onestop.workflow import card as ssc_card
 from onestop.workflow import events as ev
-from onestop.workflow import payment
+from onestop.workflow import maternity, payment
 from onestop.workflow.confirmations import confirmation_request
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState, PaymentNotice
+from onestop.workflow.preview import DOCUMENT_TITLES, preview_hold
 from onestop.workflow.same_visit import same_visit_rule
-from onestop.workflow.selectors import key_name, multiple_birth, ordinary_channels_of, row_name
+from onestop.workflow.selectors import (
+    key_name,
+    multiple_birth,
+    newborn_word,
+    ordinary_channels_of,
+    row_name,
+)
 from onestop.workflow.services import (
     case_finish_if_done,
     first_pickup_day,
@@ -82,6 +91,7 @@ def accepted_items_start(event: CaseDecided) -> None:
     needed = event.decision.confirmation
     if needed is not None and any(code in rows for code in needed.items):
         confirmation_request(event.case, rows, needed, now=event.at)  # ADR 0029
+    preview_hold(event.case, rows, now=event.at)  # ADR 0035 (pack: preview_before_issue)
     items_start(event.case, rows, now=event.at, actor=None)
 
 
@@ -223,6 +233,13 @@ def completed_message(event: ev.ItemCompleted) -> None:
         return  # the payment's own confirmation message says it (payment_confirmed_message)
     name = _name(event)
     key = f"case:{case.number}:{row.key}:done"
+    if row.item == maternity.MATERNITY_ITEM:
+        # How much went where (issue 11 promise 5), the account masked to its last digits.
+        words = maternity.payment_words(case, row.result)
+        if words is not None:
+            template = "maternity_paid"
+            parents_message(case, key=key, at=now, template=template, context=words)
+            return
     result = delivery.result_of(row.item)
     if result is None or event.same_visit:
         # 当场办理: the result is handed over at the counter (`handed_over_message`), not
@@ -415,6 +432,68 @@ def insurance_code_activated_timeline(event: ev.InsuranceCodeActivated) -> None:
     _line(event, "insurance_code_activated", f"新生儿{event.notice.activation_name}：已完成")
 
 
+# --- the social security card (docs/adr/0037) ---------------------------------------------
+
+
+@effects.register(ev.ItemBecameReady, phase=Phase.FOLLOW, effect="card record started (已申领)")
+def card_on_ready(event: ev.ItemBecameReady) -> None:
+    if event.row.item == ssc_card.SSC_ITEM:
+        ssc_card.card_on_dispatched(event.case, event.row, event.at)
+
+
+@effects.register(ev.ItemCompleted, phase=Phase.FOLLOW, effect="card at the branch / posted")
+def card_on_completed(event: ev.ItemCompleted) -> None:
+    if event.row.item == ssc_card.SSC_ITEM:
+        ssc_card.card_on_completed(event.case, event.row, event.at, event.actor)
+
+
+@effects.register(ev.ItemRefused, phase=Phase.FOLLOW, effect="card cancelled, application lapses")
+def card_on_refused(event: ev.ItemRefused) -> None:
+    if event.row.item == ssc_card.SSC_ITEM:
+        ssc_card.card_on_ended(event.case, event.row, event.at)
+        ssc_claims_release(event.case, event.at, event.row.newborn)  # that baby's (ADR 0036)
+
+
+@effects.register(ev.ItemCancelled, phase=Phase.FOLLOW, effect="card cancelled, application lapses")
+def card_on_cancelled(event: ev.ItemCancelled) -> None:
+    if event.row.item == ssc_card.SSC_ITEM:
+        ssc_card.card_on_ended(event.case, event.row, event.at)
+        ssc_claims_release(event.case, event.at, event.row.newborn)  # that baby's (ADR 0036)
+
+
+def _card_baby(event: ev.CardStatusReported) -> str:
+    """（第二个孩子） for a card of twins (one card per baby, ADR 0036); "" otherwise."""
+    word = newborn_word(event.row, _multiple(event))
+    return f"（{word}）" if word else ""
+
+
+@effects.register(ev.CardStatusReported, phase=Phase.RECORD, effect="timeline: 社会保障卡制卡进度")
+def card_status_timeline(event: ev.CardStatusReported) -> None:
+    status = ssc_card.STATUS_WORDS.get(event.status, event.status)
+    _line(event, "card_status", f"社会保障卡{_card_baby(event)}{status}")
+
+
+@effects.register(
+    ev.CardStatusReported, phase=Phase.MESSAGE, effect="SMS + in-app: 制卡中 / 已制卡"
+)
+def card_status_message(event: ev.CardStatusReported) -> None:
+    """制卡中 and 已制卡 are told as they happen; 已送达网点 / 已寄出 is the completion's
+    pickup or mailing notice (`completed_message`)."""
+    if event.status in ssc_card.FINAL:
+        return
+    case = event.case
+    # Twins: each baby's card is told on its own (a single birth's key is unchanged).
+    card = "card" if event.row.newborn == 0 else f"card-{event.row.newborn + 1}"
+    status = ssc_card.STATUS_WORDS.get(event.status, event.status)
+    parents_message(
+        case,
+        key=f"case:{case.number}:{card}:{event.status}",
+        at=event.at,
+        template="card_status",
+        context={"status": f"{_card_baby(event)}{status}"},
+    )
+
+
 # --- automatic steps ------------------------------------------------------------------------
 
 
@@ -558,4 +637,57 @@ def confirmation_decided_message(event: ev.ConfirmationDecided) -> None:
         at=event.at,
         template="confirmation_confirmed",
         context={"who": _who(event.request), "items": _waiting_names(event.request)},
+    )
+
+
+# --- the applicant's confirmation of the previews (ADR 0035) --------------------------------
+
+
+def _preview_names(preview: object) -> str:
+    return "、".join(DOCUMENT_TITLES.get(k, k) for k in getattr(preview, "documents_kinds", []))
+
+
+@effects.register(
+    ev.PreviewRequested, phase=Phase.RECORD, effect="timeline: 预览已生成，等待确认签字"
+)
+def preview_requested_timeline(event: ev.PreviewRequested) -> None:
+    item = ITEM_NAMES.get(event.preview.item, event.preview.item)
+    line = (
+        f"已生成{_preview_names(event.preview)}预览，请申请人确认签字（电子签名）；"
+        f"确认后{item}推送至助产机构办理"
+    )
+    timeline_add(event.case, event.at, "preview_requested", line, item=event.preview.item)
+
+
+@effects.register(
+    ev.PreviewRequested, phase=Phase.MESSAGE, effect="SMS + in-app to the applicant: 请确认签字"
+)
+def preview_requested_message(event: ev.PreviewRequested) -> None:
+    """To the applicant only (they sign); the link opens their case's preview page after
+    sign-in, and holds the case number alone."""
+    case = event.case
+    applicant = case.typed_document().applicant
+    if applicant is None or not applicant.phone:
+        return
+    link = settings.PUBLIC_BASE_URL + reverse("portal:preview", args=[case.number])
+    parents_message(
+        case,
+        key=f"preview:{case.number}:ready",
+        at=event.at,
+        template="preview_ready",
+        context={"documents": _preview_names(event.preview), "link": link},
+        phones=[applicant.phone],
+    )
+
+
+@effects.register(ev.PreviewDecided, phase=Phase.RECORD, effect="timeline: 已确认签字 / 要求更正")
+def preview_decided_timeline(event: ev.PreviewDecided) -> None:
+    preview = event.preview
+    item = ITEM_NAMES.get(preview.item, preview.item)
+    if event.outcome == "confirmed":
+        line = f"申请人已确认预览并电子签名，{item}已推送至助产机构办理"
+    else:
+        line = f"申请人认为预览信息有误（{preview.reason}），{item}转线下办理"
+    timeline_add(
+        event.case, event.at, f"preview_{event.outcome}", line, item=preview.item, actor=event.actor
     )

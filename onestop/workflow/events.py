@@ -18,7 +18,13 @@ from onestop.cases.events import CaseEvent
 from onestop.cases.models import Case
 from onestop.core.events import Event
 from onestop.workflow.domain.outcome import OutcomeNotice
-from onestop.workflow.models import CaseItem, ConfirmationRequest, PaymentNotice
+from onestop.workflow.models import (
+    CardProduction,
+    CaseItem,
+    ConfirmationRequest,
+    PaymentNotice,
+    PreviewConfirmation,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,3 +204,34 @@ class ConfirmationDecided(CaseEvent):
     request: ConfirmationRequest
     outcome: str
     actor: User | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreviewRequested(CaseEvent):
+    """The previews were generated and the item waits for the applicant's e-signature
+    (ADR 0035)."""
+
+    name = "preview_requested"
+    preview: PreviewConfirmation
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreviewDecided(CaseEvent):
+    """The applicant confirmed the previews with an e-signature (the item went to its
+    department) or asked for a correction (the item was refused: 转线下办理); ``outcome``:
+    confirmed / correction."""
+
+    name = "preview_decided"
+    preview: PreviewConfirmation
+    outcome: str
+    actor: User | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardStatusReported(ItemEvent):
+    """The HR department reported how far the social security card has come (制卡中, 已制卡,
+    已送达网点, 已寄出; docs/adr/0037)."""
+
+    name = "card_status_reported"
+    card: CardProduction
+    status: str

@@ -150,6 +150,45 @@ class PaymentNotice(models.Model):
         return f"{self.case_id}:{self.status}"
 
 
+class CardStatus(models.TextChoices):
+    """How far the social security card has come (issue 11 promise 4; seed 002: 推送社会保障卡
+    申领受理办结进度; seed 003: 制作新生儿社会保障卡，并将结果反馈给服务平台)."""
+
+    APPLIED = "applied", _("已申领")
+    IN_PRODUCTION = "in_production", _("制卡中")
+    MADE = "made", _("已制卡")
+    AT_BRANCH = "at_branch", _("已送达网点")
+    MAILED = "mailed", _("已寄出")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class CardProduction(models.Model):
+    """The social security card of a case's card item: the bank and branch chosen, how it
+    reaches the parents (pickup at the branch or post, pack data), and the production
+    statuses the HR department reported, each with its time (docs/adr/0037)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    item = models.OneToOneField(CaseItem, on_delete=models.CASCADE, related_name="card")
+    status = models.CharField(
+        _("制卡状态"), max_length=16, choices=CardStatus.choices, default=CardStatus.APPLIED
+    )
+    bank = models.CharField(_("银行"), max_length=32, blank=True, default="")
+    branch_code = models.CharField(_("领卡网点代码"), max_length=48, blank=True, default="")
+    branch_name = models.CharField(_("领卡网点"), max_length=64, blank=True, default="")
+    branch_address = models.CharField(_("网点地址"), max_length=128, blank=True, default="")
+    branch_hours = models.CharField(_("营业时间"), max_length=64, blank=True, default="")
+    method = models.CharField(_("领取方式"), max_length=8, default="pickup")
+    history = models.JSONField(_("状态记录"), default=list)
+    updated_at = models.DateTimeField(_("更新时间"))
+
+    class Meta:
+        verbose_name = _("社会保障卡制卡进度")
+        verbose_name_plural = _("社会保障卡制卡进度")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.status}"
+
+
 class ConfirmationRequest(models.Model):
     """The other parent's confirmation by SMS link (父母双方签字, issue 11 promise 6, ADR 0029).
 
@@ -218,3 +257,50 @@ class ResultHandover(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.result}"
+
+
+class PreviewConfirmation(models.Model):
+    """The applicant's confirmation of the previews before the item is issued (福州: 生成
+    《出生医学证明》，《出生医学证明首次签发登记表》和《常住人口登记表》预览页面，一并推送给申请人确认
+    签字（电子签名）; ADR 0035). While ``pending`` the item waits
+    (``CaseItem.awaiting_confirmation == "preview"``). Confirmed: ``documents`` is the
+    content the applicant signed (encrypted: personal data), ``digest`` its SM3, and
+    ``evidence`` the platform-sealed signature record (SM2 over who, when, the digest).
+    Asked to correct: the item is refused with ``reason`` and the applicant is sent to the
+    ordinary channel (不符合要求的，通知申请人转线下办理)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("等待申请人确认签字")
+        CONFIRMED = "confirmed", _("申请人已确认签字")
+        CORRECTION = "correction", _("申请人要求更正")
+        CANCELLED = "cancelled", _("已取消")
+
+    case = models.OneToOneField(
+        "cases.Case", on_delete=models.CASCADE, related_name="preview_confirmation"
+    )
+    item = models.CharField(_("等待的事项"), max_length=40)
+    documents_kinds = models.JSONField(_("预览文书"), default=list)
+    state = models.CharField(
+        _("状态"), max_length=12, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(_("生成时间"))
+    decided_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("更正原因"), max_length=200, blank=True, default="")
+    documents = EncryptedJSONField(_("已签署的预览内容"), null=True, blank=True)
+    digest = models.CharField(_("预览内容摘要（SM3）"), max_length=64, blank=True, default="")
+    # The sealed signature record: canonical JSON (what the platform's SM2 key signed), the
+    # signature (base64url), the key and the algorithm (as an e-licence's seal).
+    sealed = models.TextField(_("签名记录"), blank=True, default="")
+    signature = models.TextField(_("平台签章"), blank=True, default="")
+    key_id = models.CharField(_("签章密钥"), max_length=64, blank=True, default="")
+    algorithm = models.CharField(_("签章算法"), max_length=16, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("预览确认签字")
+        verbose_name_plural = _("预览确认签字")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.item}:{self.state}"

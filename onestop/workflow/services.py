@@ -37,7 +37,7 @@ from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES
 from onestop.policy.loader import default_packs
 from onestop.reference.models import Bank
-from onestop.reference.selectors import institution_contact
+from onestop.reference.selectors import bank_branch, institution_contact
 from onestop.workflow import domain
 from onestop.workflow import events as ev
 from onestop.workflow.domain import delivery
@@ -330,6 +330,13 @@ def pickup_place(case: Case, row: CaseItem, result: str) -> delivery.Place:
             place = _institution_place("police_station", station)
     elif rule == "bank_branch":
         section = _section(doc, "social_security_card")
+        # 领卡网点 from the reference data (name, address, opening hours; docs/adr/0037)
+        chosen = bank_branch(_text(section.get("branch")))
+        override = _text((row.result or {}).get("pickup_place"))
+        if chosen is not None and override in ("", chosen.name):
+            return delivery.Place(
+                chosen.name, chosen.address, chosen.office_hours or delivery.BANK_OFFICE_HOURS
+            )
         bank_code = _text(section.get("bank"))
         bank = Bank.objects.filter(code=bank_code).only("name").first() if bank_code else None
         branch = (

@@ -31,6 +31,7 @@ PICKER_NAMES = {
     "divisions": lambda ref, code: ref.division_full_name(code),
     "ethnic_groups": lambda ref, code: ref.ethnic_groups[code].name,
     "banks": lambda ref, code: ref.banks[code].name,
+    "bank_branches": lambda ref, code: ref.bank_branches[code].name,
 }
 
 

@@ -20,10 +20,11 @@ from django.test import Client
 from django.utils import timezone
 
 from onestop.cases.domain.newborns import mask_case_number
-from onestop.cases.models import Case, NewbornClaim
+from onestop.cases.models import Case, NewbornClaim, SscApplication
 from onestop.cases.services import case_submit, case_supplement
 from onestop.cases.tests.support import apply_online, enter_at_counter
 from onestop.certificates.models import ELicence
+from onestop.certificates.services import DuplicateCertificate
 from onestop.common.fields import index_of
 from onestop.core.clock import format_time, parse_time
 from onestop.hospitals.services import delivery_record_upsert
@@ -31,6 +32,7 @@ from onestop.integration.tests.support import Api, hospital
 from onestop.notifications.models import SmsOutbox
 from onestop.portal.models import Draft
 from onestop.testing.factories import SAMPLE_RESULTS, officer, parent, staff
+from onestop.testing.preview import preview_sign
 from onestop.testing.reliability import reliability_record
 from onestop.workflow.models import CaseItem
 
@@ -97,7 +99,9 @@ def test_two_phones_apply_online_for_one_fuzhou_newborn_one_case_one_bmc(
     first = apply_online(mother, document, signer="陈静")
     assert first.status_code == 302, first.content.decode()[:2000]
     case = Case.objects.get()
-    assert case.status == "in_progress" and bmcs() == 1  # 秒批: issued at once
+    assert case.status == "in_progress" and bmcs() == 0  # waits for her signature (ADR 0035)
+    preview_sign(case)
+    assert bmcs() == 1  # 秒批: issued once she signed the previews
 
     # A second phone (the father's) files the same baby again (in Fuzhou the form is the
     # mother's): he is a parent of that case, so he is told its number in full.
@@ -136,6 +140,7 @@ def test_the_api_answers_409_and_a_replay_still_returns_the_case(fuzhou_time, ex
     created = api.post("/cases", document, key="first")
     assert created.status_code == 201, created.json()
     number = created.json()["number"]
+    preview_sign(Case.objects.get(number=number))  # the BMC then issues at once (ADR 0035)
     # The same key and body is a replay, not a duplicate.
     replay = api.post("/cases", document, key="first")
     assert replay.status_code == 200 and replay.json()["number"] == number
@@ -251,12 +256,19 @@ def test_the_issuing_service_never_issues_a_second_bmc(fuzhou_time, example, med
     fuzhou_record(document)
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     assert api.post("/cases", document, key="a").status_code == 201
+    preview_sign(Case.objects.get())
     assert bmcs() == 1
     NewbornClaim.objects.all().delete()
+    # The second case is accepted (nothing is issued before the applicant signs, ADR 0035);
+    # its signature would issue the BMC, and that is refused.
+    SscApplication.objects.all().delete()  # nor card applications
     again = api.post("/cases", example("fuzhou-accept"), key="b")
-    assert again.status_code == 409 and again.json()["code"] == "duplicate_newborn"
-    assert "不能重复签发" in again.json()["message"]
-    assert bmcs() == 1 and Case.objects.count() == 1
+    assert again.status_code == 201
+    second = Case.objects.get(number=again.json()["number"])
+    with pytest.raises(DuplicateCertificate, match="不能重复签发"):
+        preview_sign(second, now=timezone.now() + timedelta(minutes=2))  # a fresh code
+    assert bmcs() == 1
+    assert CaseItem.objects.get(case=second, item="birth_certificate").state == "waiting"
     reliability_record("duplicates", "issuing without claims: second BMC attempts", 1)
     reliability_record("duplicates", "issuing without claims: second BMCs issued", bmcs() - 1)
 
@@ -267,6 +279,7 @@ def test_an_officer_cannot_complete_a_second_bmc_for_the_same_newborn(
     api = Api(hospital("qinbei-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("qinbei-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()  # as for a case filed before claims existed
+    SscApplication.objects.all().delete()
     assert api.post("/cases", example("qinbei-accept"), key="b").status_code == 201
     first, second = Case.objects.order_by("pk")
     clerk = officer("hospital", "hospital", "qinbei-mch")
@@ -289,6 +302,7 @@ def test_a_department_system_cannot_complete_a_second_bmc_either(qinbei_time, ex
     submitter = Api(hospital("qinbei-mch", may_submit_cases=True).token)
     assert submitter.post("/cases", example("qinbei-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()  # as for a case filed before claims existed
+    SscApplication.objects.all().delete()
     assert submitter.post("/cases", example("qinbei-accept"), key="b").status_code == 201
     worker = Api(hospital("qinbei-mch").token)
     codes = []
@@ -413,7 +427,9 @@ def test_two_systems_submitting_one_newborn_at_the_same_moment(
     for t in threads:
         t.join()
     assert sorted(codes) == [201, 409, 409, 409]
-    assert Case.objects.count() == 1 and bmcs() == (1 if instant else 0)
+    assert Case.objects.count() == 1 and bmcs() == 0  # nothing before the signature
+    preview_sign(Case.objects.get())
+    assert bmcs() == (1 if instant else 0)
     reliability_record("duplicates", "concurrent submissions of one newborn tried", len(apis))
     reliability_record(
         "duplicates", "concurrent: duplicate cases created", Case.objects.count() - 1
@@ -445,8 +461,10 @@ def test_cases_filed_before_claims_existed_get_them(fuzhou_time, example, media_
     api = Api(hospital("fujian-mch", may_submit_cases=True).token)
     assert api.post("/cases", example("fuzhou-accept"), key="a").status_code == 201
     NewbornClaim.objects.all().delete()
+    SscApplication.objects.all().delete()  # nor card applications
     assert api.post("/cases", example("fuzhou-accept"), key="b").status_code == 201  # legacy
     NewbornClaim.objects.all().delete()
+    SscApplication.objects.all().delete()  # nor card applications
     backfill = importlib.import_module("onestop.cases.migrations.0003_backfill_newborn_claims")
     backfill.backfill(django_apps, None)
     first, second = Case.objects.order_by("pk")
@@ -454,3 +472,20 @@ def test_cases_filed_before_claims_existed_get_them(fuzhou_time, example, media_
     assert NewbornClaim.objects.filter(case=second, active=False).count() == 2
     assert api.post("/cases", example("fuzhou-accept"), key="c").status_code == 409
     assert Case.objects.count() == 2
+
+
+def test_the_counter_refuses_a_second_card_application(qinbei_time, example, media_root):
+    """Seed 002 (五) at the counter (ADR 0037): the first case's card was made and the case
+    has since ended (withdrawn, its newborn let go); the clerk's entry choosing the card
+    again is refused with the card's own message, and nothing is stored."""
+    client = qinbei_clerk()
+    assert enter_at_counter(client, example("qinbei-accept")).status_code == 302
+    case = Case.objects.get()
+    assert SscApplication.objects.filter(case=case, active=True).exists()
+    SscApplication.objects.filter(case=case).update(issued=True)
+    Case.objects.filter(pk=case.pk).update(status="withdrawn")
+    NewbornClaim.objects.filter(case=case).update(active=False)
+    again = enter_at_counter(client, example("qinbei-accept"))
+    page = again.content.decode()
+    assert again.status_code == 200 and "已申领过社会保障卡" in page and case.number in page
+    assert Case.objects.count() == 1

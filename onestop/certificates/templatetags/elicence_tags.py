@@ -30,6 +30,8 @@ def case_elicences_card(case: Case, items: Sequence[Any] = ()) -> dict[str, Any]
                 "issuer": e.issuer_name,
                 "issued_at": e.issued_at,
                 "content": qr_content(e) if e.sealed and e.signature else "",
+                # 已被更正 (ADR 0042): the licence that replaced it.
+                "superseded_by": e.superseded_by.serial if e.superseded_by else "",
             }
             for e in case_elicences(case)
         ]

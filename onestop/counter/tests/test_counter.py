@@ -63,7 +63,7 @@ JILIN = {
     "medical_insurance_year": "current",
     "medical_insurance_payment_channel": "bank_card",
     "social_security_card_bank": "abc",
-    "social_security_card_branch": "农业银行长春南关支行",
+    "social_security_card_branch": "jilin-abc-nanguan",
     "delivery_household_register_method": "pickup",
     "delivery_social_security_card_method": "pickup",
 }

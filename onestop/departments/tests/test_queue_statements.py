@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, the second-factor device (django-otp), the calendar's published years,
 # the queue's count and one page of rows (with the urge counts), the header's unread count
-# of staff messages: fixed, whatever the number of open items.
-QUEUE_STATEMENTS = 7
+# of staff messages, the corrections waiting and corrected results unread (one statement,
+# ADR 0042): fixed, whatever the number of open items.
+QUEUE_STATEMENTS = 8
 
 
 def _submit(example, beijing, count: int, start: int = 0) -> None:

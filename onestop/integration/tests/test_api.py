@@ -127,7 +127,11 @@ def test_tasks_are_isolated_by_department_and_jurisdiction(qinbei):
     detail = api.get(f"/tasks/{task['id']}").json()
     assert detail["data"]["newborns"][0]["hospital"] == "qinbei-mch"
     assert "birth_registration" not in detail["data"]  # only what this item needs
-    assert [f["name"] for f in detail["result_fields"]] == ["bmc_number"]
+    assert [f["name"] for f in detail["result_fields"]] == [
+        "bmc_number",
+        "newborn_name",  # optional: what the certificate says, correctable (ADR 0042)
+        "blood_type",
+    ]
 
     cdc = Api(issue("cdc", "division", "4507").token)  # a prefix covers the division
     assert [t["item"] for t in cdc.get("/tasks").json()["tasks"]] == ["vaccination_certificate"]

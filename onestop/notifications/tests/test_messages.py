@@ -51,6 +51,16 @@ EXPECTED: dict[str, tuple[dict[str, object], str]] = {
         f"【出生一件事】您的办件{N}：《出生医学证明》已于沅陵县人民医院当场交付，"
         "领取人：受托人 向**。如非本人或受托人领取，请及时联系受理窗口。",
     ),
+    # ratings (好差评, ADR 0038): the invitation after the case ends, a follow-up's reply
+    "rating_invitation": (
+        {"link": "L"},
+        f"【出生一件事】请对本次办理（办件编号{N}）的整体服务和各部门办理情况作出评价"
+        "（非常满意、满意、基本满意、不满意、非常不满意），您的评价将用于改进服务：L",
+    ),
+    "rating_reply": (
+        {"step": "户口登记", "link": "L"},
+        f"【出生一件事】您对办件{N}中户口登记的评价已有整改答复，请登录查看，并确认是否满意：L",
+    ),
     "sign_in_code": (
         {"code": "012345"},
         "【出生一件事】您的登录验证码是 012345，5分钟内有效。请勿告诉他人。",
@@ -74,6 +84,12 @@ EXPECTED: dict[str, tuple[dict[str, object], str]] = {
     "confirmation_confirmed": (
         {"who": "父亲", "items": "户口登记"},
         f"【出生一件事】您的办件{N}：新生儿父亲已确认，户口登记已可以办理。",
+    ),
+    "preview_ready": (
+        {"documents": "《出生医学证明》、《常住人口登记表》", "link": "L"},
+        f"【出生一件事】您的办件{N}已通过平台核对，已生成《出生医学证明》、《常住人口登记表》预览。"
+        "请登录查看并确认签字（电子签名），确认后平台推送助产机构签发；如信息有误，可在预览页"
+        "说明原因，转线下办理：L",
     ),
     "payment_notice": (
         {

@@ -124,7 +124,7 @@ DETAILS = {
     "maternity_delivery_mode": "natural",
     "maternity_payout": "ssc",
     "social_security_card_bank": "icbc",
-    "social_security_card_branch": "工商银行钦州分行营业部",
+    "social_security_card_branch": "qinbei-icbc-main",
     "social_security_card_applied_elsewhere": "false",
     "delivery_birth_certificate_method": "pickup",
     "delivery_birth_certificate_by": "mother",

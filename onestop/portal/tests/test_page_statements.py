@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 # Session, user, the case (with its outcome), its items, the header's unread count, its
 # e-licences, its timeline; the calendar's published years (the overall promise's latest
-# date) and the medical-insurance payment notice.
-CASE_PAGE_STATEMENTS = 9
+# date), the medical-insurance payment notice, the case's corrections (ADR 0042) and the
+# social security card once dispatched (ADR 0037).
+CASE_PAGE_STATEMENTS = 10
 # Session, user, the header's unread count, the cases (with their outcomes).
 CASE_LIST_STATEMENTS = 4
 

@@ -16,6 +16,7 @@ from onestop.supervision.models import DeadlineEvent, StaffMessage
 from onestop.supervision.services import deadlines_sweep
 from onestop.testing.factories import officer, staff
 from onestop.testing.newborns import another_newborn
+from onestop.testing.preview import preview_sign
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import item_complete, item_return
 
@@ -72,6 +73,8 @@ def week(submit, beijing, people):
         now=beijing("2026-09-30T15:00:00+08:00"),
     )
     f1 = submit("fuzhou-accept", "2026-09-30T09:00:00+08:00")
+    # the applicant signs the previews at once (ADR 0035): the BMC goes to the hospital then
+    preview_sign(f1, now=beijing("2026-09-30T09:00:00+08:00"))
     return {"q1": q1, "q2": q2, "q3": q3, "f1": f1}
 
 

@@ -25,6 +25,7 @@ from .plan import (
     PlannedItem,
     build_plan,
     missing_prerequisites,
+    stages,
     validate_graph,
 )
 from .states import (
@@ -75,5 +76,6 @@ __all__ = [
     "newborn_ordinal",
     "plan_per_newborn",
     "split_key",
+    "stages",
     "validate_graph",
 ]

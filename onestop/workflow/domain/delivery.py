@@ -36,6 +36,16 @@ PICKUP: Mapping[str, str] = CatalogueView(
     lambda c: {i.delivery.result: i.delivery.pickup for i in c.items.values() if i.delivery}
 )
 
+# What the parents must do after collecting a result, told with the pickup or mailing notice.
+# The social security card's financial function is activated at the bank (seed 003: 告知
+# 金融功能需到发卡银行营业网点办理激活; seed 002: 领卡后可在全市任意一个对应银行网点激活社保卡
+# 金融功能).
+AFTER_COLLECTING: Mapping[str, str] = {
+    "social_security_card": (
+        "社会保障卡金融功能需到发卡银行网点激活（可在全市任意一个该银行网点办理）"
+    ),
+}
+
 DEFAULT_OFFICE_HOURS = "工作日 8:30–17:30"
 BANK_OFFICE_HOURS = "工作日 9:00–17:00（以网点营业时间为准）"
 
@@ -110,6 +120,9 @@ def _who_and_bring(result: str, by: str | None) -> tuple[str, str]:
         return "新生儿母亲", bring
     if result == "vaccination_certificate":
         return "新生儿监护人", bring
+    if result == "social_security_card":
+        # seed 002: 收到领卡短信后由代领人携带本人身份证和新生儿户口簿原件前往短信中的领卡地点领取
+        return "代领人", bring
     return "", bring
 
 
@@ -130,6 +143,10 @@ def pickup_notice(
     action = f"请{who}{when}持{bring}到{place.describe()}领取{thing}"
     sms = f"【出生一件事】您的办件{case_number}：{item_name}已办结，{action}，办公时间：{hours}。"
     timeline = f"{thing}可领取：{place.describe()}，{when}，办公时间：{hours}"
+    after = AFTER_COLLECTING.get(result)
+    if after:
+        sms += f"{after}。"
+        timeline += f"；{after}"
     return DeliveryNotice("pickup", result, sms, timeline)
 
 
@@ -163,4 +180,8 @@ def mail_notice(
         f"邮寄至{to}，请注意查收。"
     )
     timeline = f"{thing}已交寄，邮寄至{to}"
+    after = AFTER_COLLECTING.get(result)
+    if after:
+        sms += f"{after}。"
+        timeline += f"；{after}"
     return DeliveryNotice("mail", result, sms, timeline)

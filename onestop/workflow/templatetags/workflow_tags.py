@@ -3,12 +3,19 @@ whether everything was done, part of it was refused, or nothing could be done.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import template
 
+from onestop.cases.domain.labels import DELIVERY_MODE
 from onestop.cases.models import Case
-from onestop.workflow.models import PaymentNotice
+from onestop.core.clock import parse_time
+from onestop.workflow.card import SSC_ITEM, STATUS_WORDS
+from onestop.workflow.domain import delivery
+from onestop.workflow.domain.newborns import item_code, split_key
+from onestop.workflow.maternity import MATERNITY_ITEM, payment_words, payout_words
+from onestop.workflow.models import CardProduction, ItemState, PaymentNotice
 from onestop.workflow.payment import notice_words
 from onestop.workflow.selectors import case_not_done, case_outcome_of, newborn_word
 
@@ -57,4 +64,59 @@ def case_payment_card(case: Case, *, actions: bool = True) -> dict[str, Any]:
             for notice in notices
         ],
         "actions": actions,
+    }
+
+
+@register.inclusion_tag("workflow/case_card.html")
+def case_card_progress(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]:
+    """The social security card of the case (docs/adr/0037): the branch chosen, the
+    production statuses reported so far and, once it is at the branch, where to collect it,
+    what to bring and that the financial function is activated at the bank. ``items``: the
+    page's item views (item, state), so a card not yet dispatched costs no statement.
+    Twins or more (ADR 0036): one card per baby (the items ``social_security_card``,
+    ``social_security_card-2``), each named with its baby from the item views."""
+    babies = {
+        split_key(getattr(i, "item", ""))[1]: getattr(i, "baby", "")
+        for i in items
+        if item_code(getattr(i, "item", "")) == SSC_ITEM
+        and getattr(i, "state", "") != ItemState.WAITING
+    }
+    if not babies:
+        return {"cards": []}
+    found = CardProduction.objects.filter(case=case).select_related("item").order_by("pk")
+    cards = []
+    for card in found:
+        if card.item.newborn not in babies:
+            continue
+        steps = [
+            {
+                "label": STATUS_WORDS.get(str(h.get("status")), ""),
+                "at": parse_time(str(h.get("at"))),
+            }
+            for h in card.history
+        ]
+        cards.append({"card": card, "steps": steps, "baby": babies[card.item.newborn]})
+    return {
+        "cards": cards,
+        "bring": delivery.BRING.get("social_security_card", ""),
+        "activation": delivery.AFTER_COLLECTING.get("social_security_card", ""),
+    }
+
+
+@register.inclusion_tag("workflow/case_maternity.html")
+def case_maternity_card(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]:
+    """The maternity reimbursement as the parents see it (docs/adr/0037): plurality,
+    delivery mode, where the money goes (the account masked to its last four digits) and,
+    once paid, how much. From the page's item views (``items``): no statement of its own."""
+    view = next((i for i in items if getattr(i, "item", "") == MATERNITY_ITEM), None)
+    section = case.typed_document().maternity
+    if view is None or section is None:
+        return {"view": None}
+    done = getattr(view, "state", "") == ItemState.DONE
+    return {
+        "view": view,
+        "maternity": section,
+        "mode": dict(DELIVERY_MODE).get(section.delivery_mode or "", ""),
+        "where": payout_words(case),
+        "paid": payment_words(case, getattr(view, "result", None)) if done else None,
     }

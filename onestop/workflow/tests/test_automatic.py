@@ -25,7 +25,7 @@ def test_jilin_vaccination_and_maternity_are_granted_without_anyone_acting(
         assert items[code].state == "done"
         assert items[code].automatic
         assert items[code].claimed_by is None
-        assert items[code].elicence.kind == code
+        assert items[code].elicences.get().kind == code
     assert items["birth_registration"].state == "ready"
     reasons = TimelineEntry.objects.filter(case=case, kind="automatic")
     assert reasons.count() == 2

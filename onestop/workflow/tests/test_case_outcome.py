@@ -72,12 +72,15 @@ def refuse(case: Case, item: str, reason: str) -> None:
 
 
 def closing_sms(case: Case) -> str:
-    """The closing notice: the last line of the case's last SMS. It is one SMS with the
-    message of the item whose end closed the case (issue 10: one SMS per recipient and
-    state change), so it is no longer a message of its own."""
+    """The closing notice: the line of the case's last SMS before the invitation to rate
+    (好差评, which ends it, ADR 0038). It is one SMS with the message of the item whose end
+    closed the case (issue 10: one SMS per recipient and state change), so it is no longer
+    a message of its own."""
     last = Notification.objects.filter(case=case, channel="sms").order_by("-pk").first()
     assert last is not None and last.dedup_key.startswith("joined:"), last
-    return str(last.body).split("\n")[-1]
+    lines = str(last.body).split("\n")
+    assert "/rate/" in lines[-1], lines
+    return lines[-2]
 
 
 def pages(case: Case) -> tuple[str, str, str]:

@@ -13,6 +13,7 @@ from onestop.cases.models import TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.hospitals.services import delivery_record_upsert
 from onestop.policy.loader import default_packs
+from onestop.testing.preview import preview_sign
 from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,12 @@ def record_for(document, **changes):
 def submit(document, beijing):
     case = case_submit(document=document, actor=None, now=beijing(SUBMITTED)).case
     assert case.status == "in_progress", case.decision
-    return case, {i.item: i for i in CaseItem.objects.filter(case=case)}
+    # the BMC waits for the applicant's signature on the previews (ADR 0035); twins: each
+    # baby's BMC waits, and the one signature releases them all (ADR 0036)
+    bmcs = CaseItem.objects.filter(case=case, item="birth_certificate")
+    assert {(r.state, r.awaiting_confirmation) for r in bmcs} == {("waiting", "preview")}
+    preview_sign(case, now=beijing(SUBMITTED))
+    return case, {i.key: i for i in CaseItem.objects.filter(case=case)}
 
 
 def test_the_fuzhou_pack_cites_the_seed_for_instant_approval():
@@ -59,7 +65,7 @@ def test_a_matching_delivery_record_completes_the_bmc_without_a_human(example, b
     assert bmc.finished_at == beijing(SUBMITTED)
     assert re.fullmatch(r"[A-Z]\d{9}", bmc.result["bmc_number"])
     assert bmc.result["bmc_number"] == f"F{case.pk:09d}"
-    assert bmc.elicence.kind == "birth_certificate"
+    assert bmc.elicences.get().kind == "birth_certificate"
     # the vaccination certificate is still the hospital's work, so registration waits
     assert items["vaccination_certificate"].state == "ready"
     assert items["birth_registration"].state == "waiting"
@@ -111,6 +117,7 @@ def test_a_record_of_another_mother_does_not_verify(example, beijing, media_root
     document["applicant"]["id_number"] = "350102199001010016"
     case = case_submit(document=document, actor=None, now=beijing(SUBMITTED)).case
     assert case.status == "in_progress", case.decision
+    preview_sign(case, now=beijing(SUBMITTED))
     bmc = CaseItem.objects.get(case=case, item="birth_certificate")
     assert bmc.state == "ready"
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('cases', '0003_backfill_newborn_claims'),
-        ('workflow', '0007_result_handover'),
+        ('workflow', '0009_card_production'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,80 @@
+"""Corrections (ADR 0042) on other apps' pages: the parents' case page, an officer's task
+and queue. Inclusion tags, so those pages need one line each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import template
+from django.db.models import Q
+
+from onestop.accounts.models import User
+from onestop.cases.models import Case
+from onestop.corrections.effects import field_label
+from onestop.corrections.selectors import (
+    case_corrections,
+    item_notices,
+    workbench_counts,
+)
+from onestop.workflow.domain.newborns import split_key
+from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import multiple_birth, row_name
+
+register = template.Library()
+
+
+@register.inclusion_tag("corrections/case_card.html")
+def case_corrections_card(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]:
+    """``items``: the case page's item views (their states), so that whether anything was
+    issued costs no statement; the card itself is one (issue 10: the page's cost is fixed).
+    Twins: the item views say which baby (``baby``), so the names do too (ADR 0036)."""
+    items = list(items)
+    multiple = any(getattr(i, "baby", "") for i in items)
+    return {
+        "case": case,
+        "issued": any(getattr(i, "state", "") == ItemState.DONE for i in items),
+        "rows": [
+            {
+                "c": c,
+                "item_name": row_name(c.item, multiple or c.item.newborn > 0),
+                "field_label": field_label(c.item.item, c.field),
+            }
+            for c in case_corrections(case)
+        ],
+    }
+
+
+@register.inclusion_tag("corrections/task_card.html", takes_context=True)
+def task_corrections(context: dict[str, Any], item: CaseItem) -> dict[str, Any]:
+    """The notices on a later item (a result it used was corrected), and links to ask for
+    a correction of this item's or its prerequisites' results."""
+    multiple = multiple_birth(item.case)
+    notices = [
+        {
+            "n": n,
+            "item_name": row_name(n.correction.item, multiple),
+            "field_label": field_label(n.correction.item.item, n.correction.field),
+        }
+        for n in item_notices(item)
+    ]
+    # ``after`` holds keys: twins' items wait for their own baby's (``code-2``, ADR 0036).
+    wanted = Q(pk=item.pk)
+    for key in item.after or []:
+        code, newborn = split_key(key)
+        wanted |= Q(item=code, newborn=newborn)
+    targets = CaseItem.objects.filter(wanted, case_id=item.case_id, state=ItemState.DONE).order_by(
+        "position"
+    )
+    request = context.get("request")
+    return {
+        "notices": notices,
+        "targets": [{"id": t.pk, "name": row_name(t, multiple)} for t in targets],
+        "here": request.get_full_path() if request is not None else "",
+    }
+
+
+@register.inclusion_tag("corrections/queue_link.html")
+def corrections_queue_link(user: User) -> dict[str, Any]:
+    waiting, unread = workbench_counts(user)
+    return {"open": waiting, "unread": unread}

@@ -1,0 +1,22 @@
+"""A case's parenting-guidance item done (by the health officer, the department's system
+or automatically) registers the family for guidance (``ItemCompleted`` →
+``GuidanceRegistration``), in the transaction of the completion (ADR 0040)."""
+
+from __future__ import annotations
+
+from onestop.core.events import Phase, effects
+from onestop.guidance.services import ITEM, guidance_register
+from onestop.workflow.events import ItemCompleted
+
+
+@effects.register(
+    ItemCompleted, phase=Phase.ISSUE, effect="the family is registered for parenting guidance"
+)
+def completed_guidance_registered(event: ItemCompleted) -> None:
+    if event.row.item == ITEM:
+        guidance_register(
+            case=event.case,
+            row=event.row,
+            now=event.at,
+            automatic=bool(event.automatic_reason),
+        )

@@ -1,0 +1,167 @@
+"""Reads of ratings and follow-ups: who may see and answer which, what a case may still be
+rated on, and the summary a dashboard shows (``summary``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from onestop.accounts.models import JurisdictionKind, Role, User
+from onestop.cases.models import Case, CaseStatus
+from onestop.ratings.models import WHOLE_SERVICE, FollowUp, FollowUpStatus, Grade, Rating
+from onestop.workflow.models import CaseItem, ItemState
+
+RATEABLE_CASE_STATES = (CaseStatus.COMPLETED, CaseStatus.REJECTED)
+# A step someone worked: its result issued or refused (a cancelled step was never worked).
+RATEABLE_ITEM_STATES = (ItemState.DONE, ItemState.REFUSED)
+
+
+def case_rateable(case: Case) -> bool:
+    """Rating opens when the case is finished (办结) or was refused at pre-review."""
+    return case.status in RATEABLE_CASE_STATES
+
+
+def rateable_steps(case: Case) -> list[CaseItem]:
+    """The department steps of ``case`` that can be rated, in the case's order."""
+    if case.status != CaseStatus.COMPLETED:
+        return []
+    return list(
+        CaseItem.objects.filter(case=case, state__in=RATEABLE_ITEM_STATES).order_by("position")
+    )
+
+
+def unrated_steps(case: Case) -> list[str]:
+    """The steps ("" = the whole service) still open for rating."""
+    if not case_rateable(case):
+        return []
+    wanted = [WHOLE_SERVICE, *(row.key for row in rateable_steps(case))]
+    done = set(Rating.objects.filter(case=case).values_list("step", flat=True))
+    return [step for step in wanted if step not in done]
+
+
+def _division_prefix(user: User) -> str | None:
+    if user.role == Role.ADMIN or user.is_superuser:
+        return ""
+    if user.jurisdiction_kind == JurisdictionKind.DIVISION and user.jurisdiction_code:
+        return user.jurisdiction_code
+    return None
+
+
+def follow_ups_visible_to(user: User, qs: QuerySet[FollowUp] | None = None) -> QuerySet[FollowUp]:
+    """Officers: their department's follow-ups in their jurisdiction. Supervisors: every
+    follow-up in their division (the departments' and the whole service's). Admins: all."""
+    qs = FollowUp.objects.all() if qs is None else qs
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.role == Role.OFFICER:
+        if not user.department:
+            return qs.none()
+        qs = qs.filter(department=user.department)
+        prefix = _division_prefix(user)
+        if prefix is not None:
+            return qs.filter(division__startswith=prefix)
+        if not user.jurisdiction_code:
+            return qs.none()
+        return qs.filter(
+            jurisdiction_kind=user.jurisdiction_kind, jurisdiction_code=user.jurisdiction_code
+        )
+    if user.role in (Role.SUPERVISOR, Role.ADMIN) or user.is_superuser:
+        prefix = _division_prefix(user)
+        return qs.none() if prefix is None else qs.filter(division__startswith=prefix)
+    return qs.none()
+
+
+def can_answer(user: User, follow_up: FollowUp) -> bool:
+    """Who replies: an officer of the responsible department in its jurisdiction; for the
+    whole service (no department), a supervisor over the case's division."""
+    if not follow_ups_visible_to(user, FollowUp.objects.filter(pk=follow_up.pk)).exists():
+        return False
+    if follow_up.department:
+        return user.role == Role.OFFICER
+    return user.role == Role.SUPERVISOR
+
+
+def follow_ups_to_answer(user: User) -> QuerySet[FollowUp]:
+    """The open follow-ups ``user`` is to answer (the workbench list and its badge)."""
+    qs = follow_ups_visible_to(user).filter(status=FollowUpStatus.OPEN)
+    if user.role == Role.OFFICER:
+        return qs
+    if user.role == Role.SUPERVISOR:
+        return qs.filter(department="")
+    return qs.none()
+
+
+def overdue_q(now: datetime) -> Q:
+    return Q(status=FollowUpStatus.OPEN, due_at__lt=now)
+
+
+# --- the dashboard's summary -------------------------------------------------------------
+
+
+@dataclass
+class RatingSummary:
+    """Ratings given in [start, end) in a division, and the follow-ups they opened."""
+
+    total: int = 0
+    grades: dict[int, int] = field(default_factory=dict)  # grade (5 … 1) → count
+    whole_service: dict[int, int] = field(default_factory=dict)
+    departments: dict[str, dict[int, int]] = field(default_factory=dict)
+    follow_ups_open: int = 0  # waiting for the department's reply (overdue ones included)
+    follow_ups_overdue: int = 0  # open and past the due time
+    follow_ups_replied: int = 0  # replied, waiting for the parent
+    follow_ups_closed: int = 0
+
+    @property
+    def bad(self) -> int:
+        return self.grades.get(Grade.DISSATISFIED, 0) + self.grades.get(Grade.VERY_DISSATISFIED, 0)
+
+    @property
+    def satisfaction(self) -> float | None:
+        """The share rated 满意 or better (非常满意, 满意), None with no rating."""
+        if not self.total:
+            return None
+        good = self.grades.get(Grade.VERY_SATISFIED, 0) + self.grades.get(Grade.SATISFIED, 0)
+        return good / self.total
+
+
+def summary(
+    division_prefix: str, start: datetime, end: datetime, *, now: datetime | None = None
+) -> RatingSummary:
+    """Counts per grade, per department (and for the whole service), and the follow-ups of
+    those ratings by status (open / overdue / replied / closed), for ratings given in
+    [``start``, ``end``) in cases whose division starts with ``division_prefix`` ("" =
+    everywhere). Three grouped queries, whatever the number of rows."""
+    now = now or timezone.now()
+    ratings = Rating.objects.filter(division__startswith=division_prefix, at__gte=start, at__lt=end)
+    result = RatingSummary(grades={int(g): 0 for g in Grade.values})
+    for department, step, grade, n in (
+        ratings.values_list("department", "step", "grade")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("department", "step", "grade", "n")
+    ):
+        result.total += n
+        result.grades[grade] = result.grades.get(grade, 0) + n
+        if step == WHOLE_SERVICE:
+            target = result.whole_service
+        else:
+            target = result.departments.setdefault(department, {})
+        target[grade] = target.get(grade, 0) + n
+    follow_ups = FollowUp.objects.filter(rating__in=ratings)
+    counts: Counter[str] = Counter(
+        dict(
+            follow_ups.values_list("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("status", "n")
+        )
+    )
+    result.follow_ups_open = counts[FollowUpStatus.OPEN]
+    result.follow_ups_replied = counts[FollowUpStatus.REPLIED]
+    result.follow_ups_closed = counts[FollowUpStatus.CLOSED]
+    result.follow_ups_overdue = follow_ups.filter(overdue_q(now)).count()
+    return result

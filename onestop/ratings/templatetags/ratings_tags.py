@@ -1,0 +1,31 @@
+"""``{% rating_card case %}``: the invitation to rate (or what was rated) on the parents'
+progress page and the counter's case page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from onestop.accounts.models import Role
+from onestop.cases.models import Case
+from onestop.ratings.models import FollowUp, FollowUpStatus
+from onestop.ratings.selectors import case_rateable, unrated_steps
+
+register = template.Library()
+
+
+@register.inclusion_tag("ratings/_card.html", takes_context=True)
+def rating_card(context: template.Context, case: Case) -> dict[str, Any]:
+    user = context.get("user")
+    role = getattr(user, "role", "")
+    if not case_rateable(case) or role not in (Role.PARENT, Role.CLERK):
+        return {"show": False}
+    waiting = FollowUp.objects.filter(case=case, status=FollowUpStatus.REPLIED).count()
+    return {
+        "show": True,
+        "case": case,
+        "counter": role == Role.CLERK,
+        "unrated": len(unrated_steps(case)),
+        "waiting": waiting,
+    }

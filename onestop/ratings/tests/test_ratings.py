@@ -1,0 +1,490 @@
+"""Ratings (好差评, ADR 0038): the invitation after the case ends, one rating per case and
+step (online 一事一评 or at the counter 一次一评), never changed; a bad rating is followed
+up by the responsible department until the parent is satisfied (国办发〔2019〕51号:
+"every bad rating is followed up and rectified"); supervisors see follow-ups to closure.
+
+Seed 002 (Qinbei) 十(一): "在事项办结后,向新生儿父母推送“好差评”服务,接受社会监督"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from onestop.accounts.models import Role
+from onestop.audit.models import AccessRecord, AuditRecord
+from onestop.cases.models import Case, TimelineEntry
+from onestop.cases.services import case_submit
+from onestop.core.clock import BEIJING
+from onestop.notifications.models import Notification
+from onestop.ops.demo import shift_dates
+from onestop.ratings.models import FollowUp, FollowUpEntry, Rating
+from onestop.ratings.selectors import summary
+from onestop.ratings.services import Given, RatingRefused, case_rate
+from onestop.supervision.models import StaffMessage
+from onestop.supervision.selectors import item_officers
+from onestop.testing.factories import SAMPLE_RESULTS, officer, parent, staff
+from onestop.workflow.models import CaseItem
+
+pytestmark = pytest.mark.django_db
+
+MOTHER_PHONE = "13800000000"  # qinbei-accept: the mother applies
+STEPS = ["birth_certificate", "birth_registration"]
+SUBMITTED = "2026-11-20T09:30:00+08:00"  # a Friday
+
+
+def row(case: Case, item: str) -> CaseItem:
+    return CaseItem.objects.get(case=case, item=item)
+
+
+def item_officer(case: Case, item: str):
+    found = row(case, item)
+    return officer(found.department, found.jurisdiction_kind, found.jurisdiction_code)
+
+
+def complete(case: Case, item: str) -> None:
+    found = row(case, item)
+    client = Client()
+    client.force_login(item_officer(case, item))
+    response = client.post(
+        f"/work/tasks/{found.pk}/complete/", {"version": found.version, **SAMPLE_RESULTS[item]}
+    )
+    assert response.status_code == 302
+    assert row(case, item).state == "done"
+
+
+@pytest.fixture
+def finished(example, beijing, media_root) -> Case:
+    now = beijing(SUBMITTED)
+    document = example("qinbei-accept")
+    shift_dates(document, now)
+    document["items"] = STEPS
+    case = case_submit(document=document, actor=None, now=now).case
+    assert case.status == "in_progress", case.decision
+    for item in STEPS:
+        complete(case, item)
+    case.refresh_from_db()
+    assert case.status == "completed"
+    return case
+
+
+@pytest.fixture
+def mother(db):
+    return parent(MOTHER_PHONE)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def rate_url(case: Case) -> str:
+    return f"/my/cases/{case.number}/rate/"
+
+
+def test_the_parents_are_invited_when_the_case_is_finished(finished, mother):
+    sms = [
+        n.body
+        for n in Notification.objects.filter(
+            case=finished, channel="sms", phone_index=mother.phone_index
+        )
+    ]
+    assert any(f"/my/cases/{finished.number}/rate/" in body and "非常满意" in body for body in sms)
+    in_app = Notification.objects.filter(case=finished, channel="in_app").values_list(
+        "body", flat=True
+    )
+    assert any("作出评价" in body for body in in_app)
+    page = client_for(mother).get(f"/my/cases/{finished.number}/").content.decode()
+    assert 'id="rating"' in page and rate_url(finished) in page
+
+
+def test_a_case_still_in_progress_cannot_be_rated(example, beijing, media_root, mother):
+    document = example("qinbei-accept")
+    shift_dates(document, beijing(SUBMITTED))
+    case = case_submit(document=document, actor=None, now=beijing(SUBMITTED)).case
+    response = client_for(mother).post(rate_url(case), {"grade-service": "5"}, follow=True)
+    assert "办件办结后才能评价" in response.content.decode()
+    assert not Rating.objects.exists()
+
+
+def test_a_refused_case_invites_and_rates_the_whole_service_only(example, beijing, media_root):
+    document = example("qinbei-reject-hk-father-late-applicant")
+    shift_dates(document, beijing(SUBMITTED))
+    case = case_submit(document=document, actor=None, now=beijing(SUBMITTED)).case
+    assert case.status == "rejected"
+    bodies = list(
+        Notification.objects.filter(case=case, channel="sms").values_list("body", flat=True)
+    )
+    assert any("/rate/" in b for b in bodies)
+    applicant = case.typed_document().applicant
+    assert applicant is not None and applicant.phone
+    phone = applicant.phone
+    client = client_for(parent(phone))
+    page = client.get(rate_url(case)).content.decode()
+    assert 'data-step="service"' in page and 'data-step="birth_certificate"' not in page
+    client.post(rate_url(case), {"grade-service": "2", "comment-service": "材料要求没有提前说清"})
+    rating = Rating.objects.get(case=case)
+    assert (rating.step, rating.grade) == ("", 2)
+    follow_up = FollowUp.objects.get(rating=rating)
+    assert follow_up.department == "" and follow_up.division == case.division
+
+
+def test_one_rating_per_case_and_step_a_second_post_changes_nothing(finished, mother):
+    client = client_for(mother)
+    page = client.get(rate_url(finished)).content.decode()
+    for step in ("service", *STEPS):
+        assert f'name="grade-{step}"' in page
+    client.post(
+        rate_url(finished),
+        {
+            "grade-service": "5",
+            "grade-birth_certificate": "4",
+            "comment-birth_certificate": "医生很耐心，手机号13912345678",
+        },
+    )
+    assert sorted(Rating.objects.values_list("step", "grade", "channel")) == [
+        ("", 5, "online"),
+        ("birth_certificate", 4, "online"),
+    ]
+    # The comment is encrypted at rest.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT comment FROM ratings_rating WHERE step = %s", ["birth_certificate"])
+        (stored,) = cursor.fetchone()
+    assert "13912345678" not in stored and "耐心" not in stored
+    assert "耐心" in Rating.objects.get(step="birth_certificate").comment
+
+    # A second rating of the whole service is refused, with the step still unrated: nothing.
+    again = client.post(
+        rate_url(finished),
+        {"grade-service": "1", "grade-birth_registration": "5"},
+        follow=True,
+    ).content.decode()
+    assert "整体服务已评价" in again and "只能评价一次" in again
+    assert Rating.objects.count() == 2
+    assert Rating.objects.get(step="").grade == 5
+    assert not FollowUp.objects.exists()
+    # The step not yet rated can still be rated on its own.
+    client.post(rate_url(finished), {"grade-birth_registration": "3"})
+    assert Rating.objects.count() == 3
+    page = client.get(rate_url(finished)).content.decode()
+    assert "data-all-rated" in page and 'name="grade-service"' not in page
+    audit = AuditRecord.objects.filter(stream=finished.number, action="case_rated")
+    assert audit.count() == 3
+
+
+def test_the_database_refuses_two_ratings_of_one_step_and_any_change(finished, mother):
+    case_rate(case=finished, actor=mother, given=[Given("", 4)])
+    with pytest.raises(RatingRefused) as caught:
+        case_rate(case=finished, actor=mother, given=[Given("", 1)])
+    assert caught.value.code == "rating_exists"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Rating.objects.create(
+            case=finished, step="", grade=1, channel="online", rater=mother, at=timezone.now()
+        )
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Rating.objects.filter(case=finished).update(grade=1)
+    assert Rating.objects.get().grade == 4
+
+
+def test_other_parents_and_staff_cannot_rate(finished, mother):
+    url = rate_url(finished)
+    other = client_for(parent("13900000009"))
+    assert other.get(url).status_code == 404
+    assert other.post(url, {"grade-service": "1"}).status_code == 404
+    clerk = staff(Role.CLERK, kind="hospital", code="qinbei-mch")
+    for user in (
+        item_officer(finished, "birth_certificate"),
+        staff(Role.SUPERVISOR, kind="division", code="45"),
+        clerk,
+    ):
+        response = client_for(user).post(url, {"grade-service": "1"})
+        assert response.status_code == 404
+    assert not Rating.objects.exists()
+    assert (
+        AccessRecord.objects.filter(
+            case_number=finished.number, what="ratings:rate", granted=False
+        ).count()
+        == 3
+    )
+    # A counter rating only by a clerk of the counter that accepted the case (online case).
+    assert (
+        client_for(clerk)
+        .post(f"/counter/cases/{finished.number}/rate/", {"grade-service": "1"})
+        .status_code
+        == 404
+    )
+    with pytest.raises(RatingRefused):
+        case_rate(
+            case=finished, actor=item_officer(finished, "birth_certificate"), given=[Given("", 1)]
+        )
+    assert not Rating.objects.exists()
+
+
+def test_staff_cannot_edit_a_rating(finished, mother):
+    case_rate(case=finished, actor=mother, given=[Given("birth_certificate", 1, "等了很久")])
+    rating = Rating.objects.get()
+    admin = staff(Role.ADMIN)
+    admin.is_superuser = admin.is_staff = True
+    admin.save()
+    client = client_for(admin)
+    change = f"/admin/ratings/rating/{rating.pk}/change/"
+    response = client.post(change, {"grade": "5", "comment": "满意"})
+    assert response.status_code == 403
+    assert (
+        client.post(f"/admin/ratings/rating/{rating.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    rating.refresh_from_db()
+    assert (rating.grade, rating.comment) == (1, "等了很久")
+    # The responsible officer's page has no way to change it either: a POST is a reply.
+    follow_up = FollowUp.objects.get()
+    officer_client = client_for(item_officer(finished, "birth_certificate"))
+    officer_client.post(f"/work/ratings/{follow_up.pk}/", {"grade": "5", "text": "已核实"})
+    rating.refresh_from_db()
+    assert rating.grade == 1
+
+
+def test_the_responsible_officers_get_a_work_message(finished, mother):
+    step = row(finished, "birth_registration")
+    officers = item_officers(step)
+    assert officers and all(u.department == step.department for u in officers)
+    case_rate(case=finished, actor=mother, given=[Given("birth_registration", 2)])
+    told = StaffMessage.objects.filter(kind="rating")
+    assert {m.user for m in told} == set(officers)
+    message = told[0]
+    assert message.case == finished
+    assert "出生登记（户口登记）" in message.body and "“不满意”" in message.body
+    inbox = client_for(officers[0]).get("/work/messages/").content.decode()
+    assert "【差评整改】" in inbox and "差评整改" in inbox
+
+
+def test_a_bad_step_rating_runs_to_closure_with_a_re_complaint(finished, mother, beijing):
+    at = beijing("2026-11-27T10:00:00+08:00")  # Friday
+    case_rate(
+        case=finished,
+        actor=mother,
+        given=[Given("birth_registration", 1, "派出所让我跑了两次"), Given("", 4)],
+        now=at,
+    )
+    follow_up = FollowUp.objects.get()
+    item = row(finished, "birth_registration")
+    assert (follow_up.department, follow_up.jurisdiction_code) == (
+        item.department,
+        item.jurisdiction_code,
+    )
+    # Five working days after Friday 27 Nov: the end of Friday 4 Dec.
+    assert follow_up.due_at.astimezone(BEIJING).date().isoformat() == "2026-12-04"
+    assert follow_up.status == "open"
+
+    police = item_officer(finished, "birth_registration")
+    hospital = item_officer(finished, "birth_certificate")
+    work = client_for(police)
+    listing = work.get("/work/ratings/").content.decode()
+    assert f'data-follow-up="{follow_up.pk}"' in listing and finished.number in listing
+    assert (
+        f'data-follow-up="{follow_up.pk}"'
+        not in client_for(hospital).get("/work/ratings/").content.decode()
+    )
+    assert (
+        client_for(hospital).post(f"/work/ratings/{follow_up.pk}/", {"text": "x"}).status_code
+        == 404
+    )
+    detail = work.get(f"/work/ratings/{follow_up.pk}/").content.decode()
+    assert "派出所让我跑了两次" in detail
+    assert AccessRecord.objects.filter(actor=police, what="rating_follow_up", granted=True).exists()
+
+    work.post(f"/work/ratings/{follow_up.pk}/", {"text": "已约谈窗口人员，今后一次告知所需材料"})
+    follow_up.refresh_from_db()
+    assert follow_up.status == "replied"
+    sms = list(
+        Notification.objects.filter(case=finished, channel="sms", phone_index=mother.phone_index)
+        .order_by("-pk")
+        .values_list("body", flat=True)
+    )
+    assert "整改答复" in sms[0] and "出生登记（户口登记）" in sms[0]
+
+    parent_client = client_for(mother)
+    page = parent_client.get(rate_url(finished)).content.decode()
+    assert "已约谈窗口人员" in page and 'data-action="confirm"' in page
+    parent_client.post(
+        f"/my/cases/{finished.number}/rate/follow-ups/{follow_up.pk}/",
+        {"answer": "recomplain", "text": "还是没有说明要带什么"},
+    )
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.round) == ("open", 2)
+    again = StaffMessage.objects.get(user=police, kind="rating")
+    assert "仍不满意" in again.body and "第2轮" in again.body and finished.number in again.body
+    work.post(f"/work/ratings/{follow_up.pk}/", {"text": "已电话联系并当面说明"})
+    other = client_for(parent("13900000008"))
+    assert (
+        other.post(
+            f"/my/cases/{finished.number}/rate/follow-ups/{follow_up.pk}/", {"answer": "confirm"}
+        ).status_code
+        == 404
+    )
+    parent_client.post(
+        f"/my/cases/{finished.number}/rate/follow-ups/{follow_up.pk}/", {"answer": "confirm"}
+    )
+    follow_up.refresh_from_db()
+    assert follow_up.status == "closed" and follow_up.closed_at is not None
+    assert list(
+        FollowUpEntry.objects.filter(follow_up=follow_up)
+        .order_by("pk")
+        .values_list("kind", flat=True)
+    ) == ["opened", "reply", "recomplained", "reply", "confirmed"]
+    actions = list(
+        AuditRecord.objects.filter(stream=finished.number, object_type="follow_up")
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert actions == [
+        "follow_up_opened",
+        "follow_up_replied",
+        "follow_up_reopened",
+        "follow_up_replied",
+        "follow_up_confirmed",
+    ]
+    kinds = set(TimelineEntry.objects.filter(case=finished).values_list("kind", flat=True))
+    assert {
+        "rated",
+        "follow_up_opened",
+        "follow_up_replied",
+        "follow_up_reopened",
+        "follow_up_closed",
+    } <= kinds
+    # A closed follow-up takes no more replies.
+    with pytest.raises(RatingRefused):
+        from onestop.ratings.services import follow_up_reply
+
+        follow_up_reply(follow_up_id=follow_up.pk, actor=police, text="again")
+
+
+def test_a_bad_whole_service_rating_goes_to_the_supervisors(finished, mother):
+    police = item_officer(finished, "birth_registration")
+    near = staff(Role.SUPERVISOR, kind="division", code=finished.division[:4])
+    top = staff(Role.SUPERVISOR, kind="division", code=finished.division[:2])
+    far = staff(Role.SUPERVISOR, kind="division", code="62")
+    case_rate(case=finished, actor=mother, given=[Given("", 2, "各部门之间等太久")])
+    follow_up = FollowUp.objects.get()
+    assert follow_up.department == ""
+    # The nearest supervisors are told by work message; not the officers, not farther up.
+    told = StaffMessage.objects.filter(kind="rating")
+    assert [m.user for m in told] == [near]
+    assert "整体服务" in told[0].body and "不满意" in told[0].body
+    assert top not in [m.user for m in told]
+    assert client_for(police).get(f"/work/ratings/{follow_up.pk}/").status_code == 404
+    assert client_for(far).get(f"/supervise/ratings/{follow_up.pk}/").status_code == 404
+    assert (
+        f'data-follow-up="{follow_up.pk}"'
+        not in client_for(far).get("/supervise/ratings/").content.decode()
+    )
+    client = client_for(near)
+    nav = client.get("/supervise/ratings/").content.decode()
+    assert 'class="nav-ratings"' in nav and f'data-follow-up="{follow_up.pk}"' in nav
+    client.post(f"/supervise/ratings/{follow_up.pk}/", {"text": "已督促各部门压缩流转时间"})
+    follow_up.refresh_from_db()
+    assert follow_up.status == "replied"
+
+
+def test_a_counter_rating_is_recorded_by_the_accepting_counter(finished, mother):
+    Case.objects.filter(pk=finished.pk).update(counter_kind="hospital", counter_code="qinbei-mch")
+    clerk = staff(Role.CLERK, kind="hospital", code="qinbei-mch")
+    client = client_for(clerk)
+    page = client.get(f"/counter/cases/{finished.number}/").content.decode()
+    assert f"/counter/cases/{finished.number}/rate/" in page
+    client.post(
+        f"/counter/cases/{finished.number}/rate/",
+        {"grade-service": "5", "grade-birth_certificate": "5"},
+    )
+    assert set(Rating.objects.values_list("channel", "rater")) == {("counter", clerk.pk)}
+    # The parents' own page then shows those steps as rated (one rating per case and step).
+    mine = (
+        client_for(mother)
+        .post(rate_url(finished), {"grade-service": "1"}, follow=True)
+        .content.decode()
+    )
+    assert "只能评价一次" in mine and Rating.objects.count() == 2
+
+
+def test_the_summary_equals_direct_counts_and_overdue_follows_the_due_time(
+    finished, mother, beijing
+):
+    at = beijing("2026-11-27T10:00:00+08:00")
+    case_rate(
+        case=finished,
+        actor=mother,
+        given=[Given("", 3), Given("birth_certificate", 1), Given("birth_registration", 2)],
+        now=at,
+    )
+    start, end = beijing("2026-11-01T00:00:00+08:00"), beijing("2026-12-01T00:00:00+08:00")
+    before = summary(finished.division[:2], start, end, now=at)
+    assert before.total == Rating.objects.count() == 3
+    for grade in range(1, 6):
+        assert before.grades[grade] == Rating.objects.filter(grade=grade).count()
+    assert before.whole_service == {3: 1}
+    hospital = row(finished, "birth_certificate").department
+    assert before.departments[hospital] == {1: 1}
+    assert (before.follow_ups_open, before.follow_ups_overdue, before.bad) == (2, 0, 2)
+    later = summary(finished.division[:2], start, end, now=at + timedelta(days=30))
+    assert later.follow_ups_overdue == FollowUp.objects.filter(status="open").count() == 2
+    assert summary("62", start, end, now=at).total == 0
+    assert (
+        summary("", beijing("2026-12-01T00:00:00+08:00"), end + timedelta(days=30), now=at).total
+        == 0
+    )
+
+
+def test_on_postgresql_a_rating_cannot_be_deleted_either(finished, mother):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "the DELETE trigger is PostgreSQL's (SQLite test databases are emptied by DELETE)"
+        )
+    case_rate(case=finished, actor=mother, given=[Given("", 5)])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ratings_rating")
+    assert Rating.objects.count() == 1
+
+
+def test_supervisors_filter_by_period_and_status_and_see_overdue_ones(
+    finished, mother, monkeypatch, settings
+):
+    settings.RATING_FOLLOW_UP_WORKING_DAYS = 2
+    now = timezone.now()
+    case_rate(
+        case=finished,
+        actor=mother,
+        given=[Given("birth_certificate", 1), Given("birth_registration", 2)],
+        now=now,
+    )
+    first, second = FollowUp.objects.order_by("pk")
+    assert (first.due_at - now) < timedelta(days=7)  # two working days, whatever the week
+    police = item_officer(finished, "birth_registration")
+    client_for(police).post(f"/work/ratings/{second.pk}/", {"text": "已整改"})
+    boss = staff(Role.SUPERVISOR, kind="division", code=finished.division[:2])
+    supervisor = client_for(boss)
+    today = now.astimezone(BEIJING).date()
+    period = f"from={today.isoformat()}&to={(today + timedelta(days=1)).isoformat()}"
+
+    def shown(status: str) -> dict[int, str]:
+        page = supervisor.get(f"/supervise/ratings/?{period}&status={status}").content.decode()
+        found = {}
+        for f in (first, second):
+            marker = f'<tr data-follow-up="{f.pk}" data-status="'
+            if marker in page:
+                found[f.pk] = page.split(marker)[1].split('"')[0]
+        return found
+
+    assert shown("all") == {first.pk: "open", second.pk: "replied"}
+    assert shown("overdue") == {}
+    assert shown("replied") == {second.pk: "replied"}
+    monkeypatch.setattr(timezone, "now", lambda: now + timedelta(days=20))
+    supervisor = client_for(boss)  # a new session (the old one timed out in those 20 days)
+    assert shown("overdue") == {first.pk: "overdue"}  # replied ones are not overdue
+    assert shown("all") == {first.pk: "overdue", second.pk: "replied"}
+    later = (today + timedelta(days=2)).isoformat()
+    page = supervisor.get(f"/supervise/ratings/?from={later}&status=all").content.decode()
+    assert f'data-follow-up="{first.pk}"' not in page
