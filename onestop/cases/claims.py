@@ -193,18 +193,23 @@ def ssc_claims_take(
     return len(indexed)
 
 
-def ssc_claims_release(case: Case, now: datetime) -> int:
+def ssc_claims_release(case: Case, now: datetime, newborn: int | None = None) -> int:
     """The card was refused or cancelled, or the case ended before it was made: the
-    application no longer stands (an issued card's is kept)."""
-    released: int = SscApplication.objects.filter(case=case, active=True, issued=False).update(
-        active=False, released_at=now
-    )
+    application no longer stands (an issued card's is kept). ``newborn``: only that baby's
+    (twins: each baby's card is its own item, ADR 0036); None: every baby's."""
+    rows = SscApplication.objects.filter(case=case, active=True, issued=False)
+    if newborn is not None:
+        rows = rows.filter(position=newborn)
+    released: int = rows.update(active=False, released_at=now)
     return released
 
 
-def ssc_claims_issue(case: Case) -> int:
-    """The card was made: its application stands for good."""
-    issued: int = SscApplication.objects.filter(case=case, active=True).update(issued=True)
+def ssc_claims_issue(case: Case, newborn: int | None = None) -> int:
+    """The card was made: its application stands for good (``newborn``: only that baby's)."""
+    rows = SscApplication.objects.filter(case=case, active=True)
+    if newborn is not None:
+        rows = rows.filter(position=newborn)
+    issued: int = rows.update(issued=True)
     return issued
 
 

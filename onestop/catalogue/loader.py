@@ -66,6 +66,11 @@ class Catalogue:
         entry = self.items.get(item)
         return entry.delivery if entry is not None else None
 
+    def per_newborn(self, item: str) -> bool:
+        """Whether ``item`` runs once per newborn of a multiple birth (ADR 0036)."""
+        entry = self.items.get(item)
+        return entry is not None and entry.per_newborn
+
     def item_of_result(self, result: str) -> str | None:
         """The item whose physical result is ``result`` (household_register: its birth
         registration)."""

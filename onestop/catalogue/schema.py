@@ -206,6 +206,11 @@ class Item(_Strict):
     )
     result_fields: list[ResultField] = Field(default_factory=list)
     elicence_title: Name = Field(description="the title of the e-licence its result becomes")
+    per_newborn: bool = Field(
+        default=False,
+        description="its result is about one child: a case for twins or triplets (多胞胎) "
+        "runs it once per newborn, each with its own e-licence (ADR 0036)",
+    )
     sections: list[Section] = Field(description="the case document sections its officers see")
     parent_fields: list[ParentField] = Field(
         default_factory=_name_only, description="what its officers see of each parent"

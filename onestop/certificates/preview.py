@@ -34,7 +34,7 @@ from onestop.accounts.models import Role, User, actor_label
 from onestop.accounts.permissions import parent_phone_index
 from onestop.accounts.services import otp_verify
 from onestop.audit.services import audit_record
-from onestop.cases.domain.document import CaseDocument, Parent
+from onestop.cases.domain.document import CaseDocument, Newborn, Parent
 from onestop.cases.models import Case
 from onestop.certificates.seal import (
     Sealed,
@@ -55,6 +55,7 @@ from onestop.reference.idnumber import mask_id_number
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import value_name
 from onestop.workflow import events as ev
+from onestop.workflow.domain.newborns import newborn_ordinal
 from onestop.workflow.models import CaseItem, PreviewConfirmation
 from onestop.workflow.preview import (
     DOCUMENT_TITLES,
@@ -86,9 +87,19 @@ class PreviewDocument:
     kind: str
     title: str
     rows: tuple[tuple[str, str], ...]
+    # Twins or more (ADR 0036): which baby's document (0-based); None for a single birth,
+    # whose content (and so its digest) is what it was before multiple births.
+    newborn: int | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "title": self.title, "rows": [list(r) for r in self.rows]}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "title": self.title,
+            "rows": [list(r) for r in self.rows],
+        }
+        if self.newborn is not None:
+            out["newborn"] = self.newborn
+        return out
 
     def shown_rows(self) -> list[tuple[str, str]]:
         return [(k, mask_id_number(v) if k in ID_LABELS and v else v) for k, v in self.rows]
@@ -119,8 +130,12 @@ def _parent(form: CaseDocument, side: str | None) -> Parent | None:
     return form.parent(side) if side in ("mother", "father") else None
 
 
-def _bmc(form: CaseDocument) -> list[tuple[str, str]]:
-    baby = form.newborns[0] if form.newborns else None
+def _baby(form: CaseDocument, newborn: int) -> Newborn | None:
+    return form.newborns[newborn] if 0 <= newborn < len(form.newborns) else None
+
+
+def _bmc(form: CaseDocument, newborn: int = 0) -> list[tuple[str, str]]:
+    baby = _baby(form, newborn)
     mother, father = form.mother, form.father
     hospital, place = _hospital_place(baby.hospital if baby else None)
     rows = [
@@ -143,8 +158,8 @@ def _bmc(form: CaseDocument) -> list[tuple[str, str]]:
     return rows
 
 
-def _register(form: CaseDocument, channel: str) -> list[tuple[str, str]]:
-    baby = form.newborns[0] if form.newborns else None
+def _register(form: CaseDocument, channel: str, newborn: int = 0) -> list[tuple[str, str]]:
+    baby = _baby(form, newborn)
     hospital, _place = _hospital_place(baby.hospital if baby else None)
     applicant = form.applicant
     choice = form.delivery.birth_certificate if form.delivery is not None else None
@@ -174,8 +189,8 @@ def _register(form: CaseDocument, channel: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _household(form: CaseDocument) -> list[tuple[str, str]]:
-    baby = form.newborns[0] if form.newborns else None
+def _household(form: CaseDocument, newborn: int = 0) -> list[tuple[str, str]]:
+    baby = _baby(form, newborn)
     section = form.birth_registration
     _hospital, place = _hospital_place(baby.hospital if baby else None)
     ethnic_parent = _parent(form, baby.ethnicity_follows if baby else None)
@@ -209,15 +224,29 @@ def _household(form: CaseDocument) -> list[tuple[str, str]]:
 
 
 def preview_documents(case: Case, kinds: Sequence[str]) -> list[PreviewDocument]:
-    """The previews of ``kinds`` for ``case``, in that order."""
+    """The previews of ``kinds`` for ``case``, in that order. Twins or more (ADR 0036):
+    each baby's documents, baby after baby, titled with the baby (第二个孩子); the applicant
+    signs them all at once (one signature, one digest), and each baby's task sees its own."""
     form = case.typed_document()
     build = {
-        "birth_certificate": lambda: _bmc(form),
-        "bmc_first_issue_register": lambda: _register(form, case.channel),
-        "household_registration_form": lambda: _household(form),
+        "birth_certificate": lambda n: _bmc(form, n),
+        "bmc_first_issue_register": lambda n: _register(form, case.channel, n),
+        "household_registration_form": lambda n: _household(form, n),
     }
+    if len(form.newborns) <= 1:
+        return [
+            PreviewDocument(kind, DOCUMENT_TITLES.get(kind, kind), tuple(build[kind](0)))
+            for kind in kinds
+            if kind in build
+        ]
     return [
-        PreviewDocument(kind, DOCUMENT_TITLES.get(kind, kind), tuple(build[kind]()))
+        PreviewDocument(
+            kind,
+            f"{DOCUMENT_TITLES.get(kind, kind)}（{newborn_ordinal(n)}）",
+            tuple(build[kind](n)),
+            newborn=n,
+        )
+        for n in range(len(form.newborns))
         for kind in kinds
         if kind in build
     ]
@@ -240,6 +269,7 @@ def documents_from_json(content: object) -> list[PreviewDocument]:
             str(d.get("kind", "")),
             str(d.get("title", "")),
             tuple((str(r[0]), str(r[1])) for r in d.get("rows", []) if len(r) == 2),
+            d["newborn"] if isinstance(d.get("newborn"), int) else None,
         )
         for d in content
         if isinstance(d, dict)
@@ -268,7 +298,8 @@ def open_preview(case: Case) -> PreviewConfirmation | None:
 def _lock(case_id: int) -> tuple[Case, PreviewConfirmation, dict[str, CaseItem]]:
     case = Case.objects.select_for_update().get(pk=case_id)
     preview = PreviewConfirmation.objects.get(case=case)
-    rows = {r.item: r for r in CaseItem.objects.filter(case=case).order_by("position")}
+    # Keyed as the workflow keys rows (``code``, ``code-2`` for twins, ADR 0036).
+    rows = {r.key: r for r in CaseItem.objects.filter(case=case).order_by("position")}
     return case, preview, rows
 
 
@@ -428,12 +459,15 @@ def preview_evidence(preview: PreviewConfirmation | None) -> dict[str, Any] | No
     }
 
 
-def signed_document(preview: PreviewConfirmation | None, kind: str) -> PreviewDocument | None:
-    """One document of the signed content (the police read the 常住人口登记表 from it)."""
+def signed_document(
+    preview: PreviewConfirmation | None, kind: str, newborn: int = 0
+) -> PreviewDocument | None:
+    """One document of the signed content (the police read the 常住人口登记表 from it);
+    ``newborn``: whose, for twins or more."""
     if preview is None or preview.state != State.CONFIRMED:
         return None
     for document in documents_from_json(preview.documents):
-        if document.kind == kind:
+        if document.kind == kind and (document.newborn or 0) == newborn:
             return document
     return None
 
@@ -466,6 +500,8 @@ def signed_preview_for(item: CaseItem) -> SignedPreviewView | None:
             d
             for d in documents_from_json(preview.documents)
             if (d.kind == REGISTRATION_FORM) == (item.item == REGISTRATION_ITEM)
+            # Twins: each baby's task sees its own baby's signed documents (ADR 0036).
+            and (d.newborn or 0) == item.newborn
         ]
     return SignedPreviewView(evidence, documents)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.services import published_keys, stored_payload, verify_record
 from onestop.common.names import item_label
+from onestop.workflow.domain.newborns import split_key
 from onestop.workflow.models import CaseItem
 
 
@@ -22,10 +25,13 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
     the later department reads the verified result instead of asking for paper."""
     keys = published_keys()
     out = []
+    # ``after`` holds keys: twins' items wait for their own baby's (``code-2``, ADR 0036).
+    wanted = Q(pk__in=[])
+    for key in item.after:
+        code, newborn = split_key(key)
+        wanted |= Q(kind=code, item__newborn=newborn)
     # The licences in force: a corrected one stands in for the one it superseded (ADR 0042).
-    rows = item.case.elicences.filter(kind__in=list(item.after), superseded_at__isnull=True).defer(
-        "payload"
-    )
+    rows = item.case.elicences.filter(wanted, superseded_at__isnull=True).defer("payload")
     for licence in rows.order_by("issued_at"):
         verdict = verify_record(licence, keys)
         payload = stored_payload(licence) if verdict.valid else None
@@ -48,7 +54,9 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
 
 def case_elicences(case: Case) -> list[ELicence]:
     return list(
-        case.elicences.defer("payload").select_related("superseded_by").order_by("issued_at")
+        case.elicences.defer("payload")
+        .select_related("item", "superseded_by")
+        .order_by("issued_at")
     )
 
 
@@ -63,11 +71,11 @@ def elicence_for_parent(user: User, serial: str) -> ELicence | None:
 def elicence_for_officer(user: User, serial: str) -> ELicence | None:
     """A licence the officer works with: one their item issued, or one an item of theirs in
     the same case waits for."""
-    licence = ELicence.objects.filter(serial=serial).select_related("case").first()
+    licence = ELicence.objects.filter(serial=serial).select_related("case", "item").first()
     if licence is None or user.role != Role.OFFICER:
         return None
     mine = items_for_officer(user, CaseItem.objects.filter(case=licence.case))
     for row in mine.only("pk", "after"):
-        if row.pk == licence.item_id or licence.kind in (row.after or []):
+        if row.pk == licence.item_id or licence.item.key in (row.after or []):
             return licence
     return None

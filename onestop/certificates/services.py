@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from onestop.cases.claims import DuplicateNewborn, same_newborn_case_ids, shown_number
 from onestop.cases.models import Case, Newborn
+from onestop.catalogue import catalogue
 from onestop.certificates.document import licence_payload, sealed_document
 from onestop.certificates.keystore import KeyStore
 from onestop.certificates.models import ELicence
@@ -86,11 +87,21 @@ def issuer_of(item: CaseItem) -> tuple[str, str]:
     return code, DEPARTMENT_NAMES.get(item.department, item.department)
 
 
-def _newborns(case: Case) -> list[dict[str, Any]]:
-    return [
+def _newborns(case: Case, item: CaseItem | None = None) -> list[dict[str, Any]]:
+    """The newborns a licence names: every newborn of the case, or for a per-newborn item
+    of twins or triplets only the baby it is for (one e-licence per newborn, ADR 0036)."""
+    babies = [
         {"name": n.name, "sex": n.sex, "born_at": n.born_at}
         for n in Newborn.objects.filter(case=case).order_by("position")
     ]
+    if (
+        item is not None
+        and len(babies) > 1
+        and catalogue().per_newborn(item.item)
+        and 0 <= item.newborn < len(babies)
+    ):
+        return [babies[item.newborn]]
+    return babies
 
 
 class DuplicateCertificate(DuplicateNewborn):
@@ -150,7 +161,7 @@ def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
         issuer_name=issuer_name,
         issued_at=now,
         result=item.result or {},
-        newborns=_newborns(case),
+        newborns=_newborns(case, item),
         remarks=online_remarks(case, item.item),
     )
     licence = ELicence(
@@ -208,7 +219,8 @@ def elicence_supersede(*, licence: ELicence, result: dict[str, Any], now: dateti
         issuer_name=licence.issuer_name,
         issued_at=now,
         result=result,
-        newborns=_newborns(case),
+        # Twins: the corrected licence still names only its own baby (ADR 0036).
+        newborns=_newborns(case, item),
     )
     payload["replaces"] = licence.serial
     if old_payload.get("subject"):
@@ -249,7 +261,7 @@ def elicence_seal_missing(*, now: datetime | None = None) -> int:
             issuer_name=licence.issuer_name,
             issued_at=licence.issued_at,
             result=old.get("result") or licence.item.result or {},
-            newborns=_newborns(licence.case),
+            newborns=_newborns(licence.case, licence.item),
         )
         _apply_seal(licence, now=now)
         licence.save(update_fields=["payload", "sealed", "signature", "key_id", "algorithm"])

@@ -9,8 +9,9 @@ from onestop.cases.effects import parents_message, timeline_add
 from onestop.core.events import Phase, effects
 from onestop.corrections import events as ev
 from onestop.corrections.models import CorrectionNotice
-from onestop.eligibility.reasons import ITEM_NAMES
 from onestop.workflow.domain.results import RESULT_FIELDS
+from onestop.workflow.models import CaseItem
+from onestop.workflow.selectors import multiple_birth, row_name
 
 
 def field_label(item: str, field: str) -> str:
@@ -21,13 +22,14 @@ def field_label(item: str, field: str) -> str:
     return field
 
 
-def _item(code: str) -> str:
-    return ITEM_NAMES.get(code, code)
+def _item(row: CaseItem) -> str:
+    """The item's name; for twins or more with its baby (（第二个孩子）, ADR 0036)."""
+    return row_name(row, multiple_birth(row.case))
 
 
 def _what(event: ev.CorrectionEvent) -> tuple[str, str]:
     row = event.row
-    return _item(row.item), field_label(row.item, event.correction.field)
+    return _item(row), field_label(row.item, event.correction.field)
 
 
 @effects.register(ev.CorrectionRequested, phase=Phase.RECORD, effect="timeline: 申请更正")
@@ -75,7 +77,7 @@ def corrected_notices(event: ev.ResultCorrected) -> None:
             event.case,
             event.at,
             "correction_notice",
-            f"已通知{_item(row.item)}：{item}的“{field}”已更正，请以 {event.new_serial} 为准",
+            f"已通知{_item(row)}：{item}的“{field}”已更正，请以 {event.new_serial} 为准",
             item=row.item,
             parent=False,
         )

@@ -12,10 +12,11 @@ from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import can_view_case, items_for_officer
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
-from onestop.common.names import item_label, result_field_label
+from onestop.common.names import result_field_label
 from onestop.corrections.models import Correction, CorrectionNotice
 from onestop.corrections.services import correctable_fields
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import multiple_birth, row_name
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,11 @@ def correctables(case: Case, *, only: set[int] | None = None) -> list[Correctabl
             "item_id", "serial"
         )
     )
+    found = list(rows)
+    # Twins: each baby's result is its own row; the name says which baby (ADR 0036).
+    multiple = multiple_birth(case, found) if only is None else multiple_birth(case)
     out = []
-    for row in rows:
+    for row in found:
         if row.pk not in serials:
             continue
         for spec in correctable_fields(row.item):
@@ -55,7 +59,7 @@ def correctables(case: Case, *, only: set[int] | None = None) -> list[Correctabl
                 Correctable(
                     item_id=row.pk,
                     item=row.item,
-                    item_name=item_label(row.item),
+                    item_name=row_name(row, multiple),
                     serial=serials[row.pk],
                     field=spec.name,
                     label=result_field_label(spec),

@@ -234,19 +234,20 @@ def _downstream(row: CaseItem) -> list[CaseItem]:
     and have already been worked on with its result: dispatched or finished, not waiting
     or cancelled (those read the corrected licence when their turn comes)."""
     rows = list(CaseItem.objects.filter(case_id=row.case_id).order_by("position"))
-    after_of = {r.item: set(r.after or []) for r in rows}
+    # Keyed by row (``code``, ``code-2``): twins' items wait for their own baby's (ADR 0036).
+    after_of = {r.key: set(r.after or []) for r in rows}
     later: set[str] = set()
     grew = True
     while grew:
         grew = False
         for r in rows:
-            if r.item not in later and after_of[r.item] & (later | {row.item}):
-                later.add(r.item)
+            if r.key not in later and after_of[r.key] & (later | {row.key}):
+                later.add(r.key)
                 grew = True
     return [
         r
         for r in rows
-        if r.item in later and r.state not in (ItemState.WAITING, ItemState.CANCELLED)
+        if r.key in later and r.state not in (ItemState.WAITING, ItemState.CANCELLED)
     ]
 
 

@@ -26,7 +26,7 @@ from onestop.workflow.same_visit import (
     handover_recipients,
     same_visit_rule,
 )
-from onestop.workflow.selectors import result_form_fields
+from onestop.workflow.selectors import multiple_birth, newborn_word, result_form_fields
 
 RECIPIENT_ROLES = [
     ("mother", gettext_lazy("母亲")),
@@ -74,7 +74,8 @@ def same_visit_views(user: User, case: Case, *, now: datetime) -> list[dict[str,
     """Each same-visit item of the case: its state, and what this clerk can do now
     (当场办理 with the result form; 打印; 当场交付 and to whom), or the handover made."""
     out = []
-    rows = CaseItem.objects.filter(case=case).order_by("position")
+    rows = list(CaseItem.objects.filter(case=case).order_by("position"))
+    multiple = multiple_birth(case, rows)
     for row in rows:
         rule = same_visit_rule(case, row.item)
         if rule is None:
@@ -86,7 +87,8 @@ def same_visit_views(user: User, case: Case, *, now: datetime) -> list[dict[str,
         may_hand_over = counter_may_hand_over(user, case, row)
         entry: dict[str, Any] = {
             "row": row,
-            "name": item_label(row.item),
+            "name": item_label(row.item)
+            + (f"（{baby}）" if (baby := newborn_word(row, multiple)) else ""),
             "result": result or "",
             "result_name": delivery.RESULT_NAMES.get(result, result) if result else "",
             "by": rule.by,

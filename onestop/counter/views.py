@@ -43,6 +43,7 @@ from onestop.policy.loader import default_packs
 from onestop.portal.selectors import item_views
 from onestop.reference.selectors import current_reference, institution_name
 from onestop.workflow.domain.delivery import result_of
+from onestop.workflow.domain.newborns import split_key
 from onestop.workflow.models import CaseItem
 from onestop.workflow.same_visit import (
     HandoverRefused,
@@ -179,7 +180,7 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
         "counter/case.html",
         {
             "case": case,
-            "items": item_views(case),
+            "items": item_views(case, names=False),
             "reasons": case.decision.get("reasons", []),
             # per item: where for this case and what to bring (原渠道, ADR 0034)
             "channels": [c.text for c in item_channels(case)]
@@ -195,7 +196,8 @@ def case_page(request: HttpRequest, number: str) -> HttpResponse:
 
 def _spot_row(user: User, number: str, item: str) -> tuple[Case, CaseItem]:
     case = _case(user, number)
-    row = CaseItem.objects.filter(case=case, item=item).first()
+    code, newborn = split_key(item)  # twins: ``code-2`` is the second baby's (ADR 0036)
+    row = CaseItem.objects.filter(case=case, item=code, newborn=newborn).first()
     if row is None or same_visit_rule(case, row.item) is None:
         raise Http404(_("该事项不在本窗口当场办理"))
     return case, row

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Case as SqlCase
-from django.db.models import QuerySet, Value, When
+from django.db.models import Exists, OuterRef, QuerySet, Value, When
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import items_for_officer
@@ -17,6 +17,7 @@ from onestop.calendar.selectors import current_calendar
 from onestop.cases.claims import possible_duplicates
 from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Material
+from onestop.catalogue import catalogue
 from onestop.catalogue.names import CatalogueView
 from onestop.supervision.selectors import urge_count
 from onestop.workflow.domain.urgency import classify
@@ -30,6 +31,7 @@ QUEUE_PAGE_SIZE = 50
 QUEUE_COLUMNS = (
     "id",
     "item",
+    "newborn",
     "state",
     "due_at",
     "due_provisional",
@@ -68,7 +70,9 @@ def officer_queue(user: User, *, order: str = "due") -> QuerySet[CaseItem]:
     qs = items_for_officer(
         user, CaseItem.objects.select_related("case", "claimed_by").only(*QUEUE_COLUMNS)
     )
-    qs = qs.filter(state__in=OPEN_STATES).annotate(urge_total=urge_count())
+    # ``twins``: the case runs items per newborn (ADR 0036), so the row says which baby.
+    twins = Exists(CaseItem.objects.filter(case=OuterRef("case_id"), newborn__gt=0))
+    qs = qs.filter(state__in=OPEN_STATES).annotate(urge_total=urge_count(), twins=twins)
     if order == "new":
         return qs.order_by("-received_at")
     return qs.order_by("due_at", "received_at")
@@ -95,6 +99,10 @@ def task_view_data(item: CaseItem) -> dict[str, Any]:
         value = document.get(section)
         if section in ("mother", "father") and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k in parent_fields}
+        if section == "newborns" and isinstance(value, list) and len(value) > 1:
+            # Twins or more (ADR 0036): a per-newborn item sees only the baby it is for.
+            if catalogue().per_newborn(item.item) and item.newborn < len(value):
+                value = [value[item.newborn]]
         if value not in (None, {}, []):
             shown[section] = value
     return shown

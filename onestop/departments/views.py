@@ -41,7 +41,12 @@ from onestop.unified_form.model import paper_position, value_name
 from onestop.workflow.card import REPORTABLE as CARD_STATUSES
 from onestop.workflow.card import CardStatusRefused, card_status_report
 from onestop.workflow.models import CardProduction, CaseItem, ItemState
-from onestop.workflow.selectors import result_form_fields, result_from
+from onestop.workflow.selectors import (
+    multiple_birth,
+    newborn_word,
+    result_form_fields,
+    result_from,
+)
 from onestop.workflow.services import (
     NotPermitted,
     ResultInvalid,
@@ -85,6 +90,8 @@ def queue(request: HttpRequest) -> HttpResponse:
                 "url": f"{task_url}{item.pk}/",
                 "number": item.case.number,
                 "name": names[item.item],
+                # Which baby, for twins or more (ADR 0036): "第二个孩子", never an index.
+                "baby": newborn_word(item, getattr(item, "twins", False)),
                 "state": item.state,
                 "state_label": states.get(item.state, item.state),
                 "claimed_by": item.claimed_by.label() if item.claimed_by else "",
@@ -157,6 +164,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
         {
             "item": item,
             "name": _item_name(item.item),
+            "baby": newborn_word(item, multiple_birth(item.case)),
             # The pure labels module gives Chinese; the labels are translated here.
             # Names, not codes (hospitals, stations, places, ethnic groups), and dates as
             # people write them.

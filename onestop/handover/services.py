@@ -27,6 +27,7 @@ from onestop.policy.loader import default_packs
 from onestop.policy.schema import ArchiveHandover
 from onestop.supervision.models import StaffMessage
 from onestop.supervision.services import staff_message_send
+from onestop.workflow.domain.newborns import item_key
 from onestop.workflow.models import CaseItem, ItemState
 
 TRACKING_MAX = 40
@@ -100,10 +101,14 @@ def is_batch_station_officer(user: User, batch: HandoverBatch) -> bool:
     )
 
 
-def _newborn_names(case: Case) -> tuple[str, bool]:
-    """The newborns' names (twins: each, joined) and whether an ethnicity form goes too."""
+def _newborn_names(case: Case, newborn: int | None = None) -> tuple[str, bool]:
+    """The newborns' names (twins: each, joined; or the one ``newborn`` a certificate of
+    twins is for, ADR 0036) and whether an ethnicity form goes too."""
     doc = case.typed_document()
-    names = "、".join(baby.name for baby in doc.newborns if baby.name) or "（未命名）"
+    babies = doc.newborns
+    if newborn is not None and 0 <= newborn < len(babies) and len(babies) > 1:
+        babies = [babies[newborn]]
+    names = "、".join(baby.name for baby in babies if baby.name) or "（未命名）"
     mother, father = doc.mother, doc.father
     differ = bool(
         mother is not None
@@ -166,7 +171,8 @@ def handover_certificate_add(
     (inside the transaction of the completion). None when the region hands nothing over,
     the case registers no birth, or the certificate is already in a batch."""
     rule = handover_rule(case)
-    registration = rows.get("birth_registration")
+    # The same newborn's registration (twins: each certificate its own, ADR 0036).
+    registration = rows.get(item_key("birth_registration", certificate.newborn))
     if (
         rule is None
         or certificate.item != "birth_certificate"
@@ -191,7 +197,7 @@ def handover_certificate_add(
         period=issued_period,
         now=now,
     )
-    names, ethnicity_form = _newborn_names(case)
+    names, ethnicity_form = _newborn_names(case, certificate.newborn)
     result = certificate.result if isinstance(certificate.result, dict) else {}
     return HandoverEntry.objects.create(
         batch=batch,

@@ -11,12 +11,13 @@ from django.utils.translation import gettext as _
 
 from onestop.cases.models import Case, Newborn, Person
 from onestop.eligibility.guide_book import Guide, service_guide
-from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES, REASON_KINDS
+from onestop.eligibility.reasons import DEPARTMENT_NAMES, REASON_KINDS
 from onestop.hotline.models import FaqEntry
 from onestop.hotline.search import parse_query, score
 from onestop.policy.loader import default_packs
 from onestop.reference.idnumber import mask_id_number, mask_name, mask_phone
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import key_name, multiple_birth, row_name
 
 
 def region_guide(region: str) -> Guide | None:
@@ -109,7 +110,7 @@ def _next_step(row: CaseItem, names: dict[str, str]) -> str:
     if row.state == ItemState.WAITING:
         if row.awaiting_confirmation:
             return _("等待另一方家长通过短信链接确认")
-        before = "、".join(names.get(code, ITEM_NAMES.get(code, code)) for code in row.after)
+        before = "、".join(names.get(key, key_name(key, False)) for key in row.after)
         return _("等待前置事项办结：{before}").format(before=before or _("前置事项"))
     if row.state in (ItemState.READY, ItemState.IN_PROGRESS):
         return _("{department}办理中，办结后短信通知申请人").format(department=department)
@@ -128,10 +129,12 @@ def case_answer(case: Case) -> CaseAnswer:
     applicant = people.get(Person.Role.APPLICANT)
     mother = people.get(Person.Role.MOTHER)
     rows = list(CaseItem.objects.filter(case=case).order_by("position"))
-    names = {row.item: ITEM_NAMES.get(row.item, row.item) for row in rows}
+    # Twins or more (ADR 0036): an item per baby, its name saying which (（第二个孩子）).
+    multiple = multiple_birth(case, rows)
+    names = {row.key: row_name(row, multiple) for row in rows}
     items = [
         ItemLine(
-            name=names[row.item],
+            name=names[row.key],
             department=DEPARTMENT_NAMES.get(row.department, row.department),
             state=row.state,
             state_label=row.get_state_display(),

@@ -218,6 +218,11 @@ class TaskOut(Schema):
     )
     claimed_by_me: bool
     elicence_serial: str | None = None
+    newborn: str = Field(
+        "",
+        description="多胞胎：本事项所对应的新生儿（如“第二个孩子”），每个新生儿各有一套事项和电子证照；"
+        "单胎或整个办件的事项（如生育医疗费用报销）为空",
+    )
 
 
 class TaskListOut(Schema):

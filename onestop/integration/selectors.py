@@ -26,10 +26,11 @@ from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_
 from onestop.integration.models import ApiClient
 from onestop.integration.services import submitted_key
 from onestop.policy.schema import PAYMENT_ITEM
+from onestop.workflow.domain.newborns import item_code
 from onestop.workflow.domain.payment import amount_text
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CardProduction, CaseItem, ItemState, PaymentNotice
-from onestop.workflow.selectors import case_outcome_of
+from onestop.workflow.selectors import case_outcome_of, multiple_birth, newborn_word, twin_case_ids
 
 
 def client_profile(client: ApiClient) -> dict[str, Any]:
@@ -163,8 +164,13 @@ def task_fresh(task_id: int) -> CaseItem:
     return CaseItem.objects.select_related("case").get(pk=task_id)
 
 
-def task_summary(client: ApiClient, row: CaseItem) -> dict[str, Any]:
-    """`TaskOut`: one task as a list shows it."""
+def task_summary(
+    client: ApiClient, row: CaseItem, *, multiple: bool | None = None
+) -> dict[str, Any]:
+    """`TaskOut`: one task as a list shows it. ``multiple``: whether its case is for twins
+    or more (known to a list for all its rows; asked otherwise)."""
+    if multiple is None:
+        multiple = multiple_birth(row.case)
     serial = (
         ELicence.objects.filter(item_id=row.pk, superseded_at__isnull=True)
         .values_list("serial", flat=True)
@@ -186,6 +192,7 @@ def task_summary(client: ApiClient, row: CaseItem) -> dict[str, Any]:
         "due_provisional": row.due_provisional,
         "claimed_by_me": row.claimed_by_id == client.user_id,
         "elicence_serial": serial,
+        "newborn": newborn_word(row, multiple),
     }
 
 
@@ -198,8 +205,9 @@ def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[
     )
     more = len(rows) > limit
     rows = rows[:limit]
+    twins = twin_case_ids(row.case_id for row in rows)
     return {
-        "tasks": [task_summary(client, row) for row in rows],
+        "tasks": [task_summary(client, row, multiple=row.case_id in twins) for row in rows],
         "next_after": rows[-1].pk if more and rows else None,
     }
 
@@ -217,7 +225,7 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
     declared = set(row.case.materials.values_list("code", flat=True))
     return {
         **task_summary(client, row),
-        "after": list(row.after),
+        "after": list(dict.fromkeys(item_code(key) for key in row.after)),
         "data": task_view_data(row),
         "notes": task_notes(row),
         "materials": [m for m in ITEM_MATERIALS.get(row.item, ()) if m in declared],

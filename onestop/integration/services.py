@@ -242,6 +242,7 @@ def webhooks_queue(
     department: str = "",
     jurisdiction: tuple[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
+    newborn: int = 0,
     extra: Mapping[str, Any] | None = None,
 ) -> list[WebhookDelivery]:
     """Queue the deliveries of webhook ``event`` (``task.created``, ``task.updated``,
@@ -261,7 +262,7 @@ def webhooks_queue(
         if not candidates:
             return []
         row = (
-            CaseItem.objects.filter(case=case, item=item)
+            CaseItem.objects.filter(case=case, item=item, newborn=newborn)  # twins: ADR 0036
             .values("pk", "division", "jurisdiction_kind", "jurisdiction_code")
             .first()
         )

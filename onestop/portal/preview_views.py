@@ -121,7 +121,14 @@ def preview_page(request: HttpRequest, number: str) -> HttpResponse:
             "pending": pending,
             "applicant": applicant,
             "documents": [
-                {"kind": d.kind, "title": d.title, "rows": d.shown_rows()} for d in documents
+                {
+                    "kind": d.kind,
+                    "title": d.title,
+                    "rows": d.shown_rows(),
+                    # twins (ADR 0036): which baby's PDF (1-based in the link)
+                    "baby": "" if d.newborn is None else d.newborn + 1,
+                }
+                for d in documents
             ],
             "digest": preview_digest(documents_json(documents)),
             "phone": mask_phone(user.phone),
@@ -141,7 +148,12 @@ def preview_pdf(request: HttpRequest, number: str, kind: str) -> HttpResponse:
         raise Http404(_("该办件没有这份预览"))
     documents = preview_documents(case, preview.documents_kinds)
     digest = preview_digest(documents_json(documents))
-    document = next(d for d in documents if d.kind == kind)
+    # Twins or more (ADR 0036): ``?baby=2`` is the second baby's document.
+    baby = request.GET.get("baby", "")
+    newborn = int(baby) - 1 if baby.isdigit() and int(baby) > 0 else 0
+    document = next((d for d in documents if d.kind == kind and (d.newborn or 0) == newborn), None)
+    if document is None:
+        raise Http404(_("该办件没有这份预览"))
     _read(request, case.number, f"portal:preview_pdf:{kind}")
     pdf = render_preview(
         title=document.title,

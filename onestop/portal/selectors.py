@@ -25,7 +25,7 @@ from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import FormContext, Spec, build_document, sections
 from onestop.workflow.domain.plan import stages
 from onestop.workflow.models import CaseItem, ItemState
-from onestop.workflow.selectors import with_outcome
+from onestop.workflow.selectors import key_name, multiple_birth, newborn_word, with_outcome
 
 
 def parent_cases(user: User) -> QuerySet[Case]:
@@ -38,7 +38,7 @@ def parent_cases(user: User) -> QuerySet[Case]:
 
 @dataclass(frozen=True)
 class ItemView:
-    item: str
+    item: str  # the item within its case: its code, ``code-2`` for a second newborn's
     name: str
     department: str
     state: str
@@ -51,6 +51,9 @@ class ItemView:
     overdue: bool = False  # open and past its due time: the parents may urge it (催办)
     after: tuple[str, ...] = ()  # the item's prerequisites in this case (codes)
     waits_for: tuple[str, ...] = ()  # names of the prerequisites not yet done
+    # Which baby it is for in a case of twins or more (多胞胎, ADR 0036): the baby's name,
+    # or "第二个孩子" while it has none; "" for the case's own items and a single birth.
+    baby: str = ""
     awaiting: str = ""  # waiting for a confirmation: father / mother / preview (ADR 0029, 0035)
 
 
@@ -62,17 +65,25 @@ def awaiting_label(parent: str) -> str:
     return gettext("等待父亲确认") if parent == "father" else gettext("等待母亲确认")
 
 
-def item_views(case: Case) -> list[ItemView]:
+def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
+    """The case's items as people read them. ``names``: a twin's items carry the baby's
+    name (the parents' own pages); staff pages say "第二个孩子" (ADR 0036)."""
     out = []
     now = timezone.now()
     rows = list(CaseItem.objects.filter(case=case).order_by("position"))
-    state_of = {row.item: row.state for row in rows}
+    state_of = {row.key: row.state for row in rows}
+    multiple = multiple_birth(case, rows)
+    babies = baby_names(case) if multiple and names else []
     for row in rows:
         after = tuple(code for code in row.after if code in state_of)
         waiting = row.state == ItemState.WAITING
+        baby = newborn_word(row, multiple)
+        if baby and row.newborn < len(babies) and babies[row.newborn]:
+            baby = babies[row.newborn]
         out.append(
             ItemView(
-                item=row.item,
+                item=row.key,
+                baby=baby,
                 name=ITEM_NAMES.get(row.item, row.item),
                 department=DEPARTMENT_NAMES.get(row.department, row.department),
                 state=row.state,
@@ -89,7 +100,7 @@ def item_views(case: Case) -> list[ItemView]:
                 and row.due_at < now,
                 after=after,
                 waits_for=tuple(
-                    ITEM_NAMES.get(code, code) for code in after if state_of[code] != ItemState.DONE
+                    key_name(code, multiple) for code in after if state_of[code] != ItemState.DONE
                 )
                 if waiting
                 else (),
@@ -97,6 +108,12 @@ def item_views(case: Case) -> list[ItemView]:
             )
         )
     return out
+
+
+def baby_names(case: Case) -> list[str]:
+    """The newborns' names as the case document gives them ("" where not named yet), for
+    the parents' own pages (their own children: not masked)."""
+    return [baby.name or "" for baby in case.typed_document().newborns]
 
 
 def progress_steps(items: Sequence[ItemView]) -> list[list[ItemView]]:

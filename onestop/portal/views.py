@@ -137,7 +137,10 @@ def insurance_code_done(request: HttpRequest, number: str) -> HttpResponse:
     """The parent marks the step after payment (Jilin: 激活医保码) done (docs/adr/0031)."""
     case = parent_case_or_404(request, number, "portal:insurance_code")
     try:
-        insurance_code_activate(case=case, actor=_user(request))
+        newborn = request.POST.get("newborn", "0")  # twins: whose code (ADR 0036)
+        insurance_code_activate(
+            case=case, actor=_user(request), newborn=int(newborn) if newborn.isdigit() else 0
+        )
     except PaymentStepRefused as exc:
         messages.error(request, exc.message)
     else:

@@ -26,6 +26,7 @@ from onestop.supervision.models import StaffMessage
 from onestop.supervision.selectors import item_officers, supervisor_levels
 from onestop.supervision.services import staff_message_send
 from onestop.workflow.events import CaseCompleted
+from onestop.workflow.selectors import multiple_birth
 
 
 def _rate_link(number: str) -> str:
@@ -58,13 +59,16 @@ def rejected_invitation(event: CaseDecided) -> None:
 
 @effects.register(CaseRated, phase=Phase.RECORD, effect="timeline: 已评价")
 def rated_timeline(event: CaseRated) -> None:
-    parts = "；".join(f"{step_name(r.step)}：{Grade(r.grade).label}" for r in event.ratings)
+    multiple = multiple_birth(event.case)
+    parts = "；".join(
+        f"{step_name(r.step, multiple)}：{Grade(r.grade).label}" for r in event.ratings
+    )
     where = "窗口" if any(r.channel == "counter" for r in event.ratings) else "网上"
     timeline_add(event.case, event.at, "rated", f"已通过{where}评价（{parts}）")
 
 
 def _who(follow_up: FollowUp) -> str:
-    return step_name(follow_up.rating.step)
+    return step_name(follow_up.rating.step, multiple_birth(follow_up.case))
 
 
 @effects.register(FollowUpOpened, phase=Phase.RECORD, effect="timeline: 差评转办整改")

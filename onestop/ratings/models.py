@@ -6,8 +6,10 @@ is followed up and rectified; GB/T 39734-2020: 一次一评 at the counter, 一�
 Seed 002 (Qinbei) 十(一): "在事项办结后,向新生儿父母推送“好差评”服务,接受社会监督".
 
 A rating is written once and never changed: one per case and step (``step`` is the
-item's code, "" for the whole service), no update path, a read-only admin and a database
-trigger refusing UPDATE (and DELETE on PostgreSQL; migration 0002).
+item's key in its case — its code, ``code-2`` for a second newborn's item of twins
+(ADR 0036), so each baby's step is rated on its own — "" for the whole service), no
+update path, a read-only admin and a database trigger refusing UPDATE (and DELETE on
+PostgreSQL; migration 0002).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def unrated_steps(case: Case) -> list[str]:
     """The steps ("" = the whole service) still open for rating."""
     if not case_rateable(case):
         return []
-    wanted = [WHOLE_SERVICE, *(row.item for row in rateable_steps(case))]
+    wanted = [WHOLE_SERVICE, *(row.key for row in rateable_steps(case))]
     done = set(Rating.objects.filter(case=case).values_list("step", flat=True))
     return [step for step in wanted if step not in done]
 

@@ -28,7 +28,6 @@ from onestop.calendar.selectors import current_calendar
 from onestop.cases.models import Case
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
-from onestop.eligibility.reasons import ITEM_NAMES
 from onestop.ratings.events import (
     CaseRated,
     FollowUpConfirmed,
@@ -46,6 +45,7 @@ from onestop.ratings.models import (
     Rating,
 )
 from onestop.ratings.selectors import can_answer, case_rateable, rateable_steps
+from onestop.workflow.selectors import key_name
 
 COMMENT_MAX = 500
 REPLY_MAX = 1000
@@ -67,15 +67,18 @@ class RatingRefused(OnestopError):
 
 @dataclass(frozen=True)
 class Given:
-    """One grade given: for ``step`` (an item code, "" = the whole service)."""
+    """One grade given: for ``step`` (an item's key in its case: its code, ``code-2`` for
+    a second newborn's (ADR 0036); "" = the whole service)."""
 
     step: str
     grade: int
     comment: str = ""
 
 
-def step_name(step: str) -> str:
-    return "整体服务" if step == WHOLE_SERVICE else ITEM_NAMES.get(step, step)
+def step_name(step: str, multiple: bool = False) -> str:
+    """The step as people read it; for twins or more (``multiple``) with its baby:
+    出生医学证明办理（第二个孩子） (ADR 0036)."""
+    return "整体服务" if step == WHOLE_SERVICE else key_name(step, multiple)
 
 
 def _due(now: datetime) -> tuple[datetime, bool]:
@@ -110,7 +113,7 @@ def case_rate(
         raise RatingRefused("办件办结后才能评价", code="rating_not_finished")
     if not given:
         raise RatingRefused("请至少选择一项评价", code="rating_empty")
-    steps = {row.item: row for row in rateable_steps(locked)}
+    steps = {row.key: row for row in rateable_steps(locked)}  # twins: a step per baby
     seen: set[str] = set()
     for g in given:
         if g.step != WHOLE_SERVICE and g.step not in steps:

@@ -29,7 +29,7 @@ from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to
 from onestop.audit.services import access_record
 from onestop.cases.models import Case
-from onestop.common.names import department_label, item_label
+from onestop.common.names import department_label
 from onestop.core.clock import BEIJING, to_beijing
 from onestop.portal.views import parent_case_or_404
 from onestop.ratings.models import (
@@ -57,6 +57,7 @@ from onestop.ratings.services import (
     follow_up_recomplain,
     follow_up_reply,
 )
+from onestop.workflow.selectors import key_name, multiple_birth, row_name, twin_case_ids
 
 SERVICE_SLUG = "service"  # the form's name for the whole service ("" as a step)
 PAGE_SIZE = 30
@@ -73,8 +74,8 @@ def _slug(step: str) -> str:
     return step or SERVICE_SLUG
 
 
-def _step_label(step: str) -> str:
-    return _("整体服务") if step == WHOLE_SERVICE else item_label(step)
+def _step_label(step: str, multiple: bool = False) -> str:
+    return _("整体服务") if step == WHOLE_SERVICE else key_name(step, multiple)
 
 
 def _grades() -> list[tuple[int, str]]:
@@ -85,13 +86,15 @@ def _rate_form(case: Case) -> list[dict[str, Any]]:
     """The rows of the rating form: the whole service, then each step; each rated or not."""
     given = {r.step: r for r in Rating.objects.filter(case=case).select_related("follow_up")}
     rows: list[dict[str, Any]] = [{"step": WHOLE_SERVICE, "name": _("整体服务"), "department": ""}]
+    steps = list(rateable_steps(case))
+    multiple = multiple_birth(case, steps)  # twins: one step per baby, named with the baby
     rows += [
         {
-            "step": row.item,
-            "name": item_label(row.item),
+            "step": row.key,
+            "name": row_name(row, multiple),
             "department": department_label(row.department),
         }
-        for row in rateable_steps(case)
+        for row in steps
     ]
     for row in rows:
         row["slug"] = _slug(row["step"])
@@ -101,7 +104,7 @@ def _rate_form(case: Case) -> list[dict[str, Any]]:
 
 def _given(request: HttpRequest, case: Case) -> list[Given]:
     """The grades chosen in the form (a step left without a grade is not rated now)."""
-    steps = [WHOLE_SERVICE, *(row.item for row in rateable_steps(case))]
+    steps = [WHOLE_SERVICE, *(row.key for row in rateable_steps(case))]
     found: list[Given] = []
     for step in steps:
         raw = request.POST.get(f"grade-{_slug(step)}", "").strip()
@@ -122,13 +125,14 @@ def _entries(follow_up: FollowUp) -> list[Any]:
 
 def _follow_up_views(case: Case) -> list[dict[str, Any]]:
     rows = []
+    multiple = multiple_birth(case)
     for follow_up in (
         FollowUp.objects.filter(case=case).select_related("rating").order_by("opened_at", "pk")
     ):
         rows.append(
             {
                 "follow_up": follow_up,
-                "step": _step_label(follow_up.rating.step),
+                "step": _step_label(follow_up.rating.step, multiple),
                 "entries": _entries(follow_up),
             }
         )
@@ -246,10 +250,11 @@ def _staff(request: HttpRequest, roles: tuple[str, ...]) -> User:
 
 
 def _rows(follow_ups: list[FollowUp], now: datetime) -> list[dict[str, Any]]:
+    twins = twin_case_ids(f.case_id for f in follow_ups)
     return [
         {
             "follow_up": f,
-            "step": _step_label(f.rating.step),
+            "step": _step_label(f.rating.step, f.case_id in twins),
             "department": department_label(f.department) if f.department else _("监督管理部门"),
             "grade": Grade(f.rating.grade).label,
             "overdue": f.status == FollowUpStatus.OPEN and f.due_at < now,

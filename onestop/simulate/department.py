@@ -292,6 +292,8 @@ class DepartmentSystem:
         task_id = int(task["id"])
         state = task.get("state")
         label = f"{task.get('case_number')} {task.get('item')}"
+        if task.get("newborn"):  # twins: which baby (ADR 0036)
+            label += f"（{task['newborn']}）"
         if state not in ("ready", "in_progress") or (
             state == "in_progress" and not task.get("claimed_by_me")
         ):

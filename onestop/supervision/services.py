@@ -44,6 +44,7 @@ from onestop.supervision.selectors import (
     supervisor_levels,
 )
 from onestop.workflow.domain import urgency
+from onestop.workflow.domain.newborns import split_key
 from onestop.workflow.models import CaseItem, ItemState, Urgency
 from onestop.workflow.services import provisional_dues_recompute
 
@@ -348,8 +349,8 @@ def item_urge(
     locked = Case.objects.select_for_update().get(pk=case.pk)
     if parent.role != Role.PARENT or not can_view_case(parent, locked):
         raise UrgeRefused("只能催办本人的办件", code="urge_forbidden")
-    code = item if isinstance(item, str) else item.item
-    row = CaseItem.objects.filter(case=locked, item=code).first()
+    code, newborn = split_key(item) if isinstance(item, str) else (item.item, item.newborn)
+    row = CaseItem.objects.filter(case=locked, item=code, newborn=newborn).first()
     if row is None:
         raise UrgeRefused("办件中没有该事项", code="urge_item_unknown")
     if locked.status != CaseStatus.IN_PROGRESS or row.state not in OPEN_STATES:
@@ -377,7 +378,7 @@ def item_urge(
         actor_label="申请人",
         action="item_urged",
         object_type="case_item",
-        object_id=row.item,
+        object_id=row.key,
         detail={"count": count, "working_day": bucket.isoformat()},
     )
     # The timeline line both sides see and the officers' work message.

@@ -110,7 +110,7 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
         {
             "case": found,
             "people": masked_people(found),
-            "items": item_views(found),
+            "items": item_views(found, names=False),
             "timeline": TimelineEntry.objects.filter(case=found).order_by("at", "pk"),
         },
     )

@@ -96,7 +96,7 @@ def _set(
     card.updated_at = now
     card.save(update_fields=["status", "history", "updated_at"])
     if status in (CardStatus.MADE, *FINAL):
-        ssc_claims_issue(case)  # a card made: the newborn cannot apply again
+        ssc_claims_issue(case, row.newborn)  # a card made: the newborn cannot apply again
     audit_record(
         stream=case.number,
         at=now,
@@ -104,14 +104,14 @@ def _set(
         actor_label=actor_label(actor),
         action="card_status_reported",
         object_type="social_security_card",
-        object_id=SSC_ITEM,
+        object_id=row.key,  # twins: each baby's card (ADR 0036)
         detail={"status": status},
     )
     emit(
         ev.CardStatusReported(
             case=case,
             row=row,
-            rows={row.item: row},
+            rows={row.key: row},
             at=now,
             state=row.state,
             version=row.version,
@@ -186,7 +186,7 @@ def card_on_completed(case: Case, row: CaseItem, now: datetime, actor: User | No
     card.history = [*card.history, {"status": final.value, "at": now.isoformat()}]
     card.updated_at = now
     card.save(update_fields=["status", "history", "updated_at"])
-    ssc_claims_issue(case)
+    ssc_claims_issue(case, row.newborn)
 
 
 def card_on_ended(case: Case, row: CaseItem, now: datetime) -> None:

@@ -130,8 +130,9 @@ def confirmation_request(
         created_at=now,
         expires_at=now + timedelta(days=needed.expires_after_days),
     )
-    for code in needed.items:
-        row = rows[code]
+    for row in rows.values():  # each newborn's copy of a held item (多胞胎, ADR 0036)
+        if row.item not in needed.items:
+            continue
         row.awaiting_confirmation = needed.parent
         row.save(update_fields=["awaiting_confirmation"])
     _audit(case, request, "confirmation_requested", None, now)
@@ -143,17 +144,17 @@ def _lock(request_id: int) -> tuple[Case, ConfirmationRequest, dict[str, CaseIte
     case_id = ConfirmationRequest.objects.filter(pk=request_id).values_list("case_id", flat=True)
     case = Case.objects.select_for_update().get(pk=case_id[0])
     request = ConfirmationRequest.objects.get(pk=request_id)
-    rows = {r.item: r for r in CaseItem.objects.filter(case=case).order_by("position")}
+    rows = {r.key: r for r in CaseItem.objects.filter(case=case).order_by("position")}
     return case, request, rows
 
 
 def _held(request: ConfirmationRequest, rows: Mapping[str, CaseItem]) -> list[str]:
     return [
-        code
-        for code in request.items
-        if code in rows
-        and rows[code].state == ItemState.WAITING
-        and rows[code].awaiting_confirmation
+        key
+        for key, row in rows.items()
+        if row.item in request.items
+        and row.state == ItemState.WAITING
+        and row.awaiting_confirmation
     ]
 
 

@@ -35,7 +35,13 @@ from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState, PaymentNotice
 from onestop.workflow.preview import DOCUMENT_TITLES, preview_hold
 from onestop.workflow.same_visit import same_visit_rule
-from onestop.workflow.selectors import ordinary_channels_of
+from onestop.workflow.selectors import (
+    key_name,
+    multiple_birth,
+    newborn_word,
+    ordinary_channels_of,
+    row_name,
+)
 from onestop.workflow.services import (
     case_finish_if_done,
     first_pickup_day,
@@ -49,8 +55,13 @@ from onestop.workflow.services import (
 )
 
 
+def _multiple(event: ev.ItemEvent) -> bool:
+    return multiple_birth(event.case, event.rows.values())
+
+
 def _name(event: ev.ItemEvent) -> str:
-    return ITEM_NAMES.get(event.row.item, event.row.item)
+    """The item's name; in a case of twins or more, with the baby it is for (ADR 0036)."""
+    return row_name(event.row, _multiple(event))
 
 
 def _department(event: ev.ItemEvent) -> str:
@@ -149,7 +160,7 @@ def refused_timeline(event: ev.ItemRefused) -> None:
 
 @effects.register(ev.ItemCancelled, phase=Phase.RECORD, effect="timeline: 已取消")
 def cancelled_timeline(event: ev.ItemCancelled) -> None:
-    cause = ITEM_NAMES.get(event.because, event.because)
+    cause = key_name(event.because, _multiple(event))
     timeline_add(
         event.case,
         event.at,
@@ -187,7 +198,7 @@ def returned_message(event: ev.ItemReturned) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:{event.row.item}:returned:{event.version - 1}",
+        key=f"case:{case.number}:{event.row.key}:returned:{event.version - 1}",
         at=event.at,
         template="item_returned",
         context={"item": _name(event), "reasons": "；".join(event.reasons)},
@@ -200,7 +211,7 @@ def refused_message(event: ev.ItemRefused) -> None:
     channels = ordinary_channels_of(case, [event.row.item, *event.cancelled])
     parents_message(
         case,
-        key=f"case:{case.number}:{event.row.item}:refused",
+        key=f"case:{case.number}:{event.row.key}:refused",
         at=event.at,
         template="item_refused",
         context={
@@ -221,7 +232,7 @@ def completed_message(event: ev.ItemCompleted) -> None:
     if row.item == PAYMENT_ITEM and PaymentNotice.objects.filter(item=row).exists():
         return  # the payment's own confirmation message says it (payment_confirmed_message)
     name = _name(event)
-    key = f"case:{case.number}:{row.item}:done"
+    key = f"case:{case.number}:{row.key}:done"
     if row.item == maternity.MATERNITY_ITEM:
         # How much went where (issue 11 promise 5), the account masked to its last digits.
         words = maternity.payment_words(case, row.result)
@@ -281,7 +292,7 @@ def handed_over_message(event: ev.ResultHandedOver) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:{event.row.item}:handed_over",
+        key=f"case:{case.number}:{event.row.key}:handed_over",
         at=event.at,
         template="result_handed_over",
         context={
@@ -337,12 +348,17 @@ def payment_notice_timeline(event: ev.PaymentNoticeIssued) -> None:
     )
 
 
+def _payment(event: ev.ItemEvent) -> str:
+    """The payment's part of a message key: one payment per newborn of twins (ADR 0036)."""
+    return "payment" if event.row.newborn == 0 else f"payment-{event.row.newborn + 1}"
+
+
 @effects.register(ev.PaymentNoticeIssued, phase=Phase.MESSAGE, effect="SMS + in-app: 缴费通知")
 def payment_notice_message(event: ev.PaymentNoticeIssued) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:payment:notice",
+        key=f"case:{case.number}:{_payment(event)}:notice",
         at=event.at,
         template="payment_notice",
         context=payment.notice_words(event.notice),
@@ -360,7 +376,7 @@ def payment_reminded_message(event: ev.PaymentReminded) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:payment:reminder:{event.days_before}",
+        key=f"case:{case.number}:{_payment(event)}:reminder:{event.days_before}",
         at=event.at,
         template="payment_reminder",
         context={**payment.notice_words(event.notice), "days": event.days_before},
@@ -378,7 +394,7 @@ def payment_overdue_message(event: ev.PaymentOverdue) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:payment:overdue",
+        key=f"case:{case.number}:{_payment(event)}:overdue",
         at=event.at,
         template="payment_overdue",
         context=payment.notice_words(event.notice),
@@ -404,7 +420,7 @@ def payment_confirmed_message(event: ev.PaymentConfirmed) -> None:
     case = event.case
     parents_message(
         case,
-        key=f"case:{case.number}:{PAYMENT_ITEM}:done",
+        key=f"case:{case.number}:{event.row.key}:done",
         at=event.at,
         template="payment_confirmed",
         context=payment.notice_words(event.notice),
@@ -435,21 +451,26 @@ def card_on_completed(event: ev.ItemCompleted) -> None:
 def card_on_refused(event: ev.ItemRefused) -> None:
     if event.row.item == ssc_card.SSC_ITEM:
         ssc_card.card_on_ended(event.case, event.row, event.at)
-        ssc_claims_release(event.case, event.at)
+        ssc_claims_release(event.case, event.at, event.row.newborn)  # that baby's (ADR 0036)
 
 
 @effects.register(ev.ItemCancelled, phase=Phase.FOLLOW, effect="card cancelled, application lapses")
 def card_on_cancelled(event: ev.ItemCancelled) -> None:
     if event.row.item == ssc_card.SSC_ITEM:
         ssc_card.card_on_ended(event.case, event.row, event.at)
-        ssc_claims_release(event.case, event.at)
+        ssc_claims_release(event.case, event.at, event.row.newborn)  # that baby's (ADR 0036)
+
+
+def _card_baby(event: ev.CardStatusReported) -> str:
+    """（第二个孩子） for a card of twins (one card per baby, ADR 0036); "" otherwise."""
+    word = newborn_word(event.row, _multiple(event))
+    return f"（{word}）" if word else ""
 
 
 @effects.register(ev.CardStatusReported, phase=Phase.RECORD, effect="timeline: 社会保障卡制卡进度")
 def card_status_timeline(event: ev.CardStatusReported) -> None:
-    _line(
-        event, "card_status", f"社会保障卡{ssc_card.STATUS_WORDS.get(event.status, event.status)}"
-    )
+    status = ssc_card.STATUS_WORDS.get(event.status, event.status)
+    _line(event, "card_status", f"社会保障卡{_card_baby(event)}{status}")
 
 
 @effects.register(
@@ -461,12 +482,15 @@ def card_status_message(event: ev.CardStatusReported) -> None:
     if event.status in ssc_card.FINAL:
         return
     case = event.case
+    # Twins: each baby's card is told on its own (a single birth's key is unchanged).
+    card = "card" if event.row.newborn == 0 else f"card-{event.row.newborn + 1}"
+    status = ssc_card.STATUS_WORDS.get(event.status, event.status)
     parents_message(
         case,
-        key=f"case:{case.number}:card:{event.status}",
+        key=f"case:{case.number}:{card}:{event.status}",
         at=event.at,
         template="card_status",
-        context={"status": ssc_card.STATUS_WORDS.get(event.status, event.status)},
+        context={"status": f"{_card_baby(event)}{status}"},
     )
 
 
@@ -499,7 +523,7 @@ def automatic_step(event: ev.ItemBecameReady) -> None:
     rule = instant_rule(case, row.item)
     if rule is None:
         return
-    verdict = instant_check(case, row.item, rule)
+    verdict = instant_check(case, row.item, rule, row.newborn)
     if not verdict.approved:
         instant_declined(case, rows, row, now=event.at, reason=verdict.reason)
         return

@@ -47,21 +47,25 @@ def _same_minute(a: object, b: datetime) -> bool:
     return first.replace(second=0, microsecond=0) == second.replace(second=0, microsecond=0)
 
 
-def bmc_number(case: Case) -> str:
+def bmc_number(case: Case, newborn: int = 0) -> str:
     """A platform-issued BMC number in the result pattern ``[A-Z]\\d{9}``: the region's
-    initial and the case's row number (unique, and the same on a retry)."""
+    initial, the newborn (0 for the first, twins: 1, 2 …, ADR 0036) and the case's row
+    number (unique, and the same on a retry)."""
     letter = (case.region[:1] or "Z").upper()
-    return f"{letter}{case.pk % 1_000_000_000:09d}"
+    if newborn == 0:
+        return f"{letter}{case.pk % 1_000_000_000:09d}"
+    return f"{letter}{newborn % 10}{case.pk % 100_000_000:08d}"
 
 
-def instant_check(case: Case, item: str, rule: InstantApproval) -> Verdict:
-    """Whether the shared data verifies ``item`` of ``case`` under ``rule``."""
+def instant_check(case: Case, item: str, rule: InstantApproval, newborn: int = 0) -> Verdict:
+    """Whether the shared data verifies ``item`` of ``case`` under ``rule``; for twins,
+    the certificate of the newborn at ``newborn`` against its own delivery record."""
     if rule.when != "delivery_record_matches" or item != "birth_certificate":
         return Verdict(False, "该事项没有可用的自动核对规则")
     form = case.typed_document()
-    if len(form.newborns) != 1:
-        return Verdict(False, "多胞胎或新生儿信息不完整，需人工核对")
-    baby = form.newborns[0]
+    if not 0 <= newborn < len(form.newborns):
+        return Verdict(False, "新生儿信息不完整，需人工核对")
+    baby = form.newborns[newborn]
     mother_id = (form.mother.id_number if form.mother is not None else None) or ""
     hospital, number = baby.hospital or "", baby.record_number or ""
     if not (hospital and number and mother_id):
@@ -74,7 +78,7 @@ def instant_check(case: Case, item: str, rule: InstantApproval) -> Verdict:
     sex = _code(record.get("sex"))
     if not sex or sex != (baby.sex or ""):
         return Verdict(False, "分娩记录的性别与申请不一致")
-    number_issued = bmc_number(case)
+    number_issued = bmc_number(case, newborn)
     return Verdict(
         True,
         f"服务平台自动调取产妇分娩信息（{CHECKED}）核对一致",

@@ -9,6 +9,7 @@ from django.utils.translation import pgettext_lazy
 
 from onestop.common.choices import labelled_choices
 from onestop.common.fields import EncryptedJSONField
+from onestop.workflow.domain.newborns import item_key
 from onestop.workflow.domain.urgency import URGENCY_LABELS
 from onestop.workflow.domain.urgency import Urgency as Urgency  # the lights, re-exported
 
@@ -30,6 +31,9 @@ URGENCY_CHOICES = labelled_choices(URGENCY_LABELS)
 class CaseItem(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="items")
     item = models.CharField(_("事项"), max_length=40)
+    # Which newborn a per-newborn item is for (多胞胎, ADR 0036), counted from 0 in the
+    # document's ``newborns``; 0 for a single birth and for the items of the whole case.
+    newborn = models.PositiveSmallIntegerField(_("新生儿序号"), default=0)
     position = models.PositiveSmallIntegerField()
     department = models.CharField(_("部门"), max_length=24, db_index=True)
     jurisdiction_kind = models.CharField(_("辖区类型"), max_length=16)
@@ -68,7 +72,9 @@ class CaseItem(models.Model):
         verbose_name = _("事项")
         verbose_name_plural = _("事项")
         ordering = ["case", "position"]
-        constraints = [models.UniqueConstraint(fields=["case", "item"], name="case_item_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "item", "newborn"], name="case_item_unique")
+        ]
         indexes = [
             models.Index(fields=["department", "jurisdiction_code", "state", "due_at"]),
             # The efficiency report reads the items finished in a period, per department.
@@ -86,7 +92,12 @@ class CaseItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id}:{self.item}"
+        return f"{self.case_id}:{self.key}"
+
+    @property
+    def key(self) -> str:
+        """The item within its case: its code, ``code-2`` for the second newborn's."""
+        return item_key(self.item, self.newborn)
 
 
 class PaymentStatus(models.TextChoices):

@@ -122,7 +122,7 @@ def _event_fields(
     return {
         "case": case,
         "row": row,
-        "rows": {row.item: row},
+        "rows": {row.key: row},
         "at": now,
         "state": row.state,
         "version": row.version,
@@ -301,13 +301,24 @@ def _remind_one(pk: int, now: datetime) -> int | str | None:
 
 @transaction.atomic
 def insurance_code_activate(
-    *, case: Case, actor: User | None, now: datetime | None = None, by: str = "parent"
+    *,
+    case: Case,
+    actor: User | None,
+    now: datetime | None = None,
+    by: str = "parent",
+    newborn: int = 0,
 ) -> PaymentNotice:
     """Record the step after payment (Jilin: 激活医保码) as done. Only once the payment is
-    confirmed; a second call changes nothing."""
+    confirmed; a second call changes nothing. ``newborn``: whose payment, for twins (each
+    baby has its own, ADR 0036)."""
     now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
-    notice = PaymentNotice.objects.select_related("item").filter(case=case).order_by("pk").first()
+    notice = (
+        PaymentNotice.objects.select_related("item")
+        .filter(case=case, item__newborn=newborn)
+        .order_by("pk")
+        .first()
+    )
     if notice is None or not notice.activation_name:
         raise PaymentStepRefused("本办件没有需要激活医保码的步骤")
     if notice.status != PaymentStatus.PAID:

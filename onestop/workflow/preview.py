@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from onestop.accounts.models import User, actor_label
 from onestop.audit.services import audit_record
@@ -40,35 +41,49 @@ def preview_rule(case: Case, item: str) -> PreviewBeforeIssue | None:
 
 def preview_hold(case: Case, rows: Mapping[str, CaseItem], *, now: datetime) -> None:
     """At acceptance, before the items are dispatched: hold the first item whose pack
-    entry asks for a preview and open the applicant's confirmation."""
-    for code, row in rows.items():
-        rule = preview_rule(case, code)
-        if rule is None:
-            continue
-        row.awaiting_confirmation = HOLD
-        row.save(update_fields=["awaiting_confirmation"])
-        preview = PreviewConfirmation.objects.create(
-            case=case, item=code, documents_kinds=list(rule.documents), created_at=now
-        )
-        audit_record(
-            stream=case.number,
-            at=now,
-            actor=None,
-            actor_label=actor_label(None),
-            action="preview_requested",
-            object_type="preview",
-            object_id=str(preview.pk),
-            detail={"item": code, "documents": list(rule.documents)},
-        )
-        emit(ev.PreviewRequested(case=case, at=now, preview=preview))
+    entry asks for a preview and open the applicant's confirmation. Twins or more
+    (ADR 0036): every baby's row of that item is held, and the one confirmation (one
+    signature over every baby's documents) releases them all."""
+    code = next((r.item for r in rows.values() if preview_rule(case, r.item) is not None), None)
+    if code is None:
         return
+    rule = preview_rule(case, code)
+    assert rule is not None
+    for row in rows.values():
+        if row.item == code:
+            row.awaiting_confirmation = HOLD
+            row.save(update_fields=["awaiting_confirmation"])
+    preview = PreviewConfirmation.objects.create(
+        case=case, item=code, documents_kinds=list(rule.documents), created_at=now
+    )
+    audit_record(
+        stream=case.number,
+        at=now,
+        actor=None,
+        actor_label=actor_label(None),
+        action="preview_requested",
+        object_type="preview",
+        object_id=str(preview.pk),
+        detail={"item": code, "documents": list(rule.documents)},
+    )
+    emit(ev.PreviewRequested(case=case, at=now, preview=preview))
+
+
+def held_rows(preview: PreviewConfirmation, rows: Mapping[str, CaseItem]) -> list[CaseItem]:
+    """The rows waiting for the preview: the item's row, each baby's for twins (ADR 0036)."""
+    return [
+        row
+        for row in rows.values()
+        if row.item == preview.item
+        and row.state == ItemState.WAITING
+        and row.awaiting_confirmation == HOLD
+    ]
 
 
 def held_row(preview: PreviewConfirmation, rows: Mapping[str, CaseItem]) -> CaseItem | None:
-    row = rows.get(preview.item)
-    if row is None or row.state != ItemState.WAITING or row.awaiting_confirmation != HOLD:
-        return None
-    return row
+    """The first held row (None once the preview released or refused them)."""
+    held = held_rows(preview, rows)
+    return held[0] if held else None
 
 
 def preview_release(
@@ -79,10 +94,14 @@ def preview_release(
     now: datetime,
     actor: User | None,
 ) -> list[Event]:
-    """The applicant signed: the held item may go (its clock starts when it is dispatched)."""
-    if held_row(preview, rows) is None:
+    """The applicant signed: the held items may go (their clocks start when dispatched)."""
+    statuses = _statuses(list(rows.values()))
+    changes: list[Any] = []
+    for row in held_rows(preview, rows):
+        statuses, changed = statuses.release(row.key, now)
+        changes += changed
+    if not changes:
         return []
-    _, changes = _statuses(list(rows.values())).release(preview.item, now)
     return _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
 
 
@@ -95,11 +114,15 @@ def preview_refuse(
     now: datetime,
     actor: User | None,
 ) -> list[Event]:
-    """The applicant asked for a correction: the held item is refused (转线下办理), with
-    the items that needed it."""
-    if held_row(preview, rows) is None:
+    """The applicant asked for a correction: the held items are refused (转线下办理), with
+    the items that needed them."""
+    statuses = _statuses(list(rows.values()))
+    changes: list[Any] = []
+    for row in held_rows(preview, rows):
+        statuses, changed = statuses.refuse(row.key, now, [reason])
+        changes += changed
+    if not changes:
         return []
-    _, changes = _statuses(list(rows.values())).refuse(preview.item, now, [reason])
     return _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
 
 

@@ -202,7 +202,7 @@ def result_hand_over(
         ev.ResultHandedOver(
             case=case,
             row=row,
-            rows={row.item: row},
+            rows={row.key: row},
             at=now,
             state=row.state,
             version=row.version,

@@ -3,19 +3,68 @@ nothing done), derived from the items' states (issue 8, defect 5)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet, Value, When
 
 from onestop.cases.models import Case, CaseStatus
+from onestop.catalogue import catalogue
 from onestop.common.names import result_field_label
 from onestop.eligibility.prereview import ordinary_channels
 from onestop.eligibility.reasons import ITEM_NAMES
 from onestop.policy.loader import default_packs
+from onestop.workflow.domain.newborns import newborn_ordinal, split_key
 from onestop.workflow.domain.outcome import OUTCOME_LABELS, NotDone, Outcome, case_outcome
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem, ItemState
+
+
+def multiple_birth(case: Case, rows: Iterable[CaseItem] = ()) -> bool:
+    """Whether ``case`` runs items per newborn of a multiple birth (多胞胎, ADR 0036): some
+    row is for a second newborn (``rows`` when the caller holds them all, else a query)."""
+    rows = list(rows)
+    if any(r.newborn for r in rows):
+        return True
+    if len(rows) > 1:
+        return False
+    return CaseItem.objects.filter(case=case, newborn__gt=0).exists()
+
+
+def twin_case_ids(case_ids: Iterable[int]) -> set[int]:
+    """Which of these cases run items per newborn of a multiple birth (one query)."""
+    ids = set(case_ids)
+    if not ids:
+        return set()
+    found = CaseItem.objects.filter(case_id__in=ids, newborn__gt=0).values_list("case_id")
+    return {case_id for (case_id,) in found.distinct()}
+
+
+def key_name(key: str, multiple: bool) -> str:
+    """The name people read for an item of a case by its key: ``出生医学证明办理（第二个孩子）``
+    for the second newborn's; the plain name in a single-birth case. Never an index."""
+    code, newborn = split_key(key)
+    name = ITEM_NAMES.get(code, code)
+    if not multiple or (newborn == 0 and not _per_newborn(code)):
+        return name
+    return f"{name}（{newborn_ordinal(newborn)}）"
+
+
+def _per_newborn(code: str) -> bool:
+    return catalogue().per_newborn(code)
+
+
+def row_name(row: CaseItem, multiple: bool) -> str:
+    """`key_name` of a row."""
+    return key_name(row.key, multiple)
+
+
+def newborn_word(row: CaseItem, multiple: bool) -> str:
+    """Which baby ``row`` is for, as people say it ("第二个孩子"), or "" when it is about
+    the whole case or the case has one baby."""
+    if not multiple or (row.newborn == 0 and not _per_newborn(row.item)):
+        return ""
+    return newborn_ordinal(row.newborn)
 
 
 def case_outcome_of(case: Case) -> Outcome | None:
@@ -57,8 +106,9 @@ def case_not_done(case: Case) -> tuple[list[NotDone], list[str]]:
             case=case, state__in=(ItemState.REFUSED, ItemState.CANCELLED)
         ).order_by("position")
     )
-    items = [NotDone(ITEM_NAMES.get(r.item, r.item), why_not_done(r)) for r in rows]
-    return items, ordinary_channels_of(case, [r.item for r in rows])
+    multiple = multiple_birth(case)
+    items = [NotDone(row_name(r, multiple), why_not_done(r, multiple)) for r in rows]
+    return items, ordinary_channels_of(case, list(dict.fromkeys(r.item for r in rows)))
 
 
 def ordinary_channels_of(case: Case, items: Sequence[str]) -> list[str]:
@@ -67,12 +117,13 @@ def ordinary_channels_of(case: Case, items: Sequence[str]) -> list[str]:
     return ordinary_channels(pack, items) if pack is not None else []
 
 
-def why_not_done(row: CaseItem) -> str:
+def why_not_done(row: CaseItem, multiple: bool = False) -> str:
     """Why an item was not done, in Chinese: the refusal reasons, or the refused
     prerequisite that cancelled it."""
     if row.state == ItemState.REFUSED:
         return f"不予办理：{'；'.join(row.reasons)}" if row.reasons else "不予办理"
-    cause = ITEM_NAMES.get(row.cancelled_because, row.cancelled_because)
+    because = row.cancelled_because
+    cause = key_name(because, multiple) if because else ""
     return f"因{cause}不予办理而取消" if cause else "已取消"
 
 

@@ -29,11 +29,12 @@ from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar, due_text
 from onestop.cases.events import Office
 from onestop.cases.models import Case, CaseStatus
+from onestop.catalogue import catalogue
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.core.events import Event, emit
 from onestop.eligibility.prereview import Decision
-from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
+from onestop.eligibility.reasons import DEPARTMENT_NAMES
 from onestop.policy.loader import default_packs
 from onestop.reference.models import Bank
 from onestop.reference.selectors import bank_branch, institution_contact
@@ -50,7 +51,12 @@ from onestop.workflow.domain.results import (
 )
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.payment import confirmation_problems
-from onestop.workflow.selectors import ordinary_channels_of, why_not_done
+from onestop.workflow.selectors import (
+    multiple_birth,
+    ordinary_channels_of,
+    row_name,
+    why_not_done,
+)
 
 
 class TaskConflict(OnestopError):
@@ -84,7 +90,7 @@ def _statuses(rows: Sequence[CaseItem]) -> domain.CaseItems:
     return domain.CaseItems(
         tuple(
             domain.ItemStatus(
-                item=row.item,
+                item=row.key,
                 department=row.department,
                 after=tuple(row.after),
                 time_limit_days=row.time_limit_days,
@@ -239,7 +245,11 @@ def _apply(
             case domain.ItemResumed():
                 happened.append(ev.ItemResumed(**common))
             case domain.ItemRefused(reasons=reasons):
-                cancelled = tuple(c.item for c in changes if isinstance(c, domain.ItemCancelled))
+                cancelled = tuple(
+                    dict.fromkeys(
+                        rows[c.item].item for c in changes if isinstance(c, domain.ItemCancelled)
+                    )
+                )
                 happened.append(
                     ev.ItemRefused(**common, reasons=tuple(reasons), cancelled=cancelled)
                 )
@@ -354,7 +364,7 @@ def _lock(item_id: int) -> tuple[Case, dict[str, CaseItem], CaseItem]:
     if case_id is None:
         raise NotPermitted("事项不存在或无权访问")
     case = Case.objects.select_for_update().get(pk=case_id)
-    rows = {r.item: r for r in CaseItem.objects.filter(case=case).order_by("position")}
+    rows = {r.key: r for r in CaseItem.objects.filter(case=case).order_by("position")}
     target = next(r for r in rows.values() if r.pk == item_id)
     return case, rows, target
 
@@ -399,12 +409,13 @@ def case_finish_if_done(case: Case, rows: Mapping[str, CaseItem], now: datetime)
     case.save(update_fields=["status", "completed_at", "version"])
     ordered = sorted(rows.values(), key=lambda r: r.position)
     not_done = [r for r in ordered if r.state != ItemState.DONE]
+    multiple = multiple_birth(case, ordered)
     notice = outcome_notice(
         case_number=case.number,
         outcome=outcome,
-        done=[ITEM_NAMES.get(r.item, r.item) for r in ordered if r.state == ItemState.DONE],
-        not_done=[NotDone(ITEM_NAMES.get(r.item, r.item), why_not_done(r)) for r in not_done],
-        channels=ordinary_channels_of(case, [r.item for r in not_done]),
+        done=[row_name(r, multiple) for r in ordered if r.state == ItemState.DONE],
+        not_done=[NotDone(row_name(r, multiple), why_not_done(r, multiple)) for r in not_done],
+        channels=ordinary_channels_of(case, list(dict.fromkeys(r.item for r in not_done))),
     )
     emit(ev.CaseCompleted(case=case, at=now, outcome=outcome, notice=notice))
 
@@ -424,7 +435,7 @@ def _audit(
         actor_label=actor_label(actor),
         action=action,
         object_type="case_item",
-        object_id=row.item,
+        object_id=row.key,
         detail={"state": row.state, **(detail or {})},
     )
 
@@ -437,17 +448,24 @@ def items_create(
     now: datetime,
 ) -> dict[str, CaseItem]:
     """The item rows of a just-accepted case, from its plan and the office of each item
-    (caller's transaction)."""
+    (caller's transaction): a per-newborn item once per newborn of a multiple birth (多胞胎,
+    ADR 0036), keyed ``code-2`` for the second; a single birth's rows are keyed by code."""
     pack = default_packs().version(decision.region, decision.pack_version)
     assert pack is not None
     rows: dict[str, CaseItem] = {}
-    for position, planned in enumerate(decision.plan):
-        entry = pack.item(planned.item)
+    per_newborn = {p.item for p in decision.plan if catalogue().per_newborn(p.item)}
+    count = len(case.typed_document().newborns)
+    for position, (newborn, planned) in enumerate(
+        domain.plan_per_newborn(decision.plan, per_newborn, count)
+    ):
+        code = domain.item_code(planned.item)
+        entry = pack.item(code)
         assert entry is not None
-        office = offices[planned.item]
+        office = offices[code]
         rows[planned.item] = CaseItem.objects.create(
             case=case,
-            item=planned.item,
+            item=code,
+            newborn=newborn,
             position=position,
             department=planned.department,
             jurisdiction_kind=office.kind,
@@ -469,7 +487,7 @@ def items_start(
 ) -> None:
     """Dispatch the items without prerequisites of a just-accepted case (caller's transaction)."""
     statuses = _statuses(list(rows.values()))
-    held = {row.item for row in rows.values() if row.awaiting_confirmation}
+    held = {row.key for row in rows.values() if row.awaiting_confirmation}
     _, changes = domain.CaseItems.start(statuses.plan, now, held)
     emit(*_apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar()))
 
@@ -481,7 +499,7 @@ def item_claim(
     now = now or timezone.now()
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY], "领取", expected_version)
-    _, changes = _statuses(list(rows.values())).claim(row.item, now, str(actor.pk))
+    _, changes = _statuses(list(rows.values())).claim(row.key, now, str(actor.pk))
     happened = _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
     _audit(case, row, "item_claimed", actor, now)
     emit(*happened)
@@ -536,7 +554,7 @@ def item_complete_locked(
         problems = confirmation_problems(row, cleaned)
     if problems:
         raise ResultInvalid(problems)
-    _, changes = _statuses(list(rows.values())).complete(row.item, now, cleaned)
+    _, changes = _statuses(list(rows.values())).complete(row.key, now, cleaned)
     if automatic_reason:
         row.automatic = True
     happened = _apply(
@@ -578,7 +596,7 @@ def item_complete_automatically(
     """An automatic step (免申即享, 秒批) completes a just-dispatched item without a person,
     with ``reason`` on the timeline (in the transaction of the change that dispatched it)."""
     row.automatic = True
-    _, changes = _statuses(list(rows.values())).complete(row.item, now, result)
+    _, changes = _statuses(list(rows.values())).complete(row.key, now, result)
     calendar = current_calendar()
     happened = _apply(
         case, rows, changes, now=now, actor=None, calendar=calendar, automatic_reason=reason
@@ -624,7 +642,7 @@ def item_return(
     case, rows, row = _lock(item_id)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "退回补正", expected_version)
     cleaned = _clean_reasons(reasons, "请填写需要补正的内容")
-    _, changes = _statuses(list(rows.values())).return_for_supplement(row.item, now, cleaned)
+    _, changes = _statuses(list(rows.values())).return_for_supplement(row.key, now, cleaned)
     happened = _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
     _audit(case, row, "item_returned", actor, now)
     emit(*happened)
@@ -650,7 +668,7 @@ def item_refuse(
         expected_version,
     )
     cleaned = _clean_reasons(reasons, "请填写不予办理的原因")
-    _, changes = _statuses(list(rows.values())).refuse(row.item, now, cleaned)
+    _, changes = _statuses(list(rows.values())).refuse(row.key, now, cleaned)
     happened = _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
     cancelled = [e.item for e in changes if isinstance(e, domain.ItemCancelled)]
     _audit(case, row, "item_refused", actor, now, {"cancelled": cancelled})
@@ -662,8 +680,8 @@ def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
     """The applicant supplemented: every returned item resumes.
 
     Runs in the caller's transaction, with the case row locked."""
-    rows = {r.item: r for r in CaseItem.objects.filter(case=case).order_by("position")}
-    returned = [r.item for r in rows.values() if r.state == ItemState.RETURNED]
+    rows = {r.key: r for r in CaseItem.objects.filter(case=case).order_by("position")}
+    returned = [key for key, r in rows.items() if r.state == ItemState.RETURNED]
     statuses = _statuses(list(rows.values()))
     calendar = current_calendar()
     for code in returned:
@@ -726,7 +744,7 @@ def provisional_dues_recompute(
                 ev.ItemDueRecomputed(
                     case=case,
                     row=row,
-                    rows={row.item: row},
+                    rows={row.key: row},
                     at=now,
                     state=row.state,
                     version=row.version,

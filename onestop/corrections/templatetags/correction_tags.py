@@ -7,17 +7,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import template
+from django.db.models import Q
 
 from onestop.accounts.models import User
 from onestop.cases.models import Case
-from onestop.common.names import item_label
 from onestop.corrections.effects import field_label
 from onestop.corrections.selectors import (
     case_corrections,
     item_notices,
     workbench_counts,
 )
+from onestop.workflow.domain.newborns import split_key
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import multiple_birth, row_name
 
 register = template.Library()
 
@@ -25,14 +27,17 @@ register = template.Library()
 @register.inclusion_tag("corrections/case_card.html")
 def case_corrections_card(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]:
     """``items``: the case page's item views (their states), so that whether anything was
-    issued costs no statement; the card itself is one (issue 10: the page's cost is fixed)."""
+    issued costs no statement; the card itself is one (issue 10: the page's cost is fixed).
+    Twins: the item views say which baby (``baby``), so the names do too (ADR 0036)."""
+    items = list(items)
+    multiple = any(getattr(i, "baby", "") for i in items)
     return {
         "case": case,
         "issued": any(getattr(i, "state", "") == ItemState.DONE for i in items),
         "rows": [
             {
                 "c": c,
-                "item_name": item_label(c.item.item),
+                "item_name": row_name(c.item, multiple or c.item.newborn > 0),
                 "field_label": field_label(c.item.item, c.field),
             }
             for c in case_corrections(case)
@@ -44,21 +49,27 @@ def case_corrections_card(case: Case, items: Iterable[Any] = ()) -> dict[str, An
 def task_corrections(context: dict[str, Any], item: CaseItem) -> dict[str, Any]:
     """The notices on a later item (a result it used was corrected), and links to ask for
     a correction of this item's or its prerequisites' results."""
+    multiple = multiple_birth(item.case)
     notices = [
         {
             "n": n,
-            "item_name": item_label(n.correction.item.item),
+            "item_name": row_name(n.correction.item, multiple),
             "field_label": field_label(n.correction.item.item, n.correction.field),
         }
         for n in item_notices(item)
     ]
-    targets = CaseItem.objects.filter(
-        case_id=item.case_id, state=ItemState.DONE, item__in=[item.item, *(item.after or [])]
-    ).order_by("position")
+    # ``after`` holds keys: twins' items wait for their own baby's (``code-2``, ADR 0036).
+    wanted = Q(pk=item.pk)
+    for key in item.after or []:
+        code, newborn = split_key(key)
+        wanted |= Q(item=code, newborn=newborn)
+    targets = CaseItem.objects.filter(wanted, case_id=item.case_id, state=ItemState.DONE).order_by(
+        "position"
+    )
     request = context.get("request")
     return {
         "notices": notices,
-        "targets": [{"id": t.pk, "name": item_label(t.item)} for t in targets],
+        "targets": [{"id": t.pk, "name": row_name(t, multiple)} for t in targets],
         "here": request.get_full_path() if request is not None else "",
     }
 

@@ -112,7 +112,10 @@ def test_a_grandparents_twins_case_is_accepted_at_the_counter(clerk):
         "relation": "paternal_grandparent",
     }
     assert document["applicant"]["phone"] == "13500008888"
-    assert CaseItem.objects.filter(case=case).count() == 4
+    # One item set per newborn (多胞胎, ADR 0036): each twin's items, by newborn.
+    per_baby = CaseItem.objects.filter(case=case).values_list("item", "newborn")
+    assert {newborn for _, newborn in per_baby} == {0, 1}
+    assert sorted(i for i, n in per_baby if n == 0) == sorted(i for i, n in per_baby if n == 1)
 
 
 def pdf_text(pdf: bytes) -> str:

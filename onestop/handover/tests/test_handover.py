@@ -270,17 +270,23 @@ def test_a_certificate_joins_an_existing_batch_in_three_statements(example, beij
     assert len(statements) == 3, statements
 
 
-def test_twins_are_one_entry_with_both_names(example, beijing, media_root):
+def test_twins_are_one_entry_each_with_its_name(example, beijing, media_root):
+    """One certificate per newborn (多胞胎, ADR 0036): each twin's sub-page is its own entry."""
     document = example("qinbei-accept")
     second = dict(document["newborns"][0], name="覃沐晨", record_number="ZY-TWIN-2")
     document["newborns"].append(second)
     if isinstance(document.get("maternity"), dict):
         document["maternity"]["plurality"] = 2
     case = case_submit(document=document, actor=None, now=beijing("2026-11-20T09:30:00+08:00")).case
-    _issue(case, "Q450123458", beijing("2026-11-20T10:00:00+08:00"))
-    entry = HandoverEntry.objects.get()
-    names = [baby["name"] for baby in document["newborns"]]
-    assert entry.newborn_names == "、".join(names)
+    at = beijing("2026-11-20T10:00:00+08:00")
+    for newborn, number in ((0, "Q450123458"), (1, "Q450123459")):
+        bmc = CaseItem.objects.get(case=case, item="birth_certificate", newborn=newborn)
+        item_complete(item_id=bmc.pk, actor=None, result={"bmc_number": number}, now=at)
+    entries = HandoverEntry.objects.order_by("bmc_number")
+    assert [(e.bmc_number, e.newborn_names) for e in entries] == [
+        ("Q450123458", "覃沐阳"),
+        ("Q450123459", "覃沐晨"),
+    ]
 
 
 def test_the_reminder_goes_once_and_only_for_open_batches(

@@ -17,6 +17,7 @@ from .case_items import (
     ItemStatus,
     UnknownItem,
 )
+from .newborns import item_code, item_key, newborn_ordinal, plan_per_newborn, split_key
 from .plan import (
     CycleError,
     GraphError,
@@ -69,7 +70,12 @@ __all__ = [
     "build_plan",
     "can_transition",
     "is_terminal",
+    "item_code",
+    "item_key",
     "missing_prerequisites",
+    "newborn_ordinal",
+    "plan_per_newborn",
+    "split_key",
     "stages",
     "validate_graph",
 ]

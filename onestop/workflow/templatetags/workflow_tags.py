@@ -13,10 +13,11 @@ from onestop.cases.models import Case
 from onestop.core.clock import parse_time
 from onestop.workflow.card import SSC_ITEM, STATUS_WORDS
 from onestop.workflow.domain import delivery
+from onestop.workflow.domain.newborns import item_code, split_key
 from onestop.workflow.maternity import MATERNITY_ITEM, payment_words, payout_words
 from onestop.workflow.models import CardProduction, ItemState, PaymentNotice
 from onestop.workflow.payment import notice_words
-from onestop.workflow.selectors import case_not_done, case_outcome_of
+from onestop.workflow.selectors import case_not_done, case_outcome_of, newborn_word
 
 register = template.Library()
 
@@ -44,13 +45,24 @@ def case_payment_card(case: Case, *, actions: bool = True) -> dict[str, Any]:
     """The medical-insurance payment notice of the case (docs/adr/0031): amount, deadline,
     channels, whether paid or overdue, and the step after payment (激活医保码) that the
     parents mark done (``actions``: show the button)."""
-    notice = PaymentNotice.objects.filter(case=case).order_by("pk").first()
-    if notice is None:
-        return {"notice": None}
+    notices = list(
+        PaymentNotice.objects.filter(case=case).select_related("item").order_by("item__position")
+    )
+    if not notices:
+        return {"cards": []}
+    # Twins (ADR 0036): one payment per baby, each card saying whose.
+    multiple = len(notices) > 1
     return {
         "case": case,
-        "notice": notice,
-        "words": notice_words(notice),
+        "cards": [
+            {
+                "notice": notice,
+                "words": notice_words(notice),
+                "newborn": notice.item.newborn,
+                "baby": newborn_word(notice.item, multiple),
+            }
+            for notice in notices
+        ],
         "actions": actions,
     }
 
@@ -60,21 +72,32 @@ def case_card_progress(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]:
     """The social security card of the case (docs/adr/0037): the branch chosen, the
     production statuses reported so far and, once it is at the branch, where to collect it,
     what to bring and that the financial function is activated at the bank. ``items``: the
-    page's item views (item, state), so a card not yet dispatched costs no statement."""
-    dispatched = any(
-        getattr(i, "item", "") == SSC_ITEM and getattr(i, "state", "") != ItemState.WAITING
+    page's item views (item, state), so a card not yet dispatched costs no statement.
+    Twins or more (ADR 0036): one card per baby (the items ``social_security_card``,
+    ``social_security_card-2``), each named with its baby from the item views."""
+    babies = {
+        split_key(getattr(i, "item", ""))[1]: getattr(i, "baby", "")
         for i in items
-    )
-    card = CardProduction.objects.filter(case=case).order_by("pk").first() if dispatched else None
-    if card is None:
-        return {"card": None}
-    steps = [
-        {"label": STATUS_WORDS.get(str(h.get("status")), ""), "at": parse_time(str(h.get("at")))}
-        for h in card.history
-    ]
+        if item_code(getattr(i, "item", "")) == SSC_ITEM
+        and getattr(i, "state", "") != ItemState.WAITING
+    }
+    if not babies:
+        return {"cards": []}
+    found = CardProduction.objects.filter(case=case).select_related("item").order_by("pk")
+    cards = []
+    for card in found:
+        if card.item.newborn not in babies:
+            continue
+        steps = [
+            {
+                "label": STATUS_WORDS.get(str(h.get("status")), ""),
+                "at": parse_time(str(h.get("at"))),
+            }
+            for h in card.history
+        ]
+        cards.append({"card": card, "steps": steps, "baby": babies[card.item.newborn]})
     return {
-        "card": card,
-        "steps": steps,
+        "cards": cards,
         "bring": delivery.BRING.get("social_security_card", ""),
         "activation": delivery.AFTER_COLLECTING.get("social_security_card", ""),
     }

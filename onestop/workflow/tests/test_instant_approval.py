@@ -36,10 +36,12 @@ def record_for(document, **changes):
 def submit(document, beijing):
     case = case_submit(document=document, actor=None, now=beijing(SUBMITTED)).case
     assert case.status == "in_progress", case.decision
-    # the BMC waits for the applicant's signature on the previews (ADR 0035)
-    assert CaseItem.objects.get(case=case, item="birth_certificate").state == "waiting"
+    # the BMC waits for the applicant's signature on the previews (ADR 0035); twins: each
+    # baby's BMC waits, and the one signature releases them all (ADR 0036)
+    bmcs = CaseItem.objects.filter(case=case, item="birth_certificate")
+    assert {(r.state, r.awaiting_confirmation) for r in bmcs} == {("waiting", "preview")}
     preview_sign(case, now=beijing(SUBMITTED))
-    return case, {i.item: i for i in CaseItem.objects.filter(case=case)}
+    return case, {i.key: i for i in CaseItem.objects.filter(case=case)}
 
 
 def test_the_fuzhou_pack_cites_the_seed_for_instant_approval():
@@ -145,3 +147,49 @@ def test_instant_approval_is_defined_for_the_birth_certificate_only():
                 "cite": "在规定时限内办理",
             }
         )
+
+
+def test_twins_each_certificate_is_checked_against_its_own_delivery_record(
+    example, beijing, media_root
+):
+    """多胞胎 (ADR 0036): each baby's certificate is checked against that baby's record;
+    one that does not verify stays with the officer, the other is issued."""
+    import copy
+
+    document = example("fuzhou-accept")
+    second = copy.deepcopy(document["newborns"][0])
+    second.update(name="林二", record_number=second["record_number"] + "B")
+    document["newborns"].append(second)
+    document.setdefault("maternity", {})
+    if isinstance(document["maternity"], dict):
+        document["maternity"]["plurality"] = 2
+    record_for(document)  # the first baby's record only
+    case, _ = submit(document, beijing)
+    first, twin = CaseItem.objects.filter(case=case, item="birth_certificate").order_by("newborn")
+    assert first.state == "done" and first.automatic
+    assert twin.state == "ready" and not twin.automatic
+    note = TimelineEntry.objects.get(case=case, kind="instant_declined").message
+    assert "第二个孩子" in note
+    assert re.fullmatch(r"[A-Z]\d{9}", first.result["bmc_number"])
+
+
+def test_twins_both_verified_get_two_different_numbers(example, beijing, media_root):
+    import copy
+
+    document = example("fuzhou-accept")
+    second = copy.deepcopy(document["newborns"][0])
+    second.update(name="林二", record_number=second["record_number"] + "B")
+    document["newborns"].append(second)
+    record_for(document)
+    delivery_record_upsert(
+        hospital=second["hospital"],
+        record_number=second["record_number"],
+        mother_id_number=document["mother"]["id_number"],
+        data={"born_at": second["born_at"], "sex": second["sex"]},
+    )
+    case, _ = submit(document, beijing)
+    rows = list(CaseItem.objects.filter(case=case, item="birth_certificate").order_by("newborn"))
+    assert [r.state for r in rows] == ["done", "done"]
+    numbers = [r.result["bmc_number"] for r in rows]
+    assert len(set(numbers)) == 2
+    assert all(re.fullmatch(r"[A-Z]\d{9}", n) for n in numbers)

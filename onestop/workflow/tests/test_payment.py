@@ -247,3 +247,38 @@ def test_qinbei_lists_its_four_channels_with_the_parents_choice_first(example: A
     assert notice.deadline is None and notice.deadline_note == "请在每年规定的缴费时间内缴纳"
     [sms] = texts(case, "请缴纳")
     assert "支付宝支付（您选择的方式）" in sms and "每年规定的缴费时间" in sms
+
+
+def test_twins_each_get_a_payment_notice_and_activate_their_own_code(example: Any) -> None:
+    """多胞胎 (ADR 0036): each baby is insured and pays its own premium; the parents see two
+    notices, each saying whose, and mark each baby's code activated."""
+    import copy
+
+    document = example("jilin-accept-counter")
+    twin = copy.deepcopy(document["newborns"][0])
+    twin.update(name="王二", record_number=str(twin.get("record_number") or "R") + "-2")
+    document["newborns"].append(twin)
+    case = accepted(document)
+    while True:  # every item before the payments, both babies'
+        row = CaseItem.objects.filter(case=case, state=ItemState.READY).exclude(item=PAY).first()
+        if row is None:
+            break
+        who = officer(row.department, row.jurisdiction_kind, row.jurisdiction_code)
+        item_complete(item_id=row.pk, actor=who, result=RESULTS[row.item])
+    rows = list(CaseItem.objects.filter(case=case, item=PAY).order_by("newborn"))
+    assert [r.newborn for r in rows] == [0, 1]
+    notices = [PaymentNotice.objects.get(item=r) for r in rows]
+    client = Client()
+    client.force_login(parent(applicant_phone(case)))
+    page = client.get(f"/my/cases/{case.number}/").content.decode()
+    assert 'id="payment"' in page and 'id="payment-2"' in page and "第二个孩子" in page
+    answer = tax_api(rows[1]).post(
+        f"/tasks/{rows[1].pk}/complete",
+        {"result": {"payment_reference": "SW-J2", "amount_yuan": "400"}},
+    )
+    assert answer.status_code == 200
+    client.post(f"/my/cases/{case.number}/insurance-code/", {"newborn": "1"})
+    for notice in notices:
+        notice.refresh_from_db()
+    assert notices[1].activated_at is not None  # the twin's, paid and activated
+    assert notices[0].activated_at is None and notices[0].status == PaymentStatus.UNPAID
