@@ -61,7 +61,7 @@ def awaiting_label(parent: str) -> str:
     """The mark of an item waiting for the other parent's confirmation (ADR 0029), or for
     the applicant's signature on the previews (ADR 0035)."""
     if parent == "preview":
-        return gettext("等待您确认签字")
+        return gettext("等待申请人确认签字")
     return gettext("等待父亲确认") if parent == "father" else gettext("等待母亲确认")
 
 

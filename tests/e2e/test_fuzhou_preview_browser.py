@@ -71,7 +71,7 @@ def test_the_mother_reads_the_previews_signs_and_the_bmc_is_issued(
     _signed_in(page, live_server.url)
     page.goto(f"/my/cases/{case.number}/")
     row = page.locator('tr[data-item="birth_certificate"]')
-    assert "等待您确认签字" in row.inner_text()
+    assert "等待申请人确认签字" in row.inner_text()
     page.locator("#preview-card a").click()
     page.wait_for_url(f"**/my/cases/{case.number}/preview/")
 
@@ -107,7 +107,7 @@ def test_the_mother_reads_the_previews_signs_and_the_bmc_is_issued(
     licence = ELicence.objects.get(case=case, kind="birth_certificate")
 
     page.goto(f"/my/cases/{case.number}/")
-    assert "等待您确认签字" not in page.locator('tr[data-item="birth_certificate"]').inner_text()
+    assert "等待申请人确认签字" not in page.locator('tr[data-item="birth_certificate"]').inner_text()
     issued = page.request.get(f"{live_server.url}/my/elicences/{licence.serial}.pdf")
     assert issued.ok
     text = _pdf_text(issued.body())

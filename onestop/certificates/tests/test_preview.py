@@ -118,7 +118,7 @@ def test_after_acceptance_the_bmc_waits_and_the_applicant_is_told(example, media
     assert not any("预览" in s for s in _sms(FATHER))  # the applicant signs, not the father
     page = _client(MOTHER).get(f"/my/cases/{case.number}/")
     text = page.content.decode()
-    assert "等待您确认签字" in text and f"/my/cases/{case.number}/preview/" in text
+    assert "等待申请人确认签字" in text and f"/my/cases/{case.number}/preview/" in text
 
 
 def test_the_preview_page_shows_three_documents_as_people_read_them(example, media_root):
