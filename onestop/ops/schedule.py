@@ -73,6 +73,12 @@ def _confirmations_sweep() -> object:
     return confirmations_sweep()
 
 
+def _preview_reminders() -> object:
+    from onestop.workflow.preview import preview_reminders_sweep
+
+    return preview_reminders_sweep()
+
+
 def _handover_remind() -> object:
     from onestop.handover.services import handover_reminders_send
 
@@ -150,6 +156,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         _calendar_watch,
         "工作日历：到期前60天提醒管理员和监管人员录入下一年度节假日安排（每人一次）；"
         "日历已覆盖的暂按双休日计算的办理期限自动重新计算",
+    ),
+    PeriodicJob(
+        "preview_reminders",
+        timedelta(hours=1),
+        _preview_reminders,
+        "预览确认签字：预览生成一天后仍未确认签字的，提醒申请人一次（只读写待确认且未提醒的预览）",
     ),
     PeriodicJob(
         "handover_remind",

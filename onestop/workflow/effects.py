@@ -680,6 +680,33 @@ def preview_requested_message(event: ev.PreviewRequested) -> None:
     )
 
 
+@effects.register(ev.PreviewReminded, phase=Phase.RECORD, effect="timeline: 已提醒申请人确认签字")
+def preview_reminded_timeline(event: ev.PreviewReminded) -> None:
+    item = ITEM_NAMES.get(event.preview.item, event.preview.item)
+    line = f"预览尚未确认签字，已提醒申请人；确认前{item}及其后续事项暂不办理"
+    timeline_add(event.case, event.at, "preview_reminded", line, item=event.preview.item)
+
+
+@effects.register(
+    ev.PreviewReminded, phase=Phase.MESSAGE, effect="SMS + in-app to the applicant: 提醒确认签字"
+)
+def preview_reminded_message(event: ev.PreviewReminded) -> None:
+    """The same words as the first message (the link to the preview page), once more."""
+    case = event.case
+    applicant = case.typed_document().applicant
+    if applicant is None or not applicant.phone:
+        return
+    link = settings.PUBLIC_BASE_URL + reverse("portal:preview", args=[case.number])
+    parents_message(
+        case,
+        key=f"preview:{case.number}:reminder",
+        at=event.at,
+        template="preview_ready",
+        context={"documents": _preview_names(event.preview), "link": link},
+        phones=[applicant.phone],
+    )
+
+
 @effects.register(ev.PreviewDecided, phase=Phase.RECORD, effect="timeline: 已确认签字 / 要求更正")
 def preview_decided_timeline(event: ev.PreviewDecided) -> None:
     preview = event.preview

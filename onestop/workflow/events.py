@@ -216,6 +216,15 @@ class PreviewRequested(CaseEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PreviewReminded(CaseEvent):
+    """The previews have waited unsigned for a day: the applicant is reminded once (job
+    ``preview_reminders``; ADR 0035)."""
+
+    name = "preview_reminded"
+    preview: PreviewConfirmation
+
+
+@dataclass(frozen=True, kw_only=True)
 class PreviewDecided(CaseEvent):
     """The applicant confirmed the previews with an e-signature (the item went to its
     department) or asked for a correction (the item was refused: 转线下办理); ``outcome``:

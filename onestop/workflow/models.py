@@ -284,6 +284,8 @@ class PreviewConfirmation(models.Model):
         _("状态"), max_length=12, choices=State.choices, default=State.PENDING, db_index=True
     )
     created_at = models.DateTimeField(_("生成时间"))
+    # One reminder to the applicant when the previews wait unsigned (job preview_reminders).
+    reminded_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
     decided_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     signer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

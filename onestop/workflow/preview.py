@@ -15,7 +15,7 @@ reason and the ordinary channel. These helpers run in the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from onestop.accounts.models import User, actor_label
@@ -28,6 +28,10 @@ from onestop.policy.schema import PreviewBeforeIssue
 from onestop.workflow import events as ev
 from onestop.workflow.models import CaseItem, ItemState, PreviewConfirmation
 from onestop.workflow.services import _apply, _statuses
+
+# An applicant who has not signed a day after the previews were generated is reminded once:
+# the birth certificate, and every item after it, waits for that signature.
+REMIND_AFTER = timedelta(days=1)
 
 HOLD = "preview"  # CaseItem.awaiting_confirmation while the applicant has not signed
 
@@ -132,3 +136,40 @@ DOCUMENT_TITLES: Mapping[str, str] = {
     "bmc_first_issue_register": "《出生医学证明首次签发登记表》",
     "household_registration_form": "《常住人口登记表》",
 }
+
+
+def preview_reminders_sweep(now: datetime | None = None) -> dict[str, int]:
+    """The periodic job: remind, once, each applicant whose previews have waited unsigned
+    for ``REMIND_AFTER`` (one transaction per preview: the mark, its audit record and the
+    message; a second run finds nothing to do)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    due = PreviewConfirmation.objects.filter(
+        state=PreviewConfirmation.State.PENDING,
+        reminded_at__isnull=True,
+        created_at__lte=now - REMIND_AFTER,
+    )
+    reminded = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            preview = PreviewConfirmation.objects.select_for_update().get(pk=pk)
+            if preview.state != PreviewConfirmation.State.PENDING or preview.reminded_at:
+                continue
+            preview.reminded_at = now
+            preview.save(update_fields=["reminded_at"])
+            case = preview.case
+            audit_record(
+                stream=case.number,
+                at=now,
+                actor=None,
+                actor_label=actor_label(None),
+                action="preview_reminded",
+                object_type="preview",
+                object_id=str(preview.pk),
+                detail={"item": preview.item},
+            )
+            emit(ev.PreviewReminded(case=case, at=now, preview=preview))
+            reminded += 1
+    return {"reminded": reminded}

@@ -386,3 +386,33 @@ def test_an_item_no_longer_held_cannot_be_signed(example, media_root):
     assert response.status_code == 400
     assert PreviewConfirmation.objects.get(case=case).state == "pending"
     assert not ELicence.objects.filter(case=case, kind="birth_certificate").exists()
+
+
+def test_an_unsigned_preview_is_reminded_once_a_day_after(example, media_root):
+    """Nobody notices a preview left unsigned (the BMC and every item after it wait): a day
+    after, the periodic job reminds the applicant once; a signed preview is never reminded."""
+    from datetime import timedelta
+
+    from onestop.workflow.preview import preview_reminders_sweep
+
+    case = fuzhou_case(example)
+    preview = PreviewConfirmation.objects.get(case=case)
+    before = len(_sms(MOTHER))
+    assert preview_reminders_sweep(now=preview.created_at + timedelta(hours=23)) == {"reminded": 0}
+    later = preview.created_at + timedelta(days=1, minutes=5)
+    assert preview_reminders_sweep(now=later) == {"reminded": 1}
+    assert preview_reminders_sweep(now=later + timedelta(days=2)) == {"reminded": 0}
+    preview.refresh_from_db()
+    assert preview.reminded_at == later and preview.state == "pending"
+    sent = _sms(MOTHER)[before:]
+    assert len(sent) == 1 and f"/my/cases/{case.number}/preview/" in sent[0]
+    assert not any("预览" in s for s in _sms(FATHER))
+    assert AuditRecord.objects.filter(stream=case.number, action="preview_reminded").count() == 1
+    assert TimelineEntry.objects.filter(case=case, kind="preview_reminded").count() == 1
+    # Signed in time: no reminder.
+    _sign(_client(MOTHER), case, MOTHER)
+    signed = PreviewConfirmation.objects.get(case=case)
+    assert signed.state == "confirmed"
+    signed.reminded_at = None  # as if it had never been reminded: still nothing to do
+    signed.save(update_fields=["reminded_at"])
+    assert preview_reminders_sweep(now=signed.created_at + timedelta(days=3)) == {"reminded": 0}
