@@ -107,7 +107,8 @@ def test_the_mother_reads_the_previews_signs_and_the_bmc_is_issued(
     licence = ELicence.objects.get(case=case, kind="birth_certificate")
 
     page.goto(f"/my/cases/{case.number}/")
-    assert "等待申请人确认签字" not in page.locator('tr[data-item="birth_certificate"]').inner_text()
+    bmc_row = page.locator('tr[data-item="birth_certificate"]').inner_text()
+    assert "等待申请人确认签字" not in bmc_row
     issued = page.request.get(f"{live_server.url}/my/elicences/{licence.serial}.pdf")
     assert issued.ok
     text = _pdf_text(issued.body())
