@@ -79,6 +79,12 @@ def _preview_reminders() -> object:
     return preview_reminders_sweep()
 
 
+def _follow_ups_overdue() -> object:
+    from onestop.ratings.overdue import follow_ups_overdue_notify
+
+    return follow_ups_overdue_notify()
+
+
 def _handover_remind() -> object:
     from onestop.handover.services import handover_reminders_send
 
@@ -162,6 +168,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(hours=1),
         _preview_reminders,
         "预览确认签字：预览生成一天后仍未确认签字的，提醒申请人一次（只读写待确认且未提醒的预览）",
+    ),
+    PeriodicJob(
+        "follow_ups_overdue",
+        timedelta(hours=1),
+        _follow_ups_overdue,
+        "差评整改超期：提醒答复责任人和上一级监管人员（每个整改轮次一次）",
     ),
     PeriodicJob(
         "handover_remind",

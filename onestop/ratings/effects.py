@@ -128,7 +128,7 @@ def reopened_timeline(event: FollowUpReopened) -> None:
     )
 
 
-def _answerers(follow_up: FollowUp) -> list[User]:
+def answerers(follow_up: FollowUp) -> list[User]:
     """Who is to answer: the officers of the rated step (its department, in the item's
     jurisdiction); for the whole service, the nearest level of supervisors over the case."""
     item = follow_up.rating.item
@@ -141,7 +141,7 @@ def _answerers(follow_up: FollowUp) -> list[User]:
 def _work_message(event: FollowUpOpened | FollowUpReopened, body: str) -> None:
     follow_up = event.follow_up
     staff_message_send(
-        users=_answerers(follow_up),
+        users=answerers(follow_up),
         key=f"follow_up:{follow_up.pk}:{follow_up.round}",
         kind=StaffMessage.Kind.RATING,
         body=body,

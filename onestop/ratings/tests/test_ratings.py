@@ -526,3 +526,23 @@ def test_the_dashboard_panels_equal_direct_counts(finished, mother, beijing):
     other.force_login(staff("supervisor", kind="division", code="22"))
     elsewhere = other.get("/supervise/dashboards/export/ratings.csv", period)
     assert "合计,0,0,0,0,0,0" in elsewhere.content.decode("utf-8-sig")
+
+
+def test_an_overdue_follow_up_is_told_once_per_round(finished, mother, beijing):
+    """A bad rating's follow-up past its due time: the job tells the step's officers and the
+    nearest supervisors once (work messages); a second run sends nothing more."""
+    from onestop.ratings.overdue import follow_ups_overdue_notify
+
+    at = beijing("2026-11-27T10:00:00+08:00")
+    case_rate(case=finished, actor=mother, given=[Given("birth_certificate", 1)], now=at)
+    follow_up = FollowUp.objects.get()
+    chief = staff("supervisor", kind="division", code=finished.division[:4])
+    assert follow_ups_overdue_notify(now=follow_up.due_at - timedelta(hours=1)) == {"notified": 0}
+    late = follow_up.due_at + timedelta(hours=1)
+    assert follow_ups_overdue_notify(now=late) == {"notified": 1}
+    assert follow_ups_overdue_notify(now=late + timedelta(days=1)) == {"notified": 0}
+    told = StaffMessage.objects.filter(body__contains="差评整改超期")
+    bmc = row(finished, "birth_certificate")
+    officers = {u.pk for u in item_officers(bmc)}
+    assert officers and set(told.values_list("user_id", flat=True)) == officers | {chief.pk}
+    assert all(finished.number in m.body for m in told)
