@@ -449,22 +449,52 @@ def _act(
         done = action(_task(client, task_id))
         return Answer(200, selectors.task_summary(client, selectors.task_fresh(done.pk)))
 
+    return _answer(
+        request,
+        response,
+        client,
+        key,
+        payload,
+        act,
+        races=(TaskConflict,),
+        missing=(NotPermitted,),
+        missing_message="任务不存在或无权访问",
+        invalid=(ResultInvalid,),
+    )
+
+
+def _answer(
+    request: HttpRequest,
+    response: HttpResponse,
+    client: ApiClient,
+    key: str | None,
+    payload: dict[str, Any],
+    act: Callable[[], Answer],
+    *,
+    races: tuple[type[OnestopError], ...],
+    missing: tuple[type[OnestopError], ...],
+    missing_message: str,
+    invalid: tuple[type[OnestopError], ...],
+) -> Status[dict[str, Any]]:
+    """One idempotent write of the API (a task's action, a correction's decision): a
+    replay returns the first answer; each refusal becomes its status and stable code."""
     try:
         answer = idempotent(
             client=client,
             key=key,
             digest=request_digest(request.method, request.path, payload),
             act=act,
-            races=(TaskConflict,),
+            races=races,
         )
     except IdempotencyConflict as exc:
         raise ApiError(409, exc.code, exc.message) from None
-    except TaskConflict as exc:
+    except races as exc:
         raise ApiError(409, exc.code, exc.message) from None
-    except NotPermitted:
-        raise ApiError(404, "not_found", "任务不存在或无权访问") from None
-    except ResultInvalid as exc:
-        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
+    except missing:
+        raise ApiError(404, "not_found", missing_message) from None
+    except invalid as exc:
+        found = getattr(exc, "problems", [])
+        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in found]
         raise ApiError(422, exc.code, exc.message, problems) from None
     except DuplicateNewborn as exc:  # the same newborn's result was issued in another case
         raise ApiError(409, exc.code, exc.message, extra={"existing_case": exc.existing}) from None
@@ -797,28 +827,18 @@ def _decide(
         done = action(_correction(client, correction_id))
         return Answer(200, selectors.correction_out(done))
 
-    try:
-        answer = idempotent(
-            client=client,
-            key=key,
-            digest=request_digest(request.method, request.path, payload),
-            act=act,
-            races=(CorrectionConflict,),
-        )
-    except IdempotencyConflict as exc:
-        raise ApiError(409, exc.code, exc.message) from None
-    except CorrectionConflict as exc:
-        raise ApiError(409, exc.code, exc.message) from None
-    except CorrectionNotPermitted:
-        raise ApiError(404, "not_found", "更正申请不存在或无权访问") from None
-    except CorrectionInvalid as exc:
-        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
-        raise ApiError(422, exc.code, exc.message, problems) from None
-    except OnestopError as exc:
-        raise ApiError(422, exc.code, exc.message) from None
-    if answer.replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(answer.status, answer.body)
+    return _answer(
+        request,
+        response,
+        client,
+        key,
+        payload,
+        act,
+        races=(CorrectionConflict,),
+        missing=(CorrectionNotPermitted,),
+        missing_message="更正申请不存在或无权访问",
+        invalid=(CorrectionInvalid,),
+    )
 
 
 @api.post(
