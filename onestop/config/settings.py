@@ -289,6 +289,9 @@ OUTBOX_SENT_RETENTION_DAYS = max(1, int(os.environ.get("ONESTOP_OUTBOX_SENT_RETE
 RATING_FOLLOW_UP_WORKING_DAYS = max(
     1, int(os.environ.get("ONESTOP_RATING_FOLLOW_UP_WORKING_DAYS", 5))
 )
+# A replied follow-up the parent neither confirms nor re-complains about within this many
+# working days is closed by the job ``follow_ups_silence`` as 逾期未确认，视为认可.
+RATING_CONFIRM_WORKING_DAYS = max(1, int(os.environ.get("ONESTOP_RATING_CONFIRM_WORKING_DAYS", 5)))
 # … and finished django-tasks rows (successful or failed) after this many hours.
 TASKS_FINISHED_RETENTION_HOURS = max(
     1, int(os.environ.get("ONESTOP_TASKS_FINISHED_RETENTION_HOURS", 24))

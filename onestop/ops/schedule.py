@@ -61,6 +61,12 @@ def _cases_rollup() -> object:
     return cases_rollup()
 
 
+def _ratings_rollup() -> object:
+    from onestop.ratings.rollups import ratings_rollup
+
+    return ratings_rollup()
+
+
 def _calendar_watch() -> object:
     from onestop.supervision.services import calendar_watch
 
@@ -155,6 +161,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         _cases_rollup,
         "监管驾驶舱日汇总：把已结束的每一天的受理办件（按地区、医疗机构、渠道、预审结论和原因）"
         "和办结办件（零跑腿、总承诺时限、全流程用时）汇总，驾驶舱读汇总而不是逐件计算",
+    ),
+    PeriodicJob(
+        "ratings_rollup",
+        timedelta(hours=1),
+        _ratings_rollup,
+        "好差评日汇总：把已结束的每一天的评价（按区划、部门、渠道、等级）及其整改状态汇总，"
+        "整改状态变化的日期重新汇总，驾驶舱读汇总而不是逐条计算",
     ),
     PeriodicJob(
         "calendar_watch",

@@ -63,7 +63,7 @@ def rated_timeline(event: CaseRated) -> None:
     parts = "；".join(
         f"{step_name(r.step, multiple)}：{Grade(r.grade).label}" for r in event.ratings
     )
-    where = "窗口" if any(r.channel == "counter" for r in event.ratings) else "网上"
+    where = {"counter": "窗口", "hotline": "12345热线"}.get(event.ratings[0].channel, "网上")
     timeline_add(event.case, event.at, "rated", f"已通过{where}评价（{parts}）")
 
 

@@ -38,12 +38,14 @@ from onestop.ratings.events import (
 from onestop.ratings.models import (
     WHOLE_SERVICE,
     Channel,
+    ClosedHow,
     FollowUp,
     FollowUpEntry,
     FollowUpStatus,
     Grade,
     Rating,
 )
+from onestop.ratings.rollups import rating_day_stale
 from onestop.ratings.selectors import can_answer, case_rateable, rateable_steps
 from onestop.workflow.selectors import key_name
 
@@ -149,6 +151,7 @@ def case_rate(
                 )
     except IntegrityError:  # a second submission that raced this one
         raise _already([g.step for g in given]) from None
+    rating_day_stale(now)  # a rating given on a day already rolled up (a clock set back)
     label = APPLICANT if channel == Channel.ONLINE else actor_label(actor)
     for rating in rows:
         audit_record(
@@ -256,6 +259,7 @@ def follow_up_reply(
     follow_up.replied_at = now
     follow_up.version += 1
     follow_up.save(update_fields=["status", "replied_at", "version"])
+    rating_day_stale(follow_up.rating.at)
     audit_record(
         stream=case.number,
         at=now,
@@ -294,8 +298,10 @@ def follow_up_confirm(
     )
     follow_up.status = FollowUpStatus.CLOSED
     follow_up.closed_at = now
+    follow_up.closed_how = ClosedHow.CONFIRMED
     follow_up.version += 1
-    follow_up.save(update_fields=["status", "closed_at", "version"])
+    follow_up.save(update_fields=["status", "closed_at", "closed_how", "version"])
+    rating_day_stale(follow_up.rating.at)
     audit_record(
         stream=locked.number,
         at=now,
@@ -347,6 +353,7 @@ def follow_up_recomplain(
     follow_up.save(
         update_fields=["status", "round", "due_at", "due_provisional", "replied_at", "version"]
     )
+    rating_day_stale(follow_up.rating.at)
     audit_record(
         stream=locked.number,
         at=now,

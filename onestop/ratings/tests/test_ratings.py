@@ -546,3 +546,93 @@ def test_an_overdue_follow_up_is_told_once_per_round(finished, mother, beijing):
     officers = {u.pk for u in item_officers(bmc)}
     assert officers and set(told.values_list("user_id", flat=True)) == officers | {chief.pk}
     assert all(finished.number in m.body for m in told)
+
+
+def _follow_up_csv(client: Client, period: dict[str, str]) -> dict[str, int]:
+    answer = client.get("/supervise/dashboards/export/follow-ups.csv", period)
+    assert answer.status_code == 200
+    return {
+        k: int(v)
+        for k, v in (
+            line.split(",", 1)
+            for line in answer.content.decode("utf-8-sig").splitlines()
+            if line.count(",") == 1 and not line.startswith("差评整改,")
+        )
+    }
+
+
+def _ratings_total(client: Client, period: dict[str, str]) -> list[int]:
+    answer = client.get("/supervise/dashboards/export/ratings.csv", period)
+    rows = [line.split(",") for line in answer.content.decode("utf-8-sig").splitlines()]
+    return [int(x) for x in next(r for r in rows[1:] if r[0] == "合计")[1:]]
+
+
+def _direct_follow_ups() -> dict[str, int]:
+    return {
+        "超期未答复": 0,
+        "待答复（未超期）": FollowUp.objects.filter(status="open").count(),
+        "已答复待确认": FollowUp.objects.filter(status="replied").count(),
+        "申请人确认办结": FollowUp.objects.filter(status="closed", closed_how="confirmed").count(),
+        "逾期未确认视为认可": FollowUp.objects.filter(
+            status="closed", closed_how="silence"
+        ).count(),
+        "合计": FollowUp.objects.count(),
+    }
+
+
+def test_the_panels_read_the_daily_roll_up_and_a_stale_day_is_redone(finished, mother, beijing):
+    """Issue 12: "The numbers come from roll-ups kept up to date, not from scanning every
+    row, and equal counts computed directly from the database in the tests." The ratings
+    of a rolled-up day are read from ``RatingDay``; a follow-up that changes state marks
+    its day stale in the same transaction (counted from the rows until the job rolls it
+    up again); every time the panels equal direct counts."""
+    from onestop.ratings.models import RatingDay
+    from onestop.ratings.rollups import ratings_rollup
+
+    at = beijing("2026-11-27T10:00:00+08:00")
+    case_rate(
+        case=finished,
+        actor=mother,
+        given=[Given("", 4), Given("birth_certificate", 1), Given("birth_registration", 2)],
+        now=at,
+    )
+    client = client_for(staff("supervisor", kind="division", code=finished.division[:4]))
+    period = {"from": "2026-11-01", "to": "2026-11-30"}
+    direct = [*(Rating.objects.filter(grade=g).count() for g in (5, 4, 3, 2, 1))]
+    assert _ratings_total(client, period) == [*direct, 3] == [0, 1, 0, 1, 1, 3]
+    assert _follow_up_csv(client, period) == _direct_follow_ups()
+
+    # The job rolls the day up once; a second run does nothing.
+    assert ratings_rollup(now=at + timedelta(days=1))["days"] >= 1
+    assert ratings_rollup(now=at + timedelta(days=1)) == {"days": 0, "rows": 0}
+    marker = RatingDay.objects.get(day=at.date(), grade=0)
+    assert not marker.stale
+    rolled = RatingDay.objects.filter(day=at.date(), grade__gt=0)
+    assert sum(r.ratings for r in rolled) == Rating.objects.count()
+    assert _ratings_total(client, period) == [*direct, 3]
+    assert _follow_up_csv(client, period) == _direct_follow_ups()
+    # The panels read the roll-up rows, not the ratings: a roll-up row changed by hand
+    # shows (and is put back).
+    one = rolled.get(whole=True)
+    RatingDay.objects.filter(pk=one.pk).update(ratings=one.ratings + 10)
+    assert _ratings_total(client, period)[-1] == 13
+    RatingDay.objects.filter(pk=one.pk).update(ratings=one.ratings)
+
+    # The department replies: the day is stale at once and counted from the rows.
+    follow_up = FollowUp.objects.get(rating__step="birth_registration")
+    police = item_officer(finished, "birth_registration")
+    assert (
+        client_for(police).post(f"/work/ratings/{follow_up.pk}/", {"text": "已整改"}).status_code
+        == 302
+    )
+    marker.refresh_from_db()
+    assert marker.stale
+    counted = _follow_up_csv(client, period)
+    assert counted == _direct_follow_ups() and counted["已答复待确认"] == 1
+    # The job redoes the stale day: the same numbers, from the roll-up again.
+    assert ratings_rollup(now=timezone.now() + timedelta(days=2))["days"] >= 1
+    marker = RatingDay.objects.get(day=at.date(), grade=0)
+    assert not marker.stale
+    assert sum(r.follow_ups_replied for r in RatingDay.objects.filter(day=at.date())) == 1
+    assert _follow_up_csv(client, period) == _direct_follow_ups()
+    assert _ratings_total(client, period) == [*direct, 3]
