@@ -2,8 +2,9 @@
 change, its audit records and its events' effects, with the case row locked (the audit
 stream is the case's number).
 
-- ``case_rate``: the parents (online, 一事一评) or a clerk for them (counter, 一次一评)
-  rate the whole service and/or steps, once each; a bad grade opens a follow-up.
+- ``case_rate``: the parents (online, 一事一评), a clerk for them (counter, 一次一评) or the
+  12345 operator for a verified caller (hotline) rate the whole service and/or steps,
+  once each; a bad grade opens a follow-up.
 - ``follow_up_reply``: the responsible department's officer (whole service: a supervisor)
   replies to the parent.
 - ``follow_up_confirm`` / ``follow_up_recomplain``: the parent accepts the reply (closed)
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from onestop.accounts.models import Role, User, actor_label
+from onestop.accounts.models import JurisdictionKind, Role, User, actor_label
 from onestop.accounts.permissions import can_view_case
 from onestop.audit.services import audit_record
 from onestop.calendar.clock_rules import ClockRule, due_time_marked
@@ -87,6 +88,16 @@ def _due(now: datetime) -> tuple[datetime, bool]:
     return due_time_marked(current_calendar(), ClockRule.STANDARD, now, follow_up_working_days())
 
 
+def _operator_over(actor: User, case: Case) -> bool:
+    return bool(
+        actor.is_active
+        and actor.role == Role.OPERATOR
+        and actor.jurisdiction_kind == JurisdictionKind.DIVISION
+        and actor.jurisdiction_code
+        and case.division.startswith(actor.jurisdiction_code)
+    )
+
+
 def _lock(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
 
@@ -108,9 +119,16 @@ def case_rate(
         given = [Given(step, grade, comment) for step, (grade, comment) in given.items()]
     locked = _lock(case)
     channel = Channel(channel)
-    wanted_role = Role.PARENT if channel == Channel.ONLINE else Role.CLERK
-    if actor.role != wanted_role or not can_view_case(actor, locked):
-        raise RatingRefused("只能评价本人的办件", code="rating_forbidden")
+    if channel == Channel.HOTLINE:
+        # 国办发〔2019〕51号: hotlines are rated too. The 12345 operator records the grades
+        # of a caller verified for this case (the view checks the verification); the case
+        # must be in the operator's division.
+        if not _operator_over(actor, locked):
+            raise RatingRefused("只能记录本辖区办件的热线评价", code="rating_forbidden")
+    else:
+        wanted_role = Role.PARENT if channel == Channel.ONLINE else Role.CLERK
+        if actor.role != wanted_role or not can_view_case(actor, locked):
+            raise RatingRefused("只能评价本人的办件", code="rating_forbidden")
     if not case_rateable(locked):
         raise RatingRefused("办件办结后才能评价", code="rating_not_finished")
     if not given:

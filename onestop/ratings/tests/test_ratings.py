@@ -636,3 +636,106 @@ def test_the_panels_read_the_daily_roll_up_and_a_stale_day_is_redone(finished, m
     assert sum(r.follow_ups_replied for r in RatingDay.objects.filter(day=at.date())) == 1
     assert _follow_up_csv(client, period) == _direct_follow_ups()
     assert _ratings_total(client, period) == [*direct, 3]
+
+
+# --- the 12345 hotline rates too (issue 12 gap 2) -------------------------------------------
+
+
+def _operator(code: str):
+    return staff(Role.OPERATOR, kind="division", code=code)
+
+
+def _lookup(client: Client, number: str, answer: str):
+    return client.post("/hotline/lookup/", {"number": number, "method": "phone4", "answer": answer})
+
+
+def _hotline_rate_url(case: Case) -> str:
+    return f"/hotline/cases/{case.number}/rate/"
+
+
+def test_the_operator_cannot_rate_without_a_verified_caller_for_that_case(finished, mother):
+    """国办发〔2019〕51号: hotlines are rated too — but the operator records a rating only for
+    a caller verified in this session for this very case (403, stable code, nothing
+    recorded otherwise)."""
+    operator = _operator(finished.division[:4])
+    client = client_for(operator)
+    grades = {"grade-service": "1", "comment-service": "电话打不通"}
+    # No lookup at all.
+    for answer in (
+        client.get(_hotline_rate_url(finished)),
+        client.post(_hotline_rate_url(finished), grades),
+    ):
+        assert answer.status_code == 403
+        assert 'data-code="hotline_not_verified"' in answer.content.decode()
+    # A wrong answer does not verify.
+    assert _lookup(client, finished.number, "1234").status_code == 403
+    answer = client.post(_hotline_rate_url(finished), grades)
+    assert answer.status_code == 403 and Rating.objects.count() == 0
+    # Staff who are not operators, and parents, are refused too.
+    clerk = staff(Role.SUPERVISOR, kind="division", code=finished.division[:4])
+    for other in (clerk, mother):
+        refused = client_for(other).post(_hotline_rate_url(finished), grades)
+        assert refused.status_code == 403
+        assert 'data-code="hotline_operator_only"' in refused.content.decode()
+    # Verified in another operator's session only: this one still cannot.
+    colleague = client_for(_operator(finished.division[:4]))
+    assert _lookup(colleague, finished.number, "0000").status_code == 200
+    assert client.post(_hotline_rate_url(finished), grades).status_code == 403
+    assert Rating.objects.count() == 0 and FollowUp.objects.count() == 0
+    assert AccessRecord.objects.filter(
+        actor=operator, what="hotline_rating:hotline_not_verified", granted=False
+    ).exists()
+
+
+def test_a_verified_caller_rates_through_the_operator_and_a_bad_grade_is_followed_up(
+    finished, mother
+):
+    operator = _operator(finished.division[:4])
+    client = client_for(operator)
+    page = _lookup(client, finished.number, "0000").content.decode()
+    assert f'href="/hotline/cases/{finished.number}/rate/"' in page
+    form = client.get(_hotline_rate_url(finished))
+    assert form.status_code == 200 and "12345热线评价" in form.content.decode()
+    answer = client.post(
+        _hotline_rate_url(finished),
+        {
+            "grade-service": "4",
+            "grade-birth_certificate": "1",
+            "comment-birth_certificate": "排队太久",
+        },
+    )
+    assert answer.status_code == 302
+    rows = {r.step: r for r in Rating.objects.all()}
+    assert set(rows) == {"", "birth_certificate"}
+    assert {r.channel for r in rows.values()} == {"hotline"}
+    assert {r.rater_id for r in rows.values()} == {operator.pk}
+    assert rows["birth_certificate"].comment == "排队太久"
+    follow_up = FollowUp.objects.get()
+    assert follow_up.rating == rows["birth_certificate"] and follow_up.status == "open"
+    audit = AuditRecord.objects.filter(stream=finished.number, action="case_rated")
+    assert {a.detail["channel"] for a in audit} == {"hotline"} and audit.count() == 2
+    assert any("12345热线" in t.message for t in TimelineEntry.objects.filter(case=finished))
+    # One rating per case and step, whichever channel: the parent cannot rate it again.
+    again = client_for(mother).post(rate_url(finished), {"grade-service": "5"}, follow=True)
+    assert "只能评价一次" in again.content.decode()
+    assert Rating.objects.count() == 2 and Rating.objects.get(step="").grade == 4
+    # The channel panel shows the hotline.
+    boss = client_for(staff("supervisor", kind="division", code=finished.division[:4]))
+    today = timezone.now().astimezone(BEIJING).date()
+    period = {"from": today.isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    csv = boss.get("/supervise/dashboards/export/ratings-channel.csv", period)
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert any(line == "12345热线,0,1,0,0,1,2" for line in lines), lines
+
+
+def test_a_locked_case_number_cannot_be_rated_even_after_a_verified_lookup(finished, settings):
+    settings.HOTLINE_LOOKUP_FAILURE_LIMIT = 2
+    operator = _operator(finished.division[:4])
+    client = client_for(operator)
+    assert _lookup(client, finished.number, "0000").status_code == 200
+    prankster = client_for(_operator(finished.division[:4]))
+    for _ in range(2):
+        _lookup(prankster, finished.number, "9999")
+    answer = client.post(_hotline_rate_url(finished), {"grade-service": "5"})
+    assert answer.status_code == 403 and 'data-code="hotline_locked"' in answer.content.decode()
+    assert Rating.objects.count() == 0
