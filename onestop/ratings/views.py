@@ -244,7 +244,9 @@ def counter_rate(request: HttpRequest, number: str) -> HttpResponse:
 # --- the 12345 hotline (国办发〔2019〕51号: hotlines are rated too) ----------------------------
 
 
-def _hotline_refused(request: HttpRequest, user: User, number: str, code: str, message: str):
+def _hotline_refused(
+    request: HttpRequest, user: User, number: str, code: str, message: str
+) -> HttpResponse:
     access_record(
         actor=user,
         case_number=number or "-",
