@@ -352,6 +352,9 @@ AXES_LOCKOUT_CALLABLE = "onestop.accounts.lockout.lockout_response"
 # window, by one operator or for one case number, suspend lookups for it until they age out.
 HOTLINE_LOOKUP_FAILURE_LIMIT = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_FAILURES", "5"))
 HOTLINE_LOOKUP_LOCKOUT_MINUTES = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_MINUTES", "30"))
+# … and a granted lookup lets that operator record the caller's rating (channel 12345热线)
+# in the same session for this many minutes (issue 12 gap 2).
+HOTLINE_VERIFIED_MINUTES = int(os.environ.get("ONESTOP_HOTLINE_VERIFIED_MINUTES", "30"))
 AXES_CLIENT_IP_CALLABLE = "onestop.common.client_ip.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]
 AXES_VERBOSE = False

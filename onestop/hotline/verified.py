@@ -16,7 +16,7 @@ SESSION_KEY = "hotline_verified"
 
 
 def _minutes() -> int:
-    return int(getattr(settings, "HOTLINE_VERIFIED_MINUTES", 30))
+    return int(settings.HOTLINE_VERIFIED_MINUTES)
 
 
 def verified_remember(request: HttpRequest, number: str, now: datetime) -> None:

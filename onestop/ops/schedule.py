@@ -67,6 +67,12 @@ def _ratings_rollup() -> object:
     return ratings_rollup()
 
 
+def _follow_ups_silence() -> object:
+    from onestop.ratings.silence import follow_ups_silence_close
+
+    return follow_ups_silence_close()
+
+
 def _calendar_watch() -> object:
     from onestop.supervision.services import calendar_watch
 
@@ -187,6 +193,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(hours=1),
         _follow_ups_overdue,
         "差评整改超期：提醒答复责任人和上一级监管人员（每个整改轮次一次）",
+    ),
+    PeriodicJob(
+        "follow_ups_silence",
+        timedelta(hours=1),
+        _follow_ups_silence,
+        "差评整改确认：已答复的整改，申请人在规定工作日内既未确认也未再次反映的，"
+        "按“逾期未确认，视为认可”办结并告知申请人（每个整改一次）",
     ),
     PeriodicJob(
         "handover_remind",

@@ -9,6 +9,9 @@ stream is the case's number).
   replies to the parent.
 - ``follow_up_confirm`` / ``follow_up_recomplain``: the parent accepts the reply (closed)
   or complains again (open again, new due time).
+- ``follow_up_close_after_silence``: the parent did neither within
+  ``RATING_CONFIRM_WORKING_DAYS`` working days of the reply: closed as 逾期未确认，视为认可
+  (the job ``follow_ups_silence``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from onestop.core.errors import OnestopError
 from onestop.core.events import emit
 from onestop.ratings.events import (
     CaseRated,
+    FollowUpClosedSilently,
     FollowUpConfirmed,
     FollowUpOpened,
     FollowUpReopened,
@@ -384,3 +388,64 @@ def follow_up_recomplain(
     )
     emit(FollowUpReopened(case=locked, at=now, follow_up=follow_up, actor=parent))
     return follow_up
+
+
+def confirm_working_days() -> int:
+    """Working days the parent has to confirm or complain again after a reply (setting
+    ``RATING_CONFIRM_WORKING_DAYS``, default 5)."""
+    return int(settings.RATING_CONFIRM_WORKING_DAYS)
+
+
+def silence_deadline(replied_at: datetime) -> datetime:
+    """When a reply left without the parent's answer counts as accepted: the setting's
+    working days after it, on the product's calendar (standard clock rule)."""
+    due, _provisional = due_time_marked(
+        current_calendar(), ClockRule.STANDARD, replied_at, confirm_working_days()
+    )
+    return due
+
+
+@transaction.atomic
+def follow_up_close_after_silence(*, follow_up_id: int, now: datetime | None = None) -> bool:
+    """Close a replied follow-up the parent left unanswered past the deadline (逾期未确认，
+    视为认可): a timeline line, an audit record and a message to the parents. Exactly once:
+    the case row is locked first (as the parent's confirmation and re-complaint do), then
+    the follow-up is read again — already closed, or re-opened by a re-complaint that took
+    the lock first, or replied again since: nothing is done (False)."""
+    now = now or timezone.now()
+    follow_up, case = _follow_up_locked(follow_up_id)
+    if follow_up.status != FollowUpStatus.REPLIED or follow_up.replied_at is None:
+        return False
+    if silence_deadline(follow_up.replied_at) > now:
+        return False
+    days = confirm_working_days()
+    text = f"整改答复后{days}个工作日内申请人未确认也未再次反映，逾期未确认，视为认可"
+    FollowUpEntry.objects.create(
+        follow_up=follow_up,
+        kind=FollowUpEntry.Kind.CLOSED_SILENCE,
+        text=text,
+        actor_label="系统",
+        at=now,
+    )
+    follow_up.status = FollowUpStatus.CLOSED
+    follow_up.closed_at = now
+    follow_up.closed_how = ClosedHow.SILENCE
+    follow_up.version += 1
+    follow_up.save(update_fields=["status", "closed_at", "closed_how", "version"])
+    rating_day_stale(follow_up.rating.at)
+    audit_record(
+        stream=case.number,
+        at=now,
+        actor=None,
+        actor_label="系统",
+        action="follow_up_closed_silence",
+        object_type="follow_up",
+        object_id=str(follow_up.pk),
+        detail={
+            "round": follow_up.round,
+            "replied_at": follow_up.replied_at.isoformat(),
+            "working_days": days,
+        },
+    )
+    emit(FollowUpClosedSilently(case=case, at=now, follow_up=follow_up, days=days))
+    return True

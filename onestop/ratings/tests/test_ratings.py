@@ -739,3 +739,101 @@ def test_a_locked_case_number_cannot_be_rated_even_after_a_verified_lookup(finis
     answer = client.post(_hotline_rate_url(finished), {"grade-service": "5"})
     assert answer.status_code == 403 and 'data-code="hotline_locked"' in answer.content.decode()
     assert Rating.objects.count() == 0
+
+
+# --- a reply the parent leaves unanswered (issue 12 gap 3) -----------------------------------
+
+
+def _replied(finished, mother, beijing):
+    from onestop.ratings.services import follow_up_reply
+
+    at = beijing("2026-11-27T10:00:00+08:00")  # a Friday
+    case_rate(case=finished, actor=mother, given=[Given("birth_registration", 1)], now=at)
+    follow_up = FollowUp.objects.get()
+    replied_at = beijing("2026-11-30T10:00:00+08:00")  # the Monday after
+    follow_up_reply(
+        follow_up_id=follow_up.pk,
+        actor=item_officer(finished, "birth_registration"),
+        text="已约谈窗口人员并整改",
+        now=replied_at,
+    )
+    return follow_up, replied_at
+
+
+def test_a_reply_left_unanswered_closes_after_the_working_days_exactly_once(
+    finished, mother, beijing
+):
+    """Issue 12 gap 3 (国办发〔2019〕51号: every bad rating is answered and closed): the
+    parent neither confirms nor complains again within RATING_CONFIRM_WORKING_DAYS (5)
+    working days of the reply — the job closes it as 逾期未确认，视为认可, with a timeline
+    line, an audit record and a message to the parents; a second run does nothing."""
+    from onestop.ratings.services import silence_deadline
+    from onestop.ratings.silence import follow_ups_silence_close
+
+    follow_up, replied_at = _replied(finished, mother, beijing)
+    deadline = silence_deadline(replied_at)
+    # 5 working days on the calendar, standard clock rule: to the end of the next Monday.
+    assert deadline == beijing("2026-12-07T23:59:59+08:00")
+    assert follow_ups_silence_close(now=deadline - timedelta(hours=1)) == {"closed": 0}
+    assert FollowUp.objects.get().status == "replied"
+    assert follow_ups_silence_close(now=deadline + timedelta(hours=1)) == {"closed": 1}
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.closed_how) == ("closed", "silence")
+    assert follow_up.closed_at == deadline + timedelta(hours=1)
+    assert follow_ups_silence_close(now=deadline + timedelta(days=3)) == {"closed": 0}
+    assert FollowUpEntry.objects.filter(follow_up=follow_up, kind="closed_silence").count() == 1
+    audit = AuditRecord.objects.filter(stream=finished.number, action="follow_up_closed_silence")
+    assert audit.count() == 1 and audit.get().detail["working_days"] == 5
+    lines = [t.message for t in TimelineEntry.objects.filter(case=finished)]
+    assert sum("逾期未确认，视为认可" in line for line in lines) == 1
+    told = [n for n in Notification.objects.filter(case=finished) if "视为认可" in n.body]
+    assert {n.channel for n in told} == {"sms", "in_app"}
+    assert [n.phone_index for n in told if n.channel == "sms"] == [mother.phone_index]
+    # The parent can no longer confirm or complain about a closed follow-up.
+    answer = client_for(mother).post(
+        f"/my/cases/{finished.number}/rate/follow-ups/{follow_up.pk}/", {"answer": "confirm"}
+    )
+    assert answer.status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.closed_how == "silence"
+    # Supervisors see how each closed, and the panel counts it apart.
+    boss = client_for(staff("supervisor", kind="division", code=finished.division[:4]))
+    page = boss.get("/supervise/ratings/?from=2026-11-01&to=2026-11-30&status=closed")
+    assert 'data-closed-how="silence"' in page.content.decode()
+    assert "逾期未确认，视为认可" in page.content.decode()
+    counted = _follow_up_csv(boss, {"from": "2026-11-01", "to": "2026-11-30"})
+    assert counted == _direct_follow_ups() and counted["逾期未确认视为认可"] == 1
+
+
+def test_a_re_complaint_wins_over_the_silence_job(finished, mother, beijing):
+    """The job reads the follow-up again under the case's row lock: a re-complaint that came
+    first (even after the job listed it) leaves it open; the next reply starts a new
+    period."""
+    from onestop.ratings.services import (
+        follow_up_close_after_silence,
+        follow_up_recomplain,
+        follow_up_reply,
+        silence_deadline,
+    )
+    from onestop.ratings.silence import follow_ups_silence_close
+
+    follow_up, replied_at = _replied(finished, mother, beijing)
+    deadline = silence_deadline(replied_at)
+    follow_up_recomplain(
+        follow_up_id=follow_up.pk, parent=mother, text="还是没有解决", now=deadline
+    )
+    # The job had listed it before the re-complaint: under the lock it sees it open.
+    assert follow_up_close_after_silence(follow_up_id=follow_up.pk, now=deadline) is False
+    assert follow_ups_silence_close(now=deadline + timedelta(days=1)) == {"closed": 0}
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.round, follow_up.closed_how) == ("open", 2, "")
+    second = deadline + timedelta(days=1)
+    follow_up_reply(
+        follow_up_id=follow_up.pk,
+        actor=item_officer(finished, "birth_registration"),
+        text="再次整改",
+        now=second,
+    )
+    assert follow_ups_silence_close(now=deadline + timedelta(days=3)) == {"closed": 0}
+    assert follow_ups_silence_close(now=silence_deadline(second)) == {"closed": 1}
+    assert FollowUp.objects.get().closed_how == "silence"
