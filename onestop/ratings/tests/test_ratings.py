@@ -837,3 +837,82 @@ def test_a_re_complaint_wins_over_the_silence_job(finished, mother, beijing):
     assert follow_ups_silence_close(now=deadline + timedelta(days=3)) == {"closed": 0}
     assert follow_ups_silence_close(now=silence_deadline(second)) == {"closed": 1}
     assert FollowUp.objects.get().closed_how == "silence"
+
+
+# --- the scale generator writes ratings (issue 12 gap 4) -------------------------------------
+
+
+def test_gen_cases_adds_ratings_to_a_generated_database_idempotently(finished, beijing):
+    """``onestop gen-cases`` (and ``--ratings-only`` on a database generated before) adds
+    ratings to a deterministic share of the completed cases with set-based SQL: the whole
+    service and some steps, grades mostly 5/4 with a few bad ones, each bad one with its
+    follow-up; run again it adds nothing; the roll-up job then gives the same numbers as
+    direct counts."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the generator writes PostgreSQL SQL (md5 hashes, ON CONFLICT, COPY)")
+    from onestop.ops.gencases import generate_ratings
+    from onestop.ratings.models import RatingDay
+    from onestop.ratings.rollups import ratings_rollup
+
+    # A few hundred completed cases: copies of the one worked through the product.
+    base = timezone.now() - timedelta(days=20)
+    items = list(CaseItem.objects.filter(case=finished))
+    copies = []
+    for n in range(300):
+        copy = Case.objects.get(pk=finished.pk)
+        copy.pk = None
+        copy.number = f"{finished.number}-{n}"
+        copy.idempotency_key = None
+        copy.completed_at = base + timedelta(hours=n)
+        copies.append(copy)
+    made_cases = Case.objects.bulk_create(copies)
+    rows = []
+    for case in made_cases:
+        for item in items:
+            item.pk = None
+            item.case = case
+            rows.append(
+                CaseItem(
+                    **{f.attname: getattr(item, f.attname) for f in CaseItem._meta.concrete_fields}
+                )
+            )
+    CaseItem.objects.bulk_create(rows)
+    now = timezone.now()
+    made = generate_ratings(connection, now=now, commit=False, chunk=97)
+    completed = Case.objects.filter(status="completed").count()
+    rated = Rating.objects.values("case_id").distinct().count()
+    assert made["ratings"] == Rating.objects.count() > rated
+    assert 0.25 * completed < rated < 0.45 * completed  # 35 % of the completed cases
+    assert Rating.objects.filter(step="").count() == rated  # the whole service each time
+    assert set(Rating.objects.exclude(step="").values_list("step", flat=True)) <= set(STEPS)
+    assert set(Rating.objects.values_list("channel", flat=True)) <= {"online", "counter", "hotline"}
+    good = Rating.objects.filter(grade__gte=4).count()
+    assert good > 0.8 * Rating.objects.count()
+    bad = Rating.objects.filter(grade__lte=2)
+    assert FollowUp.objects.count() == bad.count() == made["follow_ups"] > 0
+    assert not FollowUp.objects.exclude(rating__grade__lte=2).exists()
+    assert all(r.comment == "" for r in Rating.objects.all()[:20])  # a real empty ciphertext
+    assert FollowUpEntry.objects.filter(kind="opened").count() == FollowUp.objects.count()
+    assert all(r.at <= now for r in Rating.objects.all())
+    # Every day with ratings is to be rolled up by the job.
+    assert RatingDay.objects.filter(grade=0, stale=True).exists()
+    # Run again (resumed, or from the start): nothing more.
+    again = generate_ratings(connection, now=now, commit=False)
+    assert again["ratings"] == 0
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE onestop_genratings SET last_case_id = 0, finished = false")
+    assert generate_ratings(connection, now=now, commit=False)["ratings"] == 0
+    assert Rating.objects.count() == made["ratings"]
+    # The job rolls the generated days up; the summary equals direct counts.
+    while ratings_rollup(now=now)["days"]:
+        pass
+    assert not RatingDay.objects.filter(grade=0, stale=True).exists()
+    found = summary("", base - timedelta(days=1), now)
+    assert found.total == Rating.objects.filter(at__lt=now).count()
+    for grade in range(1, 6):
+        assert found.grades[grade] == Rating.objects.filter(grade=grade).count()
+    assert found.channels.get("hotline", {}) and sum(found.channels["hotline"].values()) == (
+        Rating.objects.filter(channel="hotline").count()
+    )
+    assert found.follow_ups_closed == FollowUp.objects.filter(status="closed").count()
+    assert found.follow_ups_closed_silent == FollowUp.objects.filter(closed_how="silence").count()
