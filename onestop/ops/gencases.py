@@ -965,16 +965,19 @@ WHERE f.case_id > %(lo)s AND f.case_id <= %(hi)s
     AND NOT EXISTS (SELECT 1 FROM ratings_followupentry x WHERE x.follow_up_id = f.id)
 """
 
-# Every day with ratings is marked for the roll-up job to (re)do: the generated rows went
-# into past days, maybe days already rolled up.
+# Every day from the first rating to yesterday is marked for the roll-up job to (re)do: the
+# generated rows went into past days, maybe days already rolled up, and a day with no
+# rating gets its (empty) marker too, so the dashboards read no day from the rows.
 _STALE_DAYS_SQL = """
 INSERT INTO ratings_ratingday
     (day, division, department, whole, channel, grade, stale, ratings, follow_ups_open,
      follow_ups_replied, follow_ups_closed, follow_ups_closed_silent)
-SELECT DISTINCT (r.at AT TIME ZONE 'Asia/Shanghai')::date, '', '', false, '', 0, true,
-    0, 0, 0, 0, 0
-FROM ratings_rating r
-WHERE (r.at AT TIME ZONE 'Asia/Shanghai')::date < (%(now)s AT TIME ZONE 'Asia/Shanghai')::date
+SELECT d::date, '', '', false, '', 0, true, 0, 0, 0, 0, 0
+FROM generate_series(
+    (SELECT min((r.at AT TIME ZONE 'Asia/Shanghai')::date) FROM ratings_rating r),
+    (%(now)s AT TIME ZONE 'Asia/Shanghai')::date - 1,
+    interval '1 day'
+) AS d
 ON CONFLICT (day, division, department, whole, channel, grade) DO UPDATE SET stale = true
 """
 
@@ -1000,8 +1003,9 @@ def generate_ratings(
     Each bad rating has its follow-up (older than ten days: 88 % closed, a fifth of them
     after the parent's silence; 6 % replied; 6 % open, so overdue) with its entries.
     Comments and entry texts are empty (one ciphertext of "", as the product stores an
-    empty comment). No audit records are written for them. Every day with ratings is
-    then marked stale in ``RatingDay``, so the job ``ratings_rollup`` rolls it up."""
+    empty comment). No audit records are written for them. Every day from the first
+    rating to yesterday is then marked stale in ``RatingDay``, so the job
+    ``ratings_rollup`` rolls it up (a day without ratings gets its empty marker)."""
     from onestop.common.fields import cipher
 
     now = now or datetime.now(UTC).replace(microsecond=0)
