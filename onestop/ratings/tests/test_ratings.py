@@ -767,9 +767,12 @@ def test_a_reply_left_unanswered_closes_after_the_working_days_exactly_once(
     parent neither confirms nor complains again within RATING_CONFIRM_WORKING_DAYS (5)
     working days of the reply — the job closes it as 逾期未确认，视为认可, with a timeline
     line, an audit record and a message to the parents; a second run does nothing."""
+    from onestop.ops.schedule import SCHEDULE
     from onestop.ratings.services import silence_deadline
     from onestop.ratings.silence import follow_ups_silence_close
 
+    jobs = {job.name: job for job in SCHEDULE}
+    assert jobs["follow_ups_silence"].every == jobs["ratings_rollup"].every == timedelta(hours=1)
     follow_up, replied_at = _replied(finished, mother, beijing)
     deadline = silence_deadline(replied_at)
     # 5 working days on the calendar, standard clock rule: to the end of the next Monday.
