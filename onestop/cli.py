@@ -16,7 +16,8 @@
   intact, 1 with each problem listed (the same as ``manage.py audit_verify``).
 - ``onestop simulate``: department systems working through the HTTP API and webhooks.
 - ``onestop gen-cases --count N [--database-url URL]``: fill a PostgreSQL database with N
-  generated cases for the scale benchmark (`onestop.ops.gencases`).
+  generated cases for the scale benchmark (`onestop.ops.gencases`), and their ratings;
+  ``--ratings-only`` adds only the ratings to a database generated before.
 """
 
 from __future__ import annotations
@@ -292,6 +293,7 @@ def _cmd_gen_cases(args: argparse.Namespace, out: TextIO) -> int:
 
     argv = ["onestop", "gen_cases", "--count", str(args.count), "--chunk", str(args.chunk)]
     argv += ["--seed", str(args.seed)] + (["--prepare"] if args.prepare else [])
+    argv += ["--ratings-only"] if args.ratings_only else []
     execute_from_command_line(argv)
     return 0
 
@@ -381,7 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen = commands.add_parser(
         "gen-cases", help="fill a PostgreSQL database with N generated cases (scale benchmark)"
     )
-    gen.add_argument("--count", type=int, required=True, help="cases in total")
+    gen.add_argument("--count", type=int, default=0, help="cases in total")
+    gen.add_argument(
+        "--ratings-only",
+        action="store_true",
+        help="only add ratings (好差评) to an already generated database (idempotent)",
+    )
     gen.add_argument("--database-url", default="", help="the database (default: DATABASE_URL)")
     gen.add_argument("--chunk", type=int, default=5000, help="cases per transaction")
     gen.add_argument("--seed", type=int, default=1, help="random seed")

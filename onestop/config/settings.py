@@ -289,6 +289,9 @@ OUTBOX_SENT_RETENTION_DAYS = max(1, int(os.environ.get("ONESTOP_OUTBOX_SENT_RETE
 RATING_FOLLOW_UP_WORKING_DAYS = max(
     1, int(os.environ.get("ONESTOP_RATING_FOLLOW_UP_WORKING_DAYS", 5))
 )
+# A replied follow-up the parent neither confirms nor re-complains about within this many
+# working days is closed by the job ``follow_ups_silence`` as 逾期未确认，视为认可.
+RATING_CONFIRM_WORKING_DAYS = max(1, int(os.environ.get("ONESTOP_RATING_CONFIRM_WORKING_DAYS", 5)))
 # … and finished django-tasks rows (successful or failed) after this many hours.
 TASKS_FINISHED_RETENTION_HOURS = max(
     1, int(os.environ.get("ONESTOP_TASKS_FINISHED_RETENTION_HOURS", 24))
@@ -349,6 +352,9 @@ AXES_LOCKOUT_CALLABLE = "onestop.accounts.lockout.lockout_response"
 # window, by one operator or for one case number, suspend lookups for it until they age out.
 HOTLINE_LOOKUP_FAILURE_LIMIT = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_FAILURES", "5"))
 HOTLINE_LOOKUP_LOCKOUT_MINUTES = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_MINUTES", "30"))
+# … and a granted lookup lets that operator record the caller's rating (channel 12345热线)
+# in the same session for this many minutes (issue 12 gap 2).
+HOTLINE_VERIFIED_MINUTES = int(os.environ.get("ONESTOP_HOTLINE_VERIFIED_MINUTES", "30"))
 AXES_CLIENT_IP_CALLABLE = "onestop.common.client_ip.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["password", "token", "otp_token"]
 AXES_VERBOSE = False

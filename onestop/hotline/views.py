@@ -34,6 +34,7 @@ from onestop.hotline.services import (
     may_edit_faq,
     operator_prefix,
 )
+from onestop.hotline.verified import verified_remember
 
 
 def _user(request: HttpRequest) -> User:
@@ -170,6 +171,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
             outcome = result.outcome
             if result.case is not None:
                 answer = case_answer(result.case)
+                verified_remember(request, result.case.number, timezone.now())
                 form = LookupForm()  # the verifying answer is not shown again
             elif outcome == LookupAttempt.Outcome.LOCKED:
                 status = 429

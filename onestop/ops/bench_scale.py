@@ -136,9 +136,9 @@ def _users(sample_phones: list[str]) -> dict[str, Any]:
 
 
 def _catch_up_rollup() -> float | None:
-    """Run the roll-up jobs (``efficiency_rollup``, and ``cases_rollup`` of the dashboards)
-    until they have caught up, as the worker would have (hourly) on a database that grew
-    day by day; their time (not part of any lookup)."""
+    """Run the roll-up jobs (``efficiency_rollup``, ``cases_rollup`` and ``ratings_rollup``
+    of the dashboards) until they have caught up, as the worker would have (hourly) on a
+    database that grew day by day; their time (not part of any lookup)."""
     try:
         from onestop.supervision.rollups import efficiency_rollup
     except ImportError:  # the code before the roll-up (a "before" measurement)
@@ -151,6 +151,12 @@ def _catch_up_rollup() -> float | None:
     except ImportError:  # the code before the dashboards
         return time.perf_counter() - started
     while cases_rollup()["days"]:
+        pass
+    try:
+        from onestop.ratings.rollups import ratings_rollup
+    except ImportError:  # the code before the ratings' roll-up
+        return time.perf_counter() - started
+    while ratings_rollup()["days"]:
         pass
     return time.perf_counter() - started
 

@@ -854,6 +854,7 @@ def generate(
             f" ~{left / 60:.1f} min left\n"
         )
         out.flush()
+    ratings = generate_ratings(conn, now=state["now"], out=out)
     with conn.cursor() as cur:
         cur.execute("ANALYZE")
         cur.execute("SELECT pg_database_size(current_database())")
@@ -867,4 +868,190 @@ def generate(
         "rows": rows_total,
         "seconds": elapsed,
         "database_bytes": size,
+        "ratings": ratings.get("ratings", 0),
     }
+
+
+# --- ratings (issue 12 gap 4) ----------------------------------------------------------------
+
+RATINGS_STATE_TABLE = "onestop_genratings"
+RATINGS_SHARE = 35  # percent of the completed cases rated
+RATINGS_CHUNK = 20_000  # case ids per transaction
+
+
+def _h(expr: str) -> str:
+    """A deterministic hash of a SQL text expression, 0 … 2²⁸−1 (md5's first 28 bits)."""
+    return f"(('x' || substr(md5({expr}), 1, 7))::bit(28)::int)"
+
+
+_RATINGS_SQL = f"""
+INSERT INTO ratings_rating
+    (case_id, step, item_id, department, division, grade, comment, channel, rater_id, at)
+SELECT c.id, s.step, s.item_id, s.department, c.division,
+    CASE
+        WHEN mod({_h("c.number || ':' || s.step || ':g'")}, 1000) < 12 THEN 1
+        WHEN mod({_h("c.number || ':' || s.step || ':g'")}, 1000) < 30 THEN 2
+        WHEN mod({_h("c.number || ':' || s.step || ':g'")}, 1000) < 80 THEN 3
+        WHEN mod({_h("c.number || ':' || s.step || ':g'")}, 1000) < 400 THEN 4
+        ELSE 5
+    END,
+    %(empty)s,
+    CASE
+        WHEN mod({_h("c.number || ':ch'")}, 100) < 55 THEN 'online'
+        WHEN mod({_h("c.number || ':ch'")}, 100) < 85 THEN 'counter'
+        ELSE 'hotline'
+    END,
+    NULL,
+    LEAST(c.completed_at + (mod({_h("c.number || ':at'")}, 4320)) * interval '1 minute', %(now)s)
+FROM cases_case c
+CROSS JOIN LATERAL (
+    SELECT '' AS step, NULL::bigint AS item_id, '' AS department
+    UNION ALL
+    SELECT CASE WHEN i.newborn = 0 THEN i.item ELSE i.item || '-' || (i.newborn + 1) END,
+        i.id, i.department
+    FROM workflow_caseitem i
+    WHERE i.case_id = c.id AND i.state = 'done'
+        AND mod({_h("c.number || ':' || i.item || ':' || i.newborn")}, 100) < 40
+) s
+WHERE c.id > %(lo)s AND c.id <= %(hi)s AND c.status = 'completed'
+    AND c.completed_at IS NOT NULL AND c.completed_at <= %(now)s
+    AND mod({_h("c.number || ':rated'")}, 100) < %(share)s
+ON CONFLICT (case_id, step) DO NOTHING
+"""
+
+_FOLLOW_UPS_SQL = f"""
+INSERT INTO ratings_followup
+    (rating_id, case_id, department, jurisdiction_kind, jurisdiction_code, division, status,
+     round, opened_at, due_at, due_provisional, replied_at, closed_at, closed_how, version)
+SELECT r.id, r.case_id, r.department, COALESCE(i.jurisdiction_kind, ''),
+    COALESCE(i.jurisdiction_code, ''), COALESCE(NULLIF(i.division, ''), c.division),
+    st.status, 1, r.at, r.at + interval '7 days', false,
+    CASE WHEN st.status IN ('replied', 'closed')
+        THEN LEAST(r.at + interval '3 days', %(now)s) END,
+    CASE WHEN st.status = 'closed' THEN LEAST(r.at + interval '5 days', %(now)s) END,
+    CASE WHEN st.status <> 'closed' THEN ''
+        WHEN mod({_h("r.id::text || ':how'")}, 100) < 20 THEN 'silence'
+        ELSE 'confirmed' END,
+    1
+FROM ratings_rating r
+JOIN cases_case c ON c.id = r.case_id
+LEFT JOIN workflow_caseitem i ON i.id = r.item_id
+CROSS JOIN LATERAL (
+    SELECT CASE
+        WHEN r.at > %(now)s - interval '3 days' THEN 'open'
+        WHEN r.at > %(now)s - interval '10 days' THEN
+            CASE WHEN mod({_h("r.id::text || ':st'")}, 100) < 50 THEN 'replied' ELSE 'open' END
+        WHEN mod({_h("r.id::text || ':st'")}, 100) < 88 THEN 'closed'
+        WHEN mod({_h("r.id::text || ':st'")}, 100) < 94 THEN 'replied'
+        ELSE 'open'
+    END AS status
+) st
+WHERE r.case_id > %(lo)s AND r.case_id <= %(hi)s AND r.grade <= 2
+ON CONFLICT (rating_id) DO NOTHING
+"""
+
+_ENTRIES_SQL = """
+INSERT INTO ratings_followupentry (follow_up_id, kind, text, actor_id, actor_label, at)
+SELECT f.id, e.kind, %(empty)s, NULL, e.label, e.at
+FROM ratings_followup f
+CROSS JOIN LATERAL (
+    SELECT 'opened' AS kind, '系统' AS label, f.opened_at AS at
+    UNION ALL SELECT 'reply', '责任单位', f.replied_at WHERE f.replied_at IS NOT NULL
+    UNION ALL SELECT CASE f.closed_how WHEN 'silence' THEN 'closed_silence' ELSE 'confirmed' END,
+        CASE f.closed_how WHEN 'silence' THEN '系统' ELSE '申请人' END, f.closed_at
+        WHERE f.status = 'closed'
+) e
+WHERE f.case_id > %(lo)s AND f.case_id <= %(hi)s
+    AND NOT EXISTS (SELECT 1 FROM ratings_followupentry x WHERE x.follow_up_id = f.id)
+"""
+
+# Every day from the first rating to yesterday is marked for the roll-up job to (re)do: the
+# generated rows went into past days, maybe days already rolled up, and a day with no
+# rating gets its (empty) marker too, so the dashboards read no day from the rows.
+_STALE_DAYS_SQL = """
+INSERT INTO ratings_ratingday
+    (day, division, department, whole, channel, grade, stale, ratings, follow_ups_open,
+     follow_ups_replied, follow_ups_closed, follow_ups_closed_silent)
+SELECT d::date, '', '', false, '', 0, true, 0, 0, 0, 0, 0
+FROM generate_series(
+    (SELECT min((r.at AT TIME ZONE 'Asia/Shanghai')::date) FROM ratings_rating r),
+    (%(now)s AT TIME ZONE 'Asia/Shanghai')::date - 1,
+    interval '1 day'
+) AS d
+ON CONFLICT (day, division, department, whole, channel, grade) DO UPDATE SET stale = true
+"""
+
+
+def generate_ratings(
+    conn: Any,
+    *,
+    now: datetime | None = None,
+    share: int = RATINGS_SHARE,
+    chunk: int = RATINGS_CHUNK,
+    commit: bool = True,
+    out: Any = None,
+) -> dict[str, int]:
+    """Ratings (好差评) for a deterministic ``share`` percent of the completed cases, in
+    set-based SQL (INSERT … SELECT), chunk by chunk of case ids, each chunk one transaction
+    that also records how far it got (table ``onestop_genratings``): idempotent (a rating
+    per case and step at most: ON CONFLICT DO NOTHING), resumable, and runnable on a
+    database generated before (``onestop gen-cases --ratings-only``).
+
+    Per rated case: the whole service and about 40 % of its done steps; one channel per
+    case (online 55 %, counter 30 %, 12345 hotline 15 %); grades mostly 5 and 4, 8 % 3,
+    3 % bad (1.2 % 非常不满意, 1.8 % 不满意); the time up to three days after completion.
+    Each bad rating has its follow-up (older than ten days: 88 % closed, a fifth of them
+    after the parent's silence; 6 % replied; 6 % open, so overdue) with its entries.
+    Comments and entry texts are empty (one ciphertext of "", as the product stores an
+    empty comment). No audit records are written for them. Every day from the first
+    rating to yesterday is then marked stale in ``RatingDay``, so the job
+    ``ratings_rollup`` rolls it up (a day without ratings gets its empty marker)."""
+    from onestop.common.fields import cipher
+
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    empty = cipher().encrypt("")
+    with conn.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {RATINGS_STATE_TABLE}"
+            " (id int PRIMARY KEY, last_case_id bigint, finished boolean)"
+        )
+        cur.execute(
+            f"INSERT INTO {RATINGS_STATE_TABLE} VALUES (1, 0, false) ON CONFLICT (id) DO NOTHING"
+        )
+        cur.execute(f"SELECT last_case_id, finished FROM {RATINGS_STATE_TABLE} WHERE id = 1")
+        last, finished = cur.fetchone()
+        cur.execute("SELECT COALESCE(max(id), 0) FROM cases_case")
+        top = cur.fetchone()[0]
+    if commit:
+        conn.commit()
+    made = {"ratings": 0, "follow_ups": 0, "entries": 0}
+    lo = int(last)
+    while lo < top:
+        hi = min(lo + chunk, top)
+        params = {"lo": lo, "hi": hi, "now": now, "share": share, "empty": empty}
+        with conn.cursor() as cur:
+            cur.execute(_RATINGS_SQL, params)
+            made["ratings"] += max(cur.rowcount, 0)
+            cur.execute(_FOLLOW_UPS_SQL, params)
+            made["follow_ups"] += max(cur.rowcount, 0)
+            cur.execute(_ENTRIES_SQL, params)
+            made["entries"] += max(cur.rowcount, 0)
+            cur.execute(
+                f"UPDATE {RATINGS_STATE_TABLE} SET last_case_id = %s, finished = false"
+                " WHERE id = 1",
+                (hi,),
+            )
+        if commit:
+            conn.commit()
+        lo = hi
+        if out is not None:
+            out.write(f"gen-cases: ratings up to case id {hi:,}/{top:,}: {made}\n")
+            out.flush()
+    if lo > int(last) or not finished:
+        with conn.cursor() as cur:
+            cur.execute(_STALE_DAYS_SQL, {"now": now})
+            made["stale_days"] = max(cur.rowcount, 0)
+            cur.execute(f"UPDATE {RATINGS_STATE_TABLE} SET finished = true WHERE id = 1")
+        if commit:
+            conn.commit()
+    return made

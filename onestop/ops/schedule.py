@@ -61,6 +61,18 @@ def _cases_rollup() -> object:
     return cases_rollup()
 
 
+def _ratings_rollup() -> object:
+    from onestop.ratings.rollups import ratings_rollup
+
+    return ratings_rollup()
+
+
+def _follow_ups_silence() -> object:
+    from onestop.ratings.silence import follow_ups_silence_close
+
+    return follow_ups_silence_close()
+
+
 def _calendar_watch() -> object:
     from onestop.supervision.services import calendar_watch
 
@@ -157,6 +169,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         "和办结办件（零跑腿、总承诺时限、全流程用时）汇总，驾驶舱读汇总而不是逐件计算",
     ),
     PeriodicJob(
+        "ratings_rollup",
+        timedelta(hours=1),
+        _ratings_rollup,
+        "好差评日汇总：把已结束的每一天的评价（按区划、部门、渠道、等级）及其整改状态汇总，"
+        "整改状态变化的日期重新汇总，驾驶舱读汇总而不是逐条计算",
+    ),
+    PeriodicJob(
         "calendar_watch",
         timedelta(hours=1),
         _calendar_watch,
@@ -174,6 +193,13 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         timedelta(hours=1),
         _follow_ups_overdue,
         "差评整改超期：提醒答复责任人和上一级监管人员（每个整改轮次一次）",
+    ),
+    PeriodicJob(
+        "follow_ups_silence",
+        timedelta(hours=1),
+        _follow_ups_silence,
+        "差评整改确认：已答复的整改，申请人在规定工作日内既未确认也未再次反映的，"
+        "按“逾期未确认，视为认可”办结并告知申请人（每个整改一次）",
     ),
     PeriodicJob(
         "handover_remind",

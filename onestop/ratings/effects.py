@@ -15,6 +15,7 @@ from onestop.core.written import written
 from onestop.eligibility.reasons import Outcome
 from onestop.ratings.events import (
     CaseRated,
+    FollowUpClosedSilently,
     FollowUpConfirmed,
     FollowUpOpened,
     FollowUpReopened,
@@ -63,7 +64,7 @@ def rated_timeline(event: CaseRated) -> None:
     parts = "；".join(
         f"{step_name(r.step, multiple)}：{Grade(r.grade).label}" for r in event.ratings
     )
-    where = "窗口" if any(r.channel == "counter" for r in event.ratings) else "网上"
+    where = {"counter": "窗口", "hotline": "12345热线"}.get(event.ratings[0].channel, "网上")
     timeline_add(event.case, event.at, "rated", f"已通过{where}评价（{parts}）")
 
 
@@ -113,6 +114,33 @@ def confirmed_timeline(event: FollowUpConfirmed) -> None:
         event.at,
         "follow_up_closed",
         f"申请人对{_who(event.follow_up)}的整改答复表示满意，整改办结",
+    )
+
+
+@effects.register(
+    FollowUpClosedSilently, phase=Phase.RECORD, effect="timeline: 逾期未确认，视为认可"
+)
+def closed_silently_timeline(event: FollowUpClosedSilently) -> None:
+    timeline_add(
+        event.case,
+        event.at,
+        "follow_up_closed",
+        f"对{_who(event.follow_up)}的整改答复，申请人{event.days}个工作日内未确认，"
+        "逾期未确认，视为认可，整改办结",
+    )
+
+
+@effects.register(
+    FollowUpClosedSilently, phase=Phase.MESSAGE, effect="SMS + in-app: 逾期未确认，视为认可"
+)
+def closed_silently_message(event: FollowUpClosedSilently) -> None:
+    follow_up = event.follow_up
+    parents_message(
+        event.case,
+        key=f"follow_up:{follow_up.pk}:closed_silence:{follow_up.round}",
+        at=event.at,
+        template="rating_closed_silence",
+        context={"step": _who(follow_up), "days": event.days},
     )
 
 

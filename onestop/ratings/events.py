@@ -52,3 +52,13 @@ class FollowUpReopened(CaseEvent):
     name = "follow_up_reopened"
     follow_up: FollowUp
     actor: User | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowUpClosedSilently(CaseEvent):
+    """The parent neither confirmed nor complained again within the setting's working days
+    after the reply: closed as 逾期未确认，视为认可 (job ``follow_ups_silence``)."""
+
+    name = "follow_up_closed_silently"
+    follow_up: FollowUp
+    days: int

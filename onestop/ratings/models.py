@@ -39,6 +39,17 @@ BAD_GRADES = (Grade.DISSATISFIED, Grade.VERY_DISSATISFIED)  # 差评: followed u
 class Channel(models.TextChoices):
     ONLINE = "online", _("网上（一事一评）")
     COUNTER = "counter", _("窗口（一次一评）")
+    # 国办发〔2019〕51号: counters, hotlines and apps are all rated. The 12345 operator
+    # records the caller's grades after verifying the caller (issue 12 gap 2).
+    HOTLINE = "hotline", _("12345热线")
+
+
+class ClosedHow(models.TextChoices):
+    """How a follow-up closed: the parent confirmed the reply, or stayed silent past the
+    setting ``RATING_CONFIRM_WORKING_DAYS`` working days (逾期未确认，视为认可)."""
+
+    CONFIRMED = "confirmed", _("申请人确认满意")
+    SILENCE = "silence", _("逾期未确认，视为认可")
 
 
 class Rating(models.Model):
@@ -103,6 +114,9 @@ class FollowUp(models.Model):
     due_provisional = models.BooleanField(default=False)
     replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    closed_how = models.CharField(
+        _("办结方式"), max_length=12, blank=True, default="", choices=ClosedHow.choices
+    )
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -127,6 +141,7 @@ class FollowUpEntry(models.Model):
         REPLY = "reply", _("整改答复")
         CONFIRMED = "confirmed", _("申请人确认满意")
         RECOMPLAINED = "recomplained", _("申请人再次反映")
+        CLOSED_SILENCE = "closed_silence", _("逾期未确认，视为认可")
 
     follow_up = models.ForeignKey(FollowUp, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
@@ -141,3 +156,39 @@ class FollowUpEntry(models.Model):
         verbose_name = _("整改记录")
         verbose_name_plural = _("整改记录")
         ordering = ["pk"]
+
+
+class RatingDay(models.Model):
+    """The dashboards' daily roll-up of ratings (ADR 0041, amended for ratings): the ratings
+    given on a Beijing day, per division, department (the step's; "" for the whole
+    service), whole service or step, channel and grade — how many, and how many of them
+    have a follow-up now open, replied or closed (and closed after the parent's silence).
+
+    A row with ``grade`` 0 marks the day as rolled up; ``stale`` on it means a follow-up of
+    that day's ratings changed state since (set in the service's transaction), so the
+    dashboards count the day from the rows until the job ``ratings_rollup`` rolls it up
+    again. Overdue follow-ups are a question of time: counted live from the open ones."""
+
+    day = models.DateField(_("日期"))
+    division = models.CharField(max_length=6, blank=True, default="")
+    department = models.CharField(max_length=24, blank=True, default="")
+    whole = models.BooleanField(default=False)
+    channel = models.CharField(max_length=8, blank=True, default="")
+    grade = models.PositiveSmallIntegerField(default=0)
+    stale = models.BooleanField(default=False)
+    ratings = models.PositiveIntegerField(default=0)
+    follow_ups_open = models.PositiveIntegerField(default=0)
+    follow_ups_replied = models.PositiveIntegerField(default=0)
+    follow_ups_closed = models.PositiveIntegerField(default=0)
+    follow_ups_closed_silent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("评价日汇总")
+        verbose_name_plural = _("评价日汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "division", "department", "whole", "channel", "grade"],
+                name="rating_day_key",
+            )
+        ]
+        indexes = [models.Index(fields=["day", "division"], name="rating_day_division")]

@@ -3,15 +3,16 @@ rated on, and the summary a dashboard shows (``summary``)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User
 from onestop.cases.models import Case, CaseStatus
+from onestop.core.clock import to_beijing
 from onestop.ratings.models import WHOLE_SERVICE, FollowUp, FollowUpStatus, Grade, Rating
 from onestop.workflow.models import CaseItem, ItemState
 
@@ -110,10 +111,12 @@ class RatingSummary:
     grades: dict[int, int] = field(default_factory=dict)  # grade (5 … 1) → count
     whole_service: dict[int, int] = field(default_factory=dict)
     departments: dict[str, dict[int, int]] = field(default_factory=dict)
+    channels: dict[str, dict[int, int]] = field(default_factory=dict)  # channel → grades
     follow_ups_open: int = 0  # waiting for the department's reply (overdue ones included)
     follow_ups_overdue: int = 0  # open and past the due time
     follow_ups_replied: int = 0  # replied, waiting for the parent
     follow_ups_closed: int = 0
+    follow_ups_closed_silent: int = 0  # of the closed: 逾期未确认，视为认可
 
     @property
     def bad(self) -> int:
@@ -127,41 +130,82 @@ class RatingSummary:
         good = self.grades.get(Grade.VERY_SATISFIED, 0) + self.grades.get(Grade.SATISFIED, 0)
         return good / self.total
 
+    def add(self, key: tuple[str, str, bool, str, int], values: dict[str, int]) -> None:
+        _division, department, whole, channel, grade = key
+        n = values["ratings"]
+        self.total += n
+        self.grades[grade] = self.grades.get(grade, 0) + n
+        target = self.whole_service if whole else self.departments.setdefault(department, {})
+        target[grade] = target.get(grade, 0) + n
+        by_channel = self.channels.setdefault(channel, {})
+        by_channel[grade] = by_channel.get(grade, 0) + n
+        self.follow_ups_open += values["follow_ups_open"]
+        self.follow_ups_replied += values["follow_ups_replied"]
+        self.follow_ups_closed += values["follow_ups_closed"]
+        self.follow_ups_closed_silent += values["follow_ups_closed_silent"]
+
+
+MONTH_CACHE_SECONDS = 40 * 24 * 3600
+
 
 def summary(
     division_prefix: str, start: datetime, end: datetime, *, now: datetime | None = None
 ) -> RatingSummary:
-    """Counts per grade, per department (and for the whole service), and the follow-ups of
-    those ratings by status (open / overdue / replied / closed), for ratings given in
-    [``start``, ``end``) in cases whose division starts with ``division_prefix`` ("" =
-    everywhere). Three grouped queries, whatever the number of rows."""
-    now = now or timezone.now()
-    ratings = Rating.objects.filter(division__startswith=division_prefix, at__gte=start, at__lt=end)
-    result = RatingSummary(grades={int(g): 0 for g in Grade.values})
-    for department, step, grade, n in (
-        ratings.values_list("department", "step", "grade")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("department", "step", "grade", "n")
-    ):
-        result.total += n
-        result.grades[grade] = result.grades.get(grade, 0) + n
-        if step == WHOLE_SERVICE:
-            target = result.whole_service
-        else:
-            target = result.departments.setdefault(department, {})
-        target[grade] = target.get(grade, 0) + n
-    follow_ups = FollowUp.objects.filter(rating__in=ratings)
-    counts: Counter[str] = Counter(
-        dict(
-            follow_ups.values_list("status")
-            .annotate(n=Count("pk"))
-            .order_by()
-            .values_list("status", "n")
-        )
+    """Counts per grade, per department (and for the whole service), per channel, and the
+    follow-ups of those ratings by status (open / overdue / replied / closed), for ratings
+    given in [``start``, ``end``) in cases whose division starts with ``division_prefix``
+    ("" = everywhere).
+
+    Read from the daily roll-up ``RatingDay`` for the whole days rolled up (a whole past
+    month summed once and kept in the cache under a fingerprint of its roll-up rows), and
+    from the rating rows by the same function for the rest (today, a stale day); overdue
+    follow-ups live from the open ones."""
+    from onestop.ratings.rollups import (
+        month_fingerprint,
+        rating_figures,
+        rolled_figures,
+        rolled_rating_days,
     )
-    result.follow_ups_open = counts[FollowUpStatus.OPEN]
-    result.follow_ups_replied = counts[FollowUpStatus.REPLIED]
-    result.follow_ups_closed = counts[FollowUpStatus.CLOSED]
-    result.follow_ups_overdue = follow_ups.filter(overdue_q(now)).count()
+    from onestop.supervision.dashboards import _months, within
+    from onestop.supervision.rollups import midnight
+    from onestop.supervision.selectors import _spans
+
+    now = now or timezone.now()
+    result = RatingSummary(grades={int(g): 0 for g in Grade.values})
+    first_day = to_beijing(start).date()
+    if midnight(first_day) < start:
+        first_day += timedelta(days=1)
+    last_day = to_beijing(end).date()  # days before it end by ``end``
+    rolled = rolled_rating_days(first_day, last_day) if first_day < last_day else set()
+    this_month = to_beijing(now).date().replace(day=1)
+    for first, last in _months(first_day, last_day):
+        days = {d for d in rolled if first <= d < last}
+        if not days:
+            continue
+        if first.day == 1 and last.day == 1 and last <= this_month:
+            marks = month_fingerprint(first, last)
+            key = f"ratings:month:{division_prefix}:{first.isoformat()}:" + ":".join(
+                str(marks[k]) for k in sorted(marks)
+            )
+            found = cache.get(key)
+            if found is None:
+                found = rolled_figures(days, division_prefix)
+                cache.set(key, found, MONTH_CACHE_SECONDS)
+        else:
+            found = rolled_figures(days, division_prefix)
+        for k, values in found.items():
+            result.add(k, values)
+    scope = within(Rating.objects.all(), division_prefix)
+    for span_start, span_end in _spans(start, end, rolled):
+        for k, values in rating_figures(span_start, span_end, scope).items():
+            result.add(k, values)
+    result.follow_ups_overdue = (
+        FollowUp.objects.filter(overdue_q(now))
+        .filter(
+            rating__at__gte=start,
+            rating__at__lt=end,
+            rating__division__startswith=division_prefix,
+        )
+        .count()
+    )
     return result

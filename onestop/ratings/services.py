@@ -2,12 +2,16 @@
 change, its audit records and its events' effects, with the case row locked (the audit
 stream is the case's number).
 
-- ``case_rate``: the parents (online, 一事一评) or a clerk for them (counter, 一次一评)
-  rate the whole service and/or steps, once each; a bad grade opens a follow-up.
+- ``case_rate``: the parents (online, 一事一评), a clerk for them (counter, 一次一评) or the
+  12345 operator for a verified caller (hotline) rate the whole service and/or steps,
+  once each; a bad grade opens a follow-up.
 - ``follow_up_reply``: the responsible department's officer (whole service: a supervisor)
   replies to the parent.
 - ``follow_up_confirm`` / ``follow_up_recomplain``: the parent accepts the reply (closed)
   or complains again (open again, new due time).
+- ``follow_up_close_after_silence``: the parent did neither within
+  ``RATING_CONFIRM_WORKING_DAYS`` working days of the reply: closed as 逾期未确认，视为认可
+  (the job ``follow_ups_silence``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from onestop.accounts.models import Role, User, actor_label
+from onestop.accounts.models import JurisdictionKind, Role, User, actor_label
 from onestop.accounts.permissions import can_view_case
 from onestop.audit.services import audit_record
 from onestop.calendar.clock_rules import ClockRule, due_time_marked
@@ -30,6 +34,7 @@ from onestop.core.errors import OnestopError
 from onestop.core.events import emit
 from onestop.ratings.events import (
     CaseRated,
+    FollowUpClosedSilently,
     FollowUpConfirmed,
     FollowUpOpened,
     FollowUpReopened,
@@ -38,12 +43,14 @@ from onestop.ratings.events import (
 from onestop.ratings.models import (
     WHOLE_SERVICE,
     Channel,
+    ClosedHow,
     FollowUp,
     FollowUpEntry,
     FollowUpStatus,
     Grade,
     Rating,
 )
+from onestop.ratings.rollups import rating_day_stale
 from onestop.ratings.selectors import can_answer, case_rateable, rateable_steps
 from onestop.workflow.selectors import key_name
 
@@ -85,6 +92,16 @@ def _due(now: datetime) -> tuple[datetime, bool]:
     return due_time_marked(current_calendar(), ClockRule.STANDARD, now, follow_up_working_days())
 
 
+def _operator_over(actor: User, case: Case) -> bool:
+    return bool(
+        actor.is_active
+        and actor.role == Role.OPERATOR
+        and actor.jurisdiction_kind == JurisdictionKind.DIVISION
+        and actor.jurisdiction_code
+        and case.division.startswith(actor.jurisdiction_code)
+    )
+
+
 def _lock(case: Case) -> Case:
     return Case.objects.select_for_update().get(pk=case.pk)
 
@@ -106,9 +123,16 @@ def case_rate(
         given = [Given(step, grade, comment) for step, (grade, comment) in given.items()]
     locked = _lock(case)
     channel = Channel(channel)
-    wanted_role = Role.PARENT if channel == Channel.ONLINE else Role.CLERK
-    if actor.role != wanted_role or not can_view_case(actor, locked):
-        raise RatingRefused("只能评价本人的办件", code="rating_forbidden")
+    if channel == Channel.HOTLINE:
+        # 国办发〔2019〕51号: hotlines are rated too. The 12345 operator records the grades
+        # of a caller verified for this case (the view checks the verification); the case
+        # must be in the operator's division.
+        if not _operator_over(actor, locked):
+            raise RatingRefused("只能记录本辖区办件的热线评价", code="rating_forbidden")
+    else:
+        wanted_role = Role.PARENT if channel == Channel.ONLINE else Role.CLERK
+        if actor.role != wanted_role or not can_view_case(actor, locked):
+            raise RatingRefused("只能评价本人的办件", code="rating_forbidden")
     if not case_rateable(locked):
         raise RatingRefused("办件办结后才能评价", code="rating_not_finished")
     if not given:
@@ -149,6 +173,7 @@ def case_rate(
                 )
     except IntegrityError:  # a second submission that raced this one
         raise _already([g.step for g in given]) from None
+    rating_day_stale(now)  # a rating given on a day already rolled up (a clock set back)
     label = APPLICANT if channel == Channel.ONLINE else actor_label(actor)
     for rating in rows:
         audit_record(
@@ -256,6 +281,7 @@ def follow_up_reply(
     follow_up.replied_at = now
     follow_up.version += 1
     follow_up.save(update_fields=["status", "replied_at", "version"])
+    rating_day_stale(follow_up.rating.at)
     audit_record(
         stream=case.number,
         at=now,
@@ -294,8 +320,10 @@ def follow_up_confirm(
     )
     follow_up.status = FollowUpStatus.CLOSED
     follow_up.closed_at = now
+    follow_up.closed_how = ClosedHow.CONFIRMED
     follow_up.version += 1
-    follow_up.save(update_fields=["status", "closed_at", "version"])
+    follow_up.save(update_fields=["status", "closed_at", "closed_how", "version"])
+    rating_day_stale(follow_up.rating.at)
     audit_record(
         stream=locked.number,
         at=now,
@@ -347,6 +375,7 @@ def follow_up_recomplain(
     follow_up.save(
         update_fields=["status", "round", "due_at", "due_provisional", "replied_at", "version"]
     )
+    rating_day_stale(follow_up.rating.at)
     audit_record(
         stream=locked.number,
         at=now,
@@ -359,3 +388,64 @@ def follow_up_recomplain(
     )
     emit(FollowUpReopened(case=locked, at=now, follow_up=follow_up, actor=parent))
     return follow_up
+
+
+def confirm_working_days() -> int:
+    """Working days the parent has to confirm or complain again after a reply (setting
+    ``RATING_CONFIRM_WORKING_DAYS``, default 5)."""
+    return int(settings.RATING_CONFIRM_WORKING_DAYS)
+
+
+def silence_deadline(replied_at: datetime) -> datetime:
+    """When a reply left without the parent's answer counts as accepted: the setting's
+    working days after it, on the product's calendar (standard clock rule)."""
+    due, _provisional = due_time_marked(
+        current_calendar(), ClockRule.STANDARD, replied_at, confirm_working_days()
+    )
+    return due
+
+
+@transaction.atomic
+def follow_up_close_after_silence(*, follow_up_id: int, now: datetime | None = None) -> bool:
+    """Close a replied follow-up the parent left unanswered past the deadline (逾期未确认，
+    视为认可): a timeline line, an audit record and a message to the parents. Exactly once:
+    the case row is locked first (as the parent's confirmation and re-complaint do), then
+    the follow-up is read again — already closed, or re-opened by a re-complaint that took
+    the lock first, or replied again since: nothing is done (False)."""
+    now = now or timezone.now()
+    follow_up, case = _follow_up_locked(follow_up_id)
+    if follow_up.status != FollowUpStatus.REPLIED or follow_up.replied_at is None:
+        return False
+    if silence_deadline(follow_up.replied_at) > now:
+        return False
+    days = confirm_working_days()
+    text = f"整改答复后{days}个工作日内申请人未确认也未再次反映，逾期未确认，视为认可"
+    FollowUpEntry.objects.create(
+        follow_up=follow_up,
+        kind=FollowUpEntry.Kind.CLOSED_SILENCE,
+        text=text,
+        actor_label="系统",
+        at=now,
+    )
+    follow_up.status = FollowUpStatus.CLOSED
+    follow_up.closed_at = now
+    follow_up.closed_how = ClosedHow.SILENCE
+    follow_up.version += 1
+    follow_up.save(update_fields=["status", "closed_at", "closed_how", "version"])
+    rating_day_stale(follow_up.rating.at)
+    audit_record(
+        stream=case.number,
+        at=now,
+        actor=None,
+        actor_label="系统",
+        action="follow_up_closed_silence",
+        object_type="follow_up",
+        object_id=str(follow_up.pk),
+        detail={
+            "round": follow_up.round,
+            "replied_at": follow_up.replied_at.isoformat(),
+            "working_days": days,
+        },
+    )
+    emit(FollowUpClosedSilently(case=case, at=now, follow_up=follow_up, days=days))
+    return True

@@ -15,6 +15,7 @@ urlpatterns = [
         name="follow_up_answer",
     ),
     path("counter/cases/<code:number>/rate/", views.counter_rate, name="counter_rate"),
+    path("hotline/cases/<code:number>/rate/", views.hotline_rate, name="hotline_rate"),
     path("work/ratings/", views.work_list, name="work_list"),
     path("work/ratings/<id:follow_up_id>/", views.work_detail, name="work_detail"),
     path("supervise/ratings/", views.supervise_list, name="supervise_list"),

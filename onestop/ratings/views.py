@@ -31,6 +31,8 @@ from onestop.audit.services import access_record
 from onestop.cases.models import Case
 from onestop.common.names import department_label
 from onestop.core.clock import BEIJING, to_beijing
+from onestop.hotline.services import locked_out, normalise_case_number, operator_prefix
+from onestop.hotline.verified import verified_for
 from onestop.portal.views import parent_case_or_404
 from onestop.ratings.models import (
     WHOLE_SERVICE,
@@ -235,6 +237,72 @@ def counter_rate(request: HttpRequest, number: str) -> HttpResponse:
             "grades": _grades(),
             "follow_ups": [],
             "counter": True,
+        },
+    )
+
+
+# --- the 12345 hotline (国办发〔2019〕51号: hotlines are rated too) ----------------------------
+
+
+def _hotline_refused(
+    request: HttpRequest, user: User, number: str, code: str, message: str
+) -> HttpResponse:
+    access_record(
+        actor=user,
+        case_number=number or "-",
+        what=f"hotline_rating:{code}",
+        at=timezone.now(),
+        granted=False,
+    )
+    return render(request, "ratings/refused.html", {"code": code, "message": message}, status=403)
+
+
+@login_required
+def hotline_rate(request: HttpRequest, number: str) -> HttpResponse:
+    """The operator records the caller's rating (channel 12345热线), only for a case a
+    lookup in this session verified the caller for (within the window), not while the
+    case number or the operator is locked out, and only in the operator's division."""
+    user = _user(request)
+    now = timezone.now()
+    number = normalise_case_number(number)
+    prefix = operator_prefix(user)
+    if prefix is None:
+        return _hotline_refused(
+            request, user, number, "hotline_operator_only", _("只有12345话务员可以记录热线评价")
+        )
+    if locked_out(user, number, now):
+        return _hotline_refused(
+            request, user, number, "hotline_locked", _("核验未通过的次数过多，暂不能记录评价")
+        )
+    case = Case.objects.filter(number=number, division__startswith=prefix).first()
+    if case is None or not verified_for(request, number, now):
+        return _hotline_refused(
+            request,
+            user,
+            number,
+            "hotline_not_verified",
+            _("请先在办件查询中核验来电人身份，核验通过后才能记录评价"),
+        )
+    access_record(actor=user, case_number=case.number, what="hotline_rating", at=now, granted=True)
+    if request.method == "POST":
+        try:
+            case_rate(case=case, actor=user, given=_given(request, case), channel=Channel.HOTLINE)
+        except RatingRefused as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已记录来电人的热线评价。"))
+        return redirect("ratings:hotline_rate", number=case.number)
+    return render(
+        request,
+        "ratings/rate.html",
+        {
+            "case": case,
+            "open": case_rateable(case),
+            "rows": (rows := _rate_form(case)),
+            "pending": any(r["rating"] is None for r in rows),
+            "grades": _grades(),
+            "follow_ups": [],
+            "hotline": True,
         },
     )
 

@@ -231,6 +231,8 @@ class Figures:
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
+        # Figures of registered panels (ratings), read once per request by their app.
+        self.extra: dict[str, Any] = {}
 
     def _rolled(
         self,

@@ -546,3 +546,376 @@ def test_an_overdue_follow_up_is_told_once_per_round(finished, mother, beijing):
     officers = {u.pk for u in item_officers(bmc)}
     assert officers and set(told.values_list("user_id", flat=True)) == officers | {chief.pk}
     assert all(finished.number in m.body for m in told)
+
+
+def _follow_up_csv(client: Client, period: dict[str, str]) -> dict[str, int]:
+    answer = client.get("/supervise/dashboards/export/follow-ups.csv", period)
+    assert answer.status_code == 200
+    return {
+        k: int(v)
+        for k, v in (
+            line.split(",", 1)
+            for line in answer.content.decode("utf-8-sig").splitlines()
+            if line.count(",") == 1 and not line.startswith("差评整改,")
+        )
+    }
+
+
+def _ratings_total(client: Client, period: dict[str, str]) -> list[int]:
+    answer = client.get("/supervise/dashboards/export/ratings.csv", period)
+    rows = [line.split(",") for line in answer.content.decode("utf-8-sig").splitlines()]
+    return [int(x) for x in next(r for r in rows[1:] if r[0] == "合计")[1:]]
+
+
+def _direct_follow_ups() -> dict[str, int]:
+    return {
+        "超期未答复": 0,
+        "待答复（未超期）": FollowUp.objects.filter(status="open").count(),
+        "已答复待确认": FollowUp.objects.filter(status="replied").count(),
+        "申请人确认办结": FollowUp.objects.filter(status="closed", closed_how="confirmed").count(),
+        "逾期未确认视为认可": FollowUp.objects.filter(
+            status="closed", closed_how="silence"
+        ).count(),
+        "合计": FollowUp.objects.count(),
+    }
+
+
+def test_the_panels_read_the_daily_roll_up_and_a_stale_day_is_redone(finished, mother, beijing):
+    """Issue 12: "The numbers come from roll-ups kept up to date, not from scanning every
+    row, and equal counts computed directly from the database in the tests." The ratings
+    of a rolled-up day are read from ``RatingDay``; a follow-up that changes state marks
+    its day stale in the same transaction (counted from the rows until the job rolls it
+    up again); every time the panels equal direct counts."""
+    from onestop.ratings.models import RatingDay
+    from onestop.ratings.rollups import ratings_rollup
+
+    at = beijing("2026-11-27T10:00:00+08:00")
+    case_rate(
+        case=finished,
+        actor=mother,
+        given=[Given("", 4), Given("birth_certificate", 1), Given("birth_registration", 2)],
+        now=at,
+    )
+    client = client_for(staff("supervisor", kind="division", code=finished.division[:4]))
+    period = {"from": "2026-11-01", "to": "2026-11-30"}
+    direct = [*(Rating.objects.filter(grade=g).count() for g in (5, 4, 3, 2, 1))]
+    assert _ratings_total(client, period) == [*direct, 3] == [0, 1, 0, 1, 1, 3]
+    assert _follow_up_csv(client, period) == _direct_follow_ups()
+
+    # The job rolls the day up once; a second run does nothing.
+    assert ratings_rollup(now=at + timedelta(days=1))["days"] >= 1
+    assert ratings_rollup(now=at + timedelta(days=1)) == {"days": 0, "rows": 0}
+    marker = RatingDay.objects.get(day=at.date(), grade=0)
+    assert not marker.stale
+    rolled = RatingDay.objects.filter(day=at.date(), grade__gt=0)
+    assert sum(r.ratings for r in rolled) == Rating.objects.count()
+    assert _ratings_total(client, period) == [*direct, 3]
+    assert _follow_up_csv(client, period) == _direct_follow_ups()
+    # The panels read the roll-up rows, not the ratings: a roll-up row changed by hand
+    # shows (and is put back).
+    one = rolled.get(whole=True)
+    RatingDay.objects.filter(pk=one.pk).update(ratings=one.ratings + 10)
+    assert _ratings_total(client, period)[-1] == 13
+    RatingDay.objects.filter(pk=one.pk).update(ratings=one.ratings)
+
+    # The department replies: the day is stale at once and counted from the rows.
+    follow_up = FollowUp.objects.get(rating__step="birth_registration")
+    police = item_officer(finished, "birth_registration")
+    assert (
+        client_for(police).post(f"/work/ratings/{follow_up.pk}/", {"text": "已整改"}).status_code
+        == 302
+    )
+    marker.refresh_from_db()
+    assert marker.stale
+    counted = _follow_up_csv(client, period)
+    assert counted == _direct_follow_ups() and counted["已答复待确认"] == 1
+    # The job redoes the stale day: the same numbers, from the roll-up again.
+    assert ratings_rollup(now=timezone.now() + timedelta(days=2))["days"] >= 1
+    marker = RatingDay.objects.get(day=at.date(), grade=0)
+    assert not marker.stale
+    assert sum(r.follow_ups_replied for r in RatingDay.objects.filter(day=at.date())) == 1
+    assert _follow_up_csv(client, period) == _direct_follow_ups()
+    assert _ratings_total(client, period) == [*direct, 3]
+
+
+# --- the 12345 hotline rates too (issue 12 gap 2) -------------------------------------------
+
+
+def _operator(code: str):
+    return staff(Role.OPERATOR, kind="division", code=code)
+
+
+def _lookup(client: Client, number: str, answer: str):
+    return client.post("/hotline/lookup/", {"number": number, "method": "phone4", "answer": answer})
+
+
+def _hotline_rate_url(case: Case) -> str:
+    return f"/hotline/cases/{case.number}/rate/"
+
+
+def test_the_operator_cannot_rate_without_a_verified_caller_for_that_case(finished, mother):
+    """国办发〔2019〕51号: hotlines are rated too — but the operator records a rating only for
+    a caller verified in this session for this very case (403, stable code, nothing
+    recorded otherwise)."""
+    operator = _operator(finished.division[:4])
+    client = client_for(operator)
+    grades = {"grade-service": "1", "comment-service": "电话打不通"}
+    # No lookup at all.
+    for answer in (
+        client.get(_hotline_rate_url(finished)),
+        client.post(_hotline_rate_url(finished), grades),
+    ):
+        assert answer.status_code == 403
+        assert 'data-code="hotline_not_verified"' in answer.content.decode()
+    # A wrong answer does not verify.
+    assert _lookup(client, finished.number, "1234").status_code == 403
+    answer = client.post(_hotline_rate_url(finished), grades)
+    assert answer.status_code == 403 and Rating.objects.count() == 0
+    # Staff who are not operators, and parents, are refused too.
+    clerk = staff(Role.SUPERVISOR, kind="division", code=finished.division[:4])
+    for other in (clerk, mother):
+        refused = client_for(other).post(_hotline_rate_url(finished), grades)
+        assert refused.status_code == 403
+        assert 'data-code="hotline_operator_only"' in refused.content.decode()
+    # Verified in another operator's session only: this one still cannot.
+    colleague = client_for(_operator(finished.division[:4]))
+    assert _lookup(colleague, finished.number, "0000").status_code == 200
+    assert client.post(_hotline_rate_url(finished), grades).status_code == 403
+    assert Rating.objects.count() == 0 and FollowUp.objects.count() == 0
+    assert AccessRecord.objects.filter(
+        actor=operator, what="hotline_rating:hotline_not_verified", granted=False
+    ).exists()
+
+
+def test_a_verified_caller_rates_through_the_operator_and_a_bad_grade_is_followed_up(
+    finished, mother
+):
+    operator = _operator(finished.division[:4])
+    client = client_for(operator)
+    page = _lookup(client, finished.number, "0000").content.decode()
+    assert f'href="/hotline/cases/{finished.number}/rate/"' in page
+    form = client.get(_hotline_rate_url(finished))
+    assert form.status_code == 200 and "12345热线评价" in form.content.decode()
+    answer = client.post(
+        _hotline_rate_url(finished),
+        {
+            "grade-service": "4",
+            "grade-birth_certificate": "1",
+            "comment-birth_certificate": "排队太久",
+        },
+    )
+    assert answer.status_code == 302
+    rows = {r.step: r for r in Rating.objects.all()}
+    assert set(rows) == {"", "birth_certificate"}
+    assert {r.channel for r in rows.values()} == {"hotline"}
+    assert {r.rater_id for r in rows.values()} == {operator.pk}
+    assert rows["birth_certificate"].comment == "排队太久"
+    follow_up = FollowUp.objects.get()
+    assert follow_up.rating == rows["birth_certificate"] and follow_up.status == "open"
+    audit = AuditRecord.objects.filter(stream=finished.number, action="case_rated")
+    assert {a.detail["channel"] for a in audit} == {"hotline"} and audit.count() == 2
+    assert any("12345热线" in t.message for t in TimelineEntry.objects.filter(case=finished))
+    # One rating per case and step, whichever channel: the parent cannot rate it again.
+    again = client_for(mother).post(rate_url(finished), {"grade-service": "5"}, follow=True)
+    assert "只能评价一次" in again.content.decode()
+    assert Rating.objects.count() == 2 and Rating.objects.get(step="").grade == 4
+    # The channel panel shows the hotline.
+    boss = client_for(staff("supervisor", kind="division", code=finished.division[:4]))
+    today = timezone.now().astimezone(BEIJING).date()
+    period = {"from": today.isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    csv = boss.get("/supervise/dashboards/export/ratings-channel.csv", period)
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert any(line == "12345热线,0,1,0,0,1,2" for line in lines), lines
+
+
+def test_a_locked_case_number_cannot_be_rated_even_after_a_verified_lookup(finished, settings):
+    settings.HOTLINE_LOOKUP_FAILURE_LIMIT = 2
+    operator = _operator(finished.division[:4])
+    client = client_for(operator)
+    assert _lookup(client, finished.number, "0000").status_code == 200
+    prankster = client_for(_operator(finished.division[:4]))
+    for _ in range(2):
+        _lookup(prankster, finished.number, "9999")
+    answer = client.post(_hotline_rate_url(finished), {"grade-service": "5"})
+    assert answer.status_code == 403 and 'data-code="hotline_locked"' in answer.content.decode()
+    assert Rating.objects.count() == 0
+
+
+# --- a reply the parent leaves unanswered (issue 12 gap 3) -----------------------------------
+
+
+def _replied(finished, mother, beijing):
+    from onestop.ratings.services import follow_up_reply
+
+    at = beijing("2026-11-27T10:00:00+08:00")  # a Friday
+    case_rate(case=finished, actor=mother, given=[Given("birth_registration", 1)], now=at)
+    follow_up = FollowUp.objects.get()
+    replied_at = beijing("2026-11-30T10:00:00+08:00")  # the Monday after
+    follow_up_reply(
+        follow_up_id=follow_up.pk,
+        actor=item_officer(finished, "birth_registration"),
+        text="已约谈窗口人员并整改",
+        now=replied_at,
+    )
+    return follow_up, replied_at
+
+
+def test_a_reply_left_unanswered_closes_after_the_working_days_exactly_once(
+    finished, mother, beijing
+):
+    """Issue 12 gap 3 (国办发〔2019〕51号: every bad rating is answered and closed): the
+    parent neither confirms nor complains again within RATING_CONFIRM_WORKING_DAYS (5)
+    working days of the reply — the job closes it as 逾期未确认，视为认可, with a timeline
+    line, an audit record and a message to the parents; a second run does nothing."""
+    from onestop.ops.schedule import SCHEDULE
+    from onestop.ratings.services import silence_deadline
+    from onestop.ratings.silence import follow_ups_silence_close
+
+    jobs = {job.name: job for job in SCHEDULE}
+    assert jobs["follow_ups_silence"].every == jobs["ratings_rollup"].every == timedelta(hours=1)
+    follow_up, replied_at = _replied(finished, mother, beijing)
+    deadline = silence_deadline(replied_at)
+    # 5 working days on the calendar, standard clock rule: to the end of the next Monday.
+    assert deadline == beijing("2026-12-07T23:59:59+08:00")
+    assert follow_ups_silence_close(now=deadline - timedelta(hours=1)) == {"closed": 0}
+    assert FollowUp.objects.get().status == "replied"
+    assert follow_ups_silence_close(now=deadline + timedelta(hours=1)) == {"closed": 1}
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.closed_how) == ("closed", "silence")
+    assert follow_up.closed_at == deadline + timedelta(hours=1)
+    assert follow_ups_silence_close(now=deadline + timedelta(days=3)) == {"closed": 0}
+    assert FollowUpEntry.objects.filter(follow_up=follow_up, kind="closed_silence").count() == 1
+    audit = AuditRecord.objects.filter(stream=finished.number, action="follow_up_closed_silence")
+    assert audit.count() == 1 and audit.get().detail["working_days"] == 5
+    lines = [t.message for t in TimelineEntry.objects.filter(case=finished)]
+    assert sum("逾期未确认，视为认可" in line for line in lines) == 1
+    told = [n for n in Notification.objects.filter(case=finished) if "视为认可" in n.body]
+    assert {n.channel for n in told} == {"sms", "in_app"}
+    assert [n.phone_index for n in told if n.channel == "sms"] == [mother.phone_index]
+    # The parent can no longer confirm or complain about a closed follow-up.
+    answer = client_for(mother).post(
+        f"/my/cases/{finished.number}/rate/follow-ups/{follow_up.pk}/", {"answer": "confirm"}
+    )
+    assert answer.status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.closed_how == "silence"
+    # Supervisors see how each closed, and the panel counts it apart.
+    boss = client_for(staff("supervisor", kind="division", code=finished.division[:4]))
+    page = boss.get("/supervise/ratings/?from=2026-11-01&to=2026-11-30&status=closed")
+    assert 'data-closed-how="silence"' in page.content.decode()
+    assert "逾期未确认，视为认可" in page.content.decode()
+    counted = _follow_up_csv(boss, {"from": "2026-11-01", "to": "2026-11-30"})
+    assert counted == _direct_follow_ups() and counted["逾期未确认视为认可"] == 1
+
+
+def test_a_re_complaint_wins_over_the_silence_job(finished, mother, beijing):
+    """The job reads the follow-up again under the case's row lock: a re-complaint that came
+    first (even after the job listed it) leaves it open; the next reply starts a new
+    period."""
+    from onestop.ratings.services import (
+        follow_up_close_after_silence,
+        follow_up_recomplain,
+        follow_up_reply,
+        silence_deadline,
+    )
+    from onestop.ratings.silence import follow_ups_silence_close
+
+    follow_up, replied_at = _replied(finished, mother, beijing)
+    deadline = silence_deadline(replied_at)
+    follow_up_recomplain(
+        follow_up_id=follow_up.pk, parent=mother, text="还是没有解决", now=deadline
+    )
+    # The job had listed it before the re-complaint: under the lock it sees it open.
+    assert follow_up_close_after_silence(follow_up_id=follow_up.pk, now=deadline) is False
+    assert follow_ups_silence_close(now=deadline + timedelta(days=1)) == {"closed": 0}
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.round, follow_up.closed_how) == ("open", 2, "")
+    second = deadline + timedelta(days=1)
+    follow_up_reply(
+        follow_up_id=follow_up.pk,
+        actor=item_officer(finished, "birth_registration"),
+        text="再次整改",
+        now=second,
+    )
+    assert follow_ups_silence_close(now=deadline + timedelta(days=3)) == {"closed": 0}
+    assert follow_ups_silence_close(now=silence_deadline(second)) == {"closed": 1}
+    assert FollowUp.objects.get().closed_how == "silence"
+
+
+# --- the scale generator writes ratings (issue 12 gap 4) -------------------------------------
+
+
+def test_gen_cases_adds_ratings_to_a_generated_database_idempotently(finished, beijing):
+    """``onestop gen-cases`` (and ``--ratings-only`` on a database generated before) adds
+    ratings to a deterministic share of the completed cases with set-based SQL: the whole
+    service and some steps, grades mostly 5/4 with a few bad ones, each bad one with its
+    follow-up; run again it adds nothing; the roll-up job then gives the same numbers as
+    direct counts."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the generator writes PostgreSQL SQL (md5 hashes, ON CONFLICT, COPY)")
+    from onestop.ops.gencases import generate_ratings
+    from onestop.ratings.models import RatingDay
+    from onestop.ratings.rollups import ratings_rollup
+
+    # A few hundred completed cases: copies of the one worked through the product.
+    base = timezone.now() - timedelta(days=20)
+    items = list(CaseItem.objects.filter(case=finished))
+    copies = []
+    for n in range(300):
+        copy = Case.objects.get(pk=finished.pk)
+        copy.pk = None
+        copy.number = f"{finished.number}-{n}"
+        copy.idempotency_key = None
+        copy.completed_at = base + timedelta(hours=n)
+        copies.append(copy)
+    made_cases = Case.objects.bulk_create(copies)
+    rows = []
+    for case in made_cases:
+        for item in items:
+            item.pk = None
+            item.case = case
+            rows.append(
+                CaseItem(
+                    **{f.attname: getattr(item, f.attname) for f in CaseItem._meta.concrete_fields}
+                )
+            )
+    CaseItem.objects.bulk_create(rows)
+    now = timezone.now()
+    made = generate_ratings(connection, now=now, commit=False, chunk=97)
+    completed = Case.objects.filter(status="completed").count()
+    rated = Rating.objects.values("case_id").distinct().count()
+    assert made["ratings"] == Rating.objects.count() > rated
+    assert 0.25 * completed < rated < 0.45 * completed  # 35 % of the completed cases
+    assert Rating.objects.filter(step="").count() == rated  # the whole service each time
+    assert set(Rating.objects.exclude(step="").values_list("step", flat=True)) <= set(STEPS)
+    assert set(Rating.objects.values_list("channel", flat=True)) <= {"online", "counter", "hotline"}
+    good = Rating.objects.filter(grade__gte=4).count()
+    assert good > 0.8 * Rating.objects.count()
+    bad = Rating.objects.filter(grade__lte=2)
+    assert FollowUp.objects.count() == bad.count() == made["follow_ups"] > 0
+    assert not FollowUp.objects.exclude(rating__grade__lte=2).exists()
+    assert all(r.comment == "" for r in Rating.objects.all()[:20])  # a real empty ciphertext
+    assert FollowUpEntry.objects.filter(kind="opened").count() == FollowUp.objects.count()
+    assert all(r.at <= now for r in Rating.objects.all())
+    # Every day with ratings is to be rolled up by the job.
+    assert RatingDay.objects.filter(grade=0, stale=True).exists()
+    # Run again (resumed, or from the start): nothing more.
+    again = generate_ratings(connection, now=now, commit=False)
+    assert again["ratings"] == 0
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE onestop_genratings SET last_case_id = 0, finished = false")
+    assert generate_ratings(connection, now=now, commit=False)["ratings"] == 0
+    assert Rating.objects.count() == made["ratings"]
+    # The job rolls the generated days up; the summary equals direct counts.
+    while ratings_rollup(now=now)["days"]:
+        pass
+    assert not RatingDay.objects.filter(grade=0, stale=True).exists()
+    found = summary("", base - timedelta(days=1), now)
+    assert found.total == Rating.objects.filter(at__lt=now).count()
+    for grade in range(1, 6):
+        assert found.grades[grade] == Rating.objects.filter(grade=grade).count()
+    assert found.channels.get("hotline", {}) and sum(found.channels["hotline"].values()) == (
+        Rating.objects.filter(channel="hotline").count()
+    )
+    assert found.follow_ups_closed == FollowUp.objects.filter(status="closed").count()
+    assert found.follow_ups_closed_silent == FollowUp.objects.filter(closed_how="silence").count()

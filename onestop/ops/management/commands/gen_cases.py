@@ -14,7 +14,12 @@ class Command(BaseCommand):
     help = "Fill the (PostgreSQL) database with N realistic generated cases, by COPY; resumable."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--count", type=int, required=True, help="cases in total")
+        parser.add_argument("--count", type=int, default=0, help="cases in total")
+        parser.add_argument(
+            "--ratings-only",
+            action="store_true",
+            help="only add the ratings (好差评) of the completed cases already generated",
+        )
         parser.add_argument("--chunk", type=int, default=5000, help="cases per transaction")
         parser.add_argument(
             "--seed", type=int, default=1, help="random seed (same seed, same data)"
@@ -30,7 +35,7 @@ class Command(BaseCommand):
 
         if connection.vendor != "postgresql":
             raise CommandError("gen_cases writes with PostgreSQL's COPY: set DATABASE_URL")
-        if options["count"] < 1:
+        if options["count"] < 1 and not options["ratings_only"]:
             raise CommandError("--count must be at least 1")
         if options["prepare"]:
             from onestop.reference.services import reference_seed
@@ -43,6 +48,15 @@ class Command(BaseCommand):
             k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")
         }
         conninfo = " ".join(f"{k}={v}" for k, v in url_parts.items() if v not in (None, ""))
+        if options["ratings_only"]:
+            import psycopg
+
+            from onestop.ops.gencases import generate_ratings
+
+            with psycopg.connect(conninfo) as conn:
+                made = generate_ratings(conn, out=self.stdout)
+            self.stdout.write(f"gen-cases: ratings added: {made}")
+            return
         result = generate(
             conninfo,
             options["count"],
