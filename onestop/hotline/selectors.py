@@ -3,13 +3,17 @@ caller's case as an operator may tell it (masked, with each item's state and nex
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from onestop.cases.models import Case, Newborn, Person
+from onestop.cases.notices import FaqLink
+from onestop.common.http import public_url
 from onestop.eligibility.guide_book import Guide, service_guide
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, REASON_KINDS
 from onestop.hotline.models import FaqEntry
@@ -60,6 +64,41 @@ def faq_search(text: str, *, limit: int = 10) -> list[FaqHit]:
 
 def faq_for_reason(code: str) -> FaqEntry | None:
     return FaqEntry.objects.filter(reason=code).first()
+
+
+def decision_codes(decision: dict | None) -> list[str]:
+    """The reason codes of a stored decision, in order, each once."""
+    found = (r.get("code") for r in (decision or {}).get("reasons", []) if isinstance(r, dict))
+    return list(dict.fromkeys(str(c) for c in found if c))
+
+
+def reason_path(code: str) -> str | None:
+    """``/faq/reason/<code>/`` (None for a code that is not a slug: no such page)."""
+    try:
+        return reverse("hotline:faq_reason", args=[code])
+    except NoReverseMatch:
+        return None
+
+
+def reason_faq(codes: Iterable[str]) -> dict[str, FaqEntry]:
+    """The FAQ answer of each code that has one (one query)."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return {}
+    return {e.reason: e for e in FaqEntry.objects.filter(reason__in=wanted)}
+
+
+def notice_faq(case: Case) -> dict[str, FaqLink]:
+    """For the printed decision notice: each reason code's FAQ answer — its question and
+    the absolute address of ``/faq/reason/<code>/`` (the configured public base URL, as
+    the e-licences' /verify/ QR codes). Codes without an answer are left out (the notice
+    prints the reason alone)."""
+    links: dict[str, FaqLink] = {}
+    for code, entry in reason_faq(decision_codes(case.decision)).items():
+        path = reason_path(code)
+        if path is not None:
+            links[code] = FaqLink(title=entry.question, url=public_url(path))
+    return links
 
 
 def reason_message(code: str) -> str | None:
