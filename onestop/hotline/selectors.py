@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
@@ -66,7 +67,7 @@ def faq_for_reason(code: str) -> FaqEntry | None:
     return FaqEntry.objects.filter(reason=code).first()
 
 
-def decision_codes(decision: dict | None) -> list[str]:
+def decision_codes(decision: dict[str, Any] | None) -> list[str]:
     """The reason codes of a stored decision, in order, each once."""
     found = (r.get("code") for r in (decision or {}).get("reasons", []) if isinstance(r, dict))
     return list(dict.fromkeys(str(c) for c in found if c))

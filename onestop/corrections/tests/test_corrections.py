@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -542,7 +543,7 @@ def test_the_corrected_pdf_says_what_it_replaces_and_the_old_one_is_not_printed(
 # who decides.
 
 
-def _refused_attempts(case, action: str) -> list[dict]:
+def _refused_attempts(case, action: str) -> list[dict[str, Any]]:
     found = AuditRecord.objects.filter(stream=case.number, action="correction_decision_refused")
     return [r.detail for r in found if r.detail.get("action") == action]
 

@@ -1,7 +1,7 @@
 """Every refusal and supplement notice links each reason to its FAQ answer (issue 12 part 2:
 "each pre-review reason code links to its answer"; seed 000 (五): the 12345 knowledge base
-holds "办事指南、统一表单、统一材料、办理流程、政策信息"). The printed 一次性告知书 and 不予受理通知书
-carry, under each reason, the answer's question, the absolute address of
+holds "办事指南、统一表单、统一材料、办理流程、政策信息"). The printed 一次性告知书 and
+不予受理通知书 carry, under each reason, the answer's question, the absolute address of
 ``/faq/reason/<code>/`` (the configured public base URL, never the Host header) and a QR
 code of it once per code (ADR 0039, amendment 2026-11-26)."""
 
@@ -16,8 +16,8 @@ from pypdf import PdfReader
 
 from onestop.accounts.models import User
 from onestop.cases.models import Case
-from onestop.common.fields import index_of
 from onestop.cases.services import case_submit
+from onestop.common.fields import index_of
 from onestop.counter.tests.test_counter import JILIN, post_case
 from onestop.hotline.models import FaqEntry
 from onestop.hotline.selectors import notice_faq
