@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from onestop.cases.models import Case, Newborn, Person
+from onestop.cases.models import Case, CaseStatus, Newborn, Person
 from onestop.cases.notices import FaqLink
 from onestop.common.http import public_url
 from onestop.eligibility.guide_book import Guide, service_guide
@@ -130,6 +130,58 @@ class ItemLine:
 
 
 @dataclass(frozen=True)
+class ReasonAnswer:
+    """A pre-review reason of a refused or supplement-needed case with its FAQ answer, for
+    the operator to read out: the answer's question and first lines (``title`` and
+    ``excerpt`` empty when the code has no answer yet; ``path`` then searches for it)."""
+
+    code: str
+    path: str
+    title: str
+    excerpt: str
+
+
+EXCERPT_MAX = 120
+
+
+def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
+    """The first whole sentences of ``text`` within ``limit`` characters (the first one cut
+    with … when it alone is longer)."""
+    flat = "".join(line.strip() for line in text.splitlines())
+    sentences = [s + "。" for s in flat.split("。") if s.strip()]
+    if flat and not flat.endswith("。") and sentences:
+        sentences[-1] = sentences[-1][:-1]
+    taken = ""
+    for sentence in sentences:
+        if len(taken) + len(sentence) > limit:
+            break
+        taken += sentence
+    if not taken and flat:
+        return flat[: limit - 1] + "…"
+    return taken + ("…" if len(taken) < len(flat) else "")
+
+
+def reason_answers(codes: list[str]) -> list[ReasonAnswer]:
+    """Each code once, in order, with its FAQ answer (one query)."""
+    found = reason_faq(codes)
+    answers = []
+    for code in dict.fromkeys(codes):
+        path = reason_path(code)
+        if path is None:
+            continue
+        entry = found.get(code)
+        answers.append(
+            ReasonAnswer(
+                code=code,
+                path=path,
+                title=entry.question if entry else "",
+                excerpt=excerpt(entry.answer) if entry else "",
+            )
+        )
+    return answers
+
+
+@dataclass(frozen=True)
 class CaseAnswer:
     number: str
     region: str
@@ -143,6 +195,8 @@ class CaseAnswer:
     newborns: list[str]
     items: list[ItemLine]
     reason_codes: list[str]
+    # For a refused or supplement-needed case: each reason's FAQ answer (issue 12 part 2).
+    reasons: list[ReasonAnswer]
 
 
 def _next_step(row: CaseItem, names: dict[str, str]) -> str:
@@ -186,6 +240,7 @@ def case_answer(case: Case) -> CaseAnswer:
     ]
     decision = case.decision or {}
     codes = [str(r.get("code")) for r in decision.get("reasons", []) if isinstance(r, dict)]
+    told = case.status in (CaseStatus.REJECTED, CaseStatus.SUPPLEMENT)
     pack = default_packs().version(case.region, case.pack_version) or default_packs().current(
         case.region
     )
@@ -202,4 +257,5 @@ def case_answer(case: Case) -> CaseAnswer:
         newborns=[mask_name(n.name) for n in Newborn.objects.filter(case=case)],
         items=items,
         reason_codes=codes,
+        reasons=reason_answers(decision_codes(decision)) if told else [],
     )
