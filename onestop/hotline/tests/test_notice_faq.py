@@ -127,6 +127,9 @@ def test_the_counter_prints_the_same_links(media_root):
     assert post_case(client, {**JILIN, "birth_registration_bmc_number": ""}).status_code == 302
     case = Case.objects.get()
     assert case.status == "rejected"
+    page = client.get(f"/counter/cases/{case.number}/").content.decode()
+    for code in _codes(case):  # the counter's page links each reason's answer too
+        assert f'<li data-reason="{code}">' in page and f'href="/faq/reason/{code}/"' in page
     response = client.get(f"/counter/cases/{case.number}/notice.pdf")
     assert response.status_code == 200
     text = pdf_text(response.content)
