@@ -12,10 +12,12 @@ import io
 import pytest
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 from pypdf import PdfReader
 
 from onestop.accounts.models import User
 from onestop.cases.models import Case
+from onestop.cases.notices import qr_png
 from onestop.cases.services import case_submit
 from onestop.common.fields import index_of
 from onestop.counter.tests.test_counter import JILIN, post_case
@@ -58,6 +60,20 @@ def _images(pdf: bytes) -> int:
     return sum(len(page.images) for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
+def _qr_codes(pdf: bytes) -> list[bytes]:
+    """The pictures in the PDF, as grey pixels (pypdf decodes them)."""
+    return [
+        image.image.convert("L").tobytes()
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for image in page.images
+        if image.image is not None
+    ]
+
+
+def _qr_of(url: str) -> bytes:
+    return Image.open(io.BytesIO(qr_png(url, border=1))).convert("L").tobytes()
+
+
 def _codes(case: Case) -> list[str]:
     return list(dict.fromkeys(r["code"] for r in case.decision["reasons"]))
 
@@ -85,8 +101,13 @@ def test_each_reason_on_the_notice_names_its_answer_and_links_it(
         # Absolute, from the configured base URL (not the request's Host).
         assert f"{BASE}/faq/reason/{code}/" in text, code
     assert "evil.example" not in text
-    # One QR code per reason code (a code repeated, e.g. two missing materials, prints once).
-    assert _images(_parents_notice(case)) == len(codes)
+    # One QR code per reason code (a code repeated, e.g. two missing materials, prints once),
+    # each exactly the printed address.
+    pictures = _qr_codes(_parents_notice(case))
+    assert len(pictures) == len(codes)
+    for code in codes:
+        assert _qr_of(f"{BASE}/faq/reason/{code}/") in pictures, code
+    assert _qr_of(f"http://evil.example/faq/reason/{codes[0]}/") not in pictures
 
 
 def test_the_printed_address_opens_the_answer(example, beijing, media_root):
