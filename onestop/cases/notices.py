@@ -4,6 +4,11 @@
 - 一次性告知 for a supplement: every material and field to fix, in one notice;
 - 不予受理通知书 for a reject: every reason, and the ordinary channels still open.
 
+Under each reason of a supplement or a refusal: the title of its answer in the 12345
+knowledge base (the FAQ, ADR 0039), the answer's absolute address and, once per reason
+code, a QR code of it. The caller passes the answers (`FaqLink` by reason code): the FAQ
+lives in an app above this one.
+
 Chinese text needs a CJK font with TrueType outlines (reportlab cannot embed CFF fonts such
 as Noto CJK): WenQuanYi Zen Hei from Debian's fonts-wqy-zenhei, or a font named by
 ``ONESTOP_CJK_FONT``. Without one the notice falls back to the standard Adobe CID font
@@ -14,18 +19,21 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
+import qrcode
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from onestop.core.written import written
 
@@ -36,6 +44,28 @@ FONT_CANDIDATES = (
 )
 
 TITLES = {"accept": "受理通知书", "supplement": "一次性告知书", "reject": "不予受理通知书"}
+
+
+@dataclass(frozen=True)
+class FaqLink:
+    """The FAQ answer of a pre-review reason code: its question (the title) and the
+    absolute address of ``/faq/reason/<code>/``."""
+
+    title: str
+    url: str
+
+
+def qr_png(text: str, *, box_size: int = 4, border: int = 4) -> bytes:
+    """The QR code of ``text`` as PNG (error correction M)."""
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border
+    )
+    code.add_data(text)
+    code.make(fit=True)
+    image = code.make_image(fill_color="black", back_color="white")
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue()
 
 
 @cache
@@ -65,6 +95,52 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+def _reasons(
+    reasons: list[dict[str, Any]],
+    faq: Mapping[str, FaqLink],
+    body: ParagraphStyle,
+    small: ParagraphStyle,
+) -> list[Any]:
+    """The numbered reasons; under each, its FAQ answer's title and address, and beside the
+    first reason of each code the answer's QR code. A code without an answer prints alone."""
+    story: list[Any] = []
+    rows: list[list[Any]] = []
+    coded: set[str] = set()
+    for index, reason in enumerate(reasons, 1):
+        text = _p(f"{index}. {reason.get('message', '')}", body)
+        link = faq.get(str(reason.get("code", "")))
+        if link is None:
+            rows.append([text, ""])
+            continue
+        cell = [
+            text,
+            _p(f"问题解答：{link.title}", small),
+            Paragraph(f'<link href="{escape(link.url)}">{escape(link.url)}</link>', small),
+        ]
+        qr: Any = ""
+        if link.url not in coded:
+            coded.add(link.url)
+            qr = Image(io.BytesIO(qr_png(link.url, border=1)), width=22 * mm, height=22 * mm)
+        rows.append([cell, qr])
+    if not rows:
+        return story
+    if not any(qr for _, qr in rows):
+        return [row[0] for row in rows]
+    table = Table(rows, colWidths=[146 * mm, 24 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    story.append(table)
+    story += [Spacer(1, 1 * mm), _p("扫描二维码或打开上述网址，可查看每项原因的办理解答。", small)]
+    return story
+
+
 def render_notice(
     *,
     case_number: str,
@@ -76,10 +152,13 @@ def render_notice(
     promise: str = "",
     channels: list[str] | None = None,
     still_open: str = "",
+    faq: Mapping[str, FaqLink] | None = None,
 ) -> bytes:
     """The notice for ``decision`` (the JSON `onestop check` prints) as PDF bytes. A refusal
     lists ``channels`` (per item: where for this case, what to bring; `cases.channels`)
-    instead of the decision's plain `ordinary_channels`, then ``still_open``."""
+    instead of the decision's plain `ordinary_channels`, then ``still_open``. ``faq``: the
+    FAQ answer of each reason code (those without one print the reason alone)."""
+    faq = faq or {}
     title_style, body, small = _styles()
     outcome = str(decision.get("decision", ""))
     story: list[Any] = [
@@ -123,14 +202,12 @@ def render_notice(
         story.append(
             _p("您的申请尚需补正以下全部内容（一次性告知），补正后继续办理，办件编号不变：", body)
         )
-        for index, reason in enumerate(decision.get("reasons", []), 1):
-            story.append(_p(f"{index}. {reason.get('message', '')}", body))
+        story += _reasons(decision.get("reasons", []), faq, body, small)
     else:
         story.append(
             _p("经审核，您的申请不符合新生儿出生“一件事”受理条件，不予受理。原因如下：", body)
         )
-        for index, reason in enumerate(decision.get("reasons", []), 1):
-            story.append(_p(f"{index}. {reason.get('message', '')}", body))
+        story += _reasons(decision.get("reasons", []), faq, body, small)
         if channels is None:
             channels = decision.get("ordinary_channels", [])
         if channels:

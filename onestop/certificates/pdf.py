@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
-import qrcode
 from reportlab.graphics.shapes import Circle, Drawing, Group, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -18,23 +17,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from onestop.cases.notices import cjk_font
+from onestop.cases.notices import cjk_font, qr_png
 from onestop.core.written import written
 
 SEAL_RED = colors.HexColor("#c8102e")
-
-
-def qr_png(text: str, *, box_size: int = 4, border: int = 4) -> bytes:
-    """The QR code of ``text`` as PNG (error correction M)."""
-    code = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=border
-    )
-    code.add_data(text)
-    code.make(fit=True)
-    image = code.make_image(fill_color="black", back_color="white")
-    out = io.BytesIO()
-    image.save(out)
-    return out.getvalue()
 
 
 def _seal_drawing(issuer_name: str, font: str) -> Drawing:

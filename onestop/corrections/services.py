@@ -47,6 +47,17 @@ class CorrectionConflict(OnestopError):
     code = "correction_conflict"
 
 
+class CorrectionSamePerson(OnestopError):
+    """Four eyes: whoever asked for a correction does not decide it (issue 12 gaps)."""
+
+    code = "correction_same_person"
+
+
+SAME_PERSON_MESSAGE = (
+    "您是这份更正申请的申请人，不能审核自己提出的更正申请，请由签发部门的其他经办人员审核"
+)
+
+
 class CorrectionInvalid(OnestopError):
     code = "correction_invalid"
 
@@ -226,6 +237,10 @@ def _decidable(correction_id: int, actor: User | None) -> tuple[Case, Correction
         raise CorrectionNotPermitted("您不是该事项签发部门和辖区的经办人员，不能审核该更正")
     if correction.state != Correction.State.OPEN:
         raise CorrectionConflict(f"该更正申请已审核（{correction.get_state_display()}）")
+    # Four eyes: the officer (or department system) who asked never decides their own
+    # request; a parent's or another officer's request is decided by the issuing department.
+    if correction.requested_by_id == actor.pk:
+        raise CorrectionSamePerson(SAME_PERSON_MESSAGE)
     return case, correction, row
 
 
@@ -333,6 +348,35 @@ def correction_refuse(
     )
     emit(ev.CorrectionRefused(case=case, correction=correction, row=row, at=now, actor=actor))
     return correction
+
+
+@transaction.atomic
+def correction_decision_refused(
+    *, correction_id: int, actor: User, action: str, code: str, now: datetime | None = None
+) -> None:
+    """Record a refused decision attempt (e.g. ``correction_same_person``) in the case's
+    audit stream. Its own transaction (a savepoint inside an API request, which commits the
+    refusal's answer): the refused service call rolled back everything it wrote."""
+    now = now or timezone.now()
+    case_id = Correction.objects.filter(pk=correction_id).values_list("case_id", flat=True).first()
+    if case_id is None:
+        return
+    case = _lock_case(case_id)
+    correction = Correction.objects.select_related("item").get(pk=correction_id)
+    _audit(
+        case,
+        "correction_decision_refused",
+        actor,
+        now,
+        "correction",
+        str(correction.pk),
+        {
+            "item": correction.item.item,
+            "field": correction.field,
+            "action": action[:16],
+            "code": code,
+        },
+    )
 
 
 @transaction.atomic

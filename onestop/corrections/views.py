@@ -32,7 +32,9 @@ from onestop.corrections.services import (
     CorrectionConflict,
     CorrectionInvalid,
     CorrectionNotPermitted,
+    CorrectionSamePerson,
     correction_approve,
+    correction_decision_refused,
     correction_notice_read,
     correction_refuse,
     correction_request,
@@ -149,12 +151,9 @@ def officer_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def officer_detail(request: HttpRequest, correction_id: int) -> HttpResponse:
-    user = _officer(request)
-    correction = correction_for_officer(user, correction_id)
-    if correction is None:
-        raise _refused(user, f"correction:{correction_id}")
+def _detail(
+    request: HttpRequest, user: User, correction: Correction, status: int = 200
+) -> HttpResponse:
     # The old and new values are personal data (a child's name): the read is recorded.
     access_record(
         actor=user,
@@ -166,8 +165,23 @@ def officer_detail(request: HttpRequest, correction_id: int) -> HttpResponse:
     return render(
         request,
         "corrections/detail.html",
-        {"c": correction, "field_label": field_label(correction.item.item, correction.field)},
+        {
+            "c": correction,
+            "field_label": field_label(correction.item.item, correction.field),
+            # Four eyes: whoever asked sees the request but not the decision forms.
+            "own_request": correction.requested_by_id == user.pk,
+        },
+        status=status,
     )
+
+
+@login_required
+def officer_detail(request: HttpRequest, correction_id: int) -> HttpResponse:
+    user = _officer(request)
+    correction = correction_for_officer(user, correction_id)
+    if correction is None:
+        raise _refused(user, f"correction:{correction_id}")
+    return _detail(request, user, correction)
 
 
 @login_required
@@ -190,6 +204,16 @@ def officer_decide(request: HttpRequest, correction_id: int, action: str) -> Htt
             messages.success(request, _("已不予更正，并告知申请人"))
         else:
             raise Http404(_("未知操作"))
+    except CorrectionSamePerson as exc:
+        # Refused (403), the database unchanged, the attempt kept in the audit log.
+        correction_decision_refused(
+            correction_id=correction_id, actor=user, action=action, code=exc.code
+        )
+        messages.error(request, exc.message, extra_tags=exc.code)
+        found = correction_for_officer(user, correction_id)
+        if found is None:  # pragma: no cover - checked above
+            raise _refused(user, f"correction:{correction_id}") from None
+        return _detail(request, user, found, status=403)
     except ERRORS as exc:
         messages.error(request, exc.message)
     return redirect("corrections:detail", correction_id=correction_id)

@@ -39,6 +39,7 @@ from onestop.counter.printing import (
     render_unified_form,
 )
 from onestop.counter.spot import RECIPIENT_ROLES, authorization_view, same_visit_views
+from onestop.hotline.selectors import notice_faq
 from onestop.policy.loader import default_packs
 from onestop.portal.selectors import item_views
 from onestop.reference.selectors import current_reference, institution_name
@@ -297,4 +298,4 @@ def form_pdf(request: HttpRequest, number: str) -> HttpResponse:
 def notice_pdf(request: HttpRequest, number: str) -> HttpResponse:
     user = _clerk(request)
     case = _case(user, number)
-    return pdf_response(case_notice_pdf(case), f"{case.number}.pdf")
+    return pdf_response(case_notice_pdf(case, faq=notice_faq(case)), f"{case.number}.pdf")

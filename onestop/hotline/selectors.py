@@ -3,13 +3,18 @@ caller's case as an operator may tell it (masked, with each item's state and nex
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from onestop.cases.models import Case, Newborn, Person
+from onestop.cases.models import Case, CaseStatus, Newborn, Person
+from onestop.cases.notices import FaqLink
+from onestop.common.http import public_url
 from onestop.eligibility.guide_book import Guide, service_guide
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, REASON_KINDS
 from onestop.hotline.models import FaqEntry
@@ -62,6 +67,41 @@ def faq_for_reason(code: str) -> FaqEntry | None:
     return FaqEntry.objects.filter(reason=code).first()
 
 
+def decision_codes(decision: dict[str, Any] | None) -> list[str]:
+    """The reason codes of a stored decision, in order, each once."""
+    found = (r.get("code") for r in (decision or {}).get("reasons", []) if isinstance(r, dict))
+    return list(dict.fromkeys(str(c) for c in found if c))
+
+
+def reason_path(code: str) -> str | None:
+    """``/faq/reason/<code>/`` (None for a code that is not a slug: no such page)."""
+    try:
+        return reverse("hotline:faq_reason", args=[code])
+    except NoReverseMatch:
+        return None
+
+
+def reason_faq(codes: Iterable[str]) -> dict[str, FaqEntry]:
+    """The FAQ answer of each code that has one (one query)."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return {}
+    return {e.reason: e for e in FaqEntry.objects.filter(reason__in=wanted)}
+
+
+def notice_faq(case: Case) -> dict[str, FaqLink]:
+    """For the printed decision notice: each reason code's FAQ answer — its question and
+    the absolute address of ``/faq/reason/<code>/`` (the configured public base URL, as
+    the e-licences' /verify/ QR codes). Codes without an answer are left out (the notice
+    prints the reason alone)."""
+    links: dict[str, FaqLink] = {}
+    for code, entry in reason_faq(decision_codes(case.decision)).items():
+        path = reason_path(code)
+        if path is not None:
+            links[code] = FaqLink(title=entry.question, url=public_url(path))
+    return links
+
+
 def reason_message(code: str) -> str | None:
     """The message of a reason code, common or added by any loaded pack (None: unknown)."""
     kind = REASON_KINDS.get(code)
@@ -90,6 +130,58 @@ class ItemLine:
 
 
 @dataclass(frozen=True)
+class ReasonAnswer:
+    """A pre-review reason of a refused or supplement-needed case with its FAQ answer, for
+    the operator to read out: the answer's question and first lines (``title`` and
+    ``excerpt`` empty when the code has no answer yet; ``path`` then searches for it)."""
+
+    code: str
+    path: str
+    title: str
+    excerpt: str
+
+
+EXCERPT_MAX = 120
+
+
+def excerpt(text: str, limit: int = EXCERPT_MAX) -> str:
+    """The first whole sentences of ``text`` within ``limit`` characters (the first one cut
+    with … when it alone is longer)."""
+    flat = "".join(line.strip() for line in text.splitlines())
+    sentences = [s + "。" for s in flat.split("。") if s.strip()]
+    if flat and not flat.endswith("。") and sentences:
+        sentences[-1] = sentences[-1][:-1]
+    taken = ""
+    for sentence in sentences:
+        if len(taken) + len(sentence) > limit:
+            break
+        taken += sentence
+    if not taken and flat:
+        return flat[: limit - 1] + "…"
+    return taken + ("…" if len(taken) < len(flat) else "")
+
+
+def reason_answers(codes: list[str]) -> list[ReasonAnswer]:
+    """Each code once, in order, with its FAQ answer (one query)."""
+    found = reason_faq(codes)
+    answers = []
+    for code in dict.fromkeys(codes):
+        path = reason_path(code)
+        if path is None:
+            continue
+        entry = found.get(code)
+        answers.append(
+            ReasonAnswer(
+                code=code,
+                path=path,
+                title=entry.question if entry else "",
+                excerpt=excerpt(entry.answer) if entry else "",
+            )
+        )
+    return answers
+
+
+@dataclass(frozen=True)
 class CaseAnswer:
     number: str
     region: str
@@ -103,6 +195,8 @@ class CaseAnswer:
     newborns: list[str]
     items: list[ItemLine]
     reason_codes: list[str]
+    # For a refused or supplement-needed case: each reason's FAQ answer (issue 12 part 2).
+    reasons: list[ReasonAnswer]
 
 
 def _next_step(row: CaseItem, names: dict[str, str]) -> str:
@@ -146,6 +240,7 @@ def case_answer(case: Case) -> CaseAnswer:
     ]
     decision = case.decision or {}
     codes = [str(r.get("code")) for r in decision.get("reasons", []) if isinstance(r, dict)]
+    told = case.status in (CaseStatus.REJECTED, CaseStatus.SUPPLEMENT)
     pack = default_packs().version(case.region, case.pack_version) or default_packs().current(
         case.region
     )
@@ -162,4 +257,5 @@ def case_answer(case: Case) -> CaseAnswer:
         newborns=[mask_name(n.name) for n in Newborn.objects.filter(case=case)],
         items=items,
         reason_codes=codes,
+        reasons=reason_answers(decision_codes(decision)) if told else [],
     )

@@ -43,7 +43,9 @@ from onestop.corrections.services import (
     CorrectionConflict,
     CorrectionInvalid,
     CorrectionNotPermitted,
+    CorrectionSamePerson,
     correction_approve,
+    correction_decision_refused,
     correction_refuse,
 )
 from onestop.integration import selectors
@@ -475,6 +477,7 @@ def _answer(
     missing: tuple[type[OnestopError], ...],
     missing_message: str,
     invalid: tuple[type[OnestopError], ...],
+    forbidden: tuple[type[OnestopError], ...] = (),
 ) -> Status[dict[str, Any]]:
     """One idempotent write of the API (a task's action, a correction's decision): a
     replay returns the first answer; each refusal becomes its status and stable code."""
@@ -492,6 +495,8 @@ def _answer(
         raise ApiError(409, exc.code, exc.message) from None
     except missing:
         raise ApiError(404, "not_found", missing_message) from None
+    except forbidden as exc:
+        raise ApiError(403, exc.code, exc.message) from None
     except invalid as exc:
         found = getattr(exc, "problems", [])
         problems = [{"field": p.field, "message": p.message, "code": p.code} for p in found]
@@ -819,26 +824,41 @@ def _decide(
     key: str | None,
     payload: dict[str, Any],
     action: Callable[[Correction], Correction],
+    name: str,
 ) -> Status[dict[str, Any]]:
-    """Approve or refuse; with an Idempotency-Key, a replay returns the first answer. A
-    decided correction cannot be decided again (409 ``correction_conflict``)."""
+    """Approve or refuse (``name``); with an Idempotency-Key, a replay returns the first answer. A
+    decided correction cannot be decided again (409 ``correction_conflict``); whoever asked
+    for it cannot decide it (403 ``correction_same_person``, the attempt audited)."""
 
     def act() -> Answer:
         done = action(_correction(client, correction_id))
         return Answer(200, selectors.correction_out(done))
 
-    return _answer(
-        request,
-        response,
-        client,
-        key,
-        payload,
-        act,
-        races=(CorrectionConflict,),
-        missing=(CorrectionNotPermitted,),
-        missing_message="更正申请不存在或无权访问",
-        invalid=(CorrectionInvalid,),
-    )
+    try:
+        return _answer(
+            request,
+            response,
+            client,
+            key,
+            payload,
+            act,
+            races=(CorrectionConflict,),
+            missing=(CorrectionNotPermitted,),
+            missing_message="更正申请不存在或无权访问",
+            invalid=(CorrectionInvalid,),
+            forbidden=(CorrectionSamePerson,),
+        )
+    except ApiError as exc:
+        if exc.code == CorrectionSamePerson.code:
+            # After the refused call rolled back (its savepoint): the record commits with
+            # the request, as the answers 403/404/409/422 do (ADR 0024).
+            correction_decision_refused(
+                correction_id=correction_id,
+                actor=client.user,
+                action=name,
+                code=exc.code,
+            )
+        raise
 
 
 @api.post(
@@ -848,6 +868,7 @@ def _decide(
     description=(
         "只有被更正事项的签发部门和辖区可审核。同意后签发新编号的电子证照，原证照在 /verify/ "
         "显示“已被更正”，后续事项的部门收到 `result.corrected` 回调。可带 `Idempotency-Key`。"
+        "提出该更正申请的人不能审核它：403 correction_same_person。"
     ),
     tags=["corrections"],
 )
@@ -866,6 +887,7 @@ def correction_approve_api(
         idempotency_key,
         {},
         lambda c: correction_approve(correction_id=c.pk, actor=client.user),
+        "approve",
     )
 
 
@@ -873,6 +895,8 @@ def correction_approve_api(
     "/corrections/{correction_id}/refuse",
     response={200: CorrectionOut, **ERRORS},
     summary="不予更正",
+    description="只有被更正事项的签发部门和辖区可审核；提出该更正申请的人不能审核它："
+    "403 correction_same_person。可带 `Idempotency-Key`。",
     tags=["corrections"],
 )
 def correction_refuse_api(
@@ -891,4 +915,5 @@ def correction_refuse_api(
         idempotency_key,
         payload.model_dump(),
         lambda c: correction_refuse(correction_id=c.pk, actor=client.user, reason=payload.reason),
+        "refuse",
     )

@@ -126,9 +126,10 @@ def case_notice(request: HttpRequest, number: str) -> HttpResponse:
     """The decision notice (受理通知书 / 一次性告知书 / 不予受理通知书) as a PDF."""
     from onestop.cases.printing import case_notice_pdf
     from onestop.common.http import pdf_response
+    from onestop.hotline.selectors import notice_faq
 
     case = parent_case_or_404(request, number, "portal:notice")
-    return pdf_response(case_notice_pdf(case), f"{case.number}.pdf")
+    return pdf_response(case_notice_pdf(case, faq=notice_faq(case)), f"{case.number}.pdf")
 
 
 @require_POST

@@ -18,10 +18,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
+from onestop.cases.notices import qr_png
 from onestop.cases.services import case_submit
 from onestop.certificates import seal as seal_module
 from onestop.certificates.models import ELicence
-from onestop.certificates.pdf import qr_png
 from onestop.certificates.seal import (
     SM2_SM3,
     Sm2Sm3Python,

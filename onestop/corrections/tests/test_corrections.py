@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -534,3 +535,127 @@ def test_the_corrected_pdf_says_what_it_replaces_and_the_old_one_is_not_printed(
     text = pdf_text(response.content)
     assert f"取代{old.serial}" in text and "覃沐阳" in text
     assert web.get(f"/my/elicences/{old.serial}.pdf").status_code == 404
+
+
+# --- four eyes: whoever asked does not decide (issue 12 gaps) ------------------------------
+# Issue 12 part 5: "A parent or officer asks to correct a field of an issued result …; the
+# issuing department approves or refuses" — two roles, so the one who asked is not the one
+# who decides.
+
+
+def _refused_attempts(case, action: str) -> list[dict[str, Any]]:
+    found = AuditRecord.objects.filter(stream=case.number, action="correction_decision_refused")
+    return [r.detail for r in found if r.detail.get("action") == action]
+
+
+def test_an_officer_cannot_decide_their_own_request_on_the_workbench(
+    case, bmc_item, hospital_officer
+):
+    web = Client()
+    web.force_login(hospital_officer)
+    web.post(
+        f"/work/corrections/new/{bmc_item.pk}/",
+        {"target": f"{bmc_item.pk}:newborn_name", "value": "覃沐阳", "reason": "录入错字"},
+    )
+    correction = Correction.objects.get()
+    assert correction.requested_by == hospital_officer
+    # The detail page offers no decision to the one who asked.
+    page = web.get(f"/work/corrections/{correction.pk}/").content.decode()
+    assert 'data-code="correction_same_person"' in page and "correction-approve" not in page
+
+    approve = web.post(f"/work/corrections/{correction.pk}/approve/")
+    assert approve.status_code == 403
+    body = approve.content.decode()
+    assert "不能审核自己提出的更正申请" in body and "correction_same_person" in body
+    refuse = web.post(f"/work/corrections/{correction.pk}/refuse/", {"reason": "无误"})
+    assert refuse.status_code == 403
+
+    correction.refresh_from_db()
+    assert correction.state == "open" and correction.decided_by is None
+    assert correction.refusal_reason == "" and correction.corrected_licence is None
+    assert ELicence.objects.filter(item=bmc_item).count() == 1
+    assert not AuditRecord.objects.filter(
+        stream=case.number, action__in=["correction_approved", "correction_refused"]
+    ).exists()
+    # Each refused attempt is in the case's audit chain, under the officer's name.
+    for action in ("approve", "refuse"):
+        [detail] = _refused_attempts(case, action)
+        assert detail["code"] == "correction_same_person" and detail["field"] == "newborn_name"
+    assert (
+        AuditRecord.objects.filter(
+            stream=case.number, action="correction_decision_refused", actor=hospital_officer
+        ).count()
+        == 2
+    )
+    from onestop.audit.services import verify_chain
+
+    assert verify_chain(case.number) == []
+
+    # A colleague of the same department and jurisdiction decides it.
+    colleague = Client()
+    colleague.force_login(officer(*HOSPITAL, name="复核员"))
+    assert colleague.post(f"/work/corrections/{correction.pk}/approve/").status_code == 302
+    correction.refresh_from_db()
+    assert correction.state == "approved" and correction.decided_by != hospital_officer
+
+
+def test_the_parent_who_asked_cannot_decide_and_only_the_issuing_department_does(
+    case, bmc_item, mother, hospital_officer
+):
+    correction = _ask(bmc_item, mother)
+    web = Client()
+    web.force_login(mother)
+    assert web.get(f"/work/corrections/{correction.pk}/").status_code == 404
+    assert web.post(f"/work/corrections/{correction.pk}/approve/").status_code == 404
+    response = web.post(f"/work/corrections/{correction.pk}/refuse/", {"reason": "算了"})
+    assert response.status_code == 404
+    # Neither does the police (a later item) nor a hospital of another jurisdiction.
+    police = _police_item(case)
+    for who in (
+        officer("police", police.jurisdiction_kind, police.jurisdiction_code),
+        officer("hospital", "hospital", "another-hospital"),
+    ):
+        other = Client()
+        other.force_login(who)
+        assert other.post(f"/work/corrections/{correction.pk}/approve/").status_code == 404
+    correction.refresh_from_db()
+    assert correction.state == "open" and correction.decided_by is None
+    assert ELicence.objects.filter(item=bmc_item).count() == 1
+    # The issuing hospital's officer (department and jurisdiction) decides it.
+    staff = Client()
+    staff.force_login(hospital_officer)
+    staff.post(f"/work/corrections/{correction.pk}/refuse/", {"reason": "与分娩记录一致"})
+    correction.refresh_from_db()
+    assert correction.state == "refused" and correction.decided_by == hospital_officer
+
+
+def test_api_client_cannot_decide_a_request_its_account_made(case, bmc_item):
+    system = issue(*HOSPITAL)
+    correction = _ask(bmc_item, system.client.user)
+    api = Api(system.token)
+    for key in (None, "own-1"):
+        response = api.post(f"/corrections/{correction.pk}/approve", key=key)
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "correction_same_person"
+        assert "不能审核自己提出的更正申请" in response.json()["message"]
+    response = api.post(f"/corrections/{correction.pk}/refuse", {"reason": "无误"}, key="own-2")
+    assert response.status_code == 403 and response.json()["code"] == "correction_same_person"
+    correction.refresh_from_db()
+    assert correction.state == "open" and correction.decided_by is None
+    assert ELicence.objects.filter(item=bmc_item).count() == 1
+    assert len(_refused_attempts(case, "approve")) == 2
+    assert len(_refused_attempts(case, "refuse")) == 1
+    # A refused attempt stores no answer: the key is not used up.
+    from onestop.integration.models import IdempotentResponse
+
+    assert not IdempotentResponse.objects.filter(key__in=["own-1", "own-2"]).exists()
+
+
+def test_api_client_decides_a_request_an_officer_made(case, bmc_item, hospital_officer):
+    correction = _ask(bmc_item, hospital_officer)
+    api = Api(issue(*HOSPITAL).token)
+    response = api.post(f"/corrections/{correction.pk}/approve")
+    assert response.status_code == 200, response.content
+    correction.refresh_from_db()
+    assert correction.state == "approved"
+    assert not _refused_attempts(case, "approve")

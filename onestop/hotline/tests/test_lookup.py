@@ -148,3 +148,72 @@ def test_the_guide_page_is_public_and_printable():
     assert 'id="flow"' in text and "第 1 步" in text
     assert client.get("/guide/").status_code == 200
     assert client.get("/guide/atlantis/").status_code == 404
+
+
+# Issue 12 part 2: "each pre-review reason code links to its answer" — the operator reads a
+# refused or supplement-needed caller the answer to each reason (link and first lines).
+
+
+@pytest.mark.parametrize(
+    "name", ["qinbei-reject-hk-father-late-applicant", "qinbei-supplement-missing-materials"]
+)
+def test_a_refused_or_supplement_case_shows_each_reasons_answer(example, media_root, name):
+    from onestop.hotline.models import FaqEntry
+    from onestop.hotline.selectors import excerpt
+    from onestop.hotline.services import faq_seed
+
+    faq_seed(parse_time("2026-11-20T09:00:00+08:00"))
+    reference_seed()
+    refused = case_submit(
+        document=example(name), actor=None, now=parse_time("2026-11-20T09:30:00+08:00")
+    ).case
+    assert refused.status in ("rejected", "supplement")
+    phone = refused.document["applicant"]["phone"]
+    response = ask(signed_in(operator()), refused.number, phone[-4:])
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'id="lookup-reasons"' in text
+    codes = list(dict.fromkeys(r["code"] for r in refused.decision["reasons"]))
+    for code in codes:
+        entry = FaqEntry.objects.get(reason=code)
+        assert f'<li data-reason="{code}"><a href="/faq/reason/{code}/">' in text
+        assert entry.question in text
+        first = excerpt(entry.answer)
+        assert first and first.rstrip("…") in text
+        assert entry.answer.strip().startswith(first.rstrip("…")[:10])
+    assert text.count("<li data-reason=") == len(codes)  # a repeated code once
+
+
+def test_a_reason_without_an_answer_is_still_listed(example, media_root):
+    from onestop.hotline.models import FaqEntry
+    from onestop.hotline.services import faq_seed
+
+    faq_seed(parse_time("2026-11-20T09:00:00+08:00"))
+    reference_seed()
+    refused = case_submit(
+        document=example("qinbei-reject-hk-father-late-applicant"),
+        actor=None,
+        now=parse_time("2026-11-20T09:30:00+08:00"),
+    ).case
+    FaqEntry.objects.filter(reason="foreign_parent").delete()
+    phone = refused.document["applicant"]["phone"]
+    text = ask(signed_in(operator()), refused.number, phone[-4:]).content.decode()
+    assert (
+        '<li data-reason="foreign_parent">foreign_parent · <a href="/faq/reason/foreign_parent/">'
+        in text
+    )
+    assert '<li data-reason="wrong_applicant"><a href="/faq/reason/wrong_applicant/">' in text
+
+
+def test_an_accepted_case_shows_no_reasons(case):
+    text = ask(signed_in(operator()), case.number, "0000").content.decode()
+    assert 'id="lookup-answer"' in text and 'id="lookup-reasons"' not in text
+
+
+def test_excerpt_keeps_whole_sentences():
+    from onestop.hotline.selectors import excerpt
+
+    assert excerpt("第一句。第二句。") == "第一句。第二句。"
+    assert excerpt("甲" * 10 + "。" + "乙" * 10 + "。", limit=12) == "甲" * 10 + "。…"
+    assert excerpt("丙" * 30, limit=10) == "丙" * 9 + "…"
+    assert excerpt("") == ""
