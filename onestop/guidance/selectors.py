@@ -155,9 +155,7 @@ def _baby(
         age=age,
         visits=[(v, v.state_on(today)) for v in visits],
         next_visit=domain.next_visit(visits, today),
-        sections=articles_for_age(age, pieces[case.region])
-        if age.born and age.months < 12
-        else [],
+        sections=articles_for_age(age, pieces[case.region]) if age.born and age.months < 12 else [],
         newborns=newborns,
         visit_arranged=arranged,
         contacts=contacts,
@@ -177,9 +175,7 @@ def parent_guidance(user: User, *, today: date | None = None) -> ParentGuidance:
     for registration in registrations:
         born_on = date.fromisoformat(registration.born_on) if registration.born_on else None
         babies.append(
-            _baby(
-                registration.case, registration, born_on, registration.newborns, today, pieces
-            )
+            _baby(registration.case, registration, born_on, registration.newborns, today, pieces)
         )
     registered = [r.case_id for r in registrations]
     # Fuzhou and Yuanling: no item to wait for; the accepted case is enough.

@@ -46,6 +46,7 @@ class GuidanceConflict(OnestopError):
 
 
 OUTSIDE_REGION = "guidance_outside_region"
+OUTSIDE_REGION_MESSAGE = "该文章属于其他地区，只能由该地区的工作人员编辑和审核"
 
 
 # --- who may do what --------------------------------------------------------------------
@@ -121,7 +122,9 @@ def may_review(user: Any, version: ArticleVersion) -> bool:
 
 def _refuse_outside(user: User, region: str) -> None:
     if not in_article_region(user, region):
-        raise GuidanceRefused("该文章属于其他地区，只能由该地区的工作人员编辑和审核", code=OUTSIDE_REGION)
+        raise GuidanceRefused(
+            "该文章属于其他地区，只能由该地区的工作人员编辑和审核", code=OUTSIDE_REGION
+        )
 
 
 # --- registration -----------------------------------------------------------------------

@@ -5,6 +5,8 @@ writes through the services."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
@@ -23,7 +25,6 @@ from onestop.accounts.permissions import parent_page_refuse
 from onestop.audit.services import access_record
 from onestop.guidance import services
 from onestop.guidance.models import AgeUnit, Article, ArticleVersion, Section
-from onestop.policy.loader import default_packs
 from onestop.guidance.selectors import (
     age_range,
     article_rows,
@@ -41,6 +42,7 @@ from onestop.guidance.services import (
     may_review,
     staff_regions,
 )
+from onestop.policy.loader import default_packs
 
 # --- parents ----------------------------------------------------------------------------
 
@@ -102,14 +104,18 @@ class NewArticleForm(ArticleForm):
     region = forms.ChoiceField(
         label=gettext_lazy("适用地区"),
         required=False,
-        help_text=gettext_lazy("全国通用的内容所有地区的家长都能看到；本地区内容只有本地区的家长能看到"),
+        help_text=gettext_lazy(
+            "全国通用的内容所有地区的家长都能看到；本地区内容只有本地区的家长能看到"
+        ),
     )
     section = forms.ChoiceField(label=gettext_lazy("栏目"), choices=Section.choices)
     field_order = ["region", "section", "title", "body", "age_unit", "age_start", "age_end"]
 
     def __init__(self, *args: Any, regions: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["region"].choices = [("", _("全国通用")), *regions]
+        field = self.fields["region"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("全国通用")), *regions]
 
 
 def _region_choices(user: User) -> list[tuple[str, str]]:
@@ -140,7 +146,30 @@ def _outside(user: User, region: str, what: str) -> None:
     """Another region's article: 403, and the attempt kept as a refused access record."""
     if not in_article_region(user, region):
         access_record(actor=user, case_number="-", what=what, at=timezone.now(), granted=False)
-        raise PermissionDenied(_("该文章属于其他地区，只能由该地区的工作人员编辑和审核"))
+        raise PermissionDenied(services.OUTSIDE_REGION)
+
+
+def _region_guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer another region's article with a 403 page that says why (and its code)."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied:
+            message = _("该文章属于其他地区，只能由该地区的工作人员编辑和审核")
+            return render(
+                request,
+                "errors/status.html",
+                {
+                    "status": 403,
+                    "title": _("无权操作"),
+                    "message": f"{message}（{services.OUTSIDE_REGION}）",
+                },
+                status=403,
+            )
+
+    return guarded
 
 
 def _article(article_id: int, user: User) -> Article:
@@ -151,6 +180,7 @@ def _article(article_id: int, user: User) -> Article:
     return article
 
 
+@_region_guarded
 @login_required
 def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
     user = _staff(request)
@@ -179,6 +209,7 @@ def _form_initial(version: ArticleVersion | None) -> dict[str, Any]:
     }
 
 
+@_region_guarded
 @login_required
 def article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
     user = _staff(request)
@@ -244,6 +275,7 @@ def _version(version_id: int, user: User) -> ArticleVersion:
     return version
 
 
+@_region_guarded
 @login_required
 def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     user = _staff(request)
@@ -279,6 +311,7 @@ def _act(request: HttpRequest, version_id: int, run: Any, done: str) -> HttpResp
     return redirect("guidance:version", version_id=version_id)
 
 
+@_region_guarded
 @require_POST
 @login_required
 def version_submit(request: HttpRequest, version_id: int) -> HttpResponse:
@@ -292,6 +325,7 @@ def version_submit(request: HttpRequest, version_id: int) -> HttpResponse:
     )
 
 
+@_region_guarded
 @require_POST
 @login_required
 def version_approve(request: HttpRequest, version_id: int) -> HttpResponse:
@@ -306,6 +340,7 @@ def version_approve(request: HttpRequest, version_id: int) -> HttpResponse:
     )
 
 
+@_region_guarded
 @require_POST
 @login_required
 def version_return(request: HttpRequest, version_id: int) -> HttpResponse:

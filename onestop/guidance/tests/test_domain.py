@@ -189,7 +189,13 @@ def test_the_shipped_content_states_the_national_visit_calendar():
 
 REGIONAL = DATA.parent / "regional_articles.yaml"
 SEEDS = Path(__file__).resolve().parents[3] / "docs" / "seeds"
-REGION_SEEDS = {"lanzhou": "000", "yuanling": "001", "qinbei": "002", "fuzhou": "003", "jilin": "004"}
+REGION_SEEDS = {
+    "lanzhou": "000",
+    "yuanling": "001",
+    "qinbei": "002",
+    "fuzhou": "003",
+    "jilin": "004",
+}
 
 
 def _plain(text: str) -> str:
