@@ -17,7 +17,7 @@ from onestop.core.clock import to_beijing
 from onestop.eligibility.guide_book import GuideContact, service_guide
 from onestop.guidance import domain
 from onestop.guidance.models import Article, ArticleVersion, GuidanceRegistration, Section
-from onestop.guidance.services import ITEM, born_on_of
+from onestop.guidance.services import ITEM, born_on_of, discharged_on_of
 from onestop.policy.loader import default_packs
 from onestop.workflow.models import ItemState
 
@@ -88,6 +88,8 @@ class BabyGuidance:
     newborns: int = 1
     visit_arranged: str = ""
     contacts: list[GuideContact] = field(default_factory=list)
+    # The home visit is counted from the discharge date when the case gives one.
+    discharged_on: date | None = None
 
     @property
     def twins(self) -> bool:
@@ -145,7 +147,8 @@ def _baby(
             case, registration, None, None, [], None, [], newborns, arranged, contacts
         )
     age = domain.age_on(born_on, today)
-    visits = domain.visit_schedule(born_on)
+    discharged_on = discharged_on_of(case, born_on)
+    visits = domain.visit_schedule(born_on, discharged_on=discharged_on)
     if age.born and age.months < 12 and case.region not in pieces:
         pieces[case.region] = published_pieces(case.region)
     return BabyGuidance(
@@ -159,12 +162,13 @@ def _baby(
         newborns=newborns,
         visit_arranged=arranged,
         contacts=contacts,
+        discharged_on=discharged_on,
     )
 
 
 def parent_guidance(user: User, *, today: date | None = None) -> ParentGuidance:
     today = today or today_in_beijing()
-    cases = parent_cases(user).defer("document", "decision", "signature")
+    cases = parent_cases(user).defer("decision", "signature")
     registrations = list(
         GuidanceRegistration.objects.filter(case__in=cases)
         .select_related("case")

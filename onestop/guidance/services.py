@@ -147,6 +147,16 @@ def born_on_of(case: Case) -> tuple[date | None, int]:
     return None, len(times)
 
 
+def discharged_on_of(case: Case, born_on: date | None) -> date | None:
+    """The day the baby left hospital, if the case document gives it (``newborns[].
+    discharged_on``, optional; twins: the latest given) and it is not before the birth."""
+    days = [b.discharged_on for b in case.typed_document().newborns if b.discharged_on]
+    if not days:
+        return None
+    day = max(days)
+    return day if born_on is None or day >= born_on else None
+
+
 def guidance_register(
     *, case: Case, row: CaseItem, now: datetime, automatic: bool = False
 ) -> GuidanceRegistration | None:

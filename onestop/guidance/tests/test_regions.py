@@ -21,6 +21,7 @@ from onestop.audit.models import AccessRecord, AuditRecord
 from onestop.cases.models import Case
 from onestop.cases.services import case_submit
 from onestop.certificates.tests.test_preview import _with_record
+from onestop.core.written import written
 from onestop.guidance import domain
 from onestop.guidance.models import Article, ArticleVersion, GuidanceRegistration
 from onestop.guidance.services import (
@@ -268,3 +269,60 @@ def test_the_403_says_why_in_chinese_with_its_code(settings):
     assert answer.status_code == 403
     text = answer.content.decode()
     assert "只能由该地区的工作人员编辑和审核" in text and OUTSIDE_REGION in text
+
+
+# --- the home visit from the discharge date -------------------------------------------------
+
+
+def test_the_home_visit_counts_from_the_discharge_date_when_the_case_gives_it(example, settings):
+    """国家基本公共卫生服务规范: 新生儿出院后1周内 家庭访视. The case document's optional
+    ``newborns[].discharged_on`` moves the due date; without it the page says it counts
+    from the birth date."""
+    settings.TOTP_REQUIRED_ROLES = ["admin"]
+    document = example("yuanling-accept-trustee")
+    born = today() - timedelta(days=3)
+    discharged = today() - timedelta(days=1)
+    document["newborns"][0]["discharged_on"] = discharged.isoformat()
+    case = _accepted(document, 3)
+    assert case.typed_document().newborns[0].discharged_on == discharged
+    html = _signed_in(parent(_phone(case))).get("/my/guidance/").content.decode()
+    section = html.split(f'data-case="{case.number}"')[1]
+    nxt = section.split('id="next-visit-')[1][:600]
+    assert 'data-visit="home_visit"' in nxt and 'data-counted-from="discharge"' in nxt
+    assert written(discharged + timedelta(days=7)) in nxt
+    assert written(born + timedelta(days=7)) not in nxt
+
+
+def test_without_a_discharge_date_the_page_says_it_counts_from_birth(example, settings):
+    settings.TOTP_REQUIRED_ROLES = ["admin"]
+    case = _accepted(example("yuanling-accept-trustee"), 3)
+    born = today() - timedelta(days=3)
+    html = _signed_in(parent(_phone(case))).get("/my/guidance/").content.decode()
+    nxt = html.split('id="next-visit-')[1][:600]
+    assert 'data-counted-from="birth"' in nxt and "按出生日期推算" in nxt
+    assert written(born + timedelta(days=7)) in nxt
+
+
+@pytest.mark.parametrize(("offset", "words"), [(-1, "不能早于出生日期"), (30, "不能晚于申请日期")])
+def test_a_discharge_date_before_the_birth_or_after_the_application_is_refused(
+    example, offset, words
+):
+    from django.utils import timezone
+
+    from onestop.eligibility.check import check_case
+    from onestop.policy.loader import default_packs
+    from onestop.reference.domain import default_reference
+
+    document = example("yuanling-accept-trustee")
+    submitted = born_days_ago(document, 3)
+    born = today() - timedelta(days=3)
+    document["newborns"][0]["discharged_on"] = (born + timedelta(days=offset)).isoformat()
+    decision = check_case(
+        document, packs=default_packs(), reference=default_reference(), now=timezone.now()
+    )
+    assert submitted and decision.outcome != "accept"
+    problems = [(r.code, r.detail, r.message) for r in decision.reasons]
+    assert any(
+        code == "field_invalid" and detail == "newborns[0].discharged_on" and words in message
+        for code, detail, message in problems
+    ), problems
