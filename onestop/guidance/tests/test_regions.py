@@ -326,3 +326,14 @@ def test_a_discharge_date_before_the_birth_or_after_the_application_is_refused(
         code == "field_invalid" and detail == "newborns[0].discharged_on" and words in message
         for code, detail, message in problems
     ), problems
+
+
+@pytest.mark.parametrize(
+    ("region", "offered"), [("fuzhou", "content"), ("yuanling", "content"), ("qinbei", "item")]
+)
+def test_the_public_service_guide_says_how_guidance_is_given(client, region, offered):
+    """The same guide parents read at /guide/<region>/ (and 12345 operators use)."""
+    html = client.get(f"/guide/{region}/").content.decode()
+    assert f'id="guide-guidance" data-offered="{offered}"' in html
+    if offered == "content":
+        assert "无需另行登记" in html
