@@ -58,8 +58,10 @@ class Article(models.Model):
     code = models.SlugField(_("代码"), max_length=40, unique=True)
     section = models.CharField(_("栏目"), max_length=24, choices=Section.choices)
     # Blank: national content for every region; else the one region whose parents see it,
-    # edited only by that region's health officers (ADR 0040 amendment).
-    region = models.CharField(_("适用地区"), max_length=32, blank=True, default="", db_index=True)
+    # edited only by that region's health officers (ADR 0040 amendment). No index: a few
+    # dozen articles (and an index's deferred creation would follow migration 0003's
+    # inserts on PostgreSQL, which refuses it with pending trigger events).
+    region = models.CharField(_("适用地区"), max_length=32, blank=True, default="")
     created_at = models.DateTimeField(_("创建时间"))
     # The version parents see (None until one is approved).
     published = models.OneToOneField(

@@ -70,9 +70,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="article",
             name="region",
-            field=models.CharField(
-                blank=True, db_index=True, default="", max_length=32, verbose_name="适用地区"
-            ),
+            field=models.CharField(blank=True, default="", max_length=32, verbose_name="适用地区"),
         ),
         migrations.AlterField(
             model_name="article",
