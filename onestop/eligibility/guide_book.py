@@ -155,6 +155,9 @@ class Guide:
     payment: dict[str, Any] | None
     reasons: list[GuideReason]  # why a case may be refused or asked to supplement
     notes: list[str] = field(default_factory=list)
+    # Parenting guidance (科学育儿指导, ADR 0040): {"offered": "item" | "content",
+    # "item": code or None, "text": what parents get}; None where the region has none.
+    guidance: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         body = asdict(self)
@@ -430,7 +433,30 @@ def service_guide(pack: ps.PolicyPack, known: Catalogue | None = None) -> Guide:
         payment=payment,
         reasons=_reasons(pack),
         notes=notes,
+        guidance=_guidance(pack, item_names),
     )
+
+
+GUIDANCE_WITH_ITEM = (
+    "办理“{name}”后，家长可在“育儿指导”页面查看宝宝月龄对应的0～1岁育儿指导（喂养、辅食、生长发育、"
+    "伤害预防、常见病）和新生儿家庭访视、满月及3、6、8、12月龄体检时间。"
+)
+
+
+def _guidance(pack: ps.PolicyPack, item_names: dict[str, str]) -> dict[str, Any] | None:
+    """What the region's parents get as parenting guidance: the registration item, or
+    the content and visit dates without one (``guidance_without_item``), or nothing."""
+    offered = pack.guidance
+    if offered == "item":
+        name = item_names.get(ps.GUIDANCE_ITEM, ps.GUIDANCE_ITEM)
+        text = GUIDANCE_WITH_ITEM.format(name=name)
+        entry = pack.item(ps.GUIDANCE_ITEM)
+        if entry is not None and entry.automatic:
+            text = f"“{name}”自动办理（免申即享）：" + text.split("后，", 1)[1]
+        return {"offered": "item", "item": ps.GUIDANCE_ITEM, "text": text}
+    if offered == "content" and pack.guidance_without_item is not None:
+        return {"offered": "content", "item": None, "text": pack.guidance_without_item.note}
+    return None
 
 
 def _cell(text: str) -> str:
@@ -521,6 +547,8 @@ def guide_markdown(guide: Guide) -> str:
             out.append(f"| {_cell(contact.who)} | {_cell(scope)} | {'、'.join(contact.phones)} |")
     else:
         out.append("- 方案未列咨询电话")
+    if guide.guidance is not None:
+        out += ["", "## 科学育儿指导", "", guide.guidance["text"]]
     if guide.notes:
         out += ["", "## 请注意", ""] + [f"- {note}" for note in guide.notes]
     out += ["", "## 不予受理或需补正的情形", ""]

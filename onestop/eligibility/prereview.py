@@ -317,6 +317,14 @@ def _check_common(review: _Review) -> None:
             )
         if newborn.hospital is not None and newborn.hospital not in ref.hospitals:
             review.invalid(f"{path}.hospital", f"未知的医疗机构代码“{newborn.hospital}”")
+        if newborn.discharged_on is not None:
+            if (
+                newborn.born_at is not None
+                and newborn.discharged_on < to_beijing(newborn.born_at).date()
+            ):
+                review.invalid(f"{path}.discharged_on", "出院日期不能早于出生日期")
+            elif newborn.discharged_on > to_beijing(review.at).date():
+                review.invalid(f"{path}.discharged_on", "出院日期不能晚于申请日期")
     _check_identities(review)
     for side, parent in review.known_parents():
         if parent.ethnicity is not None and not ref.is_ethnic_group(parent.ethnicity):

@@ -21,7 +21,8 @@ from typing import Literal
 AgeUnit = Literal["day", "month"]
 
 # The sections of the 0–1-year content, in the order parents read them (seed 002 六:
-# 喂养、辅食添加、心理行为发育、意外伤害预防、常见疾病防治; plus the visits themselves).
+# 喂养、辅食添加、心理行为发育、意外伤害预防、常见疾病防治; plus the visits themselves, and
+# a region's own services).
 SECTIONS: dict[str, str] = {
     "feeding": "喂养",
     "complementary_food": "辅食",
@@ -29,6 +30,7 @@ SECTIONS: dict[str, str] = {
     "injury_prevention": "伤害预防",
     "common_illness": "常见病",
     "visits": "家庭访视与体检",
+    "local": "本地服务",  # a region's own arrangements (ADR 0040 amendment)
 }
 
 FIRST_YEAR_DAYS = 366  # the content covers 0–1 year (出生至满1周岁)

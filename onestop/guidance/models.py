@@ -46,6 +46,7 @@ class Section(models.TextChoices):
     INJURY_PREVENTION = "injury_prevention", _("伤害预防")
     COMMON_ILLNESS = "common_illness", _("常见病")
     VISITS = "visits", _("家庭访视与体检")
+    LOCAL = "local", _("本地服务")
 
 
 class AgeUnit(models.TextChoices):
@@ -56,6 +57,11 @@ class AgeUnit(models.TextChoices):
 class Article(models.Model):
     code = models.SlugField(_("代码"), max_length=40, unique=True)
     section = models.CharField(_("栏目"), max_length=24, choices=Section.choices)
+    # Blank: national content for every region; else the one region whose parents see it,
+    # edited only by that region's health officers (ADR 0040 amendment). No index: a few
+    # dozen articles (and an index's deferred creation would follow migration 0003's
+    # inserts on PostgreSQL, which refuses it with pending trigger events).
+    region = models.CharField(_("适用地区"), max_length=32, blank=True, default="")
     created_at = models.DateTimeField(_("创建时间"))
     # The version parents see (None until one is approved).
     published = models.OneToOneField(

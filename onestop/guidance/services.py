@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from onestop.accounts.models import Role, User, actor_label
+from onestop.accounts.models import JurisdictionKind, Role, User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case
 from onestop.core.clock import parse_time, to_beijing
@@ -26,6 +26,9 @@ from onestop.guidance.models import (
     GuidanceRegistration,
     Section,
 )
+from onestop.policy.loader import default_packs
+from onestop.reference.selectors import current_reference
+from onestop.unified_form.model import region_divisions
 from onestop.workflow.models import CaseItem, ItemState
 
 ITEM = "parenting_guidance"
@@ -40,6 +43,10 @@ class GuidanceRefused(OnestopError):
 
 class GuidanceConflict(OnestopError):
     code = "guidance_conflict"
+
+
+OUTSIDE_REGION = "guidance_outside_region"
+OUTSIDE_REGION_MESSAGE = "该文章属于其他地区，只能由该地区的工作人员编辑和审核"
 
 
 # --- who may do what --------------------------------------------------------------------
@@ -62,19 +69,68 @@ def is_guidance_staff(user: Any) -> bool:
     )
 
 
+def staff_regions(user: Any) -> frozenset[str]:
+    """The regions a staff member's jurisdiction lies in: a division prefix overlapping the
+    divisions a region's pack covers (6201 → lanzhou; 45 → qinbei), or an institution
+    (hospital, police station, service centre) located in one of them."""
+    if not isinstance(user, User) or not user.jurisdiction_code:
+        return frozenset()
+    packs = default_packs()
+    covered = {
+        region: region_divisions(pack)
+        for region in packs.regions
+        if (pack := packs.current(region)) is not None
+    }
+    code = user.jurisdiction_code
+    if user.jurisdiction_kind == JurisdictionKind.DIVISION:
+        return frozenset(
+            region
+            for region, divisions in covered.items()
+            if any(d.startswith(code) or code.startswith(d) for d in divisions)
+        )
+    place = current_reference().institution(user.jurisdiction_kind, code)  # type: ignore[arg-type]
+    if place is None:
+        return frozenset()
+    return frozenset(
+        region
+        for region, divisions in covered.items()
+        if any(place.division.startswith(d) for d in divisions)
+    )
+
+
+def in_article_region(user: Any, region: str) -> bool:
+    """National content (blank region) is every health officer's and supervisor's to work
+    on, as before; a region's own articles only its own staff's (ADR 0040 amendment)."""
+    return region == "" or region in staff_regions(user)
+
+
+def may_edit(user: Any, article: Article) -> bool:
+    return is_health_officer(user) and in_article_region(user, article.region)
+
+
 def may_review(user: Any, version: ArticleVersion) -> bool:
-    """A reviewer is another health officer than the author, or a supervisor."""
+    """A reviewer is another health officer than the author, or a supervisor, of the
+    article's region (any, for national content)."""
     if not isinstance(user, User) or not user.is_active:
+        return False
+    if not in_article_region(user, version.article.region):
         return False
     if user.role == Role.SUPERVISOR:
         return True
     return is_health_officer(user) and version.author_id != user.pk
 
 
+def _refuse_outside(user: User, region: str) -> None:
+    if not in_article_region(user, region):
+        raise GuidanceRefused(
+            "该文章属于其他地区，只能由该地区的工作人员编辑和审核", code=OUTSIDE_REGION
+        )
+
+
 # --- registration -----------------------------------------------------------------------
 
 
-def _born_on(case: Case) -> tuple[date | None, int]:
+def born_on_of(case: Case) -> tuple[date | None, int]:
     """The newborns' birth date (twins share it: the first one given) and how many, from
     the case's newborn rows (small encrypted columns, not the whole document)."""
     times = list(case.newborns.order_by("position").values_list("born_at", flat=True))
@@ -91,6 +147,16 @@ def _born_on(case: Case) -> tuple[date | None, int]:
     return None, len(times)
 
 
+def discharged_on_of(case: Case, born_on: date | None) -> date | None:
+    """The day the baby left hospital, if the case document gives it (``newborns[].
+    discharged_on``, optional; twins: the latest given) and it is not before the birth."""
+    days = [b.discharged_on for b in case.typed_document().newborns if b.discharged_on]
+    if not days:
+        return None
+    day = max(days)
+    return day if born_on is None or day >= born_on else None
+
+
 def guidance_register(
     *, case: Case, row: CaseItem, now: datetime, automatic: bool = False
 ) -> GuidanceRegistration | None:
@@ -101,7 +167,7 @@ def guidance_register(
     existing = GuidanceRegistration.objects.filter(case=case).first()
     if existing is not None:
         return existing
-    born_on, count = _born_on(case)
+    born_on, count = born_on_of(case)
     result = row.result if isinstance(row.result, dict) else {}
     arranged = " ".join(str(result.get("visit_arranged") or "").split())[:100]
     # The workflow service holds the case's lock: no one registers it meanwhile (and a
@@ -177,6 +243,7 @@ def _audit(
         object_id=str(version.pk),
         detail={
             "article": version.article.code,
+            "region": version.article.region,
             "version": version.number,
             "state": version.state,
             "title": version.title,
@@ -198,17 +265,24 @@ def _lock_version(version_id: int) -> ArticleVersion:
 
 @transaction.atomic
 def article_create(
-    *, actor: User, section: str, draft: Draft, now: datetime | None = None
+    *,
+    actor: User,
+    section: str,
+    draft: Draft,
+    region: str = "",
+    now: datetime | None = None,
 ) -> ArticleVersion:
-    """A new article: its first version, a draft (parents see nothing until approved)."""
+    """A new article: its first version, a draft (parents see nothing until approved);
+    national (``region`` blank) or for one region, the author's own."""
     now = now or timezone.now()
     if not is_health_officer(actor):
         raise GuidanceRefused("只有卫生健康部门工作人员可以编写育儿指导内容")
     if section not in Section.values:
         raise GuidanceRefused("栏目无效")
+    _refuse_outside(actor, region)
     clean = draft.clean()
     article = Article.objects.create(
-        code=f"new-{now:%Y%m%d%H%M%S%f}", section=section, created_at=now
+        code=f"new-{now:%Y%m%d%H%M%S%f}", section=section, region=region, created_at=now
     )
     article.code = f"article-{article.pk}"
     article.save(update_fields=["code"])
@@ -249,6 +323,7 @@ def article_edit(
     article = Article.objects.select_for_update().filter(pk=article_id).first()
     if article is None:
         raise GuidanceRefused("文章不存在")
+    _refuse_outside(actor, article.region)
     clean = draft.clean()
     open_version = (
         ArticleVersion.objects.select_for_update()
@@ -299,6 +374,7 @@ def article_submit(*, actor: User, version_id: int, now: datetime | None = None)
     """The author sends the draft for review (待审核)."""
     now = now or timezone.now()
     version = _lock_version(version_id)
+    _refuse_outside(actor, version.article.region)
     if not is_health_officer(actor) or version.author_id != actor.pk:
         raise GuidanceRefused("只有该版本的编写人可以提交审核")
     if version.state not in (ArticleVersion.State.DRAFT, ArticleVersion.State.RETURNED):
@@ -319,6 +395,7 @@ def article_approve(
     now on, and the version they saw before is kept as superseded."""
     now = now or timezone.now()
     version = _lock_version(version_id)
+    _refuse_outside(actor, version.article.region)
     if not may_review(actor, version):
         raise GuidanceRefused("审核人须为编写人以外的卫生健康部门工作人员或监督管理人员")
     if version.state != ArticleVersion.State.PENDING:
@@ -353,6 +430,7 @@ def article_return(
     """The reviewer sends the version back to its author with what to change."""
     now = now or timezone.now()
     version = _lock_version(version_id)
+    _refuse_outside(actor, version.article.region)
     if not may_review(actor, version):
         raise GuidanceRefused("审核人须为编写人以外的卫生健康部门工作人员或监督管理人员")
     if version.state != ArticleVersion.State.PENDING:

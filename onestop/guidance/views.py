@@ -5,11 +5,14 @@ writes through the services."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,10 +35,14 @@ from onestop.guidance.services import (
     Draft,
     GuidanceConflict,
     GuidanceRefused,
+    in_article_region,
     is_guidance_staff,
     is_health_officer,
+    may_edit,
     may_review,
+    staff_regions,
 )
+from onestop.policy.loader import default_packs
 
 # --- parents ----------------------------------------------------------------------------
 
@@ -94,36 +101,90 @@ class ArticleForm(forms.Form):
 
 
 class NewArticleForm(ArticleForm):
+    region = forms.ChoiceField(
+        label=gettext_lazy("适用地区"),
+        required=False,
+        help_text=gettext_lazy(
+            "全国通用的内容所有地区的家长都能看到；本地区内容只有本地区的家长能看到"
+        ),
+    )
     section = forms.ChoiceField(label=gettext_lazy("栏目"), choices=Section.choices)
-    field_order = ["section", "title", "body", "age_unit", "age_start", "age_end"]
+    field_order = ["region", "section", "title", "body", "age_unit", "age_start", "age_end"]
+
+    def __init__(self, *args: Any, regions: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["region"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("全国通用")), *regions]
+
+
+def _region_choices(user: User) -> list[tuple[str, str]]:
+    packs = default_packs()
+    return [
+        (region, pack.name if (pack := packs.current(region)) is not None else region)
+        for region in sorted(staff_regions(user))
+    ]
 
 
 @login_required
 def work_list(request: HttpRequest) -> HttpResponse:
     user = _staff(request)
-    pending = list(pending_versions())
+    regions = sorted(staff_regions(user))
+    pending = list(pending_versions(regions))
     return render(
         request,
         "guidance/work_list.html",
         {
-            "rows": article_rows(),
+            "rows": article_rows(regions),
             "pending": [(v, may_review(user, v)) for v in pending],
             "can_edit": is_health_officer(user),
         },
     )
 
 
-def _article(article_id: int) -> Article:
+def _outside(user: User, region: str, what: str) -> None:
+    """Another region's article: 403, and the attempt kept as a refused access record."""
+    if not in_article_region(user, region):
+        access_record(actor=user, case_number="-", what=what, at=timezone.now(), granted=False)
+        raise PermissionDenied(services.OUTSIDE_REGION)
+
+
+def _region_guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer another region's article with a 403 page that says why (and its code)."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied:
+            message = _("该文章属于其他地区，只能由该地区的工作人员编辑和审核")
+            return render(
+                request,
+                "errors/status.html",
+                {
+                    "status": 403,
+                    "title": _("无权操作"),
+                    "message": f"{message}（{services.OUTSIDE_REGION}）",
+                },
+                status=403,
+            )
+
+    return guarded
+
+
+def _article(article_id: int, user: User) -> Article:
     article = Article.objects.select_related("published").filter(pk=article_id).first()
     if article is None:
         raise Http404(_("文章不存在"))
+    _outside(user, article.region, f"guidance:article:{article.pk}")
     return article
 
 
+@_region_guarded
 @login_required
 def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
     user = _staff(request)
-    article = _article(article_id)
+    article = _article(article_id, user)
     versions = list(article.versions.select_related("author", "reviewer").order_by("-number"))
     return render(
         request,
@@ -131,7 +192,7 @@ def article_detail(request: HttpRequest, article_id: int) -> HttpResponse:
         {
             "article": article,
             "versions": [(v, age_range(v).words()) for v in versions],
-            "can_edit": is_health_officer(user),
+            "can_edit": may_edit(user, article),
         },
     )
 
@@ -148,10 +209,11 @@ def _form_initial(version: ArticleVersion | None) -> dict[str, Any]:
     }
 
 
+@_region_guarded
 @login_required
 def article_edit(request: HttpRequest, article_id: int) -> HttpResponse:
     user = _staff(request)
-    article = _article(article_id)
+    article = _article(article_id, user)
     if not is_health_officer(user):
         raise Http404(_("页面不存在"))
     open_version = article.versions.filter(state__in=ArticleVersion.OPEN_STATES).first()
@@ -180,11 +242,18 @@ def article_new(request: HttpRequest) -> HttpResponse:
     user = _staff(request)
     if not is_health_officer(user):
         raise Http404(_("页面不存在"))
-    form = NewArticleForm(request.POST or None, initial=_form_initial(None))
+    regions = _region_choices(user)
+    initial = _form_initial(None)
+    if len(regions) == 1:
+        initial["region"] = regions[0][0]
+    form = NewArticleForm(request.POST or None, initial=initial, regions=regions)
     if request.method == "POST" and form.is_valid():
         try:
             version = services.article_create(
-                actor=user, section=form.cleaned_data["section"], draft=form.draft()
+                actor=user,
+                section=form.cleaned_data["section"],
+                region=form.cleaned_data["region"] or "",
+                draft=form.draft(),
             )
         except (GuidanceRefused, GuidanceConflict) as exc:
             form.add_error(None, exc.message)
@@ -194,7 +263,7 @@ def article_new(request: HttpRequest) -> HttpResponse:
     return render(request, "guidance/edit.html", {"article": None, "form": form})
 
 
-def _version(version_id: int) -> ArticleVersion:
+def _version(version_id: int, user: User) -> ArticleVersion:
     version = (
         ArticleVersion.objects.select_related("article", "author", "reviewer")
         .filter(pk=version_id)
@@ -202,13 +271,15 @@ def _version(version_id: int) -> ArticleVersion:
     )
     if version is None:
         raise Http404(_("文章版本不存在"))
+    _outside(user, version.article.region, f"guidance:version:{version.pk}")
     return version
 
 
+@_region_guarded
 @login_required
 def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     user = _staff(request)
-    version = _version(version_id)
+    version = _version(version_id, user)
     pending = version.state == ArticleVersion.State.PENDING
     published = version.article.published
     return render(
@@ -223,7 +294,7 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
             and version.state in (ArticleVersion.State.DRAFT, ArticleVersion.State.RETURNED),
             "can_review": pending and may_review(user, version),
             "own_pending": pending and version.author_id == user.pk,
-            "can_edit": is_health_officer(user)
+            "can_edit": may_edit(user, version.article)
             and (not version.is_open or version.author_id == user.pk)
             and not pending,
         },
@@ -240,10 +311,12 @@ def _act(request: HttpRequest, version_id: int, run: Any, done: str) -> HttpResp
     return redirect("guidance:version", version_id=version_id)
 
 
+@_region_guarded
 @require_POST
 @login_required
 def version_submit(request: HttpRequest, version_id: int) -> HttpResponse:
     user = _staff(request)
+    _version(version_id, user)
     return _act(
         request,
         version_id,
@@ -252,10 +325,12 @@ def version_submit(request: HttpRequest, version_id: int) -> HttpResponse:
     )
 
 
+@_region_guarded
 @require_POST
 @login_required
 def version_approve(request: HttpRequest, version_id: int) -> HttpResponse:
     user = _staff(request)
+    _version(version_id, user)
     note = request.POST.get("note", "")
     return _act(
         request,
@@ -265,10 +340,12 @@ def version_approve(request: HttpRequest, version_id: int) -> HttpResponse:
     )
 
 
+@_region_guarded
 @require_POST
 @login_required
 def version_return(request: HttpRequest, version_id: int) -> HttpResponse:
     user = _staff(request)
+    _version(version_id, user)
     note = request.POST.get("note", "")
     return _act(
         request,

@@ -470,6 +470,20 @@ class FeeNote(_Strict):
     cite: Cite
 
 
+GUIDANCE_ITEM = "parenting_guidance"
+
+
+class GuidanceWithoutItem(_Strict):
+    """Parenting guidance (科学育儿指导, ADR 0040 amendment) in a region whose seed names no
+    guidance item: no registration step (no department step the seed does not list), the
+    parents of an accepted case see the 0–1-year content and the first-year visit calendar
+    of 国家基本公共卫生服务规范 0～6岁儿童健康管理 from the case's birth date. ``note`` is what
+    the service guide says; ``cite`` the seed sentence the region's offer rests on."""
+
+    note: Annotated[str, Field(min_length=8, max_length=200)]
+    cite: Cite
+
+
 class PolicyPack(_Strict):
     region: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
     version: Annotated[str, Field(min_length=1)]
@@ -513,6 +527,10 @@ class PolicyPack(_Strict):
     )
     fees: list[FeeNote] = Field(
         default_factory=list, description="what the parents pay (none listed: no fee stated)"
+    )
+    guidance_without_item: GuidanceWithoutItem | None = Field(
+        default=None,
+        description="parenting guidance as content and visit dates, where no item is offered",
     )
 
     @model_validator(mode="after")
@@ -576,6 +594,10 @@ class PolicyPack(_Strict):
             for item in items:
                 if item not in offered:
                     raise ValueError(f"{who} names {item}, which is not offered")
+        if self.guidance_without_item is not None and GUIDANCE_ITEM in offered:
+            raise ValueError(
+                f"guidance_without_item is for a pack that does not offer {GUIDANCE_ITEM}"
+            )
         for channel in self.channels:
             for spot in channel.same_visit:
                 if channel.code != "counter":
@@ -605,6 +627,14 @@ class PolicyPack(_Strict):
     @property
     def offered(self) -> tuple[str, ...]:
         return tuple(entry.item for entry in self.items)
+
+    @property
+    def guidance(self) -> Literal["item", "content"] | None:
+        """How the region's parents get parenting guidance: registered by the item, shown
+        from the accepted case without one, or not at all."""
+        if GUIDANCE_ITEM in self.offered:
+            return "item"
+        return "content" if self.guidance_without_item is not None else None
 
 
 def catalogue_problems(pack: PolicyPack, known: Catalogue) -> list[str]:

@@ -268,6 +268,11 @@ def _newborn_specs(ctx: FormContext, index: int) -> list[Spec]:
         Spec(f"{at}.sex", "choice", "sex", required=True),
         Spec(f"{at}.born_at", "datetime", required=True),
         Spec(f"{at}.in_hospital", "yesno", label_text=_("是否在医疗机构内住院分娩")),
+        Spec(
+            f"{at}.discharged_on",
+            "date",
+            help=_("已出院的可填写，用于推算新生儿家庭访视时间（出院后7日内）"),
+        ),
     ]
     if ctx.chose("birth_certificate"):
         newborn += [

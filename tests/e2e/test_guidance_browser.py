@@ -34,6 +34,9 @@ def shipped_content() -> None:
     if not Article.objects.exists():
         seed = import_module("onestop.guidance.migrations.0002_seed_articles")
         seed.load(django_apps, None)
+    if not Article.objects.exclude(region="").exists():
+        regional = "onestop.guidance.migrations.0003_article_region_and_regional_content"
+        import_module(regional).load(django_apps, None)
 
 
 def _signed_in(page: Any, phone: str, base: str) -> None:
@@ -138,3 +141,37 @@ def test_a_parent_sees_her_babys_guidance_and_a_draft_only_after_review(
     assert ArticleVersion.objects.filter(
         article__code="development_1_3", state="superseded", title="1～3月龄：会笑、会抬头"
     ).exists()
+
+
+def test_a_yuanling_mother_sees_guidance_without_a_registration_item(
+    new_page, live_server, example
+):
+    """Yuanling's seed (001) names no guidance item (ADR 0040 amendment): the accepted case
+    is enough. She sees her 20-day-old's visits, the national articles for that age and
+    Yuanling's own (the 90-day insurance payment), not another region's."""
+    from onestop.guidance.tests.test_regions import _accepted
+
+    case = _accepted(example("yuanling-accept-trustee"), 20)
+    applicant = case.typed_document().applicant
+    assert applicant is not None
+    mother = new_page(phone=True)
+    _signed_in(mother, str(applicant.phone), live_server.url)
+    mother.goto(f"/my/cases/{case.number}/")
+    mother.click("#guidance-link a")
+    mother.wait_for_url("**/my/guidance/")
+    baby = mother.locator(f"section.guidance-baby[data-case='{case.number}']")
+    assert baby.get_attribute("data-registered") == "no"
+    assert "不需要另行登记" in baby.inner_text()
+    born = today() - timedelta(days=20)
+    assert baby.locator(".baby-age").inner_text() == domain.age_on(born, today()).words()
+    assert baby.locator(".next-visit").get_attribute("data-visit") == "full_month"
+    shown = baby.locator("details.guidance-article")
+    codes = {shown.nth(i).get_attribute("data-article") for i in range(shown.count())}
+    assert {"jaundice", "yuanling_insurance_within_90_days"} <= codes
+    assert not codes & {"fuzhou_vaccination_certificate", "lanzhou_guidance_services"}
+    own = baby.locator("details[data-article='yuanling_insurance_within_90_days']")
+    own.locator("summary").click()
+    assert "90天内" in own.inner_text()
+    baby.locator("details.guidance-contacts summary").click()
+    assert "12345" in baby.locator("details.guidance-contacts").inner_text()
+    assert mother.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -171,6 +171,9 @@ class Newborn(_Section):
     name: Name = None
     sex: Annotated[Literal["1", "2"] | None, BeforeValidator(lambda v: _strip(_as_text(v)))] = None
     born_at: Time = None
+    # Optional: the day the baby left hospital (出院日期); the newborn home visit is due
+    # within 7 days after it (ADR 0040), counted from birth when not given.
+    discharged_on: Day = None
     gestational_weeks: Annotated[int, Field(ge=20, le=45)] | None = None
     weight_g: Annotated[int, Field(ge=300, le=8000)] | None = None
     length_cm: Annotated[float, Field(ge=20, le=70)] | None = None
@@ -375,6 +378,7 @@ FIELD_LABELS: dict[str, str] = {
     "newborns.name": gettext_noop("新生儿姓名"),
     "newborns.sex": gettext_noop("新生儿性别"),
     "newborns.born_at": gettext_noop("新生儿出生时间"),
+    "newborns.discharged_on": gettext_noop("出院日期"),
     "newborns.gestational_weeks": gettext_noop("出生孕周"),
     "newborns.weight_g": gettext_noop("出生体重（克）"),
     "newborns.length_cm": gettext_noop("出生身长（厘米）"),

@@ -152,7 +152,8 @@ def test_the_shipped_content_is_valid_and_covers_every_month_of_the_first_year()
     articles = _shipped()
     codes = [a["code"] for a in articles]
     assert len(codes) == len(set(codes))
-    assert {a["section"] for a in articles} == set(domain.SECTIONS)
+    # Every section but a region's own services (regional_articles.yaml).
+    assert {a["section"] for a in articles} == set(domain.SECTIONS) - {"local"}
     pieces = []
     for a in articles:
         ages = domain.AgeRange(a["ages"]["unit"], a["ages"]["start"], a["ages"]["end"])
@@ -184,3 +185,44 @@ def test_the_shipped_content_states_the_national_visit_calendar():
     text = "".join(a["body"] for a in _shipped() if a["section"] == "visits")
     for words in ("出院后1周内", "28～30天", "3、6、8、12月龄"):
         assert words in text
+
+
+REGIONAL = DATA.parent / "regional_articles.yaml"
+SEEDS = Path(__file__).resolve().parents[3] / "docs" / "seeds"
+REGION_SEEDS = {
+    "lanzhou": "000",
+    "yuanling": "001",
+    "qinbei": "002",
+    "fuzhou": "003",
+    "jilin": "004",
+}
+
+
+def _plain(text: str) -> str:
+    import re
+    import unicodedata
+
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def test_every_region_has_its_own_articles_quoting_its_seed_and_no_phone_number():
+    """ADR 0040 amendment: each region's own items, only facts of its seed (each quote is a
+    quotation of the region's seed), no invented phone numbers (the pack's contacts are
+    shown beside them, one definition)."""
+    import re
+
+    articles = yaml.safe_load(REGIONAL.read_text(encoding="utf-8"))["articles"]
+    national = {a["code"] for a in _shipped()}
+    assert {a["region"] for a in articles} == set(REGION_SEEDS)
+    for a in articles:
+        assert a["code"] not in national
+        assert a["section"] in domain.SECTIONS
+        domain.AgeRange(a["ages"]["unit"], a["ages"]["start"], a["ages"]["end"])
+        assert a["seed"] == REGION_SEEDS[a["region"]], a["code"]
+        seed = next(SEEDS.glob(f"{a['seed']}_*.txt"))
+        text = _plain(seed.read_text(encoding="utf-8"))
+        assert a["quotes"], a["code"]
+        for quote in a["quotes"]:
+            assert _plain(quote) in text, (a["code"], quote)
+        assert not re.search(r"\d{3,4}-\d{7,8}|1\d{10}", a["body"]), a["code"]
+        assert len(a["title"]) <= 80 and 30 <= len(a["body"]) <= 4000

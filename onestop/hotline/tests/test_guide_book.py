@@ -104,3 +104,36 @@ def test_conditions_read_the_rules():
     assert lanzhou.who_may_apply == "新生儿父母（监护人）"
     first = lanzhou.flow[0]
     assert "birth_certificate" in first and "birth_registration" not in first
+
+
+@pytest.mark.parametrize(
+    ("region", "offered"),
+    [
+        ("lanzhou", "item"),
+        ("qinbei", "item"),
+        ("jilin", "item"),
+        ("fuzhou", "content"),
+        ("yuanling", "content"),
+    ],
+)
+def test_every_guide_says_how_parenting_guidance_is_given(region, offered):
+    """Issue 12 part 3: all five regions' parents get guidance. Lanzhou, Qinbei and Jilin
+    by their registration item (seed 002 六); Fuzhou and Yuanling, whose seeds name no such
+    item, as content and visit dates without one (ADR 0040 amendment)."""
+    p = pack(region)
+    guide = service_guide(p)
+    assert guide.guidance is not None and guide.guidance["offered"] == offered
+    text = guide.guidance["text"]
+    assert "育儿指导" in text and "体检" in text
+    markdown = guide_markdown(guide)
+    assert "## 科学育儿指导" in markdown and text in markdown
+    assert json.loads(json.dumps(guide.as_json()))["guidance"]["offered"] == offered
+    if offered == "item":
+        assert guide.guidance["item"] == "parenting_guidance"
+        assert "parenting_guidance" in [i.code for i in guide.items]
+    else:
+        assert guide.guidance["item"] is None and "无需另行登记" in text
+        # No department step the seed does not list.
+        assert "parenting_guidance" not in [i.code for i in guide.items]
+    if region == "jilin":
+        assert "免申即享" in text

@@ -288,3 +288,28 @@ def test_unknown_region_has_no_current_pack() -> None:
     registry = load_packs()
     assert registry.current("atlantis") is None
     assert registry.current("atlantis", date(2026, 1, 1)) is None
+
+
+def test_every_packaged_region_offers_parenting_guidance() -> None:
+    """Issue 12 part 3 (all five regions): by the item (seeds 000, 002, 004) or, where the
+    seed names no item (Fuzhou 003, Yuanling 001), as content without one (ADR 0040)."""
+    packs = load_packs()
+    offered = {region: packs.current(region).guidance for region in REGIONS}  # type: ignore[union-attr]
+    assert offered == {
+        "fuzhou": "content",
+        "jilin": "item",
+        "lanzhou": "item",
+        "qinbei": "item",
+        "yuanling": "content",
+    }
+
+
+def test_guidance_without_item_is_refused_beside_the_item(tmp_path: Path) -> None:
+    data = packaged("qinbei")  # qinbei offers parenting_guidance as an item
+    data["guidance_without_item"] = {
+        "note": "无需另行登记，办件受理后即可查看育儿指导",
+        "cite": "科学育儿指导服务登记",
+    }
+    write_pack(tmp_path, "both.yaml", data)
+    message = pack_error(tmp_path)
+    assert "both.yaml" in message and "guidance_without_item" in message
