@@ -159,9 +159,29 @@ def task_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
     return row
 
 
+# The case's encrypted documents, which a task's summary does not show: a list or an
+# action's answer reads the case's number and region only, so it does not decrypt and
+# parse the application form, the pre-review decision and the signature of each row's
+# case (issue 10: web CPU per case).
+CASE_DOCUMENTS = ("case__document", "case__decision", "case__signature")
+
+
+def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
+    """The task if the client may act on it (its id only: the action locks and reads it)."""
+    row: CaseItem | None = (
+        items_for_officer(client.user, CaseItem.objects.all())
+        .filter(pk=task_id)
+        .order_by("pk")  # no join for the items' default order (by their case's time)
+        .only("pk")
+        .first()
+    )
+    return row
+
+
 def task_fresh(task_id: int) -> CaseItem:
-    """The task as it stands now (after an action on it), with its case."""
-    return CaseItem.objects.select_related("case").get(pk=task_id)
+    """The task as it stands now (after an action on it), with its case (what
+    `task_summary` shows of it)."""
+    return CaseItem.objects.select_related("case").defer(*CASE_DOCUMENTS).get(pk=task_id)
 
 
 def task_summary(
@@ -200,6 +220,7 @@ def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[
     """`TaskListOut`: the client's tasks in ``state`` after id ``after``, by id."""
     rows = list(
         tasks_of_client(client)
+        .defer(*CASE_DOCUMENTS)
         .filter(state__in=STATE_FILTERS[state], pk__gt=after)
         .order_by("pk")[: limit + 1]
     )

@@ -232,6 +232,10 @@ def _covers(client: ApiClient, kind: str, code: str, division: str) -> bool:
     return client.jurisdiction_kind == kind and client.jurisdiction_code == code
 
 
+# What queueing reads of a client: not its secrets (one decryption each per event).
+_TARGET_FIELDS = ("pk", "department", "jurisdiction_kind", "jurisdiction_code", "events")
+
+
 def webhooks_queue(
     *,
     case: Case,
@@ -244,31 +248,43 @@ def webhooks_queue(
     data: Mapping[str, Any] | None = None,
     newborn: int = 0,
     extra: Mapping[str, Any] | None = None,
+    task: CaseItem | None = None,
 ) -> list[WebhookDelivery]:
     """Queue the deliveries of webhook ``event`` (``task.created``, ``task.updated``,
     ``case.decided``, ``case.completed``) for the domain event ``change`` (call inside the
     change's transaction; `onestop.integration.effects` does, for every event it maps).
 
     A task event goes to the active clients of the item's department whose jurisdiction
-    covers it; a case event to the client that submitted the case, if any."""
+    covers it; a case event to the client that submitted the case, if any.
+
+    ``task``: the item's row as the change just saved it (an item event carries it), so
+    its id and division are not read again (issue 10: web CPU per case)."""
     if item and department:
         candidates = [
             c
-            for c in ApiClient.objects.filter(active=True, department=department).exclude(
-                webhook_url=""
-            )
+            for c in ApiClient.objects.filter(active=True, department=department)
+            .exclude(webhook_url="")
+            .only(*_TARGET_FIELDS)
             if event in (c.events or [])
         ]
         if not candidates:
             return []
-        row = (
-            CaseItem.objects.filter(case=case, item=item, newborn=newborn)  # twins: ADR 0036
-            .values("pk", "division", "jurisdiction_kind", "jurisdiction_code")
-            .first()
-        )
+        row: dict[str, Any] | None
+        if task is not None and task.pk is not None:
+            row = {"pk": task.pk, "division": task.division}
+        else:
+            row = (
+                CaseItem.objects.filter(case=case, item=item, newborn=newborn)  # twins: ADR 0036
+                .values("pk", "division", "jurisdiction_kind", "jurisdiction_code")
+                .first()
+            )
         if row is None:
             return []
-        j_kind, j_code = jurisdiction or (row["jurisdiction_kind"], row["jurisdiction_code"])
+        j_kind, j_code = jurisdiction or (
+            (task.jurisdiction_kind, task.jurisdiction_code)
+            if task is not None
+            else (row["jurisdiction_kind"], row["jurisdiction_code"])
+        )
         targets = [c for c in candidates if _covers(c, j_kind, j_code, row["division"])]
         body: dict[str, Any] = {
             "task": {
@@ -287,7 +303,9 @@ def webhooks_queue(
             return []
         targets = [
             c
-            for c in ApiClient.objects.filter(key_id=key_id, active=True).exclude(webhook_url="")
+            for c in ApiClient.objects.filter(key_id=key_id, active=True)
+            .exclude(webhook_url="")
+            .only(*_TARGET_FIELDS)
             if event in (c.events or [])
         ]
         body = {"case": {"status": case.status, **(data or {})}, "change": change}
