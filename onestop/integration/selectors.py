@@ -159,11 +159,14 @@ def task_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
     return row
 
 
-# The case's encrypted documents, which a task's summary does not show: a list or an
-# action's answer reads the case's number and region only, so it does not decrypt and
-# parse the application form, the pre-review decision and the signature of each row's
-# case (issue 10: web CPU per case).
-CASE_DOCUMENTS = ("case__document", "case__decision", "case__signature")
+# What `task_summary` shows of a task and its case: a list or an action's answer reads
+# these columns only, so it does not decrypt and parse the case's application form,
+# pre-review decision and signature, nor the item's result (issue 10: web CPU per case).
+SUMMARY_FIELDS = (
+    *("id", "case_id", "item", "newborn", "department", "jurisdiction_kind"),
+    *("jurisdiction_code", "state", "version", "received_at", "due_at", "due_provisional"),
+    *("claimed_by_id", "case__id", "case__number", "case__region"),
+)
 
 
 def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
@@ -181,7 +184,7 @@ def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
 def task_fresh(task_id: int) -> CaseItem:
     """The task as it stands now (after an action on it), with its case (what
     `task_summary` shows of it)."""
-    return CaseItem.objects.select_related("case").defer(*CASE_DOCUMENTS).get(pk=task_id)
+    return CaseItem.objects.select_related("case").only(*SUMMARY_FIELDS).get(pk=task_id)
 
 
 def task_summary(
@@ -220,7 +223,7 @@ def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[
     """`TaskListOut`: the client's tasks in ``state`` after id ``after``, by id."""
     rows = list(
         tasks_of_client(client)
-        .defer(*CASE_DOCUMENTS)
+        .only(*SUMMARY_FIELDS)
         .filter(state__in=STATE_FILTERS[state], pk__gt=after)
         .order_by("pk")[: limit + 1]
     )
