@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.audit.services import access_record
-from onestop.cases.claims import possible_duplicates
+from onestop.cases.claims import SSC_ITEM, possible_duplicates
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import signed_preview_for
@@ -288,7 +288,10 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
 
 def card_progress(row: CaseItem) -> dict[str, Any] | None:
     """The social security card of a card task (docs/adr/0037): the bank and branch the
-    parents chose, pickup or post, and the statuses reported so far."""
+    parents chose, pickup or post, and the statuses reported so far. Only the card item
+    has one (`onestop.workflow.card`): the other tasks ask no query."""
+    if row.item != SSC_ITEM:
+        return None
     card = CardProduction.objects.filter(item=row).first()
     if card is None:
         return None

@@ -38,8 +38,9 @@ REGION = "qinbei"
 BUDGET = {
     "GET /api/v1/tasks": 4,
     # 12 before the social security card's status (ADR 0037), 13 before "which baby" (twins:
-    # whether the case runs items per newborn, ADR 0036)
-    "GET /api/v1/tasks/{id}": 14,
+    # whether the case runs items per newborn, ADR 0036); 14 before the card is asked for
+    # the card item only and prior e-licences are read with their ciphertext (issue 10)
+    "GET /api/v1/tasks/{id}": 13,
     # 73 before issue 11's proactive invitation and routing, 77 before the card application
     # (one per newborn, ADR 0037); 79 before the plan's items, the people, the declared
     # materials and the timeline lines were one INSERT each (web CPU per case, issue 10)
