@@ -276,26 +276,23 @@ def webhooks_queue(
         ]
         if not candidates:
             return []
-        row: dict[str, Any] | None
         if task is not None and task.pk is not None:
-            row = {"pk": task.pk, "division": task.division}
+            task_id, division = task.pk, task.division
+            j_kind, j_code = jurisdiction or (task.jurisdiction_kind, task.jurisdiction_code)
         else:
             row = (
                 CaseItem.objects.filter(case=case, item=item, newborn=newborn)  # twins: ADR 0036
                 .values("pk", "division", "jurisdiction_kind", "jurisdiction_code")
                 .first()
             )
-        if row is None:
-            return []
-        j_kind, j_code = jurisdiction or (
-            (task.jurisdiction_kind, task.jurisdiction_code)
-            if task is not None
-            else (row["jurisdiction_kind"], row["jurisdiction_code"])
-        )
-        targets = [c for c in candidates if _covers(c, j_kind, j_code, row["division"])]
+            if row is None:
+                return []
+            task_id, division = row["pk"], row["division"]
+            j_kind, j_code = jurisdiction or (row["jurisdiction_kind"], row["jurisdiction_code"])
+        targets = [c for c in candidates if _covers(c, j_kind, j_code, division)]
         body: dict[str, Any] = {
             "task": {
-                "id": row["pk"],
+                "id": task_id,
                 "item": item,
                 "department": department,
                 "jurisdiction": {"kind": j_kind, "code": j_code},
