@@ -153,31 +153,38 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
     """The people and newborns as the applicant wrote them (a malformed value is kept, so
     staff see what the one-time notice asks to correct); every derived value is read from
     the typed document instead."""
+    people: list[Person] = []
     for role in ("mother", "father", "applicant"):
         section = _section(doc, role)
         if not section:
             continue
         id_number = _str(section.get("id_number")) or None
-        Person.objects.create(
-            case=case,
-            role=role,
-            name=_str(section.get("name")) or None,
-            id_number=id_number,
-            id_index=index_of(id_number, purpose="id") if id_number else "",
-            phone=_str(section.get("phone")) or None,
-            residency=_str(section.get("residency")),
-            hukou_division=_str(section.get("hukou_division"))[:6],
+        people.append(
+            Person(
+                case=case,
+                role=role,
+                name=_str(section.get("name")) or None,
+                id_number=id_number,
+                id_index=index_of(id_number, purpose="id") if id_number else "",
+                phone=_str(section.get("phone")) or None,
+                residency=_str(section.get("residency")),
+                hukou_division=_str(section.get("hukou_division"))[:6],
+            )
         )
     trustee = _section(_section(doc, "authorization"), "trustee")
     if trustee:
         id_number = _str(trustee.get("id_number")) or None
-        Person.objects.create(
-            case=case,
-            role="trustee",
-            name=_str(trustee.get("name")) or None,
-            id_number=id_number,
-            id_index=index_of(id_number, purpose="id") if id_number else "",
+        people.append(
+            Person(
+                case=case,
+                role="trustee",
+                name=_str(trustee.get("name")) or None,
+                id_number=id_number,
+                id_index=index_of(id_number, purpose="id") if id_number else "",
+            )
         )
+    Person.objects.bulk_create(people)  # one INSERT (issue 10: web CPU per case)
+    babies: list[Newborn] = []
     newborns = doc.get("newborns")
     for position, baby in enumerate(newborns if isinstance(newborns, list) else []):
         if not isinstance(baby, dict):
@@ -185,15 +192,18 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
         medical = {
             k: baby.get(k) for k in ("gestational_weeks", "weight_g", "length_cm", "blood_type")
         }
-        Newborn.objects.create(
-            case=case,
-            position=position,
-            name=_str(baby.get("name")) or None,
-            sex=_str(baby.get("sex"))[:1],
-            born_at=_str(baby.get("born_at")) or None,
-            hospital_code=_str(baby.get("hospital"))[:32],
-            medical=medical,
+        babies.append(
+            Newborn(
+                case=case,
+                position=position,
+                name=_str(baby.get("name")) or None,
+                sex=_str(baby.get("sex"))[:1],
+                born_at=_str(baby.get("born_at")) or None,
+                hospital_code=_str(baby.get("hospital"))[:32],
+                medical=medical,
+            )
         )
+    Newborn.objects.bulk_create(babies)
 
 
 def _materials(
@@ -205,10 +215,8 @@ def _materials(
 ) -> None:
     declared = doc.get("materials")
     codes = [c for c in declared if isinstance(c, str)] if isinstance(declared, list) else []
-    for code in dict.fromkeys(codes):
-        if code in files:
-            continue
-        Material.objects.create(
+    Material.objects.bulk_create(  # one INSERT for the declared ones (issue 10)
+        Material(
             case=case,
             code=code,
             source=Material.Source.DECLARED,
@@ -216,6 +224,9 @@ def _materials(
             uploaded_at=now,
             uploaded_by=actor,
         )
+        for code in dict.fromkeys(codes)
+        if code not in files
+    )
     _store_uploads(case, files, actor, now)
 
 

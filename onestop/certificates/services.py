@@ -385,7 +385,11 @@ def _answer(verdict: Verdict, *, summary: bool) -> Verification:
 
 
 def stored_payload(licence: ELicence) -> object:
-    """The decrypted payload, or None when it cannot be read (its ciphertext was changed)."""
+    """The decrypted payload, or None when it cannot be read (its ciphertext was changed).
+    A row read with its stored ciphertext (``payload_raw``, see `_unloaded`) is not read
+    again."""
+    if hasattr(licence, "payload_raw"):
+        return _decrypted(_stored_ciphertext(licence))
     try:
         return ELicence.objects.filter(pk=licence.pk).values_list("payload", flat=True).first()
     except Exception:  # InvalidToken and friends: the stored bytes are not what was written

@@ -448,7 +448,10 @@ def _act(
     """Run one task action; with an Idempotency-Key, a replay returns the first answer."""
 
     def act() -> Answer:
-        done = action(_task(client, task_id))
+        row = selectors.task_id_for_client(client, task_id)
+        if row is None:
+            raise ApiError(404, "not_found", "任务不存在或无权访问")
+        done = action(row)
         return Answer(200, selectors.task_summary(client, selectors.task_fresh(done.pk)))
 
     return _answer(

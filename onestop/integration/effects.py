@@ -52,6 +52,7 @@ def task_webhook(event: ev.ItemEvent) -> None:
         department=row.department,
         jurisdiction=(row.jurisdiction_kind, row.jurisdiction_code),
         data={"state": event.state, "version": event.version},
+        task=row,
     )
 
 

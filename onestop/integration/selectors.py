@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.audit.services import access_record
-from onestop.cases.claims import possible_duplicates
+from onestop.cases.claims import SSC_ITEM, possible_duplicates
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import signed_preview_for
@@ -159,9 +159,32 @@ def task_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
     return row
 
 
+# What `task_summary` shows of a task and its case: a list or an action's answer reads
+# these columns only, so it does not decrypt and parse the case's application form,
+# pre-review decision and signature, nor the item's result (issue 10: web CPU per case).
+SUMMARY_FIELDS = (
+    *("id", "case_id", "item", "newborn", "department", "jurisdiction_kind"),
+    *("jurisdiction_code", "state", "version", "received_at", "due_at", "due_provisional"),
+    *("claimed_by_id", "case__id", "case__number", "case__region"),
+)
+
+
+def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
+    """The task if the client may act on it (its id only: the action locks and reads it)."""
+    row: CaseItem | None = (
+        items_for_officer(client.user, CaseItem.objects.all())
+        .filter(pk=task_id)
+        .order_by("pk")  # no join for the items' default order (by their case's time)
+        .only("pk")
+        .first()
+    )
+    return row
+
+
 def task_fresh(task_id: int) -> CaseItem:
-    """The task as it stands now (after an action on it), with its case."""
-    return CaseItem.objects.select_related("case").get(pk=task_id)
+    """The task as it stands now (after an action on it), with its case (what
+    `task_summary` shows of it)."""
+    return CaseItem.objects.select_related("case").only(*SUMMARY_FIELDS).get(pk=task_id)
 
 
 def task_summary(
@@ -200,6 +223,7 @@ def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[
     """`TaskListOut`: the client's tasks in ``state`` after id ``after``, by id."""
     rows = list(
         tasks_of_client(client)
+        .only(*SUMMARY_FIELDS)
         .filter(state__in=STATE_FILTERS[state], pk__gt=after)
         .order_by("pk")[: limit + 1]
     )
@@ -264,7 +288,10 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
 
 def card_progress(row: CaseItem) -> dict[str, Any] | None:
     """The social security card of a card task (docs/adr/0037): the bank and branch the
-    parents chose, pickup or post, and the statuses reported so far."""
+    parents chose, pickup or post, and the statuses reported so far. Only the card item
+    has one (`onestop.workflow.card`): the other tasks ask no query."""
+    if row.item != SSC_ITEM:
+        return None
     card = CardProduction.objects.filter(item=row).first()
     if card is None:
         return None

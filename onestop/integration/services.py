@@ -197,7 +197,14 @@ def api_client_authenticate(token: str, *, now: datetime | None = None) -> ApiCl
     key_id, _, secret = token.strip().partition(".")
     if not key_id.startswith(KEY_PREFIX) or not secret or len(token) > 200:
         return None
-    client = ApiClient.objects.select_related("user").filter(key_id=key_id, active=True).first()
+    client = (
+        ApiClient.objects.select_related("user")
+        # Not decrypted on every request: the webhook secret (the worker signs with it)
+        # and the service account's phone (a department system has none to be told on).
+        .defer("webhook_secret", "user__phone")
+        .filter(key_id=key_id, active=True)
+        .first()
+    )
     if client is None or not hmac.compare_digest(client.secret_hash, secret_hash(secret)):
         return None
     if not client.user.is_active:
@@ -232,6 +239,10 @@ def _covers(client: ApiClient, kind: str, code: str, division: str) -> bool:
     return client.jurisdiction_kind == kind and client.jurisdiction_code == code
 
 
+# What queueing reads of a client: not its secrets (one decryption each per event).
+_TARGET_FIELDS = ("pk", "department", "jurisdiction_kind", "jurisdiction_code", "events")
+
+
 def webhooks_queue(
     *,
     case: Case,
@@ -244,35 +255,44 @@ def webhooks_queue(
     data: Mapping[str, Any] | None = None,
     newborn: int = 0,
     extra: Mapping[str, Any] | None = None,
+    task: CaseItem | None = None,
 ) -> list[WebhookDelivery]:
     """Queue the deliveries of webhook ``event`` (``task.created``, ``task.updated``,
     ``case.decided``, ``case.completed``) for the domain event ``change`` (call inside the
     change's transaction; `onestop.integration.effects` does, for every event it maps).
 
     A task event goes to the active clients of the item's department whose jurisdiction
-    covers it; a case event to the client that submitted the case, if any."""
+    covers it; a case event to the client that submitted the case, if any.
+
+    ``task``: the item's row as the change just saved it (an item event carries it), so
+    its id and division are not read again (issue 10: web CPU per case)."""
     if item and department:
         candidates = [
             c
-            for c in ApiClient.objects.filter(active=True, department=department).exclude(
-                webhook_url=""
-            )
+            for c in ApiClient.objects.filter(active=True, department=department)
+            .exclude(webhook_url="")
+            .only(*_TARGET_FIELDS)
             if event in (c.events or [])
         ]
         if not candidates:
             return []
-        row = (
-            CaseItem.objects.filter(case=case, item=item, newborn=newborn)  # twins: ADR 0036
-            .values("pk", "division", "jurisdiction_kind", "jurisdiction_code")
-            .first()
-        )
-        if row is None:
-            return []
-        j_kind, j_code = jurisdiction or (row["jurisdiction_kind"], row["jurisdiction_code"])
-        targets = [c for c in candidates if _covers(c, j_kind, j_code, row["division"])]
+        if task is not None and task.pk is not None:
+            task_id, division = task.pk, task.division
+            j_kind, j_code = jurisdiction or (task.jurisdiction_kind, task.jurisdiction_code)
+        else:
+            row = (
+                CaseItem.objects.filter(case=case, item=item, newborn=newborn)  # twins: ADR 0036
+                .values("pk", "division", "jurisdiction_kind", "jurisdiction_code")
+                .first()
+            )
+            if row is None:
+                return []
+            task_id, division = row["pk"], row["division"]
+            j_kind, j_code = jurisdiction or (row["jurisdiction_kind"], row["jurisdiction_code"])
+        targets = [c for c in candidates if _covers(c, j_kind, j_code, division)]
         body: dict[str, Any] = {
             "task": {
-                "id": row["pk"],
+                "id": task_id,
                 "item": item,
                 "department": department,
                 "jurisdiction": {"kind": j_kind, "code": j_code},
@@ -287,7 +307,9 @@ def webhooks_queue(
             return []
         targets = [
             c
-            for c in ApiClient.objects.filter(key_id=key_id, active=True).exclude(webhook_url="")
+            for c in ApiClient.objects.filter(key_id=key_id, active=True)
+            .exclude(webhook_url="")
+            .only(*_TARGET_FIELDS)
             if event in (c.events or [])
         ]
         body = {"case": {"status": case.status, **(data or {})}, "change": change}

@@ -118,9 +118,8 @@ def _flush() -> None:
     this at the end of every outermost `emit`, inside the change's transaction)."""
     buffer: _Buffer | None = getattr(_local, "buffer", None)
     _local.buffer = None
-    if buffer is not None:
-        for held in buffer.messages.values():
-            _write(held)
+    if buffer is not None and buffer.messages:
+        _write_many(list(buffer.messages.values()))
 
 
 def _discard() -> None:
@@ -158,6 +157,40 @@ def joined_text(bodies: list[str]) -> str:
     for body in bodies[1:]:
         lines.append(body[len(signature) :] if signature and body.startswith(signature) else body)
     return "\n".join(lines)
+
+
+def _write_many(held: list[_Pending]) -> None:
+    """Write the messages one state change held: one query for the keys already queued
+    (a retried change) and one INSERT for the rest, instead of a ``get_or_create`` (a
+    SELECT, a SAVEPOINT, an INSERT, a RELEASE) per message (issue 10, web CPU per case).
+    The unique ``dedup_key`` still decides: a concurrent twin of a row is skipped by the
+    INSERT's ``ON CONFLICT DO NOTHING``, as ``get_or_create`` skipped it."""
+    if len(held) == 1:
+        _write(held[0])
+        return
+    keyed: dict[str, _Pending] = {}
+    for h in held:
+        keyed.setdefault(_dedup_key(h), h)  # the first one wins, as with get_or_create
+    known = set(
+        Notification.objects.filter(dedup_key__in=list(keyed)).values_list("dedup_key", flat=True)
+    )
+    rows = [
+        Notification(
+            dedup_key=key,
+            case=h.case,
+            channel=h.channel,
+            phone=h.phone,
+            phone_index=h.phone_index,
+            body=joined_text(h.bodies),
+            created_at=h.at,
+            next_attempt_at=h.at,
+        )
+        for key, h in keyed.items()
+        if key not in known
+    ]
+    if rows:
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        outbox_wake()
 
 
 def _write(held: _Pending) -> Notification | None:

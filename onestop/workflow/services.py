@@ -360,7 +360,12 @@ def first_pickup_day(calendar: WorkingCalendar, now: datetime) -> date | None:
 
 
 def _lock(item_id: int) -> tuple[Case, dict[str, CaseItem], CaseItem]:
-    case_id = CaseItem.objects.filter(pk=item_id).values_list("case_id", flat=True).first()
+    case_id = (
+        CaseItem.objects.filter(pk=item_id)
+        .order_by("pk")  # no join for the items' default order (by their case's time)
+        .values_list("case_id", flat=True)
+        .first()
+    )
     if case_id is None:
         raise NotPermitted("事项不存在或无权访问")
     case = Case.objects.select_for_update().get(pk=case_id)
@@ -462,7 +467,7 @@ def items_create(
         entry = pack.item(code)
         assert entry is not None
         office = offices[code]
-        rows[planned.item] = CaseItem.objects.create(
+        rows[planned.item] = CaseItem(
             case=case,
             item=code,
             newborn=newborn,
@@ -479,6 +484,8 @@ def items_create(
             clock_start=entry.time_limit.starts,
             automatic=entry.automatic,
         )
+    # One INSERT for the plan's rows, in plan order (their ids too), not one per item.
+    CaseItem.objects.bulk_create(list(rows.values()))
     return rows
 
 
