@@ -50,7 +50,7 @@ KINDS = (
 TASK_LINK = re.compile(r'href="(/work/tasks/\d+/)"')
 
 
-def _child(args: argparse.Namespace) -> int:  # noqa: C901 - one straight script
+def _child(args: argparse.Namespace) -> int:
     import django
 
     django.setup()
@@ -64,9 +64,11 @@ def _child(args: argparse.Namespace) -> int:  # noqa: C901 - one straight script
         )
     rng = random.Random(7)
     statements = {"n": 0}
+    shown: list[str] = []
 
     def count(execute: Callable[..., Any], sql: str, params: Any, many: bool, ctx: Any) -> Any:
         statements["n"] += 1
+        shown.append(sql)
         return execute(sql, params, many, ctx)
 
     parent = Client()
@@ -134,6 +136,11 @@ def _child(args: argparse.Namespace) -> int:  # noqa: C901 - one straight script
             results[kind] = {"cpu_ms": best * 1000, "statements": per}
             status = ",".join(str(c) for c in sorted(codes))
             print(f"{kind:<18} {best * 1000:>10.2f} {per:>10.1f}  {status}", flush=True)
+            if kind == args.sql:
+                shown.clear()
+                call()
+                for number, sql in enumerate(shown, 1):
+                    print(f"  {number:>2}. {sql[: args.sql_width]}")
             if kind == args.profile:
                 profiler = cProfile.Profile(time.process_time)  # CPU, not waits
                 profiler.enable()
@@ -164,6 +171,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default="", help="profile lines matching this regex, e.g. onestop"
     )
+    parser.add_argument("--sql", default="", choices=("", *KINDS), help="print its statements")
+    parser.add_argument("--sql-width", type=int, default=160)
     parser.add_argument("--json", default="", help="also write the figures to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
