@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import json
 import os
 import pstats
@@ -72,9 +73,6 @@ def _child(args: argparse.Namespace) -> int:
         return execute(sql, params, many, ctx)
 
     parent = Client()
-    me = plan["parents"][0]
-    parent.cookies["sessionid"] = me["session"]
-    numbers = [p["cases"][0] for p in plan["parents"]]
     officer = Client()
     who = plan["officers"][0]
     officer.get("/accounts/login/")
@@ -90,9 +88,18 @@ def _child(args: argparse.Namespace) -> int:
     api = Client(HTTP_AUTHORIZATION=f"Bearer {plan['api_tokens'][0]}")
     serials = plan["serials"] or ["none"]
 
-    def parent_case() -> Any:
-        # The first parent's own case (a page of another's case is a 404, cheaper).
-        return parent.get(f"/my/cases/{me['cases'][0]}/")
+    # Eight parents in turn (different cases and regions); few enough that each one's
+    # session was written by the warm-up (the idle timeout's last-seen time is written
+    # at most every 30 s per person: in the load test, about one request in six).
+    parents = itertools.cycle(plan["parents"][:8])
+
+    def as_parent(path: Callable[[dict[str, Any]], str]) -> Callable[[], Any]:
+        def call() -> Any:
+            one = next(parents)
+            parent.cookies["sessionid"] = one["session"]
+            return parent.get(path(one))
+
+        return call
 
     def verify() -> Any:
         n = next(addresses)
@@ -102,16 +109,15 @@ def _child(args: argparse.Namespace) -> int:
         )
 
     requests: dict[str, Callable[[], Any]] = {
-        "parent-list": lambda: parent.get("/my/cases/"),
-        "parent-case": parent_case,
-        "parent-messages": lambda: parent.get("/my/messages/"),
+        "parent-list": as_parent(lambda one: "/my/cases/"),
+        "parent-case": as_parent(lambda one: f"/my/cases/{one['cases'][0]}/"),
+        "parent-messages": as_parent(lambda one: "/my/messages/"),
         "officer-queue": lambda: officer.get("/work/"),
         "officer-task": lambda: officer.get(rng.choice(links) if links else "/work/"),
         "public-verify": verify,
         "api-tasks": lambda: api.get("/api/v1/tasks"),
         "minimal": lambda: public.get("/bench/minimal/"),
     }
-    del numbers
     kinds = [k for k in KINDS if not args.kinds or k in args.kinds.split(",")]
     print(f"{'request kind':<18} {'CPU ms/req':>10} {'statements':>10}  status")
     results: dict[str, dict[str, float]] = {}
