@@ -197,7 +197,14 @@ def api_client_authenticate(token: str, *, now: datetime | None = None) -> ApiCl
     key_id, _, secret = token.strip().partition(".")
     if not key_id.startswith(KEY_PREFIX) or not secret or len(token) > 200:
         return None
-    client = ApiClient.objects.select_related("user").filter(key_id=key_id, active=True).first()
+    # Not the webhook secret or the user's phone: encrypted, and no request reads them
+    # (issue 10: decrypted on every API call); loaded on access if one ever does.
+    client = (
+        ApiClient.objects.select_related("user")
+        .defer("webhook_secret", "user__phone")
+        .filter(key_id=key_id, active=True)
+        .first()
+    )
     if client is None or not hmac.compare_digest(client.secret_hash, secret_hash(secret)):
         return None
     if not client.user.is_active:
