@@ -38,15 +38,15 @@ def test_task_list_decrypts_nothing_and_answers_every_field(example, media_root,
     decrypted: list[int] = []
     real = fields.cipher
 
-    def counting_cipher():  # type: ignore[no-untyped-def]
+    def counting_cipher():
         inner = real()
 
         class Counting:
-            def decrypt(self, value):  # type: ignore[no-untyped-def]
+            def decrypt(self, value):
                 decrypted.append(1)
                 return inner.decrypt(value)
 
-            def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            def __getattr__(self, name):
                 return getattr(inner, name)
 
         return Counting()
