@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, cast
+from typing import ClassVar, Literal, cast
 
 from onestop.core.errors import CalendarNotCovered
 
@@ -98,8 +98,9 @@ class WorkingCalendar:
     _weekday_holidays: tuple[dt.date, ...] = field(repr=False, compare=False)
     _weekend_workdays: tuple[dt.date, ...] = field(repr=False, compare=False)
     # The same table with ``assume_weekends`` flipped, built once (issue 10: the officer
-    # queue asked for it per row, rebuilding the whole table 50 times a page).
-    _flipped: list[WorkingCalendar] = field(repr=False, compare=False)
+    # queue asked for it per row, rebuilding the whole table 50 times a page). An instance
+    # attribute, not a dataclass field: asdict(), repr and == never follow it.
+    _flipped: ClassVar[list[WorkingCalendar]]
 
     def __init__(
         self,

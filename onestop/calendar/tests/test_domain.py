@@ -124,6 +124,7 @@ def test_the_weekends_variant_is_built_once_per_table():
     )
     assert not lenient.is_working_day(D("2026-10-01"))
     assert lenient.is_working_day(D("2027-01-01"))
+    assert "_flipped" not in dataclasses.asdict(table)  # kept beside the fields, not in them
 
 
 def test_with_year_extends_and_leaves_the_original_alone():
