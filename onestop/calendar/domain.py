@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, cast
+from typing import ClassVar, Literal, cast
 
 from onestop.core.errors import CalendarNotCovered
 
@@ -97,6 +97,10 @@ class WorkingCalendar:
     # Sorted adjustments to the plain Monday–Friday count, for working_days_between.
     _weekday_holidays: tuple[dt.date, ...] = field(repr=False, compare=False)
     _weekend_workdays: tuple[dt.date, ...] = field(repr=False, compare=False)
+    # The same table with ``assume_weekends`` flipped, built once (issue 10: the officer
+    # queue asked for it per row, rebuilding the whole table 50 times a page). An instance
+    # attribute, not a dataclass field: asdict(), repr and == never follow it.
+    _flipped: ClassVar[list[WorkingCalendar]]
 
     def __init__(
         self,
@@ -134,6 +138,7 @@ class WorkingCalendar:
         setattr_(self, "_workdays", frozenset(workdays))
         setattr_(self, "_weekday_holidays", tuple(d for d in holidays if d.weekday() < 5))
         setattr_(self, "_weekend_workdays", tuple(workdays))
+        setattr_(self, "_flipped", [])
 
     # --- construction -------------------------------------------------------------
 
@@ -189,9 +194,13 @@ class WorkingCalendar:
         """The same table with the ``assume_weekends`` option set as given."""
         if assume_weekends == self.assume_weekends:
             return self
-        return WorkingCalendar(
-            self.first_year, self.last_year, self.special_days, assume_weekends=assume_weekends
-        )
+        if not self._flipped:  # immutable, so built once and kept (a race builds it twice)
+            other = WorkingCalendar(
+                self.first_year, self.last_year, self.special_days, assume_weekends=assume_weekends
+            )
+            object.__setattr__(other, "_flipped", [self])
+            self._flipped.append(other)
+        return self._flipped[0]
 
     # --- queries -------------------------------------------------------------------
 

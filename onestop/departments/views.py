@@ -42,7 +42,7 @@ from onestop.workflow.card import REPORTABLE as CARD_STATUSES
 from onestop.workflow.card import CardStatusRefused, card_status_report
 from onestop.workflow.models import CardProduction, CaseItem, ItemState
 from onestop.workflow.selectors import (
-    multiple_birth,
+    multiple_birth_once,
     newborn_word,
     result_form_fields,
     result_from,
@@ -164,7 +164,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
         {
             "item": item,
             "name": _item_name(item.item),
-            "baby": newborn_word(item, multiple_birth(item.case)),
+            "baby": newborn_word(item, multiple_birth_once(item.case)),
             # The pure labels module gives Chinese; the labels are translated here.
             # Names, not codes (hospitals, stations, places, ethnic groups), and dates as
             # people write them.

@@ -219,12 +219,36 @@ def task_summary(
     }
 
 
+# What `task_summary` reads: no encrypted column (the case's document, decision and
+# signature, the item's result) is loaded or decrypted for a list (issue 10, part 3: the
+# department systems' poll decrypted ~100 values a request for nothing). A column read
+# after all is loaded on access — one more query, which the API cost tests count.
+TASK_LIST_COLUMNS = (
+    "id",
+    "item",
+    "newborn",
+    "department",
+    "jurisdiction_kind",
+    "jurisdiction_code",
+    "state",
+    "version",
+    "received_at",
+    "due_at",
+    "due_provisional",
+    "claimed_by_id",
+    "case__id",
+    "case__number",
+    "case__region",
+)
+
+
 def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[str, Any]:
     """`TaskListOut`: the client's tasks in ``state`` after id ``after``, by id."""
     rows = list(
         tasks_of_client(client)
         .only(*SUMMARY_FIELDS)
         .filter(state__in=STATE_FILTERS[state], pk__gt=after)
+        .only(*TASK_LIST_COLUMNS)
         .order_by("pk")[: limit + 1]
     )
     more = len(rows) > limit

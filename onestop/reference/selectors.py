@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from typing import cast
 
-from django.db.models import Count, Max
+from django.db import connection
 
 from onestop.reference import domain
 from onestop.reference.models import Bank, BankBranch, Division, EthnicGroup, Institution
@@ -15,13 +14,23 @@ _lock = threading.Lock()
 _cached: tuple[tuple[object, ...], domain.ReferenceData] | None = None
 
 
+STAMPED = (EthnicGroup, Division, Institution, Bank, BankBranch)
+
+
 def _stamp() -> tuple[object, ...]:
-    parts: list[object] = []
-    for model in (EthnicGroup, Division, Institution, Bank, BankBranch):
-        agg = model.objects.aggregate(n=Count("pk"), at=Max("updated_at"))
-        at: datetime | None = agg["at"]
-        parts += [agg["n"], at]
-    return tuple(parts)
+    """Row count and latest ``updated_at`` of each reference table, in ONE statement (issue
+    10: five aggregate queries on every officer's task page). Read from the database each
+    time, so a change made by any process — admin, a seed, a bulk update that sends no
+    signal — is seen by the next request of every process; only the rebuild is cached."""
+    columns = []
+    for model in STAMPED:
+        table = connection.ops.quote_name(model._meta.db_table)
+        columns.append(f"(SELECT COUNT(*) FROM {table})")
+        columns.append(f"(SELECT MAX(updated_at) FROM {table})")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns))
+        row = cursor.fetchone()
+    return tuple(row)
 
 
 def _build() -> domain.ReferenceData:

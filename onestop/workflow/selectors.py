@@ -31,6 +31,18 @@ def multiple_birth(case: Case, rows: Iterable[CaseItem] = ()) -> bool:
     return CaseItem.objects.filter(case=case, newborn__gt=0).exists()
 
 
+def multiple_birth_once(case: Case) -> bool:
+    """``multiple_birth`` for read-only pages that ask it from several places (the officer's
+    task page and its corrections card): asked once per case instance (one request) and
+    kept on it. Not for services: a case instance held across ``items_create`` would keep
+    the answer from before its items existed."""
+    known = case.__dict__.get("_multiple_birth")
+    if known is None:
+        known = multiple_birth(case)
+        case.__dict__["_multiple_birth"] = known
+    return bool(known)
+
+
 def twin_case_ids(case_ids: Iterable[int]) -> set[int]:
     """Which of these cases run items per newborn of a multiple birth (one query)."""
     ids = set(case_ids)

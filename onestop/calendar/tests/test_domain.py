@@ -109,6 +109,24 @@ def test_assume_weekends_outside_the_table():
     assert CAL.with_assume_weekends(True) == lenient
 
 
+def test_the_weekends_variant_is_built_once_per_table():
+    """Issue 10 (the officer queue built the weekends-only table again for each of its 50
+    rows): the variant is kept on the immutable table, and flipping back is the table."""
+    table = WorkingCalendar(2026, 2026, [SpecialDay(D("2026-10-01"), "holiday", "国庆节")])
+    lenient = table.with_assume_weekends(True)
+    assert lenient.assume_weekends and not table.assume_weekends
+    assert table.with_assume_weekends(True) is lenient
+    assert lenient.with_assume_weekends(False) is table
+    assert lenient.with_assume_weekends(True) is lenient
+    assert lenient == WorkingCalendar(2026, 2026, table.special_days, assume_weekends=True)
+    assert hash(lenient) == hash(
+        WorkingCalendar(2026, 2026, table.special_days, assume_weekends=True)
+    )
+    assert not lenient.is_working_day(D("2026-10-01"))
+    assert lenient.is_working_day(D("2027-01-01"))
+    assert "_flipped" not in dataclasses.asdict(table)  # kept beside the fields, not in them
+
+
 def test_with_year_extends_and_leaves_the_original_alone():
     days_2027 = [
         SpecialDay(D("2027-01-01"), "holiday", "元旦"),

@@ -19,7 +19,7 @@ from onestop.corrections.selectors import (
 )
 from onestop.workflow.domain.newborns import split_key
 from onestop.workflow.models import CaseItem, ItemState
-from onestop.workflow.selectors import multiple_birth, row_name
+from onestop.workflow.selectors import multiple_birth_once, row_name
 
 register = template.Library()
 
@@ -49,7 +49,7 @@ def case_corrections_card(case: Case, items: Iterable[Any] = ()) -> dict[str, An
 def task_corrections(context: dict[str, Any], item: CaseItem) -> dict[str, Any]:
     """The notices on a later item (a result it used was corrected), and links to ask for
     a correction of this item's or its prerequisites' results."""
-    multiple = multiple_birth(item.case)
+    multiple = multiple_birth_once(item.case)  # the task page asked already
     notices = [
         {
             "n": n,

@@ -78,3 +78,29 @@ def test_queue_decrypts_nothing(example, beijing, media_root, monkeypatch):
     _, body = _statements(client, "/work/")
     assert body.count('href="/work/tasks/') == 3
     assert decrypted == []
+
+
+def test_task_page_checks_reference_data_and_twins_once(example, beijing, media_root):
+    """Issue 10, part 3 (docs/performance.md "1,000 users"): the officer's task page ran
+    the reference data's freshness check as five aggregate queries and asked twice whether
+    the case is a multiple birth; now one statement each. The access to the case's
+    personal data is still recorded (ADR 0019), once per view."""
+    from onestop.audit.models import AccessRecord
+    from onestop.workflow.models import CaseItem
+
+    _submit(example, beijing, 1)
+    client = Client()
+    user = officer("hospital", "hospital", "qinbei-mch")
+    client.force_login(user)
+    client.get("/work/")
+    row = CaseItem.objects.filter(department="hospital").order_by("position").first()
+    assert row is not None
+    client.get(f"/work/tasks/{row.pk}/")  # warm: the reference data built once
+    before = AccessRecord.objects.filter(actor=user, granted=True).count()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/work/tasks/{row.pk}/")
+    assert response.status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum("reference_" in s for s in sql) == 1, sql
+    assert sum('"newborn" >' in s for s in sql) == 1, sql
+    assert AccessRecord.objects.filter(actor=user, granted=True).count() == before + 1

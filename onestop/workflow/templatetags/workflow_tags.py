@@ -109,8 +109,10 @@ def case_maternity_card(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]
     delivery mode, where the money goes (the account masked to its last four digits) and,
     once paid, how much. From the page's item views (``items``): no statement of its own."""
     view = next((i for i in items if getattr(i, "item", "") == MATERNITY_ITEM), None)
+    if view is None:  # no maternity item: the (deferred, encrypted) document stays unread
+        return {"view": None}
     section = case.typed_document().maternity
-    if view is None or section is None:
+    if section is None:
         return {"view": None}
     done = getattr(view, "state", "") == ItemState.DONE
     return {
