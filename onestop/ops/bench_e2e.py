@@ -686,8 +686,12 @@ class Database:
                 ([TASK_TABLE, SMS_TABLE, WEBHOOK_TABLE],),
             )
         )
+        maintenance = self.value(
+            "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables"
+        )
         return {
             "transactions": int(xacts),
+            "autovacuum": int(maintenance),
             "tasks": int(inserted.get(TASK_TABLE, 0)),
             "sms": int(inserted.get(SMS_TABLE, 0)),
             "webhooks": int(inserted.get(WEBHOOK_TABLE, 0)),
@@ -1225,7 +1229,8 @@ def costs_table(result: Result, top: int = 14) -> list[str]:
         "",
         f"Where a case's transactions go (counted in the processes: {result.per_case(counted):.1f}"
         f" per case of the {result.per_case(result.counters['transactions']):.1f} PostgreSQL "
-        "counted; "
+        f"counted, which also has autovacuum's and autoanalyze's "
+        f"({result.counters.get('autovacuum', 0)} table runs in this run) and new connections'; "
         + ", ".join(
             f"{process} {result.per_case(tx):.1f}" for process, tx in sorted(by_process.items())
         )

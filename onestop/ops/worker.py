@@ -28,9 +28,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
-from onestop.common.outbox import WAKE_CHANNEL
-from onestop.integration.services import webhooks_send_due
-from onestop.notifications.services import notifications_send_due
+from onestop.common.outbox import WAKE_CHANNEL, send_together
+from onestop.integration.services import webhooks_sender
+from onestop.notifications.services import notifications_sender
 from onestop.ops.schedule import SCHEDULE
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,10 @@ def send_due_batch(*, now: datetime | None = None, limit: int | None = None) -> 
     """One batch of each outbox (messages, webhooks); True when a batch was full, so more
     may be due at once."""
     limit = limit or settings.WORKER_BATCH
-    messages = notifications_send_due(now=now, limit=limit)
-    webhooks = webhooks_send_due(now=now, limit=limit)
+    # Both outboxes claimed in one transaction and recorded in one (ADR 0045).
+    messages, webhooks = send_together(
+        [notifications_sender(now=now, limit=limit), webhooks_sender(now=now, limit=limit)]
+    )
     return messages.full or webhooks.full
 
 
