@@ -131,6 +131,7 @@ class Loop:
         self.running = True
         self.last_run: dict[str, datetime] = {}
         self.waiter = Waiter(interval)
+        self.tasks_due = 0.0  # when to look for queued django-tasks next (monotonic)
 
     def stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("worker stopping (signal %s)", signum)
@@ -149,7 +150,12 @@ class Loop:
     def round(self) -> bool:
         """One round: queued tasks, one batch of each outbox, the periodic jobs that are
         due. True when more work is waiting (a batch was full)."""
-        run_tasks(max_tasks=settings.WORKER_BATCH, worker_id=self.worker_id)
+        # Nothing of the product queues django-tasks any more (ADR 0023): rows queued by an
+        # older version or by hand are looked for every ONESTOP_WORKER_IDLE_SECONDS, not
+        # every round — each look was a transaction of its own (ADR 0045).
+        if time.monotonic() >= self.tasks_due:
+            run_tasks(max_tasks=settings.WORKER_BATCH, worker_id=self.worker_id)
+            self.tasks_due = time.monotonic() + settings.WORKER_IDLE_SECONDS
         busy = send_due_batch()
         self.run_due_jobs(timezone.now())
         return busy
