@@ -552,8 +552,15 @@ def task_claim(
         invalid=(ResultInvalid,),
     )
     if not detail or response.has_header("Idempotent-Replayed"):
-        # A replay: the first answer, with the task's detail as it is now.
-        detail = selectors.task_detail(client, _task(client, task_id))
+        # A replay: the first answer, with the task's detail as it is now (empty where
+        # the task is no longer the client's to see: a replay still answers).
+        row = selectors.task_for_client(client, task_id)
+        detail = (
+            selectors.task_detail(client, row)
+            if row is not None
+            else {"after": [], "data": {}, "materials": [], "result_fields": []}
+            | {"prior_elicences": [], "reasons": []}
+        )
     return Status(answer.status_code, {**detail, **answer.value})
 
 

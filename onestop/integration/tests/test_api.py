@@ -213,6 +213,11 @@ def test_the_claim_answers_with_the_task_detail_and_stores_no_case_data(qinbei):
     assert replay["Idempotent-Replayed"] == "true" and replay.json() == claim.json()
     # A claim without a body still works as documented (summary fields all present).
     assert {"id", "case_number", "state", "version", "claimed_by_me"} <= set(claim.json())
+    # A replay still answers when the task is no longer the client's to see.
+    CaseItem.objects.filter(pk=task["id"]).update(jurisdiction_code="elsewhere")
+    moved = api.post(f"/tasks/{task['id']}/claim", {"expected_version": task["version"]}, key="c9")
+    assert moved.status_code == 200 and moved.json()["id"] == task["id"]
+    assert moved.json()["state"] == "in_progress" and moved.json()["data"] == {}
 
 
 def test_two_clients_racing_one_claim_one_wins(qinbei):
