@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 
@@ -227,7 +227,10 @@ class Outbox(Generic[Row]):
                 "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) AS picked "
                 "WHERE t.id = picked.id RETURNING t.id, picked.due"
             )
-            with transaction.atomic(using=using), connection.cursor() as cursor:
+            with (
+                transaction.atomic(using=using, savepoint=False),
+                connection.cursor() as cursor,
+            ):
                 cursor.execute(sql, [leased_until, PENDING, now, limit])
                 pks = [pk for pk, _due in sorted(cursor.fetchall(), key=lambda r: (r[1], r[0]))]
         else:
@@ -240,7 +243,7 @@ class Outbox(Generic[Row]):
                 .values_list("pk", flat=True)[:limit]
             )
             pks = []
-            with transaction.atomic(using=using):
+            with transaction.atomic(using=using, savepoint=False):
                 for pk in candidates:
                     if self._claimable(pk, now).update(
                         next_attempt_at=leased_until, attempts=F("attempts") + 1
@@ -297,44 +300,12 @@ class Outbox(Generic[Row]):
 
         A batch sends for at most half its lease: the rows it has not reached by then
         (slow receivers) are given back, due at once, so that no row is sent after its
-        lease ended — when another worker may have taken it."""
-        rows = self.claim_batch(now=now, limit=limit)
-        if not rows:
-            return BatchResult(0, {}, full=False)
-        if plan is not None and send_group is not None:
-            planned = plan(rows)
-            groups, held = planned.groups, planned.held
-        else:
-            groups, held = [[row] for row in rows], {}
-        started, budget = clock(), lease().total_seconds() / 2
-        results: list[tuple[Row, Attempt]] = []
-        sent = 0
-        for group in groups:
-            if clock() - started > budget:
-                break
-            if send_group is not None and plan is not None:
-                attempt = send_group(group)
-                results.extend((row, attempt) for row in group)
-            else:
-                results.append((group[0], send(group[0])))
-            sent += 1
-        statuses = self.record_batch(results, now=now)
-        rest = [row.pk for group in groups[sent:] for row in group]
-        if rest:
-            self.pending().filter(pk__in=rest).update(
-                next_attempt_at=now, attempts=F("attempts") - 1
-            )
-            statuses["released"] = len(rest)
-        if held:
-            by_due: dict[datetime, list[int]] = {}
-            for pk, due in held.items():
-                by_due.setdefault(due, []).append(pk)
-            for due, pks in by_due.items():
-                self.pending().filter(pk__in=pks).update(
-                    next_attempt_at=due, attempts=F("attempts") - 1
-                )
-            statuses["held"] = len(held)
-        return BatchResult(len(rows), statuses, full=len(rows) >= limit)
+        lease ended — when another worker may have taken it.
+
+        Two transactions (ADR 0045): the claim with the rows' read and the plan's, and the
+        record of every result with the rows given back (`send_together`)."""
+        sender = Sender(self, send, now=now, limit=limit, plan=plan, send_group=send_group)
+        return send_together([sender], clock=clock)[0]
 
     # --- recovery, the dead letter and retention ------------------------------------------
 
@@ -380,3 +351,99 @@ class BatchResult:
     claimed: int
     statuses: dict[str, int]
     full: bool
+
+
+@dataclass
+class Sender(Generic[Row]):
+    """One outbox's batch in a worker round, in three steps (`send_together`): take (the
+    claim), send (outside any transaction), finish (the record)."""
+
+    outbox: Outbox[Row]
+    send: Callable[[Row], Attempt]
+    now: datetime
+    limit: int = 100
+    plan: Callable[[list[Row]], Plan[Row]] | None = None
+    send_group: Callable[[list[Row]], Attempt] | None = None
+    rows: list[Row] = field(default_factory=list)
+    groups: list[list[Row]] = field(default_factory=list)
+    held: dict[int, datetime] = field(default_factory=dict)
+    results: list[tuple[Row, Attempt]] = field(default_factory=list)
+    sent: int = 0
+
+    @property
+    def using(self) -> str:
+        return str(router.db_for_write(self.outbox.model))
+
+    def take(self) -> None:
+        """Claim (inside the caller's transaction) and plan the groups."""
+        self.rows = self.outbox.claim_batch(now=self.now, limit=self.limit)
+        if not self.rows:
+            return
+        if self.plan is not None and self.send_group is not None:
+            planned = self.plan(self.rows)
+            self.groups, self.held = planned.groups, planned.held
+        else:
+            self.groups, self.held = [[row] for row in self.rows], {}
+
+    def deliver(self, started: float, clock: Callable[[], float]) -> None:
+        """Send the groups, outside any transaction, until half the lease has passed."""
+        budget = lease().total_seconds() / 2
+        for group in self.groups:
+            if clock() - started > budget:
+                break
+            if self.send_group is not None and self.plan is not None:
+                attempt = self.send_group(group)
+                self.results.extend((row, attempt) for row in group)
+            else:
+                self.results.append((group[0], self.send(group[0])))
+            self.sent += 1
+
+    def finish(self) -> BatchResult:
+        """Record the results and give back what was not sent (in the caller's
+        transaction)."""
+        if not self.rows:
+            return BatchResult(0, {}, full=False)
+        outbox, now = self.outbox, self.now
+        statuses = outbox.record_batch(self.results, now=now)
+        rest = [row.pk for group in self.groups[self.sent :] for row in group]
+        if rest:
+            outbox.pending().filter(pk__in=rest).update(
+                next_attempt_at=now, attempts=F("attempts") - 1
+            )
+            statuses["released"] = len(rest)
+        if self.held:
+            by_due: dict[datetime, list[int]] = {}
+            for pk, due in self.held.items():
+                by_due.setdefault(due, []).append(pk)
+            for due, pks in by_due.items():
+                outbox.pending().filter(pk__in=pks).update(
+                    next_attempt_at=due, attempts=F("attempts") - 1
+                )
+            statuses["held"] = len(self.held)
+        return BatchResult(len(self.rows), statuses, full=len(self.rows) >= self.limit)
+
+
+def send_together(
+    senders: list[Sender[Any]], *, clock: Callable[[], float] = time.monotonic
+) -> list[BatchResult]:
+    """One worker round over several outboxes in two transactions (issue 10, ADR 0045):
+    every outbox's claim (with the rows' and the plan's reads) commits together before
+    anything is sent; then each sends outside any transaction; then every result is
+    recorded in one transaction. Before, a round cost a claim, a read and a record per
+    outbox, each a transaction of its own, and a round with nothing due two claims.
+
+    A worker killed between the two leaves every claimed row leased: due again when the
+    lease ends, sent again, deduplicated by the receiver — as with one outbox."""
+    if not senders:
+        return []
+    using = senders[0].using
+    with transaction.atomic(using=using):
+        for sender in senders:
+            sender.take()
+    started = clock()
+    for sender in senders:
+        sender.deliver(started, clock)
+    if not any(sender.rows for sender in senders):
+        return [BatchResult(0, {}, full=False) for _ in senders]
+    with transaction.atomic(using=using):
+        return [sender.finish() for sender in senders]

@@ -63,6 +63,12 @@ def replica_database(url: str, primary: DBConfig) -> DBConfig | None:
     replica = dj_database_url.parse(
         url, conn_max_age=primary.get("CONN_MAX_AGE", 0), conn_health_checks=True
     )
+    if (
+        replica["ENGINE"] == "django.db.backends.postgresql"
+        and primary["ENGINE"] == "onestop.common.postgresql"
+    ):
+        # The primary's PostgreSQL backend (ADR 0045: the health check without SELECT 1).
+        replica["ENGINE"] = primary["ENGINE"]
     if replica["ENGINE"] != primary["ENGINE"]:
         raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a replica of DATABASE_URL")
     if primary.get("OPTIONS"):

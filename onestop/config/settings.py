@@ -150,6 +150,11 @@ else:
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("ONESTOP_TEST_DB_NAME", "test_onestop"),
     }
+    # Issue 10, ADR 0045: Django's PostgreSQL backend whose health check of a reused
+    # connection looks at the connection's socket instead of running SELECT 1 (a
+    # transaction per request); it asks the server only when the socket has news.
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "onestop.common.postgresql"
     # The product's statements are short lookups by key: PostgreSQL's JIT compiler, which
     # kicks in on cost estimates, spent more time compiling them than running them (issue
     # 10: a case lookup's p50 17 ms with JIT, 5.5 ms without). ONESTOP_PG_JIT=on keeps it.

@@ -35,7 +35,15 @@ from django.utils import timezone
 from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
 from onestop.cases.models import Case
 from onestop.catalogue.loader import catalogue
-from onestop.common.outbox import Attempt, BatchResult, Outbox, Plan, outbox_wake
+from onestop.common.outbox import (
+    Attempt,
+    BatchResult,
+    Outbox,
+    Plan,
+    Sender,
+    outbox_wake,
+    send_together,
+)
 from onestop.core.signing import (
     BATCH_EVENT,
     BATCH_HEADER,
@@ -528,13 +536,22 @@ def webhooks_send_due(
     one per delivery (signed, with its ``X-Onestop-Delivery`` id), or for a client that
     takes batches one array per client (ADR 0028) — the results recorded together
     (`Outbox.send_due`)."""
-    now = now or timezone.now()
-    return OUTBOX.send_due(
-        lambda delivery: _webhook_send(delivery, now, transport),
-        now=now,
+    return send_together([webhooks_sender(now=now, limit=limit, transport=transport)])[0]
+
+
+def webhooks_sender(
+    *, now: datetime | None = None, limit: int = 100, transport: Transport | None = None
+) -> Sender[WebhookDelivery]:
+    """The webhooks' batch of a worker round, sent with the other outboxes' in two
+    transactions (`onestop.common.outbox.send_together`, ADR 0045)."""
+    at = now or timezone.now()
+    return Sender(
+        OUTBOX,
+        lambda delivery: _webhook_send(delivery, at, transport),
+        now=at,
         limit=limit,
-        plan=lambda rows: _webhook_plan(rows, now),
-        send_group=lambda group: _webhook_send_group(group, now, transport),
+        plan=lambda rows: _webhook_plan(rows, at),
+        send_group=lambda group: _webhook_send_group(group, at, transport),
     )
 
 

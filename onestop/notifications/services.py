@@ -24,7 +24,15 @@ from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.common.fields import index_of
-from onestop.common.outbox import Attempt, BatchResult, Outbox, Plan, outbox_wake
+from onestop.common.outbox import (
+    Attempt,
+    BatchResult,
+    Outbox,
+    Plan,
+    Sender,
+    outbox_wake,
+    send_together,
+)
 from onestop.core.events import effects
 from onestop.notifications.models import Notification
 from onestop.notifications.selectors import parent_messages
@@ -248,6 +256,12 @@ def notifications_send_due(*, now: datetime | None = None, limit: int = 100) -> 
     """One batch of the worker: up to ``limit`` due messages claimed together, each sent
     (an in-app message is sent by being marked sent; an SMS goes to the gateway with its
     ``message_id``), the results recorded together (`Outbox.send_due`)."""
+    return send_together([notifications_sender(now=now, limit=limit)])[0]
+
+
+def notifications_sender(*, now: datetime | None = None, limit: int = 100) -> Sender[Notification]:
+    """The messages' batch of a worker round, sent with the other outboxes' in two
+    transactions (`onestop.common.outbox.send_together`, ADR 0045)."""
     now = now or timezone.now()
 
     def send(row: Notification) -> Attempt:
@@ -267,7 +281,7 @@ def notifications_send_due(*, now: datetime | None = None, limit: int = 100) -> 
             return Attempt()
         return _sms_send_many(group, now)
 
-    return OUTBOX.send_due(send, now=now, limit=limit, plan=plan, send_group=send_group)
+    return Sender(OUTBOX, send, now=now, limit=limit, plan=plan, send_group=send_group)
 
 
 def _sms_send_many(rows: list[Notification], now: datetime) -> Attempt:

@@ -509,9 +509,10 @@ class Product:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def _start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        env = {**self.env, "ONESTOP_BENCH_PROCESS": name}
         with (self.logs / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.root
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root
             )
         self.processes[name] = process
         return process
@@ -628,6 +629,20 @@ class Product:
                 total += int(path.read_text() or 0)
         return total
 
+    def costs(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(process kind, what made it) → (statements, transactions) so far, every process
+        of the run (counted in the processes: `onestop.ops.bench_settings`)."""
+        total: dict[tuple[str, str], tuple[int, int]] = {}
+        for path in self.stats.glob("costs-*.json"):
+            with contextlib.suppress(OSError, ValueError):
+                data = json.loads(path.read_text() or "{}")
+                process = str(data.get("process") or "set-up")
+                process = "workers" if process.startswith("worker-") else process
+                for where, (statements, transactions) in data.get("costs", {}).items():
+                    had = total.get((process, where), (0, 0))
+                    total[(process, where)] = (had[0] + statements, had[1] + transactions)
+        return total
+
     def tail(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')[-2000:]}"
@@ -671,8 +686,12 @@ class Database:
                 ([TASK_TABLE, SMS_TABLE, WEBHOOK_TABLE],),
             )
         )
+        maintenance = self.value(
+            "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables"
+        )
         return {
             "transactions": int(xacts),
+            "autovacuum": int(maintenance),
             "tasks": int(inserted.get(TASK_TABLE, 0)),
             "sms": int(inserted.get(SMS_TABLE, 0)),
             "webhooks": int(inserted.get(WEBHOOK_TABLE, 0)),
@@ -811,6 +830,8 @@ class Result:
     command: str
     started_at: datetime
     failures: list[str] = field(default_factory=list)
+    # (process kind, what made it) → (statements, transactions) over the measured window
+    costs: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
     def per_case(self, figure: float) -> float:
         return figure / self.cases_submitted if self.cases_submitted else 0.0
@@ -942,6 +963,7 @@ def _run(
         cpu.postgres_pids = db.backend_pids
         before = db.counters()
         statements_before = product.statements()
+        costs_before = product.costs()
         cpu.start()
         load_before = _load_average()
 
@@ -968,6 +990,10 @@ def _run(
         time.sleep(1.0)  # the backends that closed report their last counts
         after = db.counters()
         statements = product.statements() - statements_before
+        costs = {
+            key: (st - costs_before.get(key, (0, 0))[0], tx - costs_before.get(key, (0, 0))[1])
+            for key, (st, tx) in product.costs().items()
+        }
         items_done = int(db.value("SELECT count(*) FROM workflow_caseitem WHERE state = 'done'"))
         failures = []
         dead = db.value(
@@ -1020,6 +1046,7 @@ def _run(
             command=command,
             started_at=started_at,
             failures=failures,
+            costs={k: v for k, v in costs.items() if v != (0, 0)},
         )
     except BaseException:
         with contextlib.suppress(Exception):
@@ -1184,7 +1211,47 @@ def report(result: Result) -> str:
         "row + INSERT an outbox row, one transaction)",
     ]
     lines += [f"- **problem**: {failure}" for failure in result.failures]
+    lines += costs_table(result)
     return "\n".join(lines) + "\n"
+
+
+def costs_table(result: Result, top: int = 14) -> list[str]:
+    """Where a case's transactions go: per process kind and what made them (the API call
+    kind in the web, the nearest product function elsewhere), counted in the processes."""
+    if not result.costs:
+        return []
+    counted = sum(tx for _st, tx in result.costs.values())
+    by_process: dict[str, int] = defaultdict(int)
+    for (process, _where), (_st, tx) in result.costs.items():
+        by_process[process] += tx
+    ranked = sorted(result.costs.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    lines = [
+        "",
+        f"Where a case's transactions go (counted in the processes: {result.per_case(counted):.1f}"
+        f" per case of the {result.per_case(result.counters['transactions']):.1f} PostgreSQL "
+        f"counted, which also has autovacuum's and autoanalyze's "
+        f"({result.counters.get('autovacuum', 0)} table runs in this run) and new connections'; "
+        + ", ".join(
+            f"{process} {result.per_case(tx):.1f}" for process, tx in sorted(by_process.items())
+        )
+        + "):",
+        "",
+        "| process | what | transactions per case | statements per case |",
+        "|---|---|---:|---:|",
+    ]
+    rest_st = rest_tx = 0
+    for index, ((process, where), (st, tx)) in enumerate(ranked):
+        if index >= top:
+            rest_st, rest_tx = rest_st + st, rest_tx + tx
+            continue
+        lines.append(
+            f"| {process} | `{where}` | {result.per_case(tx):.2f} | {result.per_case(st):.1f} |"
+        )
+    if rest_st or rest_tx:
+        lines.append(
+            f"| | the rest | {result.per_case(rest_tx):.2f} | {result.per_case(rest_st):.1f} |"
+        )
+    return lines
 
 
 def replace_marked_block(path: Path, text: str, *, start: str, end: str, heading: str) -> None:

@@ -28,9 +28,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
-from onestop.common.outbox import WAKE_CHANNEL
-from onestop.integration.services import webhooks_send_due
-from onestop.notifications.services import notifications_send_due
+from onestop.common.outbox import WAKE_CHANNEL, send_together
+from onestop.integration.services import webhooks_sender
+from onestop.notifications.services import notifications_sender
 from onestop.ops.schedule import SCHEDULE
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,10 @@ def send_due_batch(*, now: datetime | None = None, limit: int | None = None) -> 
     """One batch of each outbox (messages, webhooks); True when a batch was full, so more
     may be due at once."""
     limit = limit or settings.WORKER_BATCH
-    messages = notifications_send_due(now=now, limit=limit)
-    webhooks = webhooks_send_due(now=now, limit=limit)
+    # Both outboxes claimed in one transaction and recorded in one (ADR 0045).
+    messages, webhooks = send_together(
+        [notifications_sender(now=now, limit=limit), webhooks_sender(now=now, limit=limit)]
+    )
     return messages.full or webhooks.full
 
 
@@ -74,11 +76,19 @@ def run_queued_tasks(*, max_tasks: int | None = None, worker_id: str = "onestop"
 
 
 class Waiter:
-    """Waits for outbox rows: ``LISTEN`` on PostgreSQL, a sleep elsewhere."""
+    """Waits for outbox rows: ``LISTEN`` on PostgreSQL, a sleep elsewhere.
+
+    It listens only while the worker is idle (ADR 0045): PostgreSQL delivers each NOTIFY to
+    each listening session in a transaction of that session's own — with two workers, two
+    transactions per writing commit, about 20 per case. A worker whose last round found
+    work does not listen; it takes the next round after ``interval`` (polling while busy,
+    one claim per round); when a round finds nothing it listens again, and takes one more
+    round first, so a row committed between that round and the LISTEN is not missed."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self.listener: Any = None
+        self.listening = False
 
     def _listen(self) -> Any:
         if self.listener is None or self.listener.closed:
@@ -86,9 +96,26 @@ class Waiter:
             params.pop("pool", None)
             listener = connection.get_new_connection(params)
             listener.autocommit = True
-            listener.execute(f"LISTEN {WAKE_CHANNEL}")
             self.listener = listener
+            self.listening = False
+        if not self.listening:
+            self.listener.execute(f"LISTEN {WAKE_CHANNEL}")
+            self.listening = True
         return self.listener
+
+    def pause(self) -> None:
+        """Stop listening while the worker is busy (it polls every ``interval`` then)."""
+        if connection.vendor != "postgresql" or not self.listening or self.listener is None:
+            time.sleep(self.interval)
+            return
+        try:
+            self.listener.execute(f"UNLISTEN {WAKE_CHANNEL}")
+            for _ in self.listener.notifies(timeout=0):
+                pass
+        except Exception:
+            self.close()
+        self.listening = False
+        time.sleep(self.interval)
 
     def wait(self, running: Callable[[], bool]) -> None:
         if connection.vendor != "postgresql":
@@ -96,6 +123,11 @@ class Waiter:
             return
         idle = settings.WORKER_IDLE_SECONDS
         try:
+            if not self.listening:
+                # Listening again after busy rounds: one more round first (rows committed
+                # since the last round notified nobody).
+                self._listen()
+                return
             listener = self._listen()
             # At most one round per ``interval`` while rows keep coming (every commit with
             # outbox rows notifies: a round per commit would cost more transactions than
@@ -120,6 +152,7 @@ class Waiter:
             with contextlib.suppress(Exception):  # closing a broken connection
                 self.listener.close()
             self.listener = None
+        self.listening = False
 
 
 class Loop:
@@ -129,6 +162,8 @@ class Loop:
         self.running = True
         self.last_run: dict[str, datetime] = {}
         self.waiter = Waiter(interval)
+        self.tasks_due = 0.0  # when to look for queued django-tasks next (monotonic)
+        self.worked = False  # the last round sent something
 
     def stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("worker stopping (signal %s)", signum)
@@ -146,11 +181,21 @@ class Loop:
 
     def round(self) -> bool:
         """One round: queued tasks, one batch of each outbox, the periodic jobs that are
-        due. True when more work is waiting (a batch was full)."""
-        run_tasks(max_tasks=settings.WORKER_BATCH, worker_id=self.worker_id)
-        busy = send_due_batch()
+        due. True when more work is waiting (a batch was full); ``self.worked`` says
+        whether it sent anything."""
+        # Nothing of the product queues django-tasks any more (ADR 0023): rows queued by an
+        # older version or by hand are looked for every ONESTOP_WORKER_IDLE_SECONDS, not
+        # every round — each look was a transaction of its own (ADR 0045).
+        if time.monotonic() >= self.tasks_due:
+            run_tasks(max_tasks=settings.WORKER_BATCH, worker_id=self.worker_id)
+            self.tasks_due = time.monotonic() + settings.WORKER_IDLE_SECONDS
+        limit = settings.WORKER_BATCH
+        messages, webhooks = send_together(
+            [notifications_sender(limit=limit), webhooks_sender(limit=limit)]
+        )
+        self.worked = bool(messages.claimed or webhooks.claimed)
         self.run_due_jobs(timezone.now())
-        return busy
+        return messages.full or webhooks.full
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -164,6 +209,9 @@ class Loop:
             except Exception:
                 log.exception("worker loop error; retrying")
             if self.running and not busy:
-                self.waiter.wait(lambda: self.running)
+                if self.worked:
+                    self.waiter.pause()  # busy: poll after ``interval``, not listening
+                else:
+                    self.waiter.wait(lambda: self.running)
         self.waiter.close()
         log.info("worker %s stopped", self.worker_id)

@@ -157,6 +157,10 @@ class DepartmentSystem:
             WebhookReceiver(self.inbox, port=hook_port) if hook_port is not None else None
         )
         self.stopping = threading.Event()
+        # The task list is polled at the start, after an outage, and then only when no
+        # webhook came for ``poll_every`` seconds (with a receiver: the safety poll).
+        self.next_poll = 0.0
+        self.poll_every = behaviour.poll
 
     # --- state --------------------------------------------------------------------------
 
@@ -179,21 +183,21 @@ class DepartmentSystem:
             self.receiver.start()
             self.log(f"webhooks at {self.receiver.url}")
         last_work = self.clock()
-        next_poll = 0.0
-        every = self.behaviour.poll
+        self.next_poll = 0.0
+        self.poll_every = self.behaviour.poll
         if self.receiver is not None:
-            every = max(self.behaviour.poll, self.behaviour.safety_poll)
+            self.poll_every = max(self.behaviour.poll, self.behaviour.safety_poll)
         try:
             while not self.stopping.is_set():
                 if self.in_outage():
                     self.stopping.wait(0.2)
                     last_work = self.clock()
-                    next_poll = 0.0  # catch up at once when it ends
+                    self.next_poll = 0.0  # catch up at once when it ends
                     continue
                 worked = self._drain_webhooks()
-                if self.clock() >= next_poll:
+                if self.clock() >= self.next_poll:
                     worked = self._poll() or worked
-                    next_poll = self.clock() + every
+                    self.next_poll = self.clock() + self.poll_every
                 if worked:
                     last_work = self.clock()
                 elif (
@@ -228,14 +232,22 @@ class DepartmentSystem:
             except queue.Empty:
                 return worked
             self.counters.webhooks += 1
+            # Webhooks arrive: the task list is a fallback, not needed while they come.
+            self.next_poll = max(self.next_poll, self.clock() + self.poll_every)
             task = event.get("task")
             if (
                 event.get("event") == "task.created"
                 and isinstance(task, dict)
                 and isinstance(task.get("id"), int)
             ):
-                where = task.get("jurisdiction")
-                worked = self._work(int(task["id"]), self._sessions_for(where)) or worked
+                sessions = self._sessions_for(task.get("jurisdiction"))
+                if task.get("state") == "ready" and isinstance(task.get("version"), int):
+                    # The event carries what a claim needs: no list, no read first.
+                    label = f"{event.get('case_number')} {task.get('item')}"
+                    taken = self._take(int(task["id"]), int(task["version"]), label, sessions)
+                else:
+                    taken = self._work(int(task["id"]), sessions)
+                worked = taken or worked
 
     def _sessions_for(self, where: object) -> list[ApiSession]:
         """This system's sessions, the one whose jurisdiction holds the task first."""
@@ -319,6 +331,57 @@ class DepartmentSystem:
                 if not answer.ok:
                     return self._outcome(answer.status, answer.code, "claimed", label)
                 version = int(answer.body["version"])
+            return self._complete(session, task, version, label)
+        except Unreachable as exc:
+            self.log(f"platform unreachable: {exc}")
+            return False
+
+    def _take(self, task_id: int, version: int, label: str, sessions: Sequence[ApiSession]) -> bool:
+        """Act on a ``task.created`` webhook: claim (or refuse) with the version the event
+        carries; the claim's answer carries the task as ``GET /tasks/{id}`` shows it, so
+        the task is read only from a platform whose claim answer lacks it. A task another
+        session's jurisdiction holds answers 404: the next session tries."""
+        refuse = self.random.random() < self.behaviour.refusal_rate
+        for session in sessions:
+            try:
+                if refuse:
+                    answer = session.post(
+                        f"/tasks/{task_id}/refuse",
+                        {
+                            "reasons": ["模拟部门系统：材料不符合要求，请到原渠道办理"],
+                            "expected_version": version,
+                        },
+                        key=f"{task_id}-refuse",
+                    )
+                    if answer.status == 404:
+                        continue
+                    return self._outcome(answer.status, answer.code, "refused", label)
+                answer = session.post(
+                    f"/tasks/{task_id}/claim", {"expected_version": version}, key=f"{task_id}-claim"
+                )
+                if answer.status == 404:
+                    continue
+                if not answer.ok or not isinstance(answer.body, dict):
+                    return self._outcome(answer.status, answer.code, "claimed", label)
+                task = answer.body
+                if "result_fields" not in task:  # a platform whose claim answers a summary
+                    detail = session.get(f"/tasks/{task_id}")
+                    if not detail.ok or not isinstance(detail.body, dict):
+                        self.counters.errors += 1
+                        return False
+                    task = {**detail.body, "version": answer.body["version"]}
+                return self._complete(session, task, int(task["version"]), label)
+            except Unreachable as exc:
+                self.log(f"platform unreachable: {exc}")
+                return False
+        return False
+
+    def _complete(
+        self, session: ApiSession, task: dict[str, Any], version: int, label: str
+    ) -> bool:
+        """Complete a task this system holds, with result data built from its fields."""
+        task_id = int(task["id"])
+        try:
             if self.behaviour.delay > 0:
                 self.stopping.wait(self.behaviour.delay)
             result = build_result(task.get("result_fields", []), task_id, task.get("data"))

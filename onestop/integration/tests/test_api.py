@@ -190,6 +190,36 @@ def test_claim_and_complete_are_idempotent_with_a_key(qinbei):
     assert detail["prior_elicences"][0]["result"] == RESULTS["birth_certificate"]
 
 
+def test_the_claim_answers_with_the_task_detail_and_stores_no_case_data(qinbei):
+    """Issue 10, ADR 0045: a department system acting on the task.created webhook claims
+    and completes — the claim's answer carries the task as GET /tasks/{id} shows it
+    (fields, materials, result fields), so the task is not read again. The answer kept for
+    the idempotency key is the summary only: no case data stored with it; a replay
+    answers the same."""
+    from onestop.integration.models import IdempotentResponse
+
+    api, _number = qinbei
+    task = api.get("/tasks").json()["tasks"][0]
+    claim = api.post(f"/tasks/{task['id']}/claim", {"expected_version": task["version"]}, key="c9")
+    assert claim.status_code == 200, claim.content
+    detail = api.get(f"/tasks/{task['id']}").json()
+    assert claim.json() == detail  # the same representation, now in_progress and mine
+    assert detail["state"] == "in_progress" and detail["claimed_by_me"] is True
+    assert detail["data"] and detail["result_fields"]
+    stored = IdempotentResponse.objects.get(key="c9").body
+    assert "data" not in stored and "result_fields" not in stored
+    assert stored["id"] == task["id"] and stored["state"] == "in_progress"
+    replay = api.post(f"/tasks/{task['id']}/claim", {"expected_version": task["version"]}, key="c9")
+    assert replay["Idempotent-Replayed"] == "true" and replay.json() == claim.json()
+    # A claim without a body still works as documented (summary fields all present).
+    assert {"id", "case_number", "state", "version", "claimed_by_me"} <= set(claim.json())
+    # A replay still answers when the task is no longer the client's to see.
+    CaseItem.objects.filter(pk=task["id"]).update(jurisdiction_code="elsewhere")
+    moved = api.post(f"/tasks/{task['id']}/claim", {"expected_version": task["version"]}, key="c9")
+    assert moved.status_code == 200 and moved.json()["id"] == task["id"]
+    assert moved.json()["state"] == "in_progress" and moved.json()["data"] == {}
+
+
 def test_two_clients_racing_one_claim_one_wins(qinbei):
     api, _number = qinbei
     rival = Api(hospital().token)  # a second system of the same hospital

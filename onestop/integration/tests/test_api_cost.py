@@ -46,8 +46,11 @@ BUDGET = {
     # materials and the timeline lines were one INSERT each (web CPU per case, issue 10)
     "POST /api/v1/cases": 54,
     # 22 before the task it answers with says its card and its baby (ADR 0037, 0036); 24
-    # before the action checked access by id and the webhook took the event's row
-    "POST /api/v1/tasks/{id}/claim": 23,
+    # before the action checked access by id and the webhook took the event's row; 23
+    # before it answers with the task's detail as GET /tasks/{id} does (ADR 0045: a system
+    # acting on the task.created webhook claims and completes in two transactions, where
+    # read + claim + complete took three)
+    "POST /api/v1/tasks/{id}/claim": 33,
     # 44 before the card's statuses (ADR 0037), 45 before the twins' rows, the licence in
     # force (corrections, ADR 0042) and the guidance registration (ADR 0040): 47.9
     # measured; 48 before one INSERT for a state change's messages and one for its

@@ -35,3 +35,29 @@ def test_a_commit_with_outbox_rows_wakes_the_worker_and_a_rollback_does_not(sett
         assert list(listener.notifies(timeout=1)) == []
     finally:
         waiter.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_worker_does_not_listen_and_listens_again_when_idle(settings):
+    """ADR 0045: each NOTIFY delivered to a listening session is a transaction of that
+    session (two workers: two per writing commit). A worker whose round found work polls
+    without listening; idle again, it listens and takes one more round at once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY: PostgreSQL")
+    settings.WORKER_IDLE_SECONDS = 30
+    waiter = Waiter(interval=0.0)
+    listener = waiter._listen()
+    try:
+        waiter.pause()  # the round found work
+        assert waiter.listening is False
+        with transaction.atomic():
+            notification_queue(key="busy:1", phones=["13800000003"], body="四", at=timezone.now())
+        assert list(listener.notifies(timeout=1)) == []  # not delivered: not listening
+        waiter.wait(lambda: True)  # idle: listens again and returns for one more round
+        assert waiter.listening is True
+        with transaction.atomic():
+            notification_queue(key="busy:2", phones=["13800000004"], body="五", at=timezone.now())
+        notifies = [n.channel for n in listener.notifies(timeout=5, stop_after=1)]
+        assert notifies == [WAKE_CHANNEL]
+    finally:
+        waiter.close()
