@@ -50,7 +50,7 @@ BUDGET = {
     # before it answers with the task's detail as GET /tasks/{id} does (ADR 0045: a system
     # acting on the task.created webhook claims and completes in two transactions, where
     # read + claim + complete took three)
-    "POST /api/v1/tasks/{id}/claim": 33,
+    "POST /api/v1/tasks/{id}/claim": 35,
     # 44 before the card's statuses (ADR 0037), 45 before the twins' rows, the licence in
     # force (corrections, ADR 0042) and the guidance registration (ADR 0040): 47.9
     # measured; 48 before one INSERT for a state change's messages and one for its
