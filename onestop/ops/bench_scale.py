@@ -185,7 +185,7 @@ def _dashboard_results(supervisor: Any, now: Any) -> list[dict[str, Any]]:
     year = f"?from={start}&to={today}"
     return [
         _measure_one(
-            "dashboards `/supervise/dashboards/` (this month, province: 9 panels)",
+            "dashboards `/supervise/dashboards/` (this month, province: every panel)",
             "dashboard",
             [get(page) for _ in range(5)],
             warm=1,
