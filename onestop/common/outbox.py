@@ -63,12 +63,21 @@ def outbox_wake(using: str = "default") -> None:
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
-    marker = id(connection.atomic_blocks[0]) if connection.in_atomic_block else None
-    if marker is not None and getattr(connection, "_onestop_woken", None) == marker:
+    # Once per transaction: the mark is a no-op on-commit callback, which Django drops at
+    # the transaction's end (commit or rollback) and with a rolled-back savepoint, exactly
+    # as PostgreSQL drops a NOTIFY sent inside it. (It was the id() of the outermost
+    # atomic block, which a later transaction's block can reuse — and a decorated
+    # function's block is the same object every call — so a later commit went unannounced.)
+    if connection.in_atomic_block and any(entry[1] is _woken for entry in connection.run_on_commit):
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
-    connection._onestop_woken = marker  # type: ignore[attr-defined]
+    if connection.in_atomic_block:
+        connection.on_commit(_woken)
+
+
+def _woken() -> None:
+    """The mark of a transaction that has told the workers (``outbox_wake``)."""
 
 
 def lease() -> timedelta:

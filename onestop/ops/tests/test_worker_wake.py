@@ -61,3 +61,45 @@ def test_a_busy_worker_does_not_listen_and_listens_again_when_idle(settings):
         assert notifies == [WAKE_CHANNEL]
     finally:
         waiter.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_writing_transaction_wakes_the_workers_even_through_the_same_atomic_block(
+    settings,
+):
+    """A decorated function's atomic block is one object for every call, and a finished
+    block's address can be reused by the next: the once-per-transaction mark must end with
+    its transaction (it was the block's id(), and a later commit went unannounced — the
+    worker then waited for its idle round)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY: PostgreSQL")
+    settings.WORKER_IDLE_SECONDS = 30
+    waiter = Waiter(interval=1.0)
+    listener = waiter._listen()
+
+    @transaction.atomic
+    def queue(n: int) -> None:
+        notification_queue(key=f"again:{n}", phones=["13800000005"], body="六", at=timezone.now())
+        notification_queue(key=f"again:{n}b", phones=["13800000006"], body="七", at=timezone.now())
+
+    try:
+        for n in range(3):
+            queue(n)
+            notifies = [x.channel for x in listener.notifies(timeout=5, stop_after=1)]
+            assert notifies == [WAKE_CHANNEL], n
+            assert list(listener.notifies(timeout=0.3)) == []  # once per transaction
+        with transaction.atomic():
+            try:
+                with transaction.atomic():  # a savepoint that told, then rolled back
+                    notification_queue(
+                        key="again:sp", phones=["13800000007"], body="八", at=timezone.now()
+                    )
+                    raise RuntimeError
+            except RuntimeError:
+                pass
+            notification_queue(
+                key="again:after", phones=["13800000008"], body="九", at=timezone.now()
+            )
+        assert [x.channel for x in listener.notifies(timeout=5, stop_after=1)] == [WAKE_CHANNEL]
+    finally:
+        waiter.close()
