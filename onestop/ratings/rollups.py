@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -30,7 +29,7 @@ from onestop.ratings.models import (
     Rating,
     RatingDay,
 )
-from onestop.supervision.rollups import MAX_DAYS_PER_RUN, midnight
+from onestop.supervision.rollups import MAX_DAYS_PER_RUN, midnight, replace_day
 
 KEY = ("division", "department", "whole", "channel", "grade")
 RatingKey = tuple[str, str, bool, str, int]
@@ -98,24 +97,9 @@ def rating_day_stale(at: datetime) -> None:
 
 def rollup_rating_day(day: date) -> int:
     figures = rating_figures(midnight(day), midnight(day + timedelta(days=1)))
-    with transaction.atomic():
-        RatingDay.objects.filter(day=day).delete()
-        RatingDay.objects.bulk_create(
-            [RatingDay(day=day)]
-            + [
-                RatingDay(
-                    day=day,
-                    division=key[0],
-                    department=key[1],
-                    whole=key[2],
-                    channel=key[3],
-                    grade=key[4],
-                    **values,
-                )
-                for key, values in figures.items()
-            ]
-        )
-    return len(figures)
+    return replace_day(
+        RatingDay, day, ("division", "department", "whole", "channel", "grade"), figures
+    )
 
 
 def ratings_rollup(

@@ -39,7 +39,12 @@ from onestop.cases.promise import case_promise
 from onestop.core.clock import to_beijing
 from onestop.policy.loader import default_packs
 from onestop.supervision.models import CaseDay, CaseDoneDay
-from onestop.supervision.rollups import MAX_DAYS_PER_RUN, item_working_time, midnight
+from onestop.supervision.rollups import (
+    MAX_DAYS_PER_RUN,
+    item_working_time,
+    midnight,
+    replace_day,
+)
 from onestop.workflow.domain import urgency
 from onestop.workflow.models import CaseItem
 
@@ -251,24 +256,12 @@ def rollup_case_day(day: date) -> int:
 
 def rollup_done_day(day: date, calendar: WorkingCalendar) -> int:
     figures = done_figures(midnight(day), midnight(day + timedelta(days=1)), calendar)
-    with transaction.atomic():
-        CaseDoneDay.objects.filter(day=day).delete()
-        CaseDoneDay.objects.bulk_create(
-            [CaseDoneDay(day=day)]
-            + [
-                CaseDoneDay(
-                    day=day,
-                    region=key[0],
-                    division=key[1],
-                    hospital_code=key[2],
-                    channel=key[3],
-                    counter_kind=key[4],
-                    **values,
-                )
-                for key, values in figures.items()
-            ]
-        )
-    return len(figures)
+    return replace_day(
+        CaseDoneDay,
+        day,
+        ("region", "division", "hospital_code", "channel", "counter_kind"),
+        figures,
+    )
 
 
 def _todo(

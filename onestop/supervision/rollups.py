@@ -10,7 +10,7 @@ so a rolled-up day stays true.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -126,27 +126,34 @@ def rolled_days(start: date, end: date) -> set[date]:
     )
 
 
-def rollup_day(day: date, calendar: WorkingCalendar) -> int:
-    """Roll up one whole day (again); the number of rows written besides the marker."""
-    figures = day_figures(midnight(day), midnight(day + timedelta(days=1)), calendar)
+def replace_day(
+    model: Any, day: date, key_fields: Sequence[str], figures: dict[tuple[Any, ...], dict[str, Any]]
+) -> int:
+    """Write one day of a daily roll-up ``model`` (again), in one transaction: its rows go,
+    then the day's marker row (every key blank: "this day is rolled up") and one row per
+    key of ``figures`` (the key's values in ``key_fields`` order). The number of rows
+    written besides the marker."""
     with transaction.atomic():
-        EfficiencyDay.objects.filter(day=day).delete()
-        EfficiencyDay.objects.bulk_create(
-            [EfficiencyDay(day=day)]
+        model.objects.filter(day=day).delete()
+        model.objects.bulk_create(
+            [model(day=day)]
             + [
-                EfficiencyDay(
-                    day=day,
-                    department=key[0],
-                    item=key[1],
-                    jurisdiction_kind=key[2],
-                    jurisdiction_code=key[3],
-                    division=key[4],
-                    **values,
-                )
+                model(day=day, **dict(zip(key_fields, key, strict=True)), **values)
                 for key, values in figures.items()
             ]
         )
     return len(figures)
+
+
+def rollup_day(day: date, calendar: WorkingCalendar) -> int:
+    """Roll up one whole day (again); the number of rows written besides the marker."""
+    figures = day_figures(midnight(day), midnight(day + timedelta(days=1)), calendar)
+    return replace_day(
+        EfficiencyDay,
+        day,
+        ("department", "item", "jurisdiction_kind", "jurisdiction_code", "division"),
+        figures,
+    )
 
 
 def _first_day() -> date | None:
