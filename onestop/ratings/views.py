@@ -215,17 +215,26 @@ def _clerk_case(request: HttpRequest, number: str) -> tuple[User, Case]:
     return user, case
 
 
-@login_required
-def counter_rate(request: HttpRequest, number: str) -> HttpResponse:
-    user, case = _clerk_case(request, number)
+def _staff_rate(
+    request: HttpRequest,
+    user: Any,
+    case: Any,
+    channel: str,
+    done: str,
+    url_name: str,
+    flag: str,
+) -> HttpResponse:
+    """The rating form a member of staff fills in for the applicant or caller (the
+    counter's 一次一评, the 12345 operator's): POST records it on ``channel``; GET shows
+    the form with ``flag`` telling the template which channel it is."""
     if request.method == "POST":
         try:
-            case_rate(case=case, actor=user, given=_given(request, case), channel=Channel.COUNTER)
+            case_rate(case=case, actor=user, given=_given(request, case), channel=channel)
         except RatingRefused as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("已记录申请人的窗口评价。"))
-        return redirect("ratings:counter_rate", number=case.number)
+            messages.success(request, done)
+        return redirect(f"ratings:{url_name}", number=case.number)
     return render(
         request,
         "ratings/rate.html",
@@ -236,8 +245,22 @@ def counter_rate(request: HttpRequest, number: str) -> HttpResponse:
             "pending": any(r["rating"] is None for r in rows),
             "grades": _grades(),
             "follow_ups": [],
-            "counter": True,
+            flag: True,
         },
+    )
+
+
+@login_required
+def counter_rate(request: HttpRequest, number: str) -> HttpResponse:
+    user, case = _clerk_case(request, number)
+    return _staff_rate(
+        request,
+        user,
+        case,
+        Channel.COUNTER,
+        _("已记录申请人的窗口评价。"),
+        "counter_rate",
+        "counter",
     )
 
 
@@ -284,26 +307,14 @@ def hotline_rate(request: HttpRequest, number: str) -> HttpResponse:
             _("请先在办件查询中核验来电人身份，核验通过后才能记录评价"),
         )
     access_record(actor=user, case_number=case.number, what="hotline_rating", at=now, granted=True)
-    if request.method == "POST":
-        try:
-            case_rate(case=case, actor=user, given=_given(request, case), channel=Channel.HOTLINE)
-        except RatingRefused as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("已记录来电人的热线评价。"))
-        return redirect("ratings:hotline_rate", number=case.number)
-    return render(
+    return _staff_rate(
         request,
-        "ratings/rate.html",
-        {
-            "case": case,
-            "open": case_rateable(case),
-            "rows": (rows := _rate_form(case)),
-            "pending": any(r["rating"] is None for r in rows),
-            "grades": _grades(),
-            "follow_ups": [],
-            "hotline": True,
-        },
+        user,
+        case,
+        Channel.HOTLINE,
+        _("已记录来电人的热线评价。"),
+        "hotline_rate",
+        "hotline",
     )
 
 
