@@ -21,7 +21,7 @@ from onestop.core.clock import parse_time, to_beijing
 from onestop.reference.idnumber import make_resident_id
 from onestop.simulate.credentials import Credential
 from onestop.simulate.receiver import Inbox, WebhookReceiver
-from onestop.simulate.session import ApiSession, Unreachable
+from onestop.simulate.session import Answer, ApiSession, Unreachable
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ class Counters:
     conflicts: int = 0
     errors: int = 0
     webhooks: int = 0
-    seen: set[int] = field(default_factory=set)
+    replays: int = 0  # a finish the platform had already recorded (answered from store)
+    finished: set[int] = field(default_factory=set)  # task ids this system finished
 
 
 def parse_outages(text: str) -> tuple[tuple[float, float], ...]:
@@ -213,7 +214,7 @@ class DepartmentSystem:
         c = self.counters
         self.log(
             f"stopped: {c.completed} completed, {c.refused} refused, {c.conflicts} conflicts, "
-            f"{c.errors} errors, {c.webhooks} webhooks"
+            f"{c.errors} errors, {c.webhooks} webhooks, {c.replays} repeats"
         )
         return self.counters
 
@@ -320,7 +321,7 @@ class DepartmentSystem:
                     },
                     key=f"{task_id}-refuse",
                 )
-                return self._outcome(answer.status, answer.code, "refused", label)
+                return self._outcome(task_id, answer, "refused", label)
             version = int(task["version"])
             if state == "ready":
                 answer = session.post(
@@ -329,7 +330,7 @@ class DepartmentSystem:
                     key=f"{task_id}-claim",
                 )
                 if not answer.ok:
-                    return self._outcome(answer.status, answer.code, "claimed", label)
+                    return self._outcome(task_id, answer, "claimed", label)
                 version = int(answer.body["version"])
             return self._complete(session, task, version, label)
         except Unreachable as exc:
@@ -341,6 +342,9 @@ class DepartmentSystem:
         carries; the claim's answer carries the task as ``GET /tasks/{id}`` shows it, so
         the task is read only from a platform whose claim answer lacks it. A task another
         session's jurisdiction holds answers 404: the next session tries."""
+        if task_id in self.counters.finished:  # the poll got there before this webhook
+            self.counters.replays += 1
+            return False
         refuse = self.random.random() < self.behaviour.refusal_rate
         for session in sessions:
             try:
@@ -355,14 +359,14 @@ class DepartmentSystem:
                     )
                     if answer.status == 404:
                         continue
-                    return self._outcome(answer.status, answer.code, "refused", label)
+                    return self._outcome(task_id, answer, "refused", label)
                 answer = session.post(
                     f"/tasks/{task_id}/claim", {"expected_version": version}, key=f"{task_id}-claim"
                 )
                 if answer.status == 404:
                     continue
                 if not answer.ok or not isinstance(answer.body, dict):
-                    return self._outcome(answer.status, answer.code, "claimed", label)
+                    return self._outcome(task_id, answer, "claimed", label)
                 task = answer.body
                 if "result_fields" not in task:  # a platform whose claim answers a summary
                     detail = session.get(f"/tasks/{task_id}")
@@ -393,23 +397,29 @@ class DepartmentSystem:
                 {"result": result, "expected_version": version},
                 key=f"{task_id}-complete",
             )
-            return self._outcome(answer.status, answer.code, "completed", label)
+            return self._outcome(task_id, answer, "completed", label)
         except Unreachable as exc:
             self.log(f"platform unreachable: {exc}")
             return False
 
-    def _outcome(self, status: int, code: str, done: str, label: str) -> bool:
-        if 200 <= status < 300:
-            if done == "completed":
-                self.counters.completed += 1
-            elif done == "refused":
-                self.counters.refused += 1
-            if done != "claimed":
+    def _outcome(self, task_id: int, answer: Answer, done: str, label: str) -> bool:
+        if answer.ok:
+            if done in ("completed", "refused"):
+                if answer.replayed or task_id in self.counters.finished:
+                    # The poll and a late webhook both reached this task: the platform
+                    # answered the repeated key from store, nothing happened twice.
+                    self.counters.replays += 1
+                    return False
+                self.counters.finished.add(task_id)
+                if done == "completed":
+                    self.counters.completed += 1
+                else:
+                    self.counters.refused += 1
                 self.log(f"{label}: {done}")
             return True
-        if status in (404, 409):
+        if answer.status in (404, 409):
             self.counters.conflicts += 1
             return False
         self.counters.errors += 1
-        self.log(f"{label}: {done} failed: HTTP {status} {code}")
+        self.log(f"{label}: {done} failed: HTTP {answer.status} {answer.code}")
         return False

@@ -24,6 +24,7 @@ class Unreachable(Exception):
 class Answer:
     status: int
     body: Any
+    replayed: bool = False  # the platform answered a repeated Idempotency-Key from store
 
     @property
     def ok(self) -> bool:
@@ -86,7 +87,8 @@ class ApiSession:
                     raise Unreachable(str(exc)) from exc
                 if response.will_close:
                     self.close()
-                return Answer(int(response.status), _json(raw))
+                replayed = response.getheader("Idempotent-Replayed") == "true"
+                return Answer(int(response.status), _json(raw), replayed=replayed)
         raise Unreachable("no answer")  # pragma: no cover - the loop returns or raises
 
     def get(self, path: str) -> Answer:

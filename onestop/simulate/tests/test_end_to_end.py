@@ -204,3 +204,83 @@ def test_serve_with_simulate_completes_a_case_submitted_over_http(tmp_path):
     output = (tmp_path / "serve.log").read_text()
     assert f"[police] {number} birth_registration: completed" in output
     assert "已停止 stopped" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_webhook_for_a_task_the_poll_finished_is_not_a_second_completion(
+    live_server, media_root
+):
+    """The poll (the fallback) finishes a task before its ``task.created`` webhook is read:
+    the late webhook, or the same webhook after a restart of the department system, makes
+    no second completion on the platform and is not counted as one (seen in CI: twelve
+    completions counted for eleven tasks)."""
+    import queue
+
+    from onestop.ops.worker import run_queued_tasks
+    from onestop.workflow.models import CaseItem
+
+    mine = [c for c in demo_credentials() if c.department == "hospital"]
+
+    def system() -> DepartmentSystem:
+        return DepartmentSystem(
+            department="hospital",
+            base_url=live_server.url,
+            credentials=mine,
+            behaviour=Behaviour(poll=0.5, idle_exit=None),
+            hook_port=0,
+        )
+
+    first = system()
+    assert first.receiver is not None
+    first.receiver.start()
+    try:
+        for cred in mine:
+            api_client_create(
+                name=cred.name,
+                department=cred.department,
+                jurisdiction_kind=cred.jurisdiction_kind,
+                jurisdiction_code=cred.jurisdiction_code,
+                webhook_url=first.receiver.url,
+                key_id=cred.key_id,
+                secret=cred.secret,
+                webhook_secret=cred.webhook_secret,
+            )
+        number = _submit(live_server.url, "qinbei", "qinbei-accept")
+        run_queued_tasks()  # the webhooks reach the receiver; nobody reads them yet
+        events: list[dict[str, Any]] = []
+        while True:
+            try:
+                events.append(first.inbox.events.get(timeout=2 if not events else 0.2))
+            except queue.Empty:
+                break
+        created = [e for e in events if e.get("event") == "task.created"]
+        assert created, events
+
+        assert first._poll()  # the fallback gets there first
+        done = first.counters.completed
+        assert done >= 1
+        finished = [row.key for row in CaseItem.objects.filter(case__number=number, state="done")]
+        assert len(finished) == done
+
+        for event in events:
+            first.inbox.events.put(event)
+        first._drain_webhooks()
+        restarted = system()  # the same credentials, nothing remembered
+        for event in events:
+            restarted.inbox.events.put(event)
+        restarted._drain_webhooks()
+    finally:
+        first.receiver.stop()
+
+    assert first.counters.completed == done
+    assert restarted.counters.completed == 0
+    assert first.counters.replays >= done and restarted.counters.replays >= done
+    assert first.counters.errors == restarted.counters.errors == 0
+    # One completion per task on the platform, in the case's audit chain.
+    from onestop.audit.models import AuditRecord
+
+    for key in finished:
+        completions = AuditRecord.objects.filter(
+            stream=number, action="item_completed", object_id=key
+        )
+        assert completions.count() == 1, key
