@@ -133,3 +133,17 @@ class InsurancePremium(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region} {self.year}：{self.amount_yuan}元"
+
+
+class ReferenceStamp(models.Model):
+    """One row whose ``token`` the database itself changes, by triggers, on every INSERT,
+    UPDATE, DELETE (and TRUNCATE on PostgreSQL) of a reference table, whoever writes: admin,
+    a seed, a bulk ``update()`` that leaves ``updated_at`` alone, ``psql``. Processes read
+    it to know whether their cached reference data is still current (migration 0004)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    token = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("参考数据版本")
+        verbose_name_plural = _("参考数据版本")

@@ -8,7 +8,14 @@ from typing import cast
 from django.db import connection
 
 from onestop.reference import domain
-from onestop.reference.models import Bank, BankBranch, Division, EthnicGroup, Institution
+from onestop.reference.models import (
+    Bank,
+    BankBranch,
+    Division,
+    EthnicGroup,
+    Institution,
+    ReferenceStamp,
+)
 
 _lock = threading.Lock()
 _cached: tuple[tuple[object, ...], domain.ReferenceData] | None = None
@@ -18,19 +25,34 @@ STAMPED = (EthnicGroup, Division, Institution, Bank, BankBranch)
 
 
 def _stamp() -> tuple[object, ...]:
-    """Row count and latest ``updated_at`` of each reference table, in ONE statement (issue
-    10: five aggregate queries on every officer's task page). Read from the database each
-    time, so a change made by any process — admin, a seed, a bulk update that sends no
-    signal — is seen by the next request of every process; only the rebuild is cached."""
-    columns = []
-    for model in STAMPED:
-        table = connection.ops.quote_name(model._meta.db_table)
-        columns.append(f"(SELECT COUNT(*) FROM {table})")
-        columns.append(f"(SELECT MAX(updated_at) FROM {table})")
+    """What identifies the reference data in force, in ONE statement (issue 10: five
+    aggregate queries on every officer's task page): the token that the database's own
+    triggers change on every write to a reference table (``ReferenceStamp``, migration
+    0004) and whether the tables hold rows at all. Read from the database each time, so a
+    change made by any process — admin, a seed, a bulk update that sends no signal and
+    leaves ``updated_at`` alone, ``psql`` — is seen by the next request of every process;
+    only the rebuild is cached. Where the token is missing (a database without the
+    triggers, or a test run that emptied every table) the row counts and latest
+    ``updated_at`` of the tables stand in for it."""
+    quote = connection.ops.quote_name
+    stamp = quote(ReferenceStamp._meta.db_table)
     with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT token FROM {stamp} WHERE id = 1), "
+            f"EXISTS (SELECT 1 FROM {quote(EthnicGroup._meta.db_table)}), "
+            f"EXISTS (SELECT 1 FROM {quote(Division._meta.db_table)})"
+        )
+        token, ethnic, divisions = cursor.fetchone()
+        if token is not None:
+            return (token, bool(ethnic or divisions))
+        columns = []
+        for model in STAMPED:
+            table = quote(model._meta.db_table)
+            columns.append(f"(SELECT COUNT(*) FROM {table})")
+            columns.append(f"(SELECT MAX(updated_at) FROM {table})")
         cursor.execute("SELECT " + ", ".join(columns))
         row = cursor.fetchone()
-    return tuple(row)
+    return (None, bool(row[0] or row[2]), *row)
 
 
 def _build() -> domain.ReferenceData:
@@ -73,7 +95,7 @@ def current_reference() -> domain.ReferenceData:
     """
     global _cached
     stamp = _stamp()
-    if stamp[0] == 0 and stamp[2] == 0:
+    if not stamp[1]:  # no ethnic groups and no divisions: not seeded yet
         return domain.default_reference()
     with _lock:
         if _cached is None or _cached[0] != stamp:
