@@ -15,7 +15,10 @@ deployment would from its key vault. A request sequence alternates between the s
 - the worker C sends the case's SMS (its own SMS log; A and B have none);
 - the police system completes the birth registration over the API on B (a sealed
   e-licence); the public verification on A finds it valid, reading from the replica
-  (its connection is seen on the standby) with the primary as the fallback.
+  (its connection is seen on the standby) with the primary as the fallback;
+- the public verification's per-address limit is one count for both servers, kept in a
+  shared Redis (a private ``redis-server``; where none is installed, the database's
+  counter table, which is shared as well).
 
 Minutes of real processes: runs with ``pytest -m machines`` or ONESTOP_MACHINES_TEST=1
 (also under ``make reliability``, which sets ONESTOP_RELIABILITY_OUT).
@@ -53,6 +56,7 @@ ANOTHER_NEWBORN = {
     "newborns_0_record_number": "CC-2026-7788",
 }
 POLICE_TOKEN = "osk_jilin_police.demo-osk_jilin_police-onestop-demo-2026"
+VERIFY_LIMIT = 6
 
 
 @pytest.fixture(autouse=True)
@@ -118,10 +122,51 @@ def clusters() -> Iterator[tuple[PrivatePostgres, Standby]]:
         shutil.rmtree(primary.root, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def private_redis(root: Path) -> Iterator[str | None]:
+    """A throwaway ``redis-server`` on a free port (no persistence), or None without one."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    port = free_port_block(1)
+    root.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline, "no redis-server"
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 class Machines:
     """The processes, each with its own data folder, and the environment they share."""
 
-    def __init__(self, root: Path, primary: str, replica: str, store: ObjectStore) -> None:
+    def __init__(
+        self,
+        root: Path,
+        primary: str,
+        replica: str,
+        store: ObjectStore,
+        cache_url: str | None = None,
+    ) -> None:
         self.root = root
         self.logs = root / "logs"
         self.logs.mkdir(parents=True)
@@ -137,6 +182,9 @@ class Machines:
             "ONESTOP_AUDIT_KEY": secrets.token_hex(32),
             "ONESTOP_SEAL_KEYS_DIR": str(seal_keys),
             "ONESTOP_LOG_LEVEL": "WARNING",
+            # The public verification's per-address limit, small enough to reach here.
+            "ONESTOP_RATE_VERIFY": f"{VERIFY_LIMIT}/h",
+            **({"ONESTOP_CACHE_URL": cache_url} if cache_url else {}),
             **store.env,
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -272,8 +320,11 @@ def test_two_web_servers_and_a_worker_share_only_the_database_the_store_and_the_
     from onestop.testing.files import pdf_bytes
 
     primary, standby = clusters
-    with moto_store(log=tmp_path / "moto.log") as store:
-        machines = Machines(tmp_path, primary.url, standby.url, store)
+    with (
+        moto_store(log=tmp_path / "moto.log") as store,
+        private_redis(tmp_path / "redis") as cache_url,
+    ):
+        machines = Machines(tmp_path, primary.url, standby.url, store, cache_url)
         machines.prepare()
         try:
             machines.start_web("a", machines.ports)
@@ -362,6 +413,30 @@ def test_two_web_servers_and_a_worker_share_only_the_database_the_store_and_the_
             assert after > before, (before, after)  # A keeps its replica connection open
             unknown = requests.get(f"{b}/verify/NOPE-{number}.json", timeout=30).json()
             assert unknown["valid"] is False and unknown["code"] == "not_found"
+
+            # One limit for both servers: an address that alternates between A and B is
+            # stopped after VERIFY_LIMIT checks in all (two made above), not after that
+            # many on each; the counts live in the shared Redis, not in the database.
+            answered = 2
+            for attempt in range(2 * VERIFY_LIMIT):
+                server = (a, b)[attempt % 2]
+                got = requests.get(f"{server}/verify/NOPE-{attempt}.json", timeout=30)
+                if got.status_code == 429:
+                    assert got.headers["Retry-After"], got.headers
+                    break
+                assert got.status_code == 404, got.text  # unknown serial, answered
+                answered += 1
+            assert answered == VERIFY_LIMIT, answered
+            for server in (a, b):
+                assert requests.get(f"{server}/verify/{serial}.json", timeout=30).status_code == 429
+            counted = _sql(primary.url, "SELECT count(*) FROM onestop_rate_counter")[0][0]
+            if cache_url:
+                import redis
+
+                assert redis.Redis.from_url(cache_url).dbsize() > 0
+                assert counted == 0
+            else:
+                assert counted > 0
 
             # The worker C sent the SMS (its gateway log); the web machines sent none.
             deadline = time.monotonic() + 120
