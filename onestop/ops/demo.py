@@ -347,14 +347,8 @@ def _api_clients() -> int:
         if ApiClient.objects.filter(key_id=cred.key_id).exists():
             continue
         api_client_create(
-            name=cred.name,
-            department=cred.department,
-            jurisdiction_kind=cred.jurisdiction_kind,
-            jurisdiction_code=cred.jurisdiction_code,
+            **cred.client_fields(),
             webhook_url="",  # set by demo_webhooks() when the simulators run
-            key_id=cred.key_id,
-            secret=cred.secret,
-            webhook_secret=cred.webhook_secret,
             webhook_batch_max=DEMO_WEBHOOK_BATCH,
         )
         created += 1

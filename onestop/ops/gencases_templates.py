@@ -43,14 +43,8 @@ def _ensure_clients() -> list[Credential]:
         if cred.key_id in known:
             continue
         api_client_create(
-            name=cred.name,
-            department=cred.department,
-            jurisdiction_kind=cred.jurisdiction_kind,
-            jurisdiction_code=cred.jurisdiction_code,
+            **cred.client_fields(),
             webhook_url=f"http://127.0.0.1:9/{cred.key_id}",  # never called here
-            key_id=cred.key_id,
-            secret=cred.secret,
-            webhook_secret=cred.webhook_secret,
         )
     return credentials
 

@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 # The departments, in the order that gives each its webhook port (base + index).
 DEPARTMENTS = ("hospital", "police", "cdc", "medical_insurance", "hrss", "tax", "health")
@@ -52,6 +52,16 @@ DEMO_SECRET_SUFFIX = "onestop-demo-2026"
 DEMO_WEBHOOK_BATCH = 50
 
 
+class ClientFields(TypedDict):
+    name: str
+    department: str
+    jurisdiction_kind: str
+    jurisdiction_code: str
+    key_id: str
+    secret: str
+    webhook_secret: str
+
+
 @dataclass(frozen=True)
 class Credential:
     department: str
@@ -65,6 +75,19 @@ class Credential:
     @property
     def secret(self) -> str:
         return self.token.partition(".")[2]
+
+    def client_fields(self) -> ClientFields:
+        """What the platform's ``api_client_create`` needs to register this system, but
+        the webhook address (where its receiver listens, if anywhere)."""
+        return {
+            "name": self.name,
+            "department": self.department,
+            "jurisdiction_kind": self.jurisdiction_kind,
+            "jurisdiction_code": self.jurisdiction_code,
+            "key_id": self.key_id,
+            "secret": self.secret,
+            "webhook_secret": self.webhook_secret,
+        }
 
 
 def hook_port(department: str, base: int | None = None) -> int:

@@ -83,13 +83,7 @@ def region_clients(region: str) -> list[Credential]:
     mine = [c for c in demo_credentials() if c.key_id.startswith(f"osk_{region}_")]
     for cred in mine:
         api_client_create(
-            name=cred.name,
-            department=cred.department,
-            jurisdiction_kind=cred.jurisdiction_kind,
-            jurisdiction_code=cred.jurisdiction_code,
+            **cred.client_fields(),
             webhook_url=f"http://127.0.0.1:9/{cred.key_id}",
-            key_id=cred.key_id,
-            secret=cred.secret,
-            webhook_secret=cred.webhook_secret,
         )
     return mine

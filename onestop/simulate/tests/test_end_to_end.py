@@ -97,14 +97,8 @@ def test_simulated_departments_in_process_complete_cases(live_server, media_root
     for system in systems:
         for cred in system.credentials:
             api_client_create(
-                name=cred.name,
-                department=cred.department,
-                jurisdiction_kind=cred.jurisdiction_kind,
-                jurisdiction_code=cred.jurisdiction_code,
+                **cred.client_fields(),
                 webhook_url=system.receiver.url if system.receiver else "",
-                key_id=cred.key_id,
-                secret=cred.secret,
-                webhook_secret=cred.webhook_secret,
             )
     stop = threading.Event()
 
@@ -236,14 +230,8 @@ def test_a_late_webhook_for_a_task_the_poll_finished_is_not_a_second_completion(
     try:
         for cred in mine:
             api_client_create(
-                name=cred.name,
-                department=cred.department,
-                jurisdiction_kind=cred.jurisdiction_kind,
-                jurisdiction_code=cred.jurisdiction_code,
+                **cred.client_fields(),
                 webhook_url=first.receiver.url,
-                key_id=cred.key_id,
-                secret=cred.secret,
-                webhook_secret=cred.webhook_secret,
             )
         number = _submit(live_server.url, "qinbei", "qinbei-accept")
         run_queued_tasks()  # the webhooks reach the receiver; nobody reads them yet
