@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import connection, models
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
 from django.utils import timezone
-from django.utils.cache import parse_etags
+from django.utils.http import parse_etags
 from django.utils.translation import get_language
 
 # Raise when the templates change what they show from the same rows (a deploy also
@@ -49,10 +49,8 @@ def row_text_sql(model: type[models.Model], where: str, label: str) -> str:
     """``SELECT '<label>|' || <every column as text> FROM <table> WHERE <where>``: one text
     per row, NULL told apart from '' (portable: PostgreSQL and SQLite)."""
     qn = connection.ops.quote_name
-    columns = [
-        f"(CASE WHEN {qn(f.column)} IS NULL THEN 'N' ELSE 'V' || CAST({qn(f.column)} AS TEXT) END)"
-        for f in model._meta.concrete_fields
-    ]
+    names = [qn(str(f.column)) for f in model._meta.concrete_fields]
+    columns = [f"(CASE WHEN {c} IS NULL THEN 'N' ELSE 'V' || CAST({c} AS TEXT) END)" for c in names]
     return (
         f"SELECT '{label}|' || " + " || '|' || ".join(columns) + f" AS s "
         f"FROM {qn(model._meta.db_table)} WHERE {where}"

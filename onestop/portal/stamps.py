@@ -40,7 +40,7 @@ def _hanging(model: type[Case] | type[CaseItem]) -> list[tuple[type[Any], str]]:
     out = []
     for rel in model._meta.related_objects:
         if rel.many_to_one or rel.one_to_one:
-            out.append((rel.related_model, rel.field.column))
+            out.append((rel.related_model, str(rel.field.column)))
     return out
 
 
