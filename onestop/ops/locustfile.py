@@ -78,16 +78,16 @@ class Parent(HttpUser):
 
     @task(2)
     def my_cases(self) -> None:
-        self.read("/my/cases/", "parent: /my/cases/")
+        self.read("/my/cases/", name="parent: /my/cases/")
 
     @task(4)
     def case_page(self) -> None:
         number = random.choice(self.cases)
-        self.read(f"/my/cases/{number}/", "parent: /my/cases/<number>/")
+        self.read(f"/my/cases/{number}/", name="parent: /my/cases/<number>/")
 
     @task(2)
     def messages(self) -> None:
-        self.read("/my/messages/", "parent: /my/messages/")
+        self.read("/my/messages/", name="parent: /my/messages/")
 
 
 class Officer(HttpUser):
