@@ -3,10 +3,11 @@
 A parent re-reads the same page every few seconds while nothing changed. A page decorated
 with `revalidated(stamp)` first runs ``stamp(request, ...)``: ONE statement that returns the
 raw rows the page is built from (every column of every row, as text, encrypted columns as
-their ciphertext: nothing is decrypted) plus what else changes the page (``extra``:
-the time-dependent flags). The ETag is the SHA-256 of those rows, the person, the
-language, the Beijing day, the CSRF secret (the page's forms carry a token of it), the
-path and `PAGE_STAMP_VERSION`. Then:
+their ciphertext: nothing is decrypted) plus the time-dependent flags (an item past its due
+time). The ETag is the SHA-256 of those rows, the person, the language, the Beijing day,
+the current window of ``ONESTOP_PAGE_CACHE_SECONDS`` (what the stamp does not read shows
+within it), the CSRF secret (the page's forms carry a token of it), the path and
+`PAGE_STAMP_VERSION`. Then:
 
 - ``If-None-Match`` with that ETag: 304, nothing rendered;
 - the same person asked for the same path with the same ETag before, in this process:
@@ -46,14 +47,17 @@ BEIJING = timezone.get_fixed_timezone(8 * 60)
 
 
 def row_text_sql(model: type[models.Model], where: str, label: str) -> str:
-    """``SELECT '<label>|' || <every column as text> FROM <table> WHERE <where>``: one text
-    per row, NULL told apart from '' (portable: PostgreSQL and SQLite)."""
+    """``SELECT '<label>|' || <the row as text> FROM <table> WHERE <where>``: one text per
+    row, every column, NULL told apart from ''. PostgreSQL: the row's own text form (a
+    whole-row cast: cheap to plan); elsewhere (SQLite, the tests) column by column."""
     qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        return f"SELECT '{label}|' || CAST(r AS TEXT) AS s FROM {table} AS r WHERE {where}"
     names = [qn(str(f.column)) for f in model._meta.concrete_fields]
     columns = [f"(CASE WHEN {c} IS NULL THEN 'N' ELSE 'V' || CAST({c} AS TEXT) END)" for c in names]
     return (
-        f"SELECT '{label}|' || " + " || '|' || ".join(columns) + f" AS s "
-        f"FROM {qn(model._meta.db_table)} WHERE {where}"
+        f"SELECT '{label}|' || " + " || '|' || ".join(columns) + f" AS s FROM {table} WHERE {where}"
     )
 
 
@@ -126,6 +130,9 @@ def page_etag(request: HttpRequest, rows: Sequence[str]) -> str | None:
         str(getattr(request.user, "pk", "")),
         get_language() or "",
         timezone.now().astimezone(BEIJING).date().isoformat(),
+        # The window: what the stamp does not see (reference data, the calendar, a deploy)
+        # shows within PAGE_CACHE.ttl seconds, and no ETag outlives it.
+        str(int(time.time() // max(PAGE_CACHE.ttl, 1))),
         str(secret),
         request.get_full_path(),
         *rows,

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from onestop.cases.models import TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.common.revalidate import PAGE_CACHE
 from onestop.notifications.models import Notification
@@ -162,3 +163,16 @@ def test_an_item_past_its_due_time_shows_the_urge_button_without_a_change_of_row
     monkeypatch.setattr(timezone, "now", lambda: noon + timedelta(seconds=1))
     after = mother.get(page, HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200 and "已超期" in after.content.decode()
+
+
+def test_a_row_of_any_table_of_the_case_changes_the_page(case):
+    """The stamp reads every model with a foreign key to the case (found from the models):
+    a timeline entry written behind the services still changes the page."""
+    mother = _signed_in(MOTHER)
+    page = f"/my/cases/{case.number}/"
+    before = mother.get(page)
+    TimelineEntry.objects.create(
+        case=case, at=timezone.now(), kind="note", message="门诊已确认", visible_to_parent=True
+    )
+    after = mother.get(page, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200 and "门诊已确认" in after.content.decode()
