@@ -452,3 +452,9 @@ RATE_LIMITS = {
 # Seconds a client is told to wait (Retry-After) when the database is unreachable.
 DB_RETRY_AFTER = int(os.environ.get("ONESTOP_DB_RETRY_AFTER", "30"))
 # --- end HTTP hardening -------------------------------------------------------------------
+
+# The parents' pages kept rendered in each process's memory, validated by a stamp of what
+# they show (onestop.common.revalidate, ADR 0026 amendment): at most this many bodies, each
+# for at most this many seconds; 0 entries turns the kept bodies off (the ETag and 304 stay).
+ONESTOP_PAGE_CACHE_ENTRIES = int(os.environ.get("ONESTOP_PAGE_CACHE_ENTRIES", "1000"))
+ONESTOP_PAGE_CACHE_SECONDS = int(os.environ.get("ONESTOP_PAGE_CACHE_SECONDS", "300"))

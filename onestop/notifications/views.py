@@ -10,9 +10,11 @@ from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import parent_page_refuse
+from onestop.common.revalidate import revalidated
 from onestop.notifications.models import Notification
 from onestop.notifications.selectors import parent_messages
 from onestop.notifications.services import notifications_mark_read
+from onestop.notifications.stamps import inbox_stamp
 
 PAGE_SIZE = 20
 
@@ -27,6 +29,7 @@ def _parent(request: HttpRequest) -> User:
 
 
 @login_required(login_url="accounts:parent_login")
+@revalidated(inbox_stamp)
 def inbox(request: HttpRequest) -> HttpResponse:
     user = _parent(request)
     page = Paginator(parent_messages(user), PAGE_SIZE).get_page(request.GET.get("page"))

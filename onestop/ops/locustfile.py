@@ -19,6 +19,13 @@ Four kinds of people, each waiting 3–7 s (5 s on average) between two requests
   from its own address (``X-Forwarded-For``; the benchmark trusts one proxy);
 - **department systems** (5 %): poll their task list, ``GET /api/v1/tasks``, with their
   API credentials (the demo clients of every department and region).
+
+The parents' pages carry an ETag (a stamp of what they show, ADR 0026 amendment) but also
+``Cache-Control: no-store`` (issue 8): a phone's browser keeps no copy and so sends no
+``If-None-Match``, and neither do the parents here. What is counted instead: how many of
+a parent's re-reads found the page unchanged (the same ETag as their last read of that
+URL) — those a process that rendered it before answers from its kept body — printed at
+the end of the run ("parents' re-reads unchanged").
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["ONESTOP_LOCUST_PLAN"]).read_text("utf-8"))
 THINK = between(3, 7)
@@ -41,6 +48,15 @@ _tokens = itertools.cycle(PLAN["api_tokens"])
 _addresses = itertools.count(1)
 TASK_LINK = re.compile(r'href="(/work/tasks/\d+/)"')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+# The parents' re-reads of a page: [unchanged (same ETag as their last read), all].
+REREADS = {"unchanged": 0, "all": 0}
+
+
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]
+def _report_rereads(**_: Any) -> None:
+    unchanged, every = REREADS["unchanged"], REREADS["all"]
+    share = f"{unchanged / every:.0%}" if every else "-"
+    print(f"parents' re-reads unchanged: {unchanged} of {every} ({share})", flush=True)
 
 
 class Parent(HttpUser):
@@ -51,19 +67,27 @@ class Parent(HttpUser):
         me = next(_parents)
         self.cases: list[str] = list(me["cases"])
         self.client.cookies.set("sessionid", me["session"])
+        self.etags: dict[str, str] = {}
+
+    def read(self, url: str, name: str) -> None:
+        etag = self.client.get(url, name=name).headers.get("ETag", "")
+        if url in self.etags:
+            REREADS["all"] += 1
+            REREADS["unchanged"] += bool(etag) and etag == self.etags[url]
+        self.etags[url] = etag
 
     @task(2)
     def my_cases(self) -> None:
-        self.client.get("/my/cases/", name="parent: /my/cases/")
+        self.read("/my/cases/", name="parent: /my/cases/")
 
     @task(4)
     def case_page(self) -> None:
         number = random.choice(self.cases)
-        self.client.get(f"/my/cases/{number}/", name="parent: /my/cases/<number>/")
+        self.read(f"/my/cases/{number}/", name="parent: /my/cases/<number>/")
 
     @task(2)
     def messages(self) -> None:
-        self.client.get("/my/messages/", name="parent: /my/messages/")
+        self.read("/my/messages/", name="parent: /my/messages/")
 
 
 class Officer(HttpUser):

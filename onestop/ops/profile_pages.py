@@ -170,6 +170,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=40, help="requests per round and kind")
     parser.add_argument("--rounds", type=int, default=3, help="the best round counts")
     parser.add_argument("--warm", type=int, default=5, help="requests before measuring")
+    parser.add_argument(
+        "--page-cache",
+        type=int,
+        default=1000,
+        help="parents' pages kept rendered per process (0: render every request)",
+    )
     parser.add_argument("--kinds", default="", help="comma-separated kinds (default: all)")
     parser.add_argument("--profile", default="", choices=("", *KINDS))
     parser.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
@@ -201,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The per-client API limit would refuse a few hundred requests a minute from one
         # client; the check and its counter still run on every request.
         ONESTOP_RATE_API="1000000/m",
+        # The parents' pages kept rendered per process (ADR 0026 amendment): 0 measures
+        # every request rendered (a page changed each time), the default a page re-read.
+        ONESTOP_PAGE_CACHE_ENTRIES=str(args.page_cache),
     )
     env["DJANGO_SETTINGS_MODULE"] = "onestop.ops.bench_settings"  # /bench/minimal/
     argv = [a for a in (sys.argv[1:] if argv is None else argv)]

@@ -13,11 +13,13 @@ from onestop.accounts.permissions import parent_page_refuse
 from onestop.cases.channels import item_channels, still_open_sentence
 from onestop.cases.models import Case, CaseStatus
 from onestop.cases.promise import case_promise
+from onestop.common.revalidate import revalidated
 from onestop.core.clock import to_beijing
 from onestop.policy.loader import default_packs
 from onestop.portal.forms import GuideForm
 from onestop.portal.guide import guide_result, questions
 from onestop.portal.selectors import item_views, parent_cases, parent_timeline, progress_steps
+from onestop.portal.stamps import case_list_stamp, case_page_stamp
 from onestop.reference.idnumber import mask_name
 from onestop.workflow.models import ItemState
 from onestop.workflow.payment import PaymentStepRefused, insurance_code_activate
@@ -79,6 +81,7 @@ def parent_case_or_404(
 
 
 @login_required(login_url="accounts:parent_login")
+@revalidated(case_list_stamp)
 def my_cases(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.role != Role.PARENT:
@@ -88,6 +91,7 @@ def my_cases(request: HttpRequest) -> HttpResponse:
 
 
 @login_required(login_url="accounts:parent_login")
+@revalidated(case_page_stamp)
 def case_progress(request: HttpRequest, number: str) -> HttpResponse:
     case = parent_case_or_404(request, number, "portal:case", defer=UNSHOWN_DOCUMENT)
     items = item_views(case)

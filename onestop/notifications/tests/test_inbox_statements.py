@@ -18,8 +18,11 @@ from onestop.testing.newborns import another_newborn
 pytestmark = pytest.mark.django_db
 
 # Session, user, the header's unread count, the page's count and rows, the UPDATE marking
-# the shown unread messages read, the header's count again (after marking).
-INBOX_STATEMENTS = 7
+# the shown unread messages read, the header's count again (after marking); first the
+# page's stamp (ADR 0026 amendment: the user's row and their messages, one statement).
+INBOX_STATEMENTS = 8
+# Read again with nothing changed: session, user, the stamp; the body kept in the process.
+UNCHANGED_STATEMENTS = 3
 
 
 def _send_all() -> None:
@@ -43,7 +46,8 @@ def test_inbox_statements_do_not_grow_with_the_messages(example, beijing, media_
     client.force_login(parent(document["mother"]["phone"]))
     client.get("/my/cases/")  # the session's first write is not the page's cost
     few, _ = _statements(client)
-    read_again, _ = _statements(client)
+    read_again, shown = _statements(client)
+    unchanged, kept = _statements(client)
     for n in range(22):  # more cases of the same mother: more messages than one page
         case_submit(document=another_newborn(example("qinbei-accept"), n + 1), actor=None, now=now)
     _send_all()
@@ -52,4 +56,5 @@ def test_inbox_statements_do_not_grow_with_the_messages(example, beijing, media_
 
     assert few == many <= INBOX_STATEMENTS
     assert read_again == few - 1  # nothing new to mark read: no UPDATE
+    assert unchanged == UNCHANGED_STATEMENTS and kept == shown
     assert body.count('class="card message') == 20

@@ -19,10 +19,13 @@ pytestmark = pytest.mark.django_db
 # Session, user, the case (with its outcome), its items, the header's unread count, its
 # e-licences, its timeline; the calendar's published years (the overall promise's latest
 # date), the medical-insurance payment notice, the case's corrections (ADR 0042) and the
-# social security card once dispatched (ADR 0037).
-CASE_PAGE_STATEMENTS = 11
-# Session, user, the header's unread count, the cases (with their outcomes).
-CASE_LIST_STATEMENTS = 4
+# social security card once dispatched (ADR 0037); first the page's stamp (ADR 0026
+# amendment: the raw rows the page is built from, in one statement).
+CASE_PAGE_STATEMENTS = 12
+# Session, user, the stamp, the header's unread count, the cases (with their outcomes).
+CASE_LIST_STATEMENTS = 5
+# Read again with nothing changed: session, user, the stamp; the body kept in the process.
+UNCHANGED_STATEMENTS = 3
 
 
 def _statements(client: Client, url: str) -> int:
@@ -40,10 +43,11 @@ def test_case_page_and_list_statements_do_not_grow_as_the_case_goes_on(
     case = case_submit(document=document, actor=None, now=now).case
     client = Client()
     client.force_login(parent(document["mother"]["phone"]))
-    client.get("/my/cases/")  # the session's first write is not the page's cost
+    client.get("/my/guidance/")  # the session's first write is not the page's cost
     page = f"/my/cases/{case.number}/"
     fresh = _statements(client, page)
     fresh_list = _statements(client, "/my/cases/")
+    assert _statements(client, page) == _statements(client, "/my/cases/") == UNCHANGED_STATEMENTS
 
     bmc = CaseItem.objects.get(case=case, item="birth_certificate")
     item_complete(item_id=bmc.pk, actor=None, result={"bmc_number": "Q450123456"}, now=now)
