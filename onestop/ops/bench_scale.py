@@ -454,6 +454,19 @@ def _exists(server: str, name: str) -> bool:
         )
 
 
+def _generated_seed(url: str) -> int | None:
+    import psycopg
+
+    from onestop.ops.gencases import STATE_TABLE
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        try:
+            row = conn.execute(f"SELECT seed FROM {STATE_TABLE} WHERE id = 1").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return None
+    return int(row[0]) if row else None
+
+
 def _env(url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -472,8 +485,12 @@ def run_size(server: str, size: int, args: argparse.Namespace, say: TextIO) -> d
         _psql(server, f'CREATE DATABASE "{name}"')
     try:
         started = time.monotonic()
+        # a kept database resumes with the seed it was generated with (gen-cases refuses
+        # another one), e.g. one made by hand with `onestop gen-cases --seed 7`
+        seed = None if fresh else _generated_seed(url)
         subprocess.run(
-            [sys.executable, "-m", "onestop", "gen-cases", "--count", str(size), "--prepare"],
+            [sys.executable, "-m", "onestop", "gen-cases", "--count", str(size), "--prepare"]
+            + ([] if seed is None else ["--seed", str(seed)]),
             env=_env(url),
             check=True,
         )
