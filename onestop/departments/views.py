@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -76,7 +77,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     # The page's keys are a subquery (LIMIT/OFFSET in the index's order): one statement.
-    shown = officer_queue(user, order=order).filter(pk__in=page.object_list)
+    keys = cast("QuerySet[CaseItem, int]", page.object_list)
+    shown = officer_queue(user, order=order).filter(pk__in=keys)
     # Everything a row prints is worked out here, once per row, and the template only
     # places it (issue 10: most of the queue's time was the template translating the
     # same column labels and state names and reversing the same URL for every row).
