@@ -78,6 +78,19 @@ def officer_queue(user: User, *, order: str = "due") -> QuerySet[CaseItem]:
     return qs.order_by("due_at", "received_at")
 
 
+def officer_queue_keys(user: User, *, order: str = "due") -> QuerySet[CaseItem, int]:
+    """The ids of the officer's open items in the queue's order, and nothing else: what the
+    queue pages through. A page of them is read as the first entries of the partial index
+    ``caseitem_open_desk_due`` (issue 10, part 4), and only that page's rows are then joined
+    to their cases, claimers and urge counts (``officer_queue(...).filter(pk__in=page)``,
+    one statement) — not every open item of the desk before the sort."""
+    qs = items_for_officer(user, CaseItem.objects.all()).filter(state__in=OPEN_STATES)
+    ordered = (
+        qs.order_by("-received_at") if order == "new" else qs.order_by("due_at", "received_at")
+    )
+    return ordered.values_list("pk", flat=True)
+
+
 def urgency(item: CaseItem, now: datetime, calendar: WorkingCalendar | None = None) -> str:
     """The item's light now, by the working-day rules of ``workflow.domain.urgency``
     (less than one working day left: warning). A returned item's clock is paused: no light."""

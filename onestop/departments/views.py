@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +32,7 @@ from onestop.departments.selectors import (
     QUEUE_PAGE_SIZE,
     duplicate_rows,
     officer_queue,
+    officer_queue_keys,
     task_materials,
     task_notes,
     task_view_data,
@@ -71,9 +73,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     order = "new" if request.GET.get("order") == "new" else "due"
     now = timezone.now()
     calendar = current_calendar()
-    page = Paginator(officer_queue(user, order=order), QUEUE_PAGE_SIZE).get_page(
+    page = Paginator(officer_queue_keys(user, order=order), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    # The page's keys are a subquery (LIMIT/OFFSET in the index's order): one statement.
+    keys = cast("QuerySet[CaseItem, int]", page.object_list)
+    shown = officer_queue(user, order=order).filter(pk__in=keys)
     # Everything a row prints is worked out here, once per row, and the template only
     # places it (issue 10: most of the queue's time was the template translating the
     # same column labels and state names and reversing the same URL for every row).
@@ -82,7 +87,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     states = {value: str(label) for value, label in ItemState.choices}
     names: dict[str, str] = {}
     rows = []
-    for item in page.object_list:
+    for item in shown:
         if item.item not in names:
             names[item.item] = _item_name(item.item)
         rows.append(

@@ -146,6 +146,14 @@ class _Recipients:
     def __init__(self) -> None:
         self._officers: dict[tuple[str, str, str, str], list[User]] = {}
         self._supervisors: dict[str, list[list[User]]] = {}
+        self._places: dict[tuple[str, str], str] = {}
+
+    def place(self, item: CaseItem) -> str:
+        """The jurisdiction's name (reference data: the same for the whole run)."""
+        key = (item.jurisdiction_kind, item.jurisdiction_code)
+        if key not in self._places:
+            self._places[key] = jurisdiction_label(*key)
+        return self._places[key]
 
     def officers(self, item: CaseItem) -> list[User]:
         key = (item.department, item.jurisdiction_kind, item.jurisdiction_code, item.division)
@@ -179,7 +187,7 @@ def _transition(
     officers = recipients.officers(item)
     levels = recipients.supervisors(item)
     nearest = levels[0] if levels else []
-    where = f"{jurisdiction_label(item.jurisdiction_kind, item.jurisdiction_code)}{department}"
+    where = f"{recipients.place(item)}{department}"
     subject = f"办件{case.number}的{name}（{where}）"
     if kind == DeadlineEvent.Kind.WARNING:
         return (
@@ -208,24 +216,52 @@ def _transition(
     )
 
 
+# What a transition reads of its case and item: what it writes and says, not the encrypted
+# document, decision or result (a deferred field still loads if an effect asks for it).
+RECORD_CASE_COLUMNS = ("id", "number", "division")
+RECORD_ITEM_COLUMNS = (
+    "id",
+    "case_id",
+    "item",
+    "state",
+    "due_at",
+    "due_provisional",
+    "department",
+    "jurisdiction_kind",
+    "jurisdiction_code",
+    "division",
+)
+
+
 def _record(
-    item_id: int, due: datetime, kind: str, now: datetime, recipients: _Recipients
+    item_id: int,
+    case_id: int,
+    due: datetime,
+    kind: str,
+    now: datetime,
+    recipients: _Recipients,
 ) -> int | None:
     """Record one transition once, in one transaction with the case row locked. Returns the
-    number of messages queued, or None when it was already recorded or no longer holds."""
-    case_id = CaseItem.objects.filter(pk=item_id).values_list("case_id", flat=True).first()
-    if case_id is None:
-        return None
+    number of messages queued, or None when it was already recorded or no longer holds.
+
+    Every statement here is this transition's own (issue 10, part 4): what a run shares
+    across its transitions is read-only — the recipients and the place names
+    (``_Recipients``) — so a failure or a concurrent change still costs one transition, never
+    another's record."""
     with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case_id)
-        item = CaseItem.objects.get(pk=item_id)
+        case = (
+            Case.objects.select_for_update().only(*RECORD_CASE_COLUMNS).filter(pk=case_id).first()
+        )
+        item = CaseItem.objects.only(*RECORD_ITEM_COLUMNS).filter(pk=item_id).first()
+        if case is None or item is None or item.case_id != case.pk:
+            return None
         if item.state not in OPEN_STATES or item.due_at != due:
             return None
-        _, created = DeadlineEvent.objects.get_or_create(
-            item=item, kind=kind, due_at=due, defaults={"case": case, "at": now}
-        )
-        if not created:
+        # Every writer of a DeadlineEvent holds its case row (above), so this check cannot race
+        # another sweep; the unique (item, kind, due_at) constraint still stands behind it.
+        if DeadlineEvent.objects.filter(item=item, kind=kind, due_at=due).exists():
             return None
+        DeadlineEvent.objects.create(item=item, case=case, kind=kind, due_at=due, at=now)
         users, body, line = _transition(kind, item, case, recipients)
         audit_record(
             stream=case.number,
@@ -296,13 +332,12 @@ def deadlines_sweep(now: datetime | None = None, *, batch_size: int = 500) -> Sw
         pending.append((escalation, open_items.filter(due_at__lt=now - timedelta(days=days))))
     for kind, qs in pending:
         recorded = 0
-        for item_id, due in (
-            _unrecorded(qs, kind).order_by("due_at", "pk").values_list("pk", "due_at")[:batch_size]
-        ):
+        selected = _unrecorded(qs, kind).order_by("due_at", "pk")
+        for item_id, due, case_id in selected.values_list("pk", "due_at", "case_id")[:batch_size]:
             assert due is not None
             if kind in ESCALATION_KINDS and not _escalation_reached(calendar, kind, due, now):
                 continue
-            sent = _record(item_id, due, kind, now, recipients)
+            sent = _record(item_id, case_id, due, kind, now, recipients)
             if sent is not None:
                 recorded += 1
                 report.messages += sent

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -70,15 +71,18 @@ def _shown(query: str) -> str:
 @require_http_methods(["GET", "POST"])
 def cases(request: HttpRequest) -> HttpResponse:
     user = _supervisor(request)
-    # A POST (the form), or an old-style ?q= link: remember the query, redirect to a token.
+    # The form's POST is answered at once with its results (issue 10, part 4: the redirect
+    # to a token page made a search two requests): the query travels in the POST body only,
+    # never in a URL, and is not kept. An old-style ?q= link is still turned into a token.
     typed = request.POST.get("q") if request.method == "POST" else request.GET.get("q")
+    query = ""
     if typed is not None:
         query = "".join(typed.split())[:64]
         if not query:
             return redirect("supervision:cases")
-        return redirect(reverse("supervision:cases") + "?s=" + _remember(request, query))
-    token = request.GET.get("s", "")
-    query = ""
+        if request.method != "POST":
+            return redirect(reverse("supervision:cases") + "?s=" + _remember(request, query))
+    token = "" if query else request.GET.get("s", "")
     if token:
         recalled = _recall(request, token)
         if recalled is None:
@@ -86,9 +90,13 @@ def cases(request: HttpRequest) -> HttpResponse:
             return redirect("supervision:cases")
         query = recalled
     found = with_outcome(find_cases(user, query))[:100]
-    return render(
+    response = render(
         request, "supervision/cases.html", {"cases": found, "q": _shown(query), "searched": query}
     )
+    if request.method == "POST":
+        # the answer to an ID number is not kept by the browser (back/forward re-asks)
+        add_never_cache_headers(response)  # no-store, private
+    return response
 
 
 @login_required

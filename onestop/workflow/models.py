@@ -100,6 +100,28 @@ class CaseItem(models.Model):
                 name="caseitem_open_division",
                 condition=models.Q(state__in=["ready", "in_progress"]),
             ),
+            # Issue 10, part 4 (ADR 0025): an officer's queue — the open items of one desk
+            # (department and jurisdiction) by due time — is read as the first 50 entries of
+            # this index, not by sorting every open item of the desk.
+            models.Index(
+                fields=[
+                    "department",
+                    "jurisdiction_kind",
+                    "jurisdiction_code",
+                    "due_at",
+                    "received_at",
+                ],
+                name="caseitem_open_desk_due",
+                condition=models.Q(state__in=["ready", "in_progress", "returned"]),
+            ),
+            # The sweep's red light (``_relight``: due, open, not yet red) reads only the items
+            # that turn red now; the ones already red leave this index when they turn red.
+            models.Index(
+                fields=["due_at"],
+                name="caseitem_open_not_red",
+                condition=models.Q(state__in=["ready", "in_progress"])
+                & ~models.Q(urgency="overdue"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -274,3 +274,63 @@ def test_finished_items_are_left_alone(week, beijing, people):
     deadlines_sweep(beijing("2026-10-09T10:00:00+08:00"))
     assert not DeadlineEvent.objects.filter(item=bmc).exists()
     assert DeadlineEvent.objects.filter(case=q1, item__item="vaccination_certificate").exists()
+
+
+# What one recorded transition costs, in its own transaction (issue 10, part 4): lock the
+# case, read the item, check and write the event, read the audit chain's last link and
+# write the record, the staff timeline line, the messages (existing keys, new rows) and
+# the savepoint pair of the transaction. The recipients and place names are read once per
+# run, not per transition; no encrypted column is read.
+TRANSITION_STATEMENTS = 11
+
+
+def test_a_transition_costs_a_fixed_number_of_statements_and_decrypts_nothing(
+    week, beijing, people, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.common import fields
+
+    at = beijing("2026-10-08T09:00:00+08:00")
+    deadlines_sweep(at, batch_size=1)  # the run's shared reads: recipients, place names
+    decrypted: list[str] = []
+    real = fields.cipher
+
+    def counting():
+        c = real()
+
+        class Spy:
+            def decrypt(self, value):
+                decrypted.append(value)
+                return c.decrypt(value)
+
+            def __getattr__(self, name):
+                return getattr(c, name)
+
+        return Spy()
+
+    monkeypatch.setattr(fields, "cipher", counting)
+    with CaptureQueriesContext(connection) as run:
+        report = deadlines_sweep(at)
+    assert sum(report.events.values()) >= 3
+    # the statements of each transition: its transaction (a savepoint inside the test's),
+    # from its first statement to its release, nested savepoints counted in it
+    blocks: list[int] = []
+    depth = 0
+    for query in run.captured_queries:
+        sql = query["sql"]
+        if sql.startswith("SAVEPOINT"):
+            if depth == 0:
+                blocks.append(0)
+            depth += 1
+        if depth:
+            blocks[-1] += 1
+        if sql.startswith("RELEASE SAVEPOINT") or sql.startswith("ROLLBACK TO SAVEPOINT"):
+            depth -= 1
+    assert len(blocks) == sum(report.events.values())  # one transaction per transition
+    # a desk's first transition in a run also reads its officers and supervisors (shared by
+    # the desk's later transitions); the others cost the budget
+    assert min(blocks) <= TRANSITION_STATEMENTS, blocks
+    assert max(blocks) <= TRANSITION_STATEMENTS + 4, blocks
+    assert decrypted == []

@@ -294,3 +294,41 @@ def test_the_deadlines_page_names_places_in_a_fixed_number_of_queries(
     assert page.status_code == 200
     assert page.content.count(b"<tr") > rows
     assert len(again.captured_queries) == len(few.captured_queries)
+
+
+def test_the_deadlines_page_decrypts_nothing(november, monkeypatch):
+    """Issue 10, part 4: each of the page's (up to 500) rows loaded its case — document and
+    decision, decrypted on load — and its own result; it shows none of them. The page still
+    links each row to its case and shows its due time and state."""
+    from onestop.common import fields
+    from onestop.testing.second_factor import mark_verified
+
+    monkeypatch.setattr("django.utils.timezone.now", lambda: t("2026-11-25T09:00:00+08:00"))
+    supervisor = staff("supervisor", kind="division", code="4507")
+    client = Client()
+    client.force_login(supervisor)
+    mark_verified(client, supervisor)
+    client.get("/supervise/deadlines/")  # the session and the reference cache settle
+    decrypted: list[str] = []
+    real = fields.cipher
+
+    def counting_cipher():
+        inner = real()
+
+        class Counting:
+            def decrypt(self, value):
+                decrypted.append(value)
+                return inner.decrypt(value)
+
+            def __getattr__(self, name):
+                return getattr(inner, name)
+
+        return Counting()
+
+    monkeypatch.setattr(fields, "cipher", counting_cipher)
+    page = client.get("/supervise/deadlines/").content.decode()
+    one, two = november
+    assert f'href="/supervise/cases/{one.number}/"' in page
+    assert f'href="/supervise/cases/{two.number}/"' in page
+    assert 'data-light="overdue"' in page and 'data-light="warning"' in page
+    assert decrypted == []
