@@ -80,6 +80,11 @@ def _measure_one(
         finally:
             captured.append({"sql": sql, "params": params, "time": time.perf_counter() - started})
 
+    # The statements of a first read: the parents' pages keep a rendered page per process
+    # (ADR 0026), and samples[0] was read above; a re-read would show only the stamp's.
+    from onestop.common.revalidate import PAGE_CACHE
+
+    PAGE_CACHE.clear()
     with connection.execute_wrapper(collect):
         samples[0]()
     slowest = max(captured, key=lambda q: float(q["time"]), default=None)
