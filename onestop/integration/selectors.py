@@ -187,6 +187,12 @@ def task_fresh(task_id: int) -> CaseItem:
     return CaseItem.objects.select_related("case").only(*SUMMARY_FIELDS).get(pk=task_id)
 
 
+def task_fresh_detail(task_id: int) -> CaseItem:
+    """The task as it stands now, with its case, every column (what `task_detail` shows
+    of it: the case's form, the item's result and reasons)."""
+    return CaseItem.objects.select_related("case").get(pk=task_id)
+
+
 def task_summary(
     client: ApiClient, row: CaseItem, *, multiple: bool | None = None
 ) -> dict[str, Any]:
