@@ -539,12 +539,18 @@ def task_claim(
     detail: dict[str, Any] = {}
 
     def act() -> Answer:
+        # Access by id only (the claim locks and reads the task); the answer reads the
+        # task once with every column its detail shows (not the summary's columns, whose
+        # detail then loaded each deferred column with a query of its own).
+        allowed = selectors.task_id_for_client(client, task_id)
+        if allowed is None:
+            raise ApiError(404, "not_found", "任务不存在或无权访问")
         row = item_claim(
-            item_id=_task(client, task_id).pk,
+            item_id=allowed.pk,
             actor=client.user,
             expected_version=data.expected_version,
         )
-        detail.update(selectors.task_detail(client, selectors.task_fresh(row.pk)))
+        detail.update(selectors.task_detail(client, selectors.task_fresh_detail(row.pk)))
         return Answer(200, {field: detail[field] for field in TaskOut.model_fields})
 
     answer = _answer(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
@@ -154,8 +154,19 @@ def tasks_of_client(client: ApiClient) -> QuerySet[CaseItem]:
     return items_for_officer(client.user, CaseItem.objects.select_related("case"))
 
 
+# Whether the task's case runs items per newborn of a multiple birth (`multiple_birth`),
+# asked in the query that reads the task: `task_summary` reads it there instead of asking
+# a query of its own (session 18: one statement less per task read, claim and completion).
+MULTIPLE = "case_multiple_birth"
+
+
+def _with_multiple(rows: QuerySet[CaseItem]) -> QuerySet[CaseItem]:
+    twin_rows = CaseItem.objects.filter(case_id=OuterRef("case_id"), newborn__gt=0)
+    return rows.annotate(**{MULTIPLE: Exists(twin_rows)})
+
+
 def task_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
-    row: CaseItem | None = tasks_of_client(client).filter(pk=task_id).first()
+    row: CaseItem | None = _with_multiple(tasks_of_client(client).filter(pk=task_id)).first()
     return row
 
 
@@ -184,7 +195,15 @@ def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
 def task_fresh(task_id: int) -> CaseItem:
     """The task as it stands now (after an action on it), with its case (what
     `task_summary` shows of it)."""
-    return CaseItem.objects.select_related("case").only(*SUMMARY_FIELDS).get(pk=task_id)
+    return _with_multiple(CaseItem.objects.select_related("case").only(*SUMMARY_FIELDS)).get(
+        pk=task_id
+    )
+
+
+def task_fresh_detail(task_id: int) -> CaseItem:
+    """The task as it stands now, with its case, every column (what `task_detail` shows
+    of it: the case's form, the item's result and reasons)."""
+    return _with_multiple(CaseItem.objects.select_related("case")).get(pk=task_id)
 
 
 def task_summary(
@@ -192,6 +211,8 @@ def task_summary(
 ) -> dict[str, Any]:
     """`TaskOut`: one task as a list shows it. ``multiple``: whether its case is for twins
     or more (known to a list for all its rows; asked otherwise)."""
+    if multiple is None:
+        multiple = getattr(row, MULTIPLE, None)
     if multiple is None:
         multiple = multiple_birth(row.case)
     serial = (

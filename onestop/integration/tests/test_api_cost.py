@@ -39,8 +39,9 @@ BUDGET = {
     "GET /api/v1/tasks": 4,
     # 12 before the social security card's status (ADR 0037), 13 before "which baby" (twins:
     # whether the case runs items per newborn, ADR 0036); 14 before the card is asked for
-    # the card item only and prior e-licences are read with their ciphertext (issue 10)
-    "GET /api/v1/tasks/{id}": 13,
+    # the card item only and prior e-licences are read with their ciphertext (issue 10);
+    # 13 before the read of the task asks whether its case is for twins (session 18)
+    "GET /api/v1/tasks/{id}": 12,
     # 73 before issue 11's proactive invitation and routing, 77 before the card application
     # (one per newborn, ADR 0037); 79 before the plan's items, the people, the declared
     # materials and the timeline lines were one INSERT each (web CPU per case, issue 10)
@@ -49,13 +50,17 @@ BUDGET = {
     # before the action checked access by id and the webhook took the event's row; 23
     # before it answers with the task's detail as GET /tasks/{id} does (ADR 0045: a system
     # acting on the task.created webhook claims and completes in two transactions, where
-    # read + claim + complete took three)
-    "POST /api/v1/tasks/{id}/claim": 35,
+    # read + claim + complete took three); 35 before the answer read the task once with
+    # the columns its detail shows (34.9 measured: the summary's columns, then each
+    # deferred one on its own) and access was checked by id, and 31 before that read asks
+    # whether the case is for twins (session 18)
+    "POST /api/v1/tasks/{id}/claim": 30,
     # 44 before the card's statuses (ADR 0037), 45 before the twins' rows, the licence in
     # force (corrections, ADR 0042) and the guidance registration (ADR 0040): 47.9
     # measured; 48 before one INSERT for a state change's messages and one for its
-    # timeline lines, and the webhooks taking the event's row (38.9 measured)
-    "POST /api/v1/tasks/{id}/complete": 39,
+    # timeline lines, and the webhooks taking the event's row (38.9 measured); 39 before the
+    # answer's read of the task asks whether the case is for twins (37.7 → 36.7, session 18)
+    "POST /api/v1/tasks/{id}/complete": 37,
 }
 _RUN_STARTED = datetime.now(timezone(timedelta(hours=8)))
 MARGIN = 1.05  # + 5 % (at least one statement) before the test fails
