@@ -133,3 +133,28 @@ class ApiCosts:
             f" | {total.transactions} |"
         )
         return "\n".join(lines)
+
+
+def count_decryptions(monkeypatch: Any) -> list[object]:
+    """From now on (for the test), every value the field cipher decrypts is appended to the
+    returned list: a page or a run that must decrypt nothing leaves it empty."""
+    from onestop.common import fields
+
+    decrypted: list[object] = []
+    real = fields.cipher
+
+    def counting_cipher() -> Any:
+        inner = real()
+
+        class Counting:
+            def decrypt(self, value: Any) -> Any:
+                decrypted.append(value)
+                return inner.decrypt(value)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+        return Counting()
+
+    monkeypatch.setattr(fields, "cipher", counting_cipher)
+    return decrypted

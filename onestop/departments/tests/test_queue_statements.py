@@ -10,8 +10,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from onestop.cases.services import case_submit
-from onestop.common import fields
 from onestop.departments.selectors import QUEUE_PAGE_SIZE
+from onestop.testing.costs import count_decryptions
 from onestop.testing.factories import officer
 from onestop.testing.newborns import another_newborn
 
@@ -58,23 +58,7 @@ def test_queue_decrypts_nothing(example, beijing, media_root, monkeypatch):
     client = Client()
     client.force_login(officer("hospital", "hospital", "qinbei-mch"))
     client.get("/work/")
-    decrypted = []
-    real = fields.cipher
-
-    def counting_cipher():
-        inner = real()
-
-        class Counting:
-            def decrypt(self, value):
-                decrypted.append(1)
-                return inner.decrypt(value)
-
-            def __getattr__(self, name):
-                return getattr(inner, name)
-
-        return Counting()
-
-    monkeypatch.setattr(fields, "cipher", counting_cipher)
+    decrypted = count_decryptions(monkeypatch)
     _, body = _statements(client, "/work/")
     assert body.count('href="/work/tasks/') == 3
     assert decrypted == []

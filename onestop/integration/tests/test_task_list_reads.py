@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from onestop.common import fields
 from onestop.integration.tests.support import Api, current, hospital, issue
+from onestop.testing.costs import count_decryptions
 
 pytestmark = pytest.mark.django_db
 
@@ -35,23 +35,7 @@ def test_task_list_decrypts_nothing_and_answers_every_field(example, media_root,
     assert submitted.status_code == 201, submitted.content[:300]
     number = submitted.json()["number"]
     api = Api(hospital().token)
-    decrypted: list[int] = []
-    real = fields.cipher
-
-    def counting_cipher():
-        inner = real()
-
-        class Counting:
-            def decrypt(self, value):
-                decrypted.append(1)
-                return inner.decrypt(value)
-
-            def __getattr__(self, name):
-                return getattr(inner, name)
-
-        return Counting()
-
-    monkeypatch.setattr(fields, "cipher", counting_cipher)
+    decrypted = count_decryptions(monkeypatch)
     answer = api.get("/tasks")
     assert answer.status_code == 200
     tasks = answer.json()["tasks"]

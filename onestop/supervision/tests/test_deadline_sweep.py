@@ -14,6 +14,7 @@ from onestop.cases.services import case_submit
 from onestop.ops.demo import shift_dates
 from onestop.supervision.models import DeadlineEvent, StaffMessage
 from onestop.supervision.services import deadlines_sweep
+from onestop.testing.costs import count_decryptions
 from onestop.testing.factories import officer, staff
 from onestop.testing.newborns import another_newborn
 from onestop.testing.preview import preview_sign
@@ -290,27 +291,9 @@ def test_a_transition_costs_a_fixed_number_of_statements_and_decrypts_nothing(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from onestop.common import fields
-
     at = beijing("2026-10-08T09:00:00+08:00")
     deadlines_sweep(at, batch_size=1)  # the run's shared reads: recipients, place names
-    decrypted: list[str] = []
-    real = fields.cipher
-
-    def counting():
-        c = real()
-
-        class Spy:
-            def decrypt(self, value):
-                decrypted.append(value)
-                return c.decrypt(value)
-
-            def __getattr__(self, name):
-                return getattr(c, name)
-
-        return Spy()
-
-    monkeypatch.setattr(fields, "cipher", counting)
+    decrypted = count_decryptions(monkeypatch)
     with CaptureQueriesContext(connection) as run:
         report = deadlines_sweep(at)
     assert sum(report.events.values()) >= 3

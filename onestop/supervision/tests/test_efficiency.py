@@ -13,6 +13,7 @@ from onestop.cases.services import case_submit, case_supplement
 from onestop.core.clock import parse_time
 from onestop.ops.demo import shift_dates
 from onestop.supervision.selectors import deadline_items, efficiency_report, item_working_time
+from onestop.testing.costs import count_decryptions
 from onestop.testing.factories import officer, staff
 from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem
@@ -300,7 +301,6 @@ def test_the_deadlines_page_decrypts_nothing(november, monkeypatch):
     """Issue 10, part 4: each of the page's (up to 500) rows loaded its case — document and
     decision, decrypted on load — and its own result; it shows none of them. The page still
     links each row to its case and shows its due time and state."""
-    from onestop.common import fields
     from onestop.testing.second_factor import mark_verified
 
     monkeypatch.setattr("django.utils.timezone.now", lambda: t("2026-11-25T09:00:00+08:00"))
@@ -309,23 +309,7 @@ def test_the_deadlines_page_decrypts_nothing(november, monkeypatch):
     client.force_login(supervisor)
     mark_verified(client, supervisor)
     client.get("/supervise/deadlines/")  # the session and the reference cache settle
-    decrypted: list[str] = []
-    real = fields.cipher
-
-    def counting_cipher():
-        inner = real()
-
-        class Counting:
-            def decrypt(self, value):
-                decrypted.append(value)
-                return inner.decrypt(value)
-
-            def __getattr__(self, name):
-                return getattr(inner, name)
-
-        return Counting()
-
-    monkeypatch.setattr(fields, "cipher", counting_cipher)
+    decrypted = count_decryptions(monkeypatch)
     page = client.get("/supervise/deadlines/").content.decode()
     one, two = november
     assert f'href="/supervise/cases/{one.number}/"' in page
