@@ -32,6 +32,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,7 @@ class Machines:
         replica: str,
         store: ObjectStore,
         cache_url: str | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         self.root = root
         self.logs = root / "logs"
@@ -186,6 +188,7 @@ class Machines:
             "ONESTOP_RATE_VERIFY": f"{VERIFY_LIMIT}/h",
             **({"ONESTOP_CACHE_URL": cache_url} if cache_url else {}),
             **store.env,
+            **(extra or {}),
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.ports = free_port_block(2)
@@ -234,6 +237,7 @@ class Machines:
                 stderr=subprocess.STDOUT,
                 env=self.env(machine),
                 cwd=self.root,
+                start_new_session=True,  # its own process group: a "machine" to crash
             )
 
     def start_web(self, machine: str, port: int) -> None:
@@ -272,6 +276,16 @@ class Machines:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def stop(self, machine: str, *, kill: bool = False) -> None:
+        """Stop ``machine``: SIGTERM to its main process (a deployment's graceful stop), or
+        with ``kill`` SIGKILL to every process of it at once (the machine is lost)."""
+        process = self.processes[machine]
+        if kill:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.terminate()
+        process.wait(timeout=30)
 
     def tail(self) -> str:
         return "\n".join(
@@ -459,5 +473,162 @@ def test_two_web_servers_and_a_worker_share_only_the_database_the_store_and_the_
                 assert not made & {"secret_key", "field_keys", "index_key", "audit_key"}, made
             reliability_record("machines", "web servers sharing one database and store", 2)
             reliability_record("machines", "objects in the store holding plaintext", 0)
+        finally:
+            machines.stop_all()
+
+
+HAPROXY_CONFIG = """\
+global
+    maxconn 256
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+frontend web
+    bind 127.0.0.1:{port}
+    # Appends the address the request came from: the product counts that one entry
+    # (ONESTOP_TRUSTED_PROXIES=1), never what the client wrote to its left.
+    option forwardfor
+    default_backend app
+backend app
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    # A server that refuses the connection (stopped, crashed) costs a retry on the other,
+    # not an error to the person: the request never reached it.
+    retries 3
+    option redispatch
+    # A kept-alive connection to a server that has since died fails without an answer:
+    # retried on another server, but only where a second run changes nothing: GET/HEAD,
+    # and API calls that carry an Idempotency-Key (the product answers a repeat from its
+    # record). A form POST that may have reached a dying server is not sent again.
+    retry-on conn-failure empty-response response-timeout
+    http-request disable-l7-retry if !METH_GET !{{ req.hdr(idempotency-key) -m found }}
+    http-response set-header X-Served-By %[srv_name]
+    server a 127.0.0.1:{a} check inter 300ms fall 2 rise 2
+    server b 127.0.0.1:{b} check inter 300ms fall 2 rise 2
+"""
+
+
+@contextlib.contextmanager
+def haproxy(root: Path, a: int, b: int) -> Iterator[str]:
+    """Debian's HAProxy in front of the servers A and B (health check: ``/readyz``)."""
+    binary = shutil.which("haproxy") or (
+        "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
+    )
+    if binary is None:
+        pytest.skip("no haproxy (apt-get install haproxy): the load balancer is not tested")
+    port = free_port_block(1)
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "haproxy.cfg"
+    config.write_text(HAPROXY_CONFIG.format(port=port, a=a, b=b), "utf-8")
+    check = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    log = (root / "haproxy.log").open("ab")
+    process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import requests
+
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, (root / "haproxy.log").read_text(errors="replace")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "haproxy did not answer"
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def _served_by(session: Any, url: str, count: int) -> tuple[list[str], list[int]]:
+    """Which server answered each of ``count`` GETs of ``url``, and the statuses."""
+    servers, statuses = [], []
+    for _ in range(count):
+        answer = session.get(url, timeout=30, allow_redirects=False)
+        servers.append(answer.headers.get("X-Served-By", ""))
+        statuses.append(answer.status_code)
+    return servers, statuses
+
+
+def test_behind_a_load_balancer_a_lost_server_is_taken_out_and_no_request_fails(
+    clusters: tuple[PrivatePostgres, Standby], tmp_path: Path
+) -> None:
+    """Issue 10 item 5: stateless web servers behind a load balancer (HAProxy, Debian's),
+    its health check the product's ``/readyz``. A person signed in through the balancer is
+    served by both servers in turn; when B crashes (SIGKILL) or is stopped for a
+    deployment, no request fails and B is out of the rotation; when B is back, it is in
+    again. The per-address limit counts the address the balancer saw, whatever the client
+    writes in X-Forwarded-For."""
+    import requests
+
+    primary, standby = clusters
+    with moto_store(log=tmp_path / "moto.log") as store:
+        machines = Machines(
+            tmp_path, primary.url, standby.url, store, extra={"ONESTOP_TRUSTED_PROXIES": "1"}
+        )
+        machines.prepare()
+        try:
+            machines.start_web("a", machines.ports)
+            machines.start_web("b", machines.ports + 1)
+            machines.wait_ready("a")
+            machines.wait_ready("b")
+            with haproxy(tmp_path / "lb", machines.ports, machines.ports + 1) as lb:
+                officer = requests.Session()
+                _sign_in(officer, lb, "jilin-police")
+                queue = f"{lb}/work/"
+                servers, statuses = _served_by(officer, queue, 8)
+                # Round robin: both servers answered, and the session held on each.
+                assert set(servers) == {"a", "b"}, servers
+                assert statuses == [200] * 8, statuses
+
+                # B crashes between two requests: the balancer retries the refused
+                # connection on A, then its health check takes B out.
+                machines.stop("b", kill=True)
+                servers, statuses = _served_by(officer, queue, 12)
+                assert statuses == [200] * 12, (statuses, machines.tail())
+                assert set(servers) == {"a"}, servers
+
+                # B comes back (a new process, nothing of the old one): in the rotation
+                # again after its health checks pass.
+                machines.start_web("b", machines.ports + 1)
+                machines.wait_ready("b")
+                deadline = time.monotonic() + 30
+                while True:
+                    servers, statuses = _served_by(officer, queue, 4)
+                    assert statuses == [200] * 4, statuses
+                    if "b" in servers:
+                        break
+                    assert time.monotonic() < deadline, "B never came back into the rotation"
+                    time.sleep(0.3)
+
+                # A deployment stops A gracefully (SIGTERM): no request fails.
+                machines.stop("a")
+                servers, statuses = _served_by(officer, queue, 8)
+                assert statuses == [200] * 8, statuses
+                assert set(servers) == {"b"}, servers
+
+                # Through the balancer every request comes from its address; a client
+                # that writes another X-Forwarded-For each time is still one address.
+                answered = 0
+                for attempt in range(2 * VERIFY_LIMIT):
+                    got = requests.get(
+                        f"{lb}/verify/NOPE-{attempt}.json",
+                        headers={"X-Forwarded-For": f"203.0.113.{attempt + 1}"},
+                        timeout=30,
+                    )
+                    if got.status_code == 429:
+                        break
+                    assert got.status_code == 404, got.text
+                    answered += 1
+                assert answered == VERIFY_LIMIT, answered
+            reliability_record(
+                "machines", "requests failed while a server behind the balancer was lost", 0
+            )
         finally:
             machines.stop_all()
