@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User
@@ -134,10 +134,23 @@ def _relight(qs: QuerySet[CaseItem], light: str, batch_size: int) -> int:
 
 
 def _unrecorded(qs: QuerySet[CaseItem], kind: str) -> QuerySet[CaseItem]:
-    recorded = DeadlineEvent.objects.filter(
-        item=OuterRef("pk"), kind=kind, due_at=OuterRef("due_at")
+    """The rows of ``qs`` whose ``kind`` transition is not marked for their due time. The
+    marks (``CaseItem.deadline_marks``) are kept with the ledger: set in the transaction
+    that records the event, cleared by the database when ``due_at`` changes. An item whose
+    last escalation is marked is not in the partial index the selection reads
+    (``caseitem_open_unescalated``), so a run does not walk every overdue item there is."""
+    return (
+        qs.filter(deadline_marks__lt=urgency.LAST_MARK)
+        .alias(_marked=F("deadline_marks").bitand(urgency.DEADLINE_MARKS[kind]))
+        .filter(_marked=0)
     )
-    return qs.filter(~Exists(recorded))
+
+
+def _mark(item_id: int, due: datetime, kind: str) -> None:
+    """Mark ``kind`` recorded for the item's due time ``due`` (if it still has it)."""
+    CaseItem.objects.filter(pk=item_id, due_at=due).update(
+        deadline_marks=F("deadline_marks").bitor(urgency.DEADLINE_MARKS[kind])
+    )
 
 
 class _Recipients:
@@ -260,8 +273,10 @@ def _record(
         # Every writer of a DeadlineEvent holds its case row (above), so this check cannot race
         # another sweep; the unique (item, kind, due_at) constraint still stands behind it.
         if DeadlineEvent.objects.filter(item=item, kind=kind, due_at=due).exists():
+            _mark(item.pk, due, kind)  # recorded, not marked (a row written before 0014)
             return None
         DeadlineEvent.objects.create(item=item, case=case, kind=kind, due_at=due, at=now)
+        _mark(item.pk, due, kind)
         users, body, line = _transition(kind, item, case, recipients)
         audit_record(
             stream=case.number,

@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 from onestop.common.choices import labelled_choices
 from onestop.common.fields import EncryptedJSONField
 from onestop.workflow.domain.newborns import item_key
-from onestop.workflow.domain.urgency import URGENCY_LABELS
+from onestop.workflow.domain.urgency import LAST_MARK, URGENCY_LABELS
 from onestop.workflow.domain.urgency import Urgency as Urgency  # the lights, re-exported
 
 
@@ -54,6 +54,10 @@ class CaseItem(models.Model):
     paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
     pauses = models.JSONField(default=list)
     urgency = models.CharField(max_length=8, choices=URGENCY_CHOICES, default=Urgency.NORMAL)
+    # The deadline transitions recorded for the current ``due_at`` (bits of
+    # ``urgency.DEADLINE_MARKS``), set by the sweep with its ``DeadlineEvent``. A database
+    # trigger (migration 0014) sets it back to 0 whenever ``due_at`` changes, whoever writes.
+    deadline_marks = models.PositiveSmallIntegerField(default=0)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -121,6 +125,23 @@ class CaseItem(models.Model):
                 name="caseitem_open_not_red",
                 condition=models.Q(state__in=["ready", "in_progress"])
                 & ~models.Q(urgency="overdue"),
+            ),
+            # The sweep's transitions (issue 10, part 4): the open items whose last
+            # escalation is not yet recorded. An item leaves it when it is, so a run walks
+            # the items of the last few days' due times, not every overdue item there is.
+            models.Index(
+                fields=["due_at", "id"],
+                name="caseitem_open_unescalated",
+                condition=models.Q(state__in=["ready", "in_progress"])
+                & models.Q(deadline_marks__lt=LAST_MARK),
+            ),
+            # The sweep's amber and green lights put back (``_relight``): only the items
+            # with another light than green are in it.
+            models.Index(
+                fields=["due_at"],
+                name="caseitem_open_lit",
+                condition=models.Q(state__in=["ready", "in_progress"])
+                & ~models.Q(urgency="normal"),
             ),
         ]
 

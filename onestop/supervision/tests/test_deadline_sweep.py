@@ -280,9 +280,11 @@ def test_finished_items_are_left_alone(week, beijing, people):
 # What one recorded transition costs, in its own transaction (issue 10, part 4): lock the
 # case, read the item, check and write the event, read the audit chain's last link and
 # write the record, the staff timeline line, the messages (existing keys, new rows) and
-# the savepoint pair of the transaction. The recipients and place names are read once per
-# run, not per transition; no encrypted column is read.
-TRANSITION_STATEMENTS = 11
+# the savepoint pair of the transaction, and the item's mark for the transition (session 19:
+# the run's selection then skips what is recorded without reading the ledger). The
+# recipients and place names are read once per run, not per transition; no encrypted
+# column is read.
+TRANSITION_STATEMENTS = 12
 
 
 def test_a_transition_costs_a_fixed_number_of_statements_and_decrypts_nothing(
@@ -317,3 +319,75 @@ def test_a_transition_costs_a_fixed_number_of_statements_and_decrypts_nothing(
     assert min(blocks) <= TRANSITION_STATEMENTS, blocks
     assert max(blocks) <= TRANSITION_STATEMENTS + 4, blocks
     assert decrypted == []
+
+
+# --- the items' marks (session 19, issue 10 part 4: the sweep walks only what it records) --
+
+
+def test_a_recorded_transition_marks_its_item_and_the_next_run_does_not_select_it(week, beijing):
+    from onestop.supervision.services import _unrecorded
+    from onestop.workflow.domain.urgency import DEADLINE_MARKS
+
+    q1 = week["q1"]
+    bmc = CaseItem.objects.get(case=q1, item="birth_certificate")
+    at = beijing("2026-10-11T00:00:00+08:00")  # overdue, escalated twice (see above)
+    deadlines_sweep(at)
+    bmc.refresh_from_db()
+    recorded = set(DeadlineEvent.objects.filter(item=bmc).values_list("kind", flat=True))
+    assert recorded == {"overdue", "escalated_1", "escalated_2"}
+    assert bmc.deadline_marks == sum(DEADLINE_MARKS[k] for k in recorded)
+    for kind in DEADLINE_MARKS:
+        assert not _unrecorded(CaseItem.objects.filter(pk=bmc.pk), kind).exists(), kind
+
+
+def test_the_database_clears_the_marks_whenever_the_due_time_changes(week, beijing):
+    """The trigger of workflow migration 0014, for every way a row is written: a model
+    save, a queryset update, raw SQL (an administrator in psql). A write that leaves the
+    due time alone keeps the marks."""
+    from django.db import connection
+
+    bmc = CaseItem.objects.get(case=week["q1"], item="birth_certificate")
+    deadlines_sweep(beijing("2026-10-11T00:00:00+08:00"))
+    bmc.refresh_from_db()
+    marked = bmc.deadline_marks
+    assert marked
+
+    def marks() -> int:
+        return CaseItem.objects.values_list("deadline_marks", flat=True).get(pk=bmc.pk)
+
+    CaseItem.objects.filter(pk=bmc.pk).update(urgency="normal", version=bmc.version + 1)
+    assert marks() == marked  # the due time did not change
+    bmc.refresh_from_db()
+    bmc.save()  # every column written, the same due time
+    assert marks() == marked
+
+    bmc.due_at = beijing("2026-10-20T23:59:59+08:00")
+    bmc.save(update_fields=["due_at"])
+    assert marks() == 0
+
+    CaseItem.objects.filter(pk=bmc.pk).update(deadline_marks=marked)
+    CaseItem.objects.filter(pk=bmc.pk).update(due_at=beijing("2026-10-21T23:59:59+08:00"))
+    assert marks() == 0
+
+    CaseItem.objects.filter(pk=bmc.pk).update(deadline_marks=marked)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE workflow_caseitem SET due_at = %s WHERE id = %s",
+            [beijing("2026-10-22T23:59:59+08:00"), bmc.pk],
+        )
+    assert marks() == 0
+
+
+def test_a_transition_recorded_but_not_marked_is_marked_and_not_recorded_again(week, beijing):
+    """Rows written before the marks existed (the migration fills them from the ledger;
+    this is the sweep's own repair if one was missed): the ledger decides, nothing is
+    recorded or sent twice."""
+    at = beijing("2026-10-11T00:00:00+08:00")
+    deadlines_sweep(at)
+    counts = (DeadlineEvent.objects.count(), StaffMessage.objects.count())
+    CaseItem.objects.update(deadline_marks=0)
+    again = deadlines_sweep(at)
+    assert sum(again.events.values()) == 0 and again.messages == 0
+    assert counts == (DeadlineEvent.objects.count(), StaffMessage.objects.count())
+    marked = CaseItem.objects.filter(deadline_events__isnull=False).distinct()
+    assert marked.exists() and all(i.deadline_marks for i in marked)

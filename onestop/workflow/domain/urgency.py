@@ -39,6 +39,16 @@ _ONE_DAY = timedelta(days=1)
 # item's division), level 2 (the supervisors one level up).
 ESCALATE_AFTER: tuple[int, ...] = (1, 3)
 
+# The deadline transitions the sweep records for an item's current due time, one bit each
+# in ``CaseItem.deadline_marks`` (the ledger itself is ``DeadlineEvent``; the bits let the
+# sweep skip what is recorded without reading the ledger for every overdue item). Keys are
+# ``DeadlineEvent.Kind`` values.
+DEADLINE_MARKS: Mapping[str, int] = MappingProxyType(
+    {"warning": 1, "overdue": 2, "escalated_1": 4, "escalated_2": 8}
+)
+# Once the last escalation is recorded, nothing more happens to that due time.
+LAST_MARK = DEADLINE_MARKS["escalated_2"]
+
 
 class Urgency(StrEnum):
     NORMAL = "normal"
