@@ -8,7 +8,10 @@ prefix) they supervise. Parents sign in with a phone number and a one-time code.
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -104,3 +107,25 @@ class OneTimeCode(models.Model):
         verbose_name = _("短信验证码")
         verbose_name_plural = _("短信验证码")
         indexes = [models.Index(fields=["created_at"], name="otp_created_idx")]
+
+
+class UserSession(AbstractBaseSession):
+    """A database session with the signed-in user's id in a column of its own
+    (``onestop.accounts.sessions``, ADR 0026 amendment "session and user in one
+    statement"): a signed-in request reads its session and its user in one joined SELECT.
+    The column is a copy of the session's ``_auth_user_id``, written with every save; the
+    session data stays what Django reads and checks."""
+
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        db_table = "onestop_session"
+        verbose_name = _("会话")
+        verbose_name_plural = _("会话")
+
+    @classmethod
+    def get_session_store_class(cls) -> type[SessionBase]:
+        store: type[SessionBase] = import_string("onestop.accounts.sessions.SessionStore")
+        return store

@@ -103,7 +103,8 @@ MIDDLEWARE = [
     "onestop.common.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the user read in the session's own SELECT (ADR 0026 amendment).
+    "onestop.accounts.sessions.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -225,6 +226,9 @@ TASKS = {
     }
 }
 
+# Database sessions (ADR 0026) whose row names the signed-in user: session and user are
+# read in one statement (onestop.accounts.sessions, ADR 0026 amendment).
+SESSION_ENGINE = "onestop.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _flag("ONESTOP_SECURE_COOKIES")
@@ -331,7 +335,7 @@ INSTALLED_APPS += [
     "django_otp.plugins.otp_static",
     "axes",
 ]
-_auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+_auth_index = MIDDLEWARE.index("onestop.accounts.sessions.AuthenticationMiddleware")
 MIDDLEWARE.insert(_auth_index + 1, "django_otp.middleware.OTPMiddleware")
 _messages_index = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
 MIDDLEWARE[_messages_index + 1 : _messages_index + 1] = [

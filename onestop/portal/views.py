@@ -15,6 +15,7 @@ from onestop.cases.models import Case, CaseStatus
 from onestop.cases.promise import case_promise
 from onestop.common.revalidate import revalidated
 from onestop.core.clock import to_beijing
+from onestop.guidance.templatetags.guidance_tags import guidance_without_item
 from onestop.policy.loader import default_packs
 from onestop.portal.forms import GuideForm
 from onestop.portal.guide import guide_result, questions
@@ -113,6 +114,10 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
             "still_open": still_open_sentence(case) if case.status == CaseStatus.REJECTED else "",
             # ADR 0035: the applicant's previews wait for her signature (no extra query)
             "preview_pending": any(i.awaiting == "preview" for i in items),
+            # the guidance link: the region shows guidance without an item (ADR 0040), or
+            # the case's guidance item is done (decided here, not by a loop in the template)
+            "guidance_link": guidance_without_item(case)
+            or any(i.item == "parenting_guidance" and i.state == ItemState.DONE for i in items),
             "can_supplement": case.status == CaseStatus.SUPPLEMENT
             or any(i.state == ItemState.RETURNED for i in items),
             "signature": {

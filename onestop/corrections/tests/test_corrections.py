@@ -521,6 +521,33 @@ def test_the_parents_page_shows_a_refusal_with_its_reason(case, bmc_item, mother
     assert "与分娩记录一致" in page
 
 
+def test_the_parents_card_reads_its_corrections_in_one_statement_of_the_shown_columns(
+    case, bmc_item, mother, hospital_officer
+):
+    """The card's statement selects only what it shows (``case_corrections``: no wide item
+    or licence rows, nothing decrypted but the refusal reason); a column read after all
+    would cost one statement per row, which this count would show."""
+    from django.test.utils import CaptureQueriesContext
+
+    web = Client()
+    web.force_login(mother)
+    web.get("/my/guidance/")  # the session's first write is not the page's cost
+    refused = _ask(bmc_item, mother)
+    correction_refuse(correction_id=refused.pk, actor=hospital_officer, reason="与分娩记录一致")
+    with CaptureQueriesContext(connection) as one:
+        web.get(f"/my/cases/{case.number}/")
+    done = correction_approve(correction_id=_ask(bmc_item, mother).pk, actor=hospital_officer)
+    with CaptureQueriesContext(connection) as two:
+        page = web.get(f"/my/cases/{case.number}/").content.decode()
+    assert f'data-correction="{refused.pk}" data-state="refused"' in page
+    assert "与分娩记录一致" in page
+    assert f'data-correction="{done.pk}" data-state="approved"' in page
+    assert f"更正后的证照 {_new(done).serial}" in page
+    assert len(two) == len(one)
+    (card,) = [q["sql"] for q in two if q["sql"].startswith('SELECT "corrections_correction"')]
+    assert '"workflow_caseitem"."due_at"' not in card and '"payload"' not in card
+
+
 def test_the_corrected_pdf_says_what_it_replaces_and_the_old_one_is_not_printed(
     case, bmc_item, mother, hospital_officer
 ):

@@ -16,16 +16,17 @@ from onestop.workflow.services import item_complete
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, the case (with its outcome), its items, the header's unread count, its
-# e-licences, its timeline; the calendar's published years (the overall promise's latest
-# date), the medical-insurance payment notice, the case's corrections (ADR 0042) and the
-# social security card once dispatched (ADR 0037); first the page's stamp (ADR 0026
-# amendment: the raw rows the page is built from, in one statement).
-CASE_PAGE_STATEMENTS = 12
-# Session, user, the stamp, the header's unread count, the cases (with their outcomes).
-CASE_LIST_STATEMENTS = 5
-# Read again with nothing changed: session, user, the stamp; the body kept in the process.
-UNCHANGED_STATEMENTS = 3
+# Session and user (one joined SELECT: onestop.accounts.sessions), the case (with its
+# outcome), its items, the header's unread count, its e-licences, its timeline; the
+# calendar's published years (the overall promise's latest date), the medical-insurance
+# payment notice, the case's corrections (ADR 0042) and the social security card once
+# dispatched (ADR 0037); first the page's stamp (ADR 0026 amendment: the raw rows the page
+# is built from, in one statement).
+CASE_PAGE_STATEMENTS = 11
+# Session and user, the stamp, the header's unread count, the cases (with their outcomes).
+CASE_LIST_STATEMENTS = 4
+# Read again with nothing changed: session and user, the stamp; the body kept in the process.
+UNCHANGED_STATEMENTS = 2
 
 
 def _statements(client: Client, url: str) -> int:
