@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
-from onestop.calendar.selectors import current_calendar
 from onestop.cases.claims import DuplicateNewborn
 from onestop.cases.domain.document import FIELD_LABELS
 from onestop.cases.domain.labels import NameOf, labelled_rows
@@ -27,6 +26,7 @@ from onestop.certificates.preview import signed_lines, signed_preview_for
 from onestop.certificates.selectors import prior_elicences
 from onestop.common.http import pdf_response
 from onestop.common.names import item_label, material_label
+from onestop.common.revalidate import revalidated
 from onestop.core.written import written
 from onestop.departments.selectors import (
     QUEUE_PAGE_SIZE,
@@ -38,6 +38,7 @@ from onestop.departments.selectors import (
     task_view_data,
     urgency,
 )
+from onestop.departments.stamps import queue_calendar, queue_count, queue_stamp
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import paper_position, value_name
 from onestop.workflow.card import REPORTABLE as CARD_STATUSES
@@ -68,14 +69,19 @@ def _officer(request: HttpRequest) -> User:
 
 
 @login_required
+@revalidated(queue_stamp)
 def queue(request: HttpRequest) -> HttpResponse:
+    """The officer's open items, a page at a time; an unchanged page is answered from its
+    stamp (`onestop.departments.stamps`, ADR 0026 amendment "session 19")."""
     user = _officer(request)
     order = "new" if request.GET.get("order") == "new" else "due"
     now = timezone.now()
-    calendar = current_calendar()
-    page = Paginator(officer_queue_keys(user, order=order), QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    calendar = queue_calendar(request)
+    paginator = Paginator(officer_queue_keys(user, order=order), QUEUE_PAGE_SIZE)
+    counted = queue_count(request)
+    if counted is not None:  # counted by the stamp, in this request
+        paginator.__dict__["count"] = counted
+    page = paginator.get_page(request.GET.get("page"))
     # The page's keys are a subquery (LIMIT/OFFSET in the index's order): one statement.
     keys = cast("QuerySet[CaseItem, int]", page.object_list)
     shown = officer_queue(user, order=order).filter(pk__in=keys)

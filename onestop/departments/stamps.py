@@ -1,0 +1,150 @@
+"""The stamp of the officer's queue (`/work/`, `onestop.common.revalidate`): what the page
+shows, read in ONE statement, nothing decrypted (issue 10 part 3, ADR 0026 amendment
+"session 19").
+
+The page shows the open items' count (the pager), one page of rows (number, item, which
+baby, state, claimer, urge count, due time and whether it is provisional, the light), the
+corrections waiting and the corrected results unread (`workbench_counts`), the unread
+staff messages of the header, the officer's name and menus. The stamp reads, from the
+same querysets the page is built from (`officer_queue`, `officer_queue_keys`,
+`workbench_counts_query`: the same access scope, `items_for_officer`):
+
+- ``count``: how many open items the officer's desk has;
+- ``row``: for each row of the requested page its columns shown, its order keys and its
+  light *now* (past due; due before the warning cutoff of the working calendar), so a
+  row turning amber or red changes the ETag at that instant, not at a change of a row;
+- ``staff``: unread staff messages; ``corrections``: the two workbench counts;
+
+plus, from the user row already read by the session, the officer's name, role,
+department and jurisdiction. The language, the day, the CSRF secret, the path (order and
+page) and the cache window are in the ETag (`page_etag`). A page number the view would
+correct (not a number, past the last page) gives no stamp: the view renders it as before.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
+from django.http import HttpRequest
+from django.utils import timezone
+
+from onestop.accounts.models import Role, User
+from onestop.calendar.clock_rules import weekends_beyond
+from onestop.calendar.domain import WorkingCalendar
+from onestop.calendar.selectors import current_calendar
+from onestop.common.revalidate import stamp_rows
+from onestop.corrections.selectors import workbench_counts_query
+from onestop.departments.selectors import QUEUE_PAGE_SIZE, officer_queue, officer_queue_keys
+from onestop.supervision.models import StaffMessage
+from onestop.workflow.domain.urgency import warning_cutoff
+
+# The queue's view uses the calendar and the count the stamp read (a rendered page costs
+# the statements it did without a stamp, and the stamp).
+CALENDAR_ATTR = "_onestop_queue_calendar"
+COUNT_ATTR = "_onestop_queue_count"
+
+ROW_COLUMNS = {
+    "s_id": F("id"),
+    "s_item": F("item"),
+    "s_newborn": F("newborn"),
+    "s_state": F("state"),
+    "s_due": F("due_at"),
+    "s_provisional": F("due_provisional"),
+    "s_received": F("received_at"),
+    "s_number": F("case__number"),
+    "s_claimer": F("claimed_by_id"),
+    "s_username": F("claimed_by__username"),
+    "s_display": F("claimed_by__display_name"),
+    "s_urged": F("urge_total"),
+    "s_twins": F("twins"),
+}
+
+
+def queue_calendar(request: HttpRequest) -> WorkingCalendar:
+    """The calendar the stamp read for this request, else read now."""
+    kept = getattr(request, CALENDAR_ATTR, None)
+    return kept if isinstance(kept, WorkingCalendar) else current_calendar()
+
+
+def _part(label: str, qs: QuerySet[Any, Any], columns: list[str]) -> tuple[str, list[Any]]:
+    """``SELECT '<label>|' || <each column as text, NULL told apart> FROM (<qs>)``."""
+    sql, params = qs.query.sql_with_params()
+    qn = connection.ops.quote_name
+    text = " || '|' || ".join(
+        f"(CASE WHEN t.{qn(c)} IS NULL THEN 'N' ELSE 'V' || CAST(t.{qn(c)} AS TEXT) END)"
+        for c in columns
+    )
+    return f"SELECT '{label}|' || {text} AS s FROM ({sql}) AS t", list(params)
+
+
+def queue_count(request: HttpRequest) -> int | None:
+    """How many open items the stamp counted for this request (None: not stamped)."""
+    kept = getattr(request, COUNT_ATTR, None)
+    return kept if isinstance(kept, int) else None
+
+
+def _count_part(label: str, qs: QuerySet[Any, Any]) -> tuple[str, list[Any]]:
+    """``SELECT '<label>|' || COUNT(*) FROM (<qs>)``: how many rows, one text."""
+    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    return f"SELECT '{label}|' || CAST(COUNT(*) AS TEXT) AS s FROM ({sql}) AS t", list(params)
+
+
+def _page_number(request: HttpRequest) -> int | None:
+    raw = request.GET.get("page")
+    if raw in (None, ""):
+        return 1
+    try:
+        number = int(str(raw))
+    except ValueError:
+        return None
+    return number if number >= 1 else None
+
+
+def queue_stamp(request: HttpRequest, *args: Any, **kwargs: Any) -> list[str] | None:
+    user = request.user
+    if not isinstance(user, User) or user.role != Role.OFFICER or not user.is_active:
+        return None  # the view refuses it as before
+    number = _page_number(request)
+    if number is None:
+        return None
+    order = "new" if request.GET.get("order") == "new" else "due"
+    now = timezone.now()
+    calendar = current_calendar()
+    setattr(request, CALENDAR_ATTR, calendar)
+    cutoff: datetime = warning_cutoff(weekends_beyond(calendar), now)
+
+    keys = officer_queue_keys(user, order=order)
+    start = (number - 1) * QUEUE_PAGE_SIZE
+    page = keys[start : start + QUEUE_PAGE_SIZE]
+    rows = (
+        officer_queue(user, order=order)
+        .filter(pk__in=page)
+        .order_by()
+        .values(
+            **ROW_COLUMNS,
+            s_late=Case(When(Q(due_at__lt=now), then=Value(True)), default=Value(False)),
+            s_amber=Case(
+                When(Q(due_at__lt=cutoff), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+    )
+    parts = [
+        _count_part("count", keys.order_by().values("pk")),
+        _part("row", rows, [*ROW_COLUMNS, "s_late", "s_amber"]),
+        _count_part("staff", StaffMessage.objects.filter(user=user, read_at__isnull=True)),
+        _part("corrections", workbench_counts_query(user), ["waiting", "unread"]),
+    ]
+    found = stamp_rows(
+        " UNION ALL ".join(sql for sql, _ in parts), [p for _, ps in parts for p in ps]
+    )
+    total = next((int(r.split("|", 1)[1]) for r in found if r.startswith("count|")), 0)
+    setattr(request, COUNT_ATTR, total)
+    if number > 1 and start >= total:
+        return None  # past the last page: the view shows the last one
+    who = (user.pk, user.label(), user.role, user.department, user.jurisdiction_code)
+    return [*found, "user|" + "|".join(str(w) for w in who)]
