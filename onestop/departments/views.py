@@ -10,6 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -112,7 +114,55 @@ def queue(request: HttpRequest) -> HttpResponse:
                 "light": urgency(item, now, calendar),
             }
         )
-    return render(request, "departments/queue.html", {"rows": rows, "order": order, "page": page})
+    return render(
+        request,
+        "departments/queue.html",
+        {"rows": rows, "rows_html": _queue_rows_html(rows), "order": order, "page": page},
+    )
+
+
+def _queue_rows_html(rows: list[dict[str, Any]]) -> str:
+    """The queue's table rows, escaped here rather than by the template engine (issue 10
+    part 3: 50 rows × ~20 template nodes were about a third of a rendered queue's CPU).
+    The same markup the template wrote; the labels translated once per page."""
+    l_number, l_item, l_state, l_due = (
+        escape(_("办件编号")),
+        escape(_("事项")),
+        escape(_("状态")),
+        escape(_("办理期限")),
+    )
+    provisional = (
+        ' <span class="badge provisional" data-due-provisional title="{}">{}</span>'.format(
+            escape(_("工作日历尚未录入该年度的节假日安排，发布后自动重新计算")),
+            escape(_("暂按双休日计算")),
+        )
+    )
+    urged = _("已催办 %(n)s 次")
+    out = []
+    for r in rows:
+        light = escape(r["light"])
+        baby = f' <span class="baby" data-baby>（{escape(r["baby"])}）</span>' if r["baby"] else ""
+        claimed = (
+            f' <span class="muted">{escape(r["claimed_by"])}</span>' if r["claimed_by"] else ""
+        )
+        urge = (
+            f' <span class="badge urged">{urged % {"n": escape(r["urged"])}}</span>'
+            if r["urged"]
+            else ""
+        )
+        due = f"{escape(r['due'])}{provisional if r['provisional'] else ''}" if r["due"] else "—"
+        out.append(
+            "\n  <tr>\n"
+            f'    <td><span class="light {light}" title="{light}"></span></td>\n'
+            f'    <td data-label="{l_number}"><a href="{escape(r["url"])}">'
+            f"{escape(r['number'])}</a></td>\n"
+            f'    <td data-label="{l_item}">{escape(r["name"])}{baby}</td>\n'
+            f'    <td data-label="{l_state}"><span class="state {escape(r["state"])}">'
+            f"{escape(r['state_label'])}</span>{claimed}{urge}</td>\n"
+            f'    <td data-label="{l_due}">{due}</td>\n'
+            "  </tr>\n  "
+        )
+    return mark_safe("".join(out))  # every value above is escaped
 
 
 def _groups(shown: dict[str, Any], name_of: NameOf) -> list[tuple[str, list[tuple[str, str]]]]:
