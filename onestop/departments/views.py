@@ -42,6 +42,7 @@ from onestop.departments.selectors import (
 )
 from onestop.departments.stamps import queue_calendar, queue_count, queue_stamp
 from onestop.reference.selectors import current_reference
+from onestop.supervision.selectors import urge_count
 from onestop.unified_form.model import paper_position, value_name
 from onestop.workflow.card import REPORTABLE as CARD_STATUSES
 from onestop.workflow.card import CardStatusRefused, card_status_report
@@ -191,14 +192,14 @@ def _item_name(code: str) -> str:
     return item_label(code)
 
 
-def _visible_item(user: User, item_id: int) -> CaseItem:
+def _visible_item(user: User, item_id: int, *, urges: bool = False) -> CaseItem:
     """The item if it is in the officer's department and jurisdiction; 404 otherwise, so a
-    guessed id reveals nothing."""
-    item = (
-        items_for_officer(user, CaseItem.objects.select_related("case", "claimed_by"))
-        .filter(pk=item_id)
-        .first()
-    )
+    guessed id reveals nothing. ``urges``: with ``urge_total`` (催办, the task page's
+    banner) in the same statement."""
+    qs = CaseItem.objects.select_related("case", "claimed_by")
+    if urges:
+        qs = qs.annotate(urge_total=urge_count())
+    item = items_for_officer(user, qs).filter(pk=item_id).first()
     if item is None:
         access_record(
             actor=user, case_number="-", what=f"task:{item_id}", at=timezone.now(), granted=False
@@ -210,7 +211,7 @@ def _visible_item(user: User, item_id: int) -> CaseItem:
 @login_required
 def task(request: HttpRequest, item_id: int) -> HttpResponse:
     user = _officer(request)
-    item = _visible_item(user, item_id)
+    item = _visible_item(user, item_id, urges=True)
     access_record(
         actor=user,
         case_number=item.case.number,
