@@ -130,17 +130,21 @@ def _count(qs: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(counted.values("n")[:1]), Value(0))
 
 
-def workbench_counts(user: User) -> tuple[int, int]:
-    """(corrections waiting for the officer's department, notices of corrected results
-    unread on its items), in one statement: the queue page's cost stays fixed (issue 10)."""
+def workbench_counts_query(user: User) -> QuerySet[User, tuple[int, int]]:
+    """The statement of `workbench_counts` (also part of the queue page's stamp)."""
     mine = items_for_officer(user, CaseItem.objects.all()).values("pk")
-    row = (
+    return (
         User.objects.filter(pk=user.pk)
         .annotate(
             waiting=_count(Correction.objects.filter(item__in=mine, state="open")),
             unread=_count(CorrectionNotice.objects.filter(item__in=mine, read_at__isnull=True)),
         )
         .values_list("waiting", "unread")
-        .first()
     )
+
+
+def workbench_counts(user: User) -> tuple[int, int]:
+    """(corrections waiting for the officer's department, notices of corrected results
+    unread on its items), in one statement: the queue page's cost stays fixed (issue 10)."""
+    row = workbench_counts_query(user).first()
     return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -88,3 +88,25 @@ def test_task_page_checks_reference_data_and_twins_once(example, beijing, media_
     assert sum("reference_" in s for s in sql) == 1, sql
     assert sum('"newborn" >' in s for s in sql) == 1, sql
     assert AccessRecord.objects.filter(actor=user, granted=True).count() == before + 1
+
+
+# Session, user, second-factor device, the item (with its urge count), the access record,
+# "twins?", the reference data's freshness, the preview confirmation, the duplicates'
+# three, the materials, the calendar, the card production, the header's unread staff
+# messages, the corrections card's notices (none: no join) and the links' items.
+TASK_STATEMENTS = 17
+
+
+def test_task_page_statement_budget(example, beijing, media_root):
+    from onestop.workflow.models import CaseItem
+
+    _submit(example, beijing, 1)
+    client = Client()
+    client.force_login(officer("hospital", "hospital", "qinbei-mch"))
+    client.get("/work/")
+    row = CaseItem.objects.filter(department="hospital").order_by("position").first()
+    assert row is not None
+    client.get(f"/work/tasks/{row.pk}/")  # warm: the reference data built once
+    count, body = _statements(client, f"/work/tasks/{row.pk}/")
+    assert count <= TASK_STATEMENTS
+    assert row.case.number in body

@@ -1,0 +1,211 @@
+"""The stamp of the officer's queue (`/work/`, `onestop.common.revalidate`): what the page
+shows, read in ONE statement, nothing decrypted (issue 10 part 3, ADR 0026 amendment
+"session 19").
+
+The page shows the open items' count (the pager), one page of rows (number, item, which
+baby, state, claimer, urge count, due time and whether it is provisional, the light), the
+corrections waiting and the corrected results unread (`workbench_counts`), the unread
+staff messages of the header, the officer's name and menus. The stamp reads, from the
+same querysets the page is built from (`officer_queue`, `officer_queue_keys`,
+`workbench_counts_query`: the same access scope, `items_for_officer`):
+
+- ``count``: how many open items the officer's desk has;
+- ``row``: for each row of the requested page its columns shown, its order keys and its
+  light *now* (past due; due before the warning cutoff of the working calendar), so a
+  row turning amber or red changes the ETag at that instant, not at a change of a row;
+- ``staff``: unread staff messages; ``corrections``: the two workbench counts;
+
+plus, from the user row already read by the session, the officer's name, role,
+department and jurisdiction. The language, the day, the CSRF secret, the path (order and
+page) and the cache window are in the ETag (`page_etag`). A page number the view would
+correct (not a number, past the last page) gives no stamp: the view renders it as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
+from django.http import HttpRequest
+from django.utils import timezone
+
+from onestop.accounts.models import Role, User
+from onestop.calendar.clock_rules import weekends_beyond
+from onestop.calendar.domain import WorkingCalendar
+from onestop.calendar.selectors import current_calendar
+from onestop.common.revalidate import stamp_rows
+from onestop.corrections.selectors import workbench_counts_query
+from onestop.departments.selectors import QUEUE_PAGE_SIZE, officer_queue, officer_queue_keys
+from onestop.supervision.models import StaffMessage
+from onestop.workflow.domain.urgency import warning_cutoff
+
+# The queue's view uses the calendar and the count the stamp read (a rendered page costs
+# the statements it did without a stamp, and the stamp).
+CALENDAR_ATTR = "_onestop_queue_calendar"
+COUNT_ATTR = "_onestop_queue_count"
+
+ROW_COLUMNS = {
+    "s_id": F("id"),
+    "s_item": F("item"),
+    "s_newborn": F("newborn"),
+    "s_state": F("state"),
+    "s_due": F("due_at"),
+    "s_provisional": F("due_provisional"),
+    "s_received": F("received_at"),
+    "s_number": F("case__number"),
+    "s_claimer": F("claimed_by_id"),
+    "s_username": F("claimed_by__username"),
+    "s_display": F("claimed_by__display_name"),
+    "s_urged": F("urge_total"),
+    "s_twins": F("twins"),
+}
+
+
+def queue_calendar(request: HttpRequest) -> WorkingCalendar:
+    """The calendar the stamp read for this request, else read now."""
+    kept = getattr(request, CALENDAR_ATTR, None)
+    return kept if isinstance(kept, WorkingCalendar) else current_calendar()
+
+
+def _part(label: str, qs: QuerySet[Any, Any], columns: list[str]) -> tuple[str, list[Any]]:
+    """``SELECT '<label>|' || <each column as text, NULL told apart> FROM (<qs>)``."""
+    sql, params = qs.query.sql_with_params()
+    qn = connection.ops.quote_name
+    text = " || '|' || ".join(
+        f"(CASE WHEN t.{qn(c)} IS NULL THEN 'N' ELSE 'V' || CAST(t.{qn(c)} AS TEXT) END)"
+        for c in columns
+    )
+    return f"SELECT '{label}|' || {text} AS s FROM ({sql}) AS t", list(params)
+
+
+def queue_count(request: HttpRequest) -> int | None:
+    """How many open items the stamp counted for this request (None: not stamped)."""
+    kept = getattr(request, COUNT_ATTR, None)
+    return kept if isinstance(kept, int) else None
+
+
+def _count_part(label: str, qs: QuerySet[Any, Any]) -> tuple[str, list[Any]]:
+    """``SELECT '<label>|' || COUNT(*) FROM (<qs>)``: how many rows, one text."""
+    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    return f"SELECT '{label}|' || CAST(COUNT(*) AS TEXT) AS s FROM ({sql}) AS t", list(params)
+
+
+def _page_number(request: HttpRequest) -> int | None:
+    raw = request.GET.get("page")
+    if raw in (None, ""):
+        return 1
+    try:
+        number = int(str(raw))
+    except ValueError:
+        return None
+    return number if number >= 1 else None
+
+
+def _compile(
+    user: User, order: str, number: int, now: datetime, cutoff: datetime
+) -> tuple[str, list[Any]]:
+    """The stamp's statement, from the querysets the page is built from."""
+    keys = officer_queue_keys(user, order=order)
+    start = (number - 1) * QUEUE_PAGE_SIZE
+    page = keys[start : start + QUEUE_PAGE_SIZE]
+    rows = (
+        officer_queue(user, order=order)
+        .filter(pk__in=page)
+        .order_by()
+        .values(
+            **ROW_COLUMNS,
+            s_late=Case(
+                When(Q(due_at__lt=now), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            s_amber=Case(
+                When(Q(due_at__lt=cutoff), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+    )
+    parts = [
+        _count_part("count", keys),
+        _part("row", rows, [*ROW_COLUMNS, "s_late", "s_amber"]),
+        _count_part("staff", StaffMessage.objects.filter(user=user, read_at__isnull=True)),
+        _part("corrections", workbench_counts_query(user), ["waiting", "unread"]),
+    ]
+    return " UNION ALL ".join(sql for sql, _ in parts), [p for _, ps in parts for p in ps]
+
+
+# Building those querysets and compiling them cost more CPU than the rest of an unchanged
+# page (~70 % of it, cProfile): the statement is compiled once per officer, order and page
+# in this process, with two stand-in instants where "now" and the warning cutoff go, and
+# only those two parameters are replaced per request. The key holds every column of the
+# user that `items_for_officer` reads, so a changed scope compiles afresh.
+_NOW = datetime(1901, 1, 1, 0, 0, 1, tzinfo=UTC)
+_CUTOFF = datetime(1901, 1, 1, 0, 0, 2, tzinfo=UTC)
+_COMPILED: OrderedDict[tuple[Any, ...], tuple[str, list[Any], int, int]] = OrderedDict()
+_COMPILED_SIZE = 2000
+_LOCK = threading.Lock()
+
+
+def _statement(
+    user: User, order: str, number: int, now: datetime, cutoff: datetime
+) -> tuple[str, list[Any]]:
+    key = (
+        connection.alias,
+        connection.vendor,
+        user.pk,
+        user.role,
+        user.department,
+        user.jurisdiction_kind,
+        user.jurisdiction_code,
+        order,
+        number,
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with _LOCK:
+        kept = _COMPILED.get(key)
+        if kept is not None:
+            _COMPILED.move_to_end(key)
+    if kept is None:
+        sql, params = _compile(user, order, number, _NOW, _CUTOFF)
+        at_now = [i for i, p in enumerate(params) if p == adapt(_NOW)]
+        at_cutoff = [i for i, p in enumerate(params) if p == adapt(_CUTOFF)]
+        if len(at_now) != 1 or len(at_cutoff) != 1:  # not as expected: compile every time
+            return _compile(user, order, number, now, cutoff)
+        kept = (sql, params, at_now[0], at_cutoff[0])
+        with _LOCK:
+            _COMPILED[key] = kept
+            while len(_COMPILED) > _COMPILED_SIZE:
+                _COMPILED.popitem(last=False)
+    sql, params, i_now, i_cutoff = kept
+    params = list(params)
+    params[i_now], params[i_cutoff] = adapt(now), adapt(cutoff)
+    return sql, params
+
+
+def queue_stamp(request: HttpRequest, *args: Any, **kwargs: Any) -> list[str] | None:
+    user = request.user
+    if not isinstance(user, User) or user.role != Role.OFFICER or not user.is_active:
+        return None  # the view refuses it as before
+    number = _page_number(request)
+    if number is None:
+        return None
+    order = "new" if request.GET.get("order") == "new" else "due"
+    now = timezone.now()
+    calendar = current_calendar()
+    setattr(request, CALENDAR_ATTR, calendar)
+    cutoff: datetime = warning_cutoff(weekends_beyond(calendar), now)
+
+    start = (number - 1) * QUEUE_PAGE_SIZE
+    sql, params = _statement(user, order, number, now, cutoff)
+    found = stamp_rows(sql, params)
+    total = next((int(r.split("|", 1)[1]) for r in found if r.startswith("count|")), 0)
+    setattr(request, COUNT_ATTR, total)
+    if number > 1 and start >= total:
+        return None  # past the last page: the view shows the last one
+    who = (user.pk, user.label(), user.role, user.department, user.jurisdiction_code)
+    return [*found, "user|" + "|".join(str(w) for w in who)]

@@ -1,0 +1,139 @@
+"""The officer's queue answered from its stamp (ADR 0026 amendment "session 19"), through
+HTTP: the same officer, the same page, nothing changed: a 304 to If-None-Match and the
+kept body otherwise, in fewer statements; anyone else, a signed-out request, or any change
+of what the page shows (an item claimed, a due time passing, a new staff message): not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from onestop.cases.services import case_submit
+from onestop.common.revalidate import PAGE_CACHE
+from onestop.supervision.models import StaffMessage
+from onestop.testing.factories import officer
+from onestop.testing.newborns import another_newborn
+from onestop.workflow.models import CaseItem
+from onestop.workflow.services import item_claim
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, the second-factor device (django-otp), the calendar's published years and
+# the stamp: an unchanged queue page (a rendered one: `test_queue_statements`).
+UNCHANGED_QUEUE_STATEMENTS = 5
+
+
+@pytest.fixture
+def cases(example, beijing, media_root):
+    PAGE_CACHE.clear()
+    for n in range(3):
+        case_submit(
+            document=another_newborn(example("qinbei-accept"), n + 1),
+            actor=None,
+            now=beijing("2026-11-20T09:30:00+08:00"),
+        )
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    client.get("/accounts/login/")  # a first page: the CSRF cookie, the session written
+    return client
+
+
+def _numbers(user) -> list[str]:
+    return [i.case.number for i in CaseItem.objects.filter(department=user.department)]
+
+
+def test_an_unchanged_queue_is_304_to_its_etag_and_the_same_body_without(cases):
+    client = _signed_in(officer("hospital", "hospital", "qinbei-mch"))
+    for url in ("/work/", "/work/?order=new"):
+        first = client.get(url)
+        assert first.status_code == 200 and first["ETag"], url
+        assert first.content.decode().count('href="/work/tasks/') == 3
+        again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+        assert again.status_code == 304 and again.content == b""
+        hits = PAGE_CACHE.hits
+        with CaptureQueriesContext(connection) as queries:
+            kept = client.get(url)
+        assert kept.status_code == 200 and kept.content == first.content
+        assert PAGE_CACHE.hits == hits + 1
+        assert len(queries) <= UNCHANGED_QUEUE_STATEMENTS, [q["sql"] for q in queries]
+
+
+def test_another_officer_never_gets_the_owners_page_nor_a_304(cases):
+    owner = officer("hospital", "hospital", "qinbei-mch")
+    shown = _signed_in(owner).get("/work/")
+    numbers = _numbers(owner)
+    assert numbers and all(n in shown.content.decode() for n in numbers)
+    for other in (
+        officer("hospital", "hospital", "qinbei-people"),  # another station
+        officer("hospital", "hospital", "qinbei-mch"),  # a colleague at the same desk
+    ):
+        client = _signed_in(other)
+        answer = client.get("/work/", HTTP_IF_NONE_MATCH=shown["ETag"])
+        assert answer.status_code == 200 and answer["ETag"] != shown["ETag"]
+        assert answer.content != shown.content
+        if other.jurisdiction_code != owner.jurisdiction_code:
+            assert not any(n in answer.content.decode() for n in numbers)
+
+
+def test_a_signed_out_request_is_sent_to_sign_in(cases):
+    owner = _signed_in(officer("hospital", "hospital", "qinbei-mch"))
+    etag = owner.get("/work/")["ETag"]
+    answer = Client().get("/work/", HTTP_IF_NONE_MATCH=etag)
+    assert answer.status_code == 302 and "/accounts/login/" in answer["Location"]
+
+
+def test_an_item_claimed_changes_the_page_at_once(cases):
+    user = officer("hospital", "hospital", "qinbei-mch", name="王医生")
+    client = _signed_in(user)
+    first = client.get("/work/")
+    assert "王医生" not in first.content.decode().split("<main>", 1)[1]
+    item = CaseItem.objects.filter(department="hospital").order_by("pk").first()
+    assert item is not None
+    item_claim(item_id=item.pk, actor=user, expected_version=item.version)
+    after = client.get("/work/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200 and after["ETag"] != first["ETag"]
+    assert "王医生" in after.content.decode().split("<main>", 1)[1]
+
+
+def test_a_due_time_passing_changes_the_page_at_once(cases, monkeypatch):
+    client = _signed_in(officer("hospital", "hospital", "qinbei-mch"))
+    item = CaseItem.objects.filter(department="hospital").order_by("pk").first()
+    assert item is not None
+    now = timezone.now()
+    CaseItem.objects.update(due_at=now + timedelta(days=30))  # none overdue but this one
+    CaseItem.objects.filter(pk=item.pk).update(due_at=now + timedelta(minutes=10))
+    first = client.get("/work/")
+    assert client.get("/work/")["ETag"] == first["ETag"]  # nothing changed yet
+    assert "light overdue" not in first.content.decode()
+    monkeypatch.setattr(timezone, "now", lambda: now + timedelta(minutes=11))
+    after = client.get("/work/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200 and after["ETag"] != first["ETag"]
+    assert after.content.decode().count("light overdue") == 1
+
+
+def test_a_new_staff_message_changes_the_page_at_once(cases):
+    user = officer("hospital", "hospital", "qinbei-mch")
+    client = _signed_in(user)
+    first = client.get("/work/")
+    StaffMessage.objects.create(
+        user=user, dedup_key="t-1", kind="urged", body="催办", created_at=timezone.now()
+    )
+    after = client.get("/work/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert after.status_code == 200 and after["ETag"] != first["ETag"]
+    assert 'class="nav-messages">工作消息 <span class="badge"' in after.content.decode()
+
+
+def test_a_page_number_the_view_corrects_is_rendered_without_a_stamp(cases):
+    client = _signed_in(officer("hospital", "hospital", "qinbei-mch"))
+    for url in ("/work/?page=9", "/work/?page=x", "/work/?page=0"):
+        answer = client.get(url)
+        assert answer.status_code == 200 and not answer.has_header("ETag"), url
+        assert answer.content.decode().count('href="/work/tasks/') == 3
