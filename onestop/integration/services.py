@@ -250,7 +250,14 @@ def _covers(client: ApiClient, kind: str, code: str, division: str) -> bool:
 
 
 # What queueing reads of a client: not its secrets (one decryption each per event).
-_TARGET_FIELDS = ("pk", "department", "jurisdiction_kind", "jurisdiction_code", "events")
+_TARGET_FIELDS = (
+    "pk",
+    "key_id",
+    "department",
+    "jurisdiction_kind",
+    "jurisdiction_code",
+    "events",
+)
 
 
 def webhooks_queue(
@@ -277,11 +284,7 @@ def webhooks_queue(
     ``task``: the item's row as the change just saved it (an item event carries it), so
     its id and division are not read again (issue 10: web CPU per case)."""
     if item and department:
-        candidates = [
-            c
-            for c in _clients(("department", department))
-            if event in (c.events or [])
-        ]
+        candidates = [c for c in _clients(("department", department)) if event in (c.events or [])]
         if not candidates:
             return []
         if task is not None and task.pk is not None:
@@ -356,21 +359,25 @@ _dispatch = threading.local()
 
 def _clients(key: tuple[str, str]) -> list[ApiClient]:
     """The active clients with a webhook URL whose ``department`` or ``key_id`` (``key``)
-    matches, with their routing columns only; read once per dispatch."""
+    matches, with their routing columns only. Inside a dispatch every active webhook
+    client is read once (a few dozen rows: one per department system) and the matching
+    ones picked from them; outside, only the matching ones are read."""
     field, value = key
-    cache: dict[tuple[str, str], list[ApiClient]] | None = getattr(_dispatch, "clients", None)
-    if cache is None and effects.dispatching():
-        cache = _dispatch.clients = {}
-    if cache is not None and key in cache:
-        return cache[key]
-    rows = list(
-        ApiClient.objects.filter(active=True, **{field: value})
-        .exclude(webhook_url="")
-        .only(*_TARGET_FIELDS)
-    )
-    if cache is not None:
-        cache[key] = rows
-    return rows
+    if not effects.dispatching():
+        return list(
+            ApiClient.objects.filter(active=True, **{field: value})
+            .exclude(webhook_url="")
+            .only(*_TARGET_FIELDS)
+        )
+    rows: list[ApiClient] | None = getattr(_dispatch, "clients", None)
+    if rows is None:
+        rows = _dispatch.clients = list(
+            ApiClient.objects.filter(active=True)
+            .exclude(webhook_url="")
+            .only(*_TARGET_FIELDS)
+            .order_by("pk")
+        )
+    return [c for c in rows if getattr(c, field) == value]
 
 
 def _held_deliveries() -> list[WebhookDelivery] | None:
