@@ -6,6 +6,7 @@ part 2: the published years were read on every call, up to twice per API call)."
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -29,7 +30,7 @@ def _year(published: bool) -> CalendarYear:
     return year
 
 
-def _raw(sql: str, params: list[object]) -> None:
+def _raw(sql: str, params: list[Any]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
