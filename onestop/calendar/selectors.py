@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 
 from onestop.calendar import domain
@@ -9,9 +10,34 @@ from onestop.calendar.clock_rules import days_until_table_ends, last_covered_day
 from onestop.calendar.models import CalendarYear, SpecialDay
 from onestop.core.clock import to_beijing
 from onestop.core.written import written
+from onestop.reference.selectors import reference_stamp
+
+_lock = threading.Lock()
+_cached: tuple[object, domain.WorkingCalendar] | None = None
 
 
 def current_calendar() -> domain.WorkingCalendar:
+    """The calendar in force: rebuilt only when the database's change stamp moved (the
+    reference data's, which triggers on the calendar tables change too: migration 0002),
+    so the check is the stamp's one statement, shared with the reference data and read
+    at most once per request (issue 10 part 2: the published years were read on every
+    call, up to twice per API call). A change by any process, a raw ``UPDATE`` included,
+    is seen by the next request. Without the stamp row (a database without the triggers,
+    a test's flush) the years are read on every call, as before."""
+    global _cached
+    token = reference_stamp()[0]
+    if token is None:
+        return _build()
+    with _lock:
+        if _cached is not None and _cached[0] == token:
+            return _cached[1]
+    calendar = _build()
+    with _lock:
+        _cached = (token, calendar)
+    return calendar
+
+
+def _build() -> domain.WorkingCalendar:
     calendar = domain.load_default_calendar()
     years = list(CalendarYear.objects.filter(published=True).order_by("year"))
     for entry in years:

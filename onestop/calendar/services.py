@@ -17,6 +17,7 @@ from onestop.calendar.events import CalendarYearPublished
 from onestop.calendar.models import CalendarYear
 from onestop.calendar.selectors import current_calendar
 from onestop.core.events import emit
+from onestop.reference.selectors import forget_stamp
 
 AUDIT_STREAM = "calendar"
 
@@ -27,6 +28,7 @@ def calendar_year_published(*, year: CalendarYear, actor: Any, now: datetime) ->
     Call inside the transaction that saved the year. Returns that number."""
     # One writer of the calendar stream at a time (audit_record's contract).
     CalendarYear.objects.select_for_update().filter(pk=year.pk).first()
+    forget_stamp()  # however the year was written, read the calendar as it now is
     calendar = current_calendar()
     published = CalendarYearPublished(year=year.year, actor=actor, at=now, calendar=calendar)
     emit(published)  # the workflow recomputes the provisional due times

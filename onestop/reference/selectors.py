@@ -55,6 +55,41 @@ def _stamp() -> tuple[object, ...]:
     return (None, bool(row[0] or row[2]), *row)
 
 
+# The stamp read once per request (issue 10 part 2: the reference data and the working
+# calendar each asked for it, the calendar up to twice per API call). A request starts and
+# ends with an empty memo; a save or delete of a stamped row (the calendar's too) through
+# the ORM empties it, so a request that edits the tables sees its own change. Outside a
+# request (the worker, commands, tests calling selectors) every call reads the database.
+_memo = threading.local()
+
+
+def reference_stamp() -> tuple[object, ...]:
+    """`_stamp`, read at most once per request (see above): the token the database's
+    triggers change on every write to the reference and calendar tables, and whether the
+    reference tables hold rows. Another process's change is seen by the next request."""
+    if not getattr(_memo, "in_request", False):
+        return _stamp()
+    stamp: tuple[object, ...] | None = getattr(_memo, "stamp", None)
+    if stamp is None:
+        stamp = _memo.stamp = _stamp()
+    return stamp
+
+
+def request_started(**kwargs: object) -> None:
+    _memo.in_request = True
+    _memo.stamp = None
+
+
+def request_finished(**kwargs: object) -> None:
+    _memo.in_request = False
+    _memo.stamp = None
+
+
+def forget_stamp(**kwargs: object) -> None:
+    """A stamped table was written (post_save / post_delete): read the stamp again."""
+    _memo.stamp = None
+
+
 def _build() -> domain.ReferenceData:
     kinds: dict[str, dict[str, domain.Institution]] = {
         "hospital": {},
@@ -94,7 +129,7 @@ def current_reference() -> domain.ReferenceData:
     An empty database (before seeding) falls back to the packaged CSV files.
     """
     global _cached
-    stamp = _stamp()
+    stamp = reference_stamp()
     if not stamp[1]:  # no ethnic groups and no divisions: not seeded yet
         return domain.default_reference()
     with _lock:
