@@ -139,11 +139,13 @@ def _unrecorded(qs: QuerySet[CaseItem], kind: str) -> QuerySet[CaseItem]:
     that records the event, cleared by the database when ``due_at`` changes. An item whose
     last escalation is marked is not in the partial index the selection reads
     (``caseitem_open_unescalated``), so a run does not walk every overdue item there is."""
-    return (
-        qs.filter(deadline_marks__lt=urgency.LAST_MARK)
-        .alias(_marked=F("deadline_marks").bitand(urgency.DEADLINE_MARKS[kind]))
-        .filter(_marked=0)
-    )
+    bit = urgency.DEADLINE_MARKS[kind]
+    # "The bit is not set" as the list of the values without it, not ``marks & bit = 0``:
+    # PostgreSQL estimates an IN list from the column's statistics, but an expression at a
+    # fixed 0.5 %, and with that guess it read every open item by state and sorted them
+    # rather than walk the partial index in due order (28 ms → 0.1–6 ms at 100 k).
+    unmarked = [marks for marks in range(urgency.LAST_MARK) if not marks & bit]
+    return qs.filter(deadline_marks__lt=urgency.LAST_MARK, deadline_marks__in=unmarked)
 
 
 def _mark(item_id: int, due: datetime, kind: str) -> None:
