@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from django.db import connection
 from django.db.models import (
     Count,
     IntegerField,
@@ -16,7 +15,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -332,19 +330,8 @@ def efficiency_report(
         rollup = rollup.exclude(department="")
         if department:
             rollup = rollup.filter(department=department)
-        # Summed in the database, per key: a year is ~10^4 roll-up rows of a province, each
-        # with its histogram as JSON; decoded and added up in Python that was most of a
-        # year's report (session 19). The counts by SUM; the histograms by the database's
-        # own JSON table function over the same rows.
-        summed = (
-            rollup.order_by()
-            .values(*KEY_FIELDS)
-            .annotate(**{name: Sum(name) for name in ROLLED_COUNTS})
-        )
-        for row in summed:
+        for row in rollup.values(*KEY_FIELDS, *ROLLED_COUNTS, "working_days").iterator():
             add(_key(row), row)
-        for dept, kind, code, bucket, n in _histograms(rollup):
-            add((dept, kind, code), {"working_days": {bucket: n}})
     for span_start, span_end in _spans(start, end, rolled):
         for (dept, _item, kind, code, _division), figures in day_figures(
             span_start, span_end, calendar, scope
@@ -388,34 +375,6 @@ def efficiency_report(
 
 
 ROLLED_COUNTS = ("finished", "automatic", "with_limit", "on_time", "provisional")
-
-# A JSON object's entries as rows, per database (both take the row's column in FROM).
-_JSON_ENTRIES = {"postgresql": "jsonb_each_text", "sqlite": "json_each"}
-
-
-def _histograms(rollup: QuerySet[EfficiencyDay]) -> Iterable[tuple[str, str, str, str, int]]:
-    """(department, jurisdiction kind and code, bucket, count) of the histograms of the
-    roll-up rows ``rollup`` selects, added up per key and bucket in the database."""
-    entries = _JSON_ENTRIES.get(connection.vendor)
-    if entries is None:  # another database: the rows' JSON, added up here
-        sums: dict[tuple[str, str, str, str], int] = {}
-        for row in rollup.values(*KEY_FIELDS, "working_days").iterator():
-            for bucket, n in (row["working_days"] or {}).items():
-                key = (*_key(row), str(bucket))
-                sums[key] = sums.get(key, 0) + int(n)
-        return [(*key, n) for key, n in sums.items()]
-    ids = rollup.order_by().values("pk").query
-    inner, params = ids.sql_with_params()
-    table = EfficiencyDay._meta.db_table
-    sql = (
-        f"SELECT d.department, d.jurisdiction_kind, d.jurisdiction_code, h.key,"
-        f" SUM(CAST(h.value AS INTEGER)) FROM {table} d, {entries}(d.working_days) h"
-        f" WHERE d.id IN ({inner})"
-        f" GROUP BY d.department, d.jurisdiction_kind, d.jurisdiction_code, h.key"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(str(a), str(b), str(c), str(k), int(n)) for a, b, c, k, n in cursor.fetchall()]
 
 
 def _spans(start: datetime, end: datetime, rolled: set[date]) -> list[tuple[datetime, datetime]]:
