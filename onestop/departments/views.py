@@ -46,6 +46,7 @@ from onestop.supervision.selectors import urge_count
 from onestop.unified_form.model import paper_position, value_name
 from onestop.workflow.card import REPORTABLE as CARD_STATUSES
 from onestop.workflow.card import CardStatusRefused, card_status_report
+from onestop.workflow.domain.urgency import URGENCY_LABELS, Urgency
 from onestop.workflow.models import CardProduction, CaseItem, ItemState
 from onestop.workflow.selectors import (
     multiple_birth_once,
@@ -142,6 +143,7 @@ def _queue_rows_html(rows: list[dict[str, Any]]) -> str:
     out = []
     for r in rows:
         light = escape(r["light"])
+        light_name = escape(_(URGENCY_LABELS[Urgency(r["light"])]))
         baby = f' <span class="baby" data-baby>（{escape(r["baby"])}）</span>' if r["baby"] else ""
         claimed = (
             f' <span class="muted">{escape(r["claimed_by"])}</span>' if r["claimed_by"] else ""
@@ -154,7 +156,7 @@ def _queue_rows_html(rows: list[dict[str, Any]]) -> str:
         due = f"{escape(r['due'])}{provisional if r['provisional'] else ''}" if r["due"] else "—"
         out.append(
             "\n  <tr>\n"
-            f'    <td><span class="light {light}" title="{light}"></span></td>\n'
+            f'    <td><span class="light {light}" title="{light_name}"></span></td>\n'
             f'    <td data-label="{l_number}"><a href="{escape(r["url"])}">'
             f"{escape(r['number'])}</a></td>\n"
             f'    <td data-label="{l_item}">{escape(r["name"])}{baby}</td>\n'

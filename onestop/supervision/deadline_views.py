@@ -30,6 +30,7 @@ from onestop.supervision.selectors import (
     supervised_prefix,
 )
 from onestop.supervision.services import staff_messages_mark_read
+from onestop.workflow.domain.urgency import URGENCY_LABELS, Urgency
 from onestop.workflow.models import CaseItem, ItemState
 
 PAGE_SIZE = 30
@@ -95,6 +96,7 @@ def deadlines(request: HttpRequest) -> HttpResponse:
             {
                 "pk": item.pk,
                 "light": r.light,
+                "light_name": _(URGENCY_LABELS[Urgency(r.light)]),
                 "state": item.state,
                 "provisional": item.due_provisional,
                 "late": r.overdue_days,
