@@ -5,45 +5,16 @@ next request, and the check is the one statement the reference data already read
 
 from django.db import migrations
 
+from onestop.reference import stamp_triggers
+
 TABLES = ("workcalendar_calendaryear", "workcalendar_specialday")
-STAMP = "reference_referencestamp"
-
-
-def _postgresql() -> tuple[list[str], list[str]]:
-    # reference_stamp_touch() is created by reference 0004.
-    forward, backward = [], []
-    for table in TABLES:
-        forward.append(
-            f"CREATE TRIGGER {table}_stamp AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION reference_stamp_touch()"
-        )
-        backward.append(f"DROP TRIGGER IF EXISTS {table}_stamp ON {table}")
-    return forward, backward
-
-
-def _sqlite() -> tuple[list[str], list[str]]:
-    forward, backward = [], []
-    for table in TABLES:
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            name = f"{table}_stamp_{event.lower()}"
-            forward.append(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN "
-                f"INSERT INTO {STAMP} (id, token) VALUES (1, lower(hex(randomblob(16)))) "
-                f"ON CONFLICT (id) DO UPDATE SET token = excluded.token; END"
-            )
-            backward.append(f"DROP TRIGGER IF EXISTS {name}")
-    return forward, backward
 
 
 def _run(schema_editor, which: int) -> None:
+    # reference_stamp_touch() (PostgreSQL) is created by reference 0004; another
+    # database gets no stamp, and the calendar is read on every call.
     vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        statements = _postgresql()[which]
-    elif vendor == "sqlite":
-        statements = _sqlite()[which]
-    else:  # another database: no stamp, the calendar is read on every call
-        return
-    for sql in statements:
+    for sql in stamp_triggers.trigger_sql(vendor, TABLES)[which]:
         schema_editor.execute(sql)
 
 
