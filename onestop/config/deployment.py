@@ -7,6 +7,10 @@
   the instance's role). Files are encrypted by the product before they are stored.
 - ``DATABASE_REPLICA_URL``: a streaming read replica of the primary (``DATABASE_URL``),
   the alias ``replica`` (see `onestop.common.replica`).
+- ``DATABASE_URL`` with several hosts (PostgreSQL): ``postgres://USER@HOST1:PORT1,HOST2:PORT2/
+  DB?target_session_attrs=read-write`` — libpq tries the hosts in turn and keeps the one
+  that takes writes, so after a failover (the standby promoted by Patroni or the provider)
+  the next connection finds the new primary with no change of settings.
 """
 
 from __future__ import annotations
@@ -53,6 +57,46 @@ def storage_from_url(url: str, media_dir: Path) -> dict[str, Any]:
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
 
 
+def database_from_url(url: str, **options: Any) -> DBConfig:
+    """``dj_database_url.parse`` that also takes libpq's list of hosts (ADR 0027, failover):
+    ``postgres://u@h1:5432,h2:5433/db?target_session_attrs=read-write`` gives HOST
+    ``h1,h2`` and PORT ``5432,5433``, which Django hands to libpq as they are. A host
+    without a port takes the first port given, else libpq's default."""
+    parts = urlsplit(url)
+    if "," not in parts.netloc:
+        return dj_database_url.parse(url, **options)
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    hosts: list[str] = []
+    ports: list[str] = []
+    for entry in hostlist.split(","):
+        host, port = _host_port(entry.strip())
+        if not host:
+            raise ImproperlyConfigured(f"DATABASE_URL: an empty host in {hostlist!r}")
+        hosts.append(host)
+        ports.append(port)
+    first = f"{userinfo}@{hosts[0]}" if userinfo else hosts[0]
+    config = dj_database_url.parse(parts._replace(netloc=first).geturl(), **options)
+    if not config["ENGINE"].endswith("postgresql"):
+        raise ImproperlyConfigured("DATABASE_URL: several hosts work with PostgreSQL only")
+    given = next((port for port in ports if port), "")
+    config["HOST"] = ",".join(host.strip("[]") for host in hosts)
+    config["PORT"] = ",".join(port or given for port in ports) if given else ""
+    return config
+
+
+def _host_port(entry: str) -> tuple[str, str]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` → (host, port)."""
+    if entry.startswith("["):
+        host, _, rest = entry.partition("]")
+        port = rest.removeprefix(":")
+        host += "]"
+    else:
+        host, _, port = entry.partition(":")
+    if port and not port.isdigit():
+        raise ImproperlyConfigured(f"DATABASE_URL: not a port number in {entry!r}")
+    return host, port
+
+
 def replica_database(url: str, primary: DBConfig) -> DBConfig | None:
     """The ``replica`` alias for ``DATABASE_REPLICA_URL`` (None when unset): the primary's
     options (connection age, JIT setting), its own address; in tests a mirror of the
@@ -60,7 +104,7 @@ def replica_database(url: str, primary: DBConfig) -> DBConfig | None:
     url = url.strip()
     if not url:
         return None
-    replica = dj_database_url.parse(
+    replica = database_from_url(
         url, conn_max_age=primary.get("CONN_MAX_AGE", 0), conn_health_checks=True
     )
     if (

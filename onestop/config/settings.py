@@ -11,10 +11,14 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from onestop.config.deployment import database_routers, replica_database, storage_from_url
+from onestop.config.deployment import (
+    database_from_url,
+    database_routers,
+    replica_database,
+    storage_from_url,
+)
 from onestop.config.secrets import secret_from_env_or_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -132,7 +136,7 @@ TEMPLATES = [
 
 _sqlite_default = f"sqlite:///{DATA_DIR / 'onestop.sqlite3'}"
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_from_url(
         os.environ.get("DATABASE_URL", _sqlite_default), conn_max_age=60, conn_health_checks=True
     )
 }

@@ -632,3 +632,113 @@ def test_behind_a_load_balancer_a_lost_server_is_taken_out_and_no_request_fails(
             )
         finally:
             machines.stop_all()
+
+
+def _replication(url: str) -> list[Any]:
+    return _sql(url, "SELECT application_name, sync_state FROM pg_stat_replication")
+
+
+def test_after_the_primary_is_lost_and_the_standby_promoted_nothing_answered_is_lost(
+    clusters: tuple[PrivatePostgres, Standby], tmp_path: Path
+) -> None:
+    """Primary failover (ADR 0027): ``DATABASE_URL`` lists both servers with
+    ``target_session_attrs=read-write``; the standby is synchronous, so a write the product
+    answered is on it. The primary is crashed and the standby promoted (what Patroni or the
+    provider does): while no server takes writes, the web server answers 503 with
+    Retry-After, never 500; then the same settings find the new primary — the case
+    answered before is there, a replay of it gets the same number, a new case is taken,
+    the officer's session still holds, and the worker sends the new case's SMS."""
+    import psycopg
+    import requests
+
+    from onestop.ops.tests.test_fault_injection import _document, _submit
+    from onestop.simulate.credentials import demo_credentials
+
+    primary, standby = clusters
+    with psycopg.connect(primary.url, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        conn.execute("SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 30
+    while [row[1] for row in _replication(primary.url)] != ["sync"]:
+        assert time.monotonic() < deadline, _replication(primary.url)
+        time.sleep(0.2)
+    both = (
+        f"postgres://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/postgres"
+        "?target_session_attrs=read-write"
+    )
+    run = secrets.token_hex(2)
+    token = next(c.token for c in demo_credentials() if c.key_id == "osk_qinbei_hosp")
+    hospital = {"Authorization": f"Bearer {token}"}
+    with moto_store(log=tmp_path / "moto.log") as store:
+        machines = Machines(tmp_path, both, standby.url, store)
+        machines.prepare()
+        try:
+            machines.start_web("a", machines.ports)
+            machines.start(
+                "c",
+                [sys.executable, "-m", "django", "worker", "--worker-id", "c", "--interval", "0.5"],
+            )
+            machines.wait_ready("a")
+            a = machines.url("a")
+            document = _document(1, run)
+            first = _submit(a, document, f"failover-{run}-1", timeout=60)
+            officer = requests.Session()
+            _sign_in(officer, a, "qinbei-police")
+            assert officer.get(f"{a}/work/", timeout=30).url.endswith("/work/")
+
+            # The primary is lost; for a moment no server takes writes.
+            primary.stop()
+            during = requests.get(f"{a}/api/v1/cases/{first}", headers=hospital, timeout=60)
+            assert during.status_code == 503, (during.status_code, during.text[:500])
+            assert during.headers.get("Retry-After"), during.headers
+            standby._run("pg_ctl", "-D", str(standby.data), "-w", "-t", "60", "promote")
+
+            # The same settings find the promoted standby.
+            answers: list[int] = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                got = requests.get(f"{a}/api/v1/cases/{first}", headers=hospital, timeout=60)
+                answers.append(got.status_code)
+                if got.status_code == 200:
+                    break
+                time.sleep(0.5)
+            assert answers[-1] == 200, (answers, machines.tail())
+            assert set(answers[:-1]) <= {503}, answers  # refused with a retry, never a 500
+            assert _sql(standby.url, "SELECT pg_is_in_recovery()")[0][0] is False
+            assert (
+                _sql(standby.url, "SELECT count(*) FROM cases_case WHERE number = %s", (first,))[0][
+                    0
+                ]
+                == 1
+            )
+            # A replay of the answered submission gets its number; a new case is taken.
+            assert _submit(a, document, f"failover-{run}-1", timeout=60) == first
+            second = _submit(a, _document(2, run), f"failover-{run}-2", timeout=60)
+            assert second != first
+            assert (
+                _sql(
+                    standby.url,
+                    "SELECT count(*) FROM cases_case WHERE number IN (%s, %s)",
+                    (first, second),
+                )[0][0]
+                == 2
+            )
+            page = officer.get(f"{a}/work/", timeout=30)
+            assert page.status_code == 200 and page.url.endswith("/work/"), page.url
+            # The worker found the new primary too: every SMS is sent.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                pending = _sql(
+                    standby.url,
+                    "SELECT count(*) FROM notifications_notification n JOIN cases_case c "
+                    "ON c.id = n.case_id WHERE c.number = %s AND n.channel = 'sms' "
+                    "AND n.status <> 'sent'",
+                    (second,),
+                )[0][0]
+                if not pending:
+                    break
+                time.sleep(0.5)
+            assert pending == 0, machines.tail()
+            reliability_record("machines", "answered writes lost in a primary failover", 0)
+        finally:
+            machines.stop_all()
