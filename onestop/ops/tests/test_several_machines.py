@@ -36,8 +36,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -504,6 +505,9 @@ backend app
     # and API calls that carry an Idempotency-Key (the product answers a repeat from its
     # record). A form POST that may have reached a dying server is not sent again.
     retry-on conn-failure empty-response response-timeout
+    # A body is sent again only if the balancer holds all of it: wait for the whole
+    # request (the API's bodies are small, the upload limit bounds the forms') first.
+    option http-buffer-request
     http-request disable-l7-retry if !METH_GET !{{ req.hdr(idempotency-key) -m found }}
     http-response set-header X-Served-By %[srv_name]
     server a 127.0.0.1:{a} check inter 300ms fall 2 rise 2
@@ -740,5 +744,149 @@ def test_after_the_primary_is_lost_and_the_standby_promoted_nothing_answered_is_
                 time.sleep(0.5)
             assert pending == 0, machines.tail()
             reliability_record("machines", "answered writes lost in a primary failover", 0)
+        finally:
+            machines.stop_all()
+
+
+def _waiting_on_locks(url: str) -> int:
+    return int(
+        _sql(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND backend_type = 'client backend'",
+        )[0][0]
+    )
+
+
+def test_a_write_in_flight_on_a_server_that_dies_is_done_once_or_not_at_all(
+    clusters: tuple[PrivatePostgres, Standby], tmp_path: Path
+) -> None:
+    """A request in flight on the server that dies (ADR 0027, deployment.md): a write
+    reaches B through the balancer and waits inside PostgreSQL (the test holds a lock on
+    the table it writes); B is killed. With an Idempotency-Key (a submission) the balancer
+    sends it again to A: one answer, one case — B's half-done transaction never commits
+    (its client is gone before COMMIT). Without a key (a department system's claim) the
+    balancer does not repeat it: 502, and nothing written; the sender's own repeat then
+    claims the task once."""
+    import psycopg
+    import requests
+
+    from onestop.ops.tests.test_fault_injection import _document
+    from onestop.simulate.credentials import demo_credentials
+
+    primary, standby = clusters
+    run = secrets.token_hex(2)
+    tokens = {c.key_id: c.token for c in demo_credentials()}
+    hospital = {"Authorization": f"Bearer {tokens['osk_qinbei_hosp']}"}
+    with moto_store(log=tmp_path / "moto.log") as store:
+        machines = Machines(
+            tmp_path, primary.url, standby.url, store, extra={"ONESTOP_TRUSTED_PROXIES": "1"}
+        )
+        machines.prepare()
+        try:
+            machines.start_web("a", machines.ports)
+            machines.start_web("b", machines.ports + 1)
+            machines.wait_ready("a")
+            machines.wait_ready("b")
+            with haproxy(tmp_path / "lb", machines.ports, machines.ports + 1) as lb:
+
+                def in_flight_on_b(
+                    send: Callable[[], requests.Response], table: str, retried: bool
+                ) -> requests.Response:
+                    """``send`` so that it reaches B, hold it in the database, kill B."""
+                    # Round robin: after an answer from A the next request goes to B.
+                    while requests.get(f"{lb}/healthz", timeout=10).headers["X-Served-By"] != "a":
+                        pass
+                    answers: list[requests.Response] = []
+
+                    def waiting_for(count: int) -> None:
+                        deadline = time.monotonic() + 60
+                        while _waiting_on_locks(primary.url) < count:
+                            assert sender.is_alive(), (answers[0].status_code, answers[0].text)
+                            assert time.monotonic() < deadline, machines.tail()
+                            time.sleep(0.1)
+
+                    with psycopg.connect(primary.url) as holder:
+                        holder.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+                        sender = threading.Thread(target=lambda: answers.append(send()))
+                        sender.start()
+                        waiting_for(1)
+                        machines.stop("b", kill=True)  # the request is in flight on B
+                        if retried:  # the balancer sends it again, to A: it waits as well
+                            waiting_for(2)
+                        else:
+                            time.sleep(1)
+                    sender.join(timeout=90)
+                    assert answers, "no answer"
+                    return answers[0]
+
+                def back_in_rotation(machine: str) -> None:
+                    machines.start_web(machine, machines.ports + "ab".index(machine))
+                    machines.wait_ready(machine)
+                    deadline = time.monotonic() + 30
+                    while machine not in _served_by(requests.Session(), f"{lb}/healthz", 2)[0]:
+                        assert time.monotonic() < deadline, f"{machine} not back in the rotation"
+                        time.sleep(0.3)
+
+                def cases() -> int:  # nothing else makes cases in this test
+                    return int(_sql(primary.url, "SELECT count(*) FROM cases_case")[0][0])
+
+                # With an Idempotency-Key: the balancer repeats it on A; one answer, one case.
+                before = cases()
+                document = _document(1, run)
+                keyed = {**hospital, "Idempotency-Key": f"inflight-{run}"}
+                answer = in_flight_on_b(
+                    lambda: requests.post(
+                        f"{lb}/api/v1/cases", json=document, headers=keyed, timeout=90
+                    ),
+                    "cases_case",
+                    retried=True,
+                )
+                assert answer.status_code in (200, 201), (answer.status_code, answer.text[:500])
+                assert answer.headers.get("X-Served-By") == "a", answer.headers
+                number = answer.json()["number"]
+                assert cases() == before + 1
+                again = requests.post(
+                    f"{lb}/api/v1/cases", json=document, headers=keyed, timeout=60
+                )
+                assert again.json()["number"] == number and cases() == before + 1
+                back_in_rotation("b")
+
+                # Without a key: a department system's claim is not repeated; 502, nothing
+                # written; its own repeat claims the task once.
+                ready = next(
+                    (key_id, task)
+                    for key_id, token in tokens.items()
+                    if key_id.startswith("osk_qinbei_")
+                    for task in requests.get(
+                        f"{lb}/api/v1/tasks",
+                        headers={"Authorization": f"Bearer {token}"},
+                        timeout=30,
+                    ).json()["tasks"]
+                    if task["case_number"] == number
+                )
+                client = {"Authorization": f"Bearer {tokens[ready[0]]}"}
+                claim = f"{lb}/api/v1/tasks/{ready[1]['id']}/claim"
+
+                def state() -> tuple[str, int]:
+                    found = _sql(
+                        primary.url,
+                        "SELECT state, version FROM workflow_caseitem WHERE id = %s",
+                        (ready[1]["id"],),
+                    )[0]
+                    return str(found[0]), int(found[1])
+
+                was = state()
+                lost = in_flight_on_b(
+                    lambda: requests.post(claim, json={}, headers=client, timeout=90),
+                    "workflow_caseitem",
+                    retried=False,
+                )
+                assert lost.status_code == 502, (lost.status_code, lost.text[:300])
+                assert state() == was  # B's claim never committed
+                repeat = requests.post(claim, json={}, headers=client, timeout=60)
+                assert repeat.status_code == 200, repeat.text[:300]
+                assert state()[0] != was[0] and state()[1] == was[1] + 1
+            reliability_record("machines", "writes in flight on a dying server done twice", 0)
         finally:
             machines.stop_all()
