@@ -138,7 +138,9 @@ def decided_message(event: CaseDecided) -> None:
     key = f"case:{case.number}:decided"
     if decision.outcome is Outcome.ACCEPT:
         items = "、".join(ITEM_NAMES.get(p.item, p.item) for p in decision.plan)
-        promise = promise_sentence(case_promise(case))
+        # The sentence says the promise's terms and due time, not whether it was kept: the
+        # items' finishing times are not read for it (issue 10 part 2: one statement).
+        promise = promise_sentence(case_promise(case, items=()))
         parents_message(
             case,
             key=key,

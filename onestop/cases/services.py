@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User, actor_label
@@ -88,11 +88,19 @@ def body_digest(document: object) -> str:
 def case_number_next(region: str, at: datetime) -> str:
     """``QINBEI-20261120-0001``: region, Beijing date, sequence of the day (gap-free)."""
     day = to_beijing(at).date()
-    counter, _ = CaseNumberCounter.objects.get_or_create(region=region, day=day)
-    counter = CaseNumberCounter.objects.select_for_update().get(pk=counter.pk)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{region.upper()}-{day:%Y%m%d}-{counter.last:04d}"
+    # One statement (issue 10 part 2; it was get_or_create's SELECT, a SELECT … FOR UPDATE
+    # and an UPDATE): the day's row created at 1 or counted on, and locked by the upsert
+    # until the caller's transaction ends — a rollback gives the number back (gap-free),
+    # a concurrent submission waits for the row as it did for the FOR UPDATE.
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (region, day, last) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (region, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [region, connection.ops.adapt_datefield_value(day)],
+        )
+        (last,) = cursor.fetchone()
+    return f"{region.upper()}-{day:%Y%m%d}-{last:04d}"
 
 
 def _section(doc: Mapping[str, Any], name: str) -> dict[str, Any]:

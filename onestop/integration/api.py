@@ -329,6 +329,8 @@ def case_create(
     if not client.may_submit_cases:
         raise ApiError(403, "forbidden", "本客户端无权提交申请")
 
+    created: list[Case] = []
+
     def submit() -> Answer:
         submission = case_submit(
             document=document,
@@ -336,6 +338,7 @@ def case_create(
             idempotency_key=submitted_key(client, idempotency_key),
             filer=client.user,  # issue 8, defect 7: only cases its institution serves
         )
+        created.append(submission.case)
         return Answer(201, {"number": submission.case.number})
 
     try:
@@ -362,10 +365,11 @@ def case_create(
     except OnestopError as exc:
         raise ApiError(422, exc.code, exc.message) from None
     # The answer to a key is its case, as it stands now: 201 the first time, 200 on a replay.
-    body = {
-        **case_status(client, _case(client, answer.body["number"])),
-        "created": not answer.replayed,
-    }
+    # The first time, the case the submission wrote is the case as it stands (its status
+    # and decision set by the submission's events, in this transaction), and this client
+    # submitted it: not read again (issue 10 part 2). A replay reads it.
+    case = created[0] if created and not answer.replayed else _case(client, answer.body["number"])
+    body = {**case_status(client, case), "created": not answer.replayed}
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
         return Status(200, body)
@@ -452,7 +456,8 @@ def _act(
         if row is None:
             raise ApiError(404, "not_found", "任务不存在或无权访问")
         done = action(row)
-        return Answer(200, selectors.task_summary(client, selectors.task_fresh(done.pk)))
+        # The row the action locked and wrote (not read again: `task_after`).
+        return Answer(200, selectors.task_summary(client, selectors.task_after(done)))
 
     return _answer(
         request,
@@ -539,9 +544,9 @@ def task_claim(
     detail: dict[str, Any] = {}
 
     def act() -> Answer:
-        # Access by id only (the claim locks and reads the task); the answer reads the
-        # task once with every column its detail shows (not the summary's columns, whose
-        # detail then loaded each deferred column with a query of its own).
+        # Access by id only (the claim locks the task's case, known from the same read,
+        # and reads the task); the answer is the task the claim locked and wrote, with its
+        # locked case: not read again (issue 10 part 2, `selectors.task_after`).
         allowed = selectors.task_id_for_client(client, task_id)
         if allowed is None:
             raise ApiError(404, "not_found", "任务不存在或无权访问")
@@ -549,8 +554,9 @@ def task_claim(
             item_id=allowed.pk,
             actor=client.user,
             expected_version=data.expected_version,
+            case_id=allowed.case_id,
         )
-        detail.update(selectors.task_detail(client, selectors.task_fresh_detail(row.pk)))
+        detail.update(selectors.task_detail(client, selectors.task_after(row, detail=True)))
         return Answer(200, {field: detail[field] for field in TaskOut.model_fields})
 
     answer = _answer(
@@ -636,6 +642,7 @@ def task_complete(
             actor=client.user,
             result=result,
             expected_version=payload.expected_version,
+            case_id=row.case_id,
         ),
     )
 

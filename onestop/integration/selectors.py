@@ -30,7 +30,13 @@ from onestop.workflow.domain.newborns import item_code
 from onestop.workflow.domain.payment import amount_text
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CardProduction, CaseItem, ItemState, PaymentNotice
-from onestop.workflow.selectors import case_outcome_of, multiple_birth, newborn_word, twin_case_ids
+from onestop.workflow.selectors import (
+    MULTIPLE,
+    case_outcome_of,
+    multiple_birth,
+    newborn_word,
+    twin_case_ids,
+)
 
 
 def client_profile(client: ApiClient) -> dict[str, Any]:
@@ -157,7 +163,7 @@ def tasks_of_client(client: ApiClient) -> QuerySet[CaseItem]:
 # Whether the task's case runs items per newborn of a multiple birth (`multiple_birth`),
 # asked in the query that reads the task: `task_summary` reads it there instead of asking
 # a query of its own (session 18: one statement less per task read, claim and completion).
-MULTIPLE = "case_multiple_birth"
+# (The name is `workflow.selectors.MULTIPLE`: a row an action locked carries it too.)
 
 
 def _with_multiple(rows: QuerySet[CaseItem]) -> QuerySet[CaseItem]:
@@ -181,12 +187,13 @@ SUMMARY_FIELDS = (
 
 
 def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
-    """The task if the client may act on it (its id only: the action locks and reads it)."""
+    """The task if the client may act on it (its id and its case's: the action locks the
+    case and reads the task)."""
     row: CaseItem | None = (
         items_for_officer(client.user, CaseItem.objects.all())
         .filter(pk=task_id)
         .order_by("pk")  # no join for the items' default order (by their case's time)
-        .only("pk")
+        .only("pk", "case_id")
         .first()
     )
     return row
@@ -198,6 +205,18 @@ def task_fresh(task_id: int) -> CaseItem:
     return _with_multiple(CaseItem.objects.select_related("case").only(*SUMMARY_FIELDS)).get(
         pk=task_id
     )
+
+
+def task_after(row: CaseItem, *, detail: bool = False) -> CaseItem:
+    """The task as the action that returned ``row`` left it, for the action's answer: the
+    row the action locked, wrote and returned, with its locked case (`workflow.services
+    ._lock`), is the task as it stands now — it is not read again (issue 10 part 2: one
+    statement, and the case's encrypted columns decrypted once, per claim and completion).
+    A row without its case (an action that returns another row) is read fresh: every
+    column for the task's ``detail``, else the summary's."""
+    if CaseItem.case.is_cached(row):
+        return row
+    return task_fresh_detail(row.pk) if detail else task_fresh(row.pk)
 
 
 def task_fresh_detail(task_id: int) -> CaseItem:

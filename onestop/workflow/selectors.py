@@ -19,6 +19,20 @@ from onestop.workflow.domain.outcome import OUTCOME_LABELS, NotDone, Outcome, ca
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import CaseItem, ItemState
 
+# The attribute a task row may carry saying whether its case runs items per newborn of a
+# multiple birth, so that what shows the row does not ask (`multiple_birth`): annotated by
+# the reads that ask it in the row's query (`integration.selectors`), set by `_lock` from
+# the case's rows it holds (issue 10 part 2).
+MULTIPLE = "case_multiple_birth"
+
+
+def multiple_birth_known(rows: Sequence[CaseItem]) -> bool | None:
+    """``multiple_birth`` from every row of a case, where that answers without a query
+    (None: one row only, which a query must settle)."""
+    if any(r.newborn for r in rows):
+        return True
+    return False if len(rows) > 1 else None
+
 
 def multiple_birth(case: Case, rows: Iterable[CaseItem] = ()) -> bool:
     """Whether ``case`` runs items per newborn of a multiple birth (多胞胎, ADR 0036): some
