@@ -435,8 +435,12 @@ _verified_lock = threading.Lock()
 
 
 def verify_cache_clear() -> None:
+    """Forget the remembered verdicts, and the answers kept rendered (`kept`)."""
     with _verified_lock:
         _verified.clear()
+    from onestop.certificates.kept import KEPT  # the view's module: imports this one
+
+    KEPT.clear()
 
 
 def _fingerprint(licence: ELicence, raw: str | None, key: PublicKey | None) -> str:
@@ -561,9 +565,23 @@ def elicence_verify(*, content: str | None = None, serial: str | None = None) ->
         return _answer(verdict, summary=True)
     wanted = (serial or "").strip()
     licence = read_with_fallback(lambda: _unloaded().filter(serial=wanted).first())
+    return elicence_verify_read(licence, serial or "", keys)
+
+
+def elicence_verify_read(
+    licence: ELicence | None, serial: str, keys: dict[str, PublicKey] | None = None
+) -> Verification:
+    """`elicence_verify` by serial of a licence already read as `_unloaded` reads it (its
+    stored ciphertext and the serials of its corrections), or None when not on record."""
     if licence is None:
-        return Verification(valid=False, code="not_found", serial=(serial or "")[:64])
+        return Verification(valid=False, code="not_found", serial=serial[:64])
+    keys = published_keys() if keys is None else keys
     return _with_registry(_answer(verify_record(licence, keys), summary=False), licence)
+
+
+def unloaded_by_serial(serial: str) -> Any:
+    """The query `elicence_verify` reads a licence by serial with (`kept` compiles it)."""
+    return _unloaded().filter(serial=serial)
 
 
 def _registered(sealed: Sealed) -> ELicence | None:

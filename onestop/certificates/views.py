@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from onestop.accounts.models import User
 from onestop.accounts.permissions import parent_page_refuse
 from onestop.audit.services import access_record
+from onestop.certificates.kept import kept_answer
 from onestop.certificates.models import ELicence
 from onestop.certificates.printing import elicence_pdf
 from onestop.certificates.seal import keys_document
@@ -83,14 +84,27 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def verify_serial(request: HttpRequest, serial: str) -> HttpResponse:
-    _limit(request)
-    return _answer(request, elicence_verify(serial=serial), json=_wants_json(request))
+    _limit(request)  # every request counts, kept answer or not
+    json = _wants_json(request)
+    return kept_answer(
+        request,
+        serial,
+        json=json,
+        answer=lambda verification: _answer(request, verification, json=json),
+        public=_public,
+    )
 
 
 @require_GET
 def verify_serial_json(request: HttpRequest, serial: str) -> HttpResponse:
     _limit(request)
-    return _answer(request, elicence_verify(serial=serial), json=True)
+    return kept_answer(
+        request,
+        serial,
+        json=True,
+        answer=lambda verification: _answer(request, verification, json=True),
+        public=_public,
+    )
 
 
 @require_GET
