@@ -38,6 +38,8 @@ from django.conf import settings
 from django.db import connections, router
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.template.loader import get_template, render_to_string
+from django.utils.html import escape
 from django.utils.translation import get_language
 
 from onestop.certificates.models import ELicence
@@ -201,12 +203,86 @@ def kept_answer(
     kept = KEPT.get((digest,))
     if kept is not None:
         body, content_type = kept
-        if CSRF_PLACEHOLDER in body:
-            body = body.replace(CSRF_PLACEHOLDER, get_token(request).encode())
-        return public(HttpResponse(body, content_type=content_type))
+        return public(HttpResponse(with_token(request, body), content_type=content_type))
     made = answer(elicence_verify_read(licence, serial))
     if made.status_code == 200 and not made.streaming and not _flash_waiting(request):
         body = made.content if json else _with_placeholder(made.content)
         if body is not None:
             KEPT.put((digest,), body, made["Content-Type"])
     return made
+
+
+# --- the page's frame, kept per language --------------------------------------------------
+# A serial asked for the first time in this process (the public ask about thousands of
+# different licences) is rendered too, but only its answer card
+# (`certificates/verify_answer.html`, ~a third of the page's template work): the rest of
+# the page — the header, the language switch, the form — is the same for every anonymous
+# person in a language but for the path the language switch returns to and the CSRF token,
+# so it is rendered once per language and process and kept with those two as
+# placeholders. `test_verify_kept` compares it with the whole page rendered.
+
+PATH_PLACEHOLDER = b"\x00onestop-path\x00"
+CARD_AFTER = b"</h1>\n"  # verify.html: the answer card follows the page's heading
+_FRAMES: dict[tuple[str, str], tuple[bytes, bytes] | None] = {}
+
+
+def kept_clear() -> None:
+    """Forget the kept answers and frames (tests; `services.verify_cache_clear`)."""
+    KEPT.clear()
+    with _LOCK:
+        _FRAMES.clear()
+
+
+def _frame(request: HttpRequest) -> tuple[bytes, bytes] | None:
+    """(before the card, after it) with the path's and the CSRF token's placeholders."""
+    key = (KEPT_VERSION, get_language() or "")
+    with _LOCK:
+        if key in _FRAMES:
+            return _FRAMES[key]
+    page = render_to_string(
+        "certificates/verify.html", {"answer": None, "json_url": ""}, request=request
+    ).encode()
+    body = _with_placeholder(page)
+    if body is None or CSRF_PLACEHOLDER not in body or body.count(CARD_AFTER) != 1:
+        with _LOCK:  # not the page this expects: render every page whole
+            _FRAMES[key] = None
+        return None
+    path = escape(request.get_full_path()).encode()
+    if body.count(path) != 1:  # this path is also elsewhere on the page (``/verify/``)
+        return None
+    body = body.replace(path, PATH_PLACEHOLDER)
+    at = body.index(CARD_AFTER) + len(CARD_AFTER)
+    frame = (body[:at], body[at:])
+    with _LOCK:
+        _FRAMES[key] = frame
+    return frame
+
+
+def framed_page(request: HttpRequest, answer: Verification | None, json_url: str) -> bytes | None:
+    """verify.html for this answer, with the CSRF token as its placeholder: the kept frame
+    and the answer card rendered now; None: render the whole page (signed in, a flash
+    message waiting, or the frame not as expected)."""
+    signed_in = getattr(getattr(request, "user", None), "is_authenticated", False)
+    if signed_in or _flash_waiting(request):
+        return None
+    frame = _frame(request)
+    if frame is None:
+        return None
+    card = b""
+    if answer:
+        card = (
+            "\n"
+            + get_template("certificates/verify_answer.html").render(
+                {"answer": answer, "json_url": json_url}
+            )
+            + "\n"
+        ).encode()
+    path = escape(request.get_full_path()).encode()
+    return frame[0].replace(PATH_PLACEHOLDER, path) + card + frame[1].replace(PATH_PLACEHOLDER, path)
+
+
+def with_token(request: HttpRequest, body: bytes) -> bytes:
+    """The body with this person's CSRF token (and their CSRF cookie, as rendering sets it)."""
+    if CSRF_PLACEHOLDER in body:
+        return body.replace(CSRF_PLACEHOLDER, get_token(request).encode())
+    return body

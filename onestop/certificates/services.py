@@ -438,9 +438,9 @@ def verify_cache_clear() -> None:
     """Forget the remembered verdicts, and the answers kept rendered (`kept`)."""
     with _verified_lock:
         _verified.clear()
-    from onestop.certificates.kept import KEPT  # the view's module: imports this one
+    from onestop.certificates.kept import kept_clear  # the view's module: imports this one
 
-    KEPT.clear()
+    kept_clear()
 
 
 def _fingerprint(licence: ELicence, raw: str | None, key: PublicKey | None) -> str:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from onestop.accounts.models import User
 from onestop.accounts.permissions import parent_page_refuse
 from onestop.audit.services import access_record
-from onestop.certificates.kept import kept_answer
+from onestop.certificates.kept import framed_page, kept_answer, with_token
 from onestop.certificates.models import ELicence
 from onestop.certificates.printing import elicence_pdf
 from onestop.certificates.seal import keys_document
@@ -48,6 +48,10 @@ def _answer(request: HttpRequest, answer: Verification | None, *, json: bool) ->
         return _public(JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False}))
     full = request.get_full_path()
     json_url = full + ("&" if "?" in full else "?") + "format=json"
+    framed = framed_page(request, answer, json_url)  # the kept frame and this answer's card
+    if framed is not None:
+        page = HttpResponse(with_token(request, framed), status=status)
+        return _public(page)
     return _public(
         render(
             request,

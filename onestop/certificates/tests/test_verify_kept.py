@@ -17,8 +17,9 @@ from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
 from django.utils import timezone
 
-from onestop.certificates.kept import KEPT
+from onestop.certificates.kept import KEPT, kept_clear
 from onestop.certificates.models import ELicence
+from onestop.certificates.services import qr_content
 
 # The fixtures of the e-licence tests: a qinbei case with its licences, seal keys per test.
 from onestop.certificates.tests.test_elicences import (  # noqa: F401
@@ -58,11 +59,11 @@ def test_the_kept_answer_is_the_rendered_one(bmc, suffix, language):  # noqa: F8
     rendered, kept = [], []
     for _ in range(2):
         # A new person's first request and their second, each rendered ...
-        KEPT.clear()
+        kept_clear()
         client = Client()
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
         first = client.get(path)
-        KEPT.clear()
+        kept_clear()
         rendered.append((_shape(first), _shape(client.get(path))))
         # ... and another new person's two, both from the kept answer.
         other = Client()
@@ -78,7 +79,7 @@ def test_the_kept_answer_is_the_rendered_one(bmc, suffix, language):  # noqa: F8
 
 
 def test_each_person_gets_their_own_csrf_token(bmc):  # noqa: F811
-    KEPT.clear()
+    kept_clear()
     secrets = set()
     for _ in range(3):
         client = Client()
@@ -91,7 +92,7 @@ def test_each_person_gets_their_own_csrf_token(bmc):  # noqa: F811
 
 
 def test_a_correction_shows_at_once(done_case):  # noqa: F811
-    KEPT.clear()
+    kept_clear()
     old = ELicence.objects.get(case=done_case, kind="birth_certificate")
     new = ELicence.objects.filter(case=done_case).exclude(pk=old.pk).first()
     assert new is not None
@@ -107,7 +108,7 @@ def test_a_correction_shows_at_once(done_case):  # noqa: F811
 
 
 def test_a_changed_row_or_a_revoked_key_shows_at_once(bmc):  # noqa: F811
-    KEPT.clear()
+    kept_clear()
     client = Client()
     for _ in range(2):
         assert client.get(f"/verify/{bmc.serial}.json").json()["valid"] is True
@@ -122,7 +123,7 @@ def test_a_changed_row_or_a_revoked_key_shows_at_once(bmc):  # noqa: F811
 
 def test_every_request_counts_against_the_address_limit(bmc, settings):  # noqa: F811
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "verify": "4/m"}
-    KEPT.clear()
+    kept_clear()
     client = Client()
     answers = [
         client.get(f"/verify/{bmc.serial}/", REMOTE_ADDR="10.0.0.9").status_code
@@ -135,7 +136,7 @@ def test_every_request_counts_against_the_address_limit(bmc, settings):  # noqa:
 
 
 def test_a_signed_in_person_gets_their_own_header(bmc):  # noqa: F811
-    KEPT.clear()
+    kept_clear()
     public = Client()
     mother = Client()
     mother.force_login(parent("13800000000"))
@@ -147,8 +148,46 @@ def test_a_signed_in_person_gets_their_own_header(bmc):  # noqa: F811
 
 
 def test_a_serial_not_on_record_is_not_found(bmc):  # noqa: F811
-    KEPT.clear()
+    kept_clear()
     for _ in range(2):
         answer = Client().get("/verify/QINBEI-20991231-9999-01/")
         assert answer.status_code == 404 and 'data-code="not_found"' in answer.content.decode()
     assert len(KEPT) == 0
+
+
+def _whole(monkeypatch: Any) -> None:
+    """Render every page whole (not from the kept frame)."""
+    monkeypatch.setattr("onestop.certificates.views.framed_page", lambda *args: None)
+
+
+def test_the_framed_page_is_the_whole_page(done_case, monkeypatch, settings):  # noqa: F811
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "verify": "100000/m"}
+    licences = list(ELicence.objects.filter(case=done_case).order_by("pk"))
+    old, new = licences[0], licences[1]
+    ELicence.objects.filter(pk=old.pk).update(superseded_by=new, superseded_at=timezone.now())
+    paths = [
+        f"/verify/{old.serial}/",  # superseded, with the link to the new one
+        f"/verify/{new.serial}/",  # replaces the old one
+        f"/verify/{licences[2].serial}/",
+        "/verify/QINBEI-20991231-9999-01/",  # not found: 404
+        f"/verify/?c={qr_content(licences[2])}",  # from the QR code: the masked summary
+        f"/verify/?serial={licences[3].serial}",
+        "/verify/?c=garbage",  # malformed: 400
+        "/verify/",  # the form only
+    ]
+    ELicence.objects.filter(pk=licences[3].pk).update(issuer_code="x")  # registry_mismatch
+    statuses = set()
+    for language in ("zh-hans", "en"):
+        for path in paths:
+            answers = []
+            for whole in (False, True):
+                kept_clear()
+                with monkeypatch.context() as patched:
+                    if whole:
+                        _whole(patched)
+                    client = Client()
+                    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+                    answers.append((_shape(client.get(path)), _shape(client.get(path))))
+            assert answers[0] == answers[1], (language, path)
+            statuses.add(answers[0][0][0])
+    assert statuses == {200, 400, 404}
