@@ -44,6 +44,7 @@ from django.utils.translation import get_language
 
 from onestop.certificates.models import ELicence
 from onestop.certificates.services import (
+    VERIFY_CACHE_CLEARS,
     Verification,
     elicence_verify_read,
     published_keys,
@@ -233,6 +234,9 @@ def kept_clear() -> None:
         _FRAMES.clear()
 
 
+VERIFY_CACHE_CLEARS.append(kept_clear)
+
+
 def _frame(request: HttpRequest) -> tuple[bytes, bytes] | None:
     """(before the card, after it) with the path's and the CSRF token's placeholders."""
     key = (KEPT_VERSION, get_language() or "")
@@ -278,7 +282,9 @@ def framed_page(request: HttpRequest, answer: Verification | None, json_url: str
             + "\n"
         ).encode()
     path = escape(request.get_full_path()).encode()
-    return frame[0].replace(PATH_PLACEHOLDER, path) + card + frame[1].replace(PATH_PLACEHOLDER, path)
+    return (
+        frame[0].replace(PATH_PLACEHOLDER, path) + card + frame[1].replace(PATH_PLACEHOLDER, path)
+    )
 
 
 def with_token(request: HttpRequest, body: bytes) -> bytes:

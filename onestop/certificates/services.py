@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -434,13 +435,16 @@ _verified: OrderedDict[str, Verdict] = OrderedDict()
 _verified_lock = threading.Lock()
 
 
+# What else forgets with the verdicts: the answers kept rendered (`kept` adds its own).
+VERIFY_CACHE_CLEARS: list[Callable[[], None]] = []
+
+
 def verify_cache_clear() -> None:
     """Forget the remembered verdicts, and the answers kept rendered (`kept`)."""
     with _verified_lock:
         _verified.clear()
-    from onestop.certificates.kept import kept_clear  # the view's module: imports this one
-
-    kept_clear()
+    for clear in VERIFY_CACHE_CLEARS:
+        clear()
 
 
 def _fingerprint(licence: ELicence, raw: str | None, key: PublicKey | None) -> str:

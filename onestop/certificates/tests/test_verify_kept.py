@@ -126,8 +126,7 @@ def test_every_request_counts_against_the_address_limit(bmc, settings):  # noqa:
     kept_clear()
     client = Client()
     answers = [
-        client.get(f"/verify/{bmc.serial}/", REMOTE_ADDR="10.0.0.9").status_code
-        for _ in range(7)
+        client.get(f"/verify/{bmc.serial}/", REMOTE_ADDR="10.0.0.9").status_code for _ in range(7)
     ]
     assert answers == [200] * 4 + [429] * 3
     assert KEPT.hits >= 3

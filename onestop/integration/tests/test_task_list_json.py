@@ -159,5 +159,7 @@ def test_a_new_task_and_another_systems_claim_show_at_once(example, media_root):
     assert claimed.status_code == 200, claimed.json()
     ready = mine.get("/tasks").json()["tasks"]
     assert task["id"] not in {t["id"] for t in ready}
-    [now] = [t for t in mine.get("/tasks?state=in_progress").json()["tasks"] if t["id"] == task["id"]]
+    [now] = [
+        t for t in mine.get("/tasks?state=in_progress").json()["tasks"] if t["id"] == task["id"]
+    ]
     assert now["claimed_by_me"] is False and now["version"] == claimed.json()["version"]
