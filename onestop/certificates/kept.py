@@ -207,9 +207,9 @@ def kept_answer(
         return public(HttpResponse(with_token(request, body), content_type=content_type))
     made = answer(elicence_verify_read(licence, serial))
     if made.status_code == 200 and not made.streaming and not _flash_waiting(request):
-        body = made.content if json else _with_placeholder(made.content)
-        if body is not None:
-            KEPT.put((digest,), body, made["Content-Type"])
+        keep = made.content if json else _with_placeholder(made.content)
+        if keep is not None:
+            KEPT.put((digest,), keep, made["Content-Type"])
     return made
 
 

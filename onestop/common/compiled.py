@@ -102,7 +102,9 @@ class CompiledFirst(Generic[M]):
         obj = self.model.from_db(
             alias, list(statement.init_list), row[statement.start : statement.end]
         )
-        for populator in get_related_populators(statement.klass_info, statement.select, alias):
+        # (django-stubs describe a later Django: this one takes no fetch mode)
+        populators = get_related_populators(statement.klass_info, statement.select, alias)  # type: ignore[call-arg]
+        for populator in populators:
             populator.populate(row, obj)
         for name, pos in statement.annotations:
             setattr(obj, name, row[pos])

@@ -56,7 +56,8 @@ def before(client: ApiClient, state: str, limit: int, after: int) -> bytes:
         "next_after": rows[-1].pk if more and rows else None,
     }
     dumped = TaskListOut.model_validate(page).model_dump()
-    return str(api_module.api.renderer.render(None, dumped, response_status=200)).encode()
+    rendered = api_module.api.renderer.render(None, dumped, response_status=200)  # type: ignore[arg-type]
+    return str(rendered).encode()
 
 
 def newborn(example: Any, n: int) -> dict[str, Any]:
@@ -96,7 +97,8 @@ def test_task_list_answers_the_bytes_it_did(example, media_root, monkeypatch):
     _work(mine, tasks[2], finish=False)  # claimed by me
     _work(other, tasks[3], finish=False)  # claimed by another system
     client = issued.client
-    seen = {"newborn": set(), "serial": 0, "mine": 0}
+    newborns: set[str] = set()
+    serials = claimed_by_me = 0
     for state in STATES:
         for limit, after in ((50, 0), (1, 0), (2, tasks[0]["id"]), (200, 10**12)):
             path = f"/tasks?state={state}&limit={limit}&after={after}"
@@ -109,13 +111,13 @@ def test_task_list_answers_the_bytes_it_did(example, media_root, monkeypatch):
                 patched.setattr(api_module, "task_list_response", lambda request, page: page)
                 assert mine.get(path).content == fast.content, path
             for task in fast.json()["tasks"]:
-                seen["newborn"].add(task["newborn"])
-                seen["serial"] += task["elicence_serial"] is not None
-                seen["mine"] += task["claimed_by_me"]
+                newborns.add(task["newborn"])
+                serials += task["elicence_serial"] is not None
+                claimed_by_me += task["claimed_by_me"]
     # the cases the comparison covered
-    assert "第二个孩子" in seen["newborn"] or "第一个孩子" in seen["newborn"]
-    assert "" in seen["newborn"]
-    assert seen["serial"] and seen["mine"]
+    assert "第二个孩子" in newborns or "第一个孩子" in newborns
+    assert "" in newborns
+    assert serials and claimed_by_me
 
 
 def test_one_clients_list_is_never_answered_to_another(example, media_root):
