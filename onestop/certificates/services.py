@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -434,9 +435,16 @@ _verified: OrderedDict[str, Verdict] = OrderedDict()
 _verified_lock = threading.Lock()
 
 
+# What else forgets with the verdicts: the answers kept rendered (`kept` adds its own).
+VERIFY_CACHE_CLEARS: list[Callable[[], None]] = []
+
+
 def verify_cache_clear() -> None:
+    """Forget the remembered verdicts, and the answers kept rendered (`kept`)."""
     with _verified_lock:
         _verified.clear()
+    for clear in VERIFY_CACHE_CLEARS:
+        clear()
 
 
 def _fingerprint(licence: ELicence, raw: str | None, key: PublicKey | None) -> str:
@@ -561,9 +569,23 @@ def elicence_verify(*, content: str | None = None, serial: str | None = None) ->
         return _answer(verdict, summary=True)
     wanted = (serial or "").strip()
     licence = read_with_fallback(lambda: _unloaded().filter(serial=wanted).first())
+    return elicence_verify_read(licence, serial or "", keys)
+
+
+def elicence_verify_read(
+    licence: ELicence | None, serial: str, keys: dict[str, PublicKey] | None = None
+) -> Verification:
+    """`elicence_verify` by serial of a licence already read as `_unloaded` reads it (its
+    stored ciphertext and the serials of its corrections), or None when not on record."""
     if licence is None:
-        return Verification(valid=False, code="not_found", serial=(serial or "")[:64])
+        return Verification(valid=False, code="not_found", serial=serial[:64])
+    keys = published_keys() if keys is None else keys
     return _with_registry(_answer(verify_record(licence, keys), summary=False), licence)
+
+
+def unloaded_by_serial(serial: str) -> Any:
+    """The query `elicence_verify` reads a licence by serial with (`kept` compiles it)."""
+    return _unloaded().filter(serial=serial)
 
 
 def _registered(sealed: Sealed) -> ELicence | None:

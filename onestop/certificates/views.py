@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from onestop.accounts.models import User
 from onestop.accounts.permissions import parent_page_refuse
 from onestop.audit.services import access_record
+from onestop.certificates.kept import framed_page, kept_answer, with_token
 from onestop.certificates.models import ELicence
 from onestop.certificates.printing import elicence_pdf
 from onestop.certificates.seal import keys_document
@@ -47,6 +48,10 @@ def _answer(request: HttpRequest, answer: Verification | None, *, json: bool) ->
         return _public(JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False}))
     full = request.get_full_path()
     json_url = full + ("&" if "?" in full else "?") + "format=json"
+    framed = framed_page(request, answer, json_url)  # the kept frame and this answer's card
+    if framed is not None:
+        page = HttpResponse(with_token(request, framed), status=status)
+        return _public(page)
     return _public(
         render(
             request,
@@ -83,14 +88,27 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def verify_serial(request: HttpRequest, serial: str) -> HttpResponse:
-    _limit(request)
-    return _answer(request, elicence_verify(serial=serial), json=_wants_json(request))
+    _limit(request)  # every request counts, kept answer or not
+    json = _wants_json(request)
+    return kept_answer(
+        request,
+        serial,
+        json=json,
+        answer=lambda verification: _answer(request, verification, json=json),
+        public=_public,
+    )
 
 
 @require_GET
 def verify_serial_json(request: HttpRequest, serial: str) -> HttpResponse:
     _limit(request)
-    return _answer(request, elicence_verify(serial=serial), json=True)
+    return kept_answer(
+        request,
+        serial,
+        json=True,
+        answer=lambda verification: _answer(request, verification, json=True),
+        public=_public,
+    )
 
 
 @require_GET

@@ -8,8 +8,12 @@ that does not exist.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -35,7 +39,7 @@ from onestop.workflow.selectors import (
     case_outcome_of,
     multiple_birth,
     newborn_word,
-    twin_case_ids,
+    newborn_word_of,
 )
 
 
@@ -259,14 +263,15 @@ def task_summary(
     }
 
 
-# What `task_summary` reads: no encrypted column (the case's document, decision and
-# signature, the item's result) is loaded or decrypted for a list (issue 10, part 3: the
-# department systems' poll decrypted ~100 values a request for nothing). A column read
-# after all is loaded on access — one more query, which the API cost tests count.
-TASK_LIST_COLUMNS = (
+# What a task list reads of each task and its case (`task_page`): the columns `TaskOut`
+# shows, as values — no encrypted column (the case's document, decision and signature,
+# the item's result) is loaded or decrypted (issue 10, part 3: the department systems'
+# poll decrypted ~100 values a request for nothing), and no model instance is built.
+TASK_LIST_VALUES = (
     "id",
+    "case__number",
+    "case__region",
     "item",
-    "newborn",
     "department",
     "jurisdiction_kind",
     "jurisdiction_code",
@@ -276,28 +281,137 @@ TASK_LIST_COLUMNS = (
     "due_at",
     "due_provisional",
     "claimed_by_id",
-    "case__id",
-    "case__number",
-    "case__region",
+    "newborn",
+    MULTIPLE,
 )
 
 
-def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[str, Any]:
-    """`TaskListOut`: the client's tasks in ``state`` after id ``after``, by id."""
-    rows = list(
-        tasks_of_client(client)
-        .only(*SUMMARY_FIELDS)
+def _task_list(client: ApiClient, state: str, limit: int, after: int) -> QuerySet[Any]:
+    return (
+        _with_multiple(tasks_of_client(client))
         .filter(state__in=STATE_FILTERS[state], pk__gt=after)
-        .only(*TASK_LIST_COLUMNS)
-        .order_by("pk")[: limit + 1]
+        .order_by("pk")
+        .values_list(*TASK_LIST_VALUES)[: limit + 1]
     )
+
+
+# Building and compiling the list's queryset was ~a third of a poll's CPU left once the
+# answer was written without pydantic (cProfile): the statement is compiled once per
+# client, state and page size in this process, with a stand-in where ``after`` goes (it is
+# never negative), and only that parameter is replaced per request. The key holds every
+# column of the service account that `items_for_officer` reads, so a changed scope
+# compiles afresh. The rows get the compiler's converters, as ``values_list`` applies
+# them (none on PostgreSQL for these columns; SQLite's datetimes and booleans):
+# `test_task_list_json` compares the answers with the list as it was.
+_AFTER = -7_340_029_117
+_Converters = list[tuple[int, tuple[Any, ...], Any]]
+_LIST_SQL: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...], int, _Converters]] = (
+    OrderedDict()
+)
+_LIST_SQL_SIZE = 1000
+_LIST_LOCK = threading.Lock()
+
+
+def _task_rows(client: ApiClient, state: str, limit: int, after: int) -> list[tuple[Any, ...]]:
+    user = client.user
+    key = (
+        *(connection.alias, connection.vendor, client.pk, user.pk, user.role, user.department),
+        *(user.jurisdiction_kind, user.jurisdiction_code, state, limit),
+    )
+    with _LIST_LOCK:
+        kept = _LIST_SQL.get(key)
+        if kept is not None:
+            _LIST_SQL.move_to_end(key)
+    if kept is None:
+        compiler = _task_list(client, state, limit, _AFTER).query.get_compiler(connection.alias)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # no scope (not an officer's account): nothing, as before
+            return list(_task_list(client, state, limit, after))
+        at = [i for i, p in enumerate(params) if p == _AFTER]
+        if len(at) != 1:  # not as expected: the queryset every time
+            return list(_task_list(client, state, limit, after))
+        found = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
+        converters = [(pos, tuple(convs), expr) for pos, (convs, expr) in found.items()]
+        kept = (sql, tuple(params), at[0], converters)
+        with _LIST_LOCK:
+            _LIST_SQL[key] = kept
+            while len(_LIST_SQL) > _LIST_SQL_SIZE:
+                _LIST_SQL.popitem(last=False)
+    sql, frozen, index, converters = kept
+    params = list(frozen)
+    params[index] = after
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not converters:
+        return [tuple(row) for row in rows]
+    converted = []
+    for row in rows:
+        values = list(row)
+        for pos, convs, expr in converters:
+            for convert in convs:
+                values[pos] = convert(values[pos], expr, connection)
+        converted.append(tuple(values))
+    return converted
+
+
+def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[str, Any]:
+    """`TaskListOut`: the client's tasks in ``state`` after id ``after``, by id — the same
+    dicts `task_summary` makes of each, read in one statement (whether each task's case is
+    for twins asked in it, `_with_multiple`) plus one for the e-licences of the done ones
+    (none when no listed task is done; issue 10 part 3: was a twins query on every list
+    and one licence query per done task)."""
+    rows = _task_rows(client, state, limit, after)
     more = len(rows) > limit
     rows = rows[:limit]
-    twins = twin_case_ids(row.case_id for row in rows)
-    return {
-        "tasks": [task_summary(client, row, multiple=row.case_id in twins) for row in rows],
-        "next_after": rows[-1].pk if more and rows else None,
-    }
+    done = [row[0] for row in rows if row[7] == ItemState.DONE]
+    serials: dict[int, str] = (
+        dict(
+            ELicence.objects.filter(item_id__in=done, superseded_at__isnull=True)
+            .order_by()
+            .values_list("item_id", "serial")
+        )
+        if done
+        else {}
+    )
+    user_id = client.user_id
+    tasks = [
+        {
+            "id": pk,
+            "case_number": number,
+            "region": region,
+            "item": item,
+            "department": department,
+            "jurisdiction": {"kind": kind, "code": code},
+            "state": row_state,
+            "version": version,
+            "received_at": received_at,
+            "due_at": due_at,
+            "due_provisional": provisional,
+            "claimed_by_me": claimer == user_id,
+            "elicence_serial": serials.get(pk),
+            "newborn": newborn_word_of(item, newborn, bool(multiple)),
+        }
+        for (
+            pk,
+            number,
+            region,
+            item,
+            department,
+            kind,
+            code,
+            row_state,
+            version,
+            received_at,
+            due_at,
+            provisional,
+            claimer,
+            newborn,
+            multiple,
+        ) in rows
+    ]
+    return {"tasks": tasks, "next_after": rows[-1][0] if more and rows else None}
 
 
 def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:

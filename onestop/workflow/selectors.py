@@ -88,9 +88,14 @@ def row_name(row: CaseItem, multiple: bool) -> str:
 def newborn_word(row: CaseItem, multiple: bool) -> str:
     """Which baby ``row`` is for, as people say it ("第二个孩子"), or "" when it is about
     the whole case or the case has one baby."""
-    if not multiple or (row.newborn == 0 and not _per_newborn(row.item)):
+    return newborn_word_of(row.item, row.newborn, multiple)
+
+
+def newborn_word_of(item: str, newborn: int, multiple: bool) -> str:
+    """`newborn_word` of an item's code and newborn index (a list read as values)."""
+    if not multiple or (newborn == 0 and not _per_newborn(item)):
         return ""
-    return newborn_ordinal(row.newborn)
+    return newborn_ordinal(newborn)
 
 
 def case_outcome_of(case: Case) -> Outcome | None:
