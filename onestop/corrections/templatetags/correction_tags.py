@@ -47,6 +47,9 @@ def case_corrections_card(case: Case, items: Iterable[Any] = ()) -> dict[str, An
 
 
 def _has_notices(item: CaseItem) -> bool:
+    known = getattr(item, "has_notices", None)  # read with the item (``notices_exist``)
+    if isinstance(known, bool):
+        return known
     return bool(list(CorrectionNotice.objects.filter(item=item).values_list("pk", flat=True)[:1]))
 
 
@@ -84,7 +87,7 @@ def task_corrections(context: dict[str, Any], item: CaseItem) -> dict[str, Any]:
     }
 
 
-@register.inclusion_tag("corrections/queue_link.html")
-def corrections_queue_link(user: User) -> dict[str, Any]:
-    waiting, unread = workbench_counts(user)
+@register.inclusion_tag("corrections/queue_link.html", takes_context=True)
+def corrections_queue_link(context: dict[str, Any], user: User) -> dict[str, Any]:
+    waiting, unread = workbench_counts(user, context.get("request"))
     return {"open": waiting, "unread": unread}
