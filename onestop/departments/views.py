@@ -7,7 +7,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,7 +34,6 @@ from onestop.common.http import pdf_response
 from onestop.common.names import item_label, material_label
 from onestop.common.revalidate import revalidated
 from onestop.core.written import written
-from onestop.corrections.selectors import notices_exist
 from onestop.departments.selectors import (
     QUEUE_PAGE_SIZE,
     duplicate_rows,
@@ -42,12 +41,13 @@ from onestop.departments.selectors import (
     officer_queue_keys,
     task_materials,
     task_notes,
+    task_page_items,
     task_view_data,
     urgency,
 )
 from onestop.departments.stamps import queue_calendar, queue_count, queue_stamp
 from onestop.reference.selectors import current_reference
-from onestop.supervision.selectors import staff_unread_count, staff_unread_known, urge_count
+from onestop.supervision.selectors import staff_unread_known
 from onestop.unified_form.model import paper_position, value_name
 from onestop.workflow.card import REPORTABLE as CARD_STATUSES
 from onestop.workflow.card import CardStatusRefused, card_status_report
@@ -206,21 +206,12 @@ def _item_name(code: str) -> str:
 def _visible_item(user: User, item_id: int, *, page: bool = False) -> CaseItem:
     """The item if it is in the officer's department and jurisdiction; 404 otherwise, so a
     guessed id reveals nothing. ``page``: read with what the task page shows of it in the
-    same statement (issue 10 part 3): ``urge_total`` (催办, the banner), ``twins`` (whether
-    the case is a multiple birth, ADR 0036), ``has_notices`` (the corrections card, ADR
-    0042), the officer's unread work messages (``staff_unread``, the header's badge), its
-    social security card's progress (``card``, ADR 0037) and the case's
-    previews signed by the applicant (``case.preview_confirmation``, ADR 0035)."""
-    qs = CaseItem.objects.select_related("case", "claimed_by")
+    same statement (`task_page_items`)."""
     if page:
-        qs = qs.select_related("card", "case__preview_confirmation").annotate(
-            urge_total=urge_count(),
-            twins=Exists(CaseItem.objects.filter(case=OuterRef("case_id"), newborn__gt=0)),
-            has_notices=notices_exist(),
-            # The header's unread work messages (base.html), in the same statement.
-            staff_unread=staff_unread_count(user),
-        )
-    item = items_for_officer(user, qs).filter(pk=item_id).first()
+        qs = task_page_items(user)
+    else:
+        qs = items_for_officer(user, CaseItem.objects.select_related("case", "claimed_by"))
+    item = qs.filter(pk=item_id).first()
     if item is None:
         access_record(
             actor=user, case_number="-", what=f"task:{item_id}", at=timezone.now(), granted=False
