@@ -78,7 +78,7 @@ def _officer(request: HttpRequest) -> User:
     return user
 
 
-class _Paginator(Paginator):
+class _Paginator(Paginator[Any]):
     """Django's paginator, told the count when the queue's stamp already read it in this
     request (``count``; None: counted as usual)."""
 
@@ -231,8 +231,11 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
         at=timezone.now(),
         granted=True,
     )
-    multiple_birth_known(item.case, item.twins)  # read with the item
-    staff_unread_known(request, user, item.staff_unread)
+    # Read with the item (`task_page_items`): not asked again by the page's parts.
+    multiple_birth_known(item.case, getattr(item, "twins", False))
+    unread = getattr(item, "staff_unread", None)
+    if isinstance(unread, int):
+        staff_unread_known(request, user, unread)
     prior = prior_elicences(item)  # 证照免交: earlier items' e-licences, seals checked
     return render(
         request,
