@@ -44,8 +44,8 @@ from onestop.supervision.models import StaffMessage
 from onestop.supervision.selectors import staff_unread_known
 from onestop.workflow.domain.urgency import warning_cutoff
 
-# The queue's view uses the calendar and the count the stamp read (a rendered page costs
-# the statements it did without a stamp, and the stamp).
+# The queue's view uses the calendar, the count, the header's unread count and the
+# corrections link's counts the stamp read (a rendered page costs the stamp and its rows).
 CALENDAR_ATTR = "_onestop_queue_calendar"
 COUNT_ATTR = "_onestop_queue_count"
 
