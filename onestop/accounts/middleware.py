@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
-from onestop.accounts.second_factor import enrolled, second_factor_required
+from onestop.accounts.second_factor import enrolled_as_read, second_factor_required
 
 SEEN_KEY = "onestop_seen"
 # Pages an unverified staff member may still open: sign-in, sign-out, the second-factor
@@ -72,9 +72,9 @@ class SecondFactorMiddleware:
             user is not None
             and not request.path_info.startswith(OPEN_PREFIXES)
             and not is_verified(user)
-            and second_factor_required(user)
+            and second_factor_required(user, as_read=True)
         ):
-            target = "accounts:otp_verify" if enrolled(user) else "accounts:otp_setup"
+            target = "accounts:otp_verify" if enrolled_as_read(user) else "accounts:otp_setup"
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse(target)}?{query}")
         return self.get_response(request)

@@ -36,12 +36,33 @@ from django.contrib.auth.middleware import auser
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
 from onestop.accounts.models import User, UserSession
+from onestop.accounts.second_factor import ENROLLED_READ, enrolled_sql
+
+_SESSION_ROWS: list[QuerySet[UserSession]] = []
+
+
+def _session_rows() -> QuerySet[UserSession]:
+    """The session rows with their users and, for the second-factor middleware's question
+    on every staff page (django-otp), whether the user has a confirmed TOTP device
+    (`enrolled`, in the same statement). Built once per process: each read clones it."""
+    if not _SESSION_ROWS:
+        enrolled = RawSQL(
+            enrolled_sql(f'"{UserSession._meta.db_table}"."user_id"'),
+            (),
+            output_field=BooleanField(),
+        )
+        _SESSION_ROWS.append(
+            UserSession.objects.select_related("user").annotate(totp_enrolled=enrolled)
+        )
+    return _SESSION_ROWS[0]
 
 
 class SessionStore(DatabaseSessionStore):
@@ -57,15 +78,16 @@ class SessionStore(DatabaseSessionStore):
     def _get_session_from_db(self) -> UserSession | None:
         self.signed_in_user = None
         try:
-            row = UserSession.objects.select_related("user").get(
-                session_key=self.session_key, expire_date__gt=timezone.now()
-            )
+            row = _session_rows().get(session_key=self.session_key, expire_date__gt=timezone.now())
         except (UserSession.DoesNotExist, SuspiciousOperation) as e:
             if isinstance(e, SuspiciousOperation):
                 logger = logging.getLogger(f"django.security.{e.__class__.__name__}")
                 logger.warning(str(e))
             self._session_key = None
             return None
+        if row.user is not None:
+            # The second factor's question (`enrolled`), asked in the same statement.
+            setattr(row.user, ENROLLED_READ, bool(row.totp_enrolled))  # type: ignore[attr-defined]
         self.signed_in_user = row.user
         return row
 

@@ -220,10 +220,14 @@ def _mother_candidates(case: Case) -> Any:
 
 
 def _births(case_ids: Iterable[int]) -> dict[int, list[str]]:
+    return _births_of(Q(case_id__in=list(case_ids)))
+
+
+def _births_of(cases: Q) -> dict[int, list[str]]:
+    """The birth times (decrypted) of the newborns of the cases ``cases`` selects, by case,
+    each case's in its newborns' order."""
     out: dict[int, list[str]] = {}
-    for case_id, born_at in Newborn.objects.filter(case_id__in=list(case_ids)).values_list(
-        "case_id", "born_at"
-    ):
+    for case_id, born_at in Newborn.objects.filter(cases).values_list("case_id", "born_at"):
         out.setdefault(case_id, []).append(born_at or "")
     return out
 
@@ -258,11 +262,13 @@ def possible_duplicates(case: Case, window: timedelta = POSSIBLE_DUPLICATE_WINDO
     """Active cases that may be the same newborn: a shared key, or the same mother with a
     birth within ``window`` (birth times are encrypted: compared after decrypting)."""
     ids = _claimed_together(case)
-    mine = _births([case.pk]).get(case.pk, [])
-    candidates = list(_mother_candidates(case).values_list("pk", flat=True))
-    for other, births in _births(candidates).items():
-        if any(close_births(a, b, window) for a in mine for b in births):
-            ids.add(other)
+    if case.mother_id_index:
+        # This case's births and those of the mother's other cases, in one statement.
+        births = _births_of(Q(case_id=case.pk) | Q(case__mother_id_index=case.mother_id_index))
+        mine = births.pop(case.pk, [])
+        for other, theirs in births.items():
+            if any(close_births(a, b, window) for a in mine for b in theirs):
+                ids.add(other)
     if not ids:
         return []
     return list(

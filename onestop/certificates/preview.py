@@ -288,6 +288,9 @@ def is_the_applicant(case: Case, user: User | None) -> bool:
 
 
 def open_preview(case: Case) -> PreviewConfirmation | None:
+    if Case.preview_confirmation.is_cached(case):  # read with the case (select_related)
+        kept: PreviewConfirmation | None = getattr(case, "preview_confirmation", None)
+        return kept
     found: PreviewConfirmation | None = PreviewConfirmation.objects.filter(case=case).first()
     return found
 

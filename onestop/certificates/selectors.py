@@ -24,6 +24,8 @@ def _item_name(code: str) -> str:
 def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
     """The e-licences of the items ``item`` waits for (证照免交), each with its seal checked:
     the later department reads the verified result instead of asking for paper."""
+    if not item.after:  # waits for nothing: no licence to read (the query would match none)
+        return []
     keys = published_keys()
     out = []
     # ``after`` holds keys: twins' items wait for their own baby's (``code-2``, ADR 0036).

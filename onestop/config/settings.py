@@ -130,6 +130,8 @@ TEMPLATES = [
             ],
             # Dates as people write them on every page: {{ value|written }}.
             "builtins": ["onestop.common.templatetags.written_tags"],
+            # base.html's header: its URLs reversed once per process ({% nav_url %}).
+            "libraries": {"nav_tags": "onestop.common.templatetags.nav_tags"},
         },
     },
 ]

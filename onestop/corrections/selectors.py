@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from onestop.accounts.models import Role, User
@@ -125,6 +125,12 @@ def item_notices(item: CaseItem) -> QuerySet[CorrectionNotice]:
     )
 
 
+def notices_exist() -> Exists:
+    """``Exists`` of a notice on the outer query's item (annotated as ``has_notices`` on
+    the task page's item: the corrections card then asks nothing when it is False)."""
+    return Exists(CorrectionNotice.objects.filter(item=OuterRef("pk")))
+
+
 def _count(qs: QuerySet[Any]) -> Coalesce:
     counted = qs.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("pk"))
     return Coalesce(Subquery(counted.values("n")[:1]), Value(0))
@@ -143,8 +149,21 @@ def workbench_counts_query(user: User) -> QuerySet[User, tuple[int, int]]:
     )
 
 
-def workbench_counts(user: User) -> tuple[int, int]:
+# The counts a page already read in this request (the queue's stamp reads
+# `workbench_counts_query` in its one statement): the queue's link asks nothing more.
+WORKBENCH_COUNTS_ATTR = "_onestop_workbench_counts"
+
+
+def workbench_counts_known(request: Any, user: User, counts: tuple[int, int]) -> None:
+    setattr(request, WORKBENCH_COUNTS_ATTR, (user.pk, counts))
+
+
+def workbench_counts(user: User, request: Any = None) -> tuple[int, int]:
     """(corrections waiting for the officer's department, notices of corrected results
-    unread on its items), in one statement: the queue page's cost stays fixed (issue 10)."""
+    unread on its items), in one statement: the queue page's cost stays fixed (issue 10);
+    none when ``request`` holds them for ``user`` (`workbench_counts_known`)."""
+    kept = getattr(request, WORKBENCH_COUNTS_ATTR, None)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == user.pk:
+        return kept[1]  # type: ignore[no-any-return]
     row = workbench_counts_query(user).first()
     return (int(row[0]), int(row[1])) if row else (0, 0)

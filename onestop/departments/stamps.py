@@ -38,13 +38,14 @@ from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
 from onestop.common.revalidate import stamp_rows
-from onestop.corrections.selectors import workbench_counts_query
+from onestop.corrections.selectors import workbench_counts_known, workbench_counts_query
 from onestop.departments.selectors import QUEUE_PAGE_SIZE, officer_queue, officer_queue_keys
 from onestop.supervision.models import StaffMessage
+from onestop.supervision.selectors import staff_unread_known
 from onestop.workflow.domain.urgency import warning_cutoff
 
-# The queue's view uses the calendar and the count the stamp read (a rendered page costs
-# the statements it did without a stamp, and the stamp).
+# The queue's view uses the calendar, the count, the header's unread count and the
+# corrections link's counts the stamp read (a rendered page costs the stamp and its rows).
 CALENDAR_ATTR = "_onestop_queue_calendar"
 COUNT_ATTR = "_onestop_queue_count"
 
@@ -205,6 +206,14 @@ def queue_stamp(request: HttpRequest, *args: Any, **kwargs: Any) -> list[str] | 
     found = stamp_rows(sql, params)
     total = next((int(r.split("|", 1)[1]) for r in found if r.startswith("count|")), 0)
     setattr(request, COUNT_ATTR, total)
+    staff = next((int(r.split("|", 1)[1]) for r in found if r.startswith("staff|")), None)
+    if staff is not None:  # the header's badge: a rendered page asks nothing more
+        staff_unread_known(request, user, staff)
+    counts = next((r.split("|")[1:] for r in found if r.startswith("corrections|")), None)
+    if counts is None:  # no row: what `workbench_counts` answers then
+        workbench_counts_known(request, user, (0, 0))
+    elif len(counts) == 2 and all(c.startswith("V") for c in counts):
+        workbench_counts_known(request, user, (int(counts[0][1:]), int(counts[1][1:])))
     if number > 1 and start >= total:
         return None  # past the last page: the view shows the last one
     who = (user.pk, user.label(), user.role, user.department, user.jurisdiction_code)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, cast
 
 from django.contrib import messages
@@ -10,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -19,6 +22,7 @@ from django.views.decorators.http import require_POST
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import items_for_officer
 from onestop.audit.services import access_record
+from onestop.calendar.domain import WorkingCalendar
 from onestop.cases.claims import DuplicateNewborn
 from onestop.cases.domain.document import FIELD_LABELS
 from onestop.cases.domain.labels import NameOf, labelled_rows
@@ -37,18 +41,20 @@ from onestop.departments.selectors import (
     officer_queue_keys,
     task_materials,
     task_notes,
+    task_page_items,
     task_view_data,
     urgency,
 )
 from onestop.departments.stamps import queue_calendar, queue_count, queue_stamp
 from onestop.reference.selectors import current_reference
-from onestop.supervision.selectors import urge_count
+from onestop.supervision.selectors import staff_unread_known
 from onestop.unified_form.model import paper_position, value_name
 from onestop.workflow.card import REPORTABLE as CARD_STATUSES
 from onestop.workflow.card import CardStatusRefused, card_status_report
 from onestop.workflow.domain.urgency import URGENCY_LABELS, Urgency
-from onestop.workflow.models import CardProduction, CaseItem, ItemState
+from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import (
+    multiple_birth_known,
     multiple_birth_once,
     newborn_word,
     result_form_fields,
@@ -72,6 +78,22 @@ def _officer(request: HttpRequest) -> User:
     return user
 
 
+class _Paginator(Paginator[Any]):
+    """Django's paginator, told the count when the queue's stamp already read it in this
+    request (``count``; None: counted as usual)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        if self._known_count is not None:
+            return self._known_count
+        counted: int = super().count
+        return counted
+
+
 @login_required
 @revalidated(queue_stamp)
 def queue(request: HttpRequest) -> HttpResponse:
@@ -79,54 +101,32 @@ def queue(request: HttpRequest) -> HttpResponse:
     stamp (`onestop.departments.stamps`, ADR 0026 amendment "session 19")."""
     user = _officer(request)
     order = "new" if request.GET.get("order") == "new" else "due"
-    now = timezone.now()
-    calendar = queue_calendar(request)
-    paginator = Paginator(officer_queue_keys(user, order=order), QUEUE_PAGE_SIZE)
-    counted = queue_count(request)
-    if counted is not None:  # counted by the stamp, in this request
-        paginator.__dict__["count"] = counted
+    paginator = _Paginator(
+        officer_queue_keys(user, order=order), QUEUE_PAGE_SIZE, count=queue_count(request)
+    )
     page = paginator.get_page(request.GET.get("page"))
     # The page's keys are a subquery (LIMIT/OFFSET in the index's order): one statement.
     keys = cast("QuerySet[CaseItem, int]", page.object_list)
     shown = officer_queue(user, order=order).filter(pk__in=keys)
-    # Everything a row prints is worked out here, once per row, and the template only
-    # places it (issue 10: most of the queue's time was the template translating the
-    # same column labels and state names and reversing the same URL for every row).
-    language = get_language() or "zh-hans"
-    task_url = reverse("departments:task", args=[0])[: -len("0/")]
-    states = {value: str(label) for value, label in ItemState.choices}
-    names: dict[str, str] = {}
-    rows = []
-    for item in shown:
-        if item.item not in names:
-            names[item.item] = _item_name(item.item)
-        rows.append(
-            {
-                "url": f"{task_url}{item.pk}/",
-                "number": item.case.number,
-                "name": names[item.item],
-                # Which baby, for twins or more (ADR 0036): "第二个孩子", never an index.
-                "baby": newborn_word(item, getattr(item, "twins", False)),
-                "state": item.state,
-                "state_label": states.get(item.state, item.state),
-                "claimed_by": item.claimed_by.label() if item.claimed_by else "",
-                "urged": getattr(item, "urge_total", 0),  # annotated by officer_queue
-                "due": written(item.due_at, language=language) if item.due_at else "",
-                "provisional": item.due_provisional,
-                "light": urgency(item, now, calendar),
-            }
-        )
     return render(
         request,
         "departments/queue.html",
-        {"rows": rows, "rows_html": _queue_rows_html(rows), "order": order, "page": page},
+        {
+            "rows_html": _queue_rows_html(shown, timezone.now(), queue_calendar(request)),
+            "order": order,
+            "page": page,
+        },
     )
 
 
-def _queue_rows_html(rows: list[dict[str, Any]]) -> str:
-    """The queue's table rows, escaped here rather than by the template engine (issue 10
-    part 3: 50 rows × ~20 template nodes were about a third of a rendered queue's CPU).
-    The same markup the template wrote; the labels translated once per page."""
+def _queue_rows_html(items: Iterable[CaseItem], now: datetime, calendar: WorkingCalendar) -> str:
+    """The queue's table rows (the body of its ``<tbody>``), the one definition of their
+    markup: written and escaped here rather than by the template engine (issue 10 part 3:
+    50 rows × ~20 template nodes were about a third of a rendered queue's CPU), the labels
+    translated and the task URL reversed once per page."""
+    language = get_language() or "zh-hans"
+    task_url = reverse("departments:task", args=[0])[: -len("0/")]
+    states = {value: escape(label) for value, label in ItemState.choices}
     l_number, l_item, l_state, l_due = (
         escape(_("办件编号")),
         escape(_("事项")),
@@ -140,31 +140,40 @@ def _queue_rows_html(rows: list[dict[str, Any]]) -> str:
         )
     )
     urged = _("已催办 %(n)s 次")
+    names: dict[str, str] = {}
     out = []
-    for r in rows:
-        light = escape(r["light"])
-        light_name = escape(_(URGENCY_LABELS[Urgency(r["light"])]))
-        baby = f' <span class="baby" data-baby>（{escape(r["baby"])}）</span>' if r["baby"] else ""
-        claimed = (
-            f' <span class="muted">{escape(r["claimed_by"])}</span>' if r["claimed_by"] else ""
+    for item in items:
+        if item.item not in names:
+            names[item.item] = escape(_item_name(item.item))
+        light = urgency(item, now, calendar)
+        light_name = escape(_(URGENCY_LABELS[Urgency(light)]))
+        # Which baby, for twins or more (ADR 0036): "第二个孩子", never an index.
+        word = newborn_word(item, getattr(item, "twins", False))
+        baby = f' <span class="baby" data-baby>（{escape(word)}）</span>' if word else ""
+        claimer = item.claimed_by.label() if item.claimed_by else ""
+        claimed = f' <span class="muted">{escape(claimer)}</span>' if claimer else ""
+        count = getattr(item, "urge_total", 0)  # annotated by officer_queue
+        urge = f' <span class="badge urged">{urged % {"n": escape(count)}}</span>' if count else ""
+        due = (
+            escape(written(item.due_at, language=language))
+            + (provisional if item.due_provisional else "")
+            if item.due_at
+            else "—"
         )
-        urge = (
-            f' <span class="badge urged">{urged % {"n": escape(r["urged"])}}</span>'
-            if r["urged"]
-            else ""
-        )
-        due = f"{escape(r['due'])}{provisional if r['provisional'] else ''}" if r["due"] else "—"
+        state = escape(item.state)
         out.append(
             "\n  <tr>\n"
-            f'    <td><span class="light {light}" title="{light_name}"></span></td>\n'
-            f'    <td data-label="{l_number}"><a href="{escape(r["url"])}">'
-            f"{escape(r['number'])}</a></td>\n"
-            f'    <td data-label="{l_item}">{escape(r["name"])}{baby}</td>\n'
-            f'    <td data-label="{l_state}"><span class="state {escape(r["state"])}">'
-            f"{escape(r['state_label'])}</span>{claimed}{urge}</td>\n"
+            f'    <td><span class="light {escape(light)}" title="{light_name}"></span></td>\n'
+            f'    <td data-label="{l_number}"><a href="{escape(f"{task_url}{item.pk}/")}">'
+            f"{escape(item.case.number)}</a></td>\n"
+            f'    <td data-label="{l_item}">{names[item.item]}{baby}</td>\n'
+            f'    <td data-label="{l_state}"><span class="state {state}">'
+            f"{states.get(item.state, state)}</span>{claimed}{urge}</td>\n"
             f'    <td data-label="{l_due}">{due}</td>\n'
             "  </tr>\n  "
         )
+    if not out:
+        out.append('<tr><td colspan="5">{}</td></tr>'.format(escape(_("暂无待办事项"))))
     return mark_safe("".join(out))  # every value above is escaped
 
 
@@ -194,14 +203,15 @@ def _item_name(code: str) -> str:
     return item_label(code)
 
 
-def _visible_item(user: User, item_id: int, *, urges: bool = False) -> CaseItem:
+def _visible_item(user: User, item_id: int, *, page: bool = False) -> CaseItem:
     """The item if it is in the officer's department and jurisdiction; 404 otherwise, so a
-    guessed id reveals nothing. ``urges``: with ``urge_total`` (催办, the task page's
-    banner) in the same statement."""
-    qs = CaseItem.objects.select_related("case", "claimed_by")
-    if urges:
-        qs = qs.annotate(urge_total=urge_count())
-    item = items_for_officer(user, qs).filter(pk=item_id).first()
+    guessed id reveals nothing. ``page``: read with what the task page shows of it in the
+    same statement (`task_page_items`)."""
+    if page:
+        qs = task_page_items(user)
+    else:
+        qs = items_for_officer(user, CaseItem.objects.select_related("case", "claimed_by"))
+    item = qs.filter(pk=item_id).first()
     if item is None:
         access_record(
             actor=user, case_number="-", what=f"task:{item_id}", at=timezone.now(), granted=False
@@ -213,7 +223,7 @@ def _visible_item(user: User, item_id: int, *, urges: bool = False) -> CaseItem:
 @login_required
 def task(request: HttpRequest, item_id: int) -> HttpResponse:
     user = _officer(request)
-    item = _visible_item(user, item_id, urges=True)
+    item = _visible_item(user, item_id, page=True)
     access_record(
         actor=user,
         case_number=item.case.number,
@@ -221,6 +231,11 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
         at=timezone.now(),
         granted=True,
     )
+    # Read with the item (`task_page_items`): not asked again by the page's parts.
+    multiple_birth_known(item.case, getattr(item, "twins", False))
+    unread = getattr(item, "staff_unread", None)
+    if isinstance(unread, int):
+        staff_unread_known(request, user, unread)
     prior = prior_elicences(item)  # 证照免交: earlier items' e-licences, seals checked
     return render(
         request,
@@ -252,7 +267,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
                 for m in task_materials(item)
             ],
             "light": urgency(item, timezone.now()),
-            "card": CardProduction.objects.filter(item=item).first(),
+            "card": getattr(item, "card", None),  # read with the item (None: no card item)
             "card_statuses": [(s.value, s.label) for s in CARD_STATUSES],
         },
     )

@@ -157,6 +157,8 @@ def _child(args: argparse.Namespace) -> int:
                 profiler.disable()
                 text = io.StringIO()
                 stats = pstats.Stats(profiler, stream=text)
+                if args.dump:
+                    stats.dump_stats(args.dump)
                 restrict = [args.only, args.top] if args.only else [args.top]
                 stats.sort_stats(args.sort).print_stats(*restrict)
                 print(text.getvalue())
@@ -191,6 +193,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default="", help="profile lines matching this regex, e.g. onestop"
     )
+    parser.add_argument("--dump", default="", help="also write --profile's stats to this file")
     parser.add_argument("--sql", default="", choices=("", *KINDS), help="print its statements")
     parser.add_argument("--sql-width", type=int, default=160)
     parser.add_argument("--json", default="", help="also write the figures to this file")

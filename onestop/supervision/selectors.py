@@ -30,7 +30,7 @@ from onestop.reference.domain import InstitutionKind
 from onestop.reference.idnumber import mask_id_number, mask_name, mask_phone
 from onestop.reference.models import Division, Institution
 from onestop.reference.selectors import current_reference, institution_contact
-from onestop.supervision.models import EfficiencyDay, ItemUrge
+from onestop.supervision.models import EfficiencyDay, ItemUrge, StaffMessage
 from onestop.supervision.rollups import day_figures, midnight, rolled_days
 from onestop.supervision.rollups import item_working_time as item_working_time  # re-exported
 from onestop.workflow.domain import urgency
@@ -187,6 +187,37 @@ def urge_count() -> Coalesce:
         .values("n")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def staff_unread_count(user: User) -> Coalesce:
+    """An annotation: ``user``'s unread work messages (the staff header's badge), for a
+    page that reads it with its own row (``staff_unread_known``)."""
+    counted = (
+        StaffMessage.objects.filter(user=user, read_at__isnull=True)
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+# The unread count a page already read in this request, for the header (`staff_unread`).
+STAFF_UNREAD_ATTR = "_onestop_staff_unread"
+
+
+def staff_unread_known(request: Any, user: User, count: int) -> None:
+    """The header's unread count of ``user``'s work messages, read by the page with its own
+    statement (the queue's stamp, the task page's item): the header asks nothing more."""
+    setattr(request, STAFF_UNREAD_ATTR, (user.pk, int(count)))
+
+
+def staff_unread_read(request: Any, user: User) -> int | None:
+    """The count `staff_unread_known` kept for ``user`` in this request (None: not read)."""
+    kept = getattr(request, STAFF_UNREAD_ATTR, None)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == user.pk:
+        return int(kept[1])
+    return None
 
 
 DEADLINE_COLUMNS = (

@@ -57,6 +57,13 @@ def multiple_birth_once(case: Case) -> bool:
     return bool(known)
 
 
+def multiple_birth_known(case: Case, known: bool) -> None:
+    """Tell ``multiple_birth_once`` the answer a read of this request already gave (the
+    task page reads it with its item: ``Exists`` of a row for a second newborn, the same
+    question ``multiple_birth`` asks)."""
+    case.__dict__["_multiple_birth"] = bool(known)
+
+
 def twin_case_ids(case_ids: Iterable[int]) -> set[int]:
     """Which of these cases run items per newborn of a multiple birth (one query)."""
     ids = set(case_ids)

@@ -213,6 +213,19 @@ def test_officers_need_no_totp_unless_the_setting_says_so(settings):
     assert client.get("/work/")["Location"].startswith("/accounts/otp/setup/")
 
 
+def test_an_officer_who_enrolled_must_verify_from_the_next_request():
+    """Whether a staff member enrolled is read with the session (one statement, issue 10
+    part 3): a device confirmed meanwhile (another session, the admin) counts at once."""
+    officer = staff("officer", department="police", kind="police_station", code="qinbei-xintang")
+    client = Client()
+    _login(client, officer.username, STAFF_PASSWORD)
+    assert client.get("/work/").status_code == 200
+    TOTPDevice.objects.create(user=officer, name="动态口令", confirmed=False)
+    assert client.get("/work/").status_code == 200  # not confirmed: not enrolled
+    TOTPDevice.objects.filter(user=officer).update(confirmed=True)
+    assert client.get("/work/")["Location"] == "/accounts/otp/?next=%2Fwork%2F"  # the code page
+
+
 def test_an_idle_staff_session_is_signed_out_after_thirty_minutes(monkeypatch):
     officer = staff("officer", department="police", kind="police_station", code="qinbei-xintang")
     client = Client()

@@ -47,6 +47,9 @@ def case_corrections_card(case: Case, items: Iterable[Any] = ()) -> dict[str, An
 
 
 def _has_notices(item: CaseItem) -> bool:
+    known = getattr(item, "has_notices", None)  # read with the item (``notices_exist``)
+    if isinstance(known, bool):
+        return known
     return bool(list(CorrectionNotice.objects.filter(item=item).values_list("pk", flat=True)[:1]))
 
 
@@ -65,17 +68,21 @@ def task_corrections(context: dict[str, Any], item: CaseItem) -> dict[str, Any]:
         # tables cost ~3 ms of CPU to compile, issue 10 part 3); join only when there are.
         for n in (item_notices(item) if _has_notices(item) else ())
     ]
-    # ``after`` holds keys: twins' items wait for their own baby's (``code-2``, ADR 0036).
-    wanted = Q(pk=item.pk)
-    for key in item.after or []:
-        code, newborn = split_key(key)
-        wanted |= Q(item=code, newborn=newborn)
-    # Their ids and names only: no result is read (nor decrypted) for a link.
-    targets = (
-        CaseItem.objects.filter(wanted, case_id=item.case_id, state=ItemState.DONE)
-        .only("id", "item", "newborn", "position")
-        .order_by("position")
-    )
+    targets: Iterable[CaseItem]
+    if not item.after:  # only the item itself, as the page read it: no statement
+        targets = [item] if item.state == ItemState.DONE else []
+    else:
+        # ``after`` holds keys: twins' items wait for their own baby's (``code-2``, ADR 0036).
+        wanted = Q(pk=item.pk)
+        for key in item.after:
+            code, newborn = split_key(key)
+            wanted |= Q(item=code, newborn=newborn)
+        # Their ids and names only: no result is read (nor decrypted) for a link.
+        targets = (
+            CaseItem.objects.filter(wanted, case_id=item.case_id, state=ItemState.DONE)
+            .only("id", "item", "newborn", "position")
+            .order_by("position")
+        )
     request = context.get("request")
     return {
         "notices": notices,
@@ -84,7 +91,7 @@ def task_corrections(context: dict[str, Any], item: CaseItem) -> dict[str, Any]:
     }
 
 
-@register.inclusion_tag("corrections/queue_link.html")
-def corrections_queue_link(user: User) -> dict[str, Any]:
-    waiting, unread = workbench_counts(user)
+@register.inclusion_tag("corrections/queue_link.html", takes_context=True)
+def corrections_queue_link(context: dict[str, Any], user: User) -> dict[str, Any]:
+    waiting, unread = workbench_counts(user, context.get("request"))
     return {"open": waiting, "unread": unread}

@@ -23,9 +23,10 @@ from onestop.workflow.services import item_claim
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, the second-factor device (django-otp), the calendar's published years and
-# the stamp: an unchanged queue page (a rendered one: `test_queue_statements`).
-UNCHANGED_QUEUE_STATEMENTS = 5
+# Session, user and whether they enrolled a second factor (django-otp's question, one
+# statement), the calendar's published years and the stamp: an unchanged queue page (a
+# rendered one: `test_queue_statements`).
+UNCHANGED_QUEUE_STATEMENTS = 4
 
 
 @pytest.fixture
@@ -137,3 +138,31 @@ def test_a_page_number_the_view_corrects_is_rendered_without_a_stamp(cases):
         answer = client.get(url)
         assert answer.status_code == 200 and not answer.has_header("ETag"), url
         assert answer.content.decode().count('href="/work/tasks/') == 3
+
+
+def test_the_header_counts_read_with_the_page_are_the_counts(cases):
+    """The header's unread count of work messages comes from the queue's stamp and from the
+    task page's item statement (issue 10 part 3, session 20): the same number the header's
+    own count gives, read messages left out, another officer's never counted."""
+    user = officer("hospital", "hospital", "qinbei-mch")
+    other = officer("hospital", "hospital", "qinbei-mch")
+    now = timezone.now()
+    for n in range(3):
+        StaffMessage.objects.create(
+            user=user, dedup_key=f"h-{n}", kind="urged", body="催办", created_at=now
+        )
+    StaffMessage.objects.create(
+        user=user, dedup_key="h-read", kind="urged", body="催办", created_at=now, read_at=now
+    )
+    StaffMessage.objects.create(
+        user=other, dedup_key="h-other", kind="urged", body="催办", created_at=now
+    )
+    client = _signed_in(user)
+    badge = '<span class="badge" aria-label="未读消息">3</span>'
+    queue = client.get("/work/").content.decode()
+    assert badge in queue
+    assert 'id="corrections-link"' in queue and "待审核 0 件" in queue
+    row = CaseItem.objects.filter(department="hospital").order_by("pk").first()
+    assert row is not None
+    assert badge in client.get(f"/work/tasks/{row.pk}/").content.decode()
+    assert 'aria-label="未读消息">1</span>' in _signed_in(other).get("/work/").content.decode()

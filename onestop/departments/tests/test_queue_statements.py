@@ -17,11 +17,12 @@ from onestop.testing.newborns import another_newborn
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, the second-factor device (django-otp), the calendar's published years,
-# the queue's count and one page of rows (with the urge counts), the header's unread count
-# of staff messages, the corrections waiting and corrected results unread (one statement,
-# ADR 0042): fixed, whatever the number of open items.
-QUEUE_STATEMENTS = 8
+# Session, user and whether they enrolled a second factor (one statement), the calendar's
+# published years, the stamp (the queue's count, the header's unread count of staff
+# messages, the corrections waiting and corrected results unread: all read by the stamp,
+# the page takes them from it) and one page of rows (with the urge counts): fixed,
+# whatever the number of open items (8 before issue 10 part 3's officer pages).
+QUEUE_STATEMENTS = 5
 
 
 def _submit(example, beijing, count: int, start: int = 0) -> None:
@@ -90,11 +91,13 @@ def test_task_page_checks_reference_data_and_twins_once(example, beijing, media_
     assert AccessRecord.objects.filter(actor=user, granted=True).count() == before + 1
 
 
-# Session, user, second-factor device, the item (with its urge count), the access record,
-# "twins?", the reference data's freshness, the preview confirmation, the duplicates'
-# three, the materials, the calendar, the card production, the header's unread staff
-# messages, the corrections card's notices (none: no join) and the links' items.
-TASK_STATEMENTS = 17
+# Session, user and whether they enrolled a second factor (one statement); the item with
+# its urge count, "twins?", whether it has correction notices, its card production, the
+# case's preview confirmation and the header's unread staff messages (one statement); the
+# access record; the reference data's freshness; the duplicates' two (claims, the
+# mother's cases' births); the materials; the calendar; the corrections card's links'
+# items (17 before issue 10 part 3's officer pages).
+TASK_STATEMENTS = 9
 
 
 def test_task_page_statement_budget(example, beijing, media_root):

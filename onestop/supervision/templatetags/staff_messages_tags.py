@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from django import template
+from django.template import Context
 
 from onestop.accounts.models import User
 from onestop.supervision.models import StaffMessage
+from onestop.supervision.selectors import staff_unread_read
 
 register = template.Library()
 
 
-@register.simple_tag
-def staff_unread(user: object) -> int:
+@register.simple_tag(takes_context=True)
+def staff_unread(context: Context, user: object) -> int:
     if not isinstance(user, User) or not user.is_staff_role:
         return 0
+    known = staff_unread_read(context.get("request"), user)  # read by the page already
+    if known is not None:
+        return known
     return StaffMessage.objects.filter(user=user, read_at__isnull=True).count()
