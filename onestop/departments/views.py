@@ -54,9 +54,9 @@ from onestop.workflow.card import CardStatusRefused, card_status_report
 from onestop.workflow.domain.urgency import URGENCY_LABELS, Urgency
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import (
-    multiple_birth_known,
     multiple_birth_once,
     newborn_word,
+    remember_multiple_birth,
     result_form_fields,
     result_from,
 )
@@ -232,7 +232,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
         granted=True,
     )
     # Read with the item (`task_page_items`): not asked again by the page's parts.
-    multiple_birth_known(item.case, getattr(item, "twins", False))
+    remember_multiple_birth(item.case, getattr(item, "twins", False))
     unread = getattr(item, "staff_unread", None)
     if isinstance(unread, int):
         staff_unread_known(request, user, unread)

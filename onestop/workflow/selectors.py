@@ -57,7 +57,7 @@ def multiple_birth_once(case: Case) -> bool:
     return bool(known)
 
 
-def multiple_birth_known(case: Case, known: bool) -> None:
+def remember_multiple_birth(case: Case, known: bool) -> None:
     """Tell ``multiple_birth_once`` the answer a read of this request already gave (the
     task page reads it with its item: ``Exists`` of a row for a second newborn, the same
     question ``multiple_birth`` asks)."""
