@@ -31,11 +31,9 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, router
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import get_template, render_to_string
@@ -50,6 +48,7 @@ from onestop.certificates.services import (
     published_keys,
     unloaded_by_serial,
 )
+from onestop.common.compiled import CompiledFirst
 from onestop.common.replica import read_with_fallback
 from onestop.common.revalidate import PageCache
 
@@ -64,86 +63,22 @@ CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 # The stamp is the read the verification makes anyway (`services.unloaded_by_serial`: the
 # row without its payload decrypted, its stored ciphertext and the serials of its
-# corrections): compiled once per database in this process with a stand-in serial, its raw
-# row hashed, then made into the licence as Django's model iterable makes it (the
-# compiler's converters, `from_db`, the annotations). Rendering a miss costs no statement
-# more than before.
-_STAND_IN = "onestop-verify-stand-in-serial"
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    params: tuple[Any, ...]
-    at: int  # where the serial goes
-    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
-    init_list: tuple[str, ...]
-    model_start: int
-    model_end: int
-    annotations: tuple[tuple[str, int], ...]
-
-
-_STATEMENTS: dict[tuple[str, str], _Compiled] = {}
-_LOCK = threading.Lock()
-
-
-def _statement(alias: str) -> _Compiled | None:
-    """The read's SQL for this database, compiled once, and how to make its row a model."""
-    key = (alias, connections[alias].vendor)
-    with _LOCK:
-        kept = _STATEMENTS.get(key)
-    if kept is not None:
-        return kept
-    compiler = unloaded_by_serial(_STAND_IN)[:1].query.get_compiler(alias)
-    sql, params = compiler.as_sql()
-    at = [i for i, p in enumerate(params) if p == _STAND_IN]
-    info = compiler.klass_info
-    if len(at) != 1 or info is None or info["model"] is not ELicence:
-        return None
-    fields = info["select_fields"]
-    start, end = fields[0], fields[-1] + 1
-    found = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
-    kept = _Compiled(
-        sql=sql,
-        params=tuple(params),
-        at=at[0],
-        converters=tuple((pos, tuple(convs), expr) for pos, (convs, expr) in found.items()),
-        init_list=tuple(f[0].target.attname for f in compiler.select[start:end]),
-        model_start=start,
-        model_end=end,
-        annotations=tuple((compiler.annotation_col_map or {}).items()),
-    )
-    with _LOCK:
-        _STATEMENTS[key] = kept
-    return kept
+# corrections), compiled once per database in this process (`CompiledFirst`); its raw row
+# is hashed. Rendering a miss costs no statement more than before.
+_BY_SERIAL = CompiledFirst(ELicence, unloaded_by_serial, "onestop-verify-stand-in-serial")
 
 
 def _read(serial: str) -> tuple[tuple[Any, ...], ELicence] | None:
-    """(the stamp: the row as the database sent it, the licence) or None: not on record."""
-    alias = router.db_for_read(ELicence)
-    compiled = _statement(alias)
-    if compiled is None:  # not as expected: the queryset, and nothing kept
-        licence = unloaded_by_serial(serial).first()
-        return None if licence is None else ((), licence)
-    params = list(compiled.params)
-    params[compiled.at] = serial
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
-        raw = cursor.fetchone()
-    if raw is None:
+    """(the stamp: the database and the row as it sent it, the licence) or None: not on
+    record. An empty stamp: the statement was not as expected, nothing is kept."""
+    found = _BY_SERIAL.first_with_row(serial)
+    if found is None:
         return None
-    stamp = (alias, *(bytes(v) if isinstance(v, memoryview) else v for v in raw))
-    values = list(raw)
-    for pos, convs, expr in compiled.converters:
-        for convert in convs:
-            values[pos] = convert(values[pos], expr, connection)
-    licence = ELicence.from_db(
-        alias, list(compiled.init_list), values[compiled.model_start : compiled.model_end]
-    )
-    for name, pos in compiled.annotations:
-        setattr(licence, name, values[pos])
-    return stamp, licence
+    raw, licence = found
+    if not raw:
+        return (), licence
+    alias = licence._state.db or ""
+    return (alias, *(bytes(v) if isinstance(v, memoryview) else v for v in raw)), licence
 
 
 def _digest(request: HttpRequest, row: tuple[Any, ...], licence: ELicence, *, json: bool) -> str:
@@ -225,6 +160,7 @@ def kept_answer(
 PATH_PLACEHOLDER = b"\x00onestop-path\x00"
 CARD_AFTER = b"</h1>\n"  # verify.html: the answer card follows the page's heading
 _FRAMES: dict[tuple[str, str], tuple[bytes, bytes] | None] = {}
+_LOCK = threading.Lock()
 
 
 def kept_clear() -> None:

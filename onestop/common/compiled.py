@@ -83,10 +83,18 @@ class CompiledFirst(Generic[M]):
         return statement
 
     def first(self, value: Any) -> M | None:
+        found = self.first_with_row(value)
+        return None if found is None else found[1]
+
+    def first_with_row(self, value: Any) -> tuple[tuple[Any, ...], M] | None:
+        """``first(value)`` with the row as the database sent it (before the converters:
+        what a caller may hash to tell whether anything of it changed); the row is ``()``
+        where the statement did not compile as expected and the queryset ran instead."""
         alias = router.db_for_read(self.model)
         statement = self._statement(alias)
         if statement is None:
-            return self._query(value).using(alias).first()
+            found = self._query(value).using(alias).first()
+            return None if found is None else ((), found)
         params = list(statement.params)
         params[statement.at] = value
         connection = connections[alias]
@@ -108,4 +116,4 @@ class CompiledFirst(Generic[M]):
             populator.populate(row, obj)
         for name, pos in statement.annotations:
             setattr(obj, name, row[pos])
-        return obj
+        return tuple(raw), obj
