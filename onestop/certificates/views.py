@@ -86,10 +86,8 @@ def verify(request: HttpRequest) -> HttpResponse:
     return _answer(request, answer, json=_wants_json(request))
 
 
-@require_GET
-def verify_serial(request: HttpRequest, serial: str) -> HttpResponse:
+def _verify_serial(request: HttpRequest, serial: str, *, json: bool) -> HttpResponse:
     _limit(request)  # every request counts, kept answer or not
-    json = _wants_json(request)
     return kept_answer(
         request,
         serial,
@@ -100,15 +98,13 @@ def verify_serial(request: HttpRequest, serial: str) -> HttpResponse:
 
 
 @require_GET
+def verify_serial(request: HttpRequest, serial: str) -> HttpResponse:
+    return _verify_serial(request, serial, json=_wants_json(request))
+
+
+@require_GET
 def verify_serial_json(request: HttpRequest, serial: str) -> HttpResponse:
-    _limit(request)
-    return kept_answer(
-        request,
-        serial,
-        json=True,
-        answer=lambda verification: _answer(request, verification, json=True),
-        public=_public,
-    )
+    return _verify_serial(request, serial, json=True)
 
 
 @require_GET

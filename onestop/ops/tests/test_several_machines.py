@@ -550,6 +550,29 @@ def haproxy(root: Path, a: int, b: int) -> Iterator[str]:
         log.close()
 
 
+@contextlib.contextmanager
+def balanced_pair(
+    clusters: tuple[PrivatePostgres, Standby], tmp_path: Path
+) -> Iterator[tuple[Machines, str]]:
+    """Servers A and B on the primary (reads of reports on the standby) behind HAProxy,
+    which the product trusts as its one proxy: (the machines, the balancer's URL)."""
+    primary, standby = clusters
+    with moto_store(log=tmp_path / "moto.log") as store:
+        machines = Machines(
+            tmp_path, primary.url, standby.url, store, extra={"ONESTOP_TRUSTED_PROXIES": "1"}
+        )
+        machines.prepare()
+        try:
+            machines.start_web("a", machines.ports)
+            machines.start_web("b", machines.ports + 1)
+            machines.wait_ready("a")
+            machines.wait_ready("b")
+            with haproxy(tmp_path / "lb", machines.ports, machines.ports + 1) as lb:
+                yield machines, lb
+        finally:
+            machines.stop_all()
+
+
 def _served_by(session: Any, url: str, count: int) -> tuple[list[str], list[int]]:
     """Which server answered each of ``count`` GETs of ``url``, and the statuses."""
     servers, statuses = [], []
@@ -571,71 +594,56 @@ def test_behind_a_load_balancer_a_lost_server_is_taken_out_and_no_request_fails(
     writes in X-Forwarded-For."""
     import requests
 
-    primary, standby = clusters
-    with moto_store(log=tmp_path / "moto.log") as store:
-        machines = Machines(
-            tmp_path, primary.url, standby.url, store, extra={"ONESTOP_TRUSTED_PROXIES": "1"}
-        )
-        machines.prepare()
-        try:
-            machines.start_web("a", machines.ports)
-            machines.start_web("b", machines.ports + 1)
-            machines.wait_ready("a")
-            machines.wait_ready("b")
-            with haproxy(tmp_path / "lb", machines.ports, machines.ports + 1) as lb:
-                officer = requests.Session()
-                _sign_in(officer, lb, "jilin-police")
-                queue = f"{lb}/work/"
-                servers, statuses = _served_by(officer, queue, 8)
-                # Round robin: both servers answered, and the session held on each.
-                assert set(servers) == {"a", "b"}, servers
-                assert statuses == [200] * 8, statuses
+    with balanced_pair(clusters, tmp_path) as (machines, lb):
+        officer = requests.Session()
+        _sign_in(officer, lb, "jilin-police")
+        queue = f"{lb}/work/"
+        servers, statuses = _served_by(officer, queue, 8)
+        # Round robin: both servers answered, and the session held on each.
+        assert set(servers) == {"a", "b"}, servers
+        assert statuses == [200] * 8, statuses
 
-                # B crashes between two requests: the balancer retries the refused
-                # connection on A, then its health check takes B out.
-                machines.stop("b", kill=True)
-                servers, statuses = _served_by(officer, queue, 12)
-                assert statuses == [200] * 12, (statuses, machines.tail())
-                assert set(servers) == {"a"}, servers
+        # B crashes between two requests: the balancer retries the refused
+        # connection on A, then its health check takes B out.
+        machines.stop("b", kill=True)
+        servers, statuses = _served_by(officer, queue, 12)
+        assert statuses == [200] * 12, (statuses, machines.tail())
+        assert set(servers) == {"a"}, servers
 
-                # B comes back (a new process, nothing of the old one): in the rotation
-                # again after its health checks pass.
-                machines.start_web("b", machines.ports + 1)
-                machines.wait_ready("b")
-                deadline = time.monotonic() + 30
-                while True:
-                    servers, statuses = _served_by(officer, queue, 4)
-                    assert statuses == [200] * 4, statuses
-                    if "b" in servers:
-                        break
-                    assert time.monotonic() < deadline, "B never came back into the rotation"
-                    time.sleep(0.3)
+        # B comes back (a new process, nothing of the old one): in the rotation
+        # again after its health checks pass.
+        machines.start_web("b", machines.ports + 1)
+        machines.wait_ready("b")
+        deadline = time.monotonic() + 30
+        while True:
+            servers, statuses = _served_by(officer, queue, 4)
+            assert statuses == [200] * 4, statuses
+            if "b" in servers:
+                break
+            assert time.monotonic() < deadline, "B never came back into the rotation"
+            time.sleep(0.3)
 
-                # A deployment stops A gracefully (SIGTERM): no request fails.
-                machines.stop("a")
-                servers, statuses = _served_by(officer, queue, 8)
-                assert statuses == [200] * 8, statuses
-                assert set(servers) == {"b"}, servers
+        # A deployment stops A gracefully (SIGTERM): no request fails.
+        machines.stop("a")
+        servers, statuses = _served_by(officer, queue, 8)
+        assert statuses == [200] * 8, statuses
+        assert set(servers) == {"b"}, servers
 
-                # Through the balancer every request comes from its address; a client
-                # that writes another X-Forwarded-For each time is still one address.
-                answered = 0
-                for attempt in range(2 * VERIFY_LIMIT):
-                    got = requests.get(
-                        f"{lb}/verify/NOPE-{attempt}.json",
-                        headers={"X-Forwarded-For": f"203.0.113.{attempt + 1}"},
-                        timeout=30,
-                    )
-                    if got.status_code == 429:
-                        break
-                    assert got.status_code == 404, got.text
-                    answered += 1
-                assert answered == VERIFY_LIMIT, answered
-            reliability_record(
-                "machines", "requests failed while a server behind the balancer was lost", 0
+        # Through the balancer every request comes from its address; a client
+        # that writes another X-Forwarded-For each time is still one address.
+        answered = 0
+        for attempt in range(2 * VERIFY_LIMIT):
+            got = requests.get(
+                f"{lb}/verify/NOPE-{attempt}.json",
+                headers={"X-Forwarded-For": f"203.0.113.{attempt + 1}"},
+                timeout=30,
             )
-        finally:
-            machines.stop_all()
+            if got.status_code == 429:
+                break
+            assert got.status_code == 404, got.text
+            answered += 1
+        assert answered == VERIFY_LIMIT, answered
+    reliability_record("machines", "requests failed while a server behind the balancer was lost", 0)
 
 
 def _replication(url: str) -> list[Any]:
@@ -774,119 +782,103 @@ def test_a_write_in_flight_on_a_server_that_dies_is_done_once_or_not_at_all(
     from onestop.ops.tests.test_fault_injection import _document
     from onestop.simulate.credentials import demo_credentials
 
-    primary, standby = clusters
+    primary = clusters[0]
     run = secrets.token_hex(2)
     tokens = {c.key_id: c.token for c in demo_credentials()}
     hospital = {"Authorization": f"Bearer {tokens['osk_qinbei_hosp']}"}
-    with moto_store(log=tmp_path / "moto.log") as store:
-        machines = Machines(
-            tmp_path, primary.url, standby.url, store, extra={"ONESTOP_TRUSTED_PROXIES": "1"}
+    with balanced_pair(clusters, tmp_path) as (machines, lb):
+
+        def in_flight_on_b(
+            send: Callable[[], requests.Response], table: str, retried: bool
+        ) -> requests.Response:
+            """``send`` so that it reaches B, hold it in the database, kill B."""
+            # Round robin: after an answer from A the next request goes to B.
+            while requests.get(f"{lb}/healthz", timeout=10).headers["X-Served-By"] != "a":
+                pass
+            answers: list[requests.Response] = []
+
+            def waiting_for(count: int) -> None:
+                deadline = time.monotonic() + 60
+                while _waiting_on_locks(primary.url) < count:
+                    assert sender.is_alive(), (answers[0].status_code, answers[0].text)
+                    assert time.monotonic() < deadline, machines.tail()
+                    time.sleep(0.1)
+
+            with psycopg.connect(primary.url) as holder:
+                holder.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+                sender = threading.Thread(target=lambda: answers.append(send()))
+                sender.start()
+                waiting_for(1)
+                machines.stop("b", kill=True)  # the request is in flight on B
+                if retried:  # the balancer sends it again, to A: it waits as well
+                    waiting_for(2)
+                else:
+                    time.sleep(1)
+            sender.join(timeout=90)
+            assert answers, "no answer"
+            return answers[0]
+
+        def back_in_rotation(machine: str) -> None:
+            machines.start_web(machine, machines.ports + "ab".index(machine))
+            machines.wait_ready(machine)
+            deadline = time.monotonic() + 30
+            while machine not in _served_by(requests.Session(), f"{lb}/healthz", 2)[0]:
+                assert time.monotonic() < deadline, f"{machine} not back in the rotation"
+                time.sleep(0.3)
+
+        def cases() -> int:  # nothing else makes cases in this test
+            return int(_sql(primary.url, "SELECT count(*) FROM cases_case")[0][0])
+
+        # With an Idempotency-Key: the balancer repeats it on A; one answer, one case.
+        before = cases()
+        document = _document(1, run)
+        keyed = {**hospital, "Idempotency-Key": f"inflight-{run}"}
+        answer = in_flight_on_b(
+            lambda: requests.post(f"{lb}/api/v1/cases", json=document, headers=keyed, timeout=90),
+            "cases_case",
+            retried=True,
         )
-        machines.prepare()
-        try:
-            machines.start_web("a", machines.ports)
-            machines.start_web("b", machines.ports + 1)
-            machines.wait_ready("a")
-            machines.wait_ready("b")
-            with haproxy(tmp_path / "lb", machines.ports, machines.ports + 1) as lb:
+        assert answer.status_code in (200, 201), (answer.status_code, answer.text[:500])
+        assert answer.headers.get("X-Served-By") == "a", answer.headers
+        number = answer.json()["number"]
+        assert cases() == before + 1
+        again = requests.post(f"{lb}/api/v1/cases", json=document, headers=keyed, timeout=60)
+        assert again.json()["number"] == number and cases() == before + 1
+        back_in_rotation("b")
 
-                def in_flight_on_b(
-                    send: Callable[[], requests.Response], table: str, retried: bool
-                ) -> requests.Response:
-                    """``send`` so that it reaches B, hold it in the database, kill B."""
-                    # Round robin: after an answer from A the next request goes to B.
-                    while requests.get(f"{lb}/healthz", timeout=10).headers["X-Served-By"] != "a":
-                        pass
-                    answers: list[requests.Response] = []
+        # Without a key: a department system's claim is not repeated; 502, nothing
+        # written; its own repeat claims the task once.
+        ready = next(
+            (key_id, task)
+            for key_id, token in tokens.items()
+            if key_id.startswith("osk_qinbei_")
+            for task in requests.get(
+                f"{lb}/api/v1/tasks",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()["tasks"]
+            if task["case_number"] == number
+        )
+        client = {"Authorization": f"Bearer {tokens[ready[0]]}"}
+        claim = f"{lb}/api/v1/tasks/{ready[1]['id']}/claim"
 
-                    def waiting_for(count: int) -> None:
-                        deadline = time.monotonic() + 60
-                        while _waiting_on_locks(primary.url) < count:
-                            assert sender.is_alive(), (answers[0].status_code, answers[0].text)
-                            assert time.monotonic() < deadline, machines.tail()
-                            time.sleep(0.1)
+        def state() -> tuple[str, int]:
+            found = _sql(
+                primary.url,
+                "SELECT state, version FROM workflow_caseitem WHERE id = %s",
+                (ready[1]["id"],),
+            )[0]
+            return str(found[0]), int(found[1])
 
-                    with psycopg.connect(primary.url) as holder:
-                        holder.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-                        sender = threading.Thread(target=lambda: answers.append(send()))
-                        sender.start()
-                        waiting_for(1)
-                        machines.stop("b", kill=True)  # the request is in flight on B
-                        if retried:  # the balancer sends it again, to A: it waits as well
-                            waiting_for(2)
-                        else:
-                            time.sleep(1)
-                    sender.join(timeout=90)
-                    assert answers, "no answer"
-                    return answers[0]
-
-                def back_in_rotation(machine: str) -> None:
-                    machines.start_web(machine, machines.ports + "ab".index(machine))
-                    machines.wait_ready(machine)
-                    deadline = time.monotonic() + 30
-                    while machine not in _served_by(requests.Session(), f"{lb}/healthz", 2)[0]:
-                        assert time.monotonic() < deadline, f"{machine} not back in the rotation"
-                        time.sleep(0.3)
-
-                def cases() -> int:  # nothing else makes cases in this test
-                    return int(_sql(primary.url, "SELECT count(*) FROM cases_case")[0][0])
-
-                # With an Idempotency-Key: the balancer repeats it on A; one answer, one case.
-                before = cases()
-                document = _document(1, run)
-                keyed = {**hospital, "Idempotency-Key": f"inflight-{run}"}
-                answer = in_flight_on_b(
-                    lambda: requests.post(
-                        f"{lb}/api/v1/cases", json=document, headers=keyed, timeout=90
-                    ),
-                    "cases_case",
-                    retried=True,
-                )
-                assert answer.status_code in (200, 201), (answer.status_code, answer.text[:500])
-                assert answer.headers.get("X-Served-By") == "a", answer.headers
-                number = answer.json()["number"]
-                assert cases() == before + 1
-                again = requests.post(
-                    f"{lb}/api/v1/cases", json=document, headers=keyed, timeout=60
-                )
-                assert again.json()["number"] == number and cases() == before + 1
-                back_in_rotation("b")
-
-                # Without a key: a department system's claim is not repeated; 502, nothing
-                # written; its own repeat claims the task once.
-                ready = next(
-                    (key_id, task)
-                    for key_id, token in tokens.items()
-                    if key_id.startswith("osk_qinbei_")
-                    for task in requests.get(
-                        f"{lb}/api/v1/tasks",
-                        headers={"Authorization": f"Bearer {token}"},
-                        timeout=30,
-                    ).json()["tasks"]
-                    if task["case_number"] == number
-                )
-                client = {"Authorization": f"Bearer {tokens[ready[0]]}"}
-                claim = f"{lb}/api/v1/tasks/{ready[1]['id']}/claim"
-
-                def state() -> tuple[str, int]:
-                    found = _sql(
-                        primary.url,
-                        "SELECT state, version FROM workflow_caseitem WHERE id = %s",
-                        (ready[1]["id"],),
-                    )[0]
-                    return str(found[0]), int(found[1])
-
-                was = state()
-                lost = in_flight_on_b(
-                    lambda: requests.post(claim, json={}, headers=client, timeout=90),
-                    "workflow_caseitem",
-                    retried=False,
-                )
-                assert lost.status_code == 502, (lost.status_code, lost.text[:300])
-                assert state() == was  # B's claim never committed
-                repeat = requests.post(claim, json={}, headers=client, timeout=60)
-                assert repeat.status_code == 200, repeat.text[:300]
-                assert state()[0] != was[0] and state()[1] == was[1] + 1
-            reliability_record("machines", "writes in flight on a dying server done twice", 0)
-        finally:
-            machines.stop_all()
+        was = state()
+        lost = in_flight_on_b(
+            lambda: requests.post(claim, json={}, headers=client, timeout=90),
+            "workflow_caseitem",
+            retried=False,
+        )
+        assert lost.status_code == 502, (lost.status_code, lost.text[:300])
+        assert state() == was  # B's claim never committed
+        repeat = requests.post(claim, json={}, headers=client, timeout=60)
+        assert repeat.status_code == 200, repeat.text[:300]
+        assert state()[0] != was[0] and state()[1] == was[1] + 1
+    reliability_record("machines", "writes in flight on a dying server done twice", 0)
