@@ -49,14 +49,14 @@ from onestop.certificates.services import (
     unloaded_by_serial,
 )
 from onestop.common.compiled import CompiledFirst
+from onestop.common.kept import Kept
 from onestop.common.replica import read_with_fallback
-from onestop.common.revalidate import PageCache
+from onestop.common.revalidate import PAGE_SECONDS
 
 # Raise when the page or the JSON shows something else from the same rows.
 KEPT_VERSION = "1"
-KEPT = PageCache(
-    size=int(getattr(settings, "ONESTOP_VERIFY_KEPT_ENTRIES", 4096)),
-    ttl=float(getattr(settings, "ONESTOP_PAGE_CACHE_SECONDS", 300)),
+KEPT: Kept[tuple[str], tuple[bytes, str]] = Kept(
+    size=int(getattr(settings, "ONESTOP_VERIFY_KEPT_ENTRIES", 4096)), ttl=PAGE_SECONDS
 )
 CSRF_PLACEHOLDER = b"\x00onestop-csrf-token\x00"
 CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -144,7 +144,7 @@ def kept_answer(
     if made.status_code == 200 and not made.streaming and not _flash_waiting(request):
         keep = made.content if json else _with_placeholder(made.content)
         if keep is not None:
-            KEPT.put((digest,), keep, made["Content-Type"])
+            KEPT.put((digest,), (keep, made["Content-Type"]))
     return made
 
 

@@ -5,8 +5,6 @@ transaction that completes the item."""
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -41,6 +39,7 @@ from onestop.certificates.seal import (
     sm3_hex,
     verify_sealed,
 )
+from onestop.common.kept import Kept
 from onestop.common.names import item_label, result_field_label
 from onestop.common.replica import read_with_fallback
 from onestop.core.clock import format_time, to_beijing
@@ -431,8 +430,7 @@ def _decrypted(raw: str | None) -> object:
 # Per process, bounded, least recently used out first.
 
 VERIFY_CACHE_SIZE = 4096
-_verified: OrderedDict[str, Verdict] = OrderedDict()
-_verified_lock = threading.Lock()
+_verified: Kept[str, Verdict] = Kept(VERIFY_CACHE_SIZE)
 
 
 # What else forgets with the verdicts: the answers kept rendered (`kept` adds its own).
@@ -441,8 +439,7 @@ VERIFY_CACHE_CLEARS: list[Callable[[], None]] = []
 
 def verify_cache_clear() -> None:
     """Forget the remembered verdicts, and the answers kept rendered (`kept`)."""
-    with _verified_lock:
-        _verified.clear()
+    _verified.clear()
     for clear in VERIFY_CACHE_CLEARS:
         clear()
 
@@ -475,17 +472,12 @@ def verify_record(licence: ELicence, keys: dict[str, PublicKey] | None = None) -
     keys = published_keys() if keys is None else keys
     raw = _stored_ciphertext(licence)
     fingerprint = _fingerprint(licence, raw, keys.get(licence.key_id))
-    with _verified_lock:
-        cached = _verified.get(fingerprint)
-        if cached is not None:
-            _verified.move_to_end(fingerprint)
-            return cached
+    cached = _verified.get(fingerprint)
+    if cached is not None:
+        return cached
     verdict = _verify_record(licence, keys, raw)
     if verdict.valid:
-        with _verified_lock:
-            _verified[fingerprint] = verdict
-            while len(_verified) > VERIFY_CACHE_SIZE:
-                _verified.popitem(last=False)
+        _verified.put(fingerprint, verdict)
     return verdict
 
 

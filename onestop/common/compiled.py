@@ -1,36 +1,104 @@
-"""One model read by one value, its SQL compiled once per process (issue 10 part 3).
+"""Statements compiled once per process, their varying parameters put in per call (issue 10
+part 3).
 
 Building a queryset and compiling it to SQL costs the same CPU on every request although
-the statement only differs by one parameter (the API client's key id on every API call:
-~40 % of a department system's poll once the rest was cut, cProfile). `CompiledFirst`
-compiles ``build(stand_in)[:1]`` once per database, finds the one parameter equal to the
-stand-in, and per call replaces it, runs the statement and makes the row into the model
-instance exactly as Django's model iterable does: the compiler's converters, ``from_db``
-with the selected (not deferred) fields, ``select_related`` rows by Django's related
-populators, annotations. A query that does not compile as expected (no such parameter,
-or it twice) is run as a queryset on every call instead.
+the statement only differs by a parameter or two: the API client's key id on every API
+call (~40 % of a department system's poll once the rest was cut, cProfile), the page
+position of the department systems' task list, "now" in the officer's queue stamp.
+`Statement` is such a statement: compiled once with *stand-ins* — values no request
+passes — where the varying parameters go, the position of each found in the
+parameters, and per call only those are replaced. A statement whose stand-ins are not
+each found exactly once is not kept (`Statement.of` answers None): its caller runs the
+queryset every time instead. Keep statements in a `kept.Kept` keyed by everything the
+queryset was built from (the database's alias and vendor first).
+
+`CompiledFirst` is the common case of one model read by one value: it makes the row into
+the model instance exactly as Django's model iterable does — the compiler's converters,
+``from_db`` with the selected (not deferred) fields, ``select_related`` rows by Django's
+related populators, annotations.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+
+from onestop.common.kept import Kept
 
 M = TypeVar("M", bound=Model)
 
+Converters = tuple[tuple[int, tuple[Any, ...], Any], ...]
+
 
 @dataclass(frozen=True)
-class _Statement:
+class Statement:
+    """SQL and its parameters with the stand-ins' positions (module docstring)."""
+
     sql: str
     params: tuple[Any, ...]
-    at: int
-    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
+    at: tuple[int, ...]
+    converters: Converters = ()
+
+    @classmethod
+    def of(
+        cls, sql: str, params: Sequence[Any], stand_ins: Sequence[Any], converters: Converters = ()
+    ) -> Statement | None:
+        """The statement, or None where a stand-in is not found exactly once."""
+        at = []
+        for stand_in in stand_ins:
+            found = [i for i, p in enumerate(params) if p == stand_in]
+            if len(found) != 1:
+                return None
+            at.append(found[0])
+        return cls(sql, tuple(params), tuple(at), converters)
+
+    @classmethod
+    def compiled(cls, compiler: SQLCompiler, stand_ins: Sequence[Any]) -> Statement | None:
+        """A queryset's compiler's statement with the converters Django applies to its
+        selected columns (None also where it selects nothing: an empty access scope)."""
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            return None
+        found = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
+        converters = tuple((pos, tuple(cs), expr) for pos, (cs, expr) in found.items())
+        return cls.of(sql, params, stand_ins, converters)
+
+    def bind(self, *values: Any) -> list[Any]:
+        """The parameters with ``values`` where the stand-ins were, in their order."""
+        params = list(self.params)
+        for at, value in zip(self.at, values, strict=True):
+            params[at] = value
+        return params
+
+    def convert(self, row: Sequence[Any], connection: BaseDatabaseWrapper) -> list[Any]:
+        values = list(row)
+        for pos, convs, expr in self.converters:
+            for convert in convs:
+                values[pos] = convert(values[pos], expr, connection)
+        return values
+
+    def rows(self, connection: BaseDatabaseWrapper, *values: Any) -> list[tuple[Any, ...]]:
+        """Every row for ``values``, converted as the queryset would have."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self.bind(*values))
+            found = cursor.fetchall()
+        if not self.converters:
+            return [tuple(row) for row in found]
+        return [tuple(self.convert(row, connection)) for row in found]
+
+
+@dataclass(frozen=True)
+class _FirstOf:
+    statement: Statement
     select: Any
     klass_info: Any
     init_list: tuple[str, ...]
@@ -44,43 +112,30 @@ class CompiledFirst(Generic[M]):
 
     def __init__(self, model: type[M], build: Callable[[Any], QuerySet[M]], stand_in: Any):
         self.model, self.build, self.stand_in = model, build, stand_in
-        self._statements: dict[tuple[str, str], _Statement | None] = {}
-        self._lock = threading.Lock()
+        self._statements: Kept[tuple[str, str], _FirstOf | None] = Kept(size=64)
 
     def _query(self, value: Any) -> QuerySet[M]:
         qs = self.build(value)
         return qs if qs.ordered else qs.order_by("pk")
 
-    def _statement(self, alias: str) -> _Statement | None:
-        key = (alias, connections[alias].vendor)
-        with self._lock:
-            if key in self._statements:
-                return self._statements[key]
+    def _compile(self, alias: str) -> _FirstOf | None:
         compiler = self._query(self.stand_in)[:1].query.get_compiler(alias)
-        sql, params = compiler.as_sql()
-        at = [i for i, p in enumerate(params) if p == self.stand_in]
+        statement = Statement.compiled(compiler, [self.stand_in])
         info = compiler.klass_info
-        statement: _Statement | None = None
-        if len(at) == 1 and info is not None and info["model"] is self.model:
-            select = compiler.select
-            fields = info["select_fields"]
-            start, end = fields[0], fields[-1] + 1
-            found = compiler.get_converters([s[0] for s in select[: compiler.col_count]])
-            statement = _Statement(
-                sql=sql,
-                params=tuple(params),
-                at=at[0],
-                converters=tuple((pos, tuple(cs), expr) for pos, (cs, expr) in found.items()),
-                select=select,
-                klass_info=info,
-                init_list=tuple(f[0].target.attname for f in select[start:end]),
-                start=start,
-                end=end,
-                annotations=tuple((compiler.annotation_col_map or {}).items()),
-            )
-        with self._lock:
-            self._statements[key] = statement
-        return statement
+        if statement is None or info is None or info["model"] is not self.model:
+            return None
+        select = compiler.select
+        fields = info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        return _FirstOf(
+            statement=statement,
+            select=select,
+            klass_info=info,
+            init_list=tuple(f[0].target.attname for f in select[start:end]),
+            start=start,
+            end=end,
+            annotations=tuple((compiler.annotation_col_map or {}).items()),
+        )
 
     def first(self, value: Any) -> M | None:
         found = self.first_with_row(value)
@@ -91,29 +146,26 @@ class CompiledFirst(Generic[M]):
         what a caller may hash to tell whether anything of it changed); the row is ``()``
         where the statement did not compile as expected and the queryset ran instead."""
         alias = router.db_for_read(self.model)
-        statement = self._statement(alias)
-        if statement is None:
+        key = (alias, connections[alias].vendor)
+        compiled = self._statements.get_or_make(key, lambda: self._compile(alias))
+        if compiled is None:
             found = self._query(value).using(alias).first()
             return None if found is None else ((), found)
-        params = list(statement.params)
-        params[statement.at] = value
+        statement = compiled.statement
         connection = connections[alias]
         with connection.cursor() as cursor:
-            cursor.execute(statement.sql, params)
+            cursor.execute(statement.sql, statement.bind(value))
             raw = cursor.fetchone()
         if raw is None:
             return None
-        row = list(raw)
-        for pos, convs, expr in statement.converters:
-            for convert in convs:
-                row[pos] = convert(row[pos], expr, connection)
+        row = statement.convert(raw, connection)
         obj = self.model.from_db(
-            alias, list(statement.init_list), row[statement.start : statement.end]
+            alias, list(compiled.init_list), row[compiled.start : compiled.end]
         )
         # (django-stubs describe a later Django: this one takes no fetch mode)
-        populators = get_related_populators(statement.klass_info, statement.select, alias)  # type: ignore[call-arg]
+        populators = get_related_populators(compiled.klass_info, compiled.select, alias)  # type: ignore[call-arg]
         for populator in populators:
             populator.populate(row, obj)
-        for name, pos in statement.annotations:
+        for name, pos in compiled.annotations:
             setattr(obj, name, row[pos])
         return tuple(raw), obj

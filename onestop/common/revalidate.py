@@ -26,9 +26,7 @@ models (`row_text_sql`): a column added to a model is in the stamp without a cha
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
@@ -39,6 +37,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.utils import timezone
 from django.utils.http import parse_etags
 from django.utils.translation import get_language
+
+from onestop.common.kept import Kept
 
 # Raise when the templates change what they show from the same rows (a deploy also
 # restarts the processes, which empties `PAGE_CACHE`; the number keeps browsers' copies out).
@@ -67,51 +67,11 @@ def stamp_rows(sql: str, params: Sequence[Any]) -> list[str]:
         return sorted(str(row[0]) for row in cursor.fetchall())
 
 
-class PageCache:
-    """Rendered bodies in this process's memory: at most ``size`` entries, each for
-    ``ttl`` seconds, least recently used out first. Thread-safe (gunicorn threads)."""
-
-    def __init__(self, size: int, ttl: float) -> None:
-        self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, bytes, str]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def get(self, key: tuple[Any, ...]) -> tuple[bytes, str] | None:
-        if self.size <= 0:
-            return None
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] < time.monotonic():
-                if entry is not None:
-                    del self._entries[key]
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return entry[1], entry[2]
-
-    def put(self, key: tuple[Any, ...], body: bytes, content_type: str) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._entries[key] = (time.monotonic() + self.ttl, body, content_type)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.hits = self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-PAGE_CACHE = PageCache(
-    size=int(getattr(settings, "ONESTOP_PAGE_CACHE_ENTRIES", 1000)),
-    ttl=float(getattr(settings, "ONESTOP_PAGE_CACHE_SECONDS", 300)),
+# Rendered bodies (and their content type) in this process's memory: bounded LRU with a
+# lifetime (`kept.Kept`). Thread-safe (gunicorn threads).
+PAGE_SECONDS = float(getattr(settings, "ONESTOP_PAGE_CACHE_SECONDS", 300))
+PAGE_CACHE: Kept[tuple[Any, ...], tuple[bytes, str]] = Kept(
+    size=int(getattr(settings, "ONESTOP_PAGE_CACHE_ENTRIES", 1000)), ttl=PAGE_SECONDS
 )
 
 
@@ -131,8 +91,8 @@ def page_etag(request: HttpRequest, rows: Sequence[str]) -> str | None:
         get_language() or "",
         timezone.now().astimezone(BEIJING).date().isoformat(),
         # The window: what the stamp does not see (reference data, the calendar, a deploy)
-        # shows within PAGE_CACHE.ttl seconds, and no ETag outlives it.
-        str(int(time.time() // max(PAGE_CACHE.ttl, 1))),
+        # shows within PAGE_SECONDS seconds, and no ETag outlives it.
+        str(int(time.time() // max(PAGE_SECONDS, 1))),
         str(secret),
         request.get_full_path(),
         *rows,
@@ -175,7 +135,7 @@ def revalidated(stamp: Stamp) -> Callable[[Callable[..., HttpResponseBase]], Cal
                 and not made.streaming
                 and not _flash_waiting(request)
             ):
-                PAGE_CACHE.put(key, made.content, made["Content-Type"])
+                PAGE_CACHE.put(key, (made.content, made["Content-Type"]))
                 made["ETag"] = etag
             return made
 

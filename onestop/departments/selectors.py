@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -21,6 +19,7 @@ from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Material
 from onestop.catalogue import catalogue
 from onestop.catalogue.names import CatalogueView
+from onestop.common.kept import Kept
 from onestop.corrections.selectors import notices_exist
 from onestop.supervision.selectors import staff_unread_count, urge_count
 from onestop.workflow.domain.urgency import classify
@@ -99,9 +98,7 @@ def officer_queue_keys(user: User, *, order: str = "due") -> QuerySet[CaseItem, 
 # build, a third of the statement's CPU, issue 10 part 3); each request filters a clone
 # of it by the item's id. The key holds every column of the user that `items_for_officer`
 # and the header's count read, so a changed scope builds afresh.
-_TASK_ITEMS: OrderedDict[tuple[Any, ...], QuerySet[CaseItem]] = OrderedDict()
-_TASK_ITEMS_SIZE = 2000
-_TASK_ITEMS_LOCK = threading.Lock()
+_TASK_ITEMS: Kept[tuple[Any, ...], QuerySet[CaseItem]] = Kept(size=2000)
 
 
 def task_page_items(user: User) -> QuerySet[CaseItem]:
@@ -113,11 +110,10 @@ def task_page_items(user: User) -> QuerySet[CaseItem]:
     (``card``, ADR 0037) and the case's previews signed by the applicant
     (``case.preview_confirmation``, ADR 0035). Never evaluated itself: filter it."""
     key = (user.pk, user.role, user.department, user.jurisdiction_kind, user.jurisdiction_code)
-    with _TASK_ITEMS_LOCK:
-        kept = _TASK_ITEMS.get(key)
-        if kept is not None:
-            _TASK_ITEMS.move_to_end(key)
-            return kept
+    return _TASK_ITEMS.get_or_make(key, lambda: _task_page_items(user))
+
+
+def _task_page_items(user: User) -> QuerySet[CaseItem]:
     qs = CaseItem.objects.select_related(
         "case", "claimed_by", "card", "case__preview_confirmation"
     ).annotate(
@@ -126,12 +122,7 @@ def task_page_items(user: User) -> QuerySet[CaseItem]:
         has_notices=notices_exist(),
         staff_unread=staff_unread_count(user),
     )
-    built = items_for_officer(user, qs)
-    with _TASK_ITEMS_LOCK:
-        _TASK_ITEMS[key] = built
-        while len(_TASK_ITEMS) > _TASK_ITEMS_SIZE:
-            _TASK_ITEMS.popitem(last=False)
-    return built
+    return items_for_officer(user, qs)
 
 
 def urgency(item: CaseItem, now: datetime, calendar: WorkingCalendar | None = None) -> str:

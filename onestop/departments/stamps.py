@@ -23,8 +23,6 @@ correct (not a number, past the last page) gives no stamp: the view renders it a
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +35,8 @@ from onestop.accounts.models import Role, User
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
+from onestop.common.compiled import Statement
+from onestop.common.kept import Kept
 from onestop.common.revalidate import stamp_rows
 from onestop.corrections.selectors import workbench_counts_known, workbench_counts_query
 from onestop.departments.selectors import QUEUE_PAGE_SIZE, officer_queue, officer_queue_keys
@@ -147,45 +147,26 @@ def _compile(
 # user that `items_for_officer` reads, so a changed scope compiles afresh.
 _NOW = datetime(1901, 1, 1, 0, 0, 1, tzinfo=UTC)
 _CUTOFF = datetime(1901, 1, 1, 0, 0, 2, tzinfo=UTC)
-_COMPILED: OrderedDict[tuple[Any, ...], tuple[str, list[Any], int, int]] = OrderedDict()
-_COMPILED_SIZE = 2000
-_LOCK = threading.Lock()
+_COMPILED: Kept[tuple[Any, ...], Statement | None] = Kept(size=2000)
 
 
 def _statement(
     user: User, order: str, number: int, now: datetime, cutoff: datetime
 ) -> tuple[str, list[Any]]:
     key = (
-        connection.alias,
-        connection.vendor,
-        user.pk,
-        user.role,
-        user.department,
-        user.jurisdiction_kind,
-        user.jurisdiction_code,
-        order,
-        number,
+        *(connection.alias, connection.vendor, user.pk, user.role, user.department),
+        *(user.jurisdiction_kind, user.jurisdiction_code, order, number),
     )
     adapt = connection.ops.adapt_datetimefield_value
-    with _LOCK:
-        kept = _COMPILED.get(key)
-        if kept is not None:
-            _COMPILED.move_to_end(key)
-    if kept is None:
-        sql, params = _compile(user, order, number, _NOW, _CUTOFF)
-        at_now = [i for i, p in enumerate(params) if p == adapt(_NOW)]
-        at_cutoff = [i for i, p in enumerate(params) if p == adapt(_CUTOFF)]
-        if len(at_now) != 1 or len(at_cutoff) != 1:  # not as expected: compile every time
-            return _compile(user, order, number, now, cutoff)
-        kept = (sql, params, at_now[0], at_cutoff[0])
-        with _LOCK:
-            _COMPILED[key] = kept
-            while len(_COMPILED) > _COMPILED_SIZE:
-                _COMPILED.popitem(last=False)
-    sql, params, i_now, i_cutoff = kept
-    params = list(params)
-    params[i_now], params[i_cutoff] = adapt(now), adapt(cutoff)
-    return sql, params
+    statement = _COMPILED.get_or_make(
+        key,
+        lambda: Statement.of(
+            *_compile(user, order, number, _NOW, _CUTOFF), [adapt(_NOW), adapt(_CUTOFF)]
+        ),
+    )
+    if statement is None:  # not as expected: compile every time
+        return _compile(user, order, number, now, cutoff)
+    return statement.sql, statement.bind(adapt(now), adapt(cutoff))
 
 
 def queue_stamp(request: HttpRequest, *args: Any, **kwargs: Any) -> list[str] | None:

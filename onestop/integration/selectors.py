@@ -8,11 +8,8 @@ that does not exist.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -24,6 +21,8 @@ from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import signed_preview_for
 from onestop.certificates.selectors import prior_elicences
+from onestop.common.compiled import Statement
+from onestop.common.kept import Kept
 from onestop.corrections.effects import field_label
 from onestop.corrections.models import Correction
 from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_data
@@ -304,12 +303,7 @@ def _task_list(client: ApiClient, state: str, limit: int, after: int) -> QuerySe
 # them (none on PostgreSQL for these columns; SQLite's datetimes and booleans):
 # `test_task_list_json` compares the answers with the list as it was.
 _AFTER = -7_340_029_117
-_Converters = list[tuple[int, tuple[Any, ...], Any]]
-_LIST_SQL: OrderedDict[tuple[Any, ...], tuple[str, tuple[Any, ...], int, _Converters]] = (
-    OrderedDict()
-)
-_LIST_SQL_SIZE = 1000
-_LIST_LOCK = threading.Lock()
+_LIST_SQL: Kept[tuple[Any, ...], Statement | None] = Kept(size=1000)
 
 
 def _task_rows(client: ApiClient, state: str, limit: int, after: int) -> list[tuple[Any, ...]]:
@@ -318,42 +312,16 @@ def _task_rows(client: ApiClient, state: str, limit: int, after: int) -> list[tu
         *(connection.alias, connection.vendor, client.pk, user.pk, user.role, user.department),
         *(user.jurisdiction_kind, user.jurisdiction_code, state, limit),
     )
-    with _LIST_LOCK:
-        kept = _LIST_SQL.get(key)
-        if kept is not None:
-            _LIST_SQL.move_to_end(key)
-    if kept is None:
-        compiler = _task_list(client, state, limit, _AFTER).query.get_compiler(connection.alias)
-        try:
-            sql, params = compiler.as_sql()
-        except EmptyResultSet:  # no scope (not an officer's account): nothing, as before
-            return list(_task_list(client, state, limit, after))
-        at = [i for i, p in enumerate(params) if p == _AFTER]
-        if len(at) != 1:  # not as expected: the queryset every time
-            return list(_task_list(client, state, limit, after))
-        found = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
-        converters = [(pos, tuple(convs), expr) for pos, (convs, expr) in found.items()]
-        kept = (sql, tuple(params), at[0], converters)
-        with _LIST_LOCK:
-            _LIST_SQL[key] = kept
-            while len(_LIST_SQL) > _LIST_SQL_SIZE:
-                _LIST_SQL.popitem(last=False)
-    sql, frozen, index, converters = kept
-    params = list(frozen)
-    params[index] = after
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not converters:
-        return [tuple(row) for row in rows]
-    converted = []
-    for row in rows:
-        values = list(row)
-        for pos, convs, expr in converters:
-            for convert in convs:
-                values[pos] = convert(values[pos], expr, connection)
-        converted.append(tuple(values))
-    return converted
+    statement = _LIST_SQL.get_or_make(
+        key,
+        lambda: Statement.compiled(
+            _task_list(client, state, limit, _AFTER).query.get_compiler(connection.alias),
+            [_AFTER],
+        ),
+    )
+    if statement is None:  # no scope (not an officer's account), or not as expected
+        return list(_task_list(client, state, limit, after))
+    return statement.rows(connection, after)
 
 
 def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[str, Any]:

@@ -92,7 +92,15 @@ TRANSITION_SQL = (
     + "".join(f"{statement};\n" for statement in TRANSITION_STATEMENTS)
     + "END;\n"
 )
-SCRATCH_TABLES_SQL = """
+MINIMAL_TABLE = "bench_minimal"
+# Every benchmark that measures the minimal view creates its table first (without it the
+# view answers 500 to every request, and a bound counted from errors is no bound).
+MINIMAL_TABLE_SQL = (
+    f"CREATE TABLE IF NOT EXISTS {MINIMAL_TABLE} "
+    "(id bigserial PRIMARY KEY, at timestamptz NOT NULL)"
+)
+SCRATCH_TABLES_SQL = (
+    """
 DROP TABLE IF EXISTS bench_task, bench_timeline, bench_outbox, bench_minimal;
 CREATE TABLE bench_task (id int PRIMARY KEY, state text NOT NULL, version int NOT NULL,
     updated_at timestamptz NOT NULL);
@@ -101,8 +109,10 @@ CREATE TABLE bench_timeline (id bigserial PRIMARY KEY, task_id int NOT NULL, kin
     at timestamptz NOT NULL, detail text NOT NULL);
 CREATE TABLE bench_outbox (id bigserial PRIMARY KEY, task_id int NOT NULL, status text NOT NULL,
     payload jsonb NOT NULL, created_at timestamptz NOT NULL);
-CREATE TABLE bench_minimal (id bigserial PRIMARY KEY, at timestamptz NOT NULL);
 """
+    + MINIMAL_TABLE_SQL
+    + ";\n"
+)
 TASK_TABLE = "django_tasks_database_dbtaskresult"
 SMS_TABLE = "notifications_notification"
 WEBHOOK_TABLE = "integration_webhookdelivery"
@@ -431,7 +441,8 @@ def submit_all(
 
 
 def hammer(base_url: str, path: str, clients: int, seconds: float) -> tuple[int, float, Timings]:
-    """GET ``path`` from ``clients`` threads for ``seconds``: (requests, elapsed, timings)."""
+    """GET ``path`` from ``clients`` threads for ``seconds``: (requests answered 200, elapsed,
+    timings of every request, the failed ones marked)."""
     timings = Timings()
     stop = time.monotonic() + seconds
     counts = [0] * max(1, clients)
@@ -446,7 +457,7 @@ def hammer(base_url: str, path: str, clients: int, seconds: float) -> tuple[int,
                 timings.add(f"GET {path}", time.perf_counter() - started, False)
                 continue
             timings.add(f"GET {path}", time.perf_counter() - started, status == 200)
-            counts[slot] += 1
+            counts[slot] += status == 200  # an error answer is no measure of the bound
         client.close()
 
     started = time.monotonic()

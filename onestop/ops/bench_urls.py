@@ -10,8 +10,7 @@ from django.urls import path
 
 from onestop.config.urls import handler500 as handler500
 from onestop.config.urls import urlpatterns as product_urlpatterns
-
-MINIMAL_TABLE = "bench_minimal"
+from onestop.ops.bench_e2e import MINIMAL_TABLE
 
 
 def minimal(request: HttpRequest) -> JsonResponse:

@@ -61,6 +61,7 @@ from urllib.parse import urlsplit
 
 from onestop.ops.bench_e2e import (
     DEFAULT_PG_URL,
+    MINIMAL_TABLE_SQL,
     CpuMeter,
     Database,
     Product,
@@ -354,6 +355,7 @@ class Result:
     command: str
     started_at: datetime
     seed_seconds: float
+    minimal_errors: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -506,6 +508,7 @@ def _load(
         rows = read_locust_stats(Path(f"{prefix}_stats.csv"))
         failures = read_locust_failures(Path(f"{prefix}_failures.csv"))
         say("bound: minimal Django view")
+        db.conn.execute(MINIMAL_TABLE_SQL)
         hammer(product.base_url, "/bench/minimal/", 4, 1.0)  # warm
         requests, elapsed, minimal = hammer(
             product.base_url, "/bench/minimal/", 4, config.bound_seconds
@@ -521,6 +524,9 @@ def _load(
         problems = []
         if not rows:
             problems.append("locust wrote no statistics:\n" + product.tail()[-3000:])
+        minimal_errors = sum(minimal.errors.values())
+        if minimal_errors:
+            problems.append(f"the minimal view answered {minimal_errors} errors: no bound")
         return Result(
             config=config,
             rows=rows,
@@ -530,6 +536,7 @@ def _load(
             statements=statements,
             minimal_per_second=requests / elapsed if elapsed else 0.0,
             minimal_p=minimal_p,
+            minimal_errors=minimal_errors,
             counts=counts,
             machine={
                 **machine(),
@@ -572,7 +579,8 @@ def report(result: Result) -> str:
         )
     p = result.minimal_p
     lines.append(
-        f"| bound: `GET /bench/minimal/` (4 clients, same gunicorn, after the load) | – | – | "
+        "| bound: `GET /bench/minimal/` (4 clients, same gunicorn, after the load) | – | "
+        f"{result.minimal_errors} | "
         f"{p[0]:.1f} | {p[1]:.1f} | {p[2]:.1f} | {result.minimal_per_second:.0f} |"
     )
     lines.append("")

@@ -58,11 +58,11 @@ def _child(args: argparse.Namespace) -> int:
     from django.db import connection
     from django.test import Client
 
+    from onestop.ops.bench_e2e import MINIMAL_TABLE_SQL
+
     plan = json.loads((Path(args.reuse) / "plan.json").read_text("utf-8"))
     with connection.cursor() as cursor:  # the bound's table (bench_e2e drops it after a run)
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_minimal (id bigserial PRIMARY KEY, at timestamptz)"
-        )
+        cursor.execute(MINIMAL_TABLE_SQL)
     rng = random.Random(7)
     statements = {"n": 0}
     shown: list[str] = []
