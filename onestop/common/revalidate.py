@@ -71,7 +71,7 @@ def stamp_rows(sql: str, params: Sequence[Any]) -> list[str]:
 # lifetime (`kept.Kept`). Thread-safe (gunicorn threads).
 PAGE_SECONDS = float(getattr(settings, "ONESTOP_PAGE_CACHE_SECONDS", 300))
 PAGE_CACHE: Kept[tuple[Any, ...], tuple[bytes, str]] = Kept(
-    size=int(getattr(settings, "ONESTOP_PAGE_CACHE_ENTRIES", 1000)), ttl=PAGE_SECONDS
+    size=int(getattr(settings, "ONESTOP_PAGE_CACHE_ENTRIES", 10000)), ttl=PAGE_SECONDS
 )
 
 

@@ -466,5 +466,7 @@ DB_RETRY_AFTER = int(os.environ.get("ONESTOP_DB_RETRY_AFTER", "30"))
 # The parents' pages kept rendered in each process's memory, validated by a stamp of what
 # they show (onestop.common.revalidate, ADR 0026 amendment): at most this many bodies, each
 # for at most this many seconds; 0 entries turns the kept bodies off (the ETag and 304 stay).
-ONESTOP_PAGE_CACHE_ENTRIES = int(os.environ.get("ONESTOP_PAGE_CACHE_ENTRIES", "1000"))
+# 10,000: every page of ~1,000 active parents (each process sees all of them: gunicorn's
+# workers share one socket); a page is 1.4–9 KB (~4 KB on average), so ≤ ~40 MB a process.
+ONESTOP_PAGE_CACHE_ENTRIES = int(os.environ.get("ONESTOP_PAGE_CACHE_ENTRIES", "10000"))
 ONESTOP_PAGE_CACHE_SECONDS = int(os.environ.get("ONESTOP_PAGE_CACHE_SECONDS", "300"))

@@ -98,6 +98,7 @@ class Config:
     postgres: str = DEFAULT_PG_URL
     keep: bool = False
     reuse: str = ""  # a folder a ``--keep`` run left: its database, keys and plan
+    page_cache: int | None = None  # ONESTOP_PAGE_CACHE_ENTRIES of the web (None: the default)
     # bench_e2e.Product reads these; this benchmark runs no background worker.
     workers: int = 0
     simulate_poll: float = 2.0
@@ -384,6 +385,8 @@ class UsersProduct(Product):
         super().__init__(root, database_url, config)  # type: ignore[arg-type]
         self.env.pop("ONESTOP_RATE_API", None)
         self.env["ONESTOP_TRUSTED_PROXIES"] = "1"
+        if config.page_cache is not None:
+            self.env["ONESTOP_PAGE_CACHE_ENTRIES"] = str(config.page_cache)
 
 
 def run(config: Config, out: TextIO, command: str) -> Result:
@@ -662,6 +665,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         default=os.environ.get("ONESTOP_TEST_POSTGRES_URL") or DEFAULT_PG_URL,
         help="a PostgreSQL server URL (a fresh database is created there and dropped)",
     )
+    parser.add_argument(
+        "--page-cache",
+        type=int,
+        default=None,
+        help="pages each web process keeps rendered (ONESTOP_PAGE_CACHE_ENTRIES; 0: none)",
+    )
     parser.add_argument("--write", type=Path, help="update the latest-run block of this file")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
     parser.add_argument(
@@ -689,6 +698,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         postgres=args.postgres,
         keep=args.keep,
         reuse=args.reuse,
+        page_cache=args.page_cache,
     )
     out.write(f"\n== {config.users} users, {config.duration} s, PostgreSQL ==\n")
     why = postgres_answers(config.postgres)
@@ -702,6 +712,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         f"python -m onestop.ops.bench_users --users {config.users} --duration "
         f"{config.duration} --spawn-rate {config.spawn_rate:g} --cases {config.cases} "
         f"--web-workers {config.web_workers} --web-threads {config.web_threads}"
+        + (f" --page-cache {config.page_cache}" if config.page_cache is not None else "")
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.ops.bench_settings")
     result = run(config, out, command)
