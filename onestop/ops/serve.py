@@ -121,11 +121,10 @@ def serve(
             "2",
             "--threads",
             "4",
-            "--access-logfile",
-            "-",
-            # ID numbers and phones scrubbed from the access log (issue 8).
-            "--logger-class",
-            "onestop.ops.gunicorn_logging.ScrubbingLogger",
+            # The product's gunicorn settings: the access log with ID numbers and phones
+            # scrubbed (issue 8), the keep-alive time.
+            "-c",
+            "python:onestop.ops.gunicorn_conf",
             "--graceful-timeout",
             "10",
         ],

@@ -8,6 +8,7 @@ PostgreSQL URL on a closed port, or a SQLite file in a folder that does not exis
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import subprocess
@@ -128,6 +129,8 @@ def test_gunicorn_answers_503_and_logs_no_id_numbers(tmp_path):
                 f"127.0.0.1:{port}",
                 "--workers",
                 "1",
+                "--threads",  # gthread, as served (the sync worker keeps no connection alive)
+                "2",
                 "onestop.config.wsgi:application",
             ],
             env=env,
@@ -154,6 +157,16 @@ def test_gunicorn_answers_503_and_logs_no_id_numbers(tmp_path):
             )
             assert status == 503 and json.loads(body)["code"] == "service_unavailable"
             assert _get(base + "/readyz")[0] == 503
+            # A person's next request 3 s later on the same keep-alive connection is
+            # answered (gunicorn's default 2 s closed it as the client sent: session 21).
+            kept_alive = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                for _ in range(2):
+                    kept_alive.request("GET", "/healthz")
+                    assert kept_alive.getresponse().read() and kept_alive.sock is not None
+                    time.sleep(3)
+            finally:
+                kept_alive.close()
             # Personal data in a query string and a Referer (an old-style search link).
             _get(
                 f"{base}/healthz?q={MOTHER_ID}&phone={PHONE}",
