@@ -129,6 +129,7 @@ class Config:
     pgbench_clients: int = 4
     minimal_seconds: float = 8.0
     simulate_poll: float = 2.0  # `onestop simulate`'s default
+    simulate_concurrency: int = 4  # `onestop simulate`'s default: tasks at a time per system
     idle_seconds: float = 5.0
     postgres: str = DEFAULT_PG_URL
     keep: bool = False
@@ -585,7 +586,13 @@ class Product:
     def start_simulate(self) -> None:
         self._start(
             "simulate",
-            simulate_argv(sys.executable, self.base_url, self.hook_base, self.config.simulate_poll),
+            simulate_argv(
+                sys.executable,
+                self.base_url,
+                self.hook_base,
+                self.config.simulate_poll,
+                self.config.simulate_concurrency,
+            ),
         )
 
     def kinds(self) -> dict[int, str]:
@@ -1216,8 +1223,10 @@ def report(result: Result) -> str:
         f"{m.get('load', '?')}",
         f"- processes: gunicorn {c.web_workers} workers × {c.web_threads} threads "
         f"(`onestop.ops.gunicorn_conf`), {c.workers} × `django worker`, `onestop simulate "
-        f"--delay 0 --poll {c.simulate_poll:g}` (7 department processes, one per department, "
-        "each with the API clients of 5 regions; webhooks and polling over HTTP)",
+        f"--delay 0 --poll {c.simulate_poll:g} --concurrency {c.simulate_concurrency}` "
+        "(7 department processes, one per department, "
+        f"each with the API clients of 5 regions, working {c.simulate_concurrency} tasks at a "
+        "time; webhooks and polling over HTTP)",
         f"- transition bound: {result.transition.how} (UPDATE a task row + INSERT a timeline "
         "row + INSERT an outbox row, one transaction)",
     ]
@@ -1319,6 +1328,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         default=default.simulate_poll,
         help="seconds between the department systems' polls of their task lists",
     )
+    parser.add_argument(
+        "--simulate-concurrency",
+        type=int,
+        default=default.simulate_concurrency,
+        help="tasks each department system works at the same time",
+    )
     parser.add_argument("--write", type=Path, help="update the latest-run block of this file")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
     parser.add_argument(
@@ -1344,6 +1359,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         pgbench_seconds=args.bound_seconds,
         minimal_seconds=args.bound_seconds * 0.8,
         simulate_poll=args.simulate_poll,
+        simulate_concurrency=max(1, args.simulate_concurrency),
         postgres=args.postgres,
         keep=args.keep,
         pg_pool=args.pg_pool,
@@ -1363,6 +1379,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         f"python -m onestop.ops.bench_e2e --cases {config.cases} --workers {config.workers} "
         f"--clients {config.clients} --web-workers {config.web_workers} "
         f"--web-threads {config.web_threads} --simulate-poll {config.simulate_poll:g} "
+        f"--simulate-concurrency {config.simulate_concurrency} "
         f"--bound-seconds {args.bound_seconds:g}" + (" --pg-pool" if config.pg_pool else "")
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.ops.bench_settings")

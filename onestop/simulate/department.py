@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -36,6 +37,11 @@ class Behaviour:
     safety_poll: float = 30.0
     idle_exit: float | None = None  # --once: stop after this long without work
     seed: int | None = None
+    # Tasks worked at the same time, each on its own connection: a department has many
+    # clerks, and its system does not wait for one task's answers before taking the next
+    # (issue 10: one at a time capped a department at 1 / (claim + complete) tasks a
+    # second, below what the platform served).
+    concurrency: int = 1
 
 
 @dataclass
@@ -158,6 +164,13 @@ class DepartmentSystem:
             WebhookReceiver(self.inbox, port=hook_port) if hook_port is not None else None
         )
         self.stopping = threading.Event()
+        self._counting = threading.Lock()
+        self._pool = (
+            ThreadPoolExecutor(behaviour.concurrency, thread_name_prefix=f"sim-{department}")
+            if behaviour.concurrency > 1
+            else None
+        )
+        self._in_flight: set[Future[bool]] = set()
         # The task list is polled at the start, after an outage, and then only when no
         # webhook came for ``poll_every`` seconds (with a receiver: the safety poll).
         self.next_poll = 0.0
@@ -177,6 +190,15 @@ class DepartmentSystem:
     def stop(self) -> None:
         self.stopping.set()
 
+    def _add(self, counter: str) -> None:
+        with self._counting:
+            setattr(self.counters, counter, getattr(self.counters, counter) + 1)
+
+    def _busy(self) -> bool:
+        """Tasks still being worked by the pool's threads."""
+        self._in_flight = {f for f in self._in_flight if not f.done()}
+        return bool(self._in_flight)
+
     # --- the loop -------------------------------------------------------------------------
 
     def run(self) -> Counters:
@@ -195,20 +217,22 @@ class DepartmentSystem:
                     last_work = self.clock()
                     self.next_poll = 0.0  # catch up at once when it ends
                     continue
-                worked = self._drain_webhooks()
+                took = self._drain_webhooks()
                 if self.clock() >= self.next_poll:
-                    worked = self._poll() or worked
+                    took = self._poll() or took
                     self.next_poll = self.clock() + self.poll_every
-                if worked:
+                if took or self._busy():  # tasks in the pool's hands are work too
                     last_work = self.clock()
                 elif (
                     self.behaviour.idle_exit is not None
                     and self.clock() - last_work >= self.behaviour.idle_exit
                 ):
                     break
-                else:
+                if not took:  # nothing new: wait for the next webhook (not a busy loop)
                     self._wait_for_webhook(min(self.behaviour.poll, 0.5))
         finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)  # the tasks in hand are finished, not dropped
             if self.receiver is not None:
                 self.receiver.stop()
         c = self.counters
@@ -232,7 +256,7 @@ class DepartmentSystem:
                 event = self.inbox.events.get_nowait()
             except queue.Empty:
                 return worked
-            self.counters.webhooks += 1
+            self._add("webhooks")
             # Webhooks arrive: the task list is a fallback, not needed while they come.
             self.next_poll = max(self.next_poll, self.clock() + self.poll_every)
             task = event.get("task")
@@ -241,14 +265,19 @@ class DepartmentSystem:
                 and isinstance(task, dict)
                 and isinstance(task.get("id"), int)
             ):
-                sessions = self._sessions_for(task.get("jurisdiction"))
-                if task.get("state") == "ready" and isinstance(task.get("version"), int):
-                    # The event carries what a claim needs: no list, no read first.
-                    label = f"{event.get('case_number')} {task.get('item')}"
-                    taken = self._take(int(task["id"]), int(task["version"]), label, sessions)
+                if self._pool is None:
+                    worked = self._on_created(event, task) or worked
                 else:
-                    taken = self._work(int(task["id"]), sessions)
-                worked = taken or worked
+                    self._in_flight.add(self._pool.submit(self._on_created, event, task))
+                    worked = True
+
+    def _on_created(self, event: dict[str, Any], task: dict[str, Any]) -> bool:
+        sessions = self._sessions_for(task.get("jurisdiction"))
+        if task.get("state") == "ready" and isinstance(task.get("version"), int):
+            # The event carries what a claim needs: no list, no read first.
+            label = f"{event.get('case_number')} {task.get('item')}"
+            return self._take(int(task["id"]), int(task["version"]), label, sessions)
+        return self._work(int(task["id"]), sessions)
 
     def _sessions_for(self, where: object) -> list[ApiSession]:
         """This system's sessions, the one whose jurisdiction holds the task first."""
@@ -275,7 +304,7 @@ class DepartmentSystem:
                 self.log(f"platform unreachable: {exc}")
                 return False
             if not answer.ok or not isinstance(answer.body, dict):
-                self.counters.errors += 1
+                self._add("errors")
                 continue
             for task in answer.body.get("tasks", []):
                 if task.get("state") == "ready" or (
@@ -296,7 +325,7 @@ class DepartmentSystem:
             if detail.status == 404:
                 continue
             if not detail.ok or not isinstance(detail.body, dict):
-                self.counters.errors += 1
+                self._add("errors")
                 return False
             return self._act(candidate, detail.body)
         return False
@@ -343,7 +372,7 @@ class DepartmentSystem:
         the task is read only from a platform whose claim answer lacks it. A task another
         session's jurisdiction holds answers 404: the next session tries."""
         if task_id in self.counters.finished:  # the poll got there before this webhook
-            self.counters.replays += 1
+            self._add("replays")
             return False
         refuse = self.random.random() < self.behaviour.refusal_rate
         for session in sessions:
@@ -371,7 +400,7 @@ class DepartmentSystem:
                 if "result_fields" not in task:  # a platform whose claim answers a summary
                     detail = session.get(f"/tasks/{task_id}")
                     if not detail.ok or not isinstance(detail.body, dict):
-                        self.counters.errors += 1
+                        self._add("errors")
                         return False
                     task = {**detail.body, "version": answer.body["version"]}
                 return self._complete(session, task, int(task["version"]), label)
@@ -405,21 +434,20 @@ class DepartmentSystem:
     def _outcome(self, task_id: int, answer: Answer, done: str, label: str) -> bool:
         if answer.ok:
             if done in ("completed", "refused"):
-                if answer.replayed or task_id in self.counters.finished:
+                with self._counting:
+                    repeat = answer.replayed or task_id in self.counters.finished
+                    self.counters.finished.add(task_id)
+                if repeat:
                     # The poll and a late webhook both reached this task: the platform
                     # answered the repeated key from store, nothing happened twice.
-                    self.counters.replays += 1
+                    self._add("replays")
                     return False
-                self.counters.finished.add(task_id)
-                if done == "completed":
-                    self.counters.completed += 1
-                else:
-                    self.counters.refused += 1
+                self._add("completed" if done == "completed" else "refused")
                 self.log(f"{label}: {done}")
             return True
         if answer.status in (404, 409):
-            self.counters.conflicts += 1
+            self._add("conflicts")
             return False
-        self.counters.errors += 1
+        self._add("errors")
         self.log(f"{label}: {done} failed: HTTP {answer.status} {answer.code}")
         return False

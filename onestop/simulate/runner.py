@@ -89,6 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"webhook receiver ports: base + department index (default ${HOOK_PORT_ENV} or 8100)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="tasks each department system works at the same time (default 4)",
+    )
     parser.add_argument("--no-webhooks", action="store_true", help="no receivers: polling only")
     parser.add_argument("--seed", type=int, default=None, help="random seed (refusals)")
 
@@ -128,6 +134,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         safety_poll=args.safety_poll,
         idle_exit=args.idle if args.once else None,
         seed=args.seed,
+        concurrency=max(1, args.concurrency),
     )
     context = multiprocessing.get_context("spawn")
     children: dict[str, multiprocessing.process.BaseProcess] = {}

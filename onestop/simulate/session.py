@@ -1,7 +1,8 @@
 """A small JSON client for the integration API (standard library only).
 
-One keep-alive HTTP connection per session (issue 10: a good client does not open a TCP
-connection per call): reused while the server keeps it open; a call that finds it closed
+One keep-alive HTTP connection per session and thread (issue 10: a good client does not
+open a TCP connection per call; a department system working several tasks at once has a
+connection for each): reused while the server keeps it open; a call that finds it closed
 by the server (its keep-alive timeout) is sent again once on a new connection — safe,
 because every write carries an Idempotency-Key.
 """
@@ -48,19 +49,25 @@ class ApiSession:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or (443 if self.https else 80)
         self.prefix = parts.path
-        self._connection: http.client.HTTPConnection | None = None
-        self._lock = threading.Lock()
+        self._local = threading.local()  # this thread's connection
+
+    @property
+    def _connection(self) -> http.client.HTTPConnection | None:
+        return getattr(self._local, "connection", None)
 
     def _open(self) -> http.client.HTTPConnection:
-        if self._connection is None:
+        connection = self._connection
+        if connection is None:
             kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            self._connection = kind(self.host, self.port, timeout=self.timeout)
-        return self._connection
+            connection = self._local.connection = kind(self.host, self.port, timeout=self.timeout)
+        return connection
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        """Close this thread's connection."""
+        connection = self._connection
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
 
     def call(self, method: str, path: str, body: Any = None, *, key: str | None = None) -> Answer:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -69,26 +76,25 @@ class ApiSession:
             headers["Content-Type"] = "application/json"
         if key:
             headers["Idempotency-Key"] = key
-        with self._lock:
-            for attempt in (1, 2):
-                reused = self._connection is not None
-                connection = self._open()
-                try:
-                    connection.request(method, self.prefix + path, body=data, headers=headers)
-                    response = connection.getresponse()
-                    raw = response.read()
-                except STALE as exc:
-                    self.close()
-                    if reused and attempt == 1:
-                        continue  # the server closed the idle connection: once more
-                    raise Unreachable(str(exc)) from exc
-                except (http.client.HTTPException, OSError) as exc:
-                    self.close()
-                    raise Unreachable(str(exc)) from exc
-                if response.will_close:
-                    self.close()
-                replayed = response.getheader("Idempotent-Replayed") == "true"
-                return Answer(int(response.status), _json(raw), replayed=replayed)
+        for attempt in (1, 2):
+            reused = self._connection is not None
+            connection = self._open()
+            try:
+                connection.request(method, self.prefix + path, body=data, headers=headers)
+                response = connection.getresponse()
+                raw = response.read()
+            except STALE as exc:
+                self.close()
+                if reused and attempt == 1:
+                    continue  # the server closed the idle connection: once more
+                raise Unreachable(str(exc)) from exc
+            except (http.client.HTTPException, OSError) as exc:
+                self.close()
+                raise Unreachable(str(exc)) from exc
+            if response.will_close:
+                self.close()
+            replayed = response.getheader("Idempotent-Replayed") == "true"
+            return Answer(int(response.status), _json(raw), replayed=replayed)
         raise Unreachable("no answer")  # pragma: no cover - the loop returns or raises
 
     def get(self, path: str) -> Answer:

@@ -46,12 +46,14 @@ def free_port_block(count: int) -> int:
     raise RuntimeError("no free ports")
 
 
-def simulate_argv(python: str, base_url: str, hook_port_base: int, poll: float) -> list[str]:
+def simulate_argv(
+    python: str, base_url: str, hook_port_base: int, poll: float, concurrency: int = 4
+) -> list[str]:
     """The command line of the simulated department systems (`onestop simulate`) answering
     at once, as the end-to-end bench and the fault-injection test start them."""
     return [
         python,
         *("-m", "onestop", "simulate"),
         *("--base-url", base_url, "--hook-port-base", str(hook_port_base)),
-        *("--delay", "0", "--poll", f"{poll:g}"),
+        *("--delay", "0", "--poll", f"{poll:g}", "--concurrency", str(concurrency)),
     ]
