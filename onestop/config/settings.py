@@ -168,6 +168,17 @@ else:
     if os.environ.get("ONESTOP_PG_JIT", "off") != "on":
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    # Issue 10: psycopg binds parameters on the server and prepares a statement once a
+    # connection has run it 5 times (psycopg's default threshold; Django's default is
+    # never): PostgreSQL then neither parses nor plans it again. Planning was ~40 % of
+    # the database's time for the product's short statements (pg_stat_statements), and a
+    # parent's rendered page cost the database 1.9 → 0.9 ms of CPU (docs/performance.md,
+    # session 21). ONESTOP_PG_PREPARE=off where a pooler between cannot carry prepared
+    # statements (PgBouncer in transaction mode before 1.21's max_prepared_statements).
+    if os.environ.get("ONESTOP_PG_PREPARE", "on") != "off":
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5
+        )
     # Issue 10: persistent connections (the default) are health-checked with a SELECT 1
     # each time a request reuses one — a transaction per request. ONESTOP_PG_POOL=on uses
     # Django's psycopg pool instead (no per-request check; a broken connection is dropped
