@@ -25,15 +25,24 @@ from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import FormContext, Spec, build_document, sections
 from onestop.workflow.domain.plan import stages
 from onestop.workflow.models import CaseItem, ItemState
-from onestop.workflow.selectors import key_name, multiple_birth, newborn_word, with_outcome
+from onestop.workflow.selectors import (
+    case_outcome_of,
+    key_name,
+    multiple_birth,
+    newborn_word,
+    with_outcome,
+)
 
 
-def parent_cases(user: User) -> QuerySet[Case]:
+def parent_cases(user: User, *, outcome: bool = True) -> QuerySet[Case]:
     """The signed-in parent's own cases. Parents' pages are for the case's parents only
-    (issue 8, defect 10): staff, whatever their role, get none here."""
+    (issue 8, defect 10): staff, whatever their role, get none here. ``outcome``: each
+    annotated with it (`with_outcome`); the case page, which reads every item anyway,
+    sets it from them (`outcome_from_items`)."""
     if user.role != Role.PARENT:
         return Case.objects.none()
-    return with_outcome(cases_visible_to(user, Case.objects.all())).order_by("-submitted_at")
+    qs = cases_visible_to(user, Case.objects.all())
+    return (with_outcome(qs) if outcome else qs).order_by("-submitted_at")
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,12 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
             )
         )
     return out
+
+
+def outcome_from_items(case: Case, items: Sequence[ItemView]) -> None:
+    """Set ``case.outcome`` (what `with_outcome` annotates: the status tags read it) from
+    the page's item views, which are every item of the case: no statement."""
+    case.__dict__["outcome"] = case_outcome_of(case, [view.state for view in items]) or ""
 
 
 def baby_names(case: Case) -> list[str]:

@@ -34,7 +34,8 @@ def case_status(case: Case) -> dict[str, Any]:
 @register.inclusion_tag("workflow/case_next_steps.html")
 def case_next_steps(case: Case) -> dict[str, Any]:
     """For a completed case with items not done: which, why, and where to go instead."""
-    outcome = case_outcome_of(case)
+    known = getattr(case, "outcome", None)  # annotated, or set by the page from its items
+    outcome = case_outcome_of(case) if known is None else known or None
     if outcome not in ("partly_refused", "refused"):
         return {"outcome": outcome, "items": [], "channels": []}
     items, channels = case_not_done(case)
