@@ -160,8 +160,14 @@ def progress_steps(items: Sequence[ItemView]) -> list[list[ItemView]]:
     ]
 
 
-def parent_timeline(case: Case) -> QuerySet[TimelineEntry]:
-    return TimelineEntry.objects.filter(case=case, visible_to_parent=True).order_by("at", "pk")
+def parent_timeline(case: Case) -> list[tuple[datetime, str]]:
+    """(time, message) of the case's timeline entries the parents see, in order: the two
+    columns the page shows (no model instances)."""
+    return list(
+        TimelineEntry.objects.filter(case=case, visible_to_parent=True)
+        .order_by("at", "pk")
+        .values_list("at", "message")
+    )
 
 
 # --- the online application ---------------------------------------------------------------

@@ -1,13 +1,15 @@
 """The parent's case page's repeated markup, written in Python (issue 10 part 3): the
-item table's rows (``{% case_item_rows items %}``) and the steps card (``{% case_steps
-steps %}``). One definition each: the page's template holds neither. Per row the template
-engine resolved ~15 variables and translated its labels again; here the labels are
-translated once a page, and every value is escaped as the template escaped it
-(``{% translate %}`` and ``{{ }}`` escape, ``{% blocktranslate %}``'s own text does not)."""
+item table's rows (``{% case_item_rows case items %}``), the steps card (``{% case_steps
+steps %}``) and the timeline's entries (``{% case_timeline timeline %}``). One definition
+each: the page's template holds none of them. Per row the template engine resolved ~15
+variables and translated the labels again; here the labels are translated once a page,
+and every value is escaped as the template escaped it (``{% translate %}`` and ``{{ }}``
+escape, ``{% blocktranslate %}``'s own text does not)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -128,3 +130,16 @@ def case_steps(steps: Sequence[Sequence[ItemView]]) -> SafeString:
         out.append("</ul>\n  </li>\n  ")
     out.append("\n</ol>\n</div>\n\n")
     return mark_safe("".join(out))  # every value above is escaped
+
+
+@register.simple_tag
+def case_timeline(entries: Sequence[tuple[datetime, str]]) -> SafeString:
+    """The timeline's ``<li>`` entries: when, in the page's language, and what."""
+    language = get_language() or "zh-hans"
+    return mark_safe(  # every value is escaped
+        "".join(
+            f'<li><span class="muted">{escape(written(at, language=language))}</span> '
+            f"{escape(message)}</li>"
+            for at, message in entries
+        )
+    )
