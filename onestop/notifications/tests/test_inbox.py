@@ -134,9 +134,7 @@ def test_staff_and_anonymous_visitors_get_no_inbox(db):
     assert anonymous.status_code == 302 and "/accounts/parent/" in anonymous["Location"]
 
 
-def test_the_header_count_is_the_stamps_and_a_new_message_shows_on_the_next_read(
-    cases, beijing
-):
+def test_the_header_count_is_the_stamps_and_a_new_message_shows_on_the_next_read(cases, beijing):
     """The header's unread count is read with the page's stamp (issue 10 part 3: no
     statement of its own); a message delivered since changes the stamp, so the next read
     of an otherwise unchanged page is rendered again with the new count — on every parent's
