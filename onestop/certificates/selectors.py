@@ -62,9 +62,25 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
 
 
 def case_elicences(case: Case) -> list[ELicence]:
+    """The case's licences with only the columns the parents' card shows
+    (``certificates/case_elicences.html``: serial, kind, issuer, time, the seal for the QR
+    link, the item's code and baby, the serial that replaced it): no payload or result is
+    read or decrypted — the joined item's and replacing licence's were, whole rows (issue
+    10 part 3). A column read after all is loaded on access (the statement-count tests)."""
     return list(
-        case.elicences.defer("payload")
-        .select_related("item", "superseded_by")
+        case.elicences.select_related("item", "superseded_by")
+        .only(
+            "case",  # (the related manager sets ``case`` on each: its id must be read)
+            "serial",
+            "kind",
+            "issuer_name",
+            "issued_at",
+            "sealed",
+            "signature",
+            "item__item",
+            "item__newborn",
+            "superseded_by__serial",
+        )
         .order_by("issued_at")
     )
 

@@ -6,13 +6,11 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -32,6 +30,7 @@ from onestop.certificates.preview import signed_lines, signed_preview_for
 from onestop.certificates.selectors import prior_elicences
 from onestop.common.http import pdf_response
 from onestop.common.names import item_label, material_label
+from onestop.common.paging import KnownCountPaginator
 from onestop.common.revalidate import revalidated
 from onestop.core.written import written
 from onestop.departments.selectors import (
@@ -78,22 +77,6 @@ def _officer(request: HttpRequest) -> User:
     return user
 
 
-class _Paginator(Paginator[Any]):
-    """Django's paginator, told the count when the queue's stamp already read it in this
-    request (``count``; None: counted as usual)."""
-
-    def __init__(self, object_list: Any, per_page: int, *, count: int | None = None) -> None:
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        if self._known_count is not None:
-            return self._known_count
-        counted: int = super().count
-        return counted
-
-
 @login_required
 @revalidated(queue_stamp)
 def queue(request: HttpRequest) -> HttpResponse:
@@ -101,7 +84,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     stamp (`onestop.departments.stamps`, ADR 0026 amendment "session 19")."""
     user = _officer(request)
     order = "new" if request.GET.get("order") == "new" else "due"
-    paginator = _Paginator(
+    paginator = KnownCountPaginator(
         officer_queue_keys(user, order=order), QUEUE_PAGE_SIZE, count=queue_count(request)
     )
     page = paginator.get_page(request.GET.get("page"))

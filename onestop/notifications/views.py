@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import parent_page_refuse
+from onestop.common.paging import KnownCountPaginator
 from onestop.common.revalidate import revalidated
 from onestop.notifications.models import Notification
 from onestop.notifications.selectors import parent_messages
 from onestop.notifications.services import notifications_mark_read
-from onestop.notifications.stamps import inbox_stamp
+from onestop.notifications.stamps import (
+    inbox_stamp,
+    parent_messages_read,
+    parent_unread_marked,
+)
 
 PAGE_SIZE = 20
 
@@ -32,10 +36,17 @@ def _parent(request: HttpRequest) -> User:
 @revalidated(inbox_stamp)
 def inbox(request: HttpRequest) -> HttpResponse:
     user = _parent(request)
-    page = Paginator(parent_messages(user), PAGE_SIZE).get_page(request.GET.get("page"))
-    shown: list[Notification] = list(page.object_list)
+    kept = parent_messages_read(request, user)  # counted by the page's stamp
+    paginator = KnownCountPaginator(
+        parent_messages(user), PAGE_SIZE, count=kept[1] if kept is not None else None
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    # No message (the stamp counted none): nothing to read — even an empty slice of the
+    # queryset is compiled to SQL, ~15 % of this page's CPU (issue 10 part 3).
+    shown: list[Notification] = list(page.object_list) if paginator.count else []
     rows = [{"message": m, "new": m.read_at is None} for m in shown]
     unread = [m.pk for m in shown if m.read_at is None]
     if unread:  # a page read before costs no UPDATE
-        notifications_mark_read(user=user, ids=unread)
+        marked = notifications_mark_read(user=user, ids=unread)
+        parent_unread_marked(request, user, marked)  # the header's badge after it
     return render(request, "notifications/inbox.html", {"page": page, "rows": rows})

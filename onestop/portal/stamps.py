@@ -26,7 +26,7 @@ from onestop.accounts.models import User
 from onestop.accounts.permissions import parent_phone_index
 from onestop.cases.models import Case
 from onestop.common.revalidate import row_text_sql, stamp_rows
-from onestop.notifications.stamps import parent_parts
+from onestop.notifications.stamps import parent_parts, parent_stamp_read
 from onestop.workflow.models import CaseItem
 
 SCOPE_ALL = "applicant_phone_index = %s OR mother_phone_index = %s OR father_phone_index = %s"
@@ -116,7 +116,7 @@ def case_page_stamp(request: Any, number: str, *args: Any, **kwargs: Any) -> lis
     rows = stamp_rows(f"{sql} UNION ALL {base[0]}", [*params, *base[1]])
     if not any(row.startswith("case|") for row in rows):
         return None  # not theirs (or no such case): the view refuses it as today
-    return rows
+    return parent_stamp_read(request, user, rows)
 
 
 def case_list_stamp(request: Any, *args: Any, **kwargs: Any) -> list[str] | None:
@@ -125,4 +125,5 @@ def case_list_stamp(request: Any, *args: Any, **kwargs: Any) -> list[str] | None
     if base is None:
         return None
     index = parent_phone_index(user)
-    return stamp_rows(f"{case_list_sql()} UNION ALL {base[0]}", [index, index, index, *base[1]])
+    rows = stamp_rows(f"{case_list_sql()} UNION ALL {base[0]}", [index, index, index, *base[1]])
+    return parent_stamp_read(request, user, rows)

@@ -3,8 +3,10 @@ rated on, and the summary a dashboard shows (``summary``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
@@ -35,11 +37,19 @@ def rateable_steps(case: Case) -> list[CaseItem]:
     )
 
 
-def unrated_steps(case: Case) -> list[str]:
-    """The steps ("" = the whole service) still open for rating."""
+def unrated_steps(case: Case, items: Sequence[Any] | None = None) -> list[str]:
+    """The steps ("" = the whole service) still open for rating. ``items``: every item of
+    the case as the page read it (``item`` key, ``state``, in the case's order), so the
+    rateable steps cost no statement (None: asked, `rateable_steps`)."""
     if not case_rateable(case):
         return []
-    wanted = [WHOLE_SERVICE, *(row.key for row in rateable_steps(case))]
+    if items is None:
+        keys = [row.key for row in rateable_steps(case)]
+    elif case.status != CaseStatus.COMPLETED:
+        keys = []
+    else:
+        keys = [i.item for i in items if i.state in RATEABLE_ITEM_STATES]
+    wanted = [WHOLE_SERVICE, *keys]
     done = set(Rating.objects.filter(case=case).values_list("step", flat=True))
     return [step for step in wanted if step not in done]
 

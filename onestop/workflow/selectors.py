@@ -105,11 +105,14 @@ def newborn_word_of(item: str, newborn: int, multiple: bool) -> str:
     return newborn_ordinal(newborn)
 
 
-def case_outcome_of(case: Case) -> Outcome | None:
-    """The outcome of a completed case (None while it is open or was not accepted)."""
+def case_outcome_of(case: Case, states: Iterable[str] | None = None) -> Outcome | None:
+    """The outcome of a completed case (None while it is open or was not accepted).
+    ``states``: every item's state when the caller read them all already (no statement)."""
     if case.status != CaseStatus.COMPLETED:
         return None
-    return case_outcome(CaseItem.objects.filter(case=case).values_list("state", flat=True))
+    if states is None:
+        states = CaseItem.objects.filter(case=case).values_list("state", flat=True)
+    return case_outcome(states)
 
 
 def with_outcome(qs: QuerySet[Case]) -> QuerySet[Case]:

@@ -95,6 +95,17 @@ def test_an_expired_session_is_refused(monkeypatch, settings):
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
 
 
+def test_a_session_past_its_expiry_is_refused_by_its_row_alone():
+    """The read by key (compiled once per process) checks the row's ``expire_date``, as
+    Django's own read did in its WHERE: a row past it signs nobody in, however recently
+    the person was active (the idle timeout alone would not refuse it here)."""
+    officer = _officer()
+    client = _sign_in(officer.username)
+    assert not _signed_out(client)
+    UserSession.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert _signed_out(client)
+
+
 def test_an_idle_session_is_refused_and_activity_is_written_at_most_every_30_seconds(
     monkeypatch,
 ):

@@ -12,15 +12,20 @@ from onestop.cases.models import Case
 from onestop.certificates.selectors import case_elicences
 from onestop.certificates.services import qr_content
 from onestop.common.names import item_label
+from onestop.workflow.models import ItemState
 
 register = template.Library()
 
 
 @register.inclusion_tag("certificates/case_elicences.html")
-def case_elicences_card(case: Case, items: Sequence[Any] = ()) -> dict[str, Any]:
+def case_elicences_card(case: Case, items: Sequence[Any] | None = None) -> dict[str, Any]:
     """``items``: the page's item views (`portal.selectors.ItemView`), whose ``baby`` says
-    which baby a twin's licence names (ADR 0036) without another query."""
-    babies = {view.item: view.baby for view in items}
+    which baby a twin's licence names (ADR 0036) without another query. A licence is
+    issued when its item is done (a final state): while none is, no statement (issue 10
+    part 3). None: not known, asked."""
+    if items is not None and not any(view.state == ItemState.DONE for view in items):
+        return {"elicences": []}
+    babies = {view.item: view.baby for view in items or ()}
     return {
         "elicences": [
             {

@@ -26,22 +26,26 @@ register = template.Library()
 
 
 @register.inclusion_tag("corrections/case_card.html")
-def case_corrections_card(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]:
+def case_corrections_card(case: Case, items: Iterable[Any] | None = None) -> dict[str, Any]:
     """``items``: the case page's item views (their states), so that whether anything was
-    issued costs no statement; the card itself is one (issue 10: the page's cost is fixed).
+    issued costs no statement; the card itself is one (issue 10: the page's cost is fixed),
+    and none while no item is done (a correction is of an issued licence, and a licence is
+    issued when its item is done: a final state). None: not known, the card asks.
     Twins: the item views say which baby (``baby``), so the names do too (ADR 0036)."""
-    items = list(items)
+    known = items is not None
+    items = list(items or ())
     multiple = any(getattr(i, "baby", "") for i in items)
+    issued = any(getattr(i, "state", "") == ItemState.DONE for i in items)
     return {
         "case": case,
-        "issued": any(getattr(i, "state", "") == ItemState.DONE for i in items),
+        "issued": issued,
         "rows": [
             {
                 "c": c,
                 "item_name": row_name(c.item, multiple or c.item.newborn > 0),
                 "field_label": field_label(c.item.item, c.field),
             }
-            for c in case_corrections(case)
+            for c in (case_corrections(case) if issued or not known else ())
         ],
     }
 

@@ -7,7 +7,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from onestop.cases.services import case_submit
 from onestop.notifications.models import Notification
@@ -130,3 +132,42 @@ def test_staff_and_anonymous_visitors_get_no_inbox(db):
     )
     anonymous = Client().get("/my/messages/")
     assert anonymous.status_code == 302 and "/accounts/parent/" in anonymous["Location"]
+
+
+def test_the_header_count_is_the_stamps_and_a_new_message_shows_on_the_next_read(cases, beijing):
+    """The header's unread count is read with the page's stamp (issue 10 part 3: no
+    statement of its own); a message delivered since changes the stamp, so the next read
+    of an otherwise unchanged page is rendered again with the new count — on every parent's
+    page, the kept body never shows the old one."""
+    mine, _ = cases
+    client = client_for(parent(MOTHER))
+    pages = ("/my/cases/", f"/my/cases/{mine.number}/")
+    for page in pages:
+        client.get(page)  # rendered and kept
+    with CaptureQueriesContext(connection) as queries:
+        for page in pages:
+            assert unread_badge(client.get(page).content.decode()) == 1
+    assert _counted_apart(queries) == []
+    notification_queue(
+        key=f"case:{mine.number}:later",
+        phones=[MOTHER],
+        body="又一条消息",
+        at=beijing("2026-11-21T10:00:00+08:00"),
+        case=mine,
+    )
+    send_all()
+    with CaptureQueriesContext(connection) as queries:
+        for page in pages:
+            assert unread_badge(client.get(page).content.decode()) == 2
+    assert _counted_apart(queries) == []  # rendered again, the count still the stamp's
+
+
+def _counted_apart(queries: CaptureQueriesContext) -> list[str]:
+    """Statements that count messages outside a page's stamp (its one UNION ALL)."""
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if "notifications_notification" in q["sql"]
+        and "COUNT(" in q["sql"]
+        and "UNION ALL" not in q["sql"]
+    ]

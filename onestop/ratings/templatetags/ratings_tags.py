@@ -3,6 +3,7 @@ progress page and the counter's case page."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import template
@@ -16,7 +17,10 @@ register = template.Library()
 
 
 @register.inclusion_tag("ratings/_card.html", takes_context=True)
-def rating_card(context: template.Context, case: Case) -> dict[str, Any]:
+def rating_card(
+    context: template.Context, case: Case, items: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """``items``: the page's item views (`unrated_steps`)."""
     user = context.get("user")
     role = getattr(user, "role", "")
     if not case_rateable(case) or role not in (Role.PARENT, Role.CLERK):
@@ -26,6 +30,6 @@ def rating_card(context: template.Context, case: Case) -> dict[str, Any]:
         "show": True,
         "case": case,
         "counter": role == Role.CLERK,
-        "unrated": len(unrated_steps(case)),
+        "unrated": len(unrated_steps(case, items)),
         "waiting": waiting,
     }

@@ -11,6 +11,7 @@ from django import template
 from onestop.cases.domain.labels import DELIVERY_MODE
 from onestop.cases.models import Case
 from onestop.core.clock import parse_time
+from onestop.policy.schema import PAYMENT_ITEM
 from onestop.workflow.card import SSC_ITEM, STATUS_WORDS
 from onestop.workflow.domain import delivery
 from onestop.workflow.domain.newborns import item_code, split_key
@@ -33,7 +34,8 @@ def case_status(case: Case) -> dict[str, Any]:
 @register.inclusion_tag("workflow/case_next_steps.html")
 def case_next_steps(case: Case) -> dict[str, Any]:
     """For a completed case with items not done: which, why, and where to go instead."""
-    outcome = case_outcome_of(case)
+    known = getattr(case, "outcome", None)  # annotated, or set by the page from its items
+    outcome = case_outcome_of(case) if known is None else known or None
     if outcome not in ("partly_refused", "refused"):
         return {"outcome": outcome, "items": [], "channels": []}
     items, channels = case_not_done(case)
@@ -41,10 +43,18 @@ def case_next_steps(case: Case) -> dict[str, Any]:
 
 
 @register.inclusion_tag("workflow/case_payment.html")
-def case_payment_card(case: Case, *, actions: bool = True) -> dict[str, Any]:
+def case_payment_card(
+    case: Case, items: Iterable[Any] | None = None, *, actions: bool = True
+) -> dict[str, Any]:
     """The medical-insurance payment notice of the case (docs/adr/0031): amount, deadline,
     channels, whether paid or overdue, and the step after payment (激活医保码) that the
-    parents mark done (``actions``: show the button)."""
+    parents mark done (``actions``: show the button). ``items``: the page's item views —
+    a notice is only ever issued for a payment item (`notice_issue`), so a case without
+    one costs no statement (None: not known, asked)."""
+    if items is not None and not any(
+        item_code(getattr(i, "item", "")) == PAYMENT_ITEM for i in items
+    ):
+        return {"cards": []}
     notices = list(
         PaymentNotice.objects.filter(case=case).select_related("item").order_by("item__position")
     )
