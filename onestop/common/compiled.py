@@ -118,8 +118,11 @@ class CompiledFirst(Generic[M]):
         qs = self.build(value)
         return qs if qs.ordered else qs.order_by("pk")
 
+    def _limited(self, qs: QuerySet[M]) -> QuerySet[M]:
+        return qs[:1]
+
     def _compile(self, alias: str) -> _FirstOf | None:
-        compiler = self._query(self.stand_in)[:1].query.get_compiler(alias)
+        compiler = self._limited(self._query(self.stand_in)).query.get_compiler(alias)
         statement = Statement.compiled(compiler, [self.stand_in])
         info = compiler.klass_info
         if statement is None or info is None or info["model"] is not self.model:
@@ -145,20 +148,26 @@ class CompiledFirst(Generic[M]):
         """``first(value)`` with the row as the database sent it (before the converters:
         what a caller may hash to tell whether anything of it changed); the row is ``()``
         where the statement did not compile as expected and the queryset ran instead."""
-        alias = router.db_for_read(self.model)
-        key = (alias, connections[alias].vendor)
-        compiled = self._statements.get_or_make(key, lambda: self._compile(alias))
+        alias, compiled = self._statement_for()
         if compiled is None:
             found = self._query(value).using(alias).first()
             return None if found is None else ((), found)
-        statement = compiled.statement
         connection = connections[alias]
         with connection.cursor() as cursor:
-            cursor.execute(statement.sql, statement.bind(value))
+            cursor.execute(compiled.statement.sql, compiled.statement.bind(value))
             raw = cursor.fetchone()
         if raw is None:
             return None
-        row = statement.convert(raw, connection)
+        return tuple(raw), self._instance(compiled, raw, alias)
+
+    def _statement_for(self) -> tuple[str, _FirstOf | None]:
+        alias = router.db_for_read(self.model)
+        key = (alias, connections[alias].vendor)
+        return alias, self._statements.get_or_make(key, lambda: self._compile(alias))
+
+    def _instance(self, compiled: _FirstOf, raw: Sequence[Any], alias: str) -> M:
+        """A row made into the model instance as Django's model iterable makes it."""
+        row = compiled.statement.convert(raw, connections[alias])
         obj = self.model.from_db(
             alias, list(compiled.init_list), row[compiled.start : compiled.end]
         )
@@ -168,4 +177,45 @@ class CompiledFirst(Generic[M]):
             populator.populate(row, obj)
         for name, pos in compiled.annotations:
             setattr(obj, name, row[pos])
-        return tuple(raw), obj
+        return obj
+
+
+class CompiledAll(CompiledFirst[M]):
+    """``list(build(value))``, compiled once per database: every row, in the queryset's
+    order, as model instances (``CompiledFirst``'s making of each)."""
+
+    def _limited(self, qs: QuerySet[M]) -> QuerySet[M]:
+        return qs
+
+    def all(self, value: Any) -> list[M]:
+        alias, compiled = self._statement_for()
+        if compiled is None:
+            return list(self._query(value).using(alias))
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.statement.sql, compiled.statement.bind(value))
+            raws = cursor.fetchall()
+        return [self._instance(compiled, raw, alias) for raw in raws]
+
+
+class CompiledValues:
+    """``list(build(value))`` of a ``values_list`` queryset (tuples), compiled once per
+    database; ``model`` routes the read."""
+
+    def __init__(
+        self, model: type[Model], build: Callable[[Any], QuerySet[Any]], stand_in: Any
+    ) -> None:
+        self.model, self.build, self.stand_in = model, build, stand_in
+        self._statements: Kept[tuple[str, str], Statement | None] = Kept(size=64)
+
+    def rows(self, value: Any) -> list[tuple[Any, ...]]:
+        alias = router.db_for_read(self.model)
+        statement = self._statements.get_or_make(
+            (alias, connections[alias].vendor),
+            lambda: Statement.compiled(
+                self.build(self.stand_in).query.get_compiler(alias), [self.stand_in]
+            ),
+        )
+        if statement is None:
+            return [tuple(row) for row in self.build(value).using(alias)]
+        return statement.rows(connections[alias], value)

@@ -14,6 +14,7 @@ from django.utils.translation import get_language, gettext
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to
 from onestop.cases.models import Case, TimelineEntry
+from onestop.common.compiled import CompiledAll, CompiledValues
 from onestop.eligibility.check import check_case
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
@@ -93,12 +94,32 @@ ITEM_VIEW_COLUMNS = (
 )
 
 
+# The case page's two lists by the case's id, compiled once per process (issue 10 part 3:
+# building and compiling these querysets was ~a fifth of a rendered case page, cProfile).
+_ITEMS_OF_CASE = CompiledAll(
+    CaseItem,
+    lambda case_id: (
+        CaseItem.objects.filter(case_id=case_id).only(*ITEM_VIEW_COLUMNS).order_by("position")
+    ),
+    -7_340_029_119,
+)
+_PARENT_TIMELINE = CompiledValues(
+    TimelineEntry,
+    lambda case_id: (
+        TimelineEntry.objects.filter(case_id=case_id, visible_to_parent=True)
+        .order_by("at", "pk")
+        .values_list("at", "message")
+    ),
+    -7_340_029_121,
+)
+
+
 def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
     """The case's items as people read them. ``names``: a twin's items carry the baby's
     name (the parents' own pages); staff pages say "第二个孩子" (ADR 0036)."""
     out = []
     now = timezone.now()
-    rows = list(CaseItem.objects.filter(case=case).only(*ITEM_VIEW_COLUMNS).order_by("position"))
+    rows = _ITEMS_OF_CASE.all(case.pk)
     state_of = {row.key: row.state for row in rows}
     multiple = multiple_birth(case, rows)
     babies = baby_names(case) if multiple and names else []
@@ -163,11 +184,7 @@ def progress_steps(items: Sequence[ItemView]) -> list[list[ItemView]]:
 def parent_timeline(case: Case) -> list[tuple[datetime, str]]:
     """(time, message) of the case's timeline entries the parents see, in order: the two
     columns the page shows (no model instances)."""
-    return list(
-        TimelineEntry.objects.filter(case=case, visible_to_parent=True)
-        .order_by("at", "pk")
-        .values_list("at", "message")
-    )
+    return [(at, message) for at, message in _PARENT_TIMELINE.rows(case.pk)]
 
 
 # --- the online application ---------------------------------------------------------------

@@ -106,3 +106,46 @@ def test_a_compiled_statement_answers_as_its_queryset():
     # An empty scope compiles to nothing: no statement, the caller runs the queryset.
     empty = User.objects.none().values_list("pk").query.get_compiler(connection.alias)
     assert Statement.compiled(empty, [stand_in]) is None
+
+
+@pytest.mark.django_db
+def test_compiled_lists_answer_as_their_querysets():
+    """`CompiledAll` (model instances, deferred columns, select_related) and
+    `CompiledValues` (tuples with SQLite's converters) give what the queryset gives."""
+    from onestop.accounts.models import User
+    from onestop.common.compiled import CompiledAll, CompiledValues
+    from onestop.testing.factories import parent
+
+    made = [parent(f"1390000000{n}") for n in range(3)]
+    stand_in = -987_654_322
+
+    def instances(after: int):
+        return User.objects.filter(pk__gt=after).only("pk", "username", "date_joined")
+
+    every = CompiledAll(User, lambda after: instances(after).order_by("-pk"), stand_in)
+    values = CompiledValues(
+        User,
+        lambda after: (
+            User.objects.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "date_joined", "is_active")
+        ),
+        stand_in,
+    )
+    first = min(u.pk for u in made) - 1
+    for after in (first, first + 1, 10**9):
+        expected = list(instances(after).order_by("-pk"))
+        got = every.all(after)
+        assert [(u.pk, u.username, u.date_joined) for u in got] == [
+            (u.pk, u.username, u.date_joined) for u in expected
+        ]
+        assert all(
+            u.get_deferred_fields() == e.get_deferred_fields()
+            for u, e in zip(got, expected, strict=True)
+        )
+        assert values.rows(after) == list(
+            User.objects.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "date_joined", "is_active")
+        )
+    assert len(every.all(first)) == 3 and not got  # (the last round: nothing after 10**9)
