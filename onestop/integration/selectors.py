@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -27,6 +28,7 @@ from onestop.certificates.selectors import prior_elicences
 from onestop.corrections.effects import field_label
 from onestop.corrections.models import Correction
 from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_data
+from onestop.integration.compiled import CompiledPerKey
 from onestop.integration.models import ApiClient
 from onestop.integration.services import submitted_key
 from onestop.policy.schema import PAYMENT_ITEM
@@ -190,17 +192,39 @@ SUMMARY_FIELDS = (
 )
 
 
+def _scope_key(client: ApiClient) -> tuple[Any, ...]:
+    """What the client's reads of its tasks depend on besides their parameters: the
+    client and every column of its service account `items_for_officer` reads (a changed
+    scope is another key: what is compiled for one scope is never used for another)."""
+    user = client.user
+    return (
+        *(client.pk, user.pk, user.role, user.department),
+        *(user.jurisdiction_kind, user.jurisdiction_code),
+    )
+
+
+def _task_ids(client: ApiClient) -> QuerySet[CaseItem]:
+    return (
+        items_for_officer(client.user, CaseItem.objects.all())
+        .order_by("pk")  # no join for the items' default order (by their case's time)
+        .only("pk", "case_id")
+    )
+
+
+# The access check of every task action, compiled once per client scope and database in
+# this process (the statement differs by the task's id only; issue 10 part 2).
+_TASK_ID = CompiledPerKey(CaseItem, -7_340_029_117)
+
+
 def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
     """The task if the client may act on it (its id and its case's: the action locks the
     case and reads the task)."""
-    row: CaseItem | None = (
-        items_for_officer(client.user, CaseItem.objects.all())
-        .filter(pk=task_id)
-        .order_by("pk")  # no join for the items' default order (by their case's time)
-        .only("pk", "case_id")
-        .first()
-    )
-    return row
+
+    def build() -> Callable[[int], QuerySet[CaseItem]]:
+        scope = _task_ids(client)
+        return lambda pk: scope.filter(pk=pk)
+
+    return _TASK_ID.first(_scope_key(client), build, task_id)
 
 
 def task_fresh(task_id: int) -> CaseItem:
@@ -313,11 +337,7 @@ _LIST_LOCK = threading.Lock()
 
 
 def _task_rows(client: ApiClient, state: str, limit: int, after: int) -> list[tuple[Any, ...]]:
-    user = client.user
-    key = (
-        *(connection.alias, connection.vendor, client.pk, user.pk, user.role, user.department),
-        *(user.jurisdiction_kind, user.jurisdiction_code, state, limit),
-    )
+    key = (connection.alias, connection.vendor, *_scope_key(client), state, limit)
     with _LIST_LOCK:
         kept = _LIST_SQL.get(key)
         if kept is not None:
