@@ -177,9 +177,28 @@ def _with_multiple(rows: QuerySet[CaseItem]) -> QuerySet[CaseItem]:
     return rows.annotate(**{MULTIPLE: Exists(twin_rows)})
 
 
+def _scope_key(client: ApiClient) -> tuple[Any, ...]:
+    """What the client's reads of its tasks depend on besides their parameters: the
+    client and every column of its service account `items_for_officer` reads (a changed
+    scope is another key: what is compiled for one scope is never used for another)."""
+    user = client.user
+    return (
+        *(client.pk, user.pk, user.role, user.department),
+        *(user.jurisdiction_kind, user.jurisdiction_code),
+    )
+
+
+# A task's read (its detail), compiled once per client scope and database in this
+# process (the statement differs by the task's id only; issue 10 part 2).
+_TASK = CompiledPerKey(CaseItem, -7_340_029_117)
+
+
 def task_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
-    row: CaseItem | None = _with_multiple(tasks_of_client(client).filter(pk=task_id)).first()
-    return row
+    def build() -> Callable[[int], QuerySet[CaseItem]]:
+        scope = _with_multiple(tasks_of_client(client))
+        return lambda pk: scope.filter(pk=pk)
+
+    return _TASK.first(_scope_key(client), build, task_id)
 
 
 # What `task_summary` shows of a task and its case: a list or an action's answer reads
@@ -190,17 +209,6 @@ SUMMARY_FIELDS = (
     *("jurisdiction_code", "state", "version", "received_at", "due_at", "due_provisional"),
     *("claimed_by_id", "case__id", "case__number", "case__region"),
 )
-
-
-def _scope_key(client: ApiClient) -> tuple[Any, ...]:
-    """What the client's reads of its tasks depend on besides their parameters: the
-    client and every column of its service account `items_for_officer` reads (a changed
-    scope is another key: what is compiled for one scope is never used for another)."""
-    user = client.user
-    return (
-        *(client.pk, user.pk, user.role, user.department),
-        *(user.jurisdiction_kind, user.jurisdiction_code),
-    )
 
 
 def _task_ids(client: ApiClient) -> QuerySet[CaseItem]:
