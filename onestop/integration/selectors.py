@@ -25,6 +25,7 @@ from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import signed_preview_for
 from onestop.certificates.selectors import prior_elicences
+from onestop.common.compiled import CompiledFirst
 from onestop.corrections.effects import field_label
 from onestop.corrections.models import Correction
 from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_data
@@ -261,6 +262,15 @@ def task_fresh_detail(task_id: int) -> CaseItem:
     return _with_multiple(CaseItem.objects.select_related("case")).get(pk=task_id)
 
 
+def _licence_in_force(item_id: int) -> QuerySet[ELicence]:
+    return ELicence.objects.filter(item_id=item_id, superseded_at__isnull=True).only("serial")
+
+
+# A done task's e-licence in force (every completion's answer shows its serial), compiled
+# once per database in this process (issue 10 part 2; the statement differs by the item).
+_LICENCE_IN_FORCE = CompiledFirst(ELicence, _licence_in_force, -7_340_029_117)
+
+
 def task_summary(
     client: ApiClient, row: CaseItem, *, multiple: bool | None = None
 ) -> dict[str, Any]:
@@ -270,13 +280,8 @@ def task_summary(
         multiple = getattr(row, MULTIPLE, None)
     if multiple is None:
         multiple = multiple_birth(row.case)
-    serial = (
-        ELicence.objects.filter(item_id=row.pk, superseded_at__isnull=True)
-        .values_list("serial", flat=True)
-        .first()
-        if row.state == ItemState.DONE
-        else None
-    )
+    licence = _LICENCE_IN_FORCE.first(row.pk) if row.state == ItemState.DONE else None
+    serial = licence.serial if licence is not None else None
     return {
         "id": row.pk,
         "case_number": row.case.number,
