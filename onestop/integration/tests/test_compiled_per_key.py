@@ -51,7 +51,9 @@ def test_the_compiled_reads_are_the_querysets(example, media_root):
         assert read is not None and slow is not None
         assert _fields(read) == _fields(slow)
         assert _fields(read.case) == _fields(slow.case)  # select_related, decrypted alike
-    missing = CaseItem.objects.order_by("-pk").values_list("pk", flat=True).first() + 1
+    last = CaseItem.objects.order_by("-pk").values_list("pk", flat=True).first()
+    assert last is not None
+    missing = last + 1
     assert task_id_for_client(client, missing) is None
     assert task_for_client(client, missing) is None
 
@@ -70,7 +72,8 @@ def test_a_changed_scope_is_not_answered_by_the_old_statement(example, media_roo
     assert Api(token).post(f"/tasks/{task_id}/claim").status_code == 404
     user.role = "parent"  # no scope at all: ``items_for_officer`` selects nothing
     user.save(update_fields=["role"])
-    assert task_id_for_client(api_client_authenticate(token), task_id) is None
+    scopeless = api_client_authenticate(token)
+    assert scopeless is not None and task_id_for_client(scopeless, task_id) is None
 
 
 def test_one_clients_key_never_finds_another_clients_answer(media_root):
