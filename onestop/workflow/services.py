@@ -547,6 +547,8 @@ def items_start(
 READIED_FIELDS = ["state", "received_at", "due_at", "due_provisional", "version"]
 # What `_apply` changes on an item that is claimed.
 CLAIMED_FIELDS = ["state", "claimed_by", "claimed_at", "version"]
+# What `_apply` changes on an item that is completed (and what its caller may: automatic).
+COMPLETED_FIELDS = ["state", "finished_at", "result", "version", "automatic"]
 
 
 @transaction.atomic
@@ -629,6 +631,10 @@ def item_complete_locked(
     _, changes = _statuses(list(rows.values())).complete(row.key, now, cleaned)
     if automatic_reason:
         row.automatic = True
+    # The completed row and the items it readies are written in the columns each change
+    # sets, not whole (issue 10 part 2, as a claim: CPU, and the sweep's lights are kept).
+    assert all(isinstance(c, domain.ItemCompleted | domain.ItemBecameReady) for c in changes)
+    written: list[CaseItem] = []
     happened = _apply(
         case,
         rows,
@@ -638,7 +644,10 @@ def item_complete_locked(
         calendar=current_calendar(),
         automatic_reason=automatic_reason,
         same_visit=same_visit,
+        unsaved=written,
     )
+    for changed in written:
+        changed.save(update_fields=COMPLETED_FIELDS if changed is row else READIED_FIELDS)
     detail: dict[str, Any] = {"fields": sorted(cleaned)}
     if same_visit:
         detail["same_visit"] = True
