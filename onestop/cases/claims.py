@@ -213,16 +213,6 @@ def ssc_claims_issue(case: Case, newborn: int | None = None) -> int:
     return issued
 
 
-def _mother_candidates(case: Case) -> Any:
-    if not case.mother_id_index:
-        return Case.objects.none()
-    return Case.objects.filter(mother_id_index=case.mother_id_index).exclude(pk=case.pk)
-
-
-def _births(case_ids: Iterable[int]) -> dict[int, list[str]]:
-    return _births_of(Q(case_id__in=list(case_ids)))
-
-
 def _births_of(cases: Q) -> dict[int, list[str]]:
     """The birth times (decrypted) of the newborns of the cases ``cases`` selects, by case,
     each case's in its newborns' order."""
@@ -245,15 +235,26 @@ def _claimed_together(case: Case) -> set[int]:
     )
 
 
+def _births_with_mothers(case: Case) -> tuple[list[str], dict[int, list[str]]]:
+    """The birth times of ``case``'s newborns, and those of the mother's other cases by
+    case, in one statement (none without the mother's ID number: no other case)."""
+    if not case.mother_id_index:
+        return [], {}
+    births = _births_of(Q(case_id=case.pk) | Q(case__mother_id_index=case.mother_id_index))
+    return births.pop(case.pk, []), births
+
+
 def same_newborn_case_ids(case: Case) -> set[int]:
     """Other cases of the same newborn: a shared key, or the same mother and birth minute.
-    The second test needs no claim, so it also finds cases filed before claims existed."""
+    The second test needs no claim, so it also finds cases filed before claims existed.
+    (Issue 10 part 2: the case's births and the mother's other cases' in one statement,
+    as `possible_duplicates` reads them; were three.)"""
     ids = _claimed_together(case)
-    mine = {birth_minute(b) for b in _births([case.pk]).get(case.pk, [])} - {""}
+    births, theirs = _births_with_mothers(case)
+    mine = {birth_minute(b) for b in births} - {""}
     if mine:
-        candidates = list(_mother_candidates(case).values_list("pk", flat=True))
-        for other, births in _births(candidates).items():
-            if mine & {birth_minute(b) for b in births}:
+        for other, others in theirs.items():
+            if mine & {birth_minute(b) for b in others}:
                 ids.add(other)
     return ids
 
@@ -262,13 +263,10 @@ def possible_duplicates(case: Case, window: timedelta = POSSIBLE_DUPLICATE_WINDO
     """Active cases that may be the same newborn: a shared key, or the same mother with a
     birth within ``window`` (birth times are encrypted: compared after decrypting)."""
     ids = _claimed_together(case)
-    if case.mother_id_index:
-        # This case's births and those of the mother's other cases, in one statement.
-        births = _births_of(Q(case_id=case.pk) | Q(case__mother_id_index=case.mother_id_index))
-        mine = births.pop(case.pk, [])
-        for other, theirs in births.items():
-            if any(close_births(a, b, window) for a in mine for b in theirs):
-                ids.add(other)
+    mine, births = _births_with_mothers(case)
+    for other, theirs in births.items():
+        if any(close_births(a, b, window) for a in mine for b in theirs):
+            ids.add(other)
     if not ids:
         return []
     return list(

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User, actor_label
@@ -47,6 +48,7 @@ from onestop.certificates.seal import (
     verify_sealed,
 )
 from onestop.certificates.services import keystore, published_keys
+from onestop.common.compiled import CompiledFirst
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
 from onestop.core.written import written
@@ -287,12 +289,20 @@ def is_the_applicant(case: Case, user: User | None) -> bool:
     return bool(index) and index == case.applicant_phone_index
 
 
+def _preview_of(case_id: int) -> QuerySet[PreviewConfirmation]:
+    return PreviewConfirmation.objects.filter(case_id=case_id)
+
+
+# Asked by every task's detail (a claim's answer too), of most cases none: compiled once
+# per database in this process (issue 10 part 2; the statement differs by the case's id).
+_PREVIEW_OF = CompiledFirst(PreviewConfirmation, _preview_of, -7_340_029_117)
+
+
 def open_preview(case: Case) -> PreviewConfirmation | None:
     if Case.preview_confirmation.is_cached(case):  # read with the case (select_related)
         kept: PreviewConfirmation | None = getattr(case, "preview_confirmation", None)
         return kept
-    found: PreviewConfirmation | None = PreviewConfirmation.objects.filter(case=case).first()
-    return found
+    return _PREVIEW_OF.first(case.pk)
 
 
 # --- the services ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ related populators, annotations.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -219,3 +219,23 @@ class CompiledValues:
         if statement is None:
             return [tuple(row) for row in self.build(value).using(alias)]
         return statement.rows(connections[alias], value)
+
+
+class CompiledPerKey(Generic[M]):
+    """``build()(value).first()`` with one `CompiledFirst` per ``key`` — for a read whose
+    statement differs by one value once the key (an API client, its account's scope) is
+    fixed: the access check and the idempotency record of every task action (issue 10
+    part 2). At most ``size`` keys are kept, the least recently used dropped; ``build``
+    is called only for a key not kept."""
+
+    def __init__(self, model: type[M], stand_in: Any, size: int = 1000) -> None:
+        self.model, self.stand_in = model, stand_in
+        self._kept: Kept[Hashable, CompiledFirst[M]] = Kept(size)
+
+    def first(
+        self, key: Hashable, build: Callable[[], Callable[[Any], QuerySet[M]]], value: Any
+    ) -> M | None:
+        compiled = self._kept.get_or_make(
+            key, lambda: CompiledFirst(self.model, build(), self.stand_in)
+        )
+        return compiled.first(value)

@@ -8,6 +8,7 @@ that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
@@ -21,7 +22,7 @@ from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import signed_preview_for
 from onestop.certificates.selectors import prior_elicences
-from onestop.common.compiled import Statement
+from onestop.common.compiled import CompiledFirst, CompiledPerKey, Statement
 from onestop.common.kept import Kept
 from onestop.corrections.effects import field_label
 from onestop.corrections.models import Correction
@@ -174,9 +175,28 @@ def _with_multiple(rows: QuerySet[CaseItem]) -> QuerySet[CaseItem]:
     return rows.annotate(**{MULTIPLE: Exists(twin_rows)})
 
 
+def _scope_key(client: ApiClient) -> tuple[Any, ...]:
+    """What the client's reads of its tasks depend on besides their parameters: the
+    client and every column of its service account `items_for_officer` reads (a changed
+    scope is another key: what is compiled for one scope is never used for another)."""
+    user = client.user
+    return (
+        *(client.pk, user.pk, user.role, user.department),
+        *(user.jurisdiction_kind, user.jurisdiction_code),
+    )
+
+
+# A task's read (its detail), compiled once per client scope and database in this
+# process (the statement differs by the task's id only; issue 10 part 2).
+_TASK = CompiledPerKey(CaseItem, -7_340_029_117)
+
+
 def task_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
-    row: CaseItem | None = _with_multiple(tasks_of_client(client).filter(pk=task_id)).first()
-    return row
+    def build() -> Callable[[int], QuerySet[CaseItem]]:
+        scope = _with_multiple(tasks_of_client(client))
+        return lambda pk: scope.filter(pk=pk)
+
+    return _TASK.first(_scope_key(client), build, task_id)
 
 
 # What `task_summary` shows of a task and its case: a list or an action's answer reads
@@ -189,17 +209,28 @@ SUMMARY_FIELDS = (
 )
 
 
+def _task_ids(client: ApiClient) -> QuerySet[CaseItem]:
+    return (
+        items_for_officer(client.user, CaseItem.objects.all())
+        .order_by("pk")  # no join for the items' default order (by their case's time)
+        .only("pk", "case_id")
+    )
+
+
+# The access check of every task action, compiled once per client scope and database in
+# this process (the statement differs by the task's id only; issue 10 part 2).
+_TASK_ID = CompiledPerKey(CaseItem, -7_340_029_117)
+
+
 def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
     """The task if the client may act on it (its id and its case's: the action locks the
     case and reads the task)."""
-    row: CaseItem | None = (
-        items_for_officer(client.user, CaseItem.objects.all())
-        .filter(pk=task_id)
-        .order_by("pk")  # no join for the items' default order (by their case's time)
-        .only("pk", "case_id")
-        .first()
-    )
-    return row
+
+    def build() -> Callable[[int], QuerySet[CaseItem]]:
+        scope = _task_ids(client)
+        return lambda pk: scope.filter(pk=pk)
+
+    return _TASK_ID.first(_scope_key(client), build, task_id)
 
 
 def task_fresh(task_id: int) -> CaseItem:
@@ -228,6 +259,15 @@ def task_fresh_detail(task_id: int) -> CaseItem:
     return _with_multiple(CaseItem.objects.select_related("case")).get(pk=task_id)
 
 
+def _licence_in_force(item_id: int) -> QuerySet[ELicence]:
+    return ELicence.objects.filter(item_id=item_id, superseded_at__isnull=True).only("serial")
+
+
+# A done task's e-licence in force (every completion's answer shows its serial), compiled
+# once per database in this process (issue 10 part 2; the statement differs by the item).
+_LICENCE_IN_FORCE = CompiledFirst(ELicence, _licence_in_force, -7_340_029_117)
+
+
 def task_summary(
     client: ApiClient, row: CaseItem, *, multiple: bool | None = None
 ) -> dict[str, Any]:
@@ -237,13 +277,8 @@ def task_summary(
         multiple = getattr(row, MULTIPLE, None)
     if multiple is None:
         multiple = multiple_birth(row.case)
-    serial = (
-        ELicence.objects.filter(item_id=row.pk, superseded_at__isnull=True)
-        .values_list("serial", flat=True)
-        .first()
-        if row.state == ItemState.DONE
-        else None
-    )
+    licence = _LICENCE_IN_FORCE.first(row.pk) if row.state == ItemState.DONE else None
+    serial = licence.serial if licence is not None else None
     return {
         "id": row.pk,
         "case_number": row.case.number,
@@ -307,11 +342,7 @@ _LIST_SQL: Kept[tuple[Any, ...], Statement | None] = Kept(size=1000)
 
 
 def _task_rows(client: ApiClient, state: str, limit: int, after: int) -> list[tuple[Any, ...]]:
-    user = client.user
-    key = (
-        *(connection.alias, connection.vendor, client.pk, user.pk, user.role, user.department),
-        *(user.jurisdiction_kind, user.jurisdiction_code, state, limit),
-    )
+    key = (connection.alias, connection.vendor, *_scope_key(client), state, limit)
     statement = _LIST_SQL.get_or_make(
         key,
         lambda: Statement.compiled(

@@ -39,3 +39,22 @@ def test_the_case_is_indexed_routed_and_messaged_from_the_typed_document(example
     # The offices come from the typed document too (hospital and police station codes).
     offices = dict(CaseItem.objects.filter(case=case).values_list("item", "jurisdiction_code"))
     assert offices["birth_certificate"] == document["newborns"][0]["hospital"]
+
+
+def test_the_typed_document_is_kept_per_document_and_follows_a_change(example):
+    """`Case.typed_document` keeps the parse per document in the process (issue 10 part
+    2): another instance with the same document gets the same parse, a changed document
+    its own, and each equals a fresh ``parse_case``."""
+    from onestop.cases.domain.document import parse_case
+
+    document = example("qinbei-accept")
+    first = Case(document=document).typed_document()
+    again = Case(document=example("qinbei-accept")).typed_document()
+    assert again is first  # one parse for the same document
+    assert first == parse_case(document).document
+    changed = example("qinbei-accept")
+    changed["mother"]["name"] = "另一位母亲"
+    typed = Case(document=changed).typed_document()
+    assert typed is not first and typed.mother is not None
+    assert typed.mother.name == "另一位母亲" != (first.mother.name if first.mother else None)
+    assert typed == parse_case(changed).document
