@@ -74,16 +74,17 @@ def test_a_parent_sees_only_their_own_sent_in_app_messages(cases, beijing):
     assert theirs.number in other_page and mine.number not in other_page
 
 
-def test_viewing_marks_read_and_the_header_count_follows(cases, beijing):
-    mine, _ = cases
+def _deliver(case, key, body, at):
+    """One more SMS to the mother about ``case``, sent (it lands in her inbox)."""
     notification_queue(
-        key=f"case:{mine.number}:test",
-        phones=[MOTHER],
-        body="第二条消息",
-        at=beijing("2026-11-21T09:00:00+08:00"),
-        case=mine,
+        key=f"case:{case.number}:{key}", phones=[MOTHER], body=body, at=at, case=case
     )
     send_all()
+
+
+def test_viewing_marks_read_and_the_header_count_follows(cases, beijing):
+    mine, _ = cases
+    _deliver(mine, "test", "第二条消息", beijing("2026-11-21T09:00:00+08:00"))
     client = client_for(parent(MOTHER))
     assert unread_badge(client.get("/my/cases/").content.decode()) == 2
     inbox = client.get("/my/messages/")
@@ -148,14 +149,7 @@ def test_the_header_count_is_the_stamps_and_a_new_message_shows_on_the_next_read
         for page in pages:
             assert unread_badge(client.get(page).content.decode()) == 1
     assert _counted_apart(queries) == []
-    notification_queue(
-        key=f"case:{mine.number}:later",
-        phones=[MOTHER],
-        body="又一条消息",
-        at=beijing("2026-11-21T10:00:00+08:00"),
-        case=mine,
-    )
-    send_all()
+    _deliver(mine, "later", "又一条消息", beijing("2026-11-21T10:00:00+08:00"))
     with CaptureQueriesContext(connection) as queries:
         for page in pages:
             assert unread_badge(client.get(page).content.decode()) == 2
