@@ -28,6 +28,7 @@ from onestop.cases.domain.newborns import (
     newborn_keys,
 )
 from onestop.cases.models import Case, CaseStatus, Newborn, NewbornClaim, SscApplication
+from onestop.common.compiled import CompiledValues
 from onestop.common.fields import index_of
 from onestop.core.errors import OnestopError
 
@@ -213,15 +214,6 @@ def ssc_claims_issue(case: Case, newborn: int | None = None) -> int:
     return issued
 
 
-def _births_of(cases: Q) -> dict[int, list[str]]:
-    """The birth times (decrypted) of the newborns of the cases ``cases`` selects, by case,
-    each case's in its newborns' order."""
-    out: dict[int, list[str]] = {}
-    for case_id, born_at in Newborn.objects.filter(cases).values_list("case_id", "born_at"):
-        out.setdefault(case_id, []).append(born_at or "")
-    return out
-
-
 def _claimed_together(case: Case) -> set[int]:
     """Other cases that ever claimed a key of this case's newborns (released ones too)."""
     document = case.document if isinstance(case.document, dict) else {}
@@ -235,12 +227,26 @@ def _claimed_together(case: Case) -> set[int]:
     )
 
 
+# The case's and the mother's other cases' birth times, compiled once per process (issue
+# 10 part 2: asked by every task's detail and claim, `possible_duplicates`).
+_BIRTHS_WITH_MOTHERS = CompiledValues(
+    Newborn,
+    lambda case_id, mother: Newborn.objects.filter(
+        Q(case_id=case_id) | Q(case__mother_id_index=mother)
+    ).values_list("case_id", "born_at"),
+    -7_340_029_123,
+    "onestop-stand-in-mother-index",
+)
+
+
 def _births_with_mothers(case: Case) -> tuple[list[str], dict[int, list[str]]]:
     """The birth times of ``case``'s newborns, and those of the mother's other cases by
     case, in one statement (none without the mother's ID number: no other case)."""
     if not case.mother_id_index:
         return [], {}
-    births = _births_of(Q(case_id=case.pk) | Q(case__mother_id_index=case.mother_id_index))
+    births: dict[int, list[str]] = {}
+    for case_id, born_at in _BIRTHS_WITH_MOTHERS.rows(case.pk, case.mother_id_index):
+        births.setdefault(case_id, []).append(born_at or "")
     return births.pop(case.pk, []), births
 
 

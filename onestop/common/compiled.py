@@ -199,26 +199,26 @@ class CompiledAll(CompiledFirst[M]):
 
 
 class CompiledValues:
-    """``list(build(value))`` of a ``values_list`` queryset (tuples), compiled once per
-    database; ``model`` routes the read."""
+    """``list(build(*values))`` of a ``values_list`` queryset (tuples), compiled once per
+    database with one stand-in per value; ``model`` routes the read."""
 
     def __init__(
-        self, model: type[Model], build: Callable[[Any], QuerySet[Any]], stand_in: Any
+        self, model: type[Model], build: Callable[..., QuerySet[Any]], *stand_ins: Any
     ) -> None:
-        self.model, self.build, self.stand_in = model, build, stand_in
+        self.model, self.build, self.stand_ins = model, build, stand_ins
         self._statements: Kept[tuple[str, str], Statement | None] = Kept(size=64)
 
-    def rows(self, value: Any) -> list[tuple[Any, ...]]:
+    def rows(self, *values: Any) -> list[tuple[Any, ...]]:
         alias = router.db_for_read(self.model)
         statement = self._statements.get_or_make(
             (alias, connections[alias].vendor),
             lambda: Statement.compiled(
-                self.build(self.stand_in).query.get_compiler(alias), [self.stand_in]
+                self.build(*self.stand_ins).query.get_compiler(alias), self.stand_ins
             ),
         )
         if statement is None:
-            return [tuple(row) for row in self.build(value).using(alias)]
-        return statement.rows(connections[alias], value)
+            return [tuple(row) for row in self.build(*values).using(alias)]
+        return statement.rows(connections[alias], *values)
 
 
 class CompiledPerKey(Generic[M]):
