@@ -31,7 +31,7 @@ from onestop.calendar.selectors import current_calendar, due_text
 from onestop.cases.events import Office
 from onestop.cases.models import Case, CaseStatus
 from onestop.catalogue import catalogue
-from onestop.common.compiled import CompiledFirst
+from onestop.common.compiled import CompiledAll, CompiledFirst
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.core.events import Event, emit
@@ -375,6 +375,12 @@ def _case_locked(case_id: int) -> QuerySet[Case]:
 # The case row every item action locks first, compiled once per database in this process
 # (issue 10 part 2: the statement differs by the case's id only; `CompiledFirst`).
 _CASE_LOCKED = CompiledFirst(Case, _case_locked, -7_340_029_117)
+# and its items, in their order (the same: by the case's id only; `CompiledAll`).
+_CASE_ITEMS = CompiledAll(
+    CaseItem,
+    lambda case_id: CaseItem.objects.filter(case_id=case_id).order_by("position"),
+    -7_340_029_125,
+)
 
 
 def _lock(item_id: int, case_id: int | None = None) -> tuple[Case, dict[str, CaseItem], CaseItem]:
@@ -392,7 +398,7 @@ def _lock(item_id: int, case_id: int | None = None) -> tuple[Case, dict[str, Cas
     case = _CASE_LOCKED.first(case_id)
     if case is None:  # as ``get`` said it (an item's case is never deleted before it)
         raise Case.DoesNotExist("Case matching query does not exist.")
-    rows = {r.key: r for r in CaseItem.objects.filter(case=case).order_by("position")}
+    rows = {r.key: r for r in _CASE_ITEMS.all(case.pk)}
     target = next((r for r in rows.values() if r.pk == item_id), None)
     if target is None:  # not the case's item (an item's case never changes)
         raise NotPermitted("事项不存在或无权访问")
@@ -761,7 +767,7 @@ def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
     """The applicant supplemented: every returned item resumes.
 
     Runs in the caller's transaction, with the case row locked."""
-    rows = {r.key: r for r in CaseItem.objects.filter(case=case).order_by("position")}
+    rows = {r.key: r for r in _CASE_ITEMS.all(case.pk)}
     returned = [key for key, r in rows.items() if r.state == ItemState.RETURNED]
     statuses = _statuses(list(rows.values()))
     calendar = current_calendar()
