@@ -219,9 +219,11 @@ def _claimed_by(keys: int) -> CompiledValues:
     """The other cases that claimed any of ``keys`` key indexes, compiled once."""
     return CompiledValues(
         NewbornClaim,
-        lambda case_id, *indexes: NewbornClaim.objects.filter(key_index__in=indexes)
-        .exclude(case_id=case_id)
-        .values_list("case_id"),
+        lambda case_id, *indexes: (
+            NewbornClaim.objects.filter(key_index__in=indexes)
+            .exclude(case_id=case_id)
+            .values_list("case_id")
+        ),
         -7_340_029_127,
         *(f"onestop-stand-in-key-index-{n}" for n in range(keys)),
     )
