@@ -63,6 +63,13 @@ def items_for_officer(user: User, qs: QuerySet[CaseItem]) -> QuerySet[CaseItem]:
     )
 
 
+def officer_scope_key(user: User) -> tuple[object, ...]:
+    """Every column of ``user`` that `items_for_officer` reads, with the user's id: what a
+    statement compiled once for an officer's scope is kept under (a changed scope is
+    another key, so what was compiled for one scope is never used for another)."""
+    return (user.pk, user.role, user.department, user.jurisdiction_kind, user.jurisdiction_code)
+
+
 def parent_phone_index(user: User) -> str | None:
     if user.role != Role.PARENT or not user.phone:
         return None

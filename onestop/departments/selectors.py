@@ -10,7 +10,7 @@ from django.db.models import Case as SqlCase
 from django.db.models import Exists, OuterRef, QuerySet, Value, When
 
 from onestop.accounts.models import User
-from onestop.accounts.permissions import items_for_officer
+from onestop.accounts.permissions import items_for_officer, officer_scope_key
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
@@ -109,8 +109,7 @@ def task_page_items(user: User) -> QuerySet[CaseItem]:
     messages (``staff_unread``, the header's badge), its social security card's progress
     (``card``, ADR 0037) and the case's previews signed by the applicant
     (``case.preview_confirmation``, ADR 0035). Never evaluated itself: filter it."""
-    key = (user.pk, user.role, user.department, user.jurisdiction_kind, user.jurisdiction_code)
-    return _TASK_ITEMS.get_or_make(key, lambda: _task_page_items(user))
+    return _TASK_ITEMS.get_or_make(officer_scope_key(user), lambda: _task_page_items(user))
 
 
 def _task_page_items(user: User) -> QuerySet[CaseItem]:

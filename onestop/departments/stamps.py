@@ -32,6 +32,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User
+from onestop.accounts.permissions import officer_scope_key
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar
@@ -153,10 +154,7 @@ _COMPILED: Kept[tuple[Any, ...], Statement | None] = Kept(size=2000)
 def _statement(
     user: User, order: str, number: int, now: datetime, cutoff: datetime
 ) -> tuple[str, list[Any]]:
-    key = (
-        *(connection.alias, connection.vendor, user.pk, user.role, user.department),
-        *(user.jurisdiction_kind, user.jurisdiction_code, order, number),
-    )
+    key = (connection.alias, connection.vendor, *officer_scope_key(user), order, number)
     adapt = connection.ops.adapt_datetimefield_value
     statement = _COMPILED.get_or_make(
         key,

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from onestop.accounts.permissions import cases_visible_to, items_for_officer
+from onestop.accounts.permissions import cases_visible_to, items_for_officer, officer_scope_key
 from onestop.audit.services import access_record
 from onestop.cases.claims import SSC_ITEM, possible_duplicates
 from onestop.cases.models import Case
@@ -179,11 +179,7 @@ def _scope_key(client: ApiClient) -> tuple[Any, ...]:
     """What the client's reads of its tasks depend on besides their parameters: the
     client and every column of its service account `items_for_officer` reads (a changed
     scope is another key: what is compiled for one scope is never used for another)."""
-    user = client.user
-    return (
-        *(client.pk, user.pk, user.role, user.department),
-        *(user.jurisdiction_kind, user.jurisdiction_code),
-    )
+    return (client.pk, *officer_scope_key(client.user))
 
 
 # A task's read (its detail), compiled once per client scope and database in this

@@ -37,19 +37,23 @@ def rateable_steps(case: Case) -> list[CaseItem]:
     )
 
 
+def rateable_keys(case: Case, items: Sequence[Any] | None = None) -> list[str]:
+    """The keys of `rateable_steps`; ``items``: every item of the case as a page read it
+    (``item`` key, ``state``, in the case's order), so they cost no statement."""
+    if items is None:
+        return [row.key for row in rateable_steps(case)]
+    if case.status != CaseStatus.COMPLETED:
+        return []
+    return [i.item for i in items if i.state in RATEABLE_ITEM_STATES]
+
+
 def unrated_steps(case: Case, items: Sequence[Any] | None = None) -> list[str]:
     """The steps ("" = the whole service) still open for rating. ``items``: every item of
     the case as the page read it (``item`` key, ``state``, in the case's order), so the
     rateable steps cost no statement (None: asked, `rateable_steps`)."""
     if not case_rateable(case):
         return []
-    if items is None:
-        keys = [row.key for row in rateable_steps(case)]
-    elif case.status != CaseStatus.COMPLETED:
-        keys = []
-    else:
-        keys = [i.item for i in items if i.state in RATEABLE_ITEM_STATES]
-    wanted = [WHOLE_SERVICE, *keys]
+    wanted = [WHOLE_SERVICE, *rateable_keys(case, items)]
     done = set(Rating.objects.filter(case=case).values_list("step", flat=True))
     return [step for step in wanted if step not in done]
 

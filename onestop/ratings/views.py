@@ -48,6 +48,7 @@ from onestop.ratings.selectors import (
     follow_ups_to_answer,
     follow_ups_visible_to,
     overdue_q,
+    rateable_keys,
     rateable_steps,
     summary,
 )
@@ -106,7 +107,7 @@ def _rate_form(case: Case) -> list[dict[str, Any]]:
 
 def _given(request: HttpRequest, case: Case) -> list[Given]:
     """The grades chosen in the form (a step left without a grade is not rated now)."""
-    steps = [WHOLE_SERVICE, *(row.key for row in rateable_steps(case))]
+    steps = [WHOLE_SERVICE, *rateable_keys(case)]
     found: list[Given] = []
     for step in steps:
         raw = request.POST.get(f"grade-{_slug(step)}", "").strip()

@@ -542,11 +542,18 @@ def items_start(
     happened = _apply(
         case, rows, changes, now=now, actor=actor, calendar=current_calendar(), unsaved=readied
     )
-    if len(readied) == 1:
-        readied[0].save(update_fields=READIED_FIELDS)
-    elif readied:
-        CaseItem.objects.bulk_update(readied, READIED_FIELDS)
+    _write(readied, READIED_FIELDS)
     emit(*happened)
+
+
+def _write(rows: list[CaseItem], fields: list[str]) -> None:
+    """Write ``rows`` in the columns a change sets (``fields``), not whole: one UPDATE for
+    one row, one for many (issue 10 part 2: CPU; a column another writer changed without
+    the case's lock — the sweep's lights — is kept)."""
+    if len(rows) == 1:
+        rows[0].save(update_fields=fields)
+    elif rows:
+        CaseItem.objects.bulk_update(rows, fields)
 
 
 # What `_apply` changes on an item that becomes ready.
@@ -578,8 +585,7 @@ def item_claim(
     happened = _apply(
         case, rows, changes, now=now, actor=actor, calendar=current_calendar(), unsaved=claimed
     )
-    for changed in claimed:
-        changed.save(update_fields=CLAIMED_FIELDS)
+    _write(claimed, CLAIMED_FIELDS)
     _audit(case, row, "item_claimed", actor, now)
     emit(*happened)
     return row
@@ -652,8 +658,8 @@ def item_complete_locked(
         same_visit=same_visit,
         unsaved=written,
     )
-    for changed in written:
-        changed.save(update_fields=COMPLETED_FIELDS if changed is row else READIED_FIELDS)
+    _write([changed for changed in written if changed is row], COMPLETED_FIELDS)
+    _write([changed for changed in written if changed is not row], READIED_FIELDS)
     detail: dict[str, Any] = {"fields": sorted(cleaned)}
     if same_visit:
         detail["same_visit"] = True

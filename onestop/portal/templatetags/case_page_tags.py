@@ -14,6 +14,7 @@ from typing import Any
 
 from django import template
 from django.template import Context
+from django.template.defaulttags import CsrfTokenNode
 from django.urls import reverse
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
@@ -23,14 +24,6 @@ from onestop.core.written import written
 from onestop.portal.selectors import ItemView
 
 register = template.Library()
-
-
-def _csrf_input(context: Context) -> str:
-    """What ``{% csrf_token %}`` writes (the page's one token)."""
-    token = context.get("csrf_token")
-    if not token or token == "NOTPROVIDED":
-        return ""
-    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
 
 
 @register.simple_tag(takes_context=True)
@@ -50,6 +43,7 @@ def case_item_rows(context: Context, case: Any, items: Sequence[ItemView]) -> Sa
             escape(gettext("暂按双休日计算")),
         )
     )
+    csrf = CsrfTokenNode().render(context)  # what ``{% csrf_token %}`` writes
     overdue = escape(gettext("已超期"))
     urge = escape(gettext("催办"))
     out = ["\n  "]
@@ -72,7 +66,7 @@ def case_item_rows(context: Context, case: Any, items: Sequence[ItemView]) -> Sa
             late = (
                 f'<div><span class="light overdue"></span> {overdue}\n'
                 f'        <form method="post" action="{action}" class="inline">'
-                f'{_csrf_input(context)}<button class="btn secondary">{urge}</button></form></div>'
+                f'{csrf}<button class="btn secondary">{urge}</button></form></div>'
             )
         state = escape(i.state)
         out.append(
