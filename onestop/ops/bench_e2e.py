@@ -77,6 +77,12 @@ STALL_SECONDS = 180.0  # no progress for this long: the run is stuck, not slow
 TARGET_CASES_PER_SECOND = 25.0
 TARGET_TRANSACTIONS = 30.0
 TARGET_TASKS = 10.0
+# The issue's box: the transition transaction did 5,200–5,900 tx/s where 25 cases/s was
+# asked. The target as a share of the bound measured in the same run is therefore
+# 25 / 5,550 ≈ 0.45 % (the issue writes it "≥ 11 %", counting a case as ~24 transition
+# transactions); the scaled rate says what this run would do on the issue's box.
+ISSUE_BOUND_TPS = 5_550.0
+TARGET_SHARE = TARGET_CASES_PER_SECOND / ISSUE_BOUND_TPS
 
 # The bound: one state change as the product makes it, in its least form.
 TRANSITION_STATEMENTS = (
@@ -1118,7 +1124,9 @@ def report(result: Result) -> str:
             "**fully processed** (items done and every SMS and webhook sent)",
             f"**{full_rate:.2f} cases/s** ({result.messages_seconds:.1f} s)",
             f"transition transaction {tps:.0f} tx/s",
-            f"{_ratio(full_rate, tps)} (target ≥ 11 %); "
+            f"{_ratio(full_rate, tps)} (target ≥ {TARGET_SHARE:.2%}: 25 cases/s at the issue's "
+            f"{ISSUE_BOUND_TPS:,.0f} tx/s, written there as 11 %; scaled to that box: "
+            f"{full_rate * ISSUE_BOUND_TPS / tps if tps else 0:.1f} cases/s); "
             + _versus(full_rate, TARGET_CASES_PER_SECOND, at_most=False, unit=" cases/s"),
         ),
         (
