@@ -190,6 +190,14 @@ class DepartmentSystem:
     def stop(self) -> None:
         self.stopping.set()
 
+    def close(self) -> None:
+        """Let go of what the system holds: its pool's threads (the tasks in hand are
+        finished, not dropped) and every kept-alive connection to the platform."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        for session in self.sessions.values():
+            session.close_all()
+
     def _add(self, counter: str) -> None:
         with self._counting:
             setattr(self.counters, counter, getattr(self.counters, counter) + 1)
@@ -231,8 +239,7 @@ class DepartmentSystem:
                 if not took:  # nothing new: wait for the next webhook (not a busy loop)
                     self._wait_for_webhook(min(self.behaviour.poll, 0.5))
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)  # the tasks in hand are finished, not dropped
+            self.close()
             if self.receiver is not None:
                 self.receiver.stop()
         c = self.counters

@@ -50,6 +50,8 @@ class ApiSession:
         self.port = parts.port or (443 if self.https else 80)
         self.prefix = parts.path
         self._local = threading.local()  # this thread's connection
+        self._opened: set[http.client.HTTPConnection] = set()  # every thread's, to close
+        self._opened_lock = threading.Lock()
 
     @property
     def _connection(self) -> http.client.HTTPConnection | None:
@@ -60,6 +62,8 @@ class ApiSession:
         if connection is None:
             kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             connection = self._local.connection = kind(self.host, self.port, timeout=self.timeout)
+            with self._opened_lock:
+                self._opened.add(connection)
         return connection
 
     def close(self) -> None:
@@ -68,6 +72,16 @@ class ApiSession:
         if connection is not None:
             connection.close()
             self._local.connection = None
+            with self._opened_lock:
+                self._opened.discard(connection)
+
+    def close_all(self) -> None:
+        """Close every thread's connection (the system stops: the server's side of each
+        kept-alive connection, and what it holds, is let go now, not at its timeout)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, set()
+        for connection in opened:
+            connection.close()
 
     def call(self, method: str, path: str, body: Any = None, *, key: str | None = None) -> Answer:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()

@@ -259,6 +259,9 @@ def test_a_late_webhook_for_a_task_the_poll_finished_is_not_a_second_completion(
         restarted._drain_webhooks()
     finally:
         first.receiver.stop()
+        first.close()
+        if "restarted" in locals():
+            restarted.close()
 
     assert first.counters.completed == done
     assert restarted.counters.completed == 0

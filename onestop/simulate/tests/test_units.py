@@ -103,3 +103,62 @@ def test_demo_credentials_cover_every_demo_jurisdiction():
     assert len(creds) == len(REGIONS) * len(DEPARTMENTS) + len(DEMO_EXTRA_STATIONS)
     assert len({c.key_id for c in creds}) == len(creds)
     assert all(len(c.key_id) <= 32 and c.token.startswith(c.key_id + ".") for c in creds)
+
+
+def test_closing_a_session_lets_go_of_every_threads_kept_alive_connection():
+    """A department system that stops closes the connection each of its threads kept
+    alive (the platform's side, and the database connection a server thread holds for it,
+    is let go at once, not at the keep-alive timeout)."""
+    import http.server
+    import json
+    import threading
+
+    from onestop.simulate.session import ApiSession
+
+    open_now: set[int] = set()
+    changed = threading.Condition()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def setup(self) -> None:
+            super().setup()
+            with changed:
+                open_now.add(id(self))
+                changed.notify_all()
+
+        def finish(self) -> None:
+            super().finish()
+            with changed:
+                open_now.discard(id(self))
+                changed.notify_all()
+
+        def do_GET(self) -> None:
+            body = json.dumps({"ok": True}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        session = ApiSession(f"http://127.0.0.1:{server.server_address[1]}", "x.y")
+        callers = [threading.Thread(target=session.get, args=("/me",)) for _ in range(3)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+        with changed:
+            assert changed.wait_for(lambda: len(open_now) == 3, timeout=10), open_now
+        session.close_all()  # from another thread than the three that opened them
+        with changed:
+            assert changed.wait_for(lambda: not open_now, timeout=10), open_now
+    finally:
+        server.shutdown()
+        server.server_close()
