@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import AutoField, Q, sql
+from django.db.models import AutoField, Model, Q, sql
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -215,7 +215,8 @@ def _insert_new(rows: list[Notification]) -> int:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             query = sql.InsertQuery(Notification, on_conflict=OnConflict.IGNORE)
-            query.insert_values(_COLUMNS, rows[start : start + size])
+            batch: list[Model] = [*rows[start : start + size]]
+            query.insert_values(_COLUMNS, batch)
             for statement, params in query.get_compiler(connection=connection).as_sql():
                 cursor.execute(statement, params)
                 written += max(cursor.rowcount, 0)

@@ -601,23 +601,27 @@ def _update_sql(
     v.id`` — on PostgreSQL each value cast to its column's type, as ``bulk_update``'s
     ``CASE`` is (a column of NULLs is text otherwise)."""
     opts = CaseItem._meta
-    columns: list[Field[Any, Any]] = [cast(Field, opts.get_field(name)) for name in fields]
+    columns: list[Field[Any, Any]] = [
+        cast(Field[Any, Any], opts.get_field(name)) for name in fields
+    ]
     quote = connection.ops.quote_name
-    table, pk = quote(opts.db_table), quote(opts.pk.column)
+
+    def name(field: Field[Any, Any]) -> str:
+        return quote(str(field.column))
+
+    table, pk = quote(opts.db_table), name(opts.pk)
     if count == 1:
-        sets = ", ".join(f"{quote(f.column)} = %s" for f in columns)
+        sets = ", ".join(f"{name(f)} = %s" for f in columns)
         return f"UPDATE {table} SET {sets} WHERE {table}.{pk} = %s", columns
     typed = connection.vendor == "postgresql"
 
     def value(field: Field[Any, Any]) -> str:
         return f"%s::{field.cast_db_type(connection)}" if typed else "%s"
 
-    first = ", ".join(
-        [f"{value(opts.pk)} AS {pk}"] + [f"{value(f)} AS {quote(f.column)}" for f in columns]
-    )
+    first = ", ".join([f"{value(opts.pk)} AS {pk}"] + [f"{value(f)} AS {name(f)}" for f in columns])
     rest = ", ".join([value(opts.pk)] + [value(f) for f in columns])
     rows = " UNION ALL ".join([f"SELECT {first}"] + [f"SELECT {rest}"] * (count - 1))
-    sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
+    sets = ", ".join(f"{name(f)} = v.{name(f)}" for f in columns)
     return (
         f"UPDATE {table} SET {sets} FROM ({rows}) AS v WHERE {table}.{pk} = v.{pk}",
         columns,
