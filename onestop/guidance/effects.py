@@ -14,9 +14,12 @@ from onestop.workflow.events import ItemCompleted
 )
 def completed_guidance_registered(event: ItemCompleted) -> None:
     if event.row.item == ITEM:
+        # The case's only guidance item, just done: no registration yet (one per case).
+        only = sum(1 for row in event.rows.values() if row.item == ITEM) == 1
         guidance_register(
             case=event.case,
             row=event.row,
             now=event.at,
             automatic=bool(event.automatic_reason),
+            completed_now=only,
         )

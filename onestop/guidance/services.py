@@ -158,15 +158,27 @@ def discharged_on_of(case: Case, born_on: date | None) -> date | None:
 
 
 def guidance_register(
-    *, case: Case, row: CaseItem, now: datetime, automatic: bool = False
+    *,
+    case: Case,
+    row: CaseItem,
+    now: datetime,
+    automatic: bool = False,
+    completed_now: bool = False,
 ) -> GuidanceRegistration | None:
     """Register the family for guidance when the guidance item is done (inside the
-    transaction of the completion; a replayed event registers nothing twice)."""
+    transaction of the completion; a replayed event registers nothing twice).
+
+    ``completed_now``: the caller is the completion that just made the case's only
+    guidance item done (done is final, and a registration is only made for a done
+    item), so there is no registration yet and that is not asked (issue 10 part 2: one
+    statement of the completion; were there one, the one-to-one link to the case
+    refuses a second)."""
     if row.item != ITEM or row.state != ItemState.DONE:
         return None
-    existing = GuidanceRegistration.objects.filter(case=case).first()
-    if existing is not None:
-        return existing
+    if not completed_now:
+        existing = GuidanceRegistration.objects.filter(case=case).first()
+        if existing is not None:
+            return existing
     born_on, count = born_on_of(case)
     result = row.result if isinstance(row.result, dict) else {}
     arranged = " ".join(str(result.get("visit_arranged") or "").split())[:100]

@@ -14,6 +14,11 @@ from onestop.workflow.events import ItemCompleted
 )
 def completed_certificate_batched(event: ItemCompleted) -> None:
     if event.row.item == "birth_certificate":
+        # The event is the certificate's one completion (done is final): in no batch yet.
         handover_certificate_add(
-            case=event.case, certificate=event.row, rows=event.rows, now=event.at
+            case=event.case,
+            certificate=event.row,
+            rows=event.rows,
+            now=event.at,
+            completed_now=True,
         )

@@ -165,11 +165,22 @@ def _open_batch(
 
 
 def handover_certificate_add(
-    *, case: Case, certificate: CaseItem, rows: Mapping[str, CaseItem], now: datetime
+    *,
+    case: Case,
+    certificate: CaseItem,
+    rows: Mapping[str, CaseItem],
+    now: datetime,
+    completed_now: bool = False,
 ) -> HandoverEntry | None:
     """Put a just-issued BMC in its hospital's batch for the registering police station
     (inside the transaction of the completion). None when the region hands nothing over,
-    the case registers no birth, or the certificate is already in a batch."""
+    the case registers no birth, or the certificate is already in a batch.
+
+    ``completed_now``: the caller is the completion that just made the certificate done
+    (its one ``ItemCompleted``: done is final, and an entry is only ever added for a done
+    certificate), so it is in no batch yet and that is not asked (issue 10 part 2: one
+    statement of the BMC's completion). Were it somehow in one, the entry's one-to-one
+    constraint refuses the second and the completion fails: never two batches."""
     rule = handover_rule(case)
     # The same newborn's registration (twins: each certificate its own, ADR 0036).
     registration = rows.get(item_key("birth_registration", certificate.newborn))
@@ -184,7 +195,7 @@ def handover_certificate_add(
         or not registration.jurisdiction_code
     ):
         return None
-    if HandoverEntry.objects.filter(certificate=certificate).exists():
+    if not completed_now and HandoverEntry.objects.filter(certificate=certificate).exists():
         return None
     issued = certificate.finished_at or now
     issued_period = domain.period_of(to_beijing(issued).date(), rule.period)

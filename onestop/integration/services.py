@@ -37,7 +37,7 @@ from django.utils import timezone
 from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
 from onestop.cases.models import Case
 from onestop.catalogue.loader import catalogue
-from onestop.common.compiled import CompiledFirst
+from onestop.common.compiled import CompiledFirst, CompiledValues
 from onestop.common.outbox import (
     Attempt,
     BatchResult,
@@ -397,14 +397,22 @@ def _clients(key: tuple[str, str]) -> list[_Target]:
         ]
     rows: list[_Target] | None = getattr(_dispatch, "clients", None)
     if rows is None:
-        rows = _dispatch.clients = [
-            _Target(*row)
-            for row in ApiClient.objects.filter(active=True)
-            .exclude(webhook_url="")
-            .order_by("pk")
-            .values_list(*_TARGET_FIELDS)
-        ]
+        rows = _dispatch.clients = [_Target(*row) for row in _WEBHOOK_CLIENTS.rows()]
     return [c for c in rows if getattr(c, field) == value]
+
+
+# Every active webhook client's routing columns, the statement compiled once per process
+# (issue 10 part 2: read once per event dispatch — every claim, completion and submission
+# — and built and compiled anew each time).
+_WEBHOOK_CLIENTS = CompiledValues(
+    ApiClient,
+    lambda: (
+        ApiClient.objects.filter(active=True)
+        .exclude(webhook_url="")
+        .order_by("pk")
+        .values_list(*_TARGET_FIELDS)
+    ),
+)
 
 
 def _held_deliveries() -> list[WebhookDelivery] | None:

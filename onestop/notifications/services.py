@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
+from django.db.models import AutoField, Model, Q, sql
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from onestop.accounts.models import User
@@ -168,20 +170,15 @@ def joined_text(bodies: list[str]) -> str:
 
 
 def _write_many(held: list[_Pending]) -> None:
-    """Write the messages one state change held: one query for the keys already queued
-    (a retried change) and one INSERT for the rest, instead of a ``get_or_create`` (a
-    SELECT, a SAVEPOINT, an INSERT, a RELEASE) per message (issue 10, web CPU per case).
-    The unique ``dedup_key`` still decides: a concurrent twin of a row is skipped by the
-    INSERT's ``ON CONFLICT DO NOTHING``, as ``get_or_create`` skipped it."""
-    if len(held) == 1:
-        _write(held[0])
-        return
+    """Write the messages one state change held in one INSERT that skips the keys already
+    queued (a retried change): ``INSERT … ON CONFLICT DO NOTHING`` (SQLite: ``INSERT OR
+    IGNORE``), where it was a query for the known keys and an INSERT of the rest, and
+    before that a ``get_or_create`` (a SELECT, a SAVEPOINT, an INSERT, a RELEASE) per
+    message (issue 10). The unique ``dedup_key`` decides, as ``get_or_create`` did; the
+    workers are woken only when a row was written."""
     keyed: dict[str, _Pending] = {}
     for h in held:
         keyed.setdefault(_dedup_key(h), h)  # the first one wins, as with get_or_create
-    known = set(
-        Notification.objects.filter(dedup_key__in=list(keyed)).values_list("dedup_key", flat=True)
-    )
     rows = [
         Notification(
             dedup_key=key,
@@ -194,30 +191,41 @@ def _write_many(held: list[_Pending]) -> None:
             next_attempt_at=h.at,
         )
         for key, h in keyed.items()
-        if key not in known
     ]
-    if rows:
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    if _insert_new(rows):
         outbox_wake()
 
 
-def _write(held: _Pending) -> Notification | None:
-    notification, created = Notification.objects.get_or_create(
-        dedup_key=_dedup_key(held),
-        defaults={
-            "case": held.case,
-            "channel": held.channel,
-            "phone": held.phone,
-            "phone_index": held.phone_index,
-            "body": joined_text(held.bodies),
-            "created_at": held.at,
-            "next_attempt_at": held.at,
-        },
-    )
-    if not created:
-        return None
-    outbox_wake()
-    return notification
+# The columns `bulk_create` writes for rows without a primary key (every concrete field
+# but the generated ones and the automatic id).
+_COLUMNS = [
+    f
+    for f in Notification._meta.concrete_fields
+    if not f.generated and not isinstance(f, AutoField)
+]
+
+
+def _insert_new(rows: list[Notification]) -> int:
+    """Insert ``rows``, skipping those whose unique key is taken (``ON CONFLICT DO
+    NOTHING``, as ``bulk_create(ignore_conflicts=True)`` writes it); how many were written
+    (``bulk_create`` does not say: the statement's row count does, on both databases)."""
+    written = 0
+    ops = connection.ops
+    size = max(1, ops.bulk_batch_size(_COLUMNS, rows))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            query = sql.InsertQuery(Notification, on_conflict=OnConflict.IGNORE)
+            batch: list[Model] = [*rows[start : start + size]]
+            query.insert_values(_COLUMNS, batch)
+            for statement, params in query.get_compiler(connection=connection).as_sql():
+                cursor.execute(statement, params)
+                written += max(cursor.rowcount, 0)
+    return written
+
+
+def _write(held: _Pending) -> None:
+    """One message, outside an event dispatch (or the only one of a state change)."""
+    _write_many([held])
 
 
 def notification_deliver(notification_id: int, *, now: datetime | None = None) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import cast
+from collections.abc import Callable
+from typing import TypeVar, cast
 
 from django.db import connection
 
+from onestop.common.kept import Kept
 from onestop.reference import domain
 from onestop.reference.models import (
     Bank,
@@ -16,6 +18,8 @@ from onestop.reference.models import (
     Institution,
     ReferenceStamp,
 )
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _cached: tuple[tuple[object, ...], domain.ReferenceData] | None = None
@@ -138,7 +142,28 @@ def current_reference() -> domain.ReferenceData:
         return _cached[1]
 
 
+# One institution's, bank's or bank branch's row, kept per process under the reference
+# data's stamp (issue 10 part 2: a completion read the issuing hospital's name, then its
+# address and hours, and the card's branch and bank — up to three statements a call, of
+# rows that change once in a while). The stamp is the one the request reads anyway
+# (`reference_stamp`); a write to any reference table moves it, so the next request of
+# every process reads the row again. Without the token (no triggers: the tables' counts
+# stand in) nothing is kept.
+_ROWS: Kept[tuple[object, ...], object] = Kept(size=4096)
+
+
+def _kept(key: tuple[str, str, str], make: Callable[[], T]) -> T:
+    stamp = reference_stamp()
+    if stamp[0] is None:
+        return make()
+    return cast(T, _ROWS.get_or_make((stamp, *key), make))
+
+
 def institution_name(kind: str, code: str) -> str:
+    return _kept(("name", kind, code), lambda: _institution_name(kind, code))
+
+
+def _institution_name(kind: str, code: str) -> str:
     row = Institution.objects.filter(kind=kind, code=code).only("name").first()
     return row.name if row else code
 
@@ -146,6 +171,10 @@ def institution_name(kind: str, code: str) -> str:
 def institution_contact(kind: str, code: str) -> tuple[str, str, str] | None:
     """(name, address, office hours) of an institution; the packaged name when the tables
     have no row for it (an unseeded database); None when the code is unknown."""
+    return _kept(("contact", kind, code), lambda: _institution_contact(kind, code))
+
+
+def _institution_contact(kind: str, code: str) -> tuple[str, str, str] | None:
     row = (
         Institution.objects.filter(kind=kind, code=code)
         .only("name", "address", "office_hours")
@@ -164,9 +193,25 @@ def bank_branch(code: str) -> domain.BankBranch | None:
     (the packaged row where the table has none, as in an unseeded database)."""
     if not code:
         return None
+    return _kept(("branch", "", code), lambda: _bank_branch(code))
+
+
+def _bank_branch(code: str) -> domain.BankBranch | None:
     row = BankBranch.objects.filter(code=code).first()
     if row is None:
         return domain.default_reference().bank_branches.get(code)
     return domain.BankBranch(
         row.code, row.bank, row.name, row.region, row.division, row.address, row.office_hours
     )
+
+
+def bank_name(code: str) -> str | None:
+    """A co-operating bank's name, or None where the table has no row for ``code``."""
+    if not code:
+        return None
+    return _kept(("bank", "", code), lambda: _bank_name(code))
+
+
+def _bank_name(code: str) -> str | None:
+    row = Bank.objects.filter(code=code).only("name").first()
+    return row.name if row is not None else None

@@ -68,11 +68,14 @@ def _chosen(case: Case) -> tuple[str, str, str, str, str, str]:
     return bank, "", written, "", "", method  # a branch written as text is taken as written
 
 
-def card_of(case: Case, row: CaseItem, now: datetime) -> CardProduction:
-    """The card record of a card item, made on first use from the parents' choices."""
-    existing = CardProduction.objects.filter(item=row).first()
-    if existing is not None:
-        return existing
+def card_of(case: Case, row: CaseItem, now: datetime, *, new: bool = False) -> CardProduction:
+    """The card record of a card item, made on first use from the parents' choices.
+    ``new``: the caller knows there is none yet (the item was just dispatched), so it is
+    not asked for."""
+    if not new:
+        existing = CardProduction.objects.filter(item=row).first()
+        if existing is not None:
+            return existing
     bank, code, name, address, hours, method = _chosen(case)
     return CardProduction.objects.create(
         case=case,
@@ -169,8 +172,12 @@ def card_status_report(
 
 
 def card_on_dispatched(case: Case, row: CaseItem, now: datetime) -> None:
-    """The card item reached the HR department: its record starts (已申领)."""
-    card_of(case, row, now)
+    """The card item reached the HR department: its record starts (已申领). An item is
+    dispatched once (ready is never entered again: a resumed item is `ItemResumed`) and
+    its record is made from then on only, so there is none yet: not asked for (issue 10
+    part 2: one statement of the change that readies the card; were there one, the
+    record's one-to-one link to the item refuses a second)."""
+    card_of(case, row, now, new=True)
 
 
 def card_on_completed(case: Case, row: CaseItem, now: datetime, actor: User | None) -> None:
