@@ -30,7 +30,12 @@ from onestop.cases.claims import (
     ssc_error,
     ssc_holder,
 )
-from onestop.cases.domain.document import CaseDocument, field_label, without_unknown_fields
+from onestop.cases.domain.document import (
+    CaseDocument,
+    field_label,
+    parse_case,
+    without_unknown_fields,
+)
 from onestop.cases.domain.limits import check_document
 from onestop.cases.events import CaseDecided, CaseSubmitted, CaseSupplemented, Office
 from onestop.cases.filers import OutsideJurisdiction, filer_admit
@@ -49,7 +54,7 @@ from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
-from onestop.eligibility.check import check_case
+from onestop.eligibility.check import check_case, check_parsed
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import Outcome
 from onestop.policy.loader import default_packs
@@ -280,7 +285,8 @@ def case_submit(
     viewer = filer or actor
     reference = current_reference()  # read once per submission, used by every step
     document = filer_admit(document, filer, reference)
-    decision = _decide(document, now, reference)
+    parsed = parse_case(document)  # UnreadableDocument for a non-document
+    decision = check_parsed(parsed, packs=default_packs(), reference=reference, now=now)
     if isinstance(document, dict):
         # A newborn with an active case gets no second case, not even a rejected one: the
         # parents are told which case exists. Checked early here; for cases that claim
@@ -309,6 +315,7 @@ def case_submit(
             signature=signature,
             reference=reference,
             viewer=viewer,
+            typed=parsed.document,
         )
     return Submission(case=case, decision=case.decision, created=True)
 
@@ -326,6 +333,7 @@ def _create(
     signature: Mapping[str, Any] | None,
     reference: ReferenceData,
     viewer: User | None,
+    typed: CaseDocument,
 ) -> Case:
     status = {
         Outcome.ACCEPT: CaseStatus.IN_PROGRESS,
@@ -368,6 +376,10 @@ def _create(
         submitted_at=now,
         decided_at=now,
     )
+    # The stored document is the parsed one without its unknown fields, which the parse
+    # leaves out too: its typed document is the parse's (not `form`, which pre-review may
+    # have routed), so the effects read it without parsing it again.
+    case.typed_document_is(typed)
     _claim_newborns(case, document, now, viewer, fresh=True)
     _people(case, document)
     _materials(case, document, files, actor, now)
