@@ -262,7 +262,8 @@ class CompiledInsert(Generic[M]):
     for an instance with its key set, a value that is an expression, a field with its own
     placeholder, a database that cannot return the keys, or a model with other returned
     columns. Like ``bulk_create``: no signals, and the caller's atomic block is marked for
-    rollback on an error (an ``IntegrityError`` is the caller's to answer)."""
+    rollback on an error (an ``IntegrityError`` is the caller's to answer). More rows than
+    one statement may carry are Django's too (it writes them in batches)."""
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -319,6 +320,8 @@ class CompiledInsert(Generic[M]):
         alias = router.db_for_write(self.model)
         connection = connections[alias]
         compiled = self._statement(connection, alias, len(objs))
+        if connection.ops.bulk_batch_size(list(self.fields), objs) < len(objs):
+            compiled = None  # more than one statement may carry (SQLite): Django batches
         values = None if compiled is None else self._values(objs)
         if compiled is None or values is None:
             self.model._default_manager.db_manager(alias).bulk_create(objs)
