@@ -46,7 +46,7 @@ def timeline_add(
         visible_to_parent=parent,
     )
     if not effects.dispatching():
-        entry.save()
+        _TIMELINE_INSERT.save_new(entry)
         return
     held: list[TimelineEntry] | None = getattr(_held, "entries", None)
     if held is None:

@@ -282,7 +282,6 @@ def case_submit(
     signature: Mapping[str, Any] | None = None,
     filer: User | None = None,
     savepoint: bool = True,
-    digest: str | None = None,
 ) -> Submission:
     """Pre-review and store a case. Raises `UnreadableDocument` for a non-document,
     `OutsideJurisdiction` when the filer (a clerk, or an API client's account) may not file
@@ -292,15 +291,13 @@ def case_submit(
     with the key is an IntegrityError); replays of a key are answered by the integration
     API's idempotency service (`onestop.integration.idempotency`), not here.
 
-    ``digest``: `body_digest(document)` where the caller took it already.
-
     ``savepoint=False``: the writes take no savepoint of their own inside the caller's
     atomic block — for a caller whose block holds nothing before this call and is left by
     any error this raises (the integration API's idempotent answer: its block rolls back
     whole, as the savepoint did; issue 10, helper h-submission)."""
     now = now or timezone.now()
     check_document(document, label=field_label)  # DocumentRefused before anything reads it
-    digest = digest or body_digest(document)  # of the body as sent
+    digest = body_digest(document)  # of the body as sent
     if filer is None and actor is not None and actor.role != Role.PARENT:
         filer = actor
     viewer = filer or actor

@@ -330,13 +330,11 @@ def case_create(
         raise ApiError(403, "forbidden", "本客户端无权提交申请")
 
     created: list[Case] = []
-    digest = body_digest(document)  # of the body as sent: a replay sends it again
 
     def submit() -> Answer:
         submission = case_submit(
             document=document,
             actor=None,
-            digest=digest,  # the case's, the same
             idempotency_key=submitted_key(client, idempotency_key),
             filer=client.user,  # issue 8, defect 7: only cases its institution serves
             # The idempotent answer's atomic block holds the submission alone and is left
@@ -350,7 +348,7 @@ def case_create(
         answer = idempotent(
             client=client,
             key=idempotency_key,
-            digest=digest,
+            digest=body_digest(document),  # of the body as sent: a replay sends it again
             act=submit,
             races=(DuplicateNewborn,),
         )
