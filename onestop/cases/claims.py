@@ -13,10 +13,11 @@ newborn can be submitted again (ADR 0015).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet, Value
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import can_view_case
@@ -28,12 +29,16 @@ from onestop.cases.domain.newborns import (
     newborn_keys,
 )
 from onestop.cases.models import Case, CaseStatus, Newborn, NewbornClaim, SscApplication
-from onestop.common.compiled import CompiledValues
+from onestop.common.compiled import CompiledInsert, CompiledValues
 from onestop.common.fields import index_of
 from onestop.common.kept import Kept
 from onestop.core.errors import OnestopError
 
 ACTIVE_STATUSES = (CaseStatus.SUPPLEMENT, CaseStatus.IN_PROGRESS, CaseStatus.COMPLETED)
+
+# The claims' INSERTs, built once per process (issue 10, helper h-submission).
+_CLAIM_INSERT = CompiledInsert(NewbornClaim)
+_CARD_INSERT = CompiledInsert(SscApplication)
 
 # "Staff see possible duplicates (same mother, close birth time) before they issue."
 POSSIBLE_DUPLICATE_WINDOW = timedelta(hours=48)
@@ -84,24 +89,31 @@ def duplicate_error(existing: Case, viewer: User | None) -> DuplicateNewborn:
     )
 
 
-def claims_take(case: Case, document: Mapping[str, Any], now: datetime) -> int:
+def claims_take(
+    case: Case, document: Mapping[str, Any], now: datetime, standing: Standing | None = None
+) -> int:
     """Claim the newborns of ``case`` (caller's transaction). Raises IntegrityError when an
-    active case holds a key: the caller turns it into `DuplicateNewborn`."""
+    active case holds a key: the caller turns it into `DuplicateNewborn`. ``standing``:
+    what `claims_standing` read of the keys in this transaction (none left active by an
+    ended case: none to release)."""
     if case.status not in ACTIVE_STATUSES:
         return 0
-    indexed = _indexes(newborn_keys(document))
+    indexed = standing.indexed if standing is not None else _indexes(newborn_keys(document))
     if not indexed:
         return 0
     # Claims left active by a case that is no longer active (a status set by a path that
     # did not release them) must not block the newborn forever.
-    NewbornClaim.objects.filter(key_index__in=list(indexed), active=True).exclude(
-        case__status__in=ACTIVE_STATUSES
-    ).update(active=False, released_at=now)
-    NewbornClaim.objects.bulk_create(
-        NewbornClaim(
-            case=case, position=key.position, kind=key.kind, key_index=index, claimed_at=now
-        )
-        for index, key in indexed.items()
+    if standing is None or standing.stale_claims:
+        NewbornClaim.objects.filter(key_index__in=list(indexed), active=True).exclude(
+            case__status__in=ACTIVE_STATUSES
+        ).update(active=False, released_at=now)
+    _CLAIM_INSERT.insert(
+        [
+            NewbornClaim(
+                case=case, position=key.position, kind=key.kind, key_index=index, claimed_at=now
+            )
+            for index, key in indexed.items()
+        ]
     )
     return len(indexed)
 
@@ -115,16 +127,22 @@ def claims_release(case: Case, now: datetime) -> int:
 
 
 def claims_refresh(
-    case: Case, document: Mapping[str, Any], now: datetime, *, fresh: bool = False
+    case: Case,
+    document: Mapping[str, Any],
+    now: datetime,
+    *,
+    fresh: bool = False,
+    standing: Standing | None = None,
 ) -> None:
     """After a supplement changed the document or the status: the claims follow (the
     newborns' and, where the card is chosen, the social security card's). A ``fresh``
-    case (just created) holds none yet: nothing to release."""
+    case (just created) holds none yet: nothing to release; ``standing`` (a fresh case's
+    only): what `claims_standing` read of its keys."""
     if not fresh:
         claims_release(case, now)
         ssc_claims_release(case, now)
-    claims_take(case, document, now)
-    ssc_claims_take(case, document, now, fresh=fresh)
+    claims_take(case, document, now, standing)
+    ssc_claims_take(case, document, now, fresh=fresh, standing=standing)
 
 
 # --- one social security card per newborn (seed 002 (五)) ----------------------------------
@@ -175,22 +193,89 @@ def ssc_error(existing: Case, viewer: User | None) -> DuplicateSscApplication:
     )
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What a document's newborn keys stand in, read in one statement before a submission
+    (`claims_standing`; issue 10, helper h-submission: were the two holders' reads, and
+    each take's release of claims left by ended cases, four statements)."""
+
+    indexed: dict[str, NewbornKey]  # the keys by their blind index
+    held: bool  # a claim of an active case holds a key (`active_holder` names it)
+    card_held: bool  # a card application stands for a key (`ssc_holder` names it)
+    stale_claims: bool  # a claim left active by a case no longer active
+    stale_ssc: bool  # a card application left active by one that can no longer lead to it
+
+
+def _standing_of(keys: int) -> CompiledValues:
+    """The active claims and card applications of ``keys`` key indexes, with their cases'
+    statuses: one statement, compiled once per number of keys."""
+
+    def build(*indexes: str) -> QuerySet[Any]:
+        claims = NewbornClaim.objects.filter(key_index__in=indexes[:keys], active=True)
+        cards = SscApplication.objects.filter(key_index__in=indexes[keys:], active=True)
+        return (
+            claims.values_list(Value(False), "case__status", Value(False))
+            .union(cards.values_list(Value(True), "case__status", "issued"), all=True)
+            .order_by()
+        )
+
+    return CompiledValues(
+        NewbornClaim,
+        build,
+        *(f"onestop-stand-in-claim-{n}" for n in range(keys)),
+        *(f"onestop-stand-in-card-{n}" for n in range(keys)),
+    )
+
+
+_STANDING: Kept[int, CompiledValues] = Kept(size=32)
+
+
+def claims_standing(document: Mapping[str, Any]) -> Standing:
+    """What the keys of ``document``'s newborns stand in now (`Standing`)."""
+    indexed = _indexes(newborn_keys(document))
+    if not indexed:
+        return Standing(indexed, False, False, False, False)
+    indexes = list(indexed)
+    compiled = _STANDING.get_or_make(len(indexes), lambda: _standing_of(len(indexes)))
+    held = card_held = stale_claims = stale_ssc = False
+    for card, status, issued in compiled.rows(*indexes, *indexes):
+        if not card:
+            if status in ACTIVE_STATUSES:
+                held = True
+            else:
+                stale_claims = True
+        elif issued or status in SSC_CLAIMING_STATUSES:
+            card_held = True
+        else:
+            stale_ssc = True
+    return Standing(indexed, held, card_held, stale_claims, stale_ssc)
+
+
 def ssc_claims_take(
-    case: Case, document: Mapping[str, Any], now: datetime, *, fresh: bool = False
+    case: Case,
+    document: Mapping[str, Any],
+    now: datetime,
+    *,
+    fresh: bool = False,
+    standing: Standing | None = None,
 ) -> int:
     """Record the card application of ``case``'s newborns (caller's transaction). Raises
-    IntegrityError when another active application holds a key."""
+    IntegrityError when another active application holds a key. ``standing``: as for
+    `claims_take`."""
     if case.status not in SSC_CLAIMING_STATUSES or not ssc_chosen(document):
         return 0
     if not fresh and SscApplication.objects.filter(case=case, active=True).exists():
         return 0  # kept (an issued card) or already taken
-    indexed = _indexes(newborn_keys(document))
-    SscApplication.objects.filter(key_index__in=list(indexed), active=True, issued=False).exclude(
-        case__status__in=SSC_CLAIMING_STATUSES
-    ).update(active=False, released_at=now)
-    SscApplication.objects.bulk_create(
-        SscApplication(case=case, position=key.position, key_index=index, claimed_at=now)
-        for index, key in indexed.items()
+    indexed = standing.indexed if standing is not None else _indexes(newborn_keys(document))
+    if standing is None or standing.stale_ssc:
+        SscApplication.objects.filter(
+            key_index__in=list(indexed), active=True, issued=False
+        ).exclude(case__status__in=SSC_CLAIMING_STATUSES).update(active=False, released_at=now)
+    _CARD_INSERT.insert(
+        [
+            SscApplication(case=case, position=key.position, key_index=index, claimed_at=now)
+            for index, key in indexed.items()
+        ]
     )
     return len(indexed)
 

@@ -16,6 +16,7 @@ from onestop.cases.events import CaseDecided, CaseSubmitted, CaseSupplemented
 from onestop.cases.models import Case, TimelineEntry
 from onestop.cases.promise import case_promise, promise_sentence
 from onestop.cases.services import DECISION_WORDS
+from onestop.common.compiled import CompiledInsert
 from onestop.core.events import Phase, effects
 from onestop.eligibility.reasons import ITEM_NAMES, Outcome
 from onestop.notifications.messages import message_text
@@ -45,7 +46,7 @@ def timeline_add(
         visible_to_parent=parent,
     )
     if not effects.dispatching():
-        entry.save()
+        _TIMELINE_INSERT.save_new(entry)
         return
     held: list[TimelineEntry] | None = getattr(_held, "entries", None)
     if held is None:
@@ -54,13 +55,16 @@ def timeline_add(
 
 
 _held = threading.local()
+# The held lines' INSERT, built once per process (issue 10, helper h-submission: every
+# state change of a case writes them).
+_TIMELINE_INSERT = CompiledInsert(TimelineEntry)
 
 
 def _timeline_flush() -> None:
     held: list[TimelineEntry] | None = getattr(_held, "entries", None)
     _held.entries = None
     if held:
-        TimelineEntry.objects.bulk_create(held)
+        _TIMELINE_INSERT.insert(held)
 
 
 def _timeline_discard() -> None:

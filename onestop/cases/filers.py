@@ -20,7 +20,6 @@ A region "covers" the divisions named by its pack: the birth hospitals in scope
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from onestop.accounts.models import JurisdictionKind, Role, User
@@ -92,7 +91,12 @@ def filer_admit(document: object, filer: User | None, reference: ReferenceData) 
         hospital = reference.hospitals.get(code)
         if hospital is None:
             raise OutsideJurisdiction("您所属的医疗机构不在机构名录中，不能提交申请")
-        admitted = copy.deepcopy(document)
+        # The newborns' sections are filled in: a copy of them and of the document, the
+        # rest shared with the caller's document as other filers' is (issue 10, helper
+        # h-submission: was a deep copy of the whole document).
+        admitted = dict(document)
+        if isinstance(newborns := admitted.get("newborns"), list):
+            admitted["newborns"] = [dict(b) if isinstance(b, dict) else b for b in newborns]
         for baby in _newborns(admitted):
             given = _text(baby.get("hospital"))
             if not given:

@@ -7,7 +7,6 @@ what must be filtered for jurisdiction (hospital, police station, division) is a
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onestop.cases.domain.document import CaseDocument, parse_case
 from onestop.common.fields import EncryptedJSONField, EncryptedTextField
+from onestop.common.kept import Kept
 
 
 class CaseStatus(models.TextChoices):
@@ -100,6 +100,16 @@ class Case(models.Model):
         typed: CaseDocument = cached[1]
         return typed
 
+    def typed_document_is(self, typed: CaseDocument) -> None:
+        """Keep ``typed`` as this case's typed document, here and in the process: the
+        submission's pre-review parsed the document it stores (its known fields: the same
+        parse), so its effects and the case's next request need not parse it again (issue
+        10, helper h-submission)."""
+        self.__dict__["_typed_document"] = (self.document, typed)
+        text = _text_of(self.document)
+        if text is not None:
+            _TYPED.put(text, typed)
+
 
 def _typed(document: Any) -> CaseDocument:
     """``parse_case(document).document``, kept per document's JSON text in this process:
@@ -108,16 +118,24 @@ def _typed(document: Any) -> CaseDocument:
     case's document again (issue 10 part 2: ~18,000 function calls per case); a case's
     document changes rarely, so the next request of the same case finds it. A value
     that is not JSON is parsed as before."""
-    try:
-        text = json.dumps(document, ensure_ascii=False)
-    except (TypeError, ValueError):
+    text = _text_of(document)
+    if text is None:
         return parse_case(document).document
-    return _typed_text(text)
+    return _TYPED.get_or_make(text, lambda: parse_case(json.loads(text)).document)
 
 
-@functools.lru_cache(maxsize=512)
-def _typed_text(text: str) -> CaseDocument:
-    return parse_case(json.loads(text)).document
+def _text_of(document: Any) -> str | None:
+    """The document's JSON text with its keys sorted, as the encrypted column stores it
+    (the parse does not depend on the keys' order): a case read back finds the parse of
+    the document as submitted."""
+    try:
+        return json.dumps(document, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
+# The typed documents by their JSON text, the 512 most recently used (`_typed`).
+_TYPED: Kept[str, CaseDocument] = Kept(size=512)
 
 
 class Person(models.Model):

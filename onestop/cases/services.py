@@ -23,14 +23,21 @@ from onestop.accounts.models import Role, User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.claims import (
     DuplicateNewborn,
+    Standing,
     active_holder,
     claims_refresh,
+    claims_standing,
     duplicate_error,
     ssc_chosen,
     ssc_error,
     ssc_holder,
 )
-from onestop.cases.domain.document import CaseDocument, field_label, without_unknown_fields
+from onestop.cases.domain.document import (
+    CaseDocument,
+    field_label,
+    parse_case,
+    without_unknown_fields,
+)
 from onestop.cases.domain.limits import check_document
 from onestop.cases.events import CaseDecided, CaseSubmitted, CaseSupplemented, Office
 from onestop.cases.filers import OutsideJurisdiction, filer_admit
@@ -45,11 +52,12 @@ from onestop.cases.models import (
 from onestop.cases.uploads import files_removed_on_failure, store_material
 from onestop.catalogue.loader import catalogue
 from onestop.catalogue.schema import Routing
+from onestop.common.compiled import CompiledInsert
 from onestop.common.fields import index_of
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
-from onestop.eligibility.check import check_case
+from onestop.eligibility.check import check_case, check_parsed
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import Outcome
 from onestop.policy.loader import default_packs
@@ -64,6 +72,13 @@ __all__ = [
     "case_submit",
     "case_supplement",
 ]
+
+
+# The submission's rows, their INSERTs built once per process (issue 10, helper h-submission).
+_CASE_INSERT = CompiledInsert(Case)
+_PERSON_INSERT = CompiledInsert(Person)
+_NEWBORN_INSERT = CompiledInsert(Newborn)
+_MATERIAL_INSERT = CompiledInsert(Material)
 
 
 class CaseStateError(OnestopError):
@@ -191,7 +206,7 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
                 id_index=index_of(id_number, purpose="id") if id_number else "",
             )
         )
-    Person.objects.bulk_create(people)  # one INSERT (issue 10: web CPU per case)
+    _PERSON_INSERT.insert(people)  # one INSERT (issue 10: web CPU per case), compiled once
     babies: list[Newborn] = []
     newborns = doc.get("newborns")
     for position, baby in enumerate(newborns if isinstance(newborns, list) else []):
@@ -211,7 +226,7 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
                 medical=medical,
             )
         )
-    Newborn.objects.bulk_create(babies)
+    _NEWBORN_INSERT.insert(babies)
 
 
 def _materials(
@@ -223,17 +238,19 @@ def _materials(
 ) -> None:
     declared = doc.get("materials")
     codes = [c for c in declared if isinstance(c, str)] if isinstance(declared, list) else []
-    Material.objects.bulk_create(  # one INSERT for the declared ones (issue 10)
-        Material(
-            case=case,
-            code=code,
-            source=Material.Source.DECLARED,
-            token=secrets.token_hex(16),
-            uploaded_at=now,
-            uploaded_by=actor,
-        )
-        for code in dict.fromkeys(codes)
-        if code not in files
+    _MATERIAL_INSERT.insert(  # one INSERT for the declared ones (issue 10), compiled once
+        [
+            Material(
+                case=case,
+                code=code,
+                source=Material.Source.DECLARED,
+                token=secrets.token_hex(16),
+                uploaded_at=now,
+                uploaded_by=actor,
+            )
+            for code in dict.fromkeys(codes)
+            if code not in files
+        ]
     )
     _store_uploads(case, files, actor, now)
 
@@ -264,6 +281,7 @@ def case_submit(
     counter: tuple[str, str] | None = None,
     signature: Mapping[str, Any] | None = None,
     filer: User | None = None,
+    savepoint: bool = True,
 ) -> Submission:
     """Pre-review and store a case. Raises `UnreadableDocument` for a non-document,
     `OutsideJurisdiction` when the filer (a clerk, or an API client's account) may not file
@@ -271,7 +289,12 @@ def case_submit(
 
     ``idempotency_key`` marks the case as an API client's submission (unique: a second case
     with the key is an IntegrityError); replays of a key are answered by the integration
-    API's idempotency service (`onestop.integration.idempotency`), not here."""
+    API's idempotency service (`onestop.integration.idempotency`), not here.
+
+    ``savepoint=False``: the writes take no savepoint of their own inside the caller's
+    atomic block — for a caller whose block holds nothing before this call and is left by
+    any error this raises (the integration API's idempotent answer: its block rolls back
+    whole, as the savepoint did; issue 10, helper h-submission)."""
     now = now or timezone.now()
     check_document(document, label=field_label)  # DocumentRefused before anything reads it
     digest = body_digest(document)  # of the body as sent
@@ -280,23 +303,26 @@ def case_submit(
     viewer = filer or actor
     reference = current_reference()  # read once per submission, used by every step
     document = filer_admit(document, filer, reference)
-    decision = _decide(document, now, reference)
-    if isinstance(document, dict):
-        # A newborn with an active case gets no second case, not even a rejected one: the
-        # parents are told which case exists. Checked early here; for cases that claim
-        # (all but rejected ones) the claims inserted with the case decide under races.
-        holder = active_holder(document)
-        if holder is not None:
-            raise duplicate_error(holder, viewer)
-        # One card per newborn, by any channel (seed 002 (五)): an application that stands
-        # (a card made, even in a case since ended) refuses a second one.
-        if ssc_chosen(document):
-            card_holder = ssc_holder(document)
-            if card_holder is not None:
-                raise ssc_error(card_holder, viewer)
-    assert isinstance(document, dict)  # check_case raised otherwise
+    parsed = parse_case(document)  # UnreadableDocument for a non-document
+    decision = check_parsed(parsed, packs=default_packs(), reference=reference, now=now)
+    assert isinstance(document, dict)  # parse_case raised otherwise
+    # A newborn with an active case gets no second case, not even a rejected one: the
+    # parents are told which case exists. Checked early here; for cases that claim
+    # (all but rejected ones) the claims inserted with the case decide under races.
+    # (Both read in one statement with what the claims of this case need to know:
+    # `claims_standing`; the holder is named by its own read, on refusal only.)
+    standing = claims_standing(document)
+    holder = active_holder(document) if standing.held else None
+    if holder is not None:
+        raise duplicate_error(holder, viewer)
+    # One card per newborn, by any channel (seed 002 (五)): an application that stands
+    # (a card made, even in a case since ended) refuses a second one.
+    if ssc_chosen(document) and standing.card_held:
+        card_holder = ssc_holder(document)
+        if card_holder is not None:
+            raise ssc_error(card_holder, viewer)
     document, _unknown = without_unknown_fields(document)  # told in decision.warnings
-    with files_removed_on_failure(), transaction.atomic():
+    with files_removed_on_failure(), transaction.atomic(savepoint=savepoint):
         case = _create(
             document,
             decision,
@@ -309,6 +335,8 @@ def case_submit(
             signature=signature,
             reference=reference,
             viewer=viewer,
+            typed=parsed.document,
+            standing=standing,
         )
     return Submission(case=case, decision=case.decision, created=True)
 
@@ -326,6 +354,8 @@ def _create(
     signature: Mapping[str, Any] | None,
     reference: ReferenceData,
     viewer: User | None,
+    typed: CaseDocument,
+    standing: Standing,
 ) -> Case:
     status = {
         Outcome.ACCEPT: CaseStatus.IN_PROGRESS,
@@ -341,7 +371,7 @@ def _create(
     phones = {role: (p.phone if p else None) or "" for role, p in people.items()}
     ids = {role: (p.id_number if p else None) or "" for role, p in people.items()}
     station = (form.birth_registration.police_station if form.birth_registration else "") or ""
-    case = Case.objects.create(
+    case = Case(
         number=case_number_next(decision.region, now),
         region=decision.region,
         pack_version=decision.pack_version,
@@ -368,7 +398,12 @@ def _create(
         submitted_at=now,
         decided_at=now,
     )
-    _claim_newborns(case, document, now, viewer, fresh=True)
+    _CASE_INSERT.save_new(case)  # compiled once (issue 10, helper h-submission)
+    # The stored document is the parsed one without its unknown fields, which the parse
+    # leaves out too: its typed document is the parse's (not `form`, which pre-review may
+    # have routed), so the effects read it without parsing it again.
+    case.typed_document_is(typed)
+    _claim_newborns(case, document, now, viewer, fresh=True, standing=standing)
     _people(case, document)
     _materials(case, document, files, actor, now)
     audit_record(
@@ -404,20 +439,44 @@ def _claim_newborns(
     viewer: User | None,
     *,
     fresh: bool = False,
+    standing: Standing | None = None,
 ) -> None:
     """One newborn, one active case: the claims go in with the case, and a second active
-    claim of a key is refused by the database (the answer to a concurrent submission)."""
+    claim of a key is refused by the database (the answer to a concurrent submission).
+    ``standing``: what the submission read of the keys before (`claims_standing`), so the
+    takes release only claims it saw left by ended cases; refused, the keys are taken
+    again as without it (releasing any such claim made since)."""
+    try:
+        with transaction.atomic():
+            claims_refresh(case, document, now, fresh=fresh, standing=standing)
+        return
+    except IntegrityError as exc:
+        _claims_refused(case, document, viewer, exc, final=standing is None)
     try:
         with transaction.atomic():
             claims_refresh(case, document, now, fresh=fresh)
-    except IntegrityError:
-        holder = active_holder(document, exclude=case)
-        if holder is not None:
-            raise duplicate_error(holder, viewer) from None
-        card_holder = ssc_holder(document, exclude=case)
-        if card_holder is None:
-            raise
+    except IntegrityError as exc:
+        _claims_refused(case, document, viewer, exc, final=True)
+
+
+def _claims_refused(
+    case: Case,
+    document: Mapping[str, Any],
+    viewer: User | None,
+    exc: IntegrityError,
+    *,
+    final: bool,
+) -> None:
+    """`DuplicateNewborn` (or the card's) for the case holding a key; else ``exc`` again
+    where ``final``, and nothing (the caller tries once more) where not."""
+    holder = active_holder(document, exclude=case)
+    if holder is not None:
+        raise duplicate_error(holder, viewer) from None
+    card_holder = ssc_holder(document, exclude=case)
+    if card_holder is not None:
         raise ssc_error(card_holder, viewer) from None
+    if final:
+        raise exc
 
 
 def _offices(decision: Decision, division: str, reference: ReferenceData) -> dict[str, Office]:

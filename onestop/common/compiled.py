@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, signals
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -239,3 +239,137 @@ class CompiledPerKey(Generic[M]):
             key, lambda: CompiledFirst(self.model, build(), self.stand_in)
         )
         return compiled.first(value)
+
+
+@dataclass(frozen=True)
+class _InsertOf:
+    sql: str
+    unnest: bool  # PostgreSQL's UNNEST of one array per column (Django's bulk form there)
+
+
+class CompiledInsert(Generic[M]):
+    """New rows of ``model`` written as ``bulk_create(objs)`` writes them — every concrete
+    field but the automatic primary key, the keys returned and set on the instances —
+    with the statement built once per database (and per number of rows where it differs):
+    building Django's INSERT (the compiler's ``as_sql``, quoting, placeholders) was 12–15 %
+    of a case's profile (issue 10, helper h-submission). Per call each value is prepared
+    as Django's compiler prepares it (``field.pre_save(obj, add=True)``, then
+    ``get_db_prep_save``: encryption, JSON, time zones), and on PostgreSQL several rows go
+    as Django sends them, one array per column (``UNNEST``).
+
+    ``save_new(obj)`` is ``obj.save()`` of a new row (a model with save signals' listeners
+    is saved by Django, so they hear it). Django writes the rows itself — the same rows —
+    for an instance with its key set, a value that is an expression, a field with its own
+    placeholder, a database that cannot return the keys, or a model with other returned
+    columns. Like ``bulk_create``: no signals, and the caller's atomic block is marked for
+    rollback on an error (an ``IntegrityError`` is the caller's to answer). More rows than
+    one statement may carry are Django's too (it writes them in batches)."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        opts = model._meta
+        self.fields = tuple(
+            f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field
+        )
+        self.pk = opts.pk
+        self.usable = (
+            opts.auto_field is not None
+            and opts.pk is opts.auto_field
+            and list(opts.db_returning_fields) == [opts.pk]
+            and not opts.parents
+            and not any(hasattr(f, "get_placeholder") for f in self.fields)
+        )
+        self._statements: Kept[tuple[str, str, int], _InsertOf | None] = Kept(size=64)
+
+    def _compile(self, connection: BaseDatabaseWrapper, rows: int) -> _InsertOf | None:
+        features, ops = connection.features, connection.ops
+        if not self.usable or not features.can_return_columns_from_insert:
+            return None
+        if rows > 1 and not features.can_return_rows_from_bulk_insert:
+            return None
+        table = ops.quote_name(self.model._meta.db_table)
+        columns = ", ".join(ops.quote_name(str(f.column)) for f in self.fields)
+        # (not in django-stubs' BaseDatabaseOperations; every backend that returns has it)
+        returning, returning_params = ops.return_insert_columns([self.pk])  # type: ignore[attr-defined]
+        if returning_params:
+            return None
+        unnest = (
+            rows > 1
+            and connection.vendor == "postgresql"
+            and all(
+                (getattr(f, "target_field", f) if f.is_relation else f).get_internal_type()
+                in connection.data_types
+                for f in self.fields
+            )
+        )
+        if unnest:
+            types = ", ".join(
+                "(%s)::" + str(f.db_type(connection)).split("(")[0] + "[]" for f in self.fields
+            )
+            values = f"SELECT * FROM UNNEST({types})"
+        else:
+            placeholders: list[Any] = [["%s"] * len(self.fields)] * rows
+            values = ops.bulk_insert_sql(self.fields, placeholders)
+        return _InsertOf(f"INSERT INTO {table} ({columns}) {values} {returning}", unnest)
+
+    def insert(self, objs: Sequence[M]) -> None:
+        """``bulk_create(objs)`` of new instances (the class docstring)."""
+        objs = list(objs)
+        if not objs:
+            return
+        alias = router.db_for_write(self.model)
+        connection = connections[alias]
+        compiled = self._statement(connection, alias, len(objs))
+        if connection.ops.bulk_batch_size(list(self.fields), objs) < len(objs):
+            compiled = None  # more than one statement may carry (SQLite): Django batches
+        values = None if compiled is None else self._values(objs)
+        if compiled is None or values is None:
+            self.model._default_manager.db_manager(alias).bulk_create(objs)
+            return
+        prepared = [
+            [f.get_db_prep_save(v, connection) for f, v in zip(self.fields, row, strict=True)]
+            for row in values
+        ]
+        params: list[Any]
+        if compiled.unnest:
+            params = [list(column) for column in zip(*prepared, strict=True)]
+        else:
+            params = [value for row in prepared for value in row]
+        with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            keys = cursor.fetchall()
+        for obj, (key,) in zip(objs, keys, strict=True):
+            obj.pk = key
+            obj._state.adding = False
+            obj._state.db = alias
+
+    def save_new(self, obj: M) -> None:
+        """``obj.save()`` of a new instance (the class docstring)."""
+        if signals.pre_save.has_listeners(self.model) or signals.post_save.has_listeners(
+            self.model
+        ):
+            obj.save(force_insert=True)
+            return
+        self.insert([obj])
+
+    def _statement(
+        self, connection: BaseDatabaseWrapper, alias: str, rows: int
+    ) -> _InsertOf | None:
+        # One statement for any number of rows where PostgreSQL sends arrays.
+        vendor = connection.vendor
+        key = (alias, vendor, min(rows, 2) if vendor == "postgresql" else rows)
+        return self._statements.get_or_make(key, lambda: self._compile(connection, rows))
+
+    def _values(self, objs: list[M]) -> list[list[Any]] | None:
+        """Each instance's values as Django's insert takes them (None: an instance with
+        its key, or an expression among them: Django writes them)."""
+        rows = []
+        for obj in objs:
+            if obj.pk is not None:
+                return None
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+            row = [f.pre_save(obj, True) for f in self.fields]
+            if any(hasattr(v, "resolve_expression") for v in row):
+                return None
+            rows.append(row)
+        return rows

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from onestop.cases.domain.document import parse_case
+from onestop.cases.domain.document import ParsedCase, parse_case
 from onestop.core.clock import to_beijing
 from onestop.core.errors import UnreadableDocument
 from onestop.eligibility.prereview import Decision, pre_review
@@ -30,7 +30,19 @@ def check_case(
     ``now``. The pack is the region's version in force at that time. Raises
     `UnreadableDocument` when the value is not a case document of a known region.
     """
-    parsed = parse_case(raw)
+    return check_parsed(parse_case(raw), packs=packs, reference=reference, now=now, at=at)
+
+
+def check_parsed(
+    parsed: ParsedCase,
+    *,
+    packs: PackRegistry,
+    reference: ReferenceData,
+    now: datetime,
+    at: datetime | None = None,
+) -> Decision:
+    """`check_case` of a document already parsed (``parse_case(raw)``): for a caller that
+    keeps the parse (the submission keeps its typed document for the stored case)."""
     document = parsed.document
     evaluation = to_beijing(at or document.submitted_at or now)
     pack = packs.current(document.region, evaluation)

@@ -489,3 +489,28 @@ def test_the_counter_refuses_a_second_card_application(qinbei_time, example, med
     page = again.content.decode()
     assert again.status_code == 200 and "已申领过社会保障卡" in page and case.number in page
     assert Case.objects.count() == 1
+
+
+def test_a_claim_left_by_an_ended_case_since_the_submission_read_its_keys_is_released(
+    fuzhou_time, example, media_root, monkeypatch
+):
+    """The submission reads its keys' claims once (`claims_standing`, issue 10 helper
+    h-submission) and releases claims of ended cases only where it saw one; a claim an
+    ended case left after that read is refused by the database, and the keys are taken
+    again releasing it — the case is accepted, as when every take released first."""
+    from onestop.cases import claims, services
+
+    api = Api(hospital("fujian-mch", may_submit_cases=True).token)
+    first = api.post("/cases", example("fuzhou-accept"), key="a").json()["number"]
+    Case.objects.filter(number=first).update(status="rejected")  # its claims left active
+    seen = claims.claims_standing(example("fuzhou-accept"))
+    assert seen.stale_claims and seen.stale_ssc and not seen.held and not seen.card_held
+    before_it = claims.Standing(seen.indexed, False, False, False, False)
+    monkeypatch.setattr(services, "claims_standing", lambda document: before_it)
+    again = api.post("/cases", example("fuzhou-accept"), key="b")
+    assert again.status_code == 201, again.json()
+    assert not NewbornClaim.objects.filter(active=True, case__number=first).exists()
+    assert not SscApplication.objects.filter(active=True, case__number=first).exists()
+    assert (
+        NewbornClaim.objects.filter(active=True, case__number=again.json()["number"]).count() == 2
+    )

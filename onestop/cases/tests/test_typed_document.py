@@ -58,3 +58,19 @@ def test_the_typed_document_is_kept_per_document_and_follows_a_change(example):
     assert typed is not first and typed.mother is not None
     assert typed.mother.name == "另一位母亲" != (first.mother.name if first.mother else None)
     assert typed == parse_case(changed).document
+
+
+def test_the_submission_keeps_the_parse_of_the_document_it_stores(example, media_root):
+    """The submission's pre-review parse is the stored case's typed document (issue 10,
+    helper h-submission): equal to a parse of the stored document (unknown fields left
+    out by both), and found by the case read again in the process."""
+    from onestop.cases.domain.document import parse_case
+
+    document = example("qinbei-accept")
+    document["mother"]["nickname"] = "不认识的字段"  # unknown: not stored, not parsed
+    document["extension"] = {"x": 1}
+    case = case_submit(document=document, actor=None, now=QINBEI_AT).case
+    assert "extension" not in case.document and "nickname" not in case.document["mother"]
+    typed = case.typed_document()
+    assert typed == parse_case(case.document).document
+    assert Case.objects.get(pk=case.pk).typed_document() is typed
