@@ -41,9 +41,12 @@ def _prior_of(keys: int) -> CompiledRows[ELicence]:
             .order_by("issued_at")
         )
 
+    # (A baby's stand-in is in its column's range: Django compiles a comparison with a
+    # value out of a small integer's range to nothing. A stand-in only has to be found
+    # once among the compiled statement's parameters; the values are put in by position.)
     stand_ins: list[Any] = [-7_340_029_301]
     for n in range(keys):
-        stand_ins += [f"onestop-stand-in-prior-kind-{n}", -7_340_029_303 - 2 * n]
+        stand_ins += [f"onestop-stand-in-prior-kind-{n}", 32_101 + n]
     return CompiledRows(ELicence, build, *stand_ins)
 
 

@@ -15,6 +15,9 @@ from django.utils import timezone
 from onestop.cases.claims import possible_duplicates
 from onestop.cases.models import Case, CaseStatus, NewbornClaim
 from onestop.certificates.models import ELicence
+from onestop.certificates.selectors import _prior_of
+from onestop.common.kept import Kept
+from onestop.integration import selectors
 from onestop.integration.selectors import _CaseFacts
 from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
@@ -57,7 +60,9 @@ def test_a_tampered_licence_is_not_passed_on_as_sealed(example, media_root, clie
     assert "电子印章校验未通过" in text
 
 
-def test_the_details_reads_of_its_case_are_one_statement_and_agree(example, media_root):
+def test_the_details_reads_of_its_case_are_one_statement_and_agree(
+    example, media_root, monkeypatch
+):
     """The case's declared materials, preview and possible duplicates are read in one
     statement (`selectors._CaseFacts`, issue 10 part 2) and say what the reads they replace
     say: `possible_duplicates` (a shared key, released or not; the same mother with a birth
@@ -80,6 +85,12 @@ def test_the_details_reads_of_its_case_are_one_statement_and_agree(example, medi
         claimed_at=timezone.now(), released_at=timezone.now(),
     )  # fmt: skip
     Case.objects.filter(pk=four.pk).update(mother_id_index="")  # no births read for it
+    built = []
+    reads = selectors._case_reads
+    monkeypatch.setattr(selectors, "_CASE_READS", Kept(size=64))  # compiled afresh here
+    monkeypatch.setattr(
+        selectors, "_case_reads", lambda *args: built.append(args[0]) or reads(*args)
+    )
     seen = set()
     for case in Case.objects.filter(pk__in=[one.pk, two.pk, three.pk, four.pk, stranger.pk]):
         with CaptureQueriesContext(connection) as queries:
@@ -90,3 +101,13 @@ def test_the_details_reads_of_its_case_are_one_statement_and_agree(example, medi
         assert facts.declared and facts.preview is None
         seen.add(facts.duplicates)
     assert len(seen) > 1  # not the same count everywhere: the parts are each used
+    # Compiled with the stand-ins, never run as a queryset with a case's id.
+    assert built and all(ids == selectors._CASE_AT for ids in built)
+
+
+def test_the_prior_elicences_statement_compiles_with_its_stand_ins():
+    """The prior e-licences' read is compiled once per number of keys (`CompiledRows`), not
+    run as a queryset each time: with a baby's stand-in out of its column's range Django
+    compiled the comparison to nothing, and every read fell back to the queryset."""
+    for keys in (1, 2, 3):
+        assert _prior_of(keys)._compile(connection.alias) is not None
