@@ -5,6 +5,7 @@ an e-licence (signed) that later items use instead of paper")."""
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -88,9 +89,12 @@ def test_the_details_reads_of_its_case_are_one_statement_and_agree(
     built = []
     reads = selectors._case_reads
     monkeypatch.setattr(selectors, "_CASE_READS", Kept(size=64))  # compiled afresh here
-    monkeypatch.setattr(
-        selectors, "_case_reads", lambda *args: built.append(args[0]) or reads(*args)
-    )
+
+    def counted(*args: Any) -> Any:
+        built.append(args[0])
+        return reads(*args)
+
+    monkeypatch.setattr(selectors, "_case_reads", counted)
     seen = set()
     for case in Case.objects.filter(pk__in=[one.pk, two.pk, three.pk, four.pk, stranger.pk]):
         with CaptureQueriesContext(connection) as queries:
