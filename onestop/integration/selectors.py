@@ -594,13 +594,24 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
     }
 
 
+# The card of a card task and the payment notice of a payment task, compiled once per
+# database in this process (every detail of such a task asks; the statement differs by
+# the item's id only).
+_CARD_OF = CompiledFirst(
+    CardProduction, lambda item_id: CardProduction.objects.filter(item_id=item_id), -7_340_029_117
+)
+_NOTICE_OF = CompiledFirst(
+    PaymentNotice, lambda item_id: PaymentNotice.objects.filter(item_id=item_id), -7_340_029_117
+)
+
+
 def card_progress(row: CaseItem) -> dict[str, Any] | None:
     """The social security card of a card task (docs/adr/0037): the bank and branch the
     parents chose, pickup or post, and the statuses reported so far. Only the card item
     has one (`onestop.workflow.card`): the other tasks ask no query."""
     if row.item != SSC_ITEM:
         return None
-    card = CardProduction.objects.filter(item=row).first()
+    card = _CARD_OF.first(row.pk)
     if card is None:
         return None
     return {
@@ -649,7 +660,7 @@ def payment_due(row: CaseItem) -> dict[str, Any] | None:
     against (``amount_yuan``: null where no premium is set for the region and year)."""
     if row.item != PAYMENT_ITEM:
         return None
-    notice = PaymentNotice.objects.filter(item=row).first()
+    notice = _NOTICE_OF.first(row.pk)
     if notice is None:
         return None
     return {

@@ -109,9 +109,12 @@ def test_the_details_reads_of_its_case_are_one_statement_and_agree(
     assert built and all(ids == selectors._CASE_AT for ids in built)
 
 
-def test_the_prior_elicences_statement_compiles_with_its_stand_ins():
-    """The prior e-licences' read is compiled once per number of keys (`CompiledRows`), not
-    run as a queryset each time: with a baby's stand-in out of its column's range Django
-    compiled the comparison to nothing, and every read fell back to the queryset."""
+def test_the_details_other_reads_compile_with_their_stand_ins():
+    """The prior e-licences' read is compiled once per number of keys (`CompiledRows`), the
+    card's and the payment notice's once (`CompiledFirst`), not run as querysets each
+    time: with a baby's stand-in out of its column's range Django compiled the comparison
+    to nothing, and every read fell back to the queryset."""
     for keys in (1, 2, 3):
         assert _prior_of(keys)._compile(connection.alias) is not None
+    assert selectors._CARD_OF._compile(connection.alias) is not None
+    assert selectors._NOTICE_OF._compile(connection.alias) is not None
