@@ -8,19 +8,25 @@ that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connection, connections, router
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from onestop.accounts.permissions import cases_visible_to, items_for_officer, officer_scope_key
 from onestop.audit.services import access_record
-from onestop.cases.claims import SSC_ITEM, possible_duplicates
-from onestop.cases.models import Case
+from onestop.cases.claims import (
+    ACTIVE_STATUSES,
+    POSSIBLE_DUPLICATE_WINDOW,
+    SSC_ITEM,
+    _indexes,
+)
+from onestop.cases.domain.newborns import close_births, newborn_keys
+from onestop.cases.models import Case, Material, Newborn, NewbornClaim
 from onestop.certificates.models import ELicence
-from onestop.certificates.preview import signed_preview_for
+from onestop.certificates.preview import REGISTRATION_ITEM, signed_preview_for
 from onestop.certificates.selectors import prior_elicences
 from onestop.common.compiled import CompiledFirst, CompiledPerKey, Statement
 from onestop.common.kept import Kept
@@ -33,7 +39,13 @@ from onestop.policy.schema import PAYMENT_ITEM
 from onestop.workflow.domain.newborns import item_code
 from onestop.workflow.domain.payment import amount_text
 from onestop.workflow.domain.results import RESULT_FIELDS
-from onestop.workflow.models import CardProduction, CaseItem, ItemState, PaymentNotice
+from onestop.workflow.models import (
+    CardProduction,
+    CaseItem,
+    ItemState,
+    PaymentNotice,
+    PreviewConfirmation,
+)
 from onestop.workflow.selectors import (
     MULTIPLE,
     case_outcome_of,
@@ -409,6 +421,125 @@ def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[
     return {"tasks": tasks, "next_after": rows[-1][0] if more and rows else None}
 
 
+# --- what a task's detail reads of its case -----------------------------------------------
+#
+# Besides the task and its case (read by the access check, or locked by the claim), a
+# task's detail asked four or five statements of the case: its declared materials' codes,
+# its open preview (ADR 0035), the other cases that claimed a key of its newborns and the
+# birth times of its and its mother's other cases (`possible_duplicates`), and those cases
+# again, every column decrypted, only to be counted. They are one statement now (issue 10
+# part 2, h-claimdetail): the four reads as parts of one ``UNION ALL``, each row tagged
+# with its part, the claims' and births' rows with their case's status (the same join the
+# births' read made), the preview's with its item and state only — it is read whole only
+# where the task shows it. Compiled once per database, number of the newborns' keys and
+# whether the mother's ID index is known (the parts present), with a stand-in wherever a
+# value goes; the case's id goes in four places, one stand-in each.
+
+_MATERIAL, _PREVIEW, _CLAIMED, _BIRTH = "m", "p", "c", "b"
+_CASE_AT = (-7_340_029_201, -7_340_029_203, -7_340_029_207, -7_340_029_209)
+_MOTHER_AT = "onestop-stand-in-detail-mother-index"
+
+
+def _case_reads(
+    case_ids: Sequence[int], indexes: Sequence[str], mother: str
+) -> tuple[QuerySet[Any], list[Any]]:
+    """The detail's reads of a case (its id at each of ``case_ids``), and the values put
+    in, in the statement's order (`_case_values`)."""
+    materials = (
+        Material.objects.filter(case_id=case_ids[0])
+        .order_by()
+        .values_list(Value(_MATERIAL), "case_id", "code", Value(""))
+    )
+    parts: list[QuerySet[Any]] = [
+        PreviewConfirmation.objects.filter(case_id=case_ids[1])
+        .order_by()
+        .values_list(Value(_PREVIEW), "case_id", "item", "state")
+    ]
+    if indexes:  # `cases.claims._claimed_together`, with the case's status
+        parts.append(
+            NewbornClaim.objects.filter(key_index__in=indexes)
+            .exclude(case_id=case_ids[2])
+            .order_by()
+            .values_list(Value(_CLAIMED), "case_id", Value(""), "case__status")
+        )
+    if mother:  # `cases.claims._births_with_mothers`, with the case's status
+        parts.append(
+            Newborn.objects.filter(Q(case_id=case_ids[3]) | Q(case__mother_id_index=mother))
+            .order_by()
+            .values_list(Value(_BIRTH), "case_id", "born_at", "case__status")
+        )
+    return materials.union(*parts, all=True), _case_values(case_ids, indexes, mother)
+
+
+def _case_values(case_ids: Sequence[int], indexes: Sequence[str], mother: str) -> list[Any]:
+    """The values `_case_reads` puts in, in the statement's order."""
+    values: list[Any] = [case_ids[0], case_ids[1]]
+    if indexes:
+        values += [*indexes, case_ids[2]]
+    if mother:
+        values += [case_ids[3], mother]
+    return values
+
+
+_CASE_READS: Kept[tuple[str, str, int, bool], Statement | None] = Kept(size=64)
+_BORN_AT = Newborn._meta.get_field("born_at")
+
+
+def _case_rows(case: Case, indexes: list[str]) -> list[tuple[Any, ...]]:
+    """The rows of the detail's reads of ``case``: (part, case id, value, status)."""
+    alias = router.db_for_read(Case)
+    mother = case.mother_id_index or ""
+    key = (alias, connections[alias].vendor, len(indexes), bool(mother))
+
+    def make() -> Statement | None:
+        stand_in_keys = [f"onestop-stand-in-detail-key-{n}" for n in range(len(indexes))]
+        query, stand_ins = _case_reads(_CASE_AT, stand_in_keys, _MOTHER_AT if mother else "")
+        sql, params = query.query.get_compiler(alias).as_sql()
+        return Statement.of(sql, params, stand_ins)
+
+    statement = _CASE_READS.get_or_make(key, make)
+    if statement is None:  # not compiled as expected: the queryset runs
+        query, _ = _case_reads((case.pk,) * 4, indexes, mother)
+        return [tuple(row) for row in query.using(alias)]
+    return statement.rows(connections[alias], *_case_values((case.pk,) * 4, indexes, mother))
+
+
+class _CaseFacts:
+    """What a task's detail shows of its case besides the case row (`_case_rows`)."""
+
+    __slots__ = ("declared", "duplicates", "preview")
+
+    def __init__(self, case: Case) -> None:
+        document = case.document if isinstance(case.document, dict) else {}
+        indexes = list(_indexes(newborn_keys(document)))
+        self.declared: set[str] = set()
+        self.preview: tuple[str, str] | None = None
+        claimed: set[int] = set()
+        births: dict[int, list[str]] = {}
+        status: dict[int, str] = {}
+        connection_ = connections[router.db_for_read(Case)]
+        for part, case_id, value, state in _case_rows(case, indexes):
+            if part == _MATERIAL:
+                self.declared.add(value)
+            elif part == _PREVIEW:
+                self.preview = (value, state)
+            else:
+                status[case_id] = state
+                if part == _CLAIMED:
+                    claimed.add(case_id)
+                else:  # the birth time, decrypted as the field's read decrypts it
+                    born = _BORN_AT.from_db_value(value, None, connection_)
+                    births.setdefault(case_id, []).append(born or "")
+        # `possible_duplicates`: a shared key, or the same mother with a birth within the
+        # window; of these, the active cases.
+        mine = births.pop(case.pk, [])
+        ids = set(claimed)
+        for other, theirs in births.items():
+            if any(close_births(a, b, POSSIBLE_DUPLICATE_WINDOW) for a in mine for b in theirs):
+                ids.add(other)
+        self.duplicates = sum(1 for other in ids if status[other] in ACTIVE_STATUSES)
+
+
 def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
     """`TaskDetailOut`: what the item needs — the case document's fields its officers may
     see, the declared materials it reads, the result fields it asks for — and the
@@ -418,8 +549,12 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
     result only under a verified seal (证照免交: "Only a verified result stands in for the
     paper certificate", `certificates.selectors.prior_elicences`): a tampered licence row
     is not passed on to a department system as if it were sealed.
+
+    The case's materials, preview and possible duplicates are read in one statement
+    (`_CaseFacts`; were four or five).
     """
-    declared = set(row.case.materials.values_list("code", flat=True))
+    facts = _CaseFacts(row.case)
+    declared = facts.declared
     return {
         **task_summary(client, row),
         "after": list(dict.fromkeys(item_code(key) for key in row.after)),
@@ -450,13 +585,24 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
             for p in prior_elicences(row)
             if p["valid"]
         ],
-        "signed_preview": _signed_preview(row),
+        "signed_preview": _signed_preview(row, facts.preview),
         "result": row.result if row.state == ItemState.DONE else None,
         "reasons": list(row.reasons or []),
-        "possible_duplicates": len(possible_duplicates(row.case)),
+        "possible_duplicates": facts.duplicates,
         "payment": payment_due(row),
         "card": card_progress(row),
     }
+
+
+# The card of a card task and the payment notice of a payment task, compiled once per
+# database in this process (every detail of such a task asks; the statement differs by
+# the item's id only).
+_CARD_OF = CompiledFirst(
+    CardProduction, lambda item_id: CardProduction.objects.filter(item_id=item_id), -7_340_029_117
+)
+_NOTICE_OF = CompiledFirst(
+    PaymentNotice, lambda item_id: PaymentNotice.objects.filter(item_id=item_id), -7_340_029_117
+)
 
 
 def card_progress(row: CaseItem) -> dict[str, Any] | None:
@@ -465,7 +611,7 @@ def card_progress(row: CaseItem) -> dict[str, Any] | None:
     has one (`onestop.workflow.card`): the other tasks ask no query."""
     if row.item != SSC_ITEM:
         return None
-    card = CardProduction.objects.filter(item=row).first()
+    card = _CARD_OF.first(row.pk)
     if card is None:
         return None
     return {
@@ -481,8 +627,15 @@ def card_progress(row: CaseItem) -> dict[str, Any] | None:
     }
 
 
-def _signed_preview(row: CaseItem) -> dict[str, Any] | None:
-    """The applicant's e-signature on the previews (ADR 0035), as the workbench shows it."""
+def _signed_preview(row: CaseItem, preview: tuple[str, str] | None) -> dict[str, Any] | None:
+    """The applicant's e-signature on the previews (ADR 0035), as the workbench shows it.
+    ``preview``: the case's preview's item and state (`_CaseFacts`): it is read whole only
+    where `signed_preview_for` shows it — a confirmed preview, on the item that waited for
+    it or the registration (no preview, another item's, or one not confirmed: None)."""
+    if preview is None or row.item not in (preview[0], REGISTRATION_ITEM):
+        return None
+    if preview[1] != PreviewConfirmation.State.CONFIRMED:
+        return None
     view = signed_preview_for(row)
     if view is None:
         return None
@@ -507,7 +660,7 @@ def payment_due(row: CaseItem) -> dict[str, Any] | None:
     against (``amount_yuan``: null where no premium is set for the region and year)."""
     if row.item != PAYMENT_ITEM:
         return None
-    notice = PaymentNotice.objects.filter(item=row).first()
+    notice = _NOTICE_OF.first(row.pk)
     if notice is None:
         return None
     return {

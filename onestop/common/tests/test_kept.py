@@ -149,3 +149,47 @@ def test_compiled_lists_answer_as_their_querysets():
             .values_list("pk", "date_joined", "is_active")
         )
     assert len(every.all(first)) == 3 and not got  # (the last round: nothing after 10**9)
+
+
+@pytest.mark.django_db
+def test_compiled_rows_answer_as_their_queryset_for_several_values():
+    """`CompiledRows` (one stand-in per value, the values in an ``OR``): the queryset's
+    rows and instances for each set of values, one statement each, compiled once."""
+    from django.db import connection
+    from django.db.models import Q
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.accounts.models import User
+    from onestop.common.compiled import CompiledRows
+    from onestop.testing.factories import parent
+
+    made = [parent(f"1390000001{n}") for n in range(3)]
+    built = []
+
+    def query(after: int, *names: str):
+        built.append(names)
+        either = Q(pk__in=[])
+        for name in names:
+            either |= Q(username=name)
+        return User.objects.filter(either, pk__gt=after).only("pk", "username").order_by("-pk")
+
+    rows = CompiledRows(User, query, -987_654_323, "stand-in-a", "stand-in-b")
+    first = min(u.pk for u in made) - 1
+    for after, a, b in (
+        (first, made[0].username, made[2].username),
+        (first, made[1].username, "nobody"),
+        (made[0].pk, made[0].username, made[1].username),
+    ):
+        expected = list(query(after, a, b))
+        with CaptureQueriesContext(connection) as queries:
+            got = rows.rows(after, a, b)
+        assert len(queries) == 1
+        assert [(u.pk, u.username) for u in got] == [(u.pk, u.username) for u in expected]
+        assert all(
+            u.get_deferred_fields() == e.get_deferred_fields()
+            for u, e in zip(got, expected, strict=True)
+        )
+    assert len(rows.rows(first, made[0].username, made[2].username)) == 2
+    # Built once, with the stand-ins (and three times above for the expected rows): the
+    # statement compiled as expected, its queryset not run instead.
+    assert built.count(("stand-in-a", "stand-in-b")) == 1 and len(built) == 4

@@ -41,8 +41,10 @@ BUDGET = {
     # 12 before the social security card's status (ADR 0037), 13 before "which baby" (twins:
     # whether the case runs items per newborn, ADR 0036); 14 before the card is asked for
     # the card item only and prior e-licences are read with their ciphertext (issue 10);
-    # 13 before the read of the task asks whether its case is for twins (session 18)
-    "GET /api/v1/tasks/{id}": 12,
+    # 13 before the read of the task asks whether its case is for twins (session 18); 12
+    # before the case's materials, preview, newborns' claims and births (and the possible
+    # duplicates' rows, counted) were one statement (9.7 → 5.7, issue 10 part 2)
+    "GET /api/v1/tasks/{id}": 6,
     # 73 before issue 11's proactive invitation and routing, 77 before the card application
     # (one per newborn, ADR 0037); 79 before the plan's items, the people, the declared
     # materials and the timeline lines were one INSERT each (web CPU per case, issue 10);
@@ -66,8 +68,10 @@ BUDGET = {
     # deferred one on its own) and access was checked by id, and 31 before that read asks
     # whether the case is for twins (session 18); 30 before the answer was the task the
     # claim locked and wrote and the lock took the case's id from the access check (29.7 →
-    # 27.7, issue 10 part 2)
-    "POST /api/v1/tasks/{id}/claim": 28,
+    # 27.7, issue 10 part 2); 28 before its detail read the case's materials, preview,
+    # newborns' claims and births (and the possible duplicates' rows) in one statement
+    # (25.7 → 21.7, issue 10 part 2)
+    "POST /api/v1/tasks/{id}/claim": 22,
     # 44 before the card's statuses (ADR 0037), 45 before the twins' rows, the licence in
     # force (corrections, ADR 0042) and the guidance registration (ADR 0040): 47.9
     # measured; 48 before one INSERT for a state change's messages and one for its

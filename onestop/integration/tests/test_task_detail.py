@@ -4,13 +4,26 @@ an e-licence (signed) that later items use instead of paper")."""
 
 from __future__ import annotations
 
-import pytest
-from django.urls import reverse
+import copy
+from typing import Any
 
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from onestop.cases.claims import possible_duplicates
+from onestop.cases.models import Case, CaseStatus, NewbornClaim
 from onestop.certificates.models import ELicence
+from onestop.certificates.selectors import _prior_of
+from onestop.common.kept import Kept
+from onestop.integration import selectors
+from onestop.integration.selectors import _CaseFacts
 from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer
+from onestop.testing.newborns import another_newborn
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +59,62 @@ def test_a_tampered_licence_is_not_passed_on_as_sealed(example, media_root, clie
     text = page.content.decode()
     assert prior["serial"] in text and "Q450999999" not in text
     assert "电子印章校验未通过" in text
+
+
+def test_the_details_reads_of_its_case_are_one_statement_and_agree(
+    example, media_root, monkeypatch
+):
+    """The case's declared materials, preview and possible duplicates are read in one
+    statement (`selectors._CaseFacts`, issue 10 part 2) and say what the reads they replace
+    say: `possible_duplicates` (a shared key, released or not; the same mother with a birth
+    within 48 hours; of these, the active cases), the materials' codes, no preview."""
+    api = Api(hospital().token)
+    base = current(example("qinbei-accept"))
+    numbers = [
+        api.post("/cases", another_newborn(copy.deepcopy(base), n), key=f"k{n}").json()["number"]
+        for n in range(1, 5)
+    ]
+    one, two, three, four = (Case.objects.get(number=n) for n in numbers)
+    Case.objects.filter(pk=three.pk).update(status=CaseStatus.REJECTED)  # not counted
+    # A case of another mother that once claimed a key of the first case's newborn.
+    other = another_newborn(copy.deepcopy(base), 9)
+    other["mother"]["id_number"] = other["applicant"]["id_number"] = "450703199304160321"
+    stranger = Case.objects.get(number=api.post("/cases", other, key="o").json()["number"])
+    [key] = NewbornClaim.objects.filter(case=one, kind="record").values_list("key_index", flat=True)
+    NewbornClaim.objects.create(
+        case=stranger, position=0, kind="record", key_index=key, active=False,
+        claimed_at=timezone.now(), released_at=timezone.now(),
+    )  # fmt: skip
+    Case.objects.filter(pk=four.pk).update(mother_id_index="")  # no births read for it
+    built = []
+    reads = selectors._case_reads
+    monkeypatch.setattr(selectors, "_CASE_READS", Kept(size=64))  # compiled afresh here
+
+    def counted(*args: Any) -> Any:
+        built.append(args[0])
+        return reads(*args)
+
+    monkeypatch.setattr(selectors, "_case_reads", counted)
+    seen = set()
+    for case in Case.objects.filter(pk__in=[one.pk, two.pk, three.pk, four.pk, stranger.pk]):
+        with CaptureQueriesContext(connection) as queries:
+            facts = _CaseFacts(case)
+        assert len(queries) == 1, [q["sql"] for q in queries]
+        assert facts.duplicates == len(possible_duplicates(case))
+        assert facts.declared == set(case.materials.values_list("code", flat=True))
+        assert facts.declared and facts.preview is None
+        seen.add(facts.duplicates)
+    assert len(seen) > 1  # not the same count everywhere: the parts are each used
+    # Compiled with the stand-ins, never run as a queryset with a case's id.
+    assert built and all(ids == selectors._CASE_AT for ids in built)
+
+
+def test_the_details_other_reads_compile_with_their_stand_ins():
+    """The prior e-licences' read is compiled once per number of keys (`CompiledRows`), the
+    card's and the payment notice's once (`CompiledFirst`), not run as querysets each
+    time: with a baby's stand-in out of its column's range Django compiled the comparison
+    to nothing, and every read fell back to the queryset."""
+    for keys in (1, 2, 3):
+        assert _prior_of(keys)._compile(connection.alias) is not None
+    assert selectors._CARD_OF._compile(connection.alias) is not None
+    assert selectors._NOTICE_OF._compile(connection.alias) is not None
