@@ -25,6 +25,7 @@ from onestop.cases.claims import (
 )
 from onestop.cases.domain.newborns import close_births, newborn_keys
 from onestop.cases.models import Case, Material, Newborn, NewbornClaim
+from onestop.certificates.effects import issued_with
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import REGISTRATION_ITEM, signed_preview_for
 from onestop.certificates.selectors import prior_elicences
@@ -285,7 +286,13 @@ def task_summary(
         multiple = getattr(row, MULTIPLE, None)
     if multiple is None:
         multiple = multiple_birth(row.case)
-    licence = _LICENCE_IN_FORCE.first(row.pk) if row.state == ItemState.DONE else None
+    # The licence the completion that returned the row issued (its answer: no read, session
+    # 22), else the one in force.
+    licence = (
+        (issued_with(row) or _LICENCE_IN_FORCE.first(row.pk))
+        if row.state == ItemState.DONE
+        else None
+    )
     serial = licence.serial if licence is not None else None
     return {
         "id": row.pk,
