@@ -517,7 +517,10 @@ def _webhooks_discard() -> None:
     _dispatch.clients = None
 
 
-effects.on_dispatched(_webhooks_flush, on_error=_webhooks_discard)
+# First of the dispatch's writes: where the INSERT carries the workers' NOTIFY, the
+# messages' flush after it sends none of its own (`outbox_wake`: once per transaction) —
+# one statement less per completion and submission that queue messages (session 22).
+effects.on_dispatched(_webhooks_flush, on_error=_webhooks_discard, first=True)
 
 
 # --- webhooks: sending (in the worker) ----------------------------------------------------
