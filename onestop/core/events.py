@@ -154,8 +154,13 @@ class Effects:
                 on_error()
             raise
         self._local.queue = None
-        for finish, _ in self._finishers:
-            finish()
+        for n, (finish, _) in enumerate(self._finishers):
+            try:
+                finish()
+            except BaseException:  # the rest hold nothing over for the next dispatch
+                for _, on_error in self._finishers[n + 1 :]:
+                    on_error()
+                raise
 
     def table(self, events: Iterable[type[Event]] | None = None) -> list[TableRow]:
         """The handler table: each event type with its handlers, in the order they run."""

@@ -57,8 +57,9 @@ BUDGET = {
     # the takes release none) and the submission took no savepoint inside the idempotent
     # answer's (36 → 31 measured on its own, session 22); 30 before the webhook deliveries'
     # INSERT, written first at the dispatch's end, carried the workers' NOTIFY (the
-    # messages' flush then sends none: 30.0 → 29.0, session 22)
-    "POST /api/v1/cases": 29,
+    # messages' flush then sends none) and the dispatch's timeline lines (30.0 → 28.0,
+    # session 22)
+    "POST /api/v1/cases": 28,
     # 22 before the task it answers with says its card and its baby (ADR 0037, 0036); 24
     # before the action checked access by id and the webhook took the event's row; 23
     # before it answers with the task's detail as GET /tasks/{id} does (ADR 0045: a system
@@ -70,8 +71,8 @@ BUDGET = {
     # claim locked and wrote and the lock took the case's id from the access check (29.7 →
     # 27.7, issue 10 part 2); 28 before the claim read no working calendar (the reference
     # stamp's statement) and the webhook deliveries' INSERT carried the workers' NOTIFY
-    # (25.7 → 23.7, session 22)
-    "POST /api/v1/tasks/{id}/claim": 24,
+    # and the timeline's line (25.7 → 22.7, session 22)
+    "POST /api/v1/tasks/{id}/claim": 23,
     # 44 before the card's statuses (ADR 0037), 45 before the twins' rows, the licence in
     # force (corrections, ADR 0042) and the guidance registration (ADR 0040): 47.9
     # measured; 48 before one INSERT for a state change's messages and one for its
@@ -88,9 +89,10 @@ BUDGET = {
     # it was in a hand-over batch, the guidance item's whether the family was registered
     # and the card item's dispatch whether it had a card (30.4 → 28.0, session 22); 28
     # before the webhook deliveries' INSERT, written first at the dispatch's end, carried
-    # the workers' NOTIFY (the messages' flush then sends none) and a completion that
-    # readies nothing read no working calendar (28.0 → 26.7, session 22)
-    "POST /api/v1/tasks/{id}/complete": 27,
+    # the workers' NOTIFY (the messages' flush then sends none) and the timeline's lines,
+    # and a completion that readies nothing read no working calendar (28.0 → 25.7,
+    # session 22)
+    "POST /api/v1/tasks/{id}/complete": 26,
 }
 _RUN_STARTED = datetime.now(timezone(timedelta(hours=8)))
 MARGIN = 1.05  # + 5 % (at least one statement) before the test fails

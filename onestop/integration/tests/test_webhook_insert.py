@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from onestop.cases.models import Case
+from onestop.cases.models import Case, TimelineEntry
 from onestop.common.outbox import WAKE_CHANNEL
 from onestop.integration.models import WebhookDelivery
 from onestop.integration.services import INSERT_ROWS_MAX, _deliveries_write, webhooks_queue
@@ -109,6 +109,33 @@ def test_a_claim_reads_no_calendar_and_sends_no_notify_of_its_own(example, media
     delivery = WebhookDelivery.objects.get(client=cdc.client, event="task.updated")
     assert delivery.payload["task"]["state"] == ItemState.IN_PROGRESS
     assert delivery.payload["change"] == "item_claimed"
+    line = TimelineEntry.objects.get(case=row.case_id, kind="item_claimed")
+    assert line.item == row.item and line.visible_to_parent and line.actor_label
+    assert (
+        line.pk > TimelineEntry.objects.filter(case=row.case_id).exclude(pk=line.pk).latest("pk").pk
+    )
+    writes = [q["sql"] for q in queries if q["sql"].startswith(("INSERT", "WITH"))]
+    lines = [sql for sql in writes if "cases_timelineentry" in sql]
+    assert len(lines) == 1
+    if connection.vendor == "postgresql":  # the line and the delivery in one statement
+        assert "integration_webhookdelivery" in lines[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatchs_lines_and_deliveries_in_one_statement_keys_in_order(example, media_root):
+    """Several lines and deliveries of one dispatch (the submission's): every row written
+    once, the keys set on the instances in the order they were held."""
+    issue("cdc", "division", "4507", webhook_url=HOOK)
+    with CaptureQueriesContext(connection) as queries:
+        case, _ = _accepted(example)
+    lines = list(TimelineEntry.objects.filter(case=case).order_by("pk"))
+    assert [line.kind for line in lines][:2] == ["submitted", "decided"]
+    assert len({(line.kind, line.item) for line in lines}) == len(lines)
+    statements = [q["sql"] for q in queries if "cases_timelineentry" in q["sql"]]
+    assert len(statements) == 1
+    if connection.vendor == "postgresql":
+        assert statements[0].startswith("WITH t AS (INSERT INTO")
+        assert "integration_webhookdelivery" in statements[0]
 
 
 @pytest.mark.django_db(transaction=True)
