@@ -67,6 +67,14 @@ def _timeline_flush() -> None:
         _TIMELINE_INSERT.insert(held)
 
 
+def timeline_take() -> list[TimelineEntry]:
+    """The lines this dispatch holds, for a flush that writes them with its own rows in one
+    statement (the webhooks': issue 10, session 22); `_timeline_flush` then writes none."""
+    held: list[TimelineEntry] | None = getattr(_held, "entries", None)
+    _held.entries = None
+    return held or []
+
+
 def _timeline_discard() -> None:
     _held.entries = None
 

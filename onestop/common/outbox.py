@@ -60,18 +60,34 @@ def outbox_wake(using: str = "default") -> None:
     ``NOTIFY onestop_outbox`` in the writing transaction — delivered when, and only if,
     it commits — at most once per transaction (the flag is the outermost atomic block).
     Elsewhere nothing: the worker polls (``ONESTOP_WORKER_IDLE_SECONDS``)."""
+    if not outbox_wake_due(using):
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
+    outbox_woken(using)
+
+
+def outbox_wake_due(using: str = "default") -> bool:
+    """Whether `outbox_wake` would send its ``NOTIFY`` now: on PostgreSQL, where this
+    transaction has not sent it yet. A writer that sends ``pg_notify(WAKE_CHANNEL, '')``
+    in a statement of its own (the webhooks' INSERT: issue 10, one statement less) asks
+    this first and calls `outbox_woken` after."""
     connection = connections[using]
     if connection.vendor != "postgresql":
-        return
+        return False
     # Once per transaction: the mark is a no-op on-commit callback, which Django drops at
     # the transaction's end (commit or rollback) and with a rolled-back savepoint, exactly
     # as PostgreSQL drops a NOTIFY sent inside it. (It was the id() of the outermost
     # atomic block, which a later transaction's block can reuse — and a decorated
     # function's block is the same object every call — so a later commit went unannounced.)
-    if connection.in_atomic_block and any(entry[1] is _woken for entry in connection.run_on_commit):
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
+    return not (
+        connection.in_atomic_block and any(entry[1] is _woken for entry in connection.run_on_commit)
+    )
+
+
+def outbox_woken(using: str = "default") -> None:
+    """Mark the transaction as having sent the ``NOTIFY`` (`outbox_wake_due`)."""
+    connection = connections[using]
     if connection.in_atomic_block:
         connection.on_commit(_woken)
 

@@ -103,12 +103,15 @@ class Effects:
         self._local = threading.local()
         self._finishers: list[tuple[Callable[[], None], Callable[[], None]]] = []
 
-    def on_dispatched(self, finish: Callable[[], None], *, on_error: Callable[[], None]) -> None:
+    def on_dispatched(
+        self, finish: Callable[[], None], *, on_error: Callable[[], None], first: bool = False
+    ) -> None:
         """Run ``finish`` at the end of every outermost `emit` whose handlers all ran (in
         the caller's transaction), ``on_error`` instead when one raised (registering the
-        same pair twice is a no-op)."""
+        same pair twice is a no-op). In registration order; ``first``: before those
+        registered so far."""
         if (finish, on_error) not in self._finishers:
-            self._finishers.append((finish, on_error))
+            self._finishers.insert(0 if first else len(self._finishers), (finish, on_error))
 
     def dispatching(self) -> bool:
         """Whether this thread is inside `emit` (handling a state change's events)."""
@@ -151,8 +154,13 @@ class Effects:
                 on_error()
             raise
         self._local.queue = None
-        for finish, _ in self._finishers:
-            finish()
+        for n, (finish, _) in enumerate(self._finishers):
+            try:
+                finish()
+            except BaseException:  # the rest hold nothing over for the next dispatch
+                for _, on_error in self._finishers[n + 1 :]:
+                    on_error()
+                raise
 
     def table(self, events: Iterable[type[Event]] | None = None) -> list[TableRow]:
         """The handler table: each event type with its handlers, in the order they run."""

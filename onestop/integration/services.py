@@ -15,6 +15,7 @@ is marked dead for staff to replay.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -24,27 +25,34 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
-from onestop.cases.models import Case
+from onestop.cases.effects import timeline_take
+from onestop.cases.models import Case, TimelineEntry
 from onestop.catalogue.loader import catalogue
 from onestop.common.compiled import CompiledFirst, CompiledValues
+from onestop.common.kept import Kept
 from onestop.common.outbox import (
+    WAKE_CHANNEL,
     Attempt,
     BatchResult,
     Outbox,
     Plan,
     Sender,
     outbox_wake,
+    outbox_wake_due,
+    outbox_woken,
     send_together,
 )
 from onestop.core.events import effects
@@ -279,10 +287,30 @@ class _Target(NamedTuple):
     department: str
     jurisdiction_kind: str
     jurisdiction_code: str
-    events: list[str] | None
+    events: Sequence[str] | Any  # the JSON list, as a tuple (else the value as stored)
 
 
 _TARGET_FIELDS = _Target._fields
+
+
+def _targets(clients: QuerySet[ApiClient]) -> QuerySet[Any]:
+    """The clients' routing columns, their ``events`` as the stored JSON text (`_target`)."""
+    return clients.annotate(events_json=Cast("events", output_field=TextField())).values_list(
+        *_TARGET_FIELDS[:-1], "events_json"
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _target(*row: Any) -> _Target:
+    """A `_targets` row as a `_Target`, made once per distinct row in this process: the
+    same columns make the same target, and a changed client is a new row (issue 10,
+    session 22: ~35 JSON lists parsed on every event dispatch, every claim, completion
+    and submission)."""
+    pk, key_id, department, kind, code, events = row
+    value = None if events is None else json.loads(events)
+    return _Target(
+        pk, key_id, department, kind, code, tuple(value) if isinstance(value, list) else value
+    )
 
 
 def webhooks_queue(
@@ -367,10 +395,8 @@ def webhooks_queue(
     if held is not None:  # written with the dispatch's others when it ends
         held.extend(created)
         return created
-    for delivery in created:
-        delivery.save()
     if created:
-        outbox_wake()
+        _deliveries_write(created)
     return created
 
 
@@ -390,14 +416,14 @@ def _clients(key: tuple[str, str]) -> list[_Target]:
     field, value = key
     if not effects.dispatching():
         return [
-            _Target(*row)
-            for row in ApiClient.objects.filter(active=True, **{field: value})
-            .exclude(webhook_url="")
-            .values_list(*_TARGET_FIELDS)
+            _target(*row)
+            for row in _targets(
+                ApiClient.objects.filter(active=True, **{field: value}).exclude(webhook_url="")
+            )
         ]
     rows: list[_Target] | None = getattr(_dispatch, "clients", None)
     if rows is None:
-        rows = _dispatch.clients = [_Target(*row) for row in _WEBHOOK_CLIENTS.rows()]
+        rows = _dispatch.clients = [_target(*row) for row in _WEBHOOK_CLIENTS.rows()]
     return [c for c in rows if getattr(c, field) == value]
 
 
@@ -406,12 +432,7 @@ def _clients(key: tuple[str, str]) -> list[_Target]:
 # — and built and compiled anew each time).
 _WEBHOOK_CLIENTS = CompiledValues(
     ApiClient,
-    lambda: (
-        ApiClient.objects.filter(active=True)
-        .exclude(webhook_url="")
-        .order_by("pk")
-        .values_list(*_TARGET_FIELDS)
-    ),
+    lambda: _targets(ApiClient.objects.filter(active=True).exclude(webhook_url="").order_by("pk")),
 )
 
 
@@ -428,8 +449,107 @@ def _webhooks_flush() -> None:
     held: list[WebhookDelivery] | None = getattr(_dispatch, "deliveries", None)
     _webhooks_discard()
     if held:
-        WebhookDelivery.objects.bulk_create(held)
-        outbox_wake()
+        _deliveries_write(held, with_timeline=True)
+
+
+def _new_row_fields(model: type[Any]) -> tuple[Field[Any, Any], ...]:
+    """What ``bulk_create`` writes of a new row: every concrete field but the key."""
+    return tuple(f for f in model._meta.concrete_fields if f is not model._meta.auto_field)
+
+
+# The deliveries' INSERT (with the timeline's lines), made once per database and number
+# of rows (`_insert_sql`).
+_INSERTS: Kept[tuple[str, str, int, int, bool], str] = Kept(size=128)
+_DELIVERY_FIELDS = _new_row_fields(WebhookDelivery)
+_LINE_FIELDS = _new_row_fields(TimelineEntry)
+# More rows than this (a submission to many receivers) go by Django's batches.
+INSERT_ROWS_MAX = 100
+
+
+def _deliveries_write(rows: list[WebhookDelivery], *, with_timeline: bool = False) -> None:
+    """Write new deliveries as ``bulk_create`` writes them (their keys set on them) and
+    wake the workers (`outbox_wake`) — in one statement where the wake-up is due, the
+    ``NOTIFY`` sent from the INSERT's rows (PostgreSQL sends one per transaction and
+    channel whatever the count). Issue 10, session 22 (helper h-claimsvc): one statement
+    less per claim, completion and submission, and the INSERT not built by Django's
+    compiler on every state change. To move onto ``common.compiled.CompiledInsert``
+    (helper h-submission) once both are merged; the wake-up in the statement stays.
+
+    ``with_timeline`` (a dispatch's end, PostgreSQL): the timeline lines the dispatch
+    holds (`cases.effects.timeline_take`) are written in the same statement, a second
+    ``INSERT … RETURNING`` of the ``WITH`` — one statement less per state change."""
+    alias = router.db_for_write(WebhookDelivery)
+    connection = connections[alias]
+    if len(rows) > INSERT_ROWS_MAX or not connection.features.can_return_rows_from_bulk_insert:
+        WebhookDelivery.objects.using(alias).bulk_create(rows)
+        outbox_wake(alias)
+        return
+    lines: list[TimelineEntry] = []
+    if with_timeline and connection.vendor == "postgresql":  # (SQLite: no INSERT in WITH)
+        lines = timeline_take()
+        if len(lines) > INSERT_ROWS_MAX:
+            TimelineEntry.objects.using(alias).bulk_create(lines)
+            lines = []
+    wake = outbox_wake_due(alias)
+    sql = _INSERTS.get_or_make(
+        (alias, connection.vendor, len(rows), len(lines), wake),
+        lambda: _insert_sql(connection, len(rows), len(lines), wake),
+    )
+    params: list[Any] = []
+    for line in lines:
+        params.extend(f.get_db_prep_save(f.pre_save(line, True), connection) for f in _LINE_FIELDS)
+    for row in rows:
+        params.extend(
+            f.get_db_prep_save(f.pre_save(row, True), connection) for f in _DELIVERY_FIELDS
+        )
+    if wake:
+        params.append(WAKE_CHANNEL)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    if wake:
+        outbox_woken(alias)
+    if not wake and not lines:
+        keys: list[list[int]] = [[returned[0] for returned in found], []]
+    else:  # keys follow the rows' order (one sequence, taken row by row)
+        keys = [sorted(k for part, k, _ in found if part == n) for n in (0, 1)]
+    written: list[Any] = [*rows, *lines]
+    for obj, key in zip(written, keys[0] + keys[1], strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = alias
+
+
+def _values_insert(
+    connection: BaseDatabaseWrapper, model: type[Any], fields: Sequence[Field[Any, Any]], count: int
+) -> str:
+    """``INSERT … VALUES (…), … RETURNING id`` of ``count`` new rows of ``model``."""
+    quote = connection.ops.quote_name
+    opts = model._meta
+    table, pk = quote(opts.db_table), quote(str(opts.pk.column))
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * count)} RETURNING {pk}"
+
+
+def _insert_sql(connection: BaseDatabaseWrapper, count: int, lines: int, wake: bool) -> str:
+    """The INSERT of ``count`` deliveries (every column but the key, as ``bulk_create``),
+    answering their keys in the rows' order; with ``wake`` or timeline ``lines``, inside
+    ``WITH t AS (INSERT … lines), d AS (INSERT … deliveries) SELECT 0, id, pg_notify(%s,
+    '') FROM d UNION ALL SELECT 1, id, NULL FROM t`` (the parameters in that order: the
+    lines', the deliveries', the channel)."""
+    insert = _values_insert(connection, WebhookDelivery, _DELIVERY_FIELDS, count)
+    if not wake and not lines:
+        return insert
+    pk = connection.ops.quote_name(str(WebhookDelivery._meta.pk.column))
+    notify = "pg_notify(%s, '')" if wake else "NULL"
+    ctes = [f"d AS ({insert})"]
+    select = f"SELECT 0, {pk}, {notify} FROM d"
+    if lines:
+        line_pk = connection.ops.quote_name(str(TimelineEntry._meta.pk.column))
+        ctes.insert(0, f"t AS ({_values_insert(connection, TimelineEntry, _LINE_FIELDS, lines)})")
+        select += f" UNION ALL SELECT 1, {line_pk}, NULL FROM t"
+    return f"WITH {', '.join(ctes)} {select}"
 
 
 def _webhooks_discard() -> None:
@@ -437,7 +557,10 @@ def _webhooks_discard() -> None:
     _dispatch.clients = None
 
 
-effects.on_dispatched(_webhooks_flush, on_error=_webhooks_discard)
+# First of the dispatch's writes: where the INSERT carries the workers' NOTIFY, the
+# messages' flush after it sends none of its own (`outbox_wake`: once per transaction) —
+# one statement less per completion and submission that queue messages (session 22).
+effects.on_dispatched(_webhooks_flush, on_error=_webhooks_discard, first=True)
 
 
 # --- webhooks: sending (in the worker) ----------------------------------------------------

@@ -159,14 +159,18 @@ def _apply(
     *,
     now: datetime,
     actor: User | None,
-    calendar: WorkingCalendar,
+    calendar: WorkingCalendar | None = None,
     automatic_reason: str = "",
     same_visit: bool = False,
     unsaved: list[CaseItem] | None = None,
 ) -> list[Event]:
     """Write the domain's changes onto the rows; return the events that happened, for the
     caller to `emit` once it has written its audit record (their effects: `handlers_table`).
-    ``unsaved``: the changed rows are put there for the caller to write, not saved here."""
+    ``unsaved``: the changed rows are put there for the caller to write, not saved here.
+    ``calendar``: the working calendar in force, else read (`current_calendar`) only if a
+    change needs it — an item becoming ready or resuming with a due time; a claim, a
+    completion that readies nothing, a return or a refusal read none (issue 10, session
+    22: the reference stamp's statement of every claim)."""
     changes = list(changes)
     happened: list[Event] = []
     for change in changes:
@@ -174,6 +178,8 @@ def _apply(
         notes: list[Event] = []  # staff-only lines that precede the event's own line
         match change:
             case domain.ItemBecameReady():
+                if calendar is None:
+                    calendar = current_calendar()
                 row.state = ItemState.READY
                 row.received_at = now
                 row.due_at, row.due_provisional = compute_due(
@@ -203,6 +209,8 @@ def _apply(
                 row.state_before_return = ""
                 if row.paused_at is not None:
                     if row.due_at is not None:
+                        if calendar is None:
+                            calendar = current_calendar()
                         row.due_at, provisional = extend_for_pause_marked(
                             calendar, row.due_at, row.paused_at, now
                         )
@@ -654,9 +662,7 @@ def item_claim(
     # writer changed meanwhile without the case's lock — the sweep's lights — is kept).
     assert all(isinstance(change, domain.ItemClaimed) for change in changes)
     claimed: list[CaseItem] = []
-    happened = _apply(
-        case, rows, changes, now=now, actor=actor, calendar=current_calendar(), unsaved=claimed
-    )
+    happened = _apply(case, rows, changes, now=now, actor=actor, unsaved=claimed)
     _write(claimed, CLAIMED_FIELDS)
     _audit(case, row, "item_claimed", actor, now)
     emit(*happened)
@@ -725,7 +731,6 @@ def item_complete_locked(
         changes,
         now=now,
         actor=actor,
-        calendar=current_calendar(),
         automatic_reason=automatic_reason,
         same_visit=same_visit,
         unsaved=written,
@@ -762,10 +767,7 @@ def item_complete_automatically(
     with ``reason`` on the timeline (in the transaction of the change that dispatched it)."""
     row.automatic = True
     _, changes = _statuses(list(rows.values())).complete(row.key, now, result)
-    calendar = current_calendar()
-    happened = _apply(
-        case, rows, changes, now=now, actor=None, calendar=calendar, automatic_reason=reason
-    )
+    happened = _apply(case, rows, changes, now=now, actor=None, automatic_reason=reason)
     _audit(case, row, action, None, now, detail)
     emit(*happened)
 
@@ -808,7 +810,7 @@ def item_return(
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "退回补正", expected_version)
     cleaned = _clean_reasons(reasons, "请填写需要补正的内容")
     _, changes = _statuses(list(rows.values())).return_for_supplement(row.key, now, cleaned)
-    happened = _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
+    happened = _apply(case, rows, changes, now=now, actor=actor)
     _audit(case, row, "item_returned", actor, now)
     emit(*happened)
     return row
@@ -834,7 +836,7 @@ def item_refuse(
     )
     cleaned = _clean_reasons(reasons, "请填写不予办理的原因")
     _, changes = _statuses(list(rows.values())).refuse(row.key, now, cleaned)
-    happened = _apply(case, rows, changes, now=now, actor=actor, calendar=current_calendar())
+    happened = _apply(case, rows, changes, now=now, actor=actor)
     cancelled = [e.item for e in changes if isinstance(e, domain.ItemCancelled)]
     _audit(case, row, "item_refused", actor, now, {"cancelled": cancelled})
     emit(*happened)  # the parents' message, webhooks, the case's completion

@@ -3,6 +3,7 @@ handler handled after the current one, nothing left queued after a failure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -108,3 +109,36 @@ def test_two_event_types_cannot_share_a_name():
         @dataclass(frozen=True)
         class Other(Event):
             name = "test_poked"
+
+
+def test_finishers_run_in_order_first_ahead_and_a_failing_one_discards_the_rest():
+    effects = Effects()
+    calls: list[str] = []
+    failing: set[str] = set()
+
+    def pair(name: str) -> tuple[Callable[[], None], Callable[[], None]]:
+        def finish() -> None:
+            calls.append(f"finish {name}")
+            if name in failing:
+                raise RuntimeError(name)
+
+        def discard() -> None:
+            calls.append(f"discard {name}")
+
+        return finish, discard
+
+    a, b, c = pair("a"), pair("b"), pair("c")
+    effects.on_dispatched(a[0], on_error=a[1])
+    effects.on_dispatched(b[0], on_error=b[1])
+    effects.on_dispatched(c[0], on_error=c[1], first=True)
+    effects.on_dispatched(c[0], on_error=c[1], first=True)  # registered once
+    effects.emit(Poked(1))
+    assert calls == ["finish c", "finish a", "finish b"]
+
+    calls.clear()
+    failing.add("a")
+    with pytest.raises(RuntimeError):
+        effects.emit(Poked(2))
+    # what the finishers after the failing one hold is dropped, not left for the next
+    assert calls == ["finish c", "finish a", "discard b"]
+    assert not effects.dispatching()
