@@ -16,6 +16,7 @@ from django.utils import timezone
 from onestop.accounts.models import JurisdictionKind, Role, User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case
+from onestop.common.compiled import CompiledInsert
 from onestop.core.clock import parse_time, to_beijing
 from onestop.core.errors import OnestopError
 from onestop.guidance import domain
@@ -32,6 +33,9 @@ from onestop.unified_form.model import region_divisions
 from onestop.workflow.models import CaseItem, ItemState
 
 ITEM = "parenting_guidance"
+# The registration's INSERT (the guidance item's completion), built once per process
+# (issue 10); ``save_new`` writes what ``objects.create`` wrote.
+_REGISTRATION_INSERT: CompiledInsert[GuidanceRegistration] = CompiledInsert(GuidanceRegistration)
 TITLE_MAX = 80
 BODY_MAX = 4000
 NOTE_MAX = 500
@@ -184,7 +188,7 @@ def guidance_register(
     arranged = " ".join(str(result.get("visit_arranged") or "").split())[:100]
     # The workflow service holds the case's lock: no one registers it meanwhile (and a
     # second row would break the one-to-one constraint, never pass silently).
-    registration = GuidanceRegistration.objects.create(
+    registration = GuidanceRegistration(
         case=case,
         item=row,
         region=case.region,
@@ -195,6 +199,7 @@ def guidance_register(
         automatic=automatic,
         registered_at=now,
     )
+    _REGISTRATION_INSERT.save_new(registration)
     audit_record(
         stream=f"case-{case.number}",
         at=now,
