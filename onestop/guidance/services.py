@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User, actor_label
 from onestop.audit.services import audit_record
-from onestop.cases.models import Case
-from onestop.common.compiled import CompiledInsert
+from onestop.cases.models import Case, Newborn
+from onestop.common.compiled import CompiledInsert, CompiledValues
 from onestop.core.clock import parse_time, to_beijing
 from onestop.core.errors import OnestopError
 from onestop.guidance import domain
@@ -134,10 +134,21 @@ def _refuse_outside(user: User, region: str) -> None:
 # --- registration -----------------------------------------------------------------------
 
 
+# The case's newborns' birth times in order, compiled once per process (issue 10: the
+# guidance item's completion read them through Django's compiler every time).
+_BORN_AT = CompiledValues(
+    Newborn,
+    lambda case_id: (
+        Newborn.objects.filter(case_id=case_id).order_by("position").values_list("born_at")
+    ),
+    -7_340_029_311,
+)
+
+
 def born_on_of(case: Case) -> tuple[date | None, int]:
     """The newborns' birth date (twins share it: the first one given) and how many, from
     the case's newborn rows (small encrypted columns, not the whole document)."""
-    times = list(case.newborns.order_by("position").values_list("born_at", flat=True))
+    times = [born_at for (born_at,) in _BORN_AT.rows(case.pk)]
     if not times:  # a case stored before the rows existed: the document says it
         newborns = case.typed_document().newborns
         born = next((b.born_at for b in newborns if b.born_at is not None), None)
