@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, QuerySet, signals, sql
+from django.db.models import BooleanField, CharField, Model, QuerySet, TextField, signals, sql
 from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
@@ -242,6 +242,16 @@ class CompiledPerKey(Generic[M]):
         return compiled.first(value)
 
 
+# The fields whose value of these exact types Django's ``get_db_prep_save`` returns as it
+# is — on every backend: these classes prepare nothing but ``str()``/``bool()`` of other
+# values and a lazy text's text — so `CompiledInsert` passes it without the five calls.
+_AS_IS: dict[type[Any], tuple[type[Any], ...]] = {
+    CharField: (str, type(None)),
+    TextField: (str, type(None)),
+    BooleanField: (bool, type(None)),
+}
+
+
 @dataclass(frozen=True)
 class _InsertOf:
     sql: str
@@ -273,6 +283,7 @@ class CompiledInsert(Generic[M]):
             f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field
         )
         self.pk = opts.pk
+        self._as_is = tuple(_AS_IS.get(type(f), ()) for f in self.fields)
         self.usable = (
             opts.auto_field is not None
             and opts.pk is opts.auto_field
@@ -404,10 +415,15 @@ class CompiledInsert(Generic[M]):
     def _params(
         self, connection: BaseDatabaseWrapper, compiled: _InsertOf, values: list[list[Any]]
     ) -> list[Any]:
-        """The rows' values prepared as Django's compiler prepares them, one array per
-        column where the statement ``UNNEST``s them."""
+        """The rows' values prepared as Django's compiler prepares them (a text or a
+        flag that ``get_db_prep_save`` would return as it is, as it is: `_AS_IS`), one
+        array per column where the statement ``UNNEST``s them."""
+        fields = tuple(zip(self.fields, self._as_is, strict=True))
         prepared = [
-            [f.get_db_prep_save(v, connection) for f, v in zip(self.fields, row, strict=True)]
+            [
+                v if type(v) in as_is else f.get_db_prep_save(v, connection)
+                for (f, as_is), v in zip(fields, row, strict=True)
+            ]
             for row in values
         ]
         if compiled.unnest:

@@ -129,3 +129,35 @@ def test_another_refusal_is_the_databases_answer(beijing):
     else:
         assert CompiledInsert(Notification).insert_ignoring_conflicts(broken) == 1
         assert Notification.objects.filter(dedup_key__startswith="broken:").count() == 1
+
+
+@pytest.mark.parametrize("model", ["notification", "elicence", "card"])
+def test_values_passed_as_they_are_are_what_django_prepares(model):
+    """The texts and flags `CompiledInsert` passes without ``get_db_prep_save`` are what
+    it would return, of the same type (every other value goes through it: encrypted,
+    JSON, times, numbers, lazy texts)."""
+    from django.utils.translation import gettext_lazy
+
+    from onestop.certificates.models import ELicence
+    from onestop.common.compiled import _InsertOf
+    from onestop.workflow.models import CardProduction
+
+    cls = {"notification": Notification, "elicence": ELicence, "card": CardProduction}[model]
+    compiled = CompiledInsert(cls)
+    kinds = ["", "文本", None, True, False, gettext_lazy("已办结"), 3]
+    width = len(compiled.fields)
+    rows = [[kinds[(i + j) % len(kinds)] for i in range(width)] for j in range(len(kinds))]
+    usable = [
+        [v if type(v) in as_is else None for as_is, v in zip(compiled._as_is, row, strict=True)]
+        for row in rows
+    ]
+    assert any(any(as_is) for as_is in compiled._as_is)
+    got = compiled._params(connection, _InsertOf("", unnest=False), usable)
+    expected = [
+        f.get_db_prep_save(v, connection)
+        for row in usable
+        for f, v in zip(compiled.fields, row, strict=True)
+    ]
+    assert [(type(v), v) for v in got] == [(type(v), v) for v in expected]
+    lazy = type(gettext_lazy("x"))
+    assert all(lazy not in as_is for as_is in compiled._as_is)  # a lazy text is prepared
