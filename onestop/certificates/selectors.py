@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
 from onestop.accounts.models import Role, User
@@ -12,7 +12,7 @@ from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.services import published_keys, stored_payload, verify_record
-from onestop.common.compiled import CompiledRows
+from onestop.common.compiled import CompiledAll
 from onestop.common.kept import Kept
 from onestop.common.names import item_label
 from onestop.workflow.domain.newborns import split_key
@@ -23,36 +23,30 @@ def _item_name(code: str) -> str:
     return item_label(code)
 
 
-def _prior_of(keys: int) -> CompiledRows[ELicence]:
-    """The licences in force of a case's items of ``keys`` kinds and babies, compiled once.
-    ``after`` holds keys: twins' items wait for their own baby's (``code-2``, ADR 0036).
-    The licences in force: a corrected one stands in for the one it superseded (ADR 0042).
-    The stored ciphertext comes with the row: the seal's check and the result read it
-    without two more queries per licence (issue 10: web CPU per case)."""
-
-    def build(case_id: int, *wanted: Any) -> QuerySet[ELicence]:
-        either = Q(pk__in=[])
-        for code, newborn in zip(wanted[::2], wanted[1::2], strict=True):
-            either |= Q(kind=code, item__newborn=newborn)
-        return (
-            ELicence.objects.filter(either, case_id=case_id, superseded_at__isnull=True)
-            .defer("payload")
-            .annotate(payload_raw=Cast("payload", TextField()))
-            .order_by("issued_at")
-        )
-
-    # (A baby's stand-in is in its column's range: Django compiles a comparison with a
-    # value out of a small integer's range to nothing. A stand-in only has to be found
-    # once among the compiled statement's parameters; the values are put in by position.)
-    stand_ins: list[Any] = [-7_340_029_301]
-    for n in range(keys):
-        stand_ins += [f"onestop-stand-in-prior-kind-{n}", 32_101 + n]
-    return CompiledRows(ELicence, build, *stand_ins)
+def _prior_query(after: tuple[str, ...]) -> Any:
+    """The case's licences of the items ``after`` names, as a query of the case's id."""
+    # ``after`` holds keys: twins' items wait for their own baby's (``code-2``, ADR 0036).
+    wanted = Q(pk__in=[])
+    for key in after:
+        code, newborn = split_key(key)
+        wanted |= Q(kind=code, item__newborn=newborn)
+    # The licences in force: a corrected one stands in for the one it superseded (ADR 0042).
+    # The stored ciphertext comes with the row: the seal's check and the result read it
+    # without two more queries per licence (issue 10: web CPU per case).
+    return lambda case_id: (
+        ELicence.objects.filter(case_id=case_id)
+        .filter(wanted, superseded_at__isnull=True)
+        .defer("payload")
+        .annotate(payload_raw=Cast("payload", TextField()))
+        .order_by("issued_at")
+    )
 
 
-# Per number of the keys an item waits for (asked by every task's detail and the
-# workbench's task view; issue 10 part 2: its queryset was built and compiled each time).
-_PRIOR: Kept[int, CompiledRows[ELicence]] = Kept(size=32)
+# The read compiled once per process for each list of awaited items (a pack's item waits
+# for the same ones in every case: a handful of lists), the case's id put in per call
+# (issue 10: every task's detail — the claim's answer — built and compiled it).
+_PRIOR: Kept[tuple[str, ...], CompiledAll[ELicence]] = Kept(size=256)
+_CASE_STAND_IN = -7_340_029_511
 
 
 def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
@@ -62,11 +56,13 @@ def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
         return []
     keys = published_keys()
     out = []
-    wanted: list[Any] = []
-    for key in item.after:
-        wanted += split_key(key)
-    rows = _PRIOR.get_or_make(len(item.after), lambda: _prior_of(len(item.after)))
-    for licence in rows.rows(item.case_id, *wanted):
+    after = tuple(item.after)
+    compiled = _PRIOR.get_or_make(
+        after, lambda: CompiledAll(ELicence, _prior_query(after), _CASE_STAND_IN)
+    )
+    case = item.case
+    for licence in compiled.all(case.pk):
+        licence.case = case  # as the case's related manager sets it
         verdict = verify_record(licence, keys)
         payload = stored_payload(licence) if verdict.valid else None
         out.append(

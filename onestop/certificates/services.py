@@ -39,7 +39,7 @@ from onestop.certificates.seal import (
     sm3_hex,
     verify_sealed,
 )
-from onestop.common.compiled import CompiledValues
+from onestop.common.compiled import CompiledInsert, CompiledValues
 from onestop.common.kept import Kept
 from onestop.common.names import item_label, result_field_label
 from onestop.common.replica import read_with_fallback
@@ -119,6 +119,11 @@ def _newborns(case: Case, item: CaseItem | None = None) -> list[dict[str, Any]]:
     return babies
 
 
+# The e-licence's INSERT, built once per process (issue 10: every issuing completion had
+# Django compile it; `licence.save()` of a new row writes the same).
+_LICENCE_INSERT: CompiledInsert[ELicence] = CompiledInsert(ELicence)
+
+
 class DuplicateCertificate(DuplicateNewborn):
     """The newborn already has this result from another case: it is never issued twice."""
 
@@ -190,7 +195,7 @@ def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
         issued_at=now,
     )
     _apply_seal(licence, now=timezone.now())
-    licence.save()
+    _LICENCE_INSERT.save_new(licence)
     return licence
 
 

@@ -27,7 +27,8 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, QuerySet, signals
+from django.db.models import BooleanField, CharField, Model, QuerySet, TextField, signals, sql
+from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -121,12 +122,9 @@ class CompiledFirst(Generic[M]):
     def _limited(self, qs: QuerySet[M]) -> QuerySet[M]:
         return qs[:1]
 
-    def _stand_ins(self) -> list[Any]:
-        return [self.stand_in]
-
     def _compile(self, alias: str) -> _FirstOf | None:
         compiler = self._limited(self._query(self.stand_in)).query.get_compiler(alias)
-        statement = Statement.compiled(compiler, self._stand_ins())
+        statement = Statement.compiled(compiler, [self.stand_in])
         info = compiler.klass_info
         if statement is None or info is None or info["model"] is not self.model:
             return None
@@ -201,30 +199,6 @@ class CompiledAll(CompiledFirst[M]):
         return [self._instance(compiled, raw, alias) for raw in raws]
 
 
-class CompiledRows(CompiledAll[M]):
-    """``list(build(*values))``, compiled once per database with one stand-in per value:
-    every row, in the queryset's order, as model instances (``CompiledFirst``'s making of
-    each) — for a read whose statement differs by several values (issue 10 part 2: a
-    task's prior e-licences, by its case and the kind and baby of each item it waits
-    for; keep one per number of values)."""
-
-    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], *stand_ins: Any):
-        super().__init__(model, lambda values: build(*values), tuple(stand_ins))
-
-    def _stand_ins(self) -> list[Any]:
-        return list(self.stand_in)
-
-    def rows(self, *values: Any) -> list[M]:
-        alias, compiled = self._statement_for()
-        if compiled is None:
-            return list(self._query(values).using(alias))
-        connection = connections[alias]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.statement.sql, compiled.statement.bind(*values))
-            raws = cursor.fetchall()
-        return [self._instance(compiled, raw, alias) for raw in raws]
-
-
 class CompiledValues:
     """``list(build(*values))`` of a ``values_list`` queryset (tuples), compiled once per
     database with one stand-in per value; ``model`` routes the read."""
@@ -268,6 +242,16 @@ class CompiledPerKey(Generic[M]):
         return compiled.first(value)
 
 
+# The fields whose value of these exact types Django's ``get_db_prep_save`` returns as it
+# is — on every backend: these classes prepare nothing but ``str()``/``bool()`` of other
+# values and a lazy text's text — so `CompiledInsert` passes it without the five calls.
+_AS_IS: dict[type[Any], tuple[type[Any], ...]] = {
+    CharField: (str, type(None)),
+    TextField: (str, type(None)),
+    BooleanField: (bool, type(None)),
+}
+
+
 @dataclass(frozen=True)
 class _InsertOf:
     sql: str
@@ -299,6 +283,7 @@ class CompiledInsert(Generic[M]):
             f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field
         )
         self.pk = opts.pk
+        self._as_is = tuple(_AS_IS.get(type(f), ()) for f in self.fields)
         self.usable = (
             opts.auto_field is not None
             and opts.pk is opts.auto_field
@@ -306,20 +291,35 @@ class CompiledInsert(Generic[M]):
             and not opts.parents
             and not any(hasattr(f, "get_placeholder") for f in self.fields)
         )
-        self._statements: Kept[tuple[str, str, int], _InsertOf | None] = Kept(size=64)
+        self._statements: Kept[tuple[str, str, int, bool], _InsertOf | None] = Kept(size=64)
 
-    def _compile(self, connection: BaseDatabaseWrapper, rows: int) -> _InsertOf | None:
+    def _compile(
+        self, connection: BaseDatabaseWrapper, rows: int, ignore: bool = False
+    ) -> _InsertOf | None:
         features, ops = connection.features, connection.ops
-        if not self.usable or not features.can_return_columns_from_insert:
+        if not self.usable:
             return None
-        if rows > 1 and not features.can_return_rows_from_bulk_insert:
-            return None
+        if ignore:
+            # Django's form of ``bulk_create(ignore_conflicts=True)``: nothing returned
+            # (``INSERT … ON CONFLICT DO NOTHING``; SQLite: ``INSERT OR IGNORE``).
+            if not features.supports_ignore_conflicts:
+                return None
+            if rows > 1 and not features.has_bulk_insert:
+                return None
+            returning = ops.on_conflict_suffix_sql(list(self.fields), OnConflict.IGNORE, (), ())
+            insert = ops.insert_statement(on_conflict=OnConflict.IGNORE)
+        else:
+            if not features.can_return_columns_from_insert:
+                return None
+            if rows > 1 and not features.can_return_rows_from_bulk_insert:
+                return None
+            # (not in django-stubs' BaseDatabaseOperations; every backend that returns has it)
+            returning, returning_params = ops.return_insert_columns([self.pk])  # type: ignore[attr-defined]
+            if returning_params:
+                return None
+            insert = ops.insert_statement()
         table = ops.quote_name(self.model._meta.db_table)
         columns = ", ".join(ops.quote_name(str(f.column)) for f in self.fields)
-        # (not in django-stubs' BaseDatabaseOperations; every backend that returns has it)
-        returning, returning_params = ops.return_insert_columns([self.pk])  # type: ignore[attr-defined]
-        if returning_params:
-            return None
         unnest = (
             rows > 1
             and connection.vendor == "postgresql"
@@ -337,7 +337,8 @@ class CompiledInsert(Generic[M]):
         else:
             placeholders: list[Any] = [["%s"] * len(self.fields)] * rows
             values = ops.bulk_insert_sql(self.fields, placeholders)
-        return _InsertOf(f"INSERT INTO {table} ({columns}) {values} {returning}", unnest)
+        statement = f"{insert} {table} ({columns}) {values}"
+        return _InsertOf(f"{statement} {returning}" if returning else statement, unnest)
 
     def insert(self, objs: Sequence[M]) -> None:
         """``bulk_create(objs)`` of new instances (the class docstring)."""
@@ -353,15 +354,7 @@ class CompiledInsert(Generic[M]):
         if compiled is None or values is None:
             self.model._default_manager.db_manager(alias).bulk_create(objs)
             return
-        prepared = [
-            [f.get_db_prep_save(v, connection) for f, v in zip(self.fields, row, strict=True)]
-            for row in values
-        ]
-        params: list[Any]
-        if compiled.unnest:
-            params = [list(column) for column in zip(*prepared, strict=True)]
-        else:
-            params = [value for row in prepared for value in row]
+        params = self._params(connection, compiled, values)
         with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             keys = cursor.fetchall()
@@ -369,6 +362,73 @@ class CompiledInsert(Generic[M]):
             obj.pk = key
             obj._state.adding = False
             obj._state.db = alias
+
+    def insert_ignoring_conflicts(self, objs: Sequence[M]) -> int:
+        """``bulk_create(objs, ignore_conflicts=True)`` of new instances — a row whose
+        unique value is taken is skipped (``INSERT … ON CONFLICT DO NOTHING``; SQLite:
+        ``INSERT OR IGNORE``), no key is set (the statement returns none) — and how many
+        rows were written, which ``bulk_create`` does not say: the statements' row count
+        (on PostgreSQL and SQLite, the rows inserted). Where the compiled statement does
+        not apply (the class docstring), Django's insert query of ``bulk_create``, in as
+        many statements as it batches."""
+        objs = list(objs)
+        if not objs:
+            return 0
+        alias = router.db_for_write(self.model)
+        connection = connections[alias]
+        compiled = self._statement(connection, alias, len(objs), ignore=True)
+        if connection.ops.bulk_batch_size(list(self.fields), objs) < len(objs):
+            compiled = None  # more than one statement may carry (SQLite): Django batches
+        values = None if compiled is None else self._values(objs)
+        written = 0
+        with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+            if compiled is not None and values is not None:
+                cursor.execute(compiled.sql, self._params(connection, compiled, values))
+                written = max(cursor.rowcount, 0)
+            else:
+                written = self._django_ignoring(connection, cursor, objs)
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = alias
+        return written
+
+    def _django_ignoring(self, connection: BaseDatabaseWrapper, cursor: Any, objs: list[M]) -> int:
+        """Django's ``ON CONFLICT DO NOTHING`` insert of ``objs`` in its batches, as
+        ``bulk_create`` sends them: the instances with their key set with the key, then
+        the others without."""
+        written = 0
+        every = [f for f in self.model._meta.concrete_fields if not f.generated]
+        for fields, some in (
+            (every, [o for o in objs if o.pk is not None]),
+            (list(self.fields), [o for o in objs if o.pk is None]),
+        ):
+            size = max(1, connection.ops.bulk_batch_size(fields, some))
+            for start in range(0, len(some), size):
+                query = sql.InsertQuery(self.model, on_conflict=OnConflict.IGNORE)
+                batch: list[Model] = [*some[start : start + size]]
+                query.insert_values(fields, batch)
+                for statement, params in query.get_compiler(connection=connection).as_sql():
+                    cursor.execute(statement, params)
+                    written += max(cursor.rowcount, 0)
+        return written
+
+    def _params(
+        self, connection: BaseDatabaseWrapper, compiled: _InsertOf, values: list[list[Any]]
+    ) -> list[Any]:
+        """The rows' values prepared as Django's compiler prepares them (a text or a
+        flag that ``get_db_prep_save`` would return as it is, as it is: `_AS_IS`), one
+        array per column where the statement ``UNNEST``s them."""
+        fields = tuple(zip(self.fields, self._as_is, strict=True))
+        prepared = [
+            [
+                v if type(v) in as_is else f.get_db_prep_save(v, connection)
+                for (f, as_is), v in zip(fields, row, strict=True)
+            ]
+            for row in values
+        ]
+        if compiled.unnest:
+            return [list(column) for column in zip(*prepared, strict=True)]
+        return [value for row in prepared for value in row]
 
     def save_new(self, obj: M) -> None:
         """``obj.save()`` of a new instance (the class docstring)."""
@@ -380,12 +440,12 @@ class CompiledInsert(Generic[M]):
         self.insert([obj])
 
     def _statement(
-        self, connection: BaseDatabaseWrapper, alias: str, rows: int
+        self, connection: BaseDatabaseWrapper, alias: str, rows: int, ignore: bool = False
     ) -> _InsertOf | None:
         # One statement for any number of rows where PostgreSQL sends arrays.
         vendor = connection.vendor
-        key = (alias, vendor, min(rows, 2) if vendor == "postgresql" else rows)
-        return self._statements.get_or_make(key, lambda: self._compile(connection, rows))
+        key = (alias, vendor, min(rows, 2) if vendor == "postgresql" else rows, ignore)
+        return self._statements.get_or_make(key, lambda: self._compile(connection, rows, ignore))
 
     def _values(self, objs: list[M]) -> list[list[Any]] | None:
         """Each instance's values as Django's insert takes them (None: an instance with

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User, actor_label
 from onestop.audit.services import audit_record
-from onestop.cases.models import Case
+from onestop.cases.models import Case, Newborn
+from onestop.common.compiled import CompiledInsert, CompiledValues
 from onestop.core.clock import parse_time, to_beijing
 from onestop.core.errors import OnestopError
 from onestop.guidance import domain
@@ -32,6 +33,9 @@ from onestop.unified_form.model import region_divisions
 from onestop.workflow.models import CaseItem, ItemState
 
 ITEM = "parenting_guidance"
+# The registration's INSERT (the guidance item's completion), built once per process
+# (issue 10); ``save_new`` writes what ``objects.create`` wrote.
+_REGISTRATION_INSERT: CompiledInsert[GuidanceRegistration] = CompiledInsert(GuidanceRegistration)
 TITLE_MAX = 80
 BODY_MAX = 4000
 NOTE_MAX = 500
@@ -130,10 +134,21 @@ def _refuse_outside(user: User, region: str) -> None:
 # --- registration -----------------------------------------------------------------------
 
 
+# The case's newborns' birth times in order, compiled once per process (issue 10: the
+# guidance item's completion read them through Django's compiler every time).
+_BORN_AT = CompiledValues(
+    Newborn,
+    lambda case_id: (
+        Newborn.objects.filter(case_id=case_id).order_by("position").values_list("born_at")
+    ),
+    -7_340_029_311,
+)
+
+
 def born_on_of(case: Case) -> tuple[date | None, int]:
     """The newborns' birth date (twins share it: the first one given) and how many, from
     the case's newborn rows (small encrypted columns, not the whole document)."""
-    times = list(case.newborns.order_by("position").values_list("born_at", flat=True))
+    times = [born_at for (born_at,) in _BORN_AT.rows(case.pk)]
     if not times:  # a case stored before the rows existed: the document says it
         newborns = case.typed_document().newborns
         born = next((b.born_at for b in newborns if b.born_at is not None), None)
@@ -184,7 +199,7 @@ def guidance_register(
     arranged = " ".join(str(result.get("visit_arranged") or "").split())[:100]
     # The workflow service holds the case's lock: no one registers it meanwhile (and a
     # second row would break the one-to-one constraint, never pass silently).
-    registration = GuidanceRegistration.objects.create(
+    registration = GuidanceRegistration(
         case=case,
         item=row,
         region=case.region,
@@ -195,6 +210,7 @@ def guidance_register(
         automatic=automatic,
         registered_at=now,
     )
+    _REGISTRATION_INSERT.save_new(registration)
     audit_record(
         stream=f"case-{case.number}",
         at=now,

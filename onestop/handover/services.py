@@ -17,6 +17,7 @@ from onestop.audit.services import audit_record
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.models import Case
+from onestop.common.compiled import CompiledInsert
 from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.core.written import written
@@ -31,6 +32,10 @@ from onestop.workflow.domain.newborns import item_key
 from onestop.workflow.models import CaseItem, ItemState
 
 TRACKING_MAX = 40
+# The entry's (every BMC's completion) and the batch's INSERTs, built once per process
+# (issue 10); ``save_new`` writes what ``objects.create`` wrote.
+_ENTRY_INSERT: CompiledInsert[HandoverEntry] = CompiledInsert(HandoverEntry)
+_BATCH_INSERT: CompiledInsert[HandoverBatch] = CompiledInsert(HandoverBatch)
 NOTE_MAX = 500
 
 
@@ -142,7 +147,7 @@ def _open_batch(
             due = domain.due_on(period, rule.due.day)
             try:
                 with transaction.atomic():  # a savepoint: a concurrent creator wins cleanly
-                    batch = HandoverBatch.objects.create(
+                    batch = HandoverBatch(
                         hospital_code=hospital,
                         station_code=station,
                         period=period.code,
@@ -157,6 +162,7 @@ def _open_batch(
                         method=rule.method,
                         created_at=now,
                     )
+                    _BATCH_INSERT.save_new(batch)
             except IntegrityError:
                 continue  # created meanwhile by another transaction: lock that one
         if batch.state == HandoverBatch.State.OPEN:
@@ -210,7 +216,7 @@ def handover_certificate_add(
     )
     names, ethnicity_form = _newborn_names(case, certificate.newborn)
     result = certificate.result if isinstance(certificate.result, dict) else {}
-    return HandoverEntry.objects.create(
+    entry = HandoverEntry(
         batch=batch,
         certificate=certificate,
         case=case,
@@ -221,6 +227,8 @@ def handover_certificate_add(
         ethnicity_form=ethnicity_form and "ethnicity_confirmation_form" in batch.documents,
         added_at=now,
     )
+    _ENTRY_INSERT.save_new(entry)
+    return entry
 
 
 def _audit(

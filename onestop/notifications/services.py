@@ -19,12 +19,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import AutoField, Model, Q, sql
-from django.db.models.constants import OnConflict
+from django.db.models import Q
 from django.utils import timezone
 
 from onestop.accounts.models import User
+from onestop.common.compiled import CompiledInsert
 from onestop.common.fields import index_of
 from onestop.common.outbox import (
     Attempt,
@@ -196,31 +195,16 @@ def _write_many(held: list[_Pending]) -> None:
         outbox_wake()
 
 
-# The columns `bulk_create` writes for rows without a primary key (every concrete field
-# but the generated ones and the automatic id).
-_COLUMNS = [
-    f
-    for f in Notification._meta.concrete_fields
-    if not f.generated and not isinstance(f, AutoField)
-]
+# The messages' INSERT … ON CONFLICT DO NOTHING, built once per process (issue 10: Django
+# compiled it on every state change).
+_INSERT: CompiledInsert[Notification] = CompiledInsert(Notification)
 
 
 def _insert_new(rows: list[Notification]) -> int:
     """Insert ``rows``, skipping those whose unique key is taken (``ON CONFLICT DO
     NOTHING``, as ``bulk_create(ignore_conflicts=True)`` writes it); how many were written
     (``bulk_create`` does not say: the statement's row count does, on both databases)."""
-    written = 0
-    ops = connection.ops
-    size = max(1, ops.bulk_batch_size(_COLUMNS, rows))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            query = sql.InsertQuery(Notification, on_conflict=OnConflict.IGNORE)
-            batch: list[Model] = [*rows[start : start + size]]
-            query.insert_values(_COLUMNS, batch)
-            for statement, params in query.get_compiler(connection=connection).as_sql():
-                cursor.execute(statement, params)
-                written += max(cursor.rowcount, 0)
-    return written
+    return _INSERT.insert_ignoring_conflicts(rows)
 
 
 def _write(held: _Pending) -> None:

@@ -29,6 +29,7 @@ from onestop.audit.services import audit_record
 from onestop.cases.claims import SSC_ITEM as SSC_ITEM
 from onestop.cases.claims import ssc_claims_issue
 from onestop.cases.models import Case
+from onestop.common.compiled import CompiledFirst, CompiledInsert
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
 from onestop.reference.selectors import bank_branch
@@ -47,6 +48,15 @@ ORDER = {
 # What the HR department may report (workbench and API).
 REPORTABLE = (CardStatus.IN_PRODUCTION, CardStatus.MADE, CardStatus.AT_BRANCH, CardStatus.MAILED)
 FINAL = (CardStatus.AT_BRANCH, CardStatus.MAILED)
+# The card record's INSERT (every card item's dispatch), built once per process (issue 10);
+# ``save_new`` writes what ``objects.create`` wrote.
+_CARD_INSERT: CompiledInsert[CardProduction] = CompiledInsert(CardProduction)
+# The card item's record (its completion reads it), compiled once per process (issue 10).
+_CARD_OF: CompiledFirst[CardProduction] = CompiledFirst(
+    CardProduction,
+    lambda item_id: CardProduction.objects.filter(item_id=item_id),
+    -7_340_029_411,
+)
 STATUS_WORDS: Mapping[str, str] = {value: str(label) for value, label in CardStatus.choices}
 
 
@@ -73,11 +83,11 @@ def card_of(case: Case, row: CaseItem, now: datetime, *, new: bool = False) -> C
     ``new``: the caller knows there is none yet (the item was just dispatched), so it is
     not asked for."""
     if not new:
-        existing = CardProduction.objects.filter(item=row).first()
+        existing = _CARD_OF.first(row.pk)
         if existing is not None:
             return existing
     bank, code, name, address, hours, method = _chosen(case)
-    return CardProduction.objects.create(
+    card = CardProduction(
         case=case,
         item=row,
         bank=bank,
@@ -89,6 +99,8 @@ def card_of(case: Case, row: CaseItem, now: datetime, *, new: bool = False) -> C
         history=[{"status": CardStatus.APPLIED.value, "at": now.isoformat()}],
         updated_at=now,
     )
+    _CARD_INSERT.save_new(card)
+    return card
 
 
 def _set(

@@ -25,6 +25,7 @@ from django.utils import timezone
 from onestop.accounts.models import User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case
+from onestop.common.compiled import CompiledInsert
 from onestop.core.clock import parse_time, to_beijing
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
@@ -44,6 +45,9 @@ from onestop.workflow.models import CaseItem, ItemState, PaymentNotice, PaymentS
 
 # The longest reminder a pack may schedule (schema: 1–60 days before the deadline).
 REMINDER_HORIZON = timedelta(days=60)
+# The payment notice's INSERT (every payment item's dispatch), built once per process
+# (issue 10); ``save_new`` writes what ``objects.create`` wrote.
+_NOTICE_INSERT: CompiledInsert[PaymentNotice] = CompiledInsert(PaymentNotice)
 
 
 class PaymentStepRefused(OnestopError):
@@ -156,7 +160,7 @@ def notice_issue(case: Case, row: CaseItem, *, now: datetime) -> PaymentNotice |
         return existing
     year = insurance_year(case, now)
     premium = premium_of(case.region, year)
-    notice = PaymentNotice.objects.create(
+    notice = PaymentNotice(
         case=case,
         item=row,
         region=case.region,
@@ -171,6 +175,7 @@ def notice_issue(case: Case, row: CaseItem, *, now: datetime) -> PaymentNotice |
         activation_name=plan.activation.name if plan.activation else "",
         activation_where=plan.activation.where if plan.activation else "",
     )
+    _NOTICE_INSERT.save_new(notice)
     _audit(
         case,
         "payment_notice_issued",

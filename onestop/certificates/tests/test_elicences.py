@@ -490,3 +490,46 @@ def test_licences_sealed_by_the_pure_python_sm2_still_verify(case, beijing, monk
         public = keys[licence.key_id].public_key
         assert Sm2Sm3Python().verify(public, licence.sealed.encode(), signature)
         assert elicence_verify(serial=licence.serial).valid
+
+
+def test_prior_licences_are_the_querysets_with_the_statement_compiled_once(case, example, beijing):
+    """`prior_elicences` reads with one statement per list of awaited items, compiled
+    once (issue 10, h-inserts): the licences the case's queryset reads, for each case."""
+    from django.db.models import Q, TextField
+    from django.db.models.functions import Cast
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.cases.services import case_submit as submit
+    from onestop.certificates import selectors
+    from onestop.workflow.domain.newborns import split_key
+
+    other = submit(
+        document=another_newborn(example("qinbei-accept"), 1),
+        actor=None,
+        now=beijing("2026-11-20T09:40:00+08:00"),
+    ).case
+    complete(case, {"birth_certificate"}, beijing=beijing)
+    complete(other, {"birth_certificate", "vaccination_certificate"}, beijing=beijing)
+    for one in (case, other):
+        for item in CaseItem.objects.filter(case=one).exclude(after=[]).select_related("case"):
+            wanted = Q(pk__in=[])
+            for key in item.after:
+                code, newborn = split_key(key)
+                wanted |= Q(kind=code, item__newborn=newborn)
+            expected = list(
+                one.elicences.filter(wanted, superseded_at__isnull=True)
+                .defer("payload")
+                .annotate(payload_raw=Cast("payload", TextField()))
+                .order_by("issued_at")
+            )
+            compiled = selectors._PRIOR.get(tuple(item.after))
+            with CaptureQueriesContext(connection) as queries:
+                got = selectors.prior_elicences(item)
+            assert [p["serial"] for p in got] == [e.serial for e in expected]
+            assert all(p["valid"] and p["result"] for p in got)
+            assert len(queries.captured_queries) <= 1
+            if compiled is not None:  # read before: the same statement, not built again
+                assert selectors._PRIOR.get(tuple(item.after)) is compiled
+    items = CaseItem.objects.filter(case=other)
+    serials = {p["serial"] for item in items for p in selectors.prior_elicences(item)}
+    assert serials and all(s.startswith(other.number) for s in serials)

@@ -16,7 +16,8 @@ from django.utils import timezone
 from onestop.cases.claims import possible_duplicates
 from onestop.cases.models import Case, CaseStatus, NewbornClaim
 from onestop.certificates.models import ELicence
-from onestop.certificates.selectors import _prior_of
+from onestop.certificates.selectors import _CASE_STAND_IN, _prior_query
+from onestop.common.compiled import CompiledAll
 from onestop.common.kept import Kept
 from onestop.integration import selectors
 from onestop.integration.selectors import _CaseFacts
@@ -110,11 +111,12 @@ def test_the_details_reads_of_its_case_are_one_statement_and_agree(
 
 
 def test_the_details_other_reads_compile_with_their_stand_ins():
-    """The prior e-licences' read is compiled once per number of keys (`CompiledRows`), the
-    card's and the payment notice's once (`CompiledFirst`), not run as querysets each
-    time: with a baby's stand-in out of its column's range Django compiled the comparison
-    to nothing, and every read fell back to the queryset."""
-    for keys in (1, 2, 3):
-        assert _prior_of(keys)._compile(connection.alias) is not None
+    """The prior e-licences' read is compiled once per list of awaited items
+    (`CompiledAll`), the card's and the payment notice's once (`CompiledFirst`), not run
+    as querysets each time (a stand-in Django cannot compile as expected would make every
+    read fall back to the queryset)."""
+    for after in (("birth_certificate",), ("birth_certificate", "household_registration-2")):
+        compiled = CompiledAll(ELicence, _prior_query(after), _CASE_STAND_IN)
+        assert compiled._compile(connection.alias) is not None
     assert selectors._CARD_OF._compile(connection.alias) is not None
     assert selectors._NOTICE_OF._compile(connection.alias) is not None
