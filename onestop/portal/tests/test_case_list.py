@@ -82,3 +82,49 @@ def test_the_compiled_list_answers_as_the_queryset(example, beijing, media_root)
     seen = _seen(parent_case_list(mother))
     assert {row[4] for row in seen} >= {"done", "partly_refused", "refused"}
     assert len(seen) >= 4
+
+
+def test_the_compiled_case_read_answers_as_the_queryset(example, beijing, media_root):
+    from onestop.portal.selectors import _PARENT_CASE, parent_case
+    from onestop.portal.views import UNSHOWN_DOCUMENT
+
+    numbers = [
+        case_submit(document=example(name), actor=None, now=beijing(at)).case.number
+        for name, at in (
+            ("qinbei-accept", "2026-11-20T09:30:00+08:00"),
+            ("fuzhou-accept", "2026-11-20T11:30:00+08:00"),
+        )
+    ]
+    mother = parent("13800000000")
+    stranger = parent("13900000009")
+    Case.objects.filter(number=numbers[1]).update(father_phone_index=mother.phone_index)
+    inactive, officer, superuser = copy(mother), copy(mother), copy(mother)  # (not saved)
+    inactive.is_active = False
+    officer.role = Role.OFFICER
+    superuser.is_superuser = True
+    for defer in ((), UNSHOWN_DOCUMENT):
+        for user in (mother, stranger, inactive, officer, superuser):
+            for number in (*numbers, "QINBEI-20261120-99999"):
+                expected = (
+                    parent_cases(user, outcome=False).defer(*defer).filter(number=number).first()
+                )
+                got = parent_case(user, number, defer)
+                if expected is None:
+                    assert got is None
+                    continue
+                assert got is not None
+                assert got.get_deferred_fields() == expected.get_deferred_fields()
+                assert (got._state.db, got._state.adding) == (
+                    expected._state.db,
+                    expected._state.adding,
+                )
+                shown = [
+                    f.attname
+                    for f in Case._meta.concrete_fields
+                    if f.attname not in expected.get_deferred_fields()
+                ]
+                assert [getattr(got, a) for a in shown] == [getattr(expected, a) for a in shown]
+                assert got.document == expected.document  # loaded on access alike
+        alias = router.db_for_read(Case)
+        read = _PARENT_CASE[defer][1]
+        assert read._statements.get((alias, connections[alias].vendor)) is not None
