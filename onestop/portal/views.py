@@ -22,6 +22,8 @@ from onestop.portal.guide import guide_result, questions
 from onestop.portal.selectors import (
     item_views,
     outcome_from_items,
+    parent_case,
+    parent_case_list,
     parent_cases,
     parent_timeline,
     progress_steps,
@@ -72,10 +74,6 @@ def guide(request: HttpRequest) -> HttpResponse:
 # The encrypted columns a page that does not show the case document leaves unread (issue 10:
 # decrypting every case's document for a list or a progress page was most of its time).
 UNSHOWN_DOCUMENT = ("document",)
-# What the case list shows of each case (``portal/cases.html``, ``workflow/case_status.html``;
-# its outcome is annotated): of ~50 columns, three — nothing encrypted is read, and the
-# ORM's compile cost grows with the columns (issue 10 part 3).
-LIST_SHOWN = ("number", "status", "submitted_at")
 
 
 def parent_case_or_404(
@@ -90,7 +88,10 @@ def parent_case_or_404(
     ``defer``: columns the page does not read (loaded on access if it does after all);
     ``outcome``: annotated with it (`parent_cases`)."""
     user = _user(request)
-    case = parent_cases(user, outcome=outcome).defer(*defer).filter(number=number).first()
+    if outcome:
+        case = parent_cases(user).defer(*defer).filter(number=number).first()
+    else:
+        case = parent_case(user, number, defer)
     if case is None:
         parent_page_refuse(user, what=what, case_number=number, message=_("办件不存在或无权查看"))
     return case
@@ -102,7 +103,7 @@ def my_cases(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.role != Role.PARENT:
         parent_page_refuse(user, what="portal:cases")
-    cases = parent_cases(user).only(*LIST_SHOWN)
+    cases = parent_case_list(user)
     return render(request, "portal/cases.html", {"cases": cases})
 
 
