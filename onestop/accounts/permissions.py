@@ -76,6 +76,17 @@ def parent_phone_index(user: User) -> str | None:
     return user.phone_index or index_of(user.phone, purpose="phone")
 
 
+def parent_phone_match(applicant: str, mother: str, father: str) -> Q:
+    """A parent's cases: the phone's blind index as the applicant's, the mother's or the
+    father's (one value per column, so a statement compiled once can take each as its own
+    parameter: `portal.selectors`)."""
+    return (
+        Q(applicant_phone_index=applicant)
+        | Q(mother_phone_index=mother)
+        | Q(father_phone_index=father)
+    )
+
+
 def cases_visible_to(user: User, qs: QuerySet[Case]) -> QuerySet[Case]:
     """The cases a user may open at all (what they may see inside is a second question)."""
     if not user.is_authenticated or not user.is_active:
@@ -86,11 +97,7 @@ def cases_visible_to(user: User, qs: QuerySet[Case]) -> QuerySet[Case]:
         index = parent_phone_index(user)
         if not index:
             return qs.none()
-        return qs.filter(
-            Q(applicant_phone_index=index)
-            | Q(mother_phone_index=index)
-            | Q(father_phone_index=index)
-        )
+        return qs.filter(parent_phone_match(index, index, index))
     if user.role == Role.CLERK:
         if not user.jurisdiction_code:
             return qs.none()

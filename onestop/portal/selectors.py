@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import router
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
 
 from onestop.accounts.models import Role, User
-from onestop.accounts.permissions import cases_visible_to, parent_phone_index
+from onestop.accounts.permissions import cases_visible_to, parent_phone_index, parent_phone_match
 from onestop.cases.models import Case, TimelineEntry
 from onestop.common.compiled import CompiledAll, CompiledValues
 from onestop.eligibility.check import check_case
@@ -63,11 +63,7 @@ def _parent_scope(user: User) -> str | None:
 
 def _of_parent(applicant: str, mother: str, father: str) -> QuerySet[Case]:
     """`cases_visible_to`'s filter of a parent's cases, a parameter per column."""
-    return Case.objects.filter(
-        Q(applicant_phone_index=applicant)
-        | Q(mother_phone_index=mother)
-        | Q(father_phone_index=father)
-    )
+    return Case.objects.filter(parent_phone_match(applicant, mother, father))
 
 
 _SCOPE_STAND_INS = (
