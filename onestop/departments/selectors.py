@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Case as SqlCase
 from django.db.models import Exists, OuterRef, QuerySet, Value, When
@@ -124,7 +124,17 @@ def _task_page_items(user: User) -> QuerySet[CaseItem]:
     return items_for_officer(user, qs)
 
 
-def urgency(item: CaseItem, now: datetime, calendar: WorkingCalendar | None = None) -> str:
+class Due(Protocol):
+    """What `urgency` reads of an item (a `CaseItem`, a queue row of the stamp)."""
+
+    @property
+    def due_at(self) -> datetime | None: ...
+
+    @property
+    def state(self) -> str: ...
+
+
+def urgency(item: Due, now: datetime, calendar: WorkingCalendar | None = None) -> str:
     """The item's light now, by the working-day rules of ``workflow.domain.urgency``
     (less than one working day left: warning). A returned item's clock is paused: no light."""
     if item.due_at is None or item.state == ItemState.RETURNED:
