@@ -40,7 +40,7 @@ from onestop.departments.selectors import (
     officer_queue_keys,
     task_materials,
     task_notes,
-    task_page_items,
+    task_page_item,
     task_view_data,
     urgency,
 )
@@ -232,10 +232,10 @@ def _visible_item(user: User, item_id: int, *, page: bool = False) -> CaseItem:
     guessed id reveals nothing. ``page``: read with what the task page shows of it in the
     same statement (`task_page_items`)."""
     if page:
-        qs = task_page_items(user)
+        item = task_page_item(user, item_id)
     else:
         qs = items_for_officer(user, CaseItem.objects.select_related("case", "claimed_by"))
-    item = qs.filter(pk=item_id).first()
+        item = qs.filter(pk=item_id).first()
     if item is None:
         access_record(
             actor=user, case_number="-", what=f"task:{item_id}", at=timezone.now(), granted=False

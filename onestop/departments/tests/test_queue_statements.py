@@ -114,3 +114,28 @@ def test_task_page_statement_budget(example, beijing, media_root):
     count, body = _statements(client, f"/work/tasks/{row.pk}/")
     assert count <= TASK_STATEMENTS
     assert row.case.number in body
+
+
+def test_task_page_read_compiled_once_follows_the_officers_scope(example, beijing, media_root):
+    """The task page's item statement is compiled once per officer and scope (session 22):
+    the officer's jurisdiction changed, the same item is refused at once (404, the refusal
+    recorded), and another officer of another scope never gets it."""
+    from onestop.accounts.models import User
+    from onestop.audit.models import AccessRecord
+    from onestop.workflow.models import CaseItem
+
+    _submit(example, beijing, 1)
+    user = officer("hospital", "hospital", "qinbei-mch")
+    item = CaseItem.objects.filter(department="hospital").first()
+    assert item is not None
+    client = Client()
+    client.force_login(user)
+    assert client.get(f"/work/tasks/{item.pk}/").status_code == 200
+    assert client.get(f"/work/tasks/{item.pk}/").status_code == 200
+    other = Client()
+    other.force_login(officer("hospital", "hospital", "another-hospital"))
+    assert other.get(f"/work/tasks/{item.pk}/").status_code == 404
+    User.objects.filter(pk=user.pk).update(jurisdiction_code="another-hospital")
+    refused = AccessRecord.objects.filter(granted=False).count()
+    assert client.get(f"/work/tasks/{item.pk}/").status_code == 404
+    assert AccessRecord.objects.filter(granted=False).count() == refused + 1
