@@ -19,7 +19,7 @@ from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Material
 from onestop.catalogue import catalogue
 from onestop.catalogue.names import CatalogueView
-from onestop.common.compiled import CompiledPerKey
+from onestop.common.compiled import CompiledAll, CompiledPerKey
 from onestop.common.kept import Kept
 from onestop.corrections.selectors import notices_exist
 from onestop.supervision.selectors import staff_unread_count, urge_count
@@ -64,6 +64,26 @@ ITEM_MATERIALS: Mapping[str, tuple[str, ...]] = CatalogueView(
 def task_materials(item: CaseItem) -> QuerySet[Material]:
     allowed = ITEM_MATERIALS.get(item.item, ())
     return Material.objects.filter(case=item.case, code__in=allowed).order_by("code", "uploaded_at")
+
+
+# The task page's list of materials, its statement compiled once per item code and the
+# materials it may see (session 22: ~10 % of the page's CPU was compiling it).
+_TASK_MATERIALS: Kept[tuple[str, tuple[str, ...]], CompiledAll[Material]] = Kept(size=256)
+
+
+def task_material_list(item: CaseItem) -> list[Material]:
+    """``list(task_materials(item))``: the materials the item's department may see."""
+    allowed = tuple(ITEM_MATERIALS.get(item.item, ()))
+
+    def build(case_id: Any) -> QuerySet[Material]:
+        return Material.objects.filter(case_id=case_id, code__in=allowed).order_by(
+            "code", "uploaded_at"
+        )
+
+    compiled = _TASK_MATERIALS.get_or_make(
+        (item.item, allowed), lambda: CompiledAll(Material, build, -7_340_029_137)
+    )
+    return compiled.all(item.case_id)
 
 
 def officer_queue(user: User, *, order: str = "due") -> QuerySet[CaseItem]:

@@ -38,6 +38,7 @@ from onestop.departments.selectors import (
     duplicate_rows,
     officer_queue,
     officer_queue_keys,
+    task_material_list,
     task_materials,
     task_notes,
     task_page_item,
@@ -288,7 +289,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
                     "source": m.get_source_display(),
                     "has_file": bool(m.file),
                 }
-                for m in task_materials(item)
+                for m in task_material_list(item)
             ],
             "light": urgency(item, timezone.now()),
             "card": getattr(item, "card", None),  # read with the item (None: no card item)
