@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from html import escape as _escape  # of plain text, per row (`_queue_rows_html`)
 from typing import Any, cast
 
 from django.contrib import messages
@@ -149,7 +150,8 @@ def _queue_rows_html(rows: Iterable[QueueRow], now: datetime, calendar: WorkingC
     translated and the task URL reversed once per page."""
     language = get_language() or "zh-hans"
     task_url = reverse("departments:task", args=[0])[: -len("0/")]
-    states = {value: escape(label) for value, label in ItemState.choices}
+    # str(): the labels translated now, not a lazy text formatted once per row.
+    states = {value: escape(str(label)) for value, label in ItemState.choices}
     l_number, l_item, l_state, l_due = (
         escape(_("办件编号")),
         escape(_("事项")),
@@ -168,29 +170,30 @@ def _queue_rows_html(rows: Iterable[QueueRow], now: datetime, calendar: WorkingC
     out = []
     for row in rows:
         if row.item not in names:
-            names[row.item] = escape(_item_name(row.item))
+            names[row.item] = _escape(str(_item_name(row.item)))
         light = _light(row, now, calendar)
         if light not in lights:
-            lights[light] = (escape(light), escape(_(URGENCY_LABELS[Urgency(light)])))
+            lights[light] = (_escape(light), _escape(str(_(URGENCY_LABELS[Urgency(light)]))))
         light_class, light_name = lights[light]
         # Which baby, for twins or more (ADR 0036): "第二个孩子", never an index.
         word = newborn_word_of(row.item, row.newborn, row.twins)
-        baby = f' <span class="baby" data-baby>（{escape(word)}）</span>' if word else ""
-        claimed = f' <span class="muted">{escape(row.claimer)}</span>' if row.claimer else ""
+        baby = f' <span class="baby" data-baby>（{_escape(word)}）</span>' if word else ""
+        claimed = f' <span class="muted">{_escape(row.claimer)}</span>' if row.claimer else ""
         count = row.urge_total
-        urge = f' <span class="badge urged">{urged % {"n": escape(count)}}</span>' if count else ""
+        n = _escape(str(count))
+        urge = f' <span class="badge urged">{urged % {"n": n}}</span>' if count else ""
         due = (
-            escape(written(row.due_at, language=language))
+            _escape(written(row.due_at, language=language))
             + (provisional if row.due_provisional else "")
             if row.due_at
             else "—"
         )
-        state = escape(row.state)
+        state = _escape(row.state)
         out.append(
             "\n  <tr>\n"
             f'    <td><span class="light {light_class}" title="{light_name}"></span></td>\n'
-            f'    <td data-label="{l_number}"><a href="{escape(f"{task_url}{row.pk}/")}">'
-            f"{escape(row.number)}</a></td>\n"
+            f'    <td data-label="{l_number}"><a href="{_escape(f"{task_url}{row.pk}/")}">'
+            f"{_escape(row.number)}</a></td>\n"
             f'    <td data-label="{l_item}">{names[row.item]}{baby}</td>\n'
             f'    <td data-label="{l_state}"><span class="state {state}">'
             f"{states.get(row.state, state)}</span>{claimed}{urge}</td>\n"
