@@ -24,7 +24,7 @@ correct (not a number, past the last page) gives no stamp: the view renders it a
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
@@ -49,6 +49,9 @@ from onestop.workflow.domain.urgency import warning_cutoff
 # corrections link's counts the stamp read (a rendered page costs the stamp and its rows).
 CALENDAR_ATTR = "_onestop_queue_calendar"
 COUNT_ATTR = "_onestop_queue_count"
+# The page's rows as the stamp read them (order, page number, the ``row|`` texts): the view
+# writes the table from them instead of reading the same rows again (`queue_rows`).
+ROWS_ATTR = "_onestop_queue_rows"
 
 ROW_COLUMNS = {
     "s_id": F("id"),
@@ -195,5 +198,107 @@ def queue_stamp(request: HttpRequest, *args: Any, **kwargs: Any) -> list[str] | 
         workbench_counts_known(request, user, (int(counts[0][1:]), int(counts[1][1:])))
     if number > 1 and start >= total:
         return None  # past the last page: the view shows the last one
+    setattr(request, ROWS_ATTR, (order, number, [r for r in found if r.startswith("row|")]))
     who = (user.pk, user.label(), user.role, user.department, user.jurisdiction_code)
     return [*found, "user|" + "|".join(str(w) for w in who)]
+
+
+class QueueRow(NamedTuple):
+    """One row of the queue's table, what `departments.views` writes of it."""
+
+    pk: int
+    item: str
+    newborn: int
+    state: str
+    due_at: datetime | None
+    due_provisional: bool
+    received_at: datetime | None
+    number: str
+    claimer: str  # the claimer's label ("" unclaimed)
+    urge_total: int
+    twins: bool
+    late: bool | None  # past due at the stamp's "now" (None: not read, judge it again)
+    amber: bool | None  # due before the stamp's warning cutoff
+
+
+def _value(field: str) -> str | None:
+    return None if field == "N" else field[1:]
+
+
+def _moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)  # PostgreSQL: with its offset; SQLite: UTC, naive
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _flag(text: str | None) -> bool:
+    return text in ("true", "t", "1")
+
+
+def _row(text: str) -> QueueRow | None:
+    """A ``row|`` text of the stamp (`ROW_COLUMNS`, then ``s_late``, ``s_amber``) as a
+    `QueueRow`; None when it cannot be read back for certain (a ``|`` in a claimer's name)."""
+    head = text[len("row|") :].split("|", 9)
+    if len(head) != 10:
+        return None
+    rest = head[9].rsplit("|", 4)
+    if len(rest) != 5 or rest[0].count("|") != 1:
+        return None
+    pk, item, newborn, state, due, provisional, received, number, claimer_id = map(_value, head[:9])
+    username, display = map(_value, rest[0].split("|"))
+    urged, twins, late, amber = map(_value, rest[1:])
+    if pk is None or item is None or newborn is None or state is None or number is None:
+        return None
+    claimer = (display or username or "") if claimer_id is not None else ""
+    return QueueRow(
+        pk=int(pk),
+        item=item,
+        newborn=int(newborn),
+        state=state,
+        due_at=_moment(due),
+        due_provisional=_flag(provisional),
+        received_at=_moment(received),
+        number=number,
+        claimer=claimer,
+        urge_total=int(urged or 0),
+        twins=_flag(twins),
+        late=_flag(late),
+        amber=_flag(amber),
+    )
+
+
+def _sort_key(order: str, nulls_last: bool) -> Any:
+    """The queue's order (`officer_queue`) in Python, NULLs where the database puts them
+    (PostgreSQL: last ascending, first descending; SQLite: the smallest), ties by id."""
+    far = datetime.max.replace(tzinfo=UTC)
+    near = datetime.min.replace(tzinfo=UTC)
+
+    def asc(value: datetime | None) -> datetime:
+        return value if value is not None else (far if nulls_last else near)
+
+    if order == "new":
+        # Descending: sort by the negation, i.e. reverse the whole list (see `queue_rows`).
+        return lambda row: (asc(row.received_at), -row.pk)
+    return lambda row: (asc(row.due_at), asc(row.received_at), row.pk)
+
+
+def queue_rows(request: HttpRequest, order: str, number: int) -> list[QueueRow] | None:
+    """The rows of page ``number`` of the queue in ``order`` as this request's stamp read
+    them (same querysets, same access scope: `_compile`), in the page's order; None when
+    the stamp did not read that page (the view then reads the rows itself)."""
+    kept = getattr(request, ROWS_ATTR, None)
+    if not isinstance(kept, tuple) or kept[0] != order or kept[1] != number:
+        return None
+    rows = []
+    try:
+        for text in kept[2]:
+            row = _row(text)
+            if row is None:
+                return None
+            rows.append(row)
+    except ValueError:
+        return None
+    key = _sort_key(order, nulls_last=connection.vendor == "postgresql")
+    rows.sort(key=key, reverse=order == "new")
+    return rows

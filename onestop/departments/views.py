@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from html import escape as _escape  # of plain text, per row (`_queue_rows_html`)
 from typing import Any, cast
 
 from django.contrib import messages
@@ -38,13 +39,20 @@ from onestop.departments.selectors import (
     duplicate_rows,
     officer_queue,
     officer_queue_keys,
+    task_material_list,
     task_materials,
     task_notes,
-    task_page_items,
+    task_page_item,
     task_view_data,
     urgency,
 )
-from onestop.departments.stamps import queue_calendar, queue_count, queue_stamp
+from onestop.departments.stamps import (
+    QueueRow,
+    queue_calendar,
+    queue_count,
+    queue_rows,
+    queue_stamp,
+)
 from onestop.reference.selectors import current_reference
 from onestop.supervision.selectors import staff_unread_known
 from onestop.unified_form.model import paper_position, value_name
@@ -55,6 +63,7 @@ from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import (
     multiple_birth_once,
     newborn_word,
+    newborn_word_of,
     remember_multiple_birth,
     result_form_fields,
     result_from,
@@ -88,28 +97,61 @@ def queue(request: HttpRequest) -> HttpResponse:
         officer_queue_keys(user, order=order), QUEUE_PAGE_SIZE, count=queue_count(request)
     )
     page = paginator.get_page(request.GET.get("page"))
-    # The page's keys are a subquery (LIMIT/OFFSET in the index's order): one statement.
-    keys = cast("QuerySet[CaseItem, int]", page.object_list)
-    shown = officer_queue(user, order=order).filter(pk__in=keys)
+    # The rows the stamp read (no statement), else the page's rows read here.
+    rows = queue_rows(request, order, page.number)
+    if rows is None:  # not stamped (or not readable back): read the page's rows
+        # The page's keys are a subquery (LIMIT/OFFSET in the index's order): one statement.
+        keys = cast("QuerySet[CaseItem, int]", page.object_list)
+        rows = [_queue_row(item) for item in officer_queue(user, order=order).filter(pk__in=keys)]
     return render(
         request,
         "departments/queue.html",
         {
-            "rows_html": _queue_rows_html(shown, timezone.now(), queue_calendar(request)),
+            "rows_html": _queue_rows_html(rows, timezone.now(), queue_calendar(request)),
             "order": order,
             "page": page,
         },
     )
 
 
-def _queue_rows_html(items: Iterable[CaseItem], now: datetime, calendar: WorkingCalendar) -> str:
+def _queue_row(item: CaseItem) -> QueueRow:
+    """A row the view read itself (`officer_queue`) as the stamp's rows are given."""
+    return QueueRow(
+        pk=item.pk,
+        item=item.item,
+        newborn=item.newborn,
+        state=item.state,
+        due_at=item.due_at,
+        due_provisional=item.due_provisional,
+        received_at=item.received_at,
+        number=item.case.number,
+        claimer=item.claimed_by.label() if item.claimed_by else "",
+        urge_total=getattr(item, "urge_total", 0),  # annotated by officer_queue
+        twins=getattr(item, "twins", False),
+        late=None,
+        amber=None,
+    )
+
+
+def _light(row: QueueRow, now: datetime, calendar: WorkingCalendar) -> str:
+    """The row's light (`selectors.urgency`): from the stamp's flags when it read them
+    (past due, before the warning cutoff, at the stamp's instant), else judged now."""
+    if row.late is None or row.amber is None:
+        return urgency(row, now, calendar)
+    if row.due_at is None or row.state == ItemState.RETURNED:
+        return "normal"
+    return "overdue" if row.late else "warning" if row.amber else "normal"
+
+
+def _queue_rows_html(rows: Iterable[QueueRow], now: datetime, calendar: WorkingCalendar) -> str:
     """The queue's table rows (the body of its ``<tbody>``), the one definition of their
     markup: written and escaped here rather than by the template engine (issue 10 part 3:
     50 rows × ~20 template nodes were about a third of a rendered queue's CPU), the labels
     translated and the task URL reversed once per page."""
     language = get_language() or "zh-hans"
     task_url = reverse("departments:task", args=[0])[: -len("0/")]
-    states = {value: escape(label) for value, label in ItemState.choices}
+    # str(): the labels translated now, not a lazy text formatted once per row.
+    states = {value: escape(str(label)) for value, label in ItemState.choices}
     l_number, l_item, l_state, l_due = (
         escape(_("办件编号")),
         escape(_("事项")),
@@ -124,34 +166,37 @@ def _queue_rows_html(items: Iterable[CaseItem], now: datetime, calendar: Working
     )
     urged = _("已催办 %(n)s 次")
     names: dict[str, str] = {}
+    lights: dict[str, tuple[str, str]] = {}
     out = []
-    for item in items:
-        if item.item not in names:
-            names[item.item] = escape(_item_name(item.item))
-        light = urgency(item, now, calendar)
-        light_name = escape(_(URGENCY_LABELS[Urgency(light)]))
+    for row in rows:
+        if row.item not in names:
+            names[row.item] = _escape(str(_item_name(row.item)))
+        light = _light(row, now, calendar)
+        if light not in lights:
+            lights[light] = (_escape(light), _escape(str(_(URGENCY_LABELS[Urgency(light)]))))
+        light_class, light_name = lights[light]
         # Which baby, for twins or more (ADR 0036): "第二个孩子", never an index.
-        word = newborn_word(item, getattr(item, "twins", False))
-        baby = f' <span class="baby" data-baby>（{escape(word)}）</span>' if word else ""
-        claimer = item.claimed_by.label() if item.claimed_by else ""
-        claimed = f' <span class="muted">{escape(claimer)}</span>' if claimer else ""
-        count = getattr(item, "urge_total", 0)  # annotated by officer_queue
-        urge = f' <span class="badge urged">{urged % {"n": escape(count)}}</span>' if count else ""
+        word = newborn_word_of(row.item, row.newborn, row.twins)
+        baby = f' <span class="baby" data-baby>（{_escape(word)}）</span>' if word else ""
+        claimed = f' <span class="muted">{_escape(row.claimer)}</span>' if row.claimer else ""
+        count = row.urge_total
+        n = _escape(str(count))
+        urge = f' <span class="badge urged">{urged % {"n": n}}</span>' if count else ""
         due = (
-            escape(written(item.due_at, language=language))
-            + (provisional if item.due_provisional else "")
-            if item.due_at
+            _escape(written(row.due_at, language=language))
+            + (provisional if row.due_provisional else "")
+            if row.due_at
             else "—"
         )
-        state = escape(item.state)
+        state = _escape(row.state)
         out.append(
             "\n  <tr>\n"
-            f'    <td><span class="light {escape(light)}" title="{light_name}"></span></td>\n'
-            f'    <td data-label="{l_number}"><a href="{escape(f"{task_url}{item.pk}/")}">'
-            f"{escape(item.case.number)}</a></td>\n"
-            f'    <td data-label="{l_item}">{names[item.item]}{baby}</td>\n'
+            f'    <td><span class="light {light_class}" title="{light_name}"></span></td>\n'
+            f'    <td data-label="{l_number}"><a href="{_escape(f"{task_url}{row.pk}/")}">'
+            f"{_escape(row.number)}</a></td>\n"
+            f'    <td data-label="{l_item}">{names[row.item]}{baby}</td>\n'
             f'    <td data-label="{l_state}"><span class="state {state}">'
-            f"{states.get(item.state, state)}</span>{claimed}{urge}</td>\n"
+            f"{states.get(row.state, state)}</span>{claimed}{urge}</td>\n"
             f'    <td data-label="{l_due}">{due}</td>\n'
             "  </tr>\n  "
         )
@@ -191,10 +236,10 @@ def _visible_item(user: User, item_id: int, *, page: bool = False) -> CaseItem:
     guessed id reveals nothing. ``page``: read with what the task page shows of it in the
     same statement (`task_page_items`)."""
     if page:
-        qs = task_page_items(user)
+        item = task_page_item(user, item_id)
     else:
         qs = items_for_officer(user, CaseItem.objects.select_related("case", "claimed_by"))
-    item = qs.filter(pk=item_id).first()
+        item = qs.filter(pk=item_id).first()
     if item is None:
         access_record(
             actor=user, case_number="-", what=f"task:{item_id}", at=timezone.now(), granted=False
@@ -247,7 +292,7 @@ def task(request: HttpRequest, item_id: int) -> HttpResponse:
                     "source": m.get_source_display(),
                     "has_file": bool(m.file),
                 }
-                for m in task_materials(item)
+                for m in task_material_list(item)
             ],
             "light": urgency(item, timezone.now()),
             "card": getattr(item, "card", None),  # read with the item (None: no card item)

@@ -6,6 +6,7 @@ of what the page shows (an item claimed, a due time passing, a new staff message
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -166,3 +167,55 @@ def test_the_header_counts_read_with_the_page_are_the_counts(cases):
     assert row is not None
     assert badge in client.get(f"/work/tasks/{row.pk}/").content.decode()
     assert 'aria-label="未读消息">1</span>' in _signed_in(other).get("/work/").content.decode()
+
+
+def _body(response: Any) -> str:
+    return str(response.content.decode().split("<main>", 1)[1])
+
+
+@pytest.mark.parametrize("name", ["王医生", "王|医生"])
+def test_the_rows_written_from_the_stamp_are_the_rows_read_again(cases, monkeypatch, name):
+    """The table is written from the rows the stamp read (no statement of its own): the
+    same bytes as from the rows the view reads itself, for every kind of row — claimed,
+    urged, which baby, overdue, in warning, provisional, returned, no due time — in both
+    orders; a claimer's name with a ``|`` (not read back for certain) is read again."""
+    from onestop.departments.stamps import queue_rows
+    from onestop.supervision.models import ItemUrge
+    from onestop.workflow.models import ItemState
+
+    user = officer("hospital", "hospital", "qinbei-mch", name=name)
+    client = _signed_in(user)
+    now = timezone.now()
+    items = list(CaseItem.objects.filter(department="hospital").order_by("pk"))
+    assert len(items) == 3
+    CaseItem.objects.filter(pk=items[0].pk).update(
+        due_at=now - timedelta(hours=1), claimed_by=user, newborn=1
+    )
+    CaseItem.objects.filter(pk=items[1].pk).update(
+        due_at=now + timedelta(minutes=10), due_provisional=True
+    )
+    CaseItem.objects.filter(pk=items[2].pk).update(due_at=None, received_at=None)
+    for days in range(2):
+        day = now.date() - timedelta(days)
+        ItemUrge.objects.create(item=items[1], case=items[1].case, at=now, working_day=day)
+    for returned in (False, True):
+        if returned:
+            CaseItem.objects.filter(pk=items[1].pk).update(state=ItemState.RETURNED)
+        for url in ("/work/", "/work/?order=new"):
+            PAGE_CACHE.clear()
+            with CaptureQueriesContext(connection) as stamped:
+                written = client.get(url)
+            monkeypatch.setattr("onestop.departments.views.queue_rows", lambda *a: None)
+            PAGE_CACHE.clear()
+            with CaptureQueriesContext(connection) as read:
+                again = client.get(url)
+            monkeypatch.setattr("onestop.departments.views.queue_rows", queue_rows)
+            assert written.status_code == again.status_code == 200
+            assert _body(written) == _body(again), url
+            body = _body(written)
+            assert "badge urged" in body and "data-baby" in body and "data-due-provisional" in body
+            assert "light overdue" in body and ("light warning" in body) is not returned
+            assert "—</td>" in body and name in body
+            # The rows read again: one statement more, unless the stamp's rows were not read
+            # back (a "|" in the claimer's name).
+            assert len(read) == len(stamped) + (1 if "|" not in name else 0)

@@ -19,10 +19,11 @@ pytestmark = pytest.mark.django_db
 
 # Session, user and whether they enrolled a second factor (one statement), the calendar's
 # published years, the stamp (the queue's count, the header's unread count of staff
-# messages, the corrections waiting and corrected results unread: all read by the stamp,
-# the page takes them from it) and one page of rows (with the urge counts): fixed,
-# whatever the number of open items (8 before issue 10 part 3's officer pages).
-QUEUE_STATEMENTS = 5
+# messages, the corrections waiting and corrected results unread, and the page's rows
+# with their urge counts: all read by the stamp, the page takes them from it): fixed,
+# whatever the number of open items (8 before issue 10 part 3's officer pages; 5 before
+# session 22 wrote the rows from the stamp's (5 → 4 measured)).
+QUEUE_STATEMENTS = 4
 
 
 def _submit(example, beijing, count: int, start: int = 0) -> None:
@@ -113,3 +114,28 @@ def test_task_page_statement_budget(example, beijing, media_root):
     count, body = _statements(client, f"/work/tasks/{row.pk}/")
     assert count <= TASK_STATEMENTS
     assert row.case.number in body
+
+
+def test_task_page_read_compiled_once_follows_the_officers_scope(example, beijing, media_root):
+    """The task page's item statement is compiled once per officer and scope (session 22):
+    the officer's jurisdiction changed, the same item is refused at once (404, the refusal
+    recorded), and another officer of another scope never gets it."""
+    from onestop.accounts.models import User
+    from onestop.audit.models import AccessRecord
+    from onestop.workflow.models import CaseItem
+
+    _submit(example, beijing, 1)
+    user = officer("hospital", "hospital", "qinbei-mch")
+    item = CaseItem.objects.filter(department="hospital").first()
+    assert item is not None
+    client = Client()
+    client.force_login(user)
+    assert client.get(f"/work/tasks/{item.pk}/").status_code == 200
+    assert client.get(f"/work/tasks/{item.pk}/").status_code == 200
+    other = Client()
+    other.force_login(officer("hospital", "hospital", "another-hospital"))
+    assert other.get(f"/work/tasks/{item.pk}/").status_code == 404
+    User.objects.filter(pk=user.pk).update(jurisdiction_code="another-hospital")
+    refused = AccessRecord.objects.filter(granted=False).count()
+    assert client.get(f"/work/tasks/{item.pk}/").status_code == 404
+    assert AccessRecord.objects.filter(granted=False).count() == refused + 1
