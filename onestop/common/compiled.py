@@ -358,7 +358,26 @@ class CompiledInsert(Generic[M]):
         with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             keys = cursor.fetchall()
-        for obj, (key,) in zip(objs, keys, strict=True):
+        self.keys_set(objs, [key for (key,) in keys], alias)
+
+    def prepared(self, alias: str, objs: Sequence[M]) -> tuple[str, list[Any]] | None:
+        """The ``INSERT … RETURNING`` of ``objs`` and its parameters, for a caller that
+        sends it inside a statement of its own (a ``WITH``), then sets the keys it gets
+        back (`keys_set`); None where Django must write them (the class docstring)."""
+        objs = list(objs)
+        connection = connections[alias]
+        compiled = self._statement(connection, alias, len(objs)) if objs else None
+        if compiled is None or connection.ops.bulk_batch_size(list(self.fields), objs) < len(objs):
+            return None
+        values = self._values(objs)
+        if values is None:
+            return None
+        return compiled.sql, self._params(connection, compiled, values)
+
+    @staticmethod
+    def keys_set(objs: Sequence[M], keys: Sequence[Any], alias: str) -> None:
+        """The written rows' keys put on their instances, as ``bulk_create`` does."""
+        for obj, key in zip(objs, keys, strict=True):
             obj.pk = key
             obj._state.adding = False
             obj._state.db = alias

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, QuerySet, TextField
+from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ from onestop.accounts.models import JurisdictionKind, Role, User, department_cod
 from onestop.cases.effects import timeline_take
 from onestop.cases.models import Case, TimelineEntry
 from onestop.catalogue.loader import catalogue
-from onestop.common.compiled import CompiledFirst, CompiledValues
+from onestop.common.compiled import CompiledFirst, CompiledInsert, CompiledValues
 from onestop.common.kept import Kept
 from onestop.common.outbox import (
     WAKE_CHANNEL,
@@ -452,16 +452,11 @@ def _webhooks_flush() -> None:
         _deliveries_write(held, with_timeline=True)
 
 
-def _new_row_fields(model: type[Any]) -> tuple[Field[Any, Any], ...]:
-    """What ``bulk_create`` writes of a new row: every concrete field but the key."""
-    return tuple(f for f in model._meta.concrete_fields if f is not model._meta.auto_field)
-
-
-# The deliveries' INSERT (with the timeline's lines), made once per database and number
-# of rows (`_insert_sql`).
-_INSERTS: Kept[tuple[str, str, int, int, bool], str] = Kept(size=128)
-_DELIVERY_FIELDS = _new_row_fields(WebhookDelivery)
-_LINE_FIELDS = _new_row_fields(TimelineEntry)
+# The deliveries' and the timeline lines' INSERTs, built once (`common.compiled`), and the
+# statement that sends them together (`_together_sql`), made once per their text.
+_DELIVERIES = CompiledInsert(WebhookDelivery)
+_LINES = CompiledInsert(TimelineEntry)
+_TOGETHER: Kept[tuple[str, str, bool], str] = Kept(size=128)
 # More rows than this (a submission to many receivers) go by Django's batches.
 INSERT_ROWS_MAX = 100
 
@@ -472,82 +467,61 @@ def _deliveries_write(rows: list[WebhookDelivery], *, with_timeline: bool = Fals
     ``NOTIFY`` sent from the INSERT's rows (PostgreSQL sends one per transaction and
     channel whatever the count). Issue 10, session 22 (helper h-claimsvc): one statement
     less per claim, completion and submission, and the INSERT not built by Django's
-    compiler on every state change. To move onto ``common.compiled.CompiledInsert``
-    (helper h-submission) once both are merged; the wake-up in the statement stays.
+    compiler on every state change: the INSERTs are ``common.compiled.CompiledInsert``'s,
+    sent inside one ``WITH`` where the wake-up or the timeline's lines go with them.
 
     ``with_timeline`` (a dispatch's end, PostgreSQL): the timeline lines the dispatch
     holds (`cases.effects.timeline_take`) are written in the same statement, a second
     ``INSERT … RETURNING`` of the ``WITH`` — one statement less per state change."""
     alias = router.db_for_write(WebhookDelivery)
     connection = connections[alias]
-    if len(rows) > INSERT_ROWS_MAX or not connection.features.can_return_rows_from_bulk_insert:
+    deliveries = _DELIVERIES.prepared(alias, rows) if len(rows) <= INSERT_ROWS_MAX else None
+    if deliveries is None:
         WebhookDelivery.objects.using(alias).bulk_create(rows)
         outbox_wake(alias)
         return
     lines: list[TimelineEntry] = []
+    timeline: tuple[str, list[Any]] | None = None
     if with_timeline and connection.vendor == "postgresql":  # (SQLite: no INSERT in WITH)
         lines = timeline_take()
-        if len(lines) > INSERT_ROWS_MAX:
+        timeline = _LINES.prepared(alias, lines) if len(lines) <= INSERT_ROWS_MAX else None
+        if timeline is None and lines:
             TimelineEntry.objects.using(alias).bulk_create(lines)
+        if timeline is None:
             lines = []
     wake = outbox_wake_due(alias)
-    sql = _INSERTS.get_or_make(
-        (alias, connection.vendor, len(rows), len(lines), wake),
-        lambda: _insert_sql(connection, len(rows), len(lines), wake),
-    )
-    params: list[Any] = []
-    for line in lines:
-        params.extend(f.get_db_prep_save(f.pre_save(line, True), connection) for f in _LINE_FIELDS)
-    for row in rows:
-        params.extend(
-            f.get_db_prep_save(f.pre_save(row, True), connection) for f in _DELIVERY_FIELDS
+    sql, params = deliveries
+    if wake or timeline is not None:
+        line_sql, line_params = timeline if timeline is not None else ("", [])
+        sql = _TOGETHER.get_or_make(
+            (sql, line_sql, wake), lambda: _together_sql(connection, sql, line_sql, wake)
         )
-    if wake:
-        params.append(WAKE_CHANNEL)
+        params = [*line_params, *params, *([WAKE_CHANNEL] if wake else [])]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     if wake:
         outbox_woken(alias)
-    if not wake and not lines:
+    if not wake and timeline is None:
         keys: list[list[int]] = [[returned[0] for returned in found], []]
     else:  # keys follow the rows' order (one sequence, taken row by row)
         keys = [sorted(k for part, k, _ in found if part == n) for n in (0, 1)]
-    written: list[Any] = [*rows, *lines]
-    for obj, key in zip(written, keys[0] + keys[1], strict=True):
-        obj.pk = key
-        obj._state.adding = False
-        obj._state.db = alias
+    CompiledInsert.keys_set(rows, keys[0], alias)
+    CompiledInsert.keys_set(lines, keys[1], alias)
 
 
-def _values_insert(
-    connection: BaseDatabaseWrapper, model: type[Any], fields: Sequence[Field[Any, Any]], count: int
-) -> str:
-    """``INSERT … VALUES (…), … RETURNING id`` of ``count`` new rows of ``model``."""
-    quote = connection.ops.quote_name
-    opts = model._meta
-    table, pk = quote(opts.db_table), quote(str(opts.pk.column))
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * count)} RETURNING {pk}"
-
-
-def _insert_sql(connection: BaseDatabaseWrapper, count: int, lines: int, wake: bool) -> str:
-    """The INSERT of ``count`` deliveries (every column but the key, as ``bulk_create``),
-    answering their keys in the rows' order; with ``wake`` or timeline ``lines``, inside
-    ``WITH t AS (INSERT … lines), d AS (INSERT … deliveries) SELECT 0, id, pg_notify(%s,
-    '') FROM d UNION ALL SELECT 1, id, NULL FROM t`` (the parameters in that order: the
-    lines', the deliveries', the channel)."""
-    insert = _values_insert(connection, WebhookDelivery, _DELIVERY_FIELDS, count)
-    if not wake and not lines:
-        return insert
+def _together_sql(connection: BaseDatabaseWrapper, deliveries: str, lines: str, wake: bool) -> str:
+    """The deliveries' INSERT with the workers' ``NOTIFY`` and (``lines``: their INSERT)
+    the timeline's lines, in one statement: ``WITH t AS (INSERT … lines), d AS (INSERT …
+    deliveries) SELECT 0, id, pg_notify(%s, '') FROM d UNION ALL SELECT 1, id, NULL FROM
+    t`` (the parameters in that order: the lines', the deliveries', the channel)."""
     pk = connection.ops.quote_name(str(WebhookDelivery._meta.pk.column))
     notify = "pg_notify(%s, '')" if wake else "NULL"
-    ctes = [f"d AS ({insert})"]
+    ctes = [f"d AS ({deliveries})"]
     select = f"SELECT 0, {pk}, {notify} FROM d"
     if lines:
         line_pk = connection.ops.quote_name(str(TimelineEntry._meta.pk.column))
-        ctes.insert(0, f"t AS ({_values_insert(connection, TimelineEntry, _LINE_FIELDS, lines)})")
+        ctes.insert(0, f"t AS ({lines})")
         select += f" UNION ALL SELECT 1, {line_pk}, NULL FROM t"
     return f"WITH {', '.join(ctes)} {select}"
 
