@@ -46,7 +46,7 @@ def timeline_add(
         visible_to_parent=parent,
     )
     if not effects.dispatching():
-        _TIMELINE_INSERT.save_new(entry)
+        TIMELINE_INSERT.save_new(entry)
         return
     held: list[TimelineEntry] | None = getattr(_held, "entries", None)
     if held is None:
@@ -56,15 +56,12 @@ def timeline_add(
 
 _held = threading.local()
 # The held lines' INSERT, built once per process (issue 10, helper h-submission: every
-# state change of a case writes them).
-_TIMELINE_INSERT = CompiledInsert(TimelineEntry)
+# state change of a case writes them; the webhooks' flush sends it inside its own).
+TIMELINE_INSERT = CompiledInsert(TimelineEntry)
 
 
 def _timeline_flush() -> None:
-    held: list[TimelineEntry] | None = getattr(_held, "entries", None)
-    _held.entries = None
-    if held:
-        _TIMELINE_INSERT.insert(held)
+    TIMELINE_INSERT.insert(timeline_take())
 
 
 def timeline_take() -> list[TimelineEntry]:

@@ -268,13 +268,14 @@ class CompiledInsert(Generic[M]):
     ``get_db_prep_save``: encryption, JSON, time zones), and on PostgreSQL several rows go
     as Django sends them, one array per column (``UNNEST``).
 
-    ``save_new(obj)`` is ``obj.save()`` of a new row (a model with save signals' listeners
-    is saved by Django, so they hear it). Django writes the rows itself — the same rows —
-    for an instance with its key set, a value that is an expression, a field with its own
-    placeholder, a database that cannot return the keys, or a model with other returned
-    columns. Like ``bulk_create``: no signals, and the caller's atomic block is marked for
-    rollback on an error (an ``IntegrityError`` is the caller's to answer). More rows than
-    one statement may carry are Django's too (it writes them in batches)."""
+    ``save_new(obj)`` is ``obj.save()`` of a new row (a model with its own ``save()`` or
+    with save signals' listeners is saved by Django, so they run). Django writes the rows
+    itself — the same rows — for an instance with its key set, a value that is an
+    expression, a field with its own placeholder, a database that cannot return the keys, or
+    a model with other returned columns. Like ``bulk_create``: no signals, and the caller's
+    atomic block is marked for rollback on an error (an ``IntegrityError`` is the caller's
+    to answer). More rows than one statement may carry are Django's too (it writes them in
+    batches)."""
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -451,8 +452,10 @@ class CompiledInsert(Generic[M]):
 
     def save_new(self, obj: M) -> None:
         """``obj.save()`` of a new instance (the class docstring)."""
-        if signals.pre_save.has_listeners(self.model) or signals.post_save.has_listeners(
-            self.model
+        if (
+            self.model.save is not Model.save  # a model's own save() runs, as Django's would
+            or signals.pre_save.has_listeners(self.model)
+            or signals.post_save.has_listeners(self.model)
         ):
             obj.save(force_insert=True)
             return
@@ -461,9 +464,16 @@ class CompiledInsert(Generic[M]):
     def _statement(
         self, connection: BaseDatabaseWrapper, alias: str, rows: int, ignore: bool = False
     ) -> _InsertOf | None:
-        # One statement for any number of rows where PostgreSQL sends arrays.
         vendor = connection.vendor
-        key = (alias, vendor, min(rows, 2) if vendor == "postgresql" else rows, ignore)
+        if vendor == "postgresql" and rows > 1:
+            # One statement for any number of rows where PostgreSQL sends arrays; where a
+            # column's type cannot go as an array, one per number of rows as elsewhere.
+            arrays = self._statements.get_or_make(
+                (alias, vendor, 2, ignore), lambda: self._compile(connection, 2, ignore)
+            )
+            if arrays is None or arrays.unnest:
+                return arrays
+        key = (alias, vendor, rows, ignore)
         return self._statements.get_or_make(key, lambda: self._compile(connection, rows, ignore))
 
     def _values(self, objs: list[M]) -> list[list[Any]] | None:

@@ -37,11 +37,11 @@ from onestop.departments.selectors import ITEM_MATERIALS, task_notes, task_view_
 from onestop.integration.models import ApiClient
 from onestop.integration.services import submitted_key
 from onestop.policy.schema import PAYMENT_ITEM
+from onestop.workflow.card import CARD_OF
 from onestop.workflow.domain.newborns import item_code
 from onestop.workflow.domain.payment import amount_text
 from onestop.workflow.domain.results import RESULT_FIELDS
 from onestop.workflow.models import (
-    CardProduction,
     CaseItem,
     ItemState,
     PaymentNotice,
@@ -601,12 +601,9 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
     }
 
 
-# The card of a card task and the payment notice of a payment task, compiled once per
-# database in this process (every detail of such a task asks; the statement differs by
-# the item's id only).
-_CARD_OF = CompiledFirst(
-    CardProduction, lambda item_id: CardProduction.objects.filter(item_id=item_id), -7_340_029_117
-)
+# The payment notice of a payment task, compiled once per database in this process (every
+# detail of such a task asks; the statement differs by the item's id only; the card's:
+# `workflow.card.CARD_OF`).
 _NOTICE_OF = CompiledFirst(
     PaymentNotice, lambda item_id: PaymentNotice.objects.filter(item_id=item_id), -7_340_029_117
 )
@@ -618,7 +615,7 @@ def card_progress(row: CaseItem) -> dict[str, Any] | None:
     has one (`onestop.workflow.card`): the other tasks ask no query."""
     if row.item != SSC_ITEM:
         return None
-    card = _CARD_OF.first(row.pk)
+    card = CARD_OF.first(row.pk)
     if card is None:
         return None
     return {

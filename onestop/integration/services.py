@@ -38,7 +38,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User, department_codes
-from onestop.cases.effects import timeline_take
+from onestop.cases.effects import TIMELINE_INSERT, timeline_take
 from onestop.cases.models import Case, TimelineEntry
 from onestop.catalogue.loader import catalogue
 from onestop.common.compiled import CompiledFirst, CompiledInsert, CompiledValues
@@ -452,10 +452,10 @@ def _webhooks_flush() -> None:
         _deliveries_write(held, with_timeline=True)
 
 
-# The deliveries' and the timeline lines' INSERTs, built once (`common.compiled`), and the
-# statement that sends them together (`_together_sql`), made once per their text.
+# The deliveries' INSERT, built once (`common.compiled`; the timeline lines':
+# `cases.effects`), and the statement that sends them together (`_together_sql`), made
+# once per their text.
 _DELIVERIES = CompiledInsert(WebhookDelivery)
-_LINES = CompiledInsert(TimelineEntry)
 _TOGETHER: Kept[tuple[str, str, bool], str] = Kept(size=128)
 # More rows than this (a submission to many receivers) go by Django's batches.
 INSERT_ROWS_MAX = 100
@@ -484,10 +484,9 @@ def _deliveries_write(rows: list[WebhookDelivery], *, with_timeline: bool = Fals
     timeline: tuple[str, list[Any]] | None = None
     if with_timeline and connection.vendor == "postgresql":  # (SQLite: no INSERT in WITH)
         lines = timeline_take()
-        timeline = _LINES.prepared(alias, lines) if len(lines) <= INSERT_ROWS_MAX else None
-        if timeline is None and lines:
-            TimelineEntry.objects.using(alias).bulk_create(lines)
-        if timeline is None:
+        timeline = TIMELINE_INSERT.prepared(alias, lines) if len(lines) <= INSERT_ROWS_MAX else None
+        if timeline is None:  # none held, or more than one statement carries: on their own
+            TIMELINE_INSERT.insert(lines)
             lines = []
     wake = outbox_wake_due(alias)
     sql, params = deliveries

@@ -16,6 +16,7 @@ from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to, parent_phone_index, parent_phone_match
 from onestop.cases.models import Case, TimelineEntry
 from onestop.common.compiled import CompiledAll, CompiledValues
+from onestop.common.kept import Kept
 from onestop.eligibility.check import check_case
 from onestop.eligibility.prereview import Decision
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
@@ -114,26 +115,27 @@ def parent_case_list(user: User) -> list[Case]:
 
 # A parent's case by its number without the columns a page leaves unread, one statement
 # compiled once per process and tuple of such columns (the pages' own constants).
-_PARENT_CASE: dict[tuple[str, ...], tuple[tuple[str, ...], CompiledValues]] = {}
+_PARENT_CASE: Kept[tuple[str, ...], tuple[tuple[str, ...], CompiledValues]] = Kept(size=16)
 
 
 def _parent_case_read(defer: tuple[str, ...]) -> tuple[tuple[str, ...], CompiledValues]:
-    found = _PARENT_CASE.get(defer)
-    if found is None:
-        columns = tuple(f.attname for f in Case._meta.concrete_fields if f.name not in defer)
-        read = CompiledValues(
-            Case,
-            lambda applicant, mother, father, number: (
-                _of_parent(applicant, mother, father)
-                .filter(number=number)
-                .order_by("-submitted_at")
-                .values_list(*columns)[:1]
-            ),
-            *_SCOPE_STAND_INS,
-            "stand-in:parent-case:number",
-        )
-        found = _PARENT_CASE[defer] = (columns, read)
-    return found
+    return _PARENT_CASE.get_or_make(defer, lambda: _parent_case_made(defer))
+
+
+def _parent_case_made(defer: tuple[str, ...]) -> tuple[tuple[str, ...], CompiledValues]:
+    columns = tuple(f.attname for f in Case._meta.concrete_fields if f.name not in defer)
+    read = CompiledValues(
+        Case,
+        lambda applicant, mother, father, number: (
+            _of_parent(applicant, mother, father)
+            .filter(number=number)
+            .order_by("-submitted_at")
+            .values_list(*columns)[:1]
+        ),
+        *_SCOPE_STAND_INS,
+        "stand-in:parent-case:number",
+    )
+    return columns, read
 
 
 def parent_case(user: User, number: str, defer: tuple[str, ...] = ()) -> Case | None:

@@ -51,8 +51,9 @@ FINAL = (CardStatus.AT_BRANCH, CardStatus.MAILED)
 # The card record's INSERT (every card item's dispatch), built once per process (issue 10);
 # ``save_new`` writes what ``objects.create`` wrote.
 _CARD_INSERT: CompiledInsert[CardProduction] = CompiledInsert(CardProduction)
-# The card item's record (its completion reads it), compiled once per process (issue 10).
-_CARD_OF: CompiledFirst[CardProduction] = CompiledFirst(
+# The card item's record (its completion and its task's detail read it), compiled once per
+# process (issue 10).
+CARD_OF: CompiledFirst[CardProduction] = CompiledFirst(
     CardProduction,
     lambda item_id: CardProduction.objects.filter(item_id=item_id),
     -7_340_029_411,
@@ -83,7 +84,7 @@ def card_of(case: Case, row: CaseItem, now: datetime, *, new: bool = False) -> C
     ``new``: the caller knows there is none yet (the item was just dispatched), so it is
     not asked for."""
     if not new:
-        existing = _CARD_OF.first(row.pk)
+        existing = CARD_OF.first(row.pk)
         if existing is not None:
             return existing
     bank, code, name, address, hours, method = _chosen(case)

@@ -14,12 +14,11 @@ of known fields (names, addresses, codes…) are declared with the field types i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from onestop.core.errors import DocumentRefused
-from onestop.core.text import printable, text_problem
+from onestop.core.text import MAY_REFUSE, printable, text_problem
 
 # Whole document, as serialized JSON (UTF-8). A request body may be up to twice that: JSON
 # written with \uXXXX escapes is twice as long as the same text in UTF-8.
@@ -54,9 +53,8 @@ def _path(parent: str, key: str | int) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-# A character `text_problem` may refuse (its own one scan): a string without one, and not
-# too long, passes without a call. Surrogates are refused before a string is encoded.
-_MAY_REFUSE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# A string without a character `text_problem` may refuse (`core.text.MAY_REFUSE`), and
+# not too long, passes without a call. Surrogates are refused before a string is encoded.
 
 
 def _int_size(value: int) -> int:
@@ -121,7 +119,7 @@ def check_document(
         if depth > MAX_DEPTH:
             raise too_deep(parent if key is None else _path(parent, key))
         if isinstance(item, str):
-            if len(item) > MAX_TEXT or _MAY_REFUSE.search(item) is not None:
+            if len(item) > MAX_TEXT or MAY_REFUSE.search(item) is not None:
                 check_text(item, parent if key is None else _path(parent, key), "", MAX_TEXT)
             budget -= len(item.encode("utf-8")) + 2
         elif isinstance(item, dict):
@@ -137,7 +135,7 @@ def check_document(
                 raise too_large()
             for name_key, inner in item.items():
                 name = str(name_key)
-                if len(name) > MAX_KEY_LENGTH or _MAY_REFUSE.search(name) is not None:
+                if len(name) > MAX_KEY_LENGTH or MAY_REFUSE.search(name) is not None:
                     check_text(name, _path(path, name), "的字段名", MAX_KEY_LENGTH)
                 budget -= len(name.encode("utf-8")) + 3  # the name and its quotes, the colon
                 if budget < 0:

@@ -54,15 +54,9 @@ def people(case: Case, n: int, tag: str) -> list[Person]:
     ]
 
 
-FIELDS = (
-    "role",
-    "name",
-    "id_number",
-    "id_index",
-    "phone",
-    "residency",
-    "hukou_division",
-)
+# Every column the rows are compared by: all but the keys (the row's, and its case, one of
+# its own per row).
+FIELDS = tuple(f.attname for f in Person._meta.concrete_fields if f.name not in ("id", "case"))
 
 
 def read(tag: str) -> list[tuple[object, ...]]:
@@ -147,5 +141,41 @@ def test_a_refused_row_is_the_callers_error_and_rolls_its_block_back(case):
     with pytest.raises(IntegrityError), transaction.atomic():
         CompiledInsert(NewbornClaim).insert([again])
     assert again.pk is None
-    assert connection.vendor in ("sqlite", "postgresql")
     assert NewbornClaim.objects.filter(key_index=held.key_index).count() == 1
+
+
+def test_a_models_own_save_runs_as_djangos_would(case, monkeypatch):
+    """`save_new` of a model with its own ``save()`` calls it (a guard there is kept)."""
+    saved: list[Person] = []
+    plain = Person.save
+
+    def own_save(self: Person, *args: object, **kwargs: object) -> None:
+        saved.append(self)
+        plain(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Person, "save", own_save)
+    [person] = people(case, 1, "own")
+    CompiledInsert(Person).save_new(person)
+    assert saved == [person] and person.pk is not None
+    assert read("own") and read("own")[0][FIELDS.index("id_index")] == "own-index-0"
+
+
+def test_rows_whose_columns_cannot_go_as_arrays_get_a_statement_per_number_of_rows(
+    case, monkeypatch
+):
+    """On PostgreSQL several rows go as one array per column; where a column's type cannot,
+    the statement lists each row, so 2 and 3 rows are two statements, not one reused."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's arrays")
+    compiled = CompiledInsert(Person)
+    monkeypatch.setattr(
+        connection,
+        "data_types",
+        {k: v for k, v in connection.data_types.items() if k != "CharField"},
+    )
+    two = compiled._statement(connection, "default", 2)
+    three = compiled._statement(connection, "default", 3)
+    assert two is not None and three is not None and not two.unnest and not three.unnest
+    assert two.sql != three.sql
+    compiled.insert(people(case, 3, "rows"))
+    assert len(read("rows")) == 3

@@ -25,6 +25,7 @@ from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer
 from onestop.testing.newborns import another_newborn
+from onestop.workflow.card import CARD_OF
 
 pytestmark = pytest.mark.django_db
 
@@ -118,5 +119,5 @@ def test_the_details_other_reads_compile_with_their_stand_ins():
     for after in (("birth_certificate",), ("birth_certificate", "household_registration-2")):
         compiled = CompiledAll(ELicence, _prior_query(after), _CASE_STAND_IN)
         assert compiled._compile(connection.alias) is not None
-    assert selectors._CARD_OF._compile(connection.alias) is not None
+    assert CARD_OF._compile(connection.alias) is not None
     assert selectors._NOTICE_OF._compile(connection.alias) is not None

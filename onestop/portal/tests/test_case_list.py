@@ -126,5 +126,7 @@ def test_the_compiled_case_read_answers_as_the_queryset(example, beijing, media_
                 assert [getattr(got, a) for a in shown] == [getattr(expected, a) for a in shown]
                 assert got.document == expected.document  # loaded on access alike
         alias = router.db_for_read(Case)
-        read = _PARENT_CASE[defer][1]
+        kept = _PARENT_CASE.get(defer)
+        assert kept is not None
+        read = kept[1]
         assert read._statements.get((alias, connections[alias].vendor)) is not None

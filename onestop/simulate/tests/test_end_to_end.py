@@ -225,6 +225,7 @@ def test_a_late_webhook_for_a_task_the_poll_finished_is_not_a_second_completion(
         )
 
     first = system()
+    restarted: DepartmentSystem | None = None
     assert first.receiver is not None
     first.receiver.start()
     try:
@@ -260,11 +261,11 @@ def test_a_late_webhook_for_a_task_the_poll_finished_is_not_a_second_completion(
     finally:
         first.receiver.stop()
         first.close()
-        if "restarted" in locals():
+        if restarted is not None:
             restarted.close()
 
     assert first.counters.completed == done
-    assert restarted.counters.completed == 0
+    assert restarted is not None and restarted.counters.completed == 0
     assert first.counters.replays >= done and restarted.counters.replays >= done
     assert first.counters.errors == restarted.counters.errors == 0
     # One completion per task on the platform, in the case's audit chain.
