@@ -4,6 +4,8 @@ The access log goes to stdout with personal data scrubbed (`ScrubbingLogger`); b
 workers and the rest come from the command line or ``GUNICORN_CMD_ARGS``.
 """
 
+from typing import Any
+
 logger_class = "onestop.ops.gunicorn_logging.ScrubbingLogger"
 accesslog = "-"
 
@@ -14,3 +16,117 @@ accesslog = "-"
 # 21's 1,000-users run). Behind a load balancer this must exceed the balancer's own idle
 # time for the same reason. Idle connections wait in gthread's poller, not in a thread.
 keepalive = 10
+
+
+# Python's cyclic garbage collector walks every tracked object of the process in a full
+# (generation 2) collection, holding the GIL: every thread of the worker waits. A worker
+# with the application loaded holds ~135,000 such objects (modules, classes, functions,
+# the URL patterns), ~60–70 ms of CPU a full collection on this box, and none of them ever
+# becomes garbage. Once the application is loaded (and its URLconf, which Django would
+# import at the first request), they are moved out of the collector's generations
+# (`gc.freeze`): a full collection then walks only what requests made since.
+# ONESTOP_GC_FREEZE=off keeps the interpreter's default (to compare).
+
+
+def post_worker_init(worker: Any) -> None:
+    import os
+
+    if os.environ.get("ONESTOP_GC_FREEZE", "on") != "off":
+        freeze_loaded_application()
+
+
+def freeze_loaded_application() -> int:
+    """Import the URLconf, collect, and move every object left to the permanent
+    generation; the number of objects frozen."""
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 (imports every view module)
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+# --- an opt-in probe of where a request's time goes inside a worker (issue 10 part 3) -----
+# ONESTOP_SERVER_PROBE=<folder>: each worker records its garbage collections (generation,
+# pause) and, per request, how long the connection waited for one of the worker's threads
+# and how long the thread then took; written to <folder>/probe-<pid>.json when the worker
+# stops. Off unless set (`bench_users --probe` sets it). Costs two clock reads a request.
+
+
+def _probe_folder() -> str:
+    import os
+
+    return os.environ.get("ONESTOP_SERVER_PROBE", "")
+
+
+def post_fork(server: object, worker: Any) -> None:
+    if _probe_folder():
+        _ServerProbe.install(worker)
+
+
+def worker_exit(server: object, worker: Any) -> None:
+    probe = getattr(worker, "_onestop_probe", None)
+    if probe is not None:
+        probe.write(_probe_folder())
+
+
+class _ServerProbe:
+    """Garbage-collection pauses and thread-pool waits of one gunicorn worker."""
+
+    def __init__(self) -> None:
+        self.gc: list[tuple[float, int, float]] = []  # (start, generation, seconds)
+        self.requests: list[tuple[float, float, float]] = []  # (queued at, wait, handling)
+        self._gc_started = 0.0
+
+    @classmethod
+    def install(cls, worker: Any) -> None:
+        import gc
+        import time
+
+        probe = cls()
+        worker._onestop_probe = probe
+        clock = time.monotonic
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                probe._gc_started = clock()
+            else:
+                probe.gc.append(
+                    (probe._gc_started, info["generation"], clock() - probe._gc_started)
+                )
+
+        gc.callbacks.append(on_gc)
+        enqueue, handle = worker.enqueue_req, worker.handle
+
+        def enqueue_req(conn: Any) -> None:
+            conn._onestop_queued = clock()
+            enqueue(conn)
+
+        def handled(conn: Any) -> Any:
+            begun = clock()
+            queued = getattr(conn, "_onestop_queued", begun)
+            try:
+                return handle(conn)
+            finally:
+                probe.requests.append((queued, begun - queued, clock() - begun))
+
+        worker.enqueue_req, worker.handle = enqueue_req, handled
+
+    def write(self, folder: str) -> None:
+        import json
+        import os
+        import time
+        from pathlib import Path
+
+        offset = time.time() - time.monotonic()  # monotonic → epoch seconds
+        Path(folder, f"probe-{os.getpid()}.json").write_text(
+            json.dumps(
+                {
+                    "gc": [(t + offset, g, s) for t, g, s in self.gc],
+                    "requests": [(t + offset, w, h) for t, w, h in self.requests],
+                }
+            ),
+            "utf-8",
+        )

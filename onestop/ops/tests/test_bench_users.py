@@ -102,3 +102,42 @@ def test_a_tiny_run_serves_every_kind_of_person_without_errors() -> None:
     assert result.cpu.get("web (gunicorn)", 0) > 0
     # The bound is measured from answers, not errors (its table was once missing: 500s).
     assert result.minimal_per_second > 0 and result.minimal_errors == 0
+
+
+def test_the_probe_splits_the_run_by_time_beside_the_workers_waits_and_collections(
+    tmp_path: Path,
+) -> None:
+    """`--probe`: locust's per-request times and the web workers' records (thread waits,
+    garbage collections) reported per window and for the users' arrival against the rest."""
+    import json
+
+    t0 = 1_000_000.0
+    lines = [f"{t0 + i * 0.5:.4f},parent: /my/cases/,{100 + i},0" for i in range(20)]
+    lines += [
+        f"{t0 + 12 + i:.4f},officer: POST /accounts/login/ (password check),400,0" for i in (0, 1)
+    ]
+    (tmp_path / "locust-times.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "probe-1.json").write_text(
+        json.dumps(
+            {
+                "gc": [[t0 + 1, 2, 0.070], [t0 + 2, 0, 0.0001], [t0 + 11, 1, 0.012]],
+                "requests": [[t0 + 1, 0.030, 0.008], [t0 + 12, 0.002, 0.050]],
+            }
+        )
+    )
+    text = bench_users.probe_report(tmp_path, bench_users.Config(users=10, spawn_rate=1.0))
+    windows = [line for line in text.splitlines() if line.startswith(("| 0–10", "| 10–20"))]
+    # 0–10 s: 20 requests of 100…119 ms; one request waited 30 ms for a thread; a 70 ms
+    # full collection and a tiny one.
+    assert windows[0] == "| 0–10 | 20 | 109 | 118 | 119 | 119 | 30 | 30 | 8 | 8 | 1 | 70 |"
+    assert windows[1] == "| 10–20 | 2 | 400 | 400 | 400 | 400 | 2 | 2 | 50 | 50 | 1 | 12 |"
+    # The arrival is users / spawn rate = the first 10 s: the logins come after it here.
+    login = next(line for line in text.splitlines() if line.startswith("| officer: POST"))
+    assert login.startswith("| officer: POST /accounts/login/ (password check) | 0 | – |")
+    assert "| 2 | 400 | 400 | 400 | 400 | 2 | 400 |" in login
+    assert "gen 0: 1, 0, 0.1, 0.1; gen 1: 1, 12, 12.0, 12.0; gen 2: 1, 70, 70.0, 70.0" in text
+    assert "requests the workers recorded: 2" in text
+
+
+def test_without_locust_times_the_probe_says_so(tmp_path: Path) -> None:
+    assert "no probe" in bench_users.probe_report(tmp_path, bench_users.Config())
