@@ -33,6 +33,14 @@ def post_worker_init(worker: Any) -> None:
 
     if os.environ.get("ONESTOP_GC_FREEZE", "on") != "off":
         freeze_loaded_application()
+    if os.environ.get("XSWITCH"):
+        import sys
+
+        sys.setswitchinterval(float(os.environ["XSWITCH"]) / 1000)
+    if os.environ.get("XGC0"):
+        import gc
+
+        gc.set_threshold(int(os.environ["XGC0"]), 10, 10)
 
 
 def freeze_loaded_application() -> int:
@@ -50,9 +58,10 @@ def freeze_loaded_application() -> int:
 
 # --- an opt-in probe of where a request's time goes inside a worker (issue 10 part 3) -----
 # ONESTOP_SERVER_PROBE=<folder>: each worker records its garbage collections (generation,
-# pause) and, per request, how long the connection waited for one of the worker's threads
-# and how long the thread then took; written to <folder>/probe-<pid>.json when the worker
-# stops. Off unless set (`bench_users --probe` sets it). Costs two clock reads a request.
+# pause, the CPU it took) and, per request, how long the connection waited for one of the
+# worker's threads and how long the thread then took (and its CPU); written to
+# <folder>/probe-<pid>.json when the worker stops. Off unless set (`bench_users --probe`
+# sets it). Costs four clock reads a request.
 
 
 def _probe_folder() -> str:
@@ -76,9 +85,11 @@ class _ServerProbe:
     """Garbage-collection pauses and thread-pool waits of one gunicorn worker."""
 
     def __init__(self) -> None:
-        self.gc: list[tuple[float, int, float]] = []  # (start, generation, seconds)
-        self.requests: list[tuple[float, float, float]] = []  # (queued at, wait, handling)
-        self._gc_started = 0.0
+        # (start, generation, seconds, CPU seconds)
+        self.gc: list[tuple[float, int, float, float]] = []
+        # (queued at, wait, handling, handling's CPU): seconds
+        self.requests: list[tuple[float, float, float, float]] = []
+        self._gc_started = (0.0, 0.0)
 
     @classmethod
     def install(cls, worker: Any) -> None:
@@ -87,15 +98,14 @@ class _ServerProbe:
 
         probe = cls()
         worker._onestop_probe = probe
-        clock = time.monotonic
+        clock, cpu = time.monotonic, time.thread_time
 
         def on_gc(phase: str, info: dict[str, int]) -> None:
             if phase == "start":
-                probe._gc_started = clock()
+                probe._gc_started = (clock(), cpu())
             else:
-                probe.gc.append(
-                    (probe._gc_started, info["generation"], clock() - probe._gc_started)
-                )
+                began, began_cpu = probe._gc_started
+                probe.gc.append((began, info["generation"], clock() - began, cpu() - began_cpu))
 
         gc.callbacks.append(on_gc)
         enqueue, handle = worker.enqueue_req, worker.handle
@@ -105,12 +115,12 @@ class _ServerProbe:
             enqueue(conn)
 
         def handled(conn: Any) -> Any:
-            begun = clock()
+            begun, begun_cpu = clock(), cpu()
             queued = getattr(conn, "_onestop_queued", begun)
             try:
                 return handle(conn)
             finally:
-                probe.requests.append((queued, begun - queued, clock() - begun))
+                probe.requests.append((queued, begun - queued, clock() - begun, cpu() - begun_cpu))
 
         worker.enqueue_req, worker.handle = enqueue_req, handled
 
@@ -124,8 +134,8 @@ class _ServerProbe:
         Path(folder, f"probe-{os.getpid()}.json").write_text(
             json.dumps(
                 {
-                    "gc": [(t + offset, g, s) for t, g, s in self.gc],
-                    "requests": [(t + offset, w, h) for t, w, h in self.requests],
+                    "gc": [(t + offset, *rest) for t, *rest in self.gc],
+                    "requests": [(t + offset, *rest) for t, *rest in self.requests],
                 }
             ),
             "utf-8",

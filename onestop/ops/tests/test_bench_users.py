@@ -120,23 +120,33 @@ def test_the_probe_splits_the_run_by_time_beside_the_workers_waits_and_collectio
     (tmp_path / "probe-1.json").write_text(
         json.dumps(
             {
-                "gc": [[t0 + 1, 2, 0.070], [t0 + 2, 0, 0.0001], [t0 + 11, 1, 0.012]],
-                "requests": [[t0 + 1, 0.030, 0.008], [t0 + 12, 0.002, 0.050]],
+                "gc": [
+                    [t0 + 1, 2, 0.090, 0.070],
+                    [t0 + 2, 0, 0.0002, 0.0001],
+                    [t0 + 11, 1, 0.015, 0.012],
+                    [t0 + 100, 2, 0.5, 0.5],  # after the run (the bound): left out
+                ],
+                "requests": [
+                    [t0 + 1, 0.030, 0.008, 0.006],
+                    [t0 + 12, 0.002, 0.050, 0.040],
+                    [t0 - 5, 0.0, 0.001, 0.001],  # before the run: left out
+                ],
             }
         )
     )
     text = bench_users.probe_report(tmp_path, bench_users.Config(users=10, spawn_rate=1.0))
     windows = [line for line in text.splitlines() if line.startswith(("| 0–10", "| 10–20"))]
-    # 0–10 s: 20 requests of 100…119 ms; one request waited 30 ms for a thread; a 70 ms
-    # full collection and a tiny one.
-    assert windows[0] == "| 0–10 | 20 | 109 | 118 | 119 | 119 | 30 | 30 | 8 | 8 | 1 | 70 |"
-    assert windows[1] == "| 10–20 | 2 | 400 | 400 | 400 | 400 | 2 | 2 | 50 | 50 | 1 | 12 |"
+    # 0–10 s: 20 requests of 100…119 ms; one request waited 30 ms for a thread, its thread
+    # took 8 ms (6 of CPU); a 70 ms (CPU) full collection and a tiny one.
+    assert windows[0] == "| 0–10 | 20 | 109 | 118 | 119 | 119 | 30 | 30 | 8 | 6 | 1 | 70 |"
+    assert windows[1] == "| 10–20 | 2 | 400 | 400 | 400 | 400 | 2 | 2 | 50 | 40 | 1 | 12 |"
     # The arrival is users / spawn rate = the first 10 s: the logins come after it here.
     login = next(line for line in text.splitlines() if line.startswith("| officer: POST"))
     assert login.startswith("| officer: POST /accounts/login/ (password check) | 0 | – |")
     assert "| 2 | 400 | 400 | 400 | 400 | 2 | 400 |" in login
-    assert "gen 0: 1, 0, 0.1, 0.1; gen 1: 1, 12, 12.0, 12.0; gen 2: 1, 70, 70.0, 70.0" in text
-    assert "requests the workers recorded: 2" in text
+    assert "gen 0: 1; 0, 0.1; 0.2; gen 1: 1; 12, 12.0; 15.0; gen 2: 1; 70, 70.0; 90.0" in text
+    assert "requests the web workers recorded: 2;" in text
+    assert "23.00 ms on average" in text
 
 
 def test_without_locust_times_the_probe_says_so(tmp_path: Path) -> None:
