@@ -679,6 +679,11 @@ def probe_report(folder: Path, config: Config, window: float = 10.0) -> str:
         f"{quantiles(1)} ms; thread p50/p95/p99 {quantiles(2)} ms; thread CPU p50/p95/p99 "
         f"{quantiles(3)} ms, {sum(r[3] for r in waits) * 1000 / max(1, len(waits)):.2f} ms "
         "on average",
+        "- the most CPU a request took in a thread (ms, its path, seconds from the start): "
+        + ", ".join(
+            f"{r[3] * 1000:.0f} {r[4] if len(r) > 4 else '?'} @{r[0] - t0:.0f}"
+            for r in sorted(waits, key=lambda r: -r[3])[:8]
+        ),
     ]
     return "\n".join(lines) + "\n"
 

@@ -18,39 +18,76 @@ accesslog = "-"
 keepalive = 10
 
 
+# A worker loads the application (`django.setup()`) but Django leaves the rest to the first
+# requests that need it: the URLconf with every view module (~0.85 s of CPU on this box),
+# each template's compilation (164 templates, ~0.23 s), each language's message catalogue.
+# Each worker's first requests paid for them, while the users arrived, holding the GIL
+# from its other threads. They are done here, before the worker takes a connection
+# (`load_before_serving`). ONESTOP_WORKER_WARM=off leaves them to the first requests.
+#
 # Python's cyclic garbage collector walks every tracked object of the process in a full
-# (generation 2) collection, holding the GIL: every thread of the worker waits. A worker
-# with the application loaded holds ~135,000 such objects (modules, classes, functions,
-# the URL patterns), ~60–70 ms of CPU a full collection on this box, and none of them ever
-# becomes garbage. Once the application is loaded (and its URLconf, which Django would
-# import at the first request), they are moved out of the collector's generations
-# (`gc.freeze`): a full collection then walks only what requests made since.
-# ONESTOP_GC_FREEZE=off keeps the interpreter's default (to compare).
+# (generation 2) collection, holding the GIL: every thread of the worker waits. The loaded
+# application is ~135,000 such objects (modules, classes, functions, URL patterns,
+# compiled templates: ~170,000 after the above), ~110 ms of CPU a full collection during
+# `bench_users` on this box, and none of them ever becomes garbage. They are then moved
+# out of the collector's generations (`gc.freeze`): a full collection walks only what
+# requests made since (≤ ~25 ms measured). ONESTOP_GC_FREEZE=off keeps the default.
 
 
 def post_worker_init(worker: Any) -> None:
     import os
 
+    if os.environ.get("ONESTOP_WORKER_WARM", "on") != "off":
+        load_before_serving()
     if os.environ.get("ONESTOP_GC_FREEZE", "on") != "off":
         freeze_loaded_application()
     if os.environ.get("XSWITCH"):
         import sys
 
         sys.setswitchinterval(float(os.environ["XSWITCH"]) / 1000)
-    if os.environ.get("XGC0"):
-        import gc
 
-        gc.set_threshold(int(os.environ["XGC0"]), 10, 10)
+
+def load_before_serving() -> int:
+    """Import the URLconf (every view module), compile every template of the template
+    folders into the cached loader, load each language's catalogue; the number of templates
+    compiled. A template that does not compile is left to the request that renders it
+    (which reports its error as before)."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.template import engines
+    from django.urls import get_resolver
+    from django.utils import translation
+
+    get_resolver().url_patterns  # noqa: B018 (imports every view module)
+    names: set[str] = set()
+    for engine in engines.all():
+        loaders = list(getattr(engine, "engine", engine).template_loaders)
+        while loaders:
+            loader = loaders.pop()
+            loaders += getattr(loader, "loaders", [])
+            for folder in getattr(loader, "get_dirs", list)():
+                root = Path(folder)
+                names.update(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    compiled = 0
+    for name in sorted(names):
+        for engine in engines.all():
+            try:
+                engine.get_template(name)
+            except Exception:  # a broken template fails where it is used, as before
+                continue
+            compiled += 1
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            translation.gettext("")
+    return compiled
 
 
 def freeze_loaded_application() -> int:
-    """Import the URLconf, collect, and move every object left to the permanent
-    generation; the number of objects frozen."""
+    """Collect, and move every object left to the permanent generation; the number of
+    objects frozen."""
     import gc
 
-    from django.urls import get_resolver
-
-    get_resolver().url_patterns  # noqa: B018 (imports every view module)
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
@@ -87,8 +124,8 @@ class _ServerProbe:
     def __init__(self) -> None:
         # (start, generation, seconds, CPU seconds)
         self.gc: list[tuple[float, int, float, float]] = []
-        # (queued at, wait, handling, handling's CPU): seconds
-        self.requests: list[tuple[float, float, float, float]] = []
+        # (queued at, wait, handling, handling's CPU: seconds; path)
+        self.requests: list[tuple[float, float, float, float, str]] = []
         self._gc_started = (0.0, 0.0)
 
     @classmethod
@@ -108,11 +145,15 @@ class _ServerProbe:
                 probe.gc.append((began, info["generation"], clock() - began, cpu() - began_cpu))
 
         gc.callbacks.append(on_gc)
-        enqueue, handle = worker.enqueue_req, worker.handle
+        enqueue, handle, handle_request = worker.enqueue_req, worker.handle, worker.handle_request
 
         def enqueue_req(conn: Any) -> None:
             conn._onestop_queued = clock()
             enqueue(conn)
+
+        def request_handled(req: Any, conn: Any) -> Any:
+            conn._onestop_path = req.path
+            return handle_request(req, conn)
 
         def handled(conn: Any) -> Any:
             begun, begun_cpu = clock(), cpu()
@@ -123,6 +164,7 @@ class _ServerProbe:
                 probe.requests.append((queued, begun - queued, clock() - begun, cpu() - begun_cpu))
 
         worker.enqueue_req, worker.handle = enqueue_req, handled
+        worker.handle_request = request_handled
 
     def write(self, folder: str) -> None:
         import json

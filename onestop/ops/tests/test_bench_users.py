@@ -127,8 +127,8 @@ def test_the_probe_splits_the_run_by_time_beside_the_workers_waits_and_collectio
                     [t0 + 100, 2, 0.5, 0.5],  # after the run (the bound): left out
                 ],
                 "requests": [
-                    [t0 + 1, 0.030, 0.008, 0.006],
-                    [t0 + 12, 0.002, 0.050, 0.040],
+                    [t0 + 1, 0.030, 0.008, 0.006, "/my/cases/"],
+                    [t0 + 12, 0.002, 0.050, 0.040, "/accounts/login/"],
                     [t0 - 5, 0.0, 0.001, 0.001],  # before the run: left out
                 ],
             }
@@ -147,6 +147,7 @@ def test_the_probe_splits_the_run_by_time_beside_the_workers_waits_and_collectio
     assert "gen 0: 1; 0, 0.1; 0.2; gen 1: 1; 12, 12.0; 15.0; gen 2: 1; 70, 70.0; 90.0" in text
     assert "requests the web workers recorded: 2;" in text
     assert "23.00 ms on average" in text
+    assert "40 /accounts/login/ @12, 6 /my/cases/ @1" in text
 
 
 def test_without_locust_times_the_probe_says_so(tmp_path: Path) -> None:
