@@ -161,7 +161,10 @@ class _ServerProbe:
             try:
                 return handle(conn)
             finally:
-                probe.requests.append((queued, begun - queued, clock() - begun, cpu() - begun_cpu))
+                path = getattr(conn, "_onestop_path", "")
+                probe.requests.append(
+                    (queued, begun - queued, clock() - begun, cpu() - begun_cpu, path)
+                )
 
         worker.enqueue_req, worker.handle = enqueue_req, handled
         worker.handle_request = request_handled
