@@ -41,10 +41,6 @@ def post_worker_init(worker: Any) -> None:
         load_before_serving()
     if os.environ.get("ONESTOP_GC_FREEZE", "on") != "off":
         freeze_loaded_application()
-    if os.environ.get("XSWITCH"):
-        import sys
-
-        sys.setswitchinterval(float(os.environ["XSWITCH"]) / 1000)
 
 
 def load_before_serving() -> int:
