@@ -5,6 +5,7 @@ PostgreSQL, a tiny run end to end (seed, sign-ins, every kind of person served).
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def test_a_tiny_run_serves_every_kind_of_person_without_errors() -> None:
         officers_per_desk=1,
         bound_seconds=1,
         postgres=server,
+        probe=True,
     )
     result = bench_users.run(config, io.StringIO(), "test")
     assert result.problems == []
@@ -102,6 +104,13 @@ def test_a_tiny_run_serves_every_kind_of_person_without_errors() -> None:
     assert result.cpu.get("web (gunicorn)", 0) > 0
     # The bound is measured from answers, not errors (its table was once missing: 500s).
     assert result.minimal_per_second > 0 and result.minimal_errors == 0
+    # --probe: the workers recorded their requests (with their paths) and collections, the
+    # web workers loaded the application before serving (no request paid for the URLconf).
+    assert "**Where the time goes**" in result.probe and "| 0–10 |" in result.probe
+    recorded = result.probe.split("requests the web workers recorded: ", 1)[1]
+    assert int(recorded.split(";", 1)[0]) > 0
+    heaviest = result.probe.split("the most CPU a request took", 1)[1]
+    assert re.search(r"\d+ /\S* @\d+", heaviest), heaviest
 
 
 def test_the_probe_splits_the_run_by_time_beside_the_workers_waits_and_collections(
