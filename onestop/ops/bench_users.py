@@ -839,7 +839,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         reuse=args.reuse,
         page_cache=args.page_cache,
         probe=args.probe,
-        web_env=tuple(tuple(item.split("=", 1)) for item in args.web_env),  # type: ignore[misc]
+        web_env=tuple(tuple(item.split("=", 1)) for item in args.web_env),
     )
     out.write(f"\n== {config.users} users, {config.duration} s, PostgreSQL ==\n")
     why = postgres_answers(config.postgres)

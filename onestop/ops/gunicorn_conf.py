@@ -58,7 +58,7 @@ def load_before_serving() -> int:
     get_resolver().url_patterns  # noqa: B018 (imports every view module)
     names: set[str] = set()
     for engine in engines.all():
-        loaders = list(getattr(engine, "engine", engine).template_loaders)
+        loaders = list(getattr(getattr(engine, "engine", engine), "template_loaders", []))
         while loaders:
             loader = loaders.pop()
             loaders += getattr(loader, "loaders", [])

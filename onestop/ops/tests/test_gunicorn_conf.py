@@ -15,7 +15,8 @@ from onestop.ops import gunicorn_conf
 
 def _cached(engine: Any) -> dict[Any, Any]:
     (loader,) = engine.engine.template_loaders  # the cached loader (DEBUG off)
-    return loader.get_template_cache
+    cache: dict[Any, Any] = loader.get_template_cache
+    return cache
 
 
 def test_every_template_is_compiled_into_the_cached_loader_before_serving() -> None:
