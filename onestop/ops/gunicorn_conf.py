@@ -93,8 +93,8 @@ def freeze_loaded_application() -> int:
 # ONESTOP_SERVER_PROBE=<folder>: each worker records its garbage collections (generation,
 # pause, the CPU it took) and, per request, how long the connection waited for one of the
 # worker's threads and how long the thread then took (and its CPU); written to
-# <folder>/probe-<pid>.json when the worker stops. Off unless set (`bench_users --probe`
-# sets it). Costs four clock reads a request.
+# <folder>/probe-<pid>.json when the worker stops (paths without the query, scrubbed as the
+# access log is). Off unless set (`bench_users --probe` sets it).
 
 
 def _probe_folder() -> str:
@@ -129,6 +129,8 @@ class _ServerProbe:
         import gc
         import time
 
+        from onestop.core.logscrub import scrub
+
         probe = cls()
         worker._onestop_probe = probe
         clock, cpu = time.monotonic, time.thread_time
@@ -148,7 +150,7 @@ class _ServerProbe:
             enqueue(conn)
 
         def request_handled(req: Any, conn: Any) -> Any:
-            conn._onestop_path = req.path
+            conn._onestop_path = scrub(req.path)  # as the access log (issue 8)
             return handle_request(req, conn)
 
         def handled(conn: Any) -> Any:
