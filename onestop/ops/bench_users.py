@@ -99,6 +99,8 @@ class Config:
     keep: bool = False
     reuse: str = ""  # a folder a ``--keep`` run left: its database, keys and plan
     page_cache: int | None = None  # ONESTOP_PAGE_CACHE_ENTRIES of the web (None: the default)
+    probe: bool = False  # record where the time goes (see `probe_report`)
+    web_env: tuple[tuple[str, str], ...] = ()  # extra environment of the web server
     # bench_e2e.Product reads these; this benchmark runs no background worker.
     workers: int = 0
     simulate_poll: float = 2.0
@@ -358,6 +360,7 @@ class Result:
     seed_seconds: float
     minimal_errors: int = 0
     problems: list[str] = field(default_factory=list)
+    probe: str = ""  # `probe_report`'s text with --probe
 
 
 @contextlib.contextmanager
@@ -387,6 +390,13 @@ class UsersProduct(Product):
         self.env["ONESTOP_TRUSTED_PROXIES"] = "1"
         if config.page_cache is not None:
             self.env["ONESTOP_PAGE_CACHE_ENTRIES"] = str(config.page_cache)
+        self.env.update(config.web_env)
+        if config.probe:
+            self.env["ONESTOP_SERVER_PROBE"] = str(self.probe_folder)
+
+    @property
+    def probe_folder(self) -> Path:
+        return self.root / "probe"
 
 
 def run(config: Config, out: TextIO, command: str) -> Result:
@@ -490,6 +500,11 @@ def _load(
             "WARNING",
         ]
         env = {**os.environ, "ONESTOP_LOCUST_PLAN": str(plan)}
+        times = root / "probe" / "locust-times.csv"
+        if config.probe:
+            shutil.rmtree(product.probe_folder, ignore_errors=True)
+            product.probe_folder.mkdir(parents=True)
+            env["ONESTOP_LOCUST_TIMES"] = str(times)
         load_before = _load_average()
         statements_before = product.statements()
         log = (product.logs / "locust.log").open("ab")
@@ -524,6 +539,7 @@ def _load(
         )
         server_version = str(db.value("SHOW server_version"))
         product.stop_all()
+        probe = probe_report(product.probe_folder, config) if config.probe else ""
         problems = []
         if not rows:
             problems.append("locust wrote no statistics:\n" + product.tail()[-3000:])
@@ -550,6 +566,7 @@ def _load(
             started_at=started_at,
             seed_seconds=seed_seconds,
             problems=problems,
+            probe=probe,
         )
     except BaseException:
         with contextlib.suppress(Exception):
@@ -562,6 +579,113 @@ def _load(
             load_process.wait()
         product.stop_all()
         db.close()
+
+
+# --- where the time goes (--probe) -------------------------------------------------------------
+
+
+def _ms(values: Sequence[float]) -> str:
+    """count, p50/p95/p99/max of milliseconds."""
+    if not values:
+        return "0 | – | – | – | –"
+    return (
+        f"{len(values)} | {percentile(values, 0.5):.0f} | {percentile(values, 0.95):.0f} | "
+        f"{percentile(values, 0.99):.0f} | {max(values):.0f}"
+    )
+
+
+def probe_report(folder: Path, config: Config, window: float = 10.0) -> str:
+    """The run's latencies split by time, beside what the web workers recorded
+    (`onestop.ops.gunicorn_conf`'s probe): per ``window`` seconds from the first request,
+    the clients' times, how long requests waited for a worker thread, the threads' own
+    times and CPU, and the garbage collections; then the arrival of the users (the first
+    ``users / spawn_rate`` seconds) against the rest, per request kind. CPU times hold on a
+    busy machine; the waits and pauses in wall time do not."""
+    times = folder / "locust-times.csv"
+    if not times.exists():
+        return "no probe: locust wrote no times\n"
+    client: list[tuple[float, str, float]] = []
+    for line in times.read_text("utf-8").splitlines():
+        start, rest = line.split(",", 1)
+        name, ms, _failed = rest.rsplit(",", 2)
+        client.append((float(start), name, float(ms)))
+    if not client:
+        return "no probe: no requests\n"
+    t0 = min(t for t, _, _ in client)
+    t1 = max(t + ms / 1000 for t, _, ms in client)
+    waits: list[list[float]] = []  # [queued at, wait, thread, thread CPU] (s)
+    pauses: list[list[float]] = []  # [start, generation, pause, CPU] (s)
+    for path in sorted(folder.glob("probe-*.json")):
+        data = json.loads(path.read_text("utf-8"))
+        # Only the locust run's span (not the start's checks, not the bound after it).
+        waits += [r for r in data["requests"] if t0 <= r[0] <= t1]
+        pauses += [g for g in data["gc"] if t0 <= g[0] <= t1]
+    lines = [
+        f"**Where the time goes** (`--probe`; windows of {window:g} s from the first request; "
+        "ms; *wait*: a request ready in a worker until one of its threads took it; "
+        "*thread*: the thread's time for it, and its CPU; GC: the web workers' garbage "
+        "collections, their CPU)",
+        "",
+        "| seconds | requests | p50 | p95 | p99 | max | wait p95 | wait max | thread p95 | "
+        "thread CPU p95 | GC ≥ 10 ms CPU | GC CPU (all) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    k = 0
+    while t0 + k * window <= t1:
+        lo, hi = t0 + k * window, t0 + (k + 1) * window
+        values = [ms for t, _, ms in client if lo <= t < hi]
+        rows = [r for r in waits if lo <= r[0] < hi]
+        g = [p[3] * 1000 for p in pauses if lo <= p[0] < hi]
+        lines.append(
+            f"| {k * window:.0f}–{(k + 1) * window:.0f} | {_ms(values)} | "
+            f"{percentile([r[1] * 1000 for r in rows], 0.95):.0f} | "
+            f"{max((r[1] * 1000 for r in rows), default=0):.0f} | "
+            f"{percentile([r[2] * 1000 for r in rows], 0.95):.0f} | "
+            f"{percentile([r[3] * 1000 for r in rows], 0.95):.0f} | "
+            f"{sum(1 for x in g if x >= 10)} | {sum(g):.0f} |"
+        )
+        k += 1
+    arrival = config.users / config.spawn_rate if config.spawn_rate else 0.0
+    lines += [
+        "",
+        f"| request kind | arrival (0–{arrival:.0f} s): n, p50, p95, p99, max | "
+        "after: n, p50, p95, p99, max | whole run: n, p50, p95, p99, max |",
+        "|---|---|---|---|",
+    ]
+    for name in [*sorted({n for _, n, _ in client}), "all requests"]:
+        picked = [(t, ms) for t, n, ms in client if name in (n, "all requests")]
+        early = [ms for t, ms in picked if t - t0 < arrival]
+        late = [ms for t, ms in picked if t - t0 >= arrival]
+        lines.append(f"| {name} | {_ms(early)} | {_ms(late)} | {_ms([ms for _, ms in picked])} |")
+    by_gen: dict[int, list[list[float]]] = {}
+    for pause in pauses:
+        by_gen.setdefault(int(pause[1]), []).append(pause)
+    span = t1 - t0
+
+    def quantiles(index: int) -> str:
+        values = [r[index] * 1000 for r in waits]
+        return "/".join(f"{percentile(values, q):.1f}" for q in (0.5, 0.95, 0.99))
+
+    lines += [
+        "",
+        "- GC per generation (count; CPU ms: total, max; pause ms: max): "
+        + "; ".join(
+            f"gen {gen}: {len(v)}; {sum(p[3] for p in v) * 1000:.0f}, "
+            f"{max(p[3] for p in v) * 1000:.1f}; {max(p[2] for p in v) * 1000:.1f}"
+            for gen, v in sorted(by_gen.items())
+        )
+        + f" — over {span:.0f} s",
+        f"- requests the web workers recorded: {len(waits)}; wait p50/p95/p99 "
+        f"{quantiles(1)} ms; thread p50/p95/p99 {quantiles(2)} ms; thread CPU p50/p95/p99 "
+        f"{quantiles(3)} ms, {sum(r[3] for r in waits) * 1000 / max(1, len(waits)):.2f} ms "
+        "on average",
+        "- the most CPU a request took in a thread (ms, its path, seconds from the start): "
+        + ", ".join(
+            f"{r[3] * 1000:.0f} {r[4] if len(r) > 4 else '?'} @{r[0] - t0:.0f}"
+            for r in sorted(waits, key=lambda r: -r[3])[:8]
+        ),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -634,6 +758,8 @@ def report(result: Result) -> str:
     if result.failures:
         lines.append("- errors: " + "; ".join(result.failures[:8]))
     lines += [f"- **problem**: {problem}" for problem in result.problems]
+    if result.probe:
+        lines += ["", result.probe]
     return "\n".join(lines) + "\n"
 
 
@@ -671,6 +797,19 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         default=None,
         help="pages each web process keeps rendered (ONESTOP_PAGE_CACHE_ENTRIES; 0: none)",
     )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="record each request's time and the web workers' thread waits and garbage "
+        "collections; report them split by time",
+    )
+    parser.add_argument(
+        "--web-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable of the web server (repeatable), e.g. to compare settings",
+    )
     parser.add_argument("--write", type=Path, help="update the latest-run block of this file")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
     parser.add_argument(
@@ -699,6 +838,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         keep=args.keep,
         reuse=args.reuse,
         page_cache=args.page_cache,
+        probe=args.probe,
+        web_env=tuple(tuple(item.split("=", 1)) for item in args.web_env),
     )
     out.write(f"\n== {config.users} users, {config.duration} s, PostgreSQL ==\n")
     why = postgres_answers(config.postgres)
@@ -713,6 +854,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         f"{config.duration} --spawn-rate {config.spawn_rate:g} --cases {config.cases} "
         f"--web-workers {config.web_workers} --web-threads {config.web_threads}"
         + (f" --page-cache {config.page_cache}" if config.page_cache is not None else "")
+        + "".join(f" --web-env {name}={value}" for name, value in config.web_env)
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.ops.bench_settings")
     result = run(config, out, command)

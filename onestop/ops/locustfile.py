@@ -62,6 +62,26 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 REREADS = {"unchanged": 0, "all": 0}
 
 
+# ONESTOP_LOCUST_TIMES=<file>: every request's start (epoch seconds), name, milliseconds and
+# whether it failed, written there as CSV when the run stops (`bench_users --probe`: the
+# run's latencies split by time, e.g. the arrival of the users against the steady state).
+TIMES_PATH = os.environ.get("ONESTOP_LOCUST_TIMES", "")
+TIMES: list[tuple[float, str, float, int]] = []
+
+if TIMES_PATH:
+
+    @events.request.add_listener  # type: ignore[untyped-decorator]
+    def _record_time(
+        name: str, response_time: float, exception: Any, start_time: float = 0.0, **_: Any
+    ) -> None:
+        TIMES.append((start_time, name, response_time, exception is not None))
+
+    @events.test_stop.add_listener  # type: ignore[untyped-decorator]
+    def _write_times(**_: Any) -> None:
+        with open(TIMES_PATH, "w", encoding="utf-8") as handle:
+            handle.writelines(f"{t:.4f},{n},{ms:.2f},{int(f)}\n" for t, n, ms, f in TIMES)
+
+
 @events.test_stop.add_listener  # type: ignore[untyped-decorator]
 def _report_rereads(**_: Any) -> None:
     unchanged, every = REREADS["unchanged"], REREADS["all"]

@@ -5,6 +5,7 @@ PostgreSQL, a tiny run end to end (seed, sign-ins, every kind of person served).
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def test_a_tiny_run_serves_every_kind_of_person_without_errors() -> None:
         officers_per_desk=1,
         bound_seconds=1,
         postgres=server,
+        probe=True,
     )
     result = bench_users.run(config, io.StringIO(), "test")
     assert result.problems == []
@@ -102,3 +104,60 @@ def test_a_tiny_run_serves_every_kind_of_person_without_errors() -> None:
     assert result.cpu.get("web (gunicorn)", 0) > 0
     # The bound is measured from answers, not errors (its table was once missing: 500s).
     assert result.minimal_per_second > 0 and result.minimal_errors == 0
+    # --probe: the workers recorded their requests (with their paths) and collections, the
+    # web workers loaded the application before serving (no request paid for the URLconf).
+    assert "**Where the time goes**" in result.probe and "| 0–10 |" in result.probe
+    recorded = result.probe.split("requests the web workers recorded: ", 1)[1]
+    assert int(recorded.split(";", 1)[0]) > 0
+    heaviest = result.probe.split("the most CPU a request took", 1)[1]
+    assert re.search(r"\d+ /\S* @\d+", heaviest), heaviest
+
+
+def test_the_probe_splits_the_run_by_time_beside_the_workers_waits_and_collections(
+    tmp_path: Path,
+) -> None:
+    """`--probe`: locust's per-request times and the web workers' records (thread waits,
+    garbage collections) reported per window and for the users' arrival against the rest."""
+    import json
+
+    t0 = 1_000_000.0
+    lines = [f"{t0 + i * 0.5:.4f},parent: /my/cases/,{100 + i},0" for i in range(20)]
+    lines += [
+        f"{t0 + 12 + i:.4f},officer: POST /accounts/login/ (password check),400,0" for i in (0, 1)
+    ]
+    (tmp_path / "locust-times.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "probe-1.json").write_text(
+        json.dumps(
+            {
+                "gc": [
+                    [t0 + 1, 2, 0.090, 0.070],
+                    [t0 + 2, 0, 0.0002, 0.0001],
+                    [t0 + 11, 1, 0.015, 0.012],
+                    [t0 + 100, 2, 0.5, 0.5],  # after the run (the bound): left out
+                ],
+                "requests": [
+                    [t0 + 1, 0.030, 0.008, 0.006, "/my/cases/"],
+                    [t0 + 12, 0.002, 0.050, 0.040, "/accounts/login/"],
+                    [t0 - 5, 0.0, 0.001, 0.001],  # before the run: left out
+                ],
+            }
+        )
+    )
+    text = bench_users.probe_report(tmp_path, bench_users.Config(users=10, spawn_rate=1.0))
+    windows = [line for line in text.splitlines() if line.startswith(("| 0–10", "| 10–20"))]
+    # 0–10 s: 20 requests of 100…119 ms; one request waited 30 ms for a thread, its thread
+    # took 8 ms (6 of CPU); a 70 ms (CPU) full collection and a tiny one.
+    assert windows[0] == "| 0–10 | 20 | 109 | 118 | 119 | 119 | 30 | 30 | 8 | 6 | 1 | 70 |"
+    assert windows[1] == "| 10–20 | 2 | 400 | 400 | 400 | 400 | 2 | 2 | 50 | 40 | 1 | 12 |"
+    # The arrival is users / spawn rate = the first 10 s: the logins come after it here.
+    login = next(line for line in text.splitlines() if line.startswith("| officer: POST"))
+    assert login.startswith("| officer: POST /accounts/login/ (password check) | 0 | – |")
+    assert "| 2 | 400 | 400 | 400 | 400 | 2 | 400 |" in login
+    assert "gen 0: 1; 0, 0.1; 0.2; gen 1: 1; 12, 12.0; 15.0; gen 2: 1; 70, 70.0; 90.0" in text
+    assert "requests the web workers recorded: 2;" in text
+    assert "23.00 ms on average" in text
+    assert "40 /accounts/login/ @12, 6 /my/cases/ @1" in text
+
+
+def test_without_locust_times_the_probe_says_so(tmp_path: Path) -> None:
+    assert "no probe" in bench_users.probe_report(tmp_path, bench_users.Config())
