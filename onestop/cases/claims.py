@@ -12,7 +12,7 @@ newborn can be submitted again (ADR 0015).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -367,14 +367,30 @@ def same_newborn_case_ids(case: Case) -> set[int]:
     return ids
 
 
+def possible_duplicate_ids(
+    claimed: Iterable[int],
+    mine: Sequence[str],
+    theirs: Mapping[int, Sequence[str]],
+    window: timedelta = POSSIBLE_DUPLICATE_WINDOW,
+) -> set[int]:
+    """The rule of `possible_duplicates`, over the rows it reads: the cases that claimed a
+    key of the case's newborns (``claimed``, released claims too), and those of the mother's
+    other cases (``theirs``: birth times, decrypted, by case) with a birth within ``window``
+    of one of the case's (``mine``). Of these, the caller keeps the active ones
+    (`ACTIVE_STATUSES`). Pure: the API's task detail reads the same rows in its one
+    statement and applies this (session 23, h-tidyapi: it restated the rule)."""
+    ids = set(claimed)
+    for other, births in theirs.items():
+        if other not in ids and any(close_births(a, b, window) for a in mine for b in births):
+            ids.add(other)
+    return ids
+
+
 def possible_duplicates(case: Case, window: timedelta = POSSIBLE_DUPLICATE_WINDOW) -> list[Case]:
     """Active cases that may be the same newborn: a shared key, or the same mother with a
     birth within ``window`` (birth times are encrypted: compared after decrypting)."""
-    ids = _claimed_together(case)
     mine, births = _births_with_mothers(case)
-    for other, theirs in births.items():
-        if any(close_births(a, b, window) for a in mine for b in theirs):
-            ids.add(other)
+    ids = possible_duplicate_ids(_claimed_together(case), mine, births, window)
     if not ids:
         return []
     return list(

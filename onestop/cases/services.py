@@ -282,6 +282,7 @@ def case_submit(
     signature: Mapping[str, Any] | None = None,
     filer: User | None = None,
     savepoint: bool = True,
+    digest: str | None = None,
 ) -> Submission:
     """Pre-review and store a case. Raises `UnreadableDocument` for a non-document,
     `OutsideJurisdiction` when the filer (a clerk, or an API client's account) may not file
@@ -294,16 +295,22 @@ def case_submit(
     ``savepoint=False``: the writes take no savepoint of their own inside the caller's
     atomic block — for a caller whose block holds nothing before this call and is left by
     any error this raises (the integration API's idempotent answer: its block rolls back
-    whole, as the savepoint did; issue 10, helper h-submission)."""
+    whole, as the savepoint did; issue 10, helper h-submission).
+
+    ``digest``: the caller's `body_digest` of ``document`` when it took one (the API's
+    idempotency, the e-signature): not taken a second time."""
     now = now or timezone.now()
     check_document(document, label=field_label)  # DocumentRefused before anything reads it
-    digest = body_digest(document)  # of the body as sent
+    if digest is None:
+        digest = body_digest(document)  # of the body as sent
     if filer is None and actor is not None and actor.role != Role.PARENT:
         filer = actor
     viewer = filer or actor
     reference = current_reference()  # read once per submission, used by every step
     document = filer_admit(document, filer, reference)
-    parsed = parse_case(document)  # UnreadableDocument for a non-document
+    # UnreadableDocument for a non-document; its limits were checked above, on the
+    # document as sent (one walk: session 23, h-tidyapi).
+    parsed = parse_case(document, limits_checked=True)
     decision = check_parsed(parsed, packs=default_packs(), reference=reference, now=now)
     assert isinstance(document, dict)  # parse_case raised otherwise
     # A newborn with an active case gets no second case, not even a rejected one: the
@@ -321,7 +328,7 @@ def case_submit(
         card_holder = ssc_holder(document)
         if card_holder is not None:
             raise ssc_error(card_holder, viewer)
-    document, _unknown = without_unknown_fields(document)  # told in decision.warnings
+    document = parsed.known  # without the unknown fields, told in decision.warnings
     with files_removed_on_failure(), transaction.atomic(savepoint=savepoint):
         case = _create(
             document,

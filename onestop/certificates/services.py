@@ -102,13 +102,29 @@ _NAMED = CompiledValues(
 )
 
 
-def _newborns(case: Case, item: CaseItem | None = None) -> list[dict[str, Any]]:
+# The rows a completion's licence read, kept on the completed row (as `effects.issued_with`
+# keeps the licence) for the completion's other effects: the guidance registration takes
+# the birth times from here rather than reading them again (session 23, h-tidyapi).
+_NEWBORNS_READ = "_onestop_newborns_read"
+
+
+def newborns_read_with(row: CaseItem, case: Case) -> list[tuple[Any, ...]] | None:
+    """(name, sex, born_at) of ``case``'s newborns in order, as the licence issued by the
+    completion that returned ``row`` read them in its transaction; else None (ask)."""
+    kept: tuple[int, list[tuple[Any, ...]]] | None = getattr(row, _NEWBORNS_READ, None)
+    return kept[1] if kept is not None and kept[0] == case.pk else None
+
+
+def _newborns(
+    case: Case, item: CaseItem | None = None, *, keep: bool = False
+) -> list[dict[str, Any]]:
     """The newborns a licence names: every newborn of the case, or for a per-newborn item
-    of twins or triplets only the baby it is for (one e-licence per newborn, ADR 0036)."""
-    babies = [
-        {"name": name, "sex": sex, "born_at": born_at}
-        for name, sex, born_at in _NAMED.rows(case.pk)
-    ]
+    of twins or triplets only the baby it is for (one e-licence per newborn, ADR 0036).
+    ``keep``: the rows read are kept on ``item`` (`newborns_read_with`)."""
+    rows = _NAMED.rows(case.pk)
+    if keep and item is not None:
+        setattr(item, _NEWBORNS_READ, (case.pk, rows))
+    babies = [{"name": name, "sex": sex, "born_at": born_at} for name, sex, born_at in rows]
     if (
         item is not None
         and len(babies) > 1
@@ -181,7 +197,7 @@ def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
         issuer_name=issuer_name,
         issued_at=now,
         result=item.result or {},
-        newborns=_newborns(case, item),
+        newborns=_newborns(case, item, keep=True),
         remarks=online_remarks(case, item.item),
     )
     licence = ELicence(

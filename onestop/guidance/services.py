@@ -6,6 +6,7 @@ its audit record."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from django.utils import timezone
 from onestop.accounts.models import JurisdictionKind, Role, User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case, Newborn
+from onestop.certificates.services import newborns_read_with
 from onestop.common.compiled import CompiledInsert, CompiledValues
 from onestop.core.clock import parse_time, to_beijing
 from onestop.core.errors import OnestopError
@@ -145,10 +147,11 @@ _BORN_AT = CompiledValues(
 )
 
 
-def born_on_of(case: Case) -> tuple[date | None, int]:
+def born_on_of(case: Case, births: Sequence[str | None] | None = None) -> tuple[date | None, int]:
     """The newborns' birth date (twins share it: the first one given) and how many, from
-    the case's newborn rows (small encrypted columns, not the whole document)."""
-    times = [born_at for (born_at,) in _BORN_AT.rows(case.pk)]
+    the case's newborn rows (small encrypted columns, not the whole document). ``births``:
+    the rows' birth times in order where the caller has them (a completion: read once)."""
+    times = list(births) if births is not None else [b for (b,) in _BORN_AT.rows(case.pk)]
     if not times:  # a case stored before the rows existed: the document says it
         newborns = case.typed_document().newborns
         born = next((b.born_at for b in newborns if b.born_at is not None), None)
@@ -194,7 +197,10 @@ def guidance_register(
         existing = GuidanceRegistration.objects.filter(case=case).first()
         if existing is not None:
             return existing
-    born_on, count = born_on_of(case)
+    # The birth times the completion's e-licence read in this transaction (its effect runs
+    # first), else read here (session 23, h-tidyapi: were read twice).
+    named = newborns_read_with(row, case)
+    born_on, count = born_on_of(case, None if named is None else [r[2] for r in named])
     result = row.result if isinstance(row.result, dict) else {}
     arranged = " ".join(str(result.get("visit_arranged") or "").split())[:100]
     # The workflow service holds the case's lock: no one registers it meanwhile (and a

@@ -330,6 +330,7 @@ def case_create(
         raise ApiError(403, "forbidden", "本客户端无权提交申请")
 
     created: list[Case] = []
+    digest = body_digest(document)  # of the body as sent: a replay sends it again
 
     def submit() -> Answer:
         submission = case_submit(
@@ -340,6 +341,7 @@ def case_create(
             # The idempotent answer's atomic block holds the submission alone and is left
             # by its errors: the submission's writes need no savepoint of their own.
             savepoint=False,
+            digest=digest,  # taken once for the key and the case
         )
         created.append(submission.case)
         return Answer(201, {"number": submission.case.number})
@@ -348,7 +350,7 @@ def case_create(
         answer = idempotent(
             client=client,
             key=idempotency_key,
-            digest=body_digest(document),  # of the body as sent: a replay sends it again
+            digest=digest,
             act=submit,
             races=(DuplicateNewborn,),
         )

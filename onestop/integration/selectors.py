@@ -19,11 +19,11 @@ from onestop.accounts.permissions import cases_visible_to, items_for_officer, of
 from onestop.audit.services import access_record
 from onestop.cases.claims import (
     ACTIVE_STATUSES,
-    POSSIBLE_DUPLICATE_WINDOW,
     SSC_ITEM,
     _indexes,
+    possible_duplicate_ids,
 )
-from onestop.cases.domain.newborns import close_births, newborn_keys
+from onestop.cases.domain.newborns import newborn_keys
 from onestop.cases.models import Case, Material, Newborn, NewbornClaim
 from onestop.certificates.effects import issued_with
 from onestop.certificates.models import ELicence
@@ -537,13 +537,8 @@ class _CaseFacts:
                 else:  # the birth time, decrypted as the field's read decrypts it
                     born = _BORN_AT.from_db_value(value, None, connection_)
                     births.setdefault(case_id, []).append(born or "")
-        # `possible_duplicates`: a shared key, or the same mother with a birth within the
-        # window; of these, the active cases.
-        mine = births.pop(case.pk, [])
-        ids = set(claimed)
-        for other, theirs in births.items():
-            if any(close_births(a, b, POSSIBLE_DUPLICATE_WINDOW) for a in mine for b in theirs):
-                ids.add(other)
+        # `possible_duplicates`' one rule over these rows; of its cases, the active ones.
+        ids = possible_duplicate_ids(claimed, births.pop(case.pk, []), births)
         self.duplicates = sum(1 for other in ids if status[other] in ACTIVE_STATUSES)
 
 

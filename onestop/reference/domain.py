@@ -66,6 +66,9 @@ class Institution:
     division: str
     kind: InstitutionKind
     midwifery: bool = False
+    # Where and when it receives people (the tables' columns; blank in the packaged files).
+    address: str = ""
+    office_hours: str = ""
 
 
 @dataclass(frozen=True)

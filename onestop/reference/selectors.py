@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import cast
 
 from django.db import connection
 
-from onestop.common.kept import Kept
 from onestop.reference import domain
 from onestop.reference.models import (
     Bank,
@@ -18,8 +16,6 @@ from onestop.reference.models import (
     Institution,
     ReferenceStamp,
 )
-
-T = TypeVar("T")
 
 _lock = threading.Lock()
 _cached: tuple[tuple[object, ...], domain.ReferenceData] | None = None
@@ -103,7 +99,7 @@ def _build() -> domain.ReferenceData:
     for row in Institution.objects.all():
         kind = cast(domain.InstitutionKind, row.kind)
         kinds[kind][row.code] = domain.Institution(
-            row.code, row.name, row.division, kind, row.midwifery
+            row.code, row.name, row.division, kind, row.midwifery, row.address, row.office_hours
         )
     return domain.ReferenceData(
         ethnic_groups={
@@ -132,8 +128,11 @@ def current_reference() -> domain.ReferenceData:
 
     An empty database (before seeding) falls back to the packaged CSV files.
     """
+    return _reference_at(reference_stamp())
+
+
+def _reference_at(stamp: tuple[object, ...]) -> domain.ReferenceData:
     global _cached
-    stamp = reference_stamp()
     if not stamp[1]:  # no ethnic groups and no divisions: not seeded yet
         return domain.default_reference()
     with _lock:
@@ -142,76 +141,64 @@ def current_reference() -> domain.ReferenceData:
         return _cached[1]
 
 
-# One institution's, bank's or bank branch's row, kept per process under the reference
-# data's stamp (issue 10 part 2: a completion read the issuing hospital's name, then its
-# address and hours, and the card's branch and bank — up to three statements a call, of
-# rows that change once in a while). The stamp is the one the request reads anyway
-# (`reference_stamp`); a write to any reference table moves it, so the next request of
-# every process reads the row again. Without the token (no triggers: the tables' counts
-# stand in) nothing is kept.
-_ROWS: Kept[tuple[object, ...], object] = Kept(size=4096)
+# One institution's, bank's or bank branch's row, from the tables' reference data in force
+# (`current_reference`, kept per process under the stamp the request reads anyway; issue
+# 10 part 2: a completion read the issuing hospital's name, then its address and hours,
+# and the card's branch and bank — up to three statements a call, of rows that change once
+# in a while). A write to any reference table moves the stamp, so the next request of every
+# process sees it. (Session 23, h-tidyapi: these were kept row by row in a cache of their
+# own beside the one build, under the same stamp.) Where the tables hold no reference data
+# (not seeded), there is no row: as a read of the empty tables answered.
+
+_KINDS = frozenset(("hospital", "police_station", "service_center"))
 
 
-def _kept(key: tuple[str, str, str], make: Callable[[], T]) -> T:
+def _tables() -> domain.ReferenceData | None:
+    """The reference data the tables hold, or None where they hold none (not seeded)."""
     stamp = reference_stamp()
-    if stamp[0] is None:
-        return make()
-    return cast(T, _ROWS.get_or_make((stamp, *key), make))
+    return _reference_at(stamp) if stamp[1] else None
+
+
+def _institution(kind: str, code: str) -> domain.Institution | None:
+    tables = _tables()
+    if tables is None or kind not in _KINDS:
+        return None
+    return tables.institution(cast(domain.InstitutionKind, kind), code)
 
 
 def institution_name(kind: str, code: str) -> str:
-    return _kept(("name", kind, code), lambda: _institution_name(kind, code))
-
-
-def _institution_name(kind: str, code: str) -> str:
-    row = Institution.objects.filter(kind=kind, code=code).only("name").first()
-    return row.name if row else code
+    """An institution's name; its code where the tables have no row for it."""
+    found = _institution(kind, code)
+    return found.name if found is not None else code
 
 
 def institution_contact(kind: str, code: str) -> tuple[str, str, str] | None:
     """(name, address, office hours) of an institution; the packaged name when the tables
     have no row for it (an unseeded database); None when the code is unknown."""
-    return _kept(("contact", kind, code), lambda: _institution_contact(kind, code))
-
-
-def _institution_contact(kind: str, code: str) -> tuple[str, str, str] | None:
-    row = (
-        Institution.objects.filter(kind=kind, code=code)
-        .only("name", "address", "office_hours")
-        .first()
-    )
-    if row is not None:
-        return row.name, row.address, row.office_hours
-    if kind not in ("hospital", "police_station", "service_center"):
+    tables = _tables()
+    if kind not in _KINDS:
         return None
-    inst = current_reference().institution(cast(domain.InstitutionKind, kind), code)
-    return (inst.name, "", "") if inst is not None else None
+    reference = tables if tables is not None else domain.default_reference()
+    found = reference.institution(cast(domain.InstitutionKind, kind), code)
+    if found is None:
+        return None
+    return found.name, found.address, found.office_hours
 
 
 def bank_branch(code: str) -> domain.BankBranch | None:
-    """One co-operating bank branch (name, address, opening hours), or None: one statement
-    (the packaged row where the table has none, as in an unseeded database)."""
+    """One co-operating bank branch (name, address, opening hours), or None (the packaged
+    row where the tables have none, as in an unseeded database)."""
     if not code:
         return None
-    return _kept(("branch", "", code), lambda: _bank_branch(code))
-
-
-def _bank_branch(code: str) -> domain.BankBranch | None:
-    row = BankBranch.objects.filter(code=code).first()
-    if row is None:
-        return domain.default_reference().bank_branches.get(code)
-    return domain.BankBranch(
-        row.code, row.bank, row.name, row.region, row.division, row.address, row.office_hours
-    )
+    tables = _tables()
+    found = tables.bank_branches.get(code) if tables is not None else None
+    return found if found is not None else domain.default_reference().bank_branches.get(code)
 
 
 def bank_name(code: str) -> str | None:
-    """A co-operating bank's name, or None where the table has no row for ``code``."""
+    """A co-operating bank's name, or None where the tables have no row for ``code``."""
     if not code:
         return None
-    return _kept(("bank", "", code), lambda: _bank_name(code))
-
-
-def _bank_name(code: str) -> str | None:
-    row = Bank.objects.filter(code=code).only("name").first()
-    return row.name if row is not None else None
+    tables = _tables()
+    found = tables.banks.get(code) if tables is not None else None
+    return found.name if found is not None else None

@@ -17,7 +17,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -354,6 +354,9 @@ class ParsedCase:
     # Fields the document has and the product does not know: dropped, and told
     # (``unknown_field``), never an error (application.md: "extend freely"; ADR 0016).
     warnings: tuple[FieldProblem, ...] = ()
+    # The decoded document without those fields (`without_unknown_fields`): what a
+    # submission stores, taken from here rather than stripped a second time.
+    known: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 # Chinese labels for the fields, keyed by path with list indexes removed; each marked for
@@ -687,16 +690,21 @@ def _unknown_warnings(paths: list[str]) -> tuple[FieldProblem, ...]:
     return tuple(shown)
 
 
-def parse_case(raw: object) -> ParsedCase:
+def parse_case(raw: object, *, limits_checked: bool = False) -> ParsedCase:
     """Read a decoded JSON value as a case document, collecting every field problem.
 
     Raises `UnreadableDocument` when ``raw`` is not an object or has no region code, and
     its subclass `DocumentRefused` when the document passes a size limit or holds text that
     cannot be stored (NUL, lone surrogates): see ``limits.py``.
+
+    ``limits_checked``: the caller has passed ``raw`` through ``check_document`` already
+    (a submission checks the document as sent before anything reads it): not walked again
+    (session 23, h-tidyapi: every submission walked it twice).
     """
     if not isinstance(raw, dict):
         raise UnreadableDocument("案件文档应为 JSON 对象（{…}）")
-    check_document(raw, label=field_label)
+    if not limits_checked:
+        check_document(raw, label=field_label)
     region = raw.get("region")
     if not isinstance(region, str) or not region.strip():
         raise UnreadableDocument("案件文档缺少地区代码 region")
@@ -721,7 +729,7 @@ def parse_case(raw: object) -> ParsedCase:
             if not progressed:
                 raise UnreadableDocument("案件文档结构无法识别") from None
             continue
-        return ParsedCase(document, tuple(problems), _unknown_warnings(unknown))
+        return ParsedCase(document, tuple(problems), _unknown_warnings(unknown), known)
     raise UnreadableDocument("案件文档错误过多，无法识别")
 
 

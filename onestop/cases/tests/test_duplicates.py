@@ -19,6 +19,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from onestop.cases.claims import possible_duplicate_ids
 from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Case, NewbornClaim, SscApplication
 from onestop.cases.services import case_submit, case_supplement
@@ -514,3 +515,20 @@ def test_a_claim_left_by_an_ended_case_since_the_submission_read_its_keys_is_rel
     assert (
         NewbornClaim.objects.filter(active=True, case__number=again.json()["number"]).count() == 2
     )
+
+
+def test_the_possible_duplicate_rule_over_given_rows() -> None:
+    """`possible_duplicate_ids`, the one rule both the workbench (`possible_duplicates`)
+    and the API's task detail (`integration.selectors._CaseFacts`) apply to the rows they
+    read: a shared key, or the same mother with a birth within 48 hours."""
+    mine = ["2026-11-20T09:30:00+08:00"]
+    theirs = {
+        2: ["2026-11-22T09:30:00+08:00"],  # 48 hours later: within
+        3: ["2026-11-22T09:31:00+08:00"],  # a minute more: not
+        4: ["", "2026-11-19T21:30:00+08:00"],  # one of twins' births 12 hours earlier
+        5: [""],  # no birth time: never close
+    }
+    assert possible_duplicate_ids([], mine, theirs) == {2, 4}
+    assert possible_duplicate_ids([7, 3], mine, theirs) == {2, 3, 4, 7}  # keys: any birth
+    assert possible_duplicate_ids([], [], theirs) == set()  # no birth of its own
+    assert possible_duplicate_ids([], mine, theirs, timedelta(hours=1)) == set()

@@ -24,6 +24,7 @@ from onestop.guidance.services import (
 )
 from onestop.guidance.tests.support import born_days_ago, case_with_baby, guidance_row, today
 from onestop.testing.factories import officer, parent, staff
+from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import ItemState
 from onestop.workflow.tests.test_payment import accepted
 
@@ -57,6 +58,31 @@ def test_the_guidance_item_done_registers_the_family(example):
     assert AuditRecord.objects.filter(
         action="guidance_registered", object_id=str(registration.pk)
     ).exists()
+
+
+def test_the_completion_reads_the_newborns_once_for_licence_and_registration(example):
+    """The e-licence and the registration of one completion name the same newborns: read
+    once, in the completion's transaction (session 23, h-tidyapi: were read twice)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.workflow.services import item_complete
+
+    document = another_newborn(example("lanzhou-accept"), 1)
+    document["newborns"].append(
+        dict(document["newborns"][0], name="马小苗", record_number="LZ-2026-8814")
+    )
+    case = case_with_baby(document, 12, register=False)
+    row = guidance_row(case)
+    health = officer("health", row.jurisdiction_kind, row.jurisdiction_code)
+    with CaptureQueriesContext(connection) as queries:
+        item_complete(item_id=row.pk, actor=health, result={})
+    own = f'FROM "cases_newborn" WHERE "cases_newborn"."case_id" = {case.pk}'
+    reads = [q["sql"] for q in queries if own in q["sql"]]
+    assert len(reads) == 1, reads
+    registration = GuidanceRegistration.objects.get(case=case)
+    assert registration.newborns == 2
+    assert registration.born_on == (today() - timedelta(days=12)).isoformat()
 
 
 def test_jilin_registers_by_itself(example):
@@ -110,8 +136,6 @@ def test_a_newborn_sees_the_home_visit_first(example):
 
 
 def test_twins_share_the_birth_date(example):
-    from onestop.testing.newborns import another_newborn
-
     document = another_newborn(example("lanzhou-accept"), 1)
     document["newborns"].append(
         dict(document["newborns"][0], name="马小苗", record_number="LZ-2026-8813")

@@ -11,11 +11,14 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from onestop.audit.models import AccessRecord, AuditRecord
+from onestop.cases.models import Case
 from onestop.cases.services import case_submit
 from onestop.handover import views as handover_views
 from onestop.handover.models import HandoverBatch, HandoverEntry
 from onestop.handover.services import handover_certificate_add, handover_reminders_send
+from onestop.integration.tests.support import Api, current, hospital
 from onestop.supervision.models import StaffMessage
+from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer, staff
 from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem
@@ -219,6 +222,41 @@ def test_each_certificate_is_in_one_batch_and_late_ones_go_to_the_next_open_one(
     assert late.batch.period == "2027Q1" and late.issued_period == "2026Q4" and late.late
     assert late.batch.due_on == date(2027, 3, 30)
     assert HandoverBatch.objects.get(pk=batch.pk).entries.count() == 1
+
+
+def test_a_completion_replayed_through_the_api_leaves_one_entry(example, media_root):
+    """The completion adds the entry without asking whether the certificate is in a batch
+    (``completed_now=True``: done is final, issue 10 part 2); a replayed completion, as a
+    department system retries, and the effect handled a second time still leave one entry
+    (the replay answered from its key, the second effect refused by the one-to-one
+    constraint and rolled back)."""
+    api = Api(hospital().token)
+    number = api.post("/cases", current(example("qinbei-accept")), key="case").json()["number"]
+    [bmc] = [t for t in api.get("/tasks").json()["tasks"] if t["item"] == "birth_certificate"]
+    body = {"result": RESULTS["birth_certificate"], "expected_version": bmc["version"]}
+    first = api.post(f"/tasks/{bmc['id']}/complete", body, key="complete")
+    assert first.status_code == 200, first.content
+    assert HandoverEntry.objects.filter(certificate_id=bmc["id"]).count() == 1
+    again = api.post(f"/tasks/{bmc['id']}/complete", body, key="complete")
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    unkeyed = api.post(f"/tasks/{bmc['id']}/complete", {"result": body["result"]})
+    assert unkeyed.status_code == 409, unkeyed.content  # done is final: not completed again
+    entry = HandoverEntry.objects.get()
+    assert entry.certificate_id == bmc["id"] and entry.case.number == number
+    # The effect itself handled again (an event delivered twice): refused whole.
+    case = Case.objects.get(number=number)
+    rows = {row.item: row for row in CaseItem.objects.filter(case=case)}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        handover_certificate_add(
+            case=case,
+            certificate=rows["birth_certificate"],
+            rows=rows,
+            now=entry.added_at,
+            completed_now=True,
+        )
+    assert list(HandoverEntry.objects.all()) == [entry]
+    assert HandoverBatch.objects.get().entries.count() == 1
 
 
 def test_yuanling_hands_household_copies_over_monthly_by_post(example, beijing, media_root):

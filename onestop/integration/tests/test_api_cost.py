@@ -96,7 +96,8 @@ BUDGET = {
     # (28.0 → 27.0, session 22), and the webhook deliveries' INSERT, written first at the
     # dispatch's end, carried the workers' NOTIFY (the messages' flush then sends none)
     # and the timeline's lines, and a completion that readies nothing read no working
-    # calendar (then 27.0 → 24.7, session 22)
+    # calendar (then 27.0 → 24.7, session 22); the guidance registration takes the birth
+    # times the e-licence of its completion read (24.7 → 24.6, session 23)
     "POST /api/v1/tasks/{id}/complete": 25,
 }
 _RUN_STARTED = datetime.now(timezone(timedelta(hours=8)))

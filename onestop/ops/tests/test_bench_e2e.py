@@ -50,6 +50,22 @@ def test_percentiles_and_api_call_names() -> None:
     assert bench_e2e.api_path_pattern("/api/v1/cases/QB-2026-0001") == "/api/v1/cases/{number}"
 
 
+def test_the_scaled_rate_is_the_runs_rate_at_the_issues_bound() -> None:
+    # 25 cases/s where the issue's box did 5,550 transition transactions a second: a run
+    # doing 10 cases/s against its own bound of 2,220 tx/s would do 25 on that box.
+    assert bench_e2e.ISSUE_BOUND_TPS == 5_550.0
+    assert pytest.approx(25 / 5_550) == bench_e2e.TARGET_SHARE
+    assert bench_e2e.scaled_to_issue_box(10.0, 2_220.0) == pytest.approx(25.0)
+    assert bench_e2e.scaled_to_issue_box(10.0, 5_550.0) == pytest.approx(10.0)
+    assert bench_e2e.scaled_to_issue_box(3.0, 11_100.0) == pytest.approx(1.5)
+    # A run exactly at the target share of its own bound scales to the target.
+    bound = 1_234.0
+    at_target = bench_e2e.TARGET_SHARE * bound
+    assert bench_e2e.scaled_to_issue_box(at_target, bound) == pytest.approx(25.0)
+    # No bound measured: no figure rather than a division by zero.
+    assert bench_e2e.scaled_to_issue_box(10.0, 0.0) == 0.0
+
+
 def test_the_access_log_gives_server_side_timings_per_call(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     log.write_text(
@@ -142,7 +158,9 @@ def test_a_tiny_run_finishes_every_case_and_reports_every_row(tmp_path: Path) ->
     # issue's box did ~5,550 transition transactions a second, and this run scaled to it.
     table = bench_e2e.report(result)
     assert "target ≥ 0.45%: 25 cases/s at the issue's 5,550 tx/s" in table
-    assert "scaled to that box" in table
+    full_rate = result.cases_submitted / result.messages_seconds
+    scaled = bench_e2e.scaled_to_issue_box(full_rate, result.transition.per_second)
+    assert f"scaled to that box: {scaled:.1f} cases/s" in table
     assert result.minimal_per_second > 0 and result.minimal_timings
     assert result.transition.per_second > 0
 
