@@ -40,13 +40,11 @@ class CaseNumberCounter(models.Model):
 
 class Case(models.Model):
     number = models.CharField(_("办件编号"), max_length=40, unique=True)
-    region = models.CharField(_("地区"), max_length=32, db_index=True)
+    region = models.CharField(_("地区"), max_length=32)
     pack_version = models.CharField(_("政策包版本"), max_length=40)
     channel = models.CharField(_("渠道"), max_length=16)
     counter_kind = models.CharField(_("窗口类型"), max_length=16, blank=True, default="")
-    counter_code = models.CharField(
-        _("受理窗口"), max_length=32, blank=True, default="", db_index=True
-    )
+    counter_code = models.CharField(_("受理窗口"), max_length=32, blank=True, default="")
     clerk = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -55,17 +53,17 @@ class Case(models.Model):
         related_name="entered_cases",
         verbose_name=_("录入人"),
     )
-    status = models.CharField(_("状态"), max_length=16, choices=CaseStatus.choices, db_index=True)
+    status = models.CharField(_("状态"), max_length=16, choices=CaseStatus.choices)
     decision = EncryptedJSONField(_("预审结论"))
     document = EncryptedJSONField(_("申请表"))
     hospital_code = models.CharField(_("出生医疗机构"), max_length=32, blank=True, default="")
     police_station_code = models.CharField(_("落户派出所"), max_length=32, blank=True, default="")
-    division = models.CharField(_("所属区划"), max_length=6, blank=True, default="", db_index=True)
-    applicant_phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    mother_phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    father_phone_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    mother_id_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    father_id_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    division = models.CharField(_("所属区划"), max_length=6, blank=True, default="")
+    applicant_phone_index = models.CharField(max_length=64, blank=True, default="")
+    mother_phone_index = models.CharField(max_length=64, blank=True, default="")
+    father_phone_index = models.CharField(max_length=64, blank=True, default="")
+    mother_id_index = models.CharField(max_length=64, blank=True, default="")
+    father_id_index = models.CharField(max_length=64, blank=True, default="")
     idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
     body_digest = models.CharField(max_length=64, blank=True, default="")
     signature = EncryptedJSONField(_("电子签名"), null=True, blank=True)
@@ -84,6 +82,23 @@ class Case(models.Model):
             # their submission or completion time, not every case of a division (ADR 0041).
             models.Index(fields=["submitted_at"], name="case_submitted_at"),
             models.Index(fields=["completed_at"], name="case_completed_at"),
+            # Session 23 (ADR 0025): one index per column a query reads, not two. The
+            # blind indexes (HMACs) and the counter are matched whole: a plain index, not
+            # also the ``LIKE`` twin (``varchar_pattern_ops``) a ``db_index`` text column
+            # gets on PostgreSQL; the division is matched by its prefix (a supervisor's
+            # cases): the ``LIKE`` index alone, which serves equality too. The region and
+            # the status have none of their own: the region is the first column of the
+            # index above, and no query reads the cases of a status across regions but
+            # by their completion time (``case_completed_at``).
+            models.Index(fields=["applicant_phone_index"], name="case_applicant_phone_index"),
+            models.Index(fields=["mother_phone_index"], name="case_mother_phone_index"),
+            models.Index(fields=["father_phone_index"], name="case_father_phone_index"),
+            models.Index(fields=["mother_id_index"], name="case_mother_id_index"),
+            models.Index(fields=["father_id_index"], name="case_father_id_index"),
+            models.Index(fields=["counter_code"], name="case_counter_code"),
+            models.Index(
+                fields=["division"], opclasses=["varchar_pattern_ops"], name="case_division"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -136,7 +136,10 @@ class IdempotentResponse(models.Model):
     """The answer given to a client's request with an ``Idempotency-Key``: replaying the
     key with the same request returns it again instead of acting twice."""
 
-    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    # Indexed by ``idempotent_response_key`` (its first column): no index of its own.
+    client = models.ForeignKey(
+        ApiClient, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=128)
     request_digest = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()

@@ -29,28 +29,31 @@ URGENCY_CHOICES = labelled_choices(URGENCY_LABELS)
 
 
 class CaseItem(models.Model):
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="items")
+    # Indexed by ``case_item_unique`` (its first column): no index of its own.
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     item = models.CharField(_("事项"), max_length=40)
     # Which newborn a per-newborn item is for (多胞胎, ADR 0036), counted from 0 in the
     # document's ``newborns``; 0 for a single birth and for the items of the whole case.
     newborn = models.PositiveSmallIntegerField(_("新生儿序号"), default=0)
     position = models.PositiveSmallIntegerField()
-    department = models.CharField(_("部门"), max_length=24, db_index=True)
+    department = models.CharField(_("部门"), max_length=24)
     jurisdiction_kind = models.CharField(_("辖区类型"), max_length=16)
-    jurisdiction_code = models.CharField(_("辖区"), max_length=32, db_index=True)
-    division = models.CharField(_("所属区划"), max_length=6, db_index=True, default="")
+    jurisdiction_code = models.CharField(_("辖区"), max_length=32)
+    division = models.CharField(_("所属区划"), max_length=6, default="")
     after = models.JSONField(_("前置事项"), default=list)
-    state = models.CharField(_("状态"), max_length=16, choices=ItemState.choices, db_index=True)
+    state = models.CharField(_("状态"), max_length=16, choices=ItemState.choices)
     state_before_return = models.CharField(max_length=16, blank=True, default="")
     time_limit_days = models.IntegerField(_("办理时限"), null=True, blank=True)
     time_limit_unit = models.CharField(max_length=16, default="working_days")
     clock_rule = models.CharField(max_length=16, default="standard")
     clock_start = models.CharField(max_length=16, default="on_ready")
     received_at = models.DateTimeField(_("接收时间"), null=True, blank=True)
-    due_at = models.DateTimeField(_("办理期限"), null=True, blank=True, db_index=True)
+    due_at = models.DateTimeField(_("办理期限"), null=True, blank=True)
     # The due time ran past the working-day table: counted on weekends only (暂按双休日计算)
     # until an administrator publishes the year, then recomputed (issue 8, defect 4).
-    due_provisional = models.BooleanField(_("期限暂按双休日计算"), default=False, db_index=True)
+    due_provisional = models.BooleanField(_("期限暂按双休日计算"), default=False)
     paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
     pauses = models.JSONField(default=list)
     urgency = models.CharField(max_length=8, choices=URGENCY_CHOICES, default=Urgency.NORMAL)
@@ -97,12 +100,19 @@ class CaseItem(models.Model):
             # and item (overdue: past due_at) — from this index alone on PostgreSQL (issue
             # 12: the one-year dashboard over 1 M cases scanned 67 k open rows through the
             # state index and filtered the division, 93 ms of its 530; index-only: 10 ms).
+            # Session 23 (ADR 0025): with the returned items and the columns the efficiency
+            # report's open counts and the deadlines page's places read, so that those too
+            # are read from it alone — not through an index of every item's state, which
+            # is gone (every state change wrote an entry in it).
             models.Index(
                 fields=["division"],
-                include=["department", "item", "due_at", "id"],
+                include=[
+                    *("department", "item", "jurisdiction_kind", "jurisdiction_code"),
+                    *("state", "due_at", "due_provisional", "id"),
+                ],
                 opclasses=["varchar_pattern_ops"],
                 name="caseitem_open_division",
-                condition=models.Q(state__in=["ready", "in_progress"]),
+                condition=models.Q(state__in=["ready", "in_progress", "returned"]),
             ),
             # Issue 10, part 4 (ADR 0025): an officer's queue — the open items of one desk
             # (department and jurisdiction) by due time — is read as the first 50 entries of
@@ -142,6 +152,22 @@ class CaseItem(models.Model):
                 name="caseitem_open_lit",
                 condition=models.Q(state__in=["ready", "in_progress"])
                 & ~models.Q(urgency="normal"),
+            ),
+            # The sweep's returned items still lit (``_relight`` puts their light back to
+            # green: their clock is paused): usually none (session 23, instead of the index
+            # of every item's state).
+            models.Index(
+                fields=["id"],
+                name="caseitem_returned_lit",
+                condition=models.Q(state="returned") & ~models.Q(urgency="normal"),
+            ),
+            # The provisional due times (暂按双休日计算) a published calendar year recomputes
+            # (`provisional_dues_recompute`): a few rows, not one entry per item (session 23,
+            # ADR 0025: every index of this table is written by each state change).
+            models.Index(
+                fields=["due_at"],
+                name="caseitem_due_provisional",
+                condition=models.Q(due_provisional=True),
             ),
         ]
 
