@@ -215,6 +215,8 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
     state_of = {row.key: row.state for row in rows}
     multiple = multiple_birth(case, rows)
     babies = baby_names(case) if multiple and names else []
+    # Each state's label translated once a page (`get_state_display`: ~90 calls a row).
+    labels: dict[str, str] = {}
     for row in rows:
         after = tuple(code for code in row.after if code in state_of)
         waiting = row.state == ItemState.WAITING
@@ -230,7 +232,7 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
                 state=row.state,
                 state_label=awaiting_label(row.awaiting_confirmation)
                 if waiting and row.awaiting_confirmation
-                else row.get_state_display(),
+                else labels.get(row.state) or labels.setdefault(row.state, row.get_state_display()),
                 due_at=row.due_at,
                 due_provisional=row.due_provisional,
                 finished_at=row.finished_at,
