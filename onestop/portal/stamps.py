@@ -26,7 +26,7 @@ from onestop.accounts.models import User
 from onestop.accounts.permissions import parent_phone_sql, parent_scope
 from onestop.cases.models import Case
 from onestop.common.revalidate import row_text_sql, stamp_rows
-from onestop.notifications.stamps import parent_parts, parent_stamp_read
+from onestop.notifications.stamps import parent_parts_of, parent_stamp_read
 from onestop.workflow.models import CaseItem
 
 
@@ -104,10 +104,10 @@ def case_list_sql() -> str:
 def case_page_stamp(request: Any, number: str, *args: Any, **kwargs: Any) -> list[str] | None:
     """None (the view decides, refusing as before) unless the case is the parent's own."""
     user = request.user
-    base = parent_parts(user) if isinstance(user, User) else None
-    index = parent_scope(user) if base is not None else None
-    if not index or base is None:
+    index = parent_scope(user) if isinstance(user, User) else None
+    if not index:
         return None  # not a parent's own cases (`parent_scope`): the view decides
+    base = parent_parts_of(user.pk, index)
     sql = case_page_sql()
     # Parameters in the order of the statement: the scope, then each part in turn.
     params: list[Any] = [index, index, index, number]
@@ -120,9 +120,9 @@ def case_page_stamp(request: Any, number: str, *args: Any, **kwargs: Any) -> lis
 
 def case_list_stamp(request: Any, *args: Any, **kwargs: Any) -> list[str] | None:
     user = request.user
-    base = parent_parts(user) if isinstance(user, User) else None
-    index = parent_scope(user) if base is not None else None
-    if not index or base is None:
+    index = parent_scope(user) if isinstance(user, User) else None
+    if not index:
         return None  # not a parent's own cases (`parent_scope`): the view decides
+    base = parent_parts_of(user.pk, index)
     rows = stamp_rows(f"{case_list_sql()} UNION ALL {base[0]}", [index, index, index, *base[1]])
     return parent_stamp_read(request, user, rows)
