@@ -6,6 +6,7 @@ so a guessed URL finds nothing rather than something it should not show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 from django.db.models import Q, QuerySet
@@ -76,28 +77,53 @@ def parent_phone_index(user: User) -> str | None:
     return user.phone_index or index_of(user.phone, purpose="phone")
 
 
+# The case's columns a parent's phone is matched in: the applicant's (the mother, the father
+# or a trustee who applied), the mother's and the father's phone's blind index.
+PARENT_PHONE_COLUMNS = ("applicant_phone_index", "mother_phone_index", "father_phone_index")
+
+
+def parent_scope(user: User) -> str | None:
+    """The whole of a parent's access rule, the one definition `cases_visible_to` and the
+    parents' own reads (`portal.selectors`, `portal.stamps`) use: the phone's blind index a
+    signed-in, active parent's cases are matched by in `PARENT_PHONE_COLUMNS`
+    (`parent_phone_match`); "" for a parent who sees no case (no phone); None where the
+    user's cases are not a parent's to match (signed out, inactive, not a parent, a
+    superuser: `cases_visible_to`'s other branches say what they see)."""
+    if (
+        not user.is_authenticated
+        or not user.is_active
+        or user.role != Role.PARENT
+        or user.is_superuser
+    ):
+        return None
+    return parent_phone_index(user) or ""
+
+
 def parent_phone_match(applicant: str, mother: str, father: str) -> Q:
     """A parent's cases: the phone's blind index as the applicant's, the mother's or the
     father's (one value per column, so a statement compiled once can take each as its own
     parameter: `portal.selectors`)."""
-    return (
-        Q(applicant_phone_index=applicant)
-        | Q(mother_phone_index=mother)
-        | Q(father_phone_index=father)
-    )
+    q = Q()
+    for column, index in zip(PARENT_PHONE_COLUMNS, (applicant, mother, father), strict=True):
+        q |= Q(**{column: index})
+    return q
+
+
+def parent_phone_sql(quote: Callable[[str], str]) -> str:
+    """`parent_phone_match` as SQL, a ``%s`` per column in `PARENT_PHONE_COLUMNS`'s order
+    (the parents' pages' stamps, `portal.stamps`)."""
+    return " OR ".join(f"{quote(column)} = %s" for column in PARENT_PHONE_COLUMNS)
 
 
 def cases_visible_to(user: User, qs: QuerySet[Case]) -> QuerySet[Case]:
     """The cases a user may open at all (what they may see inside is a second question)."""
+    index = parent_scope(user)
+    if index is not None:  # a parent's own cases (`parent_scope`)
+        return qs.filter(parent_phone_match(index, index, index)) if index else qs.none()
     if not user.is_authenticated or not user.is_active:
         return qs.none()
     if user.role == Role.ADMIN or user.is_superuser:
         return qs
-    if user.role == Role.PARENT:
-        index = parent_phone_index(user)
-        if not index:
-            return qs.none()
-        return qs.filter(parent_phone_match(index, index, index))
     if user.role == Role.CLERK:
         if not user.jurisdiction_code:
             return qs.none()

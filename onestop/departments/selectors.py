@@ -45,6 +45,26 @@ QUEUE_COLUMNS = (
     "claimed_by__username",
     "claimed_by__display_name",
 )
+# The queue's order, its one definition: by due time, then arrival ("due", the default), or
+# the newest arrival first ("new"), NULLs where the database puts them. The pages go through
+# the open items in it (`officer_queue_keys`: the partial index ``caseitem_open_desk_due``'s
+# order); a page's rows are shown in it, ties by id (`queue_row_order`: `officer_queue`,
+# and the row number the queue's stamp reads its rows with, `departments.stamps`).
+QUEUE_ORDERS: Mapping[str, tuple[str, ...]] = {
+    "due": ("due_at", "received_at"),
+    "new": ("-received_at",),
+}
+
+
+def queue_order(order: str) -> tuple[str, ...]:
+    """The queue's order ``order`` ("new", else "due") as ``order_by`` takes it."""
+    return QUEUE_ORDERS["new" if order == "new" else "due"]
+
+
+def queue_row_order(order: str) -> tuple[str, ...]:
+    """The order a page's rows are shown in: the queue's, ties by id."""
+    return (*queue_order(order), "pk")
+
 
 # What each item's department may see (least privilege), from the catalogue
 # (onestop/catalogue/data/items.yaml): the sections of the case document,
@@ -96,9 +116,7 @@ def officer_queue(user: User, *, order: str = "due") -> QuerySet[CaseItem]:
     # ``twins``: the case runs items per newborn (ADR 0036), so the row says which baby.
     twins = Exists(CaseItem.objects.filter(case=OuterRef("case_id"), newborn__gt=0))
     qs = qs.filter(state__in=OPEN_STATES).annotate(urge_total=urge_count(), twins=twins)
-    if order == "new":
-        return qs.order_by("-received_at")
-    return qs.order_by("due_at", "received_at")
+    return qs.order_by(*queue_row_order(order))
 
 
 def officer_queue_keys(user: User, *, order: str = "due") -> QuerySet[CaseItem, int]:
@@ -108,10 +126,7 @@ def officer_queue_keys(user: User, *, order: str = "due") -> QuerySet[CaseItem, 
     to their cases, claimers and urge counts (``officer_queue(...).filter(pk__in=page)``,
     one statement) — not every open item of the desk before the sort."""
     qs = items_for_officer(user, CaseItem.objects.all()).filter(state__in=OPEN_STATES)
-    ordered = (
-        qs.order_by("-received_at") if order == "new" else qs.order_by("due_at", "received_at")
-    )
-    return ordered.values_list("pk", flat=True)
+    return qs.order_by(*queue_order(order)).values_list("pk", flat=True)
 
 
 # The task page's item statement, built once per officer and scope in this process (its

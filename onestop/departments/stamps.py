@@ -10,9 +10,10 @@ same querysets the page is built from (`officer_queue`, `officer_queue_keys`,
 `workbench_counts_query`: the same access scope, `items_for_officer`):
 
 - ``count``: how many open items the officer's desk has;
-- ``row``: for each row of the requested page its columns shown, its order keys and its
-  light *now* (past due; due before the warning cutoff of the working calendar), so a
-  row turning amber or red changes the ETag at that instant, not at a change of a row;
+- ``row``: for each row of the requested page its columns shown, its light *now* (past
+  due; due before the warning cutoff of the working calendar), so a row turning amber or
+  red changes the ETag at that instant, not at a change of a row, and its place on the
+  page (``row_number()`` in the queue's order, `selectors.queue_row_order`);
 - ``staff``: unread staff messages; ``corrections``: the two workbench counts;
 
 plus, from the user row already read by the session, the officer's name, role,
@@ -24,10 +25,12 @@ correct (not a number, past the last page) gives no stamp: the view renders it a
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -40,7 +43,12 @@ from onestop.common.compiled import Statement
 from onestop.common.kept import Kept
 from onestop.common.revalidate import stamp_rows
 from onestop.corrections.selectors import workbench_counts_known, workbench_counts_query
-from onestop.departments.selectors import QUEUE_PAGE_SIZE, officer_queue, officer_queue_keys
+from onestop.departments.selectors import (
+    QUEUE_PAGE_SIZE,
+    officer_queue,
+    officer_queue_keys,
+    queue_row_order,
+)
 from onestop.supervision.models import StaffMessage
 from onestop.supervision.selectors import staff_unread_known
 from onestop.workflow.domain.urgency import warning_cutoff
@@ -133,11 +141,13 @@ def _compile(
                 default=Value(False),
                 output_field=BooleanField(),
             ),
+            # The row's place on the page, in the queue's order (its one definition).
+            s_place=Window(RowNumber(), order_by=list(queue_row_order(order))),
         )
     )
     parts = [
         _count_part("count", keys),
-        _part("row", rows, [*ROW_COLUMNS, "s_late", "s_amber"]),
+        _part("row", rows, [*ROW_COLUMNS, "s_late", "s_amber", "s_place"]),
         _count_part("staff", StaffMessage.objects.filter(user=user, read_at__isnull=True)),
         _part("corrections", workbench_counts_query(user), ["waiting", "unread"]),
     ]
@@ -236,22 +246,25 @@ def _flag(text: str | None) -> bool:
     return text in ("true", "t", "1")
 
 
-def _row(text: str) -> QueueRow | None:
-    """A ``row|`` text of the stamp (`ROW_COLUMNS`, then ``s_late``, ``s_amber``) as a
-    `QueueRow`; None when it cannot be read back for certain (a ``|`` in a claimer's name)."""
+def _row(text: str) -> tuple[int, QueueRow] | None:
+    """A ``row|`` text of the stamp (`ROW_COLUMNS`, then ``s_late``, ``s_amber``,
+    ``s_place``) as its place on the page and a `QueueRow`; None when it cannot be read
+    back for certain (a ``|`` in a claimer's name)."""
     head = text[len("row|") :].split("|", 9)
     if len(head) != 10:
         return None
-    rest = head[9].rsplit("|", 4)
-    if len(rest) != 5 or rest[0].count("|") != 1:
+    rest = head[9].rsplit("|", 5)
+    if len(rest) != 6 or rest[0].count("|") != 1:
         return None
     pk, item, newborn, state, due, provisional, received, number, claimer_id = map(_value, head[:9])
     username, display = map(_value, rest[0].split("|"))
-    urged, twins, late, amber = map(_value, rest[1:])
+    urged, twins, late, amber, place = map(_value, rest[1:])
     if pk is None or item is None or newborn is None or state is None or number is None:
         return None
+    if place is None:
+        return None
     claimer = (display or username or "") if claimer_id is not None else ""
-    return QueueRow(
+    return int(place), QueueRow(
         pk=int(pk),
         item=item,
         newborn=int(newborn),
@@ -268,21 +281,6 @@ def _row(text: str) -> QueueRow | None:
     )
 
 
-def _sort_key(order: str, nulls_last: bool) -> Any:
-    """The queue's order (`officer_queue`) in Python, NULLs where the database puts them
-    (PostgreSQL: last ascending, first descending; SQLite: the smallest), ties by id."""
-    far = datetime.max.replace(tzinfo=UTC)
-    near = datetime.min.replace(tzinfo=UTC)
-
-    def asc(value: datetime | None) -> datetime:
-        return value if value is not None else (far if nulls_last else near)
-
-    if order == "new":
-        # Descending: sort by the negation, i.e. reverse the whole list (see `queue_rows`).
-        return lambda row: (asc(row.received_at), -row.pk)
-    return lambda row: (asc(row.due_at), asc(row.received_at), row.pk)
-
-
 def queue_rows(request: HttpRequest, order: str, number: int) -> list[QueueRow] | None:
     """The rows of page ``number`` of the queue in ``order`` as this request's stamp read
     them (same querysets, same access scope: `_compile`), in the page's order; None when
@@ -290,15 +288,14 @@ def queue_rows(request: HttpRequest, order: str, number: int) -> list[QueueRow] 
     kept = getattr(request, ROWS_ATTR, None)
     if not isinstance(kept, tuple) or kept[0] != order or kept[1] != number:
         return None
-    rows = []
+    placed = []
     try:
         for text in kept[2]:
             row = _row(text)
             if row is None:
                 return None
-            rows.append(row)
+            placed.append(row)
     except ValueError:
         return None
-    key = _sort_key(order, nulls_last=connection.vendor == "postgresql")
-    rows.sort(key=key, reverse=order == "new")
-    return rows
+    placed.sort(key=itemgetter(0))  # the statement's row numbers: the queue's order
+    return [row for _, row in placed]

@@ -103,15 +103,17 @@ def notification_queue(
     ``key`` names the event (e.g. ``"case:QB-…:accepted"``); the same key and phone never
     queues twice, so a retried service call does not send a second message. Inside an
     event dispatch, the messages to one phone about one case on one channel are joined
-    into one (written when the dispatch ends).
+    into one (written when the dispatch ends); outside one, every recipient's message on
+    every channel is written at once, in one INSERT (`_write_many`).
     """
     buffer = _buffer()
+    written: list[_Pending] = []  # outside a dispatch
     for phone in dict.fromkeys(p for p in phones if p):
         phone_index = index_of(phone, purpose="phone")
         for channel in channels:
             held = _Pending([key], [body], at, case, phone, phone_index, channel)
             if buffer is None:
-                _write(held)
+                written.append(held)
                 continue
             slot = (phone_index, case.pk if case is not None else None, channel)
             known = buffer.messages.get(slot)
@@ -120,6 +122,8 @@ def notification_queue(
             elif key not in known.keys:
                 known.keys.append(key)
                 known.bodies.append(body)
+    if written:
+        _write_many(written)
 
 
 def _flush() -> None:
@@ -205,11 +209,6 @@ def _insert_new(rows: list[Notification]) -> int:
     NOTHING``, as ``bulk_create(ignore_conflicts=True)`` writes it); how many were written
     (``bulk_create`` does not say: the statement's row count does, on both databases)."""
     return _INSERT.insert_ignoring_conflicts(rows)
-
-
-def _write(held: _Pending) -> None:
-    """One message, outside an event dispatch (or the only one of a state change)."""
-    _write_many([held])
 
 
 def notification_deliver(notification_id: int, *, now: datetime | None = None) -> str:

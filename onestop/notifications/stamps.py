@@ -44,8 +44,14 @@ def parent_parts(user: User) -> tuple[str, list[Any]] | None:
     index = parent_phone_index(user)
     if not index:
         return None
+    return parent_parts_of(user.pk, index)
+
+
+def parent_parts_of(user_id: int, index: str) -> tuple[str, list[Any]]:
+    """`parent_parts` of the parent ``user_id`` whose phone's blind index is ``index``
+    (asked of the user already: the case pages' stamps, `accounts.permissions.parent_scope`)."""
     messages = [Notification.Channel.IN_APP.value, Notification.Status.SENT.value, index]
-    return parent_parts_sql(), [user.pk, *messages, *messages]
+    return parent_parts_sql(), [user_id, *messages, *messages]
 
 
 def parent_stamp_read(request: Any, user: User, rows: list[str]) -> list[str]:

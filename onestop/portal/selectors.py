@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext
 
 from onestop.accounts.models import Role, User
-from onestop.accounts.permissions import cases_visible_to, parent_phone_index, parent_phone_match
+from onestop.accounts.permissions import cases_visible_to, parent_phone_match, parent_scope
 from onestop.cases.models import Case, TimelineEntry
 from onestop.common.compiled import CompiledAll, CompiledValues
 from onestop.common.kept import Kept
@@ -46,20 +46,6 @@ def parent_cases(user: User, *, outcome: bool = True) -> QuerySet[Case]:
         return Case.objects.none()
     qs = cases_visible_to(user, Case.objects.all())
     return (with_outcome(qs) if outcome else qs).order_by("-submitted_at")
-
-
-def _parent_scope(user: User) -> str | None:
-    """The phone's blind index a parent's cases are read by (`cases_visible_to`'s rule for
-    a parent), "" where the parent sees none, None where `parent_cases` is asked (not a
-    parent, inactive, a superuser)."""
-    if (
-        user.role != Role.PARENT
-        or not user.is_authenticated
-        or not user.is_active
-        or user.is_superuser
-    ):
-        return None
-    return parent_phone_index(user) or ""
 
 
 def _of_parent(applicant: str, mother: str, father: str) -> QuerySet[Case]:
@@ -97,8 +83,8 @@ _PARENT_LIST = CompiledValues(
 def parent_case_list(user: User) -> list[Case]:
     """``list(parent_cases(user).only(*LIST_SHOWN))``: the same cases, in the same order,
     as the same deferred instances with their ``outcome``, from a statement compiled once.
-    The access rule is `cases_visible_to`'s (`_parent_scope`)."""
-    index = _parent_scope(user)
+    The access rule is `accounts.permissions.parent_scope`, as `cases_visible_to`'s."""
+    index = parent_scope(user)
     if index is None:
         return list(parent_cases(user).only(*LIST_SHOWN))
     if not index:
@@ -141,8 +127,8 @@ def _parent_case_made(defer: tuple[str, ...]) -> tuple[tuple[str, ...], Compiled
 def parent_case(user: User, number: str, defer: tuple[str, ...] = ()) -> Case | None:
     """``parent_cases(user, outcome=False).defer(*defer).filter(number=number).first()``:
     the same instance (``defer`` left unread, loaded on access), from a statement compiled
-    once. The access rule is `cases_visible_to`'s (`_parent_scope`)."""
-    index = _parent_scope(user)
+    once. The access rule is `accounts.permissions.parent_scope`, as `cases_visible_to`'s."""
+    index = parent_scope(user)
     if index is None:
         return parent_cases(user, outcome=False).defer(*defer).filter(number=number).first()
     if not index:
@@ -229,6 +215,8 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
     state_of = {row.key: row.state for row in rows}
     multiple = multiple_birth(case, rows)
     babies = baby_names(case) if multiple and names else []
+    # Each state's label translated once a page (`get_state_display`: ~90 calls a row).
+    labels: dict[str, str] = {}
     for row in rows:
         after = tuple(code for code in row.after if code in state_of)
         waiting = row.state == ItemState.WAITING
@@ -244,7 +232,7 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
                 state=row.state,
                 state_label=awaiting_label(row.awaiting_confirmation)
                 if waiting and row.awaiting_confirmation
-                else row.get_state_display(),
+                else labels.get(row.state) or labels.setdefault(row.state, row.get_state_display()),
                 due_at=row.due_at,
                 due_provisional=row.due_provisional,
                 finished_at=row.finished_at,

@@ -23,13 +23,11 @@ from django.db import connection
 from django.utils import timezone
 
 from onestop.accounts.models import User
-from onestop.accounts.permissions import parent_phone_index
+from onestop.accounts.permissions import parent_phone_sql, parent_scope
 from onestop.cases.models import Case
 from onestop.common.revalidate import row_text_sql, stamp_rows
-from onestop.notifications.stamps import parent_parts, parent_stamp_read
+from onestop.notifications.stamps import parent_parts_of, parent_stamp_read
 from onestop.workflow.models import CaseItem
-
-SCOPE_ALL = "applicant_phone_index = %s OR mother_phone_index = %s OR father_phone_index = %s"
 
 
 def _qn(name: str) -> str:
@@ -84,7 +82,7 @@ def case_page_sql() -> str:
     )
     return (
         f"WITH scope AS (SELECT id FROM {_qn(Case._meta.db_table)} "
-        f"WHERE ({SCOPE_ALL}) AND number = %s) " + " UNION ALL ".join(parts)
+        f"WHERE ({parent_phone_sql(_qn)}) AND number = %s) " + " UNION ALL ".join(parts)
     )
 
 
@@ -92,7 +90,8 @@ def case_page_sql() -> str:
 def case_list_sql() -> str:
     in_scope = "IN (SELECT id FROM scope)"
     return (
-        f"WITH scope AS (SELECT id FROM {_qn(Case._meta.db_table)} WHERE {SCOPE_ALL}) "
+        f"WITH scope AS (SELECT id FROM {_qn(Case._meta.db_table)} "
+        f"WHERE {parent_phone_sql(_qn)}) "
         + " UNION ALL ".join(
             (
                 row_text_sql(Case, f"id {in_scope}", "case"),
@@ -105,10 +104,10 @@ def case_list_sql() -> str:
 def case_page_stamp(request: Any, number: str, *args: Any, **kwargs: Any) -> list[str] | None:
     """None (the view decides, refusing as before) unless the case is the parent's own."""
     user = request.user
-    base = parent_parts(user) if isinstance(user, User) else None
-    if base is None:
-        return None
-    index = parent_phone_index(user)
+    index = parent_scope(user) if isinstance(user, User) else None
+    if not index:
+        return None  # not a parent's own cases (`parent_scope`): the view decides
+    base = parent_parts_of(user.pk, index)
     sql = case_page_sql()
     # Parameters in the order of the statement: the scope, then each part in turn.
     params: list[Any] = [index, index, index, number]
@@ -121,9 +120,9 @@ def case_page_stamp(request: Any, number: str, *args: Any, **kwargs: Any) -> lis
 
 def case_list_stamp(request: Any, *args: Any, **kwargs: Any) -> list[str] | None:
     user = request.user
-    base = parent_parts(user) if isinstance(user, User) else None
-    if base is None:
-        return None
-    index = parent_phone_index(user)
+    index = parent_scope(user) if isinstance(user, User) else None
+    if not index:
+        return None  # not a parent's own cases (`parent_scope`): the view decides
+    base = parent_parts_of(user.pk, index)
     rows = stamp_rows(f"{case_list_sql()} UNION ALL {base[0]}", [index, index, index, *base[1]])
     return parent_stamp_read(request, user, rows)

@@ -219,3 +219,51 @@ def test_the_rows_written_from_the_stamp_are_the_rows_read_again(cases, monkeypa
             # The rows read again: one statement more, unless the stamp's rows were not read
             # back (a "|" in the claimer's name).
             assert len(read) == len(stamped) + (1 if "|" not in name else 0)
+
+
+def _task_ids(body: str) -> list[int]:
+    return [int(part.split("/", 1)[0]) for part in body.split('href="/work/tasks/')[1:]]
+
+
+def test_the_rows_are_in_the_queues_order_ties_by_id(cases, example, beijing, monkeypatch):
+    """The stamp reads its rows' places with ``row_number()`` over the queue's order (its
+    one definition, `selectors.queue_row_order`): the page written from the stamp lists the
+    rows as the page read again does — ties (same due time and arrival) by id, NULLs where
+    the database puts them, an urged and an overdue row among them — in both orders."""
+    from onestop.departments.selectors import officer_queue
+    from onestop.departments.stamps import queue_rows
+    from onestop.supervision.models import ItemUrge
+
+    for n in range(3, 7):
+        case_submit(
+            document=another_newborn(example("qinbei-accept"), n + 1),
+            actor=None,
+            now=beijing("2026-11-20T09:30:00+08:00"),
+        )
+    user = officer("hospital", "hospital", "qinbei-mch")
+    client = _signed_in(user)
+    now = timezone.now()
+    items = list(CaseItem.objects.filter(department="hospital").order_by("pk"))
+    assert len(items) == 7
+    tied = items[:4]
+    for item in reversed(tied):  # rewritten last id first: stored in the reverse order
+        CaseItem.objects.filter(pk=item.pk).update(
+            due_at=now + timedelta(days=2), received_at=now - timedelta(hours=1)
+        )
+    CaseItem.objects.filter(pk=items[4].pk).update(due_at=None)
+    CaseItem.objects.filter(pk=items[5].pk).update(received_at=None)
+    CaseItem.objects.filter(pk=items[6].pk).update(due_at=now - timedelta(hours=1))
+    ItemUrge.objects.create(item=items[6], case=items[6].case, at=now, working_day=now.date())
+    for url, order in (("/work/", "due"), ("/work/?order=new", "new")):
+        PAGE_CACHE.clear()
+        written = _body(client.get(url))
+        monkeypatch.setattr("onestop.departments.views.queue_rows", lambda *a: None)
+        PAGE_CACHE.clear()
+        again = _body(client.get(url))
+        monkeypatch.setattr("onestop.departments.views.queue_rows", queue_rows)
+        assert written == again, url
+        shown = _task_ids(written)
+        assert shown == list(officer_queue(user, order=order).values_list("pk", flat=True))
+        assert [pk for pk in shown if pk in {i.pk for i in tied}] == [i.pk for i in tied]
+        assert "badge urged" in written and "light overdue" in written
+        assert sorted(shown) == [i.pk for i in items]

@@ -53,6 +53,38 @@ def test_messages_queued_outside_a_state_change_are_written_at_once(media_root, 
     assert sorted(Notification.objects.values_list("body", flat=True)) == ["一", "二"]
 
 
+def test_every_recipients_message_outside_a_state_change_is_one_insert(media_root, beijing):
+    """Outside a state change the messages to every phone on every channel are written by
+    one INSERT (issue 10), the rows those of one INSERT per phone and channel: the phones in
+    the order given, each once (an empty one skipped), SMS before in-app, the same keys; a
+    retry writes none."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.common.fields import index_of
+
+    at = beijing("2026-11-17T14:00:00+08:00")
+    phones = ["13900000000", "", "13800000000", "13900000000"]
+    with CaptureQueriesContext(connection) as queries:
+        notification_queue(key="t:all", phones=phones, body="一", at=at)
+    inserts = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1, inserts
+    rows = list(Notification.objects.order_by("pk"))
+    expected = [
+        (f"t:all:{channel}:{index_of(phone, purpose='phone')[:16]}", channel, phone)
+        for phone in ("13900000000", "13800000000")
+        for channel in ("sms", "in_app")
+    ]
+    assert [(r.dedup_key, r.channel, r.phone) for r in rows] == expected
+    for row in rows:
+        assert row.phone_index == index_of(row.phone or "", purpose="phone")
+        assert (row.body, row.created_at, row.next_attempt_at) == ("一", at, at)
+        assert (row.status, row.attempts, row.case_id, row.read_at) == ("pending", 0, None, None)
+    notification_queue(key="t:all", phones=phones, body="再一次", at=at)  # a retry
+    assert list(Notification.objects.order_by("pk")) == rows
+    assert {r.body for r in Notification.objects.all()} == {"一"}
+
+
 def test_one_message_per_recipient_and_a_retry_queues_none(media_root, beijing):
     """Two recipients stay two messages; the same change handled again (a retried call)
     queues nothing new: the joined message is named by its events' keys."""

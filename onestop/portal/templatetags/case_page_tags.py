@@ -1,5 +1,5 @@
 """The parent's case page's repeated markup, written in Python (issue 10 part 3): the
-item table's rows (``{% case_item_rows case items %}``), the steps card (``{% case_steps
+item card with its table (``{% case_item_table case items %}``), the steps card (``{% case_steps
 steps %}``) and the timeline's entries (``{% case_timeline timeline %}``). One definition
 each: the page's template holds none of them. Per row the template engine resolved ~15
 variables and translated the labels again; here the labels are translated once a page,
@@ -27,25 +27,37 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def case_item_rows(context: Context, case: Any, items: Sequence[ItemView]) -> SafeString:
-    """The ``<tbody>`` of the case page's item table (the progress of each item)."""
-    language = get_language() or "zh-hans"
-    l_item, l_department, l_state, l_due = (
+def case_item_table(context: Context, case: Any, items: Sequence[ItemView]) -> SafeString:
+    """The case page's item card: its title, the table's head and a row per item (the
+    progress of each), or nothing without items. The head's labels are the rows' own
+    ``data-label``s, translated once. Then the newline that ended its template's line."""
+    if not items:
+        return mark_safe("\n")
+    labels = (
         escape(gettext("事项")),
         escape(gettext("部门")),
         escape(gettext("状态")),
         escape(gettext("办理期限")),
     )
-    sep = escape(gettext("；"))
-    provisional = (
-        ' <span class="badge provisional" data-due-provisional title="{}">{}</span>'.format(
-            escape(gettext("工作日历尚未录入该年度的节假日安排，发布后自动重新计算")),
-            escape(gettext("暂按双休日计算")),
-        )
+    head = "".join(f"<th>{label}</th>" for label in labels)
+    return mark_safe(  # every value is escaped
+        f'\n\n<div class="card">\n<h2>{escape(gettext("办理进度"))}</h2>\n'
+        f'<table class="responsive">\n  <thead><tr>{head}</tr></thead>\n'
+        f"  <tbody>{_item_rows(context, case, items, labels)}</tbody>\n</table>\n</div>\n"
     )
-    csrf = CsrfTokenNode().render(context)  # what ``{% csrf_token %}`` writes
-    overdue = escape(gettext("已超期"))
-    urge = escape(gettext("催办"))
+
+
+def _item_rows(
+    context: Context, case: Any, items: Sequence[ItemView], labels: tuple[str, ...]
+) -> str:
+    """The ``<tbody>`` of the item table. What only some rows show (the provisional due
+    time's badge, the overdue mark with its 催办 form and CSRF token) is made at the first
+    row that shows it."""
+    language = get_language() or "zh-hans"
+    l_item, l_department, l_state, l_due = labels
+    sep = escape(gettext("；"))
+    provisional = ""
+    csrf = overdue = urge = ""
     out = ["\n  "]
     for i in items:
         baby = f' <span class="baby" data-baby>（{escape(i.baby)}）</span>' if i.baby else ""
@@ -54,6 +66,13 @@ def case_item_rows(context: Context, case: Any, items: Sequence[ItemView]) -> Sa
             if i.reasons
             else ""
         )
+        if i.due_at and i.due_provisional and not provisional:
+            provisional = (
+                ' <span class="badge provisional" data-due-provisional title="{}">{}</span>'
+            ).format(
+                escape(gettext("工作日历尚未录入该年度的节假日安排，发布后自动重新计算")),
+                escape(gettext("暂按双休日计算")),
+            )
         due = (
             escape(written(i.due_at, language=language))
             + (provisional if i.due_provisional else "")
@@ -62,6 +81,9 @@ def case_item_rows(context: Context, case: Any, items: Sequence[ItemView]) -> Sa
         )
         late = ""
         if i.overdue:
+            if not csrf:
+                csrf = CsrfTokenNode().render(context)  # what ``{% csrf_token %}`` writes
+                overdue, urge = escape(gettext("已超期")), escape(gettext("催办"))
             action = escape(reverse("item_urge", args=[case.number, i.item]))
             late = (
                 f'<div><span class="light overdue"></span> {overdue}\n'
@@ -81,7 +103,7 @@ def case_item_rows(context: Context, case: Any, items: Sequence[ItemView]) -> Sa
             "  </tr>\n  "
         )
     out.append("\n  ")
-    return mark_safe("".join(out))  # every value above is escaped
+    return "".join(out)
 
 
 @register.simple_tag
