@@ -17,10 +17,11 @@ transaction back and does the work again with savepoints, exactly as it was done
 not set, no block was left by an error and the transaction is the one savepoints would
 have given.
 
-The database's savepoints are turned off for the connection (its ``features``, which
-Django's ``savepoint()`` asks), in this thread, for the work's duration. Code that calls
-``transaction.savepoint()`` itself must not run under it (a ``savepoint_rollback`` of its
-``None`` would undo nothing): nothing of the product does.
+The connection takes no savepoint for the work's duration (in this thread: its
+``savepoint()``, which ``transaction.atomic`` calls, answers None — "no savepoint" — as
+``atomic(savepoint=False)`` has it; Django's other backends' switch, the ``uses_savepoints``
+feature, is not asked on SQLite). Code that calls ``transaction.savepoint()`` itself would
+get None and fail at its ``savepoint_rollback``: nothing of the product does.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-_UNSET = object()
+
+def _none() -> None:
+    """A connection's ``savepoint()`` under `savepoints_off`: none taken."""
 
 
 @contextmanager
@@ -41,13 +44,8 @@ def savepoints_off(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     connection = connections[using]
     if not connection.in_atomic_block:
         raise RuntimeError("savepoints_off() runs inside the caller's atomic block")
-    features = connection.features
-    before = features.__dict__.get("uses_savepoints", _UNSET)
-    features.uses_savepoints = False
+    connection.savepoint = _none  # type: ignore[method-assign]
     try:
         yield
     finally:
-        if before is _UNSET:
-            del features.uses_savepoints
-        else:
-            features.uses_savepoints = before
+        del connection.savepoint
