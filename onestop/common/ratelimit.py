@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BigIntegerField, CharField, Expression, Func, IntegerField, Value
+from django.db.models import BigIntegerField, CharField, Expression, F, Func, IntegerField, Value
 from django.db.models.functions import Cast
 from django_ratelimit.core import get_usage
 
@@ -144,7 +144,7 @@ class _Counter(Func):
     template = f"(SELECT %(column)s FROM {TABLE} WHERE name = %(expressions)s)"
 
 
-def counter_columns(limit: str, key_prefix: str, key: Expression) -> dict[str, Func]:
+def counter_columns(limit: str, key_prefix: str, key: Expression | F) -> dict[str, Func]:
     """The window and the hits of the counter of ``limit`` for the key ``key_prefix`` +
     ``key`` (an expression of the row, e.g. a client's id, as text) — as two columns of a
     statement the caller makes anyway (issue 10: the API reads them with the client's

@@ -177,7 +177,7 @@ def test_the_request_read_is_the_querysets(settings, media_root, counted):
         body={},
         created_at=client.created_at,
     )
-    cases = [
+    cases: list[tuple[Any, Any, tuple[str, ...]]] = [
         (api_module._CLIENT_COUNTED, api_module._client_counted, (key_id,)),
         (api_module._CLIENT_ANSWERED, api_module._client_answered, (key_id, "k1")),
         (api_module._CLIENT_ANSWERED, api_module._client_answered, (key_id, "k2")),
@@ -186,7 +186,7 @@ def test_the_request_read_is_the_querysets(settings, media_root, counted):
     ]
     for compiled, build, values in cases:
         for _ in range(2):  # compiled, then reused
-            fast = compiled.first(*values)
+            fast: Any = compiled.first(*values)
             slow = build(*values).first()
             assert fast is not None and slow is not None
             assert _fields(fast) == _fields(slow)
