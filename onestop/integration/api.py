@@ -183,7 +183,7 @@ class ClientAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
         counted = rate_peeks_database(RATE_LIMIT)
         key = None if request.method in READING else request.headers.get("Idempotency-Key")
-        if key is not None and not _KEY.match(key):
+        if key is not None and not _KEY.fullmatch(key):
             key = None  # refused by the view's validation (422): nothing to look for
         read: Callable[[str], ApiClient | None] | None = None
         if key is not None:
