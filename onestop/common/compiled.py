@@ -109,22 +109,28 @@ class _FirstOf:
 
 
 class CompiledFirst(Generic[M]):
-    """``build(value).first()``, compiled once per database (module docstring)."""
+    """``build(value).first()``, compiled once per database (module docstring); with
+    several stand-ins, ``build(*values).first()``."""
 
-    def __init__(self, model: type[M], build: Callable[[Any], QuerySet[M]], stand_in: Any):
+    def __init__(
+        self, model: type[M], build: Callable[..., QuerySet[M]], stand_in: Any, *more: Any
+    ):
+        # ``more``: further stand-ins where the statement differs by several values (each
+        # call then gives as many values, in their order; ``build`` takes as many).
         self.model, self.build, self.stand_in = model, build, stand_in
+        self.stand_ins = (stand_in, *more)
         self._statements: Kept[tuple[str, str], _FirstOf | None] = Kept(size=64)
 
-    def _query(self, value: Any) -> QuerySet[M]:
-        qs = self.build(value)
+    def _query(self, *values: Any) -> QuerySet[M]:
+        qs = self.build(*values)
         return qs if qs.ordered else qs.order_by("pk")
 
     def _limited(self, qs: QuerySet[M]) -> QuerySet[M]:
         return qs[:1]
 
     def _compile(self, alias: str) -> _FirstOf | None:
-        compiler = self._limited(self._query(self.stand_in)).query.get_compiler(alias)
-        statement = Statement.compiled(compiler, [self.stand_in])
+        compiler = self._limited(self._query(*self.stand_ins)).query.get_compiler(alias)
+        statement = Statement.compiled(compiler, self.stand_ins)
         info = compiler.klass_info
         if statement is None or info is None or info["model"] is not self.model:
             return None
@@ -141,21 +147,21 @@ class CompiledFirst(Generic[M]):
             annotations=tuple((compiler.annotation_col_map or {}).items()),
         )
 
-    def first(self, value: Any) -> M | None:
-        found = self.first_with_row(value)
+    def first(self, *values: Any) -> M | None:
+        found = self.first_with_row(*values)
         return None if found is None else found[1]
 
-    def first_with_row(self, value: Any) -> tuple[tuple[Any, ...], M] | None:
+    def first_with_row(self, *values: Any) -> tuple[tuple[Any, ...], M] | None:
         """``first(value)`` with the row as the database sent it (before the converters:
         what a caller may hash to tell whether anything of it changed); the row is ``()``
         where the statement did not compile as expected and the queryset ran instead."""
         alias, compiled = self._statement_for()
         if compiled is None:
-            found = self._query(value).using(alias).first()
+            found = self._query(*values).using(alias).first()
             return None if found is None else ((), found)
         connection = connections[alias]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.statement.sql, compiled.statement.bind(value))
+            cursor.execute(compiled.statement.sql, compiled.statement.bind(*values))
             raw = cursor.fetchone()
         if raw is None:
             return None
@@ -188,13 +194,13 @@ class CompiledAll(CompiledFirst[M]):
     def _limited(self, qs: QuerySet[M]) -> QuerySet[M]:
         return qs
 
-    def all(self, value: Any) -> list[M]:
+    def all(self, *values: Any) -> list[M]:
         alias, compiled = self._statement_for()
         if compiled is None:
-            return list(self._query(value).using(alias))
+            return list(self._query(*values).using(alias))
         connection = connections[alias]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.statement.sql, compiled.statement.bind(value))
+            cursor.execute(compiled.statement.sql, compiled.statement.bind(*values))
             raws = cursor.fetchall()
         return [self._instance(compiled, raw, alias) for raw in raws]
 

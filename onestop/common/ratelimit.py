@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import BigIntegerField, CharField, Expression, F, Func, IntegerField, Value
+from django.db.models.functions import Cast
 from django_ratelimit.core import get_usage
 
 from onestop.core.errors import OnestopError
@@ -127,15 +129,50 @@ class Pending:
     rate: str
 
 
+def rate_peeks_database(limit: str) -> bool:
+    """Whether `rate_peek` of ``limit`` reads the database's counter (a limit set, counted
+    in the database): a caller reading `counter_columns` for it only then."""
+    return bool(_rate(limit, None)) and _database_counts()
+
+
+class _Counter(Func):
+    """One column of the counter whose name is an expression of another statement's row
+    (a scalar subquery on the counter's primary key)."""
+
+    arity = 2  # the name's prefix and the key, joined
+    arg_joiner = " || "
+    template = f"(SELECT %(column)s FROM {TABLE} WHERE name = %(expressions)s)"
+
+
+def counter_columns(limit: str, key_prefix: str, key: Expression | F) -> dict[str, Func]:
+    """The window and the hits of the counter of ``limit`` for the key ``key_prefix`` +
+    ``key`` (an expression of the row, e.g. a client's id, as text) — as two columns of a
+    statement the caller makes anyway (issue 10: the API reads them with the client's
+    authentication), for ``rate_peek(seen=…)``. The name is `_window`'s: limit, key."""
+    name = (Value(f"{limit}:{key_prefix}"), Cast(key, output_field=CharField()))
+    return {
+        "rate_bucket": _Counter(*name, column="bucket", output_field=BigIntegerField()),
+        "rate_hits": _Counter(*name, column="hits", output_field=IntegerField()),
+    }
+
+
 def rate_peek(
-    limit: str, key: str, *, message: str = "", rate: str | None = None
+    limit: str,
+    key: str,
+    *,
+    message: str = "",
+    rate: str | None = None,
+    seen: tuple[int | None, int | None] | None = None,
 ) -> Pending | None:
     """Raise ``RateLimited`` if ``key`` has used up ``limit`` in the current window, without
     counting this use: the caller counts it with ``rate_count`` at the end of its
     transaction, so the counter's row is locked only for the commit (requests of one
     client do not queue on it). Concurrent requests may each pass the look and overshoot
     the limit by at most their number, as any counter read before it is written. With
-    Redis, this counts at once (``rate_check``) and returns None."""
+    Redis, this counts at once (``rate_check``) and returns None.
+
+    ``seen``: the counter's window and hits (None, None where it has no row) as the caller
+    read them in its transaction (`counter_columns`); else they are read here."""
     rate = _rate(limit, rate)
     if not rate:
         return None
@@ -143,11 +180,15 @@ def rate_peek(
         rate_check(limit, key, message=message, rate=rate)
         return None
     window = _window(limit, key, rate)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT bucket, hits FROM {TABLE} WHERE name = %s", [window.name])
-        row = cursor.fetchone()
+    row: tuple[int | None, int | None] | None
+    if seen is not None and window.name == f"{limit}:{key}":  # (not cut at 200 characters)
+        row = seen if seen[0] is not None else None
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT bucket, hits FROM {TABLE} WHERE name = %s", [window.name])
+            row = cursor.fetchone()
     pending = Pending(window, limit, key, rate)
-    if row is not None and row[0] == window.bucket and row[1] >= window.limit:
+    if row is not None and row[0] == window.bucket and (row[1] or 0) >= window.limit:
         rate_count(pending)  # a refused use counts too
         raise RateLimited(window.time_left, message)
     return pending

@@ -11,11 +11,14 @@ service (`onestop.integration.idempotency`), and map errors to
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -34,7 +37,15 @@ from onestop.cases.services import (
     body_digest,
     case_submit,
 )
-from onestop.common.ratelimit import RateLimited, rate_count, rate_peek
+from onestop.common.compiled import CompiledFirst
+from onestop.common.ratelimit import (
+    RateLimited,
+    counter_columns,
+    rate_count,
+    rate_peek,
+    rate_peeks_database,
+)
+from onestop.common.savepoints import savepoints_off
 from onestop.core.clock import format_time
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
 from onestop.corrections.models import Correction
@@ -52,6 +63,8 @@ from onestop.integration import selectors
 from onestop.integration.idempotency import (
     Answer,
     IdempotencyConflict,
+    answer_column,
+    answer_seen,
     idempotent,
     request_digest,
 )
@@ -78,7 +91,11 @@ from onestop.integration.schemas import (
     TimelineOut,
 )
 from onestop.integration.selectors import case_for_client, case_status, task_for_client
-from onestop.integration.services import api_client_authenticate, submitted_key
+from onestop.integration.services import (
+    _client_by_key,
+    api_client_authenticate,
+    submitted_key,
+)
 from onestop.portal.proactive import Recorded, delivery_record_invite
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
 from onestop.workflow.card import card_status_report
@@ -125,21 +142,72 @@ class ApiError(Exception):
         self.extra = extra
 
 
+# Issue 8: the API is rate limited per client (credential): 429 + Retry-After. The limit
+# and the key each client is counted under.
+RATE_LIMIT = "api"
+RATE_KEY = "client:"
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+_KEY = re.compile(KEY_PATTERN)
+
+
+def _client_counted(key_id: str) -> Any:
+    return _client_by_key(key_id).annotate(**counter_columns(RATE_LIMIT, RATE_KEY, F("pk")))
+
+
+def _client_answered(key_id: str, key: str) -> Any:
+    return _client_by_key(key_id).annotate(**answer_column(key))
+
+
+def _client_counted_answered(key_id: str, key: str) -> Any:
+    return _client_counted(key_id).annotate(**answer_column(key))
+
+
+# The request's client read with what the request's plumbing would read next, in the same
+# statement (issue 10, session 23: three statements were one each): its rate limit's
+# counter (`rate_peek`) and, for a write with an Idempotency-Key, whether an answer to the
+# key is stored (`idempotent`). Compiled once per process, the key id and the key put in.
+_KEY_ID = "onestop-stand-in-key-id"
+_ANSWER_KEY = "onestop-stand-in-idempotency-key"
+_CLIENT_COUNTED = CompiledFirst(ApiClient, _client_counted, _KEY_ID)
+_CLIENT_ANSWERED = CompiledFirst(ApiClient, _client_answered, _KEY_ID, _ANSWER_KEY)
+_CLIENT_COUNTED_ANSWERED = CompiledFirst(ApiClient, _client_counted_answered, _KEY_ID, _ANSWER_KEY)
+
+
+def _first_answered(compiled: CompiledFirst[ApiClient], key: str, key_id: str) -> ApiClient | None:
+    return compiled.first(key_id, key)
+
+
 class ClientAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiClient | None:
-        client = api_client_authenticate(token)
+        counted = rate_peeks_database(RATE_LIMIT)
+        key = None if request.method in READING else request.headers.get("Idempotency-Key")
+        if key is not None and not _KEY.fullmatch(key):
+            key = None  # refused by the view's validation (422): nothing to look for
+        read: Callable[[str], ApiClient | None] | None = None
+        if key is not None:
+            compiled = _CLIENT_COUNTED_ANSWERED if counted else _CLIENT_ANSWERED
+            read = functools.partial(_first_answered, compiled, key)
+        elif counted:
+            read = _CLIENT_COUNTED.first
+        client = api_client_authenticate(token, read=read)
         if client is not None:
-            # Issue 8: the API is rate limited per client (credential): 429 + Retry-After.
+            if key is not None:
+                answer_seen(client, key, client.answer_id)  # type: ignore[attr-defined]
             # Looked at here, counted at the end of the request's transaction (below).
             request._onestop_rate = rate_peek(  # type: ignore[attr-defined]
-                "api", f"client:{client.pk}", message="请求过于频繁，请按 Retry-After 稍后重试"
+                RATE_LIMIT,
+                f"{RATE_KEY}{client.pk}",
+                message="请求过于频繁，请按 Retry-After 稍后重试",
+                seen=(client.rate_bucket, client.rate_hits) if counted else None,  # type: ignore[attr-defined]
             )
         return client
 
 
-READING = frozenset({"GET", "HEAD", "OPTIONS"})
+class _Again(Exception):
+    """A block inside a request run without savepoints was left by an error: the request
+    is rolled back and run again with them (`one_transaction`)."""
 
 
 def one_transaction(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -149,13 +217,18 @@ def one_transaction(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     Before, every statement outside a service's own block was a transaction of its own
     (8 for a claim, 15 for a task's detail).
 
-    - The services' own ``transaction.atomic`` blocks become savepoints inside it: a
-      refused action still rolls back all it wrote; errors the API answers (409, 422, …)
-      are answers, so what was written before them commits as it did in autocommit.
+    - The request runs with nested atomic blocks that take no savepoint
+      (`common.savepoints`, ADR 0045 amendment of session 23: the idempotent answer's
+      block and the service's own were four statements of a claim's ~19). Where one of
+      them is left by an error (a refused action: 404, 409, 422 …; a race lost), the
+      whole request is rolled back and run again as before, its blocks savepoints: a
+      refused action still rolls back all it wrote; errors the API answers are answers,
+      so what was written before them commits as it did in autocommit.
     - The rate limit's count is made at the end, in this transaction, and survives any
       error of the request: an unexpected exception is kept, the count committed, and the
       exception raised again after the commit. Only a database error rolls back (the
-      transaction is unusable; the database did not count either).
+      transaction is unusable; the database did not count either). A request run again
+      is counted once, by its second run.
     - On SQLite (one writer at a time, IMMEDIATE transactions take the write lock at
       BEGIN) a reading request stays in autocommit, so reads do not queue on the lock.
     """
@@ -167,20 +240,42 @@ def one_transaction(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
                 return run(request, *args, **kwargs)
             finally:
                 rate_count(getattr(request, "_onestop_rate", None))
-        failure: Exception | None = None
-        with transaction.atomic():
-            try:
-                response = run(request, *args, **kwargs)
-            except DatabaseError:
-                raise
-            except Exception as exc:  # counted below, then raised again
-                failure = exc
-            rate_count(getattr(request, "_onestop_rate", None))
-        if failure is not None:
-            raise failure
-        return response
+        try:
+            return _in_one_transaction(run, request, args, kwargs, savepoints=False)
+        except _Again:
+            request.__dict__.pop("_onestop_rate", None)  # looked at (and counted) again
+            return _in_one_transaction(run, request, args, kwargs, savepoints=True)
 
     return wrapped
+
+
+def _in_one_transaction(
+    run: Callable[..., HttpResponseBase],
+    request: HttpRequest,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    savepoints: bool,
+) -> HttpResponseBase:
+    """The request in one transaction, counted at its end (`one_transaction`); without
+    savepoints, `_Again` where a block inside was left by an error (rolled back)."""
+    failure: Exception | None = None
+    with transaction.atomic():
+        try:
+            with nullcontext() if savepoints else savepoints_off():
+                response = run(request, *args, **kwargs)
+        except DatabaseError:
+            if not savepoints and connection.needs_rollback:
+                raise _Again from None
+            raise
+        except Exception as exc:  # counted below, then raised again
+            failure = exc
+        if not savepoints and connection.needs_rollback:
+            raise _Again
+        rate_count(getattr(request, "_onestop_rate", None))
+    if failure is not None:
+        raise failure
+    return response
 
 
 api = NinjaAPI(
