@@ -477,8 +477,16 @@ class CompiledInsert(Generic[M]):
         ``params``, judged by the database in the same statement) holds: ``INSERT … SELECT
         values WHERE condition RETURNING`` the key. True: written, the key set; False:
         the condition did not hold, nothing written; None: the statement does not apply
-        here (the class docstring: the caller writes the row its own way). On PostgreSQL
-        each value is cast to its column's type (a ``SELECT``'s parameters have none)."""
+        here (the class docstring, and a model whose ``save`` has its own code or
+        listeners, as `save_new` says: the caller writes the row its own way). On
+        PostgreSQL each value is cast to its column's type (a ``SELECT``'s parameters have
+        none)."""
+        if (
+            self.model.save is not Model.save
+            or signals.pre_save.has_listeners(self.model)
+            or signals.post_save.has_listeners(self.model)
+        ):
+            return None
         alias = router.db_for_write(self.model)
         connection = connections[alias]
         compiled = self._statement(connection, alias, 1)

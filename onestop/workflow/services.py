@@ -15,7 +15,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from onestop.accounts.models import User, actor_label
@@ -30,8 +29,10 @@ from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar, due_text
 from onestop.cases.events import Office
 from onestop.cases.models import Case, CaseStatus
+from onestop.cases.services import case_locked
 from onestop.catalogue import catalogue
-from onestop.common.compiled import CompiledAll, CompiledFirst, CompiledInsert, CompiledUpdate
+from onestop.common.compiled import CompiledAll, CompiledInsert, CompiledUpdate
+from onestop.common.fields import read_sealed, unseal
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.core.events import Event, emit
@@ -375,19 +376,20 @@ def first_pickup_day(calendar: WorkingCalendar, now: datetime) -> date | None:
         return None
 
 
-def _case_locked(case_id: int) -> QuerySet[Case]:
-    return Case.objects.select_for_update().filter(pk=case_id).order_by("pk")
-
-
-# The case row every item action locks first, compiled once per database in this process
-# (issue 10 part 2: the statement differs by the case's id only; `CompiledFirst`).
-_CASE_LOCKED = CompiledFirst(Case, _case_locked, -7_340_029_117)
-# and its items, in their order (the same: by the case's id only; `CompiledAll`).
+# A case's items, in their order, compiled once per database (by the case's id only;
+# `CompiledAll`); their results read as stored and decrypted only where the change reads
+# them (issue 10, session 23: a claim decrypted every done item's result).
 _CASE_ITEMS = CompiledAll(
     CaseItem,
-    lambda case_id: CaseItem.objects.filter(case_id=case_id).order_by("position"),
+    lambda case_id: read_sealed(
+        CaseItem.objects.filter(case_id=case_id).order_by("position"), "result"
+    ),
     -7_340_029_125,
 )
+
+
+def _case_items(case_id: int) -> list[CaseItem]:
+    return [unseal(row, "result") for row in _CASE_ITEMS.all(case_id)]
 
 
 def _lock(item_id: int, case_id: int | None = None) -> tuple[Case, dict[str, CaseItem], CaseItem]:
@@ -402,10 +404,8 @@ def _lock(item_id: int, case_id: int | None = None) -> tuple[Case, dict[str, Cas
         )
     if case_id is None:
         raise NotPermitted("事项不存在或无权访问")
-    case = _CASE_LOCKED.first(case_id)
-    if case is None:  # as ``get`` said it (an item's case is never deleted before it)
-        raise Case.DoesNotExist("Case matching query does not exist.")
-    rows = {r.key: r for r in _CASE_ITEMS.all(case.pk)}
+    case = case_locked(case_id)  # (an item's case is never deleted before it)
+    rows = {r.key: r for r in _case_items(case.pk)}
     target = next((r for r in rows.values() if r.pk == item_id), None)
     if target is None:  # not the case's item (an item's case never changes)
         raise NotPermitted("事项不存在或无权访问")
@@ -776,7 +776,7 @@ def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
     """The applicant supplemented: every returned item resumes.
 
     Runs in the caller's transaction, with the case row locked."""
-    rows = {r.key: r for r in _CASE_ITEMS.all(case.pk)}
+    rows = {r.key: r for r in _case_items(case.pk)}
     returned = [key for key, r in rows.items() if r.state == ItemState.RETURNED]
     statuses = _statuses(list(rows.values()))
     # The working calendar only where a resumption moves a due time (a paused item with
@@ -829,7 +829,7 @@ def provisional_dues_recompute(
     case_ids = sorted(set(candidates.values_list("case_id", flat=True)))
     changed = 0
     for case_id in case_ids:
-        case = Case.objects.select_for_update().get(pk=case_id)
+        case = case_locked(case_id)
         for row in CaseItem.objects.filter(case=case, due_provisional=True).order_by("position"):
             if row.received_at is None:
                 continue
