@@ -618,7 +618,7 @@ class CompiledUpdate(Generic[M]):
         def name(field: Field[Any, Any]) -> str:
             return quote(str(field.column))
 
-        pk_field = cast(Field[Any, Any], opts.pk)
+        pk_field: Field[Any, Any] = opts.pk
         table, pk = quote(opts.db_table), name(pk_field)
         if count == 1:
             sets = ", ".join(f"{name(f)} = %s" for f in columns)

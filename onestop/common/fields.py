@@ -51,7 +51,8 @@ class _OpenedWhenRead(DeferredAttribute):
             return super().__get__(instance, cls)
         value = data[name]
         if type(value) is Sealed:
-            value = data[name] = self.field.from_db_value(value.token, None, None)
+            opened: Any = self.field
+            value = data[name] = opened.from_db_value(value.token, None, None)
         return value
 
     def __set__(self, instance: Any, value: Any) -> None:
@@ -69,7 +70,8 @@ def read_sealed(qs: QuerySet[M], *names: str) -> QuerySet[M]:
     (issue 10, session 23: the case lock decrypted the case's decision and document, and
     every item's result, for changes that read none of them)."""
     texts = {SEALED + n: ExpressionWrapper(F(n), output_field=models.TextField()) for n in names}
-    return qs.defer(*names).annotate(**texts)
+    sealed: QuerySet[M] = qs.defer(*names).annotate(**texts)
+    return sealed
 
 
 def unseal(obj: M, *names: str) -> M:

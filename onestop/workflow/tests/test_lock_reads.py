@@ -94,7 +94,7 @@ def _json(value) -> str:
 
 def _opened(decrypted: list[object]) -> list[str]:
     """The texts of what was decrypted (the cipher's own, not counted)."""
-    return [_cipher(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(t) for t in decrypted]
+    return [_cipher(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(str(t)) for t in decrypted]
 
 
 def test_a_return_decrypts_the_case_document_only(case, beijing, monkeypatch):
