@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import connections, router
+from django.db.models import Model, QuerySet, Subquery
 
 from onestop.audit.models import AccessRecord, AuditRecord
 from onestop.common.compiled import CompiledFirst, CompiledInsert
@@ -81,6 +83,86 @@ _LAST = CompiledFirst(AuditRecord, _last_of, "onestop-audit-stand-in-stream")
 _INSERT = CompiledInsert(AuditRecord)
 
 
+# --- the stream's last record, known before the record is written ------------------------
+#
+# Each record names its stream's last one (seq, hash), which used to cost a SELECT before
+# every INSERT. Where the caller's transaction already knows it — read in a statement the
+# change makes anyway (the case lock: `last_link_columns`), or the record it wrote itself
+# last — the record is written by one conditional INSERT that the database lets through
+# only if that record is still the stream's last (`_FOLLOWS`); otherwise (a guess gone
+# stale: another writer came first, a rolled-back record) the last record is read and the
+# record written as before. The guess never decides the chain: the database does, in the
+# INSERT, and the unique (stream, seq) constraint stays the backstop (issue 10, session 23).
+
+Link = tuple[int, str]  # a record's (seq, hash)
+
+LAST_SEQ, LAST_HASH = "audit_last_seq", "audit_last_hash"
+
+
+def last_link_columns(stream: Any) -> dict[str, Subquery]:
+    """Annotations reading the last record's seq and hash of ``stream`` (an expression,
+    e.g. ``OuterRef("number")``) in the caller's statement; give the row to
+    `last_link_read`."""
+    last = AuditRecord.objects.filter(stream=stream).order_by("-seq")
+    return {
+        LAST_SEQ: Subquery(last.values("seq")[:1]),
+        LAST_HASH: Subquery(last.values("hash")[:1]),
+    }
+
+
+def last_link_read(stream: str, row: Model) -> None:
+    """Take the `last_link_columns` annotations off ``row`` and keep them as ``stream``'s
+    last record for the rest of this transaction (a guess the INSERT checks)."""
+    seq, digest = row.__dict__.pop(LAST_SEQ, None), row.__dict__.pop(LAST_HASH, None)
+    if seq is not None and digest is not None:
+        _remember(stream, (seq, digest))
+
+
+class _Known(threading.local):
+    """The streams' last records this thread's transaction read or wrote, and the
+    transaction they belong to (the connection's list of on-commit hooks, which Django
+    replaces at every commit and rollback, also of a savepoint: a guess never outlives
+    the transaction, or the savepoint, that saw it)."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, Link] = {}
+        self.of: object = None
+
+
+_KNOWN = _Known()
+
+
+def _transaction_mark() -> object | None:
+    connection = connections[router.db_for_write(AuditRecord)]
+    if not connection.in_atomic_block:
+        return None  # autocommit: each statement its own transaction, nothing to keep
+    return connection.run_on_commit
+
+
+def _remember(stream: str, link: Link) -> None:
+    mark = _transaction_mark()
+    if mark is None:
+        return
+    if _KNOWN.of is not mark:
+        _KNOWN.links, _KNOWN.of = {}, mark
+    _KNOWN.links[stream] = link
+
+
+def _known(stream: str) -> Link | None:
+    mark = _transaction_mark()
+    if mark is None or _KNOWN.of is not mark:
+        return None
+    return _KNOWN.links.get(stream)
+
+
+def _follows_sql() -> str:
+    table = connections[router.db_for_write(AuditRecord)].ops.quote_name(AuditRecord._meta.db_table)
+    return (
+        f"EXISTS (SELECT 1 FROM {table} WHERE stream = %s AND seq = %s AND hash = %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE stream = %s AND seq > %s)"
+    )
+
+
 def audit_record(
     *,
     stream: str,
@@ -94,25 +176,39 @@ def audit_record(
 ) -> AuditRecord:
     """Append one record to ``stream``. The caller holds the lock of the stream's object
     (e.g. the case row), so two writers never extend the same stream at once; the unique
-    (stream, seq) constraint turns a mistake into an error, never a fork."""
+    (stream, seq) constraint turns a mistake into an error, never a fork. Where the
+    transaction knows the stream's last record (the section above), one statement."""
     kid, key = next(iter(audit_keys().items()))
+
+    def made(last: Link | None) -> AuditRecord:
+        record = AuditRecord(
+            at=at,
+            stream=stream,
+            seq=(last[0] + 1) if last else 1,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label=actor_label,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=detail or {},
+            prev_hash=last[1] if last else GENESIS,
+            alg=HMAC_SHA256,
+            key_id=kid,
+        )
+        record.hash = _mac(key, record.prev_hash, _body(record))
+        return record
+
+    known = _known(stream)
+    if known is not None:
+        record = made(known)
+        seq, digest = known
+        if _INSERT.insert_where(record, _follows_sql(), [stream, seq, digest, stream, seq]):
+            _remember(stream, (record.seq, record.hash))
+            return record
     last = _LAST.first(stream)
-    record = AuditRecord(
-        at=at,
-        stream=stream,
-        seq=(last.seq + 1) if last else 1,
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=actor_label,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail or {},
-        prev_hash=last.hash if last else GENESIS,
-        alg=HMAC_SHA256,
-        key_id=kid,
-    )
-    record.hash = _mac(key, record.prev_hash, _body(record))
+    record = made((last.seq, last.hash) if last else None)
     _INSERT.save_new(record)
+    _remember(stream, (record.seq, record.hash))
     return record
 
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User, actor_label
-from onestop.audit.services import audit_record
+from onestop.audit.services import audit_record, last_link_columns, last_link_read
 from onestop.cases.claims import (
     DuplicateNewborn,
     Standing,
@@ -52,8 +53,8 @@ from onestop.cases.models import (
 from onestop.cases.uploads import files_removed_on_failure, store_material
 from onestop.catalogue.loader import catalogue
 from onestop.catalogue.schema import Routing
-from onestop.common.compiled import CompiledInsert
-from onestop.common.fields import index_of
+from onestop.common.compiled import CompiledFirst, CompiledInsert
+from onestop.common.fields import index_of, read_sealed, unseal
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
@@ -507,6 +508,37 @@ def _offices(decision: Decision, division: str, reference: ReferenceData) -> dic
     }
 
 
+# --- the case's lock ---------------------------------------------------------------------
+
+# The case's encrypted columns, read by the lock as they are stored and decrypted only where
+# the change reads them (a claim reads none; issue 10, session 23).
+_SEALED = ("decision", "document", "signature")
+
+
+def _case_locked(case_id: int) -> QuerySet[Case]:
+    locked = Case.objects.select_for_update().filter(pk=case_id).order_by("pk")
+    return read_sealed(locked, *_SEALED).annotate(**last_link_columns(OuterRef("number")))
+
+
+# The case row every change of a case locks first, compiled once per database in this
+# process (issue 10 part 2: the statement differs by the case's id only; `CompiledFirst`).
+_CASE_LOCKED = CompiledFirst(Case, _case_locked, -7_340_029_117)
+
+
+def case_locked(case_id: int) -> Case:
+    """The case, its row locked to the end of the transaction (``SELECT … FOR UPDATE``):
+    every column, the encrypted ones decrypted when first read, and in the same statement
+    its audit stream's last record, which the change's records then follow without reading
+    it again (`audit.services.last_link_read`; issue 10, session 23). ``Case.DoesNotExist``
+    as ``get`` raises it."""
+    case = _CASE_LOCKED.first(case_id)
+    if case is None:
+        raise Case.DoesNotExist("Case matching query does not exist.")
+    unseal(case, *_SEALED)
+    last_link_read(case.number, case)
+    return case
+
+
 def case_supplement(
     *,
     case_id: int,
@@ -524,7 +556,7 @@ def case_supplement(
     """
     now = now or timezone.now()
     with files_removed_on_failure(), transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case_id)
+        case = case_locked(case_id)
         if case.status == CaseStatus.SUPPLEMENT:
             new_document = dict(document) if document is not None else dict(case.document)
             check_document(new_document, label=field_label)

@@ -20,14 +20,24 @@ related populators, annotations.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, CharField, Model, QuerySet, TextField, signals, sql
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Field,
+    Model,
+    QuerySet,
+    TextField,
+    signals,
+    sql,
+)
 from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
@@ -299,6 +309,7 @@ class CompiledInsert(Generic[M]):
             and not any(hasattr(f, "get_placeholder") for f in self.fields)
         )
         self._statements: Kept[tuple[str, str, int, bool], _InsertOf | None] = Kept(size=64)
+        self._conditional: Kept[tuple[str, str, int, str], str | None] = Kept(size=16)
 
     def _compile(
         self, connection: BaseDatabaseWrapper, rows: int, ignore: bool = False
@@ -467,6 +478,56 @@ class CompiledInsert(Generic[M]):
             return
         self.insert([obj])
 
+    def insert_where(self, obj: M, condition: str, params: Sequence[Any]) -> bool | None:
+        """``obj`` written as `insert` writes it, but only where ``condition`` (SQL with its
+        ``params``, judged by the database in the same statement) holds: ``INSERT … SELECT
+        values WHERE condition RETURNING`` the key. True: written, the key set; False:
+        the condition did not hold, nothing written; None: the statement does not apply
+        here (the class docstring, and a model whose ``save`` has its own code or
+        listeners, as `save_new` says: the caller writes the row its own way). On
+        PostgreSQL each value is cast to its column's type (a ``SELECT``'s parameters have
+        none)."""
+        if (
+            self.model.save is not Model.save
+            or signals.pre_save.has_listeners(self.model)
+            or signals.post_save.has_listeners(self.model)
+        ):
+            return None
+        alias = router.db_for_write(self.model)
+        connection = connections[alias]
+        compiled = self._statement(connection, alias, 1)
+        values = None if compiled is None else self._values([obj])
+        if compiled is None or values is None:
+            return None
+        key = (alias, connection.vendor, -1, condition)
+        sql = self._conditional.get_or_make(key, lambda: self._where_sql(connection, condition))
+        if sql is None:
+            return None
+        prepared = self._params(connection, _InsertOf(sql, False), values)
+        with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+            cursor.execute(sql, [*prepared, *params])
+            found = cursor.fetchone()
+        if found is None:
+            return False
+        self.keys_set([obj], [found[0]], alias)
+        return True
+
+    def _where_sql(self, connection: BaseDatabaseWrapper, condition: str) -> str | None:
+        ops = connection.ops
+        returning, returning_params = ops.return_insert_columns([self.pk])  # type: ignore[attr-defined]
+        if returning_params or not returning:
+            return None
+        typed = connection.vendor == "postgresql"
+        values = ", ".join(
+            f"%s::{f.cast_db_type(connection)}" if typed else "%s" for f in self.fields
+        )
+        table = ops.quote_name(self.model._meta.db_table)
+        columns = ", ".join(ops.quote_name(str(f.column)) for f in self.fields)
+        return (
+            f"{ops.insert_statement()} {table} ({columns}) SELECT {values} WHERE {condition} "
+            f"{returning}"
+        )
+
     def _statement(
         self, connection: BaseDatabaseWrapper, alias: str, rows: int, ignore: bool = False
     ) -> _InsertOf | None:
@@ -495,3 +556,91 @@ class CompiledInsert(Generic[M]):
                 return None
             rows.append(row)
         return rows
+
+
+class CompiledUpdate(Generic[M]):
+    """Rows of ``model`` written in some columns (``fields``), not whole, by statements
+    made once per database, columns and number of rows (issue 10 part 2: CPU; a column
+    another writer changed meanwhile is kept). ``save(update_fields=…)`` compiled an
+    UPDATE per call, and ``bulk_update`` a ``CASE WHEN`` per column and row.
+
+    One row: the UPDATE ``save(update_fields=…)`` sends — ``SET a = %s, … WHERE pk = %s``
+    — with its check that the row was there (``DatabaseError`` as Django says it).
+    Several: ``UPDATE … SET a = v.a, … FROM (SELECT %s AS pk, %s AS a, … UNION ALL SELECT
+    …) AS v WHERE pk = v.pk`` (PostgreSQL; SQLite from 3.33), on PostgreSQL each value
+    cast to its column's type as ``bulk_update``'s ``CASE`` is (a column of NULLs is text
+    otherwise); elsewhere ``bulk_update``. Each value is prepared by its field
+    (``get_db_prep_save``) as Django prepares it; no signals, as ``update_fields`` saves
+    of models without listeners and ``bulk_update``."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self._statements: Kept[
+            tuple[str, str, tuple[str, ...], int], tuple[str, list[Field[Any, Any]]]
+        ] = Kept(size=64)
+
+    def update(self, rows: Sequence[M], fields: Sequence[str]) -> None:
+        """Write ``rows``' ``fields`` (the class docstring); no rows: no statement."""
+        if not rows:
+            return
+        alias = router.db_for_write(self.model)
+        connection = connections[alias]
+        if len(rows) > 1 and not self.update_from(connection):
+            self.model._default_manager.db_manager(alias).bulk_update(rows, list(fields))
+            return
+        names = tuple(fields)
+        sql, columns = self._statements.get_or_make(
+            (alias, connection.vendor, names, len(rows)),
+            lambda: self._sql(connection, names, len(rows)),
+        )
+        params: list[Any] = []
+        one = len(rows) == 1
+        for row in rows:
+            values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns]
+            params.extend([*values, row.pk] if one else [row.pk, *values])
+        with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if one and cursor.rowcount == 0:  # as ``save(update_fields=…)`` says it
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+
+    @staticmethod
+    def update_from(connection: BaseDatabaseWrapper) -> bool:
+        """Whether the database takes ``UPDATE … FROM`` (PostgreSQL; SQLite from 3.33)."""
+        if connection.vendor == "postgresql":
+            return True
+        return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33)
+
+    def _sql(
+        self, connection: BaseDatabaseWrapper, fields: tuple[str, ...], count: int
+    ) -> tuple[str, list[Field[Any, Any]]]:
+        """The UPDATE of ``fields`` of ``count`` rows and the fields in their parameters'
+        order (the class docstring)."""
+        opts = self.model._meta
+        columns: list[Field[Any, Any]] = [
+            cast(Field[Any, Any], opts.get_field(name)) for name in fields
+        ]
+        quote = connection.ops.quote_name
+
+        def name(field: Field[Any, Any]) -> str:
+            return quote(str(field.column))
+
+        pk_field: Field[Any, Any] = opts.pk
+        table, pk = quote(opts.db_table), name(pk_field)
+        if count == 1:
+            sets = ", ".join(f"{name(f)} = %s" for f in columns)
+            return f"UPDATE {table} SET {sets} WHERE {table}.{pk} = %s", columns
+        typed = connection.vendor == "postgresql"
+
+        def value(field: Field[Any, Any]) -> str:
+            return f"%s::{field.cast_db_type(connection)}" if typed else "%s"
+
+        first = ", ".join(
+            [f"{value(pk_field)} AS {pk}"] + [f"{value(f)} AS {name(f)}" for f in columns]
+        )
+        rest = ", ".join([value(pk_field)] + [value(f) for f in columns])
+        rows = " UNION ALL ".join([f"SELECT {first}"] + [f"SELECT {rest}"] * (count - 1))
+        sets = ", ".join(f"{name(f)} = v.{name(f)}" for f in columns)
+        return (
+            f"UPDATE {table} SET {sets} FROM ({rows}) AS v WHERE {table}.{pk} = v.{pk}",
+            columns,
+        )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import ExpressionWrapper, F, QuerySet
+from django.db.models.query_utils import DeferredAttribute
 
 from onestop.core.crypto import FieldCipher, blind_index
 
@@ -25,6 +28,62 @@ def index_of(value: str, *, purpose: str) -> str:
     return blind_index(settings.BLIND_INDEX_KEY, value, purpose=purpose)
 
 
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """An encrypted column's stored text on an instance, read but not decrypted yet: the
+    field decrypts it when the value is first read (`_OpenedWhenRead`)."""
+
+    token: str
+
+
+class _OpenedWhenRead(DeferredAttribute):
+    """An encrypted field's attribute: as Django's (a deferred value is read when asked
+    for), and a `Sealed` value is decrypted on its first read and kept decrypted. A data
+    descriptor (it sets too), so that a read reaches it while the value is on the
+    instance."""
+
+    def __get__(self, instance: Any, cls: Any = None) -> Any:
+        if instance is None:
+            return self
+        data = instance.__dict__
+        name = self.field.attname
+        if name not in data:
+            return super().__get__(instance, cls)
+        value = data[name]
+        if type(value) is Sealed:
+            opened: Any = self.field
+            value = data[name] = opened.from_db_value(value.token, None, None)
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        instance.__dict__[self.field.attname] = value
+
+
+M = TypeVar("M", bound=models.Model)
+
+SEALED = "sealed_"
+
+
+def read_sealed(qs: QuerySet[M], *names: str) -> QuerySet[M]:
+    """``qs`` reading the encrypted columns ``names`` as their stored text (an annotation
+    each, no converter): `unseal` puts them on the instance, decrypted only when read
+    (issue 10, session 23: the case lock decrypted the case's decision and document, and
+    every item's result, for changes that read none of them)."""
+    texts = {SEALED + n: ExpressionWrapper(F(n), output_field=models.TextField()) for n in names}
+    sealed: QuerySet[M] = qs.defer(*names).annotate(**texts)
+    return sealed
+
+
+def unseal(obj: M, *names: str) -> M:
+    """The stored texts `read_sealed` read put on ``obj`` as its fields' values, each
+    decrypted when first read (None stays None)."""
+    data = obj.__dict__
+    for name in names:
+        token = data.pop(SEALED + name)
+        data[name] = None if token is None else Sealed(token)
+    return obj
+
+
 if TYPE_CHECKING:
     _TextBase = models.TextField[Any, Any]
     _JSONBase = models.TextField[Any, Any]
@@ -36,6 +95,7 @@ class EncryptedTextField(_TextBase):
     """A text value stored as a Fernet token. Not searchable: pair with a blind index."""
 
     description = "Encrypted text"
+    descriptor_class = _OpenedWhenRead
 
     if TYPE_CHECKING:
         _pyi_private_set_type: Any
@@ -58,6 +118,7 @@ class EncryptedJSONField(_JSONBase):
         _pyi_private_get_type: Any
 
     description = "Encrypted JSON"
+    descriptor_class = _OpenedWhenRead
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return None if value is None else json.loads(cipher().decrypt(value))

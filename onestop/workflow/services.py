@@ -10,14 +10,11 @@ after the other; the second finds the item no longer in the state it expected an
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 
-from django.db import DatabaseError, connections, router, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, QuerySet
+from django.db import transaction
 from django.utils import timezone
 
 from onestop.accounts.models import User, actor_label
@@ -32,9 +29,10 @@ from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import current_calendar, due_text
 from onestop.cases.events import Office
 from onestop.cases.models import Case, CaseStatus
+from onestop.cases.services import case_locked
 from onestop.catalogue import catalogue
-from onestop.common.compiled import CompiledAll, CompiledFirst, CompiledInsert
-from onestop.common.kept import Kept
+from onestop.common.compiled import CompiledAll, CompiledInsert, CompiledUpdate
+from onestop.common.fields import read_sealed, unseal
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.core.events import Event, emit
@@ -378,19 +376,20 @@ def first_pickup_day(calendar: WorkingCalendar, now: datetime) -> date | None:
         return None
 
 
-def _case_locked(case_id: int) -> QuerySet[Case]:
-    return Case.objects.select_for_update().filter(pk=case_id).order_by("pk")
-
-
-# The case row every item action locks first, compiled once per database in this process
-# (issue 10 part 2: the statement differs by the case's id only; `CompiledFirst`).
-_CASE_LOCKED = CompiledFirst(Case, _case_locked, -7_340_029_117)
-# and its items, in their order (the same: by the case's id only; `CompiledAll`).
+# A case's items, in their order, compiled once per database (by the case's id only;
+# `CompiledAll`); their results read as stored and decrypted only where the change reads
+# them (issue 10, session 23: a claim decrypted every done item's result).
 _CASE_ITEMS = CompiledAll(
     CaseItem,
-    lambda case_id: CaseItem.objects.filter(case_id=case_id).order_by("position"),
+    lambda case_id: read_sealed(
+        CaseItem.objects.filter(case_id=case_id).order_by("position"), "result"
+    ),
     -7_340_029_125,
 )
+
+
+def _case_items(case_id: int) -> list[CaseItem]:
+    return [unseal(row, "result") for row in _CASE_ITEMS.all(case_id)]
 
 
 def _lock(item_id: int, case_id: int | None = None) -> tuple[Case, dict[str, CaseItem], CaseItem]:
@@ -405,10 +404,8 @@ def _lock(item_id: int, case_id: int | None = None) -> tuple[Case, dict[str, Cas
         )
     if case_id is None:
         raise NotPermitted("事项不存在或无权访问")
-    case = _CASE_LOCKED.first(case_id)
-    if case is None:  # as ``get`` said it (an item's case is never deleted before it)
-        raise Case.DoesNotExist("Case matching query does not exist.")
-    rows = {r.key: r for r in _CASE_ITEMS.all(case.pk)}
+    case = case_locked(case_id)  # (an item's case is never deleted before it)
+    rows = {r.key: r for r in _case_items(case.pk)}
     target = next((r for r in rows.values() if r.pk == item_id), None)
     if target is None:  # not the case's item (an item's case never changes)
         raise NotPermitted("事项不存在或无权访问")
@@ -560,84 +557,12 @@ def items_start(
     emit(*happened)
 
 
-def _write(rows: list[CaseItem], fields: list[str]) -> None:
-    """Write ``rows`` in the columns a change sets (``fields``), not whole: one UPDATE for
-    one row, one for many (issue 10 part 2: CPU; a column another writer changed without
-    the case's lock — the sweep's lights — is kept).
-
-    The statement is made once per database, columns and number of rows (`_update_sql`),
-    not built by the ORM each time (issue 10 part 2: ``save(update_fields=…)`` compiled an
-    UPDATE per call, and ``bulk_update`` a ``CASE WHEN`` per column and row — ~10 ms of a
-    profiled completion that readied two items). One row: the UPDATE ``save`` sends, with
-    its check that the row was there; several: ``UPDATE … FROM`` the rows' values."""
-    if not rows:
-        return
-    alias = router.db_for_write(CaseItem)
-    connection = connections[alias]
-    if len(rows) > 1 and not _update_from(connection):
-        CaseItem.objects.using(alias).bulk_update(rows, fields)
-        return
-    sql, columns = _UPDATES.get_or_make(
-        (alias, connection.vendor, tuple(fields), len(rows)),
-        lambda: _update_sql(connection, fields, len(rows)),
-    )
-    params: list[Any] = []
-    for row in rows:
-        values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns]
-        params.extend([*values, row.pk] if len(rows) == 1 else [row.pk, *values])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if len(rows) == 1 and cursor.rowcount == 0:  # as ``save(update_fields=…)`` says it
-            raise DatabaseError("Save with update_fields did not affect any rows.")
-
-
-# The UPDATE of some columns of one or of n item rows, per database (`_write`).
-_UPDATES: Kept[tuple[str, str, tuple[str, ...], int], tuple[str, list[Field[Any, Any]]]] = Kept(
-    size=64
-)
-
-
-def _update_from(connection: BaseDatabaseWrapper) -> bool:
-    """Whether the database takes ``UPDATE … FROM`` (PostgreSQL; SQLite from 3.33)."""
-    if connection.vendor == "postgresql":
-        return True
-    return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33)
-
-
-def _update_sql(
-    connection: BaseDatabaseWrapper, fields: list[str], count: int
-) -> tuple[str, list[Field[Any, Any]]]:
-    """The UPDATE of ``fields`` of ``count`` rows and the fields in their parameters'
-    order: for one row ``SET a = %s, … WHERE id = %s`` (what ``save`` sends); for more,
-    ``SET a = v.a, … FROM (SELECT %s AS id, %s AS a, … UNION ALL SELECT …) v WHERE id =
-    v.id`` — on PostgreSQL each value cast to its column's type, as ``bulk_update``'s
-    ``CASE`` is (a column of NULLs is text otherwise)."""
-    opts = CaseItem._meta
-    columns: list[Field[Any, Any]] = [
-        cast(Field[Any, Any], opts.get_field(name)) for name in fields
-    ]
-    quote = connection.ops.quote_name
-
-    def name(field: Field[Any, Any]) -> str:
-        return quote(str(field.column))
-
-    table, pk = quote(opts.db_table), name(opts.pk)
-    if count == 1:
-        sets = ", ".join(f"{name(f)} = %s" for f in columns)
-        return f"UPDATE {table} SET {sets} WHERE {table}.{pk} = %s", columns
-    typed = connection.vendor == "postgresql"
-
-    def value(field: Field[Any, Any]) -> str:
-        return f"%s::{field.cast_db_type(connection)}" if typed else "%s"
-
-    first = ", ".join([f"{value(opts.pk)} AS {pk}"] + [f"{value(f)} AS {name(f)}" for f in columns])
-    rest = ", ".join([value(opts.pk)] + [value(f) for f in columns])
-    rows = " UNION ALL ".join([f"SELECT {first}"] + [f"SELECT {rest}"] * (count - 1))
-    sets = ", ".join(f"{name(f)} = v.{name(f)}" for f in columns)
-    return (
-        f"UPDATE {table} SET {sets} FROM ({rows}) AS v WHERE {table}.{pk} = v.{pk}",
-        columns,
-    )
+# Item rows are written in the columns a change sets (the constants below), not whole:
+# one UPDATE for one row, one for many, each statement made once (`CompiledUpdate`; issue
+# 10 part 2: CPU, and a column another writer changed without the case's lock — the
+# sweep's lights — is kept).
+_ITEMS_UPDATE = CompiledUpdate(CaseItem)
+_write = _ITEMS_UPDATE.update
 
 
 # What `_apply` changes on an item that becomes ready.
@@ -851,10 +776,14 @@ def items_resume(case: Case, *, actor: User | None, now: datetime) -> list[str]:
     """The applicant supplemented: every returned item resumes.
 
     Runs in the caller's transaction, with the case row locked."""
-    rows = {r.key: r for r in _CASE_ITEMS.all(case.pk)}
+    rows = {r.key: r for r in _case_items(case.pk)}
     returned = [key for key, r in rows.items() if r.state == ItemState.RETURNED]
     statuses = _statuses(list(rows.values()))
-    calendar = current_calendar()
+    # The working calendar only where a resumption moves a due time (a paused item with
+    # one, as `_apply` reads it), read once for all: none returned, or none with a due
+    # time, reads none (issue 10, session 23).
+    moves = any(rows[c].due_at is not None and rows[c].paused_at is not None for c in returned)
+    calendar = current_calendar() if moves else None
     for code in returned:
         statuses, changes = statuses.resume(code, now)
         happened = _apply(case, rows, changes, now=now, actor=actor, calendar=calendar)
@@ -900,7 +829,7 @@ def provisional_dues_recompute(
     case_ids = sorted(set(candidates.values_list("case_id", flat=True)))
     changed = 0
     for case_id in case_ids:
-        case = Case.objects.select_for_update().get(pk=case_id)
+        case = case_locked(case_id)
         for row in CaseItem.objects.filter(case=case, due_provisional=True).order_by("position"):
             if row.received_at is None:
                 continue
