@@ -84,8 +84,9 @@ BUDGET = {
     # (the reference stamp's statement) and the webhook deliveries' INSERT carried the
     # workers' NOTIFY and the timeline's line (then 21.7 → 18.7, session 22); 19 before the
     # client's read carried the rate counter and the key's stored answer, and no savepoint
-    # was taken (18.7 → 12.7, session 23)
-    "POST /api/v1/tasks/{id}/claim": 13,
+    # was taken (18.7 → 12.7, session 23); 13 before the case lock's statement read the
+    # audit stream's last record and the record was one conditional INSERT (12.7 → 11.7)
+    "POST /api/v1/tasks/{id}/claim": 12,
     # 44 before the card's statuses (ADR 0037), 45 before the twins' rows, the licence in
     # force (corrections, ADR 0042) and the guidance registration (ADR 0040): 47.9
     # measured; 48 before one INSERT for a state change's messages and one for its
@@ -108,8 +109,9 @@ BUDGET = {
     # calendar (then 27.0 → 24.7, session 22); the guidance registration takes the birth
     # times the e-licence of its completion read (24.7 → 24.6, session 23); 25 before the
     # client's read carried the rate counter and the key's stored answer, and no savepoint
-    # was taken (24.6 → 18.6, session 23)
-    "POST /api/v1/tasks/{id}/complete": 19,
+    # was taken (24.6 → 18.6, session 23); 19 before the case lock's statement read the
+    # audit stream's last record and the record was one conditional INSERT (18.6 → 17.6)
+    "POST /api/v1/tasks/{id}/complete": 18,
 }
 _RUN_STARTED = datetime.now(timezone(timedelta(hours=8)))
 MARGIN = 1.05  # + 5 % (at least one statement) before the test fails
