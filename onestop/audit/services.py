@@ -71,7 +71,9 @@ def _body(record: AuditRecord) -> dict[str, Any]:
     return body
 
 
-def _last_of(stream: str) -> QuerySet[AuditRecord]:
+def _last_of(stream: Any) -> QuerySet[AuditRecord]:
+    """A stream's records, its last first (``stream``: a name, or an expression of the
+    caller's row); what `_follows_sql`'s condition says in SQL."""
     return AuditRecord.objects.filter(stream=stream).order_by("-seq").only("seq", "hash")
 
 
@@ -89,7 +91,7 @@ _INSERT = CompiledInsert(AuditRecord)
 # every INSERT. Where the caller's transaction already knows it — read in a statement the
 # change makes anyway (the case lock: `last_link_columns`), or the record it wrote itself
 # last — the record is written by one conditional INSERT that the database lets through
-# only if that record is still the stream's last (`_FOLLOWS`); otherwise (a guess gone
+# only if that record is still the stream's last (`_follows_sql`); otherwise (a guess gone
 # stale: another writer came first, a rolled-back record) the last record is read and the
 # record written as before. The guess never decides the chain: the database does, in the
 # INSERT, and the unique (stream, seq) constraint stays the backstop (issue 10, session 23).
@@ -103,7 +105,7 @@ def last_link_columns(stream: Any) -> dict[str, Subquery]:
     """Annotations reading the last record's seq and hash of ``stream`` (an expression,
     e.g. ``OuterRef("number")``) in the caller's statement; give the row to
     `last_link_read`."""
-    last = AuditRecord.objects.filter(stream=stream).order_by("-seq")
+    last = _last_of(stream)  # the one definition of a stream's last record
     return {
         LAST_SEQ: Subquery(last.values("seq")[:1]),
         LAST_HASH: Subquery(last.values("hash")[:1]),

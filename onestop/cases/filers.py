@@ -97,10 +97,12 @@ def filer_admit(document: object, filer: User | None, reference: ReferenceData) 
         admitted = dict(document)
         if isinstance(newborns := admitted.get("newborns"), list):
             admitted["newborns"] = [dict(b) if isinstance(b, dict) else b for b in newborns]
+        filled = False
         for baby in _newborns(admitted):
             given = _text(baby.get("hospital"))
             if not given:
                 baby["hospital"] = code
+                filled = True
             elif given != code:
                 raise OutsideJurisdiction(
                     f"只能提交本机构（{hospital.name}）出生的新生儿的申请，"
@@ -110,7 +112,9 @@ def filer_admit(document: object, filer: User | None, reference: ReferenceData) 
             raise OutsideJurisdiction(
                 f"本机构（{hospital.name}）不在“{label}”的服务范围内，不能提交该地区的申请"
             )
-        return admitted
+        # The caller's own document when nothing was filled in: its limits, checked on
+        # the body as sent, hold for it (`case_submit` checks a filled-in one again).
+        return admitted if filled else document
     if kind in (JurisdictionKind.SERVICE_CENTER, JurisdictionKind.POLICE_STATION):
         table = (
             reference.service_centers

@@ -308,10 +308,13 @@ def case_submit(
         filer = actor
     viewer = filer or actor
     reference = current_reference()  # read once per submission, used by every step
-    document = filer_admit(document, filer, reference)
-    # UnreadableDocument for a non-document; its limits were checked above, on the
-    # document as sent (one walk: session 23, h-tidyapi).
-    parsed = parse_case(document, limits_checked=True)
+    admitted = filer_admit(document, filer, reference)
+    # UnreadableDocument for a non-document. Its limits were checked above, on the
+    # document as sent (one walk: session 23, h-tidyapi); a document the filer's
+    # admission filled in (a hospital code added to a newborn) is checked again, as it
+    # was before: what is stored stays within the limits.
+    parsed = parse_case(admitted, limits_checked=admitted is document)
+    document = admitted
     decision = check_parsed(parsed, packs=default_packs(), reference=reference, now=now)
     assert isinstance(document, dict)  # parse_case raised otherwise
     # A newborn with an active case gets no second case, not even a rejected one: the

@@ -41,6 +41,7 @@ from django.db.models import (
 from django.db.models.constants import OnConflict
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
+from django.db.transaction import TransactionManagementError
 
 from onestop.common.kept import Kept
 
@@ -116,6 +117,7 @@ class _FirstOf:
     start: int
     end: int
     annotations: tuple[tuple[str, int], ...]
+    locks: bool = False  # SELECT … FOR UPDATE: refused outside a transaction, as Django does
 
 
 class CompiledFirst(Generic[M]):
@@ -155,6 +157,7 @@ class CompiledFirst(Generic[M]):
             start=start,
             end=end,
             annotations=tuple((compiler.annotation_col_map or {}).items()),
+            locks=bool(compiler.query.select_for_update),
         )
 
     def first(self, *values: Any) -> M | None:
@@ -170,6 +173,16 @@ class CompiledFirst(Generic[M]):
             found = self._query(*values).using(alias).first()
             return None if found is None else ((), found)
         connection = connections[alias]
+        if (
+            compiled.locks
+            and connection.features.has_select_for_update
+            and connection.get_autocommit()
+        ):
+            # Django's compiler refuses this at each compilation; compiled once, it is
+            # refused here (a lock outside a transaction would hold nothing).
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         with connection.cursor() as cursor:
             cursor.execute(compiled.statement.sql, compiled.statement.bind(*values))
             raw = cursor.fetchone()
@@ -272,6 +285,25 @@ _AS_IS: dict[type[Any], tuple[type[Any], ...]] = {
 class _InsertOf:
     sql: str
     unnest: bool  # PostgreSQL's UNNEST of one array per column (Django's bulk form there)
+
+
+def _saves_its_own_way(model: type[Model]) -> bool:
+    """Whether a model's ``save()`` has code of its own or save signals' listeners: its
+    rows are then written by ``save()``, as Django would write them, not by a compiled
+    INSERT."""
+    return (
+        model.save is not Model.save
+        or signals.pre_save.has_listeners(model)
+        or signals.post_save.has_listeners(model)
+    )
+
+
+def _placeholder(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
+    """A value's placeholder where the statement gives it no type of its own (a SELECT's
+    or UNION's column): cast to its column's type on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return f"%s::{field.cast_db_type(connection)}"
+    return "%s"
 
 
 class CompiledInsert(Generic[M]):
@@ -469,11 +501,7 @@ class CompiledInsert(Generic[M]):
 
     def save_new(self, obj: M) -> None:
         """``obj.save()`` of a new instance (the class docstring)."""
-        if (
-            self.model.save is not Model.save  # a model's own save() runs, as Django's would
-            or signals.pre_save.has_listeners(self.model)
-            or signals.post_save.has_listeners(self.model)
-        ):
+        if _saves_its_own_way(self.model):
             obj.save(force_insert=True)
             return
         self.insert([obj])
@@ -487,11 +515,7 @@ class CompiledInsert(Generic[M]):
         listeners, as `save_new` says: the caller writes the row its own way). On
         PostgreSQL each value is cast to its column's type (a ``SELECT``'s parameters have
         none)."""
-        if (
-            self.model.save is not Model.save
-            or signals.pre_save.has_listeners(self.model)
-            or signals.post_save.has_listeners(self.model)
-        ):
+        if _saves_its_own_way(self.model):
             return None
         alias = router.db_for_write(self.model)
         connection = connections[alias]
@@ -517,10 +541,7 @@ class CompiledInsert(Generic[M]):
         returning, returning_params = ops.return_insert_columns([self.pk])  # type: ignore[attr-defined]
         if returning_params or not returning:
             return None
-        typed = connection.vendor == "postgresql"
-        values = ", ".join(
-            f"%s::{f.cast_db_type(connection)}" if typed else "%s" for f in self.fields
-        )
+        values = ", ".join(_placeholder(f, connection) for f in self.fields)
         table = ops.quote_name(self.model._meta.db_table)
         columns = ", ".join(ops.quote_name(str(f.column)) for f in self.fields)
         return (
@@ -580,8 +601,9 @@ class CompiledUpdate(Generic[M]):
         ] = Kept(size=64)
 
     def update(self, rows: Sequence[M], fields: Sequence[str]) -> None:
-        """Write ``rows``' ``fields`` (the class docstring); no rows: no statement."""
-        if not rows:
+        """Write ``rows``' ``fields`` (the class docstring); no rows or no fields: no
+        statement (as ``save(update_fields=[])``)."""
+        if not rows or not fields:
             return
         alias = router.db_for_write(self.model)
         connection = connections[alias]
@@ -629,10 +651,9 @@ class CompiledUpdate(Generic[M]):
         if count == 1:
             sets = ", ".join(f"{name(f)} = %s" for f in columns)
             return f"UPDATE {table} SET {sets} WHERE {table}.{pk} = %s", columns
-        typed = connection.vendor == "postgresql"
 
         def value(field: Field[Any, Any]) -> str:
-            return f"%s::{field.cast_db_type(connection)}" if typed else "%s"
+            return _placeholder(field, connection)
 
         first = ", ".join(
             [f"{value(pk_field)} AS {pk}"] + [f"{value(f)} AS {name(f)}" for f in columns]

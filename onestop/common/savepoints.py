@@ -44,6 +44,8 @@ def savepoints_off(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     connection = connections[using]
     if not connection.in_atomic_block:
         raise RuntimeError("savepoints_off() runs inside the caller's atomic block")
+    if "savepoint" in connection.__dict__:
+        raise RuntimeError("savepoints_off() is already in force on this connection")
     connection.savepoint = _none  # type: ignore[method-assign]
     try:
         yield

@@ -126,7 +126,7 @@ def officer_queue_keys(user: User, *, order: str = "due") -> QuerySet[CaseItem, 
     to their cases, claimers and urge counts (``officer_queue(...).filter(pk__in=page)``,
     one statement) — not every open item of the desk before the sort."""
     qs = items_for_officer(user, CaseItem.objects.all()).filter(state__in=OPEN_STATES)
-    return qs.order_by(*queue_order(order)).values_list("pk", flat=True)
+    return qs.order_by(*queue_row_order(order)).values_list("pk", flat=True)  # stable pages
 
 
 # The task page's item statement, built once per officer and scope in this process (its

@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -195,6 +195,8 @@ class ClientAuth(HttpBearer):
         if client is not None:
             if key is not None:
                 answer_seen(client, key, client.answer_id)  # type: ignore[attr-defined]
+            if _COUNTED_ALREADY in request.__dict__:
+                return client  # run again: its use was counted at once by the cache
             # Looked at here, counted at the end of the request's transaction (below).
             request._onestop_rate = rate_peek(  # type: ignore[attr-defined]
                 RATE_LIMIT,
@@ -203,6 +205,12 @@ class ClientAuth(HttpBearer):
                 seen=(client.rate_bucket, client.rate_hits) if counted else None,  # type: ignore[attr-defined]
             )
         return client
+
+
+# Set on a request run again whose first run's use was counted at once (a limit counted
+# in the cache, not the database: `rate_peek` then counts as it looks, outside the
+# transaction, so the rollback did not undo it).
+_COUNTED_ALREADY = "_onestop_rate_counted"
 
 
 class _Again(Exception):
@@ -228,7 +236,9 @@ def one_transaction(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
       error of the request: an unexpected exception is kept, the count committed, and the
       exception raised again after the commit. Only a database error rolls back (the
       transaction is unusable; the database did not count either). A request run again
-      is counted once, by its second run.
+      is counted once: by its second run where the database counts, by its first where
+      the cache counted it at once. A database failure (unavailable, a deadlock, a lock
+      timeout: `OperationalError`, `InterfaceError`) is not run again: it answers 503.
     - On SQLite (one writer at a time, IMMEDIATE transactions take the write lock at
       BEGIN) a reading request stays in autocommit, so reads do not queue on the lock.
     """
@@ -243,7 +253,13 @@ def one_transaction(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
         try:
             return _in_one_transaction(run, request, args, kwargs, savepoints=False)
         except _Again:
-            request.__dict__.pop("_onestop_rate", None)  # looked at (and counted) again
+            # The first run's authentication is done again; its use of the rate limit was
+            # rolled back with it where the database counts (looked at and counted again),
+            # and stands where the cache counted it at once (not counted twice).
+            request.__dict__.pop("auth", None)
+            looked = "_onestop_rate" in request.__dict__
+            if looked and request.__dict__.pop("_onestop_rate") is None:
+                request.__dict__[_COUNTED_ALREADY] = True
             return _in_one_transaction(run, request, args, kwargs, savepoints=True)
 
     return wrapped
@@ -264,6 +280,8 @@ def _in_one_transaction(
         try:
             with nullcontext() if savepoints else savepoints_off():
                 response = run(request, *args, **kwargs)
+        except (OperationalError, InterfaceError):
+            raise  # the database unavailable, a deadlock, a lock timeout: not run again
         except DatabaseError:
             if not savepoints and connection.needs_rollback:
                 raise _Again from None

@@ -38,7 +38,13 @@ def post_worker_init(worker: Any) -> None:
     import os
 
     if os.environ.get("ONESTOP_WORKER_WARM", "on") != "off":
-        load_before_serving()
+        try:
+            load_before_serving()
+        except Exception:
+            # A view module or a catalogue that fails to load must not keep the worker
+            # from booting (gunicorn would halt the whole server): the failing requests
+            # answer 500 and report it, as they did without this warm-up.
+            worker.log.exception("onestop: loading before serving failed; serving anyway")
     if os.environ.get("ONESTOP_GC_FREEZE", "on") != "off":
         freeze_loaded_application()
 

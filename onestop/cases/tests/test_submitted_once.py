@@ -76,3 +76,23 @@ def test_a_form_submission_does_each_step_once(example, media_root, calls):
     assert calls == {"limits": 1, "strip": 1, "digest": 1}
     assert "favourite_colour" not in case.document and "toy" not in case.document["newborns"][0]
     assert Case.objects.get().body_digest == body_digest(document)
+
+
+def test_what_the_hospital_filer_fills_in_is_checked_again(example, media_root, calls):
+    """The limits hold for what is stored: a newborn sent with the most fields it may
+    have and no birth hospital is refused once the hospital filer's code would make it
+    one field too many (session 23 review: checked only on the body as sent, it was
+    taken)."""
+    from onestop.cases.domain.limits import MAX_KEYS
+
+    document = current(example("qinbei-accept"))
+    baby = document["newborns"][0]
+    baby.pop("hospital", None)
+    for n in range(MAX_KEYS - len(baby)):
+        baby[f"x{n}"] = "1"
+    assert len(baby) == MAX_KEYS
+    calls.clear()
+    response = Api(hospital().token).post("/cases", document, key="full")
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "too_many_fields"
+    assert not Case.objects.exists()

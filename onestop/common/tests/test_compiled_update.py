@@ -155,3 +155,32 @@ def test_insert_where_leaves_an_instance_with_its_key_to_the_caller():
     written.pk = 10**9
     assert CompiledInsert(AuditRecord).insert_where(written, "1 = 1", []) is None
     assert not AuditRecord.objects.filter(stream="s-2").exists()
+
+
+def test_no_fields_write_nothing():
+    (case,) = cases(1, "none")
+    with CaptureQueriesContext(connection) as seen:
+        CompiledUpdate(Case).update([case], [])
+    assert not seen.captured_queries
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_compiled_lock_is_refused_outside_a_transaction_as_django_refuses_it():
+    """`cases.services.case_locked` (a `CompiledFirst` of ``select_for_update``) locks only
+    inside a transaction: outside one it raises, as the queryset does (session 23 review:
+    compiled once, Django's check at compilation was passed by every later call)."""
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    from onestop.cases.services import case_locked
+
+    (case,) = cases(1, "lock")
+    with transaction.atomic():
+        assert case_locked(case.pk).number == case.number  # compiled here, in a transaction
+    if not connection.features.has_select_for_update:
+        assert case_locked(case.pk).number == case.number  # SQLite: no lock to refuse
+        return
+    with pytest.raises(TransactionManagementError):
+        Case.objects.select_for_update().get(pk=case.pk)
+    with pytest.raises(TransactionManagementError):
+        case_locked(case.pk)

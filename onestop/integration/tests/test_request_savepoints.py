@@ -270,3 +270,71 @@ def test_a_request_run_again_is_looked_at_and_counted_again_once(
     assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
     assert _written(number, task["id"]) == before
     assert _hits() == 4  # 2 + the other request + this one (refused by its second look)
+
+
+def _cache_usage(client_pk: int) -> int:
+    from django_ratelimit.core import get_usage
+
+    usage = get_usage(
+        None,
+        group="onestop.api",
+        key=lambda _group, _request: f"client:{client_pk}",
+        rate="1000/d",
+        increment=False,
+    )
+    assert usage is not None
+    return int(usage["count"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_run_again_is_counted_once_where_the_cache_counts(
+    settings, example, media_root, monkeypatch
+):
+    """With the rate limit counted in a cache (Redis in production: `rate_peek` counts as it
+    looks, outside the transaction), a refused action's second run does not count it again
+    (session 23 review: it was counted twice)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "rates": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"},
+    }
+    settings.RATELIMIT_USE_CACHE = "rates"
+    _limit(settings)
+    issued = hospital()
+    api = Api(issued.token)
+    _, task = _case_and_task(api, example)
+    client_pk = ApiClient.objects.get(key_id=issued.token.split(".")[0]).pk
+    used = _cache_usage(client_pk)
+    runs: list[int] = []
+
+    def failing(*events: Any) -> None:
+        runs.append(1)
+        raise TaskConflict("任务已被他人领取")
+
+    monkeypatch.setattr(workflow_services, "emit", failing)
+    refused = api.post(f"/tasks/{task['id']}/claim", {}, key="k")
+    assert refused.status_code == 409 and len(runs) == 2  # run again, with savepoints
+    assert _cache_usage(client_pk) == used + 1
+    assert not RateCounter.objects.exists()  # the database counted nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_is_not_run_again(settings, example, media_root, monkeypatch):
+    """A database error (unavailable, a deadlock, a lock timeout) answers 503 as before the
+    rerun existed, after one run, and leaves nothing (session 23 review)."""
+    from django.db import OperationalError
+
+    _limit(settings)
+    api = Api(hospital().token)
+    number, task = _case_and_task(api, example)
+    before = _written(number, task["id"])
+    runs: list[int] = []
+
+    def failing(*events: Any) -> None:
+        runs.append(1)
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(workflow_services, "emit", failing)
+    answer = api.post(f"/tasks/{task['id']}/claim", {}, key="k")
+    assert answer.status_code == 503, answer.content
+    assert runs == [1]
+    assert _written(number, task["id"]) == before

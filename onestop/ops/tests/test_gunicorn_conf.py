@@ -64,3 +64,29 @@ def test_the_worker_hook_can_be_turned_off_to_compare(monkeypatch: pytest.Monkey
     monkeypatch.setenv("ONESTOP_GC_FREEZE", "off")
     gunicorn_conf.post_worker_init(object())
     assert calls == []
+
+
+def test_a_failing_load_does_not_keep_the_worker_from_serving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A view module or catalogue that fails to load is reported and left to its requests,
+    as before the warm-up: raised from the hook, gunicorn would halt the whole server
+    (session 23 review)."""
+    logged: list[str] = []
+
+    class Log:
+        def exception(self, message: str) -> None:
+            logged.append(message)
+
+    class Worker:
+        log = Log()
+
+    def broken() -> int:
+        raise ImportError("a view module that does not import")
+
+    frozen: list[str] = []
+    monkeypatch.setattr(gunicorn_conf, "load_before_serving", broken)
+    monkeypatch.setattr(gunicorn_conf, "freeze_loaded_application", lambda: frozen.append("gc"))
+    gunicorn_conf.post_worker_init(Worker())
+    assert len(logged) == 1 and "serving anyway" in logged[0]
+    assert frozen == ["gc"]
