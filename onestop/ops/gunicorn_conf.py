@@ -59,7 +59,7 @@ def load_before_serving() -> int:
     from django.conf import settings
     from django.template import engines
     from django.urls import get_resolver
-    from django.utils import translation
+    from django.utils.translation import trans_real
 
     get_resolver().url_patterns  # noqa: B018 (imports every view module)
     names: set[str] = set()
@@ -80,8 +80,7 @@ def load_before_serving() -> int:
                 continue
             compiled += 1
     for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            translation.gettext("")
+        trans_real.translation(code)  # the language's catalogue, loaded and kept
     return compiled
 
 
