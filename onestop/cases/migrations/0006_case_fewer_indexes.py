@@ -6,15 +6,12 @@ serves equality too) without the plain one; the region (first column of the
 ``(region, status, -submitted_at)`` index) and the status (no query reads it across
 regions but by the completion time, ``case_completed_at``) have none of their own.
 
-The fields' ``db_index`` (and the indexes that replace them) change in the models' state;
-in the database the indexes are dropped or renamed by name, not by ``AlterField``: on
-SQLite that rebuilds the table, and a rebuilt table loses its triggers. On PostgreSQL a
-text column's index has a ``LIKE`` twin (``varchar_pattern_ops``), dropped too. The names
-are Django's for these columns (a migration does not compute them from code that may
-change)."""
+How the indexes are dropped and renamed in the database: `onestop.common.index_migrations`."""
 
 from django.conf import settings
 from django.db import migrations, models
+
+from onestop.common.index_migrations import field_indexes_replaced
 
 # (table, column, index, whether PostgreSQL has its ``_like`` twin)
 DROPPED: list[tuple[str, str, str, bool]] = [
@@ -61,52 +58,6 @@ LIKE_KEPT: list[tuple[str, str, str, str]] = [
 ]
 
 
-def forward(apps, schema_editor) -> None:
-    pg = schema_editor.connection.vendor == "postgresql"
-    for _table, _column, name, text in DROPPED:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-        if pg and text:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {name}_like")
-    for table, column, name, new in RENAMED:
-        if pg:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {name}_like")
-            schema_editor.execute(f"ALTER INDEX {name} RENAME TO {new}")
-        else:
-            schema_editor.execute(f"DROP INDEX {name}")
-            schema_editor.execute(f"CREATE INDEX {new} ON {table} ({column})")
-    for table, column, name, new in LIKE_KEPT:
-        schema_editor.execute(f"DROP INDEX {name}")
-        if pg:
-            schema_editor.execute(f"ALTER INDEX {name}_like RENAME TO {new}")
-        else:
-            schema_editor.execute(f"CREATE INDEX {new} ON {table} ({column})")
-
-
-def backward(apps, schema_editor) -> None:
-    pg = schema_editor.connection.vendor == "postgresql"
-    for table, column, name, text in DROPPED:
-        schema_editor.execute(f"CREATE INDEX {name} ON {table} ({column})")
-        if pg and text:
-            schema_editor.execute(
-                f"CREATE INDEX {name}_like ON {table} ({column} varchar_pattern_ops)"
-            )
-    for table, column, name, new in RENAMED:
-        if pg:
-            schema_editor.execute(f"ALTER INDEX {new} RENAME TO {name}")
-            schema_editor.execute(
-                f"CREATE INDEX {name}_like ON {table} ({column} varchar_pattern_ops)"
-            )
-        else:
-            schema_editor.execute(f"DROP INDEX {new}")
-            schema_editor.execute(f"CREATE INDEX {name} ON {table} ({column})")
-    for table, column, name, new in LIKE_KEPT:
-        if pg:
-            schema_editor.execute(f"ALTER INDEX {new} RENAME TO {name}_like")
-        else:
-            schema_editor.execute(f"DROP INDEX {new}")
-        schema_editor.execute(f"CREATE INDEX {name} ON {table} ({column})")
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("cases", "0005_dashboard_day_indexes"),
@@ -115,7 +66,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(forward, backward)],
+            database_operations=[field_indexes_replaced(DROPPED, RENAMED, LIKE_KEPT)],
             state_operations=[
                 migrations.AlterField(
                     model_name="case",

@@ -21,6 +21,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from onestop.common.index_migrations import field_indexes_replaced
+
 # (table, column, index, whether PostgreSQL has its ``_like`` twin)
 DROPPED = [
     ("workflow_caseitem", "case_id", "workflow_caseitem_case_id_7737fd17", False),
@@ -38,24 +40,6 @@ DROPPED = [
 ]
 
 
-def drop(apps, schema_editor) -> None:
-    like = schema_editor.connection.vendor == "postgresql"
-    for _table, _column, name, text in DROPPED:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-        if like and text:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {name}_like")
-
-
-def create(apps, schema_editor) -> None:
-    like = schema_editor.connection.vendor == "postgresql"
-    for table, column, name, text in DROPPED:
-        schema_editor.execute(f"CREATE INDEX {name} ON {table} ({column})")
-        if like and text:
-            schema_editor.execute(
-                f"CREATE INDEX {name}_like ON {table} ({column} varchar_pattern_ops)"
-            )
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("cases", "0005_dashboard_day_indexes"),
@@ -65,7 +49,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(drop, create)],
+            database_operations=[field_indexes_replaced(DROPPED)],
             state_operations=[
                 migrations.AlterField(
                     model_name="caseitem",
