@@ -92,8 +92,9 @@ from onestop.integration.schemas import (
 )
 from onestop.integration.selectors import case_for_client, case_status, task_for_client
 from onestop.integration.services import (
-    _client_by_key,
+    KEY_ID_STAND_IN,
     api_client_authenticate,
+    client_by_key,
     submitted_key,
 )
 from onestop.portal.proactive import Recorded, delivery_record_invite
@@ -151,11 +152,11 @@ _KEY = re.compile(KEY_PATTERN)
 
 
 def _client_counted(key_id: str) -> Any:
-    return _client_by_key(key_id).annotate(**counter_columns(RATE_LIMIT, RATE_KEY, F("pk")))
+    return client_by_key(key_id).annotate(**counter_columns(RATE_LIMIT, RATE_KEY, F("pk")))
 
 
 def _client_answered(key_id: str, key: str) -> Any:
-    return _client_by_key(key_id).annotate(**answer_column(key))
+    return client_by_key(key_id).annotate(**answer_column(key))
 
 
 def _client_counted_answered(key_id: str, key: str) -> Any:
@@ -166,11 +167,12 @@ def _client_counted_answered(key_id: str, key: str) -> Any:
 # statement (issue 10, session 23: three statements were one each): its rate limit's
 # counter (`rate_peek`) and, for a write with an Idempotency-Key, whether an answer to the
 # key is stored (`idempotent`). Compiled once per process, the key id and the key put in.
-_KEY_ID = "onestop-stand-in-key-id"
 _ANSWER_KEY = "onestop-stand-in-idempotency-key"
-_CLIENT_COUNTED = CompiledFirst(ApiClient, _client_counted, _KEY_ID)
-_CLIENT_ANSWERED = CompiledFirst(ApiClient, _client_answered, _KEY_ID, _ANSWER_KEY)
-_CLIENT_COUNTED_ANSWERED = CompiledFirst(ApiClient, _client_counted_answered, _KEY_ID, _ANSWER_KEY)
+_CLIENT_COUNTED = CompiledFirst(ApiClient, _client_counted, KEY_ID_STAND_IN)
+_CLIENT_ANSWERED = CompiledFirst(ApiClient, _client_answered, KEY_ID_STAND_IN, _ANSWER_KEY)
+_CLIENT_COUNTED_ANSWERED = CompiledFirst(
+    ApiClient, _client_counted_answered, KEY_ID_STAND_IN, _ANSWER_KEY
+)
 
 
 def _first_answered(compiled: CompiledFirst[ApiClient], key: str, key_id: str) -> ApiClient | None:

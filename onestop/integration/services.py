@@ -219,7 +219,7 @@ AUTHENTICATION_SKIPS = (
 )
 
 
-def _client_by_key(key_id: str) -> QuerySet[ApiClient]:
+def client_by_key(key_id: str) -> QuerySet[ApiClient]:
     return (
         ApiClient.objects.select_related("user")
         # Not decrypted on every request: the webhook secret (the worker signs with it)
@@ -234,8 +234,11 @@ def _client_by_key(key_id: str) -> QuerySet[ApiClient]:
     )
 
 
+# The stand-in of a key id in the compiled reads of a client (this one and the API's,
+# which read the client with its rate counter and stored answer).
+KEY_ID_STAND_IN = "onestop-stand-in-key-id"
 # Compiled once per process (issue 10 part 3: ~40 % of a poll's CPU was compiling it).
-_CLIENT_BY_KEY = CompiledFirst(ApiClient, _client_by_key, "onestop-stand-in-key-id")
+_CLIENT_BY_KEY = CompiledFirst(ApiClient, client_by_key, KEY_ID_STAND_IN)
 
 
 def api_client_authenticate(
@@ -245,7 +248,7 @@ def api_client_authenticate(
     read: Callable[[str], ApiClient | None] | None = None,
 ) -> ApiClient | None:
     """The active client whose ``<key_id>.<secret>`` this is, else None. ``read``: the
-    active client of a key id as `_client_by_key` reads it (the API's reads it with more
+    active client of a key id as `client_by_key` reads it (the API's reads it with more
     columns in the same statement: `integration.api.ClientAuth`)."""
     key_id, _, secret = token.strip().partition(".")
     if not key_id.startswith(KEY_PREFIX) or not secret or len(token) > 200:

@@ -11,8 +11,8 @@ from onestop.integration.models import ApiClient
 from onestop.integration.services import (
     _CLIENT_BY_KEY,
     AUTHENTICATION_SKIPS,
-    _client_by_key,
     api_client_authenticate,
+    client_by_key,
 )
 from onestop.integration.tests.support import Api, hospital
 
@@ -28,7 +28,7 @@ def test_the_compiled_read_is_the_querysets(media_root):
     key_id = issued.client.key_id
     for _ in range(2):  # compiled, then reused
         fast = _CLIENT_BY_KEY.first(key_id)
-        slow = _client_by_key(key_id).first()
+        slow = client_by_key(key_id).first()
         assert fast is not None and slow is not None
         assert _fields(fast) == _fields(slow)
         client_skips = {f for f in AUTHENTICATION_SKIPS if "__" not in f}
