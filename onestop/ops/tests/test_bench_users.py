@@ -104,6 +104,8 @@ def test_a_tiny_run_serves_every_kind_of_person_without_errors() -> None:
     assert result.cpu.get("web (gunicorn)", 0) > 0
     # The bound is measured from answers, not errors (its table was once missing: 500s).
     assert result.minimal_per_second > 0 and result.minimal_errors == 0
+    # Every run splits off the requests made once every user had arrived.
+    assert result.after is not None and result.after[0] > 0
     # --probe: the workers recorded their requests (with their paths) and collections, the
     # web workers loaded the application before serving (no request paid for the URLconf).
     assert "**Where the time goes**" in result.probe and "| 0–10 |" in result.probe
@@ -161,3 +163,45 @@ def test_the_probe_splits_the_run_by_time_beside_the_workers_waits_and_collectio
 
 def test_without_locust_times_the_probe_says_so(tmp_path: Path) -> None:
     assert "no probe" in bench_users.probe_report(tmp_path, bench_users.Config())
+
+
+def test_the_requests_after_the_users_arrival_are_reported_beside_the_whole_run(
+    tmp_path: Path,
+) -> None:
+    """Every run records locust's per-request times: the report gives the whole run's p95
+    (the verdict) and, beside it, the requests that started once every user had arrived
+    (``users / spawn_rate`` seconds after the first request)."""
+    t0 = 2_000_000.0
+    times = tmp_path / "locust-times.csv"
+    arrival = [f"{t0 + i * 0.1:.4f},parent: /my/cases/,{900 + i},0" for i in range(50)]
+    after = [f"{t0 + 10 + i * 0.1:.4f},parent: /my/cases/,{40 + i % 10},0" for i in range(100)]
+    times.write_text("\n".join(arrival + after) + "\n")
+    config = bench_users.Config(users=100, spawn_rate=10.0)
+    # 100 users at 10 a second: from 10 s on, the 100 requests of 40…49 ms.
+    assert bench_users.after_arrival(times, config) == (100, 44.0, 49.0, 49.0)
+    assert bench_users.after_arrival(tmp_path / "none.csv", config) is None
+    stats = tmp_path / "x_stats.csv"
+    stats.write_text(STATS)
+    result = bench_users.Result(
+        config=config,
+        rows=bench_users.read_locust_stats(stats),
+        failures=[],
+        cpu={"web (gunicorn)": 10.0},
+        seconds=20.0,
+        statements=10,
+        minimal_per_second=1000.0,
+        minimal_p=(3.0, 6.0, 9.0),
+        counts={"cases": 4},
+        machine={"cores": "2", "cpu": "x", "memory": "1 GiB", "postgres": "15", "python": "3"},
+        command="x",
+        started_at=datetime(2026, 11, 27, tzinfo=UTC),
+        seed_seconds=1.0,
+        after=bench_users.after_arrival(times, config),
+    )
+    text = bench_users.report(result)
+    assert "p95 140 ms (target < 200 ms: met)" in text
+    assert (
+        "once every user had arrived (requests started 10 s or more after the first, the "
+        "arrival's backlog still draining): p50 44 / p95 49 / p99 49 ms over 100 requests "
+        "(target < 200 ms: met)" in text
+    )
