@@ -69,6 +69,8 @@ class Profile:
     cpu: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     # CPU time, not wall time: waiting for PostgreSQL is not this process's cost.
     profiler: cProfile.Profile = field(default_factory=lambda: cProfile.Profile(time.process_time))
+    # Only calls of this kind under cProfile (``--kind``, e.g. "POST /api/v1/cases"); "" all.
+    profiled_kind: str = ""
 
     def per_case_ms(self) -> float:
         return sum(sum(v) for v in self.cpu.values()) * 1000 / max(1, self.cases)
@@ -117,6 +119,10 @@ class _Driver:
             yield
             return
         if self.cprofile:  # its own cases: the profiler's overhead is not in the CPU figures
+            wanted = self.profile.profiled_kind
+            if wanted and call_kind(method, url.split("?")[0]) != wanted:
+                yield
+                return
             self.profile.profiler.enable()
             try:
                 yield
@@ -178,13 +184,16 @@ def drive_case(
     return number
 
 
-def profile_cases(region: str, cases: int, warm: int = 1, profiled: int = 0) -> Profile:
+def profile_cases(
+    region: str, cases: int, warm: int = 1, profiled: int = 0, kind: str = ""
+) -> Profile:
     """Warm up with ``warm`` cases, measure the CPU of ``cases`` more, then run
-    ``profiled`` more under cProfile (the current database)."""
+    ``profiled`` more under cProfile (the current database; only the calls of ``kind``
+    if given)."""
     run = uuid.uuid4().hex[:8]
     for index in range(warm):
         drive_case(region, index, run, None)
-    profile = Profile()
+    profile = Profile(profiled_kind=kind)
     for index in range(warm, warm + cases):
         drive_case(region, index, run, profile)
     for index in range(warm + cases, warm + cases + profiled):
@@ -243,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", help=f"server URL (default {DEFAULT_PG_URL})")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file instead")
     parser.add_argument("--profile-out", help="write the cProfile stats to this file")
+    parser.add_argument(
+        "--kind", default="", help='profile only this call kind, e.g. "POST /api/v1/cases"'
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="onestop-profile-") as tmp:
@@ -261,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
 
             _prepare_database()
             profiled = args.cases if args.top or args.profile_out else 0
-            profile = profile_cases(args.region, args.cases, profiled=profiled)
+            profile = profile_cases(args.region, args.cases, profiled=profiled, kind=args.kind)
             vendor = connection.vendor
         if args.profile_out:
             profile.profiler.dump_stats(args.profile_out)

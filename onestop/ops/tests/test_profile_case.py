@@ -44,3 +44,13 @@ def test_unknown_region_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--region", "nowhere"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_call_kind_can_be_profiled_alone(media_root: Path) -> None:
+    """``--kind``: the profile holds the submission's functions, not the completions'."""
+    region_clients("qinbei")
+    profile = profile_cases("qinbei", cases=0, warm=0, profiled=1, kind="POST /api/v1/cases")
+    listed = profile.top(400, "cumulative")
+    assert "case_create" in listed
+    assert "item_complete" not in listed
