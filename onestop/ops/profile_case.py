@@ -106,10 +106,8 @@ def call_kind(method: str, path: str) -> str:
 class _Driver:
     """Department systems' calls through Django's test client, each one measured."""
 
-    def __init__(self, profile: Profile | None, cprofile: bool) -> None:
-        from django.test import Client
-
-        self.client = Client()
+    def __init__(self, profile: Profile | None, cprofile: bool, client: Any) -> None:
+        self.client = client
         self.profile = profile
         self.cprofile = cprofile
 
@@ -159,16 +157,26 @@ def _document(region: str, index: int, run: str) -> dict[str, Any]:
 
 
 def drive_case(
-    region: str, index: int, run: str, profile: Profile | None, cprofile: bool = False
+    region: str,
+    index: int,
+    run: str,
+    profile: Profile | None,
+    cprofile: bool = False,
+    client: Any = None,
 ) -> str:
-    """Submit one case of ``region`` and work it to the end; its number."""
+    """Submit one case of ``region`` and work it to the end; its number. ``client``: the
+    Django test client to call through — one for every case, as a server's worker serves
+    them all: a new client loads the middleware on its first request (whitenoise lists
+    every static file), which a running server did once at start."""
+    from django.test import Client
+
     from onestop.cases.models import Case
     from onestop.simulate.credentials import demo_credentials
     from onestop.testing.drive import work_every_task
     from onestop.testing.preview import preview_sign
 
     credentials = [c for c in demo_credentials() if c.key_id.startswith(f"osk_{region}_")]
-    call = _Driver(profile, cprofile)
+    call = _Driver(profile, cprofile, client if client is not None else Client())
     hospital = next(c for c in credentials if c.department == "hospital")
     number = str(call(hospital, "POST", "/cases", _document(region, index, run))["number"])
     listing = "/tasks?state=ready&limit=100"
@@ -190,14 +198,18 @@ def profile_cases(
     """Warm up with ``warm`` cases, measure the CPU of ``cases`` more, then run
     ``profiled`` more under cProfile (the current database; only the calls of ``kind``
     if given)."""
+    from django.test import Client
+
     run = uuid.uuid4().hex[:8]
+    client = Client()
+    client.get("/healthz")  # the middleware loaded, as a server's worker has it
     for index in range(warm):
-        drive_case(region, index, run, None)
+        drive_case(region, index, run, None, client=client)
     profile = Profile(profiled_kind=kind)
     for index in range(warm, warm + cases):
-        drive_case(region, index, run, profile)
+        drive_case(region, index, run, profile, client=client)
     for index in range(warm + cases, warm + cases + profiled):
-        drive_case(region, index, run, profile, cprofile=True)
+        drive_case(region, index, run, profile, cprofile=True, client=client)
     return profile
 
 
