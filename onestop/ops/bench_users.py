@@ -35,7 +35,9 @@ One run:
    (`/bench/minimal/`, `onestop.ops.bench_urls`) hit by 4 clients.
 
 Prints one markdown table: p50/p95/p99 and errors per request kind, requests per second,
-CPU seconds per process kind, SQL statements per request, the bound; with ``--write``,
+CPU seconds per process kind, SQL statements per request, the bound; the whole run's p95
+against the target and, beside it, that of the requests made once every user had arrived
+(``users / spawn_rate`` seconds after the first, `after_arrival`); with ``--write``,
 replaces the "1,000 users: latest run" block of that file. Asserts nothing about speed.
 """
 
