@@ -37,6 +37,7 @@ from onestop.accounts.services import otp_verify
 from onestop.audit.services import audit_record
 from onestop.cases.domain.document import CaseDocument, Newborn, Parent
 from onestop.cases.models import Case
+from onestop.cases.services import case_locked
 from onestop.certificates.seal import (
     Sealed,
     Verdict,
@@ -309,7 +310,7 @@ def open_preview(case: Case) -> PreviewConfirmation | None:
 
 
 def _lock(case_id: int) -> tuple[Case, PreviewConfirmation, dict[str, CaseItem]]:
-    case = Case.objects.select_for_update().get(pk=case_id)
+    case = case_locked(case_id)
     preview = PreviewConfirmation.objects.get(case=case)
     # Keyed as the workflow keys rows (``code``, ``code-2`` for twins, ADR 0036).
     rows = {r.key: r for r in CaseItem.objects.filter(case=case).order_by("position")}

@@ -20,6 +20,7 @@ from onestop.accounts.models import Role, User, actor_label
 from onestop.accounts.permissions import can_view_case, can_work_item
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case
+from onestop.cases.services import case_locked
 from onestop.certificates.services import current_elicence, elicence_supersede
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
@@ -139,11 +140,6 @@ def already_open(row: CaseItem, field: str) -> bool:
     return Correction.objects.filter(item=row, field=field, state=Correction.State.OPEN).exists()
 
 
-def _lock_case(case_id: int) -> Case:
-    case: Case = Case.objects.select_for_update().get(pk=case_id)
-    return case
-
-
 def _audit(
     case: Case,
     action: str,
@@ -182,7 +178,7 @@ def correction_request(
     case_id = CaseItem.objects.filter(pk=item_id).values_list("case_id", flat=True).first()
     if case_id is None:
         raise CorrectionNotPermitted("事项不存在或无权访问")
-    case = _lock_case(case_id)
+    case = case_locked(case_id)
     if not _may_request(actor, case):
         raise CorrectionNotPermitted("事项不存在或无权访问")
     row = CaseItem.objects.get(pk=item_id)
@@ -229,7 +225,7 @@ def _decidable(correction_id: int, actor: User | None) -> tuple[Case, Correction
     case_id = Correction.objects.filter(pk=correction_id).values_list("case_id", flat=True).first()
     if case_id is None:
         raise CorrectionNotPermitted("更正申请不存在或无权访问")
-    case = _lock_case(case_id)
+    case = case_locked(case_id)
     correction = Correction.objects.select_related("item").get(pk=correction_id)
     row = correction.item
     # Only the issuing department, in the item's jurisdiction, decides.
@@ -361,7 +357,7 @@ def correction_decision_refused(
     case_id = Correction.objects.filter(pk=correction_id).values_list("case_id", flat=True).first()
     if case_id is None:
         return
-    case = _lock_case(case_id)
+    case = case_locked(case_id)
     correction = Correction.objects.select_related("item").get(pk=correction_id)
     _audit(
         case,
@@ -390,7 +386,7 @@ def correction_notice_read(*, notice_id: int, actor: User, now: datetime | None 
     )
     if case_id is None:
         raise CorrectionNotPermitted("通知不存在或无权访问")
-    case = _lock_case(case_id)
+    case = case_locked(case_id)
     notice = CorrectionNotice.objects.select_related("item").get(pk=notice_id)
     if not can_work_item(actor, notice.item):
         raise CorrectionNotPermitted("通知不存在或无权访问")

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -151,28 +151,34 @@ READING = frozenset({"GET", "HEAD", "OPTIONS"})
 _KEY = re.compile(KEY_PATTERN)
 
 
-def _client_counted(key_id: str) -> Any:
-    return client_by_key(key_id).annotate(**counter_columns(RATE_LIMIT, RATE_KEY, F("pk")))
-
-
-def _client_answered(key_id: str, key: str) -> Any:
-    return client_by_key(key_id).annotate(**answer_column(key))
-
-
-def _client_counted_answered(key_id: str, key: str) -> Any:
-    return _client_counted(key_id).annotate(**answer_column(key))
-
-
 # The request's client read with what the request's plumbing would read next, in the same
 # statement (issue 10, session 23: three statements were one each): its rate limit's
 # counter (`rate_peek`) and, for a write with an Idempotency-Key, whether an answer to the
 # key is stored (`idempotent`). Compiled once per process, the key id and the key put in.
 _ANSWER_KEY = "onestop-stand-in-idempotency-key"
-_CLIENT_COUNTED = CompiledFirst(ApiClient, _client_counted, KEY_ID_STAND_IN)
-_CLIENT_ANSWERED = CompiledFirst(ApiClient, _client_answered, KEY_ID_STAND_IN, _ANSWER_KEY)
-_CLIENT_COUNTED_ANSWERED = CompiledFirst(
-    ApiClient, _client_counted_answered, KEY_ID_STAND_IN, _ANSWER_KEY
-)
+
+
+def _client_read(*, counted: bool, answered: bool) -> CompiledFirst[ApiClient]:
+    """The client of a key id (`client_by_key`) with its rate limit's counter where
+    ``counted``, and where ``answered`` the stored answer to a key (the second value)."""
+
+    def build(key_id: str, key: str = "") -> QuerySet[ApiClient]:
+        found = client_by_key(key_id)
+        if counted:
+            found = found.annotate(**counter_columns(RATE_LIMIT, RATE_KEY, F("pk")))
+        if answered:
+            found = found.annotate(**answer_column(key))
+        return found
+
+    stand_ins = (KEY_ID_STAND_IN, _ANSWER_KEY) if answered else (KEY_ID_STAND_IN,)
+    return CompiledFirst(ApiClient, build, *stand_ins)
+
+
+# By (counted, answered); a read with neither is `client_by_key`'s own.
+_CLIENT_READS = {
+    (counted, answered): _client_read(counted=counted, answered=answered)
+    for counted, answered in ((True, False), (False, True), (True, True))
+}
 
 
 def _first_answered(compiled: CompiledFirst[ApiClient], key: str, key_id: str) -> ApiClient | None:
@@ -189,10 +195,9 @@ class ClientAuth(HttpBearer):
             key = None  # refused by the view's validation (422): nothing to look for
         read: Callable[[str], ApiClient | None] | None = None
         if key is not None:
-            compiled = _CLIENT_COUNTED_ANSWERED if counted else _CLIENT_ANSWERED
-            read = functools.partial(_first_answered, compiled, key)
+            read = functools.partial(_first_answered, _CLIENT_READS[counted, True], key)
         elif counted:
-            read = _CLIENT_COUNTED.first
+            read = _CLIENT_READS[True, False].first
         client = api_client_authenticate(token, read=read)
         if client is not None:
             if key is not None:

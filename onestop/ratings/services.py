@@ -30,6 +30,7 @@ from onestop.audit.services import audit_record
 from onestop.calendar.clock_rules import ClockRule, due_time_marked
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.models import Case
+from onestop.cases.services import case_locked
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
 from onestop.ratings.events import (
@@ -102,10 +103,6 @@ def _operator_over(actor: User, case: Case) -> bool:
     )
 
 
-def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().get(pk=case.pk)
-
-
 @transaction.atomic
 def case_rate(
     *,
@@ -121,7 +118,7 @@ def case_rate(
     now = now or timezone.now()
     if isinstance(given, Mapping):
         given = [Given(step, grade, comment) for step, (grade, comment) in given.items()]
-    locked = _lock(case)
+    locked = case_locked(case.pk)
     channel = Channel(channel)
     if channel == Channel.HOTLINE:
         # 国办发〔2019〕51号: hotlines are rated too. The 12345 operator records the grades
@@ -248,7 +245,7 @@ def _follow_up_locked(follow_up_id: int, case: Case | None = None) -> tuple[Foll
     found = FollowUp.objects.filter(pk=follow_up_id).select_related("rating").first()
     if found is None or (case is not None and found.case_id != case.pk):
         raise RatingRefused("整改记录不存在", code="follow_up_unknown")
-    locked_case = Case.objects.select_for_update().get(pk=found.case_id)
+    locked_case = case_locked(found.case_id)
     follow_up = FollowUp.objects.select_related("rating").get(pk=found.pk)
     return follow_up, locked_case
 

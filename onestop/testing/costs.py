@@ -14,7 +14,7 @@ transactions per call kind — the measurement behind the regression test
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,3 +158,17 @@ def count_decryptions(monkeypatch: Any) -> list[object]:
 
     monkeypatch.setattr(fields, "cipher", counting_cipher)
     return decrypted
+
+
+def audit_chain_reads(queries: Iterable[Mapping[str, Any]]) -> int:
+    """Of captured statements (`CaptureQueriesContext`), those that read an audit stream's
+    last record on their own: not the case lock's (`cases.services.case_locked` reads it
+    with the case's row), after which a change's record is one INSERT (issue 10, session
+    23)."""
+    return sum(
+        1
+        for q in queries
+        if q["sql"].startswith("SELECT")
+        and "audit_auditrecord" in q["sql"]
+        and not q["sql"].startswith('SELECT "cases_case"')
+    )

@@ -31,6 +31,7 @@ from onestop.accounts.permissions import parent_phone_index
 from onestop.audit.services import audit_record
 from onestop.calendar.selectors import current_calendar
 from onestop.cases.models import Case
+from onestop.cases.services import case_locked
 from onestop.common.fields import index_of
 from onestop.core.errors import OnestopError
 from onestop.core.events import Event, emit
@@ -142,7 +143,7 @@ def confirmation_request(
 
 def _lock(request_id: int) -> tuple[Case, ConfirmationRequest, dict[str, CaseItem]]:
     case_id = ConfirmationRequest.objects.filter(pk=request_id).values_list("case_id", flat=True)
-    case = Case.objects.select_for_update().get(pk=case_id[0])
+    case = case_locked(case_id[0])
     request = ConfirmationRequest.objects.get(pk=request_id)
     rows = {r.key: r for r in CaseItem.objects.filter(case=case).order_by("position")}
     return case, request, rows

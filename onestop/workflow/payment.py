@@ -25,6 +25,7 @@ from django.utils import timezone
 from onestop.accounts.models import User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case
+from onestop.cases.services import case_locked
 from onestop.common.compiled import CompiledInsert
 from onestop.core.clock import parse_time, to_beijing
 from onestop.core.errors import OnestopError
@@ -275,7 +276,7 @@ def _remind_one(pk: int, now: datetime) -> int | str | None:
     case_id = PaymentNotice.objects.filter(pk=pk).values_list("case_id", flat=True).first()
     if case_id is None:
         return None
-    case = Case.objects.select_for_update().get(pk=case_id)
+    case = case_locked(case_id)
     notice = PaymentNotice.objects.select_related("item").get(pk=pk)
     row = notice.item
     if notice.status != PaymentStatus.UNPAID or notice.deadline is None:
@@ -317,7 +318,7 @@ def insurance_code_activate(
     confirmed; a second call changes nothing. ``newborn``: whose payment, for twins (each
     baby has its own, ADR 0036)."""
     now = now or timezone.now()
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = case_locked(case.pk)
     notice = (
         PaymentNotice.objects.select_related("item")
         .filter(case=case, item__newborn=newborn)

@@ -13,31 +13,12 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from onestop.audit.models import AuditRecord
-from onestop.audit.services import GENESIS, audit_record, verify_chain
+from onestop.audit.services import GENESIS, verify_chain
 from onestop.cases.services import case_locked, case_submit
 from onestop.core.clock import parse_time
+from onestop.testing.costs import audit_chain_reads
 
 AT = parse_time("2026-11-20T10:00:00+08:00")
-
-
-def append(stream: str, action: str) -> AuditRecord:
-    return audit_record(
-        stream=stream,
-        at=AT,
-        actor=None,
-        actor_label="系统",
-        action=action,
-        object_type="case",
-        object_id=stream,
-        detail={"state": action},
-    )
-
-
-def chain_reads(queries) -> int:
-    """The statements that read the stream's last record on their own."""
-    return sum(
-        1 for q in queries if q["sql"].startswith("SELECT") and "audit_auditrecord" in q["sql"]
-    )
 
 
 def written(queries) -> int:
@@ -53,22 +34,22 @@ def assert_chained(stream: str, actions: list[str]) -> None:
 
 
 @pytest.mark.django_db
-def test_the_records_a_transaction_writes_after_its_first_are_one_statement_each():
+def test_the_records_a_transaction_writes_after_its_first_are_one_statement_each(write):
     with transaction.atomic():
         with CaptureQueriesContext(connection) as first:
-            append("s-one", "a")
+            write("s-one", "a")
         with CaptureQueriesContext(connection) as then:
-            append("s-one", "b")
-            append("s-one", "c")
-    assert (chain_reads(first), written(first)) == (1, 1)  # nothing known: read, write
-    assert (chain_reads(then), written(then), len(then)) == (0, 2, 2)
+            write("s-one", "b")
+            write("s-one", "c")
+    assert (audit_chain_reads(first), written(first)) == (1, 1)  # nothing known: read, write
+    assert (audit_chain_reads(then), written(then), len(then)) == (0, 2, 2)
     assert_chained("s-one", ["a", "b", "c"])
 
 
 @pytest.mark.django_db
-def test_a_guess_gone_stale_is_read_again_and_the_chain_is_unbroken():
+def test_a_guess_gone_stale_is_read_again_and_the_chain_is_unbroken(write):
     with transaction.atomic():
-        append("s-stale", "a")  # known: seq 1
+        write("s-stale", "a")  # known: seq 1
         # another writer's record the transaction did not see written (as a concurrent
         # transaction's committed record would be): the guess is now stale
         last = AuditRecord.objects.get(stream="s-stale", seq=1)
@@ -87,47 +68,49 @@ def test_a_guess_gone_stale_is_read_again_and_the_chain_is_unbroken():
             alg="sha256",
         )
         with CaptureQueriesContext(connection) as queries:
-            append("s-stale", "c")
+            write("s-stale", "c")
     # the conditional INSERT wrote nothing; the last record read; the record written
-    assert (written(queries), chain_reads(queries)) == (2, 1)
+    assert (written(queries), audit_chain_reads(queries)) == (2, 1)
     records = list(AuditRecord.objects.filter(stream="s-stale").order_by("seq"))
     assert [(r.seq, r.action) for r in records] == [(1, "a"), (2, "b"), (3, "c")]
     assert records[2].prev_hash == behind.hash
 
 
 @pytest.mark.django_db
-def test_a_rolled_back_record_is_not_followed():
+def test_a_rolled_back_record_is_not_followed(write):
     with transaction.atomic():
-        append("s-back", "a")
+        write("s-back", "a")
         try:
             with transaction.atomic():
-                append("s-back", "gone")
+                write("s-back", "gone")
                 raise RuntimeError
         except RuntimeError:
             pass
-        append("s-back", "b")
+        write("s-back", "b")
     assert_chained("s-back", ["a", "b"])
 
 
 @pytest.mark.django_db(transaction=True)  # real transactions, not the test's savepoints
-def test_nothing_is_kept_between_transactions():
+def test_nothing_is_kept_between_transactions(write):
     with transaction.atomic():
-        append("s-between", "a")
+        write("s-between", "a")
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        append("s-between", "b")
-    assert chain_reads(queries) == 1
+        write("s-between", "b")
+    assert audit_chain_reads(queries) == 1
     assert_chained("s-between", ["a", "b"])
 
 
-@pytest.mark.django_db
-def test_the_case_lock_reads_the_last_record(example, media_root):
+# Real transactions: in the test's own, the records the submission wrote would be known
+# already, and the record would be one statement without the lock's read.
+@pytest.mark.django_db(transaction=True)
+def test_the_case_lock_reads_the_last_record(example, media_root, write):
     case = case_submit(document=example("qinbei-accept"), actor=None, now=AT).case
     before = list(AuditRecord.objects.filter(stream=case.number).values_list("action", flat=True))
     with transaction.atomic():
         locked = case_locked(case.pk)
         with CaptureQueriesContext(connection) as queries:
-            append(locked.number, "x")
-    assert (chain_reads(queries), written(queries), len(queries)) == (0, 1, 1)
+            write(locked.number, "x")
+    assert (audit_chain_reads(queries), written(queries), len(queries)) == (0, 1, 1)
     assert_chained(case.number, [*before, "x"])
 
 
@@ -144,7 +127,7 @@ def _waiting_for_a_lock(pid: int) -> bool:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
 def test_a_writer_that_waited_for_the_case_lock_follows_the_record_written_meanwhile(
-    example, media_root
+    example, media_root, write
 ):
     """The second writer's lock statement read the stream's last record before it waited
     (its snapshot): stale once the first commits. Its INSERT must not fork the chain."""
@@ -167,8 +150,8 @@ def test_a_writer_that_waited_for_the_case_lock_follows_the_record_written_meanw
             with transaction.atomic():
                 locked = case_locked(case.pk)  # waits for the first writer's lock
                 with CaptureQueriesContext(connection) as queries:
-                    append(locked.number, "second")
-                second["reads"] = chain_reads(queries.captured_queries)
+                    write(locked.number, "second")
+                second["reads"] = audit_chain_reads(queries.captured_queries)
         except BaseException as exc:  # the main thread reports it
             errors.append(exc)
         finally:
@@ -178,7 +161,7 @@ def test_a_writer_that_waited_for_the_case_lock_follows_the_record_written_meanw
     thread.start()
     with transaction.atomic():
         locked = case_locked(case.pk)
-        append(locked.number, "first")
+        write(locked.number, "first")
         first_holds.set()
         for _ in range(500):  # until the second writer waits on the case row's lock
             if "pid" in second and _waiting_for_a_lock(int(second["pid"])):  # type: ignore[call-overload]

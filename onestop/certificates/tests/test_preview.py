@@ -16,11 +16,13 @@ from django.test import Client
 from pypdf import PdfReader
 
 from onestop.audit.models import AccessRecord, AuditRecord
+from onestop.audit.services import verify_chain
 from onestop.cases.models import Case, TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import (
     documents_json,
+    preview_correct,
     preview_digest,
     preview_documents,
     preview_evidence,
@@ -31,6 +33,7 @@ from onestop.core.written import written
 from onestop.hospitals.services import delivery_record_upsert
 from onestop.integration.tests.support import current
 from onestop.notifications.models import Notification
+from onestop.testing.costs import audit_chain_reads
 from onestop.testing.factories import officer, parent
 from onestop.workflow.models import CaseItem, ItemState, PreviewConfirmation
 
@@ -416,3 +419,41 @@ def test_an_unsigned_preview_is_reminded_once_a_day_after(example, media_root):
     signed.reminded_at = None  # as if it had never been reminded: still nothing to do
     signed.save(update_fields=["reminded_at"])
     assert preview_reminders_sweep(now=signed.created_at + timedelta(days=3)) == {"reminded": 0}
+
+
+# --- what a signature and a correction cost the database ---------------------------------
+# Each locks its case with the one case lock (`cases.services.case_locked`), which reads
+# the audit stream's last record in the same statement: the record follows it without a
+# read of the chain of its own (issue 10, session 24). Real transactions: the test's
+# own would keep the last record the setup wrote known. Budgets: statements measured on
+# SQLite and PostgreSQL (the larger), one fewer each than before the case lock.
+SIGNATURE_BUDGET = 33
+CORRECTION_BUDGET = 21
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signature_reads_no_chain_of_its_own(example, media_root, django_assert_max_num_queries):
+    case = fuzhou_case(example)
+    client = _client(MOTHER)
+    url = f"/my/cases/{case.number}/preview/"
+    digest = re.search(r'name="digest" value="([0-9a-f]{64})"', client.get(url).content.decode())
+    assert digest is not None
+    client.post(url, {"action": "send_code"})
+    code = re.findall(r"验证码是 (\d{6})", _sms(MOTHER)[-1])[-1]
+    form = {"action": "confirm", "digest": digest.group(1), "name": "陈静", "code": code}
+    with django_assert_max_num_queries(SIGNATURE_BUDGET) as queries:
+        assert client.post(url, form).status_code == 302
+    assert PreviewConfirmation.objects.get(case=case).state == "confirmed"
+    assert audit_chain_reads(queries.captured_queries) == 0
+    assert verify_chain(case.number) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_correction_reads_no_chain_of_its_own(example, media_root, django_assert_max_num_queries):
+    case = fuzhou_case(example)
+    mother = parent(MOTHER)
+    with django_assert_max_num_queries(CORRECTION_BUDGET) as queries:
+        preview = preview_correct(case=case, user=mother, reason="新生儿出生时间有误")
+    assert preview.state == "correction"
+    assert audit_chain_reads(queries.captured_queries) == 0
+    assert verify_chain(case.number) == []

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from onestop.audit.models import AccessRecord, AuditRecord
+from onestop.audit.services import verify_chain
 from onestop.cases.models import TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.certificates.models import ELicence
@@ -38,6 +39,7 @@ from onestop.corrections.services import (
 from onestop.integration.models import WebhookDelivery
 from onestop.integration.tests.support import Api, issue
 from onestop.notifications.models import Notification
+from onestop.testing.costs import audit_chain_reads
 from onestop.testing.factories import officer, parent
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.services import item_complete
@@ -686,3 +688,32 @@ def test_api_client_decides_a_request_an_officer_made(case, bmc_item, hospital_o
     correction.refresh_from_db()
     assert correction.state == "approved"
     assert not _refused_attempts(case, "approve")
+
+
+# --- what a request and its decisions cost the database ----------------------------------
+# Each locks its case with the one case lock (`cases.services.case_locked`), which reads
+# the audit stream's last record in the same statement: the record follows it without a
+# read of the chain of its own (issue 10, session 24). Real transactions: the test's
+# own would keep the last record the setup wrote known. Budgets: statements measured on
+# SQLite and PostgreSQL (the larger), one fewer each than before the case lock.
+REQUEST_BUDGET = 16
+REFUSAL_BUDGET = 13
+APPROVAL_BUDGET = 31
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_and_its_decisions_read_no_chain_of_their_own(
+    case, bmc_item, mother, hospital_officer, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(REQUEST_BUDGET) as queries:
+        asked = _ask(bmc_item, mother)
+    assert audit_chain_reads(queries.captured_queries) == 0
+    with django_assert_max_num_queries(REFUSAL_BUDGET) as queries:
+        correction_refuse(correction_id=asked.pk, actor=hospital_officer, reason="与分娩记录一致")
+    assert audit_chain_reads(queries.captured_queries) == 0
+    asked = _ask(bmc_item, mother)
+    with django_assert_max_num_queries(APPROVAL_BUDGET) as queries:
+        done = correction_approve(correction_id=asked.pk, actor=hospital_officer)
+    assert done.state == Correction.State.APPROVED
+    assert audit_chain_reads(queries.captured_queries) == 0
+    assert verify_chain(case.number) == []

@@ -177,24 +177,25 @@ def test_the_request_read_is_the_querysets(settings, media_root, counted):
         body={},
         created_at=client.created_at,
     )
-    cases: list[tuple[Any, Any, tuple[str, ...]]] = [
-        (api_module._CLIENT_COUNTED, api_module._client_counted, (key_id,)),
-        (api_module._CLIENT_ANSWERED, api_module._client_answered, (key_id, "k1")),
-        (api_module._CLIENT_ANSWERED, api_module._client_answered, (key_id, "k2")),
-        (api_module._CLIENT_COUNTED_ANSWERED, api_module._client_counted_answered, (key_id, "k1")),
-        (api_module._CLIENT_COUNTED_ANSWERED, api_module._client_counted_answered, (key_id, "k2")),
+    reads = api_module._CLIENT_READS
+    cases: list[tuple[Any, tuple[str, ...]]] = [
+        (reads[True, False], (key_id,)),
+        (reads[False, True], (key_id, "k1")),
+        (reads[False, True], (key_id, "k2")),
+        (reads[True, True], (key_id, "k1")),
+        (reads[True, True], (key_id, "k2")),
     ]
-    for compiled, build, values in cases:
+    for compiled, values in cases:
         for _ in range(2):  # compiled, then reused
             fast: Any = compiled.first(*values)
-            slow = build(*values).first()
+            slow = compiled.build(*values).first()
             assert fast is not None and slow is not None
             assert _fields(fast) == _fields(slow)
             assert _fields(fast.user) == _fields(slow.user)
         assert compiled._statement_for()[1] is not None  # it compiled
         if len(values) == 2:
             assert fast.answer_id == (stored.pk if values[1] == "k1" else None)
-        if compiled is not api_module._CLIENT_ANSWERED:
+        if compiled is not reads[False, True]:
             window = _window("api", f"client:{client.pk}", settings.RATE_LIMITS["api"])
             row = RateCounter.objects.filter(name=window.name).first()
             assert (fast.rate_bucket, fast.rate_hits) == (

@@ -17,13 +17,16 @@ from django.test import Client
 from django.utils import timezone
 
 from onestop.accounts.services import MAX_ATTEMPTS
+from onestop.audit.services import verify_chain
 from onestop.cases.models import Case, TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.common.fields import index_of
 from onestop.integration.tests.support import Api, current, issue
 from onestop.notifications.models import Notification
 from onestop.portal.tests.support import MOTHER_PHONE, mother_client
-from onestop.workflow.confirmations import confirmations_sweep, token_hash
+from onestop.testing.costs import audit_chain_reads
+from onestop.testing.factories import parent
+from onestop.workflow.confirmations import confirmation_decide, confirmations_sweep, token_hash
 from onestop.workflow.models import CaseItem, ConfirmationRequest, ItemState
 from onestop.workflow.services import item_complete
 
@@ -244,3 +247,39 @@ def test_a_reminder_carries_a_fresh_link_and_expiry_refuses(example, media_root)
     assert row.state == ItemState.REFUSED and row.reasons == ["父亲未在确认期限内确认"]
     assert _request(case).state == ConfirmationRequest.State.EXPIRED
     assert TimelineEntry.objects.filter(case=case, kind="confirmation_expired").exists()
+
+
+# --- what a decision, a reminder and an expiry cost the database -------------------------
+# Each locks its case with the one case lock (`cases.services.case_locked`), which reads
+# the audit stream's last record in the same statement: the record follows it without a
+# read of the chain of its own (issue 10, session 24). Real transactions: the test's
+# own would keep the last record the setup wrote known. Budgets: statements measured on
+# SQLite and PostgreSQL (the larger), one fewer each than before the case lock.
+DECISION_BUDGET = 16
+REMINDER_BUDGET = 13
+EXPIRY_BUDGET = 23
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_reads_no_chain_of_its_own(example, media_root, django_assert_max_num_queries):
+    case = _submit(example)
+    token = _link(case).split("/")[2]
+    father = parent(FATHER_PHONE)
+    with django_assert_max_num_queries(DECISION_BUDGET) as queries:
+        decided = confirmation_decide(token=token, user=father, confirm=True)
+    assert decided.outcome == "confirmed"
+    assert audit_chain_reads(queries.captured_queries) == 0
+    assert verify_chain(case.number) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_reads_no_chain_of_its_own(example, media_root, django_assert_max_num_queries):
+    case = _submit(example)
+    request = _request(case)
+    with django_assert_max_num_queries(REMINDER_BUDGET) as queries:
+        assert confirmations_sweep(now=request.expires_at - timedelta(days=1))["reminded"] == 1
+    assert audit_chain_reads(queries.captured_queries) == 0
+    with django_assert_max_num_queries(EXPIRY_BUDGET) as queries:
+        assert confirmations_sweep(now=request.expires_at + timedelta(minutes=1))["expired"] == 1
+    assert audit_chain_reads(queries.captured_queries) == 0
+    assert verify_chain(case.number) == []

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from onestop.accounts.models import Role
 from onestop.audit.models import AccessRecord, AuditRecord
+from onestop.audit.services import verify_chain
 from onestop.cases.models import Case, TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.core.clock import BEIJING
@@ -26,6 +27,7 @@ from onestop.ratings.selectors import summary
 from onestop.ratings.services import Given, RatingRefused, case_rate
 from onestop.supervision.models import StaffMessage
 from onestop.supervision.selectors import item_officers
+from onestop.testing.costs import audit_chain_reads
 from onestop.testing.factories import SAMPLE_RESULTS, officer, parent, staff
 from onestop.workflow.models import CaseItem
 
@@ -919,3 +921,37 @@ def test_gen_cases_adds_ratings_to_a_generated_database_idempotently(finished, b
     )
     assert found.follow_ups_closed == FollowUp.objects.filter(status="closed").count()
     assert found.follow_ups_closed_silent == FollowUp.objects.filter(closed_how="silence").count()
+
+
+# --- what a rating and its follow-up cost the database -----------------------------------
+# Each locks its case with the one case lock (`cases.services.case_locked`), which reads
+# the audit stream's last record in the same statement: the records follow it without a
+# read of the chain of their own (issue 10, session 24). Real transactions: the test's
+# own would keep the last record the setup wrote known. Budgets: statements measured on
+# SQLite and PostgreSQL (the larger), one fewer each than before the case lock.
+RATING_BUDGET = 25
+REPLY_BUDGET = 16
+CONFIRM_BUDGET = 13
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rating_and_its_follow_up_read_no_chain_of_their_own(
+    finished, mother, beijing, django_assert_max_num_queries
+):
+    from onestop.ratings.services import follow_up_confirm, follow_up_reply
+
+    at = beijing("2026-11-27T10:00:00+08:00")
+    given = [Given("birth_registration", 1, "派出所让我跑了两次")]
+    with django_assert_max_num_queries(RATING_BUDGET) as queries:
+        case_rate(case=finished, actor=mother, given=given, now=at)
+    assert audit_chain_reads(queries.captured_queries) == 0
+    follow_up = FollowUp.objects.get()
+    police = item_officer(finished, "birth_registration")
+    with django_assert_max_num_queries(REPLY_BUDGET) as queries:
+        follow_up_reply(follow_up_id=follow_up.pk, actor=police, text="已约谈窗口人员", now=at)
+    assert audit_chain_reads(queries.captured_queries) == 0
+    with django_assert_max_num_queries(CONFIRM_BUDGET) as queries:
+        follow_up_confirm(follow_up_id=follow_up.pk, parent=mother, now=at)
+    assert audit_chain_reads(queries.captured_queries) == 0
+    assert FollowUp.objects.get().status == "closed"
+    assert verify_chain(finished.number) == []

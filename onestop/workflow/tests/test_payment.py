@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from onestop.audit.models import AuditRecord
+from onestop.audit.services import verify_chain
 from onestop.cases.models import Case, TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.common.fields import index_of
@@ -20,10 +21,11 @@ from onestop.integration.tests.support import Api, current, issue
 from onestop.notifications.models import Notification
 from onestop.reference.models import InsurancePremium
 from onestop.reference.services import reference_seed
+from onestop.testing.costs import audit_chain_reads
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer, parent, staff
 from onestop.workflow.models import CaseItem, ItemState, PaymentNotice, PaymentStatus
-from onestop.workflow.payment import payment_reminders_sweep
+from onestop.workflow.payment import insurance_code_activate, payment_reminders_sweep
 from onestop.workflow.services import item_complete
 
 pytestmark = pytest.mark.django_db
@@ -282,3 +284,45 @@ def test_twins_each_get_a_payment_notice_and_activate_their_own_code(example: An
         notice.refresh_from_db()
     assert notices[1].activated_at is not None  # the twin's, paid and activated
     assert notices[0].activated_at is None and notices[0].status == PaymentStatus.UNPAID
+
+
+# --- what a reminder and an activation cost the database --------------------------------
+# Each locks its case with the one case lock (`cases.services.case_locked`), which reads
+# the audit stream's last record in the same statement: the record follows it without a
+# read of the chain of its own (issue 10, session 24). Real transactions: the test's
+# own would keep the last record the setup wrote known. Budgets: statements measured on
+# SQLite and PostgreSQL (the larger), one fewer each than before the case lock.
+REMINDER_BUDGET = 11
+OVERDUE_BUDGET = 11
+ACTIVATION_BUDGET = 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_reads_no_chain_of_its_own(
+    yuanling: Any, django_assert_max_num_queries: Any
+) -> None:
+    case, row = yuanling
+    deadline = PaymentNotice.objects.get(item=row).deadline
+    assert deadline is not None
+    with django_assert_max_num_queries(REMINDER_BUDGET) as queries:
+        assert payment_reminders_sweep(deadline - timedelta(days=14)).reminded == 1
+    assert audit_chain_reads(queries.captured_queries) == 0
+    with django_assert_max_num_queries(OVERDUE_BUDGET) as queries:
+        assert payment_reminders_sweep(deadline + timedelta(minutes=1)).overdue == 1
+    assert audit_chain_reads(queries.captured_queries) == 0
+    assert verify_chain(case.number) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_activation_reads_no_chain_of_its_own(
+    example: Any, django_assert_max_num_queries: Any
+) -> None:
+    case = accepted(example("jilin-accept-counter"))
+    row = work_until_payment(case)
+    paid = {"result": {"payment_reference": "SW-J1", "amount_yuan": "400"}}
+    assert tax_api(row).post(f"/tasks/{row.pk}/complete", paid).status_code == 200
+    with django_assert_max_num_queries(ACTIVATION_BUDGET) as queries:
+        notice = insurance_code_activate(case=case, actor=None)
+    assert notice.activated_at is not None
+    assert audit_chain_reads(queries.captured_queries) == 0
+    assert verify_chain(case.number) == []
