@@ -277,33 +277,21 @@ def test_finished_items_are_left_alone(week, beijing, people):
     assert DeadlineEvent.objects.filter(case=q1, item__item="vaccination_certificate").exists()
 
 
-# What one recorded transition costs, in its own transaction (issue 10, part 4): lock the
-# case, read the item, check and write the event, read the audit chain's last link and
-# write the record, the staff timeline line, the messages (existing keys, new rows) and
-# the savepoint pair of the transaction, and the item's mark for the transition (session 19:
-# the run's selection then skips what is recorded without reading the ledger). The
-# recipients and place names are read once per run, not per transition; no encrypted
-# column is read.
-TRANSITION_STATEMENTS = 12
+# What a batch of transitions costs, in its own transaction (issue 10, session 24: "the
+# deadline sweep touches only open items", p99 < 500 ms a run): the savepoint pair, the
+# cases' lock, the items, the ledger's check, the items' marks, the events, the audit
+# chains' last records and the records, the staff timeline lines, the messages (existing
+# keys, new rows) — and the recipients and place names the run has not read yet (officers,
+# supervisors, divisions, institutions and the reference stamp). The same whatever the
+# number of transitions in the batch; no encrypted column is read.
+BATCH_STATEMENTS = 17
 
 
-def test_a_transition_costs_a_fixed_number_of_statements_and_decrypts_nothing(
-    week, beijing, people, monkeypatch
-):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    at = beijing("2026-10-08T09:00:00+08:00")
-    deadlines_sweep(at, batch_size=1)  # the run's shared reads: recipients, place names
-    decrypted = count_decryptions(monkeypatch)
-    with CaptureQueriesContext(connection) as run:
-        report = deadlines_sweep(at)
-    assert sum(report.events.values()) >= 3
-    # the statements of each transition: its transaction (a savepoint inside the test's),
-    # from its first statement to its release, nested savepoints counted in it
+def _blocks(queries: list[dict[str, str]]) -> list[int]:
+    """The statements of each outermost savepoint (a transaction inside the test's)."""
     blocks: list[int] = []
     depth = 0
-    for query in run.captured_queries:
+    for query in queries:
         sql = query["sql"]
         if sql.startswith("SAVEPOINT"):
             if depth == 0:
@@ -313,12 +301,92 @@ def test_a_transition_costs_a_fixed_number_of_statements_and_decrypts_nothing(
             blocks[-1] += 1
         if sql.startswith("RELEASE SAVEPOINT") or sql.startswith("ROLLBACK TO SAVEPOINT"):
             depth -= 1
-    assert len(blocks) == sum(report.events.values())  # one transaction per transition
-    # a desk's first transition in a run also reads its officers and supervisors (shared by
-    # the desk's later transitions); the others cost the budget
-    assert min(blocks) <= TRANSITION_STATEMENTS, blocks
-    assert max(blocks) <= TRANSITION_STATEMENTS + 4, blocks
+    return blocks
+
+
+def test_a_batch_of_transitions_costs_a_fixed_number_of_statements_and_decrypts_nothing(
+    week, beijing, people, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    at = beijing("2026-10-08T09:00:00+08:00")
+    decrypted = count_decryptions(monkeypatch)
+    with CaptureQueriesContext(connection) as run:
+        report = deadlines_sweep(at)
+    assert report.events["warning"] == 4 and report.events["overdue"] == 2
+    blocks = _blocks(run.captured_queries)
+    # one transaction per kind of transition, not one per transition
+    assert len(blocks) == sum(1 for n in report.events.values() if n), blocks
+    assert max(blocks) <= BATCH_STATEMENTS, blocks
     assert decrypted == []
+
+
+class _Undone(Exception):
+    pass
+
+
+def _statements_of_a_run(at, batch_size: int) -> tuple[int, int]:
+    """(statements, transitions) of a run, undone after it (the same state for the next)."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as run:
+        try:
+            with transaction.atomic():
+                report = deadlines_sweep(at, batch_size=batch_size)
+                raise _Undone
+        except _Undone:
+            pass
+    return len(run.captured_queries), sum(report.events.values())
+
+
+def test_the_statements_of_a_run_do_not_grow_with_its_transitions(week, submit, beijing, people):
+    """Eight more cases received with q1: a run at 9 Oct records q1's items' transitions for
+    nine cases. The statements of the run with one transition of each kind and with all of
+    them differ only by the recipients and places the larger run looks up (one query each
+    for every kind of place, whatever their number) — on the code before session 24 each
+    transition cost 12 more."""
+    for _ in range(8):
+        submit("qinbei-accept", "2026-09-29T10:00:00+08:00")
+    at = beijing("2026-10-09T00:00:00+08:00")  # overdue, escalated once (see below)
+    few, one_each = _statements_of_a_run(at, batch_size=1)
+    many, transitions = _statements_of_a_run(at, batch_size=500)
+    assert transitions >= one_each + 30, (one_each, transitions)
+    assert many <= few + 2, (few, many)
+
+
+def test_a_batch_that_fails_is_recorded_one_transition_at_a_time(week, beijing, monkeypatch):
+    """A failure costs the transition that fails (the run stops there, as before the
+    batches), never the records of the transitions before it."""
+    from onestop.supervision import services
+
+    at = beijing("2026-10-08T09:00:00+08:00")
+    real = services._transition
+    failing = CaseItem.objects.get(case=week["q3"], item="vaccination_certificate")
+
+    def transition(kind, item, case, recipients):
+        if item.pk == failing.pk:
+            raise RuntimeError("boom")
+        return real(kind, item, case, recipients)
+
+    monkeypatch.setattr(services, "_transition", transition)
+    with pytest.raises(RuntimeError):
+        deadlines_sweep(at)
+    warned = set(DeadlineEvent.objects.filter(kind="warning").values_list("item_id", flat=True))
+    order = list(
+        CaseItem.objects.filter(urgency="warning")
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    assert order.index(failing.pk) > 0  # some warnings come before it, in due order
+    assert warned == set(order[: order.index(failing.pk)])
+    assert TimelineEntry.objects.filter(kind="deadline_warning").count() == len(warned)
+    assert AuditRecord.objects.filter(action="item_deadline_warning").count() == len(warned)
+    monkeypatch.setattr(services, "_transition", real)
+    report = deadlines_sweep(at)  # the next run records the rest, each once
+    assert report.events["warning"] == 4 - len(warned)
+    assert DeadlineEvent.objects.filter(kind="warning").count() == 4
 
 
 # --- the items' marks (session 19, issue 10 part 4: the sweep walks only what it records) --
