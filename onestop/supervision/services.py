@@ -9,7 +9,9 @@ The sweep (``deadlines_sweep``, run by the worker from ``onestop.ops.schedule``)
    ``ESCALATE_AFTER`` working days overdue — as a ``DeadlineEvent`` keyed by (item, kind,
    due time), with a staff-only timeline entry, an audit record and in-app messages to the
    department's officers and the supervisors, all in one transaction with the case row
-   locked. A second run finds the events and changes and sends nothing.
+   locked — a batch of transitions of one kind in one transaction holding their cases'
+   rows (a fixed number of statements a batch: issue 10, session 24). A second run finds
+   the events and changes and sends nothing.
 """
 
 from __future__ import annotations
@@ -317,9 +319,9 @@ def _transition(
     )
 
 
-# What a transition reads of its case and item: what it writes and says, not the encrypted
-# document, decision or result (a deferred field still loads if an effect asks for it).
-RECORD_CASE_COLUMNS = ("id", "number", "division")
+# What a transition reads of its item: what it writes and says, not the encrypted result
+# (a deferred field still loads if an effect asks for it). Its case is read by the one case
+# lock (`cases_locked`), whose encrypted columns are decrypted only when read (none here).
 RECORD_ITEM_COLUMNS = (
     "id",
     "case_id",
@@ -349,21 +351,21 @@ TRANSACTION_TRANSITIONS = 100
 
 
 @dataclass
-class Recorded:
+class _Recorded:
     transitions: int = 0
     messages: int = 0
 
-    def __iadd__(self, other: Recorded) -> Recorded:
+    def __iadd__(self, other: _Recorded) -> _Recorded:
         self.transitions += other.transitions
         self.messages += other.messages
         return self
 
 
-def _record_all(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients) -> Recorded:
+def _record_all(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients) -> _Recorded:
     """Record ``kind`` for the selected items, batch by batch (`_record`). A batch that fails
     is recorded again one transition at a time, so a failure still costs only the
     transition that fails (it raises, as before), never another's record."""
-    total = Recorded()
+    total = _Recorded()
     for start in range(0, len(dues), TRANSACTION_TRANSITIONS):
         batch = dues[start : start + TRANSACTION_TRANSITIONS]
         try:
@@ -377,7 +379,7 @@ def _record_all(kind: str, dues: list[_Due], now: datetime, recipients: _Recipie
     return total
 
 
-def _record(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients) -> Recorded:
+def _record(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients) -> _Recorded:
     """Record each transition of ``dues`` once, in one transaction with their cases locked
     (`cases_locked`: every writer of a DeadlineEvent holds its case row, and each case's
     audit chain is written under its own lock). A transition already recorded, or that no
@@ -399,7 +401,7 @@ def _record(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients)
             if item.state in OPEN_STATES and item.due_at == due.due:
                 holding.append((due, item, case))
         if not holding:
-            return Recorded()
+            return _Recorded()
         # Every writer of a DeadlineEvent holds its case row (above), so this check cannot
         # race another sweep; the unique (item, kind, due_at) constraint still stands behind.
         recorded = set(
@@ -411,7 +413,7 @@ def _record(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients)
         # (recorded, not marked: a row written before 0014 is marked, not recorded again)
         _mark(kind, ((item.pk, d.due) for d, item, _ in holding))
         if not fresh:
-            return Recorded()
+            return _Recorded()
         DeadlineEvent.objects.bulk_create(
             [DeadlineEvent(item=i, case=c, kind=kind, due_at=d.due, at=now) for d, i, c in fresh]
         )
@@ -448,7 +450,7 @@ def _record(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients)
             )
         audit_records(records)
         emit(*reached)  # the staff-only timeline lines and the work messages
-        return Recorded(len(fresh), sum(sum(event.queued) for event in reached))
+        return _Recorded(len(fresh), sum(sum(event.queued) for event in reached))
 
 
 def deadlines_sweep(now: datetime | None = None, *, batch_size: int = 500) -> SweepReport:
