@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import connections, router
@@ -165,31 +165,26 @@ def _follows_sql() -> str:
     )
 
 
-def audit_record(
-    *,
-    stream: str,
-    at: datetime,
-    actor: Any | None,
-    actor_label: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    detail: dict[str, Any] | None = None,
-) -> AuditRecord:
+class AuditEntry(TypedDict):
+    """What a record says, as `audit_record` and `audit_entry` take it."""
+
+    stream: str
+    at: datetime
+    actor: Any | None
+    actor_label: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: NotRequired[dict[str, Any] | None]
+
+
+def audit_record(**entry: Unpack[AuditEntry]) -> AuditRecord:
     """Append one record to ``stream``. The caller holds the lock of the stream's object
     (e.g. the case row), so two writers never extend the same stream at once; the unique
     (stream, seq) constraint turns a mistake into an error, never a fork. Where the
     transaction knows the stream's last record (the section above), one statement."""
-    record = audit_entry(
-        stream=stream,
-        at=at,
-        actor=actor,
-        actor_label=actor_label,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail,
-    )
+    record = audit_entry(**entry)
+    stream = record.stream
     known = _known(stream)
     if known is not None:
         _signed(record, known)
@@ -204,28 +199,18 @@ def audit_record(
     return record
 
 
-def audit_entry(
-    *,
-    stream: str,
-    at: datetime,
-    actor: Any | None,
-    actor_label: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    detail: dict[str, Any] | None = None,
-) -> AuditRecord:
-    """A record of ``stream`` not yet placed in it, for `audit_records` (as `audit_record`
-    takes it)."""
+def audit_entry(**entry: Unpack[AuditEntry]) -> AuditRecord:
+    """A record of ``stream`` not yet placed in it, for `audit_records`."""
+    actor = entry["actor"]
     return AuditRecord(
-        at=at,
-        stream=stream,
+        at=entry["at"],
+        stream=entry["stream"],
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=actor_label,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail or {},
+        actor_label=entry["actor_label"],
+        action=entry["action"],
+        object_type=entry["object_type"],
+        object_id=entry["object_id"],
+        detail=entry.get("detail") or {},
     )
 
 

@@ -9,6 +9,7 @@ import itertools
 import pytest
 
 from onestop.audit.models import AuditRecord
+from onestop.audit.services import verify_chain
 from onestop.cases.models import TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.ops.demo import shift_dates
@@ -235,6 +236,13 @@ def test_escalation_after_one_and_three_working_days_overdue(week, beijing, peop
     # one level up from the district (450703) is the city (4507), not the province
     assert {m.user_id for m in upward} == {people["city"].pk, people["district"].pk}
     assert TimelineEntry.objects.filter(case=q1, kind="deadline_escalated_2").count() == 2
+    # the batches' records (two items of a case in one batch) extend each case's chain
+    for case in week.values():
+        assert verify_chain(case.number) == []
+    assert (
+        AuditRecord.objects.filter(stream=q1.number, action__startswith="item_deadline").count()
+        == 6
+    )
 
 
 def test_a_returned_item_is_paused_and_a_resumed_one_is_judged_on_its_new_due_time(
