@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.db import connection, transaction
 
 from onestop.audit.models import AuditRecord
 from onestop.audit.services import verify_chain
@@ -467,3 +468,81 @@ def test_a_transition_recorded_but_not_marked_is_marked_and_not_recorded_again(w
     assert counts == (DeadlineEvent.objects.count(), StaffMessage.objects.count())
     marked = CaseItem.objects.filter(deadline_events__isnull=False).distinct()
     assert marked.exists() and all(i.deadline_marks for i in marked)
+
+
+# --- a clerk acts while the sweep runs (two real transactions on PostgreSQL) --------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
+def test_an_item_completed_while_the_batch_waits_for_its_case_is_not_recorded(
+    week, beijing, people
+):
+    """The clerk holds q1's case (completing its BMC) when the sweep's escalation batch
+    selects the BMC and asks for the case's lock: the batch waits, then reads the item
+    finished and records only the vaccination; q1's audit chain follows the clerk's record."""
+    import threading
+    import time
+
+    def waits_for_a_case(pid: int) -> bool:
+        """Whether ``pid`` waits for a case's row: a waiter of ``FOR UPDATE`` holds the row's
+        tuple lock while it waits for the holder's transaction."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " WHERE l.pid = %s AND l.locktype = 'tuple' AND c.relname = %s)"
+                " AND EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)",
+                [pid, "cases_case", pid],
+            )
+            return bool(cursor.fetchone()[0])
+
+    q1 = week["q1"]
+    bmc = CaseItem.objects.get(case=q1, item="birth_certificate")
+    vaccination = CaseItem.objects.get(case=q1, item="vaccination_certificate")
+    deadlines_sweep(beijing("2026-10-03T10:00:00+08:00"))  # both red, overdue recorded
+    at = beijing("2026-10-09T00:00:00+08:00")  # both escalated once now
+    clerk_holds = threading.Event()
+    sweep: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            clerk_holds.wait(10)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                sweep["pid"] = cursor.fetchone()[0]
+            sweep["report"] = deadlines_sweep(at)
+        except BaseException as exc:  # the main thread reports it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    with transaction.atomic():
+        item_complete(
+            item_id=bmc.pk,
+            actor=people["hospital"],
+            result={"bmc_number": "Q450123458"},
+            now=beijing("2026-10-08T23:30:00+08:00"),
+        )
+        clerk_holds.set()
+        for _ in range(1000):  # until the sweep's batch waits for q1's row
+            if "pid" in sweep and waits_for_a_case(int(sweep["pid"])):  # type: ignore[call-overload]
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the sweep's batch never waited for the clerk's case")
+    thread.join(30)
+    assert not errors, errors
+    escalated = DeadlineEvent.objects.filter(case=q1, kind="escalated_1")
+    assert list(escalated.values_list("item_id", flat=True)) == [vaccination.pk]
+    assert verify_chain(q1.number) == []
+    actions = list(
+        AuditRecord.objects.filter(stream=q1.number)
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert actions[-2:] == ["item_completed", "item_deadline_escalated_1"]
+    again = deadlines_sweep(at)
+    assert sum(again.events.values()) == 0 and again.messages == 0
