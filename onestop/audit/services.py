@@ -15,11 +15,11 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Model, QuerySet, Subquery
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 
 from onestop.audit.models import AccessRecord, AuditRecord
 from onestop.common.compiled import CompiledFirst, CompiledInsert
@@ -165,52 +165,89 @@ def _follows_sql() -> str:
     )
 
 
-def audit_record(
-    *,
-    stream: str,
-    at: datetime,
-    actor: Any | None,
-    actor_label: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    detail: dict[str, Any] | None = None,
-) -> AuditRecord:
+class AuditEntry(TypedDict):
+    """What a record says, as `audit_record` and `audit_entry` take it."""
+
+    stream: str
+    at: datetime
+    actor: Any | None
+    actor_label: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: NotRequired[dict[str, Any] | None]
+
+
+def audit_record(**entry: Unpack[AuditEntry]) -> AuditRecord:
     """Append one record to ``stream``. The caller holds the lock of the stream's object
     (e.g. the case row), so two writers never extend the same stream at once; the unique
     (stream, seq) constraint turns a mistake into an error, never a fork. Where the
     transaction knows the stream's last record (the section above), one statement."""
-    kid, key = next(iter(audit_keys().items()))
-
-    def made(last: Link | None) -> AuditRecord:
-        record = AuditRecord(
-            at=at,
-            stream=stream,
-            seq=(last[0] + 1) if last else 1,
-            actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=actor_label,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            detail=detail or {},
-            prev_hash=last[1] if last else GENESIS,
-            alg=HMAC_SHA256,
-            key_id=kid,
-        )
-        record.hash = _mac(key, record.prev_hash, _body(record))
-        return record
-
+    record = audit_entry(**entry)
+    stream = record.stream
     known = _known(stream)
     if known is not None:
-        record = made(known)
+        _signed(record, known)
         seq, digest = known
         if _INSERT.insert_where(record, _follows_sql(), [stream, seq, digest, stream, seq]):
             _remember(stream, (record.seq, record.hash))
             return record
     last = _LAST.first(stream)
-    record = made((last.seq, last.hash) if last else None)
+    _signed(record, (last.seq, last.hash) if last else None)
     _INSERT.save_new(record)
     _remember(stream, (record.seq, record.hash))
+    return record
+
+
+def audit_entry(**entry: Unpack[AuditEntry]) -> AuditRecord:
+    """A record of ``stream`` not yet placed in it, for `audit_records`."""
+    actor = entry["actor"]
+    return AuditRecord(
+        at=entry["at"],
+        stream=entry["stream"],
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=entry["actor_label"],
+        action=entry["action"],
+        object_type=entry["object_type"],
+        object_id=entry["object_id"],
+        detail=entry.get("detail") or {},
+    )
+
+
+def audit_records(records: Sequence[AuditRecord]) -> None:
+    """Append each record (`audit_entry`) to its stream, in their order, in two statements
+    (a batch of state changes, each of its own case: the deadline sweep's; issue 10,
+    session 24): the streams' last records, read in one statement, then every record in
+    one INSERT. The caller holds the lock of every stream's object, taken before this read,
+    so no other writer extends these streams until it commits (the read sees every record
+    committed before the locks were granted); the unique (stream, seq) constraint stays the
+    backstop."""
+    if not records:
+        return
+    streams = list(dict.fromkeys(record.stream for record in records))
+    last = {
+        stream: (seq, digest)
+        for stream, seq, digest in AuditRecord.objects.filter(
+            stream__in=streams, seq=Subquery(_last_of(OuterRef("stream")).values("seq")[:1])
+        ).values_list("stream", "seq", "hash")
+    }
+    for record in records:
+        _signed(record, last.get(record.stream))
+        last[record.stream] = (record.seq, record.hash)
+    _INSERT.insert(records)
+    for stream in streams:
+        _remember(stream, last[stream])
+
+
+def _signed(record: AuditRecord, last: Link | None) -> AuditRecord:
+    """``record`` placed after ``last`` (its stream's last record; None: the first) and
+    signed with the signing key."""
+    kid, key = next(iter(audit_keys().items()))
+    record.seq = (last[0] + 1) if last else 1
+    record.prev_hash = last[1] if last else GENESIS
+    record.alg = HMAC_SHA256
+    record.key_id = kid
+    record.hash = _mac(key, record.prev_hash, _body(record))
     return record
 
 

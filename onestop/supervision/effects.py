@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from onestop.accounts.models import Role, User
 from onestop.audit.events import AuditChainBroken
+from onestop.cases.effects import timeline_add
 from onestop.cases.events import CaseDecided
 from onestop.cases.models import TimelineEntry
 from onestop.core.clock import to_beijing
@@ -15,7 +16,12 @@ from onestop.supervision.case_rollups import case_day_stale
 from onestop.supervision.events import ItemDeadlineReached, ItemUrged
 from onestop.supervision.models import DeadlineEvent, StaffMessage
 from onestop.supervision.selectors import item_officers
-from onestop.supervision.services import MESSAGE_KINDS, SYSTEM, due_words, staff_message_send
+from onestop.supervision.services import (
+    MESSAGE_KINDS,
+    due_words,
+    staff_message_hold,
+    staff_message_send,
+)
 
 APPLICANT = "申请人"
 
@@ -58,14 +64,14 @@ def urged_message(event: ItemUrged) -> None:
 
 @effects.register(ItemDeadlineReached, phase=Phase.RECORD, effect="staff timeline: 到期/超期")
 def deadline_timeline(event: ItemDeadlineReached) -> None:
-    TimelineEntry.objects.create(
-        case=event.case,
-        at=event.at,
-        kind=f"deadline_{event.kind}",
+    # written with the dispatch's other lines (the sweep's batch: one INSERT), by the system
+    timeline_add(
+        event.case,
+        event.at,
+        f"deadline_{event.kind}",
+        event.line,
         item=event.row.item,
-        message=event.line,
-        actor_label=SYSTEM,
-        visible_to_parent=False,
+        parent=False,
     )
 
 
@@ -73,16 +79,16 @@ def deadline_timeline(event: ItemDeadlineReached) -> None:
     ItemDeadlineReached, phase=Phase.MESSAGE, effect="work messages: officers, supervisors"
 )
 def deadline_message(event: ItemDeadlineReached) -> None:
-    queued = staff_message_send(
+    staff_message_hold(
         users=event.recipients,
         key=f"deadline:{event.row.pk}:{event.kind}:{int(event.due_at.timestamp())}",
         kind=MESSAGE_KINDS[DeadlineEvent.Kind(event.kind)],
         body=event.body,
         at=event.at,
+        queued=event.queued,
         case=event.case,
         item=event.row,
     )
-    event.queued.append(queued)
 
 
 @effects.register(AuditChainBroken, phase=Phase.MESSAGE, effect="work message to administrators")

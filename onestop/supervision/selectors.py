@@ -99,36 +99,85 @@ def supervised_prefix(user: User) -> str | None:
     return None
 
 
+Desk = tuple[str, str, str, str]  # (department, jurisdiction kind, its code, division)
+
+
+def desk_of(item: CaseItem) -> Desk:
+    """Who works the item, as the officers' lookup needs it."""
+    return (item.department, item.jurisdiction_kind, item.jurisdiction_code, item.division)
+
+
 def item_officers(item: CaseItem) -> list[User]:
     """The active officers of the item's department whose jurisdiction holds the item (the
     same test as ``accounts.permissions.item_in_jurisdiction``, as one query)."""
-    return list(
-        User.objects.filter(role=Role.OFFICER, is_active=True, department=item.department)
+    desk = desk_of(item)
+    return desks_officers([desk])[desk]
+
+
+def desks_officers(desks: Iterable[Desk]) -> dict[Desk, list[User]]:
+    """`item_officers` of the items of many desks in one query (the deadline sweep's run:
+    issue 10, session 24): the officers of every desk's department who hold its
+    institution, or a division that is a prefix of its division; each desk's in id order."""
+    wanted = list(dict.fromkeys(desks))
+    if not wanted:
+        return {}
+    places = Q()
+    for _, kind, code, _ in wanted:
+        places |= Q(jurisdiction_kind=kind, jurisdiction_code=code)
+    prefixes = {p for *_, division in wanted for p in division_prefixes(division)}
+    found = list(
+        User.objects.filter(
+            role=Role.OFFICER,
+            is_active=True,
+            department__in={department for department, *_ in wanted},
+        )
         .filter(
-            Q(jurisdiction_kind=item.jurisdiction_kind, jurisdiction_code=item.jurisdiction_code)
-            | Q(
-                jurisdiction_kind=JurisdictionKind.DIVISION,
-                jurisdiction_code__in=division_prefixes(item.division),
-            )
+            places | Q(jurisdiction_kind=JurisdictionKind.DIVISION, jurisdiction_code__in=prefixes)
         )
         .exclude(jurisdiction_code="")
         .order_by("pk")
     )
 
+    def holds(user: User, desk: Desk) -> bool:  # the query's condition, for one desk
+        department, kind, code, division = desk
+        return user.department == department and (
+            (user.jurisdiction_kind == kind and user.jurisdiction_code == code)
+            or (
+                user.jurisdiction_kind == JurisdictionKind.DIVISION
+                and division.startswith(user.jurisdiction_code)
+            )
+        )
+
+    return {desk: [user for user in found if holds(user, desk)] for desk in wanted}
+
 
 def supervisor_levels(division: str) -> list[list[User]]:
     """The active supervisors over ``division``, nearest level first: one list per distinct
     length of their division prefix (e.g. district 450703, then city 4507, then 45)."""
-    found = User.objects.filter(
-        role=Role.SUPERVISOR,
-        is_active=True,
-        jurisdiction_kind=JurisdictionKind.DIVISION,
-        jurisdiction_code__in=division_prefixes(division),
-    ).order_by("pk")
-    levels: dict[int, list[User]] = {}
-    for user in found:
-        levels.setdefault(len(user.jurisdiction_code), []).append(user)
-    return [levels[length] for length in sorted(levels, reverse=True)]
+    return divisions_supervisor_levels([division])[division]
+
+
+def divisions_supervisor_levels(divisions: Iterable[str]) -> dict[str, list[list[User]]]:
+    """`supervisor_levels` of many divisions in one query (the deadline sweep's run)."""
+    wanted = list(dict.fromkeys(divisions))
+    if not wanted:
+        return {}
+    found = list(
+        User.objects.filter(
+            role=Role.SUPERVISOR,
+            is_active=True,
+            jurisdiction_kind=JurisdictionKind.DIVISION,
+            jurisdiction_code__in={p for d in wanted for p in division_prefixes(d)},
+        ).order_by("pk")
+    )
+    out = {}
+    for division in wanted:
+        levels: dict[int, list[User]] = {}
+        for user in found:
+            if division.startswith(user.jurisdiction_code):
+                levels.setdefault(len(user.jurisdiction_code), []).append(user)
+        out[division] = [levels[length] for length in sorted(levels, reverse=True)]
+    return out
 
 
 def jurisdiction_labels(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:

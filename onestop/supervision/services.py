@@ -9,12 +9,15 @@ The sweep (``deadlines_sweep``, run by the worker from ``onestop.ops.schedule``)
    ``ESCALATE_AFTER`` working days overdue — as a ``DeadlineEvent`` keyed by (item, kind,
    due time), with a staff-only timeline entry, an audit record and in-app messages to the
    department's officers and the supervisors, all in one transaction with the case row
-   locked. A second run finds the events and changes and sends nothing.
+   locked — a batch of transitions of one kind in one transaction holding their cases'
+   rows (a fixed number of statements a batch: issue 10, session 24). A second run finds
+   the events and changes and sends nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,23 +28,26 @@ from django.utils import timezone
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import can_view_case
-from onestop.audit.services import audit_record
+from onestop.audit.services import audit_entry, audit_record, audit_records
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import calendar_end_warning, current_calendar
 from onestop.cases.models import Case, CaseStatus
+from onestop.cases.services import cases_locked
 from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
-from onestop.core.events import emit
+from onestop.core.events import effects, emit
 from onestop.core.written import written
 from onestop.eligibility.reasons import DEPARTMENT_NAMES, ITEM_NAMES
 from onestop.supervision.events import ItemDeadlineReached, ItemUrged
 from onestop.supervision.models import DeadlineEvent, ItemUrge, StaffMessage
 from onestop.supervision.selectors import (
     OPEN_STATES,
-    item_officers,
-    jurisdiction_label,
-    supervisor_levels,
+    Desk,
+    desk_of,
+    desks_officers,
+    divisions_supervisor_levels,
+    jurisdiction_labels,
 )
 from onestop.workflow.domain import urgency
 from onestop.workflow.domain.newborns import split_key
@@ -68,7 +74,65 @@ def staff_message_send(
 ) -> int:
     """Queue an in-app message to each user (inside the caller's transaction); the same key
     never reaches a user twice. Returns how many were new."""
-    rows = [
+    return len(_messages_write(_message_rows(users, key, kind, body, at, case, item)))
+
+
+def staff_message_hold(
+    *,
+    users: Iterable[User],
+    key: str,
+    kind: str,
+    body: str,
+    at: datetime,
+    queued: list[int],
+    case: Case | None = None,
+    item: CaseItem | None = None,
+) -> None:
+    """`staff_message_send` for an event's handler: inside an event dispatch the rows are
+    held and written when the dispatch ends, with every other message held in it — one
+    read of their keys and one INSERT for a batch of state changes (the deadline sweep's:
+    issue 10, session 24) — and then ``queued`` gets how many were new; outside a dispatch
+    they are written at once."""
+    rows = _message_rows(users, key, kind, body, at, case, item)
+    if not effects.dispatching():
+        queued.append(len(_messages_write(rows)))
+        return
+    held: list[tuple[list[StaffMessage], list[int]]] | None = getattr(_held, "messages", None)
+    if held is None:
+        held = _held.messages = []
+    held.append((rows, queued))
+
+
+_held = threading.local()
+
+
+def _messages_flush() -> None:
+    held: list[tuple[list[StaffMessage], list[int]]] = getattr(_held, "messages", None) or []
+    _held.messages = None
+    if not held:
+        return
+    fresh = {id(row) for row in _messages_write([row for rows, _ in held for row in rows])}
+    for rows, queued in held:
+        queued.append(sum(id(row) in fresh for row in rows))
+
+
+def _messages_discard() -> None:
+    _held.messages = None
+
+
+effects.on_dispatched(_messages_flush, on_error=_messages_discard)
+
+
+def _message_rows(
+    users: Iterable[User],
+    key: str,
+    kind: str,
+    body: str,
+    at: datetime,
+    case: Case | None,
+    item: CaseItem | None,
+) -> list[StaffMessage]:
+    return [
         StaffMessage(
             user=user,
             dedup_key=f"{key}:{user.pk}",
@@ -80,15 +144,23 @@ def staff_message_send(
         )
         for user in dict.fromkeys(users)
     ]
+
+
+def _messages_write(rows: list[StaffMessage]) -> list[StaffMessage]:
+    """Write the rows whose key is new (two statements); returns those."""
     if not rows:
-        return 0
+        return []
     keys = [row.dedup_key for row in rows]
     existing = set(
         StaffMessage.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True)
     )
-    fresh = [row for row in rows if row.dedup_key not in existing]
+    fresh = []
+    for row in rows:  # a key twice in one batch is one message, as a second call would find
+        if row.dedup_key not in existing:
+            existing.add(row.dedup_key)
+            fresh.append(row)
     StaffMessage.objects.bulk_create(fresh, ignore_conflicts=True)
-    return len(fresh)
+    return fresh
 
 
 def staff_messages_mark_read(*, user: User, ids: Iterable[int], now: datetime | None = None) -> int:
@@ -148,37 +220,53 @@ def _unrecorded(qs: QuerySet[CaseItem], kind: str) -> QuerySet[CaseItem]:
     return qs.filter(deadline_marks__lt=urgency.LAST_MARK, deadline_marks__in=unmarked)
 
 
-def _mark(item_id: int, due: datetime, kind: str) -> None:
-    """Mark ``kind`` recorded for the item's due time ``due`` (if it still has it)."""
-    CaseItem.objects.filter(pk=item_id, due_at=due).update(
-        deadline_marks=F("deadline_marks").bitor(urgency.DEADLINE_MARKS[kind])
-    )
+def _mark(kind: str, dues: Iterable[tuple[int, datetime]]) -> None:
+    """Mark ``kind`` recorded for each (item, due time), on the items that still have that
+    due time: one UPDATE."""
+    which = Q()
+    for item_id, due in dues:
+        which |= Q(pk=item_id, due_at=due)
+    if which:
+        CaseItem.objects.filter(which).update(
+            deadline_marks=F("deadline_marks").bitor(urgency.DEADLINE_MARKS[kind])
+        )
 
 
 class _Recipients:
-    """Officers and supervisors per jurisdiction, looked up once per sweep."""
+    """Officers and supervisors per jurisdiction, and the places' names, looked up once
+    per sweep, for a batch of items at a time (`load`: three or four queries)."""
 
     def __init__(self) -> None:
-        self._officers: dict[tuple[str, str, str, str], list[User]] = {}
+        self._officers: dict[Desk, list[User]] = {}
         self._supervisors: dict[str, list[list[User]]] = {}
         self._places: dict[tuple[str, str], str] = {}
 
+    def load(self, items: Iterable[CaseItem]) -> None:
+        """Look up what ``items`` need and the run does not know yet."""
+        rows = list(items)
+        self._officers.update(
+            desks_officers(d for d in map(desk_of, rows) if d not in self._officers)
+        )
+        self._supervisors.update(
+            divisions_supervisor_levels(
+                i.division for i in rows if i.division not in self._supervisors
+            )
+        )
+        places = {(i.jurisdiction_kind, i.jurisdiction_code) for i in rows} - set(self._places)
+        if places:  # reference data: the same for the whole run
+            self._places.update(jurisdiction_labels(places))
+
     def place(self, item: CaseItem) -> str:
-        """The jurisdiction's name (reference data: the same for the whole run)."""
-        key = (item.jurisdiction_kind, item.jurisdiction_code)
-        if key not in self._places:
-            self._places[key] = jurisdiction_label(*key)
-        return self._places[key]
+        """The jurisdiction's name."""
+        self.load([item])
+        return self._places[(item.jurisdiction_kind, item.jurisdiction_code)]
 
     def officers(self, item: CaseItem) -> list[User]:
-        key = (item.department, item.jurisdiction_kind, item.jurisdiction_code, item.division)
-        if key not in self._officers:
-            self._officers[key] = item_officers(item)
-        return self._officers[key]
+        self.load([item])
+        return self._officers[desk_of(item)]
 
     def supervisors(self, item: CaseItem) -> list[list[User]]:
-        if item.division not in self._supervisors:
-            self._supervisors[item.division] = supervisor_levels(item.division)
+        self.load([item])
         return self._supervisors[item.division]
 
 
@@ -231,9 +319,9 @@ def _transition(
     )
 
 
-# What a transition reads of its case and item: what it writes and says, not the encrypted
-# document, decision or result (a deferred field still loads if an effect asks for it).
-RECORD_CASE_COLUMNS = ("id", "number", "division")
+# What a transition reads of its item: what it writes and says, not the encrypted result
+# (a deferred field still loads if an effect asks for it). Its case is read by the one case
+# lock (`cases_locked`), whose encrypted columns are decrypted only when read (none here).
 RECORD_ITEM_COLUMNS = (
     "id",
     "case_id",
@@ -248,60 +336,121 @@ RECORD_ITEM_COLUMNS = (
 )
 
 
-def _record(
-    item_id: int,
-    case_id: int,
-    due: datetime,
-    kind: str,
-    now: datetime,
-    recipients: _Recipients,
-) -> int | None:
-    """Record one transition once, in one transaction with the case row locked. Returns the
-    number of messages queued, or None when it was already recorded or no longer holds.
+@dataclass(frozen=True)
+class _Due:
+    """An item selected for a transition: its case and the due time it was selected for."""
 
-    Every statement here is this transition's own (issue 10, part 4): what a run shares
-    across its transitions is read-only — the recipients and the place names
-    (``_Recipients``) — so a failure or a concurrent change still costs one transition, never
-    another's record."""
+    item_id: int
+    case_id: int
+    due: datetime
+
+
+# How many transitions one transaction records at most: each locks its cases until it
+# commits, so a clerk acting on one of them waits for the batch, not for the run.
+TRANSACTION_TRANSITIONS = 100
+
+
+@dataclass
+class _Recorded:
+    transitions: int = 0
+    messages: int = 0
+
+    def __iadd__(self, other: _Recorded) -> _Recorded:
+        self.transitions += other.transitions
+        self.messages += other.messages
+        return self
+
+
+def _record_all(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients) -> _Recorded:
+    """Record ``kind`` for the selected items, batch by batch (`_record`). A batch that fails
+    is recorded again one transition at a time, so a failure still costs only the
+    transition that fails (it raises, as before), never another's record."""
+    total = _Recorded()
+    for start in range(0, len(dues), TRANSACTION_TRANSITIONS):
+        batch = dues[start : start + TRANSACTION_TRANSITIONS]
+        try:
+            total += _record(kind, batch, now, recipients)
+        except Exception:
+            if len(batch) == 1:
+                raise
+            log.warning("deadline sweep: a batch of %s failed; one at a time", kind, exc_info=True)
+            for due in batch:
+                total += _record(kind, [due], now, recipients)
+    return total
+
+
+def _record(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients) -> _Recorded:
+    """Record each transition of ``dues`` once, in one transaction with their cases locked
+    (`cases_locked`: every writer of a DeadlineEvent holds its case row, and each case's
+    audit chain is written under its own lock). A transition already recorded, or that no
+    longer holds (the item finished, its due time moved), is skipped.
+
+    A batch costs a constant number of statements (issue 10, session 24): the cases' lock,
+    the items, the ledger's check, the events, the marks, the audit records (the streams'
+    last records, INSERT), the timeline lines and the messages (read of their keys,
+    INSERT). What a run shares across batches is read-only: the recipients and the place
+    names (``_Recipients``)."""
     with transaction.atomic():
-        case = (
-            Case.objects.select_for_update().only(*RECORD_CASE_COLUMNS).filter(pk=case_id).first()
+        cases = cases_locked(d.case_id for d in dues)
+        items = CaseItem.objects.only(*RECORD_ITEM_COLUMNS).in_bulk([d.item_id for d in dues])
+        holding = []
+        for due in dues:
+            case, item = cases.get(due.case_id), items.get(due.item_id)
+            if case is None or item is None or item.case_id != case.pk:
+                continue
+            if item.state in OPEN_STATES and item.due_at == due.due:
+                holding.append((due, item, case))
+        if not holding:
+            return _Recorded()
+        # Every writer of a DeadlineEvent holds its case row (above), so this check cannot
+        # race another sweep; the unique (item, kind, due_at) constraint still stands behind.
+        recorded = set(
+            DeadlineEvent.objects.filter(
+                kind=kind, item_id__in=[item.pk for _, item, _ in holding]
+            ).values_list("item_id", "due_at")
         )
-        item = CaseItem.objects.only(*RECORD_ITEM_COLUMNS).filter(pk=item_id).first()
-        if case is None or item is None or item.case_id != case.pk:
-            return None
-        if item.state not in OPEN_STATES or item.due_at != due:
-            return None
-        # Every writer of a DeadlineEvent holds its case row (above), so this check cannot race
-        # another sweep; the unique (item, kind, due_at) constraint still stands behind it.
-        if DeadlineEvent.objects.filter(item=item, kind=kind, due_at=due).exists():
-            _mark(item.pk, due, kind)  # recorded, not marked (a row written before 0014)
-            return None
-        DeadlineEvent.objects.create(item=item, case=case, kind=kind, due_at=due, at=now)
-        _mark(item.pk, due, kind)
-        users, body, line = _transition(kind, item, case, recipients)
-        audit_record(
-            stream=case.number,
-            at=now,
-            actor=None,
-            actor_label=SYSTEM,
-            action=f"item_deadline_{kind}",
-            object_type="case_item",
-            object_id=item.item,
-            detail={"due_at": due.isoformat(), "recipients": sorted(u.pk for u in users)},
+        fresh = [(d, item, case) for d, item, case in holding if (item.pk, d.due) not in recorded]
+        # (recorded, not marked: a row written before 0014 is marked, not recorded again)
+        _mark(kind, ((item.pk, d.due) for d, item, _ in holding))
+        if not fresh:
+            return _Recorded()
+        DeadlineEvent.objects.bulk_create(
+            [DeadlineEvent(item=i, case=c, kind=kind, due_at=d.due, at=now) for d, i, c in fresh]
         )
-        reached = ItemDeadlineReached(
-            case=case,
-            at=now,
-            row=item,
-            kind=kind,
-            due_at=due,
-            recipients=tuple(users),
-            body=body,
-            line=line,
-        )
-        emit(reached)  # the staff-only timeline line and the work messages
-        return sum(reached.queued)
+        recipients.load(item for _, item, _ in fresh)
+        reached, records = [], []
+        for due, item, case in fresh:
+            users, body, line = _transition(kind, item, case, recipients)
+            records.append(
+                audit_entry(
+                    stream=case.number,
+                    at=now,
+                    actor=None,
+                    actor_label=SYSTEM,
+                    action=f"item_deadline_{kind}",
+                    object_type="case_item",
+                    object_id=item.item,
+                    detail={
+                        "due_at": due.due.isoformat(),
+                        "recipients": sorted(u.pk for u in users),
+                    },
+                )
+            )
+            reached.append(
+                ItemDeadlineReached(
+                    case=case,
+                    at=now,
+                    row=item,
+                    kind=kind,
+                    due_at=due.due,
+                    recipients=tuple(users),
+                    body=body,
+                    line=line,
+                )
+            )
+        audit_records(records)
+        emit(*reached)  # the staff-only timeline lines and the work messages
+        return _Recorded(len(fresh), sum(sum(event.queued) for event in reached))
 
 
 def deadlines_sweep(now: datetime | None = None, *, batch_size: int = 500) -> SweepReport:
@@ -348,17 +497,18 @@ def deadlines_sweep(now: datetime | None = None, *, batch_size: int = 500) -> Sw
         # Working time never exceeds calendar time: a cheap necessary condition in SQL.
         pending.append((escalation, open_items.filter(due_at__lt=now - timedelta(days=days))))
     for kind, qs in pending:
-        recorded = 0
         selected = _unrecorded(qs, kind).order_by("due_at", "pk")
-        for item_id, due, case_id in selected.values_list("pk", "due_at", "case_id")[:batch_size]:
-            assert due is not None
-            if kind in ESCALATION_KINDS and not _escalation_reached(calendar, kind, due, now):
-                continue
-            sent = _record(item_id, case_id, due, kind, now, recipients)
-            if sent is not None:
-                recorded += 1
-                report.messages += sent
-        report.events[kind] = recorded
+        dues = [
+            _Due(item_id, case_id, due)
+            for item_id, due, case_id in selected.values_list("pk", "due_at", "case_id")[
+                :batch_size
+            ]
+            if due is not None
+            and (kind not in ESCALATION_KINDS or _escalation_reached(calendar, kind, due, now))
+        ]
+        recorded = _record_all(kind, dues, now, recipients)
+        report.events[kind] = recorded.transitions
+        report.messages += recorded.messages
     return report
 
 

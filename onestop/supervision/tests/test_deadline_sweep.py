@@ -7,8 +7,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.db import connection, transaction
 
 from onestop.audit.models import AuditRecord
+from onestop.audit.services import verify_chain
 from onestop.cases.models import TimelineEntry
 from onestop.cases.services import case_submit
 from onestop.ops.demo import shift_dates
@@ -235,6 +237,13 @@ def test_escalation_after_one_and_three_working_days_overdue(week, beijing, peop
     # one level up from the district (450703) is the city (4507), not the province
     assert {m.user_id for m in upward} == {people["city"].pk, people["district"].pk}
     assert TimelineEntry.objects.filter(case=q1, kind="deadline_escalated_2").count() == 2
+    # the batches' records (two items of a case in one batch) extend each case's chain
+    for case in week.values():
+        assert verify_chain(case.number) == []
+    assert (
+        AuditRecord.objects.filter(stream=q1.number, action__startswith="item_deadline").count()
+        == 6
+    )
 
 
 def test_a_returned_item_is_paused_and_a_resumed_one_is_judged_on_its_new_due_time(
@@ -277,33 +286,21 @@ def test_finished_items_are_left_alone(week, beijing, people):
     assert DeadlineEvent.objects.filter(case=q1, item__item="vaccination_certificate").exists()
 
 
-# What one recorded transition costs, in its own transaction (issue 10, part 4): lock the
-# case, read the item, check and write the event, read the audit chain's last link and
-# write the record, the staff timeline line, the messages (existing keys, new rows) and
-# the savepoint pair of the transaction, and the item's mark for the transition (session 19:
-# the run's selection then skips what is recorded without reading the ledger). The
-# recipients and place names are read once per run, not per transition; no encrypted
-# column is read.
-TRANSITION_STATEMENTS = 12
+# What a batch of transitions costs, in its own transaction (issue 10, session 24: "the
+# deadline sweep touches only open items", p99 < 500 ms a run): the savepoint pair, the
+# cases' lock, the items, the ledger's check, the items' marks, the events, the audit
+# chains' last records and the records, the staff timeline lines, the messages (existing
+# keys, new rows) — and the recipients and place names the run has not read yet (officers,
+# supervisors, divisions, institutions and the reference stamp). The same whatever the
+# number of transitions in the batch; no encrypted column is read.
+BATCH_STATEMENTS = 17
 
 
-def test_a_transition_costs_a_fixed_number_of_statements_and_decrypts_nothing(
-    week, beijing, people, monkeypatch
-):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    at = beijing("2026-10-08T09:00:00+08:00")
-    deadlines_sweep(at, batch_size=1)  # the run's shared reads: recipients, place names
-    decrypted = count_decryptions(monkeypatch)
-    with CaptureQueriesContext(connection) as run:
-        report = deadlines_sweep(at)
-    assert sum(report.events.values()) >= 3
-    # the statements of each transition: its transaction (a savepoint inside the test's),
-    # from its first statement to its release, nested savepoints counted in it
+def _blocks(queries: list[dict[str, str]]) -> list[int]:
+    """The statements of each outermost savepoint (a transaction inside the test's)."""
     blocks: list[int] = []
     depth = 0
-    for query in run.captured_queries:
+    for query in queries:
         sql = query["sql"]
         if sql.startswith("SAVEPOINT"):
             if depth == 0:
@@ -313,12 +310,92 @@ def test_a_transition_costs_a_fixed_number_of_statements_and_decrypts_nothing(
             blocks[-1] += 1
         if sql.startswith("RELEASE SAVEPOINT") or sql.startswith("ROLLBACK TO SAVEPOINT"):
             depth -= 1
-    assert len(blocks) == sum(report.events.values())  # one transaction per transition
-    # a desk's first transition in a run also reads its officers and supervisors (shared by
-    # the desk's later transitions); the others cost the budget
-    assert min(blocks) <= TRANSITION_STATEMENTS, blocks
-    assert max(blocks) <= TRANSITION_STATEMENTS + 4, blocks
+    return blocks
+
+
+def test_a_batch_of_transitions_costs_a_fixed_number_of_statements_and_decrypts_nothing(
+    week, beijing, people, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    at = beijing("2026-10-08T09:00:00+08:00")
+    decrypted = count_decryptions(monkeypatch)
+    with CaptureQueriesContext(connection) as run:
+        report = deadlines_sweep(at)
+    assert report.events["warning"] == 4 and report.events["overdue"] == 2
+    blocks = _blocks(run.captured_queries)
+    # one transaction per kind of transition, not one per transition
+    assert len(blocks) == sum(1 for n in report.events.values() if n), blocks
+    assert max(blocks) <= BATCH_STATEMENTS, blocks
     assert decrypted == []
+
+
+class _Undone(Exception):
+    pass
+
+
+def _statements_of_a_run(at, batch_size: int) -> tuple[int, int]:
+    """(statements, transitions) of a run, undone after it (the same state for the next)."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as run:
+        try:
+            with transaction.atomic():
+                report = deadlines_sweep(at, batch_size=batch_size)
+                raise _Undone
+        except _Undone:
+            pass
+    return len(run.captured_queries), sum(report.events.values())
+
+
+def test_the_statements_of_a_run_do_not_grow_with_its_transitions(week, submit, beijing, people):
+    """Eight more cases received with q1: a run at 9 Oct records q1's items' transitions for
+    nine cases. The statements of the run with one transition of each kind and with all of
+    them differ only by the recipients and places the larger run looks up (one query each
+    for every kind of place, whatever their number) — on the code before session 24 each
+    transition cost 12 more."""
+    for _ in range(8):
+        submit("qinbei-accept", "2026-09-29T10:00:00+08:00")
+    at = beijing("2026-10-09T00:00:00+08:00")  # overdue, escalated once (see below)
+    few, one_each = _statements_of_a_run(at, batch_size=1)
+    many, transitions = _statements_of_a_run(at, batch_size=500)
+    assert transitions >= one_each + 30, (one_each, transitions)
+    assert many <= few + 2, (few, many)
+
+
+def test_a_batch_that_fails_is_recorded_one_transition_at_a_time(week, beijing, monkeypatch):
+    """A failure costs the transition that fails (the run stops there, as before the
+    batches), never the records of the transitions before it."""
+    from onestop.supervision import services
+
+    at = beijing("2026-10-08T09:00:00+08:00")
+    real = services._transition
+    failing = CaseItem.objects.get(case=week["q3"], item="vaccination_certificate")
+
+    def transition(kind, item, case, recipients):
+        if item.pk == failing.pk:
+            raise RuntimeError("boom")
+        return real(kind, item, case, recipients)
+
+    monkeypatch.setattr(services, "_transition", transition)
+    with pytest.raises(RuntimeError):
+        deadlines_sweep(at)
+    warned = set(DeadlineEvent.objects.filter(kind="warning").values_list("item_id", flat=True))
+    order = list(
+        CaseItem.objects.filter(urgency="warning")
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    assert order.index(failing.pk) > 0  # some warnings come before it, in due order
+    assert warned == set(order[: order.index(failing.pk)])
+    assert TimelineEntry.objects.filter(kind="deadline_warning").count() == len(warned)
+    assert AuditRecord.objects.filter(action="item_deadline_warning").count() == len(warned)
+    monkeypatch.setattr(services, "_transition", real)
+    report = deadlines_sweep(at)  # the next run records the rest, each once
+    assert report.events["warning"] == 4 - len(warned)
+    assert DeadlineEvent.objects.filter(kind="warning").count() == 4
 
 
 # --- the items' marks (session 19, issue 10 part 4: the sweep walks only what it records) --
@@ -391,3 +468,81 @@ def test_a_transition_recorded_but_not_marked_is_marked_and_not_recorded_again(w
     assert counts == (DeadlineEvent.objects.count(), StaffMessage.objects.count())
     marked = CaseItem.objects.filter(deadline_events__isnull=False).distinct()
     assert marked.exists() and all(i.deadline_marks for i in marked)
+
+
+# --- a clerk acts while the sweep runs (two real transactions on PostgreSQL) --------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
+def test_an_item_completed_while_the_batch_waits_for_its_case_is_not_recorded(
+    week, beijing, people
+):
+    """The clerk holds q1's case (completing its BMC) when the sweep's escalation batch
+    selects the BMC and asks for the case's lock: the batch waits, then reads the item
+    finished and records only the vaccination; q1's audit chain follows the clerk's record."""
+    import threading
+    import time
+
+    def waits_for_a_case(pid: int) -> bool:
+        """Whether ``pid`` waits for a case's row: a waiter of ``FOR UPDATE`` holds the row's
+        tuple lock while it waits for the holder's transaction."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " WHERE l.pid = %s AND l.locktype = 'tuple' AND c.relname = %s)"
+                " AND EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)",
+                [pid, "cases_case", pid],
+            )
+            return bool(cursor.fetchone()[0])
+
+    q1 = week["q1"]
+    bmc = CaseItem.objects.get(case=q1, item="birth_certificate")
+    vaccination = CaseItem.objects.get(case=q1, item="vaccination_certificate")
+    deadlines_sweep(beijing("2026-10-03T10:00:00+08:00"))  # both red, overdue recorded
+    at = beijing("2026-10-09T00:00:00+08:00")  # both escalated once now
+    clerk_holds = threading.Event()
+    sweep: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            clerk_holds.wait(10)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                sweep["pid"] = cursor.fetchone()[0]
+            sweep["report"] = deadlines_sweep(at)
+        except BaseException as exc:  # the main thread reports it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    with transaction.atomic():
+        item_complete(
+            item_id=bmc.pk,
+            actor=people["hospital"],
+            result={"bmc_number": "Q450123458"},
+            now=beijing("2026-10-08T23:30:00+08:00"),
+        )
+        clerk_holds.set()
+        for _ in range(1000):  # until the sweep's batch waits for q1's row
+            if "pid" in sweep and waits_for_a_case(int(sweep["pid"])):  # type: ignore[call-overload]
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the sweep's batch never waited for the clerk's case")
+    thread.join(30)
+    assert not errors, errors
+    escalated = DeadlineEvent.objects.filter(case=q1, kind="escalated_1")
+    assert list(escalated.values_list("item_id", flat=True)) == [vaccination.pk]
+    assert verify_chain(q1.number) == []
+    actions = list(
+        AuditRecord.objects.filter(stream=q1.number)
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert actions[-2:] == ["item_completed", "item_deadline_escalated_1"]
+    again = deadlines_sweep(at)
+    assert sum(again.events.values()) == 0 and again.messages == 0
