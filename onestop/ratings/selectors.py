@@ -167,7 +167,8 @@ def summary(
     ("" = everywhere).
 
     Read from the daily roll-up ``RatingDay`` for the whole days rolled up (a whole past
-    month summed once and kept in the cache under a fingerprint of its roll-up rows), and
+    month summed once and kept in the cache under its markers' days and ids:
+    ``supervision.rollups.rolled_parts``, three statements for any period), and
     from the rating rows by the same function for the rest (today, a stale day); overdue
     follow-ups live from the open ones."""
     from onestop.ratings.rollups import rating_day_markers, rating_figures, rolled_figures
