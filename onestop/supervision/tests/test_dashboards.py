@@ -396,6 +396,7 @@ def test_exports_parse_and_open(varied, monkeypatch):
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
     header = values.index(["地区", "办件数"])
     regions = {r[0]: r[1] for r in values[header + 1 :] if r[0] and r[0] != "合计"}
+    assert all(cell.font.b for cell in list(sheet.iter_rows())[header])  # the header: bold
     assert regions == {k: v[0] for k, v in table("cases-region", s).items()}
     heading = client.get("/supervise/dashboards/export/decisions.csv", period)
     assert "统计期间：2026年11月1日至2026年11月30日" in heading.content.decode("utf-8-sig")
