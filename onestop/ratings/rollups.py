@@ -80,13 +80,9 @@ def rating_figures(
     return out
 
 
-def rolled_rating_days(start: date, end: date) -> set[date]:
-    """The days of [start, end) whose ``RatingDay`` rows are up to date."""
-    return set(
-        RatingDay.objects.filter(day__gte=start, day__lt=end, grade=0, stale=False).values_list(
-            "day", flat=True
-        )
-    )
+def rating_day_markers() -> QuerySet[RatingDay]:
+    """The marker rows of the days whose ``RatingDay`` rows are up to date (not stale)."""
+    return RatingDay.objects.filter(grade=0, stale=False)
 
 
 def rating_day_stale(at: datetime) -> None:
@@ -146,9 +142,3 @@ def rolled_figures(days: set[date], prefix: str) -> dict[RatingKey, dict[str, in
         key: RatingKey = ("", row["department"], row["whole"], row["channel"], row["grade"])
         out[key] = {name: int(row[name] or 0) for name in COUNTS}
     return out
-
-
-def month_fingerprint(first: date, last: date) -> dict[str, Any]:
-    return RatingDay.objects.filter(day__gte=first, day__lt=last).aggregate(
-        n=Count("pk"), last=Max("pk"), stale=Count("pk", filter=Q(stale=True))
-    )

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -159,9 +158,6 @@ class RatingSummary:
         self.follow_ups_closed_silent += values["follow_ups_closed_silent"]
 
 
-MONTH_CACHE_SECONDS = 40 * 24 * 3600
-
-
 def summary(
     division_prefix: str, start: datetime, end: datetime, *, now: datetime | None = None
 ) -> RatingSummary:
@@ -171,17 +167,13 @@ def summary(
     ("" = everywhere).
 
     Read from the daily roll-up ``RatingDay`` for the whole days rolled up (a whole past
-    month summed once and kept in the cache under a fingerprint of its roll-up rows), and
+    month summed once and kept in the cache under its markers' days and ids:
+    ``supervision.rollups.rolled_parts``, three statements for any period), and
     from the rating rows by the same function for the rest (today, a stale day); overdue
     follow-ups live from the open ones."""
-    from onestop.ratings.rollups import (
-        month_fingerprint,
-        rating_figures,
-        rolled_figures,
-        rolled_rating_days,
-    )
-    from onestop.supervision.dashboards import _months, within
-    from onestop.supervision.rollups import midnight
+    from onestop.ratings.rollups import rating_day_markers, rating_figures, rolled_figures
+    from onestop.supervision.dashboards import within
+    from onestop.supervision.rollups import midnight, rolled_parts
     from onestop.supervision.selectors import _spans
 
     now = now or timezone.now()
@@ -190,25 +182,20 @@ def summary(
     if midnight(first_day) < start:
         first_day += timedelta(days=1)
     last_day = to_beijing(end).date()  # days before it end by ``end``
-    rolled = rolled_rating_days(first_day, last_day) if first_day < last_day else set()
-    this_month = to_beijing(now).date().replace(day=1)
-    for first, last in _months(first_day, last_day):
-        days = {d for d in rolled if first <= d < last}
-        if not days:
-            continue
-        if first.day == 1 and last.day == 1 and last <= this_month:
-            marks = month_fingerprint(first, last)
-            key = f"ratings:month:{division_prefix}:{first.isoformat()}:" + ":".join(
-                str(marks[k]) for k in sorted(marks)
-            )
-            found = cache.get(key)
-            if found is None:
-                found = rolled_figures(days, division_prefix)
-                cache.set(key, found, MONTH_CACHE_SECONDS)
-        else:
-            found = rolled_figures(days, division_prefix)
-        for k, values in found.items():
-            result.add(k, values)
+    rolled: set[Any] = set()
+    if first_day < last_day:
+        rolled, parts = rolled_parts(
+            "ratings",
+            division_prefix,
+            first_day,
+            last_day,
+            now,
+            rating_day_markers(),
+            lambda days: rolled_figures(days, division_prefix),
+        )
+        for found in parts:
+            for k, values in found.items():
+                result.add(k, values)
     scope = within(Rating.objects.all(), division_prefix)
     for span_start, span_end in _spans(start, end, rolled):
         for k, values in rating_figures(span_start, span_end, scope).items():

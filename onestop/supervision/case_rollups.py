@@ -206,21 +206,14 @@ def done_figures(
 # --- the job -----------------------------------------------------------------------------
 
 
-def rolled_case_days(start: date, end: date) -> set[date]:
-    """The days of [start, end) whose ``CaseDay`` rows are up to date."""
-    return set(
-        CaseDay.objects.filter(day__gte=start, day__lt=end, region="", outcome="").values_list(
-            "day", flat=True
-        )
-    )
+def case_day_markers() -> QuerySet[CaseDay]:
+    """The marker rows of the days whose ``CaseDay`` rows are up to date (not stale)."""
+    return CaseDay.objects.filter(region="", outcome="")
 
 
-def rolled_done_days(start: date, end: date) -> set[date]:
-    return set(
-        CaseDoneDay.objects.filter(day__gte=start, day__lt=end, region="").values_list(
-            "day", flat=True
-        )
-    )
+def done_day_markers() -> QuerySet[CaseDoneDay]:
+    """The marker rows of the days rolled up into ``CaseDoneDay``."""
+    return CaseDoneDay.objects.filter(region="")
 
 
 def case_day_stale(case: Case) -> None:

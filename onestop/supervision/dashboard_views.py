@@ -208,23 +208,28 @@ def export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
 
 
 def _workbook(tables: list[tuple[Panel, Table]], asked: Asked) -> bytes:
+    """Written in openpyxl's write-only mode: rows streamed to the file, no cell objects
+    kept; the header row bold."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
     for panel, table in tables:
         # Sheet titles: at most 31 characters, none of []:*?/\
         sheet = book.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", str(panel.title))[:31])
+        sheet.column_dimensions["A"].width = 36  # before the first row (write-only mode)
         for heading in _heading(panel, asked):
             sheet.append([heading])
         sheet.append([])
-        header_row = sheet.max_row + 1
-        for line in _lines(table):
+        header, *lines = _lines(table)
+        cells = [WriteOnlyCell(sheet, value=value) for value in header]
+        for cell in cells:
+            cell.font = bold
+        sheet.append(cells)
+        for line in lines:
             sheet.append(line)
-        for cell in sheet[header_row]:
-            cell.font = Font(bold=True)
-        sheet.column_dimensions["A"].width = 36
     data = io.BytesIO()
     book.save(data)
     return data.getvalue()

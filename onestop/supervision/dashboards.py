@@ -31,19 +31,17 @@ from onestop.accounts.models import JurisdictionKind
 from onestop.calendar.domain import WorkingCalendar
 from onestop.cases.models import Case
 from onestop.common.names import department_label, item_label
-from onestop.core.clock import to_beijing
 from onestop.eligibility.reasons import REASON_KINDS
 from onestop.policy.loader import default_packs
 from onestop.supervision.case_rollups import (
     DONE_COUNTS,
-    STALE,
+    case_day_markers,
     case_figures,
+    done_day_markers,
     done_figures,
-    rolled_case_days,
-    rolled_done_days,
 )
 from onestop.supervision.models import CaseDay, CaseDoneDay, EfficiencyDay
-from onestop.supervision.rollups import day_figures, midnight, rolled_days
+from onestop.supervision.rollups import day_figures, efficiency_markers, midnight, rolled_parts
 from onestop.supervision.selectors import (
     OPEN_STATES,
     ROLLED_COUNTS,
@@ -141,7 +139,6 @@ def within(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
 
 
 CACHE_SECONDS = 2 * 24 * 3600
-MONTH_CACHE_SECONDS = 40 * 24 * 3600
 
 
 def _past_and_live(
@@ -194,17 +191,6 @@ def _median(histogram: dict[str, int]) -> float | None:
     return None if found is None else round(found, 2)
 
 
-def _months(start: date, end: date) -> list[tuple[date, date]]:
-    """[start, end) cut at the first of each month."""
-    out = []
-    cursor = start
-    while cursor < end:
-        following = (cursor.replace(day=1) + timedelta(days=32)).replace(day=1)
-        out.append((cursor, min(following, end)))
-        cursor = following
-    return out
-
-
 Merged = dict[tuple[str, ...], dict[str, Any]]
 
 
@@ -223,11 +209,11 @@ CASE_COUNTS = ("cases",)
 class Figures:
     """The roll-ups of one scope, read once per request and shared by the panels.
 
-    Each of ``cases``, ``done`` and ``items`` maps a key to its counts and a histogram
-    (``histogram``: the reason codes' counts for the cases, the working days for the
-    others). The rolled-up days of a whole past month are merged once and kept in the
-    cache under a fingerprint of that month's roll-up rows (their number, last id and
-    stale days): a year reads twelve cache entries, not every roll-up row of the year."""
+    Each of ``cases``, ``done`` and ``items`` maps a key (what the panels group by) to its
+    counts and a histogram (``histogram``: the reason codes' counts for the cases, the
+    working days for the others). The rolled-up days are read by ``rolled_parts``: a whole
+    past month's figures once and kept in the cache, the other days' in one statement —
+    three statements per roll-up for a period of any length."""
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -237,38 +223,25 @@ class Figures:
     def _rolled(
         self,
         kind: str,
-        rolled: set[date],
-        fingerprint: Callable[[date, date], dict[str, Any]],
+        markers: QuerySet[Any],
         read: Callable[[set[date]], Merged],
-    ) -> list[Merged]:
+        counts: Iterable[str],
+    ) -> tuple[Merged, set[date]]:
         s = self.scope
-        this_month = to_beijing(s.now).date().replace(day=1)
-        parts = []
-        for first, last in _months(s.start, s.end):
-            days = {d for d in rolled if first <= d < last}
-            if not days:
-                continue
-            whole = first.day == 1 and last.day == 1 and last <= this_month
-            if not whole:
-                parts.append(read(days))
-                continue
-            marks = fingerprint(first, last)
-            key = f"dashboards:month:{kind}:{s.prefix}:{first.isoformat()}:" + ":".join(
-                str(marks[k]) for k in sorted(marks)
-            )
-            found = cache.get(key)
-            if found is None:
-                found = read(days)
-                cache.set(key, found, MONTH_CACHE_SECONDS)
-            parts.append(found)
-        return parts
+        rolled, parts = rolled_parts(
+            f"dashboards:{kind}", s.prefix, s.start, s.end, s.now, markers, read
+        )
+        out: Merged = {}
+        for part in parts:
+            for key, values in part.items():
+                _merge(out, key, values, counts)
+        return out, rolled
 
     @cached_property
     def cases(self) -> Merged:
-        """(region, division, hospital, channel, counter kind, outcome) → cases and the
-        count of each reason code (``histogram``)."""
+        """(region, hospital, channel, counter kind, outcome) → cases and the count of each
+        reason code (``histogram``)."""
         s = self.scope
-        out: Merged = {}
 
         def read(days: set[date]) -> Merged:
             part: Merged = {}
@@ -277,7 +250,6 @@ class Figures:
                 .exclude(region="")
                 .values_list(
                     "region",
-                    "division",
                     "hospital_code",
                     "channel",
                     "counter_kind",
@@ -287,24 +259,16 @@ class Figures:
                 )
                 .iterator()
             ):
-                _merge(part, tuple(row[:6]), {"cases": row[6], "histogram": row[7]}, CASE_COUNTS)
+                _merge(part, tuple(row[:5]), {"cases": row[5], "histogram": row[6]}, CASE_COUNTS)
             return part
 
-        def fingerprint(first: date, last: date) -> dict[str, Any]:
-            return CaseDay.objects.filter(day__gte=first, day__lt=last).aggregate(
-                n=Count("pk"), last=Max("pk"), stale=Count("pk", filter=Q(outcome=STALE))
-            )
-
-        rolled = rolled_case_days(s.start, s.end)
-        for part in self._rolled("cases", rolled, fingerprint, read):
-            for key, values in part.items():
-                _merge(out, key, values, CASE_COUNTS)
+        out, rolled = self._rolled("cases", case_day_markers(), read, CASE_COUNTS)
         scope = within(Case.objects.all(), s.prefix)
         for start, end in _spans(s.start_at, s.end_at, rolled):
             for key, values in case_figures(start, end, scope).items():
                 _merge(
                     out,
-                    key,
+                    (key[0], *key[2:]),
                     {"cases": values["cases"], "histogram": values["reasons"]},
                     CASE_COUNTS,
                 )
@@ -312,33 +276,22 @@ class Figures:
 
     @cached_property
     def done(self) -> Merged:
-        """(region, division, hospital, channel, counter kind) → the completed cases'
-        counts and end-to-end working-day histogram."""
+        """(region,) → the completed cases' counts and end-to-end working-day histogram."""
         s = self.scope
-        out: Merged = {}
-        place = ("region", "division", "hospital_code", "channel", "counter_kind")
 
         def read(days: set[date]) -> Merged:
             part: Merged = {}
             for row in (
                 CaseDoneDay.objects.filter(day__in=days, division__startswith=s.prefix)
                 .exclude(region="")
-                .values(*place, *DONE_COUNTS, "working_days")
+                .values("region", *DONE_COUNTS, "working_days")
                 .iterator()
             ):
                 row["histogram"] = row["working_days"]
-                _merge(part, tuple(row[k] for k in place), row, DONE_COUNTS)
+                _merge(part, (row["region"],), row, DONE_COUNTS)
             return part
 
-        def fingerprint(first: date, last: date) -> dict[str, Any]:
-            return CaseDoneDay.objects.filter(day__gte=first, day__lt=last).aggregate(
-                n=Count("pk"), last=Max("pk")
-            )
-
-        rolled = rolled_done_days(s.start, s.end)
-        for part in self._rolled("done", rolled, fingerprint, read):
-            for key, values in part.items():
-                _merge(out, key, values, DONE_COUNTS)
+        out, rolled = self._rolled("done", done_day_markers(), read, DONE_COUNTS)
         scope = within(Case.objects.all(), s.prefix)
         for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
             for start, end, over in _past_and_live(span_start, span_end, s.now):
@@ -359,7 +312,9 @@ class Figures:
                     else compute()
                 )
                 for key, values in figures.items():
-                    _merge(out, key, {**values, "histogram": values["working_days"]}, DONE_COUNTS)
+                    _merge(
+                        out, (key[0],), {**values, "histogram": values["working_days"]}, DONE_COUNTS
+                    )
         return out
 
     @cached_property
@@ -367,7 +322,6 @@ class Figures:
         """(department, item) → the efficiency counts of the items finished in the period
         and their working-day histogram."""
         s = self.scope
-        out: Merged = {}
 
         def read(days: set[date]) -> Merged:
             part: Merged = {}
@@ -381,15 +335,7 @@ class Figures:
                 _merge(part, (row["department"], row["item"]), row, ROLLED_COUNTS)
             return part
 
-        def fingerprint(first: date, last: date) -> dict[str, Any]:
-            return EfficiencyDay.objects.filter(day__gte=first, day__lt=last).aggregate(
-                n=Count("pk"), last=Max("pk")
-            )
-
-        rolled = rolled_days(s.start, s.end)
-        for part in self._rolled("items", rolled, fingerprint, read):
-            for key, values in part.items():
-                _merge(out, key, values, ROLLED_COUNTS)
+        out, rolled = self._rolled("items", efficiency_markers(), read, ROLLED_COUNTS)
         scope = within(CaseItem.objects.all(), s.prefix)
         for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
             for start, end, over in _past_and_live(span_start, span_end, s.now):
@@ -478,10 +424,10 @@ def cases_by_region(f: Figures) -> Table:
 
 
 def cases_by_hospital(f: Figures) -> Table:
-    codes = {k[2] for k in f.cases if k[2]}
+    codes = {k[1] for k in f.cases if k[1]}
     names = jurisdiction_labels((JurisdictionKind.HOSPITAL, c) for c in codes)
     counts = _sum_by(
-        f.cases, lambda k: names[(JurisdictionKind.HOSPITAL, k[2])] if k[2] else _("未填写")
+        f.cases, lambda k: names[(JurisdictionKind.HOSPITAL, k[1])] if k[1] else _("未填写")
     )
     return Table(
         [_("出生医疗机构"), _("办件数")], _ranked(counts), total=[_("合计"), sum(counts.values())]
@@ -489,14 +435,14 @@ def cases_by_hospital(f: Figures) -> Table:
 
 
 def cases_by_channel(f: Figures) -> Table:
-    counts = _sum_by(f.cases, lambda k: channel_name(k[3], k[4]))
+    counts = _sum_by(f.cases, lambda k: channel_name(k[2], k[3]))
     return Table(
         [_("申请渠道"), _("办件数")], _ranked(counts), total=[_("合计"), sum(counts.values())]
     )
 
 
 def decisions(f: Figures) -> Table:
-    counts = _sum_by(f.cases, lambda k: k[5])
+    counts = _sum_by(f.cases, lambda k: k[4])
     total = sum(counts.values())
     rows = [
         [str(name), counts.get(code, 0), _rate(counts.get(code, 0), total)]

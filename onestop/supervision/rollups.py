@@ -10,12 +10,14 @@ so a rolled-up day stays true.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from onestop.calendar.clock_rules import weekends_beyond
@@ -117,13 +119,76 @@ def day_figures(
     return out
 
 
+def efficiency_markers() -> QuerySet[EfficiencyDay]:
+    """The marker rows of the days rolled up (every key blank)."""
+    return EfficiencyDay.objects.filter(department="")
+
+
 def rolled_days(start: date, end: date) -> set[date]:
     """The days of [start, end) already rolled up."""
     return set(
-        EfficiencyDay.objects.filter(day__gte=start, day__lt=end, department="").values_list(
-            "day", flat=True
-        )
+        efficiency_markers().filter(day__gte=start, day__lt=end).values_list("day", flat=True)
     )
+
+
+MONTH_CACHE_SECONDS = 40 * 24 * 3600
+Part = TypeVar("Part")
+
+
+def months(start: date, end: date) -> list[tuple[date, date]]:
+    """[start, end) cut at the first of each month."""
+    out = []
+    cursor = start
+    while cursor < end:
+        following = (cursor.replace(day=1) + timedelta(days=32)).replace(day=1)
+        out.append((cursor, min(following, end)))
+        cursor = following
+    return out
+
+
+def rolled_parts(
+    kind: str,
+    prefix: str,
+    start: date,
+    end: date,
+    now: datetime,
+    markers: QuerySet[Any],
+    read: Callable[[set[date]], Part],
+) -> tuple[set[date], list[Part]]:
+    """The rolled-up days of [start, end) of a daily roll-up (``markers``: its up-to-date
+    marker rows) and their figures in a division prefix, in parts for the caller to add up:
+    ``read`` (one statement over the given days' roll-up rows) for the days of a partial or
+    current month, and for each whole past month the figures ``read`` gave once, kept in
+    the cache (ADR 0041; session 24 amendment).
+
+    A month's key holds its markers' days and ids: rolling a day up (again) writes its
+    marker again (delete + insert: a new id) and a stale day has no up-to-date marker, so a
+    changed month has a new key. Three statements in all however long the period: the
+    markers, one cache read for every month, the partial months' rows (and one read per
+    month not kept yet)."""
+    rolled = dict(markers.filter(day__gte=start, day__lt=end).values_list("day", "pk"))
+    this_month = to_beijing(now).date().replace(day=1)
+    whole: dict[str, set[date]] = {}
+    loose: set[date] = set()
+    for first, last in months(start, end):
+        days = {d for d in rolled if first <= d < last}
+        if not days:
+            continue
+        if first.day == 1 and last.day == 1 and last <= this_month:
+            marks = ",".join(f"{d.isoformat()}:{rolled[d]}" for d in sorted(days))
+            digest = hashlib.blake2b(marks.encode(), digest_size=12).hexdigest()
+            whole[f"{kind}:month:{prefix}:{first.isoformat()}:{digest}"] = days
+        else:
+            loose |= days
+    kept = cache.get_many(list(whole)) if whole else {}
+    parts: list[Part] = list(kept.values())
+    missing = {key: read(days) for key, days in whole.items() if key not in kept}
+    if missing:
+        cache.set_many(missing, MONTH_CACHE_SECONDS)
+        parts.extend(missing.values())
+    if loose:
+        parts.append(read(loose))
+    return set(rolled), parts
 
 
 def replace_day(

@@ -396,6 +396,7 @@ def test_exports_parse_and_open(varied, monkeypatch):
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
     header = values.index(["地区", "办件数"])
     regions = {r[0]: r[1] for r in values[header + 1 :] if r[0] and r[0] != "合计"}
+    assert all(cell.font.b for cell in list(sheet.iter_rows())[header])  # the header: bold
     assert regions == {k: v[0] for k, v in table("cases-region", s).items()}
     heading = client.get("/supervise/dashboards/export/decisions.csv", period)
     assert "统计期间：2026年11月1日至2026年11月30日" in heading.content.decode("utf-8-sig")
@@ -403,3 +404,33 @@ def test_exports_parse_and_open(varied, monkeypatch):
     assert load_workbook(io.BytesIO(one.content)).sheetnames == ["预审结论"]
     assert client.get("/supervise/dashboards/export/nothing.csv").status_code == 404
     assert client.get("/supervise/dashboards/export/decisions.pdf").status_code == 404
+
+
+def test_a_year_reads_the_rollups_in_a_few_statements(varied, django_assert_max_num_queries):
+    """Issue 10: "dashboards under 500 ms (roll-ups, not scans)". The rolled-up days of a
+    period are read in three statements per roll-up (its markers, one cache read for every
+    whole past month, the other days' rows), so three years cost the statements of one
+    (was: two per month and roll-up, 121 for a year's page), and a year read from the kept
+    months gives the numbers its days' rows give."""
+    from onestop.ratings.rollups import ratings_rollup
+    from onestop.supervision.dashboards import panel_tables
+
+    january = "2027-01-15T10:00:00+08:00"
+    cases_rollup(now=t(january))
+    efficiency_rollup(now=t(january))
+    ratings_rollup(now=t(january))
+
+    def tables(start: str, end: str) -> dict[str, Any]:
+        built = panel_tables(scope("", start, end, now=january))
+        return {panel.slug: (table.rows, table.total) for panel, table in built}
+
+    counted: dict[str, int] = {}
+    for name, start in (("year", "2026-01-15"), ("years", "2024-01-01")):
+        tables(start, "2027-01-16")  # the whole past months read once and kept
+        with django_assert_max_num_queries(30) as captured:
+            tables(start, "2027-01-16")
+        counted[name] = len(captured.captured_queries)
+    assert counted["year"] == counted["years"], counted
+    # Every case and item of the fixture is in November: the year (November kept whole)
+    # equals a period that reads November's days from the rows (partial months).
+    assert tables("2026-01-15", "2027-01-16") == tables("2026-11-10", "2026-12-05")
