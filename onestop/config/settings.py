@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "onestop.common.middleware.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # --- HTTP hardening: CSP header, no-store on pages with personal data ---
-    "csp.middleware.CSPMiddleware",
+    "onestop.common.httpguard.ContentSecurityPolicyMiddleware",  # django-csp's, kept text
     "onestop.common.httpguard.PrivateResponsesMiddleware",
     # --- end HTTP hardening ---
     "django.contrib.sessions.middleware.SessionMiddleware",
