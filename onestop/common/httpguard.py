@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -35,6 +36,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -264,6 +266,23 @@ def server_error(request: HttpRequest) -> HttpResponse:
     )
 
 
+# What Django's ``add_never_cache_headers`` writes on a response that has neither header.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def never_cache_headers(response: HttpResponseBase) -> None:
+    """Django's ``add_never_cache_headers`` (``Expires`` now, ``Cache-Control``
+    ``NEVER_CACHE``) without parsing and patching the header it would find missing: on most
+    responses with personal data, i.e. every API answer (issue 10, "what every request
+    pays"). A response that already has either header is patched by Django's own."""
+    headers = response.headers
+    if "Cache-Control" in headers or "Expires" in headers:
+        add_never_cache_headers(response)
+        return
+    headers["Expires"] = http_date(time.time())
+    headers["Cache-Control"] = NEVER_CACHE
+
+
 class PrivateResponsesMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -275,7 +294,7 @@ class PrivateResponsesMiddleware:
             # Swagger UI sets inline styles; its scripts are static files ('self').
             response._csp_update = {"style-src": ["'unsafe-inline'"]}  # type: ignore[attr-defined]
         if self._personal(request, path):
-            add_never_cache_headers(response)  # max-age=0, no-cache, no-store, private
+            never_cache_headers(response)  # max-age=0, no-cache, no-store, private
         return response
 
     @staticmethod

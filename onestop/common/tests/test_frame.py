@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import re._constants as sre_constants
 import re._parser as sre_parser
+import time
 from collections.abc import Iterator
 
 import pytest
 from csp.constants import NONCE
 from csp.middleware import CSPMiddleware
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import lazy
 
-from onestop.common import httpguard
+from onestop.common import httpguard, middleware
 
 API = "api/v1/"
 
@@ -151,7 +154,8 @@ def test_a_changed_setting_is_not_answered_from_the_kept_text():
     }
     answers = _both({}, settings_kwargs)
     assert len(set(answers)) == 1, answers
-    assert answers[0][0] == "default-src 'none'; script-src https://b.example"
+    # (django-csp orders the directives by a set: by the process's string hashes)
+    assert set(answers[0][0].split("; ")) == {"default-src 'none'", "script-src https://b.example"}
     assert answers[0][1] == "default-src 'self'"
     # … and the product's own policy once the override is gone.
     assert "script-src 'self'" in _both({}, {})[0][0]
@@ -167,3 +171,65 @@ def test_a_nonce_asked_for_is_in_the_header():
         nonce = str(request.csp_nonce)
         response = middleware.process_response(request, HttpResponse())
     assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        {},
+        {"Cache-Control": "public, max-age=60"},
+        {"Expires": "Thu, 01 Jan 2026 00:00:00 GMT"},
+        {"Cache-Control": "no-cache=Set-Cookie"},
+    ],
+)
+def test_never_cache_headers_are_djangos(before, monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.25)
+    ours, djangos = HttpResponse(), HttpResponse()
+    for response in (ours, djangos):
+        for name, value in before.items():
+            response[name] = value
+    httpguard.never_cache_headers(ours)
+    add_never_cache_headers(djangos)
+    assert list(ours.items()) == list(djangos.items())  # same values, same order
+    assert "no-store" in ours["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_an_api_call_reads_no_user_and_makes_no_message_storage(monkeypatch):
+    """A bearer-token call without cookies: nobody is signed in, no message storage is
+    made; the answer still says it varies by cookie (as reading the user made it say)."""
+    from onestop.accounts import sessions
+    from onestop.integration.tests.support import hospital
+
+    read: list[object] = []
+    monkeypatch.setattr(sessions, "get_user", lambda request: read.append(request))
+    made: list[object] = []
+    real_storage = middleware.default_storage
+    monkeypatch.setattr(
+        middleware, "default_storage", lambda request: made.append(request) or real_storage(request)
+    )
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {hospital().token}").get("/api/v1/me")
+    assert response.status_code == 200
+    assert read == [] and made == []
+    assert response["Vary"] == "Cookie"
+    assert response["Cache-Control"] == httpguard.NEVER_CACHE
+
+
+@pytest.mark.django_db
+def test_a_signed_in_page_still_reads_its_user_and_shows_its_messages():
+    from django.contrib import messages
+
+    from onestop.testing.factories import parent
+
+    client = Client()
+    client.force_login(parent("13800000001"))
+    request = RequestFactory().get("/my/cases/")
+    request.session = client.session
+    request.user = AnonymousUser()
+    messages_middleware = middleware.LazyMessageMiddleware(lambda r: HttpResponse())
+    messages_middleware.process_request(request)
+    messages.info(request, "kept")  # the storage made on first use
+    response = messages_middleware.process_response(request, HttpResponse())
+    assert "messages" in response.cookies  # stored as Django's middleware stores it
+    page = client.get("/my/cases/")
+    assert page.status_code == 200 and page.wsgi_request.user.is_authenticated
