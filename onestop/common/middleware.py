@@ -72,6 +72,6 @@ class LazyMessageMiddleware(MessageMiddleware):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         kept = getattr(request, "_messages", None)
-        if isinstance(kept, SimpleLazyObject) and kept._wrapped is empty:  # type: ignore[attr-defined]
+        if isinstance(kept, SimpleLazyObject) and kept._wrapped is empty:
             return response
         return super().process_response(request, response)

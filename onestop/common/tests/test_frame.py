@@ -4,8 +4,8 @@ Content-Security-Policy's text kept per process."""
 
 from __future__ import annotations
 
-import re._constants as sre_constants
-import re._parser as sre_parser
+import re._constants as sre_constants  # type: ignore[import-not-found]
+import re._parser as sre_parser  # type: ignore[import-not-found]
 import time
 from collections.abc import Iterator
 
@@ -13,7 +13,8 @@ import pytest
 from csp.constants import NONCE
 from csp.middleware import CSPMiddleware
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpResponse
+from django.contrib.messages.storage import default_storage
+from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.cache import add_never_cache_headers
@@ -96,29 +97,32 @@ def test_api_paths_resolve_to_the_api(path):
     assert resolve(path).namespace == "api-v1"
 
 
-def _both(response_attrs: dict[str, object], settings_kwargs: dict[str, object]) -> tuple:
+Headers = tuple[str | None, str | None]
+
+
+def _both(response_attrs: dict[str, object], settings_kwargs: dict[str, object]) -> list[Headers]:
     """The headers django-csp's middleware and ours set on the same response."""
     factory = RequestFactory()
-    answers = []
+    answers: list[Headers] = []
     with override_settings(**settings_kwargs):
-        for middleware in (
+        for csp_middleware in (
             CSPMiddleware(lambda r: HttpResponse()),
             httpguard.ContentSecurityPolicyMiddleware(lambda r: HttpResponse()),
         ):
             for _twice in range(2):  # built, then kept
                 request = factory.get("/x/")
-                middleware.process_request(request)
+                csp_middleware.process_request(request)
                 response = HttpResponse()
                 for name, value in response_attrs.items():
                     setattr(response, name, value)
-                middleware.process_response(request, response)
+                csp_middleware.process_response(request, response)
                 answers.append(
                     (
                         response.get("Content-Security-Policy"),
                         response.get("Content-Security-Policy-Report-Only"),
                     )
                 )
-    return tuple(answers)
+    return answers
 
 
 @pytest.mark.parametrize(
@@ -155,21 +159,24 @@ def test_a_changed_setting_is_not_answered_from_the_kept_text():
     answers = _both({}, settings_kwargs)
     assert len(set(answers)) == 1, answers
     # (django-csp orders the directives by a set: by the process's string hashes)
-    assert set(answers[0][0].split("; ")) == {"default-src 'none'", "script-src https://b.example"}
+    assert set(str(answers[0][0]).split("; ")) == {
+        "default-src 'none'",
+        "script-src https://b.example",
+    }
     assert answers[0][1] == "default-src 'self'"
     # … and the product's own policy once the override is gone.
-    assert "script-src 'self'" in _both({}, {})[0][0]
+    assert "script-src 'self'" in str(_both({}, {})[0][0])
 
 
 def test_a_nonce_asked_for_is_in_the_header():
-    middleware = httpguard.ContentSecurityPolicyMiddleware(lambda r: HttpResponse())
+    csp_middleware = httpguard.ContentSecurityPolicyMiddleware(lambda r: HttpResponse())
     request = RequestFactory().get("/x/")
-    middleware.process_request(request)
+    csp_middleware.process_request(request)
     with override_settings(
         CONTENT_SECURITY_POLICY={"DIRECTIVES": {"script-src": ["'self'", NONCE]}}
     ):
-        nonce = str(request.csp_nonce)
-        response = middleware.process_response(request, HttpResponse())
+        nonce = str(request.csp_nonce)  # type: ignore[attr-defined]
+        response = csp_middleware.process_response(request, HttpResponse())
     assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
 
 
@@ -204,10 +211,12 @@ def test_an_api_call_reads_no_user_and_makes_no_message_storage(monkeypatch):
     read: list[object] = []
     monkeypatch.setattr(sessions, "get_user", lambda request: read.append(request))
     made: list[object] = []
-    real_storage = middleware.default_storage
-    monkeypatch.setattr(
-        middleware, "default_storage", lambda request: made.append(request) or real_storage(request)
-    )
+
+    def storage(request: HttpRequest) -> object:
+        made.append(request)
+        return default_storage(request)
+
+    monkeypatch.setattr("onestop.common.middleware.default_storage", storage)
     response = Client(HTTP_AUTHORIZATION=f"Bearer {hospital().token}").get("/api/v1/me")
     assert response.status_code == 200
     assert read == [] and made == []

@@ -57,7 +57,7 @@ def _line(logger_class: type[Logger], path: Path, access_log_format: str | None)
     logger = logger_class(cfg)
     if logger_class is Logger:
         logger.access_log.addFilter(ScrubPersonalData())
-    logger.now = lambda: "[27/Nov/2026:15:00:00 +0000]"  # type: ignore[method-assign]
+    logger.now = lambda: "[27/Nov/2026:15:00:00 +0000]"
     try:
         took = datetime.timedelta(seconds=1, microseconds=2345)
         logger.access(_Response(), _Request(), _environ(), took)
