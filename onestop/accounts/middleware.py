@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -24,6 +24,13 @@ OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/api/", "/admin/login/", "
 
 
 def _user(request: HttpRequest) -> User | None:
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key is None and SESSION_KEY not in session:
+        # No session cookie: nobody is signed in, which reading ``request.user`` would find
+        # after two lazy wrappers (django-otp's, the session's); the question marks the
+        # session read as that read does (``Vary: Cookie``). Issue 10: every API call and
+        # every anonymous page asked it twice.
+        return None
     user = getattr(request, "user", None)
     return user if isinstance(user, User) and user.is_authenticated else None
 

@@ -10,6 +10,8 @@
 - ``PrivateResponsesMiddleware``: ``Cache-Control: no-store`` on every response that may
   carry personal data (signed-in users, staff and parents' areas, the API); the API docs
   get the inline styles Swagger UI needs (scripts stay ``'self'``).
+- ``ContentSecurityPolicyMiddleware``: django-csp's header, each policy's text built once
+  per process (issue 10).
 - ``healthz`` (the process answers) and ``readyz`` (the database answers).
 """
 
@@ -19,16 +21,22 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY, Nonce
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -258,6 +266,23 @@ def server_error(request: HttpRequest) -> HttpResponse:
     )
 
 
+# What Django's ``add_never_cache_headers`` writes on a response that has neither header.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def never_cache_headers(response: HttpResponseBase) -> None:
+    """Django's ``add_never_cache_headers`` (``Expires`` now, ``Cache-Control``
+    ``NEVER_CACHE``) without parsing and patching the header it would find missing: on most
+    responses with personal data, i.e. every API answer (issue 10, "what every request
+    pays"). A response that already has either header is patched by Django's own."""
+    headers = response.headers
+    if "Cache-Control" in headers or "Expires" in headers:
+        add_never_cache_headers(response)
+        return
+    headers["Expires"] = http_date(time.time())
+    headers["Cache-Control"] = NEVER_CACHE
+
+
 class PrivateResponsesMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -269,7 +294,7 @@ class PrivateResponsesMiddleware:
             # Swagger UI sets inline styles; its scripts are static files ('self').
             response._csp_update = {"style-src": ["'unsafe-inline'"]}  # type: ignore[attr-defined]
         if self._personal(request, path):
-            add_never_cache_headers(response)  # max-age=0, no-cache, no-store, private
+            never_cache_headers(response)  # max-age=0, no-cache, no-store, private
         return response
 
     @staticmethod
@@ -283,6 +308,91 @@ class PrivateResponsesMiddleware:
             return bool(user is not None and user.is_authenticated)
         except DatabaseError:
             return True
+
+
+# --- Content-Security-Policy ------------------------------------------------------------
+# django-csp builds the header's text from the settings on every response (twice: the policy
+# and the report-only one), ~13 % of the CPU of a request that does no work of its own
+# (issue 10: "CPU per request"). The text depends only on the settings and the response's
+# policy parts (``_csp_config``/``_csp_update``/``_csp_replace``, set by a view or by
+# ``PrivateResponsesMiddleware`` for the API docs) and, when a page used one, the request's
+# nonce (none of the product's does). It is built once per process per (settings, parts);
+# a request with a nonce, or parts other than plain strings, booleans and lists of them,
+# is built as django-csp builds it.
+_POLICIES: dict[tuple[object, ...], str] = {}
+_KEPT_POLICIES = 64  # more distinct policy parts than the product has (two)
+_PART_NAMES = {
+    False: ("_csp_config", "_csp_update", "_csp_replace"),
+    True: ("_csp_config_ro", "_csp_update_ro", "_csp_replace_ro"),
+}
+_ATOMS = (str, bool, type(None), Nonce)
+
+
+def _frozen(value: object) -> object:
+    """A hashable equal of a policy part, or ``_UNKEPT``."""
+    if isinstance(value, _ATOMS):
+        return value
+    if isinstance(value, dict):
+        items = tuple((k, _frozen(v)) for k, v in value.items())
+        return _UNKEPT if any(v is _UNKEPT for _k, v in items) else ("d", items)
+    if isinstance(value, list | tuple | set | frozenset):
+        kind = "s" if isinstance(value, set | frozenset) else type(value).__name__
+        parts = tuple(_frozen(v) for v in value)
+        if any(v is _UNKEPT for v in parts):
+            return _UNKEPT
+        return (kind, frozenset(parts) if kind == "s" else parts)
+    return _UNKEPT
+
+
+_UNKEPT = object()
+
+
+def _policy(response: HttpResponseBase, report_only: bool) -> str:
+    """``csp.utils.build_policy`` of the response's parts (no nonce), kept per process."""
+    config, update, replace = (getattr(response, name, None) for name in _PART_NAMES[report_only])
+    key = (report_only, _frozen(config), _frozen(update), _frozen(replace))
+    if _UNKEPT in key:
+        return build_policy(config, update, replace, None, report_only)
+    policy = _POLICIES.get(key)
+    if policy is None:
+        policy = build_policy(config, update, replace, None, report_only)
+        if len(_POLICIES) < _KEPT_POLICIES:
+            _POLICIES[key] = policy
+    return policy
+
+
+def _forget_policies(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _POLICIES.clear()
+
+
+setting_changed.connect(_forget_policies)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's ``CSPMiddleware`` (4.0), its ``process_response`` with the policy's text
+    kept per process (above); the same headers under the same conditions."""
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if getattr(request, "_csp_nonce", None) is not None:  # a nonce: its own policy
+            return super().process_response(request, response)
+        if response.status_code in (500, 404) and settings.DEBUG:  # Django's debug pages
+            return response
+        path = request.path_info
+        for report_only, header, exempt, setting in (
+            (False, HEADER, "_csp_exempt", "CONTENT_SECURITY_POLICY"),
+            (True, HEADER_REPORT_ONLY, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        ):
+            policy = _policy(response, report_only)
+            if policy and header not in response and getattr(response, exempt, False) is False:
+                prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES")
+                if not path.startswith(tuple(prefixes or ())):
+                    response[header] = policy
+        # As django-csp: a nonce asked for after the header was written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response
 
 
 @never_cache

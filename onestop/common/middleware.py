@@ -1,4 +1,4 @@
-"""Chinese by default, English on request.
+"""Chinese by default, English on request; the API's body limit; messages read when used.
 
 Django's LocaleMiddleware follows the browser's Accept-Language, so an English-language
 browser would get English pages. A Chinese government service shows Chinese unless the
@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject, empty
 
 
 class ChineseFirstLocaleMiddleware:
@@ -56,3 +59,19 @@ class ApiBodyLimitMiddleware:
                     json_dumps_params={"ensure_ascii": False},
                 )
         return self.get_response(request)
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's ``MessageMiddleware`` with the request's message storage made when first
+    used (a page showing or adding messages), not on every request: an API call never
+    uses it (issue 10, "what every request pays"). A storage nobody used stores nothing
+    (``BaseStorage.update``: neither used nor added to), so skipping it changes no answer."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))  # type: ignore[attr-defined]
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        kept = getattr(request, "_messages", None)
+        if isinstance(kept, SimpleLazyObject) and kept._wrapped is empty:
+            return response
+        return super().process_response(request, response)

@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "onestop.common.middleware.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # --- HTTP hardening: CSP header, no-store on pages with personal data ---
-    "csp.middleware.CSPMiddleware",
+    "onestop.common.httpguard.ContentSecurityPolicyMiddleware",  # django-csp's, kept text
     "onestop.common.httpguard.PrivateResponsesMiddleware",
     # --- end HTTP hardening ---
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -109,7 +109,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     # Django's, with the user read in the session's own SELECT (ADR 0026 amendment).
     "onestop.accounts.sessions.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, the message storage made when a page uses it (issue 10).
+    "onestop.common.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -354,7 +355,7 @@ INSTALLED_APPS += [
 ]
 _auth_index = MIDDLEWARE.index("onestop.accounts.sessions.AuthenticationMiddleware")
 MIDDLEWARE.insert(_auth_index + 1, "django_otp.middleware.OTPMiddleware")
-_messages_index = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+_messages_index = MIDDLEWARE.index("onestop.common.middleware.LazyMessageMiddleware")
 MIDDLEWARE[_messages_index + 1 : _messages_index + 1] = [
     "onestop.accounts.middleware.IdleTimeoutMiddleware",
     "onestop.accounts.middleware.SecondFactorMiddleware",
