@@ -178,6 +178,16 @@ def _case_item_rows(client: ApiClient, case_id: int) -> list[tuple[Any, ...]]:
     return statement.rows(connections[alias], case_id)
 
 
+def _reasons_out(found: Sequence[Any]) -> list[dict[str, Any]]:
+    """A decision's reasons or warnings as `ReasonOut`s: its three fields, in its order
+    (the stored decision's keys are sorted: ``code``, ``detail``, ``message``)."""
+    return [
+        {"code": r.get("code", ""), "message": r.get("message", ""), "detail": r.get("detail")}
+        for r in found
+        if isinstance(r, dict)
+    ]
+
+
 def case_status(client: ApiClient, case: Case) -> dict[str, Any]:
     """The case's status, pre-review decision and items (no personal data): `CaseOut`."""
     rows = _case_item_rows(client, case.pk)
@@ -188,19 +198,11 @@ def case_status(client: ApiClient, case: Case) -> dict[str, Any]:
         "status": case.status,
         "decision": {
             "decision": decision.get("decision", "supplement"),
-            "reasons": [
-                {
-                    "code": r.get("code", ""),
-                    "message": r.get("message", ""),
-                    "detail": r.get("detail"),
-                }
-                for r in decision.get("reasons", [])
-                if isinstance(r, dict)
-            ],
+            "reasons": _reasons_out(decision.get("reasons", [])),
             "plan": decision.get("plan", []),
             "region": decision.get("region", case.region),
             "pack_version": decision.get("pack_version", case.pack_version),
-            "warnings": [w for w in decision.get("warnings", []) if isinstance(w, dict)],
+            "warnings": _reasons_out(decision.get("warnings", [])),
         },
         "submitted_at": case.submitted_at,
         "decided_at": case.decided_at,
