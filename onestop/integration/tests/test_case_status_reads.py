@@ -18,6 +18,7 @@ from onestop.accounts.permissions import items_for_officer
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.integration import api as api_module
+from onestop.integration import selectors
 from onestop.integration.models import ApiClient
 from onestop.integration.schemas import CaseOut
 from onestop.integration.tests.support import Api, current, hospital, issue
@@ -151,6 +152,10 @@ def test_the_answer_costs_four_statements_and_follows_a_changed_jurisdiction(exa
         q for q in cost.sql if not q.split(" ", 1)[1].startswith(("SAVEPOINT", "RELEASE"))
     ]
     assert len(statements) <= 4, statements
+    # both reads ran from their compiled statements (none fell back to its queryset)
+    assert all(v is not None for _, v in selectors._CASE_ITEMS._entries.values())
+    for _, per_scope in selectors._CASE_OF_CLIENT._kept._entries.values():
+        assert all(v is not None for _, v in per_scope._statements._entries.values())
     account = ApiClient.objects.get(key_id=police.token.partition(".")[0]).user  # type: ignore[union-attr]
     account.jurisdiction_code = "fuzhou-ps"
     account.save(update_fields=["jurisdiction_code"])

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.test import Client
@@ -26,6 +27,7 @@ from onestop.cases.services import case_submit
 from onestop.common.fields import index_of
 from onestop.portal.selectors import item_views
 from onestop.reference.idnumber import mask_id_number, mask_name, mask_phone
+from onestop.supervision import selectors
 from onestop.supervision.models import StaffMessage
 from onestop.supervision.selectors import MaskedPerson
 from onestop.testing.costs import database_cost
@@ -143,6 +145,11 @@ def test_the_search_answers_the_same_page(cases):
         assert cost.statements <= 6  # 6 before session 24
     page = _bytes(client.post("/supervise/", {"q": MOTHER_ID}).content)
     assert cases[0].number in page and cases[1].number in page  # both of the mother's
+    # the reads ran from their compiled statements (none fell back to its queryset)
+    key = (connection.alias, connection.vendor)
+    for compiled in (selectors._FOUND, selectors._PEOPLE, selectors._TIMELINE):
+        assert compiled._statements.get(key) is not None
+    assert selectors._STAFF_UNREAD._statements.get(key) is not None
     elsewhere = _bytes(client.post("/supervise/", {"q": cases[2].number}).content)
     assert f'href="/supervise/cases/{cases[2].number}/"' not in elsewhere
     assert "没有符合条件的办件" in elsewhere
