@@ -140,6 +140,13 @@ def cases_visible_to(user: User, qs: QuerySet[Case]) -> QuerySet[Case]:
     return qs.none()
 
 
+def case_scope_key(user: User) -> tuple[object, ...]:
+    """Every column of ``user`` that `cases_visible_to` reads, with the user's id: what a
+    statement compiled once for a user's cases is kept under (a changed scope is another
+    key, so what was compiled for one scope is never used for another)."""
+    return (*officer_scope_key(user), user.is_active, user.is_superuser, parent_scope(user))
+
+
 def can_view_case(user: User, case: Case) -> bool:
     return cases_visible_to(user, type(case)._default_manager.filter(pk=case.pk)).exists()
 

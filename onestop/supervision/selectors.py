@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.db.models import (
     Count,
@@ -20,11 +20,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from onestop.accounts.models import JurisdictionKind, Role, User
-from onestop.accounts.permissions import cases_visible_to
+from onestop.accounts.permissions import case_scope_key, cases_visible_to
 from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
-from onestop.cases.models import Case, Person
+from onestop.cases.models import Case, Person, TimelineEntry
+from onestop.common.compiled import CompiledAll, CompiledPerKey, CompiledValues
 from onestop.common.fields import index_of
+from onestop.common.kept import Kept
 from onestop.core.clock import to_beijing
 from onestop.reference.domain import InstitutionKind
 from onestop.reference.idnumber import mask_id_number, mask_name, mask_phone
@@ -35,6 +37,13 @@ from onestop.supervision.rollups import day_figures, midnight, rolled_days
 from onestop.supervision.rollups import item_working_time as item_working_time  # re-exported
 from onestop.workflow.domain import urgency
 from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.selectors import with_outcome
+
+# What the supervisors' case lists and case page show of a case besides its items, people
+# and timeline: its number, region, status and submission time — not its application form,
+# pre-review decision and signature, which no supervisor's page shows (issue 10, session 24:
+# every case read decrypted all three).
+SUPERVISED_CASE_FIELDS = ("id", "number", "region", "status", "submitted_at")
 
 
 def find_cases(user: User, query: str = "") -> QuerySet[Case]:
@@ -42,20 +51,91 @@ def find_cases(user: User, query: str = "") -> QuerySet[Case]:
     query = "".join(query.split())
     if not query:
         return qs.order_by("-submitted_at")
-    # Three index lookups (the number as the product writes it, upper case; either parent's
-    # ID number through its blind index), not one OR that PostgreSQL answers by scanning
-    # every case (issue 10: 45 → 244 ms from 100 k to 1 M cases).
-    index = index_of(query, purpose="id")
-    found = (
-        Case.objects.filter(number=query.upper())
+    return qs.filter(pk__in=found_ids(query)).order_by("-submitted_at")
+
+
+def _found(number: str, mother: str, father: str) -> QuerySet[Any]:
+    return (
+        Case.objects.filter(number=number)
         .order_by()
         .values_list("pk", flat=True)
         .union(
-            Case.objects.filter(mother_id_index=index).order_by().values_list("pk", flat=True),
-            Case.objects.filter(father_id_index=index).order_by().values_list("pk", flat=True),
+            Case.objects.filter(mother_id_index=mother).order_by().values_list("pk", flat=True),
+            Case.objects.filter(father_id_index=father).order_by().values_list("pk", flat=True),
         )
     )
-    return qs.filter(pk__in=list(found)).order_by("-submitted_at")
+
+
+# Three index lookups (the number as the product writes it, upper case; either parent's
+# ID number through its blind index), not one OR that PostgreSQL answers by scanning
+# every case (issue 10: 45 → 244 ms from 100 k to 1 M cases). Compiled once per database
+# in this process (session 24: building and compiling the search's statements was ~a
+# third of its CPU).
+_FOUND = CompiledValues(
+    Case,
+    _found,
+    "onestop-stand-in-search-number",
+    "onestop-stand-in-search-mother",
+    "onestop-stand-in-search-father",
+)
+
+
+def found_ids(query: str) -> list[int]:
+    """The ids of the cases whose number, or either parent's ID number, is ``query`` (any
+    jurisdiction: `find_cases` narrows them)."""
+    index = index_of(query, purpose="id")
+    return [pk for (pk,) in _FOUND.rows(query.upper(), index, index)]
+
+
+# The search's results compiled once per user scope, database and number of cases found
+# (at most `_RESULTS_COMPILED`; more are rare: their statement is built each time).
+_RESULTS_COMPILED = 8
+_RESULTS: Kept[tuple[Any, ...], CompiledAll[Case]] = Kept(size=1000)
+_RESULT_AT = -7_340_029_300
+
+
+def _results(user: User, ids: Sequence[int]) -> QuerySet[Case]:
+    visible = cases_visible_to(user, Case.objects.filter(pk__in=ids))
+    return with_outcome(visible.only(*SUPERVISED_CASE_FIELDS)).order_by("-submitted_at")[:100]
+
+
+def supervised_cases(user: User, query: str = "") -> list[Case]:
+    """The first 100 cases of ``user``'s jurisdiction `find_cases` finds for ``query`` (all
+    where it is empty), newest first, with their outcome (`with_outcome`) and the columns
+    the list shows (`SUPERVISED_CASE_FIELDS`)."""
+    query = "".join(query.split())
+    if not query:
+        return list(with_outcome(find_cases(user).only(*SUPERVISED_CASE_FIELDS))[:100])
+    ids = found_ids(query)
+    if not ids:
+        return []
+    if len(ids) > _RESULTS_COMPILED:
+        return list(_results(user, ids))
+    stand_ins = [_RESULT_AT - n for n in range(len(ids))]
+    compiled = _RESULTS.get_or_make(
+        (*case_scope_key(user), len(ids)),
+        lambda: CompiledAll(Case, lambda *pks: _results(user, pks), *stand_ins),
+    )
+    return compiled.all(*ids)
+
+
+def _supervised_case(user: User) -> Callable[[str], QuerySet[Case]]:
+    cases = cases_visible_to(user, Case.objects.only(*SUPERVISED_CASE_FIELDS))
+    unread = staff_unread_count(user)
+    return lambda number: cases.filter(number=number).annotate(staff_unread=unread)
+
+
+# The case page's case by its number, with the user's unread work messages (the header's
+# badge), compiled once per user scope and database in this process (session 24: two
+# statements, built and compiled per request, the case's encrypted columns decrypted).
+_SUPERVISED_CASE = CompiledPerKey(Case, "onestop-stand-in-case-number")
+
+
+def supervised_case(user: User, number: str) -> Case | None:
+    """The case by its number if it is in ``user``'s jurisdiction (`find_cases`), with the
+    columns the page shows (`SUPERVISED_CASE_FIELDS`) and ``staff_unread``: the user's
+    unread work messages (`staff_unread_count`)."""
+    return _SUPERVISED_CASE.first(case_scope_key(user), lambda: _supervised_case(user), number)
 
 
 @dataclass(frozen=True)
@@ -66,6 +146,16 @@ class MaskedPerson:
     phone: str
 
 
+# A case's people, the columns the page shows, compiled once per database in this process.
+_PEOPLE = CompiledAll(
+    Person,
+    lambda case_id: (
+        Person.objects.filter(case_id=case_id).only("role", "name", "id_number", "phone")
+    ).order_by("role"),
+    -7_340_029_301,
+)
+
+
 def masked_people(case: Case) -> list[MaskedPerson]:
     return [
         MaskedPerson(
@@ -74,8 +164,34 @@ def masked_people(case: Case) -> list[MaskedPerson]:
             mask_id_number(p.id_number),
             mask_phone(p.phone),
         )
-        for p in Person.objects.filter(case=case).order_by("role")
+        for p in _PEOPLE.all(case.pk)
     ]
+
+
+class TimelineLine(NamedTuple):
+    """A line of a case's timeline as the supervisor's case page shows it."""
+
+    at: datetime
+    actor_label: str
+    message: str
+
+
+# A case's timeline, the columns the page shows (no model instances), compiled once per
+# database in this process.
+_TIMELINE = CompiledValues(
+    TimelineEntry,
+    lambda case_id: (
+        TimelineEntry.objects.filter(case_id=case_id)
+        .order_by("at", "pk")
+        .values_list("at", "actor_label", "message")
+    ),
+    -7_340_029_303,
+)
+
+
+def case_timeline_lines(case: Case) -> list[TimelineLine]:
+    """Every line of the case's timeline, oldest first."""
+    return [TimelineLine(*row) for row in _TIMELINE.rows(case.pk)]
 
 
 # --- time-limit supervision (时限监督) ---------------------------------------------------
@@ -238,17 +354,34 @@ def urge_count() -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def staff_unread_count(user: User) -> Coalesce:
-    """An annotation: ``user``'s unread work messages (the staff header's badge), for a
-    page that reads it with its own row (``staff_unread_known``)."""
-    counted = (
-        StaffMessage.objects.filter(user=user, read_at__isnull=True)
+def _unread_counted(user_id: Any) -> QuerySet[Any]:
+    """The count of user ``user_id``'s unread work messages (no row where none)."""
+    return (
+        StaffMessage.objects.filter(user_id=user_id, read_at__isnull=True)
         .order_by()
         .values("user")
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def staff_unread_count(user: User) -> Coalesce:
+    """An annotation: ``user``'s unread work messages (the staff header's badge), for a
+    page that reads it with its own row (``staff_unread_known``)."""
+    return Coalesce(Subquery(_unread_counted(user.pk), output_field=IntegerField()), Value(0))
+
+
+# The header's count where the page did not read it, compiled once per database in this
+# process (session 24: building and compiling the count was ~a tenth of the search's CPU).
+_STAFF_UNREAD = CompiledValues(
+    StaffMessage, lambda user_id: _unread_counted(user_id).values_list("n"), -7_340_029_305
+)
+
+
+def staff_unread_now(user: User) -> int:
+    """``user``'s unread work messages, read now (the header's badge, `staff_unread`)."""
+    rows = _STAFF_UNREAD.rows(user.pk)
+    return int(rows[0][0]) if rows else 0
 
 
 # The unread count a page already read in this request, for the header (`staff_unread`).

@@ -16,12 +16,16 @@ from django.views.decorators.http import require_http_methods
 
 from onestop.accounts.models import Role, User
 from onestop.audit.services import access_record
-from onestop.cases.models import TimelineEntry
 from onestop.common.fields import cipher
-from onestop.portal.selectors import item_views
+from onestop.portal.selectors import item_views, outcome_from_items
 from onestop.reference.idnumber import mask_id_number
-from onestop.supervision.selectors import find_cases, masked_people
-from onestop.workflow.selectors import with_outcome
+from onestop.supervision.selectors import (
+    case_timeline_lines,
+    masked_people,
+    staff_unread_known,
+    supervised_case,
+    supervised_cases,
+)
 
 ID_SHAPED = re.compile(r"\d{15}|\d{17}[\dXx]")
 
@@ -89,7 +93,7 @@ def cases(request: HttpRequest) -> HttpResponse:
             messages.warning(request, _("查询已过期，请重新输入查询条件"))
             return redirect("supervision:cases")
         query = recalled
-    found = with_outcome(find_cases(user, query))[:100]
+    found = supervised_cases(user, query)
     response = render(
         request, "supervision/cases.html", {"cases": found, "q": _shown(query), "searched": query}
     )
@@ -102,9 +106,10 @@ def cases(request: HttpRequest) -> HttpResponse:
 @login_required
 def case(request: HttpRequest, number: str) -> HttpResponse:
     user = _supervisor(request)
-    found = find_cases(user).filter(number=number).first()
+    found = supervised_case(user, number)
     if found is None:
         raise Http404(_("办件不存在或不在您的监管范围"))
+    staff_unread_known(request, user, found.staff_unread)  # type: ignore[attr-defined]
     access_record(
         actor=user,
         case_number=found.number,
@@ -112,13 +117,15 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
         at=timezone.now(),
         granted=True,
     )
+    items = item_views(found, names=False)
+    outcome_from_items(found, items)  # the status tag's outcome: every item is read
     return render(
         request,
         "supervision/case.html",
         {
             "case": found,
             "people": masked_people(found),
-            "items": item_views(found, names=False),
-            "timeline": TimelineEntry.objects.filter(case=found).order_by("at", "pk"),
+            "items": items,
+            "timeline": case_timeline_lines(found),
         },
     )

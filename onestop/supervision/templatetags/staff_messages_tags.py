@@ -6,8 +6,7 @@ from django import template
 from django.template import Context
 
 from onestop.accounts.models import User
-from onestop.supervision.models import StaffMessage
-from onestop.supervision.selectors import staff_unread_read
+from onestop.supervision.selectors import staff_unread_now, staff_unread_read
 
 register = template.Library()
 
@@ -19,4 +18,4 @@ def staff_unread(context: Context, user: object) -> int:
     known = staff_unread_read(context.get("request"), user)  # read by the page already
     if known is not None:
         return known
-    return StaffMessage.objects.filter(user=user, read_at__isnull=True).count()
+    return staff_unread_now(user)
