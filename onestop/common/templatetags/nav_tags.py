@@ -18,7 +18,6 @@ holds no ``{% block %}``.
 from __future__ import annotations
 
 import threading
-
 from typing import Any
 
 from django import template
