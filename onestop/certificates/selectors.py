@@ -112,7 +112,7 @@ _CASE_ELICENCES = CompiledAll(
 
 def case_elicences(case: Case) -> list[ELicence]:
     """The case's licences with only the columns the parents' card shows
-    (``certificates/case_elicences.html``: serial, kind, issuer, time, the seal for the QR
+    (``certificates.templatetags.elicence_tags``: serial, kind, issuer, time, the seal for the QR
     link, the item's code and baby, the serial that replaced it): no payload or result is
     read or decrypted — the joined item's and replacing licence's were, whole rows (issue
     10 part 3). A column read after all is loaded on access (the statement-count tests).
