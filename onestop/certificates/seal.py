@@ -72,7 +72,7 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    if not text or any(c not in _B64URL for c in text) or len(text) % 4 == 1:
+    if not text or not _B64URL.issuperset(text) or len(text) % 4 == 1:
         raise SealFormatError("不是有效的 base64url 编码")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 

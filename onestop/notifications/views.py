@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,7 +14,7 @@ from onestop.accounts.permissions import parent_page_refuse
 from onestop.common.paging import KnownCountPaginator
 from onestop.common.revalidate import revalidated
 from onestop.notifications.models import Notification
-from onestop.notifications.selectors import parent_messages
+from onestop.notifications.selectors import parent_messages, parent_messages_slice
 from onestop.notifications.services import notifications_mark_read
 from onestop.notifications.stamps import (
     inbox_stamp,
@@ -32,13 +34,27 @@ def _parent(request: HttpRequest) -> User:
     return user
 
 
+class _Messages:
+    """The parent's messages as the paginator takes them once their number is known: it
+    asks only for its page's slice (`parent_messages_slice`)."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    def __getitem__(self, rows: slice) -> list[Notification]:
+        return parent_messages_slice(self.user, rows.start, rows.stop, PAGE_SIZE)
+
+
 @login_required(login_url="accounts:parent_login")
 @revalidated(inbox_stamp)
 def inbox(request: HttpRequest) -> HttpResponse:
     user = _parent(request)
     kept = parent_messages_read(request, user)  # counted by the page's stamp
-    # None (the stamp counted none): no queryset to build either (~10 % of this page).
-    messages = [] if kept is not None and kept[1] == 0 else parent_messages(user)
+    # None (the stamp counted none): no queryset to build either (~10 % of this page);
+    # counted: the page's rows read by a statement compiled once (`_Messages`).
+    messages: Any = (
+        parent_messages(user) if kept is None else [] if kept[1] == 0 else _Messages(user)
+    )
     paginator = KnownCountPaginator(
         messages, PAGE_SIZE, count=kept[1] if kept is not None else None
     )

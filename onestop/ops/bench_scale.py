@@ -318,11 +318,23 @@ def measure(samples: int, seed: int) -> dict[str, Any]:
     officer = Client()
     officer.force_login(users["officer"])
     mark_verified(officer, users["officer"])
-    parent_clients = []
+    # One client for every parent, each request with its parent's session, as a web worker
+    # serves them: a client of its own per parent loaded the middleware again on its first
+    # request (WhiteNoise's walk of the static files: ~10 ms of CPU), and the parent's case
+    # page, each sample a new parent, measured it in all but the warm-up's samples.
+    parents_client = Client()
+    parent_sessions = []
     for parent in users["parents"]:
-        c = Client()
-        c.force_login(parent)
-        parent_clients.append(c)
+        parents_client.cookies.pop("sessionid", None)  # (a sign-in would end the last one's)
+        parents_client.force_login(parent)
+        parent_sessions.append(parents_client.cookies["sessionid"].value)
+
+    def as_parent(k: int, path: str) -> Callable[[], Any]:
+        def call() -> Any:
+            parents_client.cookies["sessionid"] = parent_sessions[k]
+            return get(parents_client, path)()
+
+        return call
 
     def search(id_number: str) -> Callable[[], Any]:
         """The search as a supervisor makes it: the form's POST, answered with the results
@@ -348,10 +360,7 @@ def measure(samples: int, seed: int) -> dict[str, Any]:
         _measure_one(
             "case by number: parent's page `/my/cases/{number}/`",
             "lookup",
-            [
-                get(parent_clients[k], f"/my/cases/{picks[k][1]}/")
-                for k in range(len(parent_clients))
-            ],
+            [as_parent(k, f"/my/cases/{picks[k][1]}/") for k in range(len(parent_sessions))],
         )
     )
     results.append(
@@ -373,7 +382,7 @@ def measure(samples: int, seed: int) -> dict[str, Any]:
         _measure_one(
             "a parent's case list `/my/cases/`",
             "lookup",
-            [get(c, "/my/cases/") for c in parent_clients],
+            [as_parent(k, "/my/cases/") for k in range(len(parent_sessions))],
         )
     )
     results.append(

@@ -86,7 +86,6 @@ def test_the_compiled_list_answers_as_the_queryset(example, beijing, media_root)
 
 def test_the_compiled_case_read_answers_as_the_queryset(example, beijing, media_root):
     from onestop.portal.selectors import _PARENT_CASE, parent_case
-    from onestop.portal.views import UNSHOWN_DOCUMENT
 
     numbers = [
         case_submit(document=example(name), actor=None, now=beijing(at)).case.number
@@ -102,7 +101,7 @@ def test_the_compiled_case_read_answers_as_the_queryset(example, beijing, media_
     inactive.is_active = False
     officer.role = Role.OFFICER
     superuser.is_superuser = True
-    for defer in ((), UNSHOWN_DOCUMENT):
+    for defer in ((), ("document",)):
         for user in (mother, stranger, inactive, officer, superuser):
             for number in (*numbers, "QINBEI-20261120-99999"):
                 expected = (

@@ -10,8 +10,7 @@ from django import template
 
 from onestop.accounts.models import Role
 from onestop.cases.models import Case
-from onestop.ratings.models import FollowUp, FollowUpStatus
-from onestop.ratings.selectors import case_rateable, unrated_steps
+from onestop.ratings.selectors import case_rateable, replied_follow_ups, unrated_steps
 
 register = template.Library()
 
@@ -25,7 +24,7 @@ def rating_card(
     role = getattr(user, "role", "")
     if not case_rateable(case) or role not in (Role.PARENT, Role.CLERK):
         return {"show": False}
-    waiting = FollowUp.objects.filter(case=case, status=FollowUpStatus.REPLIED).count()
+    waiting = replied_follow_ups(case)
     return {
         "show": True,
         "case": case,
