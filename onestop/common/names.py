@@ -4,6 +4,7 @@ result fields. SMS texts, notices and sealed e-licences stay Chinese (``ITEM_NAM
 
 from __future__ import annotations
 
+from django.utils.html import conditional_escape
 from django.utils.translation import get_language
 
 from onestop.catalogue import names
@@ -28,3 +29,12 @@ def elicence_title_label(code: str) -> str:
 
 def result_field_label(spec: ResultField) -> str:
     return spec.label_in(get_language())
+
+
+def baby_mark(word: str) -> str:
+    """Which baby a row is for, after its name (twins or more, ADR 0036): the one markup of
+    " <span class="baby" data-baby>（第二个孩子）</span>" the pages write in Python; "" for
+    a single birth. ``word`` is escaped here."""
+    if not word:
+        return ""
+    return f' <span class="baby" data-baby>（{conditional_escape(word)}）</span>'

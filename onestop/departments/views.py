@@ -30,7 +30,7 @@ from onestop.certificates.pdf import render_preview
 from onestop.certificates.preview import signed_lines, signed_preview_for
 from onestop.certificates.selectors import prior_elicences
 from onestop.common.http import pdf_response
-from onestop.common.names import item_label, material_label
+from onestop.common.names import baby_mark, item_label, material_label
 from onestop.common.paging import KnownCountPaginator
 from onestop.common.revalidate import revalidated
 from onestop.core.written import written
@@ -177,7 +177,7 @@ def _queue_rows_html(rows: Iterable[QueueRow], now: datetime, calendar: WorkingC
         light_class, light_name = lights[light]
         # Which baby, for twins or more (ADR 0036): "第二个孩子", never an index.
         word = newborn_word_of(row.item, row.newborn, row.twins)
-        baby = f' <span class="baby" data-baby>（{_escape(word)}）</span>' if word else ""
+        baby = baby_mark(word)
         claimed = f' <span class="muted">{_escape(row.claimer)}</span>' if row.claimer else ""
         count = row.urge_total
         n = _escape(str(count))

@@ -16,7 +16,7 @@ from django.utils.translation import get_language, gettext
 from onestop.cases.models import Case
 from onestop.certificates.selectors import case_elicences
 from onestop.certificates.services import qr_content
-from onestop.common.names import item_label
+from onestop.common.names import baby_mark, item_label
 from onestop.core.written import written
 from onestop.workflow.models import ItemState
 
@@ -56,8 +56,7 @@ def case_elicences_card(case: Case, items: Sequence[Any] | None = None) -> SafeS
         if replaced:
             out.append(f' data-superseded-by="{replaced}"')
         out.append(f"><strong>{conditional_escape(item_label(e.kind))}</strong>")
-        if baby:
-            out.append(f' <span class="baby" data-baby>（{conditional_escape(baby)}）</span>')
+        out.append(baby_mark(baby))
         when = conditional_escape(written(e.issued_at, language=language))
         out.append(f" {serial} · {conditional_escape(e.issuer_name)} · {when}\n  ")
         if replaced:

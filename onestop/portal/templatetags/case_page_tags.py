@@ -20,6 +20,7 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from onestop.common.names import baby_mark
 from onestop.core.written import written
 from onestop.portal.selectors import ItemView
 
@@ -60,7 +61,7 @@ def _item_rows(
     csrf = overdue = urge = ""
     out = ["\n  "]
     for i in items:
-        baby = f' <span class="baby" data-baby>（{escape(i.baby)}）</span>' if i.baby else ""
+        baby = baby_mark(i.baby)
         reasons = (
             f'<div class="muted">{sep.join(conditional_escape(r) for r in i.reasons)}</div>'
             if i.reasons
@@ -131,7 +132,7 @@ def case_steps(steps: Sequence[Sequence[ItemView]]) -> SafeString:
             f"{step_title % {'n': number}}</div>\n    <ul>"
         )
         for i in step:
-            baby = f' <span class="baby" data-baby>（{escape(i.baby)}）</span>' if i.baby else ""
+            baby = baby_mark(i.baby)
             waits = ""
             if i.waits_for:
                 what = sep.join(conditional_escape(w) for w in i.waits_for)
