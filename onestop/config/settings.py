@@ -455,7 +455,15 @@ def _cache(url: str) -> dict[str, object]:
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     if url.startswith("locmem://"):
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "onestop_cache"}
+    # Django's default keeps 300 entries and then culls a third of them on a write: the
+    # dashboards' kept months and panels (per division, period and roll-up, ADR 0041)
+    # outnumber that, and a culled month is summed again from its days' rows. (The rate
+    # limits count in their own table here, `common.ratelimit`.)
+    return {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "onestop_cache",
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("ONESTOP_CACHE_MAX_ENTRIES", "100000"))},
+    }
 
 
 # Shared by every gunicorn worker and the background worker (rate-limit counters).
