@@ -221,7 +221,9 @@ def audit_records(records: Sequence[AuditRecord]) -> None:
     one INSERT. The caller holds the lock of every stream's object, taken before this read,
     so no other writer extends these streams until it commits (the read sees every record
     committed before the locks were granted); the unique (stream, seq) constraint stays the
-    backstop."""
+    backstop. Read here, not taken from what `cases.services.cases_locked` read with the
+    locks: a lock that waited was granted after another writer's commit, which a read
+    made with the lock's statement may predate."""
     if not records:
         return
     streams = list(dict.fromkeys(record.stream for record in records))

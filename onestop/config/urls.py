@@ -13,7 +13,7 @@ from onestop.supervision import deadline_views, urge_views
 urlpatterns = [
     # First: Django tries the patterns in order, and every department system's call went
     # through ~50 others before this one (issue 10, "what every request pays"). No other
-    # pattern matches a path under api/v1/ (onestop/config/tests/test_urls.py proves it), so
+    # pattern matches a path under api/v1/ (onestop/common/tests/test_frame.py proves it), so
     # the order changes no answer.
     path("api/v1/", integration_api.urls),
     path("", portal_views.home, name="home"),

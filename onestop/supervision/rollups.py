@@ -181,11 +181,12 @@ def rolled_parts(
         else:
             loose |= days
     kept = cache.get_many(list(whole)) if whole else {}
-    parts: list[Part] = list(kept.values())
     missing = {key: read(days) for key, days in whole.items() if key not in kept}
     if missing:
         cache.set_many(missing, MONTH_CACHE_SECONDS)
-        parts.extend(missing.values())
+    # In month order whether kept or read now: what a panel lists in the order it meets
+    # it comes out the same from a cold cache and a warm one.
+    parts: list[Part] = [kept[key] if key in kept else missing[key] for key in whole]
     if loose:
         parts.append(read(loose))
     return set(rolled), parts

@@ -201,7 +201,18 @@ def _relight(qs: QuerySet[CaseItem], light: str, batch_size: int) -> int:
     changed = 0
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
-        changed += qs.filter(pk__in=batch).exclude(urgency=light).update(urgency=light)
+        # The rows locked in id order, as a batch of transitions locks them (`_record`):
+        # two statements each taking its rows in its own order could deadlock.
+        with transaction.atomic():
+            locked = list(
+                qs.filter(pk__in=batch)
+                .exclude(urgency=light)
+                .select_for_update()
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if locked:
+                changed += CaseItem.objects.filter(pk__in=locked).update(urgency=light)
     return changed
 
 
@@ -392,7 +403,15 @@ def _record(kind: str, dues: list[_Due], now: datetime, recipients: _Recipients)
     names (``_Recipients``)."""
     with transaction.atomic():
         cases = cases_locked(d.case_id for d in dues)
-        items = CaseItem.objects.only(*RECORD_ITEM_COLUMNS).in_bulk([d.item_id for d in dues])
+        # The items locked in id order (the marks' UPDATE below and `_relight` write them
+        # without the cases' lock: one order, no deadlock between them).
+        items = {
+            item.pk: item
+            for item in CaseItem.objects.only(*RECORD_ITEM_COLUMNS)
+            .filter(pk__in=[d.item_id for d in dues])
+            .select_for_update()
+            .order_by("pk")
+        }
         holding = []
         for due in dues:
             case, item = cases.get(due.case_id), items.get(due.item_id)
