@@ -46,12 +46,10 @@ from onestop.workflow.selectors import with_outcome
 SUPERVISED_CASE_FIELDS = ("id", "number", "region", "status", "submitted_at")
 
 
-def find_cases(user: User, query: str = "") -> QuerySet[Case]:
-    qs = cases_visible_to(user, Case.objects.all())
-    query = "".join(query.split())
-    if not query:
-        return qs.order_by("-submitted_at")
-    return qs.filter(pk__in=found_ids(query)).order_by("-submitted_at")
+def find_cases(user: User) -> QuerySet[Case]:
+    """Every case of ``user``'s jurisdiction, the newest first (a search's results:
+    `supervised_cases`)."""
+    return cases_visible_to(user, Case.objects.all()).order_by("-submitted_at")
 
 
 def _found(number: str, mother: str, father: str) -> QuerySet[Any]:
@@ -82,7 +80,7 @@ _FOUND = CompiledValues(
 
 def found_ids(query: str) -> list[int]:
     """The ids of the cases whose number, or either parent's ID number, is ``query`` (any
-    jurisdiction: `find_cases` narrows them)."""
+    jurisdiction: `supervised_cases` narrows them)."""
     index = index_of(query, purpose="id")
     return [pk for (pk,) in _FOUND.rows(query.upper(), index, index)]
 
@@ -100,7 +98,7 @@ def _results(user: User, ids: Sequence[int]) -> QuerySet[Case]:
 
 
 def supervised_cases(user: User, query: str = "") -> list[Case]:
-    """The first 100 cases of ``user``'s jurisdiction `find_cases` finds for ``query`` (all
+    """The first 100 cases of ``user``'s jurisdiction `found_ids` finds for ``query`` (all
     where it is empty), newest first, with their outcome (`with_outcome`) and the columns
     the list shows (`SUPERVISED_CASE_FIELDS`)."""
     query = "".join(query.split())

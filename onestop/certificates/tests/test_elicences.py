@@ -533,3 +533,24 @@ def test_prior_licences_are_the_querysets_with_the_statement_compiled_once(case,
     items = CaseItem.objects.filter(case=other)
     serials = {p["serial"] for item in items for p in selectors.prior_elicences(item)}
     assert serials and all(s.startswith(other.number) for s in serials)
+
+
+def test_the_parents_card_escapes_what_it_shows_and_names_a_replaced_licence(done_case):
+    """The e-licences card is written in Python (session 24): every value escaped as the
+    template's ``{{ }}`` did, and a licence replaced by a correction (ADR 0042) says which
+    one replaced it instead of offering its PDF."""
+    from django.urls import reverse
+
+    from onestop.certificates.templatetags.elicence_tags import case_elicences_card
+
+    first, second = ELicence.objects.filter(case=done_case).order_by("pk")[:2]
+    ELicence.objects.filter(pk=first.pk).update(
+        issuer_name="<b>某\"医院'&</b>", superseded_by=second
+    )
+    html = str(case_elicences_card(done_case))
+    assert "<b>" not in html
+    assert "&lt;b&gt;某&quot;医院&#x27;&amp;&lt;/b&gt;" in html
+    assert f'data-elicence="{first.serial}" data-superseded-by="{second.serial}"' in html
+    assert f"已被更正，以 {second.serial} 为准" in html
+    assert reverse("certificates:parent_pdf", args=[first.serial]) not in html
+    assert reverse("certificates:parent_pdf", args=[second.serial]) in html
