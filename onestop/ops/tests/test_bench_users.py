@@ -8,6 +8,7 @@ import io
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -39,24 +40,30 @@ def test_locust_statistics_are_read_per_request_kind_with_the_aggregate(tmp_path
     assert rows["all requests"].per_second == 22.5
 
 
-def test_the_report_compares_p95_with_the_target_and_replaces_its_block(tmp_path: Path) -> None:
+def _result(tmp_path: Path, **given: Any) -> bench_users.Result:
+    """A run's result with `STATS` as locust's statistics, and what ``given`` says."""
     path = tmp_path / "x_stats.csv"
     path.write_text(STATS)
-    result = bench_users.Result(
-        config=bench_users.Config(),
-        rows=bench_users.read_locust_stats(path),
-        failures=[],
-        cpu={"web (gunicorn)": 100.0, "postgres": 20.0},
-        seconds=120.0,
-        statements=11000,
-        minimal_per_second=1000.0,
-        minimal_p=(3.0, 6.0, 9.0),
-        counts={"cases": 4},
-        machine={"cores": "2", "cpu": "x", "memory": "1 GiB", "postgres": "15", "python": "3"},
-        command="python -m onestop.ops.bench_users",
-        started_at=datetime(2026, 11, 26, tzinfo=UTC),
-        seed_seconds=1.0,
-    )
+    fields: dict[str, Any] = {
+        "config": bench_users.Config(),
+        "rows": bench_users.read_locust_stats(path),
+        "failures": [],
+        "cpu": {"web (gunicorn)": 100.0, "postgres": 20.0},
+        "seconds": 120.0,
+        "statements": 11000,
+        "minimal_per_second": 1000.0,
+        "minimal_p": (3.0, 6.0, 9.0),
+        "counts": {"cases": 4},
+        "machine": {"cores": "2", "cpu": "x", "memory": "1 GiB", "postgres": "15", "python": "3"},
+        "command": "python -m onestop.ops.bench_users",
+        "started_at": datetime(2026, 11, 26, tzinfo=UTC),
+        "seed_seconds": 1.0,
+    }
+    return bench_users.Result(**{**fields, **given})
+
+
+def test_the_report_compares_p95_with_the_target_and_replaces_its_block(tmp_path: Path) -> None:
+    result = _result(tmp_path)
     text = bench_users.report(result)
     assert "p95 140 ms (target < 200 ms: met)" in text
     assert "90.9 ms of web CPU (gunicorn), 18.2 ms of PostgreSQL CPU, 10.0 SQL statements" in text
@@ -180,24 +187,7 @@ def test_the_requests_after_the_users_arrival_are_reported_beside_the_whole_run(
     # 100 users at 10 a second: from 10 s on, the 100 requests of 40…49 ms.
     assert bench_users.after_arrival(times, config) == (100, 44.0, 49.0, 49.0)
     assert bench_users.after_arrival(tmp_path / "none.csv", config) is None
-    stats = tmp_path / "x_stats.csv"
-    stats.write_text(STATS)
-    result = bench_users.Result(
-        config=config,
-        rows=bench_users.read_locust_stats(stats),
-        failures=[],
-        cpu={"web (gunicorn)": 10.0},
-        seconds=20.0,
-        statements=10,
-        minimal_per_second=1000.0,
-        minimal_p=(3.0, 6.0, 9.0),
-        counts={"cases": 4},
-        machine={"cores": "2", "cpu": "x", "memory": "1 GiB", "postgres": "15", "python": "3"},
-        command="x",
-        started_at=datetime(2026, 11, 27, tzinfo=UTC),
-        seed_seconds=1.0,
-        after=bench_users.after_arrival(times, config),
-    )
+    result = _result(tmp_path, config=config, after=bench_users.after_arrival(times, config))
     text = bench_users.report(result)
     assert "p95 140 ms (target < 200 ms: met)" in text
     assert (
