@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Value, When
 
 from onestop.cases.models import Case, CaseStatus
 from onestop.catalogue import catalogue
+from onestop.common.compiled import CompiledAll
 from onestop.common.names import result_field_label
 from onestop.eligibility.prereview import ordinary_channels
 from onestop.eligibility.reasons import ITEM_NAMES
@@ -17,7 +18,7 @@ from onestop.policy.loader import default_packs
 from onestop.workflow.domain.newborns import newborn_ordinal, split_key
 from onestop.workflow.domain.outcome import OUTCOME_LABELS, NotDone, Outcome, case_outcome
 from onestop.workflow.domain.results import RESULT_FIELDS
-from onestop.workflow.models import CaseItem, ItemState
+from onestop.workflow.models import CardProduction, CaseItem, ItemState, PaymentNotice
 
 # The attribute a task row may carry saying whether its case runs items per newborn of a
 # multiple birth, so that what shows the row does not ask (`multiple_birth`): annotated by
@@ -188,3 +189,42 @@ def result_from(item: str, data: Mapping[str, str]) -> dict[str, object]:
     """The result fields of ``item`` as posted by either form (unknown keys left out; the
     service's validation refuses what does not fit)."""
     return {f.name: data.get(f.name, "") for f in RESULT_FIELDS.get(item, ())}
+
+
+# The parents' payment and social security cards' reads by the case's id, compiled once
+# per process (issue 10, a parent's first render of a finished case's page: building and
+# compiling each queryset with its join was most of its card, cProfile; session 24).
+_CASE_NOTICES = CompiledAll(
+    PaymentNotice,
+    lambda case_id: (
+        PaymentNotice.objects.filter(case_id=case_id)
+        .select_related("item")
+        .order_by("item__position")
+    ),
+    -7_340_029_701,
+)
+_CASE_CARDS = CompiledAll(
+    CardProduction,
+    lambda case_id: (
+        CardProduction.objects.filter(case_id=case_id).select_related("item").order_by("pk")
+    ),
+    -7_340_029_703,
+)
+
+
+def case_payment_notices(case: Case) -> list[PaymentNotice]:
+    """The case's medical-insurance payment notices with their items, in the items' order
+    (``case`` set on each, as ``case.paymentnotice_set`` would)."""
+    found = _CASE_NOTICES.all(case.pk)
+    for notice in found:
+        notice.case = case
+    return found
+
+
+def case_card_productions(case: Case) -> list[CardProduction]:
+    """The case's social security cards' production with their items, oldest first
+    (``case`` set on each)."""
+    found = _CASE_CARDS.all(case.pk)
+    for card in found:
+        card.case = case
+    return found

@@ -16,9 +16,15 @@ from onestop.workflow.card import SSC_ITEM, STATUS_WORDS
 from onestop.workflow.domain import delivery
 from onestop.workflow.domain.newborns import item_code, split_key
 from onestop.workflow.maternity import MATERNITY_ITEM, payment_words, payout_words
-from onestop.workflow.models import CardProduction, ItemState, PaymentNotice
+from onestop.workflow.models import ItemState
 from onestop.workflow.payment import notice_words
-from onestop.workflow.selectors import case_not_done, case_outcome_of, newborn_word
+from onestop.workflow.selectors import (
+    case_card_productions,
+    case_not_done,
+    case_outcome_of,
+    case_payment_notices,
+    newborn_word,
+)
 
 register = template.Library()
 
@@ -55,9 +61,7 @@ def case_payment_card(
         item_code(getattr(i, "item", "")) == PAYMENT_ITEM for i in items
     ):
         return {"cards": []}
-    notices = list(
-        PaymentNotice.objects.filter(case=case).select_related("item").order_by("item__position")
-    )
+    notices = case_payment_notices(case)
     if not notices:
         return {"cards": []}
     # Twins (ADR 0036): one payment per baby, each card saying whose.
@@ -93,7 +97,7 @@ def case_card_progress(case: Case, items: Iterable[Any] = ()) -> dict[str, Any]:
     }
     if not babies:
         return {"cards": []}
-    found = CardProduction.objects.filter(case=case).select_related("item").order_by("pk")
+    found = case_card_productions(case)
     cards = []
     for card in found:
         if card.item.newborn not in babies:
