@@ -78,13 +78,6 @@ def client_profile(client: ApiClient) -> dict[str, Any]:
 # --- cases ------------------------------------------------------------------------------
 
 
-def cases_visible_to_client(client: ApiClient) -> QuerySet[Case]:
-    """Cases this client submitted, or with an item in its department and jurisdiction."""
-    own = Q(idempotency_key__startswith=submitted_key(client, ""))
-    visible = cases_visible_to(client.user, Case.objects.all()).values("pk")
-    return Case.objects.filter(own | Q(pk__in=visible))
-
-
 # What the API's answers about a case read of it (`case_status`: `CaseOut`) and what its
 # access check reads (who submitted it): not the application form and the signature, and
 # the pre-review decision as its stored text, decrypted only where it is read (the
