@@ -33,7 +33,7 @@ from onestop.calendar.clock_rules import weekends_beyond
 from onestop.calendar.domain import WorkingCalendar
 from onestop.calendar.selectors import calendar_end_warning, current_calendar
 from onestop.cases.models import Case, CaseStatus
-from onestop.cases.services import cases_locked
+from onestop.cases.services import case_locked, cases_locked
 from onestop.core.clock import to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
 from onestop.core.events import effects, emit
@@ -567,7 +567,9 @@ def item_urge(
     """A parent urges an overdue item of their own case, at most once per working day. The
     department's officers get a message; the timeline shows it to both sides."""
     now = now or timezone.now()
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    # The case's one lock (`case_locked`): its row and its audit stream's last record in
+    # one statement, as every other change of a case locks it.
+    locked = case_locked(case.pk)
     if parent.role != Role.PARENT or not can_view_case(parent, locked):
         raise UrgeRefused("只能催办本人的办件", code="urge_forbidden")
     code, newborn = split_key(item) if isinstance(item, str) else (item.item, item.newborn)
