@@ -271,6 +271,35 @@ class CompiledPerKey(Generic[M]):
         return compiled.first(value)
 
 
+class CompiledRowsPerKey:
+    """The rows of ``build(*values)`` (a ``values_list`` queryset: tuples) with one
+    `Statement` per database and ``key`` — for a read whose queryset differs by the
+    values once the key (an API client's scope, its state and page size) is fixed: the
+    department systems' task list and a case's items as a client sees them (issue 10,
+    session 24). ``build`` must build the same statement for the same key; it is
+    compiled once with the stand-ins, and where they are not each found exactly once
+    (or the scope selects nothing) the queryset runs every time instead. At most
+    ``size`` keys are kept, the least recently used dropped."""
+
+    def __init__(self, *stand_ins: Any, size: int = 1000) -> None:
+        self.stand_ins = stand_ins
+        self._kept: Kept[Hashable, Statement | None] = Kept(size)
+
+    def rows(
+        self, alias: str, key: tuple[Any, ...], build: Callable[..., QuerySet[Any]], *values: Any
+    ) -> list[tuple[Any, ...]]:
+        connection = connections[alias]
+        statement = self._kept.get_or_make(
+            (alias, connection.vendor, *key),
+            lambda: Statement.compiled(
+                build(*self.stand_ins).query.get_compiler(alias), self.stand_ins
+            ),
+        )
+        if statement is None:
+            return [tuple(row) for row in build(*values).using(alias)]
+        return statement.rows(connection, *values)
+
+
 # The fields whose value of these exact types Django's ``get_db_prep_save`` returns as it
 # is — on every backend: these classes prepare nothing but ``str()``/``bool()`` of other
 # values and a lazy text's text — so `CompiledInsert` passes it without the five calls.

@@ -34,7 +34,7 @@ from onestop.certificates.effects import issued_with
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import REGISTRATION_ITEM, signed_preview_for
 from onestop.certificates.selectors import prior_elicences
-from onestop.common.compiled import CompiledFirst, CompiledPerKey, Statement
+from onestop.common.compiled import CompiledFirst, CompiledPerKey, CompiledRowsPerKey, Statement
 from onestop.common.fields import read_sealed, unseal
 from onestop.common.kept import Kept
 from onestop.corrections.effects import field_label
@@ -154,21 +154,16 @@ def _case_items(client: ApiClient, case_id: int) -> QuerySet[Any]:
 # per client scope and database in this process (issue 10, session 24: were three
 # statements, and a fourth for a completed case's outcome, each built per request).
 _CASE_ID = -7_340_029_123
-_CASE_ITEMS: Kept[tuple[Any, ...], Statement | None] = Kept(size=1000)
+_CASE_ITEMS = CompiledRowsPerKey(_CASE_ID)
 
 
 def _case_item_rows(client: ApiClient, case_id: int) -> list[tuple[Any, ...]]:
-    alias = router.db_for_read(CaseItem)
-    key = (alias, connections[alias].vendor, *_scope_key(client))
-    statement = _CASE_ITEMS.get_or_make(
-        key,
-        lambda: Statement.compiled(
-            _case_items(client, _CASE_ID).query.get_compiler(alias), [_CASE_ID]
-        ),
+    return _CASE_ITEMS.rows(
+        router.db_for_read(CaseItem),
+        _scope_key(client),
+        lambda case: _case_items(client, case),
+        case_id,
     )
-    if statement is None:  # not compiled as expected: the queryset runs
-        return [tuple(row) for row in _case_items(client, case_id).using(alias)]
-    return statement.rows(connections[alias], case_id)
 
 
 def _reasons_out(found: Sequence[Any]) -> list[dict[str, Any]]:
@@ -436,21 +431,16 @@ def _task_list(client: ApiClient, state: str, limit: int, after: int) -> QuerySe
 # them (none on PostgreSQL for these columns; SQLite's datetimes and booleans):
 # `test_task_list_json` compares the answers with the list as it was.
 _AFTER = -7_340_029_117
-_LIST_SQL: Kept[tuple[Any, ...], Statement | None] = Kept(size=1000)
+_LIST_ROWS = CompiledRowsPerKey(_AFTER)
 
 
 def _task_rows(client: ApiClient, state: str, limit: int, after: int) -> list[tuple[Any, ...]]:
-    key = (connection.alias, connection.vendor, *_scope_key(client), state, limit)
-    statement = _LIST_SQL.get_or_make(
-        key,
-        lambda: Statement.compiled(
-            _task_list(client, state, limit, _AFTER).query.get_compiler(connection.alias),
-            [_AFTER],
-        ),
+    return _LIST_ROWS.rows(
+        connection.alias,
+        (*_scope_key(client), state, limit),
+        lambda since: _task_list(client, state, limit, since),
+        after,
     )
-    if statement is None:  # no scope (not an officer's account), or not as expected
-        return list(_task_list(client, state, limit, after))
-    return statement.rows(connection, after)
 
 
 def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[str, Any]:

@@ -153,7 +153,7 @@ def test_the_answer_costs_four_statements_and_follows_a_changed_jurisdiction(exa
     ]
     assert len(statements) <= 4, statements
     # both reads ran from their compiled statements (none fell back to its queryset)
-    assert all(v is not None for _, v in selectors._CASE_ITEMS._entries.values())
+    assert all(v is not None for _, v in selectors._CASE_ITEMS._kept._entries.values())
     for _, per_scope in selectors._CASE_OF_CLIENT._kept._entries.values():
         assert all(v is not None for _, v in per_scope._statements._entries.values())
     account = ApiClient.objects.get(key_id=police.token.partition(".")[0]).user  # type: ignore[union-attr]
