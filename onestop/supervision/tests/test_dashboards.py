@@ -434,3 +434,83 @@ def test_a_year_reads_the_rollups_in_a_few_statements(varied, django_assert_max_
     # Every case and item of the fixture is in November: the year (November kept whole)
     # equals a period that reads November's days from the rows (partial months).
     assert tables("2026-01-15", "2027-01-16") == tables("2026-11-10", "2026-12-05")
+
+
+def _openpyxl_export(tables, asked) -> bytes:
+    """The every-panel workbook as the export wrote it before (session 24): openpyxl's
+    write-only mode, a temporary file per sheet."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    from onestop.supervision.dashboard_views import _heading, _lines
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for panel, built in tables:
+        sheet = book.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", str(panel.title))[:31])
+        sheet.column_dimensions["A"].width = 36
+        for heading in _heading(panel, asked):
+            sheet.append([heading])
+        sheet.append([])
+        header, *lines = _lines(built)
+        cells = [WriteOnlyCell(sheet, value=value) for value in header]
+        for cell in cells:
+            cell.font = bold
+        sheet.append(cells)
+        for line in lines:
+            sheet.append(line)
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_workbook_holds_what_openpyxl_wrote(varied, language):
+    """Issue 10 (session 25): the export's workbook is written in memory
+    (``supervision.xlsx``); for every panel over several divisions and periods, live and
+    rolled up, its parts are the ones openpyxl wrote, byte for byte (all but the document
+    properties), and read back they hold the same sheets, cells, bold header and width."""
+    from django.utils import translation
+
+    from onestop.supervision.dashboard_views import Asked, _workbook
+    from onestop.supervision.dashboards import panel_tables
+    from onestop.supervision.tests.test_xlsx import parts, read_back
+
+    cases_rollup(now=t(NOW))
+    efficiency_rollup(now=t(NOW))
+    compared = 0
+    with translation.override(language):
+        for prefix in ("", "45", "4507", "22", "35", "99"):
+            for start, end in (
+                ("2026-11-01", "2026-12-01"),
+                ("2026-11-16", "2026-11-17"),
+                ("2025-12-01", "2026-12-01"),
+                ("2026-11-30", "2026-12-01"),
+            ):
+                s = scope(prefix, start, end)
+                tables = panel_tables(s)
+                asked = Asked(s, "", prefix, "", "")
+                ours, theirs = _workbook(tables, asked), _openpyxl_export(tables, asked)
+                ours_parts, theirs_parts = parts(ours), parts(theirs)
+                assert list(ours_parts) == list(theirs_parts)
+                for name, data in theirs_parts.items():
+                    if not name.startswith("docProps/"):
+                        assert ours_parts[name] == data, (prefix, start, name)
+                assert read_back(ours) == read_back(theirs)
+                compared += sum(len(t.rows) for _, t in tables)
+    assert compared > 100  # the fixture's numbers, not empty sheets only
+
+
+def test_the_workbook_is_written_without_a_temporary_file(varied, monkeypatch):
+    """openpyxl wrote each sheet to a temporary file, then read it back into the zip and
+    removed it (on a busy disk most of the export's time); the export writes none."""
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a temporary file")
+
+    monkeypatch.setattr("openpyxl.worksheet._writer.create_temporary_file", refused)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: t(NOW))
+    client = _client(staff("admin"))
+    book = client.get("/supervise/dashboards/export/all.xlsx", {"preset": "this-month"})
+    assert book.status_code == 200 and book.content.startswith(b"PK")
