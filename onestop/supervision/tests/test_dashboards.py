@@ -514,3 +514,33 @@ def test_the_workbook_is_written_without_a_temporary_file(varied, monkeypatch):
     client = _client(staff("admin"))
     book = client.get("/supervise/dashboards/export/all.xlsx", {"preset": "this-month"})
     assert book.status_code == 200 and book.content.startswith(b"PK")
+
+
+def test_the_current_months_rolled_days_are_read_once_and_kept(varied):
+    """Issue 10 (session 25): the current month's days rolled so far are kept in the cache
+    under their markers, as a whole past month is: a second request reads the markers and
+    the cache, not the month's roll-up rows; the numbers stay the database's, and a day
+    rolled up again (a new marker) makes a new key."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.supervision.dashboards import panel_tables
+
+    cases_rollup(now=t(NOW))
+    efficiency_rollup(now=t(NOW))
+    check("")  # read and kept
+    with CaptureQueriesContext(connection) as captured:
+        panel_tables(scope(""))
+    read = " ".join(q["sql"] for q in captured.captured_queries)
+    for column in (
+        '"supervision_efficiencyday"."working_days"',
+        '"supervision_casedoneday"."working_days"',
+        '"supervision_caseday"."reasons"',
+        'SUM("ratings_ratingday"',
+    ):
+        assert column not in read, column
+    check("")  # from the kept month
+    check("4507")
+    assert efficiency_rollup(now=t(NOW), days=[date(2026, 11, 20)])["days"] == 1
+    assert cases_rollup(now=t(NOW), days=[date(2026, 11, 17)])["days"] == 1
+    check("")  # a new key: read again
