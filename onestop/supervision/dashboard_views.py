@@ -9,7 +9,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -225,4 +225,4 @@ def _workbook(tables: list[tuple[Panel, Table]], asked: Asked) -> bytes:
                 first_width=36,
             )
         )
-    return workbook(sheets, now=datetime.now(UTC))
+    return workbook(sheets, now=timezone.now())

@@ -21,7 +21,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_TEXT = 32767  # Excel's limit of a cell's text (openpyxl cuts it there too)
@@ -184,10 +184,10 @@ def _theme() -> str:
 
 
 def workbook(sheets: Sequence[Sheet], now: datetime) -> bytes:
-    """The .xlsx file of the sheets (``now``, UTC: the document's times)."""
+    """The .xlsx file of the sheets (``now``: the document's times, written in UTC)."""
     titles = unique_titles(s.title for s in sheets)
     count = len(sheets)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(

@@ -181,3 +181,13 @@ def test_column_letters():
     assert [column_letter(n) for n in range(1, 800)] == [
         get_column_letter(n) for n in range(1, 800)
     ]
+
+
+def test_the_document_times_are_utc():
+    from datetime import timedelta, timezone
+
+    from openpyxl import load_workbook
+
+    beijing = NOW.astimezone(timezone(timedelta(hours=8)))
+    book = load_workbook(io.BytesIO(workbook([Sheet("x", [[1]])], now=beijing)))
+    assert book.properties.modified == NOW.replace(tzinfo=None)
