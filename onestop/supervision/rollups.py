@@ -132,6 +132,7 @@ def rolled_days(start: date, end: date) -> set[date]:
 
 
 MONTH_CACHE_SECONDS = 40 * 24 * 3600
+CURRENT_MONTH_CACHE_SECONDS = 2 * 24 * 3600
 Part = TypeVar("Part")
 
 
@@ -157,33 +158,43 @@ def rolled_parts(
 ) -> tuple[set[date], list[Part]]:
     """The rolled-up days of [start, end) of a daily roll-up (``markers``: its up-to-date
     marker rows) and their figures in a division prefix, in parts for the caller to add up:
-    ``read`` (one statement over the given days' roll-up rows) for the days of a partial or
-    current month, and for each whole past month the figures ``read`` gave once, kept in
-    the cache (ADR 0041; session 24 amendment).
+    ``read`` (one statement over the given days' roll-up rows) for the days of a month begun
+    within the period, and for each whole past month, and the current month's days rolled
+    so far, the figures ``read`` gave once, kept in the cache (ADR 0041; the amendments of
+    session 24 and of session 25, h-dashexport).
 
     A month's key holds its markers' days and ids: rolling a day up (again) writes its
     marker again (delete + insert: a new id) and a stale day has no up-to-date marker, so a
-    changed month has a new key. Three statements in all however long the period: the
-    markers, one cache read for every month, the partial months' rows (and one read per
-    month not kept yet)."""
+    changed month has a new key. At most three statements however long the period: the
+    markers, one cache read for every month, the rows of the month begun within the period
+    (and one read per month not kept yet)."""
     rolled = dict(markers.filter(day__gte=start, day__lt=end).values_list("day", "pk"))
     this_month = to_beijing(now).date().replace(day=1)
     whole: dict[str, set[date]] = {}
+    current: set[str] = set()
     loose: set[date] = set()
     for first, last in months(start, end):
         days = {d for d in rolled if first <= d < last}
         if not days:
             continue
-        if first.day == 1 and last.day == 1 and last <= this_month:
+        if first.day == 1 and ((last.day == 1 and last <= this_month) or first == this_month):
             marks = ",".join(f"{d.isoformat()}:{rolled[d]}" for d in sorted(days))
             digest = hashlib.blake2b(marks.encode(), digest_size=12).hexdigest()
-            whole[f"{kind}:month:{prefix}:{first.isoformat()}:{digest}"] = days
+            key = f"{kind}:month:{prefix}:{first.isoformat()}:{digest}"
+            whole[key] = days
+            if first == this_month:
+                current.add(key)
         else:
             loose |= days
     kept = cache.get_many(list(whole)) if whole else {}
     missing = {key: read(days) for key, days in whole.items() if key not in kept}
-    if missing:
-        cache.set_many(missing, MONTH_CACHE_SECONDS)
+    for keys, seconds in (
+        ({k for k in missing if k not in current}, MONTH_CACHE_SECONDS),
+        # The current month's days rolled so far: a new key each day a day is rolled up.
+        ({k for k in missing if k in current}, CURRENT_MONTH_CACHE_SECONDS),
+    ):
+        if keys:
+            cache.set_many({k: missing[k] for k in keys}, seconds)
     # In month order whether kept or read now: what a panel lists in the order it meets
     # it comes out the same from a cold cache and a warm one.
     parts: list[Part] = [kept[key] if key in kept else missing[key] for key in whole]

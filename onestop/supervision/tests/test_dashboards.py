@@ -434,3 +434,148 @@ def test_a_year_reads_the_rollups_in_a_few_statements(varied, django_assert_max_
     # Every case and item of the fixture is in November: the year (November kept whole)
     # equals a period that reads November's days from the rows (partial months).
     assert tables("2026-01-15", "2027-01-16") == tables("2026-11-10", "2026-12-05")
+
+
+def _openpyxl_export(tables, asked) -> bytes:
+    """The every-panel workbook as the export wrote it before (session 24): openpyxl's
+    write-only mode, a temporary file per sheet."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    from onestop.supervision.dashboard_views import _heading, _lines
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for panel, built in tables:
+        sheet = book.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", str(panel.title))[:31])
+        sheet.column_dimensions["A"].width = 36
+        for heading in _heading(panel, asked):
+            sheet.append([heading])
+        sheet.append([])
+        header, *lines = _lines(built)
+        cells = [WriteOnlyCell(sheet, value=value) for value in header]
+        for cell in cells:
+            cell.font = bold
+        sheet.append(cells)
+        for line in lines:
+            sheet.append(line)
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+def _read_back(data: bytes) -> list[tuple[Any, ...]]:
+    """Every sheet's title and cells (where, value, type, bold) as openpyxl reads them,
+    and its first column's width in whole characters."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data))
+    out: list[tuple[Any, ...]] = []
+    for ws in book.worksheets:
+        cells = [
+            (c.coordinate, c.value, c.data_type, bool(c.font.b))
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None or c.font.b
+        ]
+        out.append((ws.title, int(ws.column_dimensions["A"].width or 0), cells))
+    return out
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_workbook_holds_what_openpyxl_wrote(varied, language):
+    """Issue 10 (session 25): the export's workbook is written by XlsxWriter in memory;
+    for every panel over several divisions and periods, live and rolled up, read back it
+    holds the sheets, cells (value and type), bold header and first column's width that
+    openpyxl's write-only mode wrote (session 24's code, kept above)."""
+    from django.utils import translation
+
+    from onestop.supervision.dashboard_views import Asked, _workbook
+    from onestop.supervision.dashboards import panel_tables
+
+    cases_rollup(now=t(NOW))
+    efficiency_rollup(now=t(NOW))
+    compared = 0
+    with translation.override(language):
+        for prefix in ("", "45", "4507", "22", "35", "99"):
+            for start, end in (
+                ("2026-11-01", "2026-12-01"),
+                ("2026-11-16", "2026-11-17"),
+                ("2025-12-01", "2026-12-01"),
+                ("2026-11-30", "2026-12-01"),
+            ):
+                s = scope(prefix, start, end)
+                tables = panel_tables(s)
+                asked = Asked(s, "", prefix, "", "")
+                ours = _read_back(_workbook(tables, asked))
+                assert ours == _read_back(_openpyxl_export(tables, asked)), (prefix, start)
+                compared += sum(len(cells) for _, _, cells in ours)
+    assert compared > 500  # the fixture's numbers, not empty sheets only
+
+
+def test_text_in_the_workbook_is_never_a_formula_or_a_link(monkeypatch):
+    """A name from reference data that begins with ``=`` (or reads like a link or a
+    number) is written as the text it is: opened in Excel it never computes."""
+    from onestop.supervision.dashboard_views import Asked, _workbook
+    from onestop.supervision.dashboards import PANELS
+
+    hostile = ['=HYPERLINK("http://x","y")', "https://example.org/", "007", "#N/A", "+1"]
+    monkeypatch.setattr(
+        "onestop.supervision.dashboard_views._lines",
+        lambda table: [["名称"], *[[h] for h in hostile]],
+    )
+    monkeypatch.setattr("onestop.supervision.dashboard_views._heading", lambda panel, asked: [])
+    nothing: Any = None  # the table and the scope are not read: _lines and _heading replaced
+    data = _workbook([(PANELS[0], nothing), (PANELS[0], nothing)], Asked(nothing, "", "", "", ""))
+    sheets = _read_back(data)
+    assert len(sheets) == 2 and sheets[0][0] != sheets[1][0]  # a title taken is numbered
+    assert [(value, kind) for _, value, kind, _ in sheets[0][2][1:]] == [(h, "s") for h in hostile]
+
+
+def test_the_workbook_is_written_without_a_temporary_file(varied, monkeypatch):
+    """openpyxl wrote each sheet to a temporary file, then read it back into the zip and
+    removed it (on a busy disk most of the export's time); the export writes none."""
+    import tempfile
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a temporary file")
+
+    for name in ("mkstemp", "TemporaryFile", "NamedTemporaryFile", "SpooledTemporaryFile"):
+        monkeypatch.setattr(tempfile, name, refused)
+    monkeypatch.setattr("openpyxl.worksheet._writer.create_temporary_file", refused)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: t(NOW))
+    client = _client(staff("admin"))
+    book = client.get("/supervise/dashboards/export/all.xlsx", {"preset": "this-month"})
+    assert book.status_code == 200 and book.content.startswith(b"PK")
+    assert len(_read_back(book.content)) > 5
+
+
+def test_the_current_months_rolled_days_are_read_once_and_kept(varied):
+    """Issue 10 (session 25): the current month's days rolled so far are kept in the cache
+    under their markers, as a whole past month is: a second request reads the markers and
+    the cache, not the month's roll-up rows; the numbers stay the database's, and a day
+    rolled up again (a new marker) makes a new key."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.supervision.dashboards import panel_tables
+
+    cases_rollup(now=t(NOW))
+    efficiency_rollup(now=t(NOW))
+    check("")  # read and kept
+    with CaptureQueriesContext(connection) as captured:
+        panel_tables(scope(""))
+    read = " ".join(q["sql"] for q in captured.captured_queries)
+    for column in (
+        '"supervision_efficiencyday"."working_days"',
+        '"supervision_casedoneday"."working_days"',
+        '"supervision_caseday"."reasons"',
+        'SUM("ratings_ratingday"',
+    ):
+        assert column not in read, column
+    check("")  # from the kept month
+    check("4507")
+    assert efficiency_rollup(now=t(NOW), days=[date(2026, 11, 20)])["days"] == 1
+    assert cases_rollup(now=t(NOW), days=[date(2026, 11, 17)])["days"] == 1
+    check("")  # a new key: read again
