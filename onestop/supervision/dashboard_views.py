@@ -170,6 +170,17 @@ def _lines(table: Table) -> list[list[Any]]:
     return lines
 
 
+# A CSV cell Excel would read as a formula (OWASP's "CSV injection"): a text beginning
+# with one of these is written after an apostrophe, which Excel shows as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _filename(slug: str, asked: Asked, ext: str) -> str:
     last = asked.scope.end - timedelta(days=1)
     return f"onestop-{slug}-{asked.scope.start:%Y%m%d}-{last:%Y%m%d}.{ext}"
@@ -195,8 +206,8 @@ def export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
             if n:
                 writer.writerow([])
             for line in _heading(panel, asked):
-                writer.writerow([line])
-            writer.writerows(_lines(table))
+                writer.writerow([_csv_text(line)])
+            writer.writerows([_csv_text(v) for v in line] for line in _lines(table))
         # With a byte-order mark, so that Excel opens the Chinese as UTF-8.
         response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
     elif fmt == "xlsx":

@@ -533,6 +533,27 @@ def test_text_in_the_workbook_is_never_a_formula_or_a_link(monkeypatch):
     assert [(value, kind) for _, value, kind, _ in sheets[0][2][1:]] == [(h, "s") for h in hostile]
 
 
+def test_text_in_the_csv_never_opens_as_a_formula(varied, monkeypatch):
+    """The CSV export: a text Excel would compute (``=``, ``+``, ``-``, ``@`` first) is
+    written after an apostrophe; numbers (negative ones too) and other text as they are."""
+    hostile = ["=1+1", "+1", "-2", "@SUM(A1)", "名称"]
+    monkeypatch.setattr(
+        "onestop.supervision.dashboard_views._lines",
+        lambda table: [["名称", "数量"], *[[h, -3] for h in hostile]],
+    )
+    client = _client(staff("admin"))
+    answer = client.get("/supervise/dashboards/export/decisions.csv", {"preset": "this-month"})
+    assert answer.status_code == 200
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[-5:] == [
+        ["'=1+1", "-3"],
+        ["'+1", "-3"],
+        ["'-2", "-3"],
+        ["'@SUM(A1)", "-3"],
+        ["名称", "-3"],
+    ]
+
+
 def test_the_workbook_is_written_without_a_temporary_file(varied, monkeypatch):
     """openpyxl wrote each sheet to a temporary file, then read it back into the zip and
     removed it (on a busy disk most of the export's time); the export writes none."""
