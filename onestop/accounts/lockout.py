@@ -103,7 +103,7 @@ def _statement(kind: str, alias: str) -> Statement | None:
     return _STATEMENTS.get_or_make(key, lambda: make(alias))
 
 
-class LockoutHandler(AxesDatabaseHandler):
+class LockoutHandler(AxesDatabaseHandler):  # type: ignore[misc]
     """django-axes' database handler with its per-sign-in reads compiled once (module
     docstring); ``AXES_HANDLER`` names it."""
 

@@ -120,7 +120,7 @@ class SessionStore(DatabaseSessionStore):
         kept, the old row deleted) with the new row written once, by the save at the end
         of the request, instead of an INSERT of the data now and an UPDATE of the same row
         then. The key exists from here on (django-axes records its hash at sign-in)."""
-        data = self._session
+        data = self._session  # type: ignore[attr-defined]  # (Django's, not in the stubs)
         key = self.session_key
         self._session_key = self._get_new_session_key()
         self._key_unsaved = True

@@ -48,7 +48,8 @@ def _attempts(rng: random.Random, now: Any, share: float = 0.8) -> None:
     )
     for row in rows:  # attempt_time is auto_now_add: set afterwards
         minutes = rng.choice([0, 1, 5, 14, 15, 16, 30, 90]) + rng.random()
-        AccessAttempt.objects.filter(pk=row.pk).update(attempt_time=now - timedelta(minutes=minutes))
+        when = now - timedelta(minutes=minutes)
+        AccessAttempt.objects.filter(pk=row.pk).update(attempt_time=when)
     # Some exactly at the cool-off's edge (15 minutes: counted, and deleted by the clean-up).
     edge = AccessAttempt.objects.order_by("pk")[:5]
     AccessAttempt.objects.filter(pk__in=[r.pk for r in edge]).update(
@@ -57,7 +58,7 @@ def _attempts(rng: random.Random, now: Any, share: float = 0.8) -> None:
 
 
 def _request(username: str | None, address: str | None, agent: str, now: Any) -> Any:
-    request = RequestFactory().post(
+    request: Any = RequestFactory().post(
         "/accounts/login/", {} if username is None else {"username": username}
     )
     request.axes_ip_address = address

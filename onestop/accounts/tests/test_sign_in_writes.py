@@ -119,7 +119,7 @@ def test_a_new_key_already_in_use_gets_another_and_leaves_that_row_alone():
     taken = SessionStore()
     taken["mine"] = 1
     taken.save()
-    keys = iter([taken.session_key, "k" * 32])
+    keys = iter([str(taken.session_key), "k" * 32])
     store = SessionStore()
     store["data"] = "kept"
     store.save()
