@@ -23,14 +23,20 @@ from typing import Any
 from axes.attempts import get_cool_off_threshold
 from axes.conf import settings as axes_settings
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_parameters, get_client_username
-from axes.models import AccessAttempt
+from axes.helpers import (
+    get_client_parameters,
+    get_client_session_hash,
+    get_client_str,
+    get_client_username,
+    get_credentials,
+)
+from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.db import connections, router
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from onestop.common.compiled import Statement
+from onestop.common.compiled import CompiledInsert, Statement
 from onestop.common.kept import Kept
 
 log = logging.getLogger("axes.handlers.database")
@@ -55,6 +61,9 @@ _BEFORE = datetime(1901, 1, 1, 0, 0, 5, tzinfo=UTC)
 _STATEMENTS: Kept[tuple[str, str, str], Statement | None] = Kept(size=16)
 # This project's lockout parameters (settings.AXES_LOCKOUT_PARAMETERS), as axes' filters.
 _PARAMETERS = [["username"], ["ip_address"]]
+# The sign-in record's INSERT, built once per database (axes' ``AccessLog.objects.create``
+# built it per sign-in).
+_ACCESS_LOG = CompiledInsert(AccessLog)
 
 
 def _field(name: str) -> Any:
@@ -158,3 +167,34 @@ class LockoutHandler(AxesDatabaseHandler):  # type: ignore[misc]
             threshold,
         )
         return 0
+
+    def user_logged_in(self, sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+        """axes' own (django-axes 8.3): the clean-up, then the sign-in record
+        (``AccessLog``: the security log of ADR 0013, with the session's hash) — its INSERT
+        compiled once. With the access log off or a reset on success: axes' code."""
+        if axes_settings.AXES_DISABLE_ACCESS_LOG or axes_settings.AXES_RESET_ON_SUCCESS:
+            super().user_logged_in(sender, request, user, **kwargs)
+            return
+        username = user.get_username()
+        credentials = get_credentials(username)
+        client_str = get_client_str(
+            username,
+            request.axes_ip_address,
+            request.axes_user_agent,
+            request.axes_path_info,
+            request,
+        )
+        log.info("AXES: Successful login by %s.", client_str)
+        self.clean_expired_user_attempts(request, credentials)
+        _ACCESS_LOG.save_new(
+            AccessLog(
+                username=username,
+                ip_address=request.axes_ip_address,
+                user_agent=request.axes_user_agent,
+                http_accept=request.axes_http_accept,
+                path_info=request.axes_path_info,
+                attempt_time=request.axes_attempt_time,
+                # evaluated here, as axes does: the session's key exists from now on
+                session_hash=get_client_session_hash(request),
+            )
+        )

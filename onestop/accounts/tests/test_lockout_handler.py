@@ -128,3 +128,30 @@ def test_the_clean_up_deletes_what_axes_deletes():
 
 def test_axes_uses_it():
     assert isinstance(AxesProxyHandler.get_implementation(force=True), LockoutHandler)
+
+
+def test_the_sign_in_record_is_axes_own():
+    """The sign-in record (``AccessLog``, written with a compiled INSERT) is the row axes'
+    own handler writes, every column but its id and its time (``auto_now_add``: now)."""
+    from axes.models import AccessLog
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    from onestop.testing.factories import staff
+
+    officer = staff("officer", department="tax", kind="division", code="450703")
+    written = []
+    for handler in (LockoutHandler(), AxesDatabaseHandler()):
+        request = _request(officer.username, "2001:db8::7", "Mozilla/5.0 (iPhone)", timezone.now())
+        SessionMiddleware(lambda r: None).process_request(request)  # type: ignore[arg-type]
+        request.session.cycle_key()
+        handler.user_logged_in(None, request, officer)
+        row = AccessLog.objects.order_by("-pk").first()
+        assert row is not None
+        written.append(row)
+    ours, axes = written
+    skip = {"id", "attempt_time", "session_hash"}
+    fields = [f.attname for f in AccessLog._meta.concrete_fields if f.attname not in skip]
+    assert [getattr(ours, f) for f in fields] == [getattr(axes, f) for f in fields]
+    assert ours.logout_time is None and ours.username == officer.username
+    assert ours.ip_address == "2001:db8::7" and len(ours.session_hash) == 64
+    assert abs((ours.attempt_time - axes.attempt_time).total_seconds()) < 5
