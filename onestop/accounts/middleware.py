@@ -50,20 +50,35 @@ class IdleTimeoutMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = _user(request)
-        if user is not None:
-            parent = user.role == Role.PARENT
-            limit = settings.PARENT_IDLE_SECONDS if parent else settings.STAFF_IDLE_SECONDS
-            now = int(timezone.now().timestamp())
-            seen = request.session.get(SEEN_KEY)
-            if limit and isinstance(seen, int) and now - seen > limit:
-                logout(request)
-                messages.info(request, _("由于长时间未操作，已自动退出登录，请重新登录"))
-                login = "accounts:parent_login" if parent else "accounts:login"
-                query = urlencode({"next": request.get_full_path()})
-                return redirect(f"{reverse(login)}?{query}")
-            if not isinstance(seen, int) or now - seen >= 30:
-                request.session[SEEN_KEY] = now  # written at most every 30 s
+        if user is None:
+            response = self.get_response(request)
+            _seen_at_sign_in(request)
+            return response
+        parent = user.role == Role.PARENT
+        limit = settings.PARENT_IDLE_SECONDS if parent else settings.STAFF_IDLE_SECONDS
+        now = int(timezone.now().timestamp())
+        seen = request.session.get(SEEN_KEY)
+        if limit and isinstance(seen, int) and now - seen > limit:
+            logout(request)
+            messages.info(request, _("由于长时间未操作，已自动退出登录，请重新登录"))
+            login = "accounts:parent_login" if parent else "accounts:login"
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse(login)}?{query}")
+        if not isinstance(seen, int) or now - seen >= 30:
+            request.session[SEEN_KEY] = now  # written at most every 30 s
         return self.get_response(request)
+
+
+def _seen_at_sign_in(request: HttpRequest) -> None:
+    """Someone signed in during this request (a signed-out request whose session now names
+    a user): the sign-in is their last activity, written with the session the sign-in
+    writes anyway — so the request it redirects to has no UPDATE of its own to make, and
+    the idle timeout counts from the sign-in (before, from the first page after it)."""
+    session = getattr(request, "session", None)
+    if session is None or not session.modified:  # no sign-in (nothing loaded either)
+        return
+    if SESSION_KEY in session and SEEN_KEY not in session:
+        session[SEEN_KEY] = int(timezone.now().timestamp())
 
 
 class SecondFactorMiddleware:

@@ -7,7 +7,10 @@ prefix) they supervise. Parents sign in with a phone number and a one-time code.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
@@ -16,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from onestop.catalogue.loader import catalogue
+from onestop.common.compiled import CompiledFirst
 from onestop.common.fields import EncryptedTextField
 
 
@@ -50,6 +54,23 @@ class JurisdictionKind(models.TextChoices):
     DIVISION = "division", _("行政区划")
 
 
+class UserManager(DjangoUserManager["User"]):
+    """Django's, with the read of a user by username (``get_by_natural_key``: the
+    password sign-in's ``ModelBackend``) compiled once per process: the same row, the same
+    ``DoesNotExist`` for none."""
+
+    def get_by_natural_key(self, username: Any) -> User:
+        if self.model is not User or self._db is not None or not isinstance(username, str):
+            # (a migration's historical model, a chosen database, an odd value: Django's)
+            return super().get_by_natural_key(username)
+        user = _BY_USERNAME.first(username)
+        if user is None:
+            raise self.model.DoesNotExist(
+                f"{self.model._meta.object_name} matching query does not exist."
+            )
+        return user
+
+
 class User(AbstractUser):
     role = models.CharField(_("角色"), max_length=16, choices=Role.choices, default=Role.PARENT)
     department = models.CharField(
@@ -71,6 +92,8 @@ class User(AbstractUser):
         max_length=64, null=True, blank=True, unique=True, editable=False
     )
 
+    objects = UserManager()  # type: ignore[misc]
+
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
@@ -81,6 +104,13 @@ class User(AbstractUser):
 
     def label(self) -> str:
         return self.display_name or self.username
+
+
+_BY_USERNAME = CompiledFirst(
+    User,
+    lambda username: User.objects.filter(username=username),
+    "onestop-stand-in-username",
+)
 
 
 def actor_label(user: User | None) -> str:

@@ -34,13 +34,14 @@ from django.contrib.auth.middleware import (
 )
 from django.contrib.auth.middleware import auser
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
+from django.utils.crypto import constant_time_compare, get_random_string
 from django.utils.functional import SimpleLazyObject
 
 from onestop.accounts.models import User, UserSession
@@ -103,6 +104,43 @@ class SessionStore(DatabaseSessionStore):
             setattr(row.user, ENROLLED_READ, bool(row.totp_enrolled))  # type: ignore[attr-defined]
         self.signed_in_user = row.user
         return row
+
+    #: The key was made by `cycle_key` and has no row yet: the next save INSERTs it.
+    _key_unsaved: bool = False
+
+    def _get_new_session_key(self) -> str:
+        """A new random key, without Django's ``SELECT`` of whether it is in use first:
+        every caller INSERTs it (``save(must_create=True)``), which the primary key
+        refuses for a key in use (``CreateError``), and the caller then takes another —
+        Django's own ``create()`` loop (and `save` below)."""
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    def cycle_key(self) -> None:
+        """Django's ``cycle_key`` (a sign-in, a second factor verified: a new key, the data
+        kept, the old row deleted) with the new row written once, by the save at the end
+        of the request, instead of an INSERT of the data now and an UPDATE of the same row
+        then. The key exists from here on (django-axes records its hash at sign-in)."""
+        data = self._session  # type: ignore[attr-defined]  # (Django's, not in the stubs)
+        key = self.session_key
+        self._session_key = self._get_new_session_key()
+        self._key_unsaved = True
+        self._session_cache = data
+        self.modified = True
+        if key:
+            self.delete(key)
+
+    def save(self, must_create: bool = False) -> None:
+        if self._key_unsaved and self.session_key is not None:
+            while True:  # as Django's ``create()``: a key in use gets another
+                try:
+                    super().save(must_create=True)
+                except CreateError:
+                    self._session_key = self._get_new_session_key()
+                    continue
+                self._key_unsaved = False
+                return
+        self._key_unsaved = False  # (flushed since: no key, Django's save creates one)
+        super().save(must_create=must_create)
 
     def create_model_instance(self, data: dict[str, Any]) -> UserSession:
         row = super().create_model_instance(data)

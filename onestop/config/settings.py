@@ -375,6 +375,8 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # another account's password without end. Failures expire after the cool-off instead.
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "onestop.accounts.lockout.lockout_response"
+# axes' database handler with its per-sign-in reads compiled once (same counts, same rows).
+AXES_HANDLER = "onestop.accounts.lockout.LockoutHandler"
 # The 12345 operators' case lookup (issue 12, ADR 0039): this many wrong verifications in the
 # window, by one operator or for one case number, suspend lookups for it until they age out.
 HOTLINE_LOOKUP_FAILURE_LIMIT = int(os.environ.get("ONESTOP_HOTLINE_LOOKUP_FAILURES", "5"))

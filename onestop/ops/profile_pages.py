@@ -17,7 +17,18 @@ The request kinds: ``parent-list`` (``/my/cases/``), ``parent-case`` (``/my/case
 (``/work/tasks/<id>/``), ``public-verify`` (``/verify/<serial>/``, each request from its own
 address as behind the trusted proxy), ``api-tasks`` (``GET /api/v1/tasks``) and, as the
 floor, ``minimal`` (``/bench/minimal/``: a minimal Django view through the same
-middleware). Asserts nothing about speed.
+middleware).
+
+The officers' sign-in, as locust's officers make it (each time another officer, a new
+browser, its own address): ``officer-login-page`` (``GET /accounts/login/`` without a
+cookie), ``officer-signin`` (``POST /accounts/login/`` with the password and the page's
+CSRF token: the 302), ``officer-signin-home`` (the ``GET /`` it redirects to: locust
+follows it, in the same request name) and ``officer-first-queue`` (the first ``/work/`` of
+the new session). Only the request itself
+is timed and counted: the new browser, the page fetched for its token, the sign-in before
+the first queue are set up outside. Beside each kind the CPU of the password hash checks
+it made is printed apart (the hasher's ``verify`` timed where it is called), and what the
+request cost without them. Asserts nothing about speed.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 KINDS = (
     "parent-list",
@@ -46,15 +58,32 @@ KINDS = (
     "officer-task",
     "public-verify",
     "api-tasks",
+    "officer-login-page",
+    "officer-signin",
+    "officer-signin-home",
+    "officer-first-queue",
     "minimal",
 )
 TASK_LINK = re.compile(r'href="(/work/tasks/\d+/)"')
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class Prepared:
+    """A request kind whose set-up (a new browser, a sign-in first) is not measured:
+    ``prepare()`` makes what ``call(prepared)`` needs; only the call is timed and counted."""
+
+    def __init__(self, prepare: Callable[[], Any], call: Callable[[Any], Any]) -> None:
+        self.prepare = prepare
+        self.call = call
 
 
 def _child(args: argparse.Namespace) -> int:
     import django
 
     django.setup()
+    from http.cookies import SimpleCookie
+
+    from django.contrib.auth.hashers import get_hashers
     from django.db import connection
     from django.test import Client
 
@@ -110,7 +139,49 @@ def _child(args: argparse.Namespace) -> int:
             HTTP_X_FORWARDED_FOR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
         )
 
-    requests: dict[str, Callable[[], Any]] = {
+    # The officers' sign-in: another officer each time (as locust's officers), a new
+    # browser with no cookie, its own address behind the trusted proxy.
+    officers = itertools.cycle(plan["officers"])
+
+    # One client (its handler loads the middleware once, as a web worker does), its cookies
+    # emptied for each new browser.
+    signing = Client(enforce_csrf_checks=True)
+
+    def browser() -> tuple[Any, dict[str, str]]:
+        n = next(addresses)
+        signing.cookies = SimpleCookie()
+        address = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+        signing.defaults["HTTP_X_FORWARDED_FOR"] = address
+        return signing, next(officers)
+
+    def login_page() -> Any:
+        return browser()[0]
+
+    def with_token() -> tuple[Any, dict[str, Any]]:
+        client, who = browser()
+        found = CSRF_INPUT.search(client.get("/accounts/login/").content.decode())
+        form = {
+            "username": who["username"],
+            "password": who["password"],
+            "csrfmiddlewaretoken": found.group(1) if found else "",
+        }
+        return client, form
+
+    def sign_in(prepared: tuple[Any, dict[str, Any]]) -> Any:
+        client, form = prepared
+        # As a browser (and locust) sends a form: URL-encoded, not the test client's multipart.
+        body = urlencode(form)
+        answer = client.post("/accounts/login/", body, "application/x-www-form-urlencoded")
+        if answer.status_code != 302 or answer["Location"] != "/":
+            raise RuntimeError(f"officer sign-in failed: {answer.status_code}")
+        return answer
+
+    def signed_in() -> Any:
+        prepared = with_token()
+        sign_in(prepared)
+        return prepared[0]
+
+    requests: dict[str, Callable[[], Any] | Prepared] = {
         "parent-list": as_parent(lambda one: "/my/cases/"),
         "parent-case": as_parent(lambda one: f"/my/cases/{one['cases'][0]}/"),
         "parent-messages": as_parent(lambda one: "/my/messages/"),
@@ -118,43 +189,82 @@ def _child(args: argparse.Namespace) -> int:
         "officer-task": lambda: officer.get(rng.choice(links) if links else "/work/"),
         "public-verify": verify,
         "api-tasks": lambda: api.get("/api/v1/tasks"),
+        "officer-login-page": Prepared(login_page, lambda client: client.get("/accounts/login/")),
+        "officer-signin": Prepared(with_token, sign_in),
+        "officer-signin-home": Prepared(signed_in, lambda client: client.get("/")),
+        "officer-first-queue": Prepared(signed_in, lambda client: client.get("/work/")),
         "minimal": lambda: public.get("/bench/minimal/"),
     }
+
+    # The password hash checks' own CPU, apart (``verify`` of every hasher, timed where it
+    # is called: in the sign-in's authentication).
+    hash_cpu = [0.0]
+    for hasher in get_hashers():
+        _time_verify(type(hasher), hash_cpu)
+
+    def measured(
+        kind: str, profiler: cProfile.Profile | None = None
+    ) -> tuple[float, int, int, float]:
+        """One request of ``kind``: its CPU seconds, statements, status code and the CPU
+        seconds of its password hash checks (the set-up of a prepared kind neither timed,
+        counted nor profiled)."""
+        entry = requests[kind]
+        prepared = entry.prepare() if isinstance(entry, Prepared) else None
+        before = statements["n"]
+        hashed = hash_cpu[0]
+        shown.clear()
+        if profiler is not None:
+            profiler.enable()
+        started = time.process_time()
+        answer = entry.call(prepared) if isinstance(entry, Prepared) else entry()
+        spent = time.process_time() - started
+        if profiler is not None:
+            profiler.disable()
+        return spent, statements["n"] - before, answer.status_code, hash_cpu[0] - hashed
+
     kinds = [k for k in KINDS if not args.kinds or k in args.kinds.split(",")]
     print(f"{'request kind':<18} {'CPU ms/req':>10} {'statements':>10}  status")
     results: dict[str, dict[str, float]] = {}
     with connection.execute_wrapper(count):
         for kind in kinds:
-            call = requests[kind]
             for _ in range(args.warm):
-                call()
+                measured(kind)
             best = None
             stmts = 0
+            hashed = 0.0
             codes: set[int] = set()
             for _round in range(args.rounds):
-                statements["n"] = 0
-                started = time.process_time()
+                spent = 0.0
+                stmts = 0
+                checks = 0.0
                 for _ in range(args.requests):
-                    codes.add(call().status_code)
-                spent = (time.process_time() - started) / args.requests
-                stmts = statements["n"]
-                best = spent if best is None else min(best, spent)
+                    cpu, n, code, hash_seconds = measured(kind)
+                    spent += cpu
+                    stmts += n
+                    checks += hash_seconds
+                    codes.add(code)
+                spent /= args.requests
+                if best is None or spent < best:
+                    best, hashed = spent, checks
             assert best is not None
             per = stmts / args.requests
             results[kind] = {"cpu_ms": best * 1000, "statements": per}
             status = ",".join(str(c) for c in sorted(codes))
             print(f"{kind:<18} {best * 1000:>10.2f} {per:>10.1f}  {status}", flush=True)
+            if hashed:
+                hash_ms = hashed / args.requests * 1000
+                rest = best * 1000 - hash_ms
+                results[kind].update(hash_cpu_ms=hash_ms, cpu_ms_without_hash=rest)
+                print(f"{'  password hash':<18} {hash_ms:>10.2f}")
+                print(f"{'  without it':<18} {rest:>10.2f}", flush=True)
             if kind == args.sql:
-                shown.clear()
-                call()
+                measured(kind)
                 for number, sql in enumerate(shown, 1):
                     print(f"  {number:>2}. {sql[: args.sql_width]}")
             if kind == args.profile:
                 profiler = cProfile.Profile(time.process_time)  # CPU, not waits
-                profiler.enable()
                 for _ in range(args.requests):
-                    call()
-                profiler.disable()
+                    measured(kind, profiler)
                 text = io.StringIO()
                 stats = pstats.Stats(profiler, stream=text)
                 if args.dump:
@@ -165,6 +275,23 @@ def _child(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1), "utf-8")
     return 0
+
+
+def _time_verify(hasher: type[Any], total: list[float]) -> None:
+    """Adds the CPU of each ``hasher.verify`` call to ``total[0]`` (measurement only)."""
+    verify = hasher.verify
+    if getattr(verify, "timed", False):
+        return
+
+    def timed(self: Any, password: str, encoded: str) -> bool:
+        started = time.process_time()
+        try:
+            return bool(verify(self, password, encoded))
+        finally:
+            total[0] += time.process_time() - started
+
+    timed.timed = True  # type: ignore[attr-defined]
+    hasher.verify = timed
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
