@@ -37,8 +37,8 @@ from onestop.core.written import written
 from onestop.departments.selectors import (
     QUEUE_PAGE_SIZE,
     duplicate_rows,
-    officer_queue,
     officer_queue_keys,
+    queue_page_rows,
     task_material_list,
     task_materials,
     task_notes,
@@ -102,7 +102,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if rows is None:  # not stamped (or not readable back): read the page's rows
         # The page's keys are a subquery (LIMIT/OFFSET in the index's order): one statement.
         keys = cast("QuerySet[CaseItem, int]", page.object_list)
-        rows = [_queue_row(item) for item in officer_queue(user, order=order).filter(pk__in=keys)]
+        rows = [_queue_row(item) for item in queue_page_rows(keys, order=order)]
     return render(
         request,
         "departments/queue.html",
@@ -115,7 +115,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 def _queue_row(item: CaseItem) -> QueueRow:
-    """A row the view read itself (`officer_queue`) as the stamp's rows are given."""
+    """A row the view read itself (`queue_page_rows`) as the stamp's rows are given."""
     return QueueRow(
         pk=item.pk,
         item=item.item,
@@ -126,7 +126,7 @@ def _queue_row(item: CaseItem) -> QueueRow:
         received_at=item.received_at,
         number=item.case.number,
         claimer=item.claimed_by.label() if item.claimed_by else "",
-        urge_total=getattr(item, "urge_total", 0),  # annotated by officer_queue
+        urge_total=getattr(item, "urge_total", 0),  # annotated by queue_page_rows
         twins=getattr(item, "twins", False),
         late=None,
         amber=None,
