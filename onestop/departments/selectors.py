@@ -138,7 +138,8 @@ def officer_queue_keys(user: User, *, order: str = "due") -> QuerySet[CaseItem, 
     """The ids of the officer's open items in the queue's order, and nothing else: what the
     queue pages through. A page of them is read as the first entries of the partial index
     ``caseitem_open_desk_due`` (issue 10, part 4), and only that page's rows are then joined
-    to their cases, claimers and urge counts (`queue_page_rows`, one statement) — not every open item of the desk before the sort."""
+    to their cases, claimers and urge counts (`queue_page_rows`, one statement) — not
+    every open item of the desk before the sort."""
     qs = items_for_officer(user, CaseItem.objects.all()).filter(state__in=OPEN_STATES)
     return qs.order_by(*queue_row_order(order)).values_list("pk", flat=True)  # stable pages
 

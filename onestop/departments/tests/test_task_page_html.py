@@ -25,7 +25,7 @@ GROUPS_TEMPLATE = (
 MATERIALS_TEMPLATE = (
     "{% load i18n %}{% for m in materials %}<li>{% blocktranslate with name=m.name "
     "detail=m.source %}{{ name }}（{{ detail }}）{% endblocktranslate %}{% if m.has_file %} "
-    "<a href=\"{% url 'departments:material' item.pk m.token %}\">{% translate \"查看\" %}</a>"
+    '<a href="{% url \'departments:material\' item.pk m.token %}">{% translate "查看" %}</a>'
     "{% endif %}</li>{% endfor %}"
 )
 
