@@ -227,7 +227,7 @@ def _cell(value: Any) -> str:
     return str(conditional_escape(localize(value)))
 
 
-def _groups_html(groups: Iterable[tuple[str, Iterable[tuple[str, str]]]]) -> str:
+def _groups_html(groups: Iterable[tuple[Any, Iterable[tuple[Any, Any]]]]) -> str:
     """The task page's "本事项所需信息" card's tables (`_groups`), the one definition of
     their markup: written here rather than by the template engine (issue 10 part 3: ~40
     rows a page, two variables each, were a fifth of the page's template CPU)."""

@@ -6,9 +6,10 @@ No database."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
-from django.template import Context, engines
+from django.template import engines
 from django.utils import translation
 from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
@@ -43,8 +44,8 @@ AWKWARD = [
 ]
 
 
-def _render(source: str, context: dict[str, object]) -> str:
-    return engines["django"].from_string(source).render(Context(context).flatten())
+def _render(source: str, context: dict[str, Any]) -> str:
+    return engines["django"].from_string(source).render(context)
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
