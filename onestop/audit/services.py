@@ -317,7 +317,12 @@ def verify_chain(stream: str) -> list[str]:
     return check_chains(AuditRecord.objects.filter(stream=stream).order_by("seq")).problems
 
 
+# Every staff read of a case writes one (the officer's task page on each view): its INSERT
+# built once per database, not per call (issue 10 part 3, h-officerpages).
+_ACCESS_INSERT: CompiledInsert[AccessRecord] = CompiledInsert(AccessRecord)
+
+
 def access_record(*, actor: Any, case_number: str, what: str, at: datetime, granted: bool) -> None:
-    AccessRecord.objects.create(
-        actor=actor, case_number=case_number, what=what, at=at, granted=granted
+    _ACCESS_INSERT.save_new(
+        AccessRecord(actor=actor, case_number=case_number, what=what, at=at, granted=granted)
     )

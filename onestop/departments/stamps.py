@@ -6,7 +6,7 @@ The page shows the open items' count (the pager), one page of rows (number, item
 baby, state, claimer, urge count, due time and whether it is provisional, the light), the
 corrections waiting and the corrected results unread (`workbench_counts`), the unread
 staff messages of the header, the officer's name and menus. The stamp reads, from the
-same querysets the page is built from (`officer_queue`, `officer_queue_keys`,
+same querysets the page is built from (`officer_queue_keys`, `queue_page_rows`,
 `workbench_counts_query`: the same access scope, `items_for_officer`):
 
 - ``count``: how many open items the officer's desk has;
@@ -45,8 +45,8 @@ from onestop.common.revalidate import stamp_rows
 from onestop.corrections.selectors import workbench_counts_known, workbench_counts_query
 from onestop.departments.selectors import (
     QUEUE_PAGE_SIZE,
-    officer_queue,
     officer_queue_keys,
+    queue_page_rows,
     queue_row_order,
 )
 from onestop.supervision.models import StaffMessage
@@ -126,8 +126,7 @@ def _compile(
     start = (number - 1) * QUEUE_PAGE_SIZE
     page = keys[start : start + QUEUE_PAGE_SIZE]
     rows = (
-        officer_queue(user, order=order)
-        .filter(pk__in=page)
+        queue_page_rows(page, order=order)
         .order_by()
         .values(
             **ROW_COLUMNS,
