@@ -1,7 +1,10 @@
-"""The parent's case page's repeated markup, written in Python (issue 10 part 3): the
-item card with its table (``{% case_item_table case items %}``), the steps card (``{% case_steps
-steps %}``) and the timeline's entries (``{% case_timeline timeline %}``). One definition
-each: the page's template holds none of them. Per row the template engine resolved ~15
+"""The parent's case page's own markup, written in Python (issue 10 part 3): the item card
+with its table (``{% case_item_table case items %}``), the steps card (``{% case_steps
+steps %}``), and (issue 10, a parent's first render) the links, reasons and preview cards
+under the title (``{% case_page_head … %}``), the promise card (``{% case_promise_card
+promise %}``) and the signature with the timeline (``{% case_page_end signature
+timeline %}``). One definition each: the page's template holds none of them, only the
+other apps' cards between them. Per row the template engine resolved ~15
 variables and translated the labels again; here the labels are translated once a page,
 and every value is escaped as the template escaped it (``{% translate %}`` and ``{{ }}``
 escape, ``{% blocktranslate %}``'s own text does not)."""
@@ -15,11 +18,12 @@ from typing import Any
 from django import template
 from django.template import Context
 from django.template.defaulttags import CsrfTokenNode
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from onestop.cases.promise import Promise
 from onestop.common.names import baby_mark
 from onestop.core.written import written
 from onestop.portal.selectors import ItemView
@@ -149,14 +153,179 @@ def case_steps(steps: Sequence[Sequence[ItemView]]) -> SafeString:
     return mark_safe("".join(out))  # every value above is escaped
 
 
-@register.simple_tag
-def case_timeline(entries: Sequence[tuple[datetime, str]]) -> SafeString:
+def _timeline(entries: Sequence[tuple[datetime, str]]) -> str:
     """The timeline's ``<li>`` entries: when, in the page's language, and what."""
     language = get_language() or "zh-hans"
-    return mark_safe(  # every value is escaped
-        "".join(
-            f'<li><span class="muted">{escape(written(at, language=language))}</span> '
-            f"{escape(message)}</li>"
-            for at, message in entries
-        )
+    return "".join(
+        f'<li><span class="muted">{escape(written(at, language=language))}</span> '
+        f"{escape(message)}</li>"
+        for at, message in entries
     )
+
+
+# A case's URL is its name's URL with the number in its place: the URL with a stand-in
+# number reversed once per process, script prefix and URL configuration (``{% url %}``
+# reversed each on every page, ~55 Python calls). A number Django would quote (never a
+# case's) is reversed as before.
+_STAND_IN = "STANDIN-00000000-0000"
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_CASE_URLS: dict[tuple[str, str, str | None], tuple[str, str] | None] = {}
+
+
+def case_url(name: str, number: str) -> str:
+    """``reverse(name, args=[number])``, for a URL with the case number its one argument."""
+    urlconf = get_urlconf()
+    key = (name, get_script_prefix(), urlconf if isinstance(urlconf, str) else None)
+    parts = _CASE_URLS.get(key)
+    if parts is None and key not in _CASE_URLS:
+        stand_in = reverse(name, args=[_STAND_IN], urlconf=urlconf)
+        head, found, tail = stand_in.partition(_STAND_IN)
+        parts = (head, tail) if found and _STAND_IN not in tail else None
+        if urlconf is None or isinstance(urlconf, str):  # a module object: not kept
+            _CASE_URLS[key] = parts
+    if parts is None or not number or not _PLAIN.issuperset(number):
+        return reverse(name, args=[number], urlconf=urlconf)
+    return f"{parts[0]}{number}{parts[1]}"
+
+
+_MISSING = object()
+
+
+def _value(value: Any) -> str:
+    """What ``{{ value }}`` writes for a text, a number or None (escaped); a key the
+    dictionary lacks (`_MISSING`): nothing, as the template's lookup."""
+    return str(conditional_escape("" if value is _MISSING else value))
+
+
+_PREVIEWS_MADE = (
+    "平台已生成《出生医学证明》《出生医学证明首次签发登记表》《常住人口登记表》预览，"
+    "请核对并电子签名，确认后推送助产机构签发。"
+)
+
+
+@register.simple_tag
+def case_page_head(
+    case: Any,
+    can_supplement: bool,
+    reasons: Sequence[Any],
+    channels: Sequence[Any],
+    still_open: Any,
+    preview_pending: bool,
+) -> SafeString:
+    """What follows the case page's title: the notice's (and the supplement's) link, the
+    reasons card (rejected or to supplement: each reason with its FAQ link, the ordinary
+    channels, what is still open), the previews' card; each with the newline that ended
+    its template's line."""
+    number = case.number
+    out = [
+        f'<p><a class="btn secondary" href="{escape(case_url("portal:notice", number))}">'
+        f"{escape(gettext('下载通知书（PDF）'))}</a>\n"
+    ]
+    if can_supplement:
+        out.append(
+            f'<a class="btn" href="{escape(case_url("portal:supplement", number))}">'
+            f"{escape(gettext('去补正'))}</a>"
+        )
+    out.append("</p>\n")
+    if reasons:
+        title = (
+            gettext("不予受理的原因")
+            if case.status == "rejected"
+            else gettext("需要补正的内容（一次性告知）")
+        )
+        out.append(f'\n<div class="card">\n  <h2>{escape(title)}</h2>\n  <ol>')
+        how = ""
+        for reason in reasons:
+            code = reason.get("code", _MISSING)
+            out.append(
+                f'<li data-reason="{_value(code)}">{_value(reason.get("message", _MISSING))}'
+            )
+            if code is not _MISSING and code:
+                how = how or escape(gettext("怎么办？"))
+                faq = escape(reverse("hotline:faq_reason", args=[code]))
+                out.append(f' <a class="muted" href="{faq}">{how}</a>')
+            out.append("</li>")
+        out.append("</ol>\n  ")
+        if channels:
+            out.append(f"<h2>{escape(gettext('您仍可通过原渠道分别办理'))}</h2><ul>")
+            out.extend(f'<li class="ordinary-channel">{_value(c)}</li>' for c in channels)
+            out.append("</ul>")
+        out.append("\n  ")
+        if still_open:
+            out.append(f'<p class="still-open">{_value(still_open)}</p>')
+        out.append("\n</div>\n")
+    out.append("\n")
+    if preview_pending:
+        preview = escape(case_url("portal:preview", number))
+        out.append(
+            f'<div class="card" id="preview-card"><h2>{escape(gettext("等待申请人确认签字"))}'
+            f"</h2>\n  <p>{escape(gettext(_PREVIEWS_MADE))}</p>\n"
+            f'  <a class="btn" href="{preview}">{escape(gettext("查看预览并确认签字"))}</a>'
+            "</div>\n"
+        )
+    out.append("\n")
+    return mark_safe("".join(out))  # every value above is escaped
+
+
+@register.simple_tag
+def case_promise_card(promise: Promise | None) -> SafeString:
+    """The case's overall promise (承诺办结时限), or nothing where its region's plan has
+    none; then the newline that ended its template."""
+    if not promise:
+        return mark_safe("\n")
+    days = {"days": _value(promise.days)}
+    # ``{% blocktranslate %}``: the values escaped, its own text not
+    if promise.unit == "calendar_days":
+        said = gettext("本“一件事”承诺 %(days)s 个自然日内办结") % days
+    else:
+        said = gettext("本“一件事”承诺 %(days)s 个工作日内办结") % days
+    if promise.excludes:
+        said += gettext("（%(what)s除外）") % {"what": _value(promise.excludes)}
+    out = [
+        f'\n<div class="card promise" data-promise>\n  <h2>{escape(gettext("承诺办结时限"))}'
+        f"</h2>\n  <p>{said}{escape(gettext('，自受理之日起计算。'))}</p>\n  "
+    ]
+    if promise.due_at:
+        language = get_language() or "zh-hans"
+        due = escape(written(promise.due_at, language=language))
+        if promise.due_provisional:
+            due += (
+                ' <span class="badge provisional" data-due-provisional title="{}">{}</span>'
+            ).format(
+                escape(gettext("工作日历尚未录入该年度的节假日安排，发布后自动重新计算")),
+                escape(gettext("暂按双休日计算")),
+            )
+        kept = ""
+        if promise.kept is True:
+            kept = f'<span class="state done">{escape(gettext("已在承诺时限内办结"))}</span>'
+        elif promise.kept is False:
+            kept = f'<span class="state refused">{escape(gettext("办结晚于承诺时限"))}</span>'
+        # (``includes/due.html`` ended with a newline)
+        out.append(
+            f"<p>{escape(gettext('最迟办结时间：'))}<strong data-promise-due>{due}\n</strong>\n"
+            f"  {kept}</p>\n  "
+        )
+    else:
+        out.append(f'<p class="muted">{escape(gettext("受理后开始计时。"))}</p>')
+    last = escape(gettext("各事项另有各自的办理期限，见下方办理进度。"))
+    out.append(f'\n  <p class="muted">{last}</p>\n</div>\n\n')
+    return mark_safe("".join(out))  # every value above is escaped
+
+
+@register.simple_tag
+def case_page_end(
+    signature: dict[str, Any] | None, entries: Sequence[tuple[datetime, str]]
+) -> SafeString:
+    """The e-signature's line (who signed, masked, and when) and the timeline card."""
+    out = []
+    if signature:
+        said = gettext("已由 %(name)s 于 %(at)s 电子签名") % {
+            "name": _value(signature.get("name", _MISSING)),
+            "at": _value(signature.get("at", _MISSING)),
+        }
+        out.append(f'<p class="muted">{said}</p>')
+    out.append(
+        f'\n<div class="card">\n<h2>{escape(gettext("办件进程"))}</h2>\n'
+        f'<ul class="timeline">{_timeline(entries)}</ul>\n</div>\n'
+    )
+    return mark_safe("".join(out))  # every value above is escaped
