@@ -19,13 +19,14 @@ from typing import Any
 from django import template
 from django.template import Context
 from django.template.defaulttags import CsrfTokenNode
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
 from onestop.cases.promise import Promise
 from onestop.common.names import baby_mark
+from onestop.common.reversed import reverse_code
 from onestop.core.written import written
 from onestop.portal.selectors import ItemView
 
@@ -170,31 +171,6 @@ def _timeline(entries: Sequence[tuple[datetime, str]]) -> str:
     )
 
 
-# A case's URL is its name's URL with the number in its place: the URL with a stand-in
-# number reversed once per process, script prefix and URL configuration (``{% url %}``
-# reversed each on every page, ~55 Python calls). A number Django would quote (never a
-# case's) is reversed as before.
-_STAND_IN = "STANDIN-00000000-0000"
-_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-_CASE_URLS: dict[tuple[str, str, str | None], tuple[str, str] | None] = {}
-
-
-def case_url(name: str, number: str) -> str:
-    """``reverse(name, args=[number])``, for a URL with the case number its one argument."""
-    urlconf = get_urlconf()
-    key = (name, get_script_prefix(), urlconf if isinstance(urlconf, str) else None)
-    parts = _CASE_URLS.get(key)
-    if parts is None and key not in _CASE_URLS:
-        stand_in = reverse(name, args=[_STAND_IN], urlconf=urlconf)
-        head, found, tail = stand_in.partition(_STAND_IN)
-        parts = (head, tail) if found and _STAND_IN not in tail else None
-        if urlconf is None or isinstance(urlconf, str):  # a module object: not kept
-            _CASE_URLS[key] = parts
-    if parts is None or not number or not _PLAIN.issuperset(number):
-        return reverse(name, args=[number], urlconf=urlconf)
-    return f"{parts[0]}{number}{parts[1]}"
-
-
 _MISSING = object()
 
 
@@ -225,12 +201,12 @@ def case_page_head(
     its template's line."""
     number = case.number
     out = [
-        f'<p><a class="btn secondary" href="{escape(case_url("portal:notice", number))}">'
+        f'<p><a class="btn secondary" href="{escape(reverse_code("portal:notice", number))}">'
         f"{escape(gettext('下载通知书（PDF）'))}</a>\n"
     ]
     if can_supplement:
         out.append(
-            f'<a class="btn" href="{escape(case_url("portal:supplement", number))}">'
+            f'<a class="btn" href="{escape(reverse_code("portal:supplement", number))}">'
             f"{escape(gettext('去补正'))}</a>"
         )
     out.append("</p>\n")
@@ -263,7 +239,7 @@ def case_page_head(
         out.append("\n</div>\n")
     out.append("\n")
     if preview_pending:
-        preview = escape(case_url("portal:preview", number))
+        preview = escape(reverse_code("portal:preview", number))
         out.append(
             f'<div class="card" id="preview-card"><h2>{escape(gettext("等待申请人确认签字"))}'
             f"</h2>\n  <p>{escape(gettext(_PREVIEWS_MADE))}</p>\n"
