@@ -4,10 +4,13 @@ steps %}``), and (issue 10, a parent's first render) the links, reasons and prev
 under the title (``{% case_page_head … %}``), the promise card (``{% case_promise_card
 promise %}``) and the signature with the timeline (``{% case_page_end signature
 timeline %}``). One definition each: the page's template holds none of them, only the
-other apps' cards between them. Per row the template engine resolved ~15
-variables and translated the labels again; here the labels are translated once a page,
-and every value is escaped as the template escaped it (``{% translate %}`` and ``{{ }}``
-escape, ``{% blocktranslate %}``'s own text does not)."""
+other apps' cards between them. Per row the template engine resolved ~15 variables and
+translated the labels again; here the labels are translated once a page, and every value
+is escaped as ``{{ }}`` escaped it. The translations of the template's literals: the item
+table and the steps card escape them; the last three write them as the template did, as
+they are (``{% translate "…" %}`` and ``{% blocktranslate %}``'s own text: a template's
+literal is safe text, the catalogue's) — the same text while no translation holds
+``&<>"'``."""
 
 from __future__ import annotations
 
@@ -202,12 +205,12 @@ def case_page_head(
     number = case.number
     out = [
         f'<p><a class="btn secondary" href="{escape(reverse_code("portal:notice", number))}">'
-        f"{escape(gettext('下载通知书（PDF）'))}</a>\n"
+        f"{gettext('下载通知书（PDF）')}</a>\n"
     ]
     if can_supplement:
         out.append(
             f'<a class="btn" href="{escape(reverse_code("portal:supplement", number))}">'
-            f"{escape(gettext('去补正'))}</a>"
+            f"{gettext('去补正')}</a>"
         )
     out.append("</p>\n")
     if reasons:
@@ -216,7 +219,7 @@ def case_page_head(
             if case.status == "rejected"
             else gettext("需要补正的内容（一次性告知）")
         )
-        out.append(f'\n<div class="card">\n  <h2>{escape(title)}</h2>\n  <ol>')
+        out.append(f'\n<div class="card">\n  <h2>{title}</h2>\n  <ol>')
         how = ""
         for reason in reasons:
             code = reason.get("code", _MISSING)
@@ -224,13 +227,13 @@ def case_page_head(
                 f'<li data-reason="{_value(code)}">{_value(reason.get("message", _MISSING))}'
             )
             if code is not _MISSING and code:
-                how = how or escape(gettext("怎么办？"))
+                how = how or gettext("怎么办？")
                 faq = escape(reverse("hotline:faq_reason", args=[code]))
                 out.append(f' <a class="muted" href="{faq}">{how}</a>')
             out.append("</li>")
         out.append("</ol>\n  ")
         if channels:
-            out.append(f"<h2>{escape(gettext('您仍可通过原渠道分别办理'))}</h2><ul>")
+            out.append(f"<h2>{gettext('您仍可通过原渠道分别办理')}</h2><ul>")
             out.extend(f'<li class="ordinary-channel">{_value(c)}</li>' for c in channels)
             out.append("</ul>")
         out.append("\n  ")
@@ -241,13 +244,13 @@ def case_page_head(
     if preview_pending:
         preview = escape(reverse_code("portal:preview", number))
         out.append(
-            f'<div class="card" id="preview-card"><h2>{escape(gettext("等待申请人确认签字"))}'
-            f"</h2>\n  <p>{escape(gettext(_PREVIEWS_MADE))}</p>\n"
-            f'  <a class="btn" href="{preview}">{escape(gettext("查看预览并确认签字"))}</a>'
+            f'<div class="card" id="preview-card"><h2>{gettext("等待申请人确认签字")}'
+            f"</h2>\n  <p>{gettext(_PREVIEWS_MADE)}</p>\n"
+            f'  <a class="btn" href="{preview}">{gettext("查看预览并确认签字")}</a>'
             "</div>\n"
         )
     out.append("\n")
-    return mark_safe("".join(out))  # every value above is escaped
+    return mark_safe("".join(out))  # every value escaped, translations as the template's
 
 
 @register.simple_tag
@@ -265,8 +268,8 @@ def case_promise_card(promise: Promise | None) -> SafeString:
     if promise.excludes:
         said += gettext("（%(what)s除外）") % {"what": _value(promise.excludes)}
     out = [
-        f'\n<div class="card promise" data-promise>\n  <h2>{escape(gettext("承诺办结时限"))}'
-        f"</h2>\n  <p>{said}{escape(gettext('，自受理之日起计算。'))}</p>\n  "
+        f'\n<div class="card promise" data-promise>\n  <h2>{gettext("承诺办结时限")}'
+        f"</h2>\n  <p>{said}{gettext('，自受理之日起计算。')}</p>\n  "
     ]
     if promise.due_at:
         language = get_language() or "zh-hans"
@@ -275,24 +278,24 @@ def case_promise_card(promise: Promise | None) -> SafeString:
             due += (
                 ' <span class="badge provisional" data-due-provisional title="{}">{}</span>'
             ).format(
-                escape(gettext("工作日历尚未录入该年度的节假日安排，发布后自动重新计算")),
-                escape(gettext("暂按双休日计算")),
+                gettext("工作日历尚未录入该年度的节假日安排，发布后自动重新计算"),
+                gettext("暂按双休日计算"),
             )
         kept = ""
         if promise.kept is True:
-            kept = f'<span class="state done">{escape(gettext("已在承诺时限内办结"))}</span>'
+            kept = f'<span class="state done">{gettext("已在承诺时限内办结")}</span>'
         elif promise.kept is False:
-            kept = f'<span class="state refused">{escape(gettext("办结晚于承诺时限"))}</span>'
+            kept = f'<span class="state refused">{gettext("办结晚于承诺时限")}</span>'
         # (``includes/due.html`` ended with a newline)
         out.append(
-            f"<p>{escape(gettext('最迟办结时间：'))}<strong data-promise-due>{due}\n</strong>\n"
+            f"<p>{gettext('最迟办结时间：')}<strong data-promise-due>{due}\n</strong>\n"
             f"  {kept}</p>\n  "
         )
     else:
-        out.append(f'<p class="muted">{escape(gettext("受理后开始计时。"))}</p>')
-    last = escape(gettext("各事项另有各自的办理期限，见下方办理进度。"))
+        out.append(f'<p class="muted">{gettext("受理后开始计时。")}</p>')
+    last = gettext("各事项另有各自的办理期限，见下方办理进度。")
     out.append(f'\n  <p class="muted">{last}</p>\n</div>\n\n')
-    return mark_safe("".join(out))  # every value above is escaped
+    return mark_safe("".join(out))  # every value escaped, translations as the template's
 
 
 @register.simple_tag
@@ -308,7 +311,7 @@ def case_page_end(
         }
         out.append(f'<p class="muted">{said}</p>')
     out.append(
-        f'\n<div class="card">\n<h2>{escape(gettext("办件进程"))}</h2>\n'
+        f'\n<div class="card">\n<h2>{gettext("办件进程")}</h2>\n'
         f'<ul class="timeline">{_timeline(entries)}</ul>\n</div>\n'
     )
-    return mark_safe("".join(out))  # every value above is escaped
+    return mark_safe("".join(out))  # every value escaped, translations as the template's
