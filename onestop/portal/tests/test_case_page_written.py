@@ -11,13 +11,14 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.template import Context, Engine, Template
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
+from onestop.cases.models import Case
 from onestop.cases.promise import Promise
 from onestop.common.reversed import reverse_code
 from onestop.portal.templatetags import case_page_tags
@@ -226,7 +227,7 @@ def test_rating_card_writes_what_its_template_wrote(
         monkeypatch.setattr(ratings_tags, "unrated_steps", lambda c, items, n=unrated: ["x"] * n)
         user = SimpleNamespace(role=role)
         with translation.override(language):
-            written = ratings_tags.rating_card(Context({"user": user}), case, None)
+            written = ratings_tags.rating_card(Context({"user": user}), cast(Case, case), None)
             shown = rateable and role in ("parent", "clerk")
             expected = _old(
                 RATING,
