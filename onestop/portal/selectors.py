@@ -15,7 +15,7 @@ from django.utils.translation import get_language, gettext
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to, parent_phone_match, parent_scope
 from onestop.cases.models import Case, TimelineEntry
-from onestop.common.compiled import CompiledAll, CompiledValues
+from onestop.common.compiled import CompiledValues
 from onestop.common.kept import Kept
 from onestop.eligibility.check import check_case
 from onestop.eligibility.prereview import Decision
@@ -26,13 +26,13 @@ from onestop.policy.schema import PolicyPack
 from onestop.portal.models import Draft, DraftMaterial
 from onestop.reference.selectors import current_reference
 from onestop.unified_form.model import FormContext, Spec, build_document, sections
+from onestop.workflow.domain.newborns import item_key
 from onestop.workflow.domain.plan import stages
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.selectors import (
     case_outcome_of,
     key_name,
-    multiple_birth,
-    newborn_word,
+    newborn_word_of,
     with_outcome,
 )
 
@@ -167,11 +167,13 @@ def awaiting_label(parent: str) -> str:
     return gettext("等待父亲确认") if parent == "father" else gettext("等待母亲确认")
 
 
-# The columns an `ItemView` is made of (of ~35: the ORM's compile cost grows with the
-# columns, issue 10 part 3). A column read after all is loaded on access, per row: the
-# statement-count tests of the pages show it.
-ITEM_VIEW_COLUMNS = (
-    "case",
+# The case page's two lists by the case's id, compiled once per process (issue 10 part 3:
+# building and compiling these querysets was ~a fifth of a rendered case page, cProfile).
+# The items as value rows, not model instances (issue 10, a parent's first render: making
+# ~8 `CaseItem`s a page, each field set on its instance, was ~a third of `item_views`).
+# The columns an `ItemView` is made of (11 of ~35: the compile and conversion costs grow
+# with the columns).
+_ITEM_ROW = (
     "item",
     "newborn",
     "department",
@@ -184,14 +186,10 @@ ITEM_VIEW_COLUMNS = (
     "reasons",
     "awaiting_confirmation",
 )
-
-
-# The case page's two lists by the case's id, compiled once per process (issue 10 part 3:
-# building and compiling these querysets was ~a fifth of a rendered case page, cProfile).
-_ITEMS_OF_CASE = CompiledAll(
+_ITEMS_OF_CASE = CompiledValues(
     CaseItem,
     lambda case_id: (
-        CaseItem.objects.filter(case_id=case_id).only(*ITEM_VIEW_COLUMNS).order_by("position")
+        CaseItem.objects.filter(case_id=case_id).order_by("position").values_list(*_ITEM_ROW)
     ),
     -7_340_029_119,
 )
@@ -211,43 +209,49 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
     name (the parents' own pages); staff pages say "第二个孩子" (ADR 0036)."""
     out = []
     now = timezone.now()
-    rows = _ITEMS_OF_CASE.all(case.pk)
-    state_of = {row.key: row.state for row in rows}
-    multiple = multiple_birth(case, rows)
+    rows = _ITEMS_OF_CASE.rows(case.pk)
+    keys = [item_key(row[0], row[1]) for row in rows]
+    state_of = {key: row[4] for key, row in zip(keys, rows, strict=True)}
+    # `multiple_birth(case, rows)` from every row of the case (held here): some row is for a
+    # second newborn — no statement, even for a case of one item or none.
+    multiple = any(row[1] for row in rows)
     babies = baby_names(case) if multiple and names else []
-    # Each state's label translated once a page (`get_state_display`: ~90 calls a row).
+    # Each state's label translated once a page (as `get_state_display` gives it).
+    choices = dict(ItemState.choices)
     labels: dict[str, str] = {}
-    for row in rows:
-        after = tuple(code for code in row.after if code in state_of)
-        waiting = row.state == ItemState.WAITING
-        baby = newborn_word(row, multiple)
-        if baby and row.newborn < len(babies) and babies[row.newborn]:
-            baby = babies[row.newborn]
+    for key, row in zip(keys, rows, strict=True):
+        (code, newborn, department, after_codes, state, due_at, due_provisional) = row[:7]
+        finished_at, result, reasons, awaiting = row[7:]
+        after = tuple(c for c in after_codes if c in state_of)
+        waiting = state == ItemState.WAITING
+        baby = newborn_word_of(code, newborn, multiple)
+        if baby and newborn < len(babies) and babies[newborn]:
+            baby = babies[newborn]
         out.append(
             ItemView(
-                item=row.key,
+                item=key,
                 baby=baby,
-                name=ITEM_NAMES.get(row.item, row.item),
-                department=DEPARTMENT_NAMES.get(row.department, row.department),
-                state=row.state,
-                state_label=awaiting_label(row.awaiting_confirmation)
-                if waiting and row.awaiting_confirmation
-                else labels.get(row.state) or labels.setdefault(row.state, row.get_state_display()),
-                due_at=row.due_at,
-                due_provisional=row.due_provisional,
-                finished_at=row.finished_at,
-                reasons=list(row.reasons),
-                result=dict(row.result or {}) if row.state == "done" else {},
-                overdue=row.state in (ItemState.READY, ItemState.IN_PROGRESS)
-                and row.due_at is not None
-                and row.due_at < now,
+                name=ITEM_NAMES.get(code, code),
+                department=DEPARTMENT_NAMES.get(department, department),
+                state=state,
+                state_label=awaiting_label(awaiting)
+                if waiting and awaiting
+                else labels.get(state) or labels.setdefault(state, str(choices.get(state, state))),
+                due_at=due_at,
+                due_provisional=due_provisional,
+                finished_at=finished_at,
+                reasons=list(reasons),
+                result=dict(result or {}) if state == "done" else {},
+                overdue=state in (ItemState.READY, ItemState.IN_PROGRESS)
+                and due_at is not None
+                and due_at < now,
                 after=after,
                 waits_for=tuple(
-                    key_name(code, multiple) for code in after if state_of[code] != ItemState.DONE
+                    key_name(c, multiple) for c in after if state_of[c] != ItemState.DONE
                 )
                 if waiting
                 else (),
-                awaiting=row.awaiting_confirmation if waiting else "",
+                awaiting=awaiting if waiting else "",
             )
         )
     return out

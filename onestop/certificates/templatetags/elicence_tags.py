@@ -17,6 +17,7 @@ from onestop.cases.models import Case
 from onestop.certificates.selectors import case_elicences
 from onestop.certificates.services import qr_content
 from onestop.common.names import baby_mark, item_label
+from onestop.common.reversed import reverse_code
 from onestop.core.written import written
 from onestop.workflow.models import ItemState
 
@@ -63,7 +64,7 @@ def case_elicences_card(case: Case, items: Sequence[Any] | None = None) -> SafeS
             said = gettext("已被更正，以 %(serial)s 为准") % {"serial": replaced}
             out.append(f'<span class="state cancelled">{said}</span>')
         else:
-            pdf = conditional_escape(reverse("certificates:parent_pdf", args=[e.serial]))
+            pdf = conditional_escape(reverse_code("certificates:parent_pdf", e.serial))
             out.append(f'<a href="{pdf}">{download}</a>')
         if e.sealed and e.signature:
             content = conditional_escape(quote(qr_content(e), safe="/"))  # ``|urlencode``

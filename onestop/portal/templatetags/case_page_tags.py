@@ -1,13 +1,20 @@
-"""The parent's case page's repeated markup, written in Python (issue 10 part 3): the
-item card with its table (``{% case_item_table case items %}``), the steps card (``{% case_steps
-steps %}``) and the timeline's entries (``{% case_timeline timeline %}``). One definition
-each: the page's template holds none of them. Per row the template engine resolved ~15
-variables and translated the labels again; here the labels are translated once a page,
-and every value is escaped as the template escaped it (``{% translate %}`` and ``{{ }}``
-escape, ``{% blocktranslate %}``'s own text does not)."""
+"""The parent's case page's own markup, written in Python (issue 10 part 3): the item card
+with its table (``{% case_item_table case items %}``), the steps card (``{% case_steps
+steps %}``), and (issue 10, a parent's first render) the links, reasons and preview cards
+under the title (``{% case_page_head … %}``), the promise card (``{% case_promise_card
+promise %}``) and the signature with the timeline (``{% case_page_end signature
+timeline %}``). One definition each: the page's template holds none of them, only the
+other apps' cards between them. Per row the template engine resolved ~15 variables and
+translated the labels again; here the labels are translated once a page, and every value
+is escaped as ``{{ }}`` escaped it. The translations of the template's literals: the item
+table and the steps card escape them; the last three write them as the template did, as
+they are (``{% translate "…" %}`` and ``{% blocktranslate %}``'s own text: a template's
+literal is safe text, the catalogue's) — the same text while no translation holds
+``&<>"'``."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -16,15 +23,23 @@ from django import template
 from django.template import Context
 from django.template.defaulttags import CsrfTokenNode
 from django.urls import reverse
-from django.utils.html import conditional_escape, escape
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from onestop.cases.promise import Promise
 from onestop.common.names import baby_mark
+from onestop.common.reversed import reverse_code
 from onestop.core.written import written
 from onestop.portal.selectors import ItemView
 
 register = template.Library()
+
+
+def escape(text: Any) -> str:
+    """The text Django's ``escape`` gives (``{{ }}`` and ``{% translate %}`` write it),
+    without its wrapper for lazy arguments (~8 calls each: a page escapes ~100 values)."""
+    return html.escape(str(text))
 
 
 @register.simple_tag(takes_context=True)
@@ -149,14 +164,154 @@ def case_steps(steps: Sequence[Sequence[ItemView]]) -> SafeString:
     return mark_safe("".join(out))  # every value above is escaped
 
 
-@register.simple_tag
-def case_timeline(entries: Sequence[tuple[datetime, str]]) -> SafeString:
+def _timeline(entries: Sequence[tuple[datetime, str]]) -> str:
     """The timeline's ``<li>`` entries: when, in the page's language, and what."""
     language = get_language() or "zh-hans"
-    return mark_safe(  # every value is escaped
-        "".join(
-            f'<li><span class="muted">{escape(written(at, language=language))}</span> '
-            f"{escape(message)}</li>"
-            for at, message in entries
-        )
+    return "".join(
+        f'<li><span class="muted">{escape(written(at, language=language))}</span> '
+        f"{escape(message)}</li>"
+        for at, message in entries
     )
+
+
+_MISSING = object()
+
+
+def _value(value: Any) -> str:
+    """What ``{{ value }}`` writes for a text, a number or None (escaped); a key the
+    dictionary lacks (`_MISSING`): nothing, as the template's lookup."""
+    return str(conditional_escape("" if value is _MISSING else value))
+
+
+_PREVIEWS_MADE = (
+    "平台已生成《出生医学证明》《出生医学证明首次签发登记表》《常住人口登记表》预览，"
+    "请核对并电子签名，确认后推送助产机构签发。"
+)
+
+
+@register.simple_tag
+def case_page_head(
+    case: Any,
+    can_supplement: bool,
+    reasons: Sequence[Any],
+    channels: Sequence[Any],
+    still_open: Any,
+    preview_pending: bool,
+) -> SafeString:
+    """What follows the case page's title: the notice's (and the supplement's) link, the
+    reasons card (rejected or to supplement: each reason with its FAQ link, the ordinary
+    channels, what is still open), the previews' card; each with the newline that ended
+    its template's line."""
+    number = case.number
+    out = [
+        f'<p><a class="btn secondary" href="{escape(reverse_code("portal:notice", number))}">'
+        f"{gettext('下载通知书（PDF）')}</a>\n"
+    ]
+    if can_supplement:
+        out.append(
+            f'<a class="btn" href="{escape(reverse_code("portal:supplement", number))}">'
+            f"{gettext('去补正')}</a>"
+        )
+    out.append("</p>\n")
+    if reasons:
+        title = (
+            gettext("不予受理的原因")
+            if case.status == "rejected"
+            else gettext("需要补正的内容（一次性告知）")
+        )
+        out.append(f'\n<div class="card">\n  <h2>{title}</h2>\n  <ol>')
+        how = ""
+        for reason in reasons:
+            code = reason.get("code", _MISSING)
+            out.append(
+                f'<li data-reason="{_value(code)}">{_value(reason.get("message", _MISSING))}'
+            )
+            if code is not _MISSING and code:
+                how = how or gettext("怎么办？")
+                faq = escape(reverse("hotline:faq_reason", args=[code]))
+                out.append(f' <a class="muted" href="{faq}">{how}</a>')
+            out.append("</li>")
+        out.append("</ol>\n  ")
+        if channels:
+            out.append(f"<h2>{gettext('您仍可通过原渠道分别办理')}</h2><ul>")
+            out.extend(f'<li class="ordinary-channel">{_value(c)}</li>' for c in channels)
+            out.append("</ul>")
+        out.append("\n  ")
+        if still_open:
+            out.append(f'<p class="still-open">{_value(still_open)}</p>')
+        out.append("\n</div>\n")
+    out.append("\n")
+    if preview_pending:
+        preview = escape(reverse_code("portal:preview", number))
+        out.append(
+            f'<div class="card" id="preview-card"><h2>{gettext("等待申请人确认签字")}'
+            f"</h2>\n  <p>{gettext(_PREVIEWS_MADE)}</p>\n"
+            f'  <a class="btn" href="{preview}">{gettext("查看预览并确认签字")}</a>'
+            "</div>\n"
+        )
+    out.append("\n")
+    return mark_safe("".join(out))  # every value escaped, translations as the template's
+
+
+@register.simple_tag
+def case_promise_card(promise: Promise | None) -> SafeString:
+    """The case's overall promise (承诺办结时限), or nothing where its region's plan has
+    none; then the newline that ended its template."""
+    if not promise:
+        return mark_safe("\n")
+    days = {"days": _value(promise.days)}
+    # ``{% blocktranslate %}``: the values escaped, its own text not
+    if promise.unit == "calendar_days":
+        said = gettext("本“一件事”承诺 %(days)s 个自然日内办结") % days
+    else:
+        said = gettext("本“一件事”承诺 %(days)s 个工作日内办结") % days
+    if promise.excludes:
+        said += gettext("（%(what)s除外）") % {"what": _value(promise.excludes)}
+    out = [
+        f'\n<div class="card promise" data-promise>\n  <h2>{gettext("承诺办结时限")}'
+        f"</h2>\n  <p>{said}{gettext('，自受理之日起计算。')}</p>\n  "
+    ]
+    if promise.due_at:
+        language = get_language() or "zh-hans"
+        due = escape(written(promise.due_at, language=language))
+        if promise.due_provisional:
+            due += (
+                ' <span class="badge provisional" data-due-provisional title="{}">{}</span>'
+            ).format(
+                gettext("工作日历尚未录入该年度的节假日安排，发布后自动重新计算"),
+                gettext("暂按双休日计算"),
+            )
+        kept = ""
+        if promise.kept is True:
+            kept = f'<span class="state done">{gettext("已在承诺时限内办结")}</span>'
+        elif promise.kept is False:
+            kept = f'<span class="state refused">{gettext("办结晚于承诺时限")}</span>'
+        # (``includes/due.html`` ended with a newline)
+        out.append(
+            f"<p>{gettext('最迟办结时间：')}<strong data-promise-due>{due}\n</strong>\n"
+            f"  {kept}</p>\n  "
+        )
+    else:
+        out.append(f'<p class="muted">{gettext("受理后开始计时。")}</p>')
+    last = gettext("各事项另有各自的办理期限，见下方办理进度。")
+    out.append(f'\n  <p class="muted">{last}</p>\n</div>\n\n')
+    return mark_safe("".join(out))  # every value escaped, translations as the template's
+
+
+@register.simple_tag
+def case_page_end(
+    signature: dict[str, Any] | None, entries: Sequence[tuple[datetime, str]]
+) -> SafeString:
+    """The e-signature's line (who signed, masked, and when) and the timeline card."""
+    out = []
+    if signature:
+        said = gettext("已由 %(name)s 于 %(at)s 电子签名") % {
+            "name": _value(signature.get("name", _MISSING)),
+            "at": _value(signature.get("at", _MISSING)),
+        }
+        out.append(f'<p class="muted">{said}</p>')
+    out.append(
+        f'\n<div class="card">\n<h2>{gettext("办件进程")}</h2>\n'
+        f'<ul class="timeline">{_timeline(entries)}</ul>\n</div>\n'
+    )
+    return mark_safe("".join(out))  # every value escaped, translations as the template's
