@@ -77,6 +77,11 @@ _SESSION_BY_KEY = CompiledFirst(
 )
 
 
+# New keys tried when the one made is in use (32 random characters: a collision is a
+# one-in-10^49 event; three in a row is a broken random source).
+_KEY_TRIES = 3
+
+
 class SessionStore(DatabaseSessionStore):
     """Database sessions whose read also brings the signed-in user (one joined SELECT)."""
 
@@ -131,10 +136,15 @@ class SessionStore(DatabaseSessionStore):
 
     def save(self, must_create: bool = False) -> None:
         if self._key_unsaved and self.session_key is not None:
-            while True:  # as Django's ``create()``: a key in use gets another
+            # As Django's ``create()``: a key in use gets another. Any other refusal of
+            # the INSERT (its user deleted meanwhile: the foreign key, checked at commit)
+            # is raised, not tried again with a new key for ever.
+            for attempt in range(_KEY_TRIES):
                 try:
                     super().save(must_create=True)
                 except CreateError:
+                    if attempt == _KEY_TRIES - 1 or not self.exists(self._session_key or ""):
+                        raise
                     self._session_key = self._get_new_session_key()
                     continue
                 self._key_unsaved = False

@@ -123,13 +123,14 @@ def _queue_columns() -> QuerySet[CaseItem]:
 
 
 def queue_page_rows(page: QuerySet[CaseItem, int], *, order: str = "due") -> QuerySet[CaseItem]:
-    """The rows of one page of the queue, in the queue's order: ``page`` is a slice of
-    `officer_queue_keys` (the officer's access scope and the open states, its one
-    statement's subquery), and the rows are those keys' items, with `officer_queue`'s
-    columns. Selected by their keys alone (issue 10 part 4): with the scope repeated here
-    as well, PostgreSQL walked every open item of the desk to match each against the
-    page's keys (a semi-join growing with the desk's open items: 87 rows for 50 at 20,000
-    cases, ~2,000 at 500,000) instead of reading the page's rows by key. The rows are the
+    """The rows of one page of the queue, in the queue's order: ``page`` MUST be a slice of
+    `officer_queue_keys`, which applies the officer's access scope and the open states (its
+    one statement's subquery) — this does not apply them again; the rows are those keys'
+    items, with `officer_queue`'s columns. Selected by their keys alone (issue 10 part 4):
+    with the scope repeated here as well, PostgreSQL walked every open item of the desk to
+    match each against the page's keys (a semi-join growing with the desk's open items: 87
+    rows for 50 at 20,000 cases, ~2,000 at 500,000) instead of reading the page's rows by
+    key. The rows are the
     same: the keys are already the scope's open items."""
     return _queue_columns().filter(pk__in=page).order_by(*queue_row_order(order))
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -224,7 +225,7 @@ def _cell(value: Any) -> str:
     marked safe (`render_value_in_context`); a plain text escaped at once."""
     if type(value) is str:
         return _escape(value)
-    return str(conditional_escape(localize(value)))
+    return str(conditional_escape(localize(template_localtime(value))))
 
 
 def _groups_html(groups: Iterable[tuple[Any, Iterable[tuple[Any, Any]]]]) -> str:

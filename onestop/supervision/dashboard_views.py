@@ -254,9 +254,10 @@ def _workbook(tables: list[tuple[Panel, Table]], asked: Asked) -> bytes:
 
 
 def _sheet_title(title: str, taken: set[str]) -> str:
-    """At most 31 characters, none of []:*?/\\, and not one already taken in the workbook
-    (in any case; a number is put after a title cut to make room)."""
-    title = re.sub(r"[\[\]:*?/\\]", " ", title)[:31]
+    """At most 31 characters, none of []:*?/\\, no apostrophe first or last (Excel's rules),
+    and not one already taken in the workbook (in any case; a number is put after a title
+    cut to make room)."""
+    title = re.sub(r"[\[\]:*?/\\]", " ", title)[:31].strip("'") or "-"
     base, n = title, 1
     while title.lower() in taken:
         n += 1

@@ -159,3 +159,27 @@ def test_a_key_in_use_is_refused_by_the_insert():
     store._session_key = taken.session_key
     with pytest.raises(CreateError):
         store.save(must_create=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_whose_user_was_deleted_meanwhile_is_refused_once_not_retried(monkeypatch):
+    """Session 25's review: the INSERT refused for another reason than a key in use (the
+    user deleted between the password check and the end of the request: the foreign key,
+    checked at commit) is raised after one try — it once took a new key for ever."""
+    made = []
+    new_key = SessionStore._get_new_session_key
+
+    def counted(self):
+        made.append(1)
+        if len(made) > 5:
+            raise AssertionError("a new key for ever")
+        return new_key(self)
+
+    monkeypatch.setattr(SessionStore, "_get_new_session_key", counted)
+    session = SessionStore()
+    session["x"] = 1
+    session.cycle_key()
+    session[SESSION_KEY] = "987654321"  # no such user
+    with pytest.raises(CreateError):
+        session.save()
+    assert len(made) == 1 and not UserSession.objects.exists()

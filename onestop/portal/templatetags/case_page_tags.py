@@ -222,6 +222,8 @@ def case_page_head(
         out.append(f'\n<div class="card">\n  <h2>{title}</h2>\n  <ol>')
         how = ""
         for reason in reasons:
+            if not isinstance(reason, dict):  # as the template's lookups: blanks
+                reason = {}
             code = reason.get("code", _MISSING)
             out.append(
                 f'<li data-reason="{_value(code)}">{_value(reason.get("message", _MISSING))}'
