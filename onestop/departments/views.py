@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from html import escape as _escape  # of plain text, per row (`_queue_rows_html`)
 from typing import Any, cast
 
 from django.contrib import messages
@@ -12,10 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import localize
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
-from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -33,6 +30,8 @@ from onestop.certificates.pdf import render_preview
 from onestop.certificates.preview import signed_lines, signed_preview_for
 from onestop.certificates.selectors import prior_elicences
 from onestop.common.http import pdf_response
+from onestop.common.markup import escaped as _escape
+from onestop.common.markup import value_text as _cell
 from onestop.common.names import baby_mark, item_label, material_label
 from onestop.common.paging import KnownCountPaginator
 from onestop.common.revalidate import revalidated
@@ -218,14 +217,6 @@ def _groups(shown: dict[str, Any], name_of: NameOf) -> list[tuple[str, list[tupl
         if rows:
             groups.append((_(FIELD_LABELS.get(key, key)), rows))
     return groups
-
-
-def _cell(value: Any) -> str:
-    """``{{ value }}`` as the template engine writes it: localized, then escaped unless
-    marked safe (`render_value_in_context`); a plain text escaped at once."""
-    if type(value) is str:
-        return _escape(value)
-    return str(conditional_escape(localize(template_localtime(value))))
 
 
 def _groups_html(groups: Iterable[tuple[Any, Iterable[tuple[Any, Any]]]]) -> str:

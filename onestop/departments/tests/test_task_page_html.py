@@ -15,7 +15,8 @@ from django.utils.functional import lazy
 from django.utils.safestring import mark_safe
 
 from onestop.cases.models import Material
-from onestop.departments.views import _cell, _groups_html, _materials_html
+from onestop.common.markup import value_text as _cell
+from onestop.departments.views import _groups_html, _materials_html
 
 # The markup the template had before (departments/task.html, 2026-11-27).
 GROUPS_TEMPLATE = (

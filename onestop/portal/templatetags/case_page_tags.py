@@ -14,7 +14,6 @@ literal is safe text, the catalogue's) — the same text while no translation ho
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -28,18 +27,14 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
 from onestop.cases.promise import Promise
+from onestop.common.markup import escaped as escape
+from onestop.common.markup import value_text
 from onestop.common.names import baby_mark
 from onestop.common.reversed import reverse_code
 from onestop.core.written import written
 from onestop.portal.selectors import ItemView
 
 register = template.Library()
-
-
-def escape(text: Any) -> str:
-    """The text Django's ``escape`` gives (``{{ }}`` and ``{% translate %}`` write it),
-    without its wrapper for lazy arguments (~8 calls each: a page escapes ~100 values)."""
-    return html.escape(str(text))
 
 
 @register.simple_tag(takes_context=True)
@@ -178,9 +173,9 @@ _MISSING = object()
 
 
 def _value(value: Any) -> str:
-    """What ``{{ value }}`` writes for a text, a number or None (escaped); a key the
-    dictionary lacks (`_MISSING`): nothing, as the template's lookup."""
-    return str(conditional_escape("" if value is _MISSING else value))
+    """What ``{{ value }}`` writes; a key the dictionary lacks (`_MISSING`): nothing, as
+    the template's lookup."""
+    return "" if value is _MISSING else value_text(value)
 
 
 _PREVIEWS_MADE = (

@@ -10,7 +10,6 @@ catalogue's). One definition: its template was removed."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,15 +19,11 @@ from django.utils.translation import gettext, ngettext
 
 from onestop.accounts.models import Role
 from onestop.cases.models import Case
+from onestop.common.markup import escaped as _escape
 from onestop.common.reversed import reverse_code
 from onestop.ratings.selectors import case_rateable, replied_follow_ups, unrated_steps
 
 register = template.Library()
-
-
-def _escape(text: Any) -> str:
-    """The text ``{{ }}`` writes for a text or a number (Django's ``escape``)."""
-    return html.escape(str(text))
 
 
 @register.simple_tag(takes_context=True)
