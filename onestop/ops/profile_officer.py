@@ -26,11 +26,9 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -193,24 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.child:
         return _child(args)
-    from onestop.ops.bench_e2e import with_database
-    from onestop.testing.processes import child_env
+    from onestop.ops.profile_pages import run_on_kept
 
-    root = Path(args.reuse)
-    name = (root / "database").read_text("utf-8").strip()
-    env = child_env(
-        root / "data",
-        DATABASE_URL=with_database(args.postgres, name),
-        ONESTOP_LOG_LEVEL="WARNING",
-        ONESTOP_PAGE_CACHE_ENTRIES=str(args.page_cache),
-    )
-    argv = [a for a in (sys.argv[1:] if argv is None else argv)]
-    return subprocess.run(
-        [sys.executable, "-m", "onestop.ops.profile_officer", *argv, "--child"],
-        env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", env["PYTHONPATH"])},
-        cwd=root,
-        check=False,
-    ).returncode
+    return run_on_kept("onestop.ops.profile_officer", args, argv)
 
 
 if __name__ == "__main__":

@@ -328,10 +328,16 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse(argv)
-    if args.child:
-        return _child(args)
+def run_on_kept(
+    module: str,
+    args: argparse.Namespace,
+    argv: Sequence[str] | None,
+    settings_module: str = "",
+    **settings: str,
+) -> int:
+    """Runs ``module`` again with ``--child`` on a kept `bench_users` run's database and
+    data folder (``--reuse``), with ``settings`` as environment variables (the profilers'
+    one way in: profile_pages and profile_officer)."""
     from onestop.ops.bench_e2e import with_database
     from onestop.testing.processes import child_env
 
@@ -340,23 +346,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = child_env(
         root / "data",
         DATABASE_URL=with_database(args.postgres, name),
-        ONESTOP_TRUSTED_PROXIES="1",
         ONESTOP_LOG_LEVEL="WARNING",
-        # The per-client API limit would refuse a few hundred requests a minute from one
-        # client; the check and its counter still run on every request.
-        ONESTOP_RATE_API="1000000/m",
         # The parents' pages kept rendered per process (ADR 0026 amendment): 0 measures
         # every request rendered (a page changed each time), the default a page re-read.
         ONESTOP_PAGE_CACHE_ENTRIES=str(args.page_cache),
+        **settings,
     )
-    env["DJANGO_SETTINGS_MODULE"] = "onestop.ops.bench_settings"  # /bench/minimal/
+    if settings_module:
+        env["DJANGO_SETTINGS_MODULE"] = settings_module
     argv = [a for a in (sys.argv[1:] if argv is None else argv)]
     return subprocess.run(
-        [sys.executable, "-m", "onestop.ops.profile_pages", *argv, "--child"],
+        [sys.executable, "-m", module, *argv, "--child"],
         env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", env["PYTHONPATH"])},
         cwd=root,
         check=False,
     ).returncode
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    if args.child:
+        return _child(args)
+    return run_on_kept(
+        "onestop.ops.profile_pages",
+        args,
+        argv,
+        ONESTOP_TRUSTED_PROXIES="1",
+        # The per-client API limit would refuse a few hundred requests a minute from one
+        # client; the check and its counter still run on every request.
+        ONESTOP_RATE_API="1000000/m",
+        settings_module="onestop.ops.bench_settings",  # /bench/minimal/
+    )
 
 
 if __name__ == "__main__":
