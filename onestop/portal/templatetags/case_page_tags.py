@@ -24,7 +24,7 @@ from django.template.defaulttags import CsrfTokenNode
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, gettext_noop
 
 from onestop.cases.promise import Promise
 from onestop.common.markup import escaped as escape
@@ -51,8 +51,9 @@ def case_item_table(context: Context, case: Any, items: Sequence[ItemView]) -> S
         escape(gettext("办理期限")),
     )
     head = "".join(f"<th>{label}</th>" for label in labels)
+    progress = escape(gettext("办理进度"))
     return mark_safe(  # every value is escaped
-        f'\n\n<div class="card">\n<h2>{escape(gettext("办理进度"))}</h2>\n'
+        f'\n\n<div class="card">\n<h2>{progress}</h2>\n'
         f'<table class="responsive">\n  <thead><tr>{head}</tr></thead>\n'
         f"  <tbody>{_item_rows(context, case, items, labels)}</tbody>\n</table>\n</div>\n"
     )
@@ -178,7 +179,7 @@ def _value(value: Any) -> str:
     return "" if value is _MISSING else value_text(value)
 
 
-_PREVIEWS_MADE = (
+_PREVIEWS_MADE = gettext_noop(  # translated where it is written (makemessages finds it here)
     "平台已生成《出生医学证明》《出生医学证明首次签发登记表》《常住人口登记表》预览，"
     "请核对并电子签名，确认后推送助产机构签发。"
 )
@@ -198,14 +199,17 @@ def case_page_head(
     channels, what is still open), the previews' card; each with the newline that ended
     its template's line."""
     number = case.number
+    # (each translation outside the f-strings: xgettext does not look inside them)
+    notice = gettext("下载通知书（PDF）")
     out = [
         f'<p><a class="btn secondary" href="{escape(reverse_code("portal:notice", number))}">'
-        f"{gettext('下载通知书（PDF）')}</a>\n"
+        f"{notice}</a>\n"
     ]
     if can_supplement:
+        supplement = gettext("去补正")
         out.append(
             f'<a class="btn" href="{escape(reverse_code("portal:supplement", number))}">'
-            f"{gettext('去补正')}</a>"
+            f"{supplement}</a>"
         )
     out.append("</p>\n")
     if reasons:
@@ -230,7 +234,8 @@ def case_page_head(
             out.append("</li>")
         out.append("</ol>\n  ")
         if channels:
-            out.append(f"<h2>{gettext('您仍可通过原渠道分别办理')}</h2><ul>")
+            ordinary = gettext("您仍可通过原渠道分别办理")
+            out.append(f"<h2>{ordinary}</h2><ul>")
             out.extend(f'<li class="ordinary-channel">{_value(c)}</li>' for c in channels)
             out.append("</ul>")
         out.append("\n  ")
@@ -240,10 +245,12 @@ def case_page_head(
     out.append("\n")
     if preview_pending:
         preview = escape(reverse_code("portal:preview", number))
+        waiting, made = gettext("等待申请人确认签字"), gettext(_PREVIEWS_MADE)
+        check = gettext("查看预览并确认签字")
         out.append(
-            f'<div class="card" id="preview-card"><h2>{gettext("等待申请人确认签字")}'
-            f"</h2>\n  <p>{gettext(_PREVIEWS_MADE)}</p>\n"
-            f'  <a class="btn" href="{preview}">{gettext("查看预览并确认签字")}</a>'
+            f'<div class="card" id="preview-card"><h2>{waiting}'
+            f"</h2>\n  <p>{made}</p>\n"
+            f'  <a class="btn" href="{preview}">{check}</a>'
             "</div>\n"
         )
     out.append("\n")
@@ -264,9 +271,10 @@ def case_promise_card(promise: Promise | None) -> SafeString:
         said = gettext("本“一件事”承诺 %(days)s 个工作日内办结") % days
     if promise.excludes:
         said += gettext("（%(what)s除外）") % {"what": _value(promise.excludes)}
+    title, counted = gettext("承诺办结时限"), gettext("，自受理之日起计算。")
     out = [
-        f'\n<div class="card promise" data-promise>\n  <h2>{gettext("承诺办结时限")}'
-        f"</h2>\n  <p>{said}{gettext('，自受理之日起计算。')}</p>\n  "
+        f'\n<div class="card promise" data-promise>\n  <h2>{title}'
+        f"</h2>\n  <p>{said}{counted}</p>\n  "
     ]
     if promise.due_at:
         language = get_language() or "zh-hans"
@@ -280,16 +288,15 @@ def case_promise_card(promise: Promise | None) -> SafeString:
             )
         kept = ""
         if promise.kept is True:
-            kept = f'<span class="state done">{gettext("已在承诺时限内办结")}</span>'
+            kept = '<span class="state done">{}</span>'.format(gettext("已在承诺时限内办结"))
         elif promise.kept is False:
-            kept = f'<span class="state refused">{gettext("办结晚于承诺时限")}</span>'
+            kept = '<span class="state refused">{}</span>'.format(gettext("办结晚于承诺时限"))
+        latest = gettext("最迟办结时间：")
         # (``includes/due.html`` ended with a newline)
-        out.append(
-            f"<p>{gettext('最迟办结时间：')}<strong data-promise-due>{due}\n</strong>\n"
-            f"  {kept}</p>\n  "
-        )
+        out.append(f"<p>{latest}<strong data-promise-due>{due}\n</strong>\n  {kept}</p>\n  ")
     else:
-        out.append(f'<p class="muted">{gettext("受理后开始计时。")}</p>')
+        starts = gettext("受理后开始计时。")
+        out.append(f'<p class="muted">{starts}</p>')
     last = gettext("各事项另有各自的办理期限，见下方办理进度。")
     out.append(f'\n  <p class="muted">{last}</p>\n</div>\n\n')
     return mark_safe("".join(out))  # every value escaped, translations as the template's
@@ -307,8 +314,9 @@ def case_page_end(
             "at": _value(signature.get("at", _MISSING)),
         }
         out.append(f'<p class="muted">{said}</p>')
+    steps = gettext("办件进程")
     out.append(
-        f'\n<div class="card">\n<h2>{gettext("办件进程")}</h2>\n'
+        f'\n<div class="card">\n<h2>{steps}</h2>\n'
         f'<ul class="timeline">{_timeline(entries)}</ul>\n</div>\n'
     )
     return mark_safe("".join(out))  # every value escaped, translations as the template's

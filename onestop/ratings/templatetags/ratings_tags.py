@@ -39,10 +39,9 @@ def rating_card(
     waiting = replied_follow_ups(case)
     counter = role == Role.CLERK
     unrated = len(unrated_steps(case, items))
-    out = [
-        f'<div class="card" id="rating" data-unrated="{unrated}">\n'
-        f"  <h2>{gettext('服务评价（好差评）')}</h2>\n  "
-    ]
+    # (each translation outside the f-strings: xgettext does not look inside them)
+    title = gettext("服务评价（好差评）")
+    out = [f'<div class="card" id="rating" data-unrated="{unrated}">\n  <h2>{title}</h2>\n  ']
     if unrated:
         asked = (
             gettext("请申请人对本次办理作出评价（一次一评）。")
@@ -51,7 +50,8 @@ def rating_card(
         )
         out.append(f"<p>{asked}</p>\n  ")
     else:
-        out.append(f'<p class="muted">{gettext("已评价，感谢您的参与。")}</p>')
+        thanks = gettext("已评价，感谢您的参与。")
+        out.append(f'<p class="muted">{thanks}</p>')
     out.append("\n  ")
     if waiting:
         said = ngettext(
@@ -63,9 +63,8 @@ def rating_card(
     out.append("\n  ")
     if counter:
         url = _escape(reverse_code("ratings:counter_rate", case.number))
-        out.append(
-            f'<a class="btn" data-action="open-rating" href="{url}">{gettext("窗口评价")}</a>\n  '
-        )
+        rate = gettext("窗口评价")
+        out.append(f'<a class="btn" data-action="open-rating" href="{url}">{rate}</a>\n  ')
     else:
         url = _escape(reverse_code("ratings:rate", case.number))
         label = gettext("去评价") if unrated else gettext("查看评价")
