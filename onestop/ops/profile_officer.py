@@ -53,6 +53,7 @@ def _child(args: argparse.Namespace) -> int:
 
     from onestop.accounts.models import User
     from onestop.accounts.permissions import items_for_officer
+    from onestop.ops.profile_pages import officer_signed_in
     from onestop.workflow.models import CaseItem
 
     plan = json.loads((Path(args.reuse) / "plan.json").read_text("utf-8"))
@@ -67,13 +68,8 @@ def _child(args: argparse.Namespace) -> int:
     pages: list[tuple[str, Client, str, str]] = []
     queues: list[tuple[str, Client, str]] = []
     for who in desks:
-        client = Client()
-        client.get("/accounts/login/")
-        answer = client.post(
-            "/accounts/login/", {"username": who["username"], "password": who["password"]}
-        )
-        if answer.status_code != 302:
-            print(f"{who['username']}: sign-in failed ({answer.status_code})", file=sys.stderr)
+        client = officer_signed_in(who)
+        if client is None:
             return 1
         user = User.objects.get(username=who["username"])
         ids: dict[str, list[int]] = {}

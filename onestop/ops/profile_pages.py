@@ -47,8 +47,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 KINDS = (
     "parent-list",
@@ -102,14 +105,9 @@ def _child(args: argparse.Namespace) -> int:
         return execute(sql, params, many, ctx)
 
     parent = Client()
-    officer = Client()
     who = plan["officers"][0]
-    officer.get("/accounts/login/")
-    answer = officer.post(
-        "/accounts/login/", {"username": who["username"], "password": who["password"]}
-    )
-    if answer.status_code != 302:
-        print(f"officer sign-in failed: {answer.status_code}", file=sys.stderr)
+    officer = officer_signed_in(who)
+    if officer is None:
         return 1
     links = TASK_LINK.findall(officer.get("/work/").content.decode())
     public = Client()
@@ -326,6 +324,22 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", default="", help="also write the figures to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def officer_signed_in(who: dict[str, Any]) -> Client | None:
+    """A test client signed in through the login form as a kept run's officer (``who``:
+    its plan's username and password); None, said on stderr, where the sign-in fails."""
+    from django.test import Client
+
+    client = Client()
+    client.get("/accounts/login/")
+    answer = client.post(
+        "/accounts/login/", {"username": who["username"], "password": who["password"]}
+    )
+    if answer.status_code != 302:
+        print(f"{who['username']}: sign-in failed ({answer.status_code})", file=sys.stderr)
+        return None
+    return client
 
 
 def run_on_kept(
