@@ -595,15 +595,17 @@ def _act(
     task_id: int,
     key: str | None,
     payload: dict[str, Any],
-    action: Callable[[CaseItem], CaseItem],
+    action: Callable[[Case], CaseItem],
 ) -> Status[dict[str, Any]]:
-    """Run one task action; with an Idempotency-Key, a replay returns the first answer."""
+    """Run one task action on the task's case, locked by the access check's statement
+    (`selectors.task_case_locked`); with an Idempotency-Key, a replay returns the first
+    answer."""
 
     def act() -> Answer:
-        row = selectors.task_id_for_client(client, task_id)
-        if row is None:
+        case = selectors.task_case_locked(client, task_id)
+        if case is None:
             raise ApiError(404, "not_found", "任务不存在或无权访问")
-        done = action(row)
+        done = action(case)
         # The row the action locked and wrote (not read again: `task_after`).
         return Answer(200, selectors.task_summary(client, selectors.task_after(done)))
 
@@ -692,17 +694,17 @@ def task_claim(
     detail: dict[str, Any] = {}
 
     def act() -> Answer:
-        # Access by id only (the claim locks the task's case, known from the same read,
-        # and reads the task); the answer is the task the claim locked and wrote, with its
-        # locked case: not read again (issue 10 part 2, `selectors.task_after`).
-        allowed = selectors.task_id_for_client(client, task_id)
-        if allowed is None:
+        # Access by id only, the task's case locked in the same statement (issue 10,
+        # session 26); the answer is the task the claim locked and wrote, with its locked
+        # case: not read again (issue 10 part 2, `selectors.task_after`).
+        case = selectors.task_case_locked(client, task_id)
+        if case is None:
             raise ApiError(404, "not_found", "任务不存在或无权访问")
         row = item_claim(
-            item_id=allowed.pk,
+            item_id=task_id,
             actor=client.user,
             expected_version=data.expected_version,
-            case_id=allowed.case_id,
+            locked=case,
         )
         detail.update(selectors.task_detail(client, selectors.task_after(row, detail=True)))
         return Answer(200, {field: detail[field] for field in TaskOut.model_fields})
@@ -750,15 +752,16 @@ def task_card_status(
 ) -> Status[dict[str, Any]]:
     client = _client(request)
 
-    def report(row: CaseItem) -> CaseItem:
+    def report(case: Case) -> CaseItem:
         card_status_report(
-            item_id=row.pk,
+            item_id=task_id,
             actor=client.user,
             status=payload.status,
             card_number=payload.card_number or "",
             expected_version=payload.expected_version,
+            locked=case,
         )
-        return row
+        return CaseItem(pk=task_id)  # its answer reads the task as the report left it
 
     return _act(request, response, client, task_id, idempotency_key, payload.model_dump(), report)
 
@@ -785,12 +788,12 @@ def task_complete(
         task_id,
         idempotency_key,
         payload.model_dump(),
-        lambda row: item_complete(
-            item_id=row.pk,
+        lambda case: item_complete(
+            item_id=task_id,
             actor=client.user,
             result=result,
             expected_version=payload.expected_version,
-            case_id=row.case_id,
+            locked=case,
         ),
     )
 
@@ -816,11 +819,12 @@ def task_return(
         task_id,
         idempotency_key,
         payload.model_dump(),
-        lambda row: item_return(
-            item_id=row.pk,
+        lambda case: item_return(
+            item_id=task_id,
             actor=client.user,
             reasons=payload.reasons,
             expected_version=payload.expected_version,
+            locked=case,
         ),
     )
 
@@ -846,11 +850,12 @@ def task_refuse(
         task_id,
         idempotency_key,
         payload.model_dump(),
-        lambda row: item_refuse(
-            item_id=row.pk,
+        lambda case: item_refuse(
+            item_id=task_id,
             actor=client.user,
             reasons=payload.reasons,
             expected_version=payload.expected_version,
+            locked=case,
         ),
     )
 
