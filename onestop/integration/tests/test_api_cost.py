@@ -22,6 +22,7 @@ from django.db import connection
 from django.test import Client
 
 from onestop.cases.models import Case
+from onestop.integration.models import WebhookStamp
 from onestop.ops.demo import shift_dates
 from onestop.reference.models import ReferenceStamp
 from onestop.simulate.credentials import Credential, demo_credentials
@@ -167,6 +168,9 @@ def test_one_case_through_the_api_costs_what_was_measured(media_root: Path) -> N
     # The change stamp row as migrated (reference 0004): an earlier transactional test's
     # flush removes it, and without it the freshness checks fall back to counting tables.
     ReferenceStamp.objects.get_or_create(pk=1, defaults={"token": "migrated"})
+    # And the webhook clients' (integration 0007), a new token: not one a process kept
+    # another test's targets under.
+    WebhookStamp.objects.get_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
     _credentials()
     drive_one_case(ApiCosts(), n=1)  # warm the per-process caches, as a server has them
     costs = ApiCosts(keep_sql=True)
