@@ -165,4 +165,3 @@ class WebhookStamp(models.Model):
     class Meta:
         verbose_name = _("回调配置版本")
         verbose_name_plural = _("回调配置版本")
-

@@ -311,7 +311,7 @@ def task_case_locked(client: ApiClient, task_id: int) -> Case | None:
     the action's lock are one statement (issue 10, session 26: two before), compiled once
     per client scope and database in this process (it differs by the task's id only)."""
 
-    def build() -> Callable[[int], QuerySet[CaseItem]]:
+    def build() -> Callable[[int], QuerySet[CaseItem, Any]]:
         scope = _task_ids(client)
         return lambda pk: scope.filter(pk=pk).values("case_id")
 

@@ -7,6 +7,7 @@ are not read again."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from io import StringIO
 from typing import Any
 
@@ -76,7 +77,7 @@ def test_every_change_of_a_webhook_client_reaches_the_next_request(
     assert _delivered(watcher) == ["task.updated"]
     sent: list[str] = []
 
-    def receiver(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    def receiver(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
         sent.append(url)
         return 204
 
