@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User, actor_label
@@ -53,7 +53,7 @@ from onestop.cases.models import (
 from onestop.cases.uploads import files_removed_on_failure, store_material
 from onestop.catalogue.loader import catalogue
 from onestop.catalogue.schema import Routing
-from onestop.common.compiled import CompiledFirst, CompiledInsert
+from onestop.common.compiled import CompiledFirst, CompiledInsert, CompiledPerKey
 from onestop.common.fields import index_of, read_sealed, unseal
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
@@ -543,6 +543,29 @@ def case_locked(case_id: int) -> Case:
     if case is None:
         raise Case.DoesNotExist("Case matching query does not exist.")
     return _locked_read(case)
+
+
+# The case of a row a caller's read selects, locked in that read's statement
+# (`case_locked_of`), compiled once per key (the caller's scope) and database.
+_CASE_LOCKED_OF = CompiledPerKey(Case, -7_340_029_117)
+
+
+def case_locked_of(
+    key: Hashable, case_ids: Callable[[], Callable[[Any], QuerySet[Any]]], value: Any
+) -> Case | None:
+    """`case_locked` of the case whose id ``case_ids()(value)`` selects (a ``values
+    ("case_id")`` queryset: an API client's task among those it may act on), the check
+    and the lock one statement (issue 10, session 26): ``SELECT … FROM cases_case WHERE
+    id = (SELECT case_id … LIMIT 1) FOR UPDATE``. None where it selects nothing, and then
+    nothing is locked. ``key``: everything ``case_ids`` is built from but ``value`` (one
+    statement is compiled per key); the lock is the case row's only, as `case_locked`'s."""
+
+    def build() -> Callable[[Any], QuerySet[Case]]:
+        ids = case_ids()
+        return lambda v: _lock_reads(Case.objects.filter(pk=Subquery(ids(v)[:1])))
+
+    case = _CASE_LOCKED_OF.first(key, build, value)
+    return None if case is None else _locked_read(case)
 
 
 def _locked_read(case: Case) -> Case:

@@ -93,9 +93,12 @@ from onestop.integration.schemas import (
 from onestop.integration.selectors import case_for_client, case_status, task_for_client
 from onestop.integration.services import (
     KEY_ID_STAND_IN,
+    WEBHOOK_STAMP,
     api_client_authenticate,
     client_by_key,
     submitted_key,
+    webhook_stamp_column,
+    webhook_stamp_seen,
 )
 from onestop.portal.proactive import Recorded, delivery_record_invite
 from onestop.reference.idnumber import InvalidIdNumber, parse_resident_id
@@ -154,7 +157,9 @@ _KEY = re.compile(KEY_PATTERN)
 # The request's client read with what the request's plumbing would read next, in the same
 # statement (issue 10, session 23: three statements were one each): its rate limit's
 # counter (`rate_peek`) and, for a write with an Idempotency-Key, whether an answer to the
-# key is stored (`idempotent`). Compiled once per process, the key id and the key put in.
+# key is stored (`idempotent`); and the webhook stamp, under which the process keeps the
+# webhook targets (`services.webhook_stamp_seen`; session 26: their read was a statement
+# of every write). Compiled once per process, the key id and the key put in.
 _ANSWER_KEY = "onestop-stand-in-idempotency-key"
 
 
@@ -163,7 +168,7 @@ def _client_read(*, counted: bool, answered: bool) -> CompiledFirst[ApiClient]:
     ``counted``, and where ``answered`` the stored answer to a key (the second value)."""
 
     def build(key_id: str, key: str = "") -> QuerySet[ApiClient]:
-        found = client_by_key(key_id)
+        found = client_by_key(key_id).annotate(**webhook_stamp_column())
         if counted:
             found = found.annotate(**counter_columns(RATE_LIMIT, RATE_KEY, F("pk")))
         if answered:
@@ -174,10 +179,11 @@ def _client_read(*, counted: bool, answered: bool) -> CompiledFirst[ApiClient]:
     return CompiledFirst(ApiClient, build, *stand_ins)
 
 
-# By (counted, answered); a read with neither is `client_by_key`'s own.
+# By (counted, answered).
 _CLIENT_READS = {
     (counted, answered): _client_read(counted=counted, answered=answered)
-    for counted, answered in ((True, False), (False, True), (True, True))
+    for counted in (False, True)
+    for answered in (False, True)
 }
 
 
@@ -193,13 +199,14 @@ class ClientAuth(HttpBearer):
         key = None if request.method in READING else request.headers.get("Idempotency-Key")
         if key is not None and not _KEY.fullmatch(key):
             key = None  # refused by the view's validation (422): nothing to look for
-        read: Callable[[str], ApiClient | None] | None = None
+        read: Callable[[str], ApiClient | None]
         if key is not None:
             read = functools.partial(_first_answered, _CLIENT_READS[counted, True], key)
-        elif counted:
-            read = _CLIENT_READS[True, False].first
+        else:
+            read = _CLIENT_READS[counted, False].first
         client = api_client_authenticate(token, read=read)
         if client is not None:
+            webhook_stamp_seen(getattr(client, WEBHOOK_STAMP))
             if key is not None:
                 answer_seen(client, key, client.answer_id)  # type: ignore[attr-defined]
             if _COUNTED_ALREADY in request.__dict__:
@@ -252,24 +259,37 @@ def one_transaction(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
 
     @functools.wraps(run)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.method in READING and connection.vendor == "sqlite":
-            try:
-                return run(request, *args, **kwargs)
-            finally:
-                rate_count(getattr(request, "_onestop_rate", None))
         try:
-            return _in_one_transaction(run, request, args, kwargs, savepoints=False)
-        except _Again:
-            # The first run's authentication is done again; its use of the rate limit was
-            # rolled back with it where the database counts (looked at and counted again),
-            # and stands where the cache counted it at once (not counted twice).
-            request.__dict__.pop("auth", None)
-            looked = "_onestop_rate" in request.__dict__
-            if looked and request.__dict__.pop("_onestop_rate") is None:
-                request.__dict__[_COUNTED_ALREADY] = True
-            return _in_one_transaction(run, request, args, kwargs, savepoints=True)
+            return _one_transaction(run, request, args, kwargs)
+        finally:
+            webhook_stamp_seen(None)  # the request's (`ClientAuth`): not the next one's
 
     return wrapped
+
+
+def _one_transaction(
+    run: Callable[..., HttpResponseBase],
+    request: HttpRequest,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> HttpResponseBase:
+    """The request as `one_transaction` runs it (its docstring)."""
+    if request.method in READING and connection.vendor == "sqlite":
+        try:
+            return run(request, *args, **kwargs)
+        finally:
+            rate_count(getattr(request, "_onestop_rate", None))
+    try:
+        return _in_one_transaction(run, request, args, kwargs, savepoints=False)
+    except _Again:
+        # The first run's authentication is done again; its use of the rate limit was
+        # rolled back with it where the database counts (looked at and counted again),
+        # and stands where the cache counted it at once (not counted twice).
+        request.__dict__.pop("auth", None)
+        looked = "_onestop_rate" in request.__dict__
+        if looked and request.__dict__.pop("_onestop_rate") is None:
+            request.__dict__[_COUNTED_ALREADY] = True
+        return _in_one_transaction(run, request, args, kwargs, savepoints=True)
 
 
 def _in_one_transaction(
@@ -595,15 +615,17 @@ def _act(
     task_id: int,
     key: str | None,
     payload: dict[str, Any],
-    action: Callable[[CaseItem], CaseItem],
+    action: Callable[[Case], CaseItem],
 ) -> Status[dict[str, Any]]:
-    """Run one task action; with an Idempotency-Key, a replay returns the first answer."""
+    """Run one task action on the task's case, locked by the access check's statement
+    (`selectors.task_case_locked`); with an Idempotency-Key, a replay returns the first
+    answer."""
 
     def act() -> Answer:
-        row = selectors.task_id_for_client(client, task_id)
-        if row is None:
+        case = selectors.task_case_locked(client, task_id)
+        if case is None:
             raise ApiError(404, "not_found", "任务不存在或无权访问")
-        done = action(row)
+        done = action(case)
         # The row the action locked and wrote (not read again: `task_after`).
         return Answer(200, selectors.task_summary(client, selectors.task_after(done)))
 
@@ -692,17 +714,17 @@ def task_claim(
     detail: dict[str, Any] = {}
 
     def act() -> Answer:
-        # Access by id only (the claim locks the task's case, known from the same read,
-        # and reads the task); the answer is the task the claim locked and wrote, with its
-        # locked case: not read again (issue 10 part 2, `selectors.task_after`).
-        allowed = selectors.task_id_for_client(client, task_id)
-        if allowed is None:
+        # Access by id only, the task's case locked in the same statement (issue 10,
+        # session 26); the answer is the task the claim locked and wrote, with its locked
+        # case: not read again (issue 10 part 2, `selectors.task_after`).
+        case = selectors.task_case_locked(client, task_id)
+        if case is None:
             raise ApiError(404, "not_found", "任务不存在或无权访问")
         row = item_claim(
-            item_id=allowed.pk,
+            item_id=task_id,
             actor=client.user,
             expected_version=data.expected_version,
-            case_id=allowed.case_id,
+            locked=case,
         )
         detail.update(selectors.task_detail(client, selectors.task_after(row, detail=True)))
         return Answer(200, {field: detail[field] for field in TaskOut.model_fields})
@@ -750,15 +772,16 @@ def task_card_status(
 ) -> Status[dict[str, Any]]:
     client = _client(request)
 
-    def report(row: CaseItem) -> CaseItem:
+    def report(case: Case) -> CaseItem:
         card_status_report(
-            item_id=row.pk,
+            item_id=task_id,
             actor=client.user,
             status=payload.status,
             card_number=payload.card_number or "",
             expected_version=payload.expected_version,
+            locked=case,
         )
-        return row
+        return CaseItem(pk=task_id)  # its answer reads the task as the report left it
 
     return _act(request, response, client, task_id, idempotency_key, payload.model_dump(), report)
 
@@ -785,12 +808,12 @@ def task_complete(
         task_id,
         idempotency_key,
         payload.model_dump(),
-        lambda row: item_complete(
-            item_id=row.pk,
+        lambda case: item_complete(
+            item_id=task_id,
             actor=client.user,
             result=result,
             expected_version=payload.expected_version,
-            case_id=row.case_id,
+            locked=case,
         ),
     )
 
@@ -816,11 +839,12 @@ def task_return(
         task_id,
         idempotency_key,
         payload.model_dump(),
-        lambda row: item_return(
-            item_id=row.pk,
+        lambda case: item_return(
+            item_id=task_id,
             actor=client.user,
             reasons=payload.reasons,
             expected_version=payload.expected_version,
+            locked=case,
         ),
     )
 
@@ -846,11 +870,12 @@ def task_refuse(
         task_id,
         idempotency_key,
         payload.model_dump(),
-        lambda row: item_refuse(
-            item_id=row.pk,
+        lambda case: item_refuse(
+            item_id=task_id,
             actor=client.user,
             reasons=payload.reasons,
             expected_version=payload.expected_version,
+            locked=case,
         ),
     )
 

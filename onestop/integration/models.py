@@ -150,3 +150,18 @@ class IdempotentResponse(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["client", "key"], name="idempotent_response_key")
         ]
+
+
+class WebhookStamp(models.Model):
+    """One row whose ``token`` the database itself changes, by triggers, on every INSERT,
+    DELETE (and TRUNCATE on PostgreSQL) of an API client and every UPDATE that sets what
+    routes or sends its webhooks (migration 0007's ``COLUMNS``), whoever writes: admin, command
+    line, services, ``psql``. The API's client read carries it, so each process keeps
+    the webhook targets until it moves (issue 10, session 26; migration 0007)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    token = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("回调配置版本")
+        verbose_name_plural = _("回调配置版本")

@@ -30,6 +30,7 @@ from onestop.cases.claims import (
 )
 from onestop.cases.domain.newborns import newborn_keys
 from onestop.cases.models import Case, Material, Newborn, NewbornClaim
+from onestop.cases.services import case_locked_of
 from onestop.certificates.effects import issued_with
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import REGISTRATION_ITEM, signed_preview_for
@@ -304,20 +305,17 @@ def _task_ids(client: ApiClient) -> QuerySet[CaseItem]:
     )
 
 
-# The access check of every task action, compiled once per client scope and database in
-# this process (the statement differs by the task's id only; issue 10 part 2).
-_TASK_ID = CompiledPerKey(CaseItem, -7_340_029_117)
+def task_case_locked(client: ApiClient, task_id: int) -> Case | None:
+    """The task's case, locked (`cases.services.case_locked`), if the client may act on
+    the task; else None, and nothing locked. The access check of every task action and
+    the action's lock are one statement (issue 10, session 26: two before), compiled once
+    per client scope and database in this process (it differs by the task's id only)."""
 
-
-def task_id_for_client(client: ApiClient, task_id: int) -> CaseItem | None:
-    """The task if the client may act on it (its id and its case's: the action locks the
-    case and reads the task)."""
-
-    def build() -> Callable[[int], QuerySet[CaseItem]]:
+    def build() -> Callable[[int], QuerySet[CaseItem, Any]]:
         scope = _task_ids(client)
-        return lambda pk: scope.filter(pk=pk)
+        return lambda pk: scope.filter(pk=pk).values("case_id")
 
-    return _TASK_ID.first(_scope_key(client), build, task_id)
+    return case_locked_of(("task", *_scope_key(client)), build, task_id)
 
 
 def task_fresh(task_id: int) -> CaseItem:

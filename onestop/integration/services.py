@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import QuerySet, TextField
+from django.db.models import QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -72,6 +72,7 @@ from onestop.integration.models import (
     ApiClient,
     IdempotentResponse,
     WebhookDelivery,
+    WebhookStamp,
 )
 from onestop.workflow.models import CaseItem
 
@@ -420,10 +421,15 @@ _dispatch = threading.local()
 
 def _clients(key: tuple[str, str]) -> list[_Target]:
     """The active clients with a webhook URL whose ``department`` or ``key_id`` (``key``)
-    matches, with their routing columns only. Inside a dispatch every active webhook
-    client is read once (a few dozen rows: one per department system) and the matching
-    ones picked from them; outside, only the matching ones are read."""
+    matches, with their routing columns only. In an API request, every active webhook
+    client as kept by this process under the request's webhook stamp (`webhook_stamp_seen`).
+    Else, inside a dispatch every active webhook client is read once (a few dozen rows:
+    one per department system) and the matching ones picked from them; outside, only the
+    matching ones are read."""
     field, value = key
+    kept = _kept_targets()
+    if kept is not None:
+        return [c for c in kept if getattr(c, field) == value]
     if not effects.dispatching():
         return [
             _target(*row)
@@ -444,6 +450,50 @@ _WEBHOOK_CLIENTS = CompiledValues(
     ApiClient,
     lambda: _targets(ApiClient.objects.filter(active=True).exclude(webhook_url="").order_by("pk")),
 )
+
+
+# Issue 10, session 26: every active webhook client's routing columns were read (36 rows)
+# by every API request that emits an event. The `WebhookStamp` the database's triggers
+# move on every change of what makes a client a target (migration 0007: admin, command
+# line, services, psql) is read in the statement the request makes anyway, the client's
+# own read (`WEBHOOK_STAMP`, `integration.api.ClientAuth`), and the targets are kept per
+# process under it: read again only where the stamp moved.
+WEBHOOK_STAMP = "webhook_stamp"
+
+
+def webhook_stamp_column() -> dict[str, Subquery]:
+    """The annotation that reads the webhook stamp (`WEBHOOK_STAMP`) in another statement."""
+    return {WEBHOOK_STAMP: Subquery(WebhookStamp.objects.filter(pk=1).values("token")[:1])}
+
+
+# The stamp the current request's client read carried (per thread: one request each).
+_stamp_seen = threading.local()
+# (database alias, stamp, the targets read under it): shared by the process's threads.
+_targets_kept: tuple[str, str, list[_Target]] | None = None
+
+
+def webhook_stamp_seen(token: str | None) -> None:
+    """The webhook stamp the request read (None: no stamp known, at the request's end;
+    also where the database has none: the targets are then read every time)."""
+    _stamp_seen.token = token
+
+
+def _kept_targets() -> list[_Target] | None:
+    """Every active webhook client's routing columns, as kept under the stamp the request
+    read, or read now and kept under it; None where the request read no stamp. Read
+    after the stamp (each statement its own snapshot), they are at least as new as it:
+    a change between the two only makes the next request read them again."""
+    global _targets_kept
+    token: str | None = getattr(_stamp_seen, "token", None)
+    if token is None:
+        return None
+    alias = router.db_for_read(ApiClient)
+    kept = _targets_kept
+    if kept is not None and kept[0] == alias and kept[1] == token:
+        return kept[2]
+    rows = [_target(*row) for row in _WEBHOOK_CLIENTS.rows()]
+    _targets_kept = (alias, token, rows)
+    return rows
 
 
 def _held_deliveries() -> list[WebhookDelivery] | None:

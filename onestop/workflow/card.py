@@ -147,6 +147,7 @@ def card_status_report(
     card_number: str = "",
     now: datetime | None = None,
     expected_version: int | None = None,
+    locked: Case | None = None,
 ) -> CardProduction:
     """The HR department reports how far the card has come. 制卡中 and 已制卡 are recorded
     and told to the parents; 已送达网点 (or 已寄出 where the parents chose post) completes the
@@ -156,7 +157,7 @@ def card_status_report(
     if status not in REPORTABLE:
         words = "、".join(f"{s.value}（{s.label}）" for s in REPORTABLE)
         raise CardStatusRefused(f"未知的制卡状态“{status}”，应为：{words}")
-    case, rows, row = _lock(item_id)
+    case, rows, row = _lock(item_id, locked)
     if row.item != SSC_ITEM:
         raise CardStatusRefused("只有社会保障卡申领事项可以报告制卡状态")
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "报告制卡状态", expected_version)

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import pytest
 
+from onestop.cases.services import case_locked
 from onestop.common.compiled import CompiledPerKey
 from onestop.integration.idempotency import Answer, _stored, idempotent
 from onestop.integration.models import ApiClient
 from onestop.integration.selectors import (
     _task_ids,
     _with_multiple,
+    task_case_locked,
     task_for_client,
-    task_id_for_client,
     tasks_of_client,
 )
 from onestop.integration.services import api_client_authenticate
@@ -41,11 +42,11 @@ def _task(example) -> tuple[ApiClient, str, int]:
 def test_the_compiled_reads_are_the_querysets(example, media_root):
     client, _, task_id = _task(example)
     for _ in range(2):  # compiled, then reused
-        checked = task_id_for_client(client, task_id)
+        locked = task_case_locked(client, task_id)
         expected = _task_ids(client).filter(pk=task_id).first()
-        assert checked is not None and expected is not None
-        assert _fields(checked) == _fields(expected)
-        assert checked.get_deferred_fields() == expected.get_deferred_fields()
+        assert locked is not None and expected is not None
+        assert locked.pk == expected.case_id
+        assert _fields(locked) == _fields(case_locked(expected.case_id))  # as the lock reads
         read = task_for_client(client, task_id)
         slow = _with_multiple(tasks_of_client(client).filter(pk=task_id)).first()
         assert read is not None and slow is not None
@@ -54,26 +55,26 @@ def test_the_compiled_reads_are_the_querysets(example, media_root):
     last = CaseItem.objects.order_by("-pk").values_list("pk", flat=True).first()
     assert last is not None
     missing = last + 1
-    assert task_id_for_client(client, missing) is None
+    assert task_case_locked(client, missing) is None
     assert task_for_client(client, missing) is None
 
 
 def test_a_changed_scope_is_not_answered_by_the_old_statement(example, media_root):
     client, token, task_id = _task(example)
-    assert task_id_for_client(client, task_id) is not None
+    assert task_case_locked(client, task_id) is not None
     assert task_for_client(client, task_id) is not None
     user = client.user
     user.jurisdiction_code = "jilin-ch"  # another hospital: the task is no longer its own
     user.save(update_fields=["jurisdiction_code"])
     moved = api_client_authenticate(token)
     assert moved is not None and moved.user.jurisdiction_code == "jilin-ch"
-    assert task_id_for_client(moved, task_id) is None
+    assert task_case_locked(moved, task_id) is None
     assert task_for_client(moved, task_id) is None
     assert Api(token).post(f"/tasks/{task_id}/claim").status_code == 404
     user.role = "parent"  # no scope at all: ``items_for_officer`` selects nothing
     user.save(update_fields=["role"])
     scopeless = api_client_authenticate(token)
-    assert scopeless is not None and task_id_for_client(scopeless, task_id) is None
+    assert scopeless is not None and task_case_locked(scopeless, task_id) is None
 
 
 def test_one_clients_key_never_finds_another_clients_answer(media_root):

@@ -1,0 +1,114 @@
+"""The webhook targets are kept per process under the webhook stamp the API's client read
+carries (issue 10, session 26; migration 0007): the database's triggers move it on every
+change of what makes a client a target, whoever makes it — the admin's form, the command
+line — so the next request's deliveries follow the change; while it stands the targets
+are not read again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from onestop.integration.models import ApiClient, WebhookDelivery, WebhookStamp
+from onestop.integration.services import webhook_deliver
+from onestop.integration.tests.support import Api, current, hospital
+from onestop.testing.newborns import another_newborn
+
+pytestmark = pytest.mark.django_db
+
+# The targets' read (`services._WEBHOOK_CLIENTS`): every active client with a URL.
+TARGETS_READ = 'AS "events_json" FROM "integration_apiclient"'
+
+
+def _targets_read(queries: CaptureQueriesContext) -> int:
+    return sum(TARGETS_READ in q["sql"] for q in queries.captured_queries)
+
+
+def _admin_edit(admin_client: Any, client: ApiClient, **changes: Any) -> None:
+    """The client's admin change form, posted with ``changes`` (as staff edit it)."""
+    client.refresh_from_db()
+    form = {
+        "name": client.name,
+        "department": client.department,
+        "jurisdiction_kind": client.jurisdiction_kind,
+        "jurisdiction_code": client.jurisdiction_code,
+        "may_submit_cases": "on" if client.may_submit_cases else "",
+        "webhook_url": client.webhook_url,
+        "events": json.dumps(client.events),
+        "webhook_batch_max": client.webhook_batch_max,
+        "active": "on" if client.active else "",
+    }
+    form.update(changes)
+    answer = admin_client.post(f"/admin/integration/apiclient/{client.pk}/change/", form)
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+
+
+def _delivered(client: ApiClient) -> list[str]:
+    return list(WebhookDelivery.objects.filter(client=client).values_list("event", flat=True))
+
+
+def test_every_change_of_a_webhook_client_reaches_the_next_request(
+    example, media_root, admin_client
+):
+    submitter = hospital()
+    api = Api(submitter.token)
+    watcher = hospital(webhook_url="").client  # the same hospital's second system: no URL yet
+    control = hospital(webhook_url="https://control.example/hook").client
+    stamp = WebhookStamp.objects.get(pk=1).token
+
+    assert api.post("/cases", current(example("qinbei-accept")), key="a").status_code == 201
+    task = api.get("/tasks").json()["tasks"][0]
+    assert _delivered(watcher) == [] and _delivered(control) == ["task.created"]
+
+    # Staff give the watcher a URL in the admin: the stamp moves, the next request's
+    # event is delivered to it, at that URL.
+    _admin_edit(admin_client, watcher, webhook_url="https://watcher.example/hook")
+    assert WebhookStamp.objects.get(pk=1).token != stamp
+    with CaptureQueriesContext(connection) as claim:
+        assert api.post(f"/tasks/{task['id']}/claim").status_code == 200
+    assert _targets_read(claim) == 1  # read again under the moved stamp
+    assert _delivered(watcher) == ["task.updated"]
+    sent: list[str] = []
+
+    def receiver(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        sent.append(url)
+        return 204
+
+    delivery = WebhookDelivery.objects.get(client=watcher)
+    assert webhook_deliver(delivery.pk, transport=receiver) == "delivered"
+    assert sent == ["https://watcher.example/hook"]
+
+    # Another URL: the next delivery goes there.
+    _admin_edit(admin_client, watcher, webhook_url="https://watcher.example/v2")
+    done = api.post(f"/tasks/{task['id']}/complete", {"result": {"bmc_number": "Q450999999"}})
+    assert done.status_code == 200, done.content[:300]
+    assert _delivered(watcher) == ["task.updated", "task.updated"]
+    latest = WebhookDelivery.objects.filter(client=watcher).latest("pk")
+    sent.clear()
+    assert webhook_deliver(latest.pk, transport=receiver) == "delivered"
+    assert sent == ["https://watcher.example/v2"]
+
+    # Its events changed in the admin (task.updated no longer goes to it), the control
+    # deactivated on the command line: the next requests' events go to neither.
+    _admin_edit(admin_client, watcher, events=json.dumps(["case.decided"]))
+    call_command("api_client", "deactivate", control.key_id, stdout=StringIO())
+    before = (len(_delivered(watcher)), len(_delivered(control)))
+    other = current(example("qinbei-accept"))
+    another_newborn(other, 1)
+    with CaptureQueriesContext(connection) as submitted:
+        assert api.post("/cases", other, key="c").status_code == 201
+    assert _targets_read(submitted) == 1  # the stamp moved
+    ready = [t for t in api.get("/tasks").json()["tasks"] if t["state"] == "ready"]
+    stamp = WebhookStamp.objects.get(pk=1).token
+    with CaptureQueriesContext(connection) as claimed:
+        assert api.post(f"/tasks/{ready[0]['id']}/claim").status_code == 200
+    assert _targets_read(claimed) == 0  # unchanged clients: not read again
+    assert WebhookStamp.objects.get(pk=1).token == stamp
+    assert (len(_delivered(watcher)), len(_delivered(control))) == before
