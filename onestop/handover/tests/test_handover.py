@@ -15,7 +15,11 @@ from onestop.cases.models import Case
 from onestop.cases.services import case_submit
 from onestop.handover import views as handover_views
 from onestop.handover.models import HandoverBatch, HandoverEntry
-from onestop.handover.services import handover_certificate_add, handover_reminders_send
+from onestop.handover.services import (
+    _added_to_open_batch,
+    handover_certificate_add,
+    handover_reminders_send,
+)
 from onestop.integration.tests.support import Api, current, hospital
 from onestop.supervision.models import StaffMessage
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
@@ -289,7 +293,7 @@ def test_regions_without_a_handover_make_no_batch(example, beijing, media_root):
     assert not HandoverBatch.objects.exists()
 
 
-def test_a_certificate_joins_an_existing_batch_in_three_statements(example, beijing, qinbei):
+def test_a_certificate_joins_an_existing_batch_in_two_statements(example, beijing, qinbei):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -303,9 +307,50 @@ def test_a_certificate_joins_an_existing_batch_in_three_statements(example, beij
             case=case, certificate=rows["birth_certificate"], rows=rows, now=case.submitted_at
         )
     assert entry is not None and entry.batch == _batch()
-    # Is it already batched? · lock the open batch · insert the entry.
+    # Is it already batched? · the entry written in the open batch, which it locks
+    # (FOR SHARE) and takes its id from: one INSERT … SELECT (3 before session 26).
     statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 3, statements
+    assert len(statements) == 2, statements
+
+
+@pytest.mark.parametrize(
+    ("documents", "wanted", "carried"),
+    [
+        (["bmc_sub_page"], True, False),
+        (["bmc_sub_page", "ethnicity_confirmation_form"], True, True),
+        (["bmc_sub_page", "ethnicity_confirmation_form"], False, False),
+    ],
+)
+def test_the_one_statement_takes_the_batch_and_its_ethnicity_forms_from_the_batch(
+    qinbei, documents, wanted, carried
+):
+    """The entry's INSERT … SELECT (session 26) writes the batch's id, and an ethnicity
+    form only where the case has one and the batch carries them, as the batch read did;
+    a batch no longer open takes nothing."""
+    batch = _batch()
+    entry = HandoverEntry.objects.get()
+    HandoverBatch.objects.filter(pk=batch.pk).update(documents=documents)
+    HandoverEntry.objects.all().delete()
+    fresh = HandoverEntry(
+        certificate_id=entry.certificate_id,
+        case=qinbei,
+        bmc_number=entry.bmc_number,
+        newborn_names=entry.newborn_names,
+        issued_at=entry.issued_at,
+        issued_period=entry.issued_period,
+        ethnicity_form=wanted,
+        added_at=entry.added_at,
+    )
+    assert _added_to_open_batch(fresh, batch.hospital_code, batch.station_code, batch.period)
+    stored = HandoverEntry.objects.get()
+    assert (fresh.batch_id, fresh.ethnicity_form) == (batch.pk, carried)
+    assert (stored.pk, stored.batch_id, stored.ethnicity_form) == (fresh.pk, batch.pk, carried)
+    assert stored.newborn_names == entry.newborn_names  # encrypted as the ORM writes it
+    HandoverEntry.objects.all().delete()
+    HandoverBatch.objects.filter(pk=batch.pk).update(state="sent")
+    fresh.pk = None
+    assert not _added_to_open_batch(fresh, batch.hospital_code, batch.station_code, batch.period)
+    assert not HandoverEntry.objects.exists()
 
 
 def test_twins_are_one_entry_each_with_its_name(example, beijing, media_root):
