@@ -178,18 +178,37 @@ class AuditEntry(TypedDict):
     detail: NotRequired[dict[str, Any] | None]
 
 
-def audit_record(**entry: Unpack[AuditEntry]) -> AuditRecord:
+# A stream's first record is guessed the same way where the caller starts the stream (a
+# new case's, the guidance registration's: `audit_record`'s ``new``): the guess "no record
+# yet" is the link (0, GENESIS) — the first record follows it as it follows None — and the
+# INSERT goes through only while the stream has no record (session 26, h-completion).
+_NONE_YET: Link = (0, GENESIS)
+
+
+def _empty_sql() -> str:
+    table = connections[router.db_for_write(AuditRecord)].ops.quote_name(AuditRecord._meta.db_table)
+    return f"NOT EXISTS (SELECT 1 FROM {table} WHERE stream = %s)"
+
+
+def audit_record(*, new: bool = False, **entry: Unpack[AuditEntry]) -> AuditRecord:
     """Append one record to ``stream``. The caller holds the lock of the stream's object
     (e.g. the case row), so two writers never extend the same stream at once; the unique
     (stream, seq) constraint turns a mistake into an error, never a fork. Where the
-    transaction knows the stream's last record (the section above), one statement."""
+    transaction knows the stream's last record (the section above), one statement; so
+    too where ``new``: the caller starts the stream (it expects no record in it yet; a
+    record there after all is read and followed, as a stale guess is)."""
     record = audit_entry(**entry)
     stream = record.stream
-    known = _known(stream)
+    known = _known(stream) or (_NONE_YET if new else None)
     if known is not None:
         _signed(record, known)
         seq, digest = known
-        if _INSERT.insert_where(record, _follows_sql(), [stream, seq, digest, stream, seq]):
+        condition, params = (
+            (_empty_sql(), [stream])
+            if known == _NONE_YET
+            else (_follows_sql(), [stream, seq, digest, stream, seq])
+        )
+        if _INSERT.insert_where(record, condition, params):
             _remember(stream, (record.seq, record.hash))
             return record
     last = _LAST.first(stream)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet, Value
+from django.db import connections, router
+from django.db.models import Q, QuerySet, TextField, Value
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import can_view_case
@@ -29,7 +30,7 @@ from onestop.cases.domain.newborns import (
     newborn_keys,
 )
 from onestop.cases.models import Case, CaseStatus, Newborn, NewbornClaim, SscApplication
-from onestop.common.compiled import CompiledInsert, CompiledValues
+from onestop.common.compiled import CompiledInsert, CompiledValues, Statement
 from onestop.common.fields import index_of
 from onestop.common.kept import Kept
 from onestop.core.errors import OnestopError
@@ -352,19 +353,100 @@ def _births_with_mothers(case: Case) -> tuple[list[str], dict[int, list[str]]]:
     return births.pop(case.pk, []), births
 
 
-def same_newborn_case_ids(case: Case) -> set[int]:
-    """Other cases of the same newborn: a shared key, or the same mother and birth minute.
-    The second test needs no claim, so it also finds cases filed before claims existed.
-    (Issue 10 part 2: the case's births and the mother's other cases' in one statement,
-    as `possible_duplicates` reads them; were three.)"""
-    ids = _claimed_together(case)
-    births, theirs = _births_with_mothers(case)
-    mine = {birth_minute(b) for b in births} - {""}
-    if mine:
-        for other, others in theirs.items():
-            if mine & {birth_minute(b) for b in others}:
-                ids.add(other)
-    return ids
+# What an e-licence's issue reads of its case, in ONE statement (issue 10, session 26,
+# h-completion: were three — the claims of `_claimed_together`, the births of
+# `_births_with_mothers` and the newborns the licence names): a ``UNION ALL`` whose rows
+# are tagged with their part — the case's newborns (``n``: position, name, sex, birth
+# time), the other cases that claimed a key of them (``c``) and the births of the
+# mother's other cases (``b``). Compiled once per database, number of keys and whether
+# the mother's ID index is known (the parts present); the case's id goes in three
+# places, one stand-in each. The first part's columns are the encrypted fields: their
+# converters decrypt every part's rows (NULL stays None).
+_NEWBORN, _CLAIMED, _BIRTH = "n", "c", "b"
+_ISSUE_CASE_AT = (-7_340_029_213, -7_340_029_217, -7_340_029_219)
+_ISSUE_MOTHER_AT = "onestop-stand-in-issue-mother-index"
+_ISSUE_READS: Kept[tuple[str, str, int, bool], Statement | None] = Kept(size=64)
+_NONE = Value(None, output_field=TextField())
+
+
+def _issue_reads(
+    case_id: Any, claimed_by: Any, mothers_other: Any, mother: Any, *keys: Any
+) -> QuerySet[Any]:
+    """The reads of `newborns_and_same` (``claimed_by``, ``mothers_other``: the case's
+    id where the parts exclude it; ``mother`` falsy: no mother's part)."""
+    newborns = (
+        Newborn.objects.filter(case_id=case_id)
+        .order_by()
+        .values_list(Value(_NEWBORN), "case_id", "position", "name", "sex", "born_at")
+    )
+    parts: list[QuerySet[Any]] = []
+    if keys:
+        parts.append(
+            NewbornClaim.objects.filter(key_index__in=keys)
+            .exclude(case_id=claimed_by)
+            .order_by()
+            .values_list(Value(_CLAIMED), "case_id", Value(0), _NONE, _NONE, _NONE)
+        )
+    if mother:
+        parts.append(
+            Newborn.objects.filter(case__mother_id_index=mother)
+            .exclude(case_id=mothers_other)
+            .order_by()
+            .values_list(Value(_BIRTH), "case_id", Value(0), _NONE, _NONE, "born_at")
+        )
+    return newborns.union(*parts, all=True) if parts else newborns
+
+
+def newborns_and_same(case: Case) -> tuple[list[tuple[Any, ...]], set[int]]:
+    """(name, sex, born_at) of ``case``'s newborns in order, and the other cases of the
+    same newborn: a shared key (released claims too), or the same mother and birth
+    minute. The second test needs no claim, so it also finds cases filed before claims
+    existed. One statement (see above)."""
+    document = case.document if isinstance(case.document, dict) else {}
+    keys = list(_indexes(newborn_keys(document)))
+    mother = case.mother_id_index or ""
+    alias = router.db_for_read(Newborn)
+    connection = connections[alias]
+
+    def make() -> Statement | None:
+        stand_ins = [
+            *_ISSUE_CASE_AT,
+            *([_ISSUE_MOTHER_AT] if mother else []),
+            *(f"onestop-stand-in-issue-key-{n}" for n in range(len(keys))),
+        ]
+        built = _issue_reads(
+            *stand_ins[:3], _ISSUE_MOTHER_AT if mother else "", *stand_ins[3 + bool(mother) :]
+        )
+        return Statement.compiled(built.query.get_compiler(alias), stand_ins)
+
+    statement = _ISSUE_READS.get_or_make((alias, connection.vendor, len(keys), bool(mother)), make)
+    if statement is None:  # not compiled as expected: the queryset runs
+        rows = [
+            tuple(row)
+            for row in _issue_reads(case.pk, case.pk, case.pk, mother, *keys).using(alias)
+        ]
+    else:
+        rows = statement.rows(
+            connection, case.pk, case.pk, case.pk, *([mother] if mother else []), *keys
+        )
+    named: list[tuple[int, tuple[Any, ...]]] = []
+    ids: set[int] = set()
+    theirs: dict[int, set[str]] = {}
+    for part, case_id, position, name, sex, born_at in rows:
+        if part == _NEWBORN:
+            named.append((position, (name, sex, born_at)))
+        elif part == _CLAIMED:
+            ids.add(case_id)
+        else:
+            theirs.setdefault(case_id, set()).add(birth_minute(born_at or ""))
+    named.sort(key=lambda row: row[0])
+    newborns = [row for _, row in named]
+    # Without the mother's ID number there is no other case of hers (no ``b`` rows).
+    mine = {birth_minute(born_at or "") for _, _, born_at in newborns} - {""}
+    for other, minutes in theirs.items():
+        if mine & minutes:
+            ids.add(other)
+    return newborns, ids
 
 
 def possible_duplicate_ids(

@@ -430,6 +430,7 @@ def _create(
             "reasons": [r.code for r in decision.reasons],
             "pack_version": decision.pack_version,
         },
+        new=True,  # the new case's number starts its stream (one statement, session 26)
     )
     emit(
         CaseSubmitted(case=case, at=now, actor=actor, at_counter=counter is not None),

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from onestop.cases.claims import DuplicateNewborn, same_newborn_case_ids, shown_number
+from onestop.cases.claims import DuplicateNewborn, newborns_and_same, shown_number
 from onestop.cases.models import Case, Newborn
 from onestop.catalogue import catalogue
 from onestop.certificates.document import licence_payload, sealed_document
@@ -89,8 +89,9 @@ def issuer_of(item: CaseItem) -> tuple[str, str]:
 
 
 # The case's newborns as a licence names them, compiled once per process (issue 10 part
-# 2: every completion; the three columns, not the rows with their medical details
-# decrypted).
+# 2; the three columns, not the rows with their medical details decrypted): a corrected
+# or late-sealed licence's. A completion's issue reads them with its same-newborn check
+# (`newborns_and_same`, session 26).
 _NAMED = CompiledValues(
     Newborn,
     lambda case_id: (
@@ -116,12 +117,18 @@ def newborns_read_with(row: CaseItem, case: Case) -> list[tuple[Any, ...]] | Non
 
 
 def _newborns(
-    case: Case, item: CaseItem | None = None, *, keep: bool = False
+    case: Case,
+    item: CaseItem | None = None,
+    *,
+    keep: bool = False,
+    rows: list[tuple[Any, ...]] | None = None,
 ) -> list[dict[str, Any]]:
     """The newborns a licence names: every newborn of the case, or for a per-newborn item
     of twins or triplets only the baby it is for (one e-licence per newborn, ADR 0036).
-    ``keep``: the rows read are kept on ``item`` (`newborns_read_with`)."""
-    rows = _NAMED.rows(case.pk)
+    ``rows``: (name, sex, born_at) of the case's newborns in order, already read (else
+    read here). ``keep``: the rows are kept on ``item`` (`newborns_read_with`)."""
+    if rows is None:
+        rows = _NAMED.rows(case.pk)
     if keep and item is not None:
         setattr(item, _NEWBORNS_READ, (case.pk, rows))
     babies = [{"name": name, "sex": sex, "born_at": born_at} for name, sex, born_at in rows]
@@ -144,10 +151,10 @@ class DuplicateCertificate(DuplicateNewborn):
     """The newborn already has this result from another case: it is never issued twice."""
 
 
-def _issued_elsewhere(case: Case, item: CaseItem) -> ELicence | None:
-    """An e-licence of the same kind for the same newborn in another case (defense in
-    depth behind the newborn claims: "nothing is issued twice", issue 8 defect 3)."""
-    others = same_newborn_case_ids(case)
+def _issued_elsewhere(others: set[int], item: CaseItem) -> ELicence | None:
+    """An e-licence of the same kind for the same newborn in another case (``others``:
+    `newborns_and_same`) — defense in depth behind the newborn claims: "nothing is issued
+    twice", issue 8 defect 3."""
     if not others:
         return None
     found: ELicence | None = (
@@ -178,7 +185,9 @@ def online_remarks(case: Case, item: str) -> dict[str, str]:
 def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
     """The sealed e-licence of ``item``'s result. Raises `DuplicateCertificate` when the
     same newborn already holds this kind of e-licence from another case."""
-    earlier = _issued_elsewhere(case, item)
+    # The newborns the licence names and the same newborn's other cases: one read.
+    newborns, others = newborns_and_same(case)
+    earlier = _issued_elsewhere(others, item)
     if earlier is not None:
         number = shown_number(earlier.case, None)
         raise DuplicateCertificate(
@@ -197,7 +206,7 @@ def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
         issuer_name=issuer_name,
         issued_at=now,
         result=item.result or {},
-        newborns=_newborns(case, item, keep=True),
+        newborns=_newborns(case, item, keep=True, rows=newborns),
         remarks=online_remarks(case, item.item),
     )
     licence = ELicence(

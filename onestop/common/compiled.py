@@ -21,7 +21,7 @@ related populators, annotations.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -544,6 +544,19 @@ class CompiledInsert(Generic[M]):
         listeners, as `save_new` says: the caller writes the row its own way). On
         PostgreSQL each value is cast to its column's type (a ``SELECT``'s parameters have
         none)."""
+        return self.insert_selecting(obj, {}, f"WHERE {condition}", params)
+
+    def insert_selecting(
+        self, obj: M, taken: Mapping[str, str], tail: str, params: Sequence[Any]
+    ) -> bool | None:
+        """`insert_where`, over ``tail`` (``FROM … WHERE …`` with its ``params``), the
+        values of the fields named in ``taken`` (attribute name → SQL expression, e.g. a
+        column of the row read: ``b.id``) taken from those expressions: where one holds
+        ``%s``, that is the field's own value (cast as `insert_where` casts it). The
+        database writes a row only where ``tail`` selects one (at most one: the caller's
+        condition); its ``taken`` values, as written, are then set on ``obj`` with the key
+        (one statement: a row another table decides, e.g. its batch, issue 10, session
+        26)."""
         if _saves_its_own_way(self.model):
             return None
         alias = router.db_for_write(self.model)
@@ -552,31 +565,48 @@ class CompiledInsert(Generic[M]):
         values = None if compiled is None else self._values([obj])
         if compiled is None or values is None:
             return None
-        key = (alias, connection.vendor, -1, condition)
-        sql = self._conditional.get_or_make(key, lambda: self._where_sql(connection, condition))
+        key = (alias, connection.vendor, -1, repr((sorted(taken.items()), tail)))
+        sql = self._conditional.get_or_make(
+            key, lambda: self._selecting_sql(connection, taken, tail)
+        )
         if sql is None:
             return None
         prepared = self._params(connection, _InsertOf(sql, False), values)
+        kept = [
+            value
+            for f, value in zip(self.fields, prepared, strict=True)
+            if f.attname not in taken or "%s" in taken[f.attname]
+        ]
         with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
-            cursor.execute(sql, [*prepared, *params])
+            cursor.execute(sql, [*kept, *params])
             found = cursor.fetchone()
         if found is None:
             return False
+        returned = [f for f in self.fields if f.attname in taken]
+        for f, value in zip(returned, found[1:], strict=True):
+            setattr(obj, f.attname, f.to_python(value))
         self.keys_set([obj], [found[0]], alias)
         return True
 
-    def _where_sql(self, connection: BaseDatabaseWrapper, condition: str) -> str | None:
+    def _selecting_sql(
+        self, connection: BaseDatabaseWrapper, taken: Mapping[str, str], tail: str
+    ) -> str | None:
         ops = connection.ops
-        returning, returning_params = ops.return_insert_columns([self.pk])  # type: ignore[attr-defined]
+        returned = [f for f in self.fields if f.attname in taken]
+        if len(returned) != len(taken):
+            return None
+        returning, returning_params = ops.return_insert_columns([self.pk, *returned])  # type: ignore[attr-defined]
         if returning_params or not returning:
             return None
-        values = ", ".join(_placeholder(f, connection) for f in self.fields)
+        values = ", ".join(
+            taken[f.attname].replace("%s", _placeholder(f, connection))
+            if f.attname in taken
+            else _placeholder(f, connection)
+            for f in self.fields
+        )
         table = ops.quote_name(self.model._meta.db_table)
         columns = ", ".join(ops.quote_name(str(f.column)) for f in self.fields)
-        return (
-            f"{ops.insert_statement()} {table} ({columns}) SELECT {values} WHERE {condition} "
-            f"{returning}"
-        )
+        return f"{ops.insert_statement()} {table} ({columns}) SELECT {values} {tail} {returning}"
 
     def _statement(
         self, connection: BaseDatabaseWrapper, alias: str, rows: int, ignore: bool = False

@@ -226,6 +226,9 @@ def guidance_register(
         object_type="guidance_registration",
         object_id=str(registration.pk),
         detail={"case": case.number, "newborns": count, "automatic": automatic},
+        # Its own stream, only ever written here, once per case (one-to-one): the new
+        # registration starts it (one statement, session 26).
+        new=completed_now,
     )
     return registration
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from onestop.accounts.models import JurisdictionKind, Role, User, actor_label
@@ -205,30 +205,69 @@ def handover_certificate_add(
         return None
     issued = certificate.finished_at or now
     issued_period = domain.period_of(to_beijing(issued).date(), rule.period)
-    batch = _open_batch(
-        rule=rule,
-        region=case.region,
-        hospital=certificate.jurisdiction_code,
-        station=registration.jurisdiction_code,
-        division=certificate.division or case.division,
-        period=issued_period,
-        now=now,
-    )
+    hospital, station = certificate.jurisdiction_code, registration.jurisdiction_code
     names, ethnicity_form = _newborn_names(case, certificate.newborn)
     result = certificate.result if isinstance(certificate.result, dict) else {}
     entry = HandoverEntry(
-        batch=batch,
         certificate=certificate,
         case=case,
         bmc_number=str(result.get("bmc_number", ""))[:16],
         newborn_names=names,
         issued_at=issued,
         issued_period=issued_period.code,
-        ethnicity_form=ethnicity_form and "ethnicity_confirmation_form" in batch.documents,
+        ethnicity_form=ethnicity_form,
         added_at=now,
     )
+    if _added_to_open_batch(entry, hospital, station, issued_period.code):
+        return entry
+    # No open batch of the period (none yet, or it has gone): found or made, locked.
+    batch = _open_batch(
+        rule=rule,
+        region=case.region,
+        hospital=hospital,
+        station=station,
+        division=certificate.division or case.division,
+        period=issued_period,
+        now=now,
+    )
+    entry.batch = batch
+    entry.ethnicity_form = ethnicity_form and _FORM in batch.documents
     _ENTRY_INSERT.save_new(entry)
     return entry
+
+
+_FORM = "ethnicity_confirmation_form"
+
+
+def _added_to_open_batch(entry: HandoverEntry, hospital: str, station: str, period: str) -> bool:
+    """``entry`` written in the open batch of ``hospital``, ``station`` and ``period`` if
+    there is one, in ONE statement (issue 10, session 26, h-completion: were the batch's
+    locked read and the entry's INSERT): ``INSERT … SELECT`` from the batch's row (by its
+    unique key), the batch's id and whether it carries ethnicity forms taken from it.
+    The row is locked FOR SHARE: certificates join a batch side by side, and the
+    hospital's send (``FOR UPDATE``, then counting the entries) waits for them, or they
+    for it — a send that came first leaves the batch no longer open, the statement then
+    writes nothing, and the caller goes to the next open batch. False: nothing written."""
+    connection = connections[router.db_for_write(HandoverEntry)]
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        form = f"(%s AND b.documents @> '[\"{_FORM}\"]'::jsonb)"
+        lock = " FOR SHARE OF b"
+    else:  # SQLite (one writer at a time: no row locks)
+        form = f"(%s AND EXISTS (SELECT 1 FROM json_each(b.documents) WHERE value = '{_FORM}'))"
+        lock = ""
+    table = quote(HandoverBatch._meta.db_table)
+    tail = (
+        f"FROM {table} b WHERE b.hospital_code = %s AND b.station_code = %s "
+        f"AND b.period = %s AND b.state = %s{lock}"
+    )
+    written = _ENTRY_INSERT.insert_selecting(
+        entry,
+        {"batch_id": "b.id", "ethnicity_form": form},
+        tail,
+        [hospital, station, period, HandoverBatch.State.OPEN.value],
+    )
+    return bool(written)
 
 
 def _audit(

@@ -46,8 +46,11 @@ def tamper() -> Callable[[], AbstractContextManager[None]]:
 def write(beijing: Callable[[str], datetime]) -> Callable[..., AuditRecord]:
     """Append one record to a stream (as the services do)."""
 
-    def make(stream: str, action: str = "case_submitted", minute: int = 0) -> AuditRecord:
+    def make(
+        stream: str, action: str = "case_submitted", minute: int = 0, new: bool = False
+    ) -> AuditRecord:
         return audit_record(
+            new=new,
             stream=stream,
             at=beijing(f"2026-11-20T09:{minute:02d}:00+08:00"),
             actor=None,

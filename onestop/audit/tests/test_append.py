@@ -76,6 +76,33 @@ def test_a_guess_gone_stale_is_read_again_and_the_chain_is_unbroken(write):
     assert records[2].prev_hash == behind.hash
 
 
+@pytest.mark.django_db(transaction=True)  # real transactions: nothing known before
+def test_a_stream_the_caller_starts_is_one_statement_from_its_first_record(write):
+    """``new`` (session 26): the caller starts the stream (a new case's, the guidance
+    registration's), so its first record is one conditional INSERT too — the same record,
+    hash and chain as after the read."""
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        write("s-new", "a", new=True)
+        write("s-new", "b")
+    assert (audit_chain_reads(queries), written(queries), len(queries)) == (0, 2, 2)
+    assert_chained("s-new", ["a", "b"])
+    with transaction.atomic():
+        write("s-read", "a")  # the same record written after the read
+    first_new, first_read = (AuditRecord.objects.get(stream=s, seq=1) for s in ("s-new", "s-read"))
+    assert (first_new.prev_hash, first_new.alg) == (first_read.prev_hash, first_read.alg)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_said_new_that_has_records_is_read_and_followed(write):
+    with transaction.atomic():
+        write("s-old", "a")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        write("s-old", "b", new=True)  # the guess "no record yet" is wrong
+    # the conditional INSERT wrote nothing; the last record read; the record written
+    assert (written(queries), audit_chain_reads(queries)) == (2, 1)
+    assert_chained("s-old", ["a", "b"])
+
+
 @pytest.mark.django_db
 def test_a_rolled_back_record_is_not_followed(write):
     with transaction.atomic():

@@ -19,9 +19,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from onestop.cases.claims import possible_duplicate_ids
+from onestop.cases.claims import newborns_and_same, possible_duplicate_ids
 from onestop.cases.domain.newborns import mask_case_number
-from onestop.cases.models import Case, NewbornClaim, SscApplication
+from onestop.cases.models import Case, Newborn, NewbornClaim, SscApplication
 from onestop.cases.services import case_submit, case_supplement
 from onestop.cases.tests.support import apply_online, enter_at_counter
 from onestop.certificates.models import ELicence
@@ -272,6 +272,36 @@ def test_the_issuing_service_never_issues_a_second_bmc(fuzhou_time, example, med
     assert CaseItem.objects.get(case=second, item="birth_certificate").state == "waiting"
     reliability_record("duplicates", "issuing without claims: second BMC attempts", 1)
     reliability_record("duplicates", "issuing without claims: second BMCs issued", bmcs() - 1)
+
+
+def test_the_issue_reads_the_newborns_and_finds_the_same_newborn_by_either_test(
+    qinbei_time, example, media_root
+):
+    """The e-licence's one read (session 26): the newborns it names, in order, and the
+    other case of the same newborn found by a shared key (a released claim too) and by
+    the same mother and birth minute, each test on its own."""
+    api = Api(hospital("qinbei-mch", may_submit_cases=True).token)
+    assert api.post("/cases", example("qinbei-accept"), key="a").status_code == 201
+    NewbornClaim.objects.update(active=False)  # released: the key still tells
+    SscApplication.objects.all().delete()
+    assert api.post("/cases", example("qinbei-accept"), key="b").status_code == 201
+    first, second = Case.objects.order_by("pk")
+    named = [
+        (baby.name, baby.sex, baby.born_at)
+        for baby in Newborn.objects.filter(case=second).order_by("position")
+    ]
+    assert named and named[0][0]
+    assert newborns_and_same(second) == (named, {first.pk})  # both tests
+    Case.objects.filter(pk=first.pk).update(mother_id_index="")
+    assert newborns_and_same(second) == (named, {first.pk})  # the shared key alone
+    Case.objects.filter(pk=first.pk).update(mother_id_index=second.mother_id_index)
+    NewbornClaim.objects.filter(case=first).delete()
+    assert newborns_and_same(second) == (named, {first.pk})  # mother and minute alone
+    Newborn.objects.filter(case=first).update(born_at="2020-01-01T00:00:00+08:00")
+    assert newborns_and_same(second) == (named, set())  # neither
+    Case.objects.filter(pk=second.pk).update(mother_id_index="")
+    second.refresh_from_db()
+    assert newborns_and_same(second) == (named, set())  # no mother's part at all
 
 
 def test_an_officer_cannot_complete_a_second_bmc_for_the_same_newborn(

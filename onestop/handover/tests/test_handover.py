@@ -4,10 +4,13 @@ days from the packs, the reminder once, and the overdue list of supervisors."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date
+from typing import Any
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.test import Client
 
 from onestop.audit.models import AccessRecord, AuditRecord
@@ -15,7 +18,12 @@ from onestop.cases.models import Case
 from onestop.cases.services import case_submit
 from onestop.handover import views as handover_views
 from onestop.handover.models import HandoverBatch, HandoverEntry
-from onestop.handover.services import handover_certificate_add, handover_reminders_send
+from onestop.handover.services import (
+    _added_to_open_batch,
+    handover_certificate_add,
+    handover_reminders_send,
+    handover_send,
+)
 from onestop.integration.tests.support import Api, current, hospital
 from onestop.supervision.models import StaffMessage
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
@@ -289,7 +297,7 @@ def test_regions_without_a_handover_make_no_batch(example, beijing, media_root):
     assert not HandoverBatch.objects.exists()
 
 
-def test_a_certificate_joins_an_existing_batch_in_three_statements(example, beijing, qinbei):
+def test_a_certificate_joins_an_existing_batch_in_two_statements(example, beijing, qinbei):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -303,9 +311,50 @@ def test_a_certificate_joins_an_existing_batch_in_three_statements(example, beij
             case=case, certificate=rows["birth_certificate"], rows=rows, now=case.submitted_at
         )
     assert entry is not None and entry.batch == _batch()
-    # Is it already batched? · lock the open batch · insert the entry.
+    # Is it already batched? · the entry written in the open batch, which it locks
+    # (FOR SHARE) and takes its id from: one INSERT … SELECT (3 before session 26).
     statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 3, statements
+    assert len(statements) == 2, statements
+
+
+@pytest.mark.parametrize(
+    ("documents", "wanted", "carried"),
+    [
+        (["bmc_sub_page"], True, False),
+        (["bmc_sub_page", "ethnicity_confirmation_form"], True, True),
+        (["bmc_sub_page", "ethnicity_confirmation_form"], False, False),
+    ],
+)
+def test_the_one_statement_takes_the_batch_and_its_ethnicity_forms_from_the_batch(
+    qinbei, documents, wanted, carried
+):
+    """The entry's INSERT … SELECT (session 26) writes the batch's id, and an ethnicity
+    form only where the case has one and the batch carries them, as the batch read did;
+    a batch no longer open takes nothing."""
+    batch = _batch()
+    entry = HandoverEntry.objects.get()
+    HandoverBatch.objects.filter(pk=batch.pk).update(documents=documents)
+    HandoverEntry.objects.all().delete()
+    fresh = HandoverEntry(
+        certificate_id=entry.certificate_id,
+        case=qinbei,
+        bmc_number=entry.bmc_number,
+        newborn_names=entry.newborn_names,
+        issued_at=entry.issued_at,
+        issued_period=entry.issued_period,
+        ethnicity_form=wanted,
+        added_at=entry.added_at,
+    )
+    assert _added_to_open_batch(fresh, batch.hospital_code, batch.station_code, batch.period)
+    stored = HandoverEntry.objects.get()
+    assert (fresh.batch_id, fresh.ethnicity_form) == (batch.pk, carried)
+    assert (stored.pk, stored.batch_id, stored.ethnicity_form) == (fresh.pk, batch.pk, carried)
+    assert stored.newborn_names == entry.newborn_names  # encrypted as the ORM writes it
+    HandoverEntry.objects.all().delete()
+    HandoverBatch.objects.filter(pk=batch.pk).update(state="sent")
+    fresh.pk = None
+    assert not _added_to_open_batch(fresh, batch.hospital_code, batch.station_code, batch.period)
+    assert not HandoverEntry.objects.exists()
 
 
 def test_twins_are_one_entry_each_with_its_name(example, beijing, media_root):
@@ -382,3 +431,85 @@ def test_the_reminder_is_a_declared_periodic_job(qinbei):
     job = next(job for job in SCHEDULE if job.name == "handover_remind")
     result = job.run()
     assert isinstance(result, dict) and set(result) == {"batches", "messages"}
+
+
+# --- two real transactions on PostgreSQL (session 26: the batch locked FOR SHARE) ----------
+
+
+def _waiting_for_a_lock(pid: int) -> bool:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+def _again(entry: HandoverEntry) -> HandoverEntry:
+    """A new entry of ``entry``'s certificate, not yet written."""
+    return HandoverEntry(
+        certificate_id=entry.certificate_id,
+        case_id=entry.case_id,
+        bmc_number=entry.bmc_number,
+        newborn_names=entry.newborn_names,
+        issued_at=entry.issued_at,
+        issued_period=entry.issued_period,
+        added_at=entry.added_at,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
+def test_certificates_join_side_by_side_and_the_send_waits_for_them(
+    example, beijing, media_root, hospital_officer
+):
+    """Two completions add to one open batch at once (neither waits for the other); the
+    hospital's send waits for the one still open, then counts both entries."""
+    for n, number in ((0, "Q450123456"), (1, "Q450123457")):
+        _issue(_qinbei_case(example, beijing, n=n), number, beijing("2026-11-20T10:00:00+08:00"))
+    batch = _batch()
+    first, second = (_again(e) for e in HandoverEntry.objects.order_by("bmc_number"))
+    HandoverEntry.objects.all().delete()
+    key = (batch.hospital_code, batch.station_code, batch.period)
+    done: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def side(name: str, work: Any) -> threading.Thread:
+        def run() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    done[f"{name}-pid"] = cursor.fetchone()[0]
+                done[name] = work()
+            except BaseException as exc:  # the main thread reports it
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    def add_second() -> bool:
+        with transaction.atomic():
+            return _added_to_open_batch(second, *key)
+
+    def send() -> int | None:
+        return handover_send(batch_id=batch.pk, actor=hospital_officer).sent_count
+
+    with transaction.atomic():
+        assert _added_to_open_batch(first, *key)  # holds the batch FOR SHARE
+        adder = side("second", add_second)
+        adder.join(20)
+        assert not adder.is_alive() and done.get("second") is True, errors  # did not wait
+        sender = side("send", send)
+        for _ in range(500):  # until the send waits on the batch's lock
+            pid = done.get("send-pid")
+            if pid is not None and _waiting_for_a_lock(int(pid)):  # type: ignore[call-overload]
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the send never waited for the completion holding the batch")
+    sender.join(30)
+    assert not errors, errors
+    assert done["send"] == 2
+    batch.refresh_from_db()
+    assert (batch.state, batch.sent_count, batch.entries.count()) == ("sent", 2, 2)
