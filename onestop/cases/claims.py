@@ -408,14 +408,24 @@ def newborns_and_same(case: Case) -> tuple[list[tuple[Any, ...]], set[int]]:
     alias = router.db_for_read(Newborn)
     connection = connections[alias]
 
+    # Only the stand-ins of the parts present (a part left out leaves its stand-in out of
+    # the statement, and one missing stand-in makes it not compile: review of session 26).
     def make() -> Statement | None:
+        key_at = [f"onestop-stand-in-issue-key-{n}" for n in range(len(keys))]
+        claimed_by = _ISSUE_CASE_AT[1] if keys else 0
+        mothers_other = _ISSUE_CASE_AT[2] if mother else 0
         stand_ins = [
-            *_ISSUE_CASE_AT,
-            *([_ISSUE_MOTHER_AT] if mother else []),
-            *(f"onestop-stand-in-issue-key-{n}" for n in range(len(keys))),
+            _ISSUE_CASE_AT[0],
+            *([claimed_by] if keys else []),
+            *([mothers_other, _ISSUE_MOTHER_AT] if mother else []),
+            *key_at,
         ]
         built = _issue_reads(
-            *stand_ins[:3], _ISSUE_MOTHER_AT if mother else "", *stand_ins[3 + bool(mother) :]
+            _ISSUE_CASE_AT[0],
+            claimed_by,
+            mothers_other,
+            _ISSUE_MOTHER_AT if mother else "",
+            *key_at,
         )
         return Statement.compiled(built.query.get_compiler(alias), stand_ins)
 
@@ -427,7 +437,11 @@ def newborns_and_same(case: Case) -> tuple[list[tuple[Any, ...]], set[int]]:
         ]
     else:
         rows = statement.rows(
-            connection, case.pk, case.pk, case.pk, *([mother] if mother else []), *keys
+            connection,
+            case.pk,
+            *([case.pk] if keys else []),
+            *([case.pk, mother] if mother else []),
+            *keys,
         )
     named: list[tuple[int, tuple[Any, ...]]] = []
     ids: set[int] = set()

@@ -136,13 +136,20 @@ def _open_batch(
     now: datetime,
 ) -> HandoverBatch:
     """The open batch of ``period`` or, when that one has gone, of the next period still
-    open, locked for the caller's transaction (created when missing)."""
+    open, locked for the caller's transaction (created when missing).
+
+    A batch seen gone (sent or received) is passed by without a lock: a batch's state only
+    moves forward, so that reading is final. Locking it would deadlock: two completions
+    that waited behind the send, each still holding the batch FOR SHARE from the
+    statement that then found it no longer open (`_added_to_open_batch`), would each wait
+    for the other's share lock (review of session 26)."""
     while True:
-        batch = (
-            HandoverBatch.objects.select_for_update()
-            .filter(hospital_code=hospital, station_code=station, period=period.code)
-            .first()
-        )
+        key = {"hospital_code": hospital, "station_code": station, "period": period.code}
+        seen = HandoverBatch.objects.filter(**key).values_list("state", flat=True).first()
+        if seen is not None and seen != HandoverBatch.State.OPEN:
+            period = period.next()
+            continue
+        batch = HandoverBatch.objects.select_for_update().filter(**key).first()
         if batch is None:
             due = domain.due_on(period, rule.due.day)
             try:
@@ -218,10 +225,8 @@ def handover_certificate_add(
         ethnicity_form=ethnicity_form,
         added_at=now,
     )
-    if _added_to_open_batch(entry, hospital, station, issued_period.code):
-        return entry
-    # No open batch of the period (none yet, or it has gone): found or made, locked.
-    batch = _open_batch(
+    _entry_written(
+        entry,
         rule=rule,
         region=case.region,
         hospital=hospital,
@@ -230,10 +235,36 @@ def handover_certificate_add(
         period=issued_period,
         now=now,
     )
-    entry.batch = batch
-    entry.ethnicity_form = ethnicity_form and _FORM in batch.documents
-    _ENTRY_INSERT.save_new(entry)
     return entry
+
+
+def _entry_written(
+    entry: HandoverEntry,
+    *,
+    rule: ArchiveHandover,
+    region: str,
+    hospital: str,
+    station: str,
+    division: str,
+    period: domain.Period,
+    now: datetime,
+) -> None:
+    """``entry`` written in the open batch of ``period`` or the next one still open."""
+    if _added_to_open_batch(entry, hospital, station, period.code):
+        return
+    # No open batch of the period (none yet, or it has gone): found or made, locked.
+    batch = _open_batch(
+        rule=rule,
+        region=region,
+        hospital=hospital,
+        station=station,
+        division=division,
+        period=period,
+        now=now,
+    )
+    entry.batch = batch
+    entry.ethnicity_form = entry.ethnicity_form and _FORM in batch.documents
+    _ENTRY_INSERT.save_new(entry)
 
 
 _FORM = "ethnicity_confirmation_form"

@@ -19,6 +19,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from onestop.cases import claims
 from onestop.cases.claims import newborns_and_same, possible_duplicate_ids
 from onestop.cases.domain.newborns import mask_case_number
 from onestop.cases.models import Case, Newborn, NewbornClaim, SscApplication
@@ -302,6 +303,17 @@ def test_the_issue_reads_the_newborns_and_finds_the_same_newborn_by_either_test(
     Case.objects.filter(pk=second.pk).update(mother_id_index="")
     second.refresh_from_db()
     assert newborns_and_same(second) == (named, set())  # no mother's part at all
+    second.document = {**second.document, "newborns": []}  # no keys: no claims' part
+    assert newborns_and_same(second) == (named, set())
+    # Every shape of the read was compiled, none left to the ORM on each call (review of
+    # session 26: a part left out left its stand-in out, and the statement was not kept).
+    shapes = list(claims._ISSUE_READS._entries.items())
+    assert {(key[2] > 0, key[3]) for key, _ in shapes} >= {
+        (True, True),
+        (True, False),
+        (False, False),
+    }
+    assert all(statement is not None for _, (_, statement) in shapes), shapes
 
 
 def test_an_officer_cannot_complete_a_second_bmc_for_the_same_newborn(

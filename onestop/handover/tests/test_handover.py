@@ -16,12 +16,15 @@ from django.test import Client
 from onestop.audit.models import AccessRecord, AuditRecord
 from onestop.cases.models import Case
 from onestop.cases.services import case_submit
+from onestop.handover import domain
 from onestop.handover import views as handover_views
 from onestop.handover.models import HandoverBatch, HandoverEntry
 from onestop.handover.services import (
     _added_to_open_batch,
+    _entry_written,
     handover_certificate_add,
     handover_reminders_send,
+    handover_rule,
     handover_send,
 )
 from onestop.integration.tests.support import Api, current, hospital
@@ -513,3 +516,71 @@ def test_certificates_join_side_by_side_and_the_send_waits_for_them(
     assert done["send"] == 2
     batch.refresh_from_db()
     assert (batch.state, batch.sent_count, batch.entries.count()) == ("sent", 2, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
+def test_two_certificates_that_waited_for_a_send_go_on_to_the_next_batch(
+    example, beijing, media_root
+):
+    """Two completions wait behind the hospital's send of their batch; when it commits,
+    each finds the batch gone and goes on to the next period's batch — without a deadlock
+    (the statement that found it gone keeps its FOR SHARE lock: locking the gone batch
+    again FOR UPDATE made each wait for the other; review of session 26)."""
+    cases = [_qinbei_case(example, beijing, n=n) for n in (0, 1)]
+    for case, number in zip(cases, ("Q450123456", "Q450123457"), strict=True):
+        _issue(case, number, beijing("2026-11-20T10:00:00+08:00"))
+    batch = _batch()
+    entries = [_again(e) for e in HandoverEntry.objects.order_by("bmc_number")]
+    HandoverEntry.objects.all().delete()
+    rule = handover_rule(cases[0])
+    assert rule is not None
+    period = domain.parse_period(batch.period, rule.period)
+    done: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def add(name: str, entry: HandoverEntry) -> threading.Thread:
+        def run() -> None:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    done[f"{name}-pid"] = cursor.fetchone()[0]
+                with transaction.atomic():
+                    _entry_written(
+                        entry,
+                        rule=rule,
+                        region=batch.region,
+                        hospital=batch.hospital_code,
+                        station=batch.station_code,
+                        division=batch.division,
+                        period=period,
+                        now=entry.added_at,
+                    )
+                done[name] = entry.batch_id
+            except BaseException as exc:  # the main thread reports it
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    with transaction.atomic():  # the send: the batch locked, then no longer open
+        HandoverBatch.objects.select_for_update().get(pk=batch.pk)
+        HandoverBatch.objects.filter(pk=batch.pk).update(state=HandoverBatch.State.SENT)
+        adders = [add(f"a{n}", entry) for n, entry in enumerate(entries)]
+        for _ in range(500):  # until both wait on the batch's lock
+            pids = [done.get(f"a{n}-pid") for n in range(2)]
+            if all(p is not None and _waiting_for_a_lock(int(p)) for p in pids):  # type: ignore[call-overload]
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the completions never waited for the send")
+    for thread in adders:
+        thread.join(30)
+    assert not errors, errors
+    following = HandoverBatch.objects.get(period=period.next().code)
+    assert done["a0"] == done["a1"] == following.pk
+    assert following.state == HandoverBatch.State.OPEN and following.entries.count() == 2
+    assert HandoverBatch.objects.get(pk=batch.pk).entries.count() == 0

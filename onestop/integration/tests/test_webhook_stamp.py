@@ -112,3 +112,40 @@ def test_every_change_of_a_webhook_client_reaches_the_next_request(
     assert _targets_read(claimed) == 0  # unchanged clients: not read again
     assert WebhookStamp.objects.get(pk=1).token == stamp
     assert (len(_delivered(watcher)), len(_delivered(control))) == before
+
+
+def test_the_stamp_covers_what_makes_a_target_and_its_triggers_stand() -> None:
+    """What the kept targets hold and select by is among the columns that move the stamp,
+    and the database has every trigger the migration made (a later migration that rebuilt
+    the table, or dropped a column with CASCADE, would drop them silently and every
+    process would keep stale targets; review of session 26)."""
+    import importlib
+    import re
+
+    from onestop.integration import services
+    from onestop.reference import stamp_triggers
+
+    migration = importlib.import_module("onestop.integration.migrations.0007_webhook_stamp")
+    read = {*services._TARGET_FIELDS, "active", "webhook_url"} - {"pk"}
+    assert read <= set(migration.COLUMNS)
+    made = stamp_triggers.trigger_sql(
+        connection.vendor,
+        migration.TABLES,
+        stamp=migration.STAMP,
+        function=migration.FUNCTION,
+        columns=migration.COLUMNS,
+    )[0]
+    expected = {re.search(r"CREATE TRIGGER (\w+)", sql).group(1) for sql in made}  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+                " AND tgrelid = 'integration_apiclient'::regclass"
+            )
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                " AND tbl_name = 'integration_apiclient'"
+            )
+        present = {name for (name,) in cursor.fetchall()}
+    assert expected and expected <= present, (expected, present)
