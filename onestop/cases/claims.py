@@ -301,15 +301,17 @@ def ssc_claims_issue(case: Case, newborn: int | None = None) -> int:
     return issued
 
 
+def claims_of_others(case_id: Any, indexes: Sequence[Any]) -> QuerySet[NewbornClaim]:
+    """The claims (released ones too) of any of ``indexes`` by cases other than
+    ``case_id``: the one definition of "another case claimed this newborn"."""
+    return NewbornClaim.objects.filter(key_index__in=indexes).exclude(case_id=case_id)
+
+
 def _claimed_by(keys: int) -> CompiledValues:
     """The other cases that claimed any of ``keys`` key indexes, compiled once."""
     return CompiledValues(
         NewbornClaim,
-        lambda case_id, *indexes: (
-            NewbornClaim.objects.filter(key_index__in=indexes)
-            .exclude(case_id=case_id)
-            .values_list("case_id")
-        ),
+        lambda case_id, *indexes: claims_of_others(case_id, indexes).values_list("case_id"),
         -7_340_029_127,
         *(f"onestop-stand-in-key-index-{n}" for n in range(keys)),
     )
@@ -382,8 +384,7 @@ def _issue_reads(
     parts: list[QuerySet[Any]] = []
     if keys:
         parts.append(
-            NewbornClaim.objects.filter(key_index__in=keys)
-            .exclude(case_id=claimed_by)
+            claims_of_others(claimed_by, keys)
             .order_by()
             .values_list(Value(_CLAIMED), "case_id", Value(0), _NONE, _NONE, _NONE)
         )

@@ -26,10 +26,11 @@ from onestop.cases.claims import (
     ACTIVE_STATUSES,
     SSC_ITEM,
     _indexes,
+    claims_of_others,
     possible_duplicate_ids,
 )
 from onestop.cases.domain.newborns import newborn_keys
-from onestop.cases.models import Case, Material, Newborn, NewbornClaim
+from onestop.cases.models import Case, Material, Newborn
 from onestop.cases.services import case_locked_of
 from onestop.certificates.effects import issued_with
 from onestop.certificates.models import ELicence
@@ -535,8 +536,7 @@ def _case_reads(
     ]
     if indexes:  # `cases.claims._claimed_together`, with the case's status
         parts.append(
-            NewbornClaim.objects.filter(key_index__in=indexes)
-            .exclude(case_id=case_ids[2])
+            claims_of_others(case_ids[2], indexes)
             .order_by()
             .values_list(Value(_CLAIMED), "case_id", Value(""), "case__status")
         )
