@@ -25,9 +25,8 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 from ninja import Body, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.responses import NinjaJSONEncoder
 from ninja.params import functions as param
-from ninja.responses import Status
+from ninja.responses import NinjaJSONEncoder, Status
 from ninja.security import HttpBearer
 
 from onestop.accounts.models import JurisdictionKind

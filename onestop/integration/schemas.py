@@ -11,6 +11,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
 from onestop.catalogue.loader import catalogue
+from onestop.core.batches import TASK_BATCH_MAX
 from onestop.core.text import text_problem
 from onestop.policy.loader import default_packs
 from onestop.workflow.domain.results import RESULT_KEYS_MAX
@@ -376,7 +377,7 @@ class CompleteIn(Schema):
 
 # Issue 10, ADR 0024 amendment (session 26): several tasks claimed or completed in one
 # request. The list's limits are checked by the view (422 with a stable code of its own).
-BATCH_MAX = 50
+BATCH_MAX = TASK_BATCH_MAX
 
 
 class ClaimsTaskIn(ClaimIn):

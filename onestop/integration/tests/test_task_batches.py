@@ -119,7 +119,7 @@ def test_a_mixed_completion_batch_completes_exactly_the_fine_tasks(five, monkeyp
     assert set(versions) == set(ids)
 
     # One task's service writes, then fails: its writes must not stay.
-    real = api_module.item_complete
+    real = api_module.item_complete  # type: ignore[attr-defined]
 
     def failing_after_writing(**kwargs: Any) -> CaseItem:
         row = real(**kwargs)
@@ -225,7 +225,9 @@ def test_two_batches_over_the_same_cases_in_opposite_orders_do_not_deadlock(exam
             connection.close()
 
     orders = [ids, list(reversed(ids))]
-    threads = [threading.Thread(target=claim, args=pair) for pair in zip(rivals, orders)]
+    threads = [
+        threading.Thread(target=claim, args=pair) for pair in zip(rivals, orders, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
