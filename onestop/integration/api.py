@@ -48,9 +48,10 @@ from onestop.common.ratelimit import (
     rate_peeks_database,
     rate_uses,
 )
-from onestop.common.savepoints import savepoints_off
+from onestop.common.savepoints import savepoints_are_off, savepoints_off
 from onestop.core.clock import format_time
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
+from onestop.core.events import effects
 from onestop.corrections.models import Correction
 from onestop.corrections.selectors import correction_for_officer, corrections_for_officer
 from onestop.corrections.services import (
@@ -652,7 +653,7 @@ def _batch(
     key: str | None,
     payload: dict[str, Any],
     ids: list[int],
-    action: Callable[[int, CaseItem], CaseItem],
+    action: Callable[[int, CaseItem, Case | None], CaseItem],
     answered: Callable[[int, CaseItem], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Run ``action`` on each task of a batch, in one transaction: the results in the
@@ -670,26 +671,31 @@ def _batch(
 
     def act() -> Answer:
         allowed = selectors.task_ids_for_client(client, ids)
-        cases_locked(row.case_id for row in allowed.values())
+        cases = cases_locked(row.case_id for row in allowed.values())
         results: list[dict[str, Any]] = []
-        for position, task_id in enumerate(ids):
-            row = allowed.get(task_id)
-            if row is None:
-                refused = ApiError(404, "not_found", "任务不存在或无权访问")
-                results.append({"id": task_id, "status": 404, "body": _error_body(refused)})
-                continue
-            try:
-                with transaction.atomic():
-                    done = action(position, row)
-            except OnestopError as exc:
-                if connection.needs_rollback:
-                    raise _Again from None  # without savepoints: run again with them
-                refused = _task_refused(exc)
-                results.append(
-                    {"id": task_id, "status": refused.status, "body": _error_body(refused)}
-                )
-                continue
-            results.append({"id": task_id, "status": 200, "body": answered(position, done)})
+        # Without savepoints (the first run), where any refusal runs the whole batch again,
+        # the tasks' webhook deliveries, messages and timeline lines are written together
+        # at the end (`effects.held`); run again with savepoints, each task's own.
+        with effects.held() if savepoints_are_off() else nullcontext():
+            for position, task_id in enumerate(ids):
+                row = allowed.get(task_id)
+                if row is None:
+                    refused = ApiError(404, "not_found", "任务不存在或无权访问")
+                    results.append({"id": task_id, "status": 404, "body": _error_body(refused)})
+                    continue
+                try:
+                    with transaction.atomic():
+                        # The case as locked above for its first task, read again after.
+                        done = action(position, row, cases.pop(row.case_id, None))
+                except OnestopError as exc:
+                    if connection.needs_rollback:
+                        raise _Again from None  # without savepoints: run again with them
+                    refused = _task_refused(exc)
+                    results.append(
+                        {"id": task_id, "status": refused.status, "body": _error_body(refused)}
+                    )
+                    continue
+                results.append({"id": task_id, "status": 200, "body": answered(position, done)})
         # Stored as sent: the datetimes as the API writes them (a replay's bytes are the
         # first answer's).
         body = json.loads(json.dumps({"results": results}, cls=NinjaJSONEncoder))
@@ -746,12 +752,13 @@ def task_claims(
     # answer holds the summaries only (no case data is stored with the key).
     details: dict[int, dict[str, Any]] = {}
 
-    def claim(position: int, row: CaseItem) -> CaseItem:
+    def claim(position: int, row: CaseItem, locked: Case | None) -> CaseItem:
         return item_claim(
             item_id=row.pk,
             actor=client.user,
             expected_version=payload.tasks[position].expected_version,
             case_id=row.case_id,
+            locked=locked,
         )
 
     def answered(position: int, done: CaseItem) -> dict[str, Any]:
@@ -816,7 +823,7 @@ def task_completions(
         raise refused
     _batch_counted(request, len(ids))
 
-    def complete(position: int, row: CaseItem) -> CaseItem:
+    def complete(position: int, row: CaseItem, locked: Case | None) -> CaseItem:
         task = payload.tasks[position]
         return item_complete(
             item_id=row.pk,
@@ -824,6 +831,7 @@ def task_completions(
             result={k: v for k, v in task.result.items() if v is not None},
             expected_version=task.expected_version,
             case_id=row.case_id,
+            locked=locked,
         )
 
     def answered(position: int, done: CaseItem) -> dict[str, Any]:

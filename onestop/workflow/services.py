@@ -392,9 +392,16 @@ def _case_items(case_id: int) -> list[CaseItem]:
     return [unseal(row, "result") for row in _CASE_ITEMS.all(case_id)]
 
 
-def _lock(item_id: int, case_id: int | None = None) -> tuple[Case, dict[str, CaseItem], CaseItem]:
+def _lock(
+    item_id: int, case_id: int | None = None, locked: Case | None = None
+) -> tuple[Case, dict[str, CaseItem], CaseItem]:
     """Lock the item's case and read its items. ``case_id``: the item's case, where the
-    caller has read it (the API's access check: issue 10 part 2, one statement less)."""
+    caller has read it (the API's access check: issue 10 part 2, one statement less).
+    ``locked``: that case as the caller locked it in this transaction (`cases_locked`)
+    and nothing has changed since (an API batch's first task of each case: issue 10,
+    session 26), not locked and read again."""
+    if locked is not None and locked.pk == case_id:
+        return _locked_rows(item_id, locked, {r.key: r for r in _case_items(locked.pk)})
     if case_id is None:
         case_id = (
             CaseItem.objects.filter(pk=item_id)
@@ -405,7 +412,12 @@ def _lock(item_id: int, case_id: int | None = None) -> tuple[Case, dict[str, Cas
     if case_id is None:
         raise NotPermitted("事项不存在或无权访问")
     case = case_locked(case_id)  # (an item's case is never deleted before it)
-    rows = {r.key: r for r in _case_items(case.pk)}
+    return _locked_rows(item_id, case, {r.key: r for r in _case_items(case.pk)})
+
+
+def _locked_rows(
+    item_id: int, case: Case, rows: dict[str, CaseItem]
+) -> tuple[Case, dict[str, CaseItem], CaseItem]:
     target = next((r for r in rows.values() if r.pk == item_id), None)
     if target is None:  # not the case's item (an item's case never changes)
         raise NotPermitted("事项不存在或无权访问")
@@ -581,9 +593,10 @@ def item_claim(
     now: datetime | None = None,
     expected_version: int | None = None,
     case_id: int | None = None,
+    locked: Case | None = None,
 ) -> CaseItem:
     now = now or timezone.now()
-    case, rows, row = _lock(item_id, case_id)
+    case, rows, row = _lock(item_id, case_id, locked)
     _check(actor, row, [ItemState.READY], "领取", expected_version)
     _, changes = _statuses(list(rows.values())).claim(row.key, now, str(actor.pk))
     # A claim changes the claimed row only, in the columns a claim sets: written in one
@@ -608,9 +621,10 @@ def item_complete(
     expected_version: int | None = None,
     automatic_reason: str = "",
     case_id: int | None = None,
+    locked: Case | None = None,
 ) -> CaseItem:
     now = now or timezone.now()
-    case, rows, row = _lock(item_id, case_id)
+    case, rows, row = _lock(item_id, case_id, locked)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "办结", expected_version)
     item_complete_locked(
         case, rows, row, actor=actor, result=result, now=now, automatic_reason=automatic_reason

@@ -237,3 +237,45 @@ def test_two_batches_over_the_same_cases_in_opposite_orders_do_not_deadlock(exam
     # Each task claimed exactly once, by one batch or the other; never a 503 (deadlock).
     assert sorted(statuses) == [200] * 6 + [409] * 6
     assert CaseItem.objects.filter(pk__in=ids, state="in_progress").count() == 6
+
+
+def test_a_batch_writes_per_task_what_the_single_endpoints_write(example, media_root):
+    """The held effects (`effects.held`): webhook deliveries, messages, timeline lines and
+    audit records, per case, as many after a batch as after the single endpoints."""
+    from onestop.integration.models import WebhookDelivery
+    from onestop.notifications.models import Notification
+
+    creds = hospital(webhook_url="https://hooks.example.test/in")
+    api = Api(creds.token)
+    tasks = _cases(example, api, 4)
+    single, batched = tasks[:2], tasks[2:]
+    for task in single:
+        claim = api.post(f"/tasks/{task['id']}/claim", {"expected_version": task["version"]})
+        assert claim.status_code == 200
+        body = {"result": _result(task["id"]), "expected_version": claim.json()["version"]}
+        assert api.post(f"/tasks/{task['id']}/complete", body).status_code == 200
+    claims = {"tasks": [{"id": t["id"], "expected_version": t["version"]} for t in batched]}
+    claimed = api.post("/tasks/claims", claims).json()["results"]
+    assert [r["status"] for r in claimed] == [200, 200]
+    completions = {
+        "tasks": [
+            {"id": r["id"], "result": _result(r["id"]), "expected_version": r["body"]["version"]}
+            for r in claimed
+        ]
+    }
+    done = api.post("/tasks/completions", completions).json()["results"]
+    assert [r["status"] for r in done] == [200, 200]
+
+    def written(task: dict[str, Any]) -> tuple[int, int, int, int]:
+        number = task["case_number"]
+        return (
+            WebhookDelivery.objects.filter(case_number=number).count(),
+            Notification.objects.filter(case__number=number).count(),
+            TimelineEntry.objects.filter(case__number=number).count(),
+            AuditRecord.objects.filter(stream=number).count(),
+        )
+
+    expected = written(single[0])
+    assert expected[0] > 0 and expected[1] > 0  # (the test sees webhooks and messages)
+    assert written(single[1]) == expected
+    assert [written(task) for task in batched] == [expected, expected]
