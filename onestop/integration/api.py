@@ -36,8 +36,8 @@ from onestop.cases.services import (
     DuplicateNewborn,
     OutsideJurisdiction,
     body_digest,
+    case_locked,
     case_submit,
-    cases_locked,
 )
 from onestop.common.compiled import CompiledFirst
 from onestop.common.ratelimit import (
@@ -653,7 +653,7 @@ def _batch(
     key: str | None,
     payload: dict[str, Any],
     ids: list[int],
-    action: Callable[[int, CaseItem, Case | None], CaseItem],
+    action: Callable[[int, int, Case | None], CaseItem],
     answered: Callable[[int, CaseItem], dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Run ``action`` on each task of a batch, in one transaction: the results in the
@@ -661,7 +661,7 @@ def _batch(
     (``answered``: a done task's body). With an Idempotency-Key, a replay returns the
     first answer.
 
-    The tasks' cases are locked first, in case-id order (`cases_locked`), so two batches
+    The tasks' cases are locked first, in case-id order (as `cases_locked`), so two batches
     over the same cases never wait for each other in a cycle. A task out of the client's
     scope is 404, nothing done for it. Run without savepoints (`one_transaction`), the
     first task refused leaves its block: the request is rolled back and run again with
@@ -671,22 +671,24 @@ def _batch(
 
     def act() -> Answer:
         allowed = selectors.task_ids_for_client(client, ids)
-        cases = cases_locked(row.case_id for row in allowed.values())
+        # One compiled statement per case, in case-id order (`cases_locked`, one statement
+        # for them all, is built and compiled anew each time: ~10 ms of CPU per batch).
+        cases = {case_id: case_locked(case_id) for case_id in sorted(set(allowed.values()))}
         results: list[dict[str, Any]] = []
         # Without savepoints (the first run), where any refusal runs the whole batch again,
         # the tasks' webhook deliveries, messages and timeline lines are written together
         # at the end (`effects.held`); run again with savepoints, each task's own.
         with effects.held() if savepoints_are_off() else nullcontext():
             for position, task_id in enumerate(ids):
-                row = allowed.get(task_id)
-                if row is None:
+                case_id = allowed.get(task_id)
+                if case_id is None:
                     refused = ApiError(404, "not_found", "任务不存在或无权访问")
                     results.append({"id": task_id, "status": 404, "body": _error_body(refused)})
                     continue
                 try:
                     with transaction.atomic():
                         # The case as locked above for its first task, read again after.
-                        done = action(position, row, cases.pop(row.case_id, None))
+                        done = action(position, case_id, cases.pop(case_id, None))
                 except OnestopError as exc:
                     if connection.needs_rollback:
                         raise _Again from None  # without savepoints: run again with them
@@ -752,12 +754,12 @@ def task_claims(
     # answer holds the summaries only (no case data is stored with the key).
     details: dict[int, dict[str, Any]] = {}
 
-    def claim(position: int, row: CaseItem, locked: Case | None) -> CaseItem:
+    def claim(position: int, case_id: int, locked: Case | None) -> CaseItem:
         return item_claim(
-            item_id=row.pk,
+            item_id=ids[position],
             actor=client.user,
             expected_version=payload.tasks[position].expected_version,
-            case_id=row.case_id,
+            case_id=case_id,
             locked=locked,
         )
 
@@ -823,14 +825,14 @@ def task_completions(
         raise refused
     _batch_counted(request, len(ids))
 
-    def complete(position: int, row: CaseItem, locked: Case | None) -> CaseItem:
+    def complete(position: int, case_id: int, locked: Case | None) -> CaseItem:
         task = payload.tasks[position]
         return item_complete(
-            item_id=row.pk,
+            item_id=task.id,
             actor=client.user,
             result={k: v for k, v in task.result.items() if v is not None},
             expected_version=task.expected_version,
-            case_id=row.case_id,
+            case_id=case_id,
             locked=locked,
         )
 
