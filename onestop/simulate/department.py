@@ -45,6 +45,9 @@ class Behaviour:
     # (issue 10: one at a time capped a department at 1 / (claim + complete) tasks a
     # second, below what the platform served).
     concurrency: int = 1
+    # Several tasks in hand (a webhook batch, a list poll) claimed in one request and
+    # completed in one (issue 10, session 26); False: each task by its own requests.
+    batches: bool = True
 
 
 @dataclass
@@ -304,6 +307,7 @@ class DepartmentSystem:
         for event, task in created:
             if (
                 self.behaviour.delay > 0
+                or not self.behaviour.batches
                 or task.get("state") != "ready"
                 or not isinstance(task.get("version"), int)
             ):
@@ -375,7 +379,7 @@ class DepartmentSystem:
                 for t in tasks
                 if t.get("state") == "ready" and isinstance(t.get("version"), int)
             ]
-            if len(ready) > 1 and self.behaviour.delay <= 0:
+            if len(ready) > 1 and self.behaviour.delay <= 0 and self.behaviour.batches:
                 # Several ready tasks in hand: claimed in one request, completed in one.
                 for start in range(0, len(ready), TASK_BATCH_MAX):
                     worked = (

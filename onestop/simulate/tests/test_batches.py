@@ -118,3 +118,13 @@ def test_one_task_or_a_delay_keeps_the_single_endpoints():
         "/tasks/32/complete",
     ]
     assert system.counters.completed == 2
+
+
+def test_one_at_a_time_never_sends_a_batch():
+    platform = Platform()
+    system = _system(platform, batches=False)
+    for task_id in (41, 42):
+        system.inbox.events.put(_created(task_id))
+    system._drain_webhooks()
+    assert all("/tasks/4" in path for path, _, _ in platform.posts)
+    assert len(platform.posts) == 4 and system.counters.completed == 2
