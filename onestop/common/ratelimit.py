@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import connection
@@ -127,6 +127,8 @@ class Pending:
     limit: str
     key: str
     rate: str
+    used: int = 0  # the uses counted in the window when it was looked at
+    uses: int = 1  # the uses ``rate_count`` counts: more than one for a batch (`rate_uses`)
 
 
 def rate_peeks_database(limit: str) -> bool:
@@ -187,8 +189,9 @@ def rate_peek(
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT bucket, hits FROM {TABLE} WHERE name = %s", [window.name])
             row = cursor.fetchone()
-    pending = Pending(window, limit, key, rate)
-    if row is not None and row[0] == window.bucket and (row[1] or 0) >= window.limit:
+    used = (row[1] or 0) if row is not None and row[0] == window.bucket else 0
+    pending = Pending(window, limit, key, rate, used)
+    if used >= window.limit:
         rate_count(pending)  # a refused use counts too
         raise RateLimited(window.time_left, message)
     return pending
@@ -198,4 +201,23 @@ def rate_count(pending: Pending | None) -> None:
     """Count the use ``rate_peek`` looked at (one statement)."""
     if pending is not None and pending.window is not None:
         # The window may have ended while the request ran: count it in the current one.
-        _count(_window(pending.limit, pending.key, pending.rate))
+        _count(_window(pending.limit, pending.key, pending.rate), pending.uses)
+
+
+def rate_uses(
+    pending: Pending | None, uses: int, *, limit: str, key: str, message: str = ""
+) -> Pending | None:
+    """A request that counts as ``uses`` uses of ``limit`` by ``key`` (a batch of the API:
+    one per task), ``pending`` its look (`rate_peek`, which let one use through): raise
+    ``RateLimited`` where the window has not ``uses`` left — the request then counted once,
+    as a refused request is — else the pending use to count at the end, ``uses`` of them.
+    Where `rate_peek` counted at once (Redis), the other uses are counted here."""
+    if uses <= 1:
+        return pending
+    if pending is None:
+        for _ in range(uses - 1):
+            rate_check(limit, key, message=message)
+        return None
+    if pending.window is not None and pending.used + uses > pending.window.limit:
+        raise RateLimited(pending.window.time_left, message)
+    return replace(pending, uses=uses)

@@ -51,3 +51,9 @@ def savepoints_off(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         yield
     finally:
         del connection.savepoint
+
+
+def savepoints_are_off(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether `savepoints_off` is in force on the connection (its work, where a block is
+    left by an error, is done again with savepoints)."""
+    return "savepoint" in connections[using].__dict__

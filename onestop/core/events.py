@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, TypeVar
@@ -154,6 +155,12 @@ class Effects:
                 on_error()
             raise
         self._local.queue = None
+        if getattr(self._local, "held", None) is not None:
+            self._local.held = True  # finished when the hold ends (`held`)
+            return
+        self._finish()
+
+    def _finish(self) -> None:
         for n, (finish, _) in enumerate(self._finishers):
             try:
                 finish()
@@ -161,6 +168,29 @@ class Effects:
                 for _, on_error in self._finishers[n + 1 :]:
                     on_error()
                 raise
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Several state changes in a row (an API batch's tasks, issue 10, session 26) as
+        one dispatch's end: what each outermost `emit` inside leaves to its finishers (the
+        webhook deliveries, messages and timeline lines, each one INSERT) is written once
+        when the block ends, for them all. An error in any of them, or leaving the block,
+        discards all they held: use it only where such an error undoes every change made
+        inside (the caller's transaction rolled back, or run again)."""
+        if getattr(self._local, "held", None) is not None:
+            raise RuntimeError("effects.held() is already in force in this thread")
+        self._local.held = False  # True once an emit's finishers are owed
+        try:
+            yield
+        except BaseException:
+            self._local.held = None
+            for _, on_error in self._finishers:
+                on_error()
+            raise
+        owed = self._local.held
+        self._local.held = None
+        if owed:
+            self._finish()
 
     def table(self, events: Iterable[type[Event]] | None = None) -> list[TableRow]:
         """The handler table: each event type with its handlers, in the order they run."""

@@ -11,6 +11,7 @@ service (`onestop.integration.idempotency`), and map errors to
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -25,7 +26,7 @@ from django.utils import timezone
 from ninja import Body, NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.params import functions as param
-from ninja.responses import Status
+from ninja.responses import NinjaJSONEncoder, Status
 from ninja.security import HttpBearer
 
 from onestop.accounts.models import JurisdictionKind
@@ -35,6 +36,7 @@ from onestop.cases.services import (
     DuplicateNewborn,
     OutsideJurisdiction,
     body_digest,
+    case_locked,
     case_submit,
 )
 from onestop.common.compiled import CompiledFirst
@@ -44,10 +46,12 @@ from onestop.common.ratelimit import (
     rate_count,
     rate_peek,
     rate_peeks_database,
+    rate_uses,
 )
-from onestop.common.savepoints import savepoints_off
+from onestop.common.savepoints import savepoints_are_off, savepoints_off
 from onestop.core.clock import format_time
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
+from onestop.core.events import effects
 from onestop.corrections.models import Correction
 from onestop.corrections.selectors import correction_for_officer, corrections_for_officer
 from onestop.corrections.services import (
@@ -70,13 +74,16 @@ from onestop.integration.idempotency import (
 )
 from onestop.integration.models import ApiClient
 from onestop.integration.schemas import (
+    BATCH_MAX,
     CASE_DOCUMENT_SCHEMA,
     EXAMPLE_CASE,
     CardStatusIn,
     CaseOut,
     ClaimIn,
+    ClaimsIn,
     ClientOut,
     CompleteIn,
+    CompletionsIn,
     CorrectionListOut,
     CorrectionOut,
     CorrectionRefuseIn,
@@ -88,6 +95,7 @@ from onestop.integration.schemas import (
     TaskDetailOut,
     TaskListOut,
     TaskOut,
+    TaskResultsOut,
     TimelineOut,
 )
 from onestop.integration.selectors import case_for_client, case_status, task_for_client
@@ -594,6 +602,274 @@ def json_answer(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
         api.renderer.render(request, body, response_status=200),
         content_type=api.get_content_type(),
     )
+
+
+# --- several tasks in one request (issue 10; ADR 0024 amendment of session 26) ----------
+# Declared before /tasks/{task_id}: its path would take "claims" and "completions".
+
+_BATCH_DESCRIPTION = (
+    "请求体 `tasks` 为 1～{max} 个任务（编号不得重复），每个与单个{one}的请求体相同，另加任务编号 "
+    "`id`。应答 200，`results` 每个任务一项、顺序同请求：`status` 和 `body` 为该任务单独调用"
+    " {path} 时的状态码和应答（{ok}；否则为错误：404 不存在或无权访问、409 版本或状态冲突、"
+    "422 结果不符合要求）。各任务互不影响：一个任务被拒绝不会撤销或阻止其他任务。全部在一个"
+    "事务中完成，按任务数计入调用频率限制。空列表、超过 {max} 个或编号重复：422 "
+    "`batch_empty`、`batch_too_large`、`batch_duplicate_task`。可带 `Idempotency-Key`："
+    "同一键同一请求体重放返回第一次的应答（领取时任务详情为当前内容）。"
+)
+
+
+def _batch_refused(ids: list[int]) -> ApiError | None:
+    """The batch's own limits (`schemas.BATCH_MAX`), each with its stable code."""
+    if not ids:
+        return ApiError(422, "batch_empty", "任务列表为空，请至少提交一个任务")
+    if len(ids) > BATCH_MAX:
+        return ApiError(422, "batch_too_large", f"一次最多提交{BATCH_MAX}个任务")
+    if len(set(ids)) != len(ids):
+        return ApiError(422, "batch_duplicate_task", "任务编号重复：每个任务只能提交一次")
+    return None
+
+
+def _batch_counted(request: HttpRequest, uses: int) -> None:
+    """The batch counts as one request per task in the client's rate limit (429 where the
+    window has not that many left)."""
+    if _COUNTED_ALREADY in request.__dict__:
+        return  # run again: every use was counted at once by the cache in the first run
+    client = _client(request)
+    request._onestop_rate = rate_uses(  # type: ignore[attr-defined]
+        getattr(request, "_onestop_rate", None),
+        uses,
+        limit=RATE_LIMIT,
+        key=f"{RATE_KEY}{client.pk}",
+        message="请求过于频繁，请按 Retry-After 稍后重试",
+    )
+
+
+def _error_body(exc: ApiError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message, **(exc.extra or {})}
+    if exc.problems is not None:
+        body["problems"] = exc.problems
+    return body
+
+
+def _task_refused(exc: OnestopError) -> ApiError:
+    """A task action's refusal as the single endpoints answer it (`_answer`)."""
+    if isinstance(exc, TaskConflict):
+        return ApiError(409, exc.code, exc.message)
+    if isinstance(exc, NotPermitted):
+        return ApiError(404, "not_found", "任务不存在或无权访问")
+    if isinstance(exc, ResultInvalid):
+        found = getattr(exc, "problems", [])
+        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in found]
+        return ApiError(422, exc.code, exc.message, problems)
+    if isinstance(exc, DuplicateNewborn):
+        return ApiError(409, exc.code, exc.message, extra={"existing_case": exc.existing})
+    return ApiError(422, exc.code, exc.message)
+
+
+def _batch(
+    request: HttpRequest,
+    response: HttpResponse,
+    client: ApiClient,
+    key: str | None,
+    payload: dict[str, Any],
+    ids: list[int],
+    action: Callable[[int, int, Case | None], CaseItem],
+    answered: Callable[[int, CaseItem], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Run ``action`` on each task of a batch, in one transaction: the results in the
+    request's order, each the status and body the task's single endpoint would answer
+    (``answered``: a done task's body). With an Idempotency-Key, a replay returns the
+    first answer.
+
+    The tasks' cases are locked first, in case-id order (as `cases_locked`), so two batches
+    over the same cases never wait for each other in a cycle. A task out of the client's
+    scope is 404, nothing done for it. Run without savepoints (`one_transaction`), the
+    first task refused leaves its block: the request is rolled back and run again with
+    them, each task then in a savepoint of its own, so a refused task — whatever its
+    service wrote before refusing — leaves nothing and the others stand.
+    """
+
+    def act() -> Answer:
+        allowed = selectors.task_ids_for_client(client, ids)
+        # One compiled statement per case, in case-id order (`cases_locked`, one statement
+        # for them all, is built and compiled anew each time: ~10 ms of CPU per batch).
+        cases = {case_id: case_locked(case_id) for case_id in sorted(set(allowed.values()))}
+        results: list[dict[str, Any]] = []
+        # Without savepoints (the first run), where any refusal runs the whole batch again,
+        # the tasks' webhook deliveries, messages and timeline lines are written together
+        # at the end (`effects.held`); run again with savepoints, each task's own.
+        with effects.held() if savepoints_are_off() else nullcontext():
+            for position, task_id in enumerate(ids):
+                case_id = allowed.get(task_id)
+                if case_id is None:
+                    refused = ApiError(404, "not_found", "任务不存在或无权访问")
+                    results.append({"id": task_id, "status": 404, "body": _error_body(refused)})
+                    continue
+                try:
+                    with transaction.atomic():
+                        # The case as locked above for its first task, read again after.
+                        done = action(position, case_id, cases.pop(case_id, None))
+                except OnestopError as exc:
+                    if connection.needs_rollback:
+                        raise _Again from None  # without savepoints: run again with them
+                    refused = _task_refused(exc)
+                    results.append(
+                        {"id": task_id, "status": refused.status, "body": _error_body(refused)}
+                    )
+                    continue
+                results.append({"id": task_id, "status": 200, "body": answered(position, done)})
+        # Stored as sent: the datetimes as the API writes them (a replay's bytes are the
+        # first answer's).
+        body = json.loads(json.dumps({"results": results}, cls=NinjaJSONEncoder))
+        return Answer(200, body)
+
+    try:
+        answer = idempotent(
+            client=client,
+            key=key,
+            digest=request_digest(request.method, request.path, payload),
+            act=act,
+        )
+    except IdempotencyConflict as exc:
+        raise ApiError(409, exc.code, exc.message) from None
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return list(answer.body["results"])
+
+
+def _batch_answer(
+    request: HttpRequest, response: HttpResponse, results: list[dict[str, Any]]
+) -> HttpResponse:
+    answer = json_answer(request, {"results": results})
+    if response.has_header("Idempotent-Replayed"):
+        answer["Idempotent-Replayed"] = "true"
+    return answer
+
+
+@api.post(
+    "/tasks/claims",
+    response={200: TaskResultsOut, **ERRORS},
+    summary="批量领取任务",
+    description=_BATCH_DESCRIPTION.format(
+        max=BATCH_MAX,
+        one="领取",
+        path="POST /tasks/{id}/claim",
+        ok="200 时为与 GET /tasks/{id} 相同的任务详情",
+    ),
+    tags=["tasks"],
+)
+def task_claims(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: ClaimsIn,
+    idempotency_key: IdempotencyHeader = None,
+) -> HttpResponse:
+    client = _client(request)
+    ids = [task.id for task in payload.tasks]
+    refused = _batch_refused(ids)
+    if refused is not None:
+        raise refused
+    _batch_counted(request, len(ids))
+    # As a single claim (`task_claim`): each answer is the task's detail; the stored
+    # answer holds the summaries only (no case data is stored with the key).
+    details: dict[int, dict[str, Any]] = {}
+
+    def claim(position: int, case_id: int, locked: Case | None) -> CaseItem:
+        return item_claim(
+            item_id=ids[position],
+            actor=client.user,
+            expected_version=payload.tasks[position].expected_version,
+            case_id=case_id,
+            locked=locked,
+        )
+
+    def answered(position: int, done: CaseItem) -> dict[str, Any]:
+        detail = selectors.task_detail(client, selectors.task_after(done, detail=True))
+        details[done.pk] = detail
+        return {field: detail[field] for field in TaskOut.model_fields}
+
+    results = _batch(
+        request,
+        response,
+        client,
+        idempotency_key,
+        payload.model_dump(),
+        ids,
+        claim,
+        answered,
+    )
+    for result in results:
+        if result["status"] != 200:
+            continue
+        detail = details.get(result["id"])
+        if detail is None:  # a replay: the task's detail as it is now
+            row = selectors.task_for_client(client, result["id"])
+            detail = selectors.task_detail(client, row) if row is not None else _NO_DETAIL
+        result["body"] = {**detail, **result["body"]}
+    return _batch_answer(request, response, results)
+
+
+# What a replayed claim's answer shows of a task no longer the client's to see.
+_NO_DETAIL: dict[str, Any] = {
+    "after": [],
+    "data": {},
+    "materials": [],
+    "result_fields": [],
+    "prior_elicences": [],
+    "reasons": [],
+}
+
+
+@api.post(
+    "/tasks/completions",
+    response={200: TaskResultsOut, **ERRORS},
+    summary="批量办结任务",
+    description=_BATCH_DESCRIPTION.format(
+        max=BATCH_MAX,
+        one="办结",
+        path="POST /tasks/{id}/complete",
+        ok="200 时为办结后的任务 TaskOut",
+    ),
+    tags=["tasks"],
+)
+def task_completions(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: CompletionsIn,
+    idempotency_key: IdempotencyHeader = None,
+) -> HttpResponse:
+    client = _client(request)
+    ids = [task.id for task in payload.tasks]
+    refused = _batch_refused(ids)
+    if refused is not None:
+        raise refused
+    _batch_counted(request, len(ids))
+
+    def complete(position: int, case_id: int, locked: Case | None) -> CaseItem:
+        task = payload.tasks[position]
+        return item_complete(
+            item_id=task.id,
+            actor=client.user,
+            result={k: v for k, v in task.result.items() if v is not None},
+            expected_version=task.expected_version,
+            case_id=case_id,
+            locked=locked,
+        )
+
+    def answered(position: int, done: CaseItem) -> dict[str, Any]:
+        return selectors.task_summary(client, selectors.task_after(done))
+
+    results = _batch(
+        request,
+        response,
+        client,
+        idempotency_key,
+        payload.model_dump(),
+        ids,
+        complete,
+        answered,
+    )
+    return _batch_answer(request, response, results)
 
 
 @api.get(

@@ -11,6 +11,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
 from onestop.catalogue.loader import catalogue
+from onestop.core.batches import TASK_BATCH_MAX
 from onestop.core.text import text_problem
 from onestop.policy.loader import default_packs
 from onestop.workflow.domain.results import RESULT_KEYS_MAX
@@ -372,6 +373,48 @@ class CompleteIn(Schema):
             if isinstance(item, str):
                 _storable(item)
         return value
+
+
+# Issue 10, ADR 0024 amendment (session 26): several tasks claimed or completed in one
+# request. The list's limits are checked by the view (422 with a stable code of its own).
+BATCH_MAX = TASK_BATCH_MAX
+
+
+class ClaimsTaskIn(ClaimIn):
+    id: int = Field(ge=1, le=2**63 - 1, description="任务编号")
+
+
+class ClaimsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[ClaimsTaskIn] = Field(
+        description=f"要领取的任务（1～{BATCH_MAX}个，编号不得重复），每个同单个领取的请求体加 id"
+    )
+
+
+class CompletionsTaskIn(CompleteIn):
+    id: int = Field(ge=1, le=2**63 - 1, description="任务编号")
+
+
+class CompletionsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[CompletionsTaskIn] = Field(
+        description=f"要办结的任务（1～{BATCH_MAX}个，编号不得重复），每个同单个办结的请求体加 id"
+    )
+
+
+class TaskResultOut(Schema):
+    id: int
+    status: int = Field(description="该任务单独调用时的 HTTP 状态码：200、404、409、422")
+    body: dict[str, Any] = Field(
+        description="该任务单独调用时的应答：200 时为任务（领取：任务详情 TaskDetailOut；"
+        "办结：TaskOut），否则为错误（ErrorOut：code、message、problems）"
+    )
+
+
+class TaskResultsOut(Schema):
+    results: list[TaskResultOut] = Field(description="每个任务一项，顺序同请求")
 
 
 class ReasonsIn(Schema):

@@ -319,6 +319,27 @@ def task_case_locked(client: ApiClient, task_id: int) -> Case | None:
     return case_locked_of(("task", *_scope_key(client)), build, task_id)
 
 
+# The access check of a batch of task actions (issue 10, session 26): compiled once per
+# client scope and number of ids, that number rounded up to a power of two (the last id
+# repeated), so a few statements serve every batch size.
+_TASK_IDS = {
+    1 << n: CompiledRowsPerKey(*(-7_340_029_117 - k for k in range(1 << n))) for n in range(7)
+}
+
+
+def task_ids_for_client(client: ApiClient, task_ids: Sequence[int]) -> dict[int, int]:
+    """`task_id_for_client` of several tasks (1 to 64) in one statement: the case id of
+    each task the client may act on, by the task's id."""
+    size = 1 << (len(task_ids) - 1).bit_length()
+    ids = [*task_ids, *[task_ids[-1]] * (size - len(task_ids))]
+
+    def build(*values: int) -> QuerySet[CaseItem, tuple[int, int]]:
+        return _task_ids(client).filter(pk__in=values).values_list("pk", "case_id")
+
+    alias = router.db_for_read(CaseItem)
+    return dict(_TASK_IDS[size].rows(alias, (_scope_key(client), size), build, *ids))
+
+
 def task_fresh(task_id: int) -> CaseItem:
     """The task as it stands now (after an action on it), with its case (what
     `task_summary` shows of it)."""

@@ -144,6 +144,7 @@ class Config:
     minimal_seconds: float = 8.0
     simulate_poll: float = 2.0  # `onestop simulate`'s default
     simulate_concurrency: int = 4  # `onestop simulate`'s default: tasks at a time per system
+    simulate_one_at_a_time: bool = False  # no batch requests (`onestop simulate --one-at-a-time`)
     idle_seconds: float = 5.0
     postgres: str = DEFAULT_PG_URL
     keep: bool = False
@@ -606,6 +607,7 @@ class Product:
                 self.hook_base,
                 self.config.simulate_poll,
                 self.config.simulate_concurrency,
+                self.config.simulate_one_at_a_time,
             ),
         )
 
@@ -1350,6 +1352,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         default=default.simulate_concurrency,
         help="tasks each department system works at the same time",
     )
+    parser.add_argument(
+        "--simulate-one-at-a-time",
+        action="store_true",
+        help="the department systems claim and complete each task by its own requests "
+        "(no POST /tasks/claims, /tasks/completions)",
+    )
     parser.add_argument("--write", type=Path, help="update the latest-run block of this file")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
     parser.add_argument(
@@ -1376,6 +1384,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         minimal_seconds=args.bound_seconds * 0.8,
         simulate_poll=args.simulate_poll,
         simulate_concurrency=max(1, args.simulate_concurrency),
+        simulate_one_at_a_time=args.simulate_one_at_a_time,
         postgres=args.postgres,
         keep=args.keep,
         pg_pool=args.pg_pool,
@@ -1396,7 +1405,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         f"--clients {config.clients} --web-workers {config.web_workers} "
         f"--web-threads {config.web_threads} --simulate-poll {config.simulate_poll:g} "
         f"--simulate-concurrency {config.simulate_concurrency} "
-        f"--bound-seconds {args.bound_seconds:g}" + (" --pg-pool" if config.pg_pool else "")
+        f"--bound-seconds {args.bound_seconds:g}"
+        + (" --pg-pool" if config.pg_pool else "")
+        + (" --simulate-one-at-a-time" if config.simulate_one_at_a_time else "")
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.ops.bench_settings")
     result = run(config, out, command)

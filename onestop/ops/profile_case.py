@@ -192,8 +192,42 @@ def drive_case(
     return number
 
 
+def drive_cases_in_batches(
+    region: str,
+    indexes: range,
+    run: str,
+    profile: Profile | None,
+    client: Any,
+    cprofile: bool = False,
+) -> None:
+    """Submit the cases of ``indexes`` of ``region``, then work their tasks as a system
+    holding several does: each department's ready tasks claimed in one request and
+    completed in one (`work_every_task_in_batches`; issue 10, session 26)."""
+    from onestop.cases.models import Case
+    from onestop.simulate.credentials import demo_credentials
+    from onestop.testing.drive import work_every_task_in_batches
+    from onestop.testing.preview import preview_sign
+
+    credentials = [c for c in demo_credentials() if c.key_id.startswith(f"osk_{region}_")]
+    call = _Driver(profile, cprofile, client)
+    hospital = next(c for c in credentials if c.department == "hospital")
+    numbers = [
+        str(call(hospital, "POST", "/cases", _document(region, index, run))["number"])
+        for index in indexes
+    ]
+    listing = "/tasks?state=ready&limit=50"
+    work_every_task_in_batches(call, credentials, listing=listing)
+    if any(preview_sign(case) is not None for case in Case.objects.filter(number__in=numbers)):
+        work_every_task_in_batches(call, credentials, listing=listing)
+    statuses = set(Case.objects.filter(number__in=numbers).values_list("status", flat=True))
+    if statuses != {"completed"}:
+        raise RuntimeError(f"cases {numbers} ended {statuses!r}, not all completed")
+    if profile is not None and not cprofile:
+        profile.cases += len(numbers)
+
+
 def profile_cases(
-    region: str, cases: int, warm: int = 1, profiled: int = 0, kind: str = ""
+    region: str, cases: int, warm: int = 1, profiled: int = 0, kind: str = "", batch: int = 0
 ) -> Profile:
     """Warm up with ``warm`` cases, measure the CPU of ``cases`` more, then run
     ``profiled`` more under cProfile (the current database; only the calls of ``kind``
@@ -206,6 +240,17 @@ def profile_cases(
     for index in range(warm):
         drive_case(region, index, run, None, client=client)
     profile = Profile(profiled_kind=kind)
+    if batch > 1:  # ``batch`` cases at a time, their tasks worked by the batch endpoints
+        drive_cases_in_batches(region, range(warm, warm + batch), run, None, client)
+        start = warm + batch
+        for first in range(start, start + cases, batch):
+            indexes = range(first, min(first + batch, start + cases))
+            drive_cases_in_batches(region, indexes, run, profile, client)
+        start += cases
+        for first in range(start, start + profiled, batch):
+            indexes = range(first, min(first + batch, start + profiled))
+            drive_cases_in_batches(region, indexes, run, profile, client, cprofile=True)
+        return profile
     for index in range(warm, warm + cases):
         drive_case(region, index, run, profile, client=client)
     for index in range(warm + cases, warm + cases + profiled):
@@ -267,6 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--kind", default="", help='profile only this call kind, e.g. "POST /api/v1/cases"'
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="submit this many cases at a time and work their tasks by the batch endpoints "
+        "(POST /tasks/claims, /tasks/completions) instead of one task at a time",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="onestop-profile-") as tmp:
@@ -285,7 +337,9 @@ def main(argv: list[str] | None = None) -> int:
 
             _prepare_database()
             profiled = args.cases if args.top or args.profile_out else 0
-            profile = profile_cases(args.region, args.cases, profiled=profiled, kind=args.kind)
+            profile = profile_cases(
+                args.region, args.cases, profiled=profiled, kind=args.kind, batch=args.batch
+            )
             vendor = connection.vendor
         if args.profile_out:
             profile.profiler.dump_stats(args.profile_out)

@@ -8,6 +8,8 @@ answer repeats nothing and two systems never both win a task.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import queue
 import random
 import re
@@ -18,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from onestop.core.batches import TASK_BATCH_MAX
 from onestop.core.clock import parse_time, to_beijing
 from onestop.reference.idnumber import make_resident_id
 from onestop.simulate.credentials import Credential
@@ -42,6 +45,9 @@ class Behaviour:
     # (issue 10: one at a time capped a department at 1 / (claim + complete) tasks a
     # second, below what the platform served).
     concurrency: int = 1
+    # Several tasks in hand (a webhook batch, a list poll) claimed in one request and
+    # completed in one (issue 10, session 26); False: each task by its own requests.
+    batches: bool = True
 
 
 @dataclass
@@ -133,6 +139,23 @@ def build_result(
         if value is not None:
             out[str(spec["name"])] = value
     return out
+
+
+def _result_of(task: dict[str, Any]) -> dict[str, str]:
+    """The result a task held is completed with: built from its result fields and case
+    data, and a payment task's amount the notice's."""
+    result = build_result(task.get("result_fields", []), int(task["id"]), task.get("data"))
+    due = task.get("payment")
+    if isinstance(due, dict) and due.get("amount_yuan"):
+        result["amount_yuan"] = str(due["amount_yuan"])  # the notice's amount
+    return result
+
+
+def _batch_key(kind: str, body: dict[str, Any]) -> str:
+    """A batch request's Idempotency-Key: of its body, so that sending the same batch again
+    (a retry) repeats nothing, as a single action's ``{id}-claim`` key does."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
 class DepartmentSystem:
@@ -257,12 +280,12 @@ class DepartmentSystem:
         self.inbox.events.put(event)
 
     def _drain_webhooks(self) -> bool:
-        worked = False
+        created: list[tuple[dict[str, Any], dict[str, Any]]] = []
         while True:
             try:
                 event = self.inbox.events.get_nowait()
             except queue.Empty:
-                return worked
+                break
             self._add("webhooks")
             # Webhooks arrive: the task list is a fallback, not needed while they come.
             self.next_poll = max(self.next_poll, self.clock() + self.poll_every)
@@ -272,11 +295,48 @@ class DepartmentSystem:
                 and isinstance(task, dict)
                 and isinstance(task.get("id"), int)
             ):
-                if self._pool is None:
-                    worked = self._on_created(event, task) or worked
-                else:
-                    self._in_flight.add(self._pool.submit(self._on_created, event, task))
-                    worked = True
+                created.append((event, task))
+        worked = False
+        # Several new tasks in hand (a receiver's batch, ADR 0028) for the same sessions:
+        # claimed in one request and completed in one (issue 10, session 26). One task,
+        # a task without the claim's version, or a delay between claim and completion:
+        # one task at a time, as before.
+        groups: dict[tuple[int, ...], list[tuple[int, int, str]]] = {}
+        sessions_of: dict[tuple[int, ...], list[ApiSession]] = {}
+        single: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for event, task in created:
+            if (
+                self.behaviour.delay > 0
+                or not self.behaviour.batches
+                or task.get("state") != "ready"
+                or not isinstance(task.get("version"), int)
+            ):
+                single.append((event, task))
+                continue
+            sessions = self._sessions_for(task.get("jurisdiction"))
+            group = tuple(id(s) for s in sessions)
+            sessions_of[group] = sessions
+            label = f"{event.get('case_number')} {task.get('item')}"
+            groups.setdefault(group, []).append((int(task["id"]), int(task["version"]), label))
+        for group, held in groups.items():
+            if len(held) == 1:
+                task_id, version, label = held[0]
+                self._run(self._take, task_id, version, label, sessions_of[group])
+                worked = True
+                continue
+            for start in range(0, len(held), TASK_BATCH_MAX):
+                self._run(self._take_many, held[start : start + TASK_BATCH_MAX], sessions_of[group])
+                worked = True
+        for event, task in single:
+            worked = self._run(self._on_created, event, task) or worked
+        return worked
+
+    def _run(self, work: Callable[..., bool], *args: Any) -> bool:
+        """``work`` now, or by the pool's threads where the system has them (True then)."""
+        if self._pool is None:
+            return work(*args)
+        self._in_flight.add(self._pool.submit(work, *args))
+        return True
 
     def _on_created(self, event: dict[str, Any], task: dict[str, Any]) -> bool:
         sessions = self._sessions_for(task.get("jurisdiction"))
@@ -313,12 +373,33 @@ class DepartmentSystem:
             if not answer.ok or not isinstance(answer.body, dict):
                 self._add("errors")
                 continue
-            for task in answer.body.get("tasks", []):
+            tasks = answer.body.get("tasks", [])
+            ready = [
+                (int(t["id"]), int(t["version"]), self._label(t))
+                for t in tasks
+                if t.get("state") == "ready" and isinstance(t.get("version"), int)
+            ]
+            if len(ready) > 1 and self.behaviour.delay <= 0 and self.behaviour.batches:
+                # Several ready tasks in hand: claimed in one request, completed in one.
+                for start in range(0, len(ready), TASK_BATCH_MAX):
+                    worked = (
+                        self._take_many(ready[start : start + TASK_BATCH_MAX], [session]) or worked
+                    )
+                ready_ids = {task_id for task_id, _, _ in ready}
+                tasks = [t for t in tasks if t.get("id") not in ready_ids]
+            for task in tasks:
                 if task.get("state") == "ready" or (
                     task.get("state") == "in_progress" and task.get("claimed_by_me")
                 ):
                     worked = self._work(int(task["id"]), [session]) or worked
         return worked
+
+    @staticmethod
+    def _label(task: dict[str, Any]) -> str:
+        label = f"{task.get('case_number')} {task.get('item')}"
+        if task.get("newborn"):  # twins: which baby (ADR 0036)
+            label += f"（{task['newborn']}）"
+        return label
 
     # --- one task -------------------------------------------------------------------------
 
@@ -340,9 +421,7 @@ class DepartmentSystem:
     def _act(self, session: ApiSession, task: dict[str, Any]) -> bool:
         task_id = int(task["id"])
         state = task.get("state")
-        label = f"{task.get('case_number')} {task.get('item')}"
-        if task.get("newborn"):  # twins: which baby (ADR 0036)
-            label += f"（{task['newborn']}）"
+        label = self._label(task)
         if state not in ("ready", "in_progress") or (
             state == "in_progress" and not task.get("claimed_by_me")
         ):
@@ -373,7 +452,14 @@ class DepartmentSystem:
             self.log(f"platform unreachable: {exc}")
             return False
 
-    def _take(self, task_id: int, version: int, label: str, sessions: Sequence[ApiSession]) -> bool:
+    def _take(
+        self,
+        task_id: int,
+        version: int,
+        label: str,
+        sessions: Sequence[ApiSession],
+        refuse: bool | None = None,
+    ) -> bool:
         """Act on a ``task.created`` webhook: claim (or refuse) with the version the event
         carries; the claim's answer carries the task as ``GET /tasks/{id}`` shows it, so
         the task is read only from a platform whose claim answer lacks it. A task another
@@ -381,7 +467,8 @@ class DepartmentSystem:
         if task_id in self.counters.finished:  # the poll got there before this webhook
             self._add("replays")
             return False
-        refuse = self.random.random() < self.behaviour.refusal_rate
+        if refuse is None:
+            refuse = self.random.random() < self.behaviour.refusal_rate
         for session in sessions:
             try:
                 if refuse:
@@ -416,6 +503,85 @@ class DepartmentSystem:
                 return False
         return False
 
+    def _take_many(
+        self, held: Sequence[tuple[int, int, str]], sessions: Sequence[ApiSession]
+    ) -> bool:
+        """Several tasks in hand, each with the version to claim (``(id, version,
+        label)``): the ones to refuse refused one by one, the others claimed in one request
+        (`POST /tasks/claims`) and the claimed ones completed in one (`POST
+        /tasks/completions`). A task another session's jurisdiction holds answers 404:
+        the next sessions try it alone (`_take`)."""
+        worked = False
+        claim: list[tuple[int, int, str]] = []
+        for task_id, version, label in held:
+            if task_id in self.counters.finished:  # the poll got there before this webhook
+                self._add("replays")
+            elif self.random.random() < self.behaviour.refusal_rate:
+                worked = self._take(task_id, version, label, sessions, refuse=True) or worked
+            else:
+                claim.append((task_id, version, label))
+        if len(claim) <= 1:
+            for task_id, version, label in claim:
+                worked = self._take(task_id, version, label, sessions, refuse=False) or worked
+            return worked
+        session, others = sessions[0], sessions[1:]
+        body = {"tasks": [{"id": task_id, "expected_version": v} for task_id, v, _ in claim]}
+        try:
+            answer = session.post("/tasks/claims", body, key=_batch_key("claims", body))
+        except Unreachable as exc:
+            self.log(f"platform unreachable: {exc}")
+            return worked
+        results = answer.body.get("results") if isinstance(answer.body, dict) else None
+        if not answer.ok or not isinstance(results, list) or len(results) != len(claim):
+            self._add("errors")
+            self.log(f"{len(claim)} tasks: claims failed: HTTP {answer.status} {answer.code}")
+            return worked
+        claimed: list[tuple[dict[str, Any], str]] = []
+        for (task_id, version, label), result in zip(claim, results, strict=True):
+            one = Answer(int(result.get("status", 0)), result.get("body"), answer.replayed)
+            if one.status == 404 and others:
+                worked = self._take(task_id, version, label, others, refuse=False) or worked
+            elif one.ok and isinstance(one.body, dict) and "result_fields" in one.body:
+                claimed.append((one.body, label))
+            else:
+                worked = self._outcome(task_id, one, "claimed", label) or worked
+        return self._complete_many(session, claimed) or worked
+
+    def _complete_many(
+        self, session: ApiSession, held: Sequence[tuple[dict[str, Any], str]]
+    ) -> bool:
+        """Complete the tasks this system holds (``(task, label)``, each as its claim
+        answered it) in one request; one task alone by its own."""
+        if len(held) <= 1:
+            return any(
+                [self._complete(session, task, int(task["version"]), label) for task, label in held]
+            )
+        body = {
+            "tasks": [
+                {
+                    "id": int(task["id"]),
+                    "result": _result_of(task),
+                    "expected_version": int(task["version"]),
+                }
+                for task, _ in held
+            ]
+        }
+        try:
+            answer = session.post("/tasks/completions", body, key=_batch_key("completions", body))
+        except Unreachable as exc:
+            self.log(f"platform unreachable: {exc}")
+            return False
+        results = answer.body.get("results") if isinstance(answer.body, dict) else None
+        if not answer.ok or not isinstance(results, list) or len(results) != len(held):
+            self._add("errors")
+            self.log(f"{len(held)} tasks: completions failed: HTTP {answer.status} {answer.code}")
+            return False
+        worked = False
+        for (task, label), result in zip(held, results, strict=True):
+            one = Answer(int(result.get("status", 0)), result.get("body"), answer.replayed)
+            worked = self._outcome(int(task["id"]), one, "completed", label) or worked
+        return worked
+
     def _complete(
         self, session: ApiSession, task: dict[str, Any], version: int, label: str
     ) -> bool:
@@ -424,13 +590,9 @@ class DepartmentSystem:
         try:
             if self.behaviour.delay > 0:
                 self.stopping.wait(self.behaviour.delay)
-            result = build_result(task.get("result_fields", []), task_id, task.get("data"))
-            due = task.get("payment")
-            if isinstance(due, dict) and due.get("amount_yuan"):
-                result["amount_yuan"] = str(due["amount_yuan"])  # the notice's amount
             answer = session.post(
                 f"/tasks/{task_id}/complete",
-                {"result": result, "expected_version": version},
+                {"result": _result_of(task), "expected_version": version},
                 key=f"{task_id}-complete",
             )
             return self._outcome(task_id, answer, "completed", label)

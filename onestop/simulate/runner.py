@@ -95,6 +95,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=4,
         help="tasks each department system works at the same time (default 4)",
     )
+    parser.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="claim and complete each task by its own requests, never several in one "
+        "(POST /tasks/claims, /tasks/completions)",
+    )
     parser.add_argument("--no-webhooks", action="store_true", help="no receivers: polling only")
     parser.add_argument("--seed", type=int, default=None, help="random seed (refusals)")
 
@@ -135,6 +141,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         idle_exit=args.idle if args.once else None,
         seed=args.seed,
         concurrency=max(1, args.concurrency),
+        batches=not args.one_at_a_time,
     )
     context = multiprocessing.get_context("spawn")
     children: dict[str, multiprocessing.process.BaseProcess] = {}

@@ -52,6 +52,47 @@ def work_every_task(
             return
 
 
+def work_every_task_in_batches(
+    call: ApiCall,
+    credentials: Sequence[Credential],
+    *,
+    listing: str = "/tasks?state=ready&limit=50",
+    rounds: int = 20,
+) -> int:
+    """`work_every_task` as a system holding several tasks does it (issue 10, session 26):
+    each credential's ready tasks claimed in one request (`POST /tasks/claims`, whose
+    answer carries each task's detail) and the claimed ones completed in one (`POST
+    /tasks/completions`). The number of tasks completed."""
+    completed = 0
+    for _ in range(rounds):
+        worked = False
+        for cred in credentials:
+            ready = [t for t in call(cred, "GET", listing, None)["tasks"] if t["state"] == "ready"]
+            if not ready:
+                continue
+            claims = {"tasks": [{"id": t["id"], "expected_version": t["version"]} for t in ready]}
+            claimed = [r["body"] for r in call(cred, "POST", "/tasks/claims", claims)["results"]]
+            done = {
+                "tasks": [
+                    {
+                        "id": task["id"],
+                        "result": build_result(
+                            task.get("result_fields", []), task["id"], task.get("data")
+                        ),
+                        "expected_version": task["version"],
+                    }
+                    for task in claimed
+                    if task.get("state") == "in_progress"
+                ]
+            }
+            results = call(cred, "POST", "/tasks/completions", done)["results"]
+            completed += sum(1 for r in results if r["status"] == 200)
+            worked = True
+        if not worked:
+            return completed
+    return completed
+
+
 def client_call(client: Any) -> ApiCall:
     """An ``ApiCall`` through Django's test ``client`` (in process, every middleware): each
     call with the credential's token and a fresh Idempotency-Key; an answer ≥ 300 raises."""

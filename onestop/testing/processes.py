@@ -47,7 +47,12 @@ def free_port_block(count: int) -> int:
 
 
 def simulate_argv(
-    python: str, base_url: str, hook_port_base: int, poll: float, concurrency: int = 4
+    python: str,
+    base_url: str,
+    hook_port_base: int,
+    poll: float,
+    concurrency: int = 4,
+    one_at_a_time: bool = False,
 ) -> list[str]:
     """The command line of the simulated department systems (`onestop simulate`) answering
     at once, as the end-to-end bench and the fault-injection test start them."""
@@ -56,4 +61,5 @@ def simulate_argv(
         *("-m", "onestop", "simulate"),
         *("--base-url", base_url, "--hook-port-base", str(hook_port_base)),
         *("--delay", "0", "--poll", f"{poll:g}", "--concurrency", str(concurrency)),
+        *(("--one-at-a-time",) if one_at_a_time else ()),
     ]

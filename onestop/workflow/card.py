@@ -157,7 +157,7 @@ def card_status_report(
     if status not in REPORTABLE:
         words = "、".join(f"{s.value}（{s.label}）" for s in REPORTABLE)
         raise CardStatusRefused(f"未知的制卡状态“{status}”，应为：{words}")
-    case, rows, row = _lock(item_id, locked)
+    case, rows, row = _lock(item_id, locked=locked)
     if row.item != SSC_ITEM:
         raise CardStatusRefused("只有社会保障卡申领事项可以报告制卡状态")
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "报告制卡状态", expected_version)

@@ -392,22 +392,34 @@ def _case_items(case_id: int) -> list[CaseItem]:
     return [unseal(row, "result") for row in _CASE_ITEMS.all(case_id)]
 
 
-def _lock(item_id: int, locked: Case | None = None) -> tuple[Case, dict[str, CaseItem], CaseItem]:
-    """Lock the item's case and read its items. ``locked``: the item's case, locked by the
-    caller in the statement that checked its access (`cases.services.case_locked_of`, the
-    API's: issue 10, session 26, one statement less per action)."""
-    case = locked
-    if case is None:
+def _lock(
+    item_id: int, *, case_id: int | None = None, locked: Case | None = None
+) -> tuple[Case, dict[str, CaseItem], CaseItem]:
+    """Lock the item's case and read its items. ``locked``: the item's case as the caller
+    locked it in this transaction and nothing has changed since — the API's access check
+    that is the lock (`cases.services.case_locked_of`: issue 10, session 26, one statement
+    less per action), or an API batch's first task of each case (`cases_locked`) — not
+    locked and read again. ``case_id``: the item's case, where the caller has read it but
+    the case may have changed since it was locked (a batch's later task of the case): it
+    is locked (again) and read; ``locked`` is used only where it is that case."""
+    if locked is not None and (case_id is None or locked.pk == case_id):
+        return _locked_rows(item_id, locked, {r.key: r for r in _case_items(locked.pk)})
+    if case_id is None:
         case_id = (
             CaseItem.objects.filter(pk=item_id)
             .order_by("pk")  # no join for the items' default order (by their case's time)
             .values_list("case_id", flat=True)
             .first()
         )
-        if case_id is None:
-            raise NotPermitted("事项不存在或无权访问")
-        case = case_locked(case_id)  # (an item's case is never deleted before it)
-    rows = {r.key: r for r in _case_items(case.pk)}
+    if case_id is None:
+        raise NotPermitted("事项不存在或无权访问")
+    case = case_locked(case_id)  # (an item's case is never deleted before it)
+    return _locked_rows(item_id, case, {r.key: r for r in _case_items(case.pk)})
+
+
+def _locked_rows(
+    item_id: int, case: Case, rows: dict[str, CaseItem]
+) -> tuple[Case, dict[str, CaseItem], CaseItem]:
     target = next((r for r in rows.values() if r.pk == item_id), None)
     if target is None:  # not the case's item (an item's case never changes)
         raise NotPermitted("事项不存在或无权访问")
@@ -582,10 +594,11 @@ def item_claim(
     actor: User,
     now: datetime | None = None,
     expected_version: int | None = None,
+    case_id: int | None = None,
     locked: Case | None = None,
 ) -> CaseItem:
     now = now or timezone.now()
-    case, rows, row = _lock(item_id, locked)
+    case, rows, row = _lock(item_id, case_id=case_id, locked=locked)
     _check(actor, row, [ItemState.READY], "领取", expected_version)
     _, changes = _statuses(list(rows.values())).claim(row.key, now, str(actor.pk))
     # A claim changes the claimed row only, in the columns a claim sets: written in one
@@ -609,10 +622,11 @@ def item_complete(
     now: datetime | None = None,
     expected_version: int | None = None,
     automatic_reason: str = "",
+    case_id: int | None = None,
     locked: Case | None = None,
 ) -> CaseItem:
     now = now or timezone.now()
-    case, rows, row = _lock(item_id, locked)
+    case, rows, row = _lock(item_id, case_id=case_id, locked=locked)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "办结", expected_version)
     item_complete_locked(
         case, rows, row, actor=actor, result=result, now=now, automatic_reason=automatic_reason
@@ -738,7 +752,7 @@ def item_return(
     locked: Case | None = None,
 ) -> CaseItem:
     now = now or timezone.now()
-    case, rows, row = _lock(item_id, locked)
+    case, rows, row = _lock(item_id, locked=locked)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "退回补正", expected_version)
     cleaned = _clean_reasons(reasons, "请填写需要补正的内容")
     _, changes = _statuses(list(rows.values())).return_for_supplement(row.key, now, cleaned)
@@ -759,7 +773,7 @@ def item_refuse(
     locked: Case | None = None,
 ) -> CaseItem:
     now = now or timezone.now()
-    case, rows, row = _lock(item_id, locked)
+    case, rows, row = _lock(item_id, locked=locked)
     _check(
         actor,
         row,

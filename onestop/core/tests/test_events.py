@@ -142,3 +142,29 @@ def test_finishers_run_in_order_first_ahead_and_a_failing_one_discards_the_rest(
     # what the finishers after the failing one hold is dropped, not left for the next
     assert calls == ["finish c", "finish a", "discard b"]
     assert not effects.dispatching()
+
+
+def test_a_hold_finishes_its_dispatches_once_at_its_end_and_discards_them_on_error():
+    """Issue 10, session 26: an API batch's state changes write their held rows together."""
+    effects = Effects()
+    calls: list[str] = []
+    effects.on_dispatched(lambda: calls.append("finish"), on_error=lambda: calls.append("drop"))
+    with effects.held():
+        effects.emit(Poked(1))
+        effects.emit(Poked(2))
+        assert calls == []  # each emit's finishers owed to the hold's end
+    assert calls == ["finish"]
+
+    calls.clear()
+    with effects.held():
+        pass
+    assert calls == []  # nothing dispatched, nothing to finish
+
+    with pytest.raises(RuntimeError), effects.held():
+        effects.emit(Poked(3))
+        raise RuntimeError("a later change failed")
+    assert calls == ["drop"]  # what the hold held is dropped, not left for the next
+    effects.emit(Poked(4))
+    assert calls == ["drop", "finish"]  # after the hold: finished at once again
+    with effects.held(), pytest.raises(RuntimeError), effects.held():
+        pass  # holds do not nest
