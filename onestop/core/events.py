@@ -118,6 +118,12 @@ class Effects:
         """Whether this thread is inside `emit` (handling a state change's events)."""
         return getattr(self._local, "queue", None) is not None
 
+    def dispatch_number(self) -> int:
+        """Which outermost `emit` of this thread is running (a count): what joins within
+        one state change is told apart from the next one's under `held` (review of
+        session 26: an API batch's tasks are one state change each)."""
+        return int(getattr(self._local, "dispatch", 0))
+
     def register(
         self, event: type[E], *, phase: Phase, effect: str
     ) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
@@ -144,6 +150,7 @@ class Effects:
             queue.extend(events)
             return
         queue = self._local.queue = deque(events)
+        self._local.dispatch = getattr(self._local, "dispatch", 0) + 1
         try:
             while queue:
                 event = queue.popleft()

@@ -393,14 +393,26 @@ def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
     return response
 
 
+# A batch's list too long or empty (the schemas' ``max_length``/``min_length``, checked
+# before its entries): the batch's own codes (`_batch_refused`).
+_BATCH_LENGTH = {"too_long": "batch_too_large", "too_short": "batch_empty"}
+_PROBLEMS_MAX = 20  # problems listed in one answer (a hostile body can make thousands)
+
+
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    for error in exc.errors:
+        loc = tuple(error.get("loc", ()))
+        batch = _BATCH_LENGTH.get(str(error.get("type", "")))
+        if batch is not None and loc[-1:] == ("tasks",):
+            refused = _batch_error(batch)
+            return _error_response(request, 422, refused.code, refused.message)
     problems = [
         {
             "field": ".".join(str(p) for p in error.get("loc", ())),
             "message": str(error.get("msg", "")),
         }
-        for error in exc.errors
+        for error in exc.errors[:_PROBLEMS_MAX]
     ]
     return _error_response(request, 422, "invalid_request", "请求格式不正确", problems)
 
@@ -618,14 +630,25 @@ _BATCH_DESCRIPTION = (
 )
 
 
+_BATCH_ERRORS = {
+    "batch_empty": "任务列表为空，请至少提交一个任务",
+    "batch_too_large": "一次最多提交{max}个任务",
+    "batch_duplicate_task": "任务编号重复：每个任务只能提交一次",
+}
+
+
+def _batch_error(code: str) -> ApiError:
+    return ApiError(422, code, _BATCH_ERRORS[code].format(max=BATCH_MAX))
+
+
 def _batch_refused(ids: list[int]) -> ApiError | None:
     """The batch's own limits (`schemas.BATCH_MAX`), each with its stable code."""
     if not ids:
-        return ApiError(422, "batch_empty", "任务列表为空，请至少提交一个任务")
+        return _batch_error("batch_empty")
     if len(ids) > BATCH_MAX:
-        return ApiError(422, "batch_too_large", f"一次最多提交{BATCH_MAX}个任务")
+        return _batch_error("batch_too_large")
     if len(set(ids)) != len(ids):
-        return ApiError(422, "batch_duplicate_task", "任务编号重复：每个任务只能提交一次")
+        return _batch_error("batch_duplicate_task")
     return None
 
 
@@ -694,16 +717,23 @@ def _batch(
         # One compiled statement per case, in case-id order (`cases_locked`, one statement
         # for them all, is built and compiled anew each time: ~10 ms of CPU per batch).
         cases = {case_id: case_locked(case_id) for case_id in sorted(set(allowed.values()))}
-        results: list[dict[str, Any]] = []
+        results: dict[int, dict[str, Any]] = {}
         # Without savepoints (the first run), where any refusal runs the whole batch again,
         # the tasks' webhook deliveries, messages and timeline lines are written together
         # at the end (`effects.held`); run again with savepoints, each task's own.
+        # The tasks run in id order (the answer keeps the request's): their rows are then
+        # written in the order the deadline sweep's relighting and another batch lock
+        # them in, not in each request's own (review of session 26: a cycle between them).
         with effects.held() if savepoints_are_off() else nullcontext():
-            for position, task_id in enumerate(ids):
+            for position, task_id in sorted(enumerate(ids), key=lambda pair: pair[1]):
                 case_id = allowed.get(task_id)
                 if case_id is None:
                     refused = ApiError(404, "not_found", "任务不存在或无权访问")
-                    results.append({"id": task_id, "status": 404, "body": _error_body(refused)})
+                    results[position] = {
+                        "id": task_id,
+                        "status": 404,
+                        "body": _error_body(refused),
+                    }
                     continue
                 try:
                     with transaction.atomic():
@@ -713,14 +743,17 @@ def _batch(
                     if connection.needs_rollback:
                         raise _Again from None  # without savepoints: run again with them
                     refused = _task_refused(exc)
-                    results.append(
-                        {"id": task_id, "status": refused.status, "body": _error_body(refused)}
-                    )
+                    results[position] = {
+                        "id": task_id,
+                        "status": refused.status,
+                        "body": _error_body(refused),
+                    }
                     continue
-                results.append({"id": task_id, "status": 200, "body": answered(position, done)})
+                results[position] = {"id": task_id, "status": 200, "body": answered(position, done)}
         # Stored as sent: the datetimes as the API writes them (a replay's bytes are the
         # first answer's).
-        body = json.loads(json.dumps({"results": results}, cls=NinjaJSONEncoder))
+        ordered = [results[position] for position in range(len(ids))]
+        body = json.loads(json.dumps({"results": ordered}, cls=NinjaJSONEncoder))
         return Answer(200, body)
 
     try:

@@ -388,7 +388,9 @@ class ClaimsIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     tasks: list[ClaimsTaskIn] = Field(
-        description=f"要领取的任务（1～{BATCH_MAX}个，编号不得重复），每个同单个领取的请求体加 id"
+        min_length=1,
+        max_length=BATCH_MAX,  # checked before the entries (a huge list is not validated)
+        description=f"要领取的任务（1～{BATCH_MAX}个，编号不得重复），每个同单个领取的请求体加 id",
     )
 
 
@@ -400,7 +402,9 @@ class CompletionsIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     tasks: list[CompletionsTaskIn] = Field(
-        description=f"要办结的任务（1～{BATCH_MAX}个，编号不得重复），每个同单个办结的请求体加 id"
+        min_length=1,
+        max_length=BATCH_MAX,  # checked before the entries (a huge list is not validated)
+        description=f"要办结的任务（1～{BATCH_MAX}个，编号不得重复），每个同单个办结的请求体加 id",
     )
 
 

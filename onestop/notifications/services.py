@@ -73,7 +73,9 @@ class _Pending:
 
 @dataclass
 class _Buffer:
-    messages: dict[tuple[str, int | None, str], _Pending] = field(default_factory=dict)
+    # (the state change, the phone's index, the case, the channel): a message joins only
+    # those of its own state change, also where several are written together (`held`).
+    messages: dict[tuple[int, str, int | None, str], _Pending] = field(default_factory=dict)
 
 
 _local = threading.local()
@@ -107,6 +109,7 @@ def notification_queue(
     every channel is written at once, in one INSERT (`_write_many`).
     """
     buffer = _buffer()
+    dispatch = effects.dispatch_number()
     written: list[_Pending] = []  # outside a dispatch
     for phone in dict.fromkeys(p for p in phones if p):
         phone_index = index_of(phone, purpose="phone")
@@ -115,7 +118,7 @@ def notification_queue(
             if buffer is None:
                 written.append(held)
                 continue
-            slot = (phone_index, case.pk if case is not None else None, channel)
+            slot = (dispatch, phone_index, case.pk if case is not None else None, channel)
             known = buffer.messages.get(slot)
             if known is None:
                 buffer.messages[slot] = held

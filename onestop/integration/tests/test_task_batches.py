@@ -189,6 +189,20 @@ def test_empty_oversize_and_duplicate_batches_are_refused(five, tasks, code):
     assert CaseItem.objects.filter(state="in_progress").count() == 0
 
 
+def test_a_huge_hostile_batch_is_refused_by_its_length_before_its_entries(five, settings):
+    """Junk entries near the body limit (each "1, " is 3 bytes): refused at once by the
+    list's length as too large, with a short answer — not every entry validated into an
+    answer of megabytes (review of session 26)."""
+    api, _tasks, _foreign = five
+    for path in ("/tasks/claims", "/tasks/completions"):
+        answer = api.post(path, {"tasks": [1] * (settings.API_MAX_BODY_BYTES // 4)})
+        assert answer.status_code == 422
+        assert answer.json()["code"] == "batch_too_large"
+        assert len(answer.content) < 2_000
+        junk = api.post(path, {"tasks": ["x"] * 50})  # within the length: the entries' errors
+        assert junk.status_code == 422 and len(junk.json()["problems"]) <= 20
+
+
 def test_a_batch_counts_one_use_of_the_rate_limit_per_task(five, settings):
     from onestop.ops.models import RateCounter
 
@@ -279,3 +293,60 @@ def test_a_batch_writes_per_task_what_the_single_endpoints_write(example, media_
     assert expected[0] > 0 and expected[1] > 0  # (the test sees webhooks and messages)
     assert written(single[1]) == expected
     assert [written(task) for task in batched] == [expected, expected]
+
+
+def test_a_parent_gets_the_same_messages_whatever_else_the_batch_holds(example, media_root):
+    """Twins: the two certificates of one case completed in one batch. A message joins
+    only those of its own state change (each task's), as through the single endpoints —
+    not, on the run without savepoints, those of the batch's other tasks of the case;
+    so a refused neighbour (the batch run again with savepoints) changes nothing (review
+    of session 26)."""
+    from onestop.integration.tests.test_twins_api import twins
+    from onestop.notifications.models import Notification
+
+    api = Api(hospital().token)
+    numbers = []
+    for k in (1, 2, 3):
+        document = twins(current(example("qinbei-accept")))
+        another_newborn(document, k)
+        document["newborns"][1]["record_number"] = document["newborns"][0]["record_number"] + "B"
+        answer = api.post("/cases", document, key=f"twins-{k}")
+        assert answer.status_code == 201, answer.json()
+        numbers.append(answer.json()["number"])
+    tasks: dict[str, list[dict[str, Any]]] = {}
+    for task in api.get("/tasks").json()["tasks"]:
+        tasks.setdefault(task["case_number"], []).append(task)
+    assert all(len(tasks[number]) == 2 for number in numbers)
+    claims = {
+        "tasks": [
+            {"id": t["id"], "expected_version": t["version"]} for n in numbers for t in tasks[n]
+        ]
+    }
+    version = {
+        r["id"]: r["body"]["version"] for r in api.post("/tasks/claims", claims).json()["results"]
+    }
+    before = {n: Notification.objects.filter(case__number=n).count() for n in numbers}
+
+    def completions(number: str) -> list[dict[str, Any]]:
+        return [
+            {"id": t["id"], "result": _result(t["id"]), "expected_version": version[t["id"]]}
+            for t in tasks[number]
+        ]
+
+    single, held, again = numbers
+    for entry in completions(single):
+        body = {"result": entry["result"], "expected_version": entry["expected_version"]}
+        assert api.post(f"/tasks/{entry['id']}/complete", body).status_code == 200
+    first = api.post("/tasks/completions", {"tasks": completions(held)}).json()["results"]
+    assert [r["status"] for r in first] == [200, 200]
+    stale = {"id": tasks[single][0]["id"], "result": _result(1), "expected_version": 1}
+    second = api.post("/tasks/completions", {"tasks": [*completions(again), stale]})
+    assert [r["status"] for r in second.json()["results"]] == [200, 200, 409]
+
+    def messages(number: str) -> list[str]:
+        rows = Notification.objects.filter(case__number=number).order_by("pk")
+        return [row.channel for row in rows][before[number] :]
+
+    assert messages(single)  # (the test sees the completions' messages)
+    assert messages(held) == messages(single)
+    assert messages(again) == messages(single)
