@@ -71,6 +71,12 @@ def _window(limit: str, key: str, rate: str, now: float | None = None) -> Window
     return Window(name, count, shifted // period, period - shifted % period)
 
 
+def rate_allowance(limit: str) -> int | None:
+    """The uses ``limit`` allows in one window (None: not limited)."""
+    rate = _rate(limit, None)
+    return _parse(rate)[0] if rate else None
+
+
 def _database_counts() -> bool:
     backend = str(settings.CACHES[settings.RATELIMIT_USE_CACHE]["BACKEND"])
     return backend.endswith("DatabaseCache")

@@ -43,6 +43,7 @@ from onestop.common.compiled import CompiledFirst
 from onestop.common.ratelimit import (
     RateLimited,
     counter_columns,
+    rate_allowance,
     rate_count,
     rate_peek,
     rate_peeks_database,
@@ -637,6 +638,11 @@ _BATCH_ERRORS = {
 }
 
 
+# A batch with more tasks than the client's rate limit allows in a whole window (the
+# review of session 26: it was refused 429 in every window, Retry-After never enough).
+_BATCH_OVER_WINDOW = "一次最多提交{max}个任务（本接口凭据在一个计数周期内允许的请求数）"
+
+
 def _batch_error(code: str) -> ApiError:
     return ApiError(422, code, _BATCH_ERRORS[code].format(max=BATCH_MAX))
 
@@ -657,6 +663,13 @@ def _batch_counted(request: HttpRequest, uses: int) -> None:
     window has not that many left)."""
     if _COUNTED_ALREADY in request.__dict__:
         return  # run again: every use was counted at once by the cache in the first run
+    allowance = rate_allowance(RATE_LIMIT)
+    if allowance is not None and uses > allowance:  # would be refused 429 in every window
+        raise ApiError(
+            422,
+            "batch_too_large",
+            _BATCH_OVER_WINDOW.format(max=allowance),
+        )
     client = _client(request)
     request._onestop_rate = rate_uses(  # type: ignore[attr-defined]
         getattr(request, "_onestop_rate", None),

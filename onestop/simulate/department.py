@@ -27,6 +27,10 @@ from onestop.simulate.credentials import Credential
 from onestop.simulate.receiver import Inbox, WebhookReceiver
 from onestop.simulate.session import Answer, ApiSession, Unreachable
 
+# A batch the platform refuses as too large (e.g. over the client's rate window): the
+# tasks are then worked one by one.
+BATCH_TOO_LARGE = "batch_too_large"
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -531,6 +535,10 @@ class DepartmentSystem:
         except Unreachable as exc:
             self.log(f"platform unreachable: {exc}")
             return worked
+        if answer.status == 422 and answer.code == BATCH_TOO_LARGE:  # over the rate window
+            for task_id, version, label in claim:
+                worked = self._take(task_id, version, label, sessions, refuse=False) or worked
+            return worked
         results = answer.body.get("results") if isinstance(answer.body, dict) else None
         if not answer.ok or not isinstance(results, list) or len(results) != len(claim):
             self._add("errors")
@@ -571,6 +579,10 @@ class DepartmentSystem:
         except Unreachable as exc:
             self.log(f"platform unreachable: {exc}")
             return False
+        if answer.status == 422 and answer.code == BATCH_TOO_LARGE:  # over the rate window
+            return any(
+                [self._complete(session, task, int(task["version"]), label) for task, label in held]
+            )
         results = answer.body.get("results") if isinstance(answer.body, dict) else None
         if not answer.ok or not isinstance(results, list) or len(results) != len(held):
             self._add("errors")

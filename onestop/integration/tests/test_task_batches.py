@@ -221,6 +221,21 @@ def test_a_batch_counts_one_use_of_the_rate_limit_per_task(five, settings):
     assert CaseItem.objects.filter(pk__in=[t["id"] for t in tasks[3:]], state="ready").count() == 2
 
 
+def test_a_batch_larger_than_the_rate_window_is_refused_as_too_large(five, settings):
+    """A batch of more tasks than the client may use in a whole window would be refused
+    429 in every window (its Retry-After never enough): it is refused as too large, with
+    the number that fits, and nothing is claimed (review of session 26)."""
+    _api, tasks, _foreign = five
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api": "2/m"}
+    api = Api(hospital().token)
+    refused = api.post("/tasks/claims", {"tasks": [{"id": t["id"]} for t in tasks[:3]]})
+    assert refused.status_code == 422 and refused.json()["code"] == "batch_too_large"
+    assert "2" in refused.json()["message"]
+    assert CaseItem.objects.filter(state="in_progress").count() == 0
+    fits = api.post("/tasks/claims", {"tasks": [{"id": t["id"]} for t in tasks[:1]]})
+    assert fits.status_code == 200  # the refused batch counted one use, as a refused request
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
 def test_two_batches_over_the_same_cases_in_opposite_orders_do_not_deadlock(example, media_root):

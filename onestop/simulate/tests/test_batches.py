@@ -128,3 +128,30 @@ def test_one_at_a_time_never_sends_a_batch():
     system._drain_webhooks()
     assert all("/tasks/4" in path for path, _, _ in platform.posts)
     assert len(platform.posts) == 4 and system.counters.completed == 2
+
+
+class SmallWindow(Platform):
+    """A platform whose client may not send a batch this large (`batch_too_large`)."""
+
+    def post(self, path: str, body: Any, *, key: str | None = None) -> Answer:
+        if path in ("/tasks/claims", "/tasks/completions"):
+            self.posts.append((path, body, key))
+            return Answer(422, {"code": "batch_too_large", "message": "一次最多提交1个任务"})
+        return super().post(path, body, key=key)
+
+
+def test_a_batch_refused_as_too_large_is_worked_one_task_at_a_time():
+    platform = SmallWindow()
+    system = _system(platform)
+    for task_id in (51, 52):
+        system.inbox.events.put(_created(task_id))
+    system._drain_webhooks()
+    paths = [path for path, _, _ in platform.posts]
+    assert paths[0] == "/tasks/claims"
+    assert sorted(p for p in paths if p.startswith("/tasks/5")) == [
+        "/tasks/51/claim",
+        "/tasks/51/complete",
+        "/tasks/52/claim",
+        "/tasks/52/complete",
+    ]
+    assert system.counters.completed == 2 and system.counters.finished == {51, 52}
