@@ -783,6 +783,15 @@ def _batch(
     return list(answer.body["results"])
 
 
+def _batch_taken(request: HttpRequest, ids: list[int]) -> tuple[ApiClient, list[int]]:
+    """A batch's client and task ids, once its own limits passed and its uses counted."""
+    refused = _batch_refused(ids)
+    if refused is not None:
+        raise refused
+    _batch_counted(request, len(ids))
+    return _client(request), ids
+
+
 def _batch_answer(
     request: HttpRequest, response: HttpResponse, results: list[dict[str, Any]]
 ) -> HttpResponse:
@@ -810,12 +819,7 @@ def task_claims(
     payload: ClaimsIn,
     idempotency_key: IdempotencyHeader = None,
 ) -> HttpResponse:
-    client = _client(request)
-    ids = [task.id for task in payload.tasks]
-    refused = _batch_refused(ids)
-    if refused is not None:
-        raise refused
-    _batch_counted(request, len(ids))
+    client, ids = _batch_taken(request, [task.id for task in payload.tasks])
     # As a single claim (`task_claim`): each answer is the task's detail; the stored
     # answer holds the summaries only (no case data is stored with the key).
     details: dict[int, dict[str, Any]] = {}
@@ -884,12 +888,7 @@ def task_completions(
     payload: CompletionsIn,
     idempotency_key: IdempotencyHeader = None,
 ) -> HttpResponse:
-    client = _client(request)
-    ids = [task.id for task in payload.tasks]
-    refused = _batch_refused(ids)
-    if refused is not None:
-        raise refused
-    _batch_counted(request, len(ids))
+    client, ids = _batch_taken(request, [task.id for task in payload.tasks])
 
     def complete(position: int, case_id: int, locked: Case | None) -> CaseItem:
         task = payload.tasks[position]
