@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from onestop.audit.models import AuditRecord
@@ -17,6 +17,7 @@ from onestop.audit.services import GENESIS, verify_chain
 from onestop.cases.services import case_locked, case_submit
 from onestop.core.clock import parse_time
 from onestop.testing.costs import audit_chain_reads
+from onestop.testing.locks import waiting_for_a_lock
 
 AT = parse_time("2026-11-20T10:00:00+08:00")
 
@@ -144,13 +145,6 @@ def test_the_case_lock_reads_the_last_record(example, media_root, write):
 # --- two real transactions on PostgreSQL --------------------------------------------------
 
 
-def _waiting_for_a_lock(pid: int) -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs PostgreSQL row locks")
 def test_a_writer_that_waited_for_the_case_lock_follows_the_record_written_meanwhile(
@@ -191,7 +185,7 @@ def test_a_writer_that_waited_for_the_case_lock_follows_the_record_written_meanw
         write(locked.number, "first")
         first_holds.set()
         for _ in range(500):  # until the second writer waits on the case row's lock
-            if "pid" in second and _waiting_for_a_lock(int(second["pid"])):  # type: ignore[call-overload]
+            if "pid" in second and waiting_for_a_lock(int(second["pid"])):  # type: ignore[call-overload]
                 break
             time.sleep(0.01)
         else:

@@ -4,13 +4,10 @@ days from the packs, the reminder once, and the overdue list of supervisors."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date
-from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from onestop.audit.models import AccessRecord, AuditRecord
@@ -31,6 +28,7 @@ from onestop.integration.tests.support import Api, current, hospital
 from onestop.supervision.models import StaffMessage
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer, staff
+from onestop.testing.locks import Rival, until_waiting
 from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import item_complete
@@ -301,7 +299,6 @@ def test_regions_without_a_handover_make_no_batch(example, beijing, media_root):
 
 
 def test_a_certificate_joins_an_existing_batch_in_two_statements(example, beijing, qinbei):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     case = _qinbei_case(example, beijing, n=2)
@@ -439,13 +436,6 @@ def test_the_reminder_is_a_declared_periodic_job(qinbei):
 # --- two real transactions on PostgreSQL (session 26: the batch locked FOR SHARE) ----------
 
 
-def _waiting_for_a_lock(pid: int) -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
-
-
 def _again(entry: HandoverEntry) -> HandoverEntry:
     """A new entry of ``entry``'s certificate, not yet written."""
     return HandoverEntry(
@@ -472,24 +462,6 @@ def test_certificates_join_side_by_side_and_the_send_waits_for_them(
     first, second = (_again(e) for e in HandoverEntry.objects.order_by("bmc_number"))
     HandoverEntry.objects.all().delete()
     key = (batch.hospital_code, batch.station_code, batch.period)
-    done: dict[str, object] = {}
-    errors: list[BaseException] = []
-
-    def side(name: str, work: Any) -> threading.Thread:
-        def run() -> None:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    done[f"{name}-pid"] = cursor.fetchone()[0]
-                done[name] = work()
-            except BaseException as exc:  # the main thread reports it
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        return thread
 
     def add_second() -> bool:
         with transaction.atomic():
@@ -500,20 +472,15 @@ def test_certificates_join_side_by_side_and_the_send_waits_for_them(
 
     with transaction.atomic():
         assert _added_to_open_batch(first, *key)  # holds the batch FOR SHARE
-        adder = side("second", add_second)
+        adder = Rival(add_second)
         adder.join(20)
-        assert not adder.is_alive() and done.get("second") is True, errors  # did not wait
-        sender = side("send", send)
-        for _ in range(500):  # until the send waits on the batch's lock
-            pid = done.get("send-pid")
-            if pid is not None and _waiting_for_a_lock(int(pid)):  # type: ignore[call-overload]
-                break
-            time.sleep(0.01)
-        else:
+        assert not adder.alive() and adder.result is True, adder.error  # did not wait
+        sender = Rival(send)
+        if not until_waiting(sender):  # until the send waits on the batch's lock
             pytest.fail("the send never waited for the completion holding the batch")
     sender.join(30)
-    assert not errors, errors
-    assert done["send"] == 2
+    assert sender.error is None, sender.error
+    assert sender.result == 2
     batch.refresh_from_db()
     assert (batch.state, batch.sent_count, batch.entries.count()) == ("sent", 2, 2)
 
@@ -536,51 +503,34 @@ def test_two_certificates_that_waited_for_a_send_go_on_to_the_next_batch(
     rule = handover_rule(cases[0])
     assert rule is not None
     period = domain.parse_period(batch.period, rule.period)
-    done: dict[str, object] = {}
-    errors: list[BaseException] = []
 
-    def add(name: str, entry: HandoverEntry) -> threading.Thread:
-        def run() -> None:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    done[f"{name}-pid"] = cursor.fetchone()[0]
-                with transaction.atomic():
-                    _entry_written(
-                        entry,
-                        rule=rule,
-                        region=batch.region,
-                        hospital=batch.hospital_code,
-                        station=batch.station_code,
-                        division=batch.division,
-                        period=period,
-                        now=entry.added_at,
-                    )
-                done[name] = entry.batch_id
-            except BaseException as exc:  # the main thread reports it
-                errors.append(exc)
-            finally:
-                connection.close()
+    def add(entry: HandoverEntry) -> Rival:
+        def work() -> int | None:
+            with transaction.atomic():
+                _entry_written(
+                    entry,
+                    rule=rule,
+                    region=batch.region,
+                    hospital=batch.hospital_code,
+                    station=batch.station_code,
+                    division=batch.division,
+                    period=period,
+                    now=entry.added_at,
+                )
+            return entry.batch_id
 
-        thread = threading.Thread(target=run)
-        thread.start()
-        return thread
+        return Rival(work)
 
     with transaction.atomic():  # the send: the batch locked, then no longer open
         HandoverBatch.objects.select_for_update().get(pk=batch.pk)
         HandoverBatch.objects.filter(pk=batch.pk).update(state=HandoverBatch.State.SENT)
-        adders = [add(f"a{n}", entry) for n, entry in enumerate(entries)]
-        for _ in range(500):  # until both wait on the batch's lock
-            pids = [done.get(f"a{n}-pid") for n in range(2)]
-            if all(p is not None and _waiting_for_a_lock(int(p)) for p in pids):  # type: ignore[call-overload]
-                break
-            time.sleep(0.01)
-        else:
+        adders = [add(entry) for entry in entries]
+        if not until_waiting(*adders):  # until both wait on the batch's lock
             pytest.fail("the completions never waited for the send")
-    for thread in adders:
-        thread.join(30)
-    assert not errors, errors
+    for adder in adders:
+        adder.join(30)
+    assert not [a.error for a in adders if a.error], [a.error for a in adders]
     following = HandoverBatch.objects.get(period=period.next().code)
-    assert done["a0"] == done["a1"] == following.pk
+    assert adders[0].result == adders[1].result == following.pk
     assert following.state == HandoverBatch.State.OPEN and following.entries.count() == 2
     assert HandoverBatch.objects.get(pk=batch.pk).entries.count() == 0
