@@ -332,13 +332,28 @@ def _claimed_together(case: Case) -> set[int]:
     return {case_id for (case_id,) in compiled.rows(case.pk, *indexes)}
 
 
+def newborns_of_case_or_mother(case_id: Any, mother: Any) -> QuerySet[Newborn]:
+    """The newborns of case ``case_id`` and of every case of the mother whose ID number's
+    blind index is ``mother``: the one definition of the births a duplicate check reads.
+
+    The test is on the cases' table alone (``case_id IN (SELECT id FROM cases_case WHERE
+    id = … OR mother_id_index = …)``): a ``BitmapOr`` of its primary key and
+    ``case_mother_id_index``, then the newborns by ``case_id``. Written as ``case_id = …
+    OR case.mother_id_index = …`` over the join, the test spans two tables and no index
+    answers it: PostgreSQL joined every newborn with every case (140 ms at 50,000 cases,
+    growing with them; issue 10, session 27)."""
+    return Newborn.objects.filter(
+        case__in=Case.objects.filter(Q(pk=case_id) | Q(mother_id_index=mother)).values("pk")
+    )
+
+
 # The case's and the mother's other cases' birth times, compiled once per process (issue
 # 10 part 2: asked by every task's detail and claim, `possible_duplicates`).
 _BIRTHS_WITH_MOTHERS = CompiledValues(
     Newborn,
-    lambda case_id, mother: Newborn.objects.filter(
-        Q(case_id=case_id) | Q(case__mother_id_index=mother)
-    ).values_list("case_id", "born_at"),
+    lambda case_id, mother: newborns_of_case_or_mother(case_id, mother).values_list(
+        "case_id", "born_at"
+    ),
     -7_340_029_123,
     "onestop-stand-in-mother-index",
 )

@@ -9,7 +9,14 @@ SQLite that rebuilds the table, and a rebuilt table loses its triggers. On Postg
 text column's index has a ``LIKE`` twin (``varchar_pattern_ops``). The names are given by
 each migration (Django's names for those columns when they were made): a migration does
 not compute them from code that may change, and neither does this module. Keep what it
-does unchanged once released — the migrations that use it are history."""
+does unchanged once released — the migrations that use it are history.
+
+`like_twins_dropped` (session 27: `audit 0005`, `cases 0007`, `certificates 0004`,
+`notifications 0004`) drops the ``LIKE`` twins of unique text columns: the field stays
+``unique=True`` (the unique index stays, and the error a duplicate gets); only the twin,
+which serves nothing but a case-sensitive prefix match no query makes, goes. Django's
+state does not hold the twins, so nothing changes in it; a later ``AlterField`` of such a
+column drops a twin ``IF EXISTS``."""
 
 from __future__ import annotations
 
@@ -78,5 +85,28 @@ def field_indexes_replaced(
             else:
                 schema_editor.execute(f"DROP INDEX {new}")
             schema_editor.execute(f"CREATE INDEX {name} ON {table} ({column})")
+
+    return migrations.RunPython(forward, backward)
+
+
+# (table, column, the twin's name): a unique text column's ``LIKE`` twin goes
+LikeTwin = tuple[str, str, str]
+
+
+def like_twins_dropped(twins: Sequence[LikeTwin]) -> migrations.RunPython:
+    """The ``RunPython`` that drops ``twins`` on PostgreSQL (SQLite has none) and,
+    backwards, makes them as they were."""
+
+    def forward(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            for _table, _column, name in twins:
+                schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def backward(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            for table, column, name in twins:
+                schema_editor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column} varchar_pattern_ops)"
+                )
 
     return migrations.RunPython(forward, backward)

@@ -118,13 +118,28 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = _("回调投递")
         ordering = ["-created_at", "-pk"]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"]),
             # The due rows' index (ADR 0023): the worker's batch claim walks the pending
-            # rows by due time; sent rows drop out of it.
+            # rows by due time; sent rows drop out of it. It also serves the webhook plan's
+            # read of the pending deliveries of a client's cases.
             models.Index(
                 fields=["next_attempt_at", "id"],
                 name="webhook_pending_due",
                 condition=models.Q(status="pending"),
+            ),
+            # The dead letter (newest first, as the admin lists it) and the retention (the
+            # deliveries delivered before a day): partial indexes that a delivery enters
+            # once. They replace ``(status, next_attempt_at)``, which every INSERT, claim
+            # and record wrote to, and which the retention could not use (its time is
+            # ``delivered_at``; most rows are delivered): session 27, ADR 0025.
+            models.Index(
+                fields=["created_at"],
+                name="webhook_dead",
+                condition=models.Q(status="dead"),
+            ),
+            models.Index(
+                fields=["delivered_at"],
+                name="webhook_delivered",
+                condition=models.Q(status="delivered"),
             ),
         ]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, connections, router
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from onestop.accounts.permissions import (
@@ -27,6 +27,7 @@ from onestop.cases.claims import (
     SSC_ITEM,
     _indexes,
     claims_of_others,
+    newborns_of_case_or_mother,
     possible_duplicate_ids,
 )
 from onestop.cases.domain.newborns import newborn_keys
@@ -563,7 +564,7 @@ def _case_reads(
         )
     if mother:  # `cases.claims._births_with_mothers`, with the case's status
         parts.append(
-            Newborn.objects.filter(Q(case_id=case_ids[3]) | Q(case__mother_id_index=mother))
+            newborns_of_case_or_mother(case_ids[3], mother)
             .order_by()
             .values_list(Value(_BIRTH), "case_id", "born_at", "case__status")
         )

@@ -57,13 +57,27 @@ class Notification(models.Model):
                 name="notification_pending_due",
                 condition=models.Q(status="pending"),
             ),
-            # A parent's messages (by the phone's blind index) and the retention's and the
-            # dead letter's reads (by status): plain indexes, without the ``LIKE`` twin
-            # (``varchar_pattern_ops``) a ``db_index`` text column gets on PostgreSQL — no
-            # query matches these columns by prefix (session 23, ADR 0025). The due time
-            # has no index of its own: every read of it is of the pending rows (above).
+            # A parent's messages (by the phone's blind index): a plain index, without the
+            # ``LIKE`` twin (``varchar_pattern_ops``) a ``db_index`` text column gets on
+            # PostgreSQL — no query matches it by prefix (session 23, ADR 0025). The due
+            # time has no index of its own: every read of it is of the pending rows (above).
             models.Index(fields=["phone_index"], name="notification_phone_index"),
-            models.Index(fields=["status"], name="notification_status"),
+            # The dead letter (newest first, as the admin lists it) and the retention (the
+            # SMS sent before a day): partial indexes that a message enters once, when it
+            # dies or its SMS is recorded sent. They replace an index on the status, which
+            # every INSERT and every claim and record of a message wrote to and which no
+            # read used but the dead letter's: most rows are sent, so the retention's DELETE
+            # read the whole table (session 27, ADR 0025).
+            models.Index(
+                fields=["created_at"],
+                name="notification_dead",
+                condition=models.Q(status="dead"),
+            ),
+            models.Index(
+                fields=["sent_at"],
+                name="notification_sms_sent",
+                condition=models.Q(status="sent", channel="sms"),
+            ),
         ]
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -180,8 +180,11 @@ def _write_many(held: list[_Pending]) -> None:
     queued (a retried change): ``INSERT … ON CONFLICT DO NOTHING`` (SQLite: ``INSERT OR
     IGNORE``), where it was a query for the known keys and an INSERT of the rest, and
     before that a ``get_or_create`` (a SELECT, a SAVEPOINT, an INSERT, a RELEASE) per
-    message (issue 10). The unique ``dedup_key`` decides, as ``get_or_create`` did; the
-    workers are woken only when a row was written."""
+    message (issue 10). The unique ``dedup_key`` decides, as ``get_or_create`` did.
+
+    An in-app message is written sent (`_sent_on_write`): delivering it is being marked
+    sent, so it is in the parent's inbox when the change commits, and the workers — woken
+    only when an SMS was among the rows written — never claim nor record it."""
     keyed: dict[str, _Pending] = {}
     for h in held:
         keyed.setdefault(_dedup_key(h), h)  # the first one wins, as with get_or_create
@@ -195,11 +198,22 @@ def _write_many(held: list[_Pending]) -> None:
             body=joined_text(h.bodies),
             created_at=h.at,
             next_attempt_at=h.at,
+            **_sent_on_write(h),
         )
         for key, h in keyed.items()
     ]
-    if _insert_new(rows):
+    if _insert_new(rows) and any(h.channel != Notification.Channel.IN_APP for h in keyed.values()):
         outbox_wake()
+
+
+def _sent_on_write(held: _Pending) -> dict[str, Any]:
+    """The columns of a message that is delivered as it is written: an in-app message
+    (issue 10, session 27: the worker's claim and record of it were two UPDATEs of a
+    ~0.9 KB row and of each of its indexes, for no call out). Its ``sent_at`` is the
+    change's time; ``attempts`` stays 0 (nothing was attempted). An SMS is pending."""
+    if held.channel != Notification.Channel.IN_APP:
+        return {}
+    return {"status": Notification.Status.SENT, "sent_at": held.at}
 
 
 # The messages' INSERT … ON CONFLICT DO NOTHING, built once per process (issue 10: Django

@@ -79,7 +79,15 @@ def test_every_recipients_message_outside_a_state_change_is_one_insert(media_roo
     for row in rows:
         assert row.phone_index == index_of(row.phone or "", purpose="phone")
         assert (row.body, row.created_at, row.next_attempt_at) == ("一", at, at)
-        assert (row.status, row.attempts, row.case_id, row.read_at) == ("pending", 0, None, None)
+        # An in-app message is written sent (it has nothing to send); an SMS waits.
+        sent = row.channel == "in_app"
+        assert (row.status, row.attempts, row.case_id, row.read_at) == (
+            "sent" if sent else "pending",
+            0,
+            None,
+            None,
+        )
+        assert row.sent_at == (at if sent else None)
     notification_queue(key="t:all", phones=phones, body="再一次", at=at)  # a retry
     assert list(Notification.objects.order_by("pk")) == rows
     assert {r.body for r in Notification.objects.all()} == {"一"}

@@ -54,12 +54,16 @@ def unread_badge(html: str) -> int:
 
 def test_a_parent_sees_only_their_own_sent_in_app_messages(cases, beijing):
     mine, theirs = cases
-    # A message still waiting in the outbox is not shown yet.
+    # An in-app message still waiting in the outbox (one written before in-app messages
+    # were written sent, or a dead one put back) is not shown yet.
     notification_queue(
         key="test:pending",
         phones=[MOTHER],
         body="尚未发送的消息",
         at=beijing("2026-11-20T10:00:00+08:00"),
+    )
+    Notification.objects.filter(dedup_key__startswith="test:pending:").update(
+        status=Notification.Status.PENDING, sent_at=None
     )
     page = client_for(parent(MOTHER)).get("/my/messages/")
     assert page.status_code == 200
@@ -72,6 +76,21 @@ def test_a_parent_sees_only_their_own_sent_in_app_messages(cases, beijing):
 
     other_page = client_for(parent(OTHER)).get("/my/messages/").content.decode()
     assert theirs.number in other_page and mine.number not in other_page
+
+
+def test_an_in_app_message_is_in_the_inbox_when_its_change_commits(cases, beijing):
+    """Issue 10, session 27: an in-app message has nothing to send, so it is written sent
+    — no worker round between the change and the parent's inbox."""
+    notification_queue(
+        key="test:at-once",
+        phones=[MOTHER],
+        body="写入即送达",
+        at=beijing("2026-11-20T10:00:00+08:00"),
+    )
+    in_app = Notification.objects.get(dedup_key__startswith="test:at-once:in_app:")
+    sms = Notification.objects.get(dedup_key__startswith="test:at-once:sms:")
+    assert (in_app.status, sms.status) == ("sent", "pending")
+    assert "写入即送达" in client_for(parent(MOTHER)).get("/my/messages/").content.decode()
 
 
 def _deliver(case, key, body, at):

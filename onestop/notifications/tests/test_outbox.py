@@ -15,6 +15,7 @@ from onestop.notifications.models import Notification, SmsOutbox
 from onestop.notifications.services import (
     OUTBOX,
     notification_deliver,
+    notification_queue,
     notifications_late,
     notifications_send_due,
 )
@@ -30,11 +31,28 @@ def submit(example, beijing):
     ).case
 
 
+def second_sms(case, beijing):
+    """One more SMS about ``case`` to its applicant, due half a minute after the
+    submission's (an in-app copy is written sent: the worker's batches hold SMS only)."""
+    notification_queue(
+        key=f"test:{case.number}:second",
+        phones=["13800000000"],
+        body="第二条",
+        at=beijing("2026-11-20T09:30:30+08:00"),
+        case=case,
+        channels=(Notification.Channel.SMS,),
+    )
+    return Notification.objects.get(dedup_key__startswith=f"test:{case.number}:second")
+
+
 def test_nothing_is_sent_inside_the_request_and_everything_after(example, beijing, media_root):
     case = submit(example, beijing)
     queued = Notification.objects.filter(case=case)
     assert queued.count() == 2
     assert SmsOutbox.objects.count() == 0  # the request sent nothing
+    # The in-app copy is delivered by being written sent (in the parent's inbox at the
+    # commit); the SMS waits for the worker.
+    assert dict(queued.values_list("channel", "status")) == {"in_app": "sent", "sms": "pending"}
     # No task per message (ADR 0023): the rows are the work the worker takes.
     assert DBTaskResult.objects.count() == 0
     run_queued_tasks()
@@ -69,6 +87,7 @@ def test_a_worker_killed_mid_batch_leaves_its_rows_to_the_next_batch_after_the_l
     lease holds no other batch takes them (nothing is queued twice), after it the next
     batch does, and each message reaches the gateway once."""
     case = submit(example, beijing)
+    second_sms(case, beijing)
     claimed_at = beijing("2026-11-20T09:31:00+08:00")
     # A worker claimed the batch and was killed before sending anything.
     taken = OUTBOX.claim_batch(now=claimed_at, limit=10)
@@ -80,18 +99,20 @@ def test_a_worker_killed_mid_batch_leaves_its_rows_to_the_next_batch_after_the_l
     result = notifications_send_due(now=after)
     assert (result.claimed, result.statuses, result.full) == (2, {"sent": 2}, False)
     assert Notification.objects.filter(case=case, status="sent", attempts=2).count() == 2
-    assert SmsOutbox.objects.count() == 1
+    assert SmsOutbox.objects.count() == 2
     assert notifications_send_due(now=after + lease_of() * 2).claimed == 0
 
 
 def test_batches_take_each_due_row_once_oldest_first(example, beijing, media_root):
     case = submit(example, beijing)
+    later = second_sms(case, beijing)
     now = beijing("2026-11-20T09:31:00+08:00")
     first = OUTBOX.claim_batch(now=now, limit=1)
     second = OUTBOX.claim_batch(now=now, limit=5)
     assert len(first) == 1 and len(second) == 1
+    assert second[0].pk == later.pk  # the older one first
     assert {first[0].pk, second[0].pk} == set(
-        Notification.objects.filter(case=case).values_list("pk", flat=True)
+        Notification.objects.filter(case=case, channel="sms").values_list("pk", flat=True)
     )
     assert OUTBOX.claim_batch(now=now, limit=5) == []
 
