@@ -82,7 +82,12 @@ class KeyStore:
 
     def _signer(self, key: PublicKey) -> KeySigner:
         private = (self.folder / f"{key.key_id}.key").read_text(encoding="ascii").strip()
-        return KeySigner(key_id=key.key_id, algorithm=key.algorithm, private_key=private)
+        return KeySigner(
+            key_id=key.key_id,
+            algorithm=key.algorithm,
+            private_key=private,
+            public_key=key.public_key,
+        )
 
     def signer(self, issuer: str, *, now: datetime) -> KeySigner:
         """The signer of the issuer's active key; its first key is made now if it has none."""

@@ -221,6 +221,18 @@ def rate_uses(
     if uses <= 1:
         return pending
     if pending is None:
+        rate = _rate(limit, None)
+        if rate:
+            # The shared cache (Redis): `rate_peek` counted the first use; the batch is
+            # refused when the rest do not fit, without counting them (as the database's
+            # counter refuses it: one use), not counted one by one up to the limit — a
+            # refused batch used up the rest of the client's window (session 26's review).
+            usage = get_usage(
+                None, group=f"onestop.{limit}", key=lambda _g, _r: key, rate=rate, increment=False
+            )
+            if usage is not None and usage["count"] + uses - 1 > usage["limit"]:
+                time_left = usage["time_left"]
+                raise RateLimited(time_left if time_left > 0 else 60, message)
         for _ in range(uses - 1):
             rate_check(limit, key, message=message)
         return None

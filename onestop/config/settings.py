@@ -308,6 +308,14 @@ WORKER_BATCH = max(1, int(os.environ.get("ONESTOP_WORKER_BATCH", 100)))
 # An idle worker on PostgreSQL waits this long on LISTEN (woken at once by a commit that
 # wrote outbox rows, ADR 0024) before a round of its own (retries, periodic jobs).
 WORKER_IDLE_SECONDS = max(0.5, float(os.environ.get("ONESTOP_WORKER_IDLE_SECONDS", 5)))
+# A worker's rounds are at most one per second (``worker --interval``) while the outboxes
+# fill at this many rows a second or more: rows gather into one batch per receiver. Below
+# it, the next round may come after ONESTOP_WORKER_QUICK_SECONDS: a quiet outbox's rows
+# (the last messages of a burst, a single case) are sent at once (issue 10, session 27).
+WORKER_BUSY_ROWS_PER_SECOND = max(
+    0.0, float(os.environ.get("ONESTOP_WORKER_BUSY_ROWS_PER_SECOND", 20))
+)
+WORKER_QUICK_SECONDS = max(0.0, float(os.environ.get("ONESTOP_WORKER_QUICK_SECONDS", 0.1)))
 # Retention (the `background_prune` job, docs/operations.md): SMS sent and webhooks
 # delivered more than this many days ago are deleted (dead and pending rows are kept;
 # in-app messages are the parents' inbox and are kept) …

@@ -6,8 +6,9 @@ The loop never sleeps while work waits: after a full batch it takes the next at 
 it waits only when a round found less than a full batch of anything. On PostgreSQL it
 waits on ``LISTEN onestop_outbox`` (a connection of its own): a transaction that writes
 outbox rows notifies when it commits (``onestop.common.outbox.outbox_wake``), so the
-worker wakes within ``interval`` (1 s, as before: no round per commit), and an idle
-worker runs a round only every
+worker wakes within ``interval`` (1 s, as before: no round per commit) while the outboxes
+fill fast, within ``WORKER_QUICK_SECONDS`` (0.1 s) while they are quiet (`Loop.gap`), and
+an idle worker runs a round only every
 ``ONESTOP_WORKER_IDLE_SECONDS`` (default 5 s: retries are due ≥ 30 s after a failure,
 periodic jobs every ≥ 5 min). Elsewhere (SQLite) it sleeps ``interval`` (1 s).
 """
@@ -103,10 +104,12 @@ class Waiter:
             self.listening = True
         return self.listener
 
-    def pause(self) -> None:
-        """Stop listening while the worker is busy (it polls every ``interval`` then)."""
+    def pause(self, gap: float | None = None) -> None:
+        """Stop listening while the worker is busy (it polls every ``gap`` then: ``interval``
+        unless the worker says otherwise, `Loop.gap`)."""
+        gap = self.interval if gap is None else gap
         if connection.vendor != "postgresql" or not self.listening or self.listener is None:
-            time.sleep(self.interval)
+            time.sleep(gap)
             return
         try:
             self.listener.execute(f"UNLISTEN {WAKE_CHANNEL}")
@@ -115,11 +118,12 @@ class Waiter:
         except Exception:
             self.close()
         self.listening = False
-        time.sleep(self.interval)
+        time.sleep(gap)
 
-    def wait(self, running: Callable[[], bool]) -> None:
+    def wait(self, running: Callable[[], bool], gap: float | None = None) -> None:
+        gap = self.interval if gap is None else gap
         if connection.vendor != "postgresql":
-            time.sleep(self.interval)
+            time.sleep(gap)
             return
         idle = settings.WORKER_IDLE_SECONDS
         try:
@@ -133,7 +137,7 @@ class Waiter:
             # outbox rows notifies: a round per commit would cost more transactions than
             # the rows it sends); notifications that came meanwhile wake it right after.
             deadline = time.monotonic() + idle
-            time.sleep(self.interval)
+            time.sleep(gap)
             while running():
                 left = min(1.0, deadline - time.monotonic())  # signals stop it within 1 s
                 if left <= 0:
@@ -145,7 +149,7 @@ class Waiter:
         except Exception:
             log.warning("worker: no LISTEN connection; polling every %s s", self.interval)
             self.close()
-            time.sleep(self.interval)
+            time.sleep(gap)
 
     def close(self) -> None:
         if self.listener is not None:
@@ -164,6 +168,9 @@ class Loop:
         self.waiter = Waiter(interval)
         self.tasks_due = 0.0  # when to look for queued django-tasks next (monotonic)
         self.worked = False  # the last round sent something
+        self.sent = 0  # the rows the last round claimed
+        self.round_began = 0.0  # when the last round began (monotonic)
+        self.since_previous = 0.0  # seconds between the last two rounds' beginnings
 
     def stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("worker stopping (signal %s)", signum)
@@ -189,13 +196,28 @@ class Loop:
         if time.monotonic() >= self.tasks_due:
             run_tasks(max_tasks=settings.WORKER_BATCH, worker_id=self.worker_id)
             self.tasks_due = time.monotonic() + settings.WORKER_IDLE_SECONDS
+        began = time.monotonic()
+        self.since_previous, self.round_began = began - self.round_began, began
         limit = settings.WORKER_BATCH
         messages, webhooks = send_together(
             [notifications_sender(limit=limit), webhooks_sender(limit=limit)]
         )
-        self.worked = bool(messages.claimed or webhooks.claimed)
+        self.sent = messages.claimed + webhooks.claimed
+        self.worked = bool(self.sent)
         self.run_due_jobs(timezone.now())
         return messages.full or webhooks.full
+
+    def gap(self) -> float:
+        """The pause before the next round: ``interval`` while the outboxes fill at
+        ``WORKER_BUSY_ROWS_PER_SECOND`` or more (the rows the last round sent over the time
+        since the round before it) — rows gather, and each receiver gets them in one batch,
+        which its system then claims and completes in one request each; below that rate,
+        ``WORKER_QUICK_SECONDS``: a quiet outbox's rows wait for nothing (the last
+        messages of a burst, a lone case's next step). Judged by the rate, not by the last
+        round's size alone, so the choice does not depend on the gap it made."""
+        quick = min(self.interval, settings.WORKER_QUICK_SECONDS)
+        rate = self.sent / max(self.since_previous, 1e-3)
+        return self.interval if rate >= settings.WORKER_BUSY_ROWS_PER_SECOND else quick
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -210,8 +232,8 @@ class Loop:
                 log.exception("worker loop error; retrying")
             if self.running and not busy:
                 if self.worked:
-                    self.waiter.pause()  # busy: poll after ``interval``, not listening
+                    self.waiter.pause(self.gap())  # busy: poll after the gap, not listening
                 else:
-                    self.waiter.wait(lambda: self.running)
+                    self.waiter.wait(lambda: self.running, self.gap())
         self.waiter.close()
         log.info("worker %s stopped", self.worker_id)

@@ -221,6 +221,43 @@ def test_a_batch_counts_one_use_of_the_rate_limit_per_task(five, settings):
     assert CaseItem.objects.filter(pk__in=[t["id"] for t in tasks[3:]], state="ready").count() == 2
 
 
+def test_a_refused_batch_counts_once_where_the_cache_counts(five, settings):
+    """With the limit counted in a shared cache (Redis in production), a batch that does
+    not fit is refused having counted one use, as the database's counter counts it — it
+    used to count its tasks one by one up to the limit, using up the client's window."""
+    from django_ratelimit.core import get_usage
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "rates": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "b"},
+    }
+    settings.RATELIMIT_USE_CACHE = "rates"
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api": "4/m"}
+    _api, tasks, _foreign = five
+    fresh = hospital()
+    api = Api(fresh.token)
+
+    def used() -> int:
+        usage = get_usage(
+            None,
+            group="onestop.api",
+            key=lambda _g, _r: f"client:{fresh.client.pk}",
+            rate="4/m",
+            increment=False,
+        )
+        assert usage is not None
+        return int(usage["count"])
+
+    assert api.post("/tasks/claims", {"tasks": [{"id": tasks[0]["id"]}]}).status_code == 200
+    assert used() == 1
+    refused = api.post("/tasks/claims", {"tasks": [{"id": t["id"]} for t in tasks[1:5]]})
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert used() == 2  # one use for the refused request, not the window's rest
+    assert CaseItem.objects.filter(pk__in=[t["id"] for t in tasks[1:5]], state="ready").count() == 4
+    fits = api.post("/tasks/claims", {"tasks": [{"id": t["id"]} for t in tasks[1:3]]})
+    assert fits.status_code == 200 and used() == 4
+
+
 def test_a_batch_larger_than_the_rate_window_is_refused_as_too_large(five, settings):
     """A batch of more tasks than the client may use in a whole window would be refused
     429 in every window (its Retry-After never enough): it is refused as too large, with

@@ -103,3 +103,24 @@ def test_every_writing_transaction_wakes_the_workers_even_through_the_same_atomi
         assert [x.channel for x in listener.notifies(timeout=5, stop_after=1)] == [WAKE_CHANNEL]
     finally:
         waiter.close()
+
+
+def test_the_pause_is_the_interval_only_while_the_outboxes_fill_fast(settings):
+    """Session 27: rows that come fast gather for a second (one batch per receiver, which
+    its system claims and completes in one request); a quiet outbox's rows — the last
+    messages of a burst — wait only the quick gap. Judged by the rate of the last round,
+    so a quick round of a busy outbox (few rows, little time) still counts as busy."""
+    from onestop.ops.worker import Loop
+
+    settings.WORKER_BUSY_ROWS_PER_SECOND = 20
+    settings.WORKER_QUICK_SECONDS = 0.1
+    loop = Loop(interval=1.0)
+    loop.sent, loop.since_previous = 60, 1.0  # 60 rows a second: busy
+    assert loop.gap() == 1.0
+    loop.sent, loop.since_previous = 3, 0.1  # 30 rows a second, taken by a quick round
+    assert loop.gap() == 1.0
+    loop.sent, loop.since_previous = 5, 1.0  # 5 rows a second: quiet
+    assert loop.gap() == 0.1
+    loop.sent, loop.since_previous = 0, 0.1  # nothing: quiet
+    assert loop.gap() == 0.1
+    assert Loop(interval=0.05).gap() == 0.05  # never longer than the interval
