@@ -16,11 +16,20 @@ from django.utils.translation import gettext as _
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.second_factor import enrolled_as_read, second_factor_required
+from onestop.common.middleware import API_PREFIX
 
 SEEN_KEY = "onestop_seen"
 # Pages an unverified staff member may still open: sign-in, sign-out, the second-factor
-# pages themselves, the language switch, static files and the token-authenticated API.
-OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/api/", "/admin/login/", "/admin/logout/")
+# pages themselves, the language switch, static files and the token-authenticated API
+# (which does not reach this middleware: `common.middleware.BrowserOnlyStart`).
+OPEN_PREFIXES = (
+    "/accounts/",
+    "/i18n/",
+    "/static/",
+    API_PREFIX,
+    "/admin/login/",
+    "/admin/logout/",
+)
 
 
 def _user(request: HttpRequest) -> User | None:

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from onestop.common.middleware import is_api
 from onestop.common.ratelimit import RateLimited
 
 log = logging.getLogger("onestop.http")
@@ -55,14 +56,10 @@ MAX_QUERY_BYTES = 8192
 PERSONAL_PREFIXES = ("/my/", "/work/", "/counter/", "/supervise/", "/admin/", "/accounts/")
 
 
-def _is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith("/api/")
-
-
 def _wants_json(request: HttpRequest) -> bool:
     """Machines: the API, and the JSON answers of /verify/."""
     path = request.path_info
-    return _is_api(request) or path.endswith(".json") or request.GET.get("format") == "json"
+    return is_api(request) or path.endswith(".json") or request.GET.get("format") == "json"
 
 
 class OddRequest(Exception):
@@ -144,7 +141,7 @@ def check_request(request: HttpRequest) -> None:
         _check_values(request.POST.lists(), "form")
         for name, uploads in request.FILES.lists():
             _check_values([(name, [u.name or "" for u in uploads])], "file name")
-    elif _is_api(request):
+    elif is_api(request):
         return  # the API checks its JSON bodies itself, with its own stable codes (422)
     elif content_type == "application/json" or content_type.endswith("+json"):
         try:
@@ -290,7 +287,7 @@ class PrivateResponsesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         path = request.path_info
-        if _is_api(request) and path.rstrip("/").endswith("/docs"):
+        if is_api(request) and path.rstrip("/").endswith("/docs"):
             # Swagger UI sets inline styles; its scripts are static files ('self').
             response._csp_update = {"style-src": ["'unsafe-inline'"]}  # type: ignore[attr-defined]
         if self._personal(request, path):
@@ -299,7 +296,7 @@ class PrivateResponsesMiddleware:
 
     @staticmethod
     def _personal(request: HttpRequest, path: str) -> bool:
-        if path.startswith(PERSONAL_PREFIXES) or _is_api(request):
+        if path.startswith(PERSONAL_PREFIXES) or is_api(request):
             return True
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
             return True

@@ -103,15 +103,21 @@ MIDDLEWARE = [
     "onestop.common.httpguard.ContentSecurityPolicyMiddleware",  # django-csp's, kept text
     "onestop.common.httpguard.PrivateResponsesMiddleware",
     # --- end HTTP hardening ---
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "onestop.common.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # --- for browsers only: an /api/ request (bearer token) passes from BrowserOnlyStart
+    # straight past BrowserOnlyEnd (ADR 0024 amendment of session 27). The staff sign-in's
+    # middleware (below, "Sign-in and trust") are put inside this block too. ---
+    "onestop.common.middleware.BrowserOnlyStart",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Django's, with the user read in the session's own SELECT (ADR 0026 amendment).
     "onestop.accounts.sessions.AuthenticationMiddleware",
     # Django's, the message storage made when a page uses it (issue 10).
     "onestop.common.middleware.LazyMessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "onestop.common.middleware.BrowserOnlyEnd",
+    # --- end for browsers only ---
 ]
 
 ROOT_URLCONF = "onestop.config.urls"
@@ -368,7 +374,10 @@ MIDDLEWARE[_messages_index + 1 : _messages_index + 1] = [
     "onestop.accounts.middleware.IdleTimeoutMiddleware",
     "onestop.accounts.middleware.SecondFactorMiddleware",
 ]
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes requires
+# Last but the end of the browsers' block (a pass-through), as django-axes requires.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("onestop.common.middleware.BrowserOnlyEnd"), "axes.middleware.AxesMiddleware"
+)
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
