@@ -88,8 +88,8 @@ def _read(model: type[Model], pks: Sequence[int]) -> list[tuple[Any, ...]]:
     the encrypted ones (a new token per write) as the model reads them."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-    plain = ", ".join(f"CAST({quote(f.column)} AS TEXT)" for f in fields if not _encrypted(f))
+    table, pk = quote(model._meta.db_table), quote(str(model._meta.pk.column))
+    plain = ", ".join(f"CAST({quote(str(f.column))} AS TEXT)" for f in fields if not _encrypted(f))
     marks = ", ".join(["%s"] * len(pks))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {plain} FROM {table} WHERE {pk} IN ({marks}) ORDER BY {pk}", pks)
