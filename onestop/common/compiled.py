@@ -335,6 +335,21 @@ def _placeholder(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> str
     return "%s"
 
 
+def array_placeholder(connection: BaseDatabaseWrapper) -> str:
+    """The placeholder of a parameter that is a Python list sent as a PostgreSQL array:
+    ``%b`` (psycopg 3's binary format) where the connection binds its parameters on the
+    server (Django's ``OPTIONS`` ``server_side_binding``, which the product sets), else
+    ``%s``. psycopg writes a list in the text format element by element, quoting and
+    escaping each (a regex over every JSON payload, ``ListDumper._dump_list``): 571 of a
+    15-row INSERT's 740 µs per execute; in binary 77 of 224 (issue 10, session 27,
+    helper h-binary; docs/performance.md). A client-side binding cursor has no binary
+    parameters: it puts each value into the SQL as a literal, so there it stays ``%s``.
+    A scalar parameter gains nothing measurable in binary and keeps ``%s``."""
+    if getattr(connection.features, "uses_server_side_binding", False):
+        return "%b"
+    return "%s"
+
+
 class CompiledInsert(Generic[M]):
     """New rows of ``model`` written as ``bulk_create(objs)`` writes them — every concrete
     field but the automatic primary key, the keys returned and set on the instances —
@@ -343,7 +358,8 @@ class CompiledInsert(Generic[M]):
     of a case's profile (issue 10, helper h-submission). Per call each value is prepared
     as Django's compiler prepares it (``field.pre_save(obj, add=True)``, then
     ``get_db_prep_save``: encryption, JSON, time zones), and on PostgreSQL several rows go
-    as Django sends them, one array per column (``UNNEST``).
+    as Django sends them, one array per column (``UNNEST``) — in psycopg's binary format
+    where the connection binds on the server (`array_placeholder`).
 
     ``save_new(obj)`` is ``obj.save()`` of a new row (a model with its own ``save()`` or
     with save signals' listeners is saved by Django, so they run). Django writes the rows
@@ -409,8 +425,9 @@ class CompiledInsert(Generic[M]):
             )
         )
         if unnest:
+            mark = array_placeholder(connection)
             types = ", ".join(
-                "(%s)::" + str(f.db_type(connection)).split("(")[0] + "[]" for f in self.fields
+                f"({mark})::" + str(f.db_type(connection)).split("(")[0] + "[]" for f in self.fields
             )
             values = f"SELECT * FROM UNNEST({types})"
         else:
