@@ -10,8 +10,10 @@ events, signed as a whole; each event is taken once by its own ``delivery_id``, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +30,9 @@ from onestop.core.signing import (
     TIMESTAMP_HEADER,
     webhook_signature_valid,
 )
+
+MAX_BODY = 4_000_000
+IDLE_SECONDS = 120.0
 
 
 @dataclass
@@ -112,20 +117,37 @@ class Inbox:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1: a sender's connection is kept for its next POST (issue 10: the platform's
+    # worker keeps one per receiver), served by the thread that accepted it; a connection
+    # idle this long is closed (the sender opens a new one).
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS
     inbox: Inbox
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(length, 4_000_000))  # a batch of 100 events: ~60 KB
+        if length > MAX_BODY:  # not read: the connection cannot be kept
+            self.close_connection = True
+        body = self.rfile.read(min(length, MAX_BODY))  # a batch of 100 events: ~60 KB
         headers = {k: v for k, v in self.headers.items()}
         status = self.server.inbox.receive(headers, body)  # type: ignore[attr-defined]
+        answer = b'{"ok": %s}' % (b"true" if status == 200 else b"false")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
-        self.wfile.write(b'{"ok": %s}' % (b"true" if status == 200 else b"false"))
+        self.wfile.write(answer)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.kept(self.connection, True)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        self.server.kept(self.connection, False)  # type: ignore[attr-defined]
+        super().finish()
 
 
 class _Server(ThreadingHTTPServer):
@@ -134,6 +156,24 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], inbox: Inbox) -> None:
         super().__init__(address, _Handler)
         self.inbox = inbox
+        self._open: set[socket.socket] = set()  # the connections being served
+        self._open_lock = threading.Lock()
+
+    def kept(self, connection: socket.socket, open_: bool) -> None:
+        with self._open_lock:
+            if open_:
+                self._open.add(connection)
+            else:
+                self._open.discard(connection)
+
+    def close_kept(self) -> None:
+        """End the kept-alive connections (their threads would serve them on after the
+        receiver stopped)."""
+        with self._open_lock:
+            kept, self._open = self._open, set()
+        for connection in kept:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class WebhookReceiver:
@@ -159,3 +199,4 @@ class WebhookReceiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.server.close_kept()
