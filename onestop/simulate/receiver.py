@@ -14,6 +14,7 @@ import contextlib
 import json
 import queue
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -165,6 +166,12 @@ class _Server(ThreadingHTTPServer):
                 self._open.add(connection)
             else:
                 self._open.discard(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A sender's connection reset or cut (the receiver stopping ends its kept ones) is
+        no error to print; anything else is, as before."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
     def close_kept(self) -> None:
         """End the kept-alive connections (their threads would serve them on after the
