@@ -85,6 +85,7 @@ OUTBOX: Outbox[WebhookDelivery] = Outbox(
     done_at_field="delivered_at",
     max_attempts=MAX_ATTEMPTS,
     related=("client",),
+    sealed=("client__webhook_secret",),  # read once per POST, not once per row
 )
 HTTP_TIMEOUT = 10.0
 LAST_USED_GRANULARITY = timedelta(minutes=1)
