@@ -500,7 +500,7 @@ class CompiledInsert(Generic[M]):
         objs = list(objs)
         if not objs:
             return []
-        field = self.model._meta.get_field(returned)
+        field = next(f for f in (*self.fields, self.pk) if f.name == returned)
         alias = router.db_for_write(self.model)
         connection = connections[alias]
         if not connection.features.can_return_columns_from_insert:

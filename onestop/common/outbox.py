@@ -141,6 +141,10 @@ class Outbox(Generic[Row]):
     # a send reads it (`fields.read_sealed`): an in-app message's phone and text are never
     # read, a receiver's secret once per POST, not once per row (issue 10).
     sealed: tuple[str, ...] = ()
+    # The columns a batch's sends and records read (also of ``related``: "client__key_id");
+    # empty: all. A batch builds each claimed row from these only (issue 10: a webhook
+    # row's receiver came with its subscriptions' JSON and times, decoded per row).
+    reads: tuple[str, ...] = ()
 
     def backoff(self, attempts: int) -> timedelta:
         return backoff(attempts)
@@ -283,6 +287,8 @@ class Outbox(Generic[Row]):
         if not pks:
             return []
         read = self.model._default_manager.select_related(*self.related).filter(pk__in=pks)
+        if self.reads:
+            read = read.only(*self.reads)
         if self.sealed:
             read = read_sealed(read, *self.sealed)
         order = {pk: n for n, pk in enumerate(pks)}

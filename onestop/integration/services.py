@@ -86,6 +86,11 @@ OUTBOX: Outbox[WebhookDelivery] = Outbox(
     max_attempts=MAX_ATTEMPTS,
     related=("client",),
     sealed=("client__webhook_secret",),  # read once per POST, not once per row
+    reads=(
+        *("delivery_id", "client", "event", "case_number", "payload", "attempts"),
+        *("client__key_id", "client__webhook_secret", "client__webhook_url"),
+        *("client__active", "client__webhook_batch_max"),
+    ),
 )
 HTTP_TIMEOUT = 10.0
 LAST_USED_GRANULARITY = timedelta(minutes=1)

@@ -6,6 +6,7 @@ keeps connections and ends them when it stops."""
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 
 import pytest
@@ -113,6 +114,9 @@ def test_the_simulated_receiver_keeps_connections_and_ends_them_when_it_stops(co
         for _ in range(3):  # unsigned: 401, answered on the same connection
             assert connections.post(receiver.url, b"{}", {}, 5.0) == 401
         assert len(receiver.server._open) == 1
+        (served,) = receiver.server._open
+        # the answer's body is not held back for the sender's delayed ACK (Nagle)
+        assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         receiver.stop()
     assert inbox.stats.rejected == 3
