@@ -61,6 +61,10 @@ class Inbox:
         self.down = down
         self.seen: set[str] = set()
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        # Set once a POST's events are all in `events`: the system's loop wakes once per
+        # POST, not per event (issue 10: each event's put woke it, and it put the first
+        # back before taking the rest).
+        self.arrived = threading.Event()
         self.stats = ReceiverStats()
         self._lock = threading.Lock()
 
@@ -100,8 +104,10 @@ class Inbox:
             self.stats.batches += 1
             for event in events:
                 self._take(event["delivery_id"], event)
+            self.arrived.set()
             return 200
         self._take(delivery, payload)
+        self.arrived.set()
         return 200
 
     def _take(self, delivery: str, payload: Any) -> None:
