@@ -507,6 +507,40 @@ class CompiledInsert(Generic[M]):
             obj._state.db = alias
         return written
 
+    def insert_new(self, objs: Sequence[M], returned: str) -> list[Any] | None:
+        """`insert_ignoring_conflicts` in one statement that returns the field
+        ``returned`` of each row written (``INSERT … ON CONFLICT DO NOTHING RETURNING``;
+        SQLite: ``INSERT OR IGNORE … RETURNING``), so a caller learns which rows were new
+        without reading first (issue 10: the embedded SMS gateway read the ids it knew,
+        then inserted the others). None, with nothing written, where the statement does
+        not apply (the class docstring): the caller writes its own way."""
+        objs = list(objs)
+        if not objs:
+            return []
+        field = next(f for f in (*self.fields, self.pk) if f.name == returned)
+        alias = router.db_for_write(self.model)
+        connection = connections[alias]
+        if not connection.features.can_return_columns_from_insert:
+            return None
+        compiled = self._statement(connection, alias, len(objs), ignore=True)
+        if compiled is None or connection.ops.bulk_batch_size(list(self.fields), objs) < len(objs):
+            return None
+        values = self._values(objs)
+        if values is None:
+            return None
+        returning, returning_params = connection.ops.return_insert_columns([field])  # type: ignore[attr-defined]
+        if returning_params or not returning:
+            return None
+        with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+            cursor.execute(
+                f"{compiled.sql} {returning}", self._params(connection, compiled, values)
+            )
+            written = [field.to_python(value) for (value,) in cursor.fetchall()]
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = alias
+        return written
+
     def _django_ignoring(self, connection: BaseDatabaseWrapper, cursor: Any, objs: list[M]) -> int:
         """Django's ``ON CONFLICT DO NOTHING`` insert of ``objs`` in its batches, as
         ``bulk_create`` sends them: the instances with their key set with the key, then

@@ -64,23 +64,34 @@ M = TypeVar("M", bound=models.Model)
 SEALED = "sealed_"
 
 
+def _sealed_alias(name: str) -> str:
+    return SEALED + name.replace("__", "_0_")  # an annotation's name holds no "__"
+
+
 def read_sealed(qs: QuerySet[M], *names: str) -> QuerySet[M]:
     """``qs`` reading the encrypted columns ``names`` as their stored text (an annotation
     each, no converter): `unseal` puts them on the instance, decrypted only when read
     (issue 10, session 23: the case lock decrypted the case's decision and document, and
-    every item's result, for changes that read none of them)."""
-    texts = {SEALED + n: ExpressionWrapper(F(n), output_field=models.TextField()) for n in names}
+    every item's result, for changes that read none of them). A name may be of a model
+    the queryset selects with it (``"client__webhook_secret"``, `select_related`)."""
+    texts = {
+        _sealed_alias(n): ExpressionWrapper(F(n), output_field=models.TextField()) for n in names
+    }
     sealed: QuerySet[M] = qs.defer(*names).annotate(**texts)
     return sealed
 
 
 def unseal(obj: M, *names: str) -> M:
-    """The stored texts `read_sealed` read put on ``obj`` as its fields' values, each
-    decrypted when first read (None stays None)."""
-    data = obj.__dict__
+    """The stored texts `read_sealed` read put on ``obj`` (or the related instance a name
+    leads to) as their fields' values, each decrypted when first read (None stays
+    None)."""
     for name in names:
-        token = data.pop(SEALED + name)
-        data[name] = None if token is None else Sealed(token)
+        token = obj.__dict__.pop(_sealed_alias(name))
+        *path, field = name.split("__")
+        target: Any = obj
+        for step in path:
+            target = getattr(target, step)
+        target.__dict__[field] = None if token is None else Sealed(token)
     return obj
 
 

@@ -42,6 +42,8 @@ from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.db.models import F, Q, QuerySet
 
+from onestop.common.fields import read_sealed, unseal
+
 log = logging.getLogger(__name__)
 
 PENDING = "pending"
@@ -135,6 +137,14 @@ class Outbox(Generic[Row]):
     done_at_field: str
     max_attempts: int
     related: tuple[str, ...] = ()  # what a sender reads with the row (select_related)
+    # Encrypted columns (also of ``related``) a batch reads as stored, each decrypted when
+    # a send reads it (`fields.read_sealed`): an in-app message's phone and text are never
+    # read, a receiver's secret once per POST, not once per row (issue 10).
+    sealed: tuple[str, ...] = ()
+    # The columns a batch's sends and records read (also of ``related``: "client__key_id");
+    # empty: all. A batch builds each claimed row from these only (issue 10: a webhook
+    # row's receiver came with its subscriptions' JSON and times, decoded per row).
+    reads: tuple[str, ...] = ()
 
     def backoff(self, attempts: int) -> timedelta:
         return backoff(attempts)
@@ -276,8 +286,16 @@ class Outbox(Generic[Row]):
                         pks.append(pk)
         if not pks:
             return []
-        rows = self.model._default_manager.select_related(*self.related).filter(pk__in=pks)
-        return sorted(rows, key=lambda row: pks.index(row.pk))
+        read = self.model._default_manager.select_related(*self.related).filter(pk__in=pks)
+        if self.reads:
+            read = read.only(*self.reads)
+        if self.sealed:
+            read = read_sealed(read, *self.sealed)
+        order = {pk: n for n, pk in enumerate(pks)}
+        rows = sorted(read, key=lambda row: order[row.pk])
+        for row in rows if self.sealed else ():
+            unseal(row, *self.sealed)
+        return rows
 
     def record_batch(self, results: list[tuple[Row, Attempt]], *, now: datetime) -> dict[str, int]:
         """Record the results of a batch: the rows sent are marked done in one UPDATE per

@@ -22,8 +22,6 @@ import json
 import logging
 import secrets
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -66,6 +64,7 @@ from onestop.core.signing import (
     TIMESTAMP_HEADER,
     webhook_signature,
 )
+from onestop.integration.keepalive import TransportError, http_post
 from onestop.integration.models import (
     EVENT_TYPES,
     WEBHOOK_BATCH_LIMIT,
@@ -86,6 +85,12 @@ OUTBOX: Outbox[WebhookDelivery] = Outbox(
     done_at_field="delivered_at",
     max_attempts=MAX_ATTEMPTS,
     related=("client",),
+    sealed=("client__webhook_secret",),  # read once per POST, not once per row
+    reads=(
+        *("delivery_id", "client", "event", "case_number", "payload", "attempts"),
+        *("client__key_id", "client__webhook_secret", "client__webhook_url"),
+        *("client__active", "client__webhook_batch_max"),
+    ),
 )
 HTTP_TIMEOUT = 10.0
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -599,23 +604,7 @@ effects.on_dispatched(_webhooks_flush, on_error=_webhooks_discard, first=True)
 # --- webhooks: sending (in the worker) ----------------------------------------------------
 
 
-class TransportError(Exception):
-    """The receiver could not be reached (connection refused, timeout, …)."""
-
-
 Transport = Callable[[str, bytes, Mapping[str, str], float], int]
-
-
-def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
-    """POST ``body``; the HTTP status (any), or `TransportError` when there is none."""
-    request = urllib.request.Request(url, data=body, method="POST", headers=dict(headers))
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise TransportError(str(getattr(exc, "reason", exc))) from exc
 
 
 def backoff(attempts: int) -> timedelta:

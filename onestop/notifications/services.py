@@ -50,6 +50,8 @@ OUTBOX: Outbox[Notification] = Outbox(
     done_status=Notification.Status.SENT,
     done_at_field="sent_at",
     max_attempts=MAX_ATTEMPTS,
+    sealed=("phone", "body"),  # an in-app message's are not read to mark it sent
+    reads=("channel", "message_id", "phone", "body", "attempts"),
 )
 
 

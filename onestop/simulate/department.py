@@ -277,11 +277,10 @@ class DepartmentSystem:
         return self.counters
 
     def _wait_for_webhook(self, seconds: float) -> None:
-        try:
-            event = self.inbox.events.get(timeout=seconds)
-        except queue.Empty:
-            return
-        self.inbox.events.put(event)
+        """Until a webhook POST's events are in the inbox (or ``seconds``); the loop takes
+        them next (cleared first, so a POST that comes meanwhile wakes the next wait)."""
+        if self.inbox.arrived.wait(seconds):
+            self.inbox.arrived.clear()
 
     def _drain_webhooks(self) -> bool:
         created: list[tuple[dict[str, Any], dict[str, Any]]] = []

@@ -10,8 +10,11 @@ events, signed as a whole; each event is taken once by its own ``delivery_id``, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +31,9 @@ from onestop.core.signing import (
     TIMESTAMP_HEADER,
     webhook_signature_valid,
 )
+
+MAX_BODY = 4_000_000
+IDLE_SECONDS = 120.0
 
 
 @dataclass
@@ -55,6 +61,10 @@ class Inbox:
         self.down = down
         self.seen: set[str] = set()
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        # Set once a POST's events are all in `events`: the system's loop wakes once per
+        # POST, not per event (issue 10: each event's put woke it, and it put the first
+        # back before taking the rest).
+        self.arrived = threading.Event()
         self.stats = ReceiverStats()
         self._lock = threading.Lock()
 
@@ -94,8 +104,10 @@ class Inbox:
             self.stats.batches += 1
             for event in events:
                 self._take(event["delivery_id"], event)
+            self.arrived.set()
             return 200
         self._take(delivery, payload)
+        self.arrived.set()
         return 200
 
     def _take(self, delivery: str, payload: Any) -> None:
@@ -112,20 +124,40 @@ class Inbox:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1: a sender's connection is kept for its next POST (issue 10: the platform's
+    # worker keeps one per receiver), served by the thread that accepted it; a connection
+    # idle this long is closed (the sender opens a new one).
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS
+    # The answer's head and body are two writes: without TCP_NODELAY the body waited for
+    # the sender's delayed ACK (~40 ms a POST) on a kept connection.
+    disable_nagle_algorithm = True
     inbox: Inbox
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(length, 4_000_000))  # a batch of 100 events: ~60 KB
+        if length > MAX_BODY:  # not read: the connection cannot be kept
+            self.close_connection = True
+        body = self.rfile.read(min(length, MAX_BODY))  # a batch of 100 events: ~60 KB
         headers = {k: v for k, v in self.headers.items()}
         status = self.server.inbox.receive(headers, body)  # type: ignore[attr-defined]
+        answer = b'{"ok": %s}' % (b"true" if status == 200 else b"false")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
-        self.wfile.write(b'{"ok": %s}' % (b"true" if status == 200 else b"false"))
+        self.wfile.write(answer)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.kept(self.connection, True)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        self.server.kept(self.connection, False)  # type: ignore[attr-defined]
+        super().finish()
 
 
 class _Server(ThreadingHTTPServer):
@@ -134,6 +166,30 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], inbox: Inbox) -> None:
         super().__init__(address, _Handler)
         self.inbox = inbox
+        self._open: set[socket.socket] = set()  # the connections being served
+        self._open_lock = threading.Lock()
+
+    def kept(self, connection: socket.socket, open_: bool) -> None:
+        with self._open_lock:
+            if open_:
+                self._open.add(connection)
+            else:
+                self._open.discard(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A sender's connection reset or cut (the receiver stopping ends its kept ones) is
+        no error to print; anything else is, as before."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+    def close_kept(self) -> None:
+        """End the kept-alive connections (their threads would serve them on after the
+        receiver stopped)."""
+        with self._open_lock:
+            kept, self._open = self._open, set()
+        for connection in kept:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class WebhookReceiver:
@@ -159,3 +215,4 @@ class WebhookReceiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.server.close_kept()

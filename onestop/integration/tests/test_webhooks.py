@@ -18,11 +18,11 @@ from onestop.core.signing import (
     webhook_signature,
     webhook_signature_valid,
 )
+from onestop.integration.keepalive import TransportError
 from onestop.integration.models import WebhookDelivery
 from onestop.integration.services import (
     MAX_ATTEMPTS,
     OUTBOX,
-    TransportError,
     backoff,
     webhook_deliver,
     webhook_replay,

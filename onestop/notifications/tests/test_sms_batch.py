@@ -45,3 +45,30 @@ def test_a_batch_of_sms_is_one_insert_and_a_retry_sends_none_twice(media_root):
     FileSmsBackend().send_many(again, at=now)
     assert SmsOutbox.objects.count() == 5
     assert settings.SMS_LOG.read_text(encoding="utf-8").splitlines() == log_lines
+
+
+def test_the_gateway_stores_and_logs_the_new_of_a_partly_known_batch_in_one_statement(
+    media_root,
+):
+    """A batch of which the gateway took some before (a retried batch that grew): one
+    INSERT stores the new ones and says which they are (it was a read of the known ids
+    and an INSERT); only those are logged."""
+    import uuid
+
+    now = timezone.now()
+    first = [SmsMessage(uuid.uuid4(), PHONES[n], f"【出生一件事】第{n}条") for n in range(2)]
+    FileSmsBackend().send_many(first, at=now)
+    logged = settings.SMS_LOG.read_text(encoding="utf-8").splitlines()
+    more = [SmsMessage(uuid.uuid4(), PHONES[n], f"【出生一件事】第{n}条") for n in range(2, 5)]
+    with CaptureQueriesContext(connection) as queries:
+        FileSmsBackend().send_many([*first, *more], at=now)
+    statements = [q["sql"] for q in queries if "notifications_smsoutbox" in q["sql"]]
+    assert len(statements) == 1 and statements[0].startswith("INSERT"), statements
+    assert SmsOutbox.objects.count() == 5
+    stored = {row.message_id: (row.phone, row.body) for row in SmsOutbox.objects.all()}
+    assert stored == {m.message_id: (m.phone, m.body) for m in [*first, *more]}
+    lines = settings.SMS_LOG.read_text(encoding="utf-8").splitlines()
+    assert lines[: len(logged)] == logged
+    assert [line.split("\t")[1] for line in lines[len(logged) :]] == [
+        str(m.message_id) for m in more
+    ]

@@ -101,3 +101,34 @@ def test_a_worker_killed_mid_round_loses_nothing_and_no_receiver_acts_twice(exam
     assert inbox.stats.duplicates == 8  # resent, deduplicated by the receiver
     assert set(SmsOutbox.objects.values_list("message_id", flat=True)) == sms
     assert SmsOutbox.objects.count() == len(sms)  # resent, kept once by the gateway
+
+
+def test_a_round_decrypts_only_what_it_sends(example, media_root, monkeypatch):
+    """An in-app message is marked sent without its phone and text being decrypted, and a
+    department system's webhook secret is decrypted once per POST, not once per row
+    (issue 10: the claim decrypted every column of every row it read)."""
+    from onestop.core.crypto import FieldCipher
+
+    submitter, last = _cases(example, 3, batch=50)
+    sms = Notification.objects.filter(channel="sms").count()
+    in_app = Notification.objects.filter(channel="in_app").count()
+    deliveries = WebhookDelivery.objects.count()
+    assert sms and in_app and deliveries > 1
+    inbox = Inbox({submitter.client.key_id: submitter.webhook_secret})
+    received = Recorder(inbox)
+    opened = []
+    decrypt = FieldCipher.decrypt
+
+    def counted(self, token):
+        opened.append(token)
+        return decrypt(self, token)
+
+    monkeypatch.setattr(FieldCipher, "decrypt", counted)
+    messages, webhooks = _round(last + timedelta(seconds=1), received)
+    assert messages.statuses == {"sent": sms + in_app}
+    assert webhooks.statuses == {"delivered": deliveries}
+    assert inbox.stats.accepted == deliveries and inbox.stats.rejected == 0
+    assert len(received.posts) == 1  # one client, batches of up to 50
+    # each SMS's phone and text (to the gateway), the one POST's secret; before: every
+    # message's two columns and every delivery's secret
+    assert len(opened) == 2 * sms + 1, (len(opened), sms, in_app, deliveries)

@@ -155,3 +155,40 @@ def test_a_batch_refused_as_too_large_is_worked_one_task_at_a_time():
         "/tasks/52/complete",
     ]
     assert system.counters.completed == 2 and system.counters.finished == {51, 52}
+
+
+def test_the_loop_wakes_once_a_webhook_posts_events_are_all_in_and_takes_them_together():
+    """A batched POST's events are queued, then the system's loop is woken once (it was
+    woken by the first event's put, put it back and took what had come so far); the
+    tasks of the POST are claimed in one request."""
+    import json
+
+    from onestop.core.signing import (
+        BATCH_EVENT,
+        EVENT_HEADER,
+        KEY_ID_HEADER,
+        SIGNATURE_HEADER,
+        TIMESTAMP_HEADER,
+        webhook_signature,
+    )
+
+    platform = Platform()
+    system = _system(platform)
+    system.inbox.clock = lambda: 1_800_000_000
+    events = [{**_created(task_id), "delivery_id": f"d{task_id}"} for task_id in (31, 32, 33)]
+    body = json.dumps(events).encode()
+    headers = {
+        EVENT_HEADER: BATCH_EVENT,
+        KEY_ID_HEADER: "osk_x",
+        TIMESTAMP_HEADER: "1800000000",
+        SIGNATURE_HEADER: webhook_signature("hook", "1800000000", body),
+    }
+    system._wait_for_webhook(0)  # nothing came: returns
+    assert not system.inbox.arrived.is_set()
+    assert system.inbox.receive(headers, body) == 200
+    assert system.inbox.arrived.is_set() and system.inbox.events.qsize() == 3
+    system._wait_for_webhook(5)  # returns at once, and is ready for the next POST
+    assert not system.inbox.arrived.is_set() and system.inbox.events.qsize() == 3
+    assert system._drain_webhooks()
+    assert [path for path, _, _ in platform.posts] == ["/tasks/claims", "/tasks/completions"]
+    assert [t["id"] for t in platform.posts[0][1]["tasks"]] == [31, 32, 33]
