@@ -321,7 +321,7 @@ WORKER_IDLE_SECONDS = max(0.5, float(os.environ.get("ONESTOP_WORKER_IDLE_SECONDS
 WORKER_BUSY_ROWS_PER_SECOND = max(
     0.0, float(os.environ.get("ONESTOP_WORKER_BUSY_ROWS_PER_SECOND", 20))
 )
-WORKER_QUICK_SECONDS = max(0.0, float(os.environ.get("ONESTOP_WORKER_QUICK_SECONDS", 0.1)))
+WORKER_QUICK_SECONDS = max(0.05, float(os.environ.get("ONESTOP_WORKER_QUICK_SECONDS", 0.1)))
 # Retention (the `background_prune` job, docs/operations.md): SMS sent and webhooks
 # delivered more than this many days ago are deleted (dead and pending rows are kept;
 # in-app messages are the parents' inbox and are kept) …

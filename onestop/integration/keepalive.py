@@ -16,6 +16,7 @@ POST into a GET without its body): a 3xx is an answer like any other non-2xx.
 from __future__ import annotations
 
 import http.client
+import ssl
 import threading
 import urllib.error
 import urllib.parse
@@ -26,8 +27,15 @@ from http.client import HTTPConnection
 # Answers are read up to this many bytes to keep the connection; a longer one closes it.
 ANSWER_KEPT_BYTES = 65_536
 
-# A reused connection the receiver had closed: no answer at all, safe to send once more.
-STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+# A reused connection the receiver had closed: no answer at all, safe to send once more
+# (over TLS the closed connection shows as an EOF of the TLS layer).
+STALE = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
 
 
 class TransportError(Exception):

@@ -120,10 +120,9 @@ class Waiter:
         self.listening = False
         time.sleep(gap)
 
-    def wait(self, running: Callable[[], bool], gap: float | None = None) -> None:
-        gap = self.interval if gap is None else gap
+    def wait(self, running: Callable[[], bool]) -> None:
         if connection.vendor != "postgresql":
-            time.sleep(gap)
+            time.sleep(self.interval)
             return
         idle = settings.WORKER_IDLE_SECONDS
         try:
@@ -137,7 +136,7 @@ class Waiter:
             # outbox rows notifies: a round per commit would cost more transactions than
             # the rows it sends); notifications that came meanwhile wake it right after.
             deadline = time.monotonic() + idle
-            time.sleep(gap)
+            time.sleep(self.interval)
             while running():
                 left = min(1.0, deadline - time.monotonic())  # signals stop it within 1 s
                 if left <= 0:
@@ -149,7 +148,7 @@ class Waiter:
         except Exception:
             log.warning("worker: no LISTEN connection; polling every %s s", self.interval)
             self.close()
-            time.sleep(gap)
+            time.sleep(self.interval)
 
     def close(self) -> None:
         if self.listener is not None:
@@ -214,7 +213,11 @@ class Loop:
         which its system then claims and completes in one request each; below that rate,
         ``WORKER_QUICK_SECONDS``: a quiet outbox's rows wait for nothing (the last
         messages of a burst, a lone case's next step). Judged by the rate, not by the last
-        round's size alone, so the choice does not depend on the gap it made."""
+        round's size alone, so the choice does not depend on the gap it made. A round that
+        sent nothing waits the interval (an idle worker listens then, or on SQLite polls
+        once per interval: never a quicker poll of an empty outbox)."""
+        if not self.sent:
+            return self.interval
         quick = min(self.interval, settings.WORKER_QUICK_SECONDS)
         rate = self.sent / max(self.since_previous, 1e-3)
         return self.interval if rate >= settings.WORKER_BUSY_ROWS_PER_SECOND else quick
@@ -234,6 +237,6 @@ class Loop:
                 if self.worked:
                     self.waiter.pause(self.gap())  # busy: poll after the gap, not listening
                 else:
-                    self.waiter.wait(lambda: self.running, self.gap())
+                    self.waiter.wait(lambda: self.running)  # idle: the interval, then LISTEN
         self.waiter.close()
         log.info("worker %s stopped", self.worker_id)

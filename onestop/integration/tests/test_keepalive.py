@@ -88,6 +88,28 @@ def test_a_kept_connection_the_receiver_closed_is_replaced_and_the_post_sent_onc
     assert server.accepted == 2
 
 
+def test_a_kept_tls_connection_that_ended_is_replaced_too(connections, monkeypatch):
+    """Over TLS a kept connection the receiver closed shows as the TLS layer's EOF: the
+    POST is sent once more on a new connection, as on plain HTTP (review of session 27:
+    it waited a retry's backoff)."""
+    import ssl
+
+    server = _Server()
+    try:
+        assert connections.post(server.url, b"first", {}, 5.0) == 204
+        (kept,) = connections._kept().values()
+
+        def ended(*args: object, **kwargs: object) -> None:
+            raise ssl.SSLEOFError("EOF occurred in violation of protocol")
+
+        monkeypatch.setattr(kept, "request", ended)
+        assert connections.post(server.url, b"second", {}, 5.0) == 204
+    finally:
+        server.close()
+    assert server.bodies == [b"first", b"second"]
+    assert server.accepted == 2
+
+
 def test_a_redirect_is_an_answer_not_followed(connections):
     server = _Server(status=302)
     try:

@@ -104,9 +104,10 @@ def test_a_worker_killed_mid_round_loses_nothing_and_no_receiver_acts_twice(exam
 
 
 def test_a_round_decrypts_only_what_it_sends(example, media_root, monkeypatch):
-    """An in-app message is marked sent without its phone and text being decrypted, and a
-    department system's webhook secret is decrypted once per POST, not once per row
-    (issue 10: the claim decrypted every column of every row it read)."""
+    """An in-app message is not decrypted by the worker (it is written sent, session 27:
+    the round never reads it), and a department system's webhook secret is decrypted once
+    per POST, not once per row (issue 10: the claim decrypted every column of every row
+    it read)."""
     from onestop.core.crypto import FieldCipher
 
     submitter, last = _cases(example, 3, batch=50)
@@ -124,8 +125,9 @@ def test_a_round_decrypts_only_what_it_sends(example, media_root, monkeypatch):
         return decrypt(self, token)
 
     monkeypatch.setattr(FieldCipher, "decrypt", counted)
+    assert not Notification.objects.filter(channel="in_app").exclude(status="sent").exists()
     messages, webhooks = _round(last + timedelta(seconds=1), received)
-    assert messages.statuses == {"sent": sms + in_app}
+    assert messages.statuses == {"sent": sms}
     assert webhooks.statuses == {"delivered": deliveries}
     assert inbox.stats.accepted == deliveries and inbox.stats.rejected == 0
     assert len(received.posts) == 1  # one client, batches of up to 50

@@ -121,6 +121,24 @@ def test_the_pause_is_the_interval_only_while_the_outboxes_fill_fast(settings):
     assert loop.gap() == 1.0
     loop.sent, loop.since_previous = 5, 1.0  # 5 rows a second: quiet
     assert loop.gap() == 0.1
-    loop.sent, loop.since_previous = 0, 0.1  # nothing: quiet
-    assert loop.gap() == 0.1
-    assert Loop(interval=0.05).gap() == 0.05  # never longer than the interval
+    loop.sent, loop.since_previous = 0, 0.1  # nothing sent: idle, the interval
+    assert loop.gap() == 1.0
+    quick = Loop(interval=0.05)
+    quick.sent, quick.since_previous = 1, 1.0
+    assert quick.gap() == 0.05  # never longer than the interval
+
+
+def test_an_idle_worker_polls_once_per_interval_not_quicker(settings, monkeypatch):
+    """An empty round (SQLite, or PostgreSQL without its LISTEN connection) is followed by
+    the interval, never by the quick gap: the review of session 27 found an idle worker
+    polling ten times a second."""
+    from onestop.ops import worker as worker_module
+
+    slept: list[float] = []
+    monkeypatch.setattr("onestop.ops.worker.time.sleep", slept.append)
+    monkeypatch.setattr("onestop.ops.worker.connection.vendor", "sqlite")
+    loop = worker_module.Loop(interval=1.0)
+    loop.sent, loop.since_previous = 0, 0.1
+    loop.waiter.wait(lambda: True)
+    loop.waiter.pause(loop.gap())
+    assert slept == [1.0, 1.0]
