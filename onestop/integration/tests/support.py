@@ -64,3 +64,19 @@ class Api:
             content_type="application/json",
             headers=self._headers(key),
         )
+
+
+def cache_uses(client_pk: int, rate: str) -> int:
+    """The uses of the API's rate limit the shared cache has counted for a client in the
+    current window (the limit counted in a cache: Redis in production)."""
+    from django_ratelimit.core import get_usage
+
+    usage = get_usage(
+        None,
+        group="onestop.api",
+        key=lambda _group, _request: f"client:{client_pk}",
+        rate=rate,
+        increment=False,
+    )
+    assert usage is not None
+    return int(usage["count"])

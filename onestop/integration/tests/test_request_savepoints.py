@@ -21,7 +21,7 @@ from onestop.cases.models import Case
 from onestop.common.ratelimit import _window, rate_count, rate_peek
 from onestop.integration import api as api_module
 from onestop.integration.models import ApiClient, IdempotentResponse, WebhookDelivery
-from onestop.integration.tests.support import Api, current, hospital
+from onestop.integration.tests.support import Api, cache_uses, current, hospital
 from onestop.ops.models import RateCounter
 from onestop.testing.costs import database_cost
 from onestop.workflow import services as workflow_services
@@ -275,17 +275,7 @@ def test_a_request_run_again_is_looked_at_and_counted_again_once(
 
 
 def _cache_usage(client_pk: int) -> int:
-    from django_ratelimit.core import get_usage
-
-    usage = get_usage(
-        None,
-        group="onestop.api",
-        key=lambda _group, _request: f"client:{client_pk}",
-        rate="1000/d",
-        increment=False,
-    )
-    assert usage is not None
-    return int(usage["count"])
+    return cache_uses(client_pk, "1000/d")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,7 +16,7 @@ from onestop.audit.models import AuditRecord
 from onestop.cases.models import Case, TimelineEntry
 from onestop.integration import api as api_module
 from onestop.integration.models import IdempotentResponse
-from onestop.integration.tests.support import Api, current, hospital
+from onestop.integration.tests.support import Api, cache_uses, current, hospital
 from onestop.testing.newborns import another_newborn
 from onestop.workflow.models import CaseItem
 from onestop.workflow.services import TaskConflict
@@ -225,8 +225,6 @@ def test_a_refused_batch_counts_once_where_the_cache_counts(five, settings):
     """With the limit counted in a shared cache (Redis in production), a batch that does
     not fit is refused having counted one use, as the database's counter counts it — it
     used to count its tasks one by one up to the limit, using up the client's window."""
-    from django_ratelimit.core import get_usage
-
     settings.CACHES = {
         **settings.CACHES,
         "rates": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "b"},
@@ -238,15 +236,7 @@ def test_a_refused_batch_counts_once_where_the_cache_counts(five, settings):
     api = Api(fresh.token)
 
     def used() -> int:
-        usage = get_usage(
-            None,
-            group="onestop.api",
-            key=lambda _g, _r: f"client:{fresh.client.pk}",
-            rate="4/m",
-            increment=False,
-        )
-        assert usage is not None
-        return int(usage["count"])
+        return cache_uses(fresh.client.pk, "4/m")
 
     assert api.post("/tasks/claims", {"tasks": [{"id": tasks[0]["id"]}]}).status_code == 200
     assert used() == 1
