@@ -322,6 +322,10 @@ WORKER_BUSY_ROWS_PER_SECOND = max(
     0.0, float(os.environ.get("ONESTOP_WORKER_BUSY_ROWS_PER_SECOND", 20))
 )
 WORKER_QUICK_SECONDS = max(0.05, float(os.environ.get("ONESTOP_WORKER_QUICK_SECONDS", 0.1)))
+# …and at least this share of the recent peak rate (a cycle's rows over the time since the
+# cycle before; the peak halves every 30 s): the last levels of a burst, when the rate falls,
+# are not held a second per level (onestop.ops.pace, session 28).
+WORKER_BUSY_SHARE = min(1.0, max(0.0, float(os.environ.get("ONESTOP_WORKER_BUSY_SHARE", 0.5))))
 # Retention (the `background_prune` job, docs/operations.md): SMS sent and webhooks
 # delivered more than this many days ago are deleted (dead and pending rows are kept;
 # in-app messages are the parents' inbox and are kept) …

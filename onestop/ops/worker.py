@@ -7,7 +7,7 @@ it waits only when a round found less than a full batch of anything. On PostgreS
 waits on ``LISTEN onestop_outbox`` (a connection of its own): a transaction that writes
 outbox rows notifies when it commits (``onestop.common.outbox.outbox_wake``), so the
 worker wakes within ``interval`` (1 s, as before: no round per commit) while the outboxes
-fill fast, within ``WORKER_QUICK_SECONDS`` (0.1 s) while they are quiet (`Loop.gap`), and
+fill fast, within ``WORKER_QUICK_SECONDS`` (0.1 s) while they are quiet (`Loop.gap`, `onestop.ops.pace`), and
 an idle worker runs a round only every
 ``ONESTOP_WORKER_IDLE_SECONDS`` (default 5 s: retries are due ≥ 30 s after a failure,
 periodic jobs every ≥ 5 min). Elsewhere (SQLite) it sleeps ``interval`` (1 s).
@@ -32,6 +32,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from onestop.common.outbox import WAKE_CHANNEL, send_together
 from onestop.integration.services import webhooks_sender
 from onestop.notifications.services import notifications_sender
+from onestop.ops.pace import Pace
 from onestop.ops.schedule import SCHEDULE
 
 log = logging.getLogger(__name__)
@@ -167,9 +168,12 @@ class Loop:
         self.waiter = Waiter(interval)
         self.tasks_due = 0.0  # when to look for queued django-tasks next (monotonic)
         self.worked = False  # the last round sent something
-        self.sent = 0  # the rows the last round claimed
-        self.round_began = 0.0  # when the last round began (monotonic)
-        self.since_previous = 0.0  # seconds between the last two rounds' beginnings
+        self.pace = Pace(
+            interval=interval,
+            quick=settings.WORKER_QUICK_SECONDS,
+            floor=settings.WORKER_BUSY_ROWS_PER_SECOND,
+            share=settings.WORKER_BUSY_SHARE,
+        )
 
     def stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("worker stopping (signal %s)", signum)
@@ -195,32 +199,23 @@ class Loop:
         if time.monotonic() >= self.tasks_due:
             run_tasks(max_tasks=settings.WORKER_BATCH, worker_id=self.worker_id)
             self.tasks_due = time.monotonic() + settings.WORKER_IDLE_SECONDS
-        began = time.monotonic()
-        self.since_previous, self.round_began = began - self.round_began, began
+        self.pace.round_began(time.monotonic())
         limit = settings.WORKER_BATCH
         messages, webhooks = send_together(
             [notifications_sender(limit=limit), webhooks_sender(limit=limit)]
         )
-        self.sent = messages.claimed + webhooks.claimed
-        self.worked = bool(self.sent)
+        sent = messages.claimed + webhooks.claimed
+        self.pace.round_sent(sent)
+        self.worked = bool(sent)
         self.run_due_jobs(timezone.now())
         return messages.full or webhooks.full
 
     def gap(self) -> float:
-        """The pause before the next round: ``interval`` while the outboxes fill at
-        ``WORKER_BUSY_ROWS_PER_SECOND`` or more (the rows the last round sent over the time
-        since the round before it) — rows gather, and each receiver gets them in one batch,
-        which its system then claims and completes in one request each; below that rate,
-        ``WORKER_QUICK_SECONDS``: a quiet outbox's rows wait for nothing (the last
-        messages of a burst, a lone case's next step). Judged by the rate, not by the last
-        round's size alone, so the choice does not depend on the gap it made. A round that
-        sent nothing waits the interval (an idle worker listens then, or on SQLite polls
-        once per interval: never a quicker poll of an empty outbox)."""
-        if not self.sent:
-            return self.interval
-        quick = min(self.interval, settings.WORKER_QUICK_SECONDS)
-        rate = self.sent / max(self.since_previous, 1e-3)
-        return self.interval if rate >= settings.WORKER_BUSY_ROWS_PER_SECOND else quick
+        """The pause after a round that found less than a full batch (`onestop.ops.pace`):
+        ``interval`` while the outboxes fill fast for this machine, the quick gap while
+        they fill slowly (a burst's last levels and messages), the interval after a cycle
+        that sent nothing."""
+        return self.pace.pause(time.monotonic())
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -234,8 +229,9 @@ class Loop:
             except Exception:
                 log.exception("worker loop error; retrying")
             if self.running and not busy:
+                gap = self.gap()
                 if self.worked:
-                    self.waiter.pause(self.gap())  # busy: poll after the gap, not listening
+                    self.waiter.pause(gap)  # busy: poll after the gap, not listening
                 else:
                     self.waiter.wait(lambda: self.running)  # idle: the interval, then LISTEN
         self.waiter.close()

@@ -105,27 +105,56 @@ def test_every_writing_transaction_wakes_the_workers_even_through_the_same_atomi
         waiter.close()
 
 
-def test_the_pause_is_the_interval_only_while_the_outboxes_fill_fast(settings):
-    """Session 27: rows that come fast gather for a second (one batch per receiver, which
-    its system claims and completes in one request); a quiet outbox's rows — the last
-    messages of a burst — wait only the quick gap. Judged by the rate of the last round,
-    so a quick round of a busy outbox (few rows, little time) still counts as busy."""
-    from onestop.ops.worker import Loop
+def _cycle(pace, began: float, *rounds: int) -> float:
+    """One cycle of rounds (rows each), begun at ``began``: the pause after it."""
+    pace.round_began(began)
+    for rows in rounds:
+        pace.round_sent(rows)
+    return pace.pause(began + 0.05)
 
-    settings.WORKER_BUSY_ROWS_PER_SECOND = 20
-    settings.WORKER_QUICK_SECONDS = 0.1
-    loop = Loop(interval=1.0)
-    loop.sent, loop.since_previous = 60, 1.0  # 60 rows a second: busy
-    assert loop.gap() == 1.0
-    loop.sent, loop.since_previous = 3, 0.1  # 30 rows a second, taken by a quick round
-    assert loop.gap() == 1.0
-    loop.sent, loop.since_previous = 5, 1.0  # 5 rows a second: quiet
-    assert loop.gap() == 0.1
-    loop.sent, loop.since_previous = 0, 0.1  # nothing sent: idle, the interval
-    assert loop.gap() == 1.0
-    quick = Loop(interval=0.05)
-    quick.sent, quick.since_previous = 1, 1.0
-    assert quick.gap() == 0.05  # never longer than the interval
+
+def test_the_pause_is_the_interval_only_while_the_outboxes_fill_fast():
+    """Sessions 27–28: rows that come fast gather for a second (one batch per receiver,
+    which its system claims and completes in one request); a quiet outbox's rows — the
+    last messages of a burst — wait only the quick gap. Judged by the cycle's rate (the
+    rows of the rounds since the last pause over the time since the cycle before began),
+    so a quick cycle of a busy outbox (few rows, little time) still counts as busy."""
+    from onestop.ops.pace import Pace
+
+    pace = Pace(interval=1.0, quick=0.1, floor=20, share=0.5)
+    assert _cycle(pace, 0.0, 5) == 0.1  # a first burst: its rate is not known yet
+    assert _cycle(pace, 1.0, 100, 60) == 1.0  # 160 rows a second: busy (the peak)
+    assert _cycle(pace, 2.0, 3) == 0.1  # 3 rows a second: quiet
+    assert _cycle(pace, 2.1, 9) == 1.0  # 90 rows a second in a quick cycle: busy
+    assert _cycle(pace, 3.1, 0) == 1.0  # nothing sent: idle, the interval
+    quick = Pace(interval=0.05, quick=0.1, floor=20, share=0.5)
+    _cycle(quick, 0.0, 1)
+    assert _cycle(quick, 1.0, 1) == 0.05  # never longer than the interval
+
+
+def test_the_last_levels_of_a_burst_are_not_held_a_second_each():
+    """Session 28: in make bench the two workers' cycles sent 300–470 rows a second-and-a-
+    bit while the cases flowed, and 187, 136, 1 at the end: with session 27's fixed 20
+    rows a second each of those last levels waited a whole second. Below half the recent
+    peak the pause is the quick gap; the peak is this machine's own, so a slower machine's
+    burst is busy at its own rate, and an old peak fades (halves every 30 s)."""
+    from onestop.ops.pace import Pace
+
+    pace = Pace(interval=1.0, quick=0.1, floor=20, share=0.5)
+    at = 0.0
+    for rows in (5, 300, 420, 470, 350, 330):  # the burst: every cycle busy after the first
+        gap = _cycle(pace, at, rows)
+        at += 1.3
+    assert gap == 1.0
+    assert _cycle(pace, at, 187) == 0.1  # 144 rows a second: under half of ~360
+    slow = Pace(interval=1.0, quick=0.1, floor=20, share=0.5)
+    at = 0.0
+    for rows in (5, 60, 70, 65, 62):  # a slow machine's burst is busy at its own rate
+        gap = _cycle(slow, at, rows)
+        at += 1.3
+    assert gap == 1.0
+    assert slow.remembered_peak(at + 300) < 1  # five minutes later the peak is forgotten
+    assert _cycle(slow, at + 300, 40) == 0.1  # 0.13 rows a second: under the floor
 
 
 def test_an_idle_worker_polls_once_per_interval_not_quicker(settings, monkeypatch):
@@ -138,7 +167,7 @@ def test_an_idle_worker_polls_once_per_interval_not_quicker(settings, monkeypatc
     monkeypatch.setattr("onestop.ops.worker.time.sleep", slept.append)
     monkeypatch.setattr("onestop.ops.worker.connection.vendor", "sqlite")
     loop = worker_module.Loop(interval=1.0)
-    loop.sent, loop.since_previous = 0, 0.1
+    loop.pace.round_began(0.0)  # an empty round
     loop.waiter.wait(lambda: True)
     loop.waiter.pause(loop.gap())
     assert slept == [1.0, 1.0]
