@@ -7,6 +7,7 @@ statement each, whatever the number of cases up to the compiled sizes."""
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -20,7 +21,7 @@ from onestop.workflow.services import _case_items, cases_items
 pytestmark = pytest.mark.django_db
 
 
-def _columns(obj) -> dict:
+def _columns(obj: Any) -> dict[str, Any]:
     return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
 
 
