@@ -721,8 +721,9 @@ def _batch(
     (``answered``: a done task's body). With an Idempotency-Key, a replay returns the
     first answer.
 
-    The tasks' cases are locked first, in case-id order (as `cases_locked`), so two batches
-    over the same cases never wait for each other in a cycle. A task out of the client's
+    The tasks' cases are locked first, in one statement in case-id order (`cases_locked`),
+    so two batches over the same cases never wait for each other in a cycle, and their
+    items read in one (`cases_items`). A task out of the client's
     scope is 404, nothing done for it. Run without savepoints (`one_transaction`), the
     first task refused leaves its block: the request is rolled back and run again with
     them, each task then in a savepoint of its own, so a refused task — whatever its
