@@ -392,8 +392,45 @@ def _case_items(case_id: int) -> list[CaseItem]:
     return [unseal(row, "result") for row in _CASE_ITEMS.all(case_id)]
 
 
+# The items of several cases (up to 64) in one statement, each case's in their order, as
+# `_CASE_ITEMS` reads one case's; compiled once per database and number of cases rounded
+# up to a power of two (the last id repeated). An API batch reads the items of its tasks'
+# cases at once, after it locked them (issue 10, session 28: one statement per task).
+_CASES_ITEMS = {
+    1 << n: CompiledAll(
+        CaseItem,
+        lambda *case_ids: read_sealed(
+            CaseItem.objects.filter(case_id__in=case_ids).order_by("case_id", "position"),
+            "result",
+        ),
+        *(-7_340_029_125 - k for k in range(1 << n)),
+    )
+    for n in range(7)
+}
+
+
+def cases_items(case_ids: Sequence[int]) -> dict[int, list[CaseItem]]:
+    """The items of each of ``case_ids`` (cases the caller locked in this transaction), in
+    their order, by case id, for `item_claim`'s and `item_complete`'s ``items``."""
+    ids = sorted(set(case_ids))
+    found: dict[int, list[CaseItem]] = {case_id: [] for case_id in ids}
+    if not ids:
+        return found
+    size = 1 << (len(ids) - 1).bit_length()
+    compiled = _CASES_ITEMS.get(size)
+    if compiled is None:
+        return {case_id: _case_items(case_id) for case_id in ids}
+    for row in compiled.all(*ids, *[ids[-1]] * (size - len(ids))):
+        found[row.case_id].append(unseal(row, "result"))
+    return found
+
+
 def _lock(
-    item_id: int, *, case_id: int | None = None, locked: Case | None = None
+    item_id: int,
+    *,
+    case_id: int | None = None,
+    locked: Case | None = None,
+    items: list[CaseItem] | None = None,
 ) -> tuple[Case, dict[str, CaseItem], CaseItem]:
     """Lock the item's case and read its items. ``locked``: the item's case as the caller
     locked it in this transaction and nothing has changed since — the API's access check
@@ -401,9 +438,12 @@ def _lock(
     less per action), or an API batch's first task of each case (`cases_locked`) — not
     locked and read again. ``case_id``: the item's case, where the caller has read it but
     the case may have changed since it was locked (a batch's later task of the case): it
-    is locked (again) and read; ``locked`` is used only where it is that case."""
+    is locked (again) and read; ``locked`` is used only where it is that case. ``items``:
+    ``locked``'s items as the caller read them after locking it (`cases_items`), nothing
+    changed since — not read again (used only with ``locked``)."""
     if locked is not None and (case_id is None or locked.pk == case_id):
-        return _locked_rows(item_id, locked, {r.key: r for r in _case_items(locked.pk)})
+        rows = items if items is not None else _case_items(locked.pk)
+        return _locked_rows(item_id, locked, {r.key: r for r in rows})
     if case_id is None:
         case_id = (
             CaseItem.objects.filter(pk=item_id)
@@ -596,9 +636,10 @@ def item_claim(
     expected_version: int | None = None,
     case_id: int | None = None,
     locked: Case | None = None,
+    items: list[CaseItem] | None = None,
 ) -> CaseItem:
     now = now or timezone.now()
-    case, rows, row = _lock(item_id, case_id=case_id, locked=locked)
+    case, rows, row = _lock(item_id, case_id=case_id, locked=locked, items=items)
     _check(actor, row, [ItemState.READY], "领取", expected_version)
     _, changes = _statuses(list(rows.values())).claim(row.key, now, str(actor.pk))
     # A claim changes the claimed row only, in the columns a claim sets: written in one
@@ -624,9 +665,10 @@ def item_complete(
     automatic_reason: str = "",
     case_id: int | None = None,
     locked: Case | None = None,
+    items: list[CaseItem] | None = None,
 ) -> CaseItem:
     now = now or timezone.now()
-    case, rows, row = _lock(item_id, case_id=case_id, locked=locked)
+    case, rows, row = _lock(item_id, case_id=case_id, locked=locked, items=items)
     _check(actor, row, [ItemState.READY, ItemState.IN_PROGRESS], "办结", expected_version)
     item_complete_locked(
         case, rows, row, actor=actor, result=result, now=now, automatic_reason=automatic_reason
