@@ -327,9 +327,18 @@ def _target(*row: Any) -> _Target:
     same columns make the same target, and a changed client is a new row (issue 10,
     session 22: ~35 JSON lists parsed on every event dispatch, every claim, completion
     and submission)."""
-    *columns, events = row
+    pk, key_id, department, kind, code, user_id, echo, events = row
     value = None if events is None else json.loads(events)
-    return _Target(*columns, tuple(value) if isinstance(value, list) else value)
+    return _Target(
+        pk,
+        key_id,
+        department,
+        kind,
+        code,
+        user_id,
+        echo,
+        tuple(value) if isinstance(value, list) else value,
+    )
 
 
 def webhooks_queue(
