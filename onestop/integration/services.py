@@ -222,7 +222,7 @@ def api_client_sync_user(client: ApiClient) -> None:
 
 
 AUTHENTICATION_SKIPS = (
-    *("webhook_secret", "webhook_batch_max", "created_at"),
+    *("webhook_secret", "webhook_batch_max", "webhook_echo", "created_at"),
     *("user__phone", "user__password", "user__last_login", "user__first_name"),
     *("user__last_name", "user__email", "user__is_staff", "user__date_joined"),
 )
