@@ -49,6 +49,7 @@ class ApiClientForm(forms.ModelForm[ApiClient]):
             "webhook_url",
             "events",
             "webhook_batch_max",
+            "webhook_echo",
             "active",
         )
 
@@ -84,6 +85,7 @@ class ApiClientAdmin(admin.ModelAdmin[ApiClient]):
             events=list(obj.events or []),
             may_submit_cases=obj.may_submit_cases,
             webhook_batch_max=obj.webhook_batch_max,
+            webhook_echo=obj.webhook_echo,
             now=timezone.now(),
         )
         obj.pk = issued.client.pk

@@ -40,8 +40,16 @@ WEBHOOK_OF: dict[type[Event], str] = {
 itself) have no webhook."""
 
 
+# The changes an API client makes on the task it acts on (claim, complete, return,
+# refuse): told to that client only if it keeps its echoes (``ApiClient.webhook_echo``;
+# issue 10, session 28). What follows from them (the next items' task.created, the items a
+# refusal cancelled) and every change by someone else is told as before.
+ECHOES = (ev.ItemClaimed, ev.ItemCompleted, ev.ItemReturned, ev.ItemRefused)
+
+
 def task_webhook(event: ev.ItemEvent) -> None:
     row = event.row
+    actor = event.actor
     webhooks_queue(
         case=event.case,
         event=WEBHOOK_OF[type(event)],
@@ -53,6 +61,7 @@ def task_webhook(event: ev.ItemEvent) -> None:
         jurisdiction=(row.jurisdiction_kind, row.jurisdiction_code),
         data={"state": event.state, "version": event.version},
         task=row,
+        acted_by=actor.pk if actor is not None and isinstance(event, ECHOES) else None,
     )
 
 

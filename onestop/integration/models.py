@@ -75,6 +75,17 @@ class ApiClient(models.Model):
             "1：每个事件单独推送；大于 1：接收方接受批量推送（JSON 数组），每次最多这么多事件"
         ),
     )
+    # Echoes (issue 10, session 28; ADR 0011): False = no ``task.updated`` for the changes
+    # the client made itself through the API (its claims, completions, returns and
+    # refusals: the answer to its request carries them). True = every event (the default).
+    webhook_echo = models.BooleanField(
+        _("推送本系统所做的变更"),
+        default=True,
+        help_text=_(
+            "取消勾选：本系统通过接口领取、办结、退回或不予办理事项后，不再就这些变更向本系统推送"
+            " task.updated；他人所做的变更照常推送"
+        ),
+    )
     active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"))
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)

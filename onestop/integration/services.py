@@ -159,10 +159,12 @@ def api_client_create(
     secret: str | None = None,
     webhook_secret: str | None = None,
     webhook_batch_max: int = 1,
+    webhook_echo: bool = True,
 ) -> IssuedCredentials:
     """Create a client with its service account. ``key_id``/``secret`` are generated unless
     given (the demo data gives known ones). ``webhook_batch_max`` > 1: the receiver takes
-    batched POSTs of up to that many events (ADR 0028)."""
+    batched POSTs of up to that many events (ADR 0028). ``webhook_echo`` False: no
+    ``task.updated`` for the changes the client makes itself (ADR 0011, session 28)."""
     _check_jurisdiction(department, jurisdiction_kind, jurisdiction_code)
     now = now or timezone.now()
     key_id = key_id or KEY_PREFIX + secrets.token_hex(8)
@@ -189,6 +191,7 @@ def api_client_create(
         webhook_secret=webhook_secret,
         events=list(events) if events is not None else list(EVENT_TYPES),
         webhook_batch_max=webhook_batch_max,
+        webhook_echo=webhook_echo,
         created_at=now,
     )
     return IssuedCredentials(client, f"{key_id}.{secret}", webhook_secret)
@@ -219,7 +222,7 @@ def api_client_sync_user(client: ApiClient) -> None:
 
 
 AUTHENTICATION_SKIPS = (
-    *("webhook_secret", "webhook_batch_max", "created_at"),
+    *("webhook_secret", "webhook_batch_max", "webhook_echo", "created_at"),
     *("user__phone", "user__password", "user__last_login", "user__first_name"),
     *("user__last_name", "user__email", "user__is_staff", "user__date_joined"),
 )
@@ -303,6 +306,8 @@ class _Target(NamedTuple):
     department: str
     jurisdiction_kind: str
     jurisdiction_code: str
+    user_id: int  # its service account: who acts when it acts
+    webhook_echo: bool  # False: no task.updated for the changes it made itself
     events: Sequence[str] | Any  # the JSON list, as a tuple (else the value as stored)
 
 
@@ -322,10 +327,17 @@ def _target(*row: Any) -> _Target:
     same columns make the same target, and a changed client is a new row (issue 10,
     session 22: ~35 JSON lists parsed on every event dispatch, every claim, completion
     and submission)."""
-    pk, key_id, department, kind, code, events = row
+    pk, key_id, department, kind, code, user_id, echo, events = row
     value = None if events is None else json.loads(events)
     return _Target(
-        pk, key_id, department, kind, code, tuple(value) if isinstance(value, list) else value
+        pk,
+        key_id,
+        department,
+        kind,
+        code,
+        user_id,
+        echo,
+        tuple(value) if isinstance(value, list) else value,
     )
 
 
@@ -342,6 +354,7 @@ def webhooks_queue(
     newborn: int = 0,
     extra: Mapping[str, Any] | None = None,
     task: CaseItem | None = None,
+    acted_by: int | None = None,
 ) -> list[WebhookDelivery]:
     """Queue the deliveries of webhook ``event`` (``task.created``, ``task.updated``,
     ``case.decided``, ``case.completed``) for the domain event ``change`` (call inside the
@@ -351,7 +364,12 @@ def webhooks_queue(
     covers it; a case event to the client that submitted the case, if any.
 
     ``task``: the item's row as the change just saved it (an item event carries it), so
-    its id and division are not read again (issue 10: web CPU per case)."""
+    its id and division are not read again (issue 10: web CPU per case).
+
+    ``acted_by``: the user whose own change on the task this is (a claim, completion,
+    return or refusal), if any: a client acting through that service account that turned
+    its echoes off (``webhook_echo``) is not told of it (issue 10, session 28: the
+    answer to its request already carried the change)."""
     if item and department:
         candidates = [c for c in _clients(("department", department)) if event in (c.events or [])]
         if not candidates:
@@ -369,7 +387,11 @@ def webhooks_queue(
                 return []
             task_id, division = row["pk"], row["division"]
             j_kind, j_code = jurisdiction or (row["jurisdiction_kind"], row["jurisdiction_code"])
-        targets = [c for c in candidates if _covers(c, j_kind, j_code, division)]
+        targets = [
+            c
+            for c in candidates
+            if _covers(c, j_kind, j_code, division) and (c.webhook_echo or c.user_id != acted_by)
+        ]
         body: dict[str, Any] = {
             "task": {
                 "id": task_id,

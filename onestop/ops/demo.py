@@ -340,7 +340,11 @@ def _api_clients() -> int:
     simulators' receivers only while the simulators run (`demo_webhooks`)."""
     from onestop.integration.models import ApiClient
     from onestop.integration.services import api_client_create
-    from onestop.simulate.credentials import DEMO_WEBHOOK_BATCH, demo_credentials
+    from onestop.simulate.credentials import (
+        DEMO_WEBHOOK_BATCH,
+        DEMO_WEBHOOK_ECHO,
+        demo_credentials,
+    )
 
     created = 0
     for cred in demo_credentials():
@@ -350,6 +354,7 @@ def _api_clients() -> int:
             **cred.client_fields(),
             webhook_url="",  # set by demo_webhooks() when the simulators run
             webhook_batch_max=DEMO_WEBHOOK_BATCH,
+            webhook_echo=DEMO_WEBHOOK_ECHO,
         )
         created += 1
     return created
@@ -358,20 +363,33 @@ def _api_clients() -> int:
 def demo_webhooks(*, enabled: bool) -> int:
     """Point the demo API clients' webhooks at the simulators' receivers (``enabled``) or
     switch them off, so a demo run without simulators queues no deliveries that can only
-    fail. The simulators' receivers take batched webhooks (ADR 0028). Returns the number
-    of clients changed."""
+    fail. The simulators' receivers take batched webhooks (ADR 0028) and want no echoes
+    of their own changes (ADR 0011, session 28). Returns the number of clients changed."""
     from django.db.models import Q
 
     from onestop.integration.models import ApiClient
-    from onestop.simulate.credentials import DEMO_WEBHOOK_BATCH, demo_credentials, hook_port
+    from onestop.simulate.credentials import (
+        DEMO_WEBHOOK_BATCH,
+        DEMO_WEBHOOK_ECHO,
+        demo_credentials,
+        hook_port,
+    )
 
     changed = 0
     for cred in demo_credentials():
         url = f"http://127.0.0.1:{hook_port(cred.department)}/webhook" if enabled else ""
         changed += (
             ApiClient.objects.filter(key_id=cred.key_id)
-            .filter(~Q(webhook_url=url) | ~Q(webhook_batch_max=DEMO_WEBHOOK_BATCH))
-            .update(webhook_url=url, webhook_batch_max=DEMO_WEBHOOK_BATCH)
+            .filter(
+                ~Q(webhook_url=url)
+                | ~Q(webhook_batch_max=DEMO_WEBHOOK_BATCH)
+                | ~Q(webhook_echo=DEMO_WEBHOOK_ECHO)
+            )
+            .update(
+                webhook_url=url,
+                webhook_batch_max=DEMO_WEBHOOK_BATCH,
+                webhook_echo=DEMO_WEBHOOK_ECHO,
+            )
         )
     return changed
 

@@ -50,6 +50,10 @@ DEMO_SECRET_SUFFIX = "onestop-demo-2026"
 # The simulated departments' receivers take batched webhooks (ADR 0028): the demo clients
 # are created with this many events per POST at most.
 DEMO_WEBHOOK_BATCH = 50
+# The simulated departments act on task.created only (`department.SimulatedDepartment`):
+# the echoes of their own claims and completions would be received, counted and dropped,
+# so their clients turn them off (``webhook_echo``; issue 10, session 28).
+DEMO_WEBHOOK_ECHO = False
 
 
 class ClientFields(TypedDict):

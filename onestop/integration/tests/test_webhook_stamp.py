@@ -43,6 +43,7 @@ def _admin_edit(admin_client: Any, client: ApiClient, **changes: Any) -> None:
         "webhook_url": client.webhook_url,
         "events": json.dumps(client.events),
         "webhook_batch_max": client.webhook_batch_max,
+        "webhook_echo": "on" if client.webhook_echo else "",
         "active": "on" if client.active else "",
     }
     form.update(changes)
@@ -125,7 +126,8 @@ def test_the_stamp_covers_what_makes_a_target_and_its_triggers_stand() -> None:
     from onestop.integration import services
     from onestop.reference import stamp_triggers
 
-    migration = importlib.import_module("onestop.integration.migrations.0007_webhook_stamp")
+    # The latest migration that made the triggers (0007's, made again with more columns).
+    migration = importlib.import_module("onestop.integration.migrations.0009_webhook_echo")
     read = {*services._TARGET_FIELDS, "active", "webhook_url"} - {"pk"}
     assert read <= set(migration.COLUMNS)
     made = stamp_triggers.trigger_sql(

@@ -1,5 +1,6 @@
 """``manage.py api_client create|list|rotate|deactivate``: API credentials of department
-systems. The secret is printed once, on creation or rotation; only its hash is stored."""
+systems. The secret is printed once, on creation or rotation; only its hash is stored.
+``create --no-echo``: the client hears no ``task.updated`` of its own changes (ADR 0011)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ class Command(BaseCommand):
             " 1: one event per POST (default)",
         )
         create.add_argument(
+            "--echo",
+            action=BooleanOptionalAction,
+            default=True,
+            help="--no-echo: no task.updated webhooks for the changes the client makes itself"
+            " through the API (its claims, completions, returns, refusals); default: --echo",
+        )
+        create.add_argument(
             "--may-submit-cases",
             action=BooleanOptionalAction,
             default=None,
@@ -65,6 +73,7 @@ class Command(BaseCommand):
                     events=options["events"],
                     may_submit_cases=options["may_submit_cases"],
                     webhook_batch_max=options["webhook_batch"],
+                    webhook_echo=options["echo"],
                 )
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
@@ -72,9 +81,10 @@ class Command(BaseCommand):
         elif action == "list":
             for c in ApiClient.objects.order_by("department", "jurisdiction_code"):
                 state = "active" if c.active else "inactive"
+                echo = "echo" if c.webhook_echo else "no-echo"
                 self.stdout.write(
                     f"{c.key_id}\t{c.department}\t{c.jurisdiction_kind}:{c.jurisdiction_code}"
-                    f"\t{state}\t{c.webhook_url or '-'}\t{c.name}"
+                    f"\t{state}\t{c.webhook_url or '-'}\t{echo}\t{c.name}"
                 )
         elif action == "rotate":
             self._print(api_client_rotate_secret(client_id=self._client(options["key_id"]).pk))
@@ -106,6 +116,7 @@ class Command(BaseCommand):
                     },
                     "webhook_url": client.webhook_url,
                     "webhook_batch_max": client.webhook_batch_max,
+                    "webhook_echo": client.webhook_echo,
                     "note": "the token and webhook secret are shown only now; store them safely",
                 },
                 ensure_ascii=False,
