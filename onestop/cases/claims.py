@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet, TextField, Value, sql
@@ -306,7 +306,7 @@ _ISSUING_CASE, _ISSUING_POSITION = -7_340_029_613, 32_113
 
 def _issuing_statement(alias: str, by_position: bool) -> Statement | None:
     query = _issuing(_ISSUING_CASE, _ISSUING_POSITION if by_position else None).query
-    update = query.chain(sql.UpdateQuery)
+    update = cast(sql.UpdateQuery, query.chain(sql.UpdateQuery))  # (typed as a Query)
     update.add_update_values({"issued": True})
     compiler = update.get_compiler(alias)
     text, params = compiler.as_sql()
@@ -328,7 +328,8 @@ def ssc_claims_issue(case: Case, newborn: int | None = None) -> int:
     values = [case.pk, *([newborn] if newborn is not None else [])]
     with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
         cursor.execute(statement.sql, statement.bind(*values))
-        return max(cursor.rowcount, 0)
+        written: int = max(cursor.rowcount, 0)
+    return written
 
 
 def claims_of_others(case_id: Any, indexes: Sequence[Any]) -> QuerySet[NewbornClaim]:
