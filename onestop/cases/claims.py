@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from django.db import connections, router
-from django.db.models import Q, QuerySet, TextField, Value
+from django.db import connections, router, transaction
+from django.db.models import Q, QuerySet, TextField, Value, sql
 
 from onestop.accounts.models import User
 from onestop.accounts.permissions import can_view_case
@@ -292,13 +292,44 @@ def ssc_claims_release(case: Case, now: datetime, newborn: int | None = None) ->
     return released
 
 
+def _issuing(case_id: Any, position: Any = None) -> QuerySet[SscApplication]:
+    rows = SscApplication.objects.filter(case_id=case_id, active=True)
+    return rows if position is None else rows.filter(position=position)
+
+
+# `ssc_claims_issue`'s UPDATE, compiled once per database and form (issue 10, session 28,
+# h-elicence: a card item's completion had Django build it each time). A case id and a
+# newborn's position no row has stand in for the values.
+_ISSUING: Kept[tuple[str, str, bool], Statement | None] = Kept(size=8)
+_ISSUING_CASE, _ISSUING_POSITION = -7_340_029_613, 32_113
+
+
+def _issuing_statement(alias: str, by_position: bool) -> Statement | None:
+    query = _issuing(_ISSUING_CASE, _ISSUING_POSITION if by_position else None).query
+    update = cast(sql.UpdateQuery, query.chain(sql.UpdateQuery))  # (typed as a Query)
+    update.add_update_values({"issued": True})
+    compiler = update.get_compiler(alias)
+    text, params = compiler.as_sql()
+    if not text or update.get_related_updates():
+        return None
+    stand_ins = [_ISSUING_CASE, *([_ISSUING_POSITION] if by_position else [])]
+    return Statement.of(text, params, stand_ins)
+
+
 def ssc_claims_issue(case: Case, newborn: int | None = None) -> int:
     """The card was made: its application stands for good (``newborn``: only that baby's)."""
-    rows = SscApplication.objects.filter(case=case, active=True)
-    if newborn is not None:
-        rows = rows.filter(position=newborn)
-    issued: int = rows.update(issued=True)
-    return issued
+    alias = router.db_for_write(SscApplication)
+    connection = connections[alias]
+    key = (alias, connection.vendor, newborn is not None)
+    statement = _ISSUING.get_or_make(key, lambda: _issuing_statement(alias, key[2]))
+    if statement is None:  # not compiled as expected: the queryset runs
+        issued: int = _issuing(case.pk, newborn).using(alias).update(issued=True)
+        return issued
+    values = [case.pk, *([newborn] if newborn is not None else [])]
+    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+        cursor.execute(statement.sql, statement.bind(*values))
+        written: int = max(cursor.rowcount, 0)
+    return written
 
 
 def claims_of_others(case_id: Any, indexes: Sequence[Any]) -> QuerySet[NewbornClaim]:

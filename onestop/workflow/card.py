@@ -29,7 +29,7 @@ from onestop.audit.services import audit_record
 from onestop.cases.claims import SSC_ITEM as SSC_ITEM
 from onestop.cases.claims import ssc_claims_issue
 from onestop.cases.models import Case
-from onestop.common.compiled import CompiledFirst, CompiledInsert
+from onestop.common.compiled import CompiledFirst, CompiledInsert, CompiledUpdate
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
 from onestop.reference.selectors import bank_branch
@@ -51,6 +51,9 @@ FINAL = (CardStatus.AT_BRANCH, CardStatus.MAILED)
 # The card record's INSERT (every card item's dispatch), built once per process (issue 10);
 # ``save_new`` writes what ``objects.create`` wrote.
 _CARD_INSERT: CompiledInsert[CardProduction] = CompiledInsert(CardProduction)
+# A completion's status of the card, written by a statement made once per process (issue
+# 10, session 28, h-elicence: ``save(update_fields=…)`` had Django build it each time).
+_CARD_UPDATE: CompiledUpdate[CardProduction] = CompiledUpdate(CardProduction)
 # The card item's record (its completion and its task's detail read it), compiled once per
 # process (issue 10).
 CARD_OF: CompiledFirst[CardProduction] = CompiledFirst(
@@ -206,7 +209,7 @@ def card_on_completed(case: Case, row: CaseItem, now: datetime, actor: User | No
     card.status = final
     card.history = [*card.history, {"status": final.value, "at": now.isoformat()}]
     card.updated_at = now
-    card.save(update_fields=["status", "history", "updated_at"])
+    _CARD_UPDATE.update([card], ["status", "history", "updated_at"])
     ssc_claims_issue(case, row.newborn)
 
 

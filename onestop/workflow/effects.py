@@ -32,7 +32,7 @@ from onestop.workflow import maternity, payment
 from onestop.workflow.confirmations import confirmation_request
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
-from onestop.workflow.models import ItemState, PaymentNotice
+from onestop.workflow.models import ItemState
 from onestop.workflow.preview import DOCUMENT_TITLES, preview_hold
 from onestop.workflow.same_visit import same_visit_rule
 from onestop.workflow.selectors import (
@@ -229,7 +229,7 @@ def completed_message(event: ev.ItemCompleted) -> None:
     """Tell the parents the item is done; for a physical result, where and when to collect
     it (or that it was posted), by SMS and in-app message, and on the timeline."""
     case, row, now = event.case, event.row, event.at
-    if row.item == PAYMENT_ITEM and PaymentNotice.objects.filter(item=row).exists():
+    if row.item == PAYMENT_ITEM and payment.completed_notice(row) is not None:
         return  # the payment's own confirmation message says it (payment_confirmed_message)
     name = _name(event)
     key = f"case:{case.number}:{row.key}:done"

@@ -26,7 +26,7 @@ from onestop.accounts.models import User, actor_label
 from onestop.audit.services import audit_record
 from onestop.cases.models import Case
 from onestop.cases.services import case_locked
-from onestop.common.compiled import CompiledInsert
+from onestop.common.compiled import CompiledFirst, CompiledInsert, CompiledUpdate
 from onestop.core.clock import parse_time, to_beijing
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
@@ -49,6 +49,23 @@ REMINDER_HORIZON = timedelta(days=60)
 # The payment notice's INSERT (every payment item's dispatch), built once per process
 # (issue 10); ``save_new`` writes what ``objects.create`` wrote.
 _NOTICE_INSERT: CompiledInsert[PaymentNotice] = CompiledInsert(PaymentNotice)
+# The item's notice and the region's premium for a year, read by statements compiled once
+# per process, and the notice's paid columns written by one (issue 10, session 28,
+# h-elicence: a payment item's dispatch and completion had Django build each anew).
+_NOTICE_OF: CompiledFirst[PaymentNotice] = CompiledFirst(
+    PaymentNotice, lambda item_id: PaymentNotice.objects.filter(item_id=item_id), -7_340_029_517
+)
+_PREMIUM_OF: CompiledFirst[InsurancePremium] = CompiledFirst(
+    InsurancePremium,
+    lambda region, year: InsurancePremium.objects.filter(region=region, year=year),
+    "onestop-stand-in-premium-region",
+    32_109,  # (a year no notice is for; a smallint: an out-of-range one compiles to nothing)
+)
+_NOTICE_UPDATE: CompiledUpdate[PaymentNotice] = CompiledUpdate(PaymentNotice)
+# The notice a completion's confirmation check read, kept on the completed row for the
+# completion's `notice_paid` (the same transaction, the case locked, nothing written to it
+# between them): it was read twice.
+_NOTICE_READ = "_onestop_payment_notice_read"
 
 
 class PaymentStepRefused(OnestopError):
@@ -69,7 +86,7 @@ def insurance_year(case: Case, at: datetime) -> int:
 
 
 def premium_of(region: str, year: int) -> InsurancePremium | None:
-    return InsurancePremium.objects.filter(region=region, year=year).first()
+    return _PREMIUM_OF.first(region, year)
 
 
 def _channels(case: Case, plan: PaymentPlan) -> list[dict[str, object]]:
@@ -156,7 +173,7 @@ def notice_issue(case: Case, row: CaseItem, *, now: datetime) -> PaymentNotice |
     plan = payment_plan(case)
     if plan is None or row.item != PAYMENT_ITEM:
         return None
-    existing = PaymentNotice.objects.filter(item=row).first()
+    existing = _NOTICE_OF.first(row.pk)
     if existing is not None:
         return existing
     year = insurance_year(case, now)
@@ -197,16 +214,27 @@ def confirmation_problems(row: CaseItem, result: Mapping[str, str]) -> list[Resu
     differs from the notice's amount (code ``payment_amount_mismatch``)."""
     if row.item != PAYMENT_ITEM:
         return []
-    notice = PaymentNotice.objects.filter(item=row).only("amount_yuan").first()
+    notice = _NOTICE_OF.first(row.pk)
+    setattr(row, _NOTICE_READ, (row.version, notice))  # for `notice_paid`, if it comes
     if notice is None:
         return []
     problem = amount_problem(notice.amount_yuan, result.get("amount_yuan", ""))
     return [] if problem is None else [ResultProblem(problem.field, problem.message, problem.code)]
 
 
+def completed_notice(row: CaseItem) -> PaymentNotice | None:
+    """The notice of the payment item ``row`` that a completion just completed, as the
+    completion's confirmation check read it (`confirmation_problems`: the row's version
+    then was the one before), else read."""
+    kept: tuple[int, PaymentNotice | None] | None = row.__dict__.get(_NOTICE_READ)
+    if kept is not None and kept[0] == row.version - 1:
+        return kept[1]
+    return _NOTICE_OF.first(row.pk)
+
+
 def notice_paid(case: Case, row: CaseItem, *, now: datetime, actor: User | None) -> None:
     """The payment item was completed: the notice is paid (in the completing transaction)."""
-    notice = PaymentNotice.objects.filter(item=row).first()
+    notice = completed_notice(row)
     if notice is None or notice.status == PaymentStatus.PAID:
         return
     result = row.result or {}
@@ -215,7 +243,7 @@ def notice_paid(case: Case, row: CaseItem, *, now: datetime, actor: User | None)
     notice.payment_reference = str(result.get("payment_reference") or "")[:40]
     notice.amount_paid = parse_amount(str(result.get("amount_yuan") or ""))
     notice.status = PaymentStatus.PAID
-    notice.save(update_fields=["paid_at", "payment_reference", "amount_paid", "status"])
+    _NOTICE_UPDATE.update([notice], ["paid_at", "payment_reference", "amount_paid", "status"])
     _audit(
         case,
         "payment_confirmed",

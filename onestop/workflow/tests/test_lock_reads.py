@@ -123,3 +123,40 @@ def test_the_locked_case_reads_as_a_case_read_whole(case):
         locked.save()
     again = Case.objects.get(pk=case.pk)
     assert (again.document, again.decision) == (whole.document, whole.decision)
+
+
+def test_a_completion_that_readies_items_writes_them_in_one_update(case, beijing):
+    """The completed row and the rows it readies: one UPDATE (issue 10, session 28,
+    h-elicence: were two), each row as the two wrote it — the completion's columns on the
+    completed row, the readying's on the readied ones, every other column as it was."""
+    bmc = _bmc(case)
+    who = _hospital()
+    item_claim(item_id=bmc.pk, actor=who, now=beijing("2026-11-20T10:00:00+08:00"))
+    fields = [f.attname for f in CaseItem._meta.concrete_fields]
+    before = {r.pk: r for r in CaseItem.objects.filter(case=case)}
+    now = beijing("2026-11-20T11:00:00+08:00")
+    with CaptureQueriesContext(connection) as queries:
+        item_complete(item_id=bmc.pk, actor=who, result={"bmc_number": "Q450123456"}, now=now)
+    updates = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('UPDATE "workflow_caseitem"')
+    ]
+    after = {r.pk: r for r in CaseItem.objects.filter(case=case)}
+    readied = [
+        pk for pk, r in after.items() if before[pk].state == "waiting" and r.state == "ready"
+    ]
+    assert readied, "the birth certificate readies the items after it"
+    assert len(updates) == 1, updates
+    completed = {"state", "finished_at", "result", "version", "automatic"}
+    readying = {"state", "received_at", "due_at", "due_provisional", "version"}
+    for pk, row in after.items():
+        changed = {f for f in fields if getattr(row, f) != getattr(before[pk], f)}
+        if pk == bmc.pk:
+            assert changed <= completed and row.state == ItemState.DONE
+            assert row.result == {"bmc_number": "Q450123456"} and row.finished_at == now
+        elif pk in readied:
+            assert changed <= readying and row.received_at == now and row.due_at is not None
+            assert row.result is None and row.version == before[pk].version + 1
+        else:
+            assert changed == set(), (row.item, changed)

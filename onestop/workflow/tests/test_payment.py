@@ -326,3 +326,33 @@ def test_an_activation_reads_no_chain_of_its_own(
     assert notice.activated_at is not None
     assert audit_chain_reads(queries.captured_queries) == 0
     assert verify_chain(case.number) == []
+
+
+def test_a_confirmation_reads_its_notice_once(yuanling: Any) -> None:
+    """The completion's confirmation check and its notice's payment read the notice in
+    one statement (issue 10, session 28, h-elicence: it was read twice), by a statement
+    compiled once (not the queryset every time); the notice is paid as before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.workflow.payment import _NOTICE_OF, _PREMIUM_OF
+
+    _case, row = yuanling
+    paid = format_time(timezone.now() - timedelta(hours=1))
+    body = {"result": {"payment_reference": "SW-ONE", "amount_yuan": "400", "paid_at": paid}}
+    with CaptureQueriesContext(connection) as queries:
+        assert tax_api(row).post(f"/tasks/{row.pk}/complete", body).status_code == 200
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and '"workflow_paymentnotice"' in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+    notice = PaymentNotice.objects.get(item=row)
+    assert notice.status == PaymentStatus.PAID and notice.payment_reference == "SW-ONE"
+    assert notice.amount_paid == Decimal("400") and notice.paid_at is not None
+    assert format_time(notice.paid_at) == paid
+    # Both reads compiled (a stand-in not found would leave the queryset run each time).
+    assert _NOTICE_OF._statement_for()[1] is not None
+    assert _PREMIUM_OF._statement_for()[1] is not None
+    assert _PREMIUM_OF.first("yuanling", to_beijing(timezone.now()).year) is not None

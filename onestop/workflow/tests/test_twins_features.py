@@ -173,5 +173,18 @@ def test_each_twins_card_has_its_own_production_record_and_application(
         SscApplication.objects.filter(case=case, issued=True).values_list("position", flat=True)
     )
     assert issued == {1}
+    # by a statement compiled once (issue 10, session 28), not Django's query each time
+    from django.db import connection
+
+    from onestop.cases.claims import _ISSUING, ssc_claims_issue
+    from onestop.common.compiled import Statement
+
+    assert isinstance(_ISSUING.find(("default", connection.vendor, True)), Statement)
+    first = SscApplication.objects.filter(case=case, active=True, position=0).count()
+    assert first and ssc_claims_issue(case, 0) == first  # the other baby's rows only
+    issued = set(
+        SscApplication.objects.filter(case=case, issued=True).values_list("position", flat=True)
+    )
+    assert issued == {0, 1}
     line = TimelineEntry.objects.filter(case=case, kind="card_status").get().message
     assert "第二个孩子" in line
