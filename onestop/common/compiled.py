@@ -15,7 +15,9 @@ queryset was built from (the database's alias and vendor first).
 `CompiledFirst` is the common case of one model read by one value: it makes the row into
 the model instance exactly as Django's model iterable does — the compiler's converters,
 ``from_db`` with the selected (not deferred) fields, ``select_related`` rows by Django's
-related populators, annotations.
+related populators, annotations — each instance made without ``Model.__init__`` where
+that is the same instance (`onestop.common.loaded`: no init signal's receiver, no field
+attribute that sets in its own way; issue 10, session 28).
 """
 
 from __future__ import annotations
@@ -39,11 +41,12 @@ from django.db.models import (
     sql,
 )
 from django.db.models.constants import OnConflict
-from django.db.models.query import get_related_populators
+from django.db.models.query import RelatedPopulator
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 
 from onestop.common.kept import Kept
+from onestop.common.loaded import Making, populators
 
 M = TypeVar("M", bound=Model)
 
@@ -118,6 +121,8 @@ class _FirstOf:
     end: int
     annotations: tuple[tuple[str, int], ...]
     locks: bool = False  # SELECT … FOR UPDATE: refused outside a transaction, as Django does
+    making: Making | None = None  # the instance made as ``from_db`` makes it (`loaded`)
+    populators: tuple[RelatedPopulator, ...] = ()  # ``select_related``'s, made so too
 
 
 class CompiledFirst(Generic[M]):
@@ -149,15 +154,18 @@ class CompiledFirst(Generic[M]):
         select = compiler.select
         fields = info["select_fields"]
         start, end = fields[0], fields[-1] + 1
+        init_list = tuple(f[0].target.attname for f in select[start:end])
         return _FirstOf(
             statement=statement,
             select=select,
             klass_info=info,
-            init_list=tuple(f[0].target.attname for f in select[start:end]),
+            init_list=init_list,
             start=start,
             end=end,
             annotations=tuple((compiler.annotation_col_map or {}).items()),
             locks=bool(compiler.query.select_for_update),
+            making=Making.of(self.model, init_list),
+            populators=tuple(populators(info, select, alias)),
         )
 
     def first(self, *values: Any) -> M | None:
@@ -196,18 +204,20 @@ class CompiledFirst(Generic[M]):
         return alias, self._statements.get_or_make(key, lambda: self._compile(alias))
 
     def _instance(self, compiled: _FirstOf, raw: Sequence[Any], alias: str) -> M:
-        """A row made into the model instance as Django's model iterable makes it."""
+        """A row made into the model instance as Django's model iterable makes it (without
+        ``Model.__init__`` where that is the same: `onestop.common.loaded`)."""
         row = compiled.statement.convert(raw, connections[alias])
-        obj = self.model.from_db(
-            alias, list(compiled.init_list), row[compiled.start : compiled.end]
-        )
-        # (django-stubs describe a later Django: this one takes no fetch mode)
-        populators = get_related_populators(compiled.klass_info, compiled.select, alias)  # type: ignore[call-arg]
-        for populator in populators:
+        values = row[compiled.start : compiled.end]
+        if compiled.making is None:
+            obj = self.model.from_db(alias, list(compiled.init_list), values)
+        else:
+            obj = compiled.making.make(alias, values)
+        for populator in compiled.populators:
             populator.populate(row, obj)
         for name, pos in compiled.annotations:
             setattr(obj, name, row[pos])
-        return obj
+        made: M = obj
+        return made
 
 
 class CompiledAll(CompiledFirst[M]):
