@@ -7,8 +7,8 @@ it waits only when a round found less than a full batch of anything. On PostgreS
 waits on ``LISTEN onestop_outbox`` (a connection of its own): a transaction that writes
 outbox rows notifies when it commits (``onestop.common.outbox.outbox_wake``), so the
 worker wakes within ``interval`` (1 s, as before: no round per commit) while the outboxes
-fill fast, within ``WORKER_QUICK_SECONDS`` (0.1 s) while they are quiet (`Loop.gap`, `onestop.ops.pace`), and
-an idle worker runs a round only every
+fill fast, within ``WORKER_QUICK_SECONDS`` (0.1 s) while they are quiet (`Loop.gap`,
+`onestop.ops.pace`), and an idle worker runs a round only every
 ``ONESTOP_WORKER_IDLE_SECONDS`` (default 5 s: retries are due ≥ 30 s after a failure,
 periodic jobs every ≥ 5 min). Elsewhere (SQLite) it sleeps ``interval`` (1 s).
 """
