@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from onestop.common.outbox import WAKE_CHANNEL
 from onestop.notifications.services import notification_queue
+from onestop.ops.pace import Pace
 from onestop.ops.worker import Waiter
 from onestop.testing.costs import database_cost
 
@@ -105,7 +106,7 @@ def test_every_writing_transaction_wakes_the_workers_even_through_the_same_atomi
         waiter.close()
 
 
-def _cycle(pace, began: float, *rounds: int) -> float:
+def _cycle(pace: Pace, began: float, *rounds: int) -> float:
     """One cycle of rounds (rows each), begun at ``began``: the pause after it."""
     pace.round_began(began)
     for rows in rounds:
@@ -119,8 +120,6 @@ def test_the_pause_is_the_interval_only_while_the_outboxes_fill_fast():
     last messages of a burst — wait only the quick gap. Judged by the cycle's rate (the
     rows of the rounds since the last pause over the time since the cycle before began),
     so a quick cycle of a busy outbox (few rows, little time) still counts as busy."""
-    from onestop.ops.pace import Pace
-
     pace = Pace(interval=1.0, quick=0.1, floor=20, share=0.5)
     assert _cycle(pace, 0.0, 5) == 0.1  # a first burst: its rate is not known yet
     assert _cycle(pace, 1.0, 100, 60) == 1.0  # 160 rows a second: busy (the peak)
@@ -138,8 +137,6 @@ def test_the_last_levels_of_a_burst_are_not_held_a_second_each():
     rows a second each of those last levels waited a whole second. Below half the recent
     peak the pause is the quick gap; the peak is this machine's own, so a slower machine's
     burst is busy at its own rate, and an old peak fades (halves every 30 s)."""
-    from onestop.ops.pace import Pace
-
     pace = Pace(interval=1.0, quick=0.1, floor=20, share=0.5)
     at = 0.0
     for rows in (5, 300, 420, 470, 350, 330):  # the burst: every cycle busy after the first
