@@ -10,14 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db import IntegrityError, connection, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User, actor_label
@@ -55,6 +56,7 @@ from onestop.catalogue.loader import catalogue
 from onestop.catalogue.schema import Routing
 from onestop.common.compiled import CompiledFirst, CompiledInsert, CompiledPerKey
 from onestop.common.fields import index_of, read_sealed, unseal
+from onestop.common.kept import Kept
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
@@ -173,10 +175,10 @@ def _jurisdiction(
     return "division", case_division, case_division
 
 
-def _people(case: Case, doc: Mapping[str, Any]) -> None:
+def _people(case: Case, doc: Mapping[str, Any]) -> tuple[list[Person], list[Newborn]]:
     """The people and newborns as the applicant wrote them (a malformed value is kept, so
     staff see what the one-time notice asks to correct); every derived value is read from
-    the typed document instead."""
+    the typed document instead. Built, not written (`_rows_insert`)."""
     people: list[Person] = []
     for role in ("mother", "father", "applicant"):
         section = _section(doc, role)
@@ -207,7 +209,6 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
                 id_index=index_of(id_number, purpose="id") if id_number else "",
             )
         )
-    _PERSON_INSERT.insert(people)  # one INSERT (issue 10: web CPU per case), compiled once
     babies: list[Newborn] = []
     newborns = doc.get("newborns")
     for position, baby in enumerate(newborns if isinstance(newborns, list) else []):
@@ -227,33 +228,86 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
                 medical=medical,
             )
         )
-    _NEWBORN_INSERT.insert(babies)
+    return people, babies
 
 
-def _materials(
+def _declared(
     case: Case,
     doc: Mapping[str, Any],
     files: Mapping[str, UploadedFile[Any]],
     actor: User | None,
     now: datetime,
-) -> None:
+) -> list[Material]:
+    """The materials the document declares (not uploaded with it), built, not written."""
     declared = doc.get("materials")
     codes = [c for c in declared if isinstance(c, str)] if isinstance(declared, list) else []
-    _MATERIAL_INSERT.insert(  # one INSERT for the declared ones (issue 10), compiled once
+    return [
+        Material(
+            case=case,
+            code=code,
+            source=Material.Source.DECLARED,
+            token=secrets.token_hex(16),
+            uploaded_at=now,
+            uploaded_by=actor,
+        )
+        for code in dict.fromkeys(codes)
+        if code not in files
+    ]
+
+
+# More rows than this in one part (never in a case: a few people, newborns, materials) go
+# by `CompiledInsert.insert` on their own.
+_ROWS_TOGETHER_MAX = 100
+_ROWS_TOGETHER: Kept[tuple[str, ...], str] = Kept(size=32)
+
+
+def _rows_insert(*parts: tuple[CompiledInsert[Any], Sequence[Model]]) -> None:
+    """New rows of several models written as their `CompiledInsert`s write them (one
+    ``INSERT … RETURNING`` each, their keys set) — on PostgreSQL in one statement, a
+    ``WITH`` of the INSERTs (issue 10, session 28, helper h-submit: the submission's people,
+    newborns and declared materials were three statements). Where a part's statement does
+    not apply (`CompiledInsert.prepared`: None), or on SQLite (no INSERT in a ``WITH``),
+    each part on its own, in order."""
+    parts = tuple((inserter, list(objs)) for inserter, objs in parts if objs)
+    alias = router.db_for_write(Case)
+    connection = connections[alias]
+    prepared = (
         [
-            Material(
-                case=case,
-                code=code,
-                source=Material.Source.DECLARED,
-                token=secrets.token_hex(16),
-                uploaded_at=now,
-                uploaded_by=actor,
-            )
-            for code in dict.fromkeys(codes)
-            if code not in files
+            inserter.prepared(alias, objs) if len(objs) <= _ROWS_TOGETHER_MAX else None
+            for inserter, objs in parts
         ]
+        if connection.vendor == "postgresql" and len(parts) > 1
+        else []
     )
-    _store_uploads(case, files, actor, now)
+    if not prepared or any(p is None for p in prepared):
+        for inserter, objs in parts:
+            inserter.insert(objs)
+        return
+    statements = tuple(p[0] for p in prepared if p is not None)
+    models = [inserter.model for inserter, _ in parts]
+    sql = _ROWS_TOGETHER.get_or_make(
+        statements, lambda: _together_sql(connection, statements, models)
+    )
+    params = [value for p in prepared if p is not None for value in p[1]]
+    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    for n, (inserter, objs) in enumerate(parts):
+        # The keys follow the rows' order (one sequence per table, taken row by row).
+        inserter.keys_set(objs, sorted(key for part, key in found if part == n), alias)
+
+
+def _together_sql(
+    connection: BaseDatabaseWrapper, statements: Sequence[str], models: Sequence[type[Model]]
+) -> str:
+    """``WITH r0 AS (INSERT … RETURNING id), r1 AS (…) SELECT 0, id FROM r0 UNION ALL
+    SELECT 1, id FROM r1 …`` of the parts' statements (their parameters in that order)."""
+    ctes, selects = [], []
+    for n, (statement, model) in enumerate(zip(statements, models, strict=True)):
+        ctes.append(f"r{n} AS ({statement})")
+        pk = connection.ops.quote_name(str(model._meta.pk.column))
+        selects.append(f"SELECT {n}, {pk} FROM r{n}")
+    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
 
 
 def _store_uploads(
@@ -415,8 +469,12 @@ def _create(
     # have routed), so the effects read it without parsing it again.
     case.typed_document_is(typed)
     _claim_newborns(case, document, now, viewer, fresh=True, standing=standing)
-    _people(case, document)
-    _materials(case, document, files, actor, now)
+    people, newborns = _people(case, document)
+    declared = _declared(case, document, files, actor, now)
+    _rows_insert(  # one statement (session 28)
+        (_PERSON_INSERT, people), (_NEWBORN_INSERT, newborns), (_MATERIAL_INSERT, declared)
+    )
+    _store_uploads(case, files, actor, now)
     audit_record(
         stream=case.number,
         at=now,
