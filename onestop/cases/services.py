@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, connections, router, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User, actor_label
@@ -56,7 +55,7 @@ from onestop.catalogue.loader import catalogue
 from onestop.catalogue.schema import Routing
 from onestop.common.compiled import CompiledFirst, CompiledInsert, CompiledPerKey
 from onestop.common.fields import index_of, read_sealed, unseal
-from onestop.common.kept import Kept
+from onestop.common.inserts import Part
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
@@ -178,7 +177,8 @@ def _jurisdiction(
 def _people(case: Case, doc: Mapping[str, Any]) -> tuple[list[Person], list[Newborn]]:
     """The people and newborns as the applicant wrote them (a malformed value is kept, so
     staff see what the one-time notice asks to correct); every derived value is read from
-    the typed document instead. Built, not written (`_rows_insert`)."""
+    the typed document instead. Built, not written: the claims' statement writes them
+    (`_claim_newborns`)."""
     people: list[Person] = []
     for role in ("mother", "father", "applicant"):
         section = _section(doc, role)
@@ -253,61 +253,6 @@ def _declared(
         for code in dict.fromkeys(codes)
         if code not in files
     ]
-
-
-# More rows than this in one part (never in a case: a few people, newborns, materials) go
-# by `CompiledInsert.insert` on their own.
-_ROWS_TOGETHER_MAX = 100
-_ROWS_TOGETHER: Kept[tuple[str, ...], str] = Kept(size=32)
-
-
-def _rows_insert(*parts: tuple[CompiledInsert[Any], Sequence[Model]]) -> None:
-    """New rows of several models written as their `CompiledInsert`s write them (one
-    ``INSERT … RETURNING`` each, their keys set) — on PostgreSQL in one statement, a
-    ``WITH`` of the INSERTs (issue 10, session 28, helper h-submit: the submission's people,
-    newborns and declared materials were three statements). Where a part's statement does
-    not apply (`CompiledInsert.prepared`: None), or on SQLite (no INSERT in a ``WITH``),
-    each part on its own, in order."""
-    parts = tuple((inserter, list(objs)) for inserter, objs in parts if objs)
-    alias = router.db_for_write(Case)
-    connection = connections[alias]
-    prepared = (
-        [
-            inserter.prepared(alias, objs) if len(objs) <= _ROWS_TOGETHER_MAX else None
-            for inserter, objs in parts
-        ]
-        if connection.vendor == "postgresql" and len(parts) > 1
-        else []
-    )
-    if not prepared or any(p is None for p in prepared):
-        for inserter, objs in parts:
-            inserter.insert(objs)
-        return
-    statements = tuple(p[0] for p in prepared if p is not None)
-    models = [inserter.model for inserter, _ in parts]
-    sql = _ROWS_TOGETHER.get_or_make(
-        statements, lambda: _together_sql(connection, statements, models)
-    )
-    params = [value for p in prepared if p is not None for value in p[1]]
-    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    for n, (inserter, objs) in enumerate(parts):
-        # The keys follow the rows' order (one sequence per table, taken row by row).
-        inserter.keys_set(objs, sorted(key for part, key in found if part == n), alias)
-
-
-def _together_sql(
-    connection: BaseDatabaseWrapper, statements: Sequence[str], models: Sequence[type[Model]]
-) -> str:
-    """``WITH r0 AS (INSERT … RETURNING id), r1 AS (…) SELECT 0, id FROM r0 UNION ALL
-    SELECT 1, id FROM r1 …`` of the parts' statements (their parameters in that order)."""
-    ctes, selects = [], []
-    for n, (statement, model) in enumerate(zip(statements, models, strict=True)):
-        ctes.append(f"r{n} AS ({statement})")
-        pk = connection.ops.quote_name(str(model._meta.pk.column))
-        selects.append(f"SELECT {n}, {pk} FROM r{n}")
-    return f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
 
 
 def _store_uploads(
@@ -468,12 +413,16 @@ def _create(
     # leaves out too: its typed document is the parse's (not `form`, which pre-review may
     # have routed), so the effects read it without parsing it again.
     case.typed_document_is(typed)
-    _claim_newborns(case, document, now, viewer, fresh=True, standing=standing)
     people, newborns = _people(case, document)
     declared = _declared(case, document, files, actor, now)
-    _rows_insert(  # one statement (session 28)
-        (_PERSON_INSERT, people), (_NEWBORN_INSERT, newborns), (_MATERIAL_INSERT, declared)
+    # The people, newborns and declared materials go in the newborns' claims' statement
+    # (PostgreSQL: one WITH of the five INSERTs; session 28, helper h-submit).
+    riders: tuple[Part, ...] = (
+        (_PERSON_INSERT, people),
+        (_NEWBORN_INSERT, newborns),
+        (_MATERIAL_INSERT, declared),
     )
+    _claim_newborns(case, document, now, viewer, fresh=True, standing=standing, riders=riders)
     _store_uploads(case, files, actor, now)
     audit_record(
         stream=case.number,
@@ -510,21 +459,23 @@ def _claim_newborns(
     *,
     fresh: bool = False,
     standing: Standing | None = None,
+    riders: tuple[Part, ...] = (),
 ) -> None:
     """One newborn, one active case: the claims go in with the case, and a second active
     claim of a key is refused by the database (the answer to a concurrent submission).
     ``standing``: what the submission read of the keys before (`claims_standing`), so the
     takes release only claims it saw left by ended cases; refused, the keys are taken
-    again as without it (releasing any such claim made since)."""
+    again as without it (releasing any such claim made since). ``riders``: other new rows
+    written with the claims (`claims_refresh`), again where the keys are taken again."""
     try:
         with transaction.atomic():
-            claims_refresh(case, document, now, fresh=fresh, standing=standing)
+            claims_refresh(case, document, now, fresh=fresh, standing=standing, riders=riders)
         return
     except IntegrityError as exc:
         _claims_refused(case, document, viewer, exc, final=standing is None)
     try:
         with transaction.atomic():
-            claims_refresh(case, document, now, fresh=fresh)
+            claims_refresh(case, document, now, fresh=fresh, riders=riders)
     except IntegrityError as exc:
         _claims_refused(case, document, viewer, exc, final=True)
 

@@ -187,12 +187,8 @@ def test_rows_of_several_models_are_written_together_as_each_alone(case, example
     # in one statement on PostgreSQL (a WITH of their INSERTs; SQLite: one each) — the
     # rows each INSERT writes alone, in order, each instance given its own row's key.
     from onestop.cases.models import Material
-    from onestop.cases.services import (
-        _MATERIAL_INSERT,
-        _NEWBORN_INSERT,
-        _PERSON_INSERT,
-        _rows_insert,
-    )
+    from onestop.cases.services import _MATERIAL_INSERT, _NEWBORN_INSERT, _PERSON_INSERT
+    from onestop.common.inserts import insert_together
 
     Person.objects.bulk_create(people(case, 3, "django"))
     written = people(case, 3, "together")
@@ -211,7 +207,7 @@ def test_rows_of_several_models_are_written_together_as_each_alone(case, example
         for i in range(2)
     ]
     with CaptureQueriesContext(connection) as statements:
-        _rows_insert(
+        insert_together(
             (_PERSON_INSERT, written), (_NEWBORN_INSERT, babies), (_MATERIAL_INSERT, materials)
         )
     assert len(statements) == (1 if connection.vendor == "postgresql" else 3)
