@@ -413,12 +413,12 @@ def _create(
     # leaves out too: its typed document is the parse's (not `form`, which pre-review may
     # have routed), so the effects read it without parsing it again.
     case.typed_document_is(typed)
-    people, newborns = _people(case, document)
+    persons, newborns = _people(case, document)
     declared = _declared(case, document, files, actor, now)
     # The people, newborns and declared materials go in the newborns' claims' statement
     # (PostgreSQL: one WITH of the five INSERTs; session 28, helper h-submit).
     riders: tuple[Part, ...] = (
-        (_PERSON_INSERT, people),
+        (_PERSON_INSERT, persons),
         (_NEWBORN_INSERT, newborns),
         (_MATERIAL_INSERT, declared),
     )
