@@ -32,6 +32,7 @@ from onestop.cases.domain.newborns import (
 from onestop.cases.models import Case, CaseStatus, Newborn, NewbornClaim, SscApplication
 from onestop.common.compiled import CompiledInsert, CompiledValues, Statement
 from onestop.common.fields import index_of
+from onestop.common.inserts import Part, insert_together
 from onestop.common.kept import Kept
 from onestop.core.errors import OnestopError
 
@@ -91,12 +92,18 @@ def duplicate_error(existing: Case, viewer: User | None) -> DuplicateNewborn:
 
 
 def claims_take(
-    case: Case, document: Mapping[str, Any], now: datetime, standing: Standing | None = None
+    case: Case,
+    document: Mapping[str, Any],
+    now: datetime,
+    standing: Standing | None = None,
+    *,
+    pending: list[Part] | None = None,
 ) -> int:
     """Claim the newborns of ``case`` (caller's transaction). Raises IntegrityError when an
     active case holds a key: the caller turns it into `DuplicateNewborn`. ``standing``:
     what `claims_standing` read of the keys in this transaction (none left active by an
-    ended case: none to release)."""
+    ended case: none to release). ``pending``: the claims' rows are put there for the
+    caller to write (`insert_together`), not written here."""
     if case.status not in ACTIVE_STATUSES:
         return 0
     indexed = standing.indexed if standing is not None else _indexes(newborn_keys(document))
@@ -108,14 +115,16 @@ def claims_take(
         NewbornClaim.objects.filter(key_index__in=list(indexed), active=True).exclude(
             case__status__in=ACTIVE_STATUSES
         ).update(active=False, released_at=now)
-    _CLAIM_INSERT.insert(
-        [
-            NewbornClaim(
-                case=case, position=key.position, kind=key.kind, key_index=index, claimed_at=now
-            )
-            for index, key in indexed.items()
-        ]
-    )
+    claims = [
+        NewbornClaim(
+            case=case, position=key.position, kind=key.kind, key_index=index, claimed_at=now
+        )
+        for index, key in indexed.items()
+    ]
+    if pending is not None:
+        pending.append((_CLAIM_INSERT, claims))
+    else:
+        _CLAIM_INSERT.insert(claims)
     return len(indexed)
 
 
@@ -134,16 +143,22 @@ def claims_refresh(
     *,
     fresh: bool = False,
     standing: Standing | None = None,
+    riders: Sequence[Part] = (),
 ) -> None:
     """After a supplement changed the document or the status: the claims follow (the
     newborns' and, where the card is chosen, the social security card's). A ``fresh``
     case (just created) holds none yet: nothing to release; ``standing`` (a fresh case's
-    only): what `claims_standing` read of its keys."""
+    only): what `claims_standing` read of its keys. The claims and card applications
+    taken are written in one statement (PostgreSQL; `insert_together`), with ``riders``
+    (other new rows of the caller's: a submission's people, newborns and materials;
+    issue 10, session 28, helper h-submit: were five statements)."""
     if not fresh:
         claims_release(case, now)
         ssc_claims_release(case, now)
-    claims_take(case, document, now, standing)
-    ssc_claims_take(case, document, now, fresh=fresh, standing=standing)
+    pending: list[Part] = []
+    claims_take(case, document, now, standing, pending=pending)
+    ssc_claims_take(case, document, now, fresh=fresh, standing=standing, pending=pending)
+    insert_together(*pending, *riders)
 
 
 # --- one social security card per newborn (seed 002 (五)) ----------------------------------
@@ -259,10 +274,11 @@ def ssc_claims_take(
     *,
     fresh: bool = False,
     standing: Standing | None = None,
+    pending: list[Part] | None = None,
 ) -> int:
     """Record the card application of ``case``'s newborns (caller's transaction). Raises
-    IntegrityError when another active application holds a key. ``standing``: as for
-    `claims_take`."""
+    IntegrityError when another active application holds a key. ``standing``, ``pending``:
+    as for `claims_take`."""
     if case.status not in SSC_CLAIMING_STATUSES or not ssc_chosen(document):
         return 0
     if not fresh and SscApplication.objects.filter(case=case, active=True).exists():
@@ -272,12 +288,14 @@ def ssc_claims_take(
         SscApplication.objects.filter(
             key_index__in=list(indexed), active=True, issued=False
         ).exclude(case__status__in=SSC_CLAIMING_STATUSES).update(active=False, released_at=now)
-    _CARD_INSERT.insert(
-        [
-            SscApplication(case=case, position=key.position, key_index=index, claimed_at=now)
-            for index, key in indexed.items()
-        ]
-    )
+    cards = [
+        SscApplication(case=case, position=key.position, key_index=index, claimed_at=now)
+        for index, key in indexed.items()
+    ]
+    if pending is not None:
+        pending.append((_CARD_INSERT, cards))
+    else:
+        _CARD_INSERT.insert(cards)
     return len(indexed)
 
 

@@ -55,6 +55,7 @@ from onestop.catalogue.loader import catalogue
 from onestop.catalogue.schema import Routing
 from onestop.common.compiled import CompiledAll, CompiledFirst, CompiledInsert, CompiledPerKey
 from onestop.common.fields import index_of, read_sealed, unseal
+from onestop.common.inserts import Part
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
 from onestop.core.events import emit
@@ -173,10 +174,11 @@ def _jurisdiction(
     return "division", case_division, case_division
 
 
-def _people(case: Case, doc: Mapping[str, Any]) -> None:
+def _people(case: Case, doc: Mapping[str, Any]) -> tuple[list[Person], list[Newborn]]:
     """The people and newborns as the applicant wrote them (a malformed value is kept, so
     staff see what the one-time notice asks to correct); every derived value is read from
-    the typed document instead."""
+    the typed document instead. Built, not written: the claims' statement writes them
+    (`_claim_newborns`)."""
     people: list[Person] = []
     for role in ("mother", "father", "applicant"):
         section = _section(doc, role)
@@ -207,7 +209,6 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
                 id_index=index_of(id_number, purpose="id") if id_number else "",
             )
         )
-    _PERSON_INSERT.insert(people)  # one INSERT (issue 10: web CPU per case), compiled once
     babies: list[Newborn] = []
     newborns = doc.get("newborns")
     for position, baby in enumerate(newborns if isinstance(newborns, list) else []):
@@ -227,33 +228,31 @@ def _people(case: Case, doc: Mapping[str, Any]) -> None:
                 medical=medical,
             )
         )
-    _NEWBORN_INSERT.insert(babies)
+    return people, babies
 
 
-def _materials(
+def _declared(
     case: Case,
     doc: Mapping[str, Any],
     files: Mapping[str, UploadedFile[Any]],
     actor: User | None,
     now: datetime,
-) -> None:
+) -> list[Material]:
+    """The materials the document declares (not uploaded with it), built, not written."""
     declared = doc.get("materials")
     codes = [c for c in declared if isinstance(c, str)] if isinstance(declared, list) else []
-    _MATERIAL_INSERT.insert(  # one INSERT for the declared ones (issue 10), compiled once
-        [
-            Material(
-                case=case,
-                code=code,
-                source=Material.Source.DECLARED,
-                token=secrets.token_hex(16),
-                uploaded_at=now,
-                uploaded_by=actor,
-            )
-            for code in dict.fromkeys(codes)
-            if code not in files
-        ]
-    )
-    _store_uploads(case, files, actor, now)
+    return [
+        Material(
+            case=case,
+            code=code,
+            source=Material.Source.DECLARED,
+            token=secrets.token_hex(16),
+            uploaded_at=now,
+            uploaded_by=actor,
+        )
+        for code in dict.fromkeys(codes)
+        if code not in files
+    ]
 
 
 def _store_uploads(
@@ -414,9 +413,17 @@ def _create(
     # leaves out too: its typed document is the parse's (not `form`, which pre-review may
     # have routed), so the effects read it without parsing it again.
     case.typed_document_is(typed)
-    _claim_newborns(case, document, now, viewer, fresh=True, standing=standing)
-    _people(case, document)
-    _materials(case, document, files, actor, now)
+    persons, newborns = _people(case, document)
+    declared = _declared(case, document, files, actor, now)
+    # The people, newborns and declared materials go in the newborns' claims' statement
+    # (PostgreSQL: one WITH of the five INSERTs; session 28, helper h-submit).
+    riders: tuple[Part, ...] = (
+        (_PERSON_INSERT, persons),
+        (_NEWBORN_INSERT, newborns),
+        (_MATERIAL_INSERT, declared),
+    )
+    _claim_newborns(case, document, now, viewer, fresh=True, standing=standing, riders=riders)
+    _store_uploads(case, files, actor, now)
     audit_record(
         stream=case.number,
         at=now,
@@ -452,21 +459,23 @@ def _claim_newborns(
     *,
     fresh: bool = False,
     standing: Standing | None = None,
+    riders: tuple[Part, ...] = (),
 ) -> None:
     """One newborn, one active case: the claims go in with the case, and a second active
     claim of a key is refused by the database (the answer to a concurrent submission).
     ``standing``: what the submission read of the keys before (`claims_standing`), so the
     takes release only claims it saw left by ended cases; refused, the keys are taken
-    again as without it (releasing any such claim made since)."""
+    again as without it (releasing any such claim made since). ``riders``: other new rows
+    written with the claims (`claims_refresh`), again where the keys are taken again."""
     try:
         with transaction.atomic():
-            claims_refresh(case, document, now, fresh=fresh, standing=standing)
+            claims_refresh(case, document, now, fresh=fresh, standing=standing, riders=riders)
         return
     except IntegrityError as exc:
         _claims_refused(case, document, viewer, exc, final=standing is None)
     try:
         with transaction.atomic():
-            claims_refresh(case, document, now, fresh=fresh)
+            claims_refresh(case, document, now, fresh=fresh, riders=riders)
     except IntegrityError as exc:
         _claims_refused(case, document, viewer, exc, final=True)
 

@@ -33,7 +33,7 @@ from onestop.workflow.confirmations import confirmation_request
 from onestop.workflow.domain import delivery
 from onestop.workflow.instant import instant_check, instant_rule
 from onestop.workflow.models import ItemState
-from onestop.workflow.preview import DOCUMENT_TITLES, preview_hold
+from onestop.workflow.preview import DOCUMENT_TITLES, preview_hold, preview_item
 from onestop.workflow.same_visit import same_visit_rule
 from onestop.workflow.selectors import (
     key_name,
@@ -48,6 +48,7 @@ from onestop.workflow.services import (
     instant_declined,
     item_complete_automatically,
     items_create,
+    items_insert,
     items_resume,
     items_start,
     pickup_place,
@@ -87,12 +88,20 @@ def _line(event: ev.ItemEvent, kind: str, message: str, *, parent: bool = True) 
 def accepted_items_start(event: CaseDecided) -> None:
     if event.decision.outcome is not Outcome.ACCEPT:
         return
-    rows = items_create(event.case, event.decision, event.offices, now=event.at)
-    needed = event.decision.confirmation
-    if needed is not None and any(code in rows for code in needed.items):
-        confirmation_request(event.case, rows, needed, now=event.at)  # ADR 0029
-    preview_hold(event.case, rows, now=event.at)  # ADR 0035 (pack: preview_before_issue)
-    items_start(event.case, rows, now=event.at, actor=None)
+    case, needed = event.case, event.decision.confirmation
+    rows = items_create(case, event.decision, event.offices, now=event.at, write=False)
+    confirming = needed is not None and any(code in rows for code in needed.items)
+    if not confirming and preview_item(case, rows) is None:
+        # Nothing holds an item (the common case): the rows are inserted as they start, in
+        # one INSERT, not inserted waiting and the readied ones updated (session 28).
+        items_start(case, rows, now=event.at, actor=None, insert=True)
+        return
+    items_insert(rows)  # the holds below write to the rows
+    if confirming:
+        assert needed is not None
+        confirmation_request(case, rows, needed, now=event.at)  # ADR 0029
+    preview_hold(case, rows, now=event.at)  # ADR 0035 (pack: preview_before_issue)
+    items_start(case, rows, now=event.at, actor=None)
 
 
 @effects.register(CaseSupplemented, phase=Phase.FOLLOW, effect="returned items resume")

@@ -43,12 +43,18 @@ def preview_rule(case: Case, item: str) -> PreviewBeforeIssue | None:
     return entry.preview_before_issue if entry is not None else None
 
 
+def preview_item(case: Case, rows: Mapping[str, CaseItem]) -> str | None:
+    """The item `preview_hold` holds among ``rows`` (the first whose pack entry asks for a
+    preview), or None: it holds none."""
+    return next((r.item for r in rows.values() if preview_rule(case, r.item) is not None), None)
+
+
 def preview_hold(case: Case, rows: Mapping[str, CaseItem], *, now: datetime) -> None:
     """At acceptance, before the items are dispatched: hold the first item whose pack
     entry asks for a preview and open the applicant's confirmation. Twins or more
     (ADR 0036): every baby's row of that item is held, and the one confirmation (one
     signature over every baby's documents) releases them all."""
-    code = next((r.item for r in rows.values() if preview_rule(case, r.item) is not None), None)
+    code = preview_item(case, rows)
     if code is None:
         return
     rule = preview_rule(case, code)

@@ -555,10 +555,13 @@ def items_create(
     offices: Mapping[str, Office],
     *,
     now: datetime,
+    write: bool = True,
 ) -> dict[str, CaseItem]:
     """The item rows of a just-accepted case, from its plan and the office of each item
     (caller's transaction): a per-newborn item once per newborn of a multiple birth (多胞胎,
-    ADR 0036), keyed ``code-2`` for the second; a single birth's rows are keyed by code."""
+    ADR 0036), keyed ``code-2`` for the second; a single birth's rows are keyed by code.
+    ``write=False``: the rows are built, not written (`items_start` with ``insert`` writes
+    them as they start)."""
     pack = default_packs().version(decision.region, decision.pack_version)
     assert pack is not None
     rows: dict[str, CaseItem] = {}
@@ -590,17 +593,33 @@ def items_create(
         )
     # One INSERT for the plan's rows, in plan order (their ids too), not one per item; the
     # statement built once (session 22: Django built it for every submission).
-    _ITEMS_INSERT.insert(list(rows.values()))
+    if write:
+        items_insert(rows)
     return rows
 
 
 _ITEMS_INSERT = CompiledInsert(CaseItem)
 
 
+def items_insert(rows: Mapping[str, CaseItem]) -> None:
+    """The rows `items_create` built with ``write=False``, written in one INSERT in plan
+    order (their ids too)."""
+    _ITEMS_INSERT.insert(list(rows.values()))
+
+
 def items_start(
-    case: Case, rows: dict[str, CaseItem], *, now: datetime, actor: User | None
+    case: Case,
+    rows: dict[str, CaseItem],
+    *,
+    now: datetime,
+    actor: User | None,
+    insert: bool = False,
 ) -> None:
-    """Dispatch the items without prerequisites of a just-accepted case (caller's transaction)."""
+    """Dispatch the items without prerequisites of a just-accepted case (caller's transaction).
+    ``insert``: the rows are not written yet (`items_create` with ``write=False``): they are
+    inserted whole as they start, the readied ones ready — one INSERT where the plan's
+    INSERT and the readied rows' UPDATE were two (issue 10, session 28, helper h-submit;
+    the rows as written are the same)."""
     statuses = _statuses(list(rows.values()))
     held = {row.key for row in rows.values() if row.awaiting_confirmation}
     _, changes = domain.CaseItems.start(statuses.plan, now, held)
@@ -612,7 +631,10 @@ def items_start(
     happened = _apply(
         case, rows, changes, now=now, actor=actor, calendar=current_calendar(), unsaved=readied
     )
-    _write(readied, READIED_FIELDS)
+    if insert:
+        items_insert(rows)  # whole, the readied ones ready
+    else:
+        _write(readied, READIED_FIELDS)
     emit(*happened)
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 
 from onestop.cases.models import Case, Newborn, NewbornClaim, Person
 from onestop.cases.services import case_submit
@@ -179,3 +180,57 @@ def test_rows_whose_columns_cannot_go_as_arrays_get_a_statement_per_number_of_ro
     assert two.sql != three.sql
     compiled.insert(people(case, 3, "rows"))
     assert len(read("rows")) == 3
+
+
+def test_rows_of_several_models_are_written_together_as_each_alone(case, example):
+    # Session 28 (h-submit): the submission's people, newborns and declared materials go
+    # in one statement on PostgreSQL (a WITH of their INSERTs; SQLite: one each) — the
+    # rows each INSERT writes alone, in order, each instance given its own row's key.
+    from onestop.cases.models import Material
+    from onestop.cases.services import _MATERIAL_INSERT, _NEWBORN_INSERT, _PERSON_INSERT
+    from onestop.common.inserts import insert_together
+
+    Person.objects.bulk_create(people(case, 3, "django"))
+    written = people(case, 3, "together")
+    babies = [
+        Newborn(case=w.case, position=0, name=f"宝宝{i}", sex="F", medical={"weight_g": i})
+        for i, w in enumerate(written)
+    ]
+    materials = [
+        Material(
+            case=case,
+            code=f"code-{i}",
+            source=Material.Source.DECLARED,
+            token=f"t{i}",
+            uploaded_at=QINBEI_AT,
+        )
+        for i in range(2)
+    ]
+    with CaptureQueriesContext(connection) as statements:
+        insert_together(
+            (_PERSON_INSERT, written), (_NEWBORN_INSERT, babies), (_MATERIAL_INSERT, materials)
+        )
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 3)
+    assert read("together") == [
+        tuple(v.replace("django", "together") if isinstance(v, str) else v for v in row)
+        for row in read("django")
+    ]
+    for objs in (written, babies, materials):
+        assert all(o.pk is not None and not o._state.adding for o in objs)
+    assert [(p.pk, p.name) for p in written] == list(
+        Person.objects.filter(pk__in=[p.pk for p in written])
+        .order_by("pk")
+        .values_list("pk", "name")
+    )
+    for baby in babies:
+        stored = Newborn.objects.get(pk=baby.pk)
+        assert (stored.case_id, stored.name, stored.medical) == (
+            baby.case_id,
+            baby.name,
+            baby.medical,
+        )
+    assert [(m.pk, m.code) for m in materials] == list(
+        Material.objects.filter(pk__in=[m.pk for m in materials])
+        .order_by("pk")
+        .values_list("pk", "code")
+    )

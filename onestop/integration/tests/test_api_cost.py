@@ -74,8 +74,13 @@ BUDGET = {
     # session 24); 20 before the webhook targets were kept per process under the stamp
     # the client's read carries (h-apicall) and the new case's audit stream was started by
     # one conditional INSERT without its last record's SELECT (h-completion): 20.0 → 18.0
-    # on PostgreSQL, 21.0 → 19.0 on SQLite, session 26
-    "POST /api/v1/cases": 18,
+    # on PostgreSQL, 21.0 → 19.0 on SQLite, session 26; 18 before the plan's items were
+    # inserted as they start, the readied ones ready, not inserted waiting and then updated
+    # (18.0 → 17.0, session 28, h-submit); 17 before the people, newborns and declared
+    # materials went in one statement with the newborns' claims and card applications on
+    # PostgreSQL (a WITH of the five INSERTs): 17.0 → 13.0 there; SQLite, which has no
+    # INSERT in a WITH, 19.0 → 18.0 (the budget is SQLite's, `BUDGET_POSTGRESQL` PG's)
+    "POST /api/v1/cases": 17,
     # 22 before the task it answers with says its card and its baby (ADR 0037, 0036); 24
     # before the action checked access by id and the webhook took the event's row; 23
     # before it answers with the task's detail as GET /tasks/{id} does (ADR 0045: a system
@@ -132,6 +137,8 @@ BUDGET = {
     "POST /api/v1/tasks/{id}/complete": 13,
 }
 _RUN_STARTED = datetime.now(timezone(timedelta(hours=8)))
+# Where PostgreSQL sends fewer than SQLite can (several INSERTs in one WITH), its own.
+BUDGET_POSTGRESQL = {"POST /api/v1/cases": 13}  # session 28, h-submit
 MARGIN = 1.05  # + 5 % (at least one statement) before the test fails
 
 
@@ -197,6 +204,8 @@ def test_one_case_through_the_api_costs_what_was_measured(media_root: Path) -> N
     assert set(costs.kinds) == set(BUDGET), costs.kinds.keys()
     for kind, (statements, transactions) in costs.per_call().items():
         assert statements <= max(BUDGET[kind] * MARGIN, BUDGET[kind] + 1), (kind, statements)
+        if connection.vendor == "postgresql" and kind in BUDGET_POSTGRESQL:
+            assert statements <= BUDGET_POSTGRESQL[kind], (kind, statements)
         writes = not kind.startswith("GET ")
         if connection.vendor == "postgresql" or writes:
             # One request, one transaction (reads on SQLite stay in autocommit).

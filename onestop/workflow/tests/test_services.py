@@ -53,6 +53,24 @@ def test_accepted_qinbei_case_dispatches_items_without_prerequisites(example, be
     assert Notification.objects.filter(case=case).count() == 2  # SMS + in-app to the mother
 
 
+def test_accepted_items_are_written_as_they_start(example, beijing, media_root):
+    # Session 28 (h-submit): the plan's rows are inserted as they start — the readied ones
+    # ready (one version on from a new row's 1), received now and due — in plan order,
+    # where they were inserted waiting and the readied ones then updated: the same rows.
+    now = beijing("2026-11-20T09:30:00+08:00")
+    case = case_submit(document=example("qinbei-accept"), actor=None, now=now).case
+    rows = list(CaseItem.objects.filter(case=case).order_by("pk"))
+    assert [r.position for r in rows] == list(range(len(rows)))
+    assert rows[0].item == "birth_certificate" and rows[0].due_at is not None
+    for row in rows:
+        readied = row.state == ItemState.READY
+        assert row.version == (2 if readied else 1), row.item
+        assert row.received_at == (now if readied else None), row.item
+        if not readied:  # (a ready item without a time limit has no due time: 育儿指导)
+            assert row.due_at is None, row.item
+        assert not row.due_provisional and row.claimed_at is None and row.finished_at is None
+
+
 def test_whole_qinbei_case_runs_to_completion(example, beijing, media_root):
     case = case_submit(
         document=example("qinbei-accept"), actor=None, now=beijing("2026-11-20T09:30:00+08:00")
