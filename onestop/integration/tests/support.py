@@ -39,6 +39,24 @@ def current(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def accepted(document: dict[str, Any]) -> Any:
+    """The example document submitted now — at its counter by a clerk of it when the
+    example names one, else online — and accepted: its case."""
+    from onestop.cases.services import case_submit
+    from onestop.testing.factories import staff
+
+    counter = document.get("counter")
+    if counter:
+        clerk = staff("clerk", kind=counter["kind"], code=counter["code"])
+        submission = case_submit(
+            document=current(document), actor=clerk, counter=(counter["kind"], counter["code"])
+        )
+    else:
+        submission = case_submit(document=current(document), actor=None)
+    assert submission.case.status == "in_progress", submission.case.decision
+    return submission.case
+
+
 class Api:
     """The Django test client speaking JSON with one client's token."""
 

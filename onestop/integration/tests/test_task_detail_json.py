@@ -13,16 +13,14 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from onestop.cases.services import case_submit
 from onestop.core.clock import to_beijing
 from onestop.core.errors import OnestopError
 from onestop.integration import api as api_module
 from onestop.integration.schemas import TaskDetailOut
-from onestop.integration.tests.support import Api, current, issue
+from onestop.integration.tests.support import Api, accepted, issue
 from onestop.reference.models import InsurancePremium
 from onestop.reference.services import reference_seed
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
-from onestop.testing.factories import staff
 from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.services import item_complete
 
@@ -44,19 +42,6 @@ def _slow(request: HttpRequest, detail: dict[str, Any]) -> bytes:
     return str(api_module.api.renderer.render(request, dumped, response_status=200)).encode()
 
 
-def _accepted(document: dict[str, Any]) -> Any:
-    counter = document.get("counter")
-    if counter:
-        clerk = staff("clerk", kind=counter["kind"], code=counter["code"])
-        submission = case_submit(
-            document=current(document), actor=clerk, counter=(counter["kind"], counter["code"])
-        )
-    else:
-        submission = case_submit(document=current(document), actor=None)
-    assert submission.case.status == "in_progress", submission.case.decision
-    return submission.case
-
-
 def test_the_detail_is_the_bytes_ninja_wrote(example, media_root, monkeypatch):
     reference_seed()
     year = to_beijing(timezone.now()).year
@@ -76,7 +61,7 @@ def test_the_detail_is_the_bytes_ninja_wrote(example, media_root, monkeypatch):
 
     monkeypatch.setattr(api_module, "task_detail_response", both)
     for name in EXAMPLES:
-        case = _accepted(example(name))
+        case = accepted(example(name))
         seen: set[int] = set()
         while True:
             row = (

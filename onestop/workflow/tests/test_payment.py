@@ -14,16 +14,16 @@ from django.utils import timezone
 from onestop.audit.models import AuditRecord
 from onestop.audit.services import verify_chain
 from onestop.cases.models import Case, TimelineEntry
-from onestop.cases.services import case_submit
 from onestop.common.fields import index_of
 from onestop.core.clock import end_of_day, format_time, to_beijing
-from onestop.integration.tests.support import Api, current, issue
+from onestop.integration.tests.support import Api, issue
+from onestop.integration.tests.support import accepted as support_accepted
 from onestop.notifications.models import Notification
 from onestop.reference.models import InsurancePremium
 from onestop.reference.services import reference_seed
 from onestop.testing.costs import audit_chain_reads
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
-from onestop.testing.factories import officer, parent, staff
+from onestop.testing.factories import officer, parent
 from onestop.workflow.models import CaseItem, ItemState, PaymentNotice, PaymentStatus
 from onestop.workflow.payment import insurance_code_activate, payment_reminders_sweep
 from onestop.workflow.services import item_complete
@@ -35,16 +35,7 @@ PAY = "medical_insurance_payment"
 
 def accepted(document: dict[str, Any]) -> Case:
     reference_seed()
-    counter = document.get("counter")
-    if counter:
-        clerk = staff("clerk", kind=counter["kind"], code=counter["code"])
-        submission = case_submit(
-            document=current(document), actor=clerk, counter=(counter["kind"], counter["code"])
-        )
-    else:
-        submission = case_submit(document=current(document), actor=None)
-    case = submission.case
-    assert case.status == "in_progress", case.decision
+    case: Case = support_accepted(document)
     return case
 
 
