@@ -105,8 +105,16 @@ def _flush(path: Path, costs: Path) -> None:
     with _lock:
         current = _counter["statements"]
         text = json.dumps({"process": os.environ.get("ONESTOP_BENCH_PROCESS", ""), "costs": _costs})
-    path.write_text(str(current))
-    costs.write_text(text)
+    _replace(path, str(current))
+    _replace(costs, text)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Written whole or not at all: the bench reads these files while they are written, and
+    a file caught truncated read as 0 statements (a negative idle rate, once in a test)."""
+    partial = path.with_name(f".partial-{path.name}")  # the readers' globs do not match it
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def _flush_forever(path: Path, costs: Path) -> None:
