@@ -53,7 +53,12 @@ from onestop.cases.models import (
 from onestop.cases.uploads import files_removed_on_failure, store_material
 from onestop.catalogue.loader import catalogue
 from onestop.catalogue.schema import Routing
-from onestop.common.compiled import CompiledAll, CompiledFirst, CompiledInsert, CompiledPerKey
+from onestop.common.compiled import (
+    CompiledAllOfIds,
+    CompiledFirst,
+    CompiledInsert,
+    CompiledPerKey,
+)
 from onestop.common.fields import index_of, read_sealed, unseal
 from onestop.common.inserts import Part
 from onestop.core.clock import to_beijing
@@ -584,18 +589,12 @@ def _locked_read(case: Case) -> Case:
     return case
 
 
-# `cases_locked` of up to 64 cases, compiled once per database and number of ids rounded
-# up to a power of two (the last id repeated), so a few statements serve every batch:
+# `cases_locked` of up to 64 cases in one statement compiled once (`CompiledAllOfIds`):
 # built and compiled anew each time, the statement cost ~10 ms of CPU per API batch, which
 # locked its cases one compiled statement each instead (issue 10, session 28).
-_CASES_LOCKED = {
-    1 << n: CompiledAll(
-        Case,
-        lambda *ids: _lock_reads(Case.objects.filter(pk__in=ids)),
-        *(-7_340_029_117 - k for k in range(1 << n)),
-    )
-    for n in range(7)
-}
+_CASES_LOCKED = CompiledAllOfIds(
+    Case, lambda *ids: _lock_reads(Case.objects.filter(pk__in=ids)), -7_340_029_117
+)
 
 
 def cases_locked(case_ids: Iterable[int]) -> dict[int, Case]:
@@ -604,15 +603,9 @@ def cases_locked(case_ids: Iterable[int]) -> dict[int, Case]:
     wait for each other in a cycle (the deadline sweep's run: issue 10, session 24; an API
     batch's, session 28)."""
     ids = sorted(set(case_ids))
-    if not ids:
-        return {}
-    size = 1 << (len(ids) - 1).bit_length()
-    compiled = _CASES_LOCKED.get(size)
-    cases = (
-        compiled.all(*ids, *[ids[-1]] * (size - len(ids)))
-        if compiled is not None
-        else list(_lock_reads(Case.objects.filter(pk__in=ids)))
-    )
+    cases = _CASES_LOCKED.all(ids)
+    if cases is None:
+        cases = list(_lock_reads(Case.objects.filter(pk__in=ids)))
     return {case.pk: _locked_read(case) for case in cases}
 
 

@@ -238,6 +238,33 @@ class CompiledAll(CompiledFirst[M]):
         return [self._instance(compiled, raw, alias) for raw in raws]
 
 
+class CompiledAllOfIds(Generic[M]):
+    """``list(build(*ids))`` for up to ``2 ** most`` ids in one statement: a `CompiledAll`
+    per number of ids rounded up to a power of two (the last id repeated), so a few
+    statements serve every count — an API batch's cases locked and their items read
+    (issue 10, session 28). ``stand_in`` and the ``2 ** most - 1`` values below it are
+    the stand-ins (values no request passes)."""
+
+    def __init__(
+        self, model: type[M], build: Callable[..., QuerySet[M]], stand_in: int, most: int = 6
+    ) -> None:
+        self._by_size = {
+            1 << n: CompiledAll(model, build, *(stand_in - k for k in range(1 << n)))
+            for n in range(most + 1)
+        }
+
+    def all(self, ids: Sequence[int]) -> list[M] | None:
+        """The rows of ``ids`` (sorted, distinct); None where there are more ids than one
+        statement takes (the caller runs its queryset)."""
+        if not ids:
+            return []
+        size = 1 << (len(ids) - 1).bit_length()
+        compiled = self._by_size.get(size)
+        if compiled is None:
+            return None
+        return compiled.all(*ids, *[ids[-1]] * (size - len(ids)))
+
+
 class CompiledValues:
     """``list(build(*values))`` of a ``values_list`` queryset (tuples), compiled once per
     database with one stand-in per value; ``model`` routes the read."""

@@ -20,7 +20,7 @@ outbox). Pure: no Django, times are given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -35,7 +35,6 @@ class Pace:
     previous_began: float | None = None  # when the cycle before it began
     peak: float = 0.0  # the highest cycle rate, decayed to ``peak_at``
     peak_at: float = 0.0
-    last_rate: float = field(default=0.0)
 
     def round_began(self, now: float) -> None:
         """A round begins; the first one after a pause begins a cycle."""
@@ -60,14 +59,11 @@ class Pace:
             return self.interval
         previous, self.previous_began = self.previous_began, began
         if not rows:
-            self.last_rate = 0.0
             return self.interval
         quick = min(self.interval, self.quick)
         if previous is None:  # a first burst: its rate is not known yet
-            self.last_rate = 0.0
             return quick
         rate = rows / max(began - previous, 1e-3)
-        self.last_rate = rate
         peak = self.remembered_peak(now)
         busy = rate >= self.floor and rate >= self.share * peak
         if rate >= peak:

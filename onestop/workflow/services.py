@@ -31,7 +31,12 @@ from onestop.cases.events import Office
 from onestop.cases.models import Case, CaseStatus
 from onestop.cases.services import case_locked
 from onestop.catalogue import catalogue
-from onestop.common.compiled import CompiledAll, CompiledInsert, CompiledUpdate
+from onestop.common.compiled import (
+    CompiledAll,
+    CompiledAllOfIds,
+    CompiledInsert,
+    CompiledUpdate,
+)
 from onestop.common.fields import read_sealed, unseal
 from onestop.core.clock import BEIJING, end_of_day, parse_time, to_beijing
 from onestop.core.errors import CalendarNotCovered, OnestopError
@@ -392,21 +397,18 @@ def _case_items(case_id: int) -> list[CaseItem]:
     return [unseal(row, "result") for row in _CASE_ITEMS.all(case_id)]
 
 
-# The items of several cases (up to 64) in one statement, each case's in their order, as
-# `_CASE_ITEMS` reads one case's; compiled once per database and number of cases rounded
-# up to a power of two (the last id repeated). An API batch reads the items of its tasks'
-# cases at once, after it locked them (issue 10, session 28: one statement per task).
-_CASES_ITEMS = {
-    1 << n: CompiledAll(
-        CaseItem,
-        lambda *case_ids: read_sealed(
-            CaseItem.objects.filter(case_id__in=case_ids).order_by("case_id", "position"),
-            "result",
-        ),
-        *(-7_340_029_125 - k for k in range(1 << n)),
-    )
-    for n in range(7)
-}
+# The items of several cases (up to 64) in one statement compiled once
+# (`CompiledAllOfIds`), each case's in their order, as `_CASE_ITEMS` reads one case's. An
+# API batch reads the items of its tasks' cases at once, after it locked them (issue 10,
+# session 28: one statement per task).
+_CASES_ITEMS = CompiledAllOfIds(
+    CaseItem,
+    lambda *case_ids: read_sealed(
+        CaseItem.objects.filter(case_id__in=case_ids).order_by("case_id", "position"),
+        "result",
+    ),
+    -7_340_029_125,
+)
 
 
 def cases_items(case_ids: Sequence[int]) -> dict[int, list[CaseItem]]:
@@ -414,13 +416,10 @@ def cases_items(case_ids: Sequence[int]) -> dict[int, list[CaseItem]]:
     their order, by case id, for `item_claim`'s and `item_complete`'s ``items``."""
     ids = sorted(set(case_ids))
     found: dict[int, list[CaseItem]] = {case_id: [] for case_id in ids}
-    if not ids:
-        return found
-    size = 1 << (len(ids) - 1).bit_length()
-    compiled = _CASES_ITEMS.get(size)
-    if compiled is None:
+    rows = _CASES_ITEMS.all(ids)
+    if rows is None:
         return {case_id: _case_items(case_id) for case_id in ids}
-    for row in compiled.all(*ids, *[ids[-1]] * (size - len(ids))):
+    for row in rows:
         found[row.case_id].append(unseal(row, "result"))
     return found
 
