@@ -57,6 +57,26 @@ def accepted(document: dict[str, Any]) -> Any:
     return submission.case
 
 
+def admin_edit(admin_client: Any, client: Any, **changes: Any) -> None:
+    """The client's admin change form, posted with ``changes`` (as staff edit it)."""
+    client.refresh_from_db()
+    form = {
+        "name": client.name,
+        "department": client.department,
+        "jurisdiction_kind": client.jurisdiction_kind,
+        "jurisdiction_code": client.jurisdiction_code,
+        "may_submit_cases": "on" if client.may_submit_cases else "",
+        "webhook_url": client.webhook_url,
+        "events": json.dumps(client.events),
+        "webhook_batch_max": client.webhook_batch_max,
+        "webhook_echo": "on" if client.webhook_echo else "",
+        "active": "on" if client.active else "",
+    }
+    form.update(changes)
+    answer = admin_client.post(f"/admin/integration/apiclient/{client.pk}/change/", form)
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+
+
 class Api:
     """The Django test client speaking JSON with one client's token."""
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from onestop.integration.models import ApiClient, WebhookDelivery, WebhookStamp
-from onestop.integration.tests.support import Api, current, hospital, issue
+from onestop.integration.tests.support import Api, admin_edit, current, hospital, issue
 from onestop.simulate.department import build_result
 from onestop.testing.factories import officer
 from onestop.testing.newborns import another_newborn
@@ -187,20 +187,7 @@ def test_echoes_are_set_on_the_command_line_and_in_the_admin(example, media_root
     # Staff turn the echoes back on in the admin: the webhook stamp moves (the processes
     # read the targets again) and the client's next claim is told back to it.
     stamp = WebhookStamp.objects.get(pk=1).token
-    form = {
-        "name": quiet.name,
-        "department": quiet.department,
-        "jurisdiction_kind": quiet.jurisdiction_kind,
-        "jurisdiction_code": quiet.jurisdiction_code,
-        "may_submit_cases": "on" if quiet.may_submit_cases else "",
-        "webhook_url": quiet.webhook_url,
-        "events": json.dumps(quiet.events),
-        "webhook_batch_max": quiet.webhook_batch_max,
-        "webhook_echo": "on",
-        "active": "on",
-    }
-    answer = admin_client.post(f"/admin/integration/apiclient/{quiet.pk}/change/", form)
-    assert answer.status_code == 302, answer.content.decode()[:2000]
+    admin_edit(admin_client, quiet, webhook_echo="on")
     quiet.refresh_from_db()
     assert quiet.webhook_echo is True
     assert WebhookStamp.objects.get(pk=1).token != stamp

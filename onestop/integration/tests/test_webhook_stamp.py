@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -18,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from onestop.integration.models import ApiClient, WebhookDelivery, WebhookStamp
 from onestop.integration.services import webhook_deliver
-from onestop.integration.tests.support import Api, current, hospital
+from onestop.integration.tests.support import Api, admin_edit, current, hospital
 from onestop.testing.newborns import another_newborn
 
 pytestmark = pytest.mark.django_db
@@ -29,26 +28,6 @@ TARGETS_READ = 'AS "events_json" FROM "integration_apiclient"'
 
 def _targets_read(queries: CaptureQueriesContext) -> int:
     return sum(TARGETS_READ in q["sql"] for q in queries.captured_queries)
-
-
-def _admin_edit(admin_client: Any, client: ApiClient, **changes: Any) -> None:
-    """The client's admin change form, posted with ``changes`` (as staff edit it)."""
-    client.refresh_from_db()
-    form = {
-        "name": client.name,
-        "department": client.department,
-        "jurisdiction_kind": client.jurisdiction_kind,
-        "jurisdiction_code": client.jurisdiction_code,
-        "may_submit_cases": "on" if client.may_submit_cases else "",
-        "webhook_url": client.webhook_url,
-        "events": json.dumps(client.events),
-        "webhook_batch_max": client.webhook_batch_max,
-        "webhook_echo": "on" if client.webhook_echo else "",
-        "active": "on" if client.active else "",
-    }
-    form.update(changes)
-    answer = admin_client.post(f"/admin/integration/apiclient/{client.pk}/change/", form)
-    assert answer.status_code == 302, answer.content.decode()[:2000]
 
 
 def _delivered(client: ApiClient) -> list[str]:
@@ -70,7 +49,7 @@ def test_every_change_of_a_webhook_client_reaches_the_next_request(
 
     # Staff give the watcher a URL in the admin: the stamp moves, the next request's
     # event is delivered to it, at that URL.
-    _admin_edit(admin_client, watcher, webhook_url="https://watcher.example/hook")
+    admin_edit(admin_client, watcher, webhook_url="https://watcher.example/hook")
     assert WebhookStamp.objects.get(pk=1).token != stamp
     with CaptureQueriesContext(connection) as claim:
         assert api.post(f"/tasks/{task['id']}/claim").status_code == 200
@@ -87,7 +66,7 @@ def test_every_change_of_a_webhook_client_reaches_the_next_request(
     assert sent == ["https://watcher.example/hook"]
 
     # Another URL: the next delivery goes there.
-    _admin_edit(admin_client, watcher, webhook_url="https://watcher.example/v2")
+    admin_edit(admin_client, watcher, webhook_url="https://watcher.example/v2")
     done = api.post(f"/tasks/{task['id']}/complete", {"result": {"bmc_number": "Q450999999"}})
     assert done.status_code == 200, done.content[:300]
     assert _delivered(watcher) == ["task.updated", "task.updated"]
@@ -98,7 +77,7 @@ def test_every_change_of_a_webhook_client_reaches_the_next_request(
 
     # Its events changed in the admin (task.updated no longer goes to it), the control
     # deactivated on the command line: the next requests' events go to neither.
-    _admin_edit(admin_client, watcher, events=json.dumps(["case.decided"]))
+    admin_edit(admin_client, watcher, events=json.dumps(["case.decided"]))
     call_command("api_client", "deactivate", control.key_id, stdout=StringIO())
     before = (len(_delivered(watcher)), len(_delivered(control)))
     other = current(example("qinbei-accept"))
