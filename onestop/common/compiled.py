@@ -738,8 +738,9 @@ class CompiledUpdate(Generic[M]):
     …) AS v WHERE pk = v.pk`` (PostgreSQL; SQLite from 3.33), on PostgreSQL each value
     cast to its column's type as ``bulk_update``'s ``CASE`` is (a column of NULLs is text
     otherwise); elsewhere ``bulk_update``. Each value is prepared by its field
-    (``get_db_prep_save``) as Django prepares it; no signals, as ``update_fields`` saves
-    of models without listeners and ``bulk_update``."""
+    (``get_db_prep_save``) as Django prepares it. Every row must be there (``DatabaseError``
+    otherwise, of one row as of several). A model with its own ``save()`` or save signals'
+    listeners is saved by ``save(update_fields=…)``, row by row, so they run."""
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -751,6 +752,12 @@ class CompiledUpdate(Generic[M]):
         """Write ``rows``' ``fields`` (the class docstring); no rows or no fields: no
         statement (as ``save(update_fields=[])``)."""
         if not rows or not fields:
+            return
+        if _saves_its_own_way(self.model):
+            # A model with its own ``save()`` or save signals' listeners: saved by Django, so
+            # they run (as `CompiledInsert.save_new`; review of session 28).
+            for row in rows:
+                row.save(update_fields=list(fields))
             return
         alias = router.db_for_write(self.model)
         connection = connections[alias]
@@ -769,7 +776,10 @@ class CompiledUpdate(Generic[M]):
             params.extend([*values, row.pk] if one else [row.pk, *values])
         with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
             cursor.execute(sql, params)
-            if one and cursor.rowcount == 0:  # as ``save(update_fields=…)`` says it
+            # Every row must have been there: as ``save(update_fields=…)`` says it of one
+            # row, and of several (a row missing would otherwise be a write lost without a
+            # word; review of session 28).
+            if cursor.rowcount != len({row.pk for row in rows}):
                 raise DatabaseError("Save with update_fields did not affect any rows.")
 
     @staticmethod

@@ -112,7 +112,9 @@ def _flush(path: Path, costs: Path) -> None:
 def _replace(path: Path, text: str) -> None:
     """Written whole or not at all: the bench reads these files while they are written, and
     a file caught truncated read as 0 statements (a negative idle rate, once in a test)."""
-    partial = path.with_name(f".partial-{path.name}")  # the readers' globs do not match it
+    # One partial file per writing thread (the atexit flush and the flushing thread may
+    # write at once; review of session 28); the readers' globs do not match it.
+    partial = path.with_name(f".partial-{threading.get_ident()}-{path.name}")
     partial.write_text(text)
     os.replace(partial, path)
 

@@ -101,6 +101,43 @@ def test_a_missing_row_and_no_rows():
     assert len(queries) == 0
 
 
+def test_a_missing_row_among_several_is_refused_and_nothing_is_kept():
+    """Several rows in one ``UPDATE … FROM``: a row not there is a ``DatabaseError`` as of
+    one row (review of session 28: the completed and readied items' write), and the
+    block's other rows are rolled back with it."""
+    from django.db import transaction
+
+    kept, gone = cases(2, "some-gone")
+    Case.objects.filter(pk=gone.pk).delete()
+    kept.version, gone.version = 41, 42
+    with pytest.raises(DatabaseError, match="did not affect any rows"), transaction.atomic():
+        CompiledUpdate(Case).update([kept, gone], ["version"])
+    assert Case.objects.get(pk=kept.pk).version != 41  # rolled back with the block
+
+
+def test_a_model_with_save_listeners_is_saved_by_django():
+    """A pre_save receiver added for the model runs (the rows go by ``save``), as
+    `CompiledInsert.save_new` leaves such a model to Django (review of session 28)."""
+    from django.db.models.signals import pre_save
+
+    written = cases(2, "listened")
+    seen: list[int] = []
+
+    def listener(sender, instance, update_fields=None, **kwargs):
+        seen.append(instance.pk)
+        assert set(update_fields) == {"version"}
+
+    pre_save.connect(listener, sender=Case)
+    try:
+        for case in written:
+            case.version = 77
+        CompiledUpdate(Case).update(written, ["version"])
+    finally:
+        pre_save.disconnect(listener, sender=Case)
+    assert seen == [c.pk for c in written]
+    assert [Case.objects.get(pk=c.pk).version for c in written] == [77, 77]
+
+
 def test_several_rows_go_to_bulk_update_where_update_from_is_not_taken(monkeypatch):
     written = cases(2, "bulk")
     monkeypatch.setattr(CompiledUpdate, "update_from", staticmethod(lambda connection: False))

@@ -129,7 +129,6 @@ def test_the_compiled_reads_of_worked_cases_make_what_django_makes(
     media_root: Path, checked: Counter[str]
 ) -> None:
     _worked(media_root)
-    print(dict(checked))
     assert {"Case", "CaseItem", "ApiClient", "ELicence", "UserSession"} <= set(checked)
 
 

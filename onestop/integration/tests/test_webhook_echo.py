@@ -195,3 +195,50 @@ def test_echoes_are_set_on_the_command_line_and_in_the_admin(example, media_root
     assert [r for r in _rows(quiet) if r[0] == "task.updated"] == [
         ("task.updated", "item_claimed", "birth_certificate")
     ]
+
+
+def test_a_client_without_echoes_hears_nothing_of_its_own_batches(example, media_root):
+    """The batch endpoints (`POST /tasks/claims`, `/tasks/completions`) are the client's
+    own changes too: no ``task.updated`` of them to it; the same hospital's other system
+    hears each (review of session 28: the batches were not covered)."""
+    quiet = hospital(webhook_url=HOOK, webhook_echo=False)
+    loud = hospital(webhook_url=HOOK)
+    api = Api(quiet.token)
+    numbers = []
+    for n in range(2):
+        document = current(example("qinbei-accept"))
+        if n:
+            document = another_newborn(document, n)
+        submitted = api.post("/cases", document, key=f"b{n}")
+        assert submitted.status_code == 201, submitted.content[:300]
+        numbers.append(submitted.json()["number"])
+    tasks = list(
+        CaseItem.objects.filter(case__number__in=numbers, item="birth_certificate").order_by("pk")
+    )
+    assert len(tasks) == 2
+    quiet_before = _rows(quiet.client)
+    claimed = api.post(
+        "/tasks/claims", {"tasks": [{"id": t.pk, "expected_version": t.version} for t in tasks]}
+    )
+    assert claimed.status_code == 200, claimed.content[:300]
+    results = claimed.json()["results"]
+    assert [r["status"] for r in results] == [200, 200]
+    body = {
+        "tasks": [
+            {
+                "id": r["id"],
+                "result": build_result(r["body"]["result_fields"], r["id"], r["body"].get("data")),
+                "expected_version": r["body"]["version"],
+            }
+            for r in results
+        ]
+    }
+    done = api.post("/tasks/completions", body)
+    assert done.status_code == 200, done.content[:300]
+    assert [r["status"] for r in done.json()["results"]] == [200, 200]
+    assert _rows(quiet.client) == quiet_before  # nothing of its own two batches
+    heard = [r for r in _rows(loud.client) if r[0] == "task.updated"]
+    assert sorted(heard) == sorted(
+        [("task.updated", "item_claimed", "birth_certificate")] * 2
+        + [("task.updated", "item_completed", "birth_certificate")] * 2
+    )
