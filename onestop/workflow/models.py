@@ -61,8 +61,14 @@ class CaseItem(models.Model):
     # ``urgency.DEADLINE_MARKS``), set by the sweep with its ``DeadlineEvent``. A database
     # trigger (migration 0014) sets it back to 0 whenever ``due_at`` changes, whoever writes.
     deadline_marks = models.PositiveSmallIntegerField(default=0)
+    # Indexed by ``caseitem_claimed_by`` (the claimed items only), not ``db_index``.
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -85,7 +91,15 @@ class CaseItem(models.Model):
         indexes = [
             models.Index(fields=["department", "jurisdiction_code", "state", "due_at"]),
             # The efficiency report reads the items finished in a period, per department.
-            models.Index(fields=["department", "finished_at"]),
+            # The finished items only (session 29, ADR 0025 amendment): every read of
+            # ``finished_at`` asks for a range or the least one (which PostgreSQL reads
+            # with ``IS NOT NULL``), and an item's INSERT and its readied and claimed
+            # UPDATEs (none HOT) then write no entry here or in ``caseitem_finished_at``.
+            models.Index(
+                fields=["department", "finished_at"],
+                name="caseitem_department_finished",
+                condition=models.Q(finished_at__isnull=False),
+            ),
             # Issue 10 (ADR 0025): the open items alone, by due time — what the deadline
             # sweep and the deadlines page read — stays the size of the open work however
             # many finished items the table holds; and the items finished in a period (the
@@ -95,7 +109,18 @@ class CaseItem(models.Model):
                 name="caseitem_open_due",
                 condition=models.Q(state__in=["ready", "in_progress", "returned"]),
             ),
-            models.Index(fields=["finished_at"], name="caseitem_finished_at"),
+            models.Index(
+                fields=["finished_at"],
+                name="caseitem_finished_at",
+                condition=models.Q(finished_at__isnull=False),
+            ),
+            # The claimer's items (a user's delete, which ``PROTECT`` refuses while any
+            # is theirs): the claimed items only, as above.
+            models.Index(
+                fields=["claimed_by"],
+                name="caseitem_claimed_by",
+                condition=models.Q(claimed_by__isnull=False),
+            ),
             # The supervisors' dashboards count the open items of a division by department
             # and item (overdue: past due_at) — from this index alone on PostgreSQL (issue
             # 12: the one-year dashboard over 1 M cases scanned 67 k open rows through the

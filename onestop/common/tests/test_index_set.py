@@ -1,7 +1,10 @@
 """The hot tables' index set (session 27, ADR 0025 amendment): the unique text columns keep
 their unique index and lose their ``LIKE`` twin on PostgreSQL; the outboxes' status
 indexes are replaced by partial indexes of the dead letter and the retention, which the
-retention's delete reads."""
+retention's delete reads. Session 29: the case's ``number`` and ``idempotency_key`` and
+the blind indexes of persons and claims lose their twins too, and the indexes of the
+item's ``finished_at`` and claimer and of the case's ``completed_at`` hold only the rows
+where those are set — which every query that reads them asks for."""
 
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
+from onestop.cases.models import Case, CaseStatus
 from onestop.notifications.models import Notification
 from onestop.notifications.services import notifications_prune
+from onestop.workflow.models import CaseItem
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +27,14 @@ UNIQUE_TEXT = [
     ("audit_auditrecord", "hash"),
     ("cases_material", "token"),
     ("certificates_elicence", "serial"),
+    ("cases_case", "number"),
+    ("cases_case", "idempotency_key"),
+]
+# Blind indexes (HMACs), matched whole: a plain index, no twin.
+BLIND = [
+    ("cases_person", "id_index"),
+    ("cases_newbornclaim", "key_index"),
+    ("cases_sscapplication", "key_index"),
 ]
 
 
@@ -42,6 +56,94 @@ def test_a_unique_text_column_keeps_its_unique_index_without_a_like_twin(table, 
     found = _indexes(table).values()
     assert any("UNIQUE" in d and d.endswith(f"({column})") for d in found), found
     assert not any(f"({column} varchar_pattern_ops)" in d for d in found), found
+
+
+@pytest.mark.usefixtures("postgres")
+@pytest.mark.parametrize(("table", "column"), BLIND)
+def test_a_blind_index_column_keeps_its_index_without_a_like_twin(table, column):
+    found = _indexes(table).values()
+    assert any(d.endswith(f"USING btree ({column})") for d in found), found
+    assert not any(f"({column} varchar_pattern_ops)" in d for d in found), found
+
+
+def _plans(table: str, index: str, run) -> list[str]:
+    """The plans of the statements ``run`` makes with ``index`` the only one of ``table``
+    that is not a constraint's, and no sequential scan (the test's tables are too small
+    for an index to be chosen otherwise): a partial index whose predicate a statement does
+    not imply is never used. The dropped indexes come back when the test's transaction
+    rolls back."""
+    plans = []
+
+    def explain(execute, sql, params, many, context):
+        raw = context["cursor"].cursor  # the driver's cursor: not wrapped again
+        raw.execute(f"EXPLAIN {sql}", params)
+        plans.append("\n".join(row[0] for row in raw.fetchall()))
+        return execute(sql, params, many, context)
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text FROM pg_index i"
+                " WHERE i.indrelid = %s::regclass AND i.indexrelid::regclass::text <> %s"
+                " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                [table, index],
+            )
+            for (other,) in cursor.fetchall():
+                cursor.execute(f"DROP INDEX {other}")
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        with connection.execute_wrapper(explain):
+            run()
+    return plans
+
+
+FINISHED = ("done", "refused")
+
+
+@pytest.mark.usefixtures("postgres")
+@pytest.mark.parametrize(
+    ("index", "run"),
+    [
+        # the efficiency roll-up's first day (`supervision.rollups._first_day`)
+        (
+            "caseitem_finished_at",
+            lambda: CaseItem.objects.filter(state__in=FINISHED).aggregate(t=Min("finished_at")),
+        ),
+        # the efficiency report's items finished in a period, a department's
+        (
+            "caseitem_department_finished",
+            lambda: list(
+                CaseItem.objects.filter(
+                    department="police",
+                    finished_at__gte=timezone.now() - timedelta(days=1),
+                    finished_at__lt=timezone.now(),
+                )
+            ),
+        ),
+        # a user's delete: the items they claimed (``PROTECT``)
+        ("caseitem_claimed_by", lambda: list(CaseItem.objects.filter(claimed_by__in=[1, 2]))),
+        # the case roll-up's first day and the dashboards' cases completed in a period
+        (
+            "case_completed_at",
+            lambda: Case.objects.filter(status=CaseStatus.COMPLETED).aggregate(
+                t=Min("completed_at")
+            ),
+        ),
+        (
+            "case_completed_at",
+            lambda: list(
+                Case.objects.filter(
+                    completed_at__gte=timezone.now() - timedelta(days=1),
+                    completed_at__lt=timezone.now(),
+                )
+            ),
+        ),
+    ],
+)
+def test_the_set_columns_partial_indexes_serve_their_reads(index, run):
+    table = "cases_case" if index.startswith("case_") else "workflow_caseitem"
+    assert "IS NOT NULL" in _indexes(table)[index]
+    plans = _plans(table, index, run)
+    assert plans and all(index in plan for plan in plans), plans
 
 
 @pytest.mark.usefixtures("postgres")
