@@ -2,8 +2,9 @@
 
 An API batch (`POST /tasks/completions`, `/tasks/claims`) runs several task actions in
 one transaction, often several of the same case: each completion's e-licence read the
-case's newborns and the same newborn's other cases again (`cases.claims.newborns_and_
-same`), one statement per item where the case's answer had not changed. Inside
+case's newborns and the same newborn's other cases again
+(`cases.claims.newborns_and_same`), one statement per item where the case's answer had
+not changed. Inside
 `reusing`, a read asked through `reused` with the same key is made once and its answer
 handed out again until the block ends; outside, every call reads (a single action, a
 page, a worker: nothing kept).
