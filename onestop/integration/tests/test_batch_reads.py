@@ -14,6 +14,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from onestop.certificates.models import ELicence
+from onestop.certificates.services import elicence_verify
 from onestop.core.errors import OnestopError
 from onestop.integration.tests.support import Api, accepted, current, hospital, issue
 from onestop.integration.tests.test_twins_api import twins
@@ -98,12 +100,15 @@ def _twin_cases(example: Any, count: int) -> None:
         assert submitter.post("/cases", document, key=f"twins-{k}").status_code == 201
 
 
-def _batch(api: Api, path: str, tasks: list[dict[str, Any]]) -> CaptureQueriesContext:
+def _batch(
+    api: Api, path: str, tasks: list[dict[str, Any]]
+) -> tuple[CaptureQueriesContext, list[dict[str, Any]]]:
     with CaptureQueriesContext(connection) as captured:
         answer = api.post(path, {"tasks": tasks}, key=f"{path}-{tasks[0]['id']}")
     assert answer.status_code == 200, answer.content
-    assert all(r["status"] == 200 for r in answer.json()["results"]), answer.json()
-    return captured
+    results = answer.json()["results"]
+    assert all(r["status"] == 200 for r in results), results
+    return captured, [r["body"] for r in results]
 
 
 @pytest.mark.parametrize("cases", [1, 3])
@@ -115,20 +120,25 @@ def test_a_batch_reads_each_case_once_however_many_of_its_tasks_it_holds(
     cases: the claim's details read the cases' facts in one statement and the prior
     licences in one; the completion reads each case's newborns once (K, not 2K)."""
     _twin_cases(example, cases)
+    seen_priors: set[str] = set()
+    babies: set[tuple[int, str, str]] = set()
     for office in (HOSPITAL, POLICE):
         api = Api(issue(*office).token)
         ready = [t for t in api.get("/tasks?state=ready&limit=100").json()["tasks"]]
         assert len(ready) == 2 * cases, ready
-        claims = _batch(
+        claims, answers = _batch(
             api, "/tasks/claims", [{"id": t["id"], "expected_version": t["version"]} for t in ready]
         )
         assert _reads(claims, "cases_material") == 1
         assert _reads(claims, "certificates_elicence") == (1 if office == POLICE else 0)
         held = []
-        for task in ready:
+        for task, answer in zip(ready, answers, strict=True):
             detail = api.get(f"/tasks/{task['id']}").json()
+            assert answer == detail  # each baby's task its own detail
             if office == POLICE:  # waits for its own baby's licence, and sees it
-                assert len(detail["prior_elicences"]) == 1
+                [prior] = detail["prior_elicences"]
+                assert prior["serial"] not in seen_priors
+                seen_priors.add(prior["serial"])
             held.append(
                 {
                     "id": task["id"],
@@ -136,5 +146,13 @@ def test_a_batch_reads_each_case_once_however_many_of_its_tasks_it_holds(
                     "result": RESULTS.get(detail["item"], {}),
                 }
             )
-        completions = _batch(api, "/tasks/completions", held)
+        completions, done = _batch(api, "/tasks/completions", held)
         assert _reads(completions, "cases_newborn") == cases
+        # each licence the batch issued verifies, and names its own baby
+        for task in done:
+            licence = ELicence.objects.get(item_id=task["id"])
+            assert elicence_verify(serial=licence.serial).valid, licence.serial
+            assert task["elicence_serial"] == licence.serial
+            [baby] = licence.payload["subject"]["newborns"]
+            babies.add((licence.case_id, licence.kind, baby["name"]))
+    assert len(babies) == 4 * cases  # two kinds, two babies per case
