@@ -34,6 +34,7 @@ from onestop.common.compiled import CompiledInsert, CompiledValues, Statement
 from onestop.common.fields import index_of
 from onestop.common.inserts import Part, insert_together
 from onestop.common.kept import Kept
+from onestop.common.reuse import reused
 from onestop.core.errors import OnestopError
 
 ACTIVE_STATUSES = (CaseStatus.SUPPLEMENT, CaseStatus.IN_PROGRESS, CaseStatus.COMPLETED)
@@ -356,6 +357,13 @@ def claims_of_others(case_id: Any, indexes: Sequence[Any]) -> QuerySet[NewbornCl
     return NewbornClaim.objects.filter(key_index__in=indexes).exclude(case_id=case_id)
 
 
+def claims_of_keys(indexes: Sequence[Any]) -> QuerySet[NewbornClaim]:
+    """The claims (released ones too) of any of ``indexes`` by any case: `claims_of_others`
+    of several cases at once, each case's own claims left out by the caller (an API batch's
+    task details, issue 10, session 29)."""
+    return NewbornClaim.objects.filter(key_index__in=indexes)
+
+
 def _claimed_by(keys: int) -> CompiledValues:
     """The other cases that claimed any of ``keys`` key indexes, compiled once."""
     return CompiledValues(
@@ -393,6 +401,16 @@ def newborns_of_case_or_mother(case_id: Any, mother: Any) -> QuerySet[Newborn]:
     growing with them; issue 10, session 27)."""
     return Newborn.objects.filter(
         case__in=Case.objects.filter(Q(pk=case_id) | Q(mother_id_index=mother)).values("pk")
+    )
+
+
+def newborns_of_mothers(mothers: Sequence[Any]) -> QuerySet[Newborn]:
+    """The newborns of every case of the mothers whose ID numbers' blind indexes are
+    ``mothers``: `newborns_of_case_or_mother` of several cases at once, each with a mother's
+    index (its own newborns are among its mother's). The test is on the cases' table alone
+    (``case_mother_id_index``), as there."""
+    return Newborn.objects.filter(
+        case__in=Case.objects.filter(mother_id_index__in=mothers).values("pk")
     )
 
 
@@ -494,20 +512,27 @@ def newborns_and_same(case: Case) -> tuple[list[tuple[Any, ...]], set[int]]:
         )
         return Statement.compiled(built.query.get_compiler(alias), stand_ins)
 
-    statement = _ISSUE_READS.get_or_make((alias, connection.vendor, len(keys), bool(mother)), make)
-    if statement is None:  # not compiled as expected: the queryset runs
-        rows = [
-            tuple(row)
-            for row in _issue_reads(case.pk, case.pk, case.pk, mother, *keys).using(alias)
-        ]
-    else:
-        rows = statement.rows(
+    def read() -> list[tuple[Any, ...]]:
+        statement = _ISSUE_READS.get_or_make(
+            (alias, connection.vendor, len(keys), bool(mother)), make
+        )
+        if statement is None:  # not compiled as expected: the queryset runs
+            return [
+                tuple(row)
+                for row in _issue_reads(case.pk, case.pk, case.pk, mother, *keys).using(alias)
+            ]
+        return statement.rows(
             connection,
             case.pk,
             *([case.pk] if keys else []),
             *([case.pk, mother] if mother else []),
             *keys,
         )
+
+    # Inside an API batch (`common.reuse`), the items of one case read it once (issue 10,
+    # session 29: one statement per completed item). No task action writes newborns or
+    # claims (a case's own claims released on completion are still read, and excluded).
+    rows = reused((_NEWBORN, alias, case.pk, mother, *keys), read)
     named: list[tuple[int, tuple[Any, ...]]] = []
     ids: set[int] = set()
     theirs: dict[int, set[str]] = {}

@@ -32,6 +32,8 @@ from onestop.certificates.seal import (
 from onestop.core.clock import format_time
 
 _cache: dict[Path, tuple[int, dict[str, PublicKey]]] = {}
+# Each issuer's signer, with the key list it was chosen from (`KeyStore.signer`).
+_signers: dict[tuple[Path, str], tuple[dict[str, PublicKey], KeySigner]] = {}
 
 
 def default_keys_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -90,12 +92,26 @@ class KeyStore:
         )
 
     def signer(self, issuer: str, *, now: datetime) -> KeySigner:
-        """The signer of the issuer's active key; its first key is made now if it has none."""
+        """The signer of the issuer's active key; its first key is made now if it has none.
+
+        Kept per process with the key list it was chosen from (`public_keys`: the same
+        dict object until the folder changes): every sealing read the private key's file
+        and scanned every key for the active one (~60 µs of ~1 ms per e-licence, issue
+        10, session 29). A rotation, revocation or new key writes a public key into the
+        folder, so the list is read afresh and the signer chosen again: a retired or
+        revoked key never seals once its change is seen (as `public_keys` sees it)."""
+        keys = self.public_keys()
+        kept = _signers.get((self.folder, issuer))
+        if kept is not None and kept[0] is keys:
+            return kept[1]
         key = self.active_key(issuer)
         if key is None:
             with self._locked():
                 key = self.active_key(issuer) or self._create(issuer, now=now)
-        return self._signer(key)
+        signer = self._signer(key)
+        if key.key_id in keys:  # chosen from this list: kept with it
+            _signers[(self.folder, issuer)] = (keys, signer)
+        return signer
 
     # --- changing --------------------------------------------------------------------------
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Q, TextField
+from django.db.models import F, Q, TextField
 from django.db.models.functions import Cast
 
 from onestop.accounts.models import Role, User
 from onestop.accounts.permissions import cases_visible_to, items_for_officer
 from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
+from onestop.certificates.seal import PublicKey
 from onestop.certificates.services import published_keys, stored_payload, verify_record
 from onestop.common.compiled import CompiledAll
 from onestop.common.kept import Kept
@@ -49,36 +51,103 @@ _PRIOR: Kept[tuple[str, ...], CompiledAll[ELicence]] = Kept(size=256)
 _CASE_STAND_IN = -7_340_029_511
 
 
+def _prior_shown(licence: ELicence, keys: dict[str, PublicKey]) -> dict[str, Any]:
+    """A prior licence as `prior_elicences` shows it, its seal checked."""
+    verdict = verify_record(licence, keys)
+    payload = stored_payload(licence) if verdict.valid else None
+    return {
+        "name": _item_name(licence.kind),
+        "kind": licence.kind,
+        "serial": licence.serial,
+        "issuer": licence.issuer_name,
+        "issuer_code": licence.issuer_code,
+        "issued_at": licence.issued_at,
+        # Only a verified result stands in for the paper certificate.
+        "result": payload.get("result", {}) if isinstance(payload, dict) else {},
+        "valid": verdict.valid,
+        "reason": verdict.reason,
+    }
+
+
 def prior_elicences(item: CaseItem) -> list[dict[str, Any]]:
     """The e-licences of the items ``item`` waits for (证照免交), each with its seal checked:
     the later department reads the verified result instead of asking for paper."""
     if not item.after:  # waits for nothing: no licence to read (the query would match none)
         return []
     keys = published_keys()
-    out = []
     after = tuple(item.after)
     compiled = _PRIOR.get_or_make(
         after, lambda: CompiledAll(ELicence, _prior_query(after), _CASE_STAND_IN)
     )
     case = item.case
+    out = []
     for licence in compiled.all(case.pk):
         licence.case = case  # as the case's related manager sets it
-        verdict = verify_record(licence, keys)
-        payload = stored_payload(licence) if verdict.valid else None
-        out.append(
-            {
-                "name": _item_name(licence.kind),
-                "kind": licence.kind,
-                "serial": licence.serial,
-                "issuer": licence.issuer_name,
-                "issuer_code": licence.issuer_code,
-                "issued_at": licence.issued_at,
-                # Only a verified result stands in for the paper certificate.
-                "result": payload.get("result", {}) if isinstance(payload, dict) else {},
-                "valid": verdict.valid,
-                "reason": verdict.reason,
-            }
+        out.append(_prior_shown(licence, keys))
+    return out
+
+
+# `prior_elicences` of several items (an API batch claim's task details, issue 10, session
+# 29: one statement per task): the licences in force of the items' cases of the kinds any
+# of them waits for, in one statement, each item's then taken from them by kind and baby
+# (the join to the licence's item, as `_prior_query`'s filter makes it). Compiled once per
+# number of cases and of kinds, each rounded up to a power of two (the last repeated).
+_NEWBORN_OF = "prior_item_newborn"
+_PRIORS: Kept[tuple[int, int], CompiledAll[ELicence]] = Kept(size=64)
+
+
+def _priors_query(cases: int) -> Any:
+    def build(*values: Any) -> Any:
+        return (
+            ELicence.objects.filter(case_id__in=values[:cases], kind__in=values[cases:])
+            .filter(superseded_at__isnull=True)
+            .defer("payload")
+            .annotate(payload_raw=Cast("payload", TextField()), **{_NEWBORN_OF: F("item__newborn")})
+            .order_by("issued_at", "pk")
         )
+
+    return build
+
+
+def _padded(values: list[Any]) -> list[Any]:
+    size = 1 << (len(values) - 1).bit_length()
+    return [*values, *[values[-1]] * (size - len(values))]
+
+
+def prior_elicences_of(items: Sequence[CaseItem]) -> dict[int, list[dict[str, Any]]]:
+    """`prior_elicences` of each of ``items`` (by the item's id), the licences of all of
+    them read in one statement (none where none waits for anything), each licence's seal
+    checked once however many of them wait for it."""
+    out: dict[int, list[dict[str, Any]]] = {item.pk: [] for item in items}
+    waiting = [item for item in items if item.after]
+    if not waiting:
+        return out
+    wanted = {item.pk: {split_key(key) for key in item.after} for item in waiting}
+    case_ids = _padded(sorted({item.case_id for item in waiting}))
+    kinds = _padded(sorted({code for keys in wanted.values() for code, _ in keys}))
+    sizes = (len(case_ids), len(kinds))
+    compiled = _PRIORS.get_or_make(
+        sizes,
+        lambda: CompiledAll(
+            ELicence,
+            _priors_query(sizes[0]),
+            *(_CASE_STAND_IN - n for n in range(sizes[0])),
+            *(f"onestop-stand-in-prior-kind-{n}" for n in range(sizes[1])),
+        ),
+    )
+    by_case: dict[int, list[ELicence]] = {}
+    for licence in compiled.all(*case_ids, *kinds):
+        by_case.setdefault(licence.case_id, []).append(licence)
+    keys = published_keys()
+    shown: dict[int, dict[str, Any]] = {}
+    for item in waiting:
+        for licence in by_case.get(item.case_id, ()):
+            if (licence.kind, getattr(licence, _NEWBORN_OF)) not in wanted[item.pk]:
+                continue
+            if licence.pk not in shown:
+                licence.case = item.case  # as the case's related manager sets it
+                shown[licence.pk] = _prior_shown(licence, keys)
+            out[item.pk].append(dict(shown[licence.pk]))
     return out
 
 

@@ -49,6 +49,7 @@ from onestop.common.ratelimit import (
     rate_peeks_database,
     rate_uses,
 )
+from onestop.common.reuse import reusing
 from onestop.common.savepoints import savepoints_are_off, savepoints_off
 from onestop.core.clock import format_time
 from onestop.core.errors import DocumentRefused, OnestopError, UnreadableDocument
@@ -745,7 +746,9 @@ def _batch(
         # The tasks run in id order (the answer keeps the request's): their rows are then
         # written in the order the deadline sweep's relighting and another batch lock
         # them in, not in each request's own (review of session 26: a cycle between them).
-        with effects.held() if savepoints_are_off() else nullcontext():
+        # The reads an action makes of its case that no action of the batch changes are
+        # made once per case (`common.reuse`: a completion's licence's newborns).
+        with effects.held() if savepoints_are_off() else nullcontext(), reusing():
             for position, task_id in sorted(enumerate(ids), key=lambda pair: pair[1]):
                 case_id = allowed.get(task_id)
                 if case_id is None:
@@ -832,8 +835,10 @@ def task_claims(
 ) -> HttpResponse:
     client, ids = _batch_taken(request, [task.id for task in payload.tasks])
     # As a single claim (`task_claim`): each answer is the task's detail; the stored
-    # answer holds the summaries only (no case data is stored with the key).
-    details: dict[int, dict[str, Any]] = {}
+    # answer holds the summaries only (no case data is stored with the key). The details
+    # are made once the batch ran, in its transaction, all at once (`task_details`: what
+    # they read of their cases read per batch, not per task; issue 10, session 29).
+    claimed: dict[int, CaseItem] = {}
 
     def claim(
         position: int, case_id: int, locked: Case | None, rows: list[CaseItem] | None
@@ -848,9 +853,9 @@ def task_claims(
         )
 
     def answered(position: int, done: CaseItem) -> dict[str, Any]:
-        detail = selectors.task_detail(client, selectors.task_after(done, detail=True))
-        details[done.pk] = detail
-        return {field: detail[field] for field in TaskOut.model_fields}
+        row = claimed[done.pk] = selectors.task_after(done, detail=True)
+        summary = selectors.task_summary(client, row)
+        return {field: summary[field] for field in TaskOut.model_fields}
 
     results = _batch(
         request,
@@ -862,14 +867,17 @@ def task_claims(
         claim,
         answered,
     )
+    ok = [result["id"] for result in results if result["status"] == 200]
+    for task_id in ok:
+        if task_id not in claimed:  # a replay: the task's detail as it is now
+            row = selectors.task_for_client(client, task_id)
+            if row is not None:
+                claimed[task_id] = row
+    rows = [claimed[task_id] for task_id in ok if task_id in claimed]
+    details = dict(zip([row.pk for row in rows], selectors.task_details(client, rows), strict=True))
     for result in results:
-        if result["status"] != 200:
-            continue
-        detail = details.get(result["id"])
-        if detail is None:  # a replay: the task's detail as it is now
-            row = selectors.task_for_client(client, result["id"])
-            detail = selectors.task_detail(client, row) if row is not None else _NO_DETAIL
-        result["body"] = {**detail, **result["body"]}
+        if result["status"] == 200:
+            result["body"] = {**details.get(result["id"], _NO_DETAIL), **result["body"]}
     return _batch_answer(request, response, results)
 
 

@@ -26,8 +26,10 @@ from onestop.cases.claims import (
     ACTIVE_STATUSES,
     SSC_ITEM,
     _indexes,
+    claims_of_keys,
     claims_of_others,
     newborns_of_case_or_mother,
+    newborns_of_mothers,
     possible_duplicate_ids,
 )
 from onestop.cases.domain.newborns import newborn_keys
@@ -36,7 +38,7 @@ from onestop.cases.services import case_locked_of
 from onestop.certificates.effects import issued_with
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import REGISTRATION_ITEM, signed_preview_for
-from onestop.certificates.selectors import prior_elicences
+from onestop.certificates.selectors import prior_elicences, prior_elicences_of
 from onestop.common.compiled import CompiledFirst, CompiledPerKey, CompiledRowsPerKey, Statement
 from onestop.common.fields import read_sealed, unseal
 from onestop.common.kept import Kept
@@ -604,21 +606,28 @@ def _case_rows(case: Case, indexes: list[str]) -> list[tuple[Any, ...]]:
     return statement.rows(connections[alias], *_case_values((case.pk,) * 4, indexes, mother))
 
 
+def _keys_of(case: Case) -> list[str]:
+    """The blind indexes of the keys of ``case``'s newborns (what their claims are under)."""
+    document = case.document if isinstance(case.document, dict) else {}
+    return list(_indexes(newborn_keys(document)))
+
+
 class _CaseFacts:
-    """What a task's detail shows of its case besides the case row (`_case_rows`)."""
+    """What a task's detail shows of its case besides the case row (`_case_rows`; ``rows``:
+    those rows already read, `_facts_of_cases`)."""
 
     __slots__ = ("declared", "duplicates", "preview")
 
-    def __init__(self, case: Case) -> None:
-        document = case.document if isinstance(case.document, dict) else {}
-        indexes = list(_indexes(newborn_keys(document)))
+    def __init__(self, case: Case, rows: Sequence[tuple[Any, ...]] | None = None) -> None:
+        if rows is None:
+            rows = _case_rows(case, _keys_of(case))
         self.declared: set[str] = set()
         self.preview: tuple[str, str] | None = None
         claimed: set[int] = set()
         births: dict[int, list[str]] = {}
         status: dict[int, str] = {}
         connection_ = connections[router.db_for_read(Case)]
-        for part, case_id, value, state in _case_rows(case, indexes):
+        for part, case_id, value, state in rows:
             if part == _MATERIAL:
                 self.declared.add(value)
             elif part == _PREVIEW:
@@ -635,7 +644,138 @@ class _CaseFacts:
         self.duplicates = sum(1 for other in ids if status[other] in ACTIVE_STATUSES)
 
 
+# The detail's reads of several cases (an API batch claim's answers, issue 10, session 29:
+# `_case_rows` per task) in one statement: the same parts, each of every case — the
+# materials and previews of the cases, the claims of any of their newborns' keys (with the
+# key, each case's own left out here) and the births of their mothers' cases (with the
+# mother's index: a case's own newborns are among them) — and each case's rows then made
+# as `_case_rows` reads them. Compiled once per database and number of cases, keys and
+# mothers, each rounded up to a power of two (the last repeated); a stand-in wherever a
+# value goes.
+_CASES_AT = -7_340_029_301
+_CASES_READS: Kept[tuple[str, str, int, int, int], Statement | None] = Kept(size=64)
+
+
+def _cases_reads(
+    materials_of: Sequence[Any],
+    previews_of: Sequence[Any],
+    keys: Sequence[Any],
+    mothers: Sequence[Any],
+) -> QuerySet[Any]:
+    """The reads of `_facts_of_cases`: (part, case id, value, status, key or mother)."""
+    blank = Value("")
+    materials = (
+        Material.objects.filter(case_id__in=materials_of)
+        .order_by()
+        .values_list(Value(_MATERIAL), "case_id", "code", blank, blank)
+    )
+    parts: list[QuerySet[Any]] = [
+        PreviewConfirmation.objects.filter(case_id__in=previews_of)
+        .order_by()
+        .values_list(Value(_PREVIEW), "case_id", "item", "state", blank)
+    ]
+    if keys:
+        parts.append(
+            claims_of_keys(keys)
+            .order_by()
+            .values_list(Value(_CLAIMED), "case_id", blank, "case__status", "key_index")
+        )
+    if mothers:
+        parts.append(
+            newborns_of_mothers(mothers)
+            .order_by()
+            .values_list(
+                Value(_BIRTH), "case_id", "born_at", "case__status", "case__mother_id_index"
+            )
+        )
+    return materials.union(*parts, all=True)
+
+
+def _padded(values: list[Any]) -> list[Any]:
+    """``values`` with the last repeated up to a power of two (none: none)."""
+    if not values:
+        return []
+    size = 1 << (len(values) - 1).bit_length()
+    return [*values, *[values[-1]] * (size - len(values))]
+
+
+def _cases_rows(ids: list[int], keys: list[str], mothers: list[str]) -> list[tuple[Any, ...]]:
+    alias = router.db_for_read(Case)
+    connection_ = connections[alias]
+    ids, keys, mothers = _padded(ids), _padded(keys), _padded(mothers)
+    sizes = (len(ids), len(keys), len(mothers))
+
+    def make() -> Statement | None:
+        at = [_CASES_AT - n for n in range(2 * sizes[0])]
+        key_at = [f"onestop-stand-in-details-key-{n}" for n in range(sizes[1])]
+        mother_at = [f"onestop-stand-in-details-mother-{n}" for n in range(sizes[2])]
+        query = _cases_reads(at[: sizes[0]], at[sizes[0] :], key_at, mother_at)
+        sql, params = query.query.get_compiler(alias).as_sql()
+        return Statement.of(sql, params, [*at, *key_at, *mother_at])
+
+    statement = _CASES_READS.get_or_make((alias, connection_.vendor, *sizes), make)
+    if statement is None:  # not compiled as expected: the queryset runs
+        return [tuple(row) for row in _cases_reads(ids, ids, keys, mothers).using(alias)]
+    return statement.rows(connection_, *ids, *ids, *keys, *mothers)
+
+
+def _facts_of_cases(cases: Sequence[Case]) -> dict[int, _CaseFacts]:
+    """`_CaseFacts` of each of ``cases`` (distinct), by the case's id, from one statement
+    (`_cases_reads`): each case's rows as `_case_rows` reads them for it alone — its
+    materials and preview, the claims of its keys by other cases, and (where its mother's
+    index is known) the births of her cases, its own among them."""
+    keys_of = {case.pk: _keys_of(case) for case in cases}
+    mothers = sorted({case.mother_id_index for case in cases if case.mother_id_index})
+    every_key = sorted({key for keys in keys_of.values() for key in keys})
+    own: dict[int, list[tuple[Any, ...]]] = {}
+    claims: list[tuple[int, str, str]] = []
+    births: dict[str, list[tuple[Any, ...]]] = {}
+    for part, case_id, value, state, extra in _cases_rows(sorted(keys_of), every_key, mothers):
+        if part == _CLAIMED:
+            claims.append((case_id, state, extra))
+        elif part == _BIRTH:
+            births.setdefault(extra, []).append((part, case_id, value, state))
+        else:
+            own.setdefault(case_id, []).append((part, case_id, value, state))
+    facts = {}
+    for case in cases:
+        keys = set(keys_of[case.pk])
+        rows = [
+            *own.get(case.pk, ()),
+            *(
+                (_CLAIMED, other, "", state)
+                for other, state, key in claims
+                if key in keys and other != case.pk
+            ),
+            *(births.get(case.mother_id_index, ()) if case.mother_id_index else ()),
+        ]
+        facts[case.pk] = _CaseFacts(case, rows)
+    return facts
+
+
+def task_details(client: ApiClient, rows: Sequence[CaseItem]) -> list[dict[str, Any]]:
+    """`task_detail` of each of ``rows`` (an API batch claim's answers), what they read of
+    their cases read for all of them at once: the cases' materials, previews and possible
+    duplicates in one statement (`_facts_of_cases`) and the prior e-licences in one
+    (`certificates.selectors.prior_elicences_of`) — per batch, not per task (issue 10,
+    session 29: two statements per task)."""
+    if len(rows) <= 1:
+        return [task_detail(client, row) for row in rows]
+    cases = list({row.case.pk: row.case for row in rows}.values())
+    facts = _facts_of_cases(cases)
+    priors = prior_elicences_of(rows)
+    return [_detail(client, row, facts[row.case.pk], priors[row.pk]) for row in rows]
+
+
 def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
+    """`TaskDetailOut` of one task (`_detail`), its case's facts read in one statement
+    (`_CaseFacts`) and its prior e-licences in one."""
+    return _detail(client, row, _CaseFacts(row.case), prior_elicences(row))
+
+
+def _detail(
+    client: ApiClient, row: CaseItem, facts: _CaseFacts, prior: list[dict[str, Any]]
+) -> dict[str, Any]:
     """`TaskDetailOut`: what the item needs — the case document's fields its officers may
     see, the declared materials it reads, the result fields it asks for — and the
     e-licences of the items it waits for.
@@ -646,9 +786,8 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
     is not passed on to a department system as if it were sealed.
 
     The case's materials, preview and possible duplicates are read in one statement
-    (`_CaseFacts`; were four or five).
+    (``facts``, `_CaseFacts`; were four or five); ``prior``: `prior_elicences` of the task.
     """
-    facts = _CaseFacts(row.case)
     declared = facts.declared
     return {
         **task_summary(client, row),
@@ -677,7 +816,7 @@ def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
                 "issued_at": p["issued_at"],
                 "result": p["result"],
             }
-            for p in prior_elicences(row)
+            for p in prior
             if p["valid"]
         ],
         "signed_preview": _signed_preview(row, facts.preview),

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from onestop.certificates import keystore as keystore_module
 from onestop.certificates.document import licence_payload, public_result, sealed_document
 from onestop.certificates.keystore import KeyStore
 from onestop.certificates.seal import (
@@ -305,6 +306,43 @@ def test_rotation_keeps_old_seals_valid_and_revocation_ends_them(tmp_path: Path)
     assert verify_content(old_seal.content, keys).valid
     store.revoke(old.key_id, now=NOW + timedelta(days=2))
     assert verify_content(old_seal.content, store.public_keys()).code == "key_revoked"
+
+
+def _changed_elsewhere(folder: Path, change: Any) -> None:
+    """``change()`` as another process makes it: this process's list of keys is left as it
+    was (not forgotten as its own writes forget it), only the folder's time tells."""
+    seen = dict(keystore_module._cache)
+    change()
+    keystore_module._cache.update(seen)
+    stamp = seen[folder][0]
+    if folder.stat().st_mtime_ns == stamp:  # a coarse clock: the change still shows
+        os.utime(folder, ns=(stamp + 1_000_000, stamp + 1_000_000))
+
+
+def test_the_signer_is_kept_until_a_key_changes_in_any_process(tmp_path: Path, monkeypatch):
+    store = KeyStore(tmp_path)
+    store.signer("qinbei-mch", now=NOW)  # its first key made (the list read afresh next)
+    first = store.signer("qinbei-mch", now=NOW)
+    read: list[str] = []
+    private = KeyStore._signer
+
+    def reading(self: KeyStore, key: Any) -> Any:
+        read.append(key.key_id)
+        return private(self, key)
+
+    monkeypatch.setattr(KeyStore, "_signer", reading)
+    # kept: its private key is not read again, nor the active key looked for
+    assert KeyStore(tmp_path).signer("qinbei-mch", now=NOW) is first and read == []
+    other = KeyStore(tmp_path)
+    rotated: list[Any] = []
+    _changed_elsewhere(tmp_path, lambda: rotated.append(other.rotate("qinbei-mch", now=NOW)))
+    assert store.signer("qinbei-mch", now=NOW).key_id == rotated[0].key_id != first.key_id
+    _changed_elsewhere(tmp_path, lambda: other.revoke(rotated[0].key_id, now=NOW))
+    again = store.signer("qinbei-mch", now=NOW)
+    assert again.key_id not in (first.key_id, rotated[0].key_id)  # a new key: none live
+    # this process's own change is seen at once
+    store.revoke(again.key_id, now=NOW)
+    assert store.signer("qinbei-mch", now=NOW).key_id != again.key_id
 
 
 # --- `onestop verify` ----------------------------------------------------------------------
