@@ -12,10 +12,14 @@ and a case's INSERT and its UPDATEs before completion (none HOT) wrote a NULL en
 
 from django.db import migrations, models
 
-from onestop.common.index_migrations import like_twins_dropped
+from onestop.common.index_migrations import IndexAdded, IndexRemoved, like_twins_dropped
 
 
 class Migration(migrations.Migration):
+    # The indexes built and dropped CONCURRENTLY on PostgreSQL: the item and case writers
+    # go on during an upgrade (`common.index_migrations.IndexAdded`).
+    atomic = False
+
     dependencies = [
         ("cases", "0007_material_token_like_twin_dropped"),
         ("integration", "0002_case_submission_answers"),
@@ -35,8 +39,8 @@ class Migration(migrations.Migration):
                 ),
             ]
         ),
-        migrations.RemoveIndex(model_name="case", name="case_completed_at"),
-        migrations.AddIndex(
+        IndexRemoved(model_name="case", name="case_completed_at"),
+        IndexAdded(
             model_name="case",
             index=models.Index(
                 condition=models.Q(("completed_at__isnull", False)),

@@ -179,3 +179,24 @@ def test_a_duplicate_dedup_key_is_still_refused_and_the_retention_deletes_old_sm
         _message("k:sms", "sms", old)
     assert notifications_prune() == 1
     assert set(Notification.objects.values_list("pk", flat=True)) == {kept.pk, recent.pk}
+
+
+@pytest.mark.django_db(transaction=True)  # sqlmigrate's schema editor: outside a transaction
+@pytest.mark.parametrize(("app", "migration"), [("workflow", "0016"), ("cases", "0008")])
+def test_session_29s_indexes_are_built_without_stopping_the_writers(app, migration):
+    """On PostgreSQL the partial indexes are built and the old ones dropped CONCURRENTLY
+    (`common.index_migrations.IndexAdded`/`IndexRemoved`): an upgrade at a million cases
+    does not stop claims and completions for the build. SQLite: plain statements."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("sqlmigrate", app, migration, stdout=out)
+    sql = out.getvalue()
+    assert "CREATE INDEX" in sql
+    if connection.vendor == "postgresql":
+        assert "CREATE INDEX CONCURRENTLY" in sql and "DROP INDEX CONCURRENTLY" in sql
+        assert 'CREATE INDEX "' not in sql  # no index built under the writers' lock
+    else:
+        assert "CONCURRENTLY" not in sql

@@ -16,7 +16,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from onestop.common.index_migrations import field_indexes_replaced
+from onestop.common.index_migrations import IndexAdded, IndexRemoved, field_indexes_replaced
 
 # (table, column, index, whether PostgreSQL has its ``_like`` twin)
 DROPPED = [
@@ -25,6 +25,10 @@ DROPPED = [
 
 
 class Migration(migrations.Migration):
+    # The indexes built and dropped CONCURRENTLY on PostgreSQL: the item and case writers
+    # go on during an upgrade (`common.index_migrations.IndexAdded`).
+    atomic = False
+
     dependencies = [
         ("cases", "0007_material_token_like_twin_dropped"),
         ("workflow", "0015_caseitem_fewer_indexes"),
@@ -32,8 +36,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(model_name="caseitem", name="workflow_ca_departm_2d2523_idx"),
-        migrations.RemoveIndex(model_name="caseitem", name="caseitem_finished_at"),
+        IndexRemoved(model_name="caseitem", name="workflow_ca_departm_2d2523_idx"),
+        IndexRemoved(model_name="caseitem", name="caseitem_finished_at"),
         migrations.SeparateDatabaseAndState(
             database_operations=[field_indexes_replaced(DROPPED)],
             state_operations=[
@@ -51,7 +55,7 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.AddIndex(
+        IndexAdded(
             model_name="caseitem",
             index=models.Index(
                 condition=models.Q(("finished_at__isnull", False)),
@@ -59,7 +63,7 @@ class Migration(migrations.Migration):
                 name="caseitem_department_finished",
             ),
         ),
-        migrations.AddIndex(
+        IndexAdded(
             model_name="caseitem",
             index=models.Index(
                 condition=models.Q(("finished_at__isnull", False)),
@@ -67,7 +71,7 @@ class Migration(migrations.Migration):
                 name="caseitem_finished_at",
             ),
         ),
-        migrations.AddIndex(
+        IndexAdded(
             model_name="caseitem",
             index=models.Index(
                 condition=models.Q(("claimed_by__isnull", False)),
