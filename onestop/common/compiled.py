@@ -654,6 +654,9 @@ class CompiledInsert(Generic[M]):
         compiled = self._statement(connection, alias, len(objs))
         if compiled is None or connection.ops.bulk_batch_size(list(self.fields), objs) < len(objs):
             return None
+        limit = connection.features.max_query_params
+        if not compiled.unnest and limit and len(self.fields) * len(objs) + len(params) > limit:
+            return None  # the condition's parameters too (SQLite: 999 in all)
         values = self._values(objs)
         if values is None:
             return None
