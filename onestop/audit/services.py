@@ -8,6 +8,7 @@ before keys existed (``alg="sha256"``) verify with plain SHA-256 as legacy (ADR 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -40,6 +41,12 @@ def audit_keys(keys: Sequence[str] | None = None) -> dict[str, bytes]:
     """Every configured key by id, the signing one first."""
     found = [k.strip() for k in (settings.AUDIT_KEYS if keys is None else keys) if k.strip()]
     return {key_id(k): k.encode() for k in found}
+
+
+@functools.lru_cache(maxsize=4)
+def _signing(signing_key: str) -> tuple[str, bytes]:
+    """The signing key's id and bytes (its id a SHA-256: once per key, not per record)."""
+    return key_id(signing_key), signing_key.encode()
 
 
 def _canonical(body: dict[str, Any]) -> str:
@@ -366,7 +373,8 @@ def audit_records(records: Sequence[AuditRecord]) -> None:
 def _signed(record: AuditRecord, last: Link | None) -> AuditRecord:
     """``record`` placed after ``last`` (its stream's last record; None: the first) and
     signed with the signing key."""
-    kid, key = next(iter(audit_keys().items()))
+    found = [k.strip() for k in settings.AUDIT_KEYS if k.strip()]
+    kid, key = _signing(found[0]) if found else next(iter(audit_keys().items()))
     record.seq = (last[0] + 1) if last else 1
     record.prev_hash = last[1] if last else GENESIS
     record.alg = HMAC_SHA256
