@@ -8,11 +8,13 @@ before keys existed (``alg="sha256"``) verify with plain SHA-256 as legacy (ADR 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict, Unpack
@@ -23,6 +25,7 @@ from django.db.models import Model, OuterRef, QuerySet, Subquery
 
 from onestop.audit.models import AccessRecord, AuditRecord
 from onestop.common.compiled import CompiledFirst, CompiledInsert
+from onestop.common.savepoints import savepoints_are_off
 
 GENESIS = "0" * 64
 HMAC_SHA256 = "hmac-sha256"
@@ -38,6 +41,12 @@ def audit_keys(keys: Sequence[str] | None = None) -> dict[str, bytes]:
     """Every configured key by id, the signing one first."""
     found = [k.strip() for k in (settings.AUDIT_KEYS if keys is None else keys) if k.strip()]
     return {key_id(k): k.encode() for k in found}
+
+
+@functools.lru_cache(maxsize=4)
+def _signing(signing_key: str) -> tuple[str, bytes]:
+    """The signing key's id and bytes (its id a SHA-256: once per key, not per record)."""
+    return key_id(signing_key), signing_key.encode()
 
 
 def _canonical(body: dict[str, Any]) -> str:
@@ -116,7 +125,9 @@ def last_link_read(stream: str, row: Model) -> None:
     """Take the `last_link_columns` annotations off ``row`` and keep them as ``stream``'s
     last record for the rest of this transaction (a guess the INSERT checks)."""
     seq, digest = row.__dict__.pop(LAST_SEQ, None), row.__dict__.pop(LAST_HASH, None)
-    if seq is not None and digest is not None:
+    if seq is not None and digest is not None and stream not in _HELD.guesses:
+        # (a stream with records held, `audit_held`: its last is the last held, which
+        # the database has not seen yet)
         _remember(stream, (seq, digest))
 
 
@@ -196,10 +207,22 @@ def audit_record(*, new: bool = False, **entry: Unpack[AuditEntry]) -> AuditReco
     (stream, seq) constraint turns a mistake into an error, never a fork. Where the
     transaction knows the stream's last record (the section above), one statement; so
     too where ``new``: the caller starts the stream (it expects no record in it yet; a
-    record there after all is read and followed, as a stale guess is)."""
+    record there after all is read and followed, as a stale guess is). Inside
+    `audit_held`, no statement (where the last record is known): the record is placed
+    and signed now — its seq and hash set — and written with the block's others when
+    the block ends (its id set then)."""
     record = audit_entry(**entry)
     stream = record.stream
     known = _known(stream) or (_NONE_YET if new else None)
+    if _holding():
+        if known is None:
+            last = _LAST.first(stream)
+            known = (last.seq, last.hash) if last else _NONE_YET
+        _signed(record, known)
+        _HELD.guesses.setdefault(stream, known)
+        _HELD.records.append(record)
+        _remember(stream, (record.seq, record.hash))
+        return record
     if known is not None:
         _signed(record, known)
         seq, digest = known
@@ -216,6 +239,89 @@ def audit_record(*, new: bool = False, **entry: Unpack[AuditEntry]) -> AuditReco
     _INSERT.save_new(record)
     _remember(stream, (record.seq, record.hash))
     return record
+
+
+# --- a transaction's records written together (issue 10, session 29, h-audit) ------------
+#
+# An API request wrote one INSERT per record: a batch of N tasks N of them, a submission
+# two. Inside `audit_held` (the API's transaction, run without savepoints) each record is
+# placed and signed when it is made, after its stream's last record as the transaction
+# knows it (the section above; the last one held, for a stream already held), and the
+# block's records are written when it ends by one INSERT that the database lets through
+# only if every held stream's first record still follows that stream's last one in the
+# database (the conditions of `audit_record`, joined by AND: all rows or none). Where one
+# guess went stale, the streams' last records are read in one statement and every held
+# record placed again and written (`audit_records`). The database decides the chain, as
+# before; the unique (stream, seq) constraint stays the backstop.
+#
+# Held only without savepoints (`common.savepoints.savepoints_off`): no part of the
+# transaction can then be rolled back alone — a block left by an error marks the whole
+# transaction for rollback — so a held record's change and the record commit or roll back
+# together: a block left with the transaction marked for rollback drops its records, one
+# left by an error while the transaction may still commit writes them.
+
+
+class _Held(threading.local):
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+        # Each held stream's last record before the block (the link its first held record
+        # follows; `_NONE_YET`: none), which the INSERT checks.
+        self.guesses: dict[str, Link] = {}
+        self.of: object = None  # the transaction (`_transaction_mark`) held in; None: not
+
+
+_HELD = _Held()
+
+
+def _holding() -> bool:
+    return _HELD.of is not None and _HELD.of is _transaction_mark()
+
+
+@contextmanager
+def audit_held() -> Iterator[None]:
+    """Hold the records `audit_record` makes until the block ends, then write them in one
+    INSERT (the section above). Where savepoints are on (a part of the transaction may be
+    rolled back alone), in autocommit, or inside another such block: records are written
+    one by one as without it."""
+    connection = connections[router.db_for_write(AuditRecord)]
+    mark = _transaction_mark()
+    if mark is None or _HELD.of is not None or not savepoints_are_off(connection.alias):
+        yield
+        return
+    _HELD.records, _HELD.guesses, _HELD.of = [], {}, mark
+    try:
+        yield
+    except BaseException:
+        if connection.needs_rollback or _transaction_mark() is not mark:
+            _held_end()  # the transaction is rolled back: its records with it
+        else:
+            _held_write()  # what the block wrote may commit: its records with it
+        raise
+    _held_write()
+
+
+def _held_end() -> tuple[list[AuditRecord], dict[str, Link]]:
+    held = (_HELD.records, _HELD.guesses)
+    _HELD.records, _HELD.guesses, _HELD.of = [], {}, None
+    return held
+
+
+def _held_write() -> None:
+    """The held records written (the block ends)."""
+    if _transaction_mark() is not _HELD.of:
+        _held_end()
+        raise RuntimeError("audit_held(): the transaction ended inside the block")
+    records, guesses = _held_end()
+    if not records:
+        return
+    empty = [stream for stream, link in guesses.items() if link == _NONE_YET]
+    following = [(stream, link) for stream, link in guesses.items() if link != _NONE_YET]
+    condition = " AND ".join([_empty_sql()] * len(empty) + [_follows_sql()] * len(following))
+    params: list[Any] = [*empty]
+    for stream, (seq, digest) in following:
+        params += [stream, seq, digest, stream, seq]
+    if not _INSERT.insert_all_where(records, condition, params):
+        audit_records(records)  # a guess gone stale: read, placed again, written
 
 
 def audit_entry(**entry: Unpack[AuditEntry]) -> AuditRecord:
@@ -245,6 +351,10 @@ def audit_records(records: Sequence[AuditRecord]) -> None:
     made with the lock's statement may predate."""
     if not records:
         return
+    if _holding() and _HELD.records:  # records held: written first (the read below)
+        mark = _HELD.of
+        _held_write()
+        _HELD.of = mark  # still held: the block's next records
     streams = list(dict.fromkeys(record.stream for record in records))
     last = {
         stream: (seq, digest)
@@ -263,7 +373,8 @@ def audit_records(records: Sequence[AuditRecord]) -> None:
 def _signed(record: AuditRecord, last: Link | None) -> AuditRecord:
     """``record`` placed after ``last`` (its stream's last record; None: the first) and
     signed with the signing key."""
-    kid, key = next(iter(audit_keys().items()))
+    found = [k.strip() for k in settings.AUDIT_KEYS if k.strip()]
+    kid, key = _signing(found[0]) if found else next(iter(audit_keys().items()))
     record.seq = (last[0] + 1) if last else 1
     record.prev_hash = last[1] if last else GENESIS
     record.alg = HMAC_SHA256

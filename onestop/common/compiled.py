@@ -634,6 +634,70 @@ class CompiledInsert(Generic[M]):
         none)."""
         return self.insert_selecting(obj, {}, f"WHERE {condition}", params)
 
+    def insert_all_where(
+        self, objs: Sequence[M], condition: str, params: Sequence[Any]
+    ) -> bool | None:
+        """`insert_where` of several rows in one statement: all of ``objs`` written where
+        ``condition`` (which names no column of the rows: it holds for all or for none)
+        holds, none where it does not — ``INSERT … SELECT * FROM UNNEST(arrays) WHERE
+        condition RETURNING`` the keys on PostgreSQL, ``SELECT * FROM (VALUES …) WHERE …``
+        elsewhere (issue 10, session 29: a transaction's audit records in one INSERT).
+        True: written, the keys set; False: nothing written; None: the statement does
+        not apply (`insert_where`; more rows than one statement may carry)."""
+        objs = list(objs)
+        if len(objs) <= 1:
+            return self.insert_where(objs[0], condition, params) if objs else True
+        if _saves_its_own_way(self.model):
+            return None
+        alias = router.db_for_write(self.model)
+        connection = connections[alias]
+        compiled = self._statement(connection, alias, len(objs))
+        if compiled is None or connection.ops.bulk_batch_size(list(self.fields), objs) < len(objs):
+            return None
+        limit = connection.features.max_query_params
+        if not compiled.unnest and limit and len(self.fields) * len(objs) + len(params) > limit:
+            return None  # the condition's parameters too (SQLite: 999 in all)
+        values = self._values(objs)
+        if values is None:
+            return None
+        rows = 2 if compiled.unnest else len(objs)  # UNNEST: one statement for any number
+        key = (alias, connection.vendor, rows, condition)
+        sql = self._conditional.get_or_make(
+            key, lambda: self._all_where_sql(connection, len(objs), compiled.unnest, condition)
+        )
+        if sql is None:
+            return None
+        with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+            cursor.execute(sql, [*self._params(connection, compiled, values), *params])
+            keys = cursor.fetchall()
+        if not keys:
+            return False
+        self.keys_set(objs, [key for (key,) in keys], alias)
+        return True
+
+    def _all_where_sql(
+        self, connection: BaseDatabaseWrapper, rows: int, unnest: bool, condition: str
+    ) -> str | None:
+        ops = connection.ops
+        returning, returning_params = ops.return_insert_columns([self.pk])  # type: ignore[attr-defined]
+        if returning_params or not returning:
+            return None
+        if unnest:
+            mark = array_placeholder(connection)
+            types = ", ".join(
+                f"({mark})::" + str(f.db_type(connection)).split("(")[0] + "[]" for f in self.fields
+            )
+            source = f"UNNEST({types})"
+        else:
+            row = "(" + ", ".join(_placeholder(f, connection) for f in self.fields) + ")"
+            source = "(VALUES " + ", ".join([row] * rows) + ") AS v"
+        table = ops.quote_name(self.model._meta.db_table)
+        columns = ", ".join(ops.quote_name(str(f.column)) for f in self.fields)
+        return (
+            f"{ops.insert_statement()} {table} ({columns}) "
+            f"SELECT * FROM {source} WHERE {condition} {returning}"
+        )
+
     def insert_selecting(
         self, obj: M, taken: Mapping[str, str], tail: str, params: Sequence[Any]
     ) -> bool | None:

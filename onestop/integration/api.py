@@ -31,6 +31,7 @@ from ninja.security import HttpBearer
 
 from onestop.accounts.models import JurisdictionKind
 from onestop.accounts.services import OtpError, normalise_phone
+from onestop.audit.services import audit_held
 from onestop.cases.models import Case
 from onestop.cases.services import (
     DuplicateNewborn,
@@ -319,7 +320,9 @@ def _in_one_transaction(
     failure: Exception | None = None
     with transaction.atomic():
         try:
-            with nullcontext() if savepoints else savepoints_off():
+            # Without savepoints, the request's audit records are written in one INSERT
+            # when it ends (`audit_held`; issue 10, session 29).
+            with nullcontext() if savepoints else savepoints_off(), audit_held():
                 response = run(request, *args, **kwargs)
         except (OperationalError, InterfaceError):
             raise  # the database unavailable, a deadlock, a lock timeout: not run again

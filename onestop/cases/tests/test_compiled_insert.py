@@ -81,6 +81,29 @@ def test_the_rows_are_bulk_creates_and_the_keys_are_set(case, n):
     assert all(not p._state.adding and p._state.db == "default" for p in written)
 
 
+@pytest.mark.parametrize("n", [1, 3])
+def test_rows_written_where_a_condition_holds_are_all_or_none(case, n):
+    """`insert_all_where` (issue 10, session 29): the rows `insert` writes, in one
+    statement, where the condition holds; none where it does not."""
+    Person.objects.bulk_create(people(case, n, "django"))
+    compiled = CompiledInsert(Person)
+    refused = people(case, n, "refused")
+    with CaptureQueriesContext(connection) as queries:
+        assert compiled.insert_all_where(refused, "1 = %s", [0]) is False
+    assert len(queries) == 1 and read("refused") == []
+    assert all(p.pk is None for p in refused)
+    written = people(case, n, "where")
+    with CaptureQueriesContext(connection) as queries:
+        assert compiled.insert_all_where(written, "1 = %s", [1]) is True
+    assert len(queries) == 1
+    assert read("where") == [
+        tuple(v.replace("django", "where") if isinstance(v, str) else v for v in row)
+        for row in read("django")
+    ]
+    stored = list(Person.objects.filter(id_index__startswith="where-").order_by("pk"))
+    assert [p.pk for p in written] == [p.pk for p in stored]
+
+
 def test_json_and_times_as_django_writes_them(case):
     baby = Newborn(
         case=case,

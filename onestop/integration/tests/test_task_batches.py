@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from onestop.audit.models import AuditRecord
+from onestop.audit.services import verify_chain
 from onestop.cases.models import Case, TimelineEntry
 from onestop.integration import api as api_module
 from onestop.integration.models import IdempotentResponse
@@ -392,3 +394,55 @@ def test_a_parent_gets_the_same_messages_whatever_else_the_batch_holds(example, 
     assert messages(single)  # (the test sees the completions' messages)
     assert messages(held) == messages(single)
     assert messages(again) == messages(single)
+
+
+def _audit_inserts(queries: Any) -> int:
+    return sum(1 for q in queries if q["sql"].startswith('INSERT INTO "audit_auditrecord"'))
+
+
+def test_a_batchs_audit_records_are_one_insert_and_their_chains_verify(five):
+    """Issue 10, session 29 (h-audit): the batch's records — one per task, each in its
+    case's stream — written in one INSERT at the end of the request (`audit_held`), not one
+    each, and every stream's chain intact."""
+    api, tasks, _foreign = five
+    ids = [t["id"] for t in tasks]
+    with CaptureQueriesContext(connection) as claims:
+        answer = api.post("/tasks/claims", {"tasks": [{"id": i} for i in ids]}, key="held-1")
+    assert [r["status"] for r in answer.json()["results"]] == [200] * 5
+    assert _audit_inserts(claims) == 1
+    with CaptureQueriesContext(connection) as completions:
+        answer = api.post(
+            "/tasks/completions",
+            {"tasks": [{"id": i, "result": _result(n)} for n, i in enumerate(ids)]},
+            key="held-2",
+        )
+    assert [r["status"] for r in answer.json()["results"]] == [200] * 5
+    assert _audit_inserts(completions) == 1
+    numbers = list(Case.objects.filter(items__pk__in=ids).values_list("number", flat=True))
+    assert _counts(ids, "item_claimed")[0] == _counts(ids, "item_completed")[0] == 5
+    streams = set(AuditRecord.objects.filter(stream__contains="-").values_list("stream", flat=True))
+    assert set(numbers) <= streams
+    for stream in streams:
+        assert verify_chain(stream) == [], stream
+
+
+def test_an_error_mid_batch_leaves_none_of_its_audit_records(five, monkeypatch):
+    """An unexpected error at the third task: the request is rolled back (run again with
+    savepoints, where it fails again) and no task's record — held or written — stays."""
+    api, tasks, _foreign = five
+    ids = sorted(t["id"] for t in tasks)
+    real = api_module.item_claim  # type: ignore[attr-defined]
+
+    def failing_at_the_third(**kwargs: Any) -> CaseItem:
+        row = real(**kwargs)
+        if kwargs["item_id"] == ids[2]:
+            raise RuntimeError("模拟：领取后出错")
+        return row
+
+    monkeypatch.setattr(api_module, "item_claim", failing_at_the_third)
+    before = AuditRecord.objects.count()
+    with pytest.raises(RuntimeError):
+        api.post("/tasks/claims", {"tasks": [{"id": i} for i in ids]}, key="held-3")
+    assert AuditRecord.objects.count() == before
+    assert _counts(ids, "item_claimed")[0] == 0
+    assert CaseItem.objects.filter(pk__in=ids, state="in_progress").count() == 0
