@@ -462,16 +462,21 @@ class CompiledInsert(Generic[M]):
             )
         )
         if unnest:
-            mark = array_placeholder(connection)
-            types = ", ".join(
-                f"({mark})::" + str(f.db_type(connection)).split("(")[0] + "[]" for f in self.fields
-            )
-            values = f"SELECT * FROM UNNEST({types})"
+            values = f"SELECT * FROM {self._unnest(connection)}"
         else:
             placeholders: list[Any] = [["%s"] * len(self.fields)] * rows
             values = ops.bulk_insert_sql(self.fields, placeholders)
         statement = f"{insert} {table} ({columns}) {values}"
         return _InsertOf(f"{statement} {returning}" if returning else statement, unnest)
+
+    def _unnest(self, connection: BaseDatabaseWrapper) -> str:
+        """The rows as PostgreSQL's ``UNNEST`` of one array per column, each cast to its
+        column's type."""
+        mark = array_placeholder(connection)
+        types = ", ".join(
+            f"({mark})::" + str(f.db_type(connection)).split("(")[0] + "[]" for f in self.fields
+        )
+        return f"UNNEST({types})"
 
     def insert(self, objs: Sequence[M]) -> None:
         """``bulk_create(objs)`` of new instances (the class docstring)."""
@@ -683,11 +688,7 @@ class CompiledInsert(Generic[M]):
         if returning_params or not returning:
             return None
         if unnest:
-            mark = array_placeholder(connection)
-            types = ", ".join(
-                f"({mark})::" + str(f.db_type(connection)).split("(")[0] + "[]" for f in self.fields
-            )
-            source = f"UNNEST({types})"
+            source = self._unnest(connection)
         else:
             row = "(" + ", ".join(_placeholder(f, connection) for f in self.fields) + ")"
             source = "(VALUES " + ", ".join([row] * rows) + ") AS v"

@@ -18,6 +18,7 @@ from onestop.certificates.models import ELicence
 from onestop.certificates.services import elicence_verify
 from onestop.core.errors import OnestopError
 from onestop.integration.tests.support import Api, accepted, current, hospital, issue
+from onestop.integration.tests.test_task_detail_json import EXAMPLES
 from onestop.integration.tests.test_twins_api import twins
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.newborns import another_newborn
@@ -25,14 +26,6 @@ from onestop.workflow.models import CaseItem, ItemState
 from onestop.workflow.services import item_complete
 
 pytestmark = pytest.mark.django_db
-
-EXAMPLES = (
-    "qinbei-accept",
-    "yuanling-accept-trustee",
-    "lanzhou-accept",
-    "jilin-accept-counter",
-    "fuzhou-accept",
-)
 
 
 def _reads(captured: CaptureQueriesContext, table: str) -> int:
