@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -86,18 +87,21 @@ def _rate(limit: str, rate: str | None) -> str | None:
     return rate or settings.RATE_LIMITS.get(limit)
 
 
+# Add hits to a window's counter (a new window starts from them).
+_COUNT = (
+    f"INSERT INTO {TABLE} (name, bucket, hits) VALUES (%s, %s, %s) "
+    "ON CONFLICT (name) DO UPDATE SET "
+    f"hits = CASE WHEN {TABLE}.bucket = excluded.bucket "
+    f"THEN {TABLE}.hits + excluded.hits ELSE excluded.hits END, "
+    "bucket = excluded.bucket"
+)
+
+
 def _count(window: Window, hits: int = 1) -> int:
     """Add ``hits`` to the window's counter (a new window starts from them): one
     statement; the hits in the window after it."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {TABLE} (name, bucket, hits) VALUES (%s, %s, %s) "
-            "ON CONFLICT (name) DO UPDATE SET "
-            f"hits = CASE WHEN {TABLE}.bucket = excluded.bucket "
-            f"THEN {TABLE}.hits + excluded.hits ELSE excluded.hits END, "
-            "bucket = excluded.bucket RETURNING hits",
-            [window.name, window.bucket, hits],
-        )
+        cursor.execute(f"{_COUNT} RETURNING hits", [window.name, window.bucket, hits])
         return int(cursor.fetchone()[0])
 
 
@@ -208,6 +212,23 @@ def rate_count(pending: Pending | None) -> None:
     if pending is not None and pending.window is not None:
         # The window may have ended while the request ran: count it in the current one.
         _count(_window(pending.limit, pending.key, pending.rate), pending.uses)
+
+
+# A use counted already, in its transaction, by another statement (`rate_count_sql`):
+# `rate_count` has nothing left to count.
+COUNTED = Pending(None, "", "", "")
+
+
+def rate_count_sql(pending: Pending | None) -> tuple[str, list[Any]] | None:
+    """`rate_count`'s statement for the use ``pending`` (its ``INSERT … ON CONFLICT``,
+    no ``RETURNING``) and its parameters, for a caller that sends it as a ``WITH`` of a
+    statement of its own in the same transaction (issue 10, session 29: the API counts a
+    keyed write with the write's stored answer, one statement less); the caller then
+    passes `COUNTED` to `rate_count` instead. None: nothing to count here."""
+    if pending is None or pending.window is None:
+        return None
+    window = _window(pending.limit, pending.key, pending.rate)
+    return _COUNT, [window.name, window.bucket, pending.uses]
 
 
 def rate_uses(

@@ -42,10 +42,12 @@ from onestop.cases.services import (
 )
 from onestop.common.compiled import CompiledFirst
 from onestop.common.ratelimit import (
+    COUNTED,
     RateLimited,
     counter_columns,
     rate_allowance,
     rate_count,
+    rate_count_sql,
     rate_peek,
     rate_peeks_database,
     rate_uses,
@@ -70,6 +72,7 @@ from onestop.integration import selectors
 from onestop.integration.idempotency import (
     Answer,
     IdempotencyConflict,
+    WithAnswer,
     answer_column,
     answer_seen,
     idempotent,
@@ -240,6 +243,25 @@ class ClientAuth(HttpBearer):
 # in the cache, not the database: `rate_peek` then counts as it looks, outside the
 # transaction, so the rollback did not undo it).
 _COUNTED_ALREADY = "_onestop_rate_counted"
+
+
+def _counted_with_answer(request: HttpRequest) -> WithAnswer:
+    """The request's use of its rate limit counted in its stored answer's ``INSERT``
+    (`idempotency.WithAnswer`; issue 10, session 29: a keyed write's last two statements
+    were one each): the use as it stands then (a batch's uses included), counted in the
+    current window as `rate_count` counts it, and marked `COUNTED` once that statement
+    succeeded, so the end of the transaction (`_in_one_transaction`) counts nothing more.
+    Where the statement failed (a concurrent request stored the key's answer: rolled back
+    with it), or where the request is run again (`_Again`: its authentication looks again),
+    the end counts it as before; a use counted at once by the cache has nothing to send."""
+
+    def statement() -> tuple[str, list[Any]] | None:
+        return rate_count_sql(request.__dict__.get("_onestop_rate"))
+
+    def sent() -> None:
+        request._onestop_rate = COUNTED  # type: ignore[attr-defined]
+
+    return WithAnswer(statement, sent)
 
 
 class _Again(Exception):
@@ -521,6 +543,7 @@ def case_create(
             key=idempotency_key,
             digest=digest,
             act=submit,
+            with_answer=_counted_with_answer(request),
             races=(DuplicateNewborn,),
         )
     except DocumentRefused as exc:
@@ -792,6 +815,7 @@ def _batch(
             key=key,
             digest=request_digest(request.method, request.path, payload),
             act=act,
+            with_answer=_counted_with_answer(request),
         )
     except IdempotencyConflict as exc:
         raise ApiError(409, exc.code, exc.message) from None
@@ -1039,6 +1063,7 @@ def _answer(
             key=key,
             digest=request_digest(request.method, request.path, payload),
             act=act,
+            with_answer=_counted_with_answer(request),
             races=races,
         )
     except IdempotencyConflict as exc:
@@ -1352,6 +1377,7 @@ def delivery_record(
             key=idempotency_key,
             digest=request_digest("POST", "/deliveries", payload.model_dump(mode="json")),
             act=record,
+            with_answer=_counted_with_answer(request),
         )
     except IdempotencyConflict as exc:
         raise ApiError(409, exc.code, exc.message) from None

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -106,6 +106,39 @@ def _stored(client: ApiClient, key: str, digest: str) -> Answer | None:
     return Answer(stored.status_code, dict(stored.body), replayed=True)
 
 
+@dataclass(frozen=True)
+class WithAnswer:
+    """A statement sent with the stored answer, in its ``INSERT`` (a ``WITH`` of it, on
+    PostgreSQL): ``statement()`` its SQL and parameters (None: none to send), ``sent()``
+    called once the answer's statement succeeded. The API counts the request's use of its
+    rate limit so (`integration.api`; issue 10, session 29)."""
+
+    statement: Callable[[], tuple[str, list[Any]] | None]
+    sent: Callable[[], None]
+
+
+def _answer_insert(row: IdempotentResponse, with_answer: WithAnswer | None) -> None:
+    """The answer's row written, with ``with_answer``'s statement in the same one where
+    both apply (PostgreSQL; else the row alone, the other statement left to its caller).
+    An error (the key's answer stored by a concurrent request): neither written."""
+    alias = router.db_for_write(IdempotentResponse)
+    connection = connections[alias]
+    other = with_answer.statement() if with_answer is not None else None
+    prepared = (
+        _ANSWER_INSERT.prepared(alias, [row])
+        if other is not None and connection.vendor == "postgresql"
+        else None
+    )
+    if with_answer is None or other is None or prepared is None:
+        _ANSWER_INSERT.save_new(row)
+        return
+    with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
+        cursor.execute(f"WITH counted AS ({other[0]}) {prepared[0]}", [*other[1], *prepared[1]])
+        keys = cursor.fetchall()
+    _ANSWER_INSERT.keys_set([row], [key for (key,) in keys], alias)
+    with_answer.sent()
+
+
 def idempotent(
     *,
     client: ApiClient,
@@ -114,6 +147,7 @@ def idempotent(
     act: Callable[[], Answer],
     races: tuple[type[Exception], ...] = (),
     now: datetime | None = None,
+    with_answer: WithAnswer | None = None,
 ) -> Answer:
     """Run ``act`` once per (client, key): see the module's rule.
 
@@ -121,6 +155,7 @@ def idempotent(
     by which the effect's own guard refuses a second try of the same request (a task
     already claimed, a newborn already holding a case): when one is raised while another
     request with the key has stored an answer, that answer is replayed instead.
+    ``with_answer``: a statement sent in the answer's ``INSERT`` (`WithAnswer`).
     """
     if not key:
         return act()
@@ -131,7 +166,7 @@ def idempotent(
     try:
         with transaction.atomic():
             answer = act()
-            _ANSWER_INSERT.save_new(
+            _answer_insert(
                 IdempotentResponse(
                     client=client,
                     key=key,
@@ -139,7 +174,8 @@ def idempotent(
                     status_code=answer.status,
                     body=json.loads(json.dumps(answer.body, default=str)),
                     created_at=now or timezone.now(),
-                )
+                ),
+                with_answer,
             )
     except retried:
         stored = _stored(client, key, digest)  # a concurrent request with the key won

@@ -4,7 +4,8 @@ product's middleware and, in the same process and alternating round by round, wi
 browsers' middleware run on API requests too (``MIDDLEWARE`` without
 `common.middleware.BrowserOnlyStart`/`BrowserOnlyEnd`: what every API request paid before
 session 27). Also the Python function calls per request (cProfile's count: the same on every
-run, unlike CPU time on a shared box). Not a test, nothing asserted. Run::
+run, unlike CPU time on a shared box) and the SQL statements it sends. Not a test, nothing
+asserted. Run::
 
     python -m onestop.ops.profile_api_path        # PostgreSQL: a database made, dropped
     python -m onestop.ops.profile_api_path --sqlite --rounds 5 --profile "GET /api/v1/me"
@@ -116,6 +117,17 @@ def _calls(request: Callable[[], object]) -> int:
     return int(pstats.Stats(profiler).total_calls)  # type: ignore[attr-defined]
 
 
+def _statements(request: Callable[[], object]) -> int:
+    """The SQL statements one request sends, as Django logs them (BEGIN and COMMIT
+    among them)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        request()
+    return len(captured.captured_queries)
+
+
 def measure(rounds: int, count: int, profile: str, top: int) -> str:
     """The table (and cProfile's top functions of ``profile``'s request, product handler)."""
     from django.conf import settings
@@ -150,14 +162,15 @@ def measure(rounds: int, count: int, profile: str, top: int) -> str:
     lines += [
         "",
         "| request | middleware | CPU µs per request (median of rounds) | lowest round "
-        "| Python calls |",
-        "|---|---|---:|---:|---:|",
+        "| Python calls | statements |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for (name, handler), seconds in cpu.items():
         call.current = handlers[handler]
         lines.append(
             f"| {name} | {handler} | {statistics.median(seconds) * 1e6:.0f} "
-            f"| {min(seconds) * 1e6:.0f} | {_calls(requests[name])} |"
+            f"| {min(seconds) * 1e6:.0f} | {_calls(requests[name])} "
+            f"| {_statements(requests[name])} |"
         )
     if profile:
         call.current = handlers[AFTER]

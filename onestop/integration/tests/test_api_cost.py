@@ -138,7 +138,13 @@ BUDGET = {
 }
 _RUN_STARTED = datetime.now(timezone(timedelta(hours=8)))
 # Where PostgreSQL sends fewer than SQLite can (several INSERTs in one WITH), its own.
-BUDGET_POSTGRESQL = {"POST /api/v1/cases": 13}  # session 28, h-submit
+# session 28, h-submit; session 29, h-request: a keyed write counts its rate limit in its
+# stored answer's INSERT (13, 9.7, 12.9 → 12, 8.7, 11.9)
+BUDGET_POSTGRESQL = {
+    "POST /api/v1/cases": 12,
+    "POST /api/v1/tasks/{id}/claim": 9,
+    "POST /api/v1/tasks/{id}/complete": 12,
+}
 MARGIN = 1.05  # + 5 % (at least one statement) before the test fails
 
 
