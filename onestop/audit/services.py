@@ -44,9 +44,10 @@ def audit_keys(keys: Sequence[str] | None = None) -> dict[str, bytes]:
 
 
 @functools.lru_cache(maxsize=4)
-def _signing(signing_key: str) -> tuple[str, bytes]:
-    """The signing key's id and bytes (its id a SHA-256: once per key, not per record)."""
-    return key_id(signing_key), signing_key.encode()
+def _signing(keys: tuple[str, ...]) -> tuple[str, bytes]:
+    """The signing key's id and bytes of ``keys`` (`audit_keys`' first; its id a SHA-256:
+    once per setting, not per record)."""
+    return next(iter(audit_keys(keys).items()))
 
 
 def _canonical(body: dict[str, Any]) -> str:
@@ -373,8 +374,7 @@ def audit_records(records: Sequence[AuditRecord]) -> None:
 def _signed(record: AuditRecord, last: Link | None) -> AuditRecord:
     """``record`` placed after ``last`` (its stream's last record; None: the first) and
     signed with the signing key."""
-    found = [k.strip() for k in settings.AUDIT_KEYS if k.strip()]
-    kid, key = _signing(found[0]) if found else next(iter(audit_keys().items()))
+    kid, key = _signing(tuple(settings.AUDIT_KEYS))
     record.seq = (last[0] + 1) if last else 1
     record.prev_hash = last[1] if last else GENESIS
     record.alg = HMAC_SHA256
