@@ -14,7 +14,7 @@ from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.certificates.seal import PublicKey
 from onestop.certificates.services import published_keys, stored_payload, verify_record
-from onestop.common.compiled import CompiledAll
+from onestop.common.compiled import CompiledAll, padded
 from onestop.common.kept import Kept
 from onestop.common.names import item_label
 from onestop.workflow.domain.newborns import split_key
@@ -109,11 +109,6 @@ def _priors_query(cases: int) -> Any:
     return build
 
 
-def _padded(values: list[Any]) -> list[Any]:
-    size = 1 << (len(values) - 1).bit_length()
-    return [*values, *[values[-1]] * (size - len(values))]
-
-
 def prior_elicences_of(items: Sequence[CaseItem]) -> dict[int, list[dict[str, Any]]]:
     """`prior_elicences` of each of ``items`` (by the item's id), the licences of all of
     them read in one statement (none where none waits for anything), each licence's seal
@@ -123,8 +118,8 @@ def prior_elicences_of(items: Sequence[CaseItem]) -> dict[int, list[dict[str, An
     if not waiting:
         return out
     wanted = {item.pk: {split_key(key) for key in item.after} for item in waiting}
-    case_ids = _padded(sorted({item.case_id for item in waiting}))
-    kinds = _padded(sorted({code for keys in wanted.values() for code, _ in keys}))
+    case_ids = padded(sorted({item.case_id for item in waiting}))
+    kinds = padded(sorted({code for keys in wanted.values() for code, _ in keys}))
     sizes = (len(case_ids), len(kinds))
     compiled = _PRIORS.get_or_make(
         sizes,

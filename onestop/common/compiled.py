@@ -49,6 +49,7 @@ from onestop.common.kept import Kept
 from onestop.common.loaded import Making, populators
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 Converters = tuple[tuple[int, tuple[Any, ...], Any], ...]
 
@@ -238,6 +239,16 @@ class CompiledAll(CompiledFirst[M]):
         return [self._instance(compiled, raw, alias) for raw in raws]
 
 
+def padded(values: Sequence[T]) -> list[T]:
+    """``values`` with the last repeated up to a power of two (none: none): the values of a
+    statement compiled once per such count, so a few statements serve every count (an API
+    batch's ids, cases, kinds)."""
+    if not values:
+        return []
+    size = 1 << (len(values) - 1).bit_length()
+    return [*values, *[values[-1]] * (size - len(values))]
+
+
 class CompiledAllOfIds(Generic[M]):
     """``list(build(*ids))`` for up to ``2 ** most`` ids in one statement: a `CompiledAll`
     per number of ids rounded up to a power of two (the last id repeated), so a few
@@ -258,11 +269,11 @@ class CompiledAllOfIds(Generic[M]):
         statement takes (the caller runs its queryset)."""
         if not ids:
             return []
-        size = 1 << (len(ids) - 1).bit_length()
-        compiled = self._by_size.get(size)
+        values = padded(ids)
+        compiled = self._by_size.get(len(values))
         if compiled is None:
             return None
-        return compiled.all(*ids, *[ids[-1]] * (size - len(ids)))
+        return compiled.all(*values)
 
 
 class CompiledValues:

@@ -27,8 +27,6 @@ from onestop.cases.claims import (
     SSC_ITEM,
     _indexes,
     claims_of_keys,
-    claims_of_others,
-    newborns_of_case_or_mother,
     newborns_of_mothers,
     possible_duplicate_ids,
 )
@@ -39,7 +37,13 @@ from onestop.certificates.effects import issued_with
 from onestop.certificates.models import ELicence
 from onestop.certificates.preview import REGISTRATION_ITEM, signed_preview_for
 from onestop.certificates.selectors import prior_elicences, prior_elicences_of
-from onestop.common.compiled import CompiledFirst, CompiledPerKey, CompiledRowsPerKey, Statement
+from onestop.common.compiled import (
+    CompiledFirst,
+    CompiledPerKey,
+    CompiledRowsPerKey,
+    Statement,
+    padded,
+)
 from onestop.common.fields import read_sealed, unseal
 from onestop.common.kept import Kept
 from onestop.corrections.effects import field_label
@@ -333,8 +337,8 @@ _TASK_IDS = {
 def task_ids_for_client(client: ApiClient, task_ids: Sequence[int]) -> dict[int, int]:
     """`task_id_for_client` of several tasks (1 to 64) in one statement: the case id of
     each task the client may act on, by the task's id."""
-    size = 1 << (len(task_ids) - 1).bit_length()
-    ids = [*task_ids, *[task_ids[-1]] * (size - len(task_ids))]
+    ids = padded(task_ids)
+    size = len(ids)
 
     def build(*values: int) -> QuerySet[CaseItem, tuple[int, int]]:
         return _task_ids(client).filter(pk__in=values).values_list("pk", "case_id")
@@ -534,76 +538,11 @@ def task_page(client: ApiClient, *, state: str, limit: int, after: int) -> dict[
 # part 2, h-claimdetail): the four reads as parts of one ``UNION ALL``, each row tagged
 # with its part, the claims' and births' rows with their case's status (the same join the
 # births' read made), the preview's with its item and state only — it is read whole only
-# where the task shows it. Compiled once per database, number of the newborns' keys and
-# whether the mother's ID index is known (the parts present), with a stand-in wherever a
-# value goes; the case's id goes in four places, one stand-in each.
+# where the task shows it. Since session 29 one task's detail reads them as a batch's do
+# (`_facts_of_cases` of its one case): one definition of the reads.
 
 _MATERIAL, _PREVIEW, _CLAIMED, _BIRTH = "m", "p", "c", "b"
-_CASE_AT = (-7_340_029_201, -7_340_029_203, -7_340_029_207, -7_340_029_209)
-_MOTHER_AT = "onestop-stand-in-detail-mother-index"
-
-
-def _case_reads(
-    case_ids: Sequence[int], indexes: Sequence[str], mother: str
-) -> tuple[QuerySet[Any], list[Any]]:
-    """The detail's reads of a case (its id at each of ``case_ids``), and the values put
-    in, in the statement's order (`_case_values`)."""
-    materials = (
-        Material.objects.filter(case_id=case_ids[0])
-        .order_by()
-        .values_list(Value(_MATERIAL), "case_id", "code", Value(""))
-    )
-    parts: list[QuerySet[Any]] = [
-        PreviewConfirmation.objects.filter(case_id=case_ids[1])
-        .order_by()
-        .values_list(Value(_PREVIEW), "case_id", "item", "state")
-    ]
-    if indexes:  # `cases.claims._claimed_together`, with the case's status
-        parts.append(
-            claims_of_others(case_ids[2], indexes)
-            .order_by()
-            .values_list(Value(_CLAIMED), "case_id", Value(""), "case__status")
-        )
-    if mother:  # `cases.claims._births_with_mothers`, with the case's status
-        parts.append(
-            newborns_of_case_or_mother(case_ids[3], mother)
-            .order_by()
-            .values_list(Value(_BIRTH), "case_id", "born_at", "case__status")
-        )
-    return materials.union(*parts, all=True), _case_values(case_ids, indexes, mother)
-
-
-def _case_values(case_ids: Sequence[int], indexes: Sequence[str], mother: str) -> list[Any]:
-    """The values `_case_reads` puts in, in the statement's order."""
-    values: list[Any] = [case_ids[0], case_ids[1]]
-    if indexes:
-        values += [*indexes, case_ids[2]]
-    if mother:
-        values += [case_ids[3], mother]
-    return values
-
-
-_CASE_READS: Kept[tuple[str, str, int, bool], Statement | None] = Kept(size=64)
 _BORN_AT = Newborn._meta.get_field("born_at")
-
-
-def _case_rows(case: Case, indexes: list[str]) -> list[tuple[Any, ...]]:
-    """The rows of the detail's reads of ``case``: (part, case id, value, status)."""
-    alias = router.db_for_read(Case)
-    mother = case.mother_id_index or ""
-    key = (alias, connections[alias].vendor, len(indexes), bool(mother))
-
-    def make() -> Statement | None:
-        stand_in_keys = [f"onestop-stand-in-detail-key-{n}" for n in range(len(indexes))]
-        query, stand_ins = _case_reads(_CASE_AT, stand_in_keys, _MOTHER_AT if mother else "")
-        sql, params = query.query.get_compiler(alias).as_sql()
-        return Statement.of(sql, params, stand_ins)
-
-    statement = _CASE_READS.get_or_make(key, make)
-    if statement is None:  # not compiled as expected: the queryset runs
-        query, _ = _case_reads((case.pk,) * 4, indexes, mother)
-        return [tuple(row) for row in query.using(alias)]
-    return statement.rows(connections[alias], *_case_values((case.pk,) * 4, indexes, mother))
 
 
 def _keys_of(case: Case) -> list[str]:
@@ -613,14 +552,12 @@ def _keys_of(case: Case) -> list[str]:
 
 
 class _CaseFacts:
-    """What a task's detail shows of its case besides the case row (`_case_rows`; ``rows``:
-    those rows already read, `_facts_of_cases`)."""
+    """What a task's detail shows of its case besides the case row, from ``rows`` (the
+    case's rows of `_facts_of_cases`' statement)."""
 
     __slots__ = ("declared", "duplicates", "preview")
 
-    def __init__(self, case: Case, rows: Sequence[tuple[Any, ...]] | None = None) -> None:
-        if rows is None:
-            rows = _case_rows(case, _keys_of(case))
+    def __init__(self, case: Case, rows: Sequence[tuple[Any, ...]]) -> None:
         self.declared: set[str] = set()
         self.preview: tuple[str, str] | None = None
         claimed: set[int] = set()
@@ -644,14 +581,14 @@ class _CaseFacts:
         self.duplicates = sum(1 for other in ids if status[other] in ACTIVE_STATUSES)
 
 
-# The detail's reads of several cases (an API batch claim's answers, issue 10, session 29:
-# `_case_rows` per task) in one statement: the same parts, each of every case — the
-# materials and previews of the cases, the claims of any of their newborns' keys (with the
-# key, each case's own left out here) and the births of their mothers' cases (with the
-# mother's index: a case's own newborns are among them) — and each case's rows then made
-# as `_case_rows` reads them. Compiled once per database and number of cases, keys and
-# mothers, each rounded up to a power of two (the last repeated); a stand-in wherever a
-# value goes.
+# The detail's reads of one or several cases (an API batch claim's answers, issue 10,
+# session 29: were one statement per task) in one statement: the same parts, each of every
+# case — the materials and previews of the cases, the claims of any of their newborns'
+# keys (with the key, each case's own left out here) and the births of their mothers'
+# cases (with the mother's index: a case's own newborns are among them) — and each case's
+# rows then made as one case's read alone would give them. Compiled once per database and
+# number of cases, keys and mothers, each rounded up to a power of two (the last
+# repeated); a stand-in wherever a value goes.
 _CASES_AT = -7_340_029_301
 _CASES_READS: Kept[tuple[str, str, int, int, int], Statement | None] = Kept(size=64)
 
@@ -691,18 +628,10 @@ def _cases_reads(
     return materials.union(*parts, all=True)
 
 
-def _padded(values: list[Any]) -> list[Any]:
-    """``values`` with the last repeated up to a power of two (none: none)."""
-    if not values:
-        return []
-    size = 1 << (len(values) - 1).bit_length()
-    return [*values, *[values[-1]] * (size - len(values))]
-
-
 def _cases_rows(ids: list[int], keys: list[str], mothers: list[str]) -> list[tuple[Any, ...]]:
     alias = router.db_for_read(Case)
     connection_ = connections[alias]
-    ids, keys, mothers = _padded(ids), _padded(keys), _padded(mothers)
+    ids, keys, mothers = padded(ids), padded(keys), padded(mothers)
     sizes = (len(ids), len(keys), len(mothers))
 
     def make() -> Statement | None:
@@ -721,7 +650,7 @@ def _cases_rows(ids: list[int], keys: list[str], mothers: list[str]) -> list[tup
 
 def _facts_of_cases(cases: Sequence[Case]) -> dict[int, _CaseFacts]:
     """`_CaseFacts` of each of ``cases`` (distinct), by the case's id, from one statement
-    (`_cases_reads`): each case's rows as `_case_rows` reads them for it alone — its
+    (`_cases_reads`): each case's rows as a read of it alone would give them — its
     materials and preview, the claims of its keys by other cases, and (where its mother's
     index is known) the births of her cases, its own among them."""
     keys_of = {case.pk: _keys_of(case) for case in cases}
@@ -770,7 +699,8 @@ def task_details(client: ApiClient, rows: Sequence[CaseItem]) -> list[dict[str, 
 def task_detail(client: ApiClient, row: CaseItem) -> dict[str, Any]:
     """`TaskDetailOut` of one task (`_detail`), its case's facts read in one statement
     (`_CaseFacts`) and its prior e-licences in one."""
-    return _detail(client, row, _CaseFacts(row.case), prior_elicences(row))
+    case = row.case
+    return _detail(client, row, _facts_of_cases([case])[case.pk], prior_elicences(row))
 
 
 def _detail(

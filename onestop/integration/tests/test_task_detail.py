@@ -20,7 +20,6 @@ from onestop.certificates.selectors import _CASE_STAND_IN, _prior_query
 from onestop.common.compiled import CompiledAll
 from onestop.common.kept import Kept
 from onestop.integration import selectors
-from onestop.integration.selectors import _CaseFacts
 from onestop.integration.tests.support import Api, current, hospital, issue
 from onestop.testing.factories import SAMPLE_RESULTS as RESULTS
 from onestop.testing.factories import officer
@@ -89,18 +88,18 @@ def test_the_details_reads_of_its_case_are_one_statement_and_agree(
     )  # fmt: skip
     Case.objects.filter(pk=four.pk).update(mother_id_index="")  # no births read for it
     built = []
-    reads = selectors._case_reads
-    monkeypatch.setattr(selectors, "_CASE_READS", Kept(size=64))  # compiled afresh here
+    reads = selectors._cases_reads
+    monkeypatch.setattr(selectors, "_CASES_READS", Kept(size=64))  # compiled afresh here
 
     def counted(*args: Any) -> Any:
         built.append(args[0])
         return reads(*args)
 
-    monkeypatch.setattr(selectors, "_case_reads", counted)
+    monkeypatch.setattr(selectors, "_cases_reads", counted)
     seen = set()
     for case in Case.objects.filter(pk__in=[one.pk, two.pk, three.pk, four.pk, stranger.pk]):
         with CaptureQueriesContext(connection) as queries:
-            facts = _CaseFacts(case)
+            facts = selectors._facts_of_cases([case])[case.pk]
         assert len(queries) == 1, [q["sql"] for q in queries]
         assert facts.duplicates == len(possible_duplicates(case))
         assert facts.declared == set(case.materials.values_list("code", flat=True))
@@ -108,7 +107,7 @@ def test_the_details_reads_of_its_case_are_one_statement_and_agree(
         seen.add(facts.duplicates)
     assert len(seen) > 1  # not the same count everywhere: the parts are each used
     # Compiled with the stand-ins, never run as a queryset with a case's id.
-    assert built and all(ids == selectors._CASE_AT for ids in built)
+    assert built and all(ids[0] == selectors._CASES_AT for ids in built)
 
 
 def test_the_details_other_reads_compile_with_their_stand_ins():
