@@ -8,9 +8,12 @@ the values, when its estimated cost is not much above the custom plans' average.
 lookup by key that is the saving meant. For a report over a period and a division prefix
 it is a trap: without the values the planner guesses any date range to be small (0.5 %
 of the rows) and cannot use a ``LIKE '22%'`` prefix on an index, so the generic plan of
-the dashboards' overdue follow-ups walks every rating of the year (1,000 times the rows
-of the custom plan, which starts from the few open follow-ups). The same request got
-slow on about its third repetition by a process (the eleventh run of its statements).
+the dashboards' overdue follow-ups walks every rating of the period through the ratings'
+time index (a year at 20,000 cases: 7,001 ratings and 20,874 buffers, 38 ms, where the
+plan with the values starts from the 34 open overdue follow-ups: 1.2 ms). A statement
+reached its generic plan on its eleventh run by a connection: in the benchmark's order
+(this month's page 7 times, then the year's, then the year's export) the year's fourth
+request, and every export.
 
 Inside `planned_with_values()` no statement is prepared or run prepared (psycopg's
 ``prepare_threshold`` is None for the statement): PostgreSQL parses and plans each one
