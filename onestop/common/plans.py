@@ -36,7 +36,7 @@ V = TypeVar("V", bound=Callable[..., Any])
 def _unprepared(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
-    raw = getattr(context["connection"], "connection", None)
+    raw: Any = getattr(context["connection"], "connection", None)
     threshold = getattr(raw, "prepare_threshold", None)  # psycopg 3's; None: nothing to do
     if threshold is None:
         return execute(sql, params, many, context)
