@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from onestop.accounts.models import User
 from onestop.calendar.selectors import current_calendar
+from onestop.common.plans import planned_with_values_view
 from onestop.core.clock import to_beijing
 from onestop.core.written import written
 from onestop.reference.models import Division
@@ -110,6 +111,7 @@ def _cell(value: Any) -> Any:
 
 
 @login_required
+@planned_with_values_view
 def dashboards(request: HttpRequest) -> HttpResponse:
     user = _supervisor(request)
     asked = _asked(request, user)
@@ -187,6 +189,7 @@ def _filename(slug: str, asked: Asked, ext: str) -> str:
 
 
 @login_required
+@planned_with_values_view
 def export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     """One panel's table (or every panel's, ``all``: a sheet each in Excel, one block after
     another in CSV), for the same period and jurisdiction as the page."""

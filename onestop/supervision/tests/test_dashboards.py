@@ -600,3 +600,45 @@ def test_the_current_months_rolled_days_are_read_once_and_kept(varied):
     assert efficiency_rollup(now=t(NOW), days=[date(2026, 11, 20)])["days"] == 1
     assert cases_rollup(now=t(NOW), days=[date(2026, 11, 17)])["days"] == 1
     check("")  # a new key: read again
+
+
+def test_the_page_and_the_export_plan_each_statement_with_its_values(varied, monkeypatch):
+    """Issue 10 (session 30): psycopg prepares a statement a connection has run 5 times, and
+    PostgreSQL may then plan it once without its values (a generic plan). For a period and
+    a division prefix such a plan walked every rating of the year for the overdue
+    follow-ups (the year's export at 1 M cases: 500 ms, its page 91). The dashboards' page
+    and exports run nothing prepared, however often a connection asks them; what the
+    connection prepared for other requests stays."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL's")
+    monkeypatch.setattr("django.utils.timezone.now", lambda: t(NOW))
+
+    def prepared() -> set[str]:
+        with connection.cursor() as cur:
+            cur.execute("SELECT statement FROM pg_prepared_statements")
+            return {row[0] for row in cur.fetchall()}
+
+    client = _client(staff("supervisor", kind="division", code="22"))
+    year = {"from": "2025-12-01", "to": "2026-11-30"}
+    assert client.get("/supervise/dashboards/", year).status_code == 200
+    before = prepared()
+    for _ in range(8):
+        assert client.get("/supervise/dashboards/", year).status_code == 200
+        assert client.get("/supervise/dashboards/export/all.xlsx", year).status_code == 200
+    new = prepared() - before
+    for table in (
+        "ratings_followup",
+        "ratings_ratingday",
+        "supervision_caseday",
+        "supervision_casedoneday",
+        "supervision_efficiencyday",
+        "workflow_caseitem",
+        "onestop_cache",
+    ):
+        assert not [s for s in new if f'"{table}"' in s], table
+    # Elsewhere (a report's decorator is not around it) a statement is prepared as before.
+    for _ in range(6):
+        CaseDay.objects.filter(day__gte=date(2026, 11, 1)).count()
+    assert [s for s in prepared() - before if '"supervision_caseday"' in s]
