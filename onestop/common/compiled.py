@@ -197,17 +197,20 @@ class CompiledFirst(Generic[M]):
             raw = cursor.fetchone()
         if raw is None:
             return None
-        return tuple(raw), self._instance(compiled, raw, alias)
+        return tuple(raw), self._instance(compiled, raw, alias, connection)
 
     def _statement_for(self) -> tuple[str, _FirstOf | None]:
         alias = router.db_for_read(self.model)
         key = (alias, connections[alias].vendor)
         return alias, self._statements.get_or_make(key, lambda: self._compile(alias))
 
-    def _instance(self, compiled: _FirstOf, raw: Sequence[Any], alias: str) -> M:
+    def _instance(
+        self, compiled: _FirstOf, raw: Sequence[Any], alias: str, connection: BaseDatabaseWrapper
+    ) -> M:
         """A row made into the model instance as Django's model iterable makes it (without
-        ``Model.__init__`` where that is the same: `onestop.common.loaded`)."""
-        row = compiled.statement.convert(raw, connections[alias])
+        ``Model.__init__`` where that is the same: `onestop.common.loaded`); ``connection``:
+        ``alias``'s, looked up once per statement (not per row: asgiref's `Local`)."""
+        row = compiled.statement.convert(raw, connection)
         values = row[compiled.start : compiled.end]
         if compiled.making is None:
             obj = self.model.from_db(alias, list(compiled.init_list), values)
@@ -236,7 +239,7 @@ class CompiledAll(CompiledFirst[M]):
         with connection.cursor() as cursor:
             cursor.execute(compiled.statement.sql, compiled.statement.bind(*values))
             raws = cursor.fetchall()
-        return [self._instance(compiled, raw, alias) for raw in raws]
+        return [self._instance(compiled, raw, alias, connection) for raw in raws]
 
 
 def padded(values: Sequence[T]) -> list[T]:

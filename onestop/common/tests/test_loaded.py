@@ -92,8 +92,8 @@ def checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     made: Counter[str] = Counter()
     original = CompiledFirst._instance
 
-    def both(self: Any, compiled: Any, raw: Any, alias: str) -> Any:
-        obj = original(self, compiled, raw, alias)
+    def both(self: Any, compiled: Any, raw: Any, alias: str, connection: Any) -> Any:
+        obj = original(self, compiled, raw, alias, connection)
         assert compiled.making is not None and compiled.making.direct, self.model
         assert_same(obj, _django_instance(compiled, self.model, raw, alias))
         made[self.model.__name__] += 1
