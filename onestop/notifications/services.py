@@ -191,7 +191,7 @@ def _write_many(held: list[_Pending]) -> None:
     for h in held:
         keyed.setdefault(_dedup_key(h), h)  # the first one wins, as with get_or_create
     rows = [
-        Notification(
+        _INSERT.new(  # Notification(…) without Model.__init__ (`CompiledInsert.new`)
             dedup_key=key,
             case=h.case,
             channel=h.channel,
