@@ -402,8 +402,8 @@ def array_placeholder(connection: BaseDatabaseWrapper) -> str:
 @dataclass(frozen=True)
 class _NewPlan:
     """How `CompiledInsert.new` fills a new instance: per concrete field its name, its
-    attribute's name, its default (``field._get_default``: a callable, as ``__init__``
-    calls it) and whether it is a relation set through its descriptor."""
+    attribute's name, its default (``field.get_default``, called per instance as
+    ``__init__`` calls it) and whether it is a relation set through its descriptor."""
 
     fields: tuple[tuple[str, str, Callable[[], Any], bool], ...]
     names: frozenset[str]
@@ -425,7 +425,7 @@ def _new_plan(model: type[Model]) -> _NewPlan | None:
         found = (k.__dict__[field.attname] for k in model.__mro__ if field.attname in k.__dict__)
         if type(next(found, None)) not in plain:
             return None
-        fields.append((field.name, field.attname, field._get_default, field.is_relation))
+        fields.append((field.name, field.attname, field.get_default, field.is_relation))
     names = frozenset(n for name, attname, _, _ in fields for n in (name, attname))
     return _NewPlan(tuple(fields), names)
 
@@ -467,7 +467,8 @@ class CompiledInsert(Generic[M]):
         )
         self._statements: Kept[tuple[str, str, int, bool], _InsertOf | None] = Kept(size=64)
         self._conditional: Kept[tuple[str, str, int, str], str | None] = Kept(size=16)
-        self._plan: _NewPlan | bool | None = False  # `new`'s, made on first use
+        self._plan: _NewPlan | None = None  # `new`'s, made on first use
+        self._planned = False
 
     def new(self, **values: Any) -> M:
         """``model(**values)``, a new row for this insert to write, built without Django's
@@ -499,8 +500,8 @@ class CompiledInsert(Generic[M]):
         return obj
 
     def _new_plan(self) -> _NewPlan | None:
-        if self._plan is False:
-            self._plan = _new_plan(self.model)
+        if not self._planned:
+            self._plan, self._planned = _new_plan(self.model), True
         return self._plan
 
     def _compile(
