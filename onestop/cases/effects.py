@@ -36,7 +36,7 @@ def timeline_add(
     """One line of the case's timeline (``parent``: the parents see it, else staff only).
     Inside an event dispatch the lines are held and written together, in order, when the
     dispatch ends (one INSERT per state change instead of one per line: issue 10)."""
-    entry = TimelineEntry(
+    entry = TIMELINE_INSERT.new(  # TimelineEntry(…) without Model.__init__
         case=case,
         at=at,
         kind=kind,

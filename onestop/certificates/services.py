@@ -209,7 +209,7 @@ def elicence_issue(*, case: Case, item: CaseItem, now: datetime) -> ELicence:
         newborns=_newborns(case, item, keep=True, rows=newborns),
         remarks=online_remarks(case, item.item),
     )
-    licence = ELicence(
+    licence = _LICENCE_INSERT.new(  # ELicence(…) without Model.__init__
         serial=serial,
         case=case,
         item=item,

@@ -411,7 +411,7 @@ def webhooks_queue(
         body = {"case": {"status": case.status, **(data or {})}, "change": change}
     created: list[WebhookDelivery] = []
     for client in targets:
-        delivery = WebhookDelivery(
+        delivery = _DELIVERIES.new(  # WebhookDelivery(…) without Model.__init__
             client_id=client.pk,
             event=event,
             case_number=case.number,

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from onestop.accounts.models import User
 from onestop.common.compiled import CompiledInsert
-from onestop.common.fields import index_of
+from onestop.common.fields import encrypted_once, index_of
 from onestop.common.outbox import (
     Attempt,
     BatchResult,
@@ -191,7 +191,7 @@ def _write_many(held: list[_Pending]) -> None:
     for h in held:
         keyed.setdefault(_dedup_key(h), h)  # the first one wins, as with get_or_create
     rows = [
-        Notification(
+        _INSERT.new(  # Notification(…) without Model.__init__ (`CompiledInsert.new`)
             dedup_key=key,
             case=h.case,
             channel=h.channel,
@@ -204,7 +204,11 @@ def _write_many(held: list[_Pending]) -> None:
         )
         for key, h in keyed.items()
     ]
-    if _insert_new(rows) and any(h.channel != Notification.Channel.IN_APP for h in keyed.values()):
+    # A recipient's message is two rows (SMS, in-app) of the same phone and text: each
+    # text encrypted once, the two rows storing one token (`encrypted_once`).
+    with encrypted_once():
+        written = _insert_new(rows)
+    if written and any(h.channel != Notification.Channel.IN_APP for h in keyed.values()):
         outbox_wake()
 
 

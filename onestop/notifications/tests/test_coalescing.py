@@ -142,3 +142,39 @@ def test_a_failed_state_change_leaves_no_message_held(media_root, beijing):
         effects._handlers.pop(_Broke, None)
     emit()  # the next state change (no events) writes nothing held from the failed one
     assert not Notification.objects.exists()
+
+
+def test_a_recipients_two_rows_store_each_text_encrypted_once(media_root, beijing):
+    """A parent's message is an SMS row and an in-app row with the same phone and text:
+    the write encrypts each text once and the rows store its token (issue 10, session
+    30: four encryptions per recipient were two); different texts keep different tokens,
+    each row reads back its own plaintext, and an encryption outside that write is a
+    fresh token."""
+    from django.db import connection
+
+    from onestop.common.fields import cipher
+
+    at = beijing("2026-11-17T14:00:00+08:00")
+    notification_queue(key="t:once", phones=["13900000000", "13800000000"], body="一", at=at)
+    table = Notification._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT channel, phone, body FROM {table} ORDER BY id")
+        stored = cursor.fetchall()
+    assert [channel for channel, _, _ in stored] == ["sms", "in_app", "sms", "in_app"]
+    phones = [phone for _, phone, _ in stored]
+    assert phones[0] == phones[1] != phones[2] == phones[3]  # a token per phone
+    assert len({body for _, _, body in stored}) == 1  # one text: one token in this write
+    assert [cipher().decrypt(token) for token in phones] == [
+        "13900000000",
+        "13900000000",
+        "13800000000",
+        "13800000000",
+    ]
+    assert cipher().decrypt(stored[0][2]) == "一"
+    assert [(n.phone, n.body) for n in Notification.objects.order_by("pk")] == [
+        ("13900000000", "一"),
+        ("13900000000", "一"),
+        ("13800000000", "一"),
+        ("13800000000", "一"),
+    ]
+    assert cipher().encrypt("一") != stored[0][2]  # outside the write: a fresh token
