@@ -109,13 +109,15 @@ _INSERT = CompiledInsert(AuditRecord)
 Link = tuple[int, str]  # a record's (seq, hash)
 
 LAST_SEQ, LAST_HASH = "audit_last_seq", "audit_last_hash"
+LAST_LINK = "audit_last_link"
 
 
-def last_link_columns(stream: Any) -> dict[str, Subquery]:
-    """Annotations reading the last record's seq and hash of ``stream`` (an expression,
-    e.g. ``OuterRef("number")``) in the caller's statement; give the row to
-    `last_link_read`."""
-    last = _last_of(stream)  # the one definition of a stream's last record
+def last_link_columns(column: str) -> dict[str, Subquery]:
+    """Annotations reading the last record's seq and hash of the stream named by the
+    caller's ``column`` (e.g. a case's ``"number"``) in the caller's statement; give the
+    row to `last_link_read`. (Or one annotation `LAST_LINK` of a caller's own: "seq hash",
+    the case lock's on PostgreSQL, migration ``cases.0009``.)"""
+    last = _last_of(OuterRef(column))  # the one definition of a stream's last record
     return {
         LAST_SEQ: Subquery(last.values("seq")[:1]),
         LAST_HASH: Subquery(last.values("hash")[:1]),
@@ -125,11 +127,16 @@ def last_link_columns(stream: Any) -> dict[str, Subquery]:
 def last_link_read(stream: str, row: Model) -> None:
     """Take the `last_link_columns` annotations off ``row`` and keep them as ``stream``'s
     last record for the rest of this transaction (a guess the INSERT checks)."""
-    seq, digest = row.__dict__.pop(LAST_SEQ, None), row.__dict__.pop(LAST_HASH, None)
+    values = row.__dict__
+    if LAST_LINK in values:
+        link = values.pop(LAST_LINK)
+        seq, digest = link.split(" ") if link else (None, None)
+    else:
+        seq, digest = values.pop(LAST_SEQ, None), values.pop(LAST_HASH, None)
     if seq is not None and digest is not None and stream not in _HELD.guesses:
         # (a stream with records held, `audit_held`: its last is the last held, which
         # the database has not seen yet)
-        _remember(stream, (seq, digest))
+        _remember(stream, (int(seq), digest))
 
 
 class _Known(threading.local):
