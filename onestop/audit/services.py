@@ -60,7 +60,9 @@ def _digest(prev: str, body: dict[str, Any]) -> str:
 
 
 def _mac(key: bytes, prev: str, body: dict[str, Any]) -> str:
-    return hmac.new(key, f"{prev}\n{_canonical(body)}".encode(), hashlib.sha256).hexdigest()
+    # ``hmac.digest``: the same HMAC in one call of OpenSSL's (``hmac.new`` builds and
+    # copies two hash objects in Python first; session 30).
+    return hmac.digest(key, f"{prev}\n{_canonical(body)}".encode(), "sha256").hex()
 
 
 def _body(record: AuditRecord) -> dict[str, Any]:
@@ -109,13 +111,15 @@ _INSERT = CompiledInsert(AuditRecord)
 Link = tuple[int, str]  # a record's (seq, hash)
 
 LAST_SEQ, LAST_HASH = "audit_last_seq", "audit_last_hash"
+LAST_LINK = "audit_last_link"
 
 
-def last_link_columns(stream: Any) -> dict[str, Subquery]:
-    """Annotations reading the last record's seq and hash of ``stream`` (an expression,
-    e.g. ``OuterRef("number")``) in the caller's statement; give the row to
-    `last_link_read`."""
-    last = _last_of(stream)  # the one definition of a stream's last record
+def last_link_columns(column: str) -> dict[str, Subquery]:
+    """Annotations reading the last record's seq and hash of the stream named by the
+    caller's ``column`` (e.g. a case's ``"number"``) in the caller's statement; give the
+    row to `last_link_read`. (Or one annotation `LAST_LINK` of a caller's own: "seq hash",
+    the case lock's on PostgreSQL, migration ``cases.0009``.)"""
+    last = _last_of(OuterRef(column))  # the one definition of a stream's last record
     return {
         LAST_SEQ: Subquery(last.values("seq")[:1]),
         LAST_HASH: Subquery(last.values("hash")[:1]),
@@ -125,11 +129,16 @@ def last_link_columns(stream: Any) -> dict[str, Subquery]:
 def last_link_read(stream: str, row: Model) -> None:
     """Take the `last_link_columns` annotations off ``row`` and keep them as ``stream``'s
     last record for the rest of this transaction (a guess the INSERT checks)."""
-    seq, digest = row.__dict__.pop(LAST_SEQ, None), row.__dict__.pop(LAST_HASH, None)
+    values = row.__dict__
+    if LAST_LINK in values:
+        link = values.pop(LAST_LINK)
+        seq, digest = link.split(" ") if link else (None, None)
+    else:
+        seq, digest = values.pop(LAST_SEQ, None), values.pop(LAST_HASH, None)
     if seq is not None and digest is not None and stream not in _HELD.guesses:
         # (a stream with records held, `audit_held`: its last is the last held, which
         # the database has not seen yet)
-        _remember(stream, (seq, digest))
+        _remember(stream, (int(seq), digest))
 
 
 class _Known(threading.local):
@@ -153,8 +162,8 @@ def _transaction_mark() -> object | None:
     return connection.run_on_commit
 
 
-def _remember(stream: str, link: Link) -> None:
-    mark = _transaction_mark()
+def _remember(stream: str, link: Link, mark: object | None = None) -> None:
+    mark = _transaction_mark() if mark is None else mark
     if mark is None:
         return
     if _KNOWN.of is not mark:
@@ -162,8 +171,7 @@ def _remember(stream: str, link: Link) -> None:
     _KNOWN.links[stream] = link
 
 
-def _known(stream: str) -> Link | None:
-    mark = _transaction_mark()
+def _known(stream: str, mark: object | None) -> Link | None:
     if mark is None or _KNOWN.of is not mark:
         return None
     return _KNOWN.links.get(stream)
@@ -214,15 +222,16 @@ def audit_record(*, new: bool = False, **entry: Unpack[AuditEntry]) -> AuditReco
     the block ends (its id set then)."""
     record = audit_entry(**entry)
     stream = record.stream
-    known = _known(stream) or (_NONE_YET if new else None)
-    if _holding():
+    mark = _transaction_mark()  # once per record (session 30)
+    known = _known(stream, mark) or (_NONE_YET if new else None)
+    if mark is not None and _HELD.of is mark:  # held (`_holding`)
         if known is None:
             last = _LAST.first(stream)
             known = (last.seq, last.hash) if last else _NONE_YET
         _signed(record, known)
         _HELD.guesses.setdefault(stream, known)
         _HELD.records.append(record)
-        _remember(stream, (record.seq, record.hash))
+        _remember(stream, (record.seq, record.hash), mark)
         return record
     if known is not None:
         _signed(record, known)
@@ -233,7 +242,7 @@ def audit_record(*, new: bool = False, **entry: Unpack[AuditEntry]) -> AuditReco
             else (_follows_sql(), [stream, seq, digest, stream, seq])
         )
         if _INSERT.insert_where(record, condition, params):
-            _remember(stream, (record.seq, record.hash))
+            _remember(stream, (record.seq, record.hash), mark)
             return record
     last = _LAST.first(stream)
     _signed(record, (last.seq, last.hash) if last else None)
@@ -327,11 +336,12 @@ def _held_write() -> None:
 
 def audit_entry(**entry: Unpack[AuditEntry]) -> AuditRecord:
     """A record of ``stream`` not yet placed in it, for `audit_records`."""
-    actor = entry["actor"]
+    # The actor by its id: no user object cached on the record, which saving it would
+    # check (session 30); ``record.actor`` reads the user where asked.
     return AuditRecord(
         at=entry["at"],
         stream=entry["stream"],
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor_id=getattr(entry["actor"], "pk", None),
         actor_label=entry["actor_label"],
         action=entry["action"],
         object_type=entry["object_type"],
@@ -453,6 +463,6 @@ _ACCESS_INSERT: CompiledInsert[AccessRecord] = CompiledInsert(AccessRecord)
 
 
 def access_record(*, actor: Any, case_number: str, what: str, at: datetime, granted: bool) -> None:
-    _ACCESS_INSERT.save_new(
-        AccessRecord(actor=actor, case_number=case_number, what=what, at=at, granted=granted)
+    _ACCESS_INSERT.save_new(  # the actor by id (`audit_entry`'s)
+        AccessRecord(actor_id=actor.pk, case_number=case_number, what=what, at=at, granted=granted)
     )

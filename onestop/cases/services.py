@@ -17,11 +17,11 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, Func, QuerySet, Subquery, TextField
 from django.utils import timezone
 
 from onestop.accounts.models import Role, User, actor_label
-from onestop.audit.services import audit_record, last_link_columns, last_link_read
+from onestop.audit.services import LAST_LINK, audit_record, last_link_columns, last_link_read
 from onestop.cases.claims import (
     DuplicateNewborn,
     Standing,
@@ -539,8 +539,16 @@ def _case_locked(case_id: int) -> QuerySet[Case]:
 
 def _lock_reads(cases: QuerySet[Case]) -> QuerySet[Case]:
     """What the lock of ``cases`` reads (`case_locked`), locked in id order."""
-    locked = cases.select_for_update().order_by("pk")
-    return read_sealed(locked, *_SEALED).annotate(**last_link_columns(OuterRef("number")))
+    locked = read_sealed(cases.select_for_update().order_by("pk"), *_SEALED)
+    if connection.vendor == "postgresql":
+        # The stream's last record read after the row's lock is granted, in a fresh
+        # snapshot (migration 0009): right also where the lock waited for another
+        # writer of the case, whose record a subquery of this statement misses.
+        last_link = Func(
+            F("pk"), function="onestop_case_locked_last_link", output_field=TextField()
+        )
+        return locked.annotate(**{LAST_LINK: last_link})
+    return locked.annotate(**last_link_columns("number"))
 
 
 # The case row every change of a case locks first, compiled once per database in this

@@ -5,6 +5,8 @@ rollback drops them — nothing written, nothing left."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -131,3 +133,60 @@ def test_with_savepoints_each_record_is_written_at_once(write):
         write("h-each", "c")
     assert_chained("h-each", ["a", "c"])
     assert verify_chain("h-each") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_record_is_the_record_the_verifier_and_the_old_signing_agree_on(
+    django_user_model, beijing
+):
+    """Session 30 made a record with fewer calls (the HMAC by ``hmac.digest``, the actor
+    by id, one look at the transaction per record): the records are byte for byte those
+    the earlier code made — the chain check verifies them, and the HMAC as ``hmac.new``
+    computed it over the canonical JSON matches each stored hash."""
+    import hashlib
+    import hmac
+    import json
+
+    from django.conf import settings
+
+    from onestop.audit.services import audit_keys, audit_record, check_chains
+
+    user = django_user_model.objects.create(username="held-verify")
+    at = beijing("2026-11-20T09:00:00+08:00")
+    with transaction.atomic(), savepoints_off(), audit_held():
+        for n in range(3):
+            audit_record(
+                new=n == 0,
+                stream="h-verify",
+                at=at,
+                actor=user,
+                actor_label="审核员 甲",
+                action="item_completed",
+                object_type="item",
+                object_id=str(n),
+                detail={"item": "出生医学证明", "n": n},
+            )
+    stored = list(AuditRecord.objects.filter(stream="h-verify").order_by("seq"))
+    assert [r.actor_id for r in stored] == [user.pk] * 3
+    assert check_chains(stored).problems == []
+    assert verify_chain("h-verify") == []
+    (kid, key), *_ = audit_keys(settings.AUDIT_KEYS).items()
+    prev = "0" * 64
+    for record in stored:
+        body = {
+            "at": record.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "stream": record.stream,
+            "seq": record.seq,
+            "actor": record.actor_id,
+            "actor_label": record.actor_label,
+            "action": record.action,
+            "object_type": record.object_type,
+            "object_id": record.object_id,
+            "detail": record.detail,
+            "alg": "hmac-sha256",
+            "kid": kid,
+        }
+        canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        old = hmac.new(key, f"{prev}\n{canonical}".encode(), hashlib.sha256).hexdigest()
+        assert (record.prev_hash, record.key_id, record.hash) == (prev, kid, old)
+        prev = record.hash
