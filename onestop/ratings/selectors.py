@@ -196,8 +196,7 @@ def summary(
     from the rating rows by the same function for the rest (today, a stale day); overdue
     follow-ups live from the open ones."""
     from onestop.ratings.rollups import rating_day_markers, rating_figures, rolled_figures
-    from onestop.supervision.dashboards import within
-    from onestop.supervision.rollups import midnight, rolled_parts
+    from onestop.supervision.rollups import midnight, rolled_parts, within
     from onestop.supervision.selectors import _spans
 
     now = now or timezone.now()

@@ -19,10 +19,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet, Value
-from django.db.models.functions import Substr
-from django.db.models.lookups import Exact
+from django.db.models import Count, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -41,7 +38,18 @@ from onestop.supervision.case_rollups import (
     done_figures,
 )
 from onestop.supervision.models import CaseDay, CaseDoneDay, EfficiencyDay
-from onestop.supervision.rollups import day_figures, efficiency_markers, midnight, rolled_parts
+from onestop.supervision.rollups import (
+    Merged,
+    add_histogram,
+    day_figures,
+    efficiency_markers,
+    merge,
+    midnight,
+    over_cached,
+    past_and_live,
+    rolled_parts,
+    within,
+)
 from onestop.supervision.selectors import (
     OPEN_STATES,
     ROLLED_COUNTS,
@@ -128,79 +136,9 @@ class Scope:
         return midnight(self.end)
 
 
-def within(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
-    """The rows of a division prefix, for the live part (one day): written so that the
-    planner reads the day's rows through the time index and checks the division on each,
-    instead of reading every row of the division through the division index (measured:
-    155 ms for a province's items at 100 k cases)."""
-    if not prefix:
-        return qs
-    return qs.filter(Exact(Substr("division", 1, len(prefix)), Value(prefix)))
-
-
-CACHE_SECONDS = 2 * 24 * 3600
-
-
-def _past_and_live(
-    start: datetime, end: datetime, now: datetime
-) -> list[tuple[datetime, datetime, bool]]:
-    """[start, end) split at the last full hour: the part before it is over (its finished
-    work does not change: a finished item's finish time, a completed case's completion),
-    the rest is live."""
-    cut = now.replace(minute=0, second=0, microsecond=0)
-    out = []
-    if start < min(end, cut):
-        out.append((start, min(end, cut), True))
-    if max(start, cut) < end:
-        out.append((max(start, cut), end, False))
-    return out
-
-
-def _over(
-    kind: str,
-    prefix: str,
-    start: datetime,
-    end: datetime,
-    rows: QuerySet[Any],
-    compute: Callable[[], Any],
-) -> Any:
-    """The figures of a span that is over, computed once and kept in the cache: the hours
-    of today already past are not computed again on every request (at 1 M cases a year a
-    day finishes ~15,000 items, each with a working time to compute). The key holds the
-    number and the last id of the span's rows (read through the time index), so a row
-    added to the span (a time given in the past) computes it again."""
-    fingerprint = rows.aggregate(n=Count("pk"), last=Max("pk"))
-    key = (
-        f"dashboards:{kind}:{prefix}:{start.isoformat()}:{end.isoformat()}:"
-        f"{fingerprint['n']}:{fingerprint['last']}"
-    )
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, CACHE_SECONDS)
-    return found
-
-
-def _add_histogram(into: dict[str, int], histogram: dict[str, Any] | None) -> None:
-    for bucket, n in (histogram or {}).items():
-        into[bucket] = into.get(bucket, 0) + int(n)
-
-
 def _median(histogram: dict[str, int]) -> float | None:
     found = _histogram_median(histogram)
     return None if found is None else round(found, 2)
-
-
-Merged = dict[tuple[str, ...], dict[str, Any]]
-
-
-def _merge(
-    into: Merged, key: tuple[str, ...], values: dict[str, Any], counts: Iterable[str]
-) -> None:
-    row = into.setdefault(key, {**dict.fromkeys(counts, 0), "histogram": {}})
-    for name in counts:
-        row[name] += int(values.get(name) or 0)
-    _add_histogram(row["histogram"], values.get("histogram"))
 
 
 CASE_COUNTS = ("cases",)
@@ -234,7 +172,7 @@ class Figures:
         out: Merged = {}
         for part in parts:
             for key, values in part.items():
-                _merge(out, key, values, counts)
+                merge(out, key, values, counts)
         return out, rolled
 
     @cached_property
@@ -259,14 +197,14 @@ class Figures:
                 )
                 .iterator()
             ):
-                _merge(part, tuple(row[:5]), {"cases": row[5], "histogram": row[6]}, CASE_COUNTS)
+                merge(part, tuple(row[:5]), {"cases": row[5], "histogram": row[6]}, CASE_COUNTS)
             return part
 
         out, rolled = self._rolled("cases", case_day_markers(), read, CASE_COUNTS)
         scope = within(Case.objects.all(), s.prefix)
         for start, end in _spans(s.start_at, s.end_at, rolled):
             for key, values in case_figures(start, end, scope).items():
-                _merge(
+                merge(
                     out,
                     (key[0], *key[2:]),
                     {"cases": values["cases"], "histogram": values["reasons"]},
@@ -288,20 +226,20 @@ class Figures:
                 .iterator()
             ):
                 row["histogram"] = row["working_days"]
-                _merge(part, (row["region"],), row, DONE_COUNTS)
+                merge(part, (row["region"],), row, DONE_COUNTS)
             return part
 
         out, rolled = self._rolled("done", done_day_markers(), read, DONE_COUNTS)
         scope = within(Case.objects.all(), s.prefix)
         for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
-            for start, end, over in _past_and_live(span_start, span_end, s.now):
+            for start, end, over in past_and_live(span_start, span_end, s.now):
 
                 def compute(start: datetime = start, end: datetime = end) -> Any:
                     return done_figures(start, end, s.calendar, scope)
 
                 figures = (
-                    _over(
-                        "done",
+                    over_cached(
+                        "dashboards:done",
                         s.prefix,
                         start,
                         end,
@@ -312,7 +250,7 @@ class Figures:
                     else compute()
                 )
                 for key, values in figures.items():
-                    _merge(
+                    merge(
                         out, (key[0],), {**values, "histogram": values["working_days"]}, DONE_COUNTS
                     )
         return out
@@ -332,20 +270,20 @@ class Figures:
                 .iterator()
             ):
                 row["histogram"] = row["working_days"]
-                _merge(part, (row["department"], row["item"]), row, ROLLED_COUNTS)
+                merge(part, (row["department"], row["item"]), row, ROLLED_COUNTS)
             return part
 
         out, rolled = self._rolled("items", efficiency_markers(), read, ROLLED_COUNTS)
         scope = within(CaseItem.objects.all(), s.prefix)
         for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
-            for start, end, over in _past_and_live(span_start, span_end, s.now):
+            for start, end, over in past_and_live(span_start, span_end, s.now):
 
                 def compute(start: datetime = start, end: datetime = end) -> Any:
                     return day_figures(start, end, s.calendar, scope)
 
                 figures = (
-                    _over(
-                        "items",
+                    over_cached(
+                        "dashboards:items",
                         s.prefix,
                         start,
                         end,
@@ -356,7 +294,7 @@ class Figures:
                     else compute()
                 )
                 for key, values in figures.items():
-                    _merge(
+                    merge(
                         out,
                         (key[0], key[1]),
                         {**values, "histogram": values["working_days"]},
@@ -477,7 +415,7 @@ def efficiency(f: Figures) -> Table:
         finished += v["finished"]
         with_limit += v["with_limit"]
         on_time += v["on_time"]
-        _add_histogram(everything, v["histogram"])
+        add_histogram(everything, v["histogram"])
         rows.append(
             [
                 f"{department_label(key[0])} · {item_label(key[1])}",
@@ -517,7 +455,7 @@ def end_to_end(f: Figures) -> Table:
         ):
             for name in DONE_COUNTS:
                 target[name] += values[name]
-            _add_histogram(target["histogram"], values["histogram"])
+            add_histogram(target["histogram"], values["histogram"])
 
     def line(name: str, v: dict[str, Any]) -> list[Any]:
         return [

@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max, Min, QuerySet
+from django.db.models import Count, Max, Min, QuerySet, Value
+from django.db.models.functions import Substr
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from onestop.calendar.clock_rules import weekends_beyond
@@ -124,13 +126,6 @@ def efficiency_markers() -> QuerySet[EfficiencyDay]:
     return EfficiencyDay.objects.filter(department="")
 
 
-def rolled_days(start: date, end: date) -> set[date]:
-    """The days of [start, end) already rolled up."""
-    return set(
-        efficiency_markers().filter(day__gte=start, day__lt=end).values_list("day", flat=True)
-    )
-
-
 MONTH_CACHE_SECONDS = 40 * 24 * 3600
 CURRENT_MONTH_CACHE_SECONDS = 2 * 24 * 3600
 Part = TypeVar("Part")
@@ -201,6 +196,77 @@ def rolled_parts(
     if loose:
         parts.append(read(loose))
     return set(rolled), parts
+
+
+# --- reading the roll-ups (the efficiency report and the dashboards) -----------------------
+
+Merged = dict[tuple[str, ...], dict[str, Any]]
+OVER_CACHE_SECONDS = 2 * 24 * 3600
+
+
+def add_histogram(into: dict[str, int], histogram: dict[str, Any] | None) -> None:
+    for bucket, n in (histogram or {}).items():
+        into[bucket] = into.get(bucket, 0) + int(n)
+
+
+def merge(
+    into: Merged, key: tuple[str, ...], values: dict[str, Any], counts: Iterable[str]
+) -> None:
+    """Add ``values`` (the named ``counts`` and a ``histogram``) to ``into``'s row of ``key``."""
+    row = into.setdefault(key, {**dict.fromkeys(counts, 0), "histogram": {}})
+    for name in counts:
+        row[name] += int(values.get(name) or 0)
+    add_histogram(row["histogram"], values.get("histogram"))
+
+
+def within(qs: QuerySet[Any], prefix: str) -> QuerySet[Any]:
+    """The rows of a division prefix, for the live part (one day): written so that the
+    planner reads the day's rows through the time index and checks the division on each,
+    instead of reading every row of the division through the division index (measured:
+    155 ms for a province's items at 100 k cases)."""
+    if not prefix:
+        return qs
+    return qs.filter(Exact(Substr("division", 1, len(prefix)), Value(prefix)))
+
+
+def past_and_live(
+    start: datetime, end: datetime, now: datetime
+) -> list[tuple[datetime, datetime, bool]]:
+    """[start, end) split at the last full hour: the part before it is over (its finished
+    work does not change: a finished item's finish time, a completed case's completion),
+    the rest is live."""
+    cut = now.replace(minute=0, second=0, microsecond=0)
+    out = []
+    if start < min(end, cut):
+        out.append((start, min(end, cut), True))
+    if max(start, cut) < end:
+        out.append((max(start, cut), end, False))
+    return out
+
+
+def over_cached(
+    kind: str,
+    prefix: str,
+    start: datetime,
+    end: datetime,
+    rows: QuerySet[Any],
+    compute: Callable[[], Part],
+) -> Part:
+    """The figures of a span that is over, computed once and kept in the cache: the hours
+    of today already past are not computed again on every request (at 1 M cases a year a
+    day finishes ~15,000 items, each with a working time to compute). The key holds the
+    number and the last id of the span's rows (read through the time index), so a row
+    added to the span (a time given in the past) computes it again."""
+    fingerprint = rows.aggregate(n=Count("pk"), last=Max("pk"))
+    key = (
+        f"{kind}:{prefix}:{start.isoformat()}:{end.isoformat()}:"
+        f"{fingerprint['n']}:{fingerprint['last']}"
+    )
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, OVER_CACHE_SECONDS)
+    return cast(Part, found)
 
 
 def replace_day(

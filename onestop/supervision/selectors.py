@@ -33,7 +33,17 @@ from onestop.reference.idnumber import mask_id_number, mask_name, mask_phone
 from onestop.reference.models import Division, Institution
 from onestop.reference.selectors import current_reference, institution_contact
 from onestop.supervision.models import EfficiencyDay, ItemUrge, StaffMessage
-from onestop.supervision.rollups import day_figures, midnight, rolled_days
+from onestop.supervision.rollups import (
+    Merged,
+    day_figures,
+    efficiency_markers,
+    merge,
+    midnight,
+    over_cached,
+    past_and_live,
+    rolled_parts,
+    within,
+)
 from onestop.supervision.rollups import item_working_time as item_working_time  # re-exported
 from onestop.workflow.domain import urgency
 from onestop.workflow.models import CaseItem, ItemState
@@ -513,44 +523,75 @@ def efficiency_report(
     prefix = supervised_prefix(user)
     if prefix is None:
         return []
-    scope = CaseItem.objects.filter(division__startswith=prefix)
+    # Whole days already rolled up: their roll-up rows (ADR 0025), each whole month's sum
+    # read once and kept (``rolled_parts``, as the dashboards); the rest (today, a part
+    # day at either end, a day the job has not reached) from the items, computed the same
+    # way, today's past hours once (``over_cached``).
+    first_day = to_beijing(start).date()
+    if midnight(first_day) < start:
+        first_day += timedelta(days=1)
+    last_day = to_beijing(end).date()  # the first day not wholly within the period
+    counts: Merged = {}
+    rolled: set[date] = set()
+    if first_day < last_day:
+
+        def read(days: set[date]) -> Merged:
+            part: Merged = {}
+            rows = EfficiencyDay.objects.filter(day__in=days, division__startswith=prefix)
+            rows = rows.exclude(department="")
+            if department:
+                rows = rows.filter(department=department)
+            for row in rows.values(*KEY_FIELDS, *ROLLED_COUNTS, "working_days").iterator():
+                row["histogram"] = row["working_days"]
+                merge(part, _key(row), row, ROLLED_COUNTS)
+            return part
+
+        rolled, parts = rolled_parts(
+            "efficiency",
+            f"{prefix}:{department}",
+            first_day,
+            last_day,
+            now,
+            efficiency_markers(),
+            read,
+        )
+        for part in parts:
+            for key, values in part.items():
+                merge(counts, key, values, ROLLED_COUNTS)
+    scope = within(CaseItem.objects.all(), prefix)
     if department:
         scope = scope.filter(department=department)
-    counts: dict[Key, dict[str, int]] = {}
-    histograms: dict[Key, dict[str, int]] = {}
-
-    def add(key: Key, figures: dict[str, Any]) -> None:
-        c = counts.setdefault(key, dict.fromkeys(ROLLED_COUNTS, 0))
-        for name in ROLLED_COUNTS:
-            c[name] += int(figures.get(name) or 0)
-        h = histograms.setdefault(key, {})
-        for bucket, n in (figures.get("working_days") or {}).items():
-            h[bucket] = h.get(bucket, 0) + int(n)
-
-    # Whole days already rolled up: their roll-up rows (ADR 0025); the rest (today, and
-    # any day the job has not reached) from the items, computed the same way.
-    first_day = to_beijing(start).date()
-    last_day = to_beijing(end - timedelta(microseconds=1)).date()
-    whole = start == midnight(first_day) and end == midnight(last_day + timedelta(days=1))
-    rolled = rolled_days(first_day, last_day + timedelta(days=1)) if whole else set()
-    if rolled:
-        # roll-up rows exist for rolled-up days only: a range, not a list of days
-        rollup = EfficiencyDay.objects.filter(
-            day__gte=first_day, day__lte=last_day, division__startswith=prefix
-        )
-        rollup = rollup.exclude(department="")
-        if department:
-            rollup = rollup.filter(department=department)
-        for row in rollup.values(*KEY_FIELDS, *ROLLED_COUNTS, "working_days").iterator():
-            add(_key(row), row)
     for span_start, span_end in _spans(start, end, rolled):
-        for (dept, _item, kind, code, _division), figures in day_figures(
-            span_start, span_end, calendar, scope
-        ).items():
-            add((dept, kind, code), figures)
-    open_counts: dict[Key, dict[str, int]] = {}
+        for part_start, part_end, over in past_and_live(span_start, span_end, now):
+
+            def compute(start: datetime = part_start, end: datetime = part_end) -> Any:
+                return day_figures(start, end, calendar, scope)
+
+            figures = (
+                over_cached(
+                    "efficiency",
+                    f"{prefix}:{department}",
+                    part_start,
+                    part_end,
+                    CaseItem.objects.filter(finished_at__gte=part_start, finished_at__lt=part_end),
+                    compute,
+                )
+                if over
+                else compute()
+            )
+            for (dept, _item, kind, code, _division), values in figures.items():
+                merge(
+                    counts,
+                    (dept, kind, code),
+                    {**values, "histogram": values["working_days"]},
+                    ROLLED_COUNTS,
+                )
+    open_counts: dict[tuple[str, ...], dict[str, int]] = {}
+    open_scope = CaseItem.objects.filter(division__startswith=prefix)
+    if department:
+        open_scope = open_scope.filter(department=department)
     for row in (
-        scope.filter(state__in=(*OPEN_STATES, ItemState.RETURNED))
+        open_scope.filter(state__in=(*OPEN_STATES, ItemState.RETURNED))
         .order_by()
         .values(*KEY_FIELDS)
         .annotate(
@@ -564,7 +605,7 @@ def efficiency_report(
     for key in sorted(set(counts) | set(open_counts)):
         c = counts.get(key, {})
         o = open_counts.get(key, {})
-        spent = _histogram_median(histograms.get(key, {}))
+        spent = _histogram_median(c.get("histogram", {}))
         if not (any(c.values()) or o):
             continue
         out.append(

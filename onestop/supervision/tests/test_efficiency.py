@@ -263,9 +263,49 @@ def test_the_rollup_gives_the_report_and_the_database_counts(november):
         sum(sum(r.working_days.values()) for r in rolled)
         == finished.filter(automatic=False, received_at__isnull=False).count()
     )
-    # a half-day period is not read from the roll-up: still the items'
+    # a half-day period: its part day from the items, its whole days from the roll-up
     half = efficiency_report(supervisor, **{**kwargs, "start": t("2026-11-16T12:00:00+08:00")})
     assert sum(r.finished for r in half) == 4  # all four finished after noon on the 16th
+
+
+def test_a_years_report_reads_a_whole_past_month_once(november):
+    """Issue 10 (the report for a year at 1 M cases: 5,840 day rows decoded and summed per
+    request): a whole past month is summed once and kept, as the dashboards' months (ADR
+    0025, amendment of session 31); the report stays equal to the one from the items, also
+    for a period that starts or ends within a day."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from onestop.supervision.rollups import efficiency_rollup
+
+    supervisor = staff("supervisor", kind="division", code="4507")
+    now = t("2026-12-10T10:00:00+08:00")
+    periods = [
+        (t("2026-01-01T00:00:00+08:00"), t("2027-01-01T00:00:00+08:00")),
+        (t("2026-11-16T12:00:00+08:00"), t("2026-12-10T09:30:00+08:00")),
+        (t("2026-11-18T10:00:00+08:00"), t("2026-11-25T11:00:00+08:00")),
+    ]
+    common = {"now": now, "calendar": CAL}
+    direct = [efficiency_report(supervisor, start=a, end=b, **common) for a, b in periods]
+    assert sum(r.finished for r in direct[0]) == 4
+    assert sum(r.finished for r in direct[2]) == 2  # the vaccination on the 18th at 10:00 and
+    # the BMC on the 23rd; the vaccination done on the 25th at 12:00 is after the end
+    efficiency_rollup(now=now)
+
+    def year() -> tuple[list, list[str]]:
+        with CaptureQueriesContext(connection) as seen:
+            rows = efficiency_report(supervisor, start=periods[0][0], end=periods[0][1], **common)
+        return rows, [q["sql"] for q in seen.captured_queries]
+
+    first, first_sql = year()
+    again, again_sql = year()
+    assert first == again == direct[0]
+    day_rows = [q for q in first_sql if "supervision_efficiencyday" in q and "working_days" in q]
+    assert day_rows, first_sql  # November's rows read once …
+    # … and then kept: only the current month's (December's) days are read again
+    assert not [q for q in again_sql if "supervision_efficiencyday" in q and "working_days" in q]
+    for (a, b), expected in zip(periods[1:], direct[1:], strict=True):
+        assert efficiency_report(supervisor, start=a, end=b, **common) == expected
 
 
 def test_the_deadlines_page_names_places_in_a_fixed_number_of_queries(
