@@ -30,6 +30,7 @@ from onestop.certificates.keystore import KeyStore
 from onestop.certificates.models import ELicence
 from onestop.certificates.seal import (
     ALGORITHMS,
+    KeySigner,
     PublicKey,
     Sealed,
     SealFormatError,
@@ -235,7 +236,7 @@ def _apply_seal(licence: ELicence, *, now: datetime) -> None:
     licence.signature = b64url(sealed.signature)
     licence.key_id = signer.key_id
     licence.algorithm = signer.algorithm
-    licence.seal_check = _vouch(sealed, published_keys().get(signer.key_id))
+    licence.seal_check = _vouch(sealed, signer, licence.issuer_code)
 
 
 def current_elicence(item: CaseItem) -> ELicence | None:
@@ -546,7 +547,15 @@ _signers_checked: Kept[tuple[str, str], bool] = Kept(256)
 
 
 def _key_parts(key: PublicKey) -> list[str]:
+    """The published state of a key that the verdict depends on."""
     return [key.key_id, key.issuer, key.algorithm, key.public_key, str(key.revoked)]
+
+
+def _signer_parts(signer: KeySigner, issuer: str) -> list[str]:
+    """`_key_parts` of the key ``signer`` seals with, as the key store publishes it (the
+    issuer's active key, so not revoked; its published public part). Were the published
+    key to differ, the check value would not match it and the seal is verified in full."""
+    return [signer.key_id, issuer, signer.algorithm, signer.public_key, str(False)]
 
 
 @functools.cache
@@ -556,24 +565,26 @@ def _check_hmac(secret: str) -> hmac.HMAC:
     return salted_hmac(_SEAL_CHECK_SALT, b"", secret=secret, algorithm="sha256")
 
 
-def seal_check(sealed: str, signature: str, key: PublicKey) -> str:
-    """The keyed check value of ``signature`` over ``sealed`` by ``key``: HMAC-SHA256 of the
-    canonical JSON of them and the key's published state, under a key derived from
-    SECRET_KEY (a new SECRET_KEY: every licence is verified in full again)."""
+def seal_check(sealed: str, signature: str, key: list[str]) -> str:
+    """The keyed check value of ``signature`` over ``sealed`` by the key whose published
+    state is ``key`` (`_key_parts`): HMAC-SHA256 of the canonical JSON of them, under a key
+    derived from SECRET_KEY (a new SECRET_KEY: every licence is verified in full again)."""
     mac = _check_hmac(settings.SECRET_KEY).copy()
-    mac.update(canonical_json([sealed, signature, *_key_parts(key)]))
+    mac.update(canonical_json([sealed, signature, *key]))
     return mac.hexdigest()
 
 
-def _vouch(sealed: Sealed, key: PublicKey | None) -> str:
+def _vouch(sealed: Sealed, signer: KeySigner, issuer: str) -> str:
     """The check value of a seal this process just made, "" when it cannot vouch for it."""
-    if key is None or key.revoked or key.algorithm not in ALGORITHMS:
+    if not signer.public_key or signer.algorithm not in ALGORITHMS:
         return ""
-    if _signers_checked.get((key.key_id, key.public_key)) is None:
-        if not ALGORITHMS[key.algorithm].verify(key.public_key, sealed.document, sealed.signature):
+    if _signers_checked.get((signer.key_id, signer.public_key)) is None:
+        check = ALGORITHMS[signer.algorithm]
+        if not check.verify(signer.public_key, sealed.document, sealed.signature):
             return ""
-        _signers_checked.put((key.key_id, key.public_key), True)
-    return seal_check(sealed.document.decode("utf-8"), b64url(sealed.signature), key)
+        _signers_checked.put((signer.key_id, signer.public_key), True)
+    parts = _signer_parts(signer, issuer)
+    return seal_check(sealed.document.decode("utf-8"), b64url(sealed.signature), parts)
 
 
 def _vouched_by(licence: ELicence) -> Callable[[PublicKey], bool] | None:
@@ -584,7 +595,7 @@ def _vouched_by(licence: ELicence) -> Callable[[PublicKey], bool] | None:
         return None
     return lambda key: hmac.compare_digest(
         stored.encode("ascii", "replace"),
-        seal_check(licence.sealed, licence.signature, key).encode("ascii"),
+        seal_check(licence.sealed, licence.signature, _key_parts(key)).encode("ascii"),
     )
 
 
