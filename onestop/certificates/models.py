@@ -31,6 +31,11 @@ class ELicence(models.Model):
     signature = models.TextField(_("电子印章签名"), blank=True, default="")
     key_id = models.CharField(_("签章密钥"), max_length=64, blank=True, default="")
     algorithm = models.CharField(_("签章算法"), max_length=16, blank=True, default="")
+    # The product's keyed check that it made this signature over this sealed document with
+    # this key (HMAC under a key derived from SECRET_KEY, `services.seal_check`): any
+    # process then trusts the signature without the SM2 verification; everything else is
+    # checked as before. Empty: verified in full (issue 10, ADR 22 amendment of session 31).
+    seal_check = models.CharField(max_length=64, blank=True, default="")
     # A corrected licence replaced this one (ADR 0042): /verify/ says so and links to it.
     superseded_by = models.OneToOneField(
         "self",

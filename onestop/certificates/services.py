@@ -4,6 +4,8 @@ transaction that completes the item."""
 
 from __future__ import annotations
 
+import functools
+import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -16,6 +18,7 @@ from django.db.models import F, TextField
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +29,8 @@ from onestop.certificates.document import licence_payload, sealed_document
 from onestop.certificates.keystore import KeyStore
 from onestop.certificates.models import ELicence
 from onestop.certificates.seal import (
+    ALGORITHMS,
+    KeySigner,
     PublicKey,
     Sealed,
     SealFormatError,
@@ -231,6 +236,7 @@ def _apply_seal(licence: ELicence, *, now: datetime) -> None:
     licence.signature = b64url(sealed.signature)
     licence.key_id = signer.key_id
     licence.algorithm = signer.algorithm
+    licence.seal_check = _vouch(sealed, signer, licence.issuer_code)
 
 
 def current_elicence(item: CaseItem) -> ELicence | None:
@@ -309,7 +315,9 @@ def elicence_seal_missing(*, now: datetime | None = None) -> int:
             newborns=_newborns(licence.case, licence.item),
         )
         _apply_seal(licence, now=now)
-        licence.save(update_fields=["payload", "sealed", "signature", "key_id", "algorithm"])
+        licence.save(
+            update_fields=["payload", "sealed", "signature", "key_id", "algorithm", "seal_check"]
+        )
         count += 1
     return count
 
@@ -434,11 +442,20 @@ def stored_payload(licence: ELicence) -> object:
     A row read with its stored ciphertext (``payload_raw``, see `_unloaded`) is not read
     again."""
     if hasattr(licence, "payload_raw"):
-        return _decrypted(_stored_ciphertext(licence))
+        raw = _stored_ciphertext(licence)
+        opened = licence.__dict__.get(_OPENED)
+        if opened is not None and opened[0] == raw:  # decrypted by its verification
+            return opened[1]
+        return _decrypted(raw)
     try:
         return ELicence.objects.filter(pk=licence.pk).values_list("payload", flat=True).first()
     except Exception:  # InvalidToken and friends: the stored bytes are not what was written
         return None
+
+
+# The payload `_verify_record` decrypted, kept on the instance with the ciphertext it came
+# from: the task's detail shows the result it has just checked without decrypting it again.
+_OPENED = "_payload_opened"
 
 
 def _stored_ciphertext(licence: ELicence) -> str | None:
@@ -504,8 +521,82 @@ def _fingerprint(licence: ELicence, raw: str | None, key: PublicKey | None) -> s
         raw if raw is not None else "\x00none",
     ]
     if key is not None:
-        parts += [key.key_id, key.issuer, key.algorithm, key.public_key, str(key.revoked)]
+        parts += _key_parts(key)
     return sm3_hex(canonical_json(parts))
+
+
+# --- the seal check: what this product sealed, any of its processes trusts ------------------
+# The SM2 verification of a licence's signature was the largest part of a claimed task's
+# detail (issue 10, session 30: ~40 % of it) and every web process paid it again for each
+# licence it saw first. When this product seals a licence it writes on the row, in the same
+# INSERT, an HMAC (under a key derived from SECRET_KEY, `salted_hmac`) of an SM3 over the
+# sealed document, the signature and the sealing key's published state. `verify_record`
+# recomputes it from the row and the published keys each time: equal (compared in constant
+# time), the signature is known to be that key's and its arithmetic is skipped; anything
+# else — no check, another sealed byte or signature, another or revoked key, a check value
+# written by someone without the secret — and the signature is verified as before. Every
+# other check (key known, algorithm, issuer, revoked, the row against the sealed document,
+# the payload's SM3, superseded) is made every time, so a check value vouches for the
+# signature only (ADR 22, amendment of session 31).
+
+_SEAL_CHECK_SALT = "onestop.certificates.seal_check"
+# The public keys whose signer this process has seen make a signature that verifies (the
+# first seal of each key in each process is verified before its check value is written: a
+# published key that is not its private key's never gets a check value).
+_signers_checked: Kept[tuple[str, str], bool] = Kept(256)
+
+
+def _key_parts(key: PublicKey) -> list[str]:
+    """The published state of a key that the verdict depends on."""
+    return [key.key_id, key.issuer, key.algorithm, key.public_key, str(key.revoked)]
+
+
+def _signer_parts(signer: KeySigner, issuer: str) -> list[str]:
+    """`_key_parts` of the key ``signer`` seals with, as the key store publishes it (the
+    issuer's active key, so not revoked; its published public part). Were the published
+    key to differ, the check value would not match it and the seal is verified in full."""
+    return [signer.key_id, issuer, signer.algorithm, signer.public_key, str(False)]
+
+
+@functools.cache
+def _check_hmac(secret: str) -> hmac.HMAC:
+    # Django's derivation of a purpose's key from the secret (`salted_hmac`), made once per
+    # secret; each check value is a copy of it fed the message (HMAC(key, "" + message)).
+    return salted_hmac(_SEAL_CHECK_SALT, b"", secret=secret, algorithm="sha256")
+
+
+def seal_check(sealed: str, signature: str, key: list[str]) -> str:
+    """The keyed check value of ``signature`` over ``sealed`` by the key whose published
+    state is ``key`` (`_key_parts`): HMAC-SHA256 of the canonical JSON of them, under a key
+    derived from SECRET_KEY (a new SECRET_KEY: every licence is verified in full again)."""
+    mac = _check_hmac(settings.SECRET_KEY).copy()
+    mac.update(canonical_json([sealed, signature, *key]))
+    return mac.hexdigest()
+
+
+def _vouch(sealed: Sealed, signer: KeySigner, issuer: str) -> str:
+    """The check value of a seal this process just made, "" when it cannot vouch for it."""
+    if not signer.public_key or signer.algorithm not in ALGORITHMS:
+        return ""
+    if _signers_checked.get((signer.key_id, signer.public_key)) is None:
+        check = ALGORITHMS[signer.algorithm]
+        if not check.verify(signer.public_key, sealed.document, sealed.signature):
+            return ""
+        _signers_checked.put((signer.key_id, signer.public_key), True)
+    parts = _signer_parts(signer, issuer)
+    return seal_check(sealed.document.decode("utf-8"), b64url(sealed.signature), parts)
+
+
+def _vouched_by(licence: ELicence) -> Callable[[PublicKey], bool] | None:
+    """`verify_sealed`'s ``vouched`` for a stored licence: its check value is the one this
+    product writes for its sealed document, signature and the key."""
+    stored = licence.seal_check
+    if not stored:
+        return None
+    return lambda key: hmac.compare_digest(
+        stored.encode("ascii", "replace"),
+        seal_check(licence.sealed, licence.signature, _key_parts(key)).encode("ascii"),
+    )
 
 
 def verify_record(licence: ELicence, keys: dict[str, PublicKey] | None = None) -> Verdict:
@@ -531,7 +622,7 @@ def _verify_record(licence: ELicence, keys: dict[str, PublicKey], raw: str | Non
         sealed = Sealed(licence.sealed.encode("utf-8"), b64url_decode(licence.signature))
     except (SealFormatError, ValueError):
         return Verdict(False, "bad_signature")
-    verdict = verify_sealed(sealed, keys)
+    verdict = verify_sealed(sealed, keys, _vouched_by(licence))
     if not verdict.valid:
         return verdict
     doc = verdict.document or {}
@@ -546,6 +637,8 @@ def _verify_record(licence: ELicence, keys: dict[str, PublicKey], raw: str | Non
     ):
         return Verdict(False, "registry_mismatch", doc, verdict.key)
     payload = _decrypted(raw)
+    if hasattr(licence, "payload_raw"):
+        licence.__dict__[_OPENED] = (raw, payload)
     if payload is None or payload_digest(payload) != doc.get("payload_digest"):
         return Verdict(False, "digest_mismatch", doc, verdict.key)
     if licence.superseded_at is not None:
