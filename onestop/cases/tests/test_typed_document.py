@@ -98,7 +98,7 @@ def test_a_locked_case_finds_its_parse_by_the_stored_token_without_decrypting(
     opened: list[str] = []
     original = EncryptedJSONField.from_db_value
 
-    def counted(self, value, expression, connection):  # type: ignore[no-untyped-def]
+    def counted(self, value, expression, connection):
         opened.append(value)
         return original(self, value, expression, connection)
 
