@@ -117,7 +117,7 @@ def claims_take(
             case__status__in=ACTIVE_STATUSES
         ).update(active=False, released_at=now)
     claims = [
-        NewbornClaim(
+        _CLAIM_INSERT.new(
             case=case, position=key.position, kind=key.kind, key_index=index, claimed_at=now
         )
         for index, key in indexed.items()
@@ -290,7 +290,7 @@ def ssc_claims_take(
             key_index__in=list(indexed), active=True, issued=False
         ).exclude(case__status__in=SSC_CLAIMING_STATUSES).update(active=False, released_at=now)
     cards = [
-        SscApplication(case=case, position=key.position, key_index=index, claimed_at=now)
+        _CARD_INSERT.new(case=case, position=key.position, key_index=index, claimed_at=now)
         for index, key in indexed.items()
     ]
     if pending is not None:
