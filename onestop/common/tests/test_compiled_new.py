@@ -10,6 +10,7 @@ import pytest
 from django.db.models import Model
 from django.db.models.signals import post_init
 
+from onestop.audit.models import AuditRecord
 from onestop.cases.models import Case, Newborn, NewbornClaim, Person, SscApplication, TimelineEntry
 from onestop.certificates.models import ELicence
 from onestop.common.compiled import CompiledInsert
@@ -103,10 +104,24 @@ def _cases() -> list[tuple[type[Model], dict[str, Any], set[str]]]:
             set(),
         ),
         (SscApplication, {"case": case, "position": 0, "key_index": "k", "claimed_at": AT}, set()),
+        (
+            AuditRecord,
+            {
+                "at": AT,
+                "stream": "case:QB-1",
+                "actor_id": None,
+                "actor_label": "",
+                "action": "a",
+                "object_type": "case",
+                "object_id": "QB-1",
+                "detail": {"x": 1},
+            },
+            set(),
+        ),
     ]
 
 
-@pytest.mark.parametrize("number", range(9))
+@pytest.mark.parametrize("number", range(10))
 def test_new_builds_the_instance_init_builds(number):
     model, values, fresh = _cases()[number]
     insert = CompiledInsert(model)
