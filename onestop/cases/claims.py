@@ -117,7 +117,7 @@ def claims_take(
             case__status__in=ACTIVE_STATUSES
         ).update(active=False, released_at=now)
     claims = [
-        NewbornClaim(
+        _CLAIM_INSERT.new(
             case=case, position=key.position, kind=key.kind, key_index=index, claimed_at=now
         )
         for index, key in indexed.items()
@@ -290,7 +290,7 @@ def ssc_claims_take(
             key_index__in=list(indexed), active=True, issued=False
         ).exclude(case__status__in=SSC_CLAIMING_STATUSES).update(active=False, released_at=now)
     cards = [
-        SscApplication(case=case, position=key.position, key_index=index, claimed_at=now)
+        _CARD_INSERT.new(case=case, position=key.position, key_index=index, claimed_at=now)
         for index, key in indexed.items()
     ]
     if pending is not None:
@@ -480,13 +480,17 @@ def _issue_reads(
     return newborns.union(*parts, all=True) if parts else newborns
 
 
+def _keys_of(document: Any) -> tuple[NewbornKey, ...]:
+    """`newborn_keys` of a stored document (not an object: none)."""
+    return tuple(newborn_keys(document if isinstance(document, dict) else {}))
+
+
 def newborns_and_same(case: Case) -> tuple[list[tuple[Any, ...]], set[int]]:
     """(name, sex, born_at) of ``case``'s newborns in order, and the other cases of the
     same newborn: a shared key (released claims too), or the same mother and birth
     minute. The second test needs no claim, so it also finds cases filed before claims
     existed. One statement (see above)."""
-    document = case.document if isinstance(case.document, dict) else {}
-    keys = list(_indexes(newborn_keys(document)))
+    keys = list(_indexes(case.stored_fact("newborn_keys", _keys_of)))
     mother = case.mother_id_index or ""
     alias = router.db_for_read(Newborn)
     connection = connections[alias]

@@ -8,15 +8,19 @@ what must be filtered for jurisdiction (hospital, police station, division) is a
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from onestop.cases.domain.document import CaseDocument, parse_case
-from onestop.common.fields import EncryptedJSONField, EncryptedTextField
+from onestop.common.fields import EncryptedJSONField, EncryptedTextField, Sealed, cipher
 from onestop.common.kept import Kept
+from onestop.core.crypto import FieldCipher
+
+T = TypeVar("T")
 
 
 class CaseStatus(models.TextChoices):
@@ -114,13 +118,52 @@ class Case(models.Model):
     def typed_document(self) -> CaseDocument:
         """The stored document, typed as pre-review read it (malformed fields dropped):
         what services read instead of the raw dict. Parsed once per document value (and
-        per document in this process: `_typed`)."""
-        cached = self.__dict__.get("_typed_document")
+        per document in this process: `_typed`; per stored token: `stored_fact`)."""
+        data = self.__dict__
+        cached = data.get("_typed_document")
+        stored = data.get("document")
+        if cached is not None and cached[0] is stored and stored is not None:
+            typed: CaseDocument = cached[1]
+            return typed
+        if type(stored) is Sealed or "_opened_token" in data:
+            typed = self.stored_fact("typed", _typed)
+            data["_typed_document"] = (data["document"], typed)
+            return typed
         if cached is None or cached[0] is not self.document:
             cached = (self.document, _typed(self.document))
-            self.__dict__["_typed_document"] = cached
-        typed: CaseDocument = cached[1]
+            data["_typed_document"] = cached
+        typed = cached[1]
         return typed
+
+    def stored_fact(self, what: str, make: Callable[[Any], T]) -> T:
+        """``make(self.document)`` — a pure function of the document, named ``what`` —
+        kept in this process per stored token where the document was read but not yet
+        decrypted (`common.fields.Sealed`, the lock's read): a token is one encryption of
+        one text, so the case's next request finds the fact without decrypting the
+        document (and parsing or dumping its JSON) again (issue 10, session 31, h-cpu).
+        Kept with the cipher of the keys that opened the token: other keys decrypt
+        again (and refuse a token they cannot open). A document decrypted here is still
+        known by its token (as long as it is the same value: a document assigned anew is
+        not; one changed in place is, as `typed_document`'s check by identity has it).
+        Else ``make(self.document)``."""
+        data = self.__dict__
+        stored = data.get("document")
+        if type(stored) is Sealed:
+            token = stored.token
+        else:
+            opened = data.get("_opened_token")
+            if opened is None or opened[1] is not stored or stored is None:
+                return make(self.document)
+            token = opened[0]
+        keys = cipher()
+        key = (what, token)
+        found = _BY_TOKEN.get(key)
+        if found is not None and found[0] is keys:
+            return cast(T, found[1])
+        made = make(self.document)  # decrypts it where it is still sealed
+        data["_opened_token"] = (token, data["document"])
+        _BY_TOKEN.put(key, (keys, made))
+        return made
 
     def typed_document_is(self, typed: CaseDocument) -> None:
         """Keep ``typed`` as this case's typed document, here and in the process: the
@@ -158,6 +201,10 @@ def _text_of(document: Any) -> str | None:
 
 # The typed documents by their JSON text, the 512 most recently used (`_typed`).
 _TYPED: Kept[str, CaseDocument] = Kept(size=512)
+# Facts of a document (its typed form, its newborns' keys) by the fact's name and the
+# document's stored token, with the cipher of the keys that opened it
+# (`Case.stored_fact`): the 1,024 most recently read.
+_BY_TOKEN: Kept[tuple[str, str], tuple[FieldCipher, Any]] = Kept(size=1024)
 
 
 class Person(models.Model):

@@ -191,7 +191,7 @@ def _people(case: Case, doc: Mapping[str, Any]) -> tuple[list[Person], list[Newb
             continue
         id_number = _str(section.get("id_number")) or None
         people.append(
-            Person(
+            _PERSON_INSERT.new(
                 case=case,
                 role=role,
                 name=_str(section.get("name")) or None,
@@ -206,7 +206,7 @@ def _people(case: Case, doc: Mapping[str, Any]) -> tuple[list[Person], list[Newb
     if trustee:
         id_number = _str(trustee.get("id_number")) or None
         people.append(
-            Person(
+            _PERSON_INSERT.new(
                 case=case,
                 role="trustee",
                 name=_str(trustee.get("name")) or None,
@@ -223,7 +223,7 @@ def _people(case: Case, doc: Mapping[str, Any]) -> tuple[list[Person], list[Newb
             k: baby.get(k) for k in ("gestational_weeks", "weight_g", "length_cm", "blood_type")
         }
         babies.append(
-            Newborn(
+            _NEWBORN_INSERT.new(
                 case=case,
                 position=position,
                 name=_str(baby.get("name")) or None,

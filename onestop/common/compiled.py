@@ -23,20 +23,38 @@ attribute that sets in its own way; issue 10, session 28).
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import (
+    AutoField,
+    BigAutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
+    DateTimeField,
     Field,
+    ForeignKey,
+    IntegerField,
     Model,
+    OneToOneField,
+    PositiveBigIntegerField,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
     QuerySet,
+    SmallAutoField,
+    SmallIntegerField,
     TextField,
+    UUIDField,
     signals,
     sql,
 )
@@ -362,6 +380,95 @@ _AS_IS: dict[type[Any], tuple[type[Any], ...]] = {
 }
 
 
+_INTEGERS = (
+    IntegerField,
+    BigIntegerField,
+    SmallIntegerField,
+    PositiveIntegerField,
+    PositiveBigIntegerField,
+    PositiveSmallIntegerField,
+)
+_AUTO = (AutoField, BigAutoField, SmallAutoField)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """How `CompiledInsert` prepares one column's values on one kind of connection
+    without ``get_db_prep_save``'s five to ten calls where a value's exact type makes the
+    result known (issue 10, session 31, h-cpu): a value of a type in ``as_is`` goes as it
+    is; an ``int`` where ``wrap`` is set goes as ``wrap(value)`` (PostgreSQL's integer
+    adapter types, as ``adapt_integerfield_value`` wraps it); an aware ``datetime`` as it
+    is where ``aware_as_is``. Anything else: the field's ``get_db_prep_save``."""
+
+    field: Field[Any, Any]
+    as_is: tuple[type[Any], ...]
+    wrap: Callable[[int], Any] | None = None
+    aware_as_is: bool = False
+
+
+def _prepared(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> _Prepared:
+    """Each value type whose prepared value `_Prepared` knows for ``field`` on
+    ``connection``'s kind of database — Django's own code read for the exact field class
+    (a subclass may prepare in its own way: Django's), the backend's operations checked
+    to be the ones read; ``common/tests/test_compiled_prepared.py`` compares the two for
+    every concrete field of the product's models on the database the tests run on."""
+    ops, kind = connection.ops, type(field)
+    base = BaseDatabaseOperations
+    if kind in _AS_IS:
+        return _Prepared(field, _AS_IS[kind])
+    if kind in (ForeignKey, OneToOneField):
+        # ``None`` → None; an int → the target's ``get_db_prep_save``: an automatic key's
+        # ``int(value)`` then ``validate_autopk_value`` (the base's returns it).
+        target: Any = getattr(field, "target_field", None)
+        if type(target) in _AUTO and type(ops).validate_autopk_value is base.validate_autopk_value:
+            return _Prepared(field, (int, type(None)))
+        return _Prepared(field, (type(None),))
+    if kind in _INTEGERS:
+        # ``int(value)`` then ``adapt_integerfield_value``: the base's returns it; the
+        # PostgreSQL backend's wraps it in psycopg's type of the column's size.
+        adapt = type(ops).adapt_integerfield_value
+        if adapt is base.adapt_integerfield_value:
+            return _Prepared(field, (int, type(None)))
+        type_map = getattr(ops, "integerfield_type_map", None)
+        if connection.vendor == "postgresql" and type_map is not None:
+            return _Prepared(field, (type(None),), wrap=type_map[field.get_internal_type()])
+        return _Prepared(field, ())
+    if kind is DateTimeField:
+        # ``to_python`` keeps a datetime; an aware one is not warned about nor made aware;
+        # the PostgreSQL backend's ``adapt_datetimefield_value`` returns it.
+        return _Prepared(field, (type(None),), aware_as_is=connection.vendor == "postgresql")
+    if kind is UUIDField:
+        if connection.features.has_native_uuid_field:
+            return _Prepared(field, (uuid.UUID, type(None)))
+        return _Prepared(field, (type(None),))
+    return _Prepared(field, ())
+
+
+def _prepare(
+    columns: tuple[_Prepared, ...], row: Sequence[Any], connection: BaseDatabaseWrapper
+) -> list[Any]:
+    """``[field.get_db_prep_save(value, connection) …]`` of a row's values (`_Prepared`)."""
+    out = []
+    for column, v in zip(columns, row, strict=True):
+        kind = type(v)
+        if kind in column.as_is:
+            out.append(v)
+        elif kind is int and column.wrap is not None:
+            out.append(column.wrap(v))
+        elif kind is datetime and column.aware_as_is and v.utcoffset() is not None:
+            out.append(v)
+        else:
+            out.append(column.field.get_db_prep_save(v, connection))
+    return out
+
+
+# Values of these exact types are no expression (`CompiledInsert._values`' check asks the
+# others whether they have ``resolve_expression``).
+_NOT_EXPRESSIONS = frozenset(
+    {str, int, bool, float, type(None), datetime, date, uuid.UUID, Decimal, dict, list}
+)
+
+
 @dataclass(frozen=True)
 class _InsertOf:
     sql: str
@@ -460,7 +567,13 @@ class CompiledInsert(Generic[M]):
             f for f in opts.concrete_fields if not f.generated and f is not opts.auto_field
         )
         self.pk = opts.pk
-        self._as_is = tuple(_AS_IS.get(type(f), ()) for f in self.fields)
+        self._prepared: dict[tuple[str, str], tuple[_Prepared, ...]] = {}
+        # `_values`: the fields whose ``pre_save`` is not Django's plain read of the
+        # attribute (called first, in order), then every field's attribute read at once.
+        self._reading = (
+            tuple(f for f in self.fields if type(f).pre_save is not Field.pre_save),
+            attrgetter(*(f.attname for f in self.fields)) if self.fields else lambda obj: (),
+        )
         self.usable = (
             opts.auto_field is not None
             and opts.pk is opts.auto_field
@@ -691,14 +804,11 @@ class CompiledInsert(Generic[M]):
         """The rows' values prepared as Django's compiler prepares them (a text or a
         flag that ``get_db_prep_save`` would return as it is, as it is: `_AS_IS`), one
         array per column where the statement ``UNNEST``s them."""
-        fields = tuple(zip(self.fields, self._as_is, strict=True))
-        prepared = [
-            [
-                v if type(v) in as_is else f.get_db_prep_save(v, connection)
-                for (f, as_is), v in zip(fields, row, strict=True)
-            ]
-            for row in values
-        ]
+        key = (connection.alias, connection.vendor)
+        columns = self._prepared.get(key)
+        if columns is None:  # made once per database (two threads may both make it)
+            columns = self._prepared[key] = tuple(_prepared(f, connection) for f in self.fields)
+        prepared = [_prepare(columns, row, connection) for row in values]
         if compiled.unnest:
             return [list(column) for column in zip(*prepared, strict=True)]
         return [value for row in prepared for value in row]
@@ -862,13 +972,20 @@ class CompiledInsert(Generic[M]):
         """Each instance's values as Django's insert takes them (None: an instance with
         its key, or an expression among them: Django writes them)."""
         rows = []
+        own, read = self._reading
         for obj in objs:
             if obj.pk is not None:
                 return None
-            obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
-            row = [f.pre_save(obj, True) for f in self.fields]
-            if any(hasattr(v, "resolve_expression") for v in row):
-                return None
+            if obj._state.__dict__.get("fields_cache"):
+                # A related instance is cached: Django's checks of it (with nothing cached
+                # they check nothing).
+                obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+            for f in own:
+                f.pre_save(obj, True)  # e.g. ``auto_now_add``: sets the attribute it returns
+            row = [read(obj)] if len(self.fields) == 1 else list(read(obj))
+            for v in row:
+                if type(v) not in _NOT_EXPRESSIONS and hasattr(v, "resolve_expression"):
+                    return None
             rows.append(row)
         return rows
 
@@ -894,6 +1011,7 @@ class CompiledUpdate(Generic[M]):
         self._statements: Kept[
             tuple[str, str, tuple[str, ...], int], tuple[str, list[Field[Any, Any]]]
         ] = Kept(size=64)
+        self._prepared: dict[tuple[str, str, tuple[str, ...]], tuple[_Prepared, ...]] = {}
 
     def update(self, rows: Sequence[M], fields: Sequence[str]) -> None:
         """Write ``rows``' ``fields`` (the class docstring); no rows or no fields: no
@@ -916,10 +1034,15 @@ class CompiledUpdate(Generic[M]):
             (alias, connection.vendor, names, len(rows)),
             lambda: self._sql(connection, names, len(rows)),
         )
+        key = (alias, connection.vendor, names)
+        prepared = self._prepared.get(key)
+        if prepared is None:  # made once per database and columns
+            prepared = self._prepared[key] = tuple(_prepared(f, connection) for f in columns)
+        read = attrgetter(*(f.attname for f in columns))
         params: list[Any] = []
         one = len(rows) == 1
         for row in rows:
-            values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in columns]
+            values = _prepare(prepared, [read(row)] if len(columns) == 1 else read(row), connection)
             params.extend([*values, row.pk] if one else [row.pk, *values])
         with transaction.mark_for_rollback_on_error(alias), connection.cursor() as cursor:
             cursor.execute(sql, params)

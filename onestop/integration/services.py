@@ -456,7 +456,11 @@ def _clients(key: tuple[str, str]) -> list[_Target]:
     field, value = key
     kept = _kept_targets()
     if kept is not None:
-        return [c for c in kept if getattr(c, field) == value]
+        every, matching = kept
+        found = matching.get(key)
+        if found is None:  # the matching ones picked once per key under the stamp
+            found = matching[key] = [c for c in every if getattr(c, field) == value]
+        return list(found)
     if not effects.dispatching():
         return [
             _target(*row)
@@ -495,8 +499,10 @@ def webhook_stamp_column() -> dict[str, Subquery]:
 
 # The stamp the current request's client read carried (per thread: one request each).
 _stamp_seen = threading.local()
-# (database alias, stamp, the targets read under it): shared by the process's threads.
-_targets_kept: tuple[str, str, list[_Target]] | None = None
+# (database alias, stamp, the targets read under it, the ones matching each key picked
+# from them — `_clients`, session 31, h-cpu: every event scanned all of them): shared by
+# the process's threads (a key's list made twice by two threads is the same list).
+_targets_kept: tuple[str, str, list[_Target], dict[tuple[str, str], list[_Target]]] | None = None
 
 
 def webhook_stamp_seen(token: str | None) -> None:
@@ -505,7 +511,7 @@ def webhook_stamp_seen(token: str | None) -> None:
     _stamp_seen.token = token
 
 
-def _kept_targets() -> list[_Target] | None:
+def _kept_targets() -> tuple[list[_Target], dict[tuple[str, str], list[_Target]]] | None:
     """Every active webhook client's routing columns, as kept under the stamp the request
     read, or read now and kept under it; None where the request read no stamp. Read
     after the stamp (each statement its own snapshot), they are at least as new as it:
@@ -517,10 +523,10 @@ def _kept_targets() -> list[_Target] | None:
     alias = router.db_for_read(ApiClient)
     kept = _targets_kept
     if kept is not None and kept[0] == alias and kept[1] == token:
-        return kept[2]
+        return kept[2], kept[3]
     rows = [_target(*row) for row in _WEBHOOK_CLIENTS.rows()]
-    _targets_kept = (alias, token, rows)
-    return rows
+    _targets_kept = (alias, token, rows, {})
+    return rows, _targets_kept[3]
 
 
 def _held_deliveries() -> list[WebhookDelivery] | None:

@@ -573,7 +573,7 @@ def items_create(
         entry = pack.item(code)
         assert entry is not None
         office = offices[code]
-        rows[planned.item] = CaseItem(
+        rows[planned.item] = _ITEMS_INSERT.new(
             case=case,
             item=code,
             newborn=newborn,

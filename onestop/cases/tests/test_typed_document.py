@@ -74,3 +74,54 @@ def test_the_submission_keeps_the_parse_of_the_document_it_stores(example, media
     typed = case.typed_document()
     assert typed == parse_case(case.document).document
     assert Case.objects.get(pk=case.pk).typed_document() is typed
+
+
+def test_a_locked_case_finds_its_parse_by_the_stored_token_without_decrypting(
+    example, media_root, monkeypatch, settings
+):
+    """A case read sealed (the lock's read) is parsed once per stored token in the process
+    (issue 10, session 31, h-cpu): the case's next lock finds the typed document by the
+    token without decrypting the document; the same parse, the document still readable;
+    a document changed (another token) is parsed anew; keys that no longer open the token
+    refuse it as before."""
+    from cryptography.fernet import Fernet
+    from django.db import transaction
+
+    from onestop.cases.claims import _keys_of
+    from onestop.cases.domain.document import parse_case
+    from onestop.cases.domain.newborns import newborn_keys
+    from onestop.cases.services import case_locked
+    from onestop.common.fields import EncryptedJSONField, Sealed
+    from onestop.core.crypto import DecryptionFailed
+
+    case = case_submit(document=example("qinbei-accept"), actor=None, now=QINBEI_AT).case
+    opened: list[str] = []
+    original = EncryptedJSONField.from_db_value
+
+    def counted(self, value, expression, connection):
+        opened.append(value)
+        return original(self, value, expression, connection)
+
+    monkeypatch.setattr(EncryptedJSONField, "from_db_value", counted)
+    with transaction.atomic():
+        first = case_locked(case.pk)
+        assert type(first.__dict__["document"]) is Sealed
+        typed = first.typed_document()
+        keys = first.stored_fact("newborn_keys", _keys_of)  # after the document is open
+    with transaction.atomic():
+        again = case_locked(case.pk)
+        assert again.typed_document() is typed
+        assert again.stored_fact("newborn_keys", _keys_of) is keys
+        assert type(again.__dict__["document"]) is Sealed  # not decrypted
+    assert len(opened) <= 1  # the first lock's (or none: found by its text)
+    assert list(keys) == newborn_keys(again.document)
+    assert typed == parse_case(again.document).document  # still readable, the same parse
+    changed = example("qinbei-accept")
+    changed["mother"]["name"] = "另一位母亲"
+    Case.objects.filter(pk=case.pk).update(document=changed)
+    with transaction.atomic():
+        other = case_locked(case.pk).typed_document()
+    assert other.mother is not None and other.mother.name == "另一位母亲"
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with transaction.atomic(), pytest.raises(DecryptionFailed):
+        case_locked(case.pk).typed_document()

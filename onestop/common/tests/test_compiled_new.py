@@ -10,7 +10,8 @@ import pytest
 from django.db.models import Model
 from django.db.models.signals import post_init
 
-from onestop.cases.models import Case, TimelineEntry
+from onestop.audit.models import AuditRecord
+from onestop.cases.models import Case, Newborn, NewbornClaim, Person, SscApplication, TimelineEntry
 from onestop.certificates.models import ELicence
 from onestop.common.compiled import CompiledInsert
 from onestop.integration.models import WebhookDelivery
@@ -65,10 +66,62 @@ def _cases() -> list[tuple[type[Model], dict[str, Any], set[str]]]:
             {"client_id": 3, "event": "e", "case_number": "QB-1", "payload": {}, "created_at": AT},
             {"delivery_id"},
         ),
+        # A submission's rows (session 31, h-cpu): its items, people, newborns and claims.
+        (
+            CaseItem,
+            {
+                "case": case,
+                "item": "birth_certificate",
+                "newborn": 1,
+                "position": 0,
+                "department": "health",
+                "jurisdiction_kind": "hospital",
+                "jurisdiction_code": "H1",
+                "division": "450700",
+                "after": ["x"],
+                "state": "waiting",
+                "time_limit_days": 5,
+                "time_limit_unit": "working_days",
+                "clock_rule": "r",
+                "clock_start": "s",
+                "automatic": False,
+            },
+            set(),
+        ),
+        (
+            Person,
+            {"case": case, "role": "mother", "name": "母", "id_number": None, "id_index": ""},
+            set(),
+        ),
+        (
+            Newborn,
+            {"case": case, "position": 0, "name": None, "sex": "F", "born_at": None},
+            set(),
+        ),
+        (
+            NewbornClaim,
+            {"case": case, "position": 0, "kind": "record", "key_index": "k", "claimed_at": AT},
+            set(),
+        ),
+        (SscApplication, {"case": case, "position": 0, "key_index": "k", "claimed_at": AT}, set()),
+        (
+            AuditRecord,
+            {
+                "at": AT,
+                "stream": "case:QB-1",
+                "actor_id": None,
+                "actor_label": "",
+                "action": "a",
+                "object_type": "case",
+                "object_id": "QB-1",
+                "detail": {"x": 1},
+            },
+            set(),
+        ),
     ]
 
 
-@pytest.mark.parametrize("number", range(4))
+@pytest.mark.parametrize("number", range(10))
 def test_new_builds_the_instance_init_builds(number):
     model, values, fresh = _cases()[number]
     insert = CompiledInsert(model)

@@ -130,3 +130,27 @@ def test_the_stamp_covers_what_makes_a_target_and_its_triggers_stand() -> None:
             )
         present = {name for (name,) in cursor.fetchall()}
     assert expected and expected <= present, (expected, present)
+
+
+def test_the_kept_targets_of_a_key_are_picked_once_and_handed_out_as_copies(monkeypatch):
+    """Under one stamp the clients matching a department (or a submitter's key) are picked
+    from the kept targets once (session 31, h-cpu: every event of every request scanned
+    them all); each caller gets its own list, and a moved stamp picks again."""
+    from onestop.integration import services
+
+    one = services._Target(1, "k1", "police", "division", "450700", 11, False, ())
+    two = services._Target(2, "k2", "health", "division", "450700", 12, False, ())
+    three = services._Target(3, "k3", "police", "division", "450702", 13, False, ())
+    alias = "default"
+    monkeypatch.setattr(services, "_targets_kept", (alias, "stamp-a", [one, two, three], {}))
+    services.webhook_stamp_seen("stamp-a")
+    try:
+        first = services._clients(("department", "police"))
+        assert first == [one, three]
+        first.clear()  # the caller's own list
+        assert services._clients(("department", "police")) == [one, three]
+        assert services._clients(("key_id", "k2")) == [two]
+        kept = services._targets_kept
+        assert kept is not None and set(kept[3]) == {("department", "police"), ("key_id", "k2")}
+    finally:
+        services.webhook_stamp_seen(None)
