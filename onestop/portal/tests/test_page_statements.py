@@ -164,3 +164,26 @@ def test_the_cards_with_rows_show_them_as_before(example, beijing, media_root, m
     assert 'id="rating"' in html and 'class="state ready"' in html  # the reply waits
     # Only the corrections card's read is left out: rated steps and follow-ups are read.
     assert statements == statements_before - 1 == FINISHED_CASE_PAGE + 2
+
+
+def test_the_items_results_are_opened_only_where_read(example, beijing, media_root, monkeypatch):
+    """Each done item's result is encrypted; of the case page's cards only the maternity
+    card reads one (its paid amount: `workflow/tests/test_maternity.py`); the others stay
+    sealed."""
+    from onestop.common.fields import EncryptedJSONField
+
+    case = _finished(example, beijing)
+    client = Client()
+    client.force_login(parent(example("qinbei-accept")["mother"]["phone"]))
+    client.get("/my/guidance/")
+    opened: list[str] = []
+    read = EncryptedJSONField.from_db_value
+
+    def counted(self: Any, value: Any, *args: Any) -> Any:
+        opened.append(f"{self.model.__name__}.{self.name}")
+        return read(self, value, *args)
+
+    monkeypatch.setattr(EncryptedJSONField, "from_db_value", counted)
+    html, _ = _page(client, f"/my/cases/{case.number}/")
+    assert 'id="elicences"' in html  # two items done, their licences shown
+    assert "CaseItem.result" not in opened
