@@ -104,6 +104,36 @@ def page_etag(request: HttpRequest, rows: Sequence[str]) -> str | None:
 
 Stamp = Callable[..., "list[str] | None"]
 
+# The stamp's rows, kept on the request for the view (`stamp_rows_of`).
+_ROWS_ATTR = "onestop_stamp_rows"
+# On a model instance (a case): the labels of the models of which the stamp read no row
+# hanging off it (`mark_without_rows`, `stamp_read_none`).
+_NONE_ATTR = "_onestop_stamp_read_none"
+
+
+def stamp_rows_of(request: HttpRequest) -> Sequence[str] | None:
+    """The rows this request's stamp read (`revalidated`), or None (no stamp)."""
+    rows = getattr(request, _ROWS_ATTR, None)
+    return rows if isinstance(rows, list) else None
+
+
+def mark_without_rows(instance: models.Model, labels: frozenset[str]) -> None:
+    """Note on ``instance`` (the case a page is built for) the models (by label) of which
+    its page's stamp read no row: their selectors answer empty without a statement."""
+    setattr(instance, _NONE_ATTR, labels)
+
+
+def stamp_read_none(instance: models.Model, model: type[models.Model]) -> bool:
+    """True when this request's stamp read no row of ``model`` for ``instance`` — the
+    page's card of such rows has none to show and asks no statement (issue 10 part 4: on
+    most cases the payment notice, card production, corrections, ratings and follow-ups
+    are empty, and each asked one). False when unknown (no stamp: read as always).
+
+    The rows the page then shows are the stamp's, so the kept body is the one its ETag
+    names (a row written between the stamp and the view shows at the next stamp, as a
+    row written after the render does)."""
+    return model._meta.label in getattr(instance, _NONE_ATTR, ())
+
 
 def revalidated(stamp: Stamp) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., Any]]:
     """Answer a GET from the stamp when the page would be the same (module docstring).
@@ -115,6 +145,8 @@ def revalidated(stamp: Stamp) -> Callable[[Callable[..., HttpResponseBase]], Cal
             if request.method not in ("GET", "HEAD") or _flash_waiting(request):
                 return view(request, *args, **kwargs)
             rows = stamp(request, *args, **kwargs)
+            if rows:
+                setattr(request, _ROWS_ATTR, rows)
             etag = page_etag(request, rows) if rows else None
             if etag is None:
                 return view(request, *args, **kwargs)

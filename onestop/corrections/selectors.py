@@ -14,6 +14,7 @@ from onestop.cases.models import Case
 from onestop.certificates.models import ELicence
 from onestop.common.compiled import CompiledAll
 from onestop.common.names import result_field_label
+from onestop.common.revalidate import stamp_read_none
 from onestop.corrections.models import Correction, CorrectionNotice
 from onestop.corrections.services import correctable_fields
 from onestop.workflow.models import CaseItem, ItemState
@@ -100,6 +101,8 @@ def case_corrections(case: Case) -> list[Correction]:
     the statement selects ~10 columns instead of three wide rows (issue 10 part 3: the
     ORM's compile cost grows with the columns; a column read after all is loaded on
     access, so a template change shows in the statement-count tests, not as wrong data)."""
+    if stamp_read_none(case, Correction):
+        return []
     return _CASE_CORRECTIONS.all(case.pk)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.db import router
-from django.db.models import QuerySet
+from django.db.models import ExpressionWrapper, F, QuerySet, TextField
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
 
@@ -149,7 +150,6 @@ class ItemView:
     due_provisional: bool
     finished_at: datetime | None
     reasons: list[str]
-    result: dict[str, Any]
     overdue: bool = False  # open and past its due time: the parents may urge it (催办)
     after: tuple[str, ...] = ()  # the item's prerequisites in this case (codes)
     waits_for: tuple[str, ...] = ()  # names of the prerequisites not yet done
@@ -157,6 +157,18 @@ class ItemView:
     # or "第二个孩子" while it has none; "" for the case's own items and a single birth.
     baby: str = ""
     awaiting: str = ""  # waiting for a confirmation: father / mother / preview (ADR 0029, 0035)
+    # A done item's result as stored (encrypted), opened when `result` is first read: of a
+    # case page's items only the maternity card reads one (issue 10 part 4: each done item's
+    # result was decrypted and parsed for every page).
+    sealed_result: str | None = None
+
+    @cached_property
+    def result(self) -> dict[str, Any]:
+        """The done item's result (``{}`` for any other state or none recorded)."""
+        if self.state != ItemState.DONE or self.sealed_result is None:
+            return {}
+        opened = CaseItem._meta.get_field("result").from_db_value(self.sealed_result, None, None)
+        return dict(opened or {})
 
 
 def awaiting_label(parent: str) -> str:
@@ -182,14 +194,17 @@ _ITEM_ROW = (
     "due_at",
     "due_provisional",
     "finished_at",
-    "result",
+    "sealed_result",  # the result as stored: opened only where read (`ItemView.result`)
     "reasons",
     "awaiting_confirmation",
 )
 _ITEMS_OF_CASE = CompiledValues(
     CaseItem,
     lambda case_id: (
-        CaseItem.objects.filter(case_id=case_id).order_by("position").values_list(*_ITEM_ROW)
+        CaseItem.objects.filter(case_id=case_id)
+        .annotate(sealed_result=ExpressionWrapper(F("result"), output_field=TextField()))
+        .order_by("position")
+        .values_list(*_ITEM_ROW)
     ),
     -7_340_029_119,
 )
@@ -221,7 +236,7 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
     labels: dict[str, str] = {}
     for key, row in zip(keys, rows, strict=True):
         (code, newborn, department, after_codes, state, due_at, due_provisional) = row[:7]
-        finished_at, result, reasons, awaiting = row[7:]
+        finished_at, sealed_result, reasons, awaiting = row[7:]
         after = tuple(c for c in after_codes if c in state_of)
         waiting = state == ItemState.WAITING
         baby = newborn_word_of(code, newborn, multiple)
@@ -241,7 +256,7 @@ def item_views(case: Case, *, names: bool = True) -> list[ItemView]:
                 due_provisional=due_provisional,
                 finished_at=finished_at,
                 reasons=list(reasons),
-                result=dict(result or {}) if state == "done" else {},
+                sealed_result=sealed_result if state == ItemState.DONE else None,
                 overdue=state in (ItemState.READY, ItemState.IN_PROGRESS)
                 and due_at is not None
                 and due_at < now,

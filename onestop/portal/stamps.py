@@ -25,7 +25,7 @@ from django.utils import timezone
 from onestop.accounts.models import User
 from onestop.accounts.permissions import parent_phone_sql, parent_scope
 from onestop.cases.models import Case
-from onestop.common.revalidate import row_text_sql, stamp_rows
+from onestop.common.revalidate import row_text_sql, stamp_rows, stamp_rows_of
 from onestop.notifications.stamps import parent_parts_of, parent_stamp_read
 from onestop.workflow.models import CaseItem
 
@@ -84,6 +84,23 @@ def case_page_sql() -> str:
         f"WITH scope AS (SELECT id FROM {_qn(Case._meta.db_table)} "
         f"WHERE ({parent_phone_sql(_qn)}) AND number = %s) " + " UNION ALL ".join(parts)
     )
+
+
+@cache
+def case_page_labels() -> frozenset[str]:
+    """The labels of the models whose rows hanging off the case `case_page_sql` reads."""
+    return frozenset(model._meta.label for model, _ in (*_hanging(Case), *_hanging(CaseItem)))
+
+
+def case_page_read_none(request: Any) -> frozenset[str]:
+    """The models (labels) of which this case page's stamp read no row: empty when the
+    request had no stamp (`common.revalidate.stamp_rows_of`). The stamp's rows of a case
+    page are one case's own (its number in the parent's scope), so no row of a model is
+    none of this case's."""
+    rows = stamp_rows_of(request)
+    if not rows:
+        return frozenset()
+    return case_page_labels() - {row.split("|", 1)[0] for row in rows}
 
 
 @cache

@@ -13,7 +13,7 @@ from onestop.accounts.permissions import parent_page_refuse
 from onestop.cases.channels import item_channels, still_open_sentence
 from onestop.cases.models import Case, CaseStatus
 from onestop.cases.promise import case_promise
-from onestop.common.revalidate import revalidated
+from onestop.common.revalidate import mark_without_rows, revalidated
 from onestop.core.clock import to_beijing
 from onestop.guidance.templatetags.guidance_tags import guidance_without_item
 from onestop.policy.loader import default_packs
@@ -28,7 +28,7 @@ from onestop.portal.selectors import (
     parent_timeline,
     progress_steps,
 )
-from onestop.portal.stamps import case_list_stamp, case_page_stamp
+from onestop.portal.stamps import case_list_stamp, case_page_read_none, case_page_stamp
 from onestop.reference.idnumber import mask_name
 from onestop.workflow.models import ItemState
 from onestop.workflow.payment import PaymentStepRefused, insurance_code_activate
@@ -110,6 +110,9 @@ def case_progress(request: HttpRequest, number: str) -> HttpResponse:
     # statement of its own (~0.7 ms of CPU) where decrypting it here costs ~0.06 ms (issue
     # 10: a parent's first render of a case page).
     case = parent_case_or_404(request, number, "portal:case", outcome=False)
+    # The cards of rows the stamp found none of (payment notice, card production,
+    # corrections, ratings, follow-ups on most cases) ask no statement (issue 10 part 4).
+    mark_without_rows(case, case_page_read_none(request))
     items = item_views(case)
     outcome_from_items(case, items)  # the status tags' outcome: from the items, no statement
     signed = case.signature if isinstance(case.signature, dict) else {}

@@ -14,6 +14,7 @@ from django.utils import timezone
 from onestop.accounts.models import JurisdictionKind, Role, User
 from onestop.cases.models import Case, CaseStatus
 from onestop.common.compiled import CompiledValues
+from onestop.common.revalidate import stamp_read_none
 from onestop.core.clock import to_beijing
 from onestop.ratings.models import WHOLE_SERVICE, FollowUp, FollowUpStatus, Grade, Rating
 from onestop.workflow.models import CaseItem, ItemState
@@ -54,13 +55,15 @@ def unrated_steps(case: Case, items: Sequence[Any] | None = None) -> list[str]:
     if not case_rateable(case):
         return []
     wanted = [WHOLE_SERVICE, *rateable_keys(case, items)]
-    done = {step for (step,) in _RATED_STEPS.rows(case.pk)}
+    done = set() if stamp_read_none(case, Rating) else {s for (s,) in _RATED_STEPS.rows(case.pk)}
     return [step for step in wanted if step not in done]
 
 
 def replied_follow_ups(case: Case) -> int:
     """How many of the case's follow-ups were replied to and wait for the parents' word
     (the rating card asks them to look)."""
+    if stamp_read_none(case, Rating):  # a follow-up is a rating's (one to one, its case)
+        return 0
     return len(_REPLIED_FOLLOW_UPS.rows(case.pk))
 
 

@@ -12,6 +12,7 @@ from onestop.cases.models import Case, CaseStatus
 from onestop.catalogue import catalogue
 from onestop.common.compiled import CompiledAll
 from onestop.common.names import result_field_label
+from onestop.common.revalidate import stamp_read_none
 from onestop.eligibility.prereview import ordinary_channels
 from onestop.eligibility.reasons import ITEM_NAMES
 from onestop.policy.loader import default_packs
@@ -215,6 +216,8 @@ _CASE_CARDS = CompiledAll(
 def case_payment_notices(case: Case) -> list[PaymentNotice]:
     """The case's medical-insurance payment notices with their items, in the items' order
     (``case`` set on each, as ``case.paymentnotice_set`` would)."""
+    if stamp_read_none(case, PaymentNotice):
+        return []
     found = _CASE_NOTICES.all(case.pk)
     for notice in found:
         notice.case = case
@@ -224,6 +227,8 @@ def case_payment_notices(case: Case) -> list[PaymentNotice]:
 def case_card_productions(case: Case) -> list[CardProduction]:
     """The case's social security cards' production with their items, oldest first
     (``case`` set on each)."""
+    if stamp_read_none(case, CardProduction):
+        return []
     found = _CASE_CARDS.all(case.pk)
     for card in found:
         card.case = case
