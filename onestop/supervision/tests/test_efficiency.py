@@ -4,6 +4,7 @@ near-due list, with the numbers worked out by hand."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -292,7 +293,7 @@ def test_a_years_report_reads_a_whole_past_month_once(november):
     # the BMC on the 23rd; the vaccination done on the 25th at 12:00 is after the end
     efficiency_rollup(now=now)
 
-    def year() -> tuple[list, list[str]]:
+    def year() -> tuple[list[Any], list[str]]:
         with CaptureQueriesContext(connection) as seen:
             rows = efficiency_report(supervisor, start=periods[0][0], end=periods[0][1], **common)
         return rows, [q["sql"] for q in seen.captured_queries]
