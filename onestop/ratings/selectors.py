@@ -199,8 +199,7 @@ def summary(
     from the rating rows by the same function for the rest (today, a stale day); overdue
     follow-ups live from the open ones."""
     from onestop.ratings.rollups import rating_day_markers, rating_figures, rolled_figures
-    from onestop.supervision.rollups import midnight, rolled_parts, within
-    from onestop.supervision.selectors import _spans
+    from onestop.supervision.rollups import midnight, rolled_parts, spans, within
 
     now = now or timezone.now()
     result = RatingSummary(grades={int(g): 0 for g in Grade.values})
@@ -223,7 +222,7 @@ def summary(
             for k, values in found.items():
                 result.add(k, values)
     scope = within(Rating.objects.all(), division_prefix)
-    for span_start, span_end in _spans(start, end, rolled):
+    for span_start, span_end in spans(start, end, rolled):
         for k, values in rating_figures(span_start, span_end, scope).items():
             result.add(k, values)
     result.follow_ups_overdue = (

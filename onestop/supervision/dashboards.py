@@ -45,16 +45,15 @@ from onestop.supervision.rollups import (
     efficiency_markers,
     merge,
     midnight,
-    over_cached,
-    past_and_live,
     rolled_parts,
+    spans,
+    unrolled_parts,
     within,
 )
 from onestop.supervision.selectors import (
     OPEN_STATES,
     ROLLED_COUNTS,
     _histogram_median,
-    _spans,
     jurisdiction_labels,
 )
 from onestop.supervision.templatetags.region_tags import region_name
@@ -202,7 +201,7 @@ class Figures:
 
         out, rolled = self._rolled("cases", case_day_markers(), read, CASE_COUNTS)
         scope = within(Case.objects.all(), s.prefix)
-        for start, end in _spans(s.start_at, s.end_at, rolled):
+        for start, end in spans(s.start_at, s.end_at, rolled):
             for key, values in case_figures(start, end, scope).items():
                 merge(
                     out,
@@ -231,28 +230,16 @@ class Figures:
 
         out, rolled = self._rolled("done", done_day_markers(), read, DONE_COUNTS)
         scope = within(Case.objects.all(), s.prefix)
-        for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
-            for start, end, over in past_and_live(span_start, span_end, s.now):
-
-                def compute(start: datetime = start, end: datetime = end) -> Any:
-                    return done_figures(start, end, s.calendar, scope)
-
-                figures = (
-                    over_cached(
-                        "dashboards:done",
-                        s.prefix,
-                        start,
-                        end,
-                        Case.objects.filter(completed_at__gte=start, completed_at__lt=end),
-                        compute,
-                    )
-                    if over
-                    else compute()
-                )
-                for key, values in figures.items():
-                    merge(
-                        out, (key[0],), {**values, "histogram": values["working_days"]}, DONE_COUNTS
-                    )
+        for figures in unrolled_parts(
+            "dashboards:done",
+            s.prefix,
+            (s.start_at, s.end_at, s.now),
+            rolled,
+            lambda a, b: Case.objects.filter(completed_at__gte=a, completed_at__lt=b),
+            lambda a, b: done_figures(a, b, s.calendar, scope),
+        ):
+            for key, values in figures.items():
+                merge(out, (key[0],), {**values, "histogram": values["working_days"]}, DONE_COUNTS)
         return out
 
     @cached_property
@@ -275,31 +262,21 @@ class Figures:
 
         out, rolled = self._rolled("items", efficiency_markers(), read, ROLLED_COUNTS)
         scope = within(CaseItem.objects.all(), s.prefix)
-        for span_start, span_end in _spans(s.start_at, s.end_at, rolled):
-            for start, end, over in past_and_live(span_start, span_end, s.now):
-
-                def compute(start: datetime = start, end: datetime = end) -> Any:
-                    return day_figures(start, end, s.calendar, scope)
-
-                figures = (
-                    over_cached(
-                        "dashboards:items",
-                        s.prefix,
-                        start,
-                        end,
-                        CaseItem.objects.filter(finished_at__gte=start, finished_at__lt=end),
-                        compute,
-                    )
-                    if over
-                    else compute()
+        for figures in unrolled_parts(
+            "dashboards:items",
+            s.prefix,
+            (s.start_at, s.end_at, s.now),
+            rolled,
+            lambda a, b: CaseItem.objects.filter(finished_at__gte=a, finished_at__lt=b),
+            lambda a, b: day_figures(a, b, s.calendar, scope),
+        ):
+            for key, values in figures.items():
+                merge(
+                    out,
+                    (key[0], key[1]),
+                    {**values, "histogram": values["working_days"]},
+                    ROLLED_COUNTS,
                 )
-                for key, values in figures.items():
-                    merge(
-                        out,
-                        (key[0], key[1]),
-                        {**values, "histogram": values["working_days"]},
-                        ROLLED_COUNTS,
-                    )
         return out
 
     @cached_property

@@ -269,6 +269,49 @@ def over_cached(
     return cast(Part, found)
 
 
+def spans(start: datetime, end: datetime, rolled: set[date]) -> list[tuple[datetime, datetime]]:
+    """The parts of [start, end) outside the rolled-up days, as contiguous spans."""
+    if not rolled:
+        return [(start, end)]
+    spans: list[tuple[datetime, datetime]] = []
+    cursor = start
+    for day in sorted(rolled):
+        day_start, day_end = midnight(day), midnight(day + timedelta(days=1))
+        if day_start > cursor:
+            spans.append((cursor, day_start))
+        cursor = max(cursor, day_end)
+    if cursor < end:
+        spans.append((cursor, end))
+    return spans
+
+
+def unrolled_parts(
+    kind: str,
+    prefix: str,
+    period: tuple[datetime, datetime, datetime],
+    rolled: set[date],
+    rows: Callable[[datetime, datetime], QuerySet[Any]],
+    compute: Callable[[datetime, datetime], Part],
+) -> list[Part]:
+    """The figures of the parts of ``period`` (start, end, now) outside the ``rolled`` days,
+    ``compute(start, end)`` of each: a part already over computed once and kept
+    (`over_cached`, ``rows(start, end)`` its fingerprint), the live part every time."""
+    start, end, now = period
+    out: list[Part] = []
+    for span_start, span_end in spans(start, end, rolled):
+        for part_start, part_end, over in past_and_live(span_start, span_end, now):
+
+            def made(a: datetime = part_start, b: datetime = part_end) -> Part:
+                return compute(a, b)
+
+            out.append(
+                over_cached(kind, prefix, part_start, part_end, rows(part_start, part_end), made)
+                if over
+                else made()
+            )
+    return out
+
+
 def replace_day(
     model: Any, day: date, key_fields: Sequence[str], figures: dict[tuple[Any, ...], dict[str, Any]]
 ) -> int:

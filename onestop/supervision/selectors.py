@@ -39,9 +39,8 @@ from onestop.supervision.rollups import (
     efficiency_markers,
     merge,
     midnight,
-    over_cached,
-    past_and_live,
     rolled_parts,
+    unrolled_parts,
     within,
 )
 from onestop.supervision.rollups import item_working_time as item_working_time  # re-exported
@@ -561,31 +560,21 @@ def efficiency_report(
     scope = within(CaseItem.objects.all(), prefix)
     if department:
         scope = scope.filter(department=department)
-    for span_start, span_end in _spans(start, end, rolled):
-        for part_start, part_end, over in past_and_live(span_start, span_end, now):
-
-            def compute(start: datetime = part_start, end: datetime = part_end) -> Any:
-                return day_figures(start, end, calendar, scope)
-
-            figures = (
-                over_cached(
-                    "efficiency",
-                    f"{prefix}:{department}",
-                    part_start,
-                    part_end,
-                    CaseItem.objects.filter(finished_at__gte=part_start, finished_at__lt=part_end),
-                    compute,
-                )
-                if over
-                else compute()
+    for figures in unrolled_parts(
+        "efficiency",
+        f"{prefix}:{department}",
+        (start, end, now),
+        rolled,
+        lambda a, b: CaseItem.objects.filter(finished_at__gte=a, finished_at__lt=b),
+        lambda a, b: day_figures(a, b, calendar, scope),
+    ):
+        for (dept, _item, kind, code, _division), values in figures.items():
+            merge(
+                counts,
+                (dept, kind, code),
+                {**values, "histogram": values["working_days"]},
+                ROLLED_COUNTS,
             )
-            for (dept, _item, kind, code, _division), values in figures.items():
-                merge(
-                    counts,
-                    (dept, kind, code),
-                    {**values, "histogram": values["working_days"]},
-                    ROLLED_COUNTS,
-                )
     open_counts: dict[tuple[str, ...], dict[str, int]] = {}
     open_scope = CaseItem.objects.filter(division__startswith=prefix)
     if department:
@@ -627,22 +616,6 @@ def efficiency_report(
 
 
 ROLLED_COUNTS = ("finished", "automatic", "with_limit", "on_time", "provisional")
-
-
-def _spans(start: datetime, end: datetime, rolled: set[date]) -> list[tuple[datetime, datetime]]:
-    """The parts of [start, end) outside the rolled-up days, as contiguous spans."""
-    if not rolled:
-        return [(start, end)]
-    spans: list[tuple[datetime, datetime]] = []
-    cursor = start
-    for day in sorted(rolled):
-        day_start, day_end = midnight(day), midnight(day + timedelta(days=1))
-        if day_start > cursor:
-            spans.append((cursor, day_start))
-        cursor = max(cursor, day_end)
-    if cursor < end:
-        spans.append((cursor, end))
-    return spans
 
 
 def _histogram_median(histogram: dict[str, int]) -> float | None:
