@@ -52,3 +52,28 @@ def parent(phone: str, **extra: Any) -> User:
         phone_index=index_of(phone, purpose="phone"),
         **extra,
     )
+
+
+def finished_by_officers(document: dict[str, Any], now: Any) -> Any:
+    """A case of ``document`` (its dates moved to ``now``) submitted, then each of its
+    items completed by an officer of the item's desk through the task page with the sample
+    result: the case, completed."""
+    from django.test import Client
+
+    from onestop.cases.services import case_submit
+    from onestop.ops.demo import shift_dates
+    from onestop.workflow.models import CaseItem
+
+    shift_dates(document, now)
+    case = case_submit(document=document, actor=None, now=now).case
+    for key in document["items"]:
+        item = CaseItem.objects.get(case=case, item=key)
+        client = Client()
+        client.force_login(officer(item.department, item.jurisdiction_kind, item.jurisdiction_code))
+        answer = client.post(
+            f"/work/tasks/{item.pk}/complete/", {"version": item.version, **SAMPLE_RESULTS[key]}
+        )
+        assert answer.status_code == 302, answer.status_code
+    case.refresh_from_db()
+    assert case.status == "completed", case.status
+    return case

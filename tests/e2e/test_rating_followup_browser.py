@@ -17,10 +17,8 @@ from django.test import Client
 
 from onestop.accounts.models import Role
 from onestop.cases.models import Case
-from onestop.cases.services import case_submit
-from onestop.ops.demo import shift_dates
 from onestop.ratings.models import FollowUp, Rating
-from onestop.testing.factories import SAMPLE_RESULTS, officer, parent, staff
+from onestop.testing.factories import finished_by_officers, officer, parent, staff
 from onestop.workflow.models import CaseItem
 from tests.e2e.helpers import staff_login
 
@@ -35,21 +33,9 @@ REPLY = "已核实并约谈窗口人员，今后一次性告知所需材料，�
 def _finished(example: Any) -> Case:
     from onestop.core.clock import parse_time
 
-    now = parse_time("2026-11-20T09:30:00+08:00")
     document = example("qinbei-accept")
-    shift_dates(document, now)
     document["items"] = STEPS
-    case = case_submit(document=document, actor=None, now=now).case
-    for item in STEPS:
-        row = CaseItem.objects.get(case=case, item=item)
-        client = Client()
-        client.force_login(officer(row.department, row.jurisdiction_kind, row.jurisdiction_code))
-        response = client.post(
-            f"/work/tasks/{row.pk}/complete/", {"version": row.version, **SAMPLE_RESULTS[item]}
-        )
-        assert response.status_code == 302
-    case.refresh_from_db()
-    assert case.status == "completed"
+    case: Case = finished_by_officers(document, parse_time("2026-11-20T09:30:00+08:00"))
     return case
 
 

@@ -80,25 +80,11 @@ FINISHED_CASE_PAGE = 7
 
 
 def _finished(example: Any, beijing: Any) -> Any:
-    from onestop.ops.demo import shift_dates
-    from onestop.testing.factories import SAMPLE_RESULTS, officer
+    from onestop.testing.factories import finished_by_officers
 
-    now = beijing("2026-11-20T09:30:00+08:00")
     document = example("qinbei-accept")
-    shift_dates(document, now)
     document["items"] = ["birth_certificate", "birth_registration"]
-    case = case_submit(document=document, actor=None, now=now).case
-    for key in document["items"]:
-        item = CaseItem.objects.get(case=case, item=key)
-        staff = Client()
-        staff.force_login(officer(item.department, item.jurisdiction_kind, item.jurisdiction_code))
-        answer = staff.post(
-            f"/work/tasks/{item.pk}/complete/", {"version": item.version, **SAMPLE_RESULTS[key]}
-        )
-        assert answer.status_code == 302
-    case.refresh_from_db()
-    assert case.status == "completed"
-    return case
+    return finished_by_officers(document, beijing("2026-11-20T09:30:00+08:00"))
 
 
 def _page(client: Client, url: str) -> tuple[str, int]:
