@@ -4,6 +4,7 @@ near-due list, with the numbers worked out by hand."""
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import pytest
@@ -357,3 +358,50 @@ def test_the_deadlines_page_decrypts_nothing(november, monkeypatch):
     assert f'href="/supervise/cases/{two.number}/"' in page
     assert 'data-light="overdue"' in page and 'data-light="warning"' in page
     assert decrypted == []
+
+
+def test_the_reports_kept_months_are_kept_apart_per_department_and_any_asked_text(
+    november, monkeypatch
+):
+    """The department a request asks is free text that names a kept month's cache entry: a
+    long or odd value is answered, finds no items and is kept under a key the cache's
+    table takes; each department's month is its own (ADR 0025, amendment of session 31)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from onestop.supervision.rollups import efficiency_rollup
+
+    now = t("2026-12-10T10:00:00+08:00")
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    efficiency_rollup(now=now)
+    client = Client()
+    client.force_login(staff("supervisor", kind="division", code="450703"))
+    period = {"from": "2026-01-01", "to": "2027-01-01"}
+
+    def kept() -> list[str]:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT cache_key FROM onestop_cache WHERE cache_key LIKE %s", ["%efficiency%"]
+            )
+            return [row[0] for row in cur.fetchall()]
+
+    for asked in ("x" * 5000, "cdc%ff'--<b>", "卫健委" * 300):
+        before = len(kept())
+        answer = client.get("/supervise/efficiency/", {**period, "department": asked})
+        assert answer.status_code == 200
+        assert 'data-department="' not in answer.content.decode()
+        # its months kept too (a key of 5,000 characters did not fit the cache's table:
+        # PostgreSQL refused the write, which Django's cache swallows)
+        assert len(kept()) > before
+    # control characters are refused before the view (the HTTP guard)
+    odd = client.get("/supervise/efficiency/", {**period, "department": "cdc\x00\n"})
+    assert odd.status_code == 400
+    seen: dict[str, list[set[str]]] = {}
+    for department in ("cdc", "hospital", "", "cdc", "hospital"):
+        text = client.get("/supervise/efficiency/", {**period, "department": department})
+        shown = set(re.findall(r'data-department="([^"]*)"', text.content.decode()))
+        seen.setdefault(department, []).append(shown)
+    assert seen["cdc"] == [{"cdc"}, {"cdc"}]
+    assert seen["hospital"] == [{"hospital"}, {"hospital"}]
+    assert {"cdc", "hospital"} <= seen[""][0]  # and the departments with open items
+    assert all(len(k) < 250 for k in kept())
