@@ -518,8 +518,9 @@ def efficiency_report(
 ) -> list[EfficiencyRow]:
     """Per department and jurisdiction of the supervisor's division: items finished in
     [start, end), the on-time rate and the median working time, and the open overdue items
-    now. Counts are aggregated in SQL; the median is taken in Python over the period's
-    finished rows (three columns each)."""
+    now. The finished items' counts and working-day histograms come from the daily
+    roll-up (whole months kept summed) and, for the days not rolled up, from the items;
+    the median is taken from the summed histogram."""
     prefix = supervised_prefix(user)
     if prefix is None:
         return []
