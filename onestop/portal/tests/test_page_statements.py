@@ -80,11 +80,14 @@ FINISHED_CASE_PAGE = 7
 
 
 def _finished(example: Any, beijing: Any) -> Any:
+    from onestop.ops.demo import shift_dates
     from onestop.testing.factories import finished_by_officers
 
     document = example("qinbei-accept")
     document["items"] = ["birth_certificate", "birth_registration"]
-    return finished_by_officers(document, beijing("2026-11-20T09:30:00+08:00"))
+    now = beijing("2026-11-20T09:30:00+08:00")
+    shift_dates(document, now)
+    return finished_by_officers(document, now)
 
 
 def _page(client: Client, url: str) -> tuple[str, int]:
